@@ -1,0 +1,290 @@
+/* nebula-allocator-config.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-allocator-private.h"
+#include "nebula-enums.h"
+
+void
+nebula_allocator_config_install_properties (GObjectClass        *klass,
+                                            GParamSpec         **pspecs,
+                                            gboolean             thread_safe_default,
+                                            NebulaCapacityMode   capacity_mode,
+                                            guint64              capacity_default)
+{
+  /* Integer ranges are wider than what is valid on purpose: GObject only
+   * warns about values outside a pspec's range, while GInitable.init can
+   * answer with an INVALID_CONFIG error that names the rule. */
+  pspecs[NEBULA_CONFIG_PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_THREAD_SAFE] =
+    g_param_spec_boolean ("thread-safe", NULL, NULL,
+                          thread_safe_default,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_TRACK_STATS] =
+    g_param_spec_boolean ("track-stats", NULL, NULL,
+                          TRUE,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_ALLOC_FILL] =
+    g_param_spec_int ("alloc-fill", NULL, NULL,
+                      G_MININT, G_MAXINT, -1,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_FREE_FILL] =
+    g_param_spec_int ("free-fill", NULL, NULL,
+                      G_MININT, G_MAXINT, -1,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_PRESET] =
+    g_param_spec_enum ("preset", NULL, NULL,
+                       NEBULA_TYPE_PRESET,
+                       NEBULA_PRESET_DEFAULT,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS));
+
+  if (capacity_mode == NEBULA_CAPACITY_CONSTRUCT)
+    pspecs[NEBULA_CONFIG_PROP_CAPACITY] =
+      g_param_spec_uint64 ("capacity", NULL, NULL,
+                           0, G_MAXUINT64, capacity_default,
+NEBULA_CONFIG_PARAM_FLAGS);
+  else
+    pspecs[NEBULA_CONFIG_PROP_CAPACITY] =
+      g_param_spec_uint64 ("capacity", NULL, NULL,
+                           0, G_MAXUINT64, 0,
+                           (G_PARAM_READABLE |
+                            G_PARAM_STATIC_STRINGS));
+
+  g_object_class_override_property (klass, NEBULA_CONFIG_PROP_BYTES_USED, "bytes-used");
+  g_object_class_override_property (klass, NEBULA_CONFIG_PROP_BYTES_AVAILABLE, "bytes-available");
+  pspecs[NEBULA_CONFIG_PROP_BYTES_USED] = g_object_class_find_property (klass, "bytes-used");
+  pspecs[NEBULA_CONFIG_PROP_BYTES_AVAILABLE] = g_object_class_find_property (klass, "bytes-available");
+
+  for (guint i = NEBULA_CONFIG_PROP_NAME; i <= NEBULA_CONFIG_PROP_CAPACITY; i++)
+    g_object_class_install_property (klass, i, pspecs[i]);
+}
+
+void
+nebula_allocator_config_init (NebulaAllocatorConfig *config,
+                              gboolean               thread_safe_default)
+{
+  config->name = NULL;
+  config->preset = NEBULA_PRESET_DEFAULT;
+  config->thread_safe = thread_safe_default;
+  config->track_stats = TRUE;
+  config->alloc_fill = -1;
+  config->free_fill = -1;
+  config->explicit_props = 0;
+  config->init_once = 0;
+  config->init_error = NULL;
+}
+
+void
+nebula_allocator_config_clear (NebulaAllocatorConfig *config)
+{
+  g_clear_pointer (&config->name, g_free);
+  g_clear_error (&config->init_error);
+}
+
+gboolean
+nebula_allocator_config_set_property (NebulaAllocatorConfig *config,
+                                      guint                  prop_id,
+                                      const GValue          *value)
+{
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_NAME:
+      g_free (config->name);
+      config->name = g_value_dup_string (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_THREAD_SAFE:
+      config->thread_safe = g_value_get_boolean (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_TRACK_STATS:
+      config->track_stats = g_value_get_boolean (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_ALLOC_FILL:
+      config->alloc_fill = g_value_get_int (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_FREE_FILL:
+      config->free_fill = g_value_get_int (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_PRESET:
+      config->preset = g_value_get_enum (value);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+nebula_allocator_config_get_property (NebulaAllocatorConfig *config,
+                                      guint                  prop_id,
+                                      GValue                *value)
+{
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_NAME:
+      g_value_set_string (value, config->name);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_THREAD_SAFE:
+      g_value_set_boolean (value, config->thread_safe);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_TRACK_STATS:
+      g_value_set_boolean (value, config->track_stats);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_ALLOC_FILL:
+      g_value_set_int (value, config->alloc_fill);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_FREE_FILL:
+      g_value_set_int (value, config->free_fill);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_PRESET:
+      g_value_set_enum (value, config->preset);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Configuration properties are plain read-write properties rather than
+ * construct-only ones: GObject hands a constructor (and set_property) the
+ * default of every construct property it was not given, indistinguishable
+ * from an explicit value, and presets need to know which ones were given.
+ * Writes are accepted until the object initializes and refused after. */
+gboolean
+nebula_allocator_config_begin_set (NebulaAllocatorConfig *config,
+                                   GObject               *object,
+                                   GParamSpec            *pspec)
+{
+  if (g_atomic_pointer_get (&config->init_once) != 0)
+    {
+      g_warning ("%s:%s is a construct property and cannot change after initialization",
+                 G_OBJECT_TYPE_NAME (object), pspec->name);
+      return FALSE;
+    }
+
+  if (pspec->param_id < 64)
+    config->explicit_props |= G_GUINT64_CONSTANT (1) << pspec->param_id;
+
+  return TRUE;
+}
+
+gboolean
+nebula_allocator_config_is_explicit (NebulaAllocatorConfig *config,
+                                     guint                  prop_id)
+{
+  return prop_id < 64 && (config->explicit_props & (G_GUINT64_CONSTANT (1) << prop_id)) != 0;
+}
+
+void
+nebula_allocator_config_apply_preset (NebulaAllocatorConfig *config)
+{
+  gboolean track_stats = TRUE;
+  int alloc_fill = -1;
+  int free_fill = -1;
+
+  switch (config->preset)
+    {
+    case NEBULA_PRESET_DEBUG:
+      alloc_fill = 0xAA;
+      free_fill = 0xDD;
+      break;
+    case NEBULA_PRESET_PERFORMANCE:
+      track_stats = FALSE;
+      break;
+    case NEBULA_PRESET_DEFAULT:
+    case NEBULA_PRESET_PRODUCTION:
+    default:
+      break;
+    }
+
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_TRACK_STATS))
+    config->track_stats = track_stats;
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_ALLOC_FILL))
+    config->alloc_fill = alloc_fill;
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_FREE_FILL))
+    config->free_fill = free_fill;
+}
+
+void
+nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
+                                     const char            *type_label,
+                                     const char            *property,
+                                     const char            *format,
+                                     ...)
+{
+  g_autofree char *rule = NULL;
+  g_autofree char *suggestion = NULL;
+  NebulaErrorInfo info = { 0, };
+  va_list args;
+
+  if (config->init_error != NULL)
+    return;
+
+  va_start (args, format);
+  rule = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  suggestion = g_strdup_printf ("Fix the '%s' property: %s.", property, rule);
+  info.allocator_name = config->name;
+  info.suggestion = suggestion;
+
+  if (config->name != NULL)
+    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+                      NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
+                      "%s '%s' has an invalid configuration: '%s' %s",
+                      type_label, config->name, property, rule);
+  else
+    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+                      NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
+                      "%s has an invalid configuration: '%s' %s",
+                      type_label, property, rule);
+}
+
+/* Applies the preset and checks the common properties; the first problem
+ * found is kept in config->init_error. */
+void
+nebula_allocator_config_validate (NebulaAllocatorConfig *config,
+                                  const char            *type_label)
+{
+  nebula_allocator_config_apply_preset (config);
+
+  if (config->alloc_fill < -1 || config->alloc_fill > 255)
+    nebula_allocator_config_set_invalid (config, type_label, "alloc-fill",
+                                         "must be -1 (off) or a byte value 0..255, not %d",
+                                         config->alloc_fill);
+  if (config->free_fill < -1 || config->free_fill > 255)
+    nebula_allocator_config_set_invalid (config, type_label, "free-fill",
+                                         "must be -1 (off) or a byte value 0..255, not %d",
+                                         config->free_fill);
+}
+
+gboolean
+nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
+                                gpointer                self,
+                                NebulaConfigInitFunc    init,
+                                GError                **error)
+{
+  if (g_once_init_enter (&config->init_once))
+    {
+      init (self);
+      g_once_init_leave (&config->init_once, 1);
+    }
+
+  if (G_LIKELY (config->init_error == NULL))
+    return TRUE;
+
+  if (error != NULL)
+    *error = g_error_copy (config->init_error);
+
+  return FALSE;
+}

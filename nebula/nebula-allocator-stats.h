@@ -1,0 +1,61 @@
+/* nebula-allocator-stats.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(NEBULA_INSIDE) && !defined(NEBULA_COMPILATION)
+# error "Only <nebula.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "nebula-version-macros.h"
+
+G_BEGIN_DECLS
+
+#define NEBULA_TYPE_ALLOCATOR_STATS (nebula_allocator_stats_get_type ())
+
+typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
+
+/**
+ * NebulaAllocatorStats:
+ * @allocations: successful allocations (including zeroed and the new block
+ *   of a moving reallocation)
+ * @deallocations: successful deallocations
+ * @reallocations: successful reallocations
+ * @failed_allocations: allocations and reallocations that returned an error
+ * @bytes_in_use: bytes allocated and not yet freed, as the callers asked
+ * @peak_bytes_in_use: the highest @bytes_in_use since creation or the last
+ *   nebula_allocator_reset_stats()
+ * @total_bytes_allocated: bytes handed out over the allocator's lifetime
+ * @total_bytes_freed: bytes given back, by deallocation or reset
+ * @resets: how many times the allocator was reset
+ *
+ * A snapshot of an allocator's counters, from nebula_allocator_get_stats().
+ * Reads are exact: thread-safe allocators sum their per-thread shards.
+ */
+struct _NebulaAllocatorStats
+{
+  guint64 allocations;
+  guint64 deallocations;
+  guint64 reallocations;
+  guint64 failed_allocations;
+  guint64 bytes_in_use;
+  guint64 peak_bytes_in_use;
+  guint64 total_bytes_allocated;
+  guint64 total_bytes_freed;
+  guint64 resets;
+};
+
+NEBULA_AVAILABLE_IN_ALL
+GType                 nebula_allocator_stats_get_type (void) G_GNUC_CONST;
+NEBULA_AVAILABLE_IN_ALL
+NebulaAllocatorStats *nebula_allocator_stats_copy     (const NebulaAllocatorStats *stats);
+NEBULA_AVAILABLE_IN_ALL
+void                  nebula_allocator_stats_free     (NebulaAllocatorStats       *stats);
+
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaAllocatorStats, nebula_allocator_stats_free)
+
+G_END_DECLS

@@ -1,0 +1,854 @@
+/* nebula-allocator.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nebula-allocator-private.h"
+#include "nebula-enums.h"
+
+/**
+ * NebulaAllocator:
+ *
+ * The interface of every Nebula allocator.
+ *
+ * The public functions validate each layout before they dispatch: the
+ * alignment must be a power of two, the size at most %G_MAXSSIZE, and a
+ * size of 0 gives a unique, non-%NULL address that owns no bytes (free it
+ * like any other block, with size 0). Every failure is a #GError in
+ * %NEBULA_ALLOCATOR_ERROR whose message carries the numbers, and it is
+ * counted in the statistics (nebula_allocator_get_stats()).
+ *
+ * Language bindings see addresses as integers: the `allocate`, `reallocate`,
+ * `deallocate` and `owns` methods of Python and JavaScript are
+ * nebula_allocator_allocate_address() and its siblings. Python can read and
+ * write the memory with `ctypes`.
+ *
+ * Nebula ships [class@BumpAllocator], [class@PoolAllocator],
+ * [class@StackAllocator] and [class@SystemAllocator]; a class written in
+ * Python or JavaScript may implement the interface too.
+ */
+
+G_DEFINE_INTERFACE (NebulaAllocator, nebula_allocator, G_TYPE_OBJECT)
+
+static GQuark foreign_stats_quark;
+
+static gpointer
+nebula_allocator_real_allocate_zeroed (NebulaAllocator  *self,
+                                       gsize             size,
+                                       gsize             alignment,
+                                       GError          **error)
+{
+  NebulaAllocatorInterface *iface = NEBULA_ALLOCATOR_GET_IFACE (self);
+  gpointer ptr = iface->allocate (self, size, alignment, error);
+
+  if (ptr != NULL)
+    memset (ptr, 0, size);
+
+  return ptr;
+}
+
+static gpointer
+nebula_allocator_real_reallocate (NebulaAllocator  *self,
+                                  gpointer          ptr,
+                                  gsize             old_size,
+                                  gsize             new_size,
+                                  gsize             alignment,
+                                  GError          **error)
+{
+  NebulaAllocatorInterface *iface = NEBULA_ALLOCATOR_GET_IFACE (self);
+  gpointer new_ptr;
+
+  new_ptr = iface->allocate (self, new_size, alignment, error);
+  if (new_ptr == NULL)
+    return NULL;
+
+  memcpy (new_ptr, ptr, MIN (old_size, new_size));
+
+  if (!iface->deallocate (self, ptr, old_size, alignment, error))
+    {
+      /* Leave the caller's block as it was. */
+      iface->deallocate (self, new_ptr, new_size, alignment, NULL);
+      return NULL;
+    }
+
+  return new_ptr;
+}
+
+static gboolean
+nebula_allocator_real_owns (NebulaAllocator *self,
+                            gconstpointer    ptr)
+{
+  return FALSE;
+}
+
+static void
+nebula_allocator_real_reset (NebulaAllocator *self)
+{
+}
+
+static void
+nebula_allocator_default_init (NebulaAllocatorInterface *iface)
+{
+  foreign_stats_quark = g_quark_from_static_string ("nebula-allocator-foreign-stats");
+
+  iface->allocate_zeroed = nebula_allocator_real_allocate_zeroed;
+  iface->reallocate = nebula_allocator_real_reallocate;
+  iface->owns = nebula_allocator_real_owns;
+  iface->reset = nebula_allocator_real_reset;
+  iface->stats_offset = -1;
+
+  /**
+   * NebulaAllocator:capacity:
+   *
+   * How many bytes the allocator can hand out without growing; 0 when it
+   * has no fixed bound (the system allocator).
+   */
+  g_object_interface_install_property (iface,
+                                       g_param_spec_uint64 ("capacity", NULL, NULL,
+                                                            0, G_MAXUINT64, 0,
+                                                            (G_PARAM_READABLE |
+                                                             G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * NebulaAllocator:bytes-used:
+   *
+   * Bytes taken from the allocator's memory, including alignment padding.
+   */
+  g_object_interface_install_property (iface,
+                                       g_param_spec_uint64 ("bytes-used", NULL, NULL,
+                                                            0, G_MAXUINT64, 0,
+                                                            (G_PARAM_READABLE |
+                                                             G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * NebulaAllocator:bytes-available:
+   *
+   * Bytes that can still be handed out without growing.
+   */
+  g_object_interface_install_property (iface,
+                                       g_param_spec_uint64 ("bytes-available", NULL, NULL,
+                                                            0, G_MAXUINT64, 0,
+                                                            (G_PARAM_READABLE |
+                                                             G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * NebulaAllocator:thread-safe:
+   *
+   * Whether the allocator may be used from several threads at once.
+   */
+  g_object_interface_install_property (iface,
+                                       g_param_spec_boolean ("thread-safe", NULL, NULL,
+                                                             FALSE,
+                                                             (G_PARAM_READABLE |
+                                                              G_PARAM_STATIC_STRINGS)));
+
+  /**
+   * NebulaAllocator:name:
+   *
+   * A name for messages, reports and statistics.
+   */
+  g_object_interface_install_property (iface,
+                                       g_param_spec_string ("name", NULL, NULL,
+                                                            NULL,
+                                                            (G_PARAM_READABLE |
+                                                             G_PARAM_STATIC_STRINGS)));
+}
+
+/* Interface lookup is the dominant cost of a GInterface call. A small
+ * direct-mapped cache of interface vtables, keyed by class, turns it into one
+ * load and one compare. Entries are only ever replaced by other valid vtables
+ * (classes of static types are never freed), so a racing reader sees either
+ * the old or the new entry, both correct for their own g_instance_type. */
+#define DISPATCH_SLOTS 64
+
+static NebulaAllocatorInterface *dispatch_cache[DISPATCH_SLOTS];
+
+static inline guint
+dispatch_slot (gconstpointer klass)
+{
+  return (GPOINTER_TO_SIZE (klass) >> 6) % DISPATCH_SLOTS;
+}
+
+static G_NO_INLINE NebulaAllocatorInterface *
+lookup_interface_slow (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface;
+  GTypeClass *klass;
+
+  if (!G_TYPE_CHECK_INSTANCE_TYPE (self, NEBULA_TYPE_ALLOCATOR))
+    return NULL;
+
+  klass = ((GTypeInstance *) self)->g_class;
+  iface = g_type_interface_peek (klass, NEBULA_TYPE_ALLOCATOR);
+  __atomic_store_n (&dispatch_cache[dispatch_slot (klass)], iface, __ATOMIC_RELEASE);
+
+  return iface;
+}
+
+static inline NebulaAllocatorInterface *
+lookup_interface (NebulaAllocator *self)
+{
+  GTypeClass *klass = ((GTypeInstance *) self)->g_class;
+  NebulaAllocatorInterface *iface;
+
+  iface = __atomic_load_n (&dispatch_cache[dispatch_slot (klass)], __ATOMIC_ACQUIRE);
+  if (G_LIKELY (iface != NULL && iface->parent_iface.g_instance_type == klass->g_type))
+    return iface;
+
+  return lookup_interface_slow (self);
+}
+
+static void
+foreign_stats_free (gpointer data)
+{
+  g_free (data);
+}
+
+/* Built-in allocators embed their counters; an implementation written
+ * elsewhere (Python, JavaScript, another library) gets them attached. */
+static NebulaStatsCounters *
+get_counters (NebulaAllocator          *self,
+              NebulaAllocatorInterface *iface)
+{
+  NebulaStatsCounters *counters;
+
+  if (G_LIKELY (iface->stats_offset >= 0))
+    return G_STRUCT_MEMBER_P (self, iface->stats_offset);
+
+  counters = g_object_get_qdata (G_OBJECT (self), foreign_stats_quark);
+  if (counters == NULL)
+    {
+      counters = g_new0 (NebulaStatsCounters, 1);
+      nebula_stats_counters_init (counters, TRUE, TRUE);
+      if (!g_object_replace_qdata (G_OBJECT (self), foreign_stats_quark,
+                                   NULL, counters, foreign_stats_free, NULL))
+        {
+          g_free (counters);
+          counters = g_object_get_qdata (G_OBJECT (self), foreign_stats_quark);
+        }
+    }
+
+  return counters;
+}
+
+char *
+nebula_allocator_describe (NebulaAllocator *self)
+{
+  const char *type_name = G_OBJECT_TYPE_NAME (self);
+  g_autofree char *name = NULL;
+  g_autofree char *label = NULL;
+  gsize len;
+
+  if (g_str_has_prefix (type_name, "Nebula"))
+    type_name += strlen ("Nebula");
+
+  len = strlen (type_name);
+  if (len > strlen ("Allocator") && g_str_has_suffix (type_name, "Allocator"))
+    label = g_strdup_printf ("%.*s allocator", (int) (len - strlen ("Allocator")), type_name);
+  else
+    label = g_strdup (type_name);
+
+  name = nebula_allocator_dup_name (self);
+  if (name != NULL && name[0] != '\0')
+    return g_strdup_printf ("%s '%s'", label, name);
+
+  return g_steal_pointer (&label);
+}
+
+gboolean
+nebula_layout_check (NebulaAllocator  *self,
+                     gsize             size,
+                     gsize             alignment,
+                     GError          **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0, };
+
+  if (G_LIKELY (nebula_layout_is_valid (size, alignment)))
+    return TRUE;
+
+  what = nebula_allocator_describe (self);
+  info.requested = size;
+  info.allocator_name = what;
+
+  if (alignment == 0 || (alignment & (alignment - 1)) != 0)
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT,
+                      &info,
+                      "%s: alignment %" G_GSIZE_FORMAT " is not a power of two "
+                      "(requested %" G_GSIZE_FORMAT " bytes)",
+                      what, alignment, size);
+  else if (size > G_MAXSIZE - (alignment - 1))
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW,
+                      &info,
+                      "%s: size %" G_GSIZE_FORMAT " plus alignment %" G_GSIZE_FORMAT
+                      " overflows",
+                      what, size, alignment);
+  else
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXCEEDS_MAX_SIZE,
+                      &info,
+                      "%s: requested %" G_GSIZE_FORMAT " bytes, more than the largest "
+                      "possible allocation of %" G_GSIZE_FORMAT " bytes",
+                      what, size, NEBULA_MAX_ALLOCATION_SIZE);
+
+  return FALSE;
+}
+
+/* An implementation that failed without saying why still owes the caller a
+ * GError. */
+static void
+ensure_error (NebulaAllocator  *self,
+              GError          **error,
+              GError           *local_error,
+              const char       *operation,
+              gsize             size)
+{
+  if (local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+    }
+  else
+    {
+      g_autofree char *what = nebula_allocator_describe (self);
+      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, &info,
+                        "%s: %s of %" G_GSIZE_FORMAT " bytes failed without a reason",
+                        what, operation, size);
+    }
+}
+
+static G_NO_INLINE gpointer
+allocate_checked (NebulaAllocator           *self,
+                  NebulaAllocatorInterface  *iface,
+                  gsize                      size,
+                  gsize                      alignment,
+                  gboolean                   zeroed,
+                  GError                   **error)
+{
+  NebulaStatsCounters *counters = get_counters (self, iface);
+  GError *local_error = NULL;
+  gpointer ptr;
+
+  if (!nebula_layout_check (self, size, alignment, error))
+    {
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  if (zeroed)
+    ptr = iface->allocate_zeroed (self, MAX (size, 1), alignment, &local_error);
+  else
+    ptr = iface->allocate (self, MAX (size, 1), alignment, &local_error);
+
+  if (ptr == NULL)
+    {
+      ensure_error (self, error, local_error, "allocation", size);
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  if ((GPOINTER_TO_SIZE (ptr) & (alignment - 1)) != 0)
+    {
+      g_autofree char *what = nebula_allocator_describe (self);
+      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+      /* Only an implementation from outside can get here. */
+      g_clear_error (&local_error);
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
+                        "%s returned %p, which is not aligned to %" G_GSIZE_FORMAT " bytes",
+                        what, ptr, alignment);
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  g_clear_error (&local_error);
+  nebula_stats_counters_record_allocation (counters, size);
+  return ptr;
+}
+
+/**
+ * nebula_allocator_allocate: (skip)
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Allocates @size bytes aligned to @alignment. A @size of 0 gives a unique
+ * address that owns no bytes.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+gpointer
+nebula_allocator_allocate (NebulaAllocator  *self,
+                           gsize             size,
+                           gsize             alignment,
+                           GError          **error)
+{
+  NebulaAllocatorInterface *iface;
+  gpointer ptr;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  /* The common case: a valid, non-empty layout on a built-in allocator. */
+  if (G_LIKELY (iface->stats_offset >= 0 && size != 0 &&
+                nebula_layout_is_valid (size, alignment)))
+    {
+      ptr = iface->allocate (self, size, alignment, error);
+      if (G_LIKELY (ptr != NULL))
+        {
+          nebula_stats_counters_record_allocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
+          return ptr;
+        }
+      nebula_stats_counters_record_failure (G_STRUCT_MEMBER_P (self, iface->stats_offset));
+      return NULL;
+    }
+
+  return allocate_checked (self, iface, size, alignment, FALSE, error);
+}
+
+/**
+ * nebula_allocator_allocate_zeroed: (skip)
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Like nebula_allocator_allocate(), with the memory cleared to zero.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+gpointer
+nebula_allocator_allocate_zeroed (NebulaAllocator  *self,
+                                  gsize             size,
+                                  gsize             alignment,
+                                  GError          **error)
+{
+  NebulaAllocatorInterface *iface;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  return allocate_checked (self, iface, size, alignment, TRUE, error);
+}
+
+/**
+ * nebula_allocator_reallocate: (skip)
+ * @self: a #NebulaAllocator
+ * @ptr: (nullable): a block from @self, or %NULL to allocate
+ * @old_size: the size @ptr was allocated (or last reallocated) with
+ * @new_size: the size wanted
+ * @alignment: the alignment @ptr was allocated with
+ * @error: return location for a #GError
+ *
+ * Resizes the block at @ptr, in place when the allocator can, keeping the
+ * first MIN (@old_size, @new_size) bytes. On failure the block at @ptr is
+ * left untouched and still owned by the caller.
+ *
+ * Returns: (transfer none) (nullable): the block, or %NULL with @error set
+ */
+gpointer
+nebula_allocator_reallocate (NebulaAllocator  *self,
+                             gpointer          ptr,
+                             gsize             old_size,
+                             gsize             new_size,
+                             gsize             alignment,
+                             GError          **error)
+{
+  NebulaAllocatorInterface *iface;
+  NebulaStatsCounters *counters;
+  GError *local_error = NULL;
+  gpointer new_ptr;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  if (ptr == NULL)
+    return allocate_checked (self, iface, new_size, alignment, FALSE, error);
+
+  counters = get_counters (self, iface);
+  if (!nebula_layout_check (self, old_size, alignment, error) ||
+      !nebula_layout_check (self, new_size, alignment, error))
+    {
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  new_ptr = iface->reallocate (self, ptr, MAX (old_size, 1), MAX (new_size, 1), alignment,
+                               &local_error);
+  if (new_ptr == NULL)
+    {
+      ensure_error (self, error, local_error, "reallocation", new_size);
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  g_clear_error (&local_error);
+  nebula_stats_counters_record_reallocation (counters, old_size, new_size);
+  return new_ptr;
+}
+
+/**
+ * nebula_allocator_deallocate: (skip)
+ * @self: a #NebulaAllocator
+ * @ptr: a block from @self
+ * @size: the size @ptr was allocated with
+ * @alignment: the alignment @ptr was allocated with
+ * @error: return location for a #GError
+ *
+ * Gives the block at @ptr back. What that means depends on the allocator: a
+ * pool returns the block to its free list, a stack pops its top (and
+ * refuses any other block with %NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER), a bump
+ * allocator rewinds only its most recent allocation and otherwise succeeds
+ * without effect. Pointers the allocator can recognize as foreign or freed
+ * give an error and change nothing.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_allocator_deallocate (NebulaAllocator  *self,
+                             gpointer          ptr,
+                             gsize             size,
+                             gsize             alignment,
+                             GError          **error)
+{
+  NebulaAllocatorInterface *iface;
+  GError *local_error = NULL;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, FALSE);
+
+  if (G_LIKELY (iface->stats_offset >= 0 && ptr != NULL && size != 0 &&
+                nebula_layout_is_valid (size, alignment)))
+    {
+      if (G_UNLIKELY (!iface->deallocate (self, ptr, size, alignment, error)))
+        return FALSE;
+      nebula_stats_counters_record_deallocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
+      return TRUE;
+    }
+
+  if (!nebula_layout_check (self, size, alignment, error))
+    return FALSE;
+
+  if (ptr == NULL)
+    {
+      g_autofree char *what = nebula_allocator_describe (self);
+      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
+                        &info, "%s: cannot free a NULL pointer (size %" G_GSIZE_FORMAT ")",
+                        what, size);
+      return FALSE;
+    }
+
+  if (!iface->deallocate (self, ptr, MAX (size, 1), alignment, &local_error))
+    {
+      ensure_error (self, error, local_error, "deallocation", size);
+      return FALSE;
+    }
+
+  g_clear_error (&local_error);
+  nebula_stats_counters_record_deallocation (get_counters (self, iface), size);
+  return TRUE;
+}
+
+/**
+ * nebula_allocator_reset:
+ * @self: a #NebulaAllocator
+ *
+ * Frees every allocation at once. Pointers handed out before are invalid
+ * afterwards, and so are checkpoints and markers taken before. Must not run
+ * concurrently with other calls on @self.
+ */
+void
+nebula_allocator_reset (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface;
+
+  g_return_if_fail (self != NULL);
+  iface = lookup_interface (self);
+  g_return_if_fail (iface != NULL);
+
+  iface->reset (self);
+  nebula_stats_counters_record_reset (get_counters (self, iface));
+}
+
+/**
+ * nebula_allocator_owns: (skip)
+ * @self: a #NebulaAllocator
+ * @ptr: (nullable): any pointer
+ *
+ * Whether @ptr lies in memory that @self handed out and still manages.
+ * Never dereferences @ptr.
+ *
+ * Returns: %TRUE if @self owns @ptr
+ */
+gboolean
+nebula_allocator_owns (NebulaAllocator *self,
+                       gconstpointer    ptr)
+{
+  NebulaAllocatorInterface *iface;
+
+  g_return_val_if_fail (self != NULL, FALSE);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, FALSE);
+
+  if (ptr == NULL)
+    return FALSE;
+
+  return iface->owns (self, ptr);
+}
+
+/**
+ * nebula_allocator_get_stats:
+ * @self: a #NebulaAllocator
+ *
+ * Reads the statistics. The read is exact even while other threads use a
+ * thread-safe allocator. With #NebulaBumpAllocator:track-stats off, the
+ * counters stay at 0.
+ *
+ * Returns: (transfer full): a snapshot of the counters
+ */
+NebulaAllocatorStats *
+nebula_allocator_get_stats (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface;
+  NebulaAllocatorStats *stats;
+
+  g_return_val_if_fail (self != NULL, NULL);
+  iface = lookup_interface (self);
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  stats = g_new0 (NebulaAllocatorStats, 1);
+  nebula_stats_counters_read (get_counters (self, iface), stats);
+
+  return stats;
+}
+
+/**
+ * nebula_allocator_reset_stats:
+ * @self: a #NebulaAllocator
+ *
+ * Forgets the history: every counter returns to 0, except that bytes still
+ * in use stay counted (and become the new peak).
+ */
+void
+nebula_allocator_reset_stats (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface;
+
+  g_return_if_fail (self != NULL);
+  iface = lookup_interface (self);
+  g_return_if_fail (iface != NULL);
+
+  nebula_stats_counters_zero (get_counters (self, iface));
+}
+
+static guint64
+get_uint64_property (NebulaAllocator *self,
+                     const char      *name)
+{
+  guint64 value = 0;
+
+  g_object_get (self, name, &value, NULL);
+  return value;
+}
+
+/**
+ * nebula_allocator_get_capacity:
+ * @self: a #NebulaAllocator
+ *
+ * Gets #NebulaAllocator:capacity.
+ *
+ * Returns: the capacity in bytes
+ */
+guint64
+nebula_allocator_get_capacity (NebulaAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  return get_uint64_property (self, "capacity");
+}
+
+/**
+ * nebula_allocator_get_bytes_used:
+ * @self: a #NebulaAllocator
+ *
+ * Gets #NebulaAllocator:bytes-used.
+ *
+ * Returns: the bytes in use, padding included
+ */
+guint64
+nebula_allocator_get_bytes_used (NebulaAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  return get_uint64_property (self, "bytes-used");
+}
+
+/**
+ * nebula_allocator_get_bytes_available:
+ * @self: a #NebulaAllocator
+ *
+ * Gets #NebulaAllocator:bytes-available.
+ *
+ * Returns: the bytes that can be handed out without growing
+ */
+guint64
+nebula_allocator_get_bytes_available (NebulaAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  return get_uint64_property (self, "bytes-available");
+}
+
+/**
+ * nebula_allocator_get_thread_safe:
+ * @self: a #NebulaAllocator
+ *
+ * Gets #NebulaAllocator:thread-safe.
+ *
+ * Returns: whether @self may be used from several threads at once
+ */
+gboolean
+nebula_allocator_get_thread_safe (NebulaAllocator *self)
+{
+  gboolean thread_safe = FALSE;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
+
+  g_object_get (self, "thread-safe", &thread_safe, NULL);
+  return thread_safe;
+}
+
+/**
+ * nebula_allocator_dup_name:
+ * @self: a #NebulaAllocator
+ *
+ * Gets #NebulaAllocator:name.
+ *
+ * Returns: (transfer full) (nullable): the name
+ */
+char *
+nebula_allocator_dup_name (NebulaAllocator *self)
+{
+  char *name = NULL;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
+
+  g_object_get (self, "name", &name, NULL);
+  return name;
+}
+
+/**
+ * nebula_allocator_allocate_address: (rename-to nebula_allocator_allocate)
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_allocate() for language bindings: the block's address as
+ * an integer.
+ *
+ * Returns: the address, or 0 with @error set
+ */
+guint64
+nebula_allocator_allocate_address (NebulaAllocator  *self,
+                                   guint64           size,
+                                   guint64           alignment,
+                                   GError          **error)
+{
+  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate (self, size, alignment, error));
+}
+
+/**
+ * nebula_allocator_allocate_zeroed_address: (rename-to nebula_allocator_allocate_zeroed)
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_allocate_zeroed() for language bindings.
+ *
+ * Returns: the address, or 0 with @error set
+ */
+guint64
+nebula_allocator_allocate_zeroed_address (NebulaAllocator  *self,
+                                          guint64           size,
+                                          guint64           alignment,
+                                          GError          **error)
+{
+  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate_zeroed (self, size, alignment, error));
+}
+
+/**
+ * nebula_allocator_reallocate_address: (rename-to nebula_allocator_reallocate)
+ * @self: a #NebulaAllocator
+ * @address: the block's address, or 0 to allocate
+ * @old_size: the size the block has
+ * @new_size: the size wanted
+ * @alignment: the alignment the block was allocated with
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_reallocate() for language bindings.
+ *
+ * Returns: the new address, or 0 with @error set
+ */
+guint64
+nebula_allocator_reallocate_address (NebulaAllocator  *self,
+                                     guint64           address,
+                                     guint64           old_size,
+                                     guint64           new_size,
+                                     guint64           alignment,
+                                     GError          **error)
+{
+  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_reallocate (self, GSIZE_TO_POINTER (address),
+                                                                  old_size, new_size, alignment,
+                                                                  error));
+}
+
+/**
+ * nebula_allocator_deallocate_address: (rename-to nebula_allocator_deallocate)
+ * @self: a #NebulaAllocator
+ * @address: the block's address
+ * @size: the size it was allocated with
+ * @alignment: the alignment it was allocated with
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_deallocate() for language bindings.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_allocator_deallocate_address (NebulaAllocator  *self,
+                                     guint64           address,
+                                     guint64           size,
+                                     guint64           alignment,
+                                     GError          **error)
+{
+  return nebula_allocator_deallocate (self, GSIZE_TO_POINTER (address), size, alignment, error);
+}
+
+/**
+ * nebula_allocator_owns_address: (rename-to nebula_allocator_owns)
+ * @self: a #NebulaAllocator
+ * @address: any address
+ *
+ * nebula_allocator_owns() for language bindings.
+ *
+ * Returns: %TRUE if @self owns @address
+ */
+gboolean
+nebula_allocator_owns_address (NebulaAllocator *self,
+                               guint64          address)
+{
+  return nebula_allocator_owns (self, GSIZE_TO_POINTER (address));
+}

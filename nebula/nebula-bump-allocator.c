@@ -1,0 +1,1411 @@
+/* nebula-bump-allocator.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nebula-allocator-private.h"
+#include "nebula-bump-allocator.h"
+#include "nebula-enums.h"
+
+/**
+ * NebulaBumpAllocator:
+ *
+ * A region allocator that hands out memory by moving a cursor forward.
+ *
+ * Allocation is a pointer bump; freeing happens all at once, with
+ * [method@Allocator.reset] or by rewinding to a checkpoint
+ * ([method@BumpAllocator.checkpoint], [method@BumpAllocator.restore], or a
+ * scope: `g_autoptr (NebulaBumpScope)` in C, `with bump.scope():` in
+ * Python). [method@Allocator.deallocate] gives back the most recent
+ * allocation only; for any other block of the allocator it succeeds without
+ * effect. A pointer from elsewhere is refused with
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER.
+ *
+ * The allocator starts with one chunk of [property@BumpAllocator:capacity]
+ * bytes. With [property@BumpAllocator:max-capacity] above the capacity it
+ * grows by further chunks, each [property@BumpAllocator:growth-factor] times
+ * the previous, until the chunks total max-capacity; requests above
+ * [property@BumpAllocator:large-allocation-threshold] get a dedicated chunk
+ * so they do not inflate the next regular one.
+ *
+ * With [property@BumpAllocator:thread-safe], many threads may allocate at
+ * once (an atomic cursor per chunk, growth under a lock); reset, restore and
+ * checkpoints must still not race with allocations.
+ */
+
+typedef struct _Chunk Chunk;
+
+struct _Chunk
+{
+  Chunk   *prev;        /* the chunk before this one (older), or NULL */
+  guint8  *data;
+  gsize    size;
+  gsize    used;        /* bytes consumed; atomic in thread-safe mode */
+  guint    index;       /* 0 for the first chunk of the chain */
+  guint    dedicated : 1;
+  /* for dedicated chunks: the main cursor position when it was created */
+  guint    created_index;
+  gsize    created_offset;
+};
+
+struct _NebulaBumpAllocator
+{
+  GObject                parent_instance;
+
+  /* The single-threaded fast path reads these three. */
+  guint8                *cursor;
+  guint8                *limit;
+  guint8                *last;          /* start of the most recent allocation */
+  gsize                  min_alloc_mask;
+
+  Chunk                 *current;       /* newest regular chunk */
+  Chunk                 *spare;         /* regular chunks kept for reuse */
+  Chunk                 *large;         /* dedicated chunks */
+  gsize                  reserved;      /* bytes in all chunks, spares included */
+  gsize                  used_before;   /* bytes used in chunks older than current */
+  guint64                generation;
+  guint64                id;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+  GMutex                 grow_lock;
+
+  /* configuration */
+  guint64                capacity;
+  guint64                max_capacity;
+  double                 growth_factor;
+  guint64                large_threshold;
+  guint64                min_alloc_size;
+  NebulaResetPolicy      reset_policy;
+};
+
+struct _NebulaBumpCheckpoint
+{
+  guint64 allocator_id;
+  guint64 generation;
+  guint   chunk_index;
+  gsize   offset;
+};
+
+struct _NebulaBumpScope
+{
+  NebulaBumpAllocator  *bump;
+  NebulaBumpCheckpoint *checkpoint;
+};
+
+enum {
+  PROP_MAX_CAPACITY = NEBULA_CONFIG_N_PROPS,
+  PROP_GROWTH_FACTOR,
+  PROP_LARGE_ALLOCATION_THRESHOLD,
+  PROP_RESET_POLICY,
+  PROP_MIN_ALLOC_SIZE,
+  N_PROPS
+};
+
+#define DEFAULT_CAPACITY      (64 * 1024)
+#define CHUNK_DATA_ALIGNMENT  16
+
+static GParamSpec *properties[N_PROPS];
+static guint64 next_allocator_id = 1;
+
+static void allocator_iface_init (NebulaAllocatorInterface *iface);
+static void initable_iface_init  (GInitableIface           *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
+                     nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
+
+static inline gsize
+chunk_used (const Chunk *chunk,
+            gboolean     atomic)
+{
+  if (atomic)
+    return __atomic_load_n (&chunk->used, __ATOMIC_ACQUIRE);
+  return chunk->used;
+}
+
+static Chunk *
+chunk_new (gsize size)
+{
+  Chunk *chunk;
+
+  /* One block: the header, then the data at a 16-byte boundary. */
+  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
+  if (chunk == NULL)
+    return NULL;
+
+  memset (chunk, 0, sizeof *chunk);
+  chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
+                            ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
+  chunk->size = size;
+
+  return chunk;
+}
+
+static void
+chunk_list_free (Chunk *chunk)
+{
+  while (chunk != NULL)
+    {
+      Chunk *prev = chunk->prev;
+      g_free (chunk);
+      chunk = prev;
+    }
+}
+
+static inline const char *
+bump_label (void)
+{
+  return "Bump allocator";
+}
+
+static void
+bump_init_once (gpointer data)
+{
+  NebulaBumpAllocator *self = data;
+  NebulaAllocatorConfig *config = &self->config;
+  Chunk *chunk;
+
+  nebula_allocator_config_validate (config, bump_label ());
+
+  switch (config->preset)
+    {
+    case NEBULA_PRESET_PRODUCTION:
+      if (!nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
+          self->capacity <= G_MAXUINT64 / 8)
+        self->max_capacity = self->capacity * 8;
+      break;
+    case NEBULA_PRESET_PERFORMANCE:
+      if (!nebula_allocator_config_is_explicit (config, PROP_RESET_POLICY))
+        self->reset_policy = NEBULA_RESET_POLICY_KEEP_ALL;
+      break;
+    case NEBULA_PRESET_DEFAULT:
+    case NEBULA_PRESET_DEBUG:
+    default:
+      break;
+    }
+
+  if (self->capacity == 0)
+    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
+                                         "must be greater than 0");
+  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
+
+  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
+    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
+                                         "must be 0 (no growth) or at least the capacity (%"
+                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
+                                         self->capacity, self->max_capacity);
+  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes",
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2);
+
+  if (!(self->growth_factor >= 1.0 && self->growth_factor <= 16.0))
+    nebula_allocator_config_set_invalid (config, bump_label (), "growth-factor",
+                                         "must be between 1.0 and 16.0, not %g",
+                                         self->growth_factor);
+
+  if (self->min_alloc_size == 0 || (self->min_alloc_size & (self->min_alloc_size - 1)) != 0 ||
+      self->min_alloc_size > 4096)
+    nebula_allocator_config_set_invalid (config, bump_label (), "min-alloc-size",
+                                         "must be a power of two from 1 to 4096, not %"
+                                         G_GUINT64_FORMAT, self->min_alloc_size);
+  else if (self->capacity != 0 && self->min_alloc_size > self->capacity)
+    nebula_allocator_config_set_invalid (config, bump_label (), "min-alloc-size",
+                                         "(%" G_GUINT64_FORMAT ") must not exceed the capacity (%"
+                                         G_GUINT64_FORMAT ")",
+                                         self->min_alloc_size, self->capacity);
+
+  if (self->large_threshold == 0)
+    self->large_threshold = MAX (self->capacity / 2, 1);
+
+  if (config->init_error != NULL)
+    return;
+
+  if (self->max_capacity == 0)
+    self->max_capacity = self->capacity;
+
+  self->min_alloc_mask = self->min_alloc_size - 1;
+  nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
+
+  chunk = chunk_new (self->capacity);
+  if (chunk == NULL)
+    {
+      NebulaErrorInfo info = { .requested = self->capacity, .allocator_name = config->name };
+
+      nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+                        NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                        "%s: the system refused the first chunk of %" G_GUINT64_FORMAT " bytes",
+                        bump_label (), self->capacity);
+      return;
+    }
+
+  self->reserved = chunk->size;
+  self->current = chunk;
+  self->cursor = chunk->data;
+  self->limit = chunk->data + chunk->size;
+}
+
+static inline gboolean
+ensure_ready (NebulaBumpAllocator  *self,
+              GError              **error)
+{
+  return nebula_allocator_config_ensure (&self->config, self, bump_init_once, error);
+}
+
+static gsize
+current_available (NebulaBumpAllocator *self)
+{
+  if (self->current == NULL)
+    return 0;
+  if (self->config.thread_safe)
+    return self->current->size - chunk_used (self->current, TRUE);
+  return self->limit - self->cursor;
+}
+
+static void
+set_exhausted (NebulaBumpAllocator  *self,
+               gsize                 size,
+               gsize                 alignment,
+               GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  gsize available = current_available (self);
+  NebulaErrorInfo info;
+
+  info = (NebulaErrorInfo) {
+    .requested = size,
+    .available = available,
+    .capacity = self->max_capacity,
+    .allocator_name = what,
+  };
+
+  if (self->max_capacity > self->capacity)
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes (alignment %"
+                      G_GSIZE_FORMAT "), %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
+                      " available in the current chunk and %" G_GSIZE_FORMAT " of %"
+                      G_GUINT64_FORMAT " left to grow",
+                      what, size, alignment, available,
+                      self->current != NULL ? self->current->size : 0,
+                      (gsize) (self->max_capacity - MIN (self->reserved, self->max_capacity)),
+                      self->max_capacity);
+  else
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes (alignment %"
+                      G_GSIZE_FORMAT "), %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
+                      " available",
+                      what, size, alignment, available, self->capacity);
+}
+
+static inline void
+fill_allocation (NebulaBumpAllocator *self,
+                 gpointer             ptr,
+                 gsize                size)
+{
+  if (G_UNLIKELY (self->config.alloc_fill >= 0))
+    memset (ptr, self->config.alloc_fill, size);
+}
+
+/* Makes @chunk (a new or spare chunk) the current one. Called with the grow
+ * lock held in thread-safe mode. */
+static void
+push_chunk (NebulaBumpAllocator *self,
+            Chunk               *chunk)
+{
+  gboolean atomic = self->config.thread_safe;
+  Chunk *old = self->current;
+
+  if (old != NULL)
+    {
+      if (!atomic)
+        old->used = self->cursor - old->data;
+      self->used_before += chunk_used (old, atomic);
+    }
+
+  chunk->prev = old;
+  chunk->index = old != NULL ? old->index + 1 : 0;
+  chunk->used = 0;
+  self->cursor = chunk->data;
+  self->limit = chunk->data + chunk->size;
+  __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
+}
+
+static gsize
+worst_case_size (gsize size,
+                 gsize alignment)
+{
+  /* Chunk data starts 16-aligned; more alignment may cost padding. */
+  return size + (alignment > CHUNK_DATA_ALIGNMENT ? alignment - CHUNK_DATA_ALIGNMENT : 0);
+}
+
+/* Finds room for at least @size bytes at @alignment: a spare chunk or a new
+ * one. Called with the grow lock held in thread-safe mode. */
+static gboolean
+grow (NebulaBumpAllocator  *self,
+      gsize                 size,
+      gsize                 alignment,
+      GError              **error)
+{
+  gsize need = worst_case_size (size, alignment);
+  gsize room, chunk_size;
+  Chunk *chunk, **link;
+
+  /* Reuse a kept chunk that is large enough. */
+  for (link = &self->spare; *link != NULL; link = &(*link)->prev)
+    {
+      if ((*link)->size >= need)
+        {
+          chunk = *link;
+          *link = chunk->prev;
+          push_chunk (self, chunk);
+          return TRUE;
+        }
+    }
+
+  room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
+  if (need > room)
+    {
+      set_exhausted (self, size, alignment, error);
+      return FALSE;
+    }
+
+  chunk_size = self->current != NULL
+    ? (gsize) MIN ((double) self->current->size * self->growth_factor, (double) G_MAXSSIZE)
+    : self->capacity;
+  chunk_size = CLAMP (chunk_size, need, room);
+
+  chunk = chunk_new (chunk_size);
+  if (chunk == NULL)
+    {
+      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+      NebulaErrorInfo info = { .requested = chunk_size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
+                        &info, "%s: the system refused a new chunk of %" G_GSIZE_FORMAT " bytes",
+                        what, chunk_size);
+      return FALSE;
+    }
+
+  self->reserved += chunk_size;
+  push_chunk (self, chunk);
+  return TRUE;
+}
+
+static gpointer
+allocate_dedicated (NebulaBumpAllocator  *self,
+                    gsize                 size,
+                    gsize                 alignment,
+                    GError              **error)
+{
+  gsize need = worst_case_size (size, alignment);
+  gsize room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
+  Chunk *chunk;
+  guint8 *ptr;
+
+  if (need > room)
+    {
+      set_exhausted (self, size, alignment, error);
+      return NULL;
+    }
+
+  chunk = chunk_new (need);
+  if (chunk == NULL)
+    {
+      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
+                        &info, "%s: the system refused a dedicated chunk of %" G_GSIZE_FORMAT
+                        " bytes", what, need);
+      return NULL;
+    }
+
+  ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
+  chunk->dedicated = TRUE;
+  chunk->used = chunk->size;
+  chunk->created_index = self->current->index;
+  chunk->created_offset = self->config.thread_safe
+    ? chunk_used (self->current, TRUE)
+    : (gsize) (self->cursor - self->current->data);
+  chunk->prev = self->large;
+  self->large = chunk;
+  self->reserved += chunk->size;
+
+  fill_allocation (self, ptr, size);
+  return ptr;
+}
+
+static inline gboolean
+is_large (NebulaBumpAllocator *self,
+          gsize                size)
+{
+  return size > self->large_threshold && self->max_capacity > self->capacity;
+}
+
+static gpointer
+allocate_concurrent (NebulaBumpAllocator  *self,
+                     gsize                 size,
+                     gsize                 alignment,
+                     GError              **error)
+{
+  gsize rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+
+  if (G_UNLIKELY (is_large (self, size)))
+    {
+      gpointer ptr;
+
+      g_mutex_lock (&self->grow_lock);
+      ptr = allocate_dedicated (self, size, alignment, error);
+      g_mutex_unlock (&self->grow_lock);
+      return ptr;
+    }
+
+  for (;;)
+    {
+      Chunk *chunk = __atomic_load_n (&self->current, __ATOMIC_ACQUIRE);
+      gsize used = __atomic_load_n (&chunk->used, __ATOMIC_RELAXED);
+
+      for (;;)
+        {
+          guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
+          gsize end = start - (guintptr) chunk->data + rounded;
+
+          if (start > (guintptr) chunk->data + chunk->size ||
+              rounded > chunk->size - (start - (guintptr) chunk->data))
+            break;
+
+          if (__atomic_compare_exchange_n (&chunk->used, &used, end, TRUE,
+                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            {
+              fill_allocation (self, GSIZE_TO_POINTER (start), size);
+              return GSIZE_TO_POINTER (start);
+            }
+        }
+
+      g_mutex_lock (&self->grow_lock);
+      if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
+          !grow (self, rounded, alignment, error))
+        {
+          g_mutex_unlock (&self->grow_lock);
+          return NULL;
+        }
+      g_mutex_unlock (&self->grow_lock);
+    }
+}
+
+static G_NO_INLINE gpointer
+allocate_slow (NebulaBumpAllocator  *self,
+               gsize                 size,
+               gsize                 alignment,
+               GError              **error)
+{
+  gsize rounded;
+
+  if (!ensure_ready (self, error))
+    return NULL;
+
+  if (self->config.thread_safe)
+    return allocate_concurrent (self, size, alignment, error);
+
+  if (is_large (self, size))
+    return allocate_dedicated (self, size, alignment, error);
+
+  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  for (;;)
+    {
+      guintptr start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+
+      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= rounded)
+        {
+          self->last = GSIZE_TO_POINTER (start);
+          self->cursor = (guint8 *) start + rounded;
+          fill_allocation (self, self->last, size);
+          return self->last;
+        }
+
+      if (!grow (self, rounded, alignment, error))
+        return NULL;
+    }
+}
+
+static gpointer
+nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
+                                gsize             size,
+                                gsize             alignment,
+                                GError          **error)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  guintptr start, rounded;
+
+  /* User-space addresses stay below 2^63 and alignments are at most 2^63,
+   * so the rounding below cannot wrap. Before initialization cursor and
+   * limit are NULL and every request takes the slow path. */
+  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  if (G_LIKELY (start <= (guintptr) self->limit &&
+                (guintptr) self->limit - start >= rounded &&
+                size <= self->large_threshold &&
+                !self->config.thread_safe &&
+                self->config.alloc_fill < 0))
+    {
+      self->last = (guint8 *) start;
+      self->cursor = (guint8 *) start + rounded;
+      return (gpointer) start;
+    }
+
+  return allocate_slow (self, size, alignment, error);
+}
+
+static Chunk *
+find_chunk (NebulaBumpAllocator *self,
+            gconstpointer        ptr)
+{
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    if ((const guint8 *) ptr >= chunk->data && (const guint8 *) ptr < chunk->data + chunk->size)
+      return chunk;
+
+  return NULL;
+}
+
+static gboolean
+nebula_bump_allocator_owns (NebulaAllocator *allocator,
+                            gconstpointer    ptr)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean atomic = self->config.thread_safe;
+  Chunk *chunk;
+
+  if (!ensure_ready (self, NULL))
+    return FALSE;
+
+  for (Chunk *large = self->large; large != NULL; large = large->prev)
+    if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
+      return TRUE;
+
+  chunk = find_chunk (self, ptr);
+  if (chunk == NULL)
+    return FALSE;
+
+  /* Only the part that was handed out. */
+  if (chunk == self->current && !atomic)
+    return (const guint8 *) ptr < self->cursor;
+
+  return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
+}
+
+static void
+set_foreign_pointer (NebulaBumpAllocator  *self,
+                     gconstpointer         ptr,
+                     gsize                 size,
+                     GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
+                    "%s: %p (size %" G_GSIZE_FORMAT ") was not allocated by this allocator",
+                    what, ptr, size);
+}
+
+static gboolean
+free_dedicated (NebulaBumpAllocator *self,
+                gpointer             ptr)
+{
+  for (Chunk **link = &self->large; *link != NULL; link = &(*link)->prev)
+    {
+      Chunk *chunk = *link;
+
+      if ((guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size)
+        {
+          *link = chunk->prev;
+          self->reserved -= chunk->size;
+          g_free (chunk);
+          return TRUE;
+        }
+    }
+
+  return FALSE;
+}
+
+static gboolean
+nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
+                                  gpointer          ptr,
+                                  gsize             size,
+                                  gsize             alignment,
+                                  GError          **error)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gsize rounded;
+
+  if (!ensure_ready (self, error))
+    return FALSE;
+
+  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+
+  /* The most recent allocation can be given back. */
+  if (!self->config.thread_safe && ptr == self->last && (guint8 *) ptr + rounded == self->cursor)
+    {
+      if (self->config.free_fill >= 0)
+        memset (ptr, self->config.free_fill, size);
+      self->cursor = ptr;
+      self->last = NULL;
+      return TRUE;
+    }
+
+  if (!nebula_bump_allocator_owns (allocator, ptr))
+    {
+      set_foreign_pointer (self, ptr, size, error);
+      return FALSE;
+    }
+
+  if (self->large != NULL)
+    {
+      if (self->config.thread_safe)
+        g_mutex_lock (&self->grow_lock);
+      free_dedicated (self, ptr);
+      if (self->config.thread_safe)
+        g_mutex_unlock (&self->grow_lock);
+    }
+
+  return TRUE;
+}
+
+static gpointer
+nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
+                                  gpointer          ptr,
+                                  gsize             old_size,
+                                  gsize             new_size,
+                                  gsize             alignment,
+                                  GError          **error)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gsize old_rounded, new_rounded;
+  gpointer new_ptr;
+
+  if (!ensure_ready (self, error))
+    return NULL;
+
+  if (!nebula_bump_allocator_owns (allocator, ptr))
+    {
+      set_foreign_pointer (self, ptr, old_size, error);
+      return NULL;
+    }
+
+  old_rounded = (old_size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  new_rounded = (new_size + self->min_alloc_mask) & ~self->min_alloc_mask;
+
+  /* The top allocation grows or shrinks in place when the chunk has room. */
+  if (!self->config.thread_safe && ptr == self->last &&
+      (guint8 *) ptr + old_rounded == self->cursor &&
+      new_rounded <= (gsize) (self->limit - (guint8 *) ptr))
+    {
+      if (new_size > old_size && self->config.alloc_fill >= 0)
+        memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
+      self->cursor = (guint8 *) ptr + new_rounded;
+      return ptr;
+    }
+
+  if (new_size <= old_size)
+    return ptr;
+
+  new_ptr = nebula_bump_allocator_allocate (allocator, new_size, alignment, error);
+  if (new_ptr == NULL)
+    return NULL;
+
+  memcpy (new_ptr, ptr, old_size);
+  return new_ptr;
+}
+
+static void
+free_all_dedicated (NebulaBumpAllocator *self)
+{
+  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
+    self->reserved -= chunk->size;
+  chunk_list_free (self->large);
+  self->large = NULL;
+}
+
+static void
+make_current (NebulaBumpAllocator *self,
+              Chunk               *chunk,
+              gsize                used)
+{
+  chunk->used = used;
+  self->current = chunk;
+  self->cursor = chunk->data + used;
+  self->limit = chunk->data + chunk->size;
+  self->last = NULL;
+}
+
+static void
+nebula_bump_allocator_reset (NebulaAllocator *allocator)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  Chunk *keep = NULL, *chunk, *prev;
+
+  if (!ensure_ready (self, NULL))
+    return;
+
+  self->generation++;
+  free_all_dedicated (self);
+
+  /* Gather every regular chunk, newest first, then the spares. */
+  for (chunk = self->current; chunk != NULL; chunk = prev)
+    {
+      prev = chunk->prev;
+      if (self->config.free_fill >= 0)
+        memset (chunk->data, self->config.free_fill,
+                chunk == self->current && !self->config.thread_safe
+                  ? (gsize) (self->cursor - chunk->data)
+                  : chunk_used (chunk, self->config.thread_safe));
+
+      switch (self->reset_policy)
+        {
+        case NEBULA_RESET_POLICY_KEEP_ALL:
+          if (chunk->index == 0)
+            keep = chunk;
+          else
+            {
+              chunk->prev = self->spare;
+              self->spare = chunk;
+            }
+          break;
+
+        case NEBULA_RESET_POLICY_KEEP_LARGEST:
+          if (keep == NULL || chunk->size > keep->size)
+            {
+              if (keep != NULL)
+                {
+                  self->reserved -= keep->size;
+                  g_free (keep);
+                }
+              keep = chunk;
+            }
+          else
+            {
+              self->reserved -= chunk->size;
+              g_free (chunk);
+            }
+          break;
+
+        case NEBULA_RESET_POLICY_FREE_ALL:
+        default:
+          self->reserved -= chunk->size;
+          g_free (chunk);
+          break;
+        }
+    }
+
+  if (self->reset_policy != NEBULA_RESET_POLICY_KEEP_ALL)
+    {
+      for (chunk = self->spare; chunk != NULL; chunk = chunk->prev)
+        self->reserved -= chunk->size;
+      chunk_list_free (self->spare);
+      self->spare = NULL;
+    }
+
+  self->used_before = 0;
+  self->current = NULL;
+  self->cursor = self->limit = self->last = NULL;
+
+  if (keep != NULL)
+    {
+      keep->prev = NULL;
+      keep->index = 0;
+      make_current (self, keep, 0);
+    }
+  else
+    {
+      /* FREE_ALL: the next allocation starts a fresh first chunk. */
+      grow (self, 1, 1, NULL);
+    }
+}
+
+static void
+allocator_iface_init (NebulaAllocatorInterface *iface)
+{
+  iface->allocate = nebula_bump_allocator_allocate;
+  iface->reallocate = nebula_bump_allocator_reallocate;
+  iface->deallocate = nebula_bump_allocator_deallocate;
+  iface->reset = nebula_bump_allocator_reset;
+  iface->owns = nebula_bump_allocator_owns;
+  iface->stats_offset = G_STRUCT_OFFSET (NebulaBumpAllocator, stats);
+}
+
+static gboolean
+nebula_bump_allocator_initable_init (GInitable     *initable,
+                                     GCancellable  *cancellable,
+                                     GError       **error)
+{
+  return ensure_ready (NEBULA_BUMP_ALLOCATOR (initable), error);
+}
+
+static void
+initable_iface_init (GInitableIface *iface)
+{
+  iface->init = nebula_bump_allocator_initable_init;
+}
+
+static gsize
+bytes_used (NebulaBumpAllocator *self)
+{
+  gsize used = self->used_before;
+
+  if (self->current == NULL)
+    return 0;
+
+  if (self->config.thread_safe)
+    used += chunk_used (self->current, TRUE);
+  else
+    used += self->cursor - self->current->data;
+
+  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
+    used += chunk->size;
+
+  return used;
+}
+
+static gsize
+bytes_available (NebulaBumpAllocator *self)
+{
+  gsize in_current, room;
+
+  if (self->current == NULL)
+    return 0;
+
+  in_current = current_available (self);
+  room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
+
+  return in_current + room;
+}
+
+static void
+nebula_bump_allocator_finalize (GObject *object)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) object;
+
+  chunk_list_free (self->current);
+  chunk_list_free (self->spare);
+  chunk_list_free (self->large);
+  g_mutex_clear (&self->grow_lock);
+  nebula_allocator_config_clear (&self->config);
+
+  G_OBJECT_CLASS (nebula_bump_allocator_parent_class)->finalize (object);
+}
+
+static void
+nebula_bump_allocator_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+  NebulaBumpAllocator *self = NEBULA_BUMP_ALLOCATOR (object);
+
+  if (nebula_allocator_config_get_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_CAPACITY:
+      g_value_set_uint64 (value, self->capacity);
+      break;
+
+    case NEBULA_CONFIG_PROP_BYTES_USED:
+      g_value_set_uint64 (value, bytes_used (self));
+      break;
+
+    case NEBULA_CONFIG_PROP_BYTES_AVAILABLE:
+      g_value_set_uint64 (value, bytes_available (self));
+      break;
+
+    case PROP_MAX_CAPACITY:
+      g_value_set_uint64 (value, self->max_capacity);
+      break;
+
+    case PROP_GROWTH_FACTOR:
+      g_value_set_double (value, self->growth_factor);
+      break;
+
+    case PROP_LARGE_ALLOCATION_THRESHOLD:
+      g_value_set_uint64 (value, self->large_threshold);
+      break;
+
+    case PROP_RESET_POLICY:
+      g_value_set_enum (value, self->reset_policy);
+      break;
+
+    case PROP_MIN_ALLOC_SIZE:
+      g_value_set_uint64 (value, self->min_alloc_size);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_bump_allocator_set_property (GObject      *object,
+                                    guint         prop_id,
+                                    const GValue *value,
+                                    GParamSpec   *pspec)
+{
+  NebulaBumpAllocator *self = NEBULA_BUMP_ALLOCATOR (object);
+
+  if (!nebula_allocator_config_begin_set (&self->config, object, pspec) ||
+      nebula_allocator_config_set_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_CAPACITY:
+      self->capacity = g_value_get_uint64 (value);
+      break;
+
+    case PROP_MAX_CAPACITY:
+      self->max_capacity = g_value_get_uint64 (value);
+      break;
+
+    case PROP_GROWTH_FACTOR:
+      self->growth_factor = g_value_get_double (value);
+      break;
+
+    case PROP_LARGE_ALLOCATION_THRESHOLD:
+      self->large_threshold = g_value_get_uint64 (value);
+      break;
+
+    case PROP_RESET_POLICY:
+      self->reset_policy = g_value_get_enum (value);
+      break;
+
+    case PROP_MIN_ALLOC_SIZE:
+      self->min_alloc_size = g_value_get_uint64 (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = nebula_bump_allocator_finalize;
+  object_class->get_property = nebula_bump_allocator_get_property;
+  object_class->set_property = nebula_bump_allocator_set_property;
+
+  /**
+   * NebulaBumpAllocator:capacity:
+   *
+   * The size of the first chunk, in bytes. Must be greater than 0.
+   */
+  /**
+   * NebulaBumpAllocator:name:
+   *
+   * A name used in error messages, reports and statistics.
+   */
+  /**
+   * NebulaBumpAllocator:thread-safe:
+   *
+   * Whether several threads may allocate at once (atomic cursor). Without it
+   * the allocation path uses no atomic instruction.
+   */
+  /**
+   * NebulaBumpAllocator:track-stats:
+   *
+   * Whether to keep statistics. Off in the PERFORMANCE preset.
+   */
+  /**
+   * NebulaBumpAllocator:alloc-fill:
+   *
+   * A byte value (0..255) written over every new allocation, or -1 for none.
+   * 0xAA in the DEBUG preset.
+   */
+  /**
+   * NebulaBumpAllocator:free-fill:
+   *
+   * A byte value (0..255) written over memory when it is given back, or -1
+   * for none. 0xDD in the DEBUG preset.
+   */
+  /**
+   * NebulaBumpAllocator:preset:
+   *
+   * The #NebulaPreset whose defaults apply to the properties not given
+   * explicitly.
+   */
+  nebula_allocator_config_install_properties (object_class, properties, FALSE,
+                                              NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+
+  /**
+   * NebulaBumpAllocator:max-capacity:
+   *
+   * The most bytes all chunks together may hold. 0 (the default) or the
+   * capacity itself means no growth; a larger value lets the allocator add
+   * chunks. Eight times the capacity in the PRODUCTION preset.
+   */
+  properties[PROP_MAX_CAPACITY] =
+    g_param_spec_uint64 ("max-capacity", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaBumpAllocator:growth-factor:
+   *
+   * How much larger each new chunk is than the previous one, from 1.0 to
+   * 16.0.
+   */
+  properties[PROP_GROWTH_FACTOR] =
+    g_param_spec_double ("growth-factor", NULL, NULL,
+                         -G_MAXDOUBLE, G_MAXDOUBLE, 2.0,
+                         NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaBumpAllocator:large-allocation-threshold:
+   *
+   * When the allocator can grow, requests larger than this many bytes get a
+   * dedicated chunk (freed by deallocate, reset, or a restore to before it).
+   * 0 means half the capacity.
+   */
+  properties[PROP_LARGE_ALLOCATION_THRESHOLD] =
+    g_param_spec_uint64 ("large-allocation-threshold", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaBumpAllocator:reset-policy:
+   *
+   * What reset does with the chunks. KEEP_ALL in the PERFORMANCE preset.
+   */
+  properties[PROP_RESET_POLICY] =
+    g_param_spec_enum ("reset-policy", NULL, NULL,
+                       NEBULA_TYPE_RESET_POLICY,
+                       NEBULA_RESET_POLICY_KEEP_LARGEST,
+                       NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaBumpAllocator:min-alloc-size:
+   *
+   * Every allocation is rounded up to a multiple of this many bytes, a power
+   * of two from 1 to 4096.
+   */
+  properties[PROP_MIN_ALLOC_SIZE] =
+    g_param_spec_uint64 ("min-alloc-size", NULL, NULL,
+                         0, G_MAXUINT64, 1,
+                         NEBULA_CONFIG_PARAM_FLAGS);
+
+  for (guint i = PROP_MAX_CAPACITY; i < N_PROPS; i++)
+    g_object_class_install_property (object_class, i, properties[i]);
+}
+
+static void
+nebula_bump_allocator_init (NebulaBumpAllocator *self)
+{
+  nebula_allocator_config_init (&self->config, FALSE);
+  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  g_mutex_init (&self->grow_lock);
+  self->capacity = DEFAULT_CAPACITY;
+  self->growth_factor = 2.0;
+  self->min_alloc_size = 1;
+  self->reset_policy = NEBULA_RESET_POLICY_KEEP_LARGEST;
+  self->id = __atomic_fetch_add (&next_allocator_id, 1, __ATOMIC_RELAXED);
+}
+
+/**
+ * nebula_bump_allocator_new:
+ * @capacity: the size of the first chunk, in bytes
+ * @error: return location for a #GError
+ *
+ * Creates a single-threaded bump allocator of @capacity bytes that does not
+ * grow. Use g_initable_new() for the other properties.
+ *
+ * Returns: (transfer full): a new #NebulaBumpAllocator, or %NULL with @error
+ *   set (%NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG for a @capacity of 0)
+ */
+NebulaBumpAllocator *
+nebula_bump_allocator_new (gsize    capacity,
+                           GError **error)
+{
+  return g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, error,
+                         "capacity", (guint64) capacity,
+                         NULL);
+}
+
+/**
+ * nebula_bump_allocator_checkpoint:
+ * @self: a #NebulaBumpAllocator
+ *
+ * Records the current position, to rewind to with
+ * nebula_bump_allocator_restore(). A checkpoint is valid until the
+ * allocator is reset or rewound to before it.
+ *
+ * Returns: (transfer full): a new checkpoint
+ */
+NebulaBumpCheckpoint *
+nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
+{
+  NebulaBumpCheckpoint *checkpoint;
+
+  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), NULL);
+
+  checkpoint = g_new0 (NebulaBumpCheckpoint, 1);
+  checkpoint->allocator_id = self->id;
+  checkpoint->generation = self->generation;
+
+  if (ensure_ready (self, NULL) && self->current != NULL)
+    {
+      checkpoint->chunk_index = self->current->index;
+      checkpoint->offset = self->config.thread_safe
+        ? chunk_used (self->current, TRUE)
+        : (gsize) (self->cursor - self->current->data);
+    }
+  else
+    {
+      /* An unusable allocator gives a checkpoint that restore refuses. */
+      checkpoint->allocator_id = 0;
+    }
+
+  return checkpoint;
+}
+
+static void
+set_stale (NebulaBumpAllocator  *self,
+           GError              **error,
+           const char           *why)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER, &info,
+                    "%s: cannot restore the checkpoint: %s", what, why);
+}
+
+static inline gboolean
+position_before (guint index_a, gsize offset_a,
+                 guint index_b, gsize offset_b)
+{
+  return index_a < index_b || (index_a == index_b && offset_a < offset_b);
+}
+
+/**
+ * nebula_bump_allocator_restore:
+ * @self: a #NebulaBumpAllocator
+ * @checkpoint: a checkpoint of @self
+ * @error: return location for a #GError
+ *
+ * Rewinds @self to @checkpoint: everything allocated since is released at
+ * once (chunks added since are kept for reuse, dedicated chunks are freed).
+ * A checkpoint of another allocator, from before a reset, or ahead of the
+ * current position gives %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and leaves
+ * @self unchanged. Must not race with allocations.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
+                               const NebulaBumpCheckpoint  *checkpoint,
+                               GError                     **error)
+{
+  gboolean atomic;
+  Chunk *target, *chunk;
+  gsize current_offset;
+
+  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (checkpoint != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (!ensure_ready (self, error))
+    return FALSE;
+
+  if (checkpoint->allocator_id != self->id)
+    {
+      set_stale (self, error, "it belongs to another allocator");
+      return FALSE;
+    }
+  if (checkpoint->generation != self->generation)
+    {
+      g_autofree char *why = g_strdup_printf ("it was taken before a reset (generation %"
+                                              G_GUINT64_FORMAT ", now %" G_GUINT64_FORMAT ")",
+                                              checkpoint->generation, self->generation);
+      set_stale (self, error, why);
+      return FALSE;
+    }
+
+  atomic = self->config.thread_safe;
+  current_offset = atomic
+    ? chunk_used (self->current, TRUE)
+    : (gsize) (self->cursor - self->current->data);
+
+  if (position_before (self->current->index, current_offset,
+                       checkpoint->chunk_index, checkpoint->offset))
+    {
+      g_autofree char *why = g_strdup_printf ("it lies ahead of the cursor (chunk %u offset %"
+                                              G_GSIZE_FORMAT ", cursor at chunk %u offset %"
+                                              G_GSIZE_FORMAT ")",
+                                              checkpoint->chunk_index, checkpoint->offset,
+                                              self->current->index, current_offset);
+      set_stale (self, error, why);
+      return FALSE;
+    }
+
+  /* Dedicated chunks created after the checkpoint go. */
+  for (Chunk **link = &self->large; *link != NULL;)
+    {
+      chunk = *link;
+      if (!position_before (chunk->created_index, chunk->created_offset,
+                            checkpoint->chunk_index, checkpoint->offset))
+        {
+          *link = chunk->prev;
+          self->reserved -= chunk->size;
+          g_free (chunk);
+        }
+      else
+        link = &chunk->prev;
+    }
+
+  /* Newer regular chunks become spares. */
+  target = self->current;
+  while (target->index > checkpoint->chunk_index)
+    {
+      chunk = target;
+      target = chunk->prev;
+      self->used_before -= chunk_used (target, atomic);
+      chunk->prev = self->spare;
+      self->spare = chunk;
+    }
+
+  if (self->config.free_fill >= 0)
+    {
+      gsize end = target == self->current ? current_offset : chunk_used (target, atomic);
+      memset (target->data + checkpoint->offset, self->config.free_fill, end - checkpoint->offset);
+    }
+
+  make_current (self, target, checkpoint->offset);
+  return TRUE;
+}
+
+/**
+ * nebula_bump_allocator_get_n_chunks:
+ * @self: a #NebulaBumpAllocator
+ *
+ * Counts the chunks in use: regular ones and the dedicated ones of large
+ * allocations (spares kept for reuse do not count).
+ *
+ * Returns: the number of chunks
+ */
+guint
+nebula_bump_allocator_get_n_chunks (NebulaBumpAllocator *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), 0);
+
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    n++;
+  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
+    n++;
+
+  return n;
+}
+
+/**
+ * nebula_bump_checkpoint_copy:
+ * @checkpoint: a #NebulaBumpCheckpoint
+ *
+ * Copies @checkpoint.
+ *
+ * Returns: (transfer full): a copy
+ */
+NebulaBumpCheckpoint *
+nebula_bump_checkpoint_copy (const NebulaBumpCheckpoint *checkpoint)
+{
+  g_return_val_if_fail (checkpoint != NULL, NULL);
+
+  return g_memdup2 (checkpoint, sizeof *checkpoint);
+}
+
+/**
+ * nebula_bump_checkpoint_free:
+ * @checkpoint: a #NebulaBumpCheckpoint
+ *
+ * Frees @checkpoint.
+ */
+void
+nebula_bump_checkpoint_free (NebulaBumpCheckpoint *checkpoint)
+{
+  g_free (checkpoint);
+}
+
+/**
+ * nebula_bump_checkpoint_get_position:
+ * @checkpoint: a #NebulaBumpCheckpoint
+ *
+ * The offset of the checkpoint in its chunk, for diagnostics.
+ *
+ * Returns: the offset in bytes
+ */
+guint64
+nebula_bump_checkpoint_get_position (const NebulaBumpCheckpoint *checkpoint)
+{
+  g_return_val_if_fail (checkpoint != NULL, 0);
+
+  return checkpoint->offset;
+}
+
+/**
+ * nebula_bump_scope_new: (skip)
+ * @bump: a #NebulaBumpAllocator
+ *
+ * Opens a scope on @bump: nebula_bump_scope_free() restores @bump to the
+ * position it has now. Use it with g_autoptr().
+ *
+ * Returns: (transfer full): the scope
+ */
+NebulaBumpScope *
+nebula_bump_scope_new (NebulaBumpAllocator *bump)
+{
+  NebulaBumpScope *scope;
+
+  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (bump), NULL);
+
+  scope = g_new0 (NebulaBumpScope, 1);
+  scope->bump = g_object_ref (bump);
+  scope->checkpoint = nebula_bump_allocator_checkpoint (bump);
+
+  return scope;
+}
+
+/**
+ * nebula_bump_scope_free: (skip)
+ * @scope: a #NebulaBumpScope
+ *
+ * Releases everything allocated in @scope. A scope that can no longer be
+ * restored (its allocator was reset meanwhile) is closed with a warning.
+ */
+void
+nebula_bump_scope_free (NebulaBumpScope *scope)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (scope == NULL)
+    return;
+
+  if (!nebula_bump_allocator_restore (scope->bump, scope->checkpoint, &error))
+    g_warning ("Closing a bump scope: %s", error->message);
+
+  nebula_bump_checkpoint_free (scope->checkpoint);
+  g_object_unref (scope->bump);
+  g_free (scope);
+}

@@ -1,0 +1,39 @@
+/* nebula-error-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-error.h"
+
+G_BEGIN_DECLS
+
+/* What an error knows beyond its message. Numbers that do not apply are
+ * left at 0; strings that do not apply stay NULL. */
+typedef struct
+{
+  guint64     requested;
+  guint64     available;
+  guint64     capacity;
+  const char *allocator_name;
+  const char *suggestion;      /* NULL: the catalogue's */
+} NebulaErrorInfo;
+
+/* Raises @code in @domain with a printf-style message. The call-site path
+ * (NEBULA_ALLOC_CONTEXT) is appended to the message and recorded in the
+ * detail. @info may be NULL. */
+void nebula_set_error (GError                **error,
+                       GQuark                  domain,
+                       gint                    code,
+                       const NebulaErrorInfo  *info,
+                       const char             *format,
+                       ...) G_GNUC_PRINTF (5, 6);
+
+/* The catalogue: one entry for every code of both domains. */
+const char *nebula_error_catalogue_suggestion (GQuark domain,
+                                               gint   code);
+gboolean    nebula_error_catalogue_retryable  (GQuark domain,
+                                               gint   code);
+
+G_END_DECLS

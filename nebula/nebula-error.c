@@ -1,0 +1,466 @@
+/* nebula-error.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nebula-context.h"
+#include "nebula-error-private.h"
+
+/* Both domains share one detail record. */
+typedef struct
+{
+  guint64  requested;
+  guint64  available;
+  guint64  capacity;
+  char    *allocator_name;
+  char    *context;
+  char    *suggestion;
+  gboolean has_detail;
+} NebulaErrorDetail;
+
+typedef NebulaErrorDetail NebulaAllocatorErrorPrivate;
+typedef NebulaErrorDetail NebulaCacheErrorPrivate;
+
+static void
+nebula_error_detail_init (NebulaErrorDetail *detail)
+{
+  memset (detail, 0, sizeof *detail);
+}
+
+static void
+nebula_error_detail_copy (const NebulaErrorDetail *src,
+                          NebulaErrorDetail       *dest)
+{
+  dest->requested = src->requested;
+  dest->available = src->available;
+  dest->capacity = src->capacity;
+  dest->allocator_name = g_strdup (src->allocator_name);
+  dest->context = g_strdup (src->context);
+  dest->suggestion = g_strdup (src->suggestion);
+  dest->has_detail = src->has_detail;
+}
+
+static void
+nebula_error_detail_clear (NebulaErrorDetail *detail)
+{
+  g_clear_pointer (&detail->allocator_name, g_free);
+  g_clear_pointer (&detail->context, g_free);
+  g_clear_pointer (&detail->suggestion, g_free);
+}
+
+static void
+nebula_allocator_error_private_init (NebulaAllocatorErrorPrivate *priv)
+{
+  nebula_error_detail_init (priv);
+}
+
+static void
+nebula_allocator_error_private_copy (const NebulaAllocatorErrorPrivate *src,
+                                     NebulaAllocatorErrorPrivate       *dest)
+{
+  nebula_error_detail_copy (src, dest);
+}
+
+static void
+nebula_allocator_error_private_clear (NebulaAllocatorErrorPrivate *priv)
+{
+  nebula_error_detail_clear (priv);
+}
+
+static void
+nebula_cache_error_private_init (NebulaCacheErrorPrivate *priv)
+{
+  nebula_error_detail_init (priv);
+}
+
+static void
+nebula_cache_error_private_copy (const NebulaCacheErrorPrivate *src,
+                                 NebulaCacheErrorPrivate       *dest)
+{
+  nebula_error_detail_copy (src, dest);
+}
+
+static void
+nebula_cache_error_private_clear (NebulaCacheErrorPrivate *priv)
+{
+  nebula_error_detail_clear (priv);
+}
+
+/**
+ * nebula_allocator_error_quark:
+ *
+ * The quark of %NEBULA_ALLOCATOR_ERROR.
+ *
+ * Returns: the error domain
+ */
+G_DEFINE_EXTENDED_ERROR (NebulaAllocatorError, nebula_allocator_error)
+
+/**
+ * nebula_cache_error_quark:
+ *
+ * The quark of %NEBULA_CACHE_ERROR.
+ *
+ * Returns: the error domain
+ */
+G_DEFINE_EXTENDED_ERROR (NebulaCacheError, nebula_cache_error)
+
+typedef struct
+{
+  gint        code;
+  gboolean    retryable;
+  const char *suggestion;
+} CatalogueEntry;
+
+/* Keep in step with docs/errors.md; tests/c/test-error.c checks that every
+ * code has an entry here and a section there. */
+static const CatalogueEntry allocator_catalogue[] = {
+  { NEBULA_ALLOCATOR_ERROR_FAILED, FALSE,
+    "Check the message for the operation that failed and report it if it persists." },
+  { NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, TRUE,
+    "The system refused memory: free memory elsewhere or lower the capacity." },
+  { NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, FALSE,
+    "Request a size and alignment the allocator serves (for a pool, at most its block size and block alignment), and free with the layout you allocated with." },
+  { NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT, FALSE,
+    "Use a power of two as alignment, such as 8 or G_ALIGNOF (type)." },
+  { NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, FALSE,
+    "The size computation overflowed: check the element count and size, or use nebula_allocator_new() which checks them." },
+  { NEBULA_ALLOCATOR_ERROR_EXCEEDS_MAX_SIZE, FALSE,
+    "Request less than G_MAXSSIZE bytes; split very large buffers." },
+  { NEBULA_ALLOCATOR_ERROR_EXHAUSTED, TRUE,
+    "Free or reset the allocator, or configure a larger capacity or a max-capacity to let it grow." },
+  { NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, FALSE,
+    "Free a pointer only through the allocator that returned it, at the address it returned." },
+  { NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, FALSE,
+    "The block was already freed: clear your pointer after freeing it (g_clear_pointer)." },
+  { NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, FALSE,
+    "A stack frees in LIFO order: free the most recent allocation first, or release to a marker." },
+  { NEBULA_ALLOCATOR_ERROR_STALE_MARKER, FALSE,
+    "Take a new checkpoint or marker: this one belongs to another allocator, predates a reset, or lies above the current top." },
+  { NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED, TRUE,
+    "Release memory charged to the budget or raise its limit." },
+  { NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, FALSE,
+    "Fix the named property; construct with nebula_*_allocator_new() or g_initable_new() so the configuration is checked." },
+  { NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, FALSE,
+    "Use an allocator that supports this operation (see docs/choosing.md)." },
+  { NEBULA_ALLOCATOR_ERROR_CORRUPTION, FALSE,
+    "Memory outside an allocation was overwritten: run the program under AddressSanitizer or Valgrind to find the write." },
+};
+
+static const CatalogueEntry cache_catalogue[] = {
+  { NEBULA_CACHE_ERROR_FAILED, FALSE,
+    "Check the message for the operation that failed." },
+  { NEBULA_CACHE_ERROR_CIRCUIT_OPEN, TRUE,
+    "The key failed too often: wait for the open-duration to pass, then retry; fix the failing computation." },
+  { NEBULA_CACHE_ERROR_BUSY, TRUE,
+    "Too many computations are waiting: retry later, or raise max-concurrent or max-queued." },
+  { NEBULA_CACHE_ERROR_INVALID_KEY, FALSE,
+    "Use a non-NULL GVariant of a basic type (or a tuple of them) as the key." },
+  { NEBULA_CACHE_ERROR_OVERFLOW, FALSE,
+    "The value weighs more than the whole cache may hold: raise max-weight or do not cache it." },
+};
+
+static const CatalogueEntry *
+catalogue_lookup (GQuark domain,
+                  gint   code)
+{
+  const CatalogueEntry *table = NULL;
+  gsize n = 0;
+
+  if (domain == NEBULA_ALLOCATOR_ERROR)
+    {
+      table = allocator_catalogue;
+      n = G_N_ELEMENTS (allocator_catalogue);
+    }
+  else if (domain == NEBULA_CACHE_ERROR)
+    {
+      table = cache_catalogue;
+      n = G_N_ELEMENTS (cache_catalogue);
+    }
+
+  for (gsize i = 0; i < n; i++)
+    if (table[i].code == code)
+      return &table[i];
+
+  return NULL;
+}
+
+const char *
+nebula_error_catalogue_suggestion (GQuark domain,
+                                   gint   code)
+{
+  const CatalogueEntry *entry = catalogue_lookup (domain, code);
+
+  return entry != NULL ? entry->suggestion : NULL;
+}
+
+gboolean
+nebula_error_catalogue_retryable (GQuark domain,
+                                  gint   code)
+{
+  const CatalogueEntry *entry = catalogue_lookup (domain, code);
+
+  return entry != NULL && entry->retryable;
+}
+
+static NebulaErrorDetail *
+get_detail (const GError *error)
+{
+  if (error == NULL)
+    return NULL;
+  if (error->domain == NEBULA_ALLOCATOR_ERROR)
+    return nebula_allocator_error_get_private (error);
+  if (error->domain == NEBULA_CACHE_ERROR)
+    return nebula_cache_error_get_private (error);
+  return NULL;
+}
+
+void
+nebula_set_error (GError                **error,
+                  GQuark                  domain,
+                  gint                    code,
+                  const NebulaErrorInfo  *info,
+                  const char             *format,
+                  ...)
+{
+  g_autofree char *message = NULL;
+  g_autofree char *context = NULL;
+  NebulaErrorDetail *detail;
+  GError *new_error;
+  va_list args;
+
+  if (error == NULL)
+    return;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  context = nebula_context_get_path ();
+  if (context != NULL)
+    new_error = g_error_new (domain, code, "%s (in %s)", message, context);
+  else
+    new_error = g_error_new_literal (domain, code, message);
+
+  detail = get_detail (new_error);
+  if (detail != NULL)
+    {
+      detail->context = g_steal_pointer (&context);
+      if (info != NULL)
+        {
+          detail->has_detail = TRUE;
+          detail->requested = info->requested;
+          detail->available = info->available;
+          detail->capacity = info->capacity;
+          detail->allocator_name = g_strdup (info->allocator_name);
+          detail->suggestion = g_strdup (info->suggestion);
+        }
+    }
+
+  g_propagate_error (error, new_error);
+}
+
+/**
+ * nebula_error_get_suggestion:
+ * @error: a #GError
+ *
+ * Tells what to do about @error. The suggestion the allocator recorded for
+ * this very error is returned when the error still carries its detail;
+ * otherwise (an error that crossed a language binding, for instance) the
+ * catalogue's suggestion for the domain and code.
+ *
+ * Returns: (nullable): the suggestion, or %NULL for errors of other domains
+ */
+const char *
+nebula_error_get_suggestion (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  detail = get_detail (error);
+  if (detail != NULL && detail->suggestion != NULL)
+    return detail->suggestion;
+
+  return nebula_error_catalogue_suggestion (error->domain, error->code);
+}
+
+/**
+ * nebula_error_is_retryable:
+ * @error: a #GError
+ *
+ * Classifies @error: %TRUE when the same request may succeed later without
+ * a change to the program (an exhausted allocator after a reset, a budget
+ * after a release, a busy cache), %FALSE for mistakes that will fail again.
+ *
+ * Returns: whether retrying can succeed
+ */
+gboolean
+nebula_error_is_retryable (const GError *error)
+{
+  g_return_val_if_fail (error != NULL, FALSE);
+
+  return nebula_error_catalogue_retryable (error->domain, error->code);
+}
+
+/**
+ * nebula_error_has_detail:
+ * @error: a #GError
+ *
+ * Whether @error carries the numbers of the failed request (requested,
+ * available, capacity, allocator name). Errors converted by a language
+ * binding lose them; their message still states the numbers.
+ *
+ * Returns: %TRUE if the extended detail is present
+ */
+gboolean
+nebula_error_has_detail (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, FALSE);
+
+  detail = get_detail (error);
+  return detail != NULL && detail->has_detail;
+}
+
+/**
+ * nebula_error_get_requested:
+ * @error: a #GError
+ *
+ * The number of bytes (or blocks, or entries) the failed request asked for.
+ *
+ * Returns: the requested amount, or 0 if unknown
+ */
+guint64
+nebula_error_get_requested (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, 0);
+
+  detail = get_detail (error);
+  return detail != NULL ? detail->requested : 0;
+}
+
+/**
+ * nebula_error_get_available:
+ * @error: a #GError
+ *
+ * How much was available when the request failed.
+ *
+ * Returns: the available amount, or 0 if unknown
+ */
+guint64
+nebula_error_get_available (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, 0);
+
+  detail = get_detail (error);
+  return detail != NULL ? detail->available : 0;
+}
+
+/**
+ * nebula_error_get_capacity:
+ * @error: a #GError
+ *
+ * The capacity of the allocator (or budget limit) that refused the request.
+ *
+ * Returns: the capacity, or 0 if unknown
+ */
+guint64
+nebula_error_get_capacity (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, 0);
+
+  detail = get_detail (error);
+  return detail != NULL ? detail->capacity : 0;
+}
+
+/**
+ * nebula_error_get_allocator_name:
+ * @error: a #GError
+ *
+ * The name of the allocator (or budget, or cache) that raised @error.
+ *
+ * Returns: (nullable): the name, or %NULL if unknown
+ */
+const char *
+nebula_error_get_allocator_name (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  detail = get_detail (error);
+  return detail != NULL ? detail->allocator_name : NULL;
+}
+
+/**
+ * nebula_error_get_context:
+ * @error: a #GError
+ *
+ * The call-site path that was active when @error was raised, as pushed with
+ * NEBULA_ALLOC_CONTEXT(), such as "handle_client > parse_request".
+ *
+ * Returns: (nullable): the path, or %NULL when no context was active
+ */
+const char *
+nebula_error_get_context (const GError *error)
+{
+  NebulaErrorDetail *detail;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  detail = get_detail (error);
+  return detail != NULL ? detail->context : NULL;
+}
+
+/**
+ * nebula_error_format:
+ * @error: a #GError
+ *
+ * Renders @error for a terminal: what happened, the numbers, the call-site
+ * path and what to do.
+ *
+ * Returns: (transfer full): a newly allocated, multi-line string
+ */
+char *
+nebula_error_format (const GError *error)
+{
+  NebulaErrorDetail *detail;
+  const char *suggestion;
+  GString *str;
+
+  g_return_val_if_fail (error != NULL, NULL);
+
+  str = g_string_new (NULL);
+  g_string_append_printf (str, "error: %s\n", error->message);
+
+  detail = get_detail (error);
+  if (detail != NULL && detail->has_detail)
+    {
+      if (detail->allocator_name != NULL)
+        g_string_append_printf (str, "  allocator: %s\n", detail->allocator_name);
+      g_string_append_printf (str,
+                              "  requested: %" G_GUINT64_FORMAT
+                              ", available: %" G_GUINT64_FORMAT
+                              ", capacity: %" G_GUINT64_FORMAT "\n",
+                              detail->requested, detail->available, detail->capacity);
+    }
+  if (detail != NULL && detail->context != NULL)
+    g_string_append_printf (str, "  in: %s\n", detail->context);
+
+  suggestion = nebula_error_get_suggestion (error);
+  if (suggestion != NULL)
+    g_string_append_printf (str, "  help: %s\n", suggestion);
+
+  return g_string_free (str, FALSE);
+}

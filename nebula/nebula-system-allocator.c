@@ -1,0 +1,495 @@
+/* nebula-system-allocator.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "nebula-allocator-private.h"
+#include "nebula-system-allocator.h"
+
+/**
+ * NebulaSystemAllocator:
+ *
+ * malloc() and free() behind the [iface@Allocator] interface: the baseline
+ * that the region allocators are measured against, and a fallback.
+ *
+ * With [property@SystemAllocator:check-frees] on (the default) it remembers
+ * every live block, so a foreign or twice-freed pointer gives an error
+ * instead of corrupting the C heap, and [method@Allocator.reset] frees
+ * everything. With it off, it is plain malloc(): nothing is remembered, a
+ * bad pointer is undefined behaviour and reset does nothing.
+ */
+
+struct _NebulaSystemAllocator
+{
+  GObject                parent_instance;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+  gboolean               check_frees;
+
+  GMutex                 mutex;
+  GHashTable            *live;          /* pointer -> size, with check-frees */
+  guint64                bytes_used;
+};
+
+enum {
+  PROP_CHECK_FREES = NEBULA_CONFIG_N_PROPS,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+
+static void allocator_iface_init (NebulaAllocatorInterface *iface);
+static void initable_iface_init  (GInitableIface           *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaSystemAllocator, nebula_system_allocator, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+static void
+system_init_once (gpointer data)
+{
+  NebulaSystemAllocator *self = data;
+
+  nebula_allocator_config_validate (&self->config, "System allocator");
+
+  if (!nebula_allocator_config_is_explicit (&self->config, PROP_CHECK_FREES))
+    self->check_frees = self->config.preset != NEBULA_PRESET_PERFORMANCE;
+
+  nebula_stats_counters_init (&self->stats, self->config.track_stats, self->config.thread_safe);
+  if (self->check_frees)
+    self->live = g_hash_table_new (NULL, NULL);
+}
+
+static inline gboolean
+ensure_ready (NebulaSystemAllocator  *self,
+              GError                **error)
+{
+  return nebula_allocator_config_ensure (&self->config, self, system_init_once, error);
+}
+
+static inline void
+lock (NebulaSystemAllocator *self)
+{
+  if (self->config.thread_safe)
+    g_mutex_lock (&self->mutex);
+}
+
+static inline void
+unlock (NebulaSystemAllocator *self)
+{
+  if (self->config.thread_safe)
+    g_mutex_unlock (&self->mutex);
+}
+
+static gpointer
+system_malloc (gsize size,
+               gsize alignment)
+{
+  gpointer ptr = NULL;
+
+  if (alignment <= 2 * sizeof (gpointer))
+    return malloc (size);
+
+  if (posix_memalign (&ptr, MAX (alignment, sizeof (gpointer)), size) != 0)
+    return NULL;
+
+  return ptr;
+}
+
+static void
+set_out_of_memory (NebulaSystemAllocator  *self,
+                   gsize                   size,
+                   GError                **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                    "%s: the system refused %" G_GSIZE_FORMAT " bytes", what, size);
+}
+
+static gpointer
+nebula_system_allocator_allocate (NebulaAllocator  *allocator,
+                                  gsize             size,
+                                  gsize             alignment,
+                                  GError          **error)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  gpointer ptr;
+
+  if (!ensure_ready (self, error))
+    return NULL;
+
+  ptr = system_malloc (size, alignment);
+  if (ptr == NULL)
+    {
+      set_out_of_memory (self, size, error);
+      return NULL;
+    }
+
+  if (self->config.alloc_fill >= 0)
+    memset (ptr, self->config.alloc_fill, size);
+
+  if (self->live != NULL)
+    {
+      lock (self);
+      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
+      self->bytes_used += size;
+      unlock (self);
+    }
+
+  return ptr;
+}
+
+static gpointer
+nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
+                                         gsize             size,
+                                         gsize             alignment,
+                                         GError          **error)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  gpointer ptr;
+
+  if (!ensure_ready (self, error))
+    return NULL;
+
+  if (alignment <= 2 * sizeof (gpointer))
+    ptr = calloc (1, size);
+  else if ((ptr = system_malloc (size, alignment)) != NULL)
+    memset (ptr, 0, size);
+
+  if (ptr == NULL)
+    {
+      set_out_of_memory (self, size, error);
+      return NULL;
+    }
+
+  if (self->live != NULL)
+    {
+      lock (self);
+      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
+      self->bytes_used += size;
+      unlock (self);
+    }
+
+  return ptr;
+}
+
+/* With check-frees, looks @ptr up and reports a foreign or freed pointer or
+ * a size that does not match. Called with the lock held. */
+static gboolean
+check_live (NebulaSystemAllocator  *self,
+            gpointer                ptr,
+            gsize                   size,
+            GError                **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { .requested = size };
+  gpointer stored;
+
+  if (G_LIKELY (g_hash_table_lookup_extended (self->live, ptr, NULL, &stored) &&
+                GPOINTER_TO_SIZE (stored) == size))
+    return TRUE;
+
+  what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  info.allocator_name = what;
+
+  if (g_hash_table_contains (self->live, ptr))
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
+                      "%s: block %p was allocated with %" G_GSIZE_FORMAT
+                      " bytes but freed with %" G_GSIZE_FORMAT,
+                      what, ptr, GPOINTER_TO_SIZE (stored), size);
+  else
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
+                      "%s: %p is not a live block of this allocator (foreign, or already freed)",
+                      what, ptr);
+  return FALSE;
+}
+
+static gboolean
+nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
+                                    gpointer          ptr,
+                                    gsize             size,
+                                    gsize             alignment,
+                                    GError          **error)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+
+  if (!ensure_ready (self, error))
+    return FALSE;
+
+  if (self->live != NULL)
+    {
+      lock (self);
+      if (!check_live (self, ptr, size, error))
+        {
+          unlock (self);
+          return FALSE;
+        }
+      g_hash_table_remove (self->live, ptr);
+      self->bytes_used -= size;
+      unlock (self);
+    }
+
+  if (self->config.free_fill >= 0)
+    memset (ptr, self->config.free_fill, size);
+
+  free (ptr);
+  return TRUE;
+}
+
+static gpointer
+nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
+                                    gpointer          ptr,
+                                    gsize             old_size,
+                                    gsize             new_size,
+                                    gsize             alignment,
+                                    GError          **error)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  gpointer new_ptr;
+
+  if (!ensure_ready (self, error))
+    return NULL;
+
+  if (self->live != NULL)
+    {
+      lock (self);
+      if (!check_live (self, ptr, old_size, error))
+        {
+          unlock (self);
+          return NULL;
+        }
+      unlock (self);
+    }
+
+  if (alignment <= 2 * sizeof (gpointer))
+    {
+      new_ptr = realloc (ptr, new_size);
+    }
+  else
+    {
+      new_ptr = system_malloc (new_size, alignment);
+      if (new_ptr != NULL)
+        {
+          memcpy (new_ptr, ptr, MIN (old_size, new_size));
+          free (ptr);
+        }
+    }
+
+  if (new_ptr == NULL)
+    {
+      set_out_of_memory (self, new_size, error);
+      return NULL;
+    }
+
+  if (self->live != NULL)
+    {
+      lock (self);
+      g_hash_table_remove (self->live, ptr);
+      g_hash_table_insert (self->live, new_ptr, GSIZE_TO_POINTER (new_size));
+      self->bytes_used = self->bytes_used - old_size + new_size;
+      unlock (self);
+    }
+
+  return new_ptr;
+}
+
+static void
+nebula_system_allocator_reset (NebulaAllocator *allocator)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  GHashTableIter iter;
+  gpointer ptr;
+
+  if (!ensure_ready (self, NULL) || self->live == NULL)
+    return;
+
+  lock (self);
+  g_hash_table_iter_init (&iter, self->live);
+  while (g_hash_table_iter_next (&iter, &ptr, NULL))
+    free (ptr);
+  g_hash_table_remove_all (self->live);
+  self->bytes_used = 0;
+  unlock (self);
+}
+
+static gboolean
+nebula_system_allocator_owns (NebulaAllocator *allocator,
+                              gconstpointer    ptr)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  gboolean owns;
+
+  if (!ensure_ready (self, NULL) || self->live == NULL)
+    return FALSE;
+
+  lock (self);
+  owns = g_hash_table_contains (self->live, ptr);
+  unlock (self);
+
+  return owns;
+}
+
+static void
+allocator_iface_init (NebulaAllocatorInterface *iface)
+{
+  iface->allocate = nebula_system_allocator_allocate;
+  iface->allocate_zeroed = nebula_system_allocator_allocate_zeroed;
+  iface->reallocate = nebula_system_allocator_reallocate;
+  iface->deallocate = nebula_system_allocator_deallocate;
+  iface->reset = nebula_system_allocator_reset;
+  iface->owns = nebula_system_allocator_owns;
+  iface->stats_offset = G_STRUCT_OFFSET (NebulaSystemAllocator, stats);
+}
+
+static gboolean
+nebula_system_allocator_initable_init (GInitable     *initable,
+                                       GCancellable  *cancellable,
+                                       GError       **error)
+{
+  return ensure_ready (NEBULA_SYSTEM_ALLOCATOR (initable), error);
+}
+
+static void
+initable_iface_init (GInitableIface *iface)
+{
+  iface->init = nebula_system_allocator_initable_init;
+}
+
+static void
+nebula_system_allocator_finalize (GObject *object)
+{
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) object;
+
+  if (self->live != NULL)
+    {
+      nebula_system_allocator_reset (NEBULA_ALLOCATOR (self));
+      g_clear_pointer (&self->live, g_hash_table_unref);
+    }
+  g_mutex_clear (&self->mutex);
+  nebula_allocator_config_clear (&self->config);
+
+  G_OBJECT_CLASS (nebula_system_allocator_parent_class)->finalize (object);
+}
+
+static void
+nebula_system_allocator_get_property (GObject    *object,
+                                      guint       prop_id,
+                                      GValue     *value,
+                                      GParamSpec *pspec)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (object);
+
+  if (nebula_allocator_config_get_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_CAPACITY:
+    case NEBULA_CONFIG_PROP_BYTES_AVAILABLE:
+      g_value_set_uint64 (value, 0);
+      break;
+
+    case NEBULA_CONFIG_PROP_BYTES_USED:
+      if (self->live != NULL)
+        {
+          lock (self);
+          g_value_set_uint64 (value, self->bytes_used);
+          unlock (self);
+        }
+      else
+        {
+          NebulaAllocatorStats stats;
+
+          nebula_stats_counters_read (&self->stats, &stats);
+          g_value_set_uint64 (value, stats.bytes_in_use);
+        }
+      break;
+
+    case PROP_CHECK_FREES:
+      g_value_set_boolean (value, self->check_frees);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_system_allocator_set_property (GObject      *object,
+                                      guint         prop_id,
+                                      const GValue *value,
+                                      GParamSpec   *pspec)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (object);
+
+  if (!nebula_allocator_config_begin_set (&self->config, object, pspec) ||
+      nebula_allocator_config_set_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case PROP_CHECK_FREES:
+      self->check_frees = g_value_get_boolean (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = nebula_system_allocator_finalize;
+  object_class->get_property = nebula_system_allocator_get_property;
+  object_class->set_property = nebula_system_allocator_set_property;
+
+  nebula_allocator_config_install_properties (object_class, properties, TRUE,
+                                              NEBULA_CAPACITY_READ_ONLY, 0);
+
+  /**
+   * NebulaSystemAllocator:check-frees:
+   *
+   * Remember live blocks so that foreign and double frees are errors and
+   * reset frees everything. Off in the PERFORMANCE preset.
+   */
+  properties[PROP_CHECK_FREES] =
+    g_param_spec_boolean ("check-frees", NULL, NULL,
+                          TRUE,
+                          NEBULA_CONFIG_PARAM_FLAGS);
+  g_object_class_install_property (object_class, PROP_CHECK_FREES, properties[PROP_CHECK_FREES]);
+}
+
+static void
+nebula_system_allocator_init (NebulaSystemAllocator *self)
+{
+  nebula_allocator_config_init (&self->config, TRUE);
+  nebula_stats_counters_init (&self->stats, TRUE, TRUE);
+  self->check_frees = TRUE;
+  g_mutex_init (&self->mutex);
+}
+
+/**
+ * nebula_system_allocator_new:
+ * @error: return location for a #GError
+ *
+ * Creates a system allocator with the default configuration.
+ *
+ * Returns: (transfer full): a new #NebulaSystemAllocator, or %NULL with
+ *   @error set
+ */
+NebulaSystemAllocator *
+nebula_system_allocator_new (GError **error)
+{
+  return g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, error, NULL);
+}

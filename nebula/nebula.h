@@ -1,0 +1,21 @@
+/* nebula.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <glib-object.h>
+#include <gio/gio.h>
+
+#define NEBULA_INSIDE
+# include "nebula-version.h"
+# include "nebula-version-macros.h"
+# include "nebula-enums.h"
+# include "nebula-error.h"
+# include "nebula-context.h"
+# include "nebula-allocator-stats.h"
+# include "nebula-allocator.h"
+# include "nebula-system-allocator.h"
+# include "nebula-bump-allocator.h"
+#undef NEBULA_INSIDE
