@@ -293,20 +293,19 @@ set_exhausted (NebulaBumpAllocator  *self,
 
   if (self->max_capacity > self->capacity)
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
-                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes (alignment %"
-                      G_GSIZE_FORMAT "), %" G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT
-                      " available in the current chunk and %" G_GSIZE_FORMAT " of %"
-                      G_GUINT64_FORMAT " left to grow",
-                      what, size, alignment, available,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GSIZE_FORMAT " available in the current chunk and %"
+                      G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT " left to grow (alignment %"
+                      G_GSIZE_FORMAT ")",
+                      what, size, available,
                       self->current != NULL ? self->current->size : 0,
                       (gsize) (self->max_capacity - MIN (self->reserved, self->max_capacity)),
-                      self->max_capacity);
+                      self->max_capacity, alignment);
   else
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
-                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes (alignment %"
-                      G_GSIZE_FORMAT "), %" G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT
-                      " available",
-                      what, size, alignment, available, self->capacity);
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GUINT64_FORMAT " available (alignment %" G_GSIZE_FORMAT ")",
+                      what, size, available, self->capacity, alignment);
 }
 
 static inline void
@@ -887,6 +886,8 @@ bytes_available (NebulaBumpAllocator *self)
 
   in_current = current_available (self);
   room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
+  for (Chunk *chunk = self->spare; chunk != NULL; chunk = chunk->prev)
+    room += chunk->size;
 
   return in_current + room;
 }

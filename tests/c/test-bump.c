@@ -1,0 +1,775 @@
+/* test-bump.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+static NebulaBumpAllocator *
+new_bump (GError **error,
+          const char *first_property,
+          ...)
+{
+  NebulaBumpAllocator *bump;
+  va_list args;
+
+  va_start (args, first_property);
+  bump = (NebulaBumpAllocator *) g_initable_new_valist (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                       first_property, args, NULL, error);
+  va_end (args);
+
+  return bump;
+}
+
+static void
+test_bump_basic (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  guint8 *a, *b;
+
+  g_assert_no_error (error);
+  g_assert_nonnull (bump);
+  g_assert_cmpuint (nebula_allocator_get_capacity (alloc), ==, 4096);
+
+  a = nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (a);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (a) % 8, ==, 0);
+  memset (a, 0x11, 100);
+
+  b = nebula_allocator_allocate (alloc, 64, 64, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (b) % 64, ==, 0);
+  g_assert_true (b >= a + 100);
+  memset (b, 0x22, 64);
+
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpuint (a[i], ==, 0x11);
+
+  g_assert_true (nebula_allocator_owns (alloc, a));
+  g_assert_true (nebula_allocator_owns (alloc, b + 63));
+  g_assert_false (nebula_allocator_owns (alloc, &error));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), >=, 164);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc) + nebula_allocator_get_bytes_available (alloc),
+                    ==, 4096);
+}
+
+static void
+test_bump_zero_size (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (256, &error);
+  gpointer a, b;
+
+  a = nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 0, 1, &error);
+  g_assert_no_error (error);
+  b = nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 0, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (a);
+  g_assert_nonnull (b);
+  g_assert_true (a != b);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (bump), b, 0, 1, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_bump_exhausted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error, "capacity", (guint64) 4096,
+                                                  "name", "frames", NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  gpointer p;
+
+  g_assert_no_error (error);
+  p = nebula_allocator_allocate (alloc, 4032, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+
+  p = nebula_allocator_allocate (alloc, 128, 1, &error);
+  g_assert_null (p);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "Bump allocator 'frames' is exhausted"));
+  g_assert_nonnull (strstr (error->message, "requested 128 bytes"));
+  g_assert_nonnull (strstr (error->message, "requested 128 bytes, 64 of 4096 available"));
+  g_assert_true (nebula_error_is_retryable (error));
+  g_assert_true (nebula_error_has_detail (error));
+  g_assert_cmpuint (nebula_error_get_requested (error), ==, 128);
+  g_assert_cmpuint (nebula_error_get_available (error), ==, 64);
+  g_assert_cmpuint (nebula_error_get_capacity (error), ==, 4096);
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Bump allocator 'frames'");
+  g_assert_nonnull (nebula_error_get_suggestion (error));
+
+  /* Still consistent: what fits still fits. */
+  g_clear_error (&error);
+  p = nebula_allocator_allocate (alloc, 64, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 2);
+  g_assert_cmpuint (stats->failed_allocations, ==, 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 4096);
+}
+
+static void
+test_bump_growth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 1024,
+                                                  "max-capacity", (guint64) 8192,
+                                                  "growth-factor", 2.0,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  GPtrArray *blocks = g_ptr_array_new ();
+  gpointer p;
+
+  g_assert_no_error (error);
+
+  /* 1024 + 2048 + 4096 = 7168 bytes of regular chunks. */
+  while ((p = nebula_allocator_allocate (alloc, 100, 4, &error)) != NULL)
+    {
+      memset (p, blocks->len & 0xff, 100);
+      g_ptr_array_add (blocks, p);
+    }
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "left to grow"));
+  g_assert_cmpuint (blocks->len, >=, 70);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), >=, 3);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), <=, 8192);
+
+  for (guint i = 0; i < blocks->len; i++)
+    {
+      guint8 *b = blocks->pdata[i];
+      for (guint j = 0; j < 100; j++)
+        g_assert_cmpuint (b[j], ==, i & 0xff);
+    }
+
+  nebula_allocator_reset (alloc);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+  /* KEEP_LARGEST keeps the 4096-byte chunk. */
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 8192);
+  g_ptr_array_unref (blocks);
+}
+
+static void
+test_bump_large_allocation (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 1024,
+                                                  "max-capacity", (guint64) (64 * 1024),
+                                                  "large-allocation-threshold", (guint64) 256,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) cp = NULL;
+  gpointer small, large, large2;
+
+  g_assert_no_error (error);
+  small = nebula_allocator_allocate (alloc, 16, 8, &error);
+  g_assert_no_error (error);
+  cp = nebula_bump_allocator_checkpoint (bump);
+
+  large = nebula_allocator_allocate (alloc, 10000, 64, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (large) % 64, ==, 0);
+  memset (large, 0xab, 10000);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 2);
+
+  /* The regular chunk did not grow because of it. */
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), >=, 1024 - 16);
+  g_assert_true (nebula_allocator_owns (alloc, large));
+
+  /* A dedicated chunk can be given back on its own. */
+  g_assert_true (nebula_allocator_deallocate (alloc, large, 10000, 64, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+  g_assert_false (nebula_allocator_owns (alloc, large));
+
+  /* and a restore to before it frees it. */
+  large2 = nebula_allocator_allocate (alloc, 5000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 2);
+  g_assert_true (nebula_bump_allocator_restore (bump, cp, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+  g_assert_false (nebula_allocator_owns (alloc, large2));
+  g_assert_true (nebula_allocator_owns (alloc, small));
+}
+
+static void
+test_bump_deallocate_top (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  gpointer a, b, c;
+  int outside = 0;
+
+  a = nebula_allocator_allocate (alloc, 32, 8, &error);
+  b = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+
+  /* Not the top: succeeds without effect. */
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+
+  /* The top is given back and reused. */
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 32, 8, &error));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 32);
+  c = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_true (c == b);
+
+  /* A pointer from elsewhere is refused. */
+  g_assert_false (nebula_allocator_deallocate (alloc, &outside, sizeof outside, 4, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, NULL, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+}
+
+static void
+test_bump_reallocate (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  guint8 *a, *b, *a2;
+
+  a = nebula_allocator_allocate (alloc, 16, 8, &error);
+  memcpy (a, "0123456789abcdef", 16);
+
+  /* The top grows in place. */
+  a2 = nebula_allocator_reallocate (alloc, a, 16, 64, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (a2 == a);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+
+  b = nebula_allocator_allocate (alloc, 8, 8, &error);
+  g_assert_nonnull (b);
+
+  /* Not the top: moves, keeping the contents. */
+  a2 = nebula_allocator_reallocate (alloc, a, 64, 128, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (a2 != a);
+  g_assert_cmpmem (a2, 16, "0123456789abcdef", 16);
+
+  /* Too big: the old block stays valid. */
+  g_assert_null (nebula_allocator_reallocate (alloc, a2, 128, 100000, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_cmpmem (a2, 16, "0123456789abcdef", 16);
+}
+
+static void
+test_bump_bad_layouts (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  static const gsize bad_alignments[] = { 0, 3, 6, 12, 100, G_MAXSIZE };
+
+  for (guint i = 0; i < G_N_ELEMENTS (bad_alignments); i++)
+    {
+      g_assert_null (nebula_allocator_allocate (alloc, 8, bad_alignments[i], &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+      g_assert_nonnull (strstr (error->message, "not a power of two"));
+      g_clear_error (&error);
+    }
+
+  g_assert_null (nebula_allocator_allocate (alloc, G_MAXSIZE, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW);
+  g_clear_error (&error);
+
+  g_assert_null (nebula_allocator_allocate (alloc, G_MAXSIZE - 8, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW);
+  g_clear_error (&error);
+
+  g_assert_null (nebula_allocator_allocate (alloc, (gsize) G_MAXSSIZE + 1, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXCEEDS_MAX_SIZE);
+  g_clear_error (&error);
+
+  g_assert_null (nebula_allocator_allocate (alloc, 1 << 20, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+
+  g_assert_null (nebula_allocator_allocate (alloc, 8, (gsize) 1 << 40, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->failed_allocations, ==, G_N_ELEMENTS (bad_alignments) + 5);
+  g_assert_cmpuint (stats->allocations, ==, 0);
+
+  /* Still usable. */
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 8, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_bump_checkpoint_restore (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 256,
+                                                  "max-capacity", (guint64) 4096,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) cp = NULL;
+  guint8 *keep, *p;
+  guint64 used;
+
+  keep = nebula_allocator_allocate (alloc, 100, 8, &error);
+  memset (keep, 0x5a, 100);
+  used = nebula_allocator_get_bytes_used (alloc);
+  cp = nebula_bump_allocator_checkpoint (bump);
+
+  /* Spill into more chunks. */
+  for (guint i = 0; i < 20; i++)
+    {
+      p = nebula_allocator_allocate (alloc, 100, 8, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), >, 1);
+
+  g_assert_true (nebula_bump_allocator_restore (bump, cp, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+  for (guint i = 0; i < 100; i++)
+    g_assert_cmpuint (keep[i], ==, 0x5a);
+
+  /* The space is reused. */
+  p = nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_true (p > keep && p < keep + 256);
+
+  /* Restoring twice to the same point works. */
+  g_assert_true (nebula_bump_allocator_restore (bump, cp, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_bump_checkpoint_stale (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  g_autoptr(NebulaBumpAllocator) other = nebula_bump_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) early = NULL;
+  g_autoptr(NebulaBumpCheckpoint) late = NULL;
+  g_autoptr(NebulaBumpCheckpoint) foreign = NULL;
+  g_autoptr(NebulaBumpCheckpoint) before_reset = NULL;
+  guint64 used;
+
+  early = nebula_bump_allocator_checkpoint (bump);
+  nebula_allocator_allocate (alloc, 64, 8, &error);
+  late = nebula_bump_allocator_checkpoint (bump);
+  foreign = nebula_bump_allocator_checkpoint (other);
+
+  /* Ahead of the cursor. */
+  g_assert_true (nebula_bump_allocator_restore (bump, early, &error));
+  used = nebula_allocator_get_bytes_used (alloc);
+  g_assert_false (nebula_bump_allocator_restore (bump, late, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "ahead of the cursor"));
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+
+  /* From another allocator. */
+  g_assert_false (nebula_bump_allocator_restore (bump, foreign, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "another allocator"));
+  g_clear_error (&error);
+
+  /* From before a reset. */
+  nebula_allocator_allocate (alloc, 64, 8, &error);
+  before_reset = nebula_bump_allocator_checkpoint (bump);
+  nebula_allocator_reset (alloc);
+  nebula_allocator_allocate (alloc, 512, 8, &error);
+  used = nebula_allocator_get_bytes_used (alloc);
+  g_assert_false (nebula_bump_allocator_restore (bump, before_reset, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "before a reset"));
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+
+  /* The allocator still works. */
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 8, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_bump_scope (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+
+  nebula_allocator_allocate (alloc, 10, 1, &error);
+
+  {
+    g_autoptr(NebulaBumpScope) scope = nebula_bump_scope_new (bump);
+
+    nebula_allocator_allocate (alloc, 500, 1, &error);
+    g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 510);
+  }
+
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 10);
+}
+
+static void
+test_bump_reset_policies (void)
+{
+  static const struct {
+    NebulaResetPolicy policy;
+    guint64 available_after;
+  } cases[] = {
+    { NEBULA_RESET_POLICY_KEEP_LARGEST, 4096 },
+    { NEBULA_RESET_POLICY_KEEP_ALL, 4096 },
+    { NEBULA_RESET_POLICY_FREE_ALL, 4096 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                      "capacity", (guint64) 1024,
+                                                      "max-capacity", (guint64) 4096,
+                                                      "growth-factor", 1.0,
+                                                      "large-allocation-threshold", (guint64) 2048,
+                                                      "reset-policy", cases[i].policy,
+                                                      NULL);
+      NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+
+      g_assert_no_error (error);
+      for (guint j = 0; j < 3; j++)
+        g_assert_nonnull (nebula_allocator_allocate (alloc, 1000, 8, &error));
+      g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 3);
+
+      nebula_allocator_reset (alloc);
+      g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+      g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, cases[i].available_after);
+
+      /* All three fit again without exceeding max-capacity. */
+      for (guint j = 0; j < 3; j++)
+        {
+          g_assert_nonnull (nebula_allocator_allocate (alloc, 1000, 8, &error));
+          g_assert_no_error (error);
+        }
+    }
+}
+
+static void
+test_bump_fills (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error, "capacity", (guint64) 256,
+                                                  "preset", NEBULA_PRESET_DEBUG, NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) cp = NULL;
+  guint8 *p;
+  int fill;
+
+  g_object_get (bump, "alloc-fill", &fill, NULL);
+  g_assert_cmpint (fill, ==, 0xAA);
+
+  cp = nebula_bump_allocator_checkpoint (bump);
+  p = nebula_allocator_allocate (alloc, 32, 8, &error);
+  for (guint i = 0; i < 32; i++)
+    g_assert_cmpuint (p[i], ==, 0xAA);
+
+  p = nebula_allocator_allocate_zeroed (alloc, 32, 8, &error);
+  for (guint i = 0; i < 32; i++)
+    g_assert_cmpuint (p[i], ==, 0);
+
+  g_assert_true (nebula_bump_allocator_restore (bump, cp, &error));
+  for (guint i = 0; i < 32; i++)
+    g_assert_cmpuint (p[i], ==, 0xDD);
+}
+
+static void
+test_bump_presets (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) perf = NULL;
+  g_autoptr(NebulaBumpAllocator) perf_stats = NULL;
+  g_autoptr(NebulaBumpAllocator) prod = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gboolean track;
+  guint64 max;
+  NebulaResetPolicy policy;
+
+  perf = new_bump (&error, "preset", NEBULA_PRESET_PERFORMANCE, NULL);
+  g_object_get (perf, "track-stats", &track, "reset-policy", &policy, NULL);
+  g_assert_false (track);
+  g_assert_cmpint (policy, ==, NEBULA_RESET_POLICY_KEEP_ALL);
+  nebula_allocator_allocate (NEBULA_ALLOCATOR (perf), 8, 8, &error);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (perf));
+  g_assert_cmpuint (stats->allocations, ==, 0);
+
+  /* An explicit property wins over the preset, even when it equals the
+   * ordinary default. */
+  perf_stats = new_bump (&error, "preset", NEBULA_PRESET_PERFORMANCE, "track-stats", TRUE, NULL);
+  g_object_get (perf_stats, "track-stats", &track, NULL);
+  g_assert_true (track);
+
+  prod = new_bump (&error, "capacity", (guint64) 1000, "preset", NEBULA_PRESET_PRODUCTION, NULL);
+  g_object_get (prod, "max-capacity", &max, NULL);
+  g_assert_cmpuint (max, ==, 8000);
+}
+
+typedef struct {
+  const char *property;
+  GType type;
+  union { guint64 u; double d; int i; } value;
+  const char *rule;
+} BadConfig;
+
+static void
+test_bump_invalid_config (void)
+{
+  static const BadConfig cases[] = {
+    { "capacity", G_TYPE_UINT64, { .u = 0 }, "greater than 0" },
+    { "capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
+    { "max-capacity", G_TYPE_UINT64, { .u = 100 }, "at least the capacity" },
+    { "growth-factor", G_TYPE_DOUBLE, { .d = 0.5 }, "between 1.0 and 16.0" },
+    { "growth-factor", G_TYPE_DOUBLE, { .d = 100.0 }, "between 1.0 and 16.0" },
+    { "min-alloc-size", G_TYPE_UINT64, { .u = 3 }, "power of two" },
+    { "min-alloc-size", G_TYPE_UINT64, { .u = 0 }, "power of two" },
+    { "alloc-fill", G_TYPE_INT, { .i = 256 }, "byte value" },
+    { "free-fill", G_TYPE_INT, { .i = -2 }, "byte value" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) use_error = NULL;
+      g_autoptr(GObject) object = NULL;
+      g_autofree char *expected = g_strdup_printf ("'%s'", cases[i].property);
+      GValue value = G_VALUE_INIT;
+      const char *names[2] = { "capacity", cases[i].property };
+      GValue values[2] = { G_VALUE_INIT, G_VALUE_INIT };
+      guint n = 0;
+
+      g_value_init (&value, cases[i].type);
+      if (cases[i].type == G_TYPE_UINT64)
+        g_value_set_uint64 (&value, cases[i].value.u);
+      else if (cases[i].type == G_TYPE_DOUBLE)
+        g_value_set_double (&value, cases[i].value.d);
+      else
+        g_value_set_int (&value, cases[i].value.i);
+
+      if (strcmp (cases[i].property, "capacity") != 0)
+        {
+          g_value_init (&values[0], G_TYPE_UINT64);
+          g_value_set_uint64 (&values[0], 1024);
+          n = 1;
+        }
+      values[n] = value;
+      names[n] = cases[i].property;
+
+      /* Constructed without init, as a binding would. */
+      object = g_object_new_with_properties (NEBULA_TYPE_BUMP_ALLOCATOR, n + 1, names, values);
+      g_assert_false (g_initable_init (G_INITABLE (object), NULL, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_assert_nonnull (strstr (error->message, expected));
+      g_assert_nonnull (strstr (error->message, cases[i].rule));
+      g_assert_nonnull (strstr (nebula_error_get_suggestion (error), cases[i].property));
+
+      /* Every method answers with the same error and nothing crashes. */
+      g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (object), 8, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (object), &n, 8, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      nebula_allocator_reset (NEBULA_ALLOCATOR (object));
+      g_assert_false (nebula_allocator_owns (NEBULA_ALLOCATOR (object), &n));
+      {
+        g_autoptr(NebulaBumpCheckpoint) cp = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (object));
+        g_assert_false (nebula_bump_allocator_restore (NEBULA_BUMP_ALLOCATOR (object), cp, &use_error));
+        g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      }
+
+      g_value_unset (&values[0]);
+      g_value_unset (&value);
+    }
+}
+
+static void
+test_bump_lazy_init (void)
+{
+  g_autoptr(GError) error = NULL;
+  /* A binding that never calls init still gets a working allocator. */
+  g_autoptr(NebulaBumpAllocator) bump = g_object_new (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                      "capacity", (guint64) 512, NULL);
+  gpointer p = nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 100, 8, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+}
+
+static void
+test_bump_frozen_after_init (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (512, NULL);
+
+      /* Warnings are not fatal here, so the value can be checked after. */
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+      g_object_set (bump, "capacity", (guint64) 1024, NULL);
+      g_assert_cmpuint (nebula_allocator_get_capacity (NEBULA_ALLOCATOR (bump)), ==, 512);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*cannot change after initialization*");
+}
+
+static void
+test_bump_null_self (void)
+{
+  if (g_test_subprocess ())
+    {
+      nebula_allocator_allocate (NULL, 8, 8, NULL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*self != NULL*");
+}
+
+typedef struct {
+  NebulaBumpAllocator *bump;
+  guint                n;
+  guint8             **blocks;
+  gsize               *sizes;
+  guint                tag;
+} ThreadData;
+
+static gpointer
+allocate_thread (gpointer data)
+{
+  ThreadData *td = data;
+
+  for (guint i = 0; i < td->n; i++)
+    {
+      gsize size = 8 + (i * 7 + td->tag) % 120;
+      guint8 *p = nebula_allocator_allocate (NEBULA_ALLOCATOR (td->bump), size, 8, NULL);
+
+      g_assert_nonnull (p);
+      g_assert_cmpuint (GPOINTER_TO_SIZE (p) % 8, ==, 0);
+      memset (p, td->tag, size);
+      td->blocks[i] = p;
+      td->sizes[i] = size;
+    }
+
+  return NULL;
+}
+
+static int
+compare_blocks (gconstpointer a,
+                gconstpointer b)
+{
+  const guint8 *const *pa = a;
+  const guint8 *const *pb = b;
+
+  return (*pa > *pb) - (*pa < *pb);
+}
+
+static void
+test_bump_threads (void)
+{
+  enum { N_THREADS = 4, N_ALLOCS = 20000 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 4096,
+                                                  "max-capacity", (guint64) (64 << 20),
+                                                  "thread-safe", TRUE,
+                                                  NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  ThreadData td[N_THREADS];
+  GThread *threads[N_THREADS];
+  g_autoptr(GHashTable) sizes = g_hash_table_new (NULL, NULL);
+  guint8 **all;
+  guint n_all = 0;
+
+  g_assert_no_error (error);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      td[t] = (ThreadData) { bump, N_ALLOCS, g_new (guint8 *, N_ALLOCS), g_new (gsize, N_ALLOCS), t + 1 };
+      threads[t] = g_thread_new ("alloc", allocate_thread, &td[t]);
+    }
+  for (guint t = 0; t < N_THREADS; t++)
+    g_thread_join (threads[t]);
+
+  /* No two blocks overlap and every block kept its owner's bytes. */
+  all = g_new (guint8 *, N_THREADS * N_ALLOCS);
+  for (guint t = 0; t < N_THREADS; t++)
+    for (guint i = 0; i < N_ALLOCS; i++)
+      {
+        for (gsize j = 0; j < td[t].sizes[i]; j++)
+          g_assert_cmpuint (td[t].blocks[i][j], ==, t + 1);
+        g_hash_table_insert (sizes, td[t].blocks[i], GSIZE_TO_POINTER (td[t].sizes[i]));
+        all[n_all++] = td[t].blocks[i];
+      }
+  qsort (all, n_all, sizeof (guint8 *), compare_blocks);
+  for (guint i = 1; i < n_all; i++)
+    g_assert_true (all[i - 1] + GPOINTER_TO_SIZE (g_hash_table_lookup (sizes, all[i - 1])) <= all[i]);
+
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
+  g_assert_cmpuint (stats->allocations, ==, N_THREADS * N_ALLOCS);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      g_free (td[t].blocks);
+      g_free (td[t].sizes);
+    }
+  g_free (all);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/bump/basic", test_bump_basic);
+  g_test_add_func ("/nebula/bump/zero-size", test_bump_zero_size);
+  g_test_add_func ("/nebula/bump/exhausted", test_bump_exhausted);
+  g_test_add_func ("/nebula/bump/growth", test_bump_growth);
+  g_test_add_func ("/nebula/bump/large-allocation", test_bump_large_allocation);
+  g_test_add_func ("/nebula/bump/deallocate-top", test_bump_deallocate_top);
+  g_test_add_func ("/nebula/bump/reallocate", test_bump_reallocate);
+  g_test_add_func ("/nebula/bump/bad-layouts", test_bump_bad_layouts);
+  g_test_add_func ("/nebula/bump/checkpoint/restore", test_bump_checkpoint_restore);
+  g_test_add_func ("/nebula/bump/checkpoint/stale", test_bump_checkpoint_stale);
+  g_test_add_func ("/nebula/bump/scope", test_bump_scope);
+  g_test_add_func ("/nebula/bump/reset-policies", test_bump_reset_policies);
+  g_test_add_func ("/nebula/bump/fills", test_bump_fills);
+  g_test_add_func ("/nebula/bump/presets", test_bump_presets);
+  g_test_add_func ("/nebula/bump/invalid-config", test_bump_invalid_config);
+  g_test_add_func ("/nebula/bump/lazy-init", test_bump_lazy_init);
+  g_test_add_func ("/nebula/bump/frozen-after-init", test_bump_frozen_after_init);
+  g_test_add_func ("/nebula/bump/null-self", test_bump_null_self);
+  g_test_add_func ("/nebula/bump/threads", test_bump_threads);
+
+  return g_test_run ();
+}

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Shared set-up for the Python suites: load Nebula from the build tree."""
+
+import ctypes
+import os
+import sys
+
+import gi
+
+gi.require_version('Nebula', '1')
+from gi.repository import GLib, Nebula  # noqa: E402
+
+# The override must come from this source tree, not an installed copy.
+import gi.overrides.Nebula as _override  # noqa: E402
+_root = os.environ.get('NEBULA_SOURCE_ROOT')
+if _root and not os.path.realpath(_override.__file__).startswith(os.path.realpath(_root)):
+    sys.exit(f'override loaded from {_override.__file__}, not from {_root}')
+
+
+def domain_of(error):
+    return error.domain
+
+
+def allocator_error(code):
+    """A matcher: the GLib.Error is NEBULA_ALLOCATOR_ERROR / code."""
+    def check(error):
+        return (error.domain == 'NebulaAllocatorError' and
+                error.code == int(code))
+    return check
+
+
+def write(address, data):
+    ctypes.memmove(address, data, len(data))
+
+
+def read(address, size):
+    return ctypes.string_at(address, size)
+
+
+__all__ = ['GLib', 'Nebula', 'allocator_error', 'write', 'read']
