@@ -607,6 +607,17 @@ nebula_allocator_owns (NebulaAllocator *self,
   return iface->owns (self, ptr);
 }
 
+/* For checks made outside the wrappers (nebula_allocator_allocate_array()):
+ * a refused request counts as a failed allocation all the same. */
+void
+nebula_allocator_record_failure (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface = lookup_interface (self);
+
+  if (iface != NULL)
+    nebula_stats_counters_record_failure (get_counters (self, iface));
+}
+
 /**
  * nebula_allocator_get_stats:
  * @self: a #NebulaAllocator
