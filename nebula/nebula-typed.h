@@ -32,9 +32,9 @@ guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
                                                   gboolean          zeroed,
                                                   GError          **error);
 
-/* The macros below cannot be introspected; bindings have
+/* The macros below are not introspectable (the scanner marks them so) and
+ * appear in the reference only; bindings have
  * nebula_allocator_allocate_array() and their own scope helpers. */
-#ifndef __GI_SCANNER__
 
 /**
  * nebula_allocator_new:
@@ -95,7 +95,5 @@ guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
 #define NEBULA_BUMP_SCOPE(bump) \
   G_GNUC_UNUSED g_autoptr (NebulaBumpScope) G_PASTE (_nebula_bump_scope_, __LINE__) = \
     nebula_bump_scope_new (bump)
-
-#endif /* __GI_SCANNER__ */
 
 G_END_DECLS
