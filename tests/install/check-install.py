@@ -74,6 +74,9 @@ def main():
         if os.path.isdir(os.path.join(BUILD_ROOT, 'docs', 'nebula-1')):
             expect(os.path.exists(os.path.join(installed(DATADIR), 'doc', 'nebula-1',
                                                'index.html')), 'installs the reference')
+        if os.path.exists(os.path.join(BUILD_ROOT, 'introspection', 'nebula-1.vapi')):
+            expect(os.path.exists(os.path.join(installed(DATADIR), 'vala', 'vapi',
+                                               'nebula-1.vapi')), 'installs the Vala binding')
         if os.path.exists(os.path.join(BUILD_ROOT, 'tools', 'nebula-bench')):
             expect(os.path.exists(installed(os.path.join(PREFIX, 'bin', 'nebula-bench'))),
                    'installs nebula-bench')
