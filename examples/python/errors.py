@@ -4,7 +4,7 @@ import sys
 
 import gi
 gi.require_version('Nebula', '1')
-from gi.repository import GLib, Nebula  # noqa: E402
+from gi.repository import GLib, Nebula
 
 Code = Nebula.AllocatorError
 

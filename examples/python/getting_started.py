@@ -4,7 +4,7 @@ import ctypes
 
 import gi
 gi.require_version('Nebula', '1')
-from gi.repository import Nebula  # noqa: E402
+from gi.repository import Nebula
 
 
 class Point(ctypes.Structure):

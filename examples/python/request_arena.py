@@ -4,7 +4,7 @@ into lines that are memoryview slices of the arena, and released at the end
 of its scope."""
 import gi
 gi.require_version('Nebula', '1')
-from gi.repository import Nebula  # noqa: E402
+from gi.repository import Nebula
 
 REQUESTS = [
     b'GET /index.html\nHost: example.org\nAccept: text/html',
