@@ -31,6 +31,8 @@ gboolean nebula_layout_check (NebulaAllocator  *self,
                               gsize             alignment,
                               GError          **error);
 
+void     nebula_allocator_record_failure (NebulaAllocator *self);
+
 /* "Bump allocator 'frames'" or "Bump allocator": for messages. */
 char *nebula_allocator_describe (NebulaAllocator *self);
 

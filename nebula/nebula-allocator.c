@@ -27,9 +27,9 @@
  * nebula_allocator_allocate_address() and its siblings. Python can read and
  * write the memory with `ctypes`.
  *
- * Nebula ships [class@BumpAllocator], [class@PoolAllocator],
- * [class@StackAllocator] and [class@SystemAllocator]; a class written in
- * Python or JavaScript may implement the interface too.
+ * Nebula ships [class@BumpAllocator] and [class@SystemAllocator] (with
+ * `NebulaPoolAllocator` and `NebulaStackAllocator` to come); a class
+ * written in Python or JavaScript may implement the interface too.
  */
 
 G_DEFINE_INTERFACE (NebulaAllocator, nebula_allocator, G_TYPE_OBJECT)
@@ -605,6 +605,17 @@ nebula_allocator_owns (NebulaAllocator *self,
     return FALSE;
 
   return iface->owns (self, ptr);
+}
+
+/* For checks made outside the wrappers (nebula_allocator_allocate_array()):
+ * a refused request counts as a failed allocation all the same. */
+void
+nebula_allocator_record_failure (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface = lookup_interface (self);
+
+  if (iface != NULL)
+    nebula_stats_counters_record_failure (get_counters (self, iface));
 }
 
 /**

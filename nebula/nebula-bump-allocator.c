@@ -83,6 +83,14 @@ struct _NebulaBumpAllocator
   NebulaResetPolicy      reset_policy;
 };
 
+/**
+ * NebulaBumpCheckpoint:
+ *
+ * A position in a #NebulaBumpAllocator, from
+ * nebula_bump_allocator_checkpoint(), to rewind to with
+ * nebula_bump_allocator_restore(). It is an opaque boxed value; it stays
+ * valid until its allocator is reset or rewound to before it.
+ */
 struct _NebulaBumpCheckpoint
 {
   guint64 allocator_id;

@@ -454,6 +454,46 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
   object_class->get_property = nebula_system_allocator_get_property;
   object_class->set_property = nebula_system_allocator_set_property;
 
+  /**
+   * NebulaSystemAllocator:capacity:
+   *
+   * Always 0: malloc() has no fixed capacity.
+   */
+  /**
+   * NebulaSystemAllocator:name:
+   *
+   * A name used in error messages, reports and statistics.
+   */
+  /**
+   * NebulaSystemAllocator:thread-safe:
+   *
+   * Whether several threads may use the allocator at once; on by default.
+   * With [property@SystemAllocator:check-frees] a lock guards the table of
+   * live blocks; without it, the allocator is as thread-safe as malloc().
+   */
+  /**
+   * NebulaSystemAllocator:track-stats:
+   *
+   * Whether to keep statistics. Off in the PERFORMANCE preset.
+   */
+  /**
+   * NebulaSystemAllocator:alloc-fill:
+   *
+   * A byte value (0..255) written over every new allocation, or -1 for none.
+   * 0xAA in the DEBUG preset.
+   */
+  /**
+   * NebulaSystemAllocator:free-fill:
+   *
+   * A byte value (0..255) written over a block before it is freed, or -1
+   * for none. 0xDD in the DEBUG preset.
+   */
+  /**
+   * NebulaSystemAllocator:preset:
+   *
+   * The #NebulaPreset whose defaults apply to the properties not given
+   * explicitly.
+   */
   nebula_allocator_config_install_properties (object_class, properties, TRUE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
 

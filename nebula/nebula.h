@@ -17,5 +17,6 @@
 # include "nebula-allocator-stats.h"
 # include "nebula-allocator.h"
 # include "nebula-system-allocator.h"
+# include "nebula-typed.h"
 # include "nebula-bump-allocator.h"
 #undef NEBULA_INSIDE

@@ -7,9 +7,13 @@
   whose every method fails.
 * ``with bump.scope():`` releases everything allocated inside the block.
 * ``with Nebula.context("parse_request"):`` names the call site in errors.
+* Every allocator takes a default alignment (``Nebula.DEFAULT_ALIGNMENT``),
+  has ``stats`` as an attribute, a readable ``repr()``, and ``view()``:
+  a writable ``memoryview`` of a block it handed out.
 """
 
 import contextlib
+import ctypes
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -26,10 +30,126 @@ def _init_on_construction(self, **kwargs):
     self.init(None)
 
 
+# --- Allocator and AllocatorStats: conveniences shared by every allocator.
+# This section comes first: PyGObject builds the classes below (and the
+# Pool and Stack allocators) on the Allocator override only if it exists
+# by then.
+
+DEFAULT_ALIGNMENT = 8
+"""The alignment the Python methods use when none is given: enough for
+every C scalar up to 8 bytes (``int64_t``, ``double``, pointers). Pass
+``alignment=16`` for ``long double`` or SIMD vectors."""
+
+__all__.append('DEFAULT_ALIGNMENT')
+
+_STATS_FIELDS = ('allocations', 'deallocations', 'reallocations',
+                 'failed_allocations', 'bytes_in_use', 'peak_bytes_in_use',
+                 'total_bytes_allocated', 'total_bytes_freed', 'resets')
+
+
+class AllocatorStats(Nebula.AllocatorStats):
+    """A snapshot of an allocator's counters; every counter is an attribute
+    (``stats.allocations``, ``stats.bytes_in_use``, ...)."""
+
+    def as_dict(self):
+        """The counters as a ``dict`` (field name to ``int``)."""
+        return {field: getattr(self, field) for field in _STATS_FIELDS}
+
+    def __repr__(self):
+        counters = ' '.join(f'{field}={getattr(self, field)}' for field in _STATS_FIELDS)
+        return f'<Nebula.AllocatorStats {counters}>'
+
+
+AllocatorStats = override(AllocatorStats)
+__all__.append('AllocatorStats')
+
+
+def _allocator_repr(self):
+    # GObject.Object.__repr__ comes first in a concrete class's MRO, so each
+    # allocator class sets __repr__ = _allocator_repr itself.
+    props = self.props
+    name = f' {props.name!r}' if props.name else ''
+    return (f'<Nebula.{type(self).__name__}{name} bytes_used={props.bytes_used}'
+            f' capacity={props.capacity} at {id(self):#x}>')
+
+
+class Allocator(Nebula.Allocator):
+    """The interface of every Nebula allocator.
+
+    Addresses are ``int``; ``view()`` (or ``ctypes``) reaches the memory.
+    Every method raises ``GLib.Error`` in the ``NebulaAllocatorError``
+    domain on failure; the message carries the numbers and
+    ``Nebula.error_get_suggestion(e)`` says what to do.
+    """
+
+    # Whether owns() recognises any address inside a block (True) or only
+    # block starts; view() checks the block's last byte only if it does.
+    _owns_interior_addresses = False
+
+    def allocate(self, size, alignment=DEFAULT_ALIGNMENT):
+        """Allocate ``size`` bytes aligned to ``alignment`` (a power of two)
+        and return the block's address."""
+        return Nebula.Allocator.allocate(self, size, alignment)
+
+    def allocate_zeroed(self, size, alignment=DEFAULT_ALIGNMENT):
+        """Like ``allocate()``, with the block filled with zeroes."""
+        return Nebula.Allocator.allocate_zeroed(self, size, alignment)
+
+    def allocate_array(self, n_elements, element_size, alignment=DEFAULT_ALIGNMENT,
+                       zeroed=False):
+        """Allocate ``n_elements`` elements of ``element_size`` bytes; a
+        product that overflows raises ``SIZE_OVERFLOW`` instead of
+        allocating a short block."""
+        return Nebula.Allocator.allocate_array(self, n_elements, element_size,
+                                               alignment, zeroed)
+
+    def reallocate(self, address, old_size, new_size, alignment=DEFAULT_ALIGNMENT):
+        """Resize the block at ``address`` (0 allocates) and return its
+        address, which may have moved; the contents are kept."""
+        return Nebula.Allocator.reallocate(self, address, old_size, new_size, alignment)
+
+    def deallocate(self, address, size, alignment=DEFAULT_ALIGNMENT):
+        """Give back the block at ``address`` with the size and alignment it
+        was allocated with."""
+        return Nebula.Allocator.deallocate(self, address, size, alignment)
+
+    @property
+    def stats(self):
+        """A fresh ``Nebula.AllocatorStats`` snapshot (``get_stats()``)."""
+        return self.get_stats()
+
+    def view(self, address, size):
+        """A writable ``memoryview`` of ``size`` bytes at ``address``.
+
+        The address must be one this allocator handed out (``owns()``);
+        otherwise ``ValueError``. The view keeps the allocator alive, but
+        not the block: do not use it after the block is freed, reset or
+        rewound.
+        """
+        if size < 0:
+            raise ValueError(f'size must not be negative, not {size}')
+        if not self.owns(address) or (
+                size > 0 and self._owns_interior_addresses and
+                not self.owns(address + size - 1)):
+            raise ValueError(f'{size} bytes at {address:#x} are not a block of {self!r}')
+        buffer = (ctypes.c_ubyte * size).from_address(address)
+        buffer._nebula_allocator = self
+        # ctypes exports '<B', which slice assignment refuses; plain 'B'.
+        return memoryview(buffer).cast('B')
+
+    def __repr__(self):
+        return _allocator_repr(self)
+
+
+Allocator = override(Allocator)
+__all__.append('Allocator')
+
+
 class SystemAllocator(Nebula.SystemAllocator):
     """malloc() and free() behind the Nebula.Allocator interface."""
 
     __init__ = _init_on_construction
+    __repr__ = _allocator_repr
 
 
 SystemAllocator = override(SystemAllocator)
@@ -37,9 +157,16 @@ __all__.append('SystemAllocator')
 
 
 class BumpAllocator(Nebula.BumpAllocator):
-    """A region allocator that moves a cursor forward (see the C docs)."""
+    """A region allocator that moves a cursor forward.
+
+    ``Nebula.BumpAllocator(capacity=65536, name='requests')`` validates its
+    configuration at once. Allocation is a pointer bump; memory comes back
+    all at once with ``reset()`` or at the end of ``with bump.scope():``.
+    """
 
     __init__ = _init_on_construction
+    __repr__ = _allocator_repr
+    _owns_interior_addresses = True
 
     @contextlib.contextmanager
     def scope(self):

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// Conveniences for using Nebula from gjs. Everything here is a thin layer
+// over the introspected API (import Nebula from 'gi://Nebula'); it exists
+// for what JavaScript cannot say through GObject Introspection alone:
+// scopes that end on every path out of a function, sync or async.
+import Nebula from 'gi://Nebula?version=1';
+
+/**
+ * The alignment allocate() uses when none is given: enough for every C
+ * scalar up to 8 bytes (int64_t, double, pointers).
+ */
+export const DEFAULT_ALIGNMENT = 8;
+
+/**
+ * Allocates `size` bytes from `allocator`, aligned to `alignment`.
+ *
+ * @param {Nebula.Allocator} allocator any Nebula allocator
+ * @param {number} size bytes
+ * @param {number} [alignment] a power of two, DEFAULT_ALIGNMENT if omitted
+ * @returns {number} the block's address
+ */
+export function allocate(allocator, size, alignment = DEFAULT_ALIGNMENT) {
+    return allocator.allocate(size, alignment);
+}
+
+// Runs `fn`, then `leave` once fn has returned, thrown, or (when fn returns
+// a promise) settled.
+function bracket(fn, leave) {
+    let result;
+    try {
+        result = fn();
+    } catch (e) {
+        leave();
+        throw e;
+    }
+    if (result instanceof Promise)
+        return result.finally(leave);
+    leave();
+    return result;
+}
+
+/**
+ * Runs `fn(bump)` and then rewinds `bump` to where it was, releasing
+ * everything `fn` allocated, however `fn` ends. An async `fn` is awaited:
+ * the promise withScope() returns settles after the rewind.
+ *
+ * @param {Nebula.BumpAllocator} bump the allocator to rewind
+ * @param {function(Nebula.BumpAllocator): *} fn the work
+ * @returns {*} what `fn` returns
+ */
+export function withScope(bump, fn) {
+    const checkpoint = bump.checkpoint();
+    return bracket(() => fn(bump), () => bump.restore(checkpoint));
+}
+
+/**
+ * Runs `fn()` with `name` on the thread's call-site context stack, so that
+ * errors raised meanwhile say where they happened ("in handler > parse").
+ * For an async `fn`, the name stays pushed until its promise settles: keep
+ * other work off the main loop meanwhile or the names interleave.
+ *
+ * @param {string} name the call site, such as "parse_request"
+ * @param {function(): *} fn the work
+ * @returns {*} what `fn` returns
+ */
+export function withContext(name, fn) {
+    Nebula.context_push(name);
+    return bracket(fn, () => Nebula.context_pop());
+}
+
+/**
+ * The parts of a Nebula error a program acts on.
+ *
+ * @param {GLib.Error} error an error thrown by a Nebula call
+ * @returns {{message: string, suggestion: string, retryable: boolean}}
+ */
+export function explain(error) {
+    return {
+        message: error.message,
+        suggestion: Nebula.error_get_suggestion(error),
+        retryable: Nebula.error_is_retryable(error),
+    };
+}

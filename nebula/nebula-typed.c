@@ -1,0 +1,101 @@
+/* nebula-typed.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-allocator-private.h"
+#include "nebula-typed.h"
+
+/**
+ * nebula_allocator_allocate_array: (skip)
+ * @self: a #NebulaAllocator
+ * @n_elements: how many elements
+ * @element_size: the size of one element, in bytes
+ * @alignment: the alignment, a power of two
+ * @zeroed: whether to zero-fill the block
+ * @error: return location for a #GError
+ *
+ * Allocates room for @n_elements elements of @element_size bytes. The
+ * multiplication is checked: when it does not fit in a #gsize, the result
+ * is %NULL with %NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW (counted as a failed
+ * allocation) instead of a block that is too small. The nebula_allocator_new()
+ * and nebula_allocator_new0() macros call this with `sizeof` and
+ * `G_ALIGNOF` of a type.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+gpointer
+nebula_allocator_allocate_array (NebulaAllocator  *self,
+                                 gsize             n_elements,
+                                 gsize             element_size,
+                                 gsize             alignment,
+                                 gboolean          zeroed,
+                                 GError          **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0, };
+  gsize size;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (G_LIKELY (g_size_checked_mul (&size, n_elements, element_size)))
+    {
+      if (zeroed)
+        return nebula_allocator_allocate_zeroed (self, size, alignment, error);
+      return nebula_allocator_allocate (self, size, alignment, error);
+    }
+
+  what = nebula_allocator_describe (self);
+  info.requested = G_MAXSIZE;
+  info.allocator_name = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, &info,
+                    "%s: %" G_GSIZE_FORMAT " elements of %" G_GSIZE_FORMAT
+                    " bytes overflow the size type (at most %" G_GSIZE_FORMAT " bytes)",
+                    what, n_elements, element_size, (gsize) G_MAXSIZE);
+  nebula_allocator_record_failure (self);
+
+  return NULL;
+}
+
+/**
+ * nebula_allocator_allocate_array_address: (rename-to nebula_allocator_allocate_array)
+ * @self: a #NebulaAllocator
+ * @n_elements: how many elements
+ * @element_size: the size of one element, in bytes
+ * @alignment: the alignment, a power of two
+ * @zeroed: whether to zero-fill the block
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_allocate_array() for language bindings: the block's
+ * address as an integer. Counts that do not fit in a #gsize overflow like
+ * a product that does not.
+ *
+ * Returns: the address, or 0 with @error set
+ */
+guint64
+nebula_allocator_allocate_array_address (NebulaAllocator  *self,
+                                         guint64           n_elements,
+                                         guint64           element_size,
+                                         guint64           alignment,
+                                         gboolean          zeroed,
+                                         GError          **error)
+{
+  /* gsize has 64 bits wherever Nebula is tested; where it is narrower, a
+   * count that does not fit overflows like a product that does not. */
+  if (n_elements > G_MAXSIZE || element_size > G_MAXSIZE)
+    {
+      n_elements = G_MAXSIZE;
+      element_size = 2;
+    }
+  if (alignment > G_MAXSIZE)
+    alignment = 0;
+
+  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate_array (self,
+                                                                      (gsize) n_elements,
+                                                                      (gsize) element_size,
+                                                                      (gsize) alignment,
+                                                                      zeroed, error));
+}

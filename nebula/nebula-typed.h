@@ -1,0 +1,99 @@
+/* nebula-typed.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(NEBULA_INSIDE) && !defined(NEBULA_COMPILATION)
+# error "Only <nebula.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+
+#include "nebula-allocator.h"
+#include "nebula-bump-allocator.h"
+#include "nebula-version-macros.h"
+
+G_BEGIN_DECLS
+
+NEBULA_AVAILABLE_IN_ALL
+gpointer nebula_allocator_allocate_array         (NebulaAllocator  *self,
+                                                  gsize             n_elements,
+                                                  gsize             element_size,
+                                                  gsize             alignment,
+                                                  gboolean          zeroed,
+                                                  GError          **error);
+NEBULA_AVAILABLE_IN_ALL
+guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
+                                                  guint64           n_elements,
+                                                  guint64           element_size,
+                                                  guint64           alignment,
+                                                  gboolean          zeroed,
+                                                  GError          **error);
+
+/* The macros below are not introspectable (the scanner marks them so) and
+ * appear in the reference only; bindings have
+ * nebula_allocator_allocate_array() and their own scope helpers. */
+
+/**
+ * nebula_allocator_new:
+ * @allocator: a #NebulaAllocator
+ * @Type: the element type
+ * @n_elements: how many elements
+ * @error: return location for a #GError
+ *
+ * Allocates @n_elements elements of @Type from @allocator, aligned to
+ * `G_ALIGNOF (Type)`, and returns a `Type *`. When `n_elements * sizeof
+ * (Type)` does not fit in a #gsize the result is %NULL with
+ * %NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, never a short block.
+ *
+ * |[<!-- language="C" -->
+ * Point *points = nebula_allocator_new (alloc, Point, n, &error);
+ * ]|
+ *
+ * Returns: (nullable): the elements, or %NULL with @error set
+ */
+#define nebula_allocator_new(allocator, Type, n_elements, error) \
+  ((Type *) nebula_allocator_allocate_array (NEBULA_ALLOCATOR (allocator), (n_elements), \
+                                             sizeof (Type), G_ALIGNOF (Type), FALSE, (error)))
+
+/**
+ * nebula_allocator_new0:
+ * @allocator: a #NebulaAllocator
+ * @Type: the element type
+ * @n_elements: how many elements
+ * @error: return location for a #GError
+ *
+ * Like nebula_allocator_new(), with the elements zero-filled.
+ *
+ * Returns: (nullable): the elements, or %NULL with @error set
+ */
+#define nebula_allocator_new0(allocator, Type, n_elements, error) \
+  ((Type *) nebula_allocator_allocate_array (NEBULA_ALLOCATOR (allocator), (n_elements), \
+                                             sizeof (Type), G_ALIGNOF (Type), TRUE, (error)))
+
+/**
+ * NEBULA_BUMP_SCOPE:
+ * @bump: a #NebulaBumpAllocator
+ *
+ * Opens a #NebulaBumpScope on @bump for the rest of the enclosing C scope:
+ * everything allocated from @bump after this line is released when the
+ * scope ends, on every path out of it (return, break, goto).
+ *
+ * |[<!-- language="C" -->
+ * for (guint i = 0; i < n_requests; i++)
+ *   {
+ *     NEBULA_BUMP_SCOPE (bump);
+ *     handle_request (bump, requests[i]);
+ *   }
+ * ]|
+ *
+ * It is `g_autoptr (NebulaBumpScope)` under a name nobody has to invent;
+ * use g_autoptr() directly when the scope must end early (g_clear_pointer()).
+ */
+#define NEBULA_BUMP_SCOPE(bump) \
+  G_GNUC_UNUSED g_autoptr (NebulaBumpScope) G_PASTE (_nebula_bump_scope_, __LINE__) = \
+    nebula_bump_scope_new (bump)
+
+G_END_DECLS

@@ -1,0 +1,158 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The Python conveniences of the override: default alignment, stats as
+attributes, memoryviews, repr and docstrings."""
+import gc
+import pydoc
+import unittest
+
+from nebulatest import GLib, Nebula, read, write
+
+E = Nebula.AllocatorError
+
+
+def all_allocators():
+    return [Nebula.BumpAllocator(capacity=4096, name='bump'),
+            Nebula.SystemAllocator(name='system')]
+
+
+class PythonicTest(unittest.TestCase):
+    def assertNebulaError(self, code, fn, *args, **kwargs):
+        with self.assertRaises(GLib.Error) as cm:
+            fn(*args, **kwargs)
+        self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
+        self.assertEqual(cm.exception.code, int(code))
+        return cm.exception
+
+    def test_default_alignment(self):
+        self.assertEqual(Nebula.DEFAULT_ALIGNMENT, 8)
+        for alloc in all_allocators():
+            with self.subTest(alloc=alloc):
+                alloc.allocate(1)    # knock the cursor off 8
+                address = alloc.allocate(24)
+                self.assertEqual(address % 8, 0)
+                zeroed = alloc.allocate_zeroed(3)
+                self.assertEqual(zeroed % 8, 0)
+                self.assertEqual(read(zeroed, 3), bytes(3))
+                wide = alloc.allocate(32, alignment=64)
+                self.assertEqual(wide % 64, 0)
+                self.assertEqual(alloc.allocate(8, 32) % 32, 0)
+                write(address, b'x' * 24)
+                moved = alloc.reallocate(address, 24, 48)
+                self.assertEqual(read(moved, 24), b'x' * 24)
+                self.assertTrue(alloc.deallocate(moved, 48))
+
+    def test_bad_alignment_still_raises(self):
+        bump = Nebula.BumpAllocator(capacity=1024)
+        e = self.assertNebulaError(E.INVALID_ALIGNMENT, bump.allocate, 8, alignment=3)
+        self.assertIn('alignment 3 is not a power of two', e.message)
+
+    def test_allocate_array(self):
+        bump = Nebula.BumpAllocator(capacity=1024, name='arrays')
+        address = bump.allocate_array(10, 8)
+        self.assertEqual(address % 8, 0)
+        self.assertEqual(bump.props.bytes_used, 80)
+        zeroed = bump.allocate_array(4, 4, alignment=16, zeroed=True)
+        self.assertEqual(zeroed % 16, 0)
+        self.assertEqual(read(zeroed, 16), bytes(16))
+
+        e = self.assertNebulaError(E.SIZE_OVERFLOW, bump.allocate_array, 2**62, 8)
+        self.assertIn("Bump allocator 'arrays': 4611686018427387904 elements of 8 bytes "
+                      "overflow the size type (at most 18446744073709551615 bytes)", e.message)
+        self.assertTrue(Nebula.error_get_suggestion(e))
+        e = self.assertNebulaError(E.EXHAUSTED, bump.allocate_array, 100, 100)
+        self.assertIn('requested 10000 bytes', e.message)
+        self.assertEqual(bump.stats.failed_allocations, 2)
+        self.assertEqual(bump.props.bytes_used, 80 + 16)
+
+    def test_stats_attributes(self):
+        bump = Nebula.BumpAllocator(capacity=1024)
+        bump.allocate(100)
+        bump.allocate(28)
+        stats = bump.stats
+        self.assertIsInstance(stats, Nebula.AllocatorStats)
+        self.assertEqual(stats.allocations, 2)
+        self.assertEqual(stats.bytes_in_use, 128)
+        self.assertEqual(stats.peak_bytes_in_use, 128)
+        as_dict = stats.as_dict()
+        self.assertEqual(list(as_dict), [
+            'allocations', 'deallocations', 'reallocations', 'failed_allocations',
+            'bytes_in_use', 'peak_bytes_in_use', 'total_bytes_allocated',
+            'total_bytes_freed', 'resets'])
+        self.assertEqual(as_dict['allocations'], 2)
+        self.assertEqual(as_dict['total_bytes_allocated'], 128)
+        self.assertTrue(repr(stats).startswith('<Nebula.AllocatorStats allocations=2 '))
+        self.assertIn('bytes_in_use=128', repr(stats))
+        # A snapshot: later activity does not change it.
+        bump.reset()
+        self.assertEqual(stats.bytes_in_use, 128)
+        self.assertEqual(bump.stats.bytes_in_use, 0)
+        self.assertEqual(bump.stats.resets, 1)
+
+    def test_view_is_writable_memory(self):
+        for alloc in all_allocators():
+            with self.subTest(alloc=alloc):
+                address = alloc.allocate(16)
+                view = alloc.view(address, 16)
+                self.assertIsInstance(view, memoryview)
+                self.assertEqual(len(view), 16)
+                self.assertFalse(view.readonly)
+                view[:5] = b'hello'
+                view[15] = 0x7F
+                self.assertEqual(read(address, 5), b'hello')
+                self.assertEqual(read(address + 15, 1), b'\x7f')
+                write(address + 5, b', you')
+                self.assertEqual(bytes(view[:10]), b'hello, you')
+                self.assertEqual(len(alloc.view(address, 0)), 0)
+
+    def test_view_refuses_foreign_memory(self):
+        bump = Nebula.BumpAllocator(capacity=64, name='small')
+        other = Nebula.BumpAllocator(capacity=64, name='other')
+        address = bump.allocate(16)
+        with self.assertRaisesRegex(ValueError,
+                                    "^16 bytes at 0x[0-9a-f]+ are not a block of "
+                                    "<Nebula.BumpAllocator 'other'"):
+            other.view(address, 16)
+        with self.assertRaises(ValueError):
+            bump.view(address, 1000)     # runs past the end of the chunk
+        with self.assertRaises(ValueError):
+            bump.view(address, -1)
+        system = Nebula.SystemAllocator()
+        with self.assertRaises(ValueError):
+            system.view(address, 16)
+
+    def test_view_keeps_allocator_alive(self):
+        bump = Nebula.BumpAllocator(capacity=64)
+        view = bump.view(bump.allocate(8), 8)
+        view[:] = b'survives'
+        del bump
+        gc.collect()
+        self.assertEqual(bytes(view), b'survives')
+
+    def test_repr(self):
+        bump = Nebula.BumpAllocator(capacity=4096, name='frames')
+        bump.allocate(100)
+        self.assertRegex(repr(bump),
+                         r"^<Nebula\.BumpAllocator 'frames' bytes_used=100 capacity=4096 at 0x[0-9a-f]+>$")
+        self.assertRegex(repr(Nebula.SystemAllocator()),
+                         r'^<Nebula\.SystemAllocator bytes_used=0 capacity=0 at 0x[0-9a-f]+>$')
+
+    def test_help_is_useful(self):
+        text = pydoc.render_doc(Nebula.BumpAllocator, renderer=pydoc.plaintext)
+        self.assertIn('moves a cursor forward', text)
+        self.assertIn('scope(self)', text)
+        self.assertIn('allocate(self, size, alignment=8)', text)
+        self.assertIn('writable ``memoryview``', text)
+        self.assertIn('stats', text)
+        for method in ('allocate', 'allocate_zeroed', 'allocate_array', 'reallocate',
+                       'deallocate', 'view', 'as_dict'):
+            owner = Nebula.AllocatorStats if method == 'as_dict' else Nebula.Allocator
+            self.assertTrue(getattr(owner, method).__doc__, method)
+
+    def test_interface_override_reaches_every_allocator(self):
+        for cls in (Nebula.BumpAllocator, Nebula.SystemAllocator):
+            self.assertTrue(issubclass(cls, Nebula.Allocator))
+            self.assertIs(cls.allocate, Nebula.Allocator.allocate)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
