@@ -36,6 +36,26 @@ G_DEFINE_INTERFACE (NebulaAllocator, nebula_allocator, G_TYPE_OBJECT)
 
 static GQuark foreign_stats_quark;
 
+/* A class from outside (Python, JavaScript) may leave slots empty. */
+static gboolean
+check_slot (NebulaAllocator  *self,
+            gconstpointer     slot,
+            const char       *name,
+            GError          **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0, };
+
+  if (G_LIKELY (slot != NULL))
+    return TRUE;
+
+  what = nebula_allocator_describe (self);
+  info.allocator_name = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
+                    "%s does not implement NebulaAllocatorInterface::%s", what, name);
+  return FALSE;
+}
+
 static gpointer
 nebula_allocator_real_allocate_zeroed (NebulaAllocator  *self,
                                        gsize             size,
@@ -43,8 +63,12 @@ nebula_allocator_real_allocate_zeroed (NebulaAllocator  *self,
                                        GError          **error)
 {
   NebulaAllocatorInterface *iface = NEBULA_ALLOCATOR_GET_IFACE (self);
-  gpointer ptr = iface->allocate (self, size, alignment, error);
+  gpointer ptr;
 
+  if (!check_slot (self, iface->alloc, "alloc", error))
+    return NULL;
+
+  ptr = iface->alloc (self, size, alignment, error);
   if (ptr != NULL)
     memset (ptr, 0, size);
 
@@ -62,16 +86,20 @@ nebula_allocator_real_reallocate (NebulaAllocator  *self,
   NebulaAllocatorInterface *iface = NEBULA_ALLOCATOR_GET_IFACE (self);
   gpointer new_ptr;
 
-  new_ptr = iface->allocate (self, new_size, alignment, error);
+  if (!check_slot (self, iface->alloc, "alloc", error) ||
+      !check_slot (self, iface->dealloc, "dealloc", error))
+    return NULL;
+
+  new_ptr = iface->alloc (self, new_size, alignment, error);
   if (new_ptr == NULL)
     return NULL;
 
   memcpy (new_ptr, ptr, MIN (old_size, new_size));
 
-  if (!iface->deallocate (self, ptr, old_size, alignment, error))
+  if (!iface->dealloc (self, ptr, old_size, alignment, error))
     {
       /* Leave the caller's block as it was. */
-      iface->deallocate (self, new_ptr, new_size, alignment, NULL);
+      iface->dealloc (self, new_ptr, new_size, alignment, NULL);
       return NULL;
     }
 
@@ -90,14 +118,83 @@ nebula_allocator_real_reset (NebulaAllocator *self)
 {
 }
 
+/**
+ * NebulaAllocatorInterface::alloc:
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes, at least 1
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Allocates @size bytes aligned to @alignment. The layout is already valid.
+ * Bindings see the pointers of all slots as integer addresses.
+ *
+ * Returns: (type guint64): the address of the memory, or 0 with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::alloc_zeroed:
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes, at least 1
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Allocates zero-filled memory. The default calls allocate and clears it.
+ *
+ * Returns: (type guint64): the address of the memory, or 0 with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::resize:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guint64): the address of a block of @self
+ * @old_size: its size
+ * @new_size: the size wanted, at least 1
+ * @alignment: its alignment
+ * @error: return location for a #GError
+ *
+ * Resizes a block. The default allocates, copies and deallocates.
+ *
+ * Returns: (type guint64): the address of the block, or 0 with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::dealloc:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guint64): the address of a block of @self
+ * @size: its size, at least 1
+ * @alignment: its alignment
+ * @error: return location for a #GError
+ *
+ * Gives a block back.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::contains:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guint64): any address, never dereferenced
+ *
+ * Whether @ptr lies in memory @self handed out.
+ *
+ * Returns: %TRUE if @self owns @ptr
+ */
+
+/**
+ * NebulaAllocatorInterface::reset:
+ * @self: a #NebulaAllocator
+ *
+ * Frees every allocation at once.
+ */
+
 static void
 nebula_allocator_default_init (NebulaAllocatorInterface *iface)
 {
   foreign_stats_quark = g_quark_from_static_string ("nebula-allocator-foreign-stats");
 
-  iface->allocate_zeroed = nebula_allocator_real_allocate_zeroed;
-  iface->reallocate = nebula_allocator_real_reallocate;
-  iface->owns = nebula_allocator_real_owns;
+  iface->alloc_zeroed = nebula_allocator_real_allocate_zeroed;
+  iface->resize = nebula_allocator_real_reallocate;
+  iface->contains = nebula_allocator_real_owns;
   iface->reset = nebula_allocator_real_reset;
   iface->stats_offset = -1;
 
@@ -252,7 +349,8 @@ nebula_allocator_describe (NebulaAllocator *self)
   else
     label = g_strdup (type_name);
 
-  name = nebula_allocator_dup_name (self);
+  if (g_object_class_find_property (G_OBJECT_GET_CLASS (self), "name") != NULL)
+    name = nebula_allocator_dup_name (self);
   if (name != NULL && name[0] != '\0')
     return g_strdup_printf ("%s '%s'", label, name);
 
@@ -339,10 +437,13 @@ allocate_checked (NebulaAllocator           *self,
       return NULL;
     }
 
-  if (zeroed)
-    ptr = iface->allocate_zeroed (self, MAX (size, 1), alignment, &local_error);
+  if (!check_slot (self, zeroed ? (gconstpointer) iface->alloc_zeroed : (gconstpointer) iface->alloc,
+                   zeroed ? "alloc_zeroed" : "alloc", &local_error))
+    ptr = NULL;
+  else if (zeroed)
+    ptr = iface->alloc_zeroed (self, MAX (size, 1), alignment, &local_error);
   else
-    ptr = iface->allocate (self, MAX (size, 1), alignment, &local_error);
+    ptr = iface->alloc (self, MAX (size, 1), alignment, &local_error);
 
   if (ptr == NULL)
     {
@@ -399,7 +500,7 @@ nebula_allocator_allocate (NebulaAllocator  *self,
   if (G_LIKELY (iface->stats_offset >= 0 && size != 0 &&
                 nebula_layout_is_valid (size, alignment)))
     {
-      ptr = iface->allocate (self, size, alignment, error);
+      ptr = iface->alloc (self, size, alignment, error);
       if (G_LIKELY (ptr != NULL))
         {
           nebula_stats_counters_record_allocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
@@ -481,7 +582,13 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
       return NULL;
     }
 
-  new_ptr = iface->reallocate (self, ptr, MAX (old_size, 1), MAX (new_size, 1), alignment,
+  if (!check_slot (self, iface->resize, "resize", error))
+    {
+      nebula_stats_counters_record_failure (counters);
+      return NULL;
+    }
+
+  new_ptr = iface->resize (self, ptr, MAX (old_size, 1), MAX (new_size, 1), alignment,
                                &local_error);
   if (new_ptr == NULL)
     {
@@ -529,7 +636,7 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
   if (G_LIKELY (iface->stats_offset >= 0 && ptr != NULL && size != 0 &&
                 nebula_layout_is_valid (size, alignment)))
     {
-      if (G_UNLIKELY (!iface->deallocate (self, ptr, size, alignment, error)))
+      if (G_UNLIKELY (!iface->dealloc (self, ptr, size, alignment, error)))
         return FALSE;
       nebula_stats_counters_record_deallocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
       return TRUE;
@@ -549,7 +656,10 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
       return FALSE;
     }
 
-  if (!iface->deallocate (self, ptr, MAX (size, 1), alignment, &local_error))
+  if (!check_slot (self, iface->dealloc, "dealloc", error))
+    return FALSE;
+
+  if (!iface->dealloc (self, ptr, MAX (size, 1), alignment, &local_error))
     {
       ensure_error (self, error, local_error, "deallocation", size);
       return FALSE;
@@ -577,7 +687,8 @@ nebula_allocator_reset (NebulaAllocator *self)
   iface = lookup_interface (self);
   g_return_if_fail (iface != NULL);
 
-  iface->reset (self);
+  if (iface->reset != NULL)
+    iface->reset (self);
   nebula_stats_counters_record_reset (get_counters (self, iface));
 }
 
@@ -604,7 +715,7 @@ nebula_allocator_owns (NebulaAllocator *self,
   if (ptr == NULL)
     return FALSE;
 
-  return iface->owns (self, ptr);
+  return iface->contains != NULL && iface->contains (self, ptr);
 }
 
 /* For checks made outside the wrappers (nebula_allocator_allocate_array()):

@@ -46,45 +46,52 @@ G_DECLARE_INTERFACE (NebulaAllocator, nebula_allocator, NEBULA, ALLOCATOR, GObje
 /**
  * NebulaAllocatorInterface:
  * @parent_iface: the parent interface
- * @allocate: allocates @size bytes aligned to @alignment
- * @allocate_zeroed: allocates zero-filled memory; the default calls
- *   @allocate and clears the block
- * @reallocate: resizes a block; the default allocates, copies and
+ * @alloc: allocates @size bytes aligned to @alignment
+ * @alloc_zeroed: allocates zero-filled memory; the default calls
+ *   @alloc and clears the block
+ * @resize: resizes a block; the default allocates, copies and
  *   deallocates
- * @deallocate: gives a block back
+ * @dealloc: gives a block back
  * @reset: frees everything at once
- * @owns: whether a pointer lies in memory this allocator handed out
+ * @contains: whether a pointer lies in memory this allocator handed out
  *
  * The virtual functions of #NebulaAllocator. The public wrappers validate the
  * layout (alignment a power of two, no overflow, size 0 mapped to a minimal
  * block) and record statistics before they call these, so an implementation
  * never re-validates a layout and never counts.
+ *
+ * The slots are named apart from the public methods (`alloc` for
+ * nebula_allocator_allocate(), `dealloc` for nebula_allocator_deallocate(),
+ * `resize`, `contains`) because the pointer-taking methods are hidden from
+ * bindings; this way a Python or JavaScript class can implement them
+ * (`do_alloc`, `do_dealloc`, ..., with addresses as integers). A slot left
+ * %NULL makes the method fail with %NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED.
  */
 struct _NebulaAllocatorInterface
 {
   GTypeInterface parent_iface;
 
-  gpointer (*allocate)        (NebulaAllocator  *self,
+  gpointer (*alloc)           (NebulaAllocator  *self,
                                gsize             size,
                                gsize             alignment,
                                GError          **error);
-  gpointer (*allocate_zeroed) (NebulaAllocator  *self,
+  gpointer (*alloc_zeroed)    (NebulaAllocator  *self,
                                gsize             size,
                                gsize             alignment,
                                GError          **error);
-  gpointer (*reallocate)      (NebulaAllocator  *self,
+  gpointer (*resize)          (NebulaAllocator  *self,
                                gpointer          ptr,
                                gsize             old_size,
                                gsize             new_size,
                                gsize             alignment,
                                GError          **error);
-  gboolean (*deallocate)      (NebulaAllocator  *self,
+  gboolean (*dealloc)         (NebulaAllocator  *self,
                                gpointer          ptr,
                                gsize             size,
                                gsize             alignment,
                                GError          **error);
   void     (*reset)           (NebulaAllocator  *self);
-  gboolean (*owns)            (NebulaAllocator  *self,
+  gboolean (*contains)        (NebulaAllocator  *self,
                                gconstpointer     ptr);
 
   /*< private >*/

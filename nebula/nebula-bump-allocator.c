@@ -843,11 +843,11 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
-  iface->allocate = nebula_bump_allocator_allocate;
-  iface->reallocate = nebula_bump_allocator_reallocate;
-  iface->deallocate = nebula_bump_allocator_deallocate;
+  iface->alloc = nebula_bump_allocator_allocate;
+  iface->resize = nebula_bump_allocator_reallocate;
+  iface->dealloc = nebula_bump_allocator_deallocate;
   iface->reset = nebula_bump_allocator_reset;
-  iface->owns = nebula_bump_allocator_owns;
+  iface->contains = nebula_bump_allocator_owns;
   iface->stats_offset = G_STRUCT_OFFSET (NebulaBumpAllocator, stats);
 }
 

@@ -340,12 +340,12 @@ nebula_system_allocator_owns (NebulaAllocator *allocator,
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
-  iface->allocate = nebula_system_allocator_allocate;
-  iface->allocate_zeroed = nebula_system_allocator_allocate_zeroed;
-  iface->reallocate = nebula_system_allocator_reallocate;
-  iface->deallocate = nebula_system_allocator_deallocate;
+  iface->alloc = nebula_system_allocator_allocate;
+  iface->alloc_zeroed = nebula_system_allocator_allocate_zeroed;
+  iface->resize = nebula_system_allocator_reallocate;
+  iface->dealloc = nebula_system_allocator_deallocate;
   iface->reset = nebula_system_allocator_reset;
-  iface->owns = nebula_system_allocator_owns;
+  iface->contains = nebula_system_allocator_owns;
   iface->stats_offset = G_STRUCT_OFFSET (NebulaSystemAllocator, stats);
 }
 

@@ -8,7 +8,7 @@ import sys
 import gi
 
 gi.require_version('Nebula', '1')
-from gi.repository import GLib, Nebula  # noqa: E402
+from gi.repository import GLib, GObject, Nebula  # noqa: E402
 
 # The override must come from this source tree, not an installed copy.
 import gi.overrides.Nebula as _override  # noqa: E402
@@ -37,4 +37,4 @@ def read(address, size):
     return ctypes.string_at(address, size)
 
 
-__all__ = ['GLib', 'Nebula', 'allocator_error', 'write', 'read']
+__all__ = ['GLib', 'GObject', 'Nebula', 'allocator_error', 'write', 'read']
