@@ -2,20 +2,13 @@
 import threading
 import unittest
 
-from nebulatest import GLib, Nebula, read, write
+from nebulatest import AllocatorTestCase, GLib, Nebula, read, write
 
 E = Nebula.AllocatorError
 HEADER = 24  # bytes below every block
 
 
-class StackTest(unittest.TestCase):
-    def assertNebulaError(self, code, fn, *args):
-        with self.assertRaises(GLib.Error) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
-        self.assertEqual(cm.exception.code, int(code), cm.exception.message)
-        return cm.exception
-
+class StackTest(AllocatorTestCase):
     def test_allocate_write_read(self):
         stack = Nebula.StackAllocator(capacity=4096, name='scratch')
         address = stack.allocate(100, 8)
