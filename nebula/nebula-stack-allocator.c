@@ -650,15 +650,17 @@ nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
   gsize mask = effective_alignment (alignment) - 1;
   guintptr start;
 
-  /* Addresses stay below 2^63 and alignments are at most 2^63, so this
-   * cannot wrap. Before initialization `fast` is FALSE. */
-  start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
-  if (G_LIKELY (self->fast &&
-                start <= (guintptr) self->limit &&
-                (guintptr) self->limit - start >= size))
+  /* `fast` is FALSE before initialization and in thread-safe mode, where
+   * the cursor may only be read under the lock. Addresses stay below 2^63
+   * and alignments are at most 2^63, so the rounding cannot wrap. */
+  if (G_LIKELY (self->fast))
     {
-      push_block (self, (guint8 *) start, size);
-      return (gpointer) start;
+      start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      if (G_LIKELY (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size))
+        {
+          push_block (self, (guint8 *) start, size);
+          return (gpointer) start;
+        }
     }
 
   return allocate_slow (self, size, alignment, error);
@@ -1142,7 +1144,10 @@ stack_init_once (gpointer data)
   self->current = chunk;
   self->cursor = chunk->data;
   self->limit = chunk_end (chunk);
-  self->fast = !config->thread_safe && config->alloc_fill < 0;
+  /* Written only when TRUE: other threads of a thread-safe stack may be
+   * reading it already. */
+  if (!config->thread_safe && config->alloc_fill < 0)
+    self->fast = TRUE;
 }
 
 static inline gboolean
