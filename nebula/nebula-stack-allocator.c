@@ -111,6 +111,16 @@ struct _NebulaStackAllocator
   gboolean               double_ended;
 };
 
+/**
+ * NebulaStackMarker:
+ *
+ * The recorded top of one end of a #NebulaStackAllocator, from
+ * nebula_stack_allocator_mark() or nebula_stack_allocator_mark_high(), to
+ * release to with nebula_stack_allocator_release_to_marker(). It knows its
+ * allocator, the allocator's reset generation, the chunk, the position and
+ * the top block, and which end it belongs to, so that a marker that no
+ * longer describes the stack is refused instead of trusted.
+ */
 struct _NebulaStackMarker
 {
   guint64  allocator_id;
