@@ -68,11 +68,14 @@ struct _Chunk
   guint8  *saved_cursor;
 };
 
-/* Stored just below every block, on both ends. */
+/* Stored just below every block, on both ends. A low-end block records
+ * where the low end stood before it (its size is where the next block, or
+ * the cursor, begins minus its start), so a pop reads one header. A
+ * high-end block records its size: padding sits above it. */
 typedef struct
 {
   guint8   *prev;          /* the block below on the same end, or NULL */
-  gsize     size;
+  guintptr  word;          /* low end: the cursor before it; high end: its size */
   guintptr  check;
 } BlockHeader;
 
@@ -250,24 +253,24 @@ static inline guintptr
 header_check (const NebulaStackAllocator *self,
               const BlockHeader          *header,
               const guint8               *prev,
-              gsize                       size)
+              guintptr                    word)
 {
   /* Mixes the header's own address in, so that a header copied elsewhere
    * does not validate either. */
-  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ ((guintptr) size << 7) ^ self->cookie;
+  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ self->cookie;
 }
 
 static inline void
 write_header (NebulaStackAllocator *self,
               guint8               *block,
               guint8               *prev,
-              gsize                 size)
+              guintptr              word)
 {
   BlockHeader *header = (BlockHeader *) (gpointer) (block - HEADER_SIZE);
 
   header->prev = prev;
-  header->size = size;
-  header->check = header_check (self, header, prev, size);
+  header->word = word;
+  header->check = header_check (self, header, prev, word);
 }
 
 static inline void
@@ -299,33 +302,36 @@ set_corruption (NebulaStackAllocator  *self,
                     what, block, (guint) HEADER_SIZE);
 }
 
-/* Reads the header of @block, a block of the low end of @chunk whose end
- * may not pass @ceiling. Every value is checked before it is believed. */
+/* Reads the header of @block, a block of the low end of @chunk ending at
+ * @end: the block below it and where the low end stood before it. Every
+ * value is checked before it is believed. */
 static gboolean
 read_low_header (NebulaStackAllocator  *self,
                  const Chunk           *chunk,
                  const guint8          *block,
-                 const guint8          *ceiling,
+                 const guint8          *end,
                  guint8               **prev,
-                 gsize                 *size,
+                 guint8               **prev_end,
                  GError               **error)
 {
   const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
   guintptr p = (guintptr) header->prev;
-  gsize s = header->size;
+  guintptr e = header->word;
 
-  if (header->check != header_check (self, header, header->prev, s) ||
-      s == 0 || s > (gsize) (ceiling - block) ||
+  if (header->check != header_check (self, header, header->prev, e) ||
+      end <= block ||
+      e < (guintptr) chunk->data || e > (guintptr) header ||
+      (p == 0 && e != (guintptr) chunk->data) ||
       (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
                   p < (guintptr) chunk->data + HEADER_SIZE ||
-                  p >= (guintptr) header)))
+                  p >= e)))
     {
       set_corruption (self, block, error);
       return FALSE;
     }
 
   *prev = header->prev;
-  *size = s;
+  *prev_end = (guint8 *) e;
   return TRUE;
 }
 
@@ -342,7 +348,7 @@ read_high_header (NebulaStackAllocator  *self,
   const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
   guintptr p = (guintptr) header->prev;
   guintptr ceiling = p != 0 ? p - HEADER_SIZE : (guintptr) chunk_end (chunk);
-  gsize s = header->size;
+  gsize s = header->word;
 
   if (header->check != header_check (self, header, header->prev, s) ||
       (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
@@ -378,40 +384,23 @@ low_step (NebulaStackAllocator  *self,
           gsize                 *popped_size,
           GError               **error)
 {
-  guint8 *prev, *below;
-  gsize size, prev_size;
+  guint8 *prev, *prev_end;
 
-  if (!read_low_header (self, state->chunk, state->last, state->cursor, &prev, &size, error))
+  if (!read_low_header (self, state->chunk, state->last, state->cursor, &prev, &prev_end, error))
     return FALSE;
 
-  if (state->last + size != state->cursor)
+  *popped_size = state->cursor - state->last;
+  state->last = prev;
+  state->cursor = prev_end;
+
+  /* An empty chunk above the first one is never a position of its own. */
+  while (state->last == NULL && state->chunk->prev != NULL)
     {
-      set_corruption (self, state->last, error);
-      return FALSE;
+      state->chunk = state->chunk->prev;
+      state->last = state->chunk->saved_last;
+      state->cursor = state->chunk->saved_cursor;
     }
 
-  if (prev != NULL)
-    {
-      if (!read_low_header (self, state->chunk, prev, state->last - HEADER_SIZE,
-                            &below, &prev_size, error))
-        return FALSE;
-      state->cursor = prev + prev_size;
-      state->last = prev;
-    }
-  else
-    {
-      state->cursor = state->chunk->data;
-      state->last = NULL;
-      /* An empty chunk above the first one is never a position of its own. */
-      while (state->last == NULL && state->chunk->prev != NULL)
-        {
-          state->chunk = state->chunk->prev;
-          state->last = state->chunk->saved_last;
-          state->cursor = state->chunk->saved_cursor;
-        }
-    }
-
-  *popped_size = size;
   return TRUE;
 }
 
@@ -601,7 +590,7 @@ push_block (NebulaStackAllocator *self,
             guint8               *block,
             gsize                 size)
 {
-  write_header (self, block, self->last, size);
+  write_header (self, block, self->last, (guintptr) self->cursor);
   self->last = block;
   self->cursor = block + size;
 }
@@ -900,6 +889,7 @@ static gpointer
 move_low_top (NebulaStackAllocator  *self,
               guint8                *ptr,
               guint8                *prev,
+              guint8                *prev_end,
               gsize                  old_size,
               gsize                  new_size,
               gsize                  alignment,
@@ -907,21 +897,10 @@ move_low_top (NebulaStackAllocator  *self,
 {
   guint8 *old_cursor = self->cursor;
   guint8 *old_last = self->last;
-  guint8 *below;
-  gsize prev_size;
   gpointer new_ptr;
 
   /* Take the block off its chunk without touching its bytes. */
-  if (prev != NULL)
-    {
-      if (!read_low_header (self, self->current, prev, ptr - HEADER_SIZE, &below, &prev_size, error))
-        return NULL;
-      self->cursor = prev + prev_size;
-    }
-  else
-    {
-      self->cursor = self->current->data;
-    }
+  self->cursor = prev_end;
   self->last = prev;
 
   if (!grow (self, new_size, alignment, error))
@@ -938,8 +917,7 @@ move_low_top (NebulaStackAllocator  *self,
         new_size > old_size ? new_size - old_size : 0);
 
   /* The chunk below keeps its state; what the block used there is free. */
-  fill (self->config.free_fill, self->current->prev->saved_cursor,
-        old_cursor - self->current->prev->saved_cursor);
+  fill (self->config.free_fill, prev_end, old_cursor - prev_end);
 
   return new_ptr;
 }
@@ -952,16 +930,11 @@ reallocate_low_top (NebulaStackAllocator  *self,
                     gsize                  alignment,
                     GError               **error)
 {
-  guint8 *prev;
-  gsize size;
+  guint8 *prev, *prev_end;
+  gsize size = self->cursor - ptr;
 
-  if (!read_low_header (self, self->current, ptr, self->cursor, &prev, &size, error))
+  if (!read_low_header (self, self->current, ptr, self->cursor, &prev, &prev_end, error))
     return NULL;
-  if (ptr + size != self->cursor)
-    {
-      set_corruption (self, ptr, error);
-      return NULL;
-    }
   if (size != old_size)
     {
       set_wrong_size (self, ptr, size, old_size, error);
@@ -975,15 +948,15 @@ reallocate_low_top (NebulaStackAllocator  *self,
           set_exhausted (self, new_size, alignment, FALSE, error);
           return NULL;
         }
-      return move_low_top (self, ptr, prev, old_size, new_size, alignment, error);
+      return move_low_top (self, ptr, prev, prev_end, old_size, new_size, alignment, error);
     }
 
+  /* In place: the header does not change, only where the block ends. */
   if (new_size > old_size)
     fill (self->config.alloc_fill, ptr + old_size, new_size - old_size);
   else
     fill (self->config.free_fill, ptr + new_size, old_size - new_size);
 
-  write_header (self, ptr, prev, new_size);
   self->cursor = ptr + new_size;
   return ptr;
 }
@@ -1115,6 +1088,12 @@ stack_init_once (gpointer data)
   if (self->capacity == 0)
     nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
                                          "must be greater than 0");
+  else if (self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
+    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
+                                         "must be at least %u bytes (every block takes a "
+                                         "%u-byte header), not %" G_GUINT64_FORMAT,
+                                         (guint) (HEADER_SIZE + MIN_ALIGNMENT),
+                                         (guint) HEADER_SIZE, self->capacity);
   else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
     nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
                                          "must be at most %" G_GSIZE_FORMAT " bytes, not %"
@@ -1317,7 +1296,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
    * NebulaStackAllocator:capacity:
    *
    * The size of the first chunk in bytes, headers included (24 bytes per
-   * block). Must be greater than 0.
+   * block). Must be at least 32.
    */
   /**
    * NebulaStackAllocator:name:

@@ -910,17 +910,24 @@ test_stack_corruption (void)
       g_assert_cmpuint (used (stack), ==, before);
     }
 
-  /* Repaired, it pops. The header below the next top is checked too. */
+  /* Repaired, c is fine; a damaged header further down stops a release
+   * that walks through it, and the pop that reaches it. */
   memcpy (c - HEADER, saved, HEADER);
   memcpy (saved, b - HEADER, HEADER);
   memset (b - HEADER, 0xff, HEADER);
-  g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+  g_assert_true (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+  g_assert_no_error (error);
+  before = used (stack);
+  g_assert_false (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
   g_assert_cmpuint (used (stack), ==, before);
   memcpy (b - HEADER, saved, HEADER);
 
-  g_assert_true (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
   g_assert_true (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
   g_assert_true (nebula_allocator_deallocate (alloc, a, 64, 8, &error));
   g_assert_no_error (error);
@@ -1088,6 +1095,7 @@ test_stack_invalid_config (void)
 {
   static const BadConfig cases[] = {
     { "capacity", G_TYPE_UINT64, { .u = 0 }, "greater than 0" },
+    { "capacity", G_TYPE_UINT64, { .u = 31 }, "at least 32 bytes (every block takes a 24-byte header), not 31" },
     { "capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
     { "max-capacity", G_TYPE_UINT64, { .u = 100 }, "at least the capacity (1024), not 100" },
     { "max-capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },

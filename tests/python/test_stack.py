@@ -34,6 +34,7 @@ class StackTest(AllocatorTestCase):
     def test_invalid_config_raises_on_construction(self):
         cases = [
             (dict(capacity=0), 'capacity', 'greater than 0'),
+            (dict(capacity=16), 'capacity', 'at least 32 bytes'),
             (dict(capacity=2**63), 'capacity', 'at most'),
             (dict(capacity=1024, max_capacity=100), 'max-capacity', 'at least the capacity'),
             (dict(capacity=1024, max_capacity=2**63), 'max-capacity', 'at most'),
