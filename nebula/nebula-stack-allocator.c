@@ -24,9 +24,9 @@
  * [method@StackAllocator.release_to_marker]) or with a frame:
  * `g_autoptr (NebulaStackFrame)` in C, `with stack.frame():` in Python.
  *
- * Each block carries a 24-byte header just below it (the block beneath it
- * and its size, plus a check word), so blocks are aligned to at least 8
- * bytes. Headers live in memory the caller can overwrite: they are
+ * Each block carries a 24-byte header just below it (the block beneath it,
+ * where the stack stood before it, and a check word), so blocks are aligned
+ * to at least 8 bytes. Headers live in memory the caller can overwrite: they are
  * validated before use, and a damaged one gives
  * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash.
  *
