@@ -1095,11 +1095,13 @@ test_stack_invalid_config (void)
 {
   static const BadConfig cases[] = {
     { "capacity", G_TYPE_UINT64, { .u = 0 }, "greater than 0" },
-    { "capacity", G_TYPE_UINT64, { .u = 31 }, "at least 32 bytes (every block takes a 24-byte header), not 31" },
+    { "capacity", G_TYPE_UINT64, { .u = 31 },
+      "at least 32 bytes (every block takes a 24-byte header), not 31" },
     { "capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
     { "max-capacity", G_TYPE_UINT64, { .u = 100 }, "at least the capacity (1024), not 100" },
     { "max-capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
-    { "double-ended", G_TYPE_BOOLEAN, { .b = TRUE }, "cannot meet across chunks, so 'max-capacity' (4096)" },
+    { "double-ended", G_TYPE_BOOLEAN, { .b = TRUE },
+      "cannot meet across chunks, so 'max-capacity' (4096)" },
     { "alloc-fill", G_TYPE_INT, { .i = 256 }, "byte value" },
     { "free-fill", G_TYPE_INT, { .i = -2 }, "byte value" },
   };
@@ -1186,9 +1188,10 @@ static void
 test_stack_invalid_marker_use (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(GObject) broken = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR, "capacity", (guint64) 0, NULL);
+  g_autoptr(NebulaStackAllocator) broken = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
+                                                         "capacity", (guint64) 0, NULL);
   g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (256, &error);
-  g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark (NEBULA_STACK_ALLOCATOR (broken));
+  g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark (broken);
 
   /* A marker of an allocator that could not initialize is refused. */
   g_assert_false (nebula_stack_allocator_release_to_marker (stack, marker, &error));
@@ -1413,7 +1416,8 @@ test_stack_threads_double_ended (void)
       memset (blocks[i], i & 0xff, 16);
       if (i % 2 == 1)
         {
-          g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), blocks[i], 16, 8, &error));
+          g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), blocks[i], 16, 8,
+                                                      &error));
           g_assert_no_error (error);
         }
     }

@@ -37,7 +37,9 @@ test('blocks are aligned and popped in LIFO order', () => {
 });
 
 test('invalid config without init gives INVALID_CONFIG and never crashes', () => {
-    const stack = new Nebula.StackAllocator({capacity: 1024, max_capacity: 4096, double_ended: true});
+    const stack = new Nebula.StackAllocator({
+        capacity: 1024, max_capacity: 4096, double_ended: true,
+    });
     const check = isAllocatorError(Nebula.AllocatorError.INVALID_CONFIG);
     assertThrows(() => stack.allocate(8, 8), check);
     assertThrows(() => stack.allocate_high(8, 8), check);
