@@ -288,7 +288,7 @@ effective_alignment (gsize alignment)
   return MAX (alignment, MIN_ALIGNMENT);
 }
 
-static void
+static G_NO_INLINE void
 set_corruption (NebulaStackAllocator  *self,
                 gconstpointer          block,
                 GError               **error)
@@ -305,7 +305,7 @@ set_corruption (NebulaStackAllocator  *self,
 /* Reads the header of @block, a block of the low end of @chunk ending at
  * @end: the block below it and where the low end stood before it. Every
  * value is checked before it is believed. */
-static gboolean
+static inline gboolean
 read_low_header (NebulaStackAllocator  *self,
                  const Chunk           *chunk,
                  const guint8          *block,
@@ -337,7 +337,7 @@ read_low_header (NebulaStackAllocator  *self,
 
 /* The same for a block of the high end, which grows down towards the low
  * end: the block below it on that end lies at a higher address. */
-static gboolean
+static inline gboolean
 read_high_header (NebulaStackAllocator  *self,
                   const Chunk           *chunk,
                   const guint8          *block,
@@ -378,7 +378,7 @@ high_state (NebulaStackAllocator *self)
 }
 
 /* Pops the top block of @state (which has one), giving its size. */
-static gboolean
+static inline gboolean
 low_step (NebulaStackAllocator  *self,
           EndState              *state,
           gsize                 *popped_size,
@@ -404,7 +404,7 @@ low_step (NebulaStackAllocator  *self,
   return TRUE;
 }
 
-static gboolean
+static inline gboolean
 high_step (NebulaStackAllocator  *self,
            EndState              *state,
            gsize                 *popped_size,
@@ -833,6 +833,13 @@ pop_low (NebulaStackAllocator  *self,
       return FALSE;
     }
 
+  if (G_LIKELY (state.chunk == self->current && self->config.free_fill < 0))
+    {
+      self->cursor = state.cursor;
+      self->last = state.last;
+      return TRUE;
+    }
+
   set_low_state (self, &state);
   return TRUE;
 }
@@ -868,6 +875,10 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
 {
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean ok = FALSE;
+
+  /* `fast` means initialized and unlocked. */
+  if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
+    return pop_low (self, size, error);
 
   stack_lock (self);
   if (!ensure_ready (self, error))
@@ -1590,7 +1601,9 @@ release_locked (NebulaStackAllocator     *self,
           return FALSE;
         }
 
-      if (!(marker->high ? high_step : low_step) (self, &state, &size, error))
+      if (marker->high
+          ? !high_step (self, &state, &size, error)
+          : !low_step (self, &state, &size, error))
         return FALSE;
 
       n_blocks++;
