@@ -26,8 +26,8 @@
  *
  * Each block carries a 24-byte header just below it (the block beneath it,
  * where the stack stood before it, and a check word), so blocks are aligned
- * to at least 8 bytes. Headers live in memory the caller can overwrite: they are
- * validated before use, and a damaged one gives
+ * to at least 8 bytes. Headers live in memory the caller can overwrite:
+ * they are validated before use, and a damaged one gives
  * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash.
  *
  * [method@Allocator.reallocate] resizes the top block in place when there
@@ -69,9 +69,10 @@ struct _Chunk
 };
 
 /* Stored just below every block, on both ends. A low-end block records
- * where the low end stood before it (its size is where the next block, or
- * the cursor, begins minus its start), so a pop reads one header. A
- * high-end block records its size: padding sits above it. */
+ * where the low end stood before it, so a pop reads a single header; its
+ * size is where it ends (the cursor, or the record of the block above it)
+ * minus its start. A high-end block records its size instead, because its
+ * padding sits above it. */
 typedef struct
 {
   guint8   *prev;          /* the block below on the same end, or NULL */
