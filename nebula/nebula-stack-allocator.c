@@ -955,6 +955,22 @@ reallocate_low_top (NebulaStackAllocator  *self,
 
   if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->limit - ptr))
     {
+      gsize mask = effective_alignment (alignment) - 1;
+      guintptr start = ((guintptr) prev_end + HEADER_SIZE + mask) & ~(guintptr) mask;
+
+      /* A stricter alignment may still fit in this chunk, one slot over. */
+      if (start != (guintptr) ptr &&
+          start <= (guintptr) self->limit && (guintptr) self->limit - start >= new_size)
+        {
+          memmove ((gpointer) start, ptr, MIN (old_size, new_size));
+          write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
+          self->last = (guint8 *) start;
+          self->cursor = (guint8 *) start + new_size;
+          if (new_size > old_size)
+            fill (self->config.alloc_fill, (guint8 *) start + old_size, new_size - old_size);
+          return (gpointer) start;
+        }
+
       if (!can_grow (self))
         {
           set_exhausted (self, new_size, alignment, FALSE, error);

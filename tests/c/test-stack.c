@@ -326,7 +326,17 @@ test_stack_reallocate (void)
   assert_filled (b, 8, 0x5b);
   g_assert_cmpuint (used (stack), ==, before);
 
-  g_assert_true (nebula_allocator_deallocate (alloc, b, 8, 8, &error));
+  /* A stricter alignment moves the top within its chunk. */
+  memcpy (b, "01234567", 8);
+  p = nebula_allocator_reallocate (alloc, b, 8, 24, 256, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (p) % 256, ==, 0);
+  g_assert_cmpmem (p, 8, "01234567", 8);
+  g_assert_cmpmem (a, 10, "0123456789", 10);
+  g_assert_false (nebula_allocator_owns (alloc, p + 24));
+  b = p;
+
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 24, 256, &error));
   g_assert_true (nebula_allocator_deallocate (alloc, a, 10, 8, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (used (stack), ==, 0);
