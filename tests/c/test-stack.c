@@ -1440,6 +1440,255 @@ test_stack_threads_double_ended (void)
   g_free (blocks);
 }
 
+typedef struct {
+  guint8 *ptr;
+  gsize   size;
+  gsize   alignment;
+  guint8  tag;
+} ModelBlock;
+
+typedef struct {
+  NebulaStackMarker *marker;
+  guint              depth;
+} ModelMarker;
+
+typedef struct {
+  GArray    *blocks;    /* ModelBlock, bottom first */
+  GPtrArray *markers;   /* ModelMarker *, all still valid */
+  gboolean   high;
+} ModelEnd;
+
+static void
+model_marker_free (gpointer data)
+{
+  ModelMarker *m = data;
+
+  nebula_stack_marker_free (m->marker);
+  g_free (m);
+}
+
+static void
+model_forget_markers_above (ModelEnd *end,
+                            guint     depth)
+{
+  for (guint i = end->markers->len; i-- > 0;)
+    if (((ModelMarker *) end->markers->pdata[i])->depth > depth)
+      g_ptr_array_remove_index (end->markers, i);
+}
+
+/* Markers above the new depth can never be valid again. */
+static void
+model_truncate (ModelEnd *end,
+                guint     depth)
+{
+  g_array_set_size (end->blocks, depth);
+  model_forget_markers_above (end, depth);
+}
+
+static void
+model_check (NebulaStackAllocator *stack,
+             ModelEnd             *ends,
+             guint                 n_ends,
+             gboolean              contents)
+{
+  g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
+  guint64 in_use = 0;
+
+  for (guint e = 0; e < n_ends; e++)
+    for (guint i = 0; i < ends[e].blocks->len; i++)
+      {
+        ModelBlock *b = &g_array_index (ends[e].blocks, ModelBlock, i);
+
+        in_use += b->size;
+        if (contents || i + 1 == ends[e].blocks->len)
+          {
+            g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (stack), b->ptr));
+            assert_filled (b->ptr, b->size, b->tag);
+          }
+      }
+  g_assert_cmpuint (stats->bytes_in_use, ==, in_use);
+}
+
+/* Random operations against a model of both ends: every successful call
+ * must agree with the model, every refusal must leave the stack as it
+ * was. */
+typedef struct {
+  guint max_chunks;
+  guint exhausted;
+  guint moves;
+  guint releases;
+} RandomOutcome;
+
+static RandomOutcome
+random_ops (NebulaStackAllocator *stack,
+            gboolean              double_ended,
+            guint                 n_ops)
+{
+  RandomOutcome outcome = { 0, };
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  ModelEnd ends[2];
+  guint n_ends = double_ended ? 2 : 1;
+  guint8 next_tag = 1;
+
+  for (guint e = 0; e < 2; e++)
+    {
+      ends[e].blocks = g_array_new (FALSE, FALSE, sizeof (ModelBlock));
+      ends[e].markers = g_ptr_array_new_with_free_func (model_marker_free);
+      ends[e].high = e == 1;
+    }
+
+  for (guint op = 0; op < n_ops; op++)
+    {
+      ModelEnd *end = &ends[g_test_rand_int_range (0, n_ends)];
+      GArray *blocks = end->blocks;
+      ModelBlock *top = blocks->len > 0 ? &g_array_index (blocks, ModelBlock, blocks->len - 1) : NULL;
+      g_autoptr(GError) error = NULL;
+      guint64 used_before = nebula_allocator_get_bytes_used (alloc);
+
+      switch (g_test_rand_int_range (0, 8))
+        {
+        case 0:
+        case 1:
+        case 2:
+          {
+            ModelBlock b = { NULL, g_test_rand_int_range (1, 300),
+                             (gsize) 1 << g_test_rand_int_range (0, 7), next_tag++ };
+
+            b.ptr = end->high
+              ? nebula_stack_allocator_allocate_high (stack, b.size, b.alignment, &error)
+              : nebula_allocator_allocate (alloc, b.size, b.alignment, &error);
+            if (b.ptr == NULL)
+              {
+                g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+                outcome.exhausted++;
+                g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+                break;
+              }
+            g_assert_cmpuint (GPOINTER_TO_SIZE (b.ptr) % b.alignment, ==, 0);
+            memset (b.ptr, b.tag, b.size);
+            g_array_append_val (blocks, b);
+          }
+          break;
+
+        case 3:
+          if (top == NULL)
+            break;
+          g_assert_true (nebula_allocator_deallocate (alloc, top->ptr, top->size, top->alignment,
+                                                      &error));
+          g_assert_no_error (error);
+          model_truncate (end, blocks->len - 1);
+          break;
+
+        case 4:
+          if (blocks->len < 2)
+            break;
+          {
+            ModelBlock *b = &g_array_index (blocks, ModelBlock,
+                                            g_test_rand_int_range (0, blocks->len - 1));
+
+            g_assert_false (nebula_allocator_deallocate (alloc, b->ptr, b->size, b->alignment,
+                                                         &error));
+            g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+            g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+          }
+          break;
+
+        case 5:
+          {
+            ModelMarker *m = g_new (ModelMarker, 1);
+
+            m->marker = end->high ? nebula_stack_allocator_mark_high (stack)
+                                  : nebula_stack_allocator_mark (stack);
+            m->depth = blocks->len;
+            g_ptr_array_add (end->markers, m);
+          }
+          break;
+
+        case 6:
+          if (end->markers->len == 0)
+            break;
+          {
+            ModelMarker *m = end->markers->pdata[g_test_rand_int_range (0, end->markers->len)];
+
+            g_assert_true (nebula_stack_allocator_release_to_marker (stack, m->marker, &error));
+            g_assert_no_error (error);
+            model_truncate (end, m->depth);
+            outcome.releases++;
+          }
+          break;
+
+        default:
+          if (top == NULL)
+            break;
+          {
+            gsize new_size = g_test_rand_int_range (1, 600);
+            guint8 *p = nebula_allocator_reallocate (alloc, top->ptr, top->size, new_size,
+                                                     top->alignment, &error);
+
+            if (p == NULL)
+              {
+                g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+                outcome.exhausted++;
+                g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+                break;
+              }
+            assert_filled (p, MIN (top->size, new_size), top->tag);
+            if (p != top->ptr)
+              outcome.moves++;
+            memset (p, top->tag, new_size);
+            top->ptr = p;
+            top->size = new_size;
+            /* Markers taken with this block on top recorded where it ended
+             * (or, at the high end, began); only the ones below it stay. */
+            model_forget_markers_above (end, blocks->len - 1);
+          }
+          break;
+        }
+
+      model_check (stack, ends, n_ends, op % 64 == 0);
+      outcome.max_chunks = MAX (outcome.max_chunks, nebula_stack_allocator_get_n_chunks (stack));
+    }
+
+  model_check (stack, ends, n_ends, TRUE);
+  for (guint e = 0; e < 2; e++)
+    {
+      g_array_unref (ends[e].blocks);
+      g_ptr_array_unref (ends[e].markers);
+    }
+
+  return outcome;
+}
+
+static void
+test_stack_random_growing (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 1024,
+                                                          "max-capacity", (guint64) (64 * 1024),
+                                                          NULL);
+
+  RandomOutcome outcome;
+
+  g_assert_no_error (error);
+  outcome = random_ops (stack, FALSE, 4000);
+  g_assert_cmpuint (outcome.max_chunks, >=, 3);
+  g_assert_cmpuint (outcome.moves, >, 0);
+  g_assert_cmpuint (outcome.releases, >, 0);
+}
+
+static void
+test_stack_random_double_ended (void)
+{
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (3000);
+  RandomOutcome outcome = random_ops (stack, TRUE, 4000);
+
+  g_assert_cmpuint (outcome.max_chunks, ==, 1);
+  g_assert_cmpuint (outcome.exhausted, >, 0);
+  g_assert_cmpuint (outcome.moves, >, 0);
+  g_assert_cmpuint (outcome.releases, >, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1473,6 +1722,8 @@ main (int   argc,
   g_test_add_func ("/nebula/stack/frozen-after-init", test_stack_frozen_after_init);
   g_test_add_func ("/nebula/stack/null-self", test_stack_null_self);
   g_test_add_func ("/nebula/stack/null-marker", test_stack_null_marker);
+  g_test_add_func ("/nebula/stack/random/growing", test_stack_random_growing);
+  g_test_add_func ("/nebula/stack/random/double-ended", test_stack_random_double_ended);
   g_test_add_func ("/nebula/stack/threads", test_stack_threads);
   g_test_add_func ("/nebula/stack/threads/double-ended", test_stack_threads_double_ended);
 
