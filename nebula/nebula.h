@@ -19,4 +19,5 @@
 # include "nebula-system-allocator.h"
 # include "nebula-typed.h"
 # include "nebula-bump-allocator.h"
+# include "nebula-stack-allocator.h"
 #undef NEBULA_INSIDE

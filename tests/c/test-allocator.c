@@ -33,11 +33,26 @@ create_bump_thread_safe (void)
                          "capacity", (guint64) (64 * 1024), "thread-safe", TRUE, NULL);
 }
 
+static NebulaAllocator *
+create_stack (void)
+{
+  return NEBULA_ALLOCATOR (nebula_stack_allocator_new (64 * 1024, NULL));
+}
+
+static NebulaAllocator *
+create_stack_thread_safe (void)
+{
+  return g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, NULL,
+                         "capacity", (guint64) (64 * 1024), "thread-safe", TRUE, NULL);
+}
+
 /* Allocators that serve blocks of at most 256 bytes at alignment 64. */
 static const Factory factories[] = {
   { "system", create_system },
   { "bump", create_bump },
   { "bump-thread-safe", create_bump_thread_safe },
+  { "stack", create_stack },
+  { "stack-thread-safe", create_stack_thread_safe },
 };
 
 static void

@@ -9,6 +9,8 @@
 
 #include <nebula.h>
 
+#include "test-util.h"
+
 static NebulaBumpAllocator *
 new_bump (GError **error,
           const char *first_property,
@@ -683,16 +685,6 @@ allocate_thread (gpointer data)
   return NULL;
 }
 
-static int
-compare_blocks (gconstpointer a,
-                gconstpointer b)
-{
-  const guint8 *const *pa = a;
-  const guint8 *const *pb = b;
-
-  return (*pa > *pb) - (*pa < *pb);
-}
-
 static void
 test_bump_threads (void)
 {
@@ -706,8 +698,7 @@ test_bump_threads (void)
   g_autoptr(NebulaAllocatorStats) stats = NULL;
   ThreadData td[N_THREADS];
   GThread *threads[N_THREADS];
-  g_autoptr(GHashTable) sizes = g_hash_table_new (NULL, NULL);
-  guint8 **all;
+  TestBlock *all;
   guint n_all = 0;
 
   g_assert_no_error (error);
@@ -721,18 +712,15 @@ test_bump_threads (void)
     g_thread_join (threads[t]);
 
   /* No two blocks overlap and every block kept its owner's bytes. */
-  all = g_new (guint8 *, N_THREADS * N_ALLOCS);
+  all = g_new (TestBlock, N_THREADS * N_ALLOCS);
   for (guint t = 0; t < N_THREADS; t++)
     for (guint i = 0; i < N_ALLOCS; i++)
       {
         for (gsize j = 0; j < td[t].sizes[i]; j++)
           g_assert_cmpuint (td[t].blocks[i][j], ==, t + 1);
-        g_hash_table_insert (sizes, td[t].blocks[i], GSIZE_TO_POINTER (td[t].sizes[i]));
-        all[n_all++] = td[t].blocks[i];
+        all[n_all++] = (TestBlock) { td[t].blocks[i], td[t].sizes[i] };
       }
-  qsort (all, n_all, sizeof (guint8 *), compare_blocks);
-  for (guint i = 1; i < n_all; i++)
-    g_assert_true (all[i - 1] + GPOINTER_TO_SIZE (g_hash_table_lookup (sizes, all[i - 1])) <= all[i]);
+  test_assert_blocks_disjoint (all, n_all, 0);
 
   stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
   g_assert_cmpuint (stats->allocations, ==, N_THREADS * N_ALLOCS);

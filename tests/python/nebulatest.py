@@ -4,6 +4,7 @@
 import ctypes
 import os
 import sys
+import unittest
 
 import gi
 
@@ -29,6 +30,16 @@ def allocator_error(code):
     return check
 
 
+class AllocatorTestCase(unittest.TestCase):
+    def assertNebulaError(self, code, fn, *args):
+        """Calls fn(*args), which must raise NEBULA_ALLOCATOR_ERROR / code."""
+        with self.assertRaises(GLib.Error) as cm:
+            fn(*args)
+        self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
+        self.assertEqual(cm.exception.code, int(code), cm.exception.message)
+        return cm.exception
+
+
 def write(address, data):
     ctypes.memmove(address, data, len(data))
 
@@ -37,4 +48,4 @@ def read(address, size):
     return ctypes.string_at(address, size)
 
 
-__all__ = ['GLib', 'GObject', 'Nebula', 'allocator_error', 'write', 'read']
+__all__ = ['AllocatorTestCase', 'GLib', 'GObject', 'Nebula', 'allocator_error', 'write', 'read']

@@ -2,19 +2,12 @@
 import threading
 import unittest
 
-from nebulatest import GLib, Nebula, read, write
+from nebulatest import AllocatorTestCase, GLib, Nebula, read, write
 
 E = Nebula.AllocatorError
 
 
-class BumpTest(unittest.TestCase):
-    def assertNebulaError(self, code, fn, *args):
-        with self.assertRaises(GLib.Error) as cm:
-            fn(*args)
-        self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
-        self.assertEqual(cm.exception.code, int(code))
-        return cm.exception
-
+class BumpTest(AllocatorTestCase):
     def test_allocate_write_read(self):
         bump = Nebula.BumpAllocator(capacity=4096, name='frames')
         address = bump.allocate(100, 8)

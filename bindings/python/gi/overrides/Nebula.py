@@ -6,6 +6,8 @@
   ``NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG`` instead of returning an object
   whose every method fails.
 * ``with bump.scope():`` releases everything allocated inside the block.
+* ``with stack.frame():`` (``stack.frame(high=True)`` for the high end of a
+  double-ended stack) releases everything pushed inside the block.
 * ``with Nebula.context("parse_request"):`` names the call site in errors.
 * Every allocator takes a default alignment (``Nebula.DEFAULT_ALIGNMENT``),
   has ``stats`` as an attribute, a readable ``repr()``, and ``view()``:
@@ -180,6 +182,28 @@ class BumpAllocator(Nebula.BumpAllocator):
 
 BumpAllocator = override(BumpAllocator)
 __all__.append('BumpAllocator')
+
+
+class StackAllocator(Nebula.StackAllocator):
+    """A region allocator that frees in LIFO order (see the C docs)."""
+
+    __init__ = _init_on_construction
+
+    @contextlib.contextmanager
+    def frame(self, high=False):
+        """Release what is pushed on one end when the ``with`` block ends.
+
+        ``high=True`` uses the high end of a double-ended stack.
+        """
+        marker = self.mark_high() if high else self.mark()
+        try:
+            yield self
+        finally:
+            self.release_to_marker(marker)
+
+
+StackAllocator = override(StackAllocator)
+__all__.append('StackAllocator')
 
 
 @contextlib.contextmanager

@@ -1,0 +1,1955 @@
+/* nebula-stack-allocator.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include "nebula-allocator-private.h"
+#include "nebula-stack-allocator.h"
+
+/**
+ * NebulaStackAllocator:
+ *
+ * A region allocator that frees in last-in, first-out order.
+ *
+ * Every block sits on top of the one allocated before it.
+ * [method@Allocator.deallocate] of the top block pops it; any other block of
+ * the stack is refused with %NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER and nothing
+ * changes, and a pointer from elsewhere with
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER. Many blocks go at once by
+ * releasing to a marker ([method@StackAllocator.mark],
+ * [method@StackAllocator.release_to_marker]) or with a frame:
+ * `g_autoptr (NebulaStackFrame)` in C, `with stack.frame():` in Python.
+ *
+ * Each block carries a 24-byte header just below it (the block beneath it,
+ * where the stack stood before it, and a check word), so blocks are aligned
+ * to at least 8 bytes. Headers live in memory the caller can overwrite:
+ * they are validated before use, and a damaged one gives
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash.
+ *
+ * [method@Allocator.reallocate] resizes the top block in place when there
+ * is room (when there is not and the stack may grow, the block moves to a
+ * new chunk, still on top). Any other block gives
+ * %NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER: moving it would leave the old block
+ * in the middle of the stack, where it could never be popped.
+ *
+ * The stack starts with one chunk of [property@StackAllocator:capacity]
+ * bytes; with [property@StackAllocator:max-capacity] above the capacity it
+ * continues in further chunks, each twice the previous, up to that total.
+ *
+ * With [property@StackAllocator:double-ended], a second stack grows down
+ * from the other end of the same region ([method@StackAllocator.allocate_high],
+ * [method@StackAllocator.deallocate_high], [method@StackAllocator.mark_high]);
+ * a game keeps level data at one end and per-frame data at the other. When
+ * the ends meet, allocation fails with %NEBULA_ALLOCATOR_ERROR_EXHAUSTED and
+ * the fill level of both ends in the message. A double-ended stack does not
+ * grow: both ends share one region.
+ *
+ * A stack is ordered by nature, so [property@StackAllocator:thread-safe]
+ * simply serializes every operation with a mutex; without it no lock or
+ * atomic instruction is on the path. Note that blocks pushed by several
+ * threads interleave, so a thread can only pop its block while nobody
+ * pushed above it.
+ */
+
+typedef struct _Chunk Chunk;
+
+struct _Chunk
+{
+  Chunk   *prev;           /* the older chunk below this one, or NULL */
+  guint8  *data;
+  gsize    size;
+  guint    index;          /* 0 for the first chunk */
+  /* The low end's state when a newer chunk became current. */
+  guint8  *saved_last;
+  guint8  *saved_cursor;
+};
+
+/* Stored just below every block, on both ends. A low-end block records
+ * where the low end stood before it, so a pop reads a single header; its
+ * size is where it ends (the cursor, or the record of the block above it)
+ * minus its start. A high-end block records its size instead, because its
+ * padding sits above it. */
+typedef struct
+{
+  guint8   *prev;          /* the block below on the same end, or NULL */
+  guintptr  word;          /* low end: the cursor before it; high end: its size */
+  guintptr  check;
+} BlockHeader;
+
+#define HEADER_SIZE           (sizeof (BlockHeader))
+#define MIN_ALIGNMENT         (G_ALIGNOF (BlockHeader))
+#define CHUNK_DATA_ALIGNMENT  16
+#define DEFAULT_CAPACITY      (64 * 1024)
+#define NO_BLOCK              G_MAXSIZE
+
+struct _NebulaStackAllocator
+{
+  GObject                parent_instance;
+
+  /* The single-threaded fast path reads these. */
+  guint8                *cursor;        /* first free byte of the low end */
+  guint8                *limit;         /* end of the chunk, or the high end's bottom */
+  guint8                *last;          /* the low end's top block, or NULL */
+  guintptr               cookie;
+  gboolean               fast;          /* no lock and no fill: the short path applies */
+
+  guint8                *high_last;     /* the high end's top block, or NULL */
+  Chunk                 *current;
+  Chunk                 *spare;         /* one emptied chunk kept against thrashing */
+  gsize                  reserved;      /* bytes in all chunks, the spare included */
+  gsize                  used_before;   /* low-end bytes in chunks older than current */
+  guint64                generation;
+  guint64                id;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+  GMutex                 lock;
+
+  /* configuration */
+  guint64                capacity;
+  guint64                max_capacity;
+  gboolean               double_ended;
+};
+
+/**
+ * NebulaStackMarker:
+ *
+ * The recorded top of one end of a #NebulaStackAllocator, from
+ * nebula_stack_allocator_mark() or nebula_stack_allocator_mark_high(), to
+ * release to with nebula_stack_allocator_release_to_marker(). It knows its
+ * allocator, the allocator's reset generation, the chunk, the position and
+ * the top block, and which end it belongs to, so that a marker that no
+ * longer describes the stack is refused instead of trusted.
+ */
+struct _NebulaStackMarker
+{
+  guint64  allocator_id;
+  guint64  generation;
+  guint    chunk_index;
+  gboolean high;
+  gsize    position;      /* offset of the end's cursor in its chunk */
+  gsize    last;          /* offset of the end's top block, or NO_BLOCK */
+};
+
+struct _NebulaStackFrame
+{
+  NebulaStackAllocator *stack;
+  NebulaStackMarker    *marker;
+};
+
+/* A position of one end: what the allocator holds, or a step of a walk
+ * down the stack. */
+typedef struct
+{
+  Chunk  *chunk;
+  guint8 *last;
+  guint8 *cursor;
+} EndState;
+
+enum {
+  PROP_MAX_CAPACITY = NEBULA_CONFIG_N_PROPS,
+  PROP_DOUBLE_ENDED,
+  N_PROPS
+};
+
+static GParamSpec *properties[N_PROPS];
+static guint64 next_allocator_id = 1;
+
+static void allocator_iface_init (NebulaAllocatorInterface *iface);
+static void initable_iface_init  (GInitableIface           *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaStackAllocator, nebula_stack_allocator, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
+                               G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+G_DEFINE_BOXED_TYPE (NebulaStackMarker, nebula_stack_marker,
+                     nebula_stack_marker_copy, nebula_stack_marker_free)
+
+static inline const char *
+stack_label (void)
+{
+  return "Stack allocator";
+}
+
+static inline void
+stack_lock (NebulaStackAllocator *self)
+{
+  if (self->config.thread_safe)
+    g_mutex_lock (&self->lock);
+}
+
+static inline void
+stack_unlock (NebulaStackAllocator *self)
+{
+  if (self->config.thread_safe)
+    g_mutex_unlock (&self->lock);
+}
+
+static inline guint8 *
+chunk_end (const Chunk *chunk)
+{
+  return chunk->data + chunk->size;
+}
+
+/* Every chunk is allocated here and freed in chunk_free(), so that a memory
+ * budget can be charged in one place. */
+static Chunk *
+chunk_new (NebulaStackAllocator  *self,
+           gsize                  size,
+           GError               **error)
+{
+  Chunk *chunk;
+
+  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
+  if (chunk == NULL)
+    {
+      NebulaErrorInfo info = { .requested = size, .allocator_name = self->config.name };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                        "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
+                        stack_label (), size);
+      return NULL;
+    }
+
+  memset (chunk, 0, sizeof *chunk);
+  chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
+                            ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
+  chunk->size = size;
+  self->reserved += size;
+
+  return chunk;
+}
+
+static void
+chunk_free (NebulaStackAllocator *self,
+            Chunk                *chunk)
+{
+  self->reserved -= chunk->size;
+  g_free (chunk);
+}
+
+/* An emptied chunk: keep the largest one for the next growth. */
+static void
+retire_chunk (NebulaStackAllocator *self,
+              Chunk                *chunk)
+{
+  if (self->spare == NULL || chunk->size > self->spare->size)
+    {
+      if (self->spare != NULL)
+        chunk_free (self, self->spare);
+      chunk->prev = NULL;
+      self->spare = chunk;
+    }
+  else
+    {
+      chunk_free (self, chunk);
+    }
+}
+
+static inline guintptr
+header_check (const NebulaStackAllocator *self,
+              const BlockHeader          *header,
+              const guint8               *prev,
+              guintptr                    word)
+{
+  /* Mixes the header's own address in, so that a header copied elsewhere
+   * does not validate either. */
+  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ self->cookie;
+}
+
+static inline void
+write_header (NebulaStackAllocator *self,
+              guint8               *block,
+              guint8               *prev,
+              guintptr              word)
+{
+  BlockHeader *header = (BlockHeader *) (gpointer) (block - HEADER_SIZE);
+
+  header->prev = prev;
+  header->word = word;
+  header->check = header_check (self, header, prev, word);
+}
+
+static inline void
+fill (int      value,
+      gpointer start,
+      gsize    size)
+{
+  if (G_UNLIKELY (value >= 0) && size > 0)
+    memset (start, value, size);
+}
+
+static inline gsize
+effective_alignment (gsize alignment)
+{
+  return MAX (alignment, MIN_ALIGNMENT);
+}
+
+static G_NO_INLINE void
+set_corruption (NebulaStackAllocator  *self,
+                gconstpointer          block,
+                GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
+                    "%s: the header of the block at %p is damaged (the %u bytes below "
+                    "the block were overwritten); nothing was changed",
+                    what, block, (guint) HEADER_SIZE);
+}
+
+/* Reads the header of @block, a block of the low end of @chunk ending at
+ * @end: the block below it and where the low end stood before it. Every
+ * value is checked before it is believed. */
+static inline gboolean
+read_low_header (NebulaStackAllocator  *self,
+                 const Chunk           *chunk,
+                 const guint8          *block,
+                 const guint8          *end,
+                 guint8               **prev,
+                 guint8               **prev_end,
+                 GError               **error)
+{
+  const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
+  guintptr p = (guintptr) header->prev;
+  guintptr e = header->word;
+
+  if (header->check != header_check (self, header, header->prev, e) ||
+      end <= block ||
+      e < (guintptr) chunk->data || e > (guintptr) header ||
+      (p == 0 && e != (guintptr) chunk->data) ||
+      (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
+                  p < (guintptr) chunk->data + HEADER_SIZE ||
+                  p >= e)))
+    {
+      set_corruption (self, block, error);
+      return FALSE;
+    }
+
+  *prev = header->prev;
+  *prev_end = (guint8 *) e;
+  return TRUE;
+}
+
+/* The same for a block of the high end, which grows down towards the low
+ * end: the block below it on that end lies at a higher address. */
+static inline gboolean
+read_high_header (NebulaStackAllocator  *self,
+                  const Chunk           *chunk,
+                  const guint8          *block,
+                  guint8               **prev,
+                  gsize                 *size,
+                  GError               **error)
+{
+  const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
+  guintptr p = (guintptr) header->prev;
+  guintptr ceiling = p != 0 ? p - HEADER_SIZE : (guintptr) chunk_end (chunk);
+  gsize s = header->word;
+
+  if (header->check != header_check (self, header, header->prev, s) ||
+      (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
+                  p >= (guintptr) chunk_end (chunk) ||
+                  p < (guintptr) block + HEADER_SIZE)) ||
+      s == 0 || ceiling < (guintptr) block || s > ceiling - (guintptr) block)
+    {
+      set_corruption (self, block, error);
+      return FALSE;
+    }
+
+  *prev = header->prev;
+  *size = s;
+  return TRUE;
+}
+
+static inline EndState
+low_state (NebulaStackAllocator *self)
+{
+  return (EndState) { self->current, self->last, self->cursor };
+}
+
+static inline EndState
+high_state (NebulaStackAllocator *self)
+{
+  return (EndState) { self->current, self->high_last, self->limit };
+}
+
+/* Pops the top block of @state (which has one), giving its size. */
+static inline gboolean
+low_step (NebulaStackAllocator  *self,
+          EndState              *state,
+          gsize                 *popped_size,
+          GError               **error)
+{
+  guint8 *prev, *prev_end;
+
+  if (!read_low_header (self, state->chunk, state->last, state->cursor, &prev, &prev_end, error))
+    return FALSE;
+
+  *popped_size = state->cursor - state->last;
+  state->last = prev;
+  state->cursor = prev_end;
+
+  /* An empty chunk above the first one is never a position of its own. */
+  while (state->last == NULL && state->chunk->prev != NULL)
+    {
+      state->chunk = state->chunk->prev;
+      state->last = state->chunk->saved_last;
+      state->cursor = state->chunk->saved_cursor;
+    }
+
+  return TRUE;
+}
+
+static inline gboolean
+high_step (NebulaStackAllocator  *self,
+           EndState              *state,
+           gsize                 *popped_size,
+           GError               **error)
+{
+  guint8 *prev;
+  gsize size;
+
+  if (!read_high_header (self, state->chunk, state->last, &prev, &size, error))
+    return FALSE;
+
+  if (state->last - HEADER_SIZE != state->cursor)
+    {
+      set_corruption (self, state->last, error);
+      return FALSE;
+    }
+
+  state->last = prev;
+  state->cursor = prev != NULL ? prev - HEADER_SIZE : chunk_end (state->chunk);
+  *popped_size = size;
+  return TRUE;
+}
+
+/* Makes @state (found by walking down) the low end's position, releasing
+ * everything above it. */
+static void
+set_low_state (NebulaStackAllocator *self,
+               const EndState       *state)
+{
+  int free_fill = self->config.free_fill;
+
+  while (self->current != state->chunk)
+    {
+      Chunk *chunk = self->current;
+
+      fill (free_fill, chunk->data, self->cursor - chunk->data);
+      self->current = chunk->prev;
+      self->cursor = self->current->saved_cursor;
+      self->used_before -= self->cursor - self->current->data;
+      retire_chunk (self, chunk);
+    }
+
+  fill (free_fill, state->cursor, self->cursor - state->cursor);
+  self->cursor = state->cursor;
+  self->last = state->last;
+  if (!self->double_ended)
+    self->limit = chunk_end (self->current);
+}
+
+static void
+set_high_state (NebulaStackAllocator *self,
+                const EndState       *state)
+{
+  fill (self->config.free_fill, self->limit, state->cursor - self->limit);
+  self->limit = state->cursor;
+  self->high_last = state->last;
+}
+
+static inline gboolean
+can_grow (NebulaStackAllocator *self)
+{
+  return self->max_capacity > self->capacity;
+}
+
+static void
+set_exhausted (NebulaStackAllocator  *self,
+               gsize                  size,
+               gsize                  alignment,
+               gboolean               high,
+               GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  gsize available = self->current != NULL ? (gsize) (self->limit - self->cursor) : 0;
+  NebulaErrorInfo info;
+
+  info = (NebulaErrorInfo) {
+    .requested = size,
+    .available = available,
+    .capacity = self->max_capacity,
+    .allocator_name = what,
+  };
+
+  if (self->double_ended && self->current != NULL)
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes at the %s end, "
+                      "but the ends meet: low end %" G_GSIZE_FORMAT " bytes, high end %"
+                      G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT " (alignment %" G_GSIZE_FORMAT
+                      ", each block also takes a %u-byte header)",
+                      what, size, high ? "high" : "low",
+                      (gsize) (self->cursor - self->current->data),
+                      (gsize) (chunk_end (self->current) - self->limit),
+                      self->current->size, alignment, (guint) HEADER_SIZE);
+  else if (can_grow (self))
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GSIZE_FORMAT " available in the current chunk and %"
+                      G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT " left to grow (alignment %"
+                      G_GSIZE_FORMAT ", each block also takes a %u-byte header)",
+                      what, size, available,
+                      self->current != NULL ? self->current->size : 0,
+                      (gsize) (self->max_capacity - MIN (self->reserved, self->max_capacity)),
+                      self->max_capacity, alignment, (guint) HEADER_SIZE);
+  else
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GUINT64_FORMAT " available (alignment %" G_GSIZE_FORMAT
+                      ", each block also takes a %u-byte header)",
+                      what, size, available, self->capacity, alignment, (guint) HEADER_SIZE);
+}
+
+/* Makes @chunk the current one, remembering where the low end stood. */
+static void
+push_chunk (NebulaStackAllocator *self,
+            Chunk                *chunk)
+{
+  Chunk *old = self->current;
+
+  old->saved_last = self->last;
+  old->saved_cursor = self->cursor;
+  self->used_before += self->cursor - old->data;
+
+  chunk->prev = old;
+  chunk->index = old->index + 1;
+  self->current = chunk;
+  self->cursor = chunk->data;
+  self->limit = chunk_end (chunk);
+  self->last = NULL;
+}
+
+/* Continues the low end in a new (or the spare) chunk with room for a block
+ * of @size bytes at @alignment. */
+static gboolean
+grow (NebulaStackAllocator  *self,
+      gsize                  size,
+      gsize                  alignment,
+      GError               **error)
+{
+  gsize align = effective_alignment (alignment);
+  gsize need, room, chunk_size;
+  Chunk *chunk;
+
+  if (!can_grow (self) || size > NEBULA_MAX_ALLOCATION_SIZE / 2 ||
+      align > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    {
+      set_exhausted (self, size, alignment, FALSE, error);
+      return FALSE;
+    }
+
+  /* Chunk data starts 16-aligned; the header and alignment padding come
+   * first. */
+  need = HEADER_SIZE + (align - 1) + size;
+
+  if (self->spare != NULL && self->spare->size >= need)
+    {
+      chunk = g_steal_pointer (&self->spare);
+      push_chunk (self, chunk);
+      return TRUE;
+    }
+
+  room = self->max_capacity - MIN (self->reserved, self->max_capacity);
+  if (self->spare != NULL)
+    room += self->spare->size;
+  if (need > room)
+    {
+      set_exhausted (self, size, alignment, FALSE, error);
+      return FALSE;
+    }
+
+  if (self->spare != NULL)
+    chunk_free (self, g_steal_pointer (&self->spare));
+
+  chunk_size = CLAMP (self->current->size * 2, need, room);
+  chunk = chunk_new (self, chunk_size, error);
+  if (chunk == NULL)
+    return FALSE;
+
+  push_chunk (self, chunk);
+  return TRUE;
+}
+
+static inline void
+push_block (NebulaStackAllocator *self,
+            guint8               *block,
+            gsize                 size)
+{
+  write_header (self, block, self->last, (guintptr) self->cursor);
+  self->last = block;
+  self->cursor = block + size;
+}
+
+static gpointer
+allocate_low_locked (NebulaStackAllocator  *self,
+                     gsize                  size,
+                     gsize                  alignment,
+                     GError               **error)
+{
+  gsize mask = effective_alignment (alignment) - 1;
+
+  for (;;)
+    {
+      guintptr start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+
+      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size)
+        {
+          push_block (self, (guint8 *) start, size);
+          fill (self->config.alloc_fill, (gpointer) start, size);
+          return (gpointer) start;
+        }
+
+      if (!grow (self, size, alignment, error))
+        return NULL;
+    }
+}
+
+static inline gboolean
+ensure_ready (NebulaStackAllocator  *self,
+              GError               **error);
+
+static G_NO_INLINE gpointer
+allocate_slow (NebulaStackAllocator  *self,
+               gsize                  size,
+               gsize                  alignment,
+               GError               **error)
+{
+  gpointer ptr = NULL;
+
+  stack_lock (self);
+  if (ensure_ready (self, error))
+    ptr = allocate_low_locked (self, size, alignment, error);
+  stack_unlock (self);
+
+  return ptr;
+}
+
+static gpointer
+nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
+                                 gsize             size,
+                                 gsize             alignment,
+                                 GError          **error)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  gsize mask = effective_alignment (alignment) - 1;
+  guintptr start;
+
+  /* `fast` is FALSE before initialization and in thread-safe mode, where
+   * the cursor may only be read under the lock. Addresses stay below 2^63
+   * and alignments are at most 2^63, so the rounding cannot wrap. */
+  if (G_LIKELY (self->fast))
+    {
+      start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      if (G_LIKELY (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size))
+        {
+          push_block (self, (guint8 *) start, size);
+          return (gpointer) start;
+        }
+    }
+
+  return allocate_slow (self, size, alignment, error);
+}
+
+static void
+set_single_ended (NebulaStackAllocator  *self,
+                  gsize                  size,
+                  GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
+                    "%s has no high end: construct it with the 'double-ended' property "
+                    "(size %" G_GSIZE_FORMAT ")", what, size);
+}
+
+static gpointer
+allocate_high_locked (NebulaStackAllocator  *self,
+                      gsize                  size,
+                      gsize                  alignment,
+                      GError               **error)
+{
+  gsize mask = effective_alignment (alignment) - 1;
+  guintptr block;
+
+  if (!self->double_ended)
+    {
+      set_single_ended (self, size, error);
+      return NULL;
+    }
+
+  block = ((guintptr) self->limit - size) & ~(guintptr) mask;
+  if (size > (gsize) (self->limit - self->cursor) ||
+      block < (guintptr) self->cursor + HEADER_SIZE)
+    {
+      set_exhausted (self, size, alignment, TRUE, error);
+      return NULL;
+    }
+  write_header (self, (guint8 *) block, self->high_last, size);
+  self->high_last = (guint8 *) block;
+  self->limit = (guint8 *) block - HEADER_SIZE;
+  fill (self->config.alloc_fill, (gpointer) block, size);
+
+  return (gpointer) block;
+}
+
+static inline gboolean
+in_high_end (NebulaStackAllocator *self,
+             gconstpointer         ptr)
+{
+  return self->double_ended &&
+         (const guint8 *) ptr >= self->limit &&
+         (const guint8 *) ptr < chunk_end (self->current);
+}
+
+static gboolean
+owns_locked (NebulaStackAllocator *self,
+             gconstpointer         ptr)
+{
+  const guint8 *p = ptr;
+
+  if (self->current == NULL)
+    return FALSE;
+
+  if (p >= self->current->data && p < self->cursor)
+    return TRUE;
+  if (in_high_end (self, p))
+    return TRUE;
+
+  for (Chunk *chunk = self->current->prev; chunk != NULL; chunk = chunk->prev)
+    if (p >= chunk->data && p < chunk->saved_cursor)
+      return TRUE;
+
+  return FALSE;
+}
+
+static gboolean
+nebula_stack_allocator_owns (NebulaAllocator *allocator,
+                             gconstpointer    ptr)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  gboolean owned = FALSE;
+
+  stack_lock (self);
+  if (ensure_ready (self, NULL))
+    owned = owns_locked (self, ptr);
+  stack_unlock (self);
+
+  return owned;
+}
+
+static void
+set_foreign_pointer (NebulaStackAllocator  *self,
+                     gconstpointer          ptr,
+                     gsize                  size,
+                     const char            *why,
+                     GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
+                    "%s: %p (size %" G_GSIZE_FORMAT ") %s",
+                    what, ptr, size, why);
+}
+
+static void
+set_out_of_order (NebulaStackAllocator  *self,
+                  gconstpointer          ptr,
+                  gsize                  size,
+                  const char            *operation,
+                  GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  gboolean high = in_high_end (self, ptr);
+  gconstpointer top = high ? self->high_last : self->last;
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, &info,
+                    "%s: cannot %s %p (size %" G_GSIZE_FORMAT "): it is not the top of the "
+                    "%s end (the top block is %p); free in LIFO order or release to a marker",
+                    what, operation, ptr, size, high ? "high" : "low", top);
+}
+
+static void
+set_wrong_size (NebulaStackAllocator  *self,
+                gconstpointer          ptr,
+                gsize                  block_size,
+                gsize                  size,
+                GError               **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
+                    "%s: the block at %p has %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT,
+                    what, ptr, block_size, size);
+}
+
+/* Refuses a pointer that is not the top of either end. */
+static void
+set_not_top (NebulaStackAllocator  *self,
+             gconstpointer          ptr,
+             gsize                  size,
+             const char            *operation,
+             GError               **error)
+{
+  if (ptr != NULL && owns_locked (self, ptr))
+    set_out_of_order (self, ptr, size, operation, error);
+  else
+    set_foreign_pointer (self, ptr, size, "was not allocated by this allocator", error);
+}
+
+static gboolean
+pop_low (NebulaStackAllocator  *self,
+         gsize                  size,
+         GError               **error)
+{
+  EndState state = low_state (self);
+  guint8 *block = self->last;
+  gsize block_size;
+
+  if (!low_step (self, &state, &block_size, error))
+    return FALSE;
+
+  if (block_size != size)
+    {
+      set_wrong_size (self, block, block_size, size, error);
+      return FALSE;
+    }
+
+  if (G_LIKELY (state.chunk == self->current && self->config.free_fill < 0))
+    {
+      self->cursor = state.cursor;
+      self->last = state.last;
+      return TRUE;
+    }
+
+  set_low_state (self, &state);
+  return TRUE;
+}
+
+static gboolean
+pop_high (NebulaStackAllocator  *self,
+          gsize                  size,
+          GError               **error)
+{
+  EndState state = high_state (self);
+  guint8 *block = self->high_last;
+  gsize block_size;
+
+  if (!high_step (self, &state, &block_size, error))
+    return FALSE;
+
+  if (block_size != size)
+    {
+      set_wrong_size (self, block, block_size, size, error);
+      return FALSE;
+    }
+
+  set_high_state (self, &state);
+  return TRUE;
+}
+
+static gboolean
+nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
+                                   gpointer          ptr,
+                                   gsize             size,
+                                   gsize             alignment,
+                                   GError          **error)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  gboolean ok = FALSE;
+
+  /* `fast` means initialized and unlocked. */
+  if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
+    return pop_low (self, size, error);
+
+  stack_lock (self);
+  if (!ensure_ready (self, error))
+    ;
+  else if (ptr == self->last && ptr != NULL)
+    ok = pop_low (self, size, error);
+  else if (ptr == self->high_last && ptr != NULL)
+    ok = pop_high (self, size, error);
+  else
+    set_not_top (self, ptr, size, "free", error);
+  stack_unlock (self);
+
+  return ok;
+}
+
+/* The top block of the low end does not fit where it is: move it to a new
+ * chunk, where it is still the top. */
+static gpointer
+move_low_top (NebulaStackAllocator  *self,
+              guint8                *ptr,
+              guint8                *prev,
+              guint8                *prev_end,
+              gsize                  old_size,
+              gsize                  new_size,
+              gsize                  alignment,
+              GError               **error)
+{
+  guint8 *old_cursor = self->cursor;
+  guint8 *old_last = self->last;
+  gpointer new_ptr;
+
+  /* Take the block off its chunk without touching its bytes. */
+  self->cursor = prev_end;
+  self->last = prev;
+
+  if (!grow (self, new_size, alignment, error))
+    {
+      self->cursor = old_cursor;
+      self->last = old_last;
+      return NULL;
+    }
+
+  new_ptr = allocate_low_locked (self, new_size, alignment, error);
+  g_assert (new_ptr != NULL);
+  memcpy (new_ptr, ptr, MIN (old_size, new_size));
+  fill (self->config.alloc_fill, (guint8 *) new_ptr + old_size,
+        new_size > old_size ? new_size - old_size : 0);
+
+  /* The chunk below keeps its state; what the block used there is free. */
+  fill (self->config.free_fill, prev_end, old_cursor - prev_end);
+
+  return new_ptr;
+}
+
+static gpointer
+reallocate_low_top (NebulaStackAllocator  *self,
+                    guint8                *ptr,
+                    gsize                  old_size,
+                    gsize                  new_size,
+                    gsize                  alignment,
+                    GError               **error)
+{
+  guint8 *prev, *prev_end;
+  gsize size = self->cursor - ptr;
+
+  if (!read_low_header (self, self->current, ptr, self->cursor, &prev, &prev_end, error))
+    return NULL;
+  if (size != old_size)
+    {
+      set_wrong_size (self, ptr, size, old_size, error);
+      return NULL;
+    }
+
+  if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->limit - ptr))
+    {
+      gsize mask = effective_alignment (alignment) - 1;
+      guintptr start = ((guintptr) prev_end + HEADER_SIZE + mask) & ~(guintptr) mask;
+
+      /* A stricter alignment may still fit in this chunk, one slot over. */
+      if (start != (guintptr) ptr &&
+          start <= (guintptr) self->limit && (guintptr) self->limit - start >= new_size)
+        {
+          memmove ((gpointer) start, ptr, MIN (old_size, new_size));
+          write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
+          self->last = (guint8 *) start;
+          self->cursor = (guint8 *) start + new_size;
+          if (new_size > old_size)
+            fill (self->config.alloc_fill, (guint8 *) start + old_size, new_size - old_size);
+          return (gpointer) start;
+        }
+
+      if (!can_grow (self))
+        {
+          set_exhausted (self, new_size, alignment, FALSE, error);
+          return NULL;
+        }
+      return move_low_top (self, ptr, prev, prev_end, old_size, new_size, alignment, error);
+    }
+
+  /* In place: the header does not change, only where the block ends. */
+  if (new_size > old_size)
+    fill (self->config.alloc_fill, ptr + old_size, new_size - old_size);
+  else
+    fill (self->config.free_fill, ptr + new_size, old_size - new_size);
+
+  self->cursor = ptr + new_size;
+  return ptr;
+}
+
+static gpointer
+reallocate_high_top (NebulaStackAllocator  *self,
+                     guint8                *ptr,
+                     gsize                  old_size,
+                     gsize                  new_size,
+                     gsize                  alignment,
+                     GError               **error)
+{
+  gsize mask = effective_alignment (alignment) - 1;
+  guint8 *prev;
+  gsize size;
+  guintptr ceiling, block;
+
+  if (!read_high_header (self, self->current, ptr, &prev, &size, error))
+    return NULL;
+  if (size != old_size)
+    {
+      set_wrong_size (self, ptr, size, old_size, error);
+      return NULL;
+    }
+
+  /* Shrinking keeps the block where it is. */
+  if (new_size <= old_size && ((guintptr) ptr & mask) == 0)
+    {
+      fill (self->config.free_fill, ptr + new_size, old_size - new_size);
+      write_header (self, ptr, prev, new_size);
+      return ptr;
+    }
+
+  /* Growing moves it down, towards the low end. */
+  ceiling = prev != NULL ? (guintptr) prev - HEADER_SIZE : (guintptr) chunk_end (self->current);
+  block = (ceiling - new_size) & ~(guintptr) mask;
+  if (new_size > ceiling - (guintptr) self->cursor ||
+      block < (guintptr) self->cursor + HEADER_SIZE)
+    {
+      set_exhausted (self, new_size, alignment, TRUE, error);
+      return NULL;
+    }
+  memmove ((gpointer) block, ptr, MIN (old_size, new_size));
+  write_header (self, (guint8 *) block, prev, new_size);
+  self->high_last = (guint8 *) block;
+  self->limit = (guint8 *) block - HEADER_SIZE;
+  if (new_size > old_size)
+    fill (self->config.alloc_fill, (guint8 *) block + old_size, new_size - old_size);
+
+  return (gpointer) block;
+}
+
+static gpointer
+nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
+                                   gpointer          ptr,
+                                   gsize             old_size,
+                                   gsize             new_size,
+                                   gsize             alignment,
+                                   GError          **error)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  gpointer new_ptr = NULL;
+
+  stack_lock (self);
+  if (!ensure_ready (self, error))
+    ;
+  else if (ptr == self->last && ptr != NULL)
+    new_ptr = reallocate_low_top (self, ptr, old_size, new_size, alignment, error);
+  else if (ptr == self->high_last && ptr != NULL)
+    new_ptr = reallocate_high_top (self, ptr, old_size, new_size, alignment, error);
+  else
+    set_not_top (self, ptr, old_size, "resize", error);
+  stack_unlock (self);
+
+  return new_ptr;
+}
+
+static void
+nebula_stack_allocator_reset (NebulaAllocator *allocator)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  Chunk *first;
+
+  stack_lock (self);
+  if (!ensure_ready (self, NULL))
+    {
+      stack_unlock (self);
+      return;
+    }
+
+  self->generation++;
+
+  /* Every chunk but the first goes; the largest of them stays spare. */
+  first = self->current;
+  while (first->prev != NULL)
+    first = first->prev;
+  set_low_state (self, &(EndState) { first, NULL, first->data });
+  set_high_state (self, &(EndState) { first, NULL, chunk_end (first) });
+  self->used_before = 0;
+
+  stack_unlock (self);
+}
+
+static void
+allocator_iface_init (NebulaAllocatorInterface *iface)
+{
+  iface->alloc = nebula_stack_allocator_allocate;
+  iface->resize = nebula_stack_allocator_reallocate;
+  iface->dealloc = nebula_stack_allocator_deallocate;
+  iface->reset = nebula_stack_allocator_reset;
+  iface->contains = nebula_stack_allocator_owns;
+  iface->stats_offset = G_STRUCT_OFFSET (NebulaStackAllocator, stats);
+}
+
+static void
+stack_init_once (gpointer data)
+{
+  NebulaStackAllocator *self = data;
+  NebulaAllocatorConfig *config = &self->config;
+  Chunk *chunk;
+
+  nebula_allocator_config_validate (config, stack_label ());
+
+  if (config->preset == NEBULA_PRESET_PRODUCTION &&
+      !nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
+      !self->double_ended && self->capacity <= G_MAXUINT64 / 8)
+    self->max_capacity = self->capacity * 8;
+
+  if (self->capacity == 0)
+    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
+                                         "must be greater than 0");
+  else if (self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
+    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
+                                         "must be at least %u bytes (every block takes a "
+                                         "%u-byte header), not %" G_GUINT64_FORMAT,
+                                         (guint) (HEADER_SIZE + MIN_ALIGNMENT),
+                                         (guint) HEADER_SIZE, self->capacity);
+  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
+
+  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
+    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
+                                         "must be 0 (no growth) or at least the capacity (%"
+                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
+                                         self->capacity, self->max_capacity);
+  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->max_capacity);
+  else if (self->double_ended && self->max_capacity > self->capacity)
+    nebula_allocator_config_set_invalid (config, stack_label (), "double-ended",
+                                         "cannot be combined with growth: both ends share one "
+                                         "region and cannot meet across chunks, so "
+                                         "'max-capacity' (%" G_GUINT64_FORMAT ") must be 0 or "
+                                         "equal to the capacity (%" G_GUINT64_FORMAT ")",
+                                         self->max_capacity, self->capacity);
+
+  if (config->init_error != NULL)
+    return;
+
+  if (self->max_capacity == 0)
+    self->max_capacity = self->capacity;
+
+  nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
+
+  chunk = chunk_new (self, self->capacity, &config->init_error);
+  if (chunk == NULL)
+    return;
+
+  self->current = chunk;
+  self->cursor = chunk->data;
+  self->limit = chunk_end (chunk);
+  /* Written only when TRUE: other threads of a thread-safe stack may be
+   * reading it already. */
+  if (!config->thread_safe && config->alloc_fill < 0)
+    self->fast = TRUE;
+}
+
+static inline gboolean
+ensure_ready (NebulaStackAllocator  *self,
+              GError               **error)
+{
+  return nebula_allocator_config_ensure (&self->config, self, stack_init_once, error);
+}
+
+static gboolean
+nebula_stack_allocator_initable_init (GInitable     *initable,
+                                      GCancellable  *cancellable,
+                                      GError       **error)
+{
+  return ensure_ready (NEBULA_STACK_ALLOCATOR (initable), error);
+}
+
+static void
+initable_iface_init (GInitableIface *iface)
+{
+  iface->init = nebula_stack_allocator_initable_init;
+}
+
+static gsize
+bytes_used (NebulaStackAllocator *self)
+{
+  if (self->current == NULL)
+    return 0;
+
+  return self->used_before +
+         (gsize) (self->cursor - self->current->data) +
+         (gsize) (chunk_end (self->current) - self->limit);
+}
+
+static gsize
+bytes_available (NebulaStackAllocator *self)
+{
+  gsize available;
+
+  if (self->current == NULL)
+    return 0;
+
+  available = self->limit - self->cursor;
+  if (can_grow (self))
+    {
+      available += self->max_capacity - MIN (self->reserved, self->max_capacity);
+      if (self->spare != NULL)
+        available += self->spare->size;
+    }
+
+  return available;
+}
+
+static void
+nebula_stack_allocator_finalize (GObject *object)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) object;
+
+  while (self->current != NULL)
+    {
+      Chunk *prev = self->current->prev;
+
+      chunk_free (self, self->current);
+      self->current = prev;
+    }
+  if (self->spare != NULL)
+    chunk_free (self, self->spare);
+  g_mutex_clear (&self->lock);
+  nebula_allocator_config_clear (&self->config);
+
+  G_OBJECT_CLASS (nebula_stack_allocator_parent_class)->finalize (object);
+}
+
+static void
+nebula_stack_allocator_get_property (GObject    *object,
+                                     guint       prop_id,
+                                     GValue     *value,
+                                     GParamSpec *pspec)
+{
+  NebulaStackAllocator *self = NEBULA_STACK_ALLOCATOR (object);
+
+  if (nebula_allocator_config_get_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_CAPACITY:
+      g_value_set_uint64 (value, self->capacity);
+      break;
+
+    case NEBULA_CONFIG_PROP_BYTES_USED:
+      stack_lock (self);
+      g_value_set_uint64 (value, bytes_used (self));
+      stack_unlock (self);
+      break;
+
+    case NEBULA_CONFIG_PROP_BYTES_AVAILABLE:
+      stack_lock (self);
+      g_value_set_uint64 (value, bytes_available (self));
+      stack_unlock (self);
+      break;
+
+    case PROP_MAX_CAPACITY:
+      g_value_set_uint64 (value, self->max_capacity);
+      break;
+
+    case PROP_DOUBLE_ENDED:
+      g_value_set_boolean (value, self->double_ended);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_stack_allocator_set_property (GObject      *object,
+                                     guint         prop_id,
+                                     const GValue *value,
+                                     GParamSpec   *pspec)
+{
+  NebulaStackAllocator *self = NEBULA_STACK_ALLOCATOR (object);
+
+  if (!nebula_allocator_config_begin_set (&self->config, object, pspec) ||
+      nebula_allocator_config_set_property (&self->config, prop_id, value))
+    return;
+
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_CAPACITY:
+      self->capacity = g_value_get_uint64 (value);
+      break;
+
+    case PROP_MAX_CAPACITY:
+      self->max_capacity = g_value_get_uint64 (value);
+      break;
+
+    case PROP_DOUBLE_ENDED:
+      self->double_ended = g_value_get_boolean (value);
+      break;
+
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->finalize = nebula_stack_allocator_finalize;
+  object_class->get_property = nebula_stack_allocator_get_property;
+  object_class->set_property = nebula_stack_allocator_set_property;
+
+  /**
+   * NebulaStackAllocator:capacity:
+   *
+   * The size of the first chunk in bytes, headers included (24 bytes per
+   * block). Must be at least 32.
+   */
+  /**
+   * NebulaStackAllocator:name:
+   *
+   * A name used in error messages, reports and statistics.
+   */
+  /**
+   * NebulaStackAllocator:thread-safe:
+   *
+   * Whether several threads may use the stack at once. Every operation then
+   * takes a mutex; without it the allocation path has no lock and no atomic
+   * instruction.
+   */
+  /**
+   * NebulaStackAllocator:track-stats:
+   *
+   * Whether to keep statistics. Off in the PERFORMANCE preset.
+   */
+  /**
+   * NebulaStackAllocator:alloc-fill:
+   *
+   * A byte value (0..255) written over every new block, or -1 for none.
+   * 0xAA in the DEBUG preset.
+   */
+  /**
+   * NebulaStackAllocator:free-fill:
+   *
+   * A byte value (0..255) written over memory when it is popped or
+   * released, or -1 for none. 0xDD in the DEBUG preset.
+   */
+  /**
+   * NebulaStackAllocator:preset:
+   *
+   * The #NebulaPreset whose defaults apply to the properties not given
+   * explicitly.
+   */
+  nebula_allocator_config_install_properties (object_class, properties, FALSE,
+                                              NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+
+  /**
+   * NebulaStackAllocator:max-capacity:
+   *
+   * The most bytes all chunks together may hold. 0 (the default) or the
+   * capacity itself means no growth; a larger value lets the stack continue
+   * in new chunks. Eight times the capacity in the PRODUCTION preset
+   * (unless the stack is double-ended).
+   */
+  properties[PROP_MAX_CAPACITY] =
+    g_param_spec_uint64 ("max-capacity", NULL, NULL,
+                         0, G_MAXUINT64, 0,
+                         NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaStackAllocator:double-ended:
+   *
+   * Whether a second stack grows down from the other end of the region
+   * (nebula_stack_allocator_allocate_high()). Cannot be combined with
+   * growth: the two ends must meet in one region, so
+   * #NebulaStackAllocator:max-capacity must be 0 or the capacity.
+   */
+  properties[PROP_DOUBLE_ENDED] =
+    g_param_spec_boolean ("double-ended", NULL, NULL,
+                          FALSE,
+                          NEBULA_CONFIG_PARAM_FLAGS);
+
+  for (guint i = PROP_MAX_CAPACITY; i < N_PROPS; i++)
+    g_object_class_install_property (object_class, i, properties[i]);
+}
+
+static void
+nebula_stack_allocator_init (NebulaStackAllocator *self)
+{
+  nebula_allocator_config_init (&self->config, FALSE);
+  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  g_mutex_init (&self->lock);
+  self->capacity = DEFAULT_CAPACITY;
+  self->cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
+  self->id = __atomic_fetch_add (&next_allocator_id, 1, __ATOMIC_RELAXED);
+}
+
+/**
+ * nebula_stack_allocator_new:
+ * @capacity: the size of the region, in bytes
+ * @error: return location for a #GError
+ *
+ * Creates a single-threaded, single-ended stack of @capacity bytes that
+ * does not grow. Use g_initable_new() for the other properties.
+ *
+ * Returns: (transfer full): a new #NebulaStackAllocator, or %NULL with
+ *   @error set (%NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG for a @capacity of 0)
+ */
+NebulaStackAllocator *
+nebula_stack_allocator_new (gsize    capacity,
+                            GError **error)
+{
+  return g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, error,
+                         "capacity", (guint64) capacity,
+                         NULL);
+}
+
+static NebulaStackMarker *
+mark (NebulaStackAllocator *self,
+      gboolean              high)
+{
+  NebulaStackMarker *marker = g_new0 (NebulaStackMarker, 1);
+  EndState state;
+
+  marker->allocator_id = self->id;
+  marker->high = high;
+
+  stack_lock (self);
+  if (ensure_ready (self, NULL))
+    {
+      state = high ? high_state (self) : low_state (self);
+      marker->generation = self->generation;
+      marker->chunk_index = state.chunk->index;
+      marker->position = state.cursor - state.chunk->data;
+      marker->last = state.last != NULL ? (gsize) (state.last - state.chunk->data) : NO_BLOCK;
+    }
+  else
+    {
+      /* An unusable allocator gives a marker that release refuses. */
+      marker->allocator_id = 0;
+    }
+  stack_unlock (self);
+
+  return marker;
+}
+
+/**
+ * nebula_stack_allocator_mark:
+ * @self: a #NebulaStackAllocator
+ *
+ * Records the top of the (low end of the) stack, to release to with
+ * nebula_stack_allocator_release_to_marker(). The marker stays valid while
+ * the blocks below it are live: releasing below it, or a reset, makes it
+ * stale.
+ *
+ * Returns: (transfer full): a new marker
+ */
+NebulaStackMarker *
+nebula_stack_allocator_mark (NebulaStackAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), NULL);
+
+  return mark (self, FALSE);
+}
+
+/**
+ * nebula_stack_allocator_mark_high:
+ * @self: a #NebulaStackAllocator
+ *
+ * Like nebula_stack_allocator_mark(), for the high end of a double-ended
+ * stack. On a single-ended stack the high end is always empty, and
+ * releasing to the marker does nothing.
+ *
+ * Returns: (transfer full): a new marker
+ */
+NebulaStackMarker *
+nebula_stack_allocator_mark_high (NebulaStackAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), NULL);
+
+  return mark (self, TRUE);
+}
+
+static void
+set_stale (NebulaStackAllocator  *self,
+           GError               **error,
+           const char           *format,
+           ...) G_GNUC_PRINTF (3, 4);
+
+static void
+set_stale (NebulaStackAllocator  *self,
+           GError               **error,
+           const char           *format,
+           ...)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  g_autofree char *why = NULL;
+  NebulaErrorInfo info = { .allocator_name = what };
+  va_list args;
+
+  va_start (args, format);
+  why = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER, &info,
+                    "%s: cannot release to the marker: %s", what, why);
+}
+
+static inline gsize
+state_offset (const EndState *state,
+              const guint8   *ptr)
+{
+  return ptr != NULL ? (gsize) (ptr - state->chunk->data) : NO_BLOCK;
+}
+
+static inline gboolean
+state_is_marker (const EndState          *state,
+                 const NebulaStackMarker *marker)
+{
+  return state->chunk->index == marker->chunk_index &&
+         state_offset (state, state->cursor) == marker->position &&
+         state_offset (state, state->last) == marker->last;
+}
+
+/* Whether @state lies below @marker (has fewer bytes on its end). */
+static inline gboolean
+state_below (const EndState          *state,
+             const NebulaStackMarker *marker)
+{
+  gsize position = state->cursor - state->chunk->data;
+
+  if (marker->high)
+    return position > marker->position;
+
+  return state->chunk->index < marker->chunk_index ||
+         (state->chunk->index == marker->chunk_index && position < marker->position);
+}
+
+static void
+record_release (NebulaStackAllocator *self,
+                guint64               n_blocks,
+                guint64               n_bytes)
+{
+  NebulaAllocatorStats *plain = &self->stats.plain;
+
+  if (!self->stats.enabled || n_blocks == 0)
+    return;
+
+  /* Zero-size blocks hold one byte but were counted as 0: never let that
+   * take bytes-in-use below zero. */
+  n_bytes = MIN (n_bytes, __atomic_load_n (&plain->bytes_in_use, __ATOMIC_RELAXED));
+  if (self->stats.thread_safe)
+    {
+      nebula_stats_counters_add_atomic (&self->stats, 0, n_blocks, 0, 0, 0, n_bytes);
+      return;
+    }
+
+  plain->deallocations += n_blocks;
+  plain->total_bytes_freed += n_bytes;
+  plain->bytes_in_use -= n_bytes;
+}
+
+static gboolean
+release_locked (NebulaStackAllocator     *self,
+                const NebulaStackMarker  *marker,
+                GError                  **error)
+{
+  EndState state;
+  guint64 n_blocks = 0, n_bytes = 0;
+
+  if (marker->allocator_id != self->id)
+    {
+      set_stale (self, error, "it belongs to another allocator");
+      return FALSE;
+    }
+  if (marker->generation != self->generation)
+    {
+      set_stale (self, error, "it was taken before a reset (generation %" G_GUINT64_FORMAT
+                 ", now %" G_GUINT64_FORMAT ")", marker->generation, self->generation);
+      return FALSE;
+    }
+
+  /* A single-ended stack has nothing at its high end. */
+  if (marker->high && !self->double_ended)
+    return TRUE;
+
+  state = marker->high ? high_state (self) : low_state (self);
+  if (state_below (&state, marker))
+    {
+      set_stale (self, error, "it lies above the top of the %s end (marker at chunk %u offset %"
+                 G_GSIZE_FORMAT ", top at chunk %u offset %" G_GSIZE_FORMAT ")",
+                 marker->high ? "high" : "low", marker->chunk_index, marker->position,
+                 state.chunk->index, (gsize) (state.cursor - state.chunk->data));
+      return FALSE;
+    }
+
+  /* Walk down to the marker, checking every header on the way, before
+   * anything changes. */
+  while (!state_is_marker (&state, marker))
+    {
+      gsize size;
+
+      if (state.last == NULL || state_below (&state, marker))
+        {
+          set_stale (self, error, "the stack was released below it and has grown again "
+                     "since (marker at chunk %u offset %" G_GSIZE_FORMAT ")",
+                     marker->chunk_index, marker->position);
+          return FALSE;
+        }
+
+      if (marker->high
+          ? !high_step (self, &state, &size, error)
+          : !low_step (self, &state, &size, error))
+        return FALSE;
+
+      n_blocks++;
+      n_bytes += size;
+    }
+
+  if (marker->high)
+    set_high_state (self, &state);
+  else
+    set_low_state (self, &state);
+
+  record_release (self, n_blocks, n_bytes);
+  return TRUE;
+}
+
+/**
+ * nebula_stack_allocator_release_to_marker:
+ * @self: a #NebulaStackAllocator
+ * @marker: a marker of @self
+ * @error: return location for a #GError
+ *
+ * Frees every block above @marker on its end of the stack, at once (each
+ * counts as a deallocation in the statistics). A marker of another
+ * allocator, from before a reset, above the current top, or in space that
+ * was released and allocated again gives
+ * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing; a damaged block
+ * header on the way gives %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes
+ * nothing either. Releasing to the same marker twice is allowed.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
+                                          const NebulaStackMarker  *marker,
+                                          GError                  **error)
+{
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (marker != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stack_lock (self);
+  if (ensure_ready (self, error))
+    ok = release_locked (self, marker, error);
+  stack_unlock (self);
+
+  return ok;
+}
+
+/**
+ * nebula_stack_allocator_allocate_high: (skip)
+ * @self: a #NebulaStackAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Allocates @size bytes at @alignment on the high end of a double-ended
+ * stack, which grows down towards the low end. When the ends would meet,
+ * fails with %NEBULA_ALLOCATOR_ERROR_EXHAUSTED and both fill levels in the
+ * message. A single-ended stack gives %NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+gpointer
+nebula_stack_allocator_allocate_high (NebulaStackAllocator  *self,
+                                      gsize                  size,
+                                      gsize                  alignment,
+                                      GError               **error)
+{
+  gpointer ptr = NULL;
+
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), NULL);
+
+  if (nebula_layout_check (NEBULA_ALLOCATOR (self), size, alignment, error))
+    {
+      stack_lock (self);
+      if (ensure_ready (self, error))
+        ptr = allocate_high_locked (self, MAX (size, 1), alignment, error);
+      stack_unlock (self);
+    }
+
+  if (ptr != NULL)
+    nebula_stats_counters_record_allocation (&self->stats, size);
+  else
+    nebula_stats_counters_record_failure (&self->stats);
+
+  return ptr;
+}
+
+/**
+ * nebula_stack_allocator_allocate_high_address: (rename-to nebula_stack_allocator_allocate_high)
+ * @self: a #NebulaStackAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_stack_allocator_allocate_high() for language bindings: the block's
+ * address as an integer.
+ *
+ * Returns: the address, or 0 with @error set
+ */
+guint64
+nebula_stack_allocator_allocate_high_address (NebulaStackAllocator  *self,
+                                              guint64                size,
+                                              guint64                alignment,
+                                              GError               **error)
+{
+  return (guint64) GPOINTER_TO_SIZE (nebula_stack_allocator_allocate_high (self, size, alignment,
+                                                                           error));
+}
+
+/**
+ * nebula_stack_allocator_deallocate_high: (skip)
+ * @self: a #NebulaStackAllocator
+ * @ptr: the top block of the high end
+ * @size: the size it was allocated with
+ * @error: return location for a #GError
+ *
+ * Pops the top block of the high end. Another block of the high end gives
+ * %NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, a block of the low end or from
+ * elsewhere %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER; either way nothing
+ * changes. ([method@Allocator.deallocate] pops the top of either end.)
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
+                                        gpointer               ptr,
+                                        gsize                  size,
+                                        GError               **error)
+{
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
+
+  stack_lock (self);
+  if (!ensure_ready (self, error))
+    ;
+  else if (!self->double_ended)
+    set_single_ended (self, size, error);
+  else if (ptr != NULL && ptr == self->high_last)
+    ok = pop_high (self, MAX (size, 1), error);
+  else if (ptr != NULL && owns_locked (self, ptr) && (guint8 *) ptr < self->limit)
+    set_foreign_pointer (self, ptr, size, "belongs to the low end of the stack, "
+                         "not the high end", error);
+  else
+    set_not_top (self, ptr, size, "free", error);
+  stack_unlock (self);
+
+  if (ok)
+    nebula_stats_counters_record_deallocation (&self->stats, size);
+
+  return ok;
+}
+
+/**
+ * nebula_stack_allocator_deallocate_high_address: (rename-to nebula_stack_allocator_deallocate_high)
+ * @self: a #NebulaStackAllocator
+ * @address: the address of the top block of the high end
+ * @size: the size it was allocated with
+ * @error: return location for a #GError
+ *
+ * nebula_stack_allocator_deallocate_high() for language bindings.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_stack_allocator_deallocate_high_address (NebulaStackAllocator  *self,
+                                                guint64                address,
+                                                guint64                size,
+                                                GError               **error)
+{
+  return nebula_stack_allocator_deallocate_high (self, GSIZE_TO_POINTER (address), size, error);
+}
+
+/**
+ * nebula_stack_allocator_get_n_chunks:
+ * @self: a #NebulaStackAllocator
+ *
+ * Counts the chunks the low end spans (a spare chunk kept for reuse does
+ * not count).
+ *
+ * Returns: the number of chunks, 0 if @self cannot initialize
+ */
+guint
+nebula_stack_allocator_get_n_chunks (NebulaStackAllocator *self)
+{
+  guint n = 0;
+
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), 0);
+
+  stack_lock (self);
+  if (ensure_ready (self, NULL))
+    for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+      n++;
+  stack_unlock (self);
+
+  return n;
+}
+
+/**
+ * nebula_stack_marker_copy:
+ * @marker: a #NebulaStackMarker
+ *
+ * Copies @marker.
+ *
+ * Returns: (transfer full): a copy
+ */
+NebulaStackMarker *
+nebula_stack_marker_copy (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, NULL);
+
+  return g_memdup2 (marker, sizeof *marker);
+}
+
+/**
+ * nebula_stack_marker_free:
+ * @marker: a #NebulaStackMarker
+ *
+ * Frees @marker.
+ */
+void
+nebula_stack_marker_free (NebulaStackMarker *marker)
+{
+  g_free (marker);
+}
+
+/**
+ * nebula_stack_marker_get_position:
+ * @marker: a #NebulaStackMarker
+ *
+ * The offset of the marked top in its chunk, for diagnostics. For the
+ * high end it is the offset of the high end's lowest byte.
+ *
+ * Returns: the offset in bytes
+ */
+guint64
+nebula_stack_marker_get_position (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, 0);
+
+  return marker->position;
+}
+
+/**
+ * nebula_stack_marker_is_high:
+ * @marker: a #NebulaStackMarker
+ *
+ * Whether @marker belongs to the high end (nebula_stack_allocator_mark_high()).
+ *
+ * Returns: %TRUE for a marker of the high end
+ */
+gboolean
+nebula_stack_marker_is_high (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, FALSE);
+
+  return marker->high;
+}
+
+static NebulaStackFrame *
+frame_new (NebulaStackAllocator *stack,
+           gboolean              high)
+{
+  NebulaStackFrame *frame = g_new0 (NebulaStackFrame, 1);
+
+  frame->stack = g_object_ref (stack);
+  frame->marker = mark (stack, high);
+
+  return frame;
+}
+
+/**
+ * nebula_stack_frame_new: (skip)
+ * @stack: a #NebulaStackAllocator
+ *
+ * Opens a frame on the low end of @stack: nebula_stack_frame_free()
+ * releases everything allocated on that end since. Use it with
+ * g_autoptr().
+ *
+ * Returns: (transfer full): the frame
+ */
+NebulaStackFrame *
+nebula_stack_frame_new (NebulaStackAllocator *stack)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (stack), NULL);
+
+  return frame_new (stack, FALSE);
+}
+
+/**
+ * nebula_stack_frame_new_high: (skip)
+ * @stack: a #NebulaStackAllocator
+ *
+ * Like nebula_stack_frame_new(), for the high end of a double-ended stack:
+ * per-frame data that goes at the end of each frame.
+ *
+ * Returns: (transfer full): the frame
+ */
+NebulaStackFrame *
+nebula_stack_frame_new_high (NebulaStackAllocator *stack)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (stack), NULL);
+
+  return frame_new (stack, TRUE);
+}
+
+/**
+ * nebula_stack_frame_free: (skip)
+ * @frame: a #NebulaStackFrame
+ *
+ * Releases everything allocated on the frame's end of the stack since the
+ * frame opened. A frame that can no longer be released (its stack was reset
+ * or released below it meanwhile) is closed with a warning.
+ */
+void
+nebula_stack_frame_free (NebulaStackFrame *frame)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (frame == NULL)
+    return;
+
+  if (!nebula_stack_allocator_release_to_marker (frame->stack, frame->marker, &error))
+    g_warning ("Closing a stack frame: %s", error->message);
+
+  nebula_stack_marker_free (frame->marker);
+  g_object_unref (frame->stack);
+  g_free (frame);
+}

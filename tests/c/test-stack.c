@@ -1,0 +1,1731 @@
+/* test-stack.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "test-util.h"
+
+/* Every block has a header of this many bytes below it. */
+#define HEADER 24
+
+static guint64
+used (NebulaStackAllocator *stack)
+{
+  return nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (stack));
+}
+
+static void
+assert_filled (const guint8 *p,
+               gsize         size,
+               guint8        value)
+{
+  for (gsize i = 0; i < size; i++)
+    g_assert_cmpuint (p[i], ==, value);
+}
+
+static void
+test_stack_basic (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (4096, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  gboolean double_ended = TRUE;
+  guint64 max_capacity = 1;
+  guint8 *a, *b;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_capacity (alloc), ==, 4096);
+  g_object_get (stack, "double-ended", &double_ended, "max-capacity", &max_capacity, NULL);
+  g_assert_false (double_ended);
+  g_assert_cmpuint (max_capacity, ==, 4096);
+  g_assert_cmpuint (used (stack), ==, 0);
+
+  a = nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (a) % 8, ==, 0);
+  memset (a, 0x11, 100);
+
+  b = nebula_allocator_allocate (alloc, 64, 64, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (b) % 64, ==, 0);
+  g_assert_true (b >= a + 100 + HEADER);
+  memset (b, 0x22, 64);
+  assert_filled (a, 100, 0x11);
+
+  g_assert_true (nebula_allocator_owns (alloc, a));
+  g_assert_true (nebula_allocator_owns (alloc, b + 63));
+  g_assert_false (nebula_allocator_owns (alloc, b + 64));
+  g_assert_false (nebula_allocator_owns (alloc, &error));
+  g_assert_cmpuint (used (stack), >=, 164 + 2 * HEADER);
+  g_assert_cmpuint (used (stack) + nebula_allocator_get_bytes_available (alloc), ==, 4096);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+}
+
+static void
+test_stack_lifo (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (1024, &error);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  guint8 *a, *b, *c;
+  guint64 before;
+  int outside = 0;
+
+  a = nebula_allocator_allocate (alloc, 32, 8, &error);
+  b = nebula_allocator_allocate (alloc, 40, 16, &error);
+  c = nebula_allocator_allocate (alloc, 8, 8, &error);
+  g_assert_no_error (error);
+  memset (a, 'a', 32);
+  memset (b, 'b', 40);
+  memset (c, 'c', 8);
+  before = used (stack);
+
+  /* Not the top: refused, nothing changes. */
+  g_assert_false (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_assert_nonnull (strstr (error->message, "not the top of the low end"));
+  g_assert_nonnull (strstr (error->message, "size 32"));
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, b + 4, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+  assert_filled (a, 32, 'a');
+  assert_filled (b, 40, 'b');
+
+  /* Not from the stack at all, or past the top. */
+  g_assert_false (nebula_allocator_deallocate (alloc, &outside, sizeof outside, 4, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_nonnull (strstr (error->message, "was not allocated by this allocator"));
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, c + 8, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, NULL, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  /* The top with the wrong size. */
+  g_assert_false (nebula_allocator_deallocate (alloc, c, 16, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  g_assert_nonnull (strstr (error->message, "has 8 bytes, not 16"));
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+
+  /* LIFO works. */
+  g_assert_true (nebula_allocator_deallocate (alloc, c, 8, 8, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_owns (alloc, c));
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 40, 16, &error));
+  g_assert_no_error (error);
+  assert_filled (a, 32, 'a');
+
+  /* The space is reused. */
+  g_assert_true (nebula_allocator_allocate (alloc, 40, 16, &error) == b);
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 40, 16, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+
+  /* An empty stack has no top. */
+  g_assert_false (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 4);
+  g_assert_cmpuint (stats->deallocations, ==, 4);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+static void
+test_stack_zero_size (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (256, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  gpointer a, b;
+
+  a = nebula_allocator_allocate (alloc, 0, 1, &error);
+  b = nebula_allocator_allocate (alloc, 0, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (a);
+  g_assert_true (a != b);
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 0, 1, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 0, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
+static void
+test_stack_exhausted (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 4096,
+                                                          "name", "scratch", NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  gpointer p;
+
+  g_assert_no_error (error);
+  /* 24 bytes of header, then 4000: 72 bytes are left. */
+  p = nebula_allocator_allocate (alloc, 4000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 72);
+
+  g_assert_null (nebula_allocator_allocate (alloc, 128, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "Stack allocator 'scratch' is exhausted"));
+  g_assert_nonnull (strstr (error->message, "requested 128 bytes, 72 of 4096 available"));
+  g_assert_nonnull (strstr (error->message, "24-byte header"));
+  g_assert_true (nebula_error_is_retryable (error));
+  g_assert_cmpuint (nebula_error_get_requested (error), ==, 128);
+  g_assert_cmpuint (nebula_error_get_available (error), ==, 72);
+  g_assert_cmpuint (nebula_error_get_capacity (error), ==, 4096);
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Stack allocator 'scratch'");
+  g_clear_error (&error);
+
+  /* What fits still fits, to the last byte. */
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 72 - HEADER, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 0);
+  g_assert_null (nebula_allocator_allocate (alloc, 1, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+
+  /* Huge alignments and sizes fail cleanly. */
+  g_assert_null (nebula_allocator_allocate (alloc, 8, (gsize) 1 << 40, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+  g_assert_null (nebula_allocator_allocate (alloc, G_MAXSSIZE, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 2);
+  g_assert_cmpuint (stats->failed_allocations, ==, 4);
+  (void) p;
+}
+
+static void
+test_stack_growth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 1024,
+                                                          "max-capacity", (guint64) 8192,
+                                                          NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  GPtrArray *blocks = g_ptr_array_new ();
+  gpointer p;
+
+  g_assert_no_error (error);
+
+  /* 1024 + 2048 + 4096 bytes of chunks, then 1024 more. */
+  while ((p = nebula_allocator_allocate (alloc, 100, 8, &error)) != NULL)
+    {
+      memset (p, blocks->len & 0xff, 100);
+      g_ptr_array_add (blocks, p);
+    }
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "left to grow"));
+  g_assert_nonnull (strstr (error->message, "of 8192"));
+  g_clear_error (&error);
+  g_assert_cmpuint (blocks->len, >=, 60);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), >=, 3);
+  g_assert_cmpuint (used (stack), <=, 8192);
+
+  for (guint i = 0; i < blocks->len; i++)
+    assert_filled (blocks->pdata[i], 100, i & 0xff);
+
+  /* Not the top, even across chunks. */
+  g_assert_false (nebula_allocator_deallocate (alloc, blocks->pdata[0], 100, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_clear_error (&error);
+
+  /* Popping everything walks back through the chunks. */
+  for (guint i = blocks->len; i-- > 0;)
+    {
+      g_assert_true (nebula_allocator_deallocate (alloc, blocks->pdata[i], 100, 8, &error));
+      g_assert_no_error (error);
+      if (i > 0)
+        assert_filled (blocks->pdata[i - 1], 100, (i - 1) & 0xff);
+    }
+  g_assert_cmpuint (used (stack), ==, 0);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+
+  /* And it grows again. */
+  for (guint i = 0; i < blocks->len; i++)
+    g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  g_assert_no_error (error);
+
+  nebula_allocator_reset (alloc);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+  g_assert_cmpuint (used (stack), ==, 0);
+  g_ptr_array_unref (blocks);
+}
+
+static void
+test_stack_reallocate (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  guint8 *a, *b, *p;
+  guint64 before;
+
+  a = nebula_allocator_allocate (alloc, 16, 8, &error);
+  memcpy (a, "0123456789abcdef", 16);
+
+  /* The top grows and shrinks in place. */
+  p = nebula_allocator_reallocate (alloc, a, 16, 200, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (p == a);
+  g_assert_cmpuint (used (stack), ==, HEADER + 200);
+  p = nebula_allocator_reallocate (alloc, a, 200, 10, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (p == a);
+  g_assert_cmpuint (used (stack), ==, HEADER + 10);
+  g_assert_cmpmem (a, 10, "0123456789", 10);
+
+  /* The header follows: the block pops with its new size. */
+  b = nebula_allocator_allocate (alloc, 8, 8, &error);
+  g_assert_nonnull (b);
+  before = used (stack);
+
+  /* Not the top: refused, contents and positions unchanged. */
+  g_assert_null (nebula_allocator_reallocate (alloc, a, 10, 20, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_assert_nonnull (strstr (error->message, "cannot resize"));
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+  g_assert_cmpmem (a, 10, "0123456789", 10);
+
+  /* Wrong old size. */
+  g_assert_null (nebula_allocator_reallocate (alloc, b, 16, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  g_clear_error (&error);
+
+  /* Foreign. */
+  g_assert_null (nebula_allocator_reallocate (alloc, &before, 8, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  /* Too big without growth: the block stays as it was. */
+  memset (b, 0x5b, 8);
+  g_assert_null (nebula_allocator_reallocate (alloc, b, 8, 4096, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+  assert_filled (b, 8, 0x5b);
+  g_assert_cmpuint (used (stack), ==, before);
+
+  /* A stricter alignment moves the top within its chunk. */
+  memcpy (b, "01234567", 8);
+  p = nebula_allocator_reallocate (alloc, b, 8, 24, 256, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (p) % 256, ==, 0);
+  g_assert_cmpmem (p, 8, "01234567", 8);
+  g_assert_cmpmem (a, 10, "0123456789", 10);
+  g_assert_false (nebula_allocator_owns (alloc, p + 24));
+  b = p;
+
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 24, 256, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 10, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
+static void
+test_stack_reallocate_moves_to_new_chunk (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 512,
+                                                          "max-capacity", (guint64) 8192,
+                                                          NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
+  guint8 *a, *b, *moved;
+
+  a = nebula_allocator_allocate (alloc, 100, 8, &error);
+  b = nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_no_error (error);
+  memset (a, 'a', 100);
+  memset (b, 'b', 100);
+
+  /* The top does not fit in its chunk any more: it moves, still on top. */
+  moved = nebula_allocator_reallocate (alloc, b, 100, 1000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (moved != b);
+  assert_filled (moved, 100, 'b');
+  assert_filled (a, 100, 'a');
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 2);
+  g_assert_false (nebula_allocator_owns (alloc, b + 50));
+
+  /* Popping it returns to the first chunk, where a is the top. */
+  g_assert_true (nebula_allocator_deallocate (alloc, moved, 1000, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+  g_assert_cmpuint (used (stack), ==, HEADER + 100);
+
+  /* The only block of a chunk moving leaves an empty chunk behind. */
+  b = nebula_allocator_allocate (alloc, 300, 8, &error);
+  moved = nebula_allocator_reallocate (alloc, b, 300, 600, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (moved != b);
+  moved = nebula_allocator_reallocate (alloc, moved, 600, 3000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 3);
+  g_assert_true (nebula_allocator_deallocate (alloc, moved, 3000, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 100, 8, &error));
+  g_assert_no_error (error);
+
+  /* A marker below it all releases through chunks. */
+  a = nebula_allocator_allocate (alloc, 100, 8, &error);
+  moved = nebula_allocator_reallocate (alloc, a, 100, 2000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+}
+
+static void
+test_stack_markers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (4096, &error);
+  g_autoptr(NebulaStackAllocator) other = nebula_stack_allocator_new (4096, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) empty = NULL;
+  g_autoptr(NebulaStackMarker) outer = NULL;
+  g_autoptr(NebulaStackMarker) inner = NULL;
+  g_autoptr(NebulaStackMarker) copy = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *keep;
+  guint64 at_outer;
+
+  empty = nebula_stack_allocator_mark (stack);
+  g_assert_cmpuint (nebula_stack_marker_get_position (empty), ==, 0);
+  g_assert_false (nebula_stack_marker_is_high (empty));
+
+  keep = nebula_allocator_allocate (alloc, 100, 8, &error);
+  memset (keep, 0x5a, 100);
+  outer = nebula_stack_allocator_mark (stack);
+  at_outer = used (stack);
+  g_assert_cmpuint (nebula_stack_marker_get_position (outer), ==, at_outer);
+
+  for (guint i = 0; i < 5; i++)
+    nebula_allocator_allocate (alloc, 50, 8, &error);
+  inner = nebula_stack_allocator_mark (stack);
+  copy = nebula_stack_marker_copy (inner);
+  for (guint i = 0; i < 3; i++)
+    nebula_allocator_allocate (alloc, 30, 16, &error);
+  g_assert_no_error (error);
+
+  /* Release to the inner marker (through its copy), then the outer. */
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, copy, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_marker_get_position (inner), ==, used (stack));
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->deallocations, ==, 3);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 100 + 5 * 50);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, outer, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, at_outer);
+  assert_filled (keep, 100, 0x5a);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->deallocations, ==, 8);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 100);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+
+  /* Twice is fine; the top is the block below the marker again. */
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, outer, &error));
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (alloc, keep, 100, 8, &error));
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_allocate (alloc, 100, 8, &error) == keep);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, empty, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+
+  /* A marker above the top. */
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, inner, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "above the top of the low end"));
+  g_clear_error (&error);
+
+  /* A marker whose space was released and allocated again: the position
+   * is below the top but lies inside a new block. */
+  nebula_allocator_allocate (alloc, 1000, 8, &error);
+  g_assert_cmpuint (used (stack), >, nebula_stack_marker_get_position (inner));
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, inner, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "released below it"));
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 1000);
+
+  /* From another allocator. */
+  g_clear_pointer (&copy, nebula_stack_marker_free);
+  copy = nebula_stack_allocator_mark (other);
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, copy, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "another allocator"));
+  g_clear_error (&error);
+
+  /* From before a reset, even the empty one. */
+  nebula_allocator_reset (alloc);
+  nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, empty, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "before a reset (generation 0, now 1)"));
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 64);
+
+  /* Still usable. */
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 8, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_stack_markers_growth (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 256,
+                                                          "max-capacity", (guint64) 8192,
+                                                          NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *keep;
+  guint64 at_marker;
+
+  keep = nebula_allocator_allocate (alloc, 64, 8, &error);
+  memset (keep, 0x77, 64);
+  marker = nebula_stack_allocator_mark (stack);
+  at_marker = used (stack);
+
+  for (guint i = 0; i < 30; i++)
+    g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), >=, 3);
+
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+  g_assert_cmpuint (used (stack), ==, at_marker);
+  assert_filled (keep, 64, 0x77);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->deallocations, ==, 30);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 64);
+
+  /* The kept chunk is reused. */
+  for (guint i = 0; i < 30; i++)
+    g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_stack_frame (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+
+  nebula_allocator_allocate (alloc, 10, 1, &error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 10);
+
+  {
+    g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+
+    nebula_allocator_allocate (alloc, 500, 1, &error);
+    {
+      g_autoptr(NebulaStackFrame) nested = nebula_stack_frame_new (stack);
+
+      nebula_allocator_allocate (alloc, 100, 1, &error);
+      g_assert_no_error (error);
+    }
+    g_assert_cmpuint (used (stack), >=, 2 * HEADER + 510);
+    g_assert_cmpuint (used (stack), <, 3 * HEADER + 610);
+  }
+
+  g_assert_cmpuint (used (stack), ==, HEADER + 10);
+}
+
+static void
+test_stack_frame_stale (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (1024, NULL);
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+      {
+        g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+
+        nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 10, 1, NULL);
+        nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
+      }
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*Closing a stack frame*before a reset*");
+}
+
+static NebulaStackAllocator *
+new_double_ended (gsize capacity)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaStackAllocator *stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                "capacity", (guint64) capacity,
+                                                "double-ended", TRUE, NULL);
+
+  g_assert_no_error (error);
+  return stack;
+}
+
+static void
+test_stack_double_ended (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (4096);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *low, *high1, *high2;
+
+  low = nebula_allocator_allocate (alloc, 100, 8, &error);
+  high1 = nebula_stack_allocator_allocate_high (stack, 200, 64, &error);
+  high2 = nebula_stack_allocator_allocate_high (stack, 50, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (high1) % 64, ==, 0);
+  g_assert_true (high1 > low + 100);
+  g_assert_true (high2 + 50 + HEADER <= high1);
+  memset (low, 'l', 100);
+  memset (high1, 'h', 200);
+  memset (high2, 'H', 50);
+  g_assert_true (nebula_allocator_owns (alloc, high1 + 199));
+  g_assert_true (nebula_allocator_owns (alloc, high2));
+  g_assert_false (nebula_allocator_owns (alloc, high2 - 1 - HEADER));
+
+  /* Not the top of the high end. */
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, high1, 200, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_assert_nonnull (strstr (error->message, "not the top of the high end"));
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, high1, 200, 64, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_clear_error (&error);
+
+  /* A low block is not the high end's to free. */
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, low, 100, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_nonnull (strstr (error->message, "low end"));
+  g_clear_error (&error);
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, &error, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, high2, 49, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  g_clear_error (&error);
+
+  /* Either end pops in order; the interface's deallocate takes either top. */
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, high2, 50, &error));
+  g_assert_no_error (error);
+  assert_filled (high1, 200, 'h');
+  g_assert_true (nebula_allocator_deallocate (alloc, high1, 200, 64, &error));
+  g_assert_no_error (error);
+  assert_filled (low, 100, 'l');
+  g_assert_true (nebula_allocator_deallocate (alloc, low, 100, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 4096);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->deallocations, ==, 3);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+
+  /* Addresses for bindings. */
+  {
+    guint64 address = nebula_stack_allocator_allocate_high_address (stack, 16, 16, &error);
+
+    g_assert_no_error (error);
+    g_assert_cmpuint (address % 16, ==, 0);
+    g_assert_true (nebula_stack_allocator_deallocate_high_address (stack, address, 16, &error));
+    g_assert_no_error (error);
+    g_assert_cmpuint (nebula_stack_allocator_allocate_high_address (stack, 8, 3, &error), ==, 0);
+    g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  }
+}
+
+static void
+test_stack_double_ended_meet (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (4096);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *level, *frame;
+
+  /* Low end: 24 + 2976 = 3000 bytes. High end: 24 + 976 = 1000 bytes. */
+  level = nebula_allocator_allocate (alloc, 2976, 8, &error);
+  frame = nebula_stack_allocator_allocate_high (stack, 976, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 4000);
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 96);
+  memset (level, 'L', 2976);
+  memset (frame, 'F', 976);
+
+  g_assert_null (nebula_allocator_allocate (alloc, 200, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "requested 200 bytes at the low end"));
+  g_assert_nonnull (strstr (error->message, "low end 3000 bytes, high end 1000 bytes of 4096"));
+  g_assert_cmpuint (nebula_error_get_available (error), ==, 96);
+  g_clear_error (&error);
+
+  g_assert_null (nebula_stack_allocator_allocate_high (stack, 100, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "requested 100 bytes at the high end"));
+  g_assert_nonnull (strstr (error->message, "low end 3000 bytes, high end 1000 bytes of 4096"));
+  g_clear_error (&error);
+
+  /* Exactly what is left fits: 24 + 72 bytes, from either end. */
+  g_assert_null (nebula_stack_allocator_allocate_high (stack, 73, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+  g_assert_nonnull (nebula_stack_allocator_allocate_high (stack, 72, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 0);
+  g_assert_null (nebula_allocator_allocate (alloc, 1, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "low end 3000 bytes, high end 1096 bytes of 4096"));
+  g_clear_error (&error);
+
+  /* No overlap: both ends kept their bytes. */
+  assert_filled (level, 2976, 'L');
+  assert_filled (frame, 976, 'F');
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->failed_allocations, ==, 4);
+}
+
+static void
+test_stack_double_ended_markers (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (4096);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) high_marker = NULL;
+  g_autoptr(NebulaStackMarker) low_marker = NULL;
+  g_autoptr(NebulaStackMarker) late = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *level, *p;
+
+  level = nebula_allocator_allocate (alloc, 500, 8, &error);
+  memset (level, 'L', 500);
+  low_marker = nebula_stack_allocator_mark (stack);
+  high_marker = nebula_stack_allocator_mark_high (stack);
+  g_assert_true (nebula_stack_marker_is_high (high_marker));
+  g_assert_cmpuint (nebula_stack_marker_get_position (high_marker), ==, 4096);
+
+  /* Three frames of per-frame data at the high end. */
+  for (guint frame = 0; frame < 3; frame++)
+    {
+      for (guint i = 0; i < 10; i++)
+        {
+          p = nebula_stack_allocator_allocate_high (stack, 100, 16, &error);
+          g_assert_no_error (error);
+          memset (p, frame, 100);
+        }
+      if (frame == 0)
+        late = nebula_stack_allocator_mark_high (stack);
+      g_assert_true (nebula_stack_allocator_release_to_marker (stack, high_marker, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (used (stack), ==, HEADER + 500);
+    }
+  assert_filled (level, 500, 'L');
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->deallocations, ==, 30);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 500);
+
+  /* A high marker above the high top, and one whose space was reused. */
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, late, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "above the top of the high end"));
+  g_clear_error (&error);
+  nebula_stack_allocator_allocate_high (stack, 2000, 8, &error);
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, late, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_assert_nonnull (strstr (error->message, "released below it"));
+  g_clear_error (&error);
+
+  /* Releasing one end leaves the other alone. */
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, low_marker, &error));
+  g_assert_cmpuint (used (stack), ==, 2 * HEADER + 2500);
+  nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, low_marker, &error));
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, high_marker, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 500);
+
+  /* A high frame. */
+  {
+    g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new_high (stack);
+
+    nebula_stack_allocator_allocate_high (stack, 1000, 8, &error);
+    g_assert_cmpuint (used (stack), ==, 2 * HEADER + 1500);
+  }
+  g_assert_cmpuint (used (stack), ==, HEADER + 500);
+}
+
+static void
+test_stack_double_ended_reallocate (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (1024);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  guint8 *low, *a, *b, *p;
+
+  low = nebula_allocator_allocate (alloc, 400, 8, &error);
+  a = nebula_stack_allocator_allocate_high (stack, 100, 8, &error);
+  b = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
+  g_assert_no_error (error);
+  memset (low, 'l', 400);
+  memcpy (b, "0123456789", 10);
+
+  /* Shrinking the high top stays in place. */
+  p = nebula_allocator_reallocate (alloc, b, 40, 10, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (p == b);
+
+  /* Growing moves it down, keeping the contents. */
+  p = nebula_allocator_reallocate (alloc, b, 10, 200, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (p < b);
+  g_assert_cmpmem (p, 10, "0123456789", 10);
+  b = p;
+
+  /* Into the low end: refused, unchanged. */
+  g_assert_null (nebula_allocator_reallocate (alloc, b, 200, 600, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "at the high end"));
+  g_clear_error (&error);
+  g_assert_cmpmem (b, 10, "0123456789", 10);
+
+  /* Not the top of the high end. */
+  g_assert_null (nebula_allocator_reallocate (alloc, a, 100, 50, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  g_clear_error (&error);
+
+  /* The low top cannot grow into the high end. */
+  g_assert_null (nebula_allocator_reallocate (alloc, low, 400, 1000, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "the ends meet"));
+  g_clear_error (&error);
+  assert_filled (low, 400, 'l');
+
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, b, 200, &error));
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, a, 100, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 400);
+}
+
+static void
+test_stack_single_ended_high (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (1024, &error);
+  g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark_high (stack);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer p = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 10, 8, &error);
+
+  g_assert_null (nebula_stack_allocator_allocate_high (stack, 10, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "'double-ended'"));
+  g_clear_error (&error);
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, p, 10, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED);
+  g_clear_error (&error);
+
+  /* The high end of a single-ended stack is always empty. */
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, HEADER + 10);
+
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
+  g_assert_cmpuint (stats->failed_allocations, ==, 1);
+}
+
+static void
+test_stack_corruption (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (4096, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
+  guint8 saved[HEADER];
+  guint8 *a, *b, *c;
+  guint64 before;
+
+  a = nebula_allocator_allocate (alloc, 64, 8, &error);
+  b = nebula_allocator_allocate (alloc, 64, 8, &error);
+  c = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+  before = used (stack);
+
+  /* Damaged in several ways: garbage, zeros, one flipped bit, a wild
+   * pointer. None of it may crash or change the stack. */
+  memcpy (saved, c - HEADER, HEADER);
+  for (guint round = 0; round < 4; round++)
+    {
+      memcpy (c - HEADER, saved, HEADER);
+      switch (round)
+        {
+        case 0: memset (c - HEADER, 0x41, HEADER); break;
+        case 1: memset (c - HEADER, 0, HEADER); break;
+        case 2: c[-HEADER + 3] ^= 0x10; break;
+        default:
+          {
+            gpointer wild = GSIZE_TO_POINTER (0x10);
+            memcpy (c - HEADER, &wild, sizeof wild);
+          }
+          break;
+        }
+
+      g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+      g_assert_nonnull (strstr (error->message, "is damaged"));
+      g_clear_error (&error);
+      g_assert_null (nebula_allocator_reallocate (alloc, c, 64, 128, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+      g_clear_error (&error);
+      g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+      g_clear_error (&error);
+      g_assert_cmpuint (used (stack), ==, before);
+    }
+
+  /* Repaired, c is fine; a damaged header further down stops a release
+   * that walks through it, and the pop that reaches it. */
+  memcpy (c - HEADER, saved, HEADER);
+  memcpy (saved, b - HEADER, HEADER);
+  memset (b - HEADER, 0xff, HEADER);
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+  g_assert_true (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+  g_assert_no_error (error);
+  before = used (stack);
+  g_assert_false (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+  memcpy (b - HEADER, saved, HEADER);
+
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 64, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
+static void
+test_stack_corruption_high (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (1024);
+  g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark_high (stack);
+  guint8 saved[HEADER];
+  guint8 *a, *b;
+
+  a = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
+  b = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
+  g_assert_no_error (error);
+
+  memcpy (saved, a - HEADER, HEADER);
+  memset (a - HEADER, 0x33, HEADER);
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  /* b itself is intact and pops. */
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, b, 40, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_stack_allocator_deallocate_high (stack, a, 40, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  memcpy (a - HEADER, saved, HEADER);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
+static void
+test_stack_reset (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 512,
+                                                          "max-capacity", (guint64) 4096,
+                                                          NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer first, p;
+
+  first = nebula_allocator_allocate (alloc, 100, 8, &error);
+  for (guint i = 0; i < 10; i++)
+    p = nebula_allocator_allocate (alloc, 100, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), >, 1);
+
+  nebula_allocator_reset (alloc);
+  g_assert_cmpuint (used (stack), ==, 0);
+  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 1);
+  g_assert_false (nebula_allocator_owns (alloc, first));
+  g_assert_false (nebula_allocator_deallocate (alloc, p, 100, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->resets, ==, 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+
+  /* Allocation starts at the bottom again. */
+  g_assert_true (nebula_allocator_allocate (alloc, 100, 8, &error) == first);
+  g_assert_no_error (error);
+}
+
+static void
+test_stack_fills (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 1024,
+                                                          "preset", NEBULA_PRESET_DEBUG,
+                                                          "double-ended", TRUE, NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  guint8 *p, *q, *h;
+  int alloc_fill, free_fill;
+
+  g_assert_no_error (error);
+  g_object_get (stack, "alloc-fill", &alloc_fill, "free-fill", &free_fill, NULL);
+  g_assert_cmpint (alloc_fill, ==, 0xAA);
+  g_assert_cmpint (free_fill, ==, 0xDD);
+
+  marker = nebula_stack_allocator_mark (stack);
+  p = nebula_allocator_allocate (alloc, 32, 8, &error);
+  assert_filled (p, 32, 0xAA);
+  h = nebula_stack_allocator_allocate_high (stack, 32, 8, &error);
+  assert_filled (h, 32, 0xAA);
+  q = nebula_allocator_allocate_zeroed (alloc, 32, 8, &error);
+  assert_filled (q, 32, 0);
+
+  p = nebula_allocator_reallocate (alloc, q, 32, 48, 8, &error);
+  g_assert_true (p == q);
+  assert_filled (q + 32, 16, 0xAA);
+  nebula_allocator_reallocate (alloc, q, 48, 16, 8, &error);
+  assert_filled (q + 16, 32, 0xDD);
+
+  g_assert_true (nebula_allocator_deallocate (alloc, q, 16, 8, &error));
+  assert_filled (q, 16, 0xDD);
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, h, 32, &error));
+  assert_filled (h, 32, 0xDD);
+
+  p = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
+  g_assert_no_error (error);
+  assert_filled (p, 32, 0xDD);
+}
+
+static void
+test_stack_presets (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) prod = NULL;
+  g_autoptr(NebulaStackAllocator) prod_double = NULL;
+  g_autoptr(NebulaStackAllocator) prod_explicit = NULL;
+  g_autoptr(NebulaStackAllocator) perf = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint64 max;
+  gboolean track;
+
+  prod = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                         "capacity", (guint64) 1000, "preset", NEBULA_PRESET_PRODUCTION, NULL);
+  g_assert_no_error (error);
+  g_object_get (prod, "max-capacity", &max, NULL);
+  g_assert_cmpuint (max, ==, 8000);
+
+  /* A double-ended stack does not grow, whatever the preset. */
+  prod_double = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                "capacity", (guint64) 1000, "double-ended", TRUE,
+                                "preset", NEBULA_PRESET_PRODUCTION, NULL);
+  g_assert_no_error (error);
+  g_object_get (prod_double, "max-capacity", &max, NULL);
+  g_assert_cmpuint (max, ==, 1000);
+
+  prod_explicit = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                  "capacity", (guint64) 1000, "max-capacity", (guint64) 0,
+                                  "preset", NEBULA_PRESET_PRODUCTION, NULL);
+  g_object_get (prod_explicit, "max-capacity", &max, NULL);
+  g_assert_cmpuint (max, ==, 1000);
+
+  perf = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                         "preset", NEBULA_PRESET_PERFORMANCE, NULL);
+  g_object_get (perf, "track-stats", &track, NULL);
+  g_assert_false (track);
+  nebula_allocator_allocate (NEBULA_ALLOCATOR (perf), 8, 8, &error);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (perf));
+  g_assert_cmpuint (stats->allocations, ==, 0);
+}
+
+typedef struct {
+  const char *property;
+  GType type;
+  union { guint64 u; int i; gboolean b; } value;
+  const char *rule;
+} BadConfig;
+
+static void
+test_stack_invalid_config (void)
+{
+  static const BadConfig cases[] = {
+    { "capacity", G_TYPE_UINT64, { .u = 0 }, "greater than 0" },
+    { "capacity", G_TYPE_UINT64, { .u = 31 },
+      "at least 32 bytes (every block takes a 24-byte header), not 31" },
+    { "capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
+    { "max-capacity", G_TYPE_UINT64, { .u = 100 }, "at least the capacity (1024), not 100" },
+    { "max-capacity", G_TYPE_UINT64, { .u = G_MAXUINT64 }, "at most" },
+    { "double-ended", G_TYPE_BOOLEAN, { .b = TRUE },
+      "cannot meet across chunks, so 'max-capacity' (4096)" },
+    { "alloc-fill", G_TYPE_INT, { .i = 256 }, "byte value" },
+    { "free-fill", G_TYPE_INT, { .i = -2 }, "byte value" },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(GError) use_error = NULL;
+      g_autoptr(GObject) object = NULL;
+      g_autoptr(NebulaStackMarker) marker = NULL;
+      g_autofree char *expected = g_strdup_printf ("'%s'", cases[i].property);
+      const char *names[3] = { "capacity", NULL, NULL };
+      GValue values[3] = { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT };
+      guint n = 0;
+      NebulaStackAllocator *stack;
+      NebulaAllocator *alloc;
+      int dummy = 0;
+
+      if (strcmp (cases[i].property, "capacity") != 0)
+        {
+          g_value_init (&values[n], G_TYPE_UINT64);
+          g_value_set_uint64 (&values[n], 1024);
+          names[n++] = "capacity";
+        }
+      if (strcmp (cases[i].property, "double-ended") == 0)
+        {
+          /* Only the combination is wrong. */
+          g_value_init (&values[n], G_TYPE_UINT64);
+          g_value_set_uint64 (&values[n], 4096);
+          names[n++] = "max-capacity";
+        }
+      g_value_init (&values[n], cases[i].type);
+      if (cases[i].type == G_TYPE_UINT64)
+        g_value_set_uint64 (&values[n], cases[i].value.u);
+      else if (cases[i].type == G_TYPE_BOOLEAN)
+        g_value_set_boolean (&values[n], cases[i].value.b);
+      else
+        g_value_set_int (&values[n], cases[i].value.i);
+      names[n++] = cases[i].property;
+
+      /* Constructed without init, as a binding would. */
+      object = g_object_new_with_properties (NEBULA_TYPE_STACK_ALLOCATOR, n, names, values);
+      stack = NEBULA_STACK_ALLOCATOR (object);
+      alloc = NEBULA_ALLOCATOR (object);
+      g_assert_false (g_initable_init (G_INITABLE (object), NULL, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_assert_nonnull (strstr (error->message, "Stack allocator has an invalid configuration"));
+      g_assert_nonnull (strstr (error->message, expected));
+      g_assert_nonnull (strstr (error->message, cases[i].rule));
+      g_assert_nonnull (strstr (nebula_error_get_suggestion (error), cases[i].property));
+
+      /* Every method answers with the same error and nothing crashes. */
+      g_assert_null (nebula_allocator_allocate (alloc, 8, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      g_assert_false (nebula_allocator_deallocate (alloc, &dummy, 8, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      g_assert_null (nebula_allocator_reallocate (alloc, &dummy, 8, 16, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      g_assert_null (nebula_stack_allocator_allocate_high (stack, 8, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      g_assert_false (nebula_stack_allocator_deallocate_high (stack, &dummy, 8, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      marker = nebula_stack_allocator_mark (stack);
+      g_assert_false (nebula_stack_allocator_release_to_marker (stack, marker, &use_error));
+      g_assert_error (use_error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_clear_error (&use_error);
+      nebula_allocator_reset (alloc);
+      g_assert_false (nebula_allocator_owns (alloc, &dummy));
+      g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stack), ==, 0);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+      g_assert_cmpuint (nebula_allocator_get_bytes_available (alloc), ==, 0);
+
+      for (guint j = 0; j < n; j++)
+        g_value_unset (&values[j]);
+    }
+}
+
+static void
+test_stack_invalid_marker_use (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) broken = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
+                                                         "capacity", (guint64) 0, NULL);
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (256, &error);
+  g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark (broken);
+
+  /* A marker of an allocator that could not initialize is refused. */
+  g_assert_false (nebula_stack_allocator_release_to_marker (stack, marker, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+}
+
+static void
+test_stack_lazy_init (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
+                                                        "capacity", (guint64) 512, NULL);
+  gpointer p = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 100, 8, &error);
+
+  g_assert_no_error (error);
+  g_assert_nonnull (p);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), p, 100, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_stack_frozen_after_init (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (512, NULL);
+
+      g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+      g_object_set (stack, "double-ended", TRUE, NULL);
+      g_assert_null (nebula_stack_allocator_allocate_high (stack, 8, 8, NULL));
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+  g_test_trap_assert_stderr ("*cannot change after initialization*");
+}
+
+static void
+test_stack_null_self (void)
+{
+  if (g_test_subprocess ())
+    {
+      nebula_stack_allocator_mark (NULL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*NEBULA_IS_STACK_ALLOCATOR*");
+}
+
+static void
+test_stack_null_marker (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (512, NULL);
+
+      nebula_stack_allocator_release_to_marker (stack, NULL, NULL);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*marker != NULL*");
+}
+
+typedef struct {
+  NebulaStackAllocator  *stack;
+  guint                  n;
+  TestBlock             *kept;
+  guint                  n_kept;
+  guint                  n_popped;
+  guint8                 tag;
+} ThreadData;
+
+static gpointer
+push_pop_thread (gpointer data)
+{
+  ThreadData *td = data;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (td->stack);
+
+  for (guint i = 0; i < td->n; i++)
+    {
+      gsize size = 8 + (i * 7 + td->tag) % 120;
+      guint8 *p = nebula_allocator_allocate (alloc, size, 8, NULL);
+      GError *error = NULL;
+
+      g_assert_nonnull (p);
+      memset (p, td->tag, size);
+
+      /* Every other block is given back at once: that works only when no
+       * other thread pushed above it meanwhile. */
+      if (i % 2 == 0)
+        {
+          if (nebula_allocator_deallocate (alloc, p, size, 8, &error))
+            {
+              td->n_popped++;
+              continue;
+            }
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+          g_error_free (error);
+        }
+
+      td->kept[td->n_kept++] = (TestBlock) { p, size };
+    }
+
+  return NULL;
+}
+
+static void
+test_stack_threads (void)
+{
+  enum { N_THREADS = 4, N_ALLOCS = 20000 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 4096,
+                                                          "max-capacity", (guint64) (64 << 20),
+                                                          "thread-safe", TRUE,
+                                                          NULL);
+  g_autoptr(NebulaStackMarker) bottom = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  ThreadData td[N_THREADS];
+  GThread *threads[N_THREADS];
+  TestBlock *all;
+  guint n_all = 0, n_popped = 0;
+
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_get_thread_safe (NEBULA_ALLOCATOR (stack)));
+  bottom = nebula_stack_allocator_mark (stack);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      td[t] = (ThreadData) { stack, N_ALLOCS, g_new (TestBlock, N_ALLOCS), 0, 0, t + 1 };
+      threads[t] = g_thread_new ("push-pop", push_pop_thread, &td[t]);
+    }
+  for (guint t = 0; t < N_THREADS; t++)
+    g_thread_join (threads[t]);
+
+  /* No block was handed out twice and every kept block has its owner's
+   * bytes. */
+  all = g_new (TestBlock, N_THREADS * N_ALLOCS);
+  for (guint t = 0; t < N_THREADS; t++)
+    {
+      n_popped += td[t].n_popped;
+      for (guint i = 0; i < td[t].n_kept; i++)
+        {
+          assert_filled (td[t].kept[i].start, td[t].kept[i].size, t + 1);
+          g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (stack), td[t].kept[i].start));
+          all[n_all++] = td[t].kept[i];
+        }
+    }
+  test_assert_blocks_disjoint (all, n_all, HEADER);
+
+  g_assert_cmpuint (n_popped + n_all, ==, N_THREADS * N_ALLOCS);
+  g_assert_cmpuint (n_popped, >, 0);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
+  g_assert_cmpuint (stats->allocations, ==, N_THREADS * N_ALLOCS);
+  g_assert_cmpuint (stats->deallocations, ==, n_popped);
+
+  /* Everything else goes at once. */
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (stack)), ==, 0);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
+  g_assert_cmpuint (stats->deallocations, ==, N_THREADS * N_ALLOCS);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+
+  for (guint t = 0; t < N_THREADS; t++)
+    g_free (td[t].kept);
+  g_free (all);
+}
+
+static gpointer
+high_frames_thread (gpointer data)
+{
+  NebulaStackAllocator *stack = data;
+
+  for (guint round = 0; round < 2000; round++)
+    {
+      g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark_high (stack);
+      guint8 *blocks[10];
+
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        {
+          blocks[i] = nebula_stack_allocator_allocate_high (stack, 32, 16, NULL);
+          g_assert_nonnull (blocks[i]);
+          memset (blocks[i], round & 0xff, 32);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        assert_filled (blocks[i], 32, round & 0xff);
+      g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, NULL));
+    }
+
+  return NULL;
+}
+
+static void
+test_stack_threads_double_ended (void)
+{
+  enum { N_BLOCKS = 5000 };
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) (1 << 20),
+                                                          "double-ended", TRUE,
+                                                          "thread-safe", TRUE,
+                                                          NULL);
+  guint8 **blocks = g_new (guint8 *, N_BLOCKS);
+  GThread *high;
+
+  g_assert_no_error (error);
+
+  /* One thread runs frames at the high end while this one fills the low
+   * end, popping every other block. */
+  high = g_thread_new ("high", high_frames_thread, stack);
+  for (guint i = 0; i < N_BLOCKS; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 16, 8, &error);
+      g_assert_no_error (error);
+      memset (blocks[i], i & 0xff, 16);
+      if (i % 2 == 1)
+        {
+          g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), blocks[i], 16, 8,
+                                                      &error));
+          g_assert_no_error (error);
+        }
+    }
+  g_thread_join (high);
+
+  for (guint i = 0; i < N_BLOCKS; i += 2)
+    assert_filled (blocks[i], 16, i & 0xff);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (stack)), ==,
+                    (N_BLOCKS / 2) * (16 + HEADER));
+  g_free (blocks);
+}
+
+typedef struct {
+  guint8 *ptr;
+  gsize   size;
+  gsize   alignment;
+  guint8  tag;
+} ModelBlock;
+
+typedef struct {
+  NebulaStackMarker *marker;
+  guint              depth;
+} ModelMarker;
+
+typedef struct {
+  GArray    *blocks;    /* ModelBlock, bottom first */
+  GPtrArray *markers;   /* ModelMarker *, all still valid */
+  gboolean   high;
+} ModelEnd;
+
+static void
+model_marker_free (gpointer data)
+{
+  ModelMarker *m = data;
+
+  nebula_stack_marker_free (m->marker);
+  g_free (m);
+}
+
+static void
+model_forget_markers_above (ModelEnd *end,
+                            guint     depth)
+{
+  for (guint i = end->markers->len; i-- > 0;)
+    if (((ModelMarker *) end->markers->pdata[i])->depth > depth)
+      g_ptr_array_remove_index (end->markers, i);
+}
+
+/* Markers above the new depth can never be valid again. */
+static void
+model_truncate (ModelEnd *end,
+                guint     depth)
+{
+  g_array_set_size (end->blocks, depth);
+  model_forget_markers_above (end, depth);
+}
+
+static void
+model_check (NebulaStackAllocator *stack,
+             ModelEnd             *ends,
+             guint                 n_ends,
+             gboolean              contents)
+{
+  g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
+  guint64 in_use = 0;
+
+  for (guint e = 0; e < n_ends; e++)
+    for (guint i = 0; i < ends[e].blocks->len; i++)
+      {
+        ModelBlock *b = &g_array_index (ends[e].blocks, ModelBlock, i);
+
+        in_use += b->size;
+        if (contents || i + 1 == ends[e].blocks->len)
+          {
+            g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (stack), b->ptr));
+            assert_filled (b->ptr, b->size, b->tag);
+          }
+      }
+  g_assert_cmpuint (stats->bytes_in_use, ==, in_use);
+}
+
+/* Random operations against a model of both ends: every successful call
+ * must agree with the model, every refusal must leave the stack as it
+ * was. */
+typedef struct {
+  guint max_chunks;
+  guint exhausted;
+  guint moves;
+  guint releases;
+} RandomOutcome;
+
+static RandomOutcome
+random_ops (NebulaStackAllocator *stack,
+            gboolean              double_ended,
+            guint                 n_ops)
+{
+  RandomOutcome outcome = { 0, };
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  ModelEnd ends[2];
+  guint n_ends = double_ended ? 2 : 1;
+  guint8 next_tag = 1;
+
+  for (guint e = 0; e < 2; e++)
+    {
+      ends[e].blocks = g_array_new (FALSE, FALSE, sizeof (ModelBlock));
+      ends[e].markers = g_ptr_array_new_with_free_func (model_marker_free);
+      ends[e].high = e == 1;
+    }
+
+  for (guint op = 0; op < n_ops; op++)
+    {
+      ModelEnd *end = &ends[g_test_rand_int_range (0, n_ends)];
+      GArray *blocks = end->blocks;
+      ModelBlock *top = blocks->len > 0 ? &g_array_index (blocks, ModelBlock, blocks->len - 1) : NULL;
+      g_autoptr(GError) error = NULL;
+      guint64 used_before = nebula_allocator_get_bytes_used (alloc);
+
+      switch (g_test_rand_int_range (0, 8))
+        {
+        case 0:
+        case 1:
+        case 2:
+          {
+            ModelBlock b = { NULL, g_test_rand_int_range (1, 300),
+                             (gsize) 1 << g_test_rand_int_range (0, 7), next_tag++ };
+
+            b.ptr = end->high
+              ? nebula_stack_allocator_allocate_high (stack, b.size, b.alignment, &error)
+              : nebula_allocator_allocate (alloc, b.size, b.alignment, &error);
+            if (b.ptr == NULL)
+              {
+                g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+                outcome.exhausted++;
+                g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+                break;
+              }
+            g_assert_cmpuint (GPOINTER_TO_SIZE (b.ptr) % b.alignment, ==, 0);
+            memset (b.ptr, b.tag, b.size);
+            g_array_append_val (blocks, b);
+          }
+          break;
+
+        case 3:
+          if (top == NULL)
+            break;
+          g_assert_true (nebula_allocator_deallocate (alloc, top->ptr, top->size, top->alignment,
+                                                      &error));
+          g_assert_no_error (error);
+          model_truncate (end, blocks->len - 1);
+          break;
+
+        case 4:
+          if (blocks->len < 2)
+            break;
+          {
+            ModelBlock *b = &g_array_index (blocks, ModelBlock,
+                                            g_test_rand_int_range (0, blocks->len - 1));
+
+            g_assert_false (nebula_allocator_deallocate (alloc, b->ptr, b->size, b->alignment,
+                                                         &error));
+            g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+            g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+          }
+          break;
+
+        case 5:
+          {
+            ModelMarker *m = g_new (ModelMarker, 1);
+
+            m->marker = end->high ? nebula_stack_allocator_mark_high (stack)
+                                  : nebula_stack_allocator_mark (stack);
+            m->depth = blocks->len;
+            g_ptr_array_add (end->markers, m);
+          }
+          break;
+
+        case 6:
+          if (end->markers->len == 0)
+            break;
+          {
+            ModelMarker *m = end->markers->pdata[g_test_rand_int_range (0, end->markers->len)];
+
+            g_assert_true (nebula_stack_allocator_release_to_marker (stack, m->marker, &error));
+            g_assert_no_error (error);
+            model_truncate (end, m->depth);
+            outcome.releases++;
+          }
+          break;
+
+        default:
+          if (top == NULL)
+            break;
+          {
+            gsize new_size = g_test_rand_int_range (1, 600);
+            guint8 *p = nebula_allocator_reallocate (alloc, top->ptr, top->size, new_size,
+                                                     top->alignment, &error);
+
+            if (p == NULL)
+              {
+                g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+                outcome.exhausted++;
+                g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used_before);
+                break;
+              }
+            assert_filled (p, MIN (top->size, new_size), top->tag);
+            if (p != top->ptr)
+              outcome.moves++;
+            memset (p, top->tag, new_size);
+            top->ptr = p;
+            top->size = new_size;
+            /* Markers taken with this block on top recorded where it ended
+             * (or, at the high end, began); only the ones below it stay. */
+            model_forget_markers_above (end, blocks->len - 1);
+          }
+          break;
+        }
+
+      model_check (stack, ends, n_ends, op % 64 == 0);
+      outcome.max_chunks = MAX (outcome.max_chunks, nebula_stack_allocator_get_n_chunks (stack));
+    }
+
+  model_check (stack, ends, n_ends, TRUE);
+  for (guint e = 0; e < 2; e++)
+    {
+      g_array_unref (ends[e].blocks);
+      g_ptr_array_unref (ends[e].markers);
+    }
+
+  return outcome;
+}
+
+static void
+test_stack_random_growing (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 1024,
+                                                          "max-capacity", (guint64) (64 * 1024),
+                                                          NULL);
+
+  RandomOutcome outcome;
+
+  g_assert_no_error (error);
+  outcome = random_ops (stack, FALSE, 4000);
+  g_assert_cmpuint (outcome.max_chunks, >=, 3);
+  g_assert_cmpuint (outcome.moves, >, 0);
+  g_assert_cmpuint (outcome.releases, >, 0);
+}
+
+static void
+test_stack_random_double_ended (void)
+{
+  g_autoptr(NebulaStackAllocator) stack = new_double_ended (3000);
+  RandomOutcome outcome = random_ops (stack, TRUE, 4000);
+
+  g_assert_cmpuint (outcome.max_chunks, ==, 1);
+  g_assert_cmpuint (outcome.exhausted, >, 0);
+  g_assert_cmpuint (outcome.moves, >, 0);
+  g_assert_cmpuint (outcome.releases, >, 0);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/stack/basic", test_stack_basic);
+  g_test_add_func ("/nebula/stack/lifo", test_stack_lifo);
+  g_test_add_func ("/nebula/stack/zero-size", test_stack_zero_size);
+  g_test_add_func ("/nebula/stack/exhausted", test_stack_exhausted);
+  g_test_add_func ("/nebula/stack/growth", test_stack_growth);
+  g_test_add_func ("/nebula/stack/reallocate", test_stack_reallocate);
+  g_test_add_func ("/nebula/stack/reallocate/new-chunk", test_stack_reallocate_moves_to_new_chunk);
+  g_test_add_func ("/nebula/stack/marker/release", test_stack_markers);
+  g_test_add_func ("/nebula/stack/marker/growth", test_stack_markers_growth);
+  g_test_add_func ("/nebula/stack/marker/unusable-allocator", test_stack_invalid_marker_use);
+  g_test_add_func ("/nebula/stack/frame", test_stack_frame);
+  g_test_add_func ("/nebula/stack/frame/stale", test_stack_frame_stale);
+  g_test_add_func ("/nebula/stack/double-ended/basic", test_stack_double_ended);
+  g_test_add_func ("/nebula/stack/double-ended/meet", test_stack_double_ended_meet);
+  g_test_add_func ("/nebula/stack/double-ended/markers", test_stack_double_ended_markers);
+  g_test_add_func ("/nebula/stack/double-ended/reallocate", test_stack_double_ended_reallocate);
+  g_test_add_func ("/nebula/stack/single-ended-high", test_stack_single_ended_high);
+  g_test_add_func ("/nebula/stack/corruption/low", test_stack_corruption);
+  g_test_add_func ("/nebula/stack/corruption/high", test_stack_corruption_high);
+  g_test_add_func ("/nebula/stack/reset", test_stack_reset);
+  g_test_add_func ("/nebula/stack/fills", test_stack_fills);
+  g_test_add_func ("/nebula/stack/presets", test_stack_presets);
+  g_test_add_func ("/nebula/stack/invalid-config", test_stack_invalid_config);
+  g_test_add_func ("/nebula/stack/lazy-init", test_stack_lazy_init);
+  g_test_add_func ("/nebula/stack/frozen-after-init", test_stack_frozen_after_init);
+  g_test_add_func ("/nebula/stack/null-self", test_stack_null_self);
+  g_test_add_func ("/nebula/stack/null-marker", test_stack_null_marker);
+  g_test_add_func ("/nebula/stack/random/growing", test_stack_random_growing);
+  g_test_add_func ("/nebula/stack/random/double-ended", test_stack_random_double_ended);
+  g_test_add_func ("/nebula/stack/threads", test_stack_threads);
+  g_test_add_func ("/nebula/stack/threads/double-ended", test_stack_threads_double_ended);
+
+  return g_test_run ();
+}
