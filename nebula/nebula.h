@@ -18,4 +18,6 @@
 # include "nebula-allocator.h"
 # include "nebula-system-allocator.h"
 # include "nebula-bump-allocator.h"
+# include "nebula-pool-allocator.h"
+# include "nebula-macros.h"
 #undef NEBULA_INSIDE
