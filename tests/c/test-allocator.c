@@ -33,11 +33,29 @@ create_bump_thread_safe (void)
                          "capacity", (guint64) (64 * 1024), "thread-safe", TRUE, NULL);
 }
 
+static NebulaAllocator *
+create_pool (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, NULL);
+}
+
+static NebulaAllocator *
+create_pool_thread_safe (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, "thread-safe", TRUE, NULL);
+}
+
 /* Allocators that serve blocks of at most 256 bytes at alignment 64. */
 static const Factory factories[] = {
   { "system", create_system },
   { "bump", create_bump },
   { "bump-thread-safe", create_bump_thread_safe },
+  { "pool", create_pool },
+  { "pool-thread-safe", create_pool_thread_safe },
 };
 
 static void
