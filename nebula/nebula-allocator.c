@@ -32,6 +32,82 @@
  * Python or JavaScript may implement the interface too.
  */
 
+/* The virtual functions are annotated with integer addresses for the same
+ * reason the methods have _address twins: PyGObject takes the first
+ * gpointer argument of a Python-implemented vfunc for closure user data
+ * (and passes None), and discards a gpointer return value, so a Python
+ * class could neither receive nor return a block. guintptr is passed like a
+ * pointer on every ABI GLib supports. */
+
+/**
+ * NebulaAllocatorInterface::allocate:
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes, at least 1
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Allocates @size bytes aligned to @alignment. The layout is already
+ * validated and the wrapper counts the statistics.
+ *
+ * Returns: (type guintptr): the block, or %NULL with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::allocate_zeroed:
+ * @self: a #NebulaAllocator
+ * @size: the number of bytes, at least 1
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * Like #NebulaAllocatorInterface::allocate, with the block cleared.
+ *
+ * Returns: (type guintptr): the block, or %NULL with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::reallocate:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guintptr): a block from @self
+ * @old_size: its size
+ * @new_size: the size wanted, at least 1
+ * @alignment: its alignment
+ * @error: return location for a #GError
+ *
+ * Resizes the block at @ptr; on failure the block must stay as it was.
+ *
+ * Returns: (type guintptr): the block, or %NULL with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::deallocate:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guintptr): a block from @self, never %NULL
+ * @size: its size, at least 1
+ * @alignment: its alignment
+ * @error: return location for a #GError
+ *
+ * Gives the block at @ptr back.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+
+/**
+ * NebulaAllocatorInterface::owns:
+ * @self: a #NebulaAllocator
+ * @ptr: (type guintptr): any pointer, never %NULL
+ *
+ * Whether @ptr lies in memory that @self handed out and still manages.
+ *
+ * Returns: %TRUE if @self owns @ptr
+ */
+
+/**
+ * NebulaAllocatorInterface::reset:
+ * @self: a #NebulaAllocator
+ *
+ * Frees every allocation at once.
+ */
+
 G_DEFINE_INTERFACE (NebulaAllocator, nebula_allocator, G_TYPE_OBJECT)
 
 static GQuark foreign_stats_quark;
@@ -321,6 +397,27 @@ ensure_error (NebulaAllocator  *self,
     }
 }
 
+/* An implementation from outside (a Python class that defines no
+ * do_allocate, say) may leave a virtual function unset. */
+static gboolean
+check_implemented (NebulaAllocator  *self,
+                   gconstpointer     vfunc,
+                   const char       *name,
+                   GError          **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0, };
+
+  if (G_LIKELY (vfunc != NULL))
+    return TRUE;
+
+  what = nebula_allocator_describe (self);
+  info.allocator_name = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
+                    "%s does not implement NebulaAllocator.%s", what, name);
+  return FALSE;
+}
+
 static G_NO_INLINE gpointer
 allocate_checked (NebulaAllocator           *self,
                   NebulaAllocatorInterface  *iface,
@@ -333,7 +430,8 @@ allocate_checked (NebulaAllocator           *self,
   GError *local_error = NULL;
   gpointer ptr;
 
-  if (!nebula_layout_check (self, size, alignment, error))
+  if (!nebula_layout_check (self, size, alignment, error) ||
+      !check_implemented (self, iface->allocate, "allocate", error))
     {
       nebula_stats_counters_record_failure (counters);
       return NULL;
@@ -371,7 +469,7 @@ allocate_checked (NebulaAllocator           *self,
 }
 
 /**
- * nebula_allocator_allocate: (skip)
+ * nebula_allocator_allocate:
  * @self: a #NebulaAllocator
  * @size: the number of bytes
  * @alignment: the alignment, a power of two
@@ -413,7 +511,7 @@ nebula_allocator_allocate (NebulaAllocator  *self,
 }
 
 /**
- * nebula_allocator_allocate_zeroed: (skip)
+ * nebula_allocator_allocate_zeroed:
  * @self: a #NebulaAllocator
  * @size: the number of bytes
  * @alignment: the alignment, a power of two
@@ -439,7 +537,7 @@ nebula_allocator_allocate_zeroed (NebulaAllocator  *self,
 }
 
 /**
- * nebula_allocator_reallocate: (skip)
+ * nebula_allocator_reallocate:
  * @self: a #NebulaAllocator
  * @ptr: (nullable): a block from @self, or %NULL to allocate
  * @old_size: the size @ptr was allocated (or last reallocated) with
@@ -475,7 +573,9 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 
   counters = get_counters (self, iface);
   if (!nebula_layout_check (self, old_size, alignment, error) ||
-      !nebula_layout_check (self, new_size, alignment, error))
+      !nebula_layout_check (self, new_size, alignment, error) ||
+      !check_implemented (self, iface->allocate, "allocate", error) ||
+      !check_implemented (self, iface->deallocate, "deallocate", error))
     {
       nebula_stats_counters_record_failure (counters);
       return NULL;
@@ -496,7 +596,7 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 }
 
 /**
- * nebula_allocator_deallocate: (skip)
+ * nebula_allocator_deallocate:
  * @self: a #NebulaAllocator
  * @ptr: a block from @self
  * @size: the size @ptr was allocated with
@@ -535,7 +635,8 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
       return TRUE;
     }
 
-  if (!nebula_layout_check (self, size, alignment, error))
+  if (!nebula_layout_check (self, size, alignment, error) ||
+      !check_implemented (self, iface->deallocate, "deallocate", error))
     return FALSE;
 
   if (ptr == NULL)
@@ -582,7 +683,7 @@ nebula_allocator_reset (NebulaAllocator *self)
 }
 
 /**
- * nebula_allocator_owns: (skip)
+ * nebula_allocator_owns:
  * @self: a #NebulaAllocator
  * @ptr: (nullable): any pointer
  *

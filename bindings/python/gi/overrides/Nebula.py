@@ -55,6 +55,21 @@ BumpAllocator = override(BumpAllocator)
 __all__.append('BumpAllocator')
 
 
+class PoolAllocator(Nebula.PoolAllocator):
+    """Fixed-size blocks with O(1) allocate and free (see the C docs).
+
+    Construction validates the configuration:
+    ``Nebula.PoolAllocator(block_size=4)`` raises ``GLib.Error``
+    (``INVALID_CONFIG``) naming the property.
+    """
+
+    __init__ = _init_on_construction
+
+
+PoolAllocator = override(PoolAllocator)
+__all__.append('PoolAllocator')
+
+
 @contextlib.contextmanager
 def context(name):
     """Name the call site for errors raised inside the ``with`` block."""
