@@ -907,7 +907,7 @@ test_pool_null_self (void)
 /* Threads. */
 
 #define N_THREADS       4
-#define N_ROUNDS        50000
+#define N_ROUNDS        20000
 #define MAX_HELD        48
 
 typedef struct
