@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula';
 
 import {test, assert, assertEqual, assertThrows, run} from './harness.js';
@@ -169,6 +170,65 @@ test('presets', () => {
         block_count: 4, max_block_count: 4});
     explicit.allocate(8, 8);
     assertEqual(explicit.max_block_count, 4);
+});
+
+// A JavaScript class implementing the interface: it hands out blocks of a
+// pool it wraps and records the calls it gets.
+const RecordingAllocator = GObject.registerClass({
+    Implements: [Nebula.Allocator],
+    Properties: {
+        'capacity': GObject.ParamSpec.override('capacity', Nebula.Allocator),
+        'bytes-used': GObject.ParamSpec.override('bytes-used', Nebula.Allocator),
+        'bytes-available': GObject.ParamSpec.override('bytes-available', Nebula.Allocator),
+        'thread-safe': GObject.ParamSpec.override('thread-safe', Nebula.Allocator),
+        'name': GObject.ParamSpec.override('name', Nebula.Allocator),
+    },
+}, class RecordingAllocator extends GObject.Object {
+    _init(pool) {
+        super._init();
+        this.pool = pool;
+        this.calls = [];
+    }
+
+    vfunc_allocate(size, alignment) {
+        this.calls.push(`allocate ${size} ${alignment}`);
+        return this.pool.allocate(size, alignment);
+    }
+
+    vfunc_deallocate(address, size, alignment) {
+        this.calls.push(`deallocate ${address === this.last ? 'last' : address} ${size}`);
+        return this.pool.deallocate(address, size, alignment);
+    }
+
+    vfunc_owns(address) {
+        this.calls.push('owns');
+        return this.pool.owns(address);
+    }
+});
+
+test('a JavaScript class works where an allocator is expected', () => {
+    const pool = new Nebula.PoolAllocator({block_size: 32, block_count: 2, name: 'inner'});
+    const impl = new RecordingAllocator(pool);
+    const allocate = (size, alignment) => Nebula.Allocator.prototype.allocate.call(impl, size, alignment);
+
+    const a = allocate(24, 8);
+    impl.last = a;
+    assertEqual(a % 8, 0);
+    assert(Nebula.Allocator.prototype.owns.call(impl, a), 'owns');
+    allocate(0, 8);
+    // The pool's error travels through JavaScript back to the caller.
+    assertThrows(() => allocate(8, 8), isAllocatorError(E.EXHAUSTED,
+        "Pool allocator 'inner' is exhausted: requested 8 bytes, 0 of 2 blocks free"));
+    assertThrows(() => allocate(8, 3), isAllocatorError(E.INVALID_ALIGNMENT));
+    assert(Nebula.Allocator.prototype.deallocate.call(impl, a, 24, 8), 'deallocate');
+
+    assertEqual(impl.calls.join(', '),
+        'allocate 24 8, owns, allocate 1 8, allocate 8 8, deallocate last 24');
+    const stats = Nebula.Allocator.prototype.get_stats.call(impl);
+    assertEqual(stats.allocations, 2);
+    assertEqual(stats.deallocations, 1);
+    assertEqual(stats.failed_allocations, 2);
+    assertEqual(stats.bytes_in_use, 0);
 });
 
 await run();
