@@ -387,6 +387,10 @@ class PythonImplementationTest(NebulaErrorMixin, unittest.TestCase):
         self.assertEqual(stats.deallocations, 0)
 
     def test_missing_vfunc_is_not_supported(self):
+        # Not a subclass of PythonAllocator (or of a common Python base):
+        # GObject shares an inherited interface vtable between a class and
+        # its subclasses, so PyGObject would install one subclass's do_
+        # methods for the parent and every sibling.
         class Partial(GObject.Object, Nebula.Allocator):
             __gtype_name__ = 'TestPartialAllocator'
             capacity = GObject.Property(type=GObject.TYPE_UINT64,
