@@ -89,13 +89,22 @@ struct _NebulaPoolAllocator
   guint8                *free_head;     /* single-threaded free list */
   gsize                  block_size;    /* the stride, after rounding */
   gsize                  block_alignment;
-  gsize                  n_in_use;      /* atomic in thread-safe mode */
+  gsize                  n_in_use;      /* single-threaded */
   gboolean               plain;         /* single-threaded, no checks, no fills */
   guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
 
-  /* Thread-safe free list: the low 32 bits are the top block's index + 1,
-   * the high 32 bits a tag that changes with every successful update. */
-  guint64                head;
+  /* Thread-safe mode: every operation writes both, so they share a cache
+   * line that no read-mostly field shares (the padding keeps the others
+   * off it whatever the instance's alignment). */
+  struct
+  {
+    guint8               before[64];
+    /* The free list: the low 32 bits are the top block's index + 1, the
+     * high 32 bits a tag that changes with every successful update. */
+    guint64              head;
+    gsize                n_in_use;
+    guint8               after[64];
+  } shared;
 
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */
@@ -291,7 +300,7 @@ static inline gsize
 load_n_in_use (NebulaPoolAllocator *self)
 {
   if (self->config.thread_safe)
-    return atomic_load_size (&self->n_in_use);
+    return atomic_load_size (&self->shared.n_in_use);
   return self->n_in_use;
 }
 
@@ -715,7 +724,7 @@ pop_concurrent (NebulaPoolAllocator  *self,
                 Slab                **slab_out,
                 gsize                *local_out)
 {
-  guint64 head = __atomic_load_n (&self->head, __ATOMIC_ACQUIRE);
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
 
   for (;;)
     {
@@ -732,7 +741,7 @@ pop_concurrent (NebulaPoolAllocator  *self,
       next_head = ((head >> 32) + 1) << 32 |
                   __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
 
-      if (__atomic_compare_exchange_n (&self->head, &head, next_head, TRUE,
+      if (__atomic_compare_exchange_n (&self->shared.head, &head, next_head, TRUE,
                                        __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
         {
           *slab_out = slab;
@@ -748,7 +757,7 @@ push_concurrent (NebulaPoolAllocator *self,
                  gsize                local)
 {
   guint64 top = slab->first + local + 1;
-  guint64 head = __atomic_load_n (&self->head, __ATOMIC_RELAXED);
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_RELAXED);
   guint64 new_head;
 
   do
@@ -756,7 +765,7 @@ push_concurrent (NebulaPoolAllocator *self,
       __atomic_store_n (&slab->links[local], (guint32) head, __ATOMIC_RELAXED);
       new_head = ((head >> 32) + 1) << 32 | top;
     }
-  while (!__atomic_compare_exchange_n (&self->head, &head, new_head, TRUE,
+  while (!__atomic_compare_exchange_n (&self->shared.head, &head, new_head, TRUE,
                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
@@ -805,7 +814,7 @@ refill_concurrent (NebulaPoolAllocator  *self,
 
   if (i < self->n_slabs)
     __atomic_store_n (&self->fresh_slab, i, __ATOMIC_RELEASE);
-  else if ((guint32) __atomic_load_n (&self->head, __ATOMIC_ACQUIRE) != 0)
+  else if ((guint32) __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE) != 0)
     ;   /* another thread freed a block meanwhile */
   else if (grow (self, size, error))
     __atomic_store_n (&self->fresh_slab, self->n_slabs - 1, __ATOMIC_RELEASE);
@@ -835,7 +844,7 @@ allocate_concurrent (NebulaPoolAllocator  *self,
   if (self->check_frees)
     __atomic_fetch_or (&slab->allocated[local / BITS_PER_WORD],
                        (gsize) 1 << (local % BITS_PER_WORD), __ATOMIC_ACQ_REL);
-  __atomic_fetch_add (&self->n_in_use, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
 
   block = slab->data + local * self->block_size;
   fill_block (self, block, size);
@@ -954,7 +963,7 @@ deallocate_concurrent (NebulaPoolAllocator  *self,
     memset (ptr, self->config.free_fill, self->block_size);
 
   /* Before the push, so that the count never exceeds the blocks out. */
-  __atomic_fetch_sub (&self->n_in_use, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
   push_concurrent (self, slab, local);
   return TRUE;
 }
@@ -1118,8 +1127,9 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
 
   self->free_head = NULL;
   __atomic_store_n (&self->fresh_slab, 0, __ATOMIC_RELEASE);
-  __atomic_store_n (&self->n_in_use, 0, __ATOMIC_RELAXED);
-  __atomic_store_n (&self->head, ((self->head >> 32) + 1) << 32, __ATOMIC_RELEASE);
+  self->n_in_use = 0;
+  __atomic_store_n (&self->shared.n_in_use, 0, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
 }
 
 static void
