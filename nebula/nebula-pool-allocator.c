@@ -90,7 +90,8 @@ struct _NebulaPoolAllocator
   gsize                  block_size;    /* the stride, after rounding */
   gsize                  block_alignment;
   gsize                  n_in_use;      /* single-threaded */
-  gboolean               plain;         /* single-threaded, no checks, no fills */
+  gboolean               fast;          /* initialized, single-threaded, no fills */
+  gboolean               ready;         /* initialized and valid; release-published */
   guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
 
   /* Thread-safe mode: every operation writes both, so they share a cache
@@ -440,14 +441,18 @@ pool_init_once (gpointer data)
   self->slabs[0] = slab;
   self->n_slabs = 1;
   self->n_blocks = slab->n_blocks;
-  self->plain = !config->thread_safe && !self->check_frees &&
-                config->alloc_fill < 0 && config->free_fill < 0;
+  self->fast = !config->thread_safe && config->alloc_fill < 0 && config->free_fill < 0;
+  __atomic_store_n (&self->ready, TRUE, __ATOMIC_RELEASE);
 }
 
 static inline gboolean
 ensure_ready (NebulaPoolAllocator  *self,
               GError              **error)
 {
+  /* Saves the out-of-line g_once check on every slow-path call. */
+  if (G_LIKELY (__atomic_load_n (&self->ready, __ATOMIC_ACQUIRE)))
+    return TRUE;
+
   return nebula_allocator_config_ensure (&self->config, self, pool_init_once, error);
 }
 
@@ -601,39 +606,68 @@ rebuild_free_list (NebulaPoolAllocator *self)
     }
 }
 
-/* Takes @block off the single-threaded free list after checking that it is
- * a free block of the pool, as the link to it was read from user memory. */
-static gboolean
-claim_listed_block (NebulaPoolAllocator  *self,
-                    guint8               *block,
-                    gsize                 size,
-                    GError              **error)
+/* Single-threaded, with check-frees: marks @block, just taken from the free
+ * list, allocated. The link to it was read from user memory, so it must be
+ * a free block of the pool; if not, nothing changes. */
+static inline gboolean
+mark_listed_block (NebulaPoolAllocator *self,
+                   guint8              *block)
 {
   Slab *slab = find_slab (self, self->n_slabs, block);
-  gboolean at_start = FALSE;
-  gsize index = 0;
+  gboolean at_start;
+  gsize index, mask;
 
-  if (slab != NULL)
-    index = block_index (self, slab, block, &at_start);
+  if (G_UNLIKELY (slab == NULL))
+    return FALSE;
 
-  if (slab == NULL || !at_start || index >= slab->fresh ||
-      bit_is_set (slab->allocated, index, FALSE))
-    {
-      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  index = block_index (self, slab, block, &at_start);
+  mask = (gsize) 1 << (index % BITS_PER_WORD);
+  if (G_UNLIKELY (!at_start || index >= slab->fresh ||
+                  (slab->allocated[index / BITS_PER_WORD] & mask) != 0))
+    return FALSE;
 
-      rebuild_free_list (self);
-      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
-                        "%s: the free list led to %p, which is not a free block (was a block "
-                        "written to after it was freed?); the free list was rebuilt, %"
-                        G_GSIZE_FORMAT " blocks in use",
-                        what, block, self->n_in_use);
-      return FALSE;
-    }
-
-  memcpy (&self->free_head, block, sizeof (gpointer));
-  slab->allocated[index / BITS_PER_WORD] |= (gsize) 1 << (index % BITS_PER_WORD);
+  slab->allocated[index / BITS_PER_WORD] |= mask;
   return TRUE;
+}
+
+/* Single-threaded, with check-frees: marks the allocated block at @ptr
+ * free. Anything else (a foreign pointer, one into a block, a free block)
+ * changes nothing; locate_block() and the bits say which it was. */
+static inline gboolean
+mark_block_free (NebulaPoolAllocator *self,
+                 gconstpointer        ptr)
+{
+  Slab *slab = find_slab (self, self->n_slabs, ptr);
+  gboolean at_start;
+  gsize index, mask;
+
+  if (G_UNLIKELY (slab == NULL))
+    return FALSE;
+
+  index = block_index (self, slab, ptr, &at_start);
+  mask = (gsize) 1 << (index % BITS_PER_WORD);
+  if (G_UNLIKELY (!at_start || (slab->allocated[index / BITS_PER_WORD] & mask) == 0))
+    return FALSE;
+
+  slab->allocated[index / BITS_PER_WORD] &= ~mask;
+  return TRUE;
+}
+
+static void
+set_corrupted (NebulaPoolAllocator  *self,
+               gconstpointer         block,
+               gsize                 size,
+               GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+
+  rebuild_free_list (self);
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
+                    "%s: the free list led to %p, which is not a free block (was a block "
+                    "written to after it was freed?); the free list was rebuilt, %"
+                    G_GSIZE_FORMAT " blocks in use",
+                    what, block, self->n_in_use);
 }
 
 static guint8 *
@@ -670,10 +704,12 @@ allocate_single (NebulaPoolAllocator  *self,
       block = self->free_head;
       if (block != NULL)
         {
-          if (!self->check_frees)
-            memcpy (&self->free_head, block, sizeof (gpointer));
-          else if (!claim_listed_block (self, block, size, error))
-            return NULL;
+          if (self->check_frees && !mark_listed_block (self, block))
+            {
+              set_corrupted (self, block, size, error);
+              return NULL;
+            }
+          memcpy (&self->free_head, block, sizeof (gpointer));
           break;
         }
 
@@ -881,9 +917,11 @@ nebula_pool_allocator_allocate (NebulaAllocator  *allocator,
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
   guint8 *block = self->free_head;
 
-  /* plain is FALSE until initialization, so this never skips it. */
-  if (G_LIKELY (block != NULL && self->plain &&
-                size <= self->block_size && alignment <= self->block_alignment))
+  /* fast is FALSE until initialization, so this never skips it. The
+   * checks that fail go the slow way, which says what is wrong. */
+  if (G_LIKELY (block != NULL && self->fast &&
+                size <= self->block_size && alignment <= self->block_alignment &&
+                (!self->check_frees || mark_listed_block (self, block))))
     {
       memcpy (&self->free_head, block, sizeof (gpointer));
       self->n_in_use++;
@@ -987,22 +1025,15 @@ deallocate_slow (NebulaPoolAllocator  *self,
   if (self->config.thread_safe)
     return deallocate_concurrent (self, ptr, size, error);
 
-  if (self->check_frees)
+  if (self->check_frees && !mark_block_free (self, ptr))
     {
       Slab *slab;
       gsize index;
 
-      if (!locate_block (self, ptr, size, &slab, &index, error))
-        return FALSE;
-
-      if (!bit_is_set (slab->allocated, index, FALSE))
-        {
-          set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                           "is not allocated: it was already freed (double free)", error);
-          return FALSE;
-        }
-
-      slab->allocated[index / BITS_PER_WORD] &= ~((gsize) 1 << (index % BITS_PER_WORD));
+      if (locate_block (self, ptr, size, &slab, &index, error))
+        set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                         "is not allocated: it was already freed (double free)", error);
+      return FALSE;
     }
 
   if (self->config.free_fill >= 0)
@@ -1023,7 +1054,8 @@ nebula_pool_allocator_deallocate (NebulaAllocator  *allocator,
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
 
-  if (G_LIKELY (self->plain && size <= self->block_size && alignment <= self->block_alignment))
+  if (G_LIKELY (self->fast && size <= self->block_size && alignment <= self->block_alignment &&
+                (!self->check_frees || mark_block_free (self, ptr))))
     {
       memcpy (ptr, &self->free_head, sizeof (gpointer));
       self->free_head = ptr;
@@ -1160,7 +1192,7 @@ initable_iface_init (GInitableIface *iface)
 static gboolean
 is_ready (NebulaPoolAllocator *self)
 {
-  return g_atomic_pointer_get (&self->config.init_once) != 0 && self->config.init_error == NULL;
+  return __atomic_load_n (&self->ready, __ATOMIC_ACQUIRE);
 }
 
 static guint64
