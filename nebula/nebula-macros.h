@@ -42,7 +42,9 @@ G_BEGIN_DECLS
  * Both are O(1): slots that were never used are taken in order with an
  * index, and freed slots go on a free list kept inside them. The pool uses
  * no heap memory and needs no initialization call, since static storage
- * starts zeroed. It is not thread-safe.
+ * starts zeroed. The storage is file-local (`static`): expand the macro in
+ * one .c file and share the pool through functions there. It is not
+ * thread-safe.
  *
  * Unless %G_DISABLE_ASSERT is defined, every slot has an in-use flag, and
  * freeing a pointer that is not a slot of the pool, or a slot that is not
