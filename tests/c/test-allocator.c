@@ -42,6 +42,14 @@ create_pool (void)
 }
 
 static NebulaAllocator *
+create_pool_unchecked (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, "check-frees", FALSE, NULL);
+}
+
+static NebulaAllocator *
 create_pool_thread_safe (void)
 {
   return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
@@ -55,6 +63,7 @@ static const Factory factories[] = {
   { "bump", create_bump },
   { "bump-thread-safe", create_bump_thread_safe },
   { "pool", create_pool },
+  { "pool-unchecked", create_pool_unchecked },
   { "pool-thread-safe", create_pool_thread_safe },
 };
 
