@@ -1052,6 +1052,24 @@ test_pool_threads (void)
   run_workers (unchecked, 32, FALSE);
 }
 
+/* A binding may skip GInitable.init: the first calls then race to
+ * initialize the pool. */
+static void
+test_pool_threads_lazy_init (void)
+{
+  for (guint i = 0; i < 5; i++)
+    {
+      g_autoptr(NebulaPoolAllocator) pool = g_object_new (NEBULA_TYPE_POOL_ALLOCATOR,
+                                                          "block-size", (guint64) 32,
+                                                          "block-count", (guint64) (N_THREADS * MAX_HELD),
+                                                          "thread-safe", TRUE,
+                                                          NULL);
+
+      run_workers (pool, 32, FALSE);
+      g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 1);
+    }
+}
+
 /* The threads meet through atomics only: GMutex and GCond are invisible to
  * ThreadSanitizer in an uninstrumented GLib. */
 typedef struct
@@ -1299,6 +1317,7 @@ main (int   argc,
   g_test_add_func ("/nebula/pool/null-self", test_pool_null_self);
   g_test_add_func ("/nebula/pool/threads", test_pool_threads);
   g_test_add_func ("/nebula/pool/threads/double-free-race", test_pool_threads_double_free_race);
+  g_test_add_func ("/nebula/pool/threads/lazy-init", test_pool_threads_lazy_init);
   g_test_add_func ("/nebula/fixed-pool/alloc-free", test_fixed_pool);
   g_test_add_func ("/nebula/fixed-pool/double-free", test_fixed_pool_double_free);
   g_test_add_func ("/nebula/fixed-pool/double-free-survives", test_fixed_pool_double_free_survives);
