@@ -20,4 +20,6 @@
 # include "nebula-typed.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
+# include "nebula-pool-allocator.h"
+# include "nebula-macros.h"
 #undef NEBULA_INSIDE

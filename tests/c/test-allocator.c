@@ -46,6 +46,30 @@ create_stack_thread_safe (void)
                          "capacity", (guint64) (64 * 1024), "thread-safe", TRUE, NULL);
 }
 
+static NebulaAllocator *
+create_pool (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, NULL);
+}
+
+static NebulaAllocator *
+create_pool_unchecked (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, "check-frees", FALSE, NULL);
+}
+
+static NebulaAllocator *
+create_pool_thread_safe (void)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 256, "block-alignment", (guint64) 64,
+                         "block-count", (guint64) 64, "thread-safe", TRUE, NULL);
+}
+
 /* Allocators that serve blocks of at most 256 bytes at alignment 64. */
 static const Factory factories[] = {
   { "system", create_system },
@@ -53,6 +77,9 @@ static const Factory factories[] = {
   { "bump-thread-safe", create_bump_thread_safe },
   { "stack", create_stack },
   { "stack-thread-safe", create_stack_thread_safe },
+  { "pool", create_pool },
+  { "pool-unchecked", create_pool_unchecked },
+  { "pool-thread-safe", create_pool_thread_safe },
 };
 
 static void

@@ -188,6 +188,8 @@ class StackAllocator(Nebula.StackAllocator):
     """A region allocator that frees in LIFO order (see the C docs)."""
 
     __init__ = _init_on_construction
+    __repr__ = _allocator_repr
+    _owns_interior_addresses = True
 
     @contextlib.contextmanager
     def frame(self, high=False):
@@ -204,6 +206,20 @@ class StackAllocator(Nebula.StackAllocator):
 
 StackAllocator = override(StackAllocator)
 __all__.append('StackAllocator')
+
+
+class PoolAllocator(Nebula.PoolAllocator):
+    """Fixed-size blocks with O(1) allocate and free (see the C docs).
+
+    Construction validates the configuration:
+    ``Nebula.PoolAllocator(block_size=4)`` raises ``GLib.Error``
+    (``INVALID_CONFIG``) naming the property.
+    """
+
+    __init__ = _init_on_construction
+    __repr__ = _allocator_repr
+PoolAllocator = override(PoolAllocator)
+__all__.append('PoolAllocator')
 
 
 @contextlib.contextmanager
