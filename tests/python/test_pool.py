@@ -411,7 +411,7 @@ class PythonImplementationTest(NebulaErrorMixin, unittest.TestCase):
                       e.message)
         e = self.assertNebulaError(E.NOT_SUPPORTED, Nebula.Allocator.deallocate,
                                    partial, 4096, 8, 8)
-        self.assertIn('does not implement NebulaAllocator.deallocate', e.message)
+        self.assertIn('does not implement NebulaAllocatorInterface::dealloc', e.message)
         self.assertNebulaError(E.NOT_SUPPORTED, Nebula.Allocator.reallocate,
                                partial, 4096, 8, 16, 8)
         self.assertFalse(Nebula.Allocator.owns(partial, 4096))
