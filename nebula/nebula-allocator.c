@@ -205,6 +205,7 @@ lookup_interface (NebulaAllocator *self)
 static void
 foreign_stats_free (gpointer data)
 {
+  nebula_stats_counters_clear (data);
   g_free (data);
 }
 
@@ -233,6 +234,16 @@ get_counters (NebulaAllocator          *self,
     }
 
   return counters;
+}
+
+NebulaStatsCounters *
+nebula_allocator_get_counters (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface = lookup_interface (self);
+
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  return get_counters (self, iface);
 }
 
 char *
