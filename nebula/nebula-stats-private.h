@@ -48,19 +48,116 @@ void nebula_stats_counters_zero  (NebulaStatsCounters  *counters);
  * Equals the peak for single-threaded counters. */
 guint64 nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters);
 
-/* The per-thread path of thread-safe counters; @bytes_in and @bytes_out are
- * what the request added to and removed from bytes_in_use. */
-typedef enum
+/* The per-thread path of thread-safe counters (nebula-stats.c). The fast
+ * part is inline: the calling thread's slot, then its shard in this
+ * allocator's table. @bytes_in and @bytes_out are what the request added
+ * to and removed from bytes_in_use. */
+typedef struct
 {
-  NEBULA_STATS_ALLOCATION,
-  NEBULA_STATS_DEALLOCATION,
-  NEBULA_STATS_REALLOCATION,
-} NebulaStatsEvent;
+  guint64 sequence;       /* odd while the owner writes */
+  guint64 allocations;
+  guint64 deallocations;
+  guint64 reallocations;
+  guint64 bytes_allocated;
+  guint64 bytes_freed;
+  gint64  balance;        /* bytes_in_use contributed by this shard */
+  gint64  high;           /* highest balance since the last reset */
+  gint64  low;            /* lowest balance since the last reset */
+} NebulaStatsShard;
 
-void nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
-                                          NebulaStatsEvent     event,
-                                          gsize                bytes_in,
-                                          gsize                bytes_out);
+#define NEBULA_STATS_SHARD_STRIDE    128
+#define NEBULA_STATS_SHARDS_PER_PAGE 16
+#define NEBULA_STATS_N_PAGES         64
+
+typedef union
+{
+  NebulaStatsShard shard;
+  guint8           padding[NEBULA_STATS_SHARD_STRIDE];
+} NebulaStatsShardSlot;
+
+struct _NebulaStatsShardTable
+{
+  NebulaStatsShardSlot *pages[NEBULA_STATS_N_PAGES];
+  GMutex                overflow_lock;
+  NebulaStatsShard      overflow;
+};
+
+/* Slot + 1 of the calling thread, 0 before its first record. */
+extern __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
+
+NebulaStatsShard *nebula_stats_counters_find_shard_slow (NebulaStatsCounters *counters);
+void              nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
+                                                         guint64              allocations,
+                                                         guint64              deallocations,
+                                                         guint64              reallocations,
+                                                         gsize                bytes_in,
+                                                         gsize                bytes_out);
+
+/* Only the shard's owner writes it; a sequence lock lets readers take a
+ * consistent copy. Relaxed atomics are plain moves on common hardware. */
+static inline void
+nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
+                                     guint64              allocations,
+                                     guint64              deallocations,
+                                     guint64              reallocations,
+                                     gsize                bytes_in,
+                                     gsize                bytes_out)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  guint slot = nebula_stats_thread_slot - 1;
+  NebulaStatsShardSlot *page;
+  NebulaStatsShard *shard;
+  guint64 sequence;
+  gint64 balance;
+
+  /* No table yet, no slot yet (slot wraps to G_MAXUINT) or an overflow
+   * thread: all beyond the last page. */
+  if (G_LIKELY (table != NULL && slot < NEBULA_STATS_SHARDS_PER_PAGE * NEBULA_STATS_N_PAGES &&
+                (page = __atomic_load_n (&table->pages[slot / NEBULA_STATS_SHARDS_PER_PAGE],
+                                         __ATOMIC_ACQUIRE)) != NULL))
+    shard = &page[slot % NEBULA_STATS_SHARDS_PER_PAGE].shard;
+  else
+    shard = nebula_stats_counters_find_shard_slow (counters);
+
+  if (G_UNLIKELY (shard == NULL))
+    {
+      nebula_stats_counters_record_overflow (counters, allocations, deallocations,
+                                             reallocations, bytes_in, bytes_out);
+      return;
+    }
+
+#define NEBULA_STATS_ADD(field, delta) \
+  __atomic_store_n (&shard->field, __atomic_load_n (&shard->field, __ATOMIC_RELAXED) + (delta), \
+                    __ATOMIC_RELAXED)
+
+  sequence = __atomic_load_n (&shard->sequence, __ATOMIC_RELAXED);
+  __atomic_store_n (&shard->sequence, sequence + 1, __ATOMIC_RELAXED);
+  __atomic_thread_fence (__ATOMIC_RELEASE);
+
+  NEBULA_STATS_ADD (allocations, allocations);
+  NEBULA_STATS_ADD (deallocations, deallocations);
+  NEBULA_STATS_ADD (reallocations, reallocations);
+  balance = __atomic_load_n (&shard->balance, __ATOMIC_RELAXED);
+  if (bytes_in != 0)
+    {
+      NEBULA_STATS_ADD (bytes_allocated, bytes_in);
+      balance += (gint64) bytes_in;
+      if (balance > __atomic_load_n (&shard->high, __ATOMIC_RELAXED))
+        __atomic_store_n (&shard->high, balance, __ATOMIC_RELAXED);
+    }
+  if (bytes_out != 0)
+    {
+      NEBULA_STATS_ADD (bytes_freed, bytes_out);
+      balance -= (gint64) bytes_out;
+      if (balance < __atomic_load_n (&shard->low, __ATOMIC_RELAXED))
+        __atomic_store_n (&shard->low, balance, __ATOMIC_RELAXED);
+    }
+  __atomic_store_n (&shard->balance, balance, __ATOMIC_RELAXED);
+
+#undef NEBULA_STATS_ADD
+
+  __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
+}
 
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
@@ -73,7 +170,7 @@ nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_record_shared (counters, NEBULA_STATS_ALLOCATION, size, 0);
+      nebula_stats_counters_record_shared (counters, 1, 0, 0, size, 0);
       return;
     }
 
@@ -93,7 +190,7 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_record_shared (counters, NEBULA_STATS_DEALLOCATION, 0, size);
+      nebula_stats_counters_record_shared (counters, 0, 1, 0, 0, size);
       return;
     }
 
@@ -112,7 +209,7 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_record_shared (counters, NEBULA_STATS_REALLOCATION,
+      nebula_stats_counters_record_shared (counters, 0, 0, 1,
                                            new_size > old_size ? new_size - old_size : 0,
                                            old_size > new_size ? old_size - new_size : 0);
       return;

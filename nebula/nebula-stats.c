@@ -75,43 +75,20 @@
  * write every shard: they fold the current values into `plain` and start a
  * new period for the running balances. */
 
-#define SHARD_STRIDE    128
-#define SHARDS_PER_PAGE 16
-#define N_PAGES         64
+#define SHARD_STRIDE    NEBULA_STATS_SHARD_STRIDE
+#define SHARDS_PER_PAGE NEBULA_STATS_SHARDS_PER_PAGE
+#define N_PAGES         NEBULA_STATS_N_PAGES
 #define MAX_SLOTS       (SHARDS_PER_PAGE * N_PAGES)
 #define OVERFLOW_SLOT   (MAX_SLOTS + 1)
 
-typedef struct
-{
-  guint64 sequence;       /* odd while the owner writes */
-  guint64 allocations;
-  guint64 deallocations;
-  guint64 reallocations;
-  guint64 bytes_allocated;
-  guint64 bytes_freed;
-  gint64  balance;        /* bytes_in_use contributed by this shard */
-  gint64  high;           /* highest balance since the last reset */
-  gint64  low;            /* lowest balance since the last reset */
-} Shard;
-
-typedef union
-{
-  Shard  shard;
-  guint8 padding[SHARD_STRIDE];
-} ShardSlot;
+typedef NebulaStatsShard Shard;
+typedef NebulaStatsShardSlot ShardSlot;
 
 G_STATIC_ASSERT (sizeof (Shard) <= SHARD_STRIDE);
 G_STATIC_ASSERT (sizeof (ShardSlot) == SHARD_STRIDE);
 
-struct _NebulaStatsShardTable
-{
-  ShardSlot *pages[N_PAGES];
-  GMutex     overflow_lock;
-  Shard      overflow;
-};
-
-/* Slot + 1 of the calling thread; 0 before its first record. */
-static __thread guint thread_slot __attribute__ ((tls_model ("initial-exec")));
+/* initial-exec: one instruction to reach it, even in the shared library. */
+__thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
 
 static GMutex slot_lock;
 static guint64 slot_bitmap[MAX_SLOTS / 64];
@@ -126,7 +103,7 @@ release_slot (gpointer data)
   g_mutex_unlock (&slot_lock);
 
   /* A destructor that records after this one claims a fresh slot. */
-  thread_slot = 0;
+  nebula_stats_thread_slot = 0;
 }
 
 static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);
@@ -153,7 +130,7 @@ claim_slot (void)
   if (slot != OVERFLOW_SLOT)
     g_private_set (&slot_owner, GUINT_TO_POINTER (slot));
 
-  thread_slot = slot;
+  nebula_stats_thread_slot = slot;
   return slot;
 }
 
@@ -195,85 +172,55 @@ page_create (NebulaStatsShardTable *table,
 #define LOAD(field)         __atomic_load_n (&(field), __ATOMIC_RELAXED)
 #define STORE(field, value) __atomic_store_n (&(field), (value), __ATOMIC_RELAXED)
 
-/* Only the shard's owner calls this (or anybody, under overflow_lock). */
-static inline void
-shard_apply (Shard            *shard,
-             NebulaStatsEvent  event,
-             gsize             bytes_in,
-             gsize             bytes_out)
-{
-  guint64 sequence = LOAD (shard->sequence);
-  gint64 balance;
-
-  STORE (shard->sequence, sequence + 1);
-  __atomic_thread_fence (__ATOMIC_RELEASE);
-
-  switch (event)
-    {
-    case NEBULA_STATS_ALLOCATION:
-      STORE (shard->allocations, LOAD (shard->allocations) + 1);
-      break;
-    case NEBULA_STATS_DEALLOCATION:
-      STORE (shard->deallocations, LOAD (shard->deallocations) + 1);
-      break;
-    case NEBULA_STATS_REALLOCATION:
-    default:
-      STORE (shard->reallocations, LOAD (shard->reallocations) + 1);
-      break;
-    }
-
-  balance = LOAD (shard->balance);
-  if (bytes_in != 0)
-    {
-      STORE (shard->bytes_allocated, LOAD (shard->bytes_allocated) + bytes_in);
-      balance += (gint64) bytes_in;
-      if (balance > LOAD (shard->high))
-        STORE (shard->high, balance);
-    }
-  if (bytes_out != 0)
-    {
-      STORE (shard->bytes_freed, LOAD (shard->bytes_freed) + bytes_out);
-      balance -= (gint64) bytes_out;
-      if (balance < LOAD (shard->low))
-        STORE (shard->low, balance);
-    }
-  STORE (shard->balance, balance);
-
-  __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
-}
-
-void
-nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
-                                     NebulaStatsEvent     event,
-                                     gsize                bytes_in,
-                                     gsize                bytes_out)
+/* Everything the inline path could not do: create the table, give the
+ * thread a slot, create the page. NULL for a thread beyond MAX_SLOTS. */
+NebulaStatsShard *
+nebula_stats_counters_find_shard_slow (NebulaStatsCounters *counters)
 {
   NebulaStatsShardTable *table;
   ShardSlot *page;
   guint slot;
 
   table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
-  if (G_UNLIKELY (table == NULL))
+  if (table == NULL)
     table = table_create (counters);
 
-  slot = thread_slot;
-  if (G_UNLIKELY (slot == 0))
+  slot = nebula_stats_thread_slot;
+  if (slot == 0)
     slot = claim_slot ();
-
-  if (G_UNLIKELY (slot == OVERFLOW_SLOT))
-    {
-      g_mutex_lock (&table->overflow_lock);
-      shard_apply (&table->overflow, event, bytes_in, bytes_out);
-      g_mutex_unlock (&table->overflow_lock);
-      return;
-    }
+  if (slot == OVERFLOW_SLOT)
+    return NULL;
 
   slot--;
   page = __atomic_load_n (&table->pages[slot / SHARDS_PER_PAGE], __ATOMIC_ACQUIRE);
-  if (G_UNLIKELY (page == NULL))
+  if (page == NULL)
     page = page_create (table, slot / SHARDS_PER_PAGE);
 
-  shard_apply (&page[slot % SHARDS_PER_PAGE].shard, event, bytes_in, bytes_out);
+  return &page[slot % SHARDS_PER_PAGE].shard;
+}
+
+void
+nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
+                                       guint64              allocations,
+                                       guint64              deallocations,
+                                       guint64              reallocations,
+                                       gsize                bytes_in,
+                                       gsize                bytes_out)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  Shard *shard = &table->overflow;
+
+  g_mutex_lock (&table->overflow_lock);
+  shard->allocations += allocations;
+  shard->deallocations += deallocations;
+  shard->reallocations += reallocations;
+  shard->bytes_allocated += bytes_in;
+  shard->bytes_freed += bytes_out;
+  shard->balance += (gint64) bytes_in;
+  shard->high = MAX (shard->high, shard->balance);
+  shard->balance -= (gint64) bytes_out;
+  shard->low = MIN (shard->low, shard->balance);
+  g_mutex_unlock (&table->overflow_lock);
 }
 
 /* One consistent copy of a shard that its owner may be writing. */
