@@ -15,11 +15,14 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * NebulaAllocator (and the inline fast paths) record into them, so an
  * implementation never counts for itself.
  *
- * Single-threaded allocators use `plain` with ordinary arithmetic.
+ * Single-threaded allocators use `plain` with ordinary arithmetic; its
+ * bytes_in_use field is a base, not the live value (see
+ * nebula_stats_counters_plain_in_use()), and its peak is settled lazily.
  * Thread-safe allocators record into per-thread shards (nebula-stats.c
  * explains the design); `plain` then holds what is not per thread: failed
  * allocations (atomic), resets, and the values folded in by resets and
- * nebula_stats_counters_zero().
+ * nebula_stats_counters_zero(). Read through nebula_stats_counters_read()
+ * only.
  *
  * The storage must be zero-filled before the first
  * nebula_stats_counters_init() (GObject instances are). Built-in
@@ -134,9 +137,13 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 1, __ATOMIC_RELAXED);
   __atomic_thread_fence (__ATOMIC_RELEASE);
 
-  NEBULA_STATS_ADD (allocations, allocations);
-  NEBULA_STATS_ADD (deallocations, deallocations);
-  NEBULA_STATS_ADD (reallocations, reallocations);
+  /* The deltas are constants at every call site: two of these vanish. */
+  if (allocations != 0)
+    NEBULA_STATS_ADD (allocations, allocations);
+  if (deallocations != 0)
+    NEBULA_STATS_ADD (deallocations, deallocations);
+  if (reallocations != 0)
+    NEBULA_STATS_ADD (reallocations, reallocations);
   balance = __atomic_load_n (&shard->balance, __ATOMIC_RELAXED);
   if (bytes_in != 0)
     {
@@ -159,12 +166,36 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
 }
 
+/* Plain counters do not store bytes_in_use: it is the base (what
+ * nebula_stats_counters_zero() kept) plus the bytes allocated minus the
+ * bytes freed. And since bytes_in_use only grows on allocation, its maximum
+ * is reached just before it shrinks: the peak is brought up to date on the
+ * paths that shrink it (and on reads), so an allocation costs two
+ * additions and no comparison. */
+static inline guint64
+nebula_stats_counters_plain_in_use (const NebulaStatsCounters *counters)
+{
+  gint64 in_use = (gint64) (counters->plain.bytes_in_use +
+                            counters->plain.total_bytes_allocated -
+                            counters->plain.total_bytes_freed);
+
+  /* A caller that frees more than it allocated does not wrap around. */
+  return in_use > 0 ? (guint64) in_use : 0;
+}
+
+static inline void
+nebula_stats_counters_plain_settle_peak (NebulaStatsCounters *counters)
+{
+  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
+
+  if (in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = in_use;
+}
+
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
                                          gsize                size)
 {
-  guint64 in_use;
-
   if (!counters->enabled)
     return;
 
@@ -176,9 +207,6 @@ nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
 
   counters->plain.allocations++;
   counters->plain.total_bytes_allocated += size;
-  in_use = counters->plain.bytes_in_use += size;
-  if (in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = in_use;
 }
 
 static inline void
@@ -194,9 +222,9 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
       return;
     }
 
+  nebula_stats_counters_plain_settle_peak (counters);
   counters->plain.deallocations++;
   counters->plain.total_bytes_freed += size;
-  counters->plain.bytes_in_use -= MIN (size, counters->plain.bytes_in_use);
 }
 
 static inline void
@@ -219,14 +247,11 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
   if (new_size > old_size)
     {
       counters->plain.total_bytes_allocated += new_size - old_size;
-      counters->plain.bytes_in_use += new_size - old_size;
-      if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
-        counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
     }
   else
     {
+      nebula_stats_counters_plain_settle_peak (counters);
       counters->plain.total_bytes_freed += old_size - new_size;
-      counters->plain.bytes_in_use -= MIN (old_size - new_size, counters->plain.bytes_in_use);
     }
 }
 

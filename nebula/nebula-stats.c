@@ -379,7 +379,9 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
 
   if (!counters->thread_safe)
     {
+      nebula_stats_counters_plain_settle_peak (counters);
       *out = counters->plain;
+      out->bytes_in_use = nebula_stats_counters_plain_in_use (counters);
       return;
     }
 
@@ -395,7 +397,10 @@ nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
   Summary summary;
 
   if (!counters->thread_safe)
-    return counters->plain.peak_bytes_in_use;
+    {
+      nebula_stats_counters_plain_settle_peak (counters);
+      return counters->plain.peak_bytes_in_use;
+    }
 
   summarize (counters, &summary);
   return summary.peak_upper;
@@ -460,8 +465,8 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 
   if (!counters->thread_safe)
     {
-      p->total_bytes_freed += p->bytes_in_use;
-      p->bytes_in_use = 0;
+      nebula_stats_counters_plain_settle_peak (counters);
+      p->total_bytes_freed += nebula_stats_counters_plain_in_use (counters);
       p->resets++;
       return;
     }
