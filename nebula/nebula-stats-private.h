@@ -15,14 +15,13 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * NebulaAllocator (and the inline fast paths) record into them, so an
  * implementation never counts for itself.
  *
- * Single-threaded allocators use `plain` with ordinary arithmetic; its
- * bytes_in_use field is a base, not the live value (see
- * nebula_stats_counters_plain_in_use()), and its peak is settled lazily.
+ * Single-threaded allocators use `plain` with ordinary arithmetic.
  * Thread-safe allocators record into per-thread shards (nebula-stats.c
  * explains the design); `plain` then holds what is not per thread: failed
  * allocations (atomic), resets, and the values folded in by resets and
- * nebula_stats_counters_zero(). Read through nebula_stats_counters_read()
- * only.
+ * nebula_stats_counters_zero(): in that mode plain.bytes_in_use is a base
+ * to add the shards to, not the live value. Read through
+ * nebula_stats_counters_read(), write through the record functions.
  *
  * The storage must be zero-filled before the first
  * nebula_stats_counters_init() (GObject instances are). Built-in
@@ -166,36 +165,12 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
 }
 
-/* Plain counters do not store bytes_in_use: it is the base (what
- * nebula_stats_counters_zero() kept) plus the bytes allocated minus the
- * bytes freed. And since bytes_in_use only grows on allocation, its maximum
- * is reached just before it shrinks: the peak is brought up to date on the
- * paths that shrink it (and on reads), so an allocation costs two
- * additions and no comparison. */
-static inline guint64
-nebula_stats_counters_plain_in_use (const NebulaStatsCounters *counters)
-{
-  gint64 in_use = (gint64) (counters->plain.bytes_in_use +
-                            counters->plain.total_bytes_allocated -
-                            counters->plain.total_bytes_freed);
-
-  /* A caller that frees more than it allocated does not wrap around. */
-  return in_use > 0 ? (guint64) in_use : 0;
-}
-
-static inline void
-nebula_stats_counters_plain_settle_peak (NebulaStatsCounters *counters)
-{
-  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
-
-  if (in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = in_use;
-}
-
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
                                          gsize                size)
 {
+  guint64 in_use;
+
   if (!counters->enabled)
     return;
 
@@ -207,6 +182,9 @@ nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
 
   counters->plain.allocations++;
   counters->plain.total_bytes_allocated += size;
+  in_use = counters->plain.bytes_in_use += size;
+  if (in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = in_use;
 }
 
 static inline void
@@ -222,9 +200,9 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
       return;
     }
 
-  nebula_stats_counters_plain_settle_peak (counters);
   counters->plain.deallocations++;
   counters->plain.total_bytes_freed += size;
+  counters->plain.bytes_in_use -= MIN (size, counters->plain.bytes_in_use);
 }
 
 static inline void
@@ -247,13 +225,50 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
   if (new_size > old_size)
     {
       counters->plain.total_bytes_allocated += new_size - old_size;
+      counters->plain.bytes_in_use += new_size - old_size;
+      if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
+        counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
     }
   else
     {
-      nebula_stats_counters_plain_settle_peak (counters);
       counters->plain.total_bytes_freed += old_size - new_size;
+      counters->plain.bytes_in_use -= MIN (old_size - new_size, counters->plain.bytes_in_use);
     }
 }
+
+/* Many blocks given back at once (a stack released to a marker, a pool
+ * trimmed): @n_blocks deallocations of @n_bytes in all. Implementations
+ * call this instead of touching the fields, which mean different things
+ * in the two modes. */
+static inline void
+nebula_stats_counters_record_release (NebulaStatsCounters *counters,
+                                      guint64              n_blocks,
+                                      guint64              n_bytes)
+{
+  if (!counters->enabled || (n_blocks == 0 && n_bytes == 0))
+    return;
+
+  if (G_UNLIKELY (counters->thread_safe))
+    {
+      nebula_stats_counters_record_shared (counters, 0, n_blocks, 0, 0, n_bytes);
+      return;
+    }
+
+  n_bytes = MIN (n_bytes, counters->plain.bytes_in_use);
+  counters->plain.deallocations += n_blocks;
+  counters->plain.total_bytes_freed += n_bytes;
+  counters->plain.bytes_in_use -= n_bytes;
+}
+
+/* The general form of the above, kept for implementations written against
+ * the first version of this header: any mix of deltas, in either mode. */
+void nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
+                                       gint64               allocations,
+                                       gint64               deallocations,
+                                       gint64               reallocations,
+                                       gint64               failures,
+                                       gint64               bytes_allocated,
+                                       gint64               bytes_freed);
 
 static inline void
 nebula_stats_counters_record_failure (NebulaStatsCounters *counters)

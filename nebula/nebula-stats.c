@@ -379,9 +379,7 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
 
   if (!counters->thread_safe)
     {
-      nebula_stats_counters_plain_settle_peak (counters);
       *out = counters->plain;
-      out->bytes_in_use = nebula_stats_counters_plain_in_use (counters);
       return;
     }
 
@@ -397,13 +395,47 @@ nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
   Summary summary;
 
   if (!counters->thread_safe)
-    {
-      nebula_stats_counters_plain_settle_peak (counters);
-      return counters->plain.peak_bytes_in_use;
-    }
+    return counters->plain.peak_bytes_in_use;
 
   summarize (counters, &summary);
   return summary.peak_upper;
+}
+
+void
+nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
+                                  gint64               allocations,
+                                  gint64               deallocations,
+                                  gint64               reallocations,
+                                  gint64               failures,
+                                  gint64               bytes_allocated,
+                                  gint64               bytes_freed)
+{
+  NebulaAllocatorStats *p = &counters->plain;
+
+  if (!counters->enabled)
+    return;
+
+  if (failures != 0)
+    __atomic_fetch_add (&p->failed_allocations, failures, __ATOMIC_RELAXED);
+
+  if (counters->thread_safe)
+    {
+      if (allocations != 0 || deallocations != 0 || reallocations != 0 ||
+          bytes_allocated != 0 || bytes_freed != 0)
+        nebula_stats_counters_record_shared (counters, allocations, deallocations, reallocations,
+                                             bytes_allocated, bytes_freed);
+      return;
+    }
+
+  p->allocations += allocations;
+  p->deallocations += deallocations;
+  p->reallocations += reallocations;
+  p->total_bytes_allocated += bytes_allocated;
+  p->bytes_in_use += bytes_allocated;
+  p->peak_bytes_in_use = MAX (p->peak_bytes_in_use, p->bytes_in_use);
+  bytes_freed = MIN ((guint64) bytes_freed, p->bytes_in_use);
+  p->total_bytes_freed += bytes_freed;
+  p->bytes_in_use -= bytes_freed;
 }
 
 /* Starts a new period for the running balances; quiescent callers only. */
@@ -465,8 +497,8 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 
   if (!counters->thread_safe)
     {
-      nebula_stats_counters_plain_settle_peak (counters);
-      p->total_bytes_freed += nebula_stats_counters_plain_in_use (counters);
+      p->total_bytes_freed += p->bytes_in_use;
+      p->bytes_in_use = 0;
       p->resets++;
       return;
     }

@@ -555,6 +555,40 @@ test_stats_counters_many_threads (void)
   nebula_stats_counters_clear (&counters);   /* idempotent */
 }
 
+/* Bulk releases and the general add, in both modes. */
+static void
+test_stats_counters_bulk (void)
+{
+  for (guint thread_safe = 0; thread_safe < 2; thread_safe++)
+    {
+      NebulaStatsCounters counters = { 0, };
+      NebulaAllocatorStats stats;
+
+      nebula_stats_counters_init (&counters, TRUE, thread_safe);
+      for (guint i = 0; i < 4; i++)
+        nebula_stats_counters_record_allocation (&counters, 25);
+      nebula_stats_counters_record_release (&counters, 3, 75);
+      nebula_stats_counters_add_atomic (&counters, 2, 1, 1, 1, 60, 10);
+
+      nebula_stats_counters_read (&counters, &stats);
+      g_assert_cmpuint (stats.allocations, ==, 6);
+      g_assert_cmpuint (stats.deallocations, ==, 4);
+      g_assert_cmpuint (stats.reallocations, ==, 1);
+      g_assert_cmpuint (stats.failed_allocations, ==, 1);
+      g_assert_cmpuint (stats.total_bytes_allocated, ==, 160);
+      g_assert_cmpuint (stats.total_bytes_freed, ==, 85);
+      g_assert_cmpuint (stats.bytes_in_use, ==, 75);
+      g_assert_cmpuint (stats.peak_bytes_in_use, ==, 100);
+
+      nebula_stats_counters_record_reset (&counters);
+      nebula_stats_counters_read (&counters, &stats);
+      g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+      g_assert_cmpuint (stats.total_bytes_freed, ==, 160);
+      g_assert_cmpuint (stats.resets, ==, 1);
+      nebula_stats_counters_clear (&counters);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -568,6 +602,7 @@ main (int   argc,
   g_test_add_func ("/nebula/stats/threads/finalize-while-held",
                    test_stats_finalize_with_live_threads);
   g_test_add_func ("/nebula/stats/threads/counters", test_stats_counters_many_threads);
+  g_test_add_func ("/nebula/stats/counters/bulk", test_stats_counters_bulk);
   g_test_add_func ("/nebula/stats/peak/single-thread", test_stats_peak_single_thread);
   g_test_add_func ("/nebula/stats/peak/threads", test_stats_peak_threads);
   g_test_add_func ("/nebula/stats/failures", test_stats_failures);
