@@ -39,8 +39,9 @@
  *
  * - A thread exits: only its slot number goes back to the bitmap. Its shard
  *   stays in every allocator's table with all its counts; the next thread
- *   that gets the same slot continues adding to the same shard. The bitmap
- *   lock orders the old owner's last write before the new owner's first.
+ *   that gets the same slot continues adding to the same shard. The
+ *   bitmap's release/acquire order the old owner's last write before the
+ *   new owner's first.
  *   Memory stays bounded by the most threads alive at once.
  *
  * - An allocator is finalized while other threads still hold slots: the
@@ -90,7 +91,9 @@ G_STATIC_ASSERT (sizeof (ShardSlot) == SHARD_STRIDE);
 /* initial-exec: one instruction to reach it, even in the shared library. */
 __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
 
-static GMutex slot_lock;
+/* Bit n set: slot n + 1 is held by a live thread. Claimed and released
+ * with atomics: the release of the old owner happens before the claim of
+ * the next one, so its last shard writes are visible to the new owner. */
 static guint64 slot_bitmap[MAX_SLOTS / 64];
 
 static void
@@ -98,9 +101,8 @@ release_slot (gpointer data)
 {
   guint slot = GPOINTER_TO_UINT (data) - 1;
 
-  g_mutex_lock (&slot_lock);
-  slot_bitmap[slot / 64] &= ~(G_GUINT64_CONSTANT (1) << (slot % 64));
-  g_mutex_unlock (&slot_lock);
+  __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
+                      __ATOMIC_RELEASE);
 
   /* A destructor that records after this one claims a fresh slot. */
   nebula_stats_thread_slot = 0;
@@ -113,19 +115,23 @@ claim_slot (void)
 {
   guint slot = OVERFLOW_SLOT;
 
-  g_mutex_lock (&slot_lock);
-  for (guint word = 0; word < G_N_ELEMENTS (slot_bitmap); word++)
+  for (guint word = 0; word < G_N_ELEMENTS (slot_bitmap) && slot == OVERFLOW_SLOT; word++)
     {
-      if (slot_bitmap[word] != G_MAXUINT64)
-        {
-          guint bit = __builtin_ctzll (~slot_bitmap[word]);
+      guint64 bits = __atomic_load_n (&slot_bitmap[word], __ATOMIC_ACQUIRE);
 
-          slot_bitmap[word] |= G_GUINT64_CONSTANT (1) << bit;
-          slot = word * 64 + bit + 1;
-          break;
+      while (bits != G_MAXUINT64)
+        {
+          guint bit = __builtin_ctzll (~bits);
+
+          if (__atomic_compare_exchange_n (&slot_bitmap[word], &bits,
+                                           bits | (G_GUINT64_CONSTANT (1) << bit), TRUE,
+                                           __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            {
+              slot = word * 64 + bit + 1;
+              break;
+            }
         }
     }
-  g_mutex_unlock (&slot_lock);
 
   if (slot != OVERFLOW_SLOT)
     g_private_set (&slot_owner, GUINT_TO_POINTER (slot));
@@ -224,26 +230,28 @@ nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
 }
 
 /* One consistent copy of a shard that its owner may be writing. */
+/* One consistent copy of a shard that its owner may be writing. Acquire
+ * loads keep the second read of the sequence number after the data. */
 static void
 shard_snapshot (const Shard *shard,
                 Shard       *copy)
 {
+#define ACQUIRE(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
   for (guint attempt = 0;; attempt++)
     {
-      guint64 before = __atomic_load_n (&shard->sequence, __ATOMIC_ACQUIRE);
+      guint64 before = ACQUIRE (shard->sequence);
 
       if ((before & 1) == 0)
         {
-          copy->allocations = LOAD (shard->allocations);
-          copy->deallocations = LOAD (shard->deallocations);
-          copy->reallocations = LOAD (shard->reallocations);
-          copy->bytes_allocated = LOAD (shard->bytes_allocated);
-          copy->bytes_freed = LOAD (shard->bytes_freed);
-          copy->balance = LOAD (shard->balance);
-          copy->high = LOAD (shard->high);
-          copy->low = LOAD (shard->low);
-          __atomic_thread_fence (__ATOMIC_ACQUIRE);
-          if (LOAD (shard->sequence) == before)
+          copy->allocations = ACQUIRE (shard->allocations);
+          copy->deallocations = ACQUIRE (shard->deallocations);
+          copy->reallocations = ACQUIRE (shard->reallocations);
+          copy->bytes_allocated = ACQUIRE (shard->bytes_allocated);
+          copy->bytes_freed = ACQUIRE (shard->bytes_freed);
+          copy->balance = ACQUIRE (shard->balance);
+          copy->high = ACQUIRE (shard->high);
+          copy->low = ACQUIRE (shard->low);
+          if (ACQUIRE (shard->sequence) == before)
             return;
         }
 
@@ -251,6 +259,7 @@ shard_snapshot (const Shard *shard,
       if (attempt > 64)
         g_thread_yield ();
     }
+#undef ACQUIRE
 }
 
 typedef struct
