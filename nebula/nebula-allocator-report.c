@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include <math.h>
+#include <string.h>
 
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-report.h"
@@ -254,6 +255,16 @@ append_json_string (GString    *json,
   g_string_append_c (json, '"');
 }
 
+static int
+compare_entries (gconstpointer a,
+                 gconstpointer b)
+{
+  g_autoptr(GVariant) key_a = g_variant_get_child_value (*(GVariant * const *) a, 0);
+  g_autoptr(GVariant) key_b = g_variant_get_child_value (*(GVariant * const *) b, 0);
+
+  return strcmp (g_variant_get_string (key_a, NULL), g_variant_get_string (key_b, NULL));
+}
+
 static void
 append_json (GString  *json,
              GVariant *value)
@@ -329,10 +340,19 @@ append_json (GString  *json,
                           g_variant_type_equal (g_variant_type_key (element), G_VARIANT_TYPE_STRING);
         gsize n = g_variant_n_children (value);
 
+        g_autoptr(GPtrArray) children = g_ptr_array_new_full (n, (GDestroyNotify) g_variant_unref);
+
+        for (gsize i = 0; i < n; i++)
+          g_ptr_array_add (children, g_variant_get_child_value (value, i));
+        /* Objects list their members by name, so the text is stable and
+         * diffs well (a GVariantDict keeps no order). */
+        if (object)
+          g_ptr_array_sort (children, compare_entries);
+
         g_string_append_c (json, object ? '{' : '[');
         for (gsize i = 0; i < n; i++)
           {
-            g_autoptr(GVariant) child = g_variant_get_child_value (value, i);
+            GVariant *child = g_ptr_array_index (children, i);
 
             if (i > 0)
               g_string_append_c (json, ',');
@@ -389,7 +409,8 @@ nebula_variant_to_json (GVariant *value)
  *
  * nebula_allocator_get_report() as JSON text: dictionaries become objects,
  * arrays lists, numbers numbers (64-bit integers in full: parse them with a
- * reader that keeps integers exact), strings strings.
+ * reader that keeps integers exact), strings strings. Members are sorted by
+ * name, so the same state always gives the same text.
  *
  * Returns: (transfer full): the JSON text, on one line
  */

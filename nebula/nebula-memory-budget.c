@@ -30,7 +30,11 @@
  * [property@MemoryBudget:used] exceed the limit even under concurrency, and
  * may come from any thread. The signals are emitted from the thread whose
  * request crossed the threshold, after the request completed and with no
- * lock held, so handlers may call back into the budget.
+ * lock of the budget held, so handlers may call back into the budget (read
+ * it, change its limits, release). An allocator that grows under its own
+ * lock (a thread-safe #NebulaBumpAllocator) is still inside that lock when
+ * its charge emits: a handler must not call back into the allocator whose
+ * growth it is told about.
  */
 
 struct _NebulaMemoryBudget

@@ -317,6 +317,23 @@ test_report_foreign (void)
   g_assert_cmpuint (slabs, ==, 1);
 }
 
+/* A binding may never run init: the report still works, without chunks. */
+static void
+test_report_uninitialized (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = g_object_new (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                      "capacity", (guint64) 0, NULL);
+  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (bump));
+  g_autofree char *json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (bump));
+
+  g_assert_false (g_variant_lookup (report, "chunks", "@aa{sv}", NULL));
+  g_assert_cmpuint (lookup_uint64 (report, "capacity"), ==, 0);
+  /* Members sorted by name. */
+  g_assert_true (g_str_has_prefix (json, "{\"bytes-available\":0,\"bytes-used\":0,\"capacity\":0,"
+                                         "\"configuration\":{\"alloc-fill\":"));
+  g_assert_true (g_str_has_suffix (json, "\"thread-safe\":false,\"type\":\"NebulaBumpAllocator\"}"));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -327,6 +344,7 @@ main (int   argc,
   g_test_add_func ("/nebula/report/json", test_report_json);
   g_test_add_func ("/nebula/report/system", test_report_system);
   g_test_add_func ("/nebula/report/foreign", test_report_foreign);
+  g_test_add_func ("/nebula/report/uninitialized", test_report_uninitialized);
 
   return g_test_run ();
 }
