@@ -649,7 +649,9 @@ nebula_allocator_get_stats (NebulaAllocator *self)
  * @self: a #NebulaAllocator
  *
  * Forgets the history: every counter returns to 0, except that bytes still
- * in use stay counted (and become the new peak).
+ * in use stay counted (and become the new peak). Like
+ * nebula_allocator_reset(), it must not run concurrently with other calls
+ * on @self.
  */
 void
 nebula_allocator_reset_stats (NebulaAllocator *self)
