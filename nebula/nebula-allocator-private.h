@@ -157,11 +157,25 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
  * whatever is still charged when the allocator is finalized, and uncharge
  * never releases more than was charged. A Pool charges each slab (the first
  * one in its init function, so that a budget too small for it makes
- * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s). */
+ * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s).
+ *
+ * A charge may emit the budget's signals. If the allocator charges while it
+ * holds a lock of its own, it brackets the locked region so that the
+ * signals wait until it unlocks (handlers may call back into it):
+ *
+ *   nebula_memory_budget_hold_signals ();
+ *   g_mutex_lock (&self->lock);
+ *   ...charge...
+ *   g_mutex_unlock (&self->lock);
+ *   nebula_memory_budget_emit_held_signals ();
+ *
+ * Holding is per thread and nests; it costs a thread-local increment. */
 gboolean  nebula_allocator_config_charge             (NebulaAllocatorConfig  *config,
                                                       gsize                   size,
                                                       GError                **error);
 void      nebula_allocator_config_uncharge           (NebulaAllocatorConfig  *config,
                                                       gsize                   size);
+void      nebula_memory_budget_hold_signals          (void);
+void      nebula_memory_budget_emit_held_signals     (void);
 
 G_END_DECLS

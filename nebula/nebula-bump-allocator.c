@@ -499,9 +499,11 @@ allocate_concurrent (NebulaBumpAllocator  *self,
     {
       gpointer ptr;
 
+      nebula_memory_budget_hold_signals ();
       g_mutex_lock (&self->grow_lock);
       ptr = allocate_dedicated (self, size, alignment, error);
       g_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
       return ptr;
     }
 
@@ -527,14 +529,18 @@ allocate_concurrent (NebulaBumpAllocator  *self,
             }
         }
 
+      /* A charge to the budget may emit: not under our lock. */
+      nebula_memory_budget_hold_signals ();
       g_mutex_lock (&self->grow_lock);
       if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
           !grow (self, rounded, alignment, error))
         {
           g_mutex_unlock (&self->grow_lock);
+          nebula_memory_budget_emit_held_signals ();
           return NULL;
         }
       g_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
     }
 }
 

@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "nebula-allocator-private.h"
 #include "nebula-error-private.h"
 #include "nebula-memory-budget.h"
 
@@ -30,11 +31,9 @@
  * [property@MemoryBudget:used] exceed the limit even under concurrency, and
  * may come from any thread. The signals are emitted from the thread whose
  * request crossed the threshold, after the request completed and with no
- * lock of the budget held, so handlers may call back into the budget (read
- * it, change its limits, release). An allocator that grows under its own
- * lock (a thread-safe #NebulaBumpAllocator) is still inside that lock when
- * its charge emits: a handler must not call back into the allocator whose
- * growth it is told about.
+ * lock held: not the budget's, and not the lock of an allocator that charged
+ * while growing (the signals wait until it unlocks), so handlers may call
+ * back into the budget and into the allocators.
  */
 
 struct _NebulaMemoryBudget
@@ -75,6 +74,65 @@ static guint signals[N_SIGNALS];
 G_DEFINE_FINAL_TYPE (NebulaMemoryBudget, nebula_memory_budget, G_TYPE_OBJECT)
 
 #define LOAD(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
+
+/* Signals a thread holds back while it is inside an allocator's lock
+ * (nebula_memory_budget_hold_signals()). */
+typedef struct
+{
+  NebulaMemoryBudget *budget;
+  guint               signal;
+  guint64             value;
+} HeldSignal;
+
+static __thread guint hold_depth;
+static __thread GArray *held_signals;
+
+void
+nebula_memory_budget_hold_signals (void)
+{
+  hold_depth++;
+}
+
+void
+nebula_memory_budget_emit_held_signals (void)
+{
+  GArray *held;
+
+  g_return_if_fail (hold_depth > 0);
+
+  if (--hold_depth > 0 || held_signals == NULL)
+    return;
+
+  /* A handler may charge again, and hold again: start a fresh list. */
+  held = g_steal_pointer (&held_signals);
+  for (guint i = 0; i < held->len; i++)
+    {
+      HeldSignal *signal = &g_array_index (held, HeldSignal, i);
+
+      g_signal_emit (signal->budget, signals[signal->signal], 0, signal->value);
+      g_object_unref (signal->budget);
+    }
+  g_array_unref (held);
+}
+
+static void
+emit (NebulaMemoryBudget *self,
+      guint               signal,
+      guint64             value)
+{
+  HeldSignal held;
+
+  if (hold_depth == 0)
+    {
+      g_signal_emit (self, signals[signal], 0, value);
+      return;
+    }
+
+  if (held_signals == NULL)
+    held_signals = g_array_new (FALSE, FALSE, sizeof (HeldSignal));
+  held = (HeldSignal) { g_object_ref (self), signal, value };
+  g_array_append_val (held_signals, held);
+}
 
 static char *
 describe (NebulaMemoryBudget *self)
@@ -241,7 +299,7 @@ nebula_memory_budget_try_reserve (NebulaMemoryBudget  *self,
 
       if (refusal == REFUSED_LIMIT &&
           __atomic_exchange_n (&refusing->at_limit, 1, __ATOMIC_ACQ_REL) == 0)
-        g_signal_emit (refusing, signals[LIMIT_REACHED], 0, size);
+        emit (refusing, LIMIT_REACHED, size);
 
       return FALSE;
     }
@@ -251,8 +309,7 @@ nebula_memory_budget_try_reserve (NebulaMemoryBudget  *self,
   level = self;
   for (guint i = 0; i < depth; i++, level = level->parent)
     if (crossed[i])
-      g_signal_emit (level, signals[SOFT_LIMIT_EXCEEDED], 0,
-                     __atomic_load_n (&level->used, __ATOMIC_RELAXED));
+      emit (level, SOFT_LIMIT_EXCEEDED, __atomic_load_n (&level->used, __ATOMIC_RELAXED));
 
   return TRUE;
 }

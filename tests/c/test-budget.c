@@ -388,6 +388,59 @@ test_budget_properties (void)
   g_assert_cmpuint (nebula_memory_budget_get_used (parent), ==, 0);
 }
 
+/* A handler may call back into the allocator whose growth it hears of,
+ * even a thread-safe one that grows under its lock. */
+static void
+allocate_again_cb (NebulaMemoryBudget *budget,
+                   guint64             value,
+                   gpointer            user_data)
+{
+  NebulaAllocator *alloc = user_data;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GVariant) report = NULL;
+
+  /* Takes the grow lock: would deadlock if emitted under it. */
+  report = nebula_allocator_get_report (alloc);
+  g_assert_nonnull (report);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  g_assert_no_error (error);
+  g_object_set_data (G_OBJECT (budget), "called", GINT_TO_POINTER (1));
+}
+
+static void
+test_budget_signal_outside_lock (void)
+{
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("grow", 1 << 20);
+  g_autoptr(NebulaAllocator) bump = NULL;
+  g_autoptr(GError) error = NULL;
+
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                         "capacity", (guint64) 4096,
+                         "max-capacity", (guint64) (1 << 20),
+                         "large-allocation-threshold", (guint64) 8192,
+                         "reset-policy", NEBULA_RESET_POLICY_FREE_ALL,
+                         "thread-safe", TRUE,
+                         "budget", budget,
+                         NULL);
+  g_assert_no_error (error);
+  nebula_memory_budget_set_soft_limit (budget, 8000);
+  g_signal_connect (budget, "soft-limit-exceeded", G_CALLBACK (allocate_again_cb), bump);
+
+  /* Growth by a chunk of 8192 crosses the soft limit... */
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 4000, 8, &error));
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 4000, 8, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_object_get_data (G_OBJECT (budget), "called") != NULL);
+  g_object_set_data (G_OBJECT (budget), "called", NULL);
+
+  /* ...and so does a dedicated chunk, after a release below it. */
+  nebula_allocator_reset (NEBULA_ALLOCATOR (bump));
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 4096);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 9000, 8, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_object_get_data (G_OBJECT (budget), "called") != NULL);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -402,6 +455,7 @@ main (int   argc,
   g_test_add_func ("/nebula/budget/bump", test_budget_bump);
   g_test_add_func ("/nebula/budget/bump-free-all", test_budget_bump_free_all);
   g_test_add_func ("/nebula/budget/system", test_budget_system);
+  g_test_add_func ("/nebula/budget/signal-outside-lock", test_budget_signal_outside_lock);
 
   return g_test_run ();
 }
