@@ -29,10 +29,11 @@ typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
  * @bytes_in_use: bytes allocated and not yet freed, as the callers asked
  * @peak_bytes_in_use: the highest @bytes_in_use since creation or the last
  *   nebula_allocator_reset_stats(). Exact for single-threaded allocators and
- *   for a thread-safe one used by one thread at a time; with several threads
- *   at once, the highest value the allocator can prove was reached (never
- *   above the true peak, and exact for any peak a read observed); the
- *   report's `peak-bytes-in-use-upper-bound` bounds it from above
+ *   for a thread-safe one used from one thread (or from threads that each
+ *   exited before the next began); when several threads use it, the highest
+ *   value the allocator can prove was reached (never above the true peak,
+ *   and exact for any peak a read observed); the report's
+ *   `peak-bytes-in-use-upper-bound` bounds it from above
  * @total_bytes_allocated: bytes handed out over the allocator's lifetime
  * @total_bytes_freed: bytes given back, by deallocation or reset
  * @resets: how many times the allocator was reset
