@@ -29,8 +29,8 @@ typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
  * @bytes_in_use: bytes allocated and not yet freed, as the callers asked
  * @peak_bytes_in_use: the highest @bytes_in_use since creation or the last
  *   nebula_allocator_reset_stats(). Exact for single-threaded allocators and
- *   for a thread-safe one used from one thread (or from threads that each
- *   exited before the next began); when several threads use it, the highest
+ *   for a thread-safe one used from one thread (or from threads one after
+ *   another that took over the same shard); when several threads use it, the highest
  *   value the allocator can prove was reached (never above the true peak,
  *   and exact for any peak a read observed); the report's
  *   `peak-bytes-in-use-upper-bound` bounds it from above

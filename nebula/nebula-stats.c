@@ -67,9 +67,10 @@
  * peak_bytes_in_use of a thread-safe allocator is the highest bytes_in_use
  * that the allocator can prove it reached; it never exceeds the true peak,
  * it is exact when a single shard recorded since the last reset of the
- * statistics (one thread used the allocator, or several one after another,
- * each exiting before the next started, since a new thread reuses the
- * freed slot), and it is exact for any peak that a read observed. nebula_stats_counters_peak_upper_bound() gives the other side,
+ * statistics (one thread used the allocator, or several one after another
+ * that took over the same shard: a new thread takes the lowest free slot,
+ * usually the one its predecessor freed), and it is exact for any peak
+ * that a read observed. nebula_stats_counters_peak_upper_bound() gives the other side,
  * base + sum of high_s, which the report shows next to it.
  *
  * Resets and nebula_stats_counters_zero() are never concurrent with requests
