@@ -178,7 +178,6 @@ page_create (NebulaStatsShardTable *table,
 }
 
 #define LOAD(field)         __atomic_load_n (&(field), __ATOMIC_RELAXED)
-#define STORE(field, value) __atomic_store_n (&(field), (value), __ATOMIC_RELAXED)
 
 /* Everything the inline path could not do: create the table, give the
  * thread a slot, create the page. NULL for a thread beyond MAX_SLOTS. */
