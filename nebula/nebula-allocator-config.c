@@ -51,6 +51,11 @@ NEBULA_CONFIG_PARAM_FLAGS);
                         G_PARAM_CONSTRUCT_ONLY |
                         G_PARAM_STATIC_STRINGS));
 
+  pspecs[NEBULA_CONFIG_PROP_BUDGET] =
+    g_param_spec_object ("budget", NULL, NULL,
+                         NEBULA_TYPE_MEMORY_BUDGET,
+NEBULA_CONFIG_PARAM_FLAGS);
+
   if (capacity_mode == NEBULA_CAPACITY_CONSTRUCT)
     pspecs[NEBULA_CONFIG_PROP_CAPACITY] =
       g_param_spec_uint64 ("capacity", NULL, NULL,
@@ -85,11 +90,17 @@ nebula_allocator_config_init (NebulaAllocatorConfig *config,
   config->explicit_props = 0;
   config->init_once = 0;
   config->init_error = NULL;
+  config->budget = NULL;
+  config->charged = 0;
 }
 
 void
 nebula_allocator_config_clear (NebulaAllocatorConfig *config)
 {
+  /* Whatever the allocator still holds goes back with it. */
+  if (config->budget != NULL && config->charged != 0)
+    nebula_allocator_config_uncharge (config, config->charged);
+  g_clear_object (&config->budget);
   g_clear_pointer (&config->name, g_free);
   g_clear_error (&config->init_error);
 }
@@ -120,6 +131,9 @@ nebula_allocator_config_set_property (NebulaAllocatorConfig *config,
     case NEBULA_CONFIG_PROP_PRESET:
       config->preset = g_value_get_enum (value);
       return TRUE;
+    case NEBULA_CONFIG_PROP_BUDGET:
+      g_set_object (&config->budget, g_value_get_object (value));
+      return TRUE;
     default:
       return FALSE;
     }
@@ -149,6 +163,9 @@ nebula_allocator_config_get_property (NebulaAllocatorConfig *config,
       return TRUE;
     case NEBULA_CONFIG_PROP_PRESET:
       g_value_set_enum (value, config->preset);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_BUDGET:
+      g_value_set_object (value, config->budget);
       return TRUE;
     default:
       return FALSE;
@@ -268,6 +285,67 @@ nebula_allocator_config_validate (NebulaAllocatorConfig *config,
                                          config->free_fill);
 }
 
+static void
+clear_stats_cb (gpointer data)
+{
+  nebula_stats_counters_clear (data);
+}
+
+/* Thread-safe counters own per-thread shards (nebula-stats.c); they are
+ * freed with the object even when an implementation's finalize does not
+ * clear its counters. Object data is cleared in GObject's own finalize,
+ * after the implementation's, while the instance memory still exists. */
+static void
+tie_stats_to_object (gpointer self)
+{
+  static GQuark quark;
+  NebulaAllocatorInterface *iface;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("nebula-allocator-stats-owner");
+
+  iface = g_type_interface_peek (G_OBJECT_GET_CLASS (self), NEBULA_TYPE_ALLOCATOR);
+  if (iface != NULL && iface->stats_offset >= 0)
+    g_object_set_qdata_full (self, quark, G_STRUCT_MEMBER_P (self, iface->stats_offset),
+                             clear_stats_cb);
+}
+
+gboolean
+nebula_allocator_config_charge (NebulaAllocatorConfig  *config,
+                                gsize                   size,
+                                GError                **error)
+{
+  if (config->budget == NULL || size == 0)
+    return TRUE;
+
+  if (!nebula_memory_budget_try_reserve (config->budget, size, error))
+    return FALSE;
+
+  __atomic_fetch_add (&config->charged, (guint64) size, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
+void
+nebula_allocator_config_uncharge (NebulaAllocatorConfig *config,
+                                  gsize                  size)
+{
+  guint64 charged, amount;
+  g_autoptr(GError) error = NULL;
+
+  if (config->budget == NULL || size == 0)
+    return;
+
+  charged = __atomic_load_n (&config->charged, __ATOMIC_RELAXED);
+  do
+    amount = MIN (charged, (guint64) size);
+  while (!__atomic_compare_exchange_n (&config->charged, &charged, charged - amount, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+
+  if (amount != 0 && !nebula_memory_budget_release (config->budget, amount, &error))
+    g_critical ("Releasing %" G_GUINT64_FORMAT " bytes charged by an allocator: %s",
+                amount, error->message);
+}
+
 gboolean
 nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
                                 gpointer                self,
@@ -277,6 +355,7 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
   if (g_once_init_enter (&config->init_once))
     {
       init (self);
+      tie_stats_to_object (self);
       g_once_init_leave (&config->init_once, 1);
     }
 

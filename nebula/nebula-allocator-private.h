@@ -8,6 +8,7 @@
 #include <gio/gio.h>
 
 #include "nebula-allocator.h"
+#include "nebula-memory-budget.h"
 #include "nebula-error-private.h"
 #include "nebula-stats-private.h"
 
@@ -33,6 +34,27 @@ gboolean nebula_layout_check (NebulaAllocator  *self,
 
 void     nebula_allocator_record_failure (NebulaAllocator *self);
 
+/* The counters the public wrappers record into. */
+NebulaStatsCounters *nebula_allocator_get_counters (NebulaAllocator *self);
+
+/* Reports. nebula_allocator_get_report() fills in what every allocator has
+ * (type, name, configuration, statistics); a type adds its own part (its
+ * chunks or slabs, with "size" and "used", and "fragmentation") with a
+ * function registered once, in class_init:
+ *
+ *   nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), pool_report);
+ *
+ * The function runs on the caller's thread, with the allocator quiescent or
+ * not: take the locks the data needs. Keys of the common part are listed
+ * in nebula-allocator-report.c. */
+typedef void (*NebulaAllocatorReportFunc) (NebulaAllocator *self,
+                                           GVariantDict    *report);
+void nebula_allocator_set_report_func (GType                      type,
+                                       NebulaAllocatorReportFunc  func);
+
+/* JSON text of any GVariant (g_variant_print() is not JSON). */
+char *nebula_variant_to_json (GVariant *value);
+
 /* "Bump allocator 'frames'" or "Bump allocator": for messages. */
 char *nebula_allocator_describe (NebulaAllocator *self);
 
@@ -46,6 +68,7 @@ enum {
   NEBULA_CONFIG_PROP_ALLOC_FILL,
   NEBULA_CONFIG_PROP_FREE_FILL,
   NEBULA_CONFIG_PROP_PRESET,
+  NEBULA_CONFIG_PROP_BUDGET,
   NEBULA_CONFIG_PROP_CAPACITY,
   NEBULA_CONFIG_PROP_BYTES_USED,
   NEBULA_CONFIG_PROP_BYTES_AVAILABLE,
@@ -60,6 +83,8 @@ typedef struct
   gboolean      track_stats;
   int           alloc_fill;        /* -1: off */
   int           free_fill;         /* -1: off */
+  NebulaMemoryBudget *budget;      /* owned, or NULL */
+  guint64       charged;           /* bytes charged to budget; atomic */
 
   guint64       explicit_props;    /* bit n: property id n was given */
   gsize         init_once;         /* g_once_init_enter() guard */
@@ -112,5 +137,47 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
                                                       gpointer                self,
                                                       NebulaConfigInitFunc    init,
                                                       GError                **error);
+
+/* Memory budgets. An allocator charges the memory it takes from the system
+ * (chunks, slabs, blocks: what it holds, not what callers asked for) before
+ * it takes it, and uncharges it when it gives it back:
+ *
+ *   if (!nebula_allocator_config_charge (&self->config, slab_size, error))
+ *     return NULL;                        // BUDGET_EXCEEDED, nothing taken
+ *   slab = g_try_malloc (slab_size);
+ *   if (slab == NULL)
+ *     {
+ *       nebula_allocator_config_uncharge (&self->config, slab_size);
+ *       ...OUT_OF_MEMORY...
+ *     }
+ *   ...
+ *   g_free (slab);                        // on shrink, reset, finalize
+ *   nebula_allocator_config_uncharge (&self->config, slab_size);
+ *
+ * Both are no-ops without a budget and safe from any thread. The config
+ * counts what it charged, so nebula_allocator_config_clear() gives back
+ * whatever is still charged when the allocator is finalized, and uncharge
+ * never releases more than was charged. A Pool charges each slab (the first
+ * one in its init function, so that a budget too small for it makes
+ * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s).
+ *
+ * A charge may emit the budget's signals. If the allocator charges while it
+ * holds a lock of its own, it brackets the locked region so that the
+ * signals wait until it unlocks (handlers may call back into it):
+ *
+ *   nebula_memory_budget_hold_signals ();
+ *   g_mutex_lock (&self->lock);
+ *   ...charge...
+ *   g_mutex_unlock (&self->lock);
+ *   nebula_memory_budget_emit_held_signals ();
+ *
+ * Holding is per thread and nests; it costs a thread-local increment. */
+gboolean  nebula_allocator_config_charge             (NebulaAllocatorConfig  *config,
+                                                      gsize                   size,
+                                                      GError                **error);
+void      nebula_allocator_config_uncharge           (NebulaAllocatorConfig  *config,
+                                                      gsize                   size);
+void      nebula_memory_budget_hold_signals          (void);
+void      nebula_memory_budget_emit_held_signals     (void);
 
 G_END_DECLS

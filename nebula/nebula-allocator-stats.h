@@ -28,13 +28,21 @@ typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
  * @failed_allocations: allocations and reallocations that returned an error
  * @bytes_in_use: bytes allocated and not yet freed, as the callers asked
  * @peak_bytes_in_use: the highest @bytes_in_use since creation or the last
- *   nebula_allocator_reset_stats()
+ *   nebula_allocator_reset_stats(). Exact for single-threaded allocators and
+ *   for a thread-safe one used from one thread (or from threads one after
+ *   another that took over the same shard); when several threads use it, the highest
+ *   value the allocator can prove was reached (never above the true peak,
+ *   and exact for any peak a read observed); the report's
+ *   `peak-bytes-in-use-upper-bound` bounds it from above
  * @total_bytes_allocated: bytes handed out over the allocator's lifetime
  * @total_bytes_freed: bytes given back, by deallocation or reset
  * @resets: how many times the allocator was reset
  *
  * A snapshot of an allocator's counters, from nebula_allocator_get_stats().
- * Reads are exact: thread-safe allocators sum their per-thread shards.
+ * Reads are exact: thread-safe allocators sum their per-thread shards, so
+ * there is no delay and nothing to flush. A read made while other threads
+ * make requests sees each thread's requests whole, up to some point during
+ * the read.
  */
 struct _NebulaAllocatorStats
 {

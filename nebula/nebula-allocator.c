@@ -302,6 +302,7 @@ lookup_interface (NebulaAllocator *self)
 static void
 foreign_stats_free (gpointer data)
 {
+  nebula_stats_counters_clear (data);
   g_free (data);
 }
 
@@ -330,6 +331,16 @@ get_counters (NebulaAllocator          *self,
     }
 
   return counters;
+}
+
+NebulaStatsCounters *
+nebula_allocator_get_counters (NebulaAllocator *self)
+{
+  NebulaAllocatorInterface *iface = lookup_interface (self);
+
+  g_return_val_if_fail (iface != NULL, NULL);
+
+  return get_counters (self, iface);
 }
 
 char *
@@ -760,7 +771,9 @@ nebula_allocator_get_stats (NebulaAllocator *self)
  * @self: a #NebulaAllocator
  *
  * Forgets the history: every counter returns to 0, except that bytes still
- * in use stay counted (and become the new peak).
+ * in use stay counted (and become the new peak). Like
+ * nebula_allocator_reset(), it must not run concurrently with other calls
+ * on @self.
  */
 void
 nebula_allocator_reset_stats (NebulaAllocator *self)

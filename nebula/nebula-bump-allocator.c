@@ -139,15 +139,25 @@ chunk_used (const Chunk *chunk,
   return chunk->used;
 }
 
+/* Chunks are charged to the budget, if any, before they are taken from the
+ * system: the budget's usage equals self->reserved. */
 static Chunk *
-chunk_new (gsize size)
+chunk_new (NebulaBumpAllocator  *self,
+           gsize                 size,
+           GError              **error)
 {
   Chunk *chunk;
+
+  if (!nebula_allocator_config_charge (&self->config, size, error))
+    return NULL;
 
   /* One block: the header, then the data at a 16-byte boundary. */
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
-    return NULL;
+    {
+      nebula_allocator_config_uncharge (&self->config, size);
+      return NULL;
+    }
 
   memset (chunk, 0, sizeof *chunk);
   chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
@@ -158,12 +168,21 @@ chunk_new (gsize size)
 }
 
 static void
-chunk_list_free (Chunk *chunk)
+chunk_free (NebulaBumpAllocator *self,
+            Chunk               *chunk)
+{
+  nebula_allocator_config_uncharge (&self->config, chunk->size);
+  g_free (chunk);
+}
+
+static void
+chunk_list_free (NebulaBumpAllocator *self,
+                 Chunk               *chunk)
 {
   while (chunk != NULL)
     {
       Chunk *prev = chunk->prev;
-      g_free (chunk);
+      chunk_free (self, chunk);
       chunk = prev;
     }
 }
@@ -247,8 +266,8 @@ bump_init_once (gpointer data)
   self->min_alloc_mask = self->min_alloc_size - 1;
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
-  chunk = chunk_new (self->capacity);
-  if (chunk == NULL)
+  chunk = chunk_new (self, self->capacity, &config->init_error);
+  if (chunk == NULL && config->init_error == NULL)
     {
       NebulaErrorInfo info = { .requested = self->capacity, .allocator_name = config->name };
 
@@ -258,6 +277,8 @@ bump_init_once (gpointer data)
                         bump_label (), self->capacity);
       return;
     }
+  if (chunk == NULL)
+    return;
 
   self->reserved = chunk->size;
   self->current = chunk;
@@ -368,6 +389,7 @@ grow (NebulaBumpAllocator  *self,
   gsize need = worst_case_size (size, alignment);
   gsize room, chunk_size;
   Chunk *chunk, **link;
+  GError *local_error = NULL;
 
   /* Reuse a kept chunk that is large enough. */
   for (link = &self->spare; *link != NULL; link = &(*link)->prev)
@@ -393,7 +415,12 @@ grow (NebulaBumpAllocator  *self,
     : self->capacity;
   chunk_size = CLAMP (chunk_size, need, room);
 
-  chunk = chunk_new (chunk_size);
+  chunk = chunk_new (self, chunk_size, &local_error);
+  if (chunk == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return FALSE;
+    }
   if (chunk == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
@@ -418,6 +445,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
 {
   gsize need = worst_case_size (size, alignment);
   gsize room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
+  GError *local_error = NULL;
   Chunk *chunk;
   guint8 *ptr;
 
@@ -427,7 +455,12 @@ allocate_dedicated (NebulaBumpAllocator  *self,
       return NULL;
     }
 
-  chunk = chunk_new (need);
+  chunk = chunk_new (self, need, &local_error);
+  if (chunk == NULL && local_error != NULL)
+    {
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
   if (chunk == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
@@ -442,9 +475,10 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
   chunk->dedicated = TRUE;
   chunk->used = chunk->size;
-  chunk->created_index = self->current->index;
-  chunk->created_offset = self->config.thread_safe
-    ? chunk_used (self->current, TRUE)
+  /* No current chunk: a FREE_ALL reset could not get a new one yet. */
+  chunk->created_index = self->current != NULL ? self->current->index : 0;
+  chunk->created_offset = self->current == NULL ? 0
+    : self->config.thread_safe ? chunk_used (self->current, TRUE)
     : (gsize) (self->cursor - self->current->data);
   chunk->prev = self->large;
   self->large = chunk;
@@ -473,18 +507,20 @@ allocate_concurrent (NebulaBumpAllocator  *self,
     {
       gpointer ptr;
 
+      nebula_memory_budget_hold_signals ();
       g_mutex_lock (&self->grow_lock);
       ptr = allocate_dedicated (self, size, alignment, error);
       g_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
       return ptr;
     }
 
   for (;;)
     {
       Chunk *chunk = __atomic_load_n (&self->current, __ATOMIC_ACQUIRE);
-      gsize used = __atomic_load_n (&chunk->used, __ATOMIC_RELAXED);
+      gsize used = chunk != NULL ? __atomic_load_n (&chunk->used, __ATOMIC_RELAXED) : 0;
 
-      for (;;)
+      while (chunk != NULL)
         {
           guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
           gsize end = start - (guintptr) chunk->data + rounded;
@@ -501,14 +537,18 @@ allocate_concurrent (NebulaBumpAllocator  *self,
             }
         }
 
+      /* A charge to the budget may emit: not under our lock. */
+      nebula_memory_budget_hold_signals ();
       g_mutex_lock (&self->grow_lock);
       if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
           !grow (self, rounded, alignment, error))
         {
           g_mutex_unlock (&self->grow_lock);
+          nebula_memory_budget_emit_held_signals ();
           return NULL;
         }
       g_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
     }
 }
 
@@ -638,7 +678,7 @@ free_dedicated (NebulaBumpAllocator *self,
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (self, chunk);
           return TRUE;
         }
     }
@@ -740,7 +780,7 @@ free_all_dedicated (NebulaBumpAllocator *self)
 {
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     self->reserved -= chunk->size;
-  chunk_list_free (self->large);
+  chunk_list_free (self, self->large);
   self->large = NULL;
 }
 
@@ -796,21 +836,21 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
               if (keep != NULL)
                 {
                   self->reserved -= keep->size;
-                  g_free (keep);
+                  chunk_free (self, keep);
                 }
               keep = chunk;
             }
           else
             {
               self->reserved -= chunk->size;
-              g_free (chunk);
+              chunk_free (self, chunk);
             }
           break;
 
         case NEBULA_RESET_POLICY_FREE_ALL:
         default:
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (self, chunk);
           break;
         }
     }
@@ -819,7 +859,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
     {
       for (chunk = self->spare; chunk != NULL; chunk = chunk->prev)
         self->reserved -= chunk->size;
-      chunk_list_free (self->spare);
+      chunk_list_free (self, self->spare);
       self->spare = NULL;
     }
 
@@ -900,15 +940,80 @@ bytes_available (NebulaBumpAllocator *self)
   return in_current + room;
 }
 
+static GVariant *
+chunk_to_variant (const char *kind,
+                  gsize       size,
+                  gsize       used,
+                  gboolean    current)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "kind", "s", kind);
+  g_variant_dict_insert (&dict, "size", "t", (guint64) size);
+  g_variant_dict_insert (&dict, "used", "t", (guint64) used);
+  g_variant_dict_insert (&dict, "current", "b", current);
+
+  return g_variant_dict_end (&dict);
+}
+
+/* The report's Bump part: the chunks, oldest regular chunk last. */
+static void
+bump_report (NebulaAllocator *allocator,
+             GVariantDict    *report)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean atomic = self->config.thread_safe;
+  GVariantBuilder chunks;
+  gsize stranded = 0;
+
+  if (!ensure_ready (self, NULL))
+    return;
+
+  g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
+
+  if (atomic)
+    g_mutex_lock (&self->grow_lock);
+
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    {
+      gsize used = chunk == self->current && !atomic
+        ? (gsize) (self->cursor - chunk->data)
+        : chunk_used (chunk, atomic);
+
+      /* The cursor never returns to an older chunk before a reset or
+       * restore: its free tail serves nothing. */
+      if (chunk != self->current)
+        stranded += chunk->size - used;
+      g_variant_builder_add_value (&chunks, chunk_to_variant ("regular", chunk->size, used,
+                                                              chunk == self->current));
+    }
+  for (Chunk *chunk = self->spare; chunk != NULL; chunk = chunk->prev)
+    g_variant_builder_add_value (&chunks, chunk_to_variant ("spare", chunk->size, 0, FALSE));
+  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
+    g_variant_builder_add_value (&chunks, chunk_to_variant ("dedicated", chunk->size, chunk->size,
+                                                            FALSE));
+
+  g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
+  g_variant_dict_insert (report, "fragmentation", "d",
+                         self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
+
+  if (atomic)
+    g_mutex_unlock (&self->grow_lock);
+
+  g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
+}
+
 static void
 nebula_bump_allocator_finalize (GObject *object)
 {
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) object;
 
-  chunk_list_free (self->current);
-  chunk_list_free (self->spare);
-  chunk_list_free (self->large);
+  chunk_list_free (self, self->current);
+  chunk_list_free (self, self->spare);
+  chunk_list_free (self, self->large);
   g_mutex_clear (&self->grow_lock);
+  nebula_stats_counters_clear (&self->stats);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_bump_allocator_parent_class)->finalize (object);
@@ -1055,8 +1160,18 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
    * The #NebulaPreset whose defaults apply to the properties not given
    * explicitly.
    */
+  /**
+   * NebulaBumpAllocator:budget:
+   *
+   * A #NebulaMemoryBudget charged for every chunk (the first one, growth,
+   * and the dedicated chunks of large requests) and released when a chunk
+   * is freed by a reset, a restore, a deallocation or finalization; %NULL
+   * for none. A refused charge fails the request (or the construction) with
+   * %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED.
+   */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), bump_report);
 
   /**
    * NebulaBumpAllocator:max-capacity:
@@ -1278,7 +1393,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (self, chunk);
         }
       else
         link = &chunk->prev;

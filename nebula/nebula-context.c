@@ -7,29 +7,35 @@
 
 #include "nebula-context.h"
 
-/* A per-thread stack of interned names: interning lets bindings pass
- * temporary strings while the stack itself never owns or frees a name. */
-static void
-context_stack_free (gpointer data)
+/* Call-site context: a per-thread stack of names.
+ *
+ * NEBULA_ALLOC_CONTEXT() runs a push and a pop around every scope that uses
+ * it, so both must cost next to nothing: the stack is a fixed array in
+ * thread-local storage (no allocation, no lock, nothing to free when the
+ * thread exits), and the C macro pushes its string literal as it is.
+ * nebula_context_push(), for bindings, interns the name first, since their
+ * strings are temporary. Scopes nested deeper than MAX_DEPTH are counted
+ * but not named ("a > b > ... > ...").
+ *
+ * With -Derror_context=false (NEBULA_ENABLE_ERROR_CONTEXT 0) the macro is
+ * empty, nothing below keeps state, and nebula_set_error() does not look at
+ * the stack; the functions stay exported, as no-ops, so that the ABI does
+ * not depend on the option. */
+
+#define MAX_DEPTH 32
+
+#if NEBULA_ENABLE_ERROR_CONTEXT
+static __thread guint context_depth;
+static __thread const char *context_names[MAX_DEPTH];
+
+static inline void
+push_name (const char *name)
 {
-  g_ptr_array_unref (data);
+  if (context_depth < MAX_DEPTH)
+    context_names[context_depth] = name;
+  context_depth++;
 }
-
-static GPrivate context_stack = G_PRIVATE_INIT (context_stack_free);
-
-static GPtrArray *
-get_stack (gboolean create)
-{
-  GPtrArray *stack = g_private_get (&context_stack);
-
-  if (stack == NULL && create)
-    {
-      stack = g_ptr_array_new ();
-      g_private_set (&context_stack, stack);
-    }
-
-  return stack;
-}
+#endif
 
 /**
  * nebula_context_push:
@@ -46,7 +52,23 @@ nebula_context_push (const char *name)
   g_return_if_fail (name != NULL);
 
 #if NEBULA_ENABLE_ERROR_CONTEXT
-  g_ptr_array_add (get_stack (TRUE), (gpointer) g_intern_string (name));
+  push_name (g_intern_string (name));
+#endif
+}
+
+/**
+ * nebula_context_push_static: (skip)
+ * @name: the name of the call site, a string that lives as long as the
+ *   program (a literal)
+ *
+ * nebula_context_push() without interning: what NEBULA_ALLOC_CONTEXT()
+ * calls.
+ */
+void
+nebula_context_push_static (const char *name)
+{
+#if NEBULA_ENABLE_ERROR_CONTEXT
+  push_name (name != NULL ? name : "(null)");
 #endif
 }
 
@@ -59,11 +81,9 @@ void
 nebula_context_pop (void)
 {
 #if NEBULA_ENABLE_ERROR_CONTEXT
-  GPtrArray *stack = get_stack (FALSE);
+  g_return_if_fail (context_depth > 0);
 
-  g_return_if_fail (stack != NULL && stack->len > 0);
-
-  g_ptr_array_set_size (stack, stack->len - 1);
+  context_depth--;
 #endif
 }
 
@@ -71,25 +91,31 @@ nebula_context_pop (void)
  * nebula_context_get_path:
  *
  * The current thread's context path, outermost first, joined with " > ".
+ * Always %NULL when Nebula was built with `-Derror_context=false`.
  *
  * Returns: (transfer full) (nullable): the path, or %NULL when empty
  */
 char *
 nebula_context_get_path (void)
 {
-  GPtrArray *stack = get_stack (FALSE);
+#if NEBULA_ENABLE_ERROR_CONTEXT
   GString *path;
 
-  if (stack == NULL || stack->len == 0)
+  if (context_depth == 0)
     return NULL;
 
   path = g_string_new (NULL);
-  for (guint i = 0; i < stack->len; i++)
+  for (guint i = 0; i < context_depth; i++)
     {
       if (i > 0)
         g_string_append (path, " > ");
-      g_string_append (path, g_ptr_array_index (stack, i));
+      g_string_append (path, i < MAX_DEPTH ? context_names[i] : "...");
+      if (i >= MAX_DEPTH)
+        break;
     }
 
   return g_string_free (path, FALSE);
+#else
+  return NULL;
+#endif
 }

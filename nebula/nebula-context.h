@@ -16,11 +16,13 @@
 G_BEGIN_DECLS
 
 NEBULA_AVAILABLE_IN_ALL
-void   nebula_context_push     (const char *name);
+void   nebula_context_push        (const char *name);
 NEBULA_AVAILABLE_IN_ALL
-void   nebula_context_pop      (void);
+void   nebula_context_push_static (const char *name);
 NEBULA_AVAILABLE_IN_ALL
-char  *nebula_context_get_path (void);
+void   nebula_context_pop         (void);
+NEBULA_AVAILABLE_IN_ALL
+char  *nebula_context_get_path    (void);
 
 #ifndef __GI_SCANNER__
 typedef struct { gboolean pushed; } NebulaContextScope;
@@ -29,7 +31,7 @@ static inline NebulaContextScope
 nebula_context_scope_enter (const char *name)
 {
   NebulaContextScope scope = { TRUE };
-  nebula_context_push (name);
+  nebula_context_push_static (name);
   return scope;
 }
 

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-context.h"
+#include "nebula-enums.h"
 #include "nebula-error-private.h"
 
 /* Both domains share one detail record. */
@@ -239,7 +240,9 @@ nebula_set_error (GError                **error,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
+#if NEBULA_ENABLE_ERROR_CONTEXT
   context = nebula_context_get_path ();
+#endif
   if (context != NULL)
     new_error = g_error_new (domain, code, "%s (in %s)", message, context);
   else
@@ -423,12 +426,47 @@ nebula_error_get_context (const GError *error)
   return detail != NULL ? detail->context : NULL;
 }
 
+/* "NEBULA_ALLOCATOR_ERROR_EXHAUSTED": the heading in docs/errors.md. */
+static const char *
+code_name_of (const GError *error)
+{
+  g_autoptr(GEnumClass) klass = NULL;
+  GEnumValue *value;
+
+  if (error->domain == NEBULA_ALLOCATOR_ERROR)
+    klass = g_type_class_ref (NEBULA_TYPE_ALLOCATOR_ERROR);
+  else if (error->domain == NEBULA_CACHE_ERROR)
+    klass = g_type_class_ref (NEBULA_TYPE_CACHE_ERROR);
+  else
+    return NULL;
+
+  /* Enum classes of static types are never freed: the name outlives the
+   * reference. */
+  value = g_enum_get_value (klass, error->code);
+  return value != NULL ? value->value_name : NULL;
+}
+
 /**
  * nebula_error_format:
  * @error: a #GError
  *
- * Renders @error for a terminal: what happened, the numbers, the call-site
- * path and what to do.
+ * Renders @error for a terminal, one fact per line: what happened (the
+ * message), the code (its section in docs/errors.md), the allocator and
+ * the numbers when @error still carries its detail, the call-site path
+ * (NEBULA_ALLOC_CONTEXT()) and what to do:
+ *
+ * |[
+ * error: Bump allocator 'tiny' is exhausted: requested 128 bytes, 64 of 64 available (alignment 8) (in handle_client > parse_request)
+ *   code: NEBULA_ALLOCATOR_ERROR_EXHAUSTED (see docs/errors.md)
+ *   allocator: Bump allocator 'tiny'
+ *   requested: 128, available: 64, capacity: 64
+ *   in: handle_client > parse_request
+ *   help: Free or reset the allocator, or configure a larger capacity or a max-capacity to let it grow.
+ * ]|
+ *
+ * An error that crossed a language binding has lost its detail: it renders
+ * the message (which carries the numbers and the path), the code and the
+ * catalogue's suggestion.
  *
  * Returns: (transfer full): a newly allocated, multi-line string
  */
@@ -437,12 +475,17 @@ nebula_error_format (const GError *error)
 {
   NebulaErrorDetail *detail;
   const char *suggestion;
+  const char *code_name;
   GString *str;
 
   g_return_val_if_fail (error != NULL, NULL);
 
   str = g_string_new (NULL);
   g_string_append_printf (str, "error: %s\n", error->message);
+
+  code_name = code_name_of (error);
+  if (code_name != NULL)
+    g_string_append_printf (str, "  code: %s (see docs/errors.md)\n", code_name);
 
   detail = get_detail (error);
   if (detail != NULL && detail->has_detail)

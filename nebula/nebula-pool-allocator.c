@@ -1385,6 +1385,12 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    * DEBUG fills, PRODUCTION lets the pool grow to eight times
    * [property@PoolAllocator:block-count] blocks.
    */
+  /**
+   * NebulaPoolAllocator:budget:
+   *
+   * A #NebulaMemoryBudget charged for every slab the allocator reserves and
+   * released when the allocator is finalized; %NULL for none.
+   */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
 

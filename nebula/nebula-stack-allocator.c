@@ -1361,6 +1361,12 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
    * The #NebulaPreset whose defaults apply to the properties not given
    * explicitly.
    */
+  /**
+   * NebulaStackAllocator:budget:
+   *
+   * A #NebulaMemoryBudget charged for every chunk the allocator reserves and
+   * released when the allocator is finalized; %NULL for none.
+   */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
 
@@ -1551,23 +1557,9 @@ record_release (NebulaStackAllocator *self,
                 guint64               n_blocks,
                 guint64               n_bytes)
 {
-  NebulaAllocatorStats *plain = &self->stats.plain;
-
-  if (!self->stats.enabled || n_blocks == 0)
-    return;
-
-  /* Zero-size blocks hold one byte but were counted as 0: never let that
-   * take bytes-in-use below zero. */
-  n_bytes = MIN (n_bytes, __atomic_load_n (&plain->bytes_in_use, __ATOMIC_RELAXED));
-  if (self->stats.thread_safe)
-    {
-      nebula_stats_counters_add_atomic (&self->stats, 0, n_blocks, 0, 0, 0, n_bytes);
-      return;
-    }
-
-  plain->deallocations += n_blocks;
-  plain->total_bytes_freed += n_bytes;
-  plain->bytes_in_use -= n_bytes;
+  /* Zero-size blocks hold one byte but were counted as 0; the counters
+   * never let that take bytes-in-use below zero. */
+  nebula_stats_counters_record_release (&self->stats, n_blocks, n_bytes);
 }
 
 static gboolean

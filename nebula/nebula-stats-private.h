@@ -9,17 +9,32 @@
 
 G_BEGIN_DECLS
 
+typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
+
 /* The counters every allocator embeds. The public wrappers of
  * NebulaAllocator (and the inline fast paths) record into them, so an
  * implementation never counts for itself.
  *
- * Single-threaded allocators use `plain` with ordinary arithmetic. Thread-safe
- * allocators use atomic read-modify-write on the same fields. */
+ * Single-threaded allocators use `plain` with ordinary arithmetic.
+ * Thread-safe allocators record into per-thread shards (nebula-stats.c
+ * explains the design); `plain` then holds what is not per thread: failed
+ * allocations (atomic), resets, and the values folded in by resets and
+ * nebula_stats_counters_zero(): in that mode plain.bytes_in_use is a base
+ * to add the shards to, not the live value. Read through
+ * nebula_stats_counters_read(), write through the record functions.
+ *
+ * The storage must be zero-filled before the first
+ * nebula_stats_counters_init() (GObject instances are). Built-in
+ * allocators need not call nebula_stats_counters_clear():
+ * nebula_allocator_config_ensure() ties the shards to the object, which
+ * frees them when it is finalized. Calling it in finalize is harmless. */
 typedef struct
 {
-  NebulaAllocatorStats plain;
-  guint                enabled : 1;
-  guint                thread_safe : 1;
+  NebulaAllocatorStats   plain;
+  NebulaStatsShardTable *table;         /* thread-safe mode, created on first use */
+  guint64                peak_upper;    /* thread-safe mode: folded upper bound of the peak */
+  guint                  enabled : 1;
+  guint                  thread_safe : 1;
 } NebulaStatsCounters;
 
 void nebula_stats_counters_init  (NebulaStatsCounters  *counters,
@@ -30,33 +45,148 @@ void nebula_stats_counters_read  (NebulaStatsCounters  *counters,
                                   NebulaAllocatorStats *out);
 void nebula_stats_counters_zero  (NebulaStatsCounters  *counters);
 
-/* Slow, atomic variants for thread-safe allocators. */
-void nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
-                                       gint64               allocations,
-                                       gint64               deallocations,
-                                       gint64               reallocations,
-                                       gint64               failures,
-                                       gint64               bytes_allocated,
-                                       gint64               bytes_freed);
+/* For thread-safe counters: the highest bytes_in_use the peak could have
+ * been (nebula_stats_counters_read() gives the highest it certainly was).
+ * Equals the peak for single-threaded counters. */
+guint64 nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters);
+
+/* The per-thread path of thread-safe counters (nebula-stats.c). The fast
+ * part is inline: the calling thread's slot, then its shard in this
+ * allocator's table. @bytes_in and @bytes_out are what the request added
+ * to and removed from bytes_in_use. */
+typedef struct
+{
+  guint64 sequence;       /* odd while the owner writes */
+  guint64 allocations;
+  guint64 deallocations;
+  guint64 reallocations;
+  guint64 bytes_allocated;
+  guint64 bytes_freed;
+  gint64  balance;        /* bytes_in_use contributed by this shard */
+  gint64  high;           /* highest balance since the last reset */
+  gint64  low;            /* lowest balance since the last reset */
+} NebulaStatsShard;
+
+#define NEBULA_STATS_SHARD_STRIDE    128
+#define NEBULA_STATS_SHARDS_PER_PAGE 16
+#define NEBULA_STATS_N_PAGES         64
+
+typedef union
+{
+  NebulaStatsShard shard;
+  guint8           padding[NEBULA_STATS_SHARD_STRIDE];
+} NebulaStatsShardSlot;
+
+struct _NebulaStatsShardTable
+{
+  NebulaStatsShardSlot *pages[NEBULA_STATS_N_PAGES];
+  GMutex                overflow_lock;
+  NebulaStatsShard      overflow;
+};
+
+/* Slot + 1 of the calling thread, 0 before its first record. */
+extern __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
+
+NebulaStatsShard *nebula_stats_counters_find_shard_slow (NebulaStatsCounters *counters);
+void              nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
+                                                         guint64              allocations,
+                                                         guint64              deallocations,
+                                                         guint64              reallocations,
+                                                         gsize                bytes_in,
+                                                         gsize                bytes_out);
+
+/* Only the shard's owner writes it; a sequence lock lets readers take a
+ * consistent copy. Relaxed atomics are plain moves on common hardware. */
+static inline void
+nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
+                                     guint64              allocations,
+                                     guint64              deallocations,
+                                     guint64              reallocations,
+                                     gsize                bytes_in,
+                                     gsize                bytes_out)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  guint slot = nebula_stats_thread_slot - 1;
+  NebulaStatsShardSlot *page;
+  NebulaStatsShard *shard;
+  guint64 sequence;
+  gint64 balance;
+
+  /* No table yet, no slot yet (slot wraps to G_MAXUINT) or an overflow
+   * thread: all beyond the last page. */
+  if (G_LIKELY (table != NULL && slot < NEBULA_STATS_SHARDS_PER_PAGE * NEBULA_STATS_N_PAGES &&
+                (page = __atomic_load_n (&table->pages[slot / NEBULA_STATS_SHARDS_PER_PAGE],
+                                         __ATOMIC_ACQUIRE)) != NULL))
+    shard = &page[slot % NEBULA_STATS_SHARDS_PER_PAGE].shard;
+  else
+    shard = nebula_stats_counters_find_shard_slow (counters);
+
+  if (G_UNLIKELY (shard == NULL))
+    {
+      nebula_stats_counters_record_overflow (counters, allocations, deallocations,
+                                             reallocations, bytes_in, bytes_out);
+      return;
+    }
+
+  /* Release stores keep every data store after the odd sequence number
+   * (without a fence, which ThreadSanitizer cannot follow); on x86 they are
+   * plain moves. */
+#define NEBULA_STATS_ADD(field, delta) \
+  __atomic_store_n (&shard->field, __atomic_load_n (&shard->field, __ATOMIC_RELAXED) + (delta), \
+                    __ATOMIC_RELEASE)
+
+  sequence = __atomic_load_n (&shard->sequence, __ATOMIC_RELAXED);
+  __atomic_store_n (&shard->sequence, sequence + 1, __ATOMIC_RELAXED);
+
+  /* The deltas are constants at every call site: two of these vanish. */
+  if (allocations != 0)
+    NEBULA_STATS_ADD (allocations, allocations);
+  if (deallocations != 0)
+    NEBULA_STATS_ADD (deallocations, deallocations);
+  if (reallocations != 0)
+    NEBULA_STATS_ADD (reallocations, reallocations);
+  balance = __atomic_load_n (&shard->balance, __ATOMIC_RELAXED);
+  if (bytes_in != 0)
+    {
+      NEBULA_STATS_ADD (bytes_allocated, bytes_in);
+      balance += (gint64) bytes_in;
+      if (balance > __atomic_load_n (&shard->high, __ATOMIC_RELAXED))
+        __atomic_store_n (&shard->high, balance, __ATOMIC_RELEASE);
+    }
+  if (bytes_out != 0)
+    {
+      NEBULA_STATS_ADD (bytes_freed, bytes_out);
+      balance -= (gint64) bytes_out;
+      if (balance < __atomic_load_n (&shard->low, __ATOMIC_RELAXED))
+        __atomic_store_n (&shard->low, balance, __ATOMIC_RELEASE);
+    }
+  __atomic_store_n (&shard->balance, balance, __ATOMIC_RELEASE);
+
+#undef NEBULA_STATS_ADD
+
+  __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
+}
 
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
                                          gsize                size)
 {
+  guint64 in_use;
+
   if (!counters->enabled)
     return;
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_add_atomic (counters, 1, 0, 0, 0, size, 0);
+      nebula_stats_counters_record_shared (counters, 1, 0, 0, size, 0);
       return;
     }
 
   counters->plain.allocations++;
   counters->plain.total_bytes_allocated += size;
-  counters->plain.bytes_in_use += size;
-  if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
+  in_use = counters->plain.bytes_in_use += size;
+  if (in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = in_use;
 }
 
 static inline void
@@ -68,7 +198,7 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_add_atomic (counters, 0, 1, 0, 0, 0, size);
+      nebula_stats_counters_record_shared (counters, 0, 1, 0, 0, size);
       return;
     }
 
@@ -87,9 +217,9 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_add_atomic (counters, 0, 0, 1, 0,
-                                        new_size > old_size ? new_size - old_size : 0,
-                                        old_size > new_size ? old_size - new_size : 0);
+      nebula_stats_counters_record_shared (counters, 0, 0, 1,
+                                           new_size > old_size ? new_size - old_size : 0,
+                                           old_size > new_size ? old_size - new_size : 0);
       return;
     }
 
@@ -108,23 +238,56 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
     }
 }
 
+/* Many blocks given back at once (a stack released to a marker, a pool
+ * trimmed): @n_blocks deallocations of @n_bytes in all. Implementations
+ * call this instead of touching the fields, which mean different things
+ * in the two modes. */
+static inline void
+nebula_stats_counters_record_release (NebulaStatsCounters *counters,
+                                      guint64              n_blocks,
+                                      guint64              n_bytes)
+{
+  if (!counters->enabled || (n_blocks == 0 && n_bytes == 0))
+    return;
+
+  if (G_UNLIKELY (counters->thread_safe))
+    {
+      nebula_stats_counters_record_shared (counters, 0, n_blocks, 0, 0, n_bytes);
+      return;
+    }
+
+  n_bytes = MIN (n_bytes, counters->plain.bytes_in_use);
+  counters->plain.deallocations += n_blocks;
+  counters->plain.total_bytes_freed += n_bytes;
+  counters->plain.bytes_in_use -= n_bytes;
+}
+
+/* The general form of the above, kept for implementations written against
+ * the first version of this header: any mix of deltas, in either mode. */
+void nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
+                                       gint64               allocations,
+                                       gint64               deallocations,
+                                       gint64               reallocations,
+                                       gint64               failures,
+                                       gint64               bytes_allocated,
+                                       gint64               bytes_freed);
+
 static inline void
 nebula_stats_counters_record_failure (NebulaStatsCounters *counters)
 {
   if (!counters->enabled)
     return;
 
+  /* Failures are rare: one shared atomic is cheaper than a shard lookup. */
   if (G_UNLIKELY (counters->thread_safe))
-    {
-      nebula_stats_counters_add_atomic (counters, 0, 0, 0, 1, 0, 0);
-      return;
-    }
-
-  counters->plain.failed_allocations++;
+    __atomic_fetch_add (&counters->plain.failed_allocations, 1, __ATOMIC_RELAXED);
+  else
+    counters->plain.failed_allocations++;
 }
 
-/* A reset frees everything that is in use. Resets are never concurrent with
- * other operations, so this needs no atomics. */
+/* A reset frees everything that is in use. Resets (and
+ * nebula_stats_counters_zero()) never run concurrently with other
+ * operations on the same allocator. */
 void nebula_stats_counters_record_reset (NebulaStatsCounters *counters);
 
 G_END_DECLS

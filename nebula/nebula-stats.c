@@ -9,11 +9,355 @@
 
 #include "nebula-stats-private.h"
 
+/* Thread-safe statistics: per-thread shards owned by the allocator.
+ *
+ * Every thread that records into a thread-safe allocator holds a small
+ * integer, its *slot*, taken from a process-wide bitmap the first time it
+ * records and given back when it exits (a GPrivate destructor). At most one
+ * live thread holds a given slot. Every thread-safe allocator owns a table of
+ * shards indexed by slot: a directory of pages, each page a run of shards
+ * 128 bytes apart, so no two threads ever write the same cache line (128
+ * rather than 64 because of the adjacent-line prefetcher). Pages are created
+ * on demand with a compare-and-swap and never move, so the hot path is:
+ * read the thread's slot, load the table, load the page, write the shard
+ * with plain (relaxed atomic) stores. No read-modify-write instruction and
+ * no shared cache line is written.
+ *
+ * A read sums the shards. There is nothing to flush: each shard holds
+ * everything its threads recorded, so a read taken while nothing runs is
+ * exact, and a read taken while other threads record sees each thread's
+ * requests up to some point during the read. Each shard is a sequence lock
+ * (only its owner writes it), so a read never sees half of a request:
+ * bytes_in_use is always consistent with the totals of the same read.
+ *
+ * Why this layout answers the questions a sharded counter raises:
+ *
+ * - Two allocators used from one thread: the thread has one slot, but every
+ *   allocator has its own table, so their counts never meet. (nebula-memory
+ *   kept one thread-local batch per thread and flushed it into whichever
+ *   allocator came next; Nebula has no batches.)
+ *
+ * - A thread exits: only its slot number goes back to the bitmap. Its shard
+ *   stays in every allocator's table with all its counts; the next thread
+ *   that gets the same slot continues adding to the same shard. The
+ *   bitmap's release/acquire order the old owner's last write before the
+ *   new owner's first.
+ *   Memory stays bounded by the most threads alive at once.
+ *
+ * - An allocator is finalized while other threads still hold slots: the
+ *   table, pages and shards belong to the allocator and go with it. Threads
+ *   keep nothing that points into a table (only a slot number), so there is
+ *   nothing to leak and nothing left dangling; a thread that exits later
+ *   only touches the bitmap. Thread exit and finalize therefore never race
+ *   on shared memory.
+ *
+ * - More than MAX_SLOTS threads alive at once: the extra threads share one
+ *   overflow shard per table, under a mutex. Correct, only slower.
+ *
+ * Peak with shards. The true peak of a thread-safe allocator is the maximum
+ * of a sum that no single thread sees change, and computing it exactly
+ * would need a shared counter, which is what shards avoid. Each shard keeps
+ * its own running balance (bytes its threads added minus bytes they removed)
+ * and that balance's highest (high) and lowest (low) values since the last
+ * reset. When shard s reached its high, every other shard r stood at least
+ * at its low, so the total was at least
+ *     base + high_s + sum over r != s of low_r
+ * and the reported peak is the largest of: that bound over all s, every
+ * value a read or a reset has computed, and the current value. Hence:
+ * peak_bytes_in_use of a thread-safe allocator is the highest bytes_in_use
+ * that the allocator can prove it reached; it never exceeds the true peak,
+ * it is exact when a single shard recorded since the last reset of the
+ * statistics (one thread used the allocator, or several one after another
+ * that took over the same shard: a new thread takes the lowest free slot,
+ * usually the one its predecessor freed), and it is exact for any peak
+ * that a read observed. nebula_stats_counters_peak_upper_bound() gives the other side,
+ * base + sum of high_s, which the report shows next to it.
+ *
+ * Resets and nebula_stats_counters_zero() are never concurrent with requests
+ * on the same allocator (nebula_allocator_reset() requires it), so they may
+ * write every shard: they fold the current values into `plain` and start a
+ * new period for the running balances. */
+
+#define SHARD_STRIDE    NEBULA_STATS_SHARD_STRIDE
+#define SHARDS_PER_PAGE NEBULA_STATS_SHARDS_PER_PAGE
+#define N_PAGES         NEBULA_STATS_N_PAGES
+#define MAX_SLOTS       (SHARDS_PER_PAGE * N_PAGES)
+#define OVERFLOW_SLOT   (MAX_SLOTS + 1)
+
+typedef NebulaStatsShard Shard;
+typedef NebulaStatsShardSlot ShardSlot;
+
+G_STATIC_ASSERT (sizeof (Shard) <= SHARD_STRIDE);
+G_STATIC_ASSERT (sizeof (ShardSlot) == SHARD_STRIDE);
+
+/* initial-exec: one instruction to reach it, even in the shared library. */
+__thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
+
+/* Bit n set: slot n + 1 is held by a live thread. Claimed and released
+ * with atomics: the release of the old owner happens before the claim of
+ * the next one, so its last shard writes are visible to the new owner. */
+static guint64 slot_bitmap[MAX_SLOTS / 64];
+
+static void
+release_slot (gpointer data)
+{
+  guint slot = GPOINTER_TO_UINT (data) - 1;
+
+  __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
+                      __ATOMIC_RELEASE);
+
+  /* A destructor that records after this one claims a fresh slot. */
+  nebula_stats_thread_slot = 0;
+}
+
+static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);
+
+static G_NO_INLINE guint
+claim_slot (void)
+{
+  guint slot = OVERFLOW_SLOT;
+
+  for (guint word = 0; word < G_N_ELEMENTS (slot_bitmap) && slot == OVERFLOW_SLOT; word++)
+    {
+      guint64 bits = __atomic_load_n (&slot_bitmap[word], __ATOMIC_ACQUIRE);
+
+      while (bits != G_MAXUINT64)
+        {
+          guint bit = __builtin_ctzll (~bits);
+
+          if (__atomic_compare_exchange_n (&slot_bitmap[word], &bits,
+                                           bits | (G_GUINT64_CONSTANT (1) << bit), TRUE,
+                                           __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            {
+              slot = word * 64 + bit + 1;
+              break;
+            }
+        }
+    }
+
+  if (slot != OVERFLOW_SLOT)
+    g_private_set (&slot_owner, GUINT_TO_POINTER (slot));
+
+  nebula_stats_thread_slot = slot;
+  return slot;
+}
+
+static G_NO_INLINE NebulaStatsShardTable *
+table_create (NebulaStatsCounters *counters)
+{
+  NebulaStatsShardTable *table = g_new0 (NebulaStatsShardTable, 1);
+  NebulaStatsShardTable *expected = NULL;
+
+  g_mutex_init (&table->overflow_lock);
+  if (!__atomic_compare_exchange_n (&counters->table, &expected, table, FALSE,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    {
+      g_mutex_clear (&table->overflow_lock);
+      g_free (table);
+      return expected;
+    }
+
+  return table;
+}
+
+static G_NO_INLINE ShardSlot *
+page_create (NebulaStatsShardTable *table,
+             guint                  index)
+{
+  ShardSlot *page = g_aligned_alloc0 (SHARDS_PER_PAGE, sizeof (ShardSlot), SHARD_STRIDE);
+  ShardSlot *expected = NULL;
+
+  if (!__atomic_compare_exchange_n (&table->pages[index], &expected, page, FALSE,
+                                    __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    {
+      g_aligned_free (page);
+      return expected;
+    }
+
+  return page;
+}
+
+#define LOAD(field)         __atomic_load_n (&(field), __ATOMIC_RELAXED)
+
+/* Everything the inline path could not do: create the table, give the
+ * thread a slot, create the page. NULL for a thread beyond MAX_SLOTS. */
+NebulaStatsShard *
+nebula_stats_counters_find_shard_slow (NebulaStatsCounters *counters)
+{
+  NebulaStatsShardTable *table;
+  ShardSlot *page;
+  guint slot;
+
+  table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  if (table == NULL)
+    table = table_create (counters);
+
+  slot = nebula_stats_thread_slot;
+  if (slot == 0)
+    slot = claim_slot ();
+  if (slot == OVERFLOW_SLOT)
+    return NULL;
+
+  slot--;
+  page = __atomic_load_n (&table->pages[slot / SHARDS_PER_PAGE], __ATOMIC_ACQUIRE);
+  if (page == NULL)
+    page = page_create (table, slot / SHARDS_PER_PAGE);
+
+  return &page[slot % SHARDS_PER_PAGE].shard;
+}
+
+void
+nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
+                                       guint64              allocations,
+                                       guint64              deallocations,
+                                       guint64              reallocations,
+                                       gsize                bytes_in,
+                                       gsize                bytes_out)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  Shard *shard = &table->overflow;
+
+  g_mutex_lock (&table->overflow_lock);
+  shard->allocations += allocations;
+  shard->deallocations += deallocations;
+  shard->reallocations += reallocations;
+  shard->bytes_allocated += bytes_in;
+  shard->bytes_freed += bytes_out;
+  shard->balance += (gint64) bytes_in;
+  shard->high = MAX (shard->high, shard->balance);
+  shard->balance -= (gint64) bytes_out;
+  shard->low = MIN (shard->low, shard->balance);
+  g_mutex_unlock (&table->overflow_lock);
+}
+
+/* One consistent copy of a shard that its owner may be writing. */
+/* One consistent copy of a shard that its owner may be writing. Acquire
+ * loads keep the second read of the sequence number after the data. */
+static void
+shard_snapshot (const Shard *shard,
+                Shard       *copy)
+{
+#define ACQUIRE(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
+  for (guint attempt = 0;; attempt++)
+    {
+      guint64 before = ACQUIRE (shard->sequence);
+
+      if ((before & 1) == 0)
+        {
+          copy->allocations = ACQUIRE (shard->allocations);
+          copy->deallocations = ACQUIRE (shard->deallocations);
+          copy->reallocations = ACQUIRE (shard->reallocations);
+          copy->bytes_allocated = ACQUIRE (shard->bytes_allocated);
+          copy->bytes_freed = ACQUIRE (shard->bytes_freed);
+          copy->balance = ACQUIRE (shard->balance);
+          copy->high = ACQUIRE (shard->high);
+          copy->low = ACQUIRE (shard->low);
+          if (ACQUIRE (shard->sequence) == before)
+            return;
+        }
+
+      /* The owner was preempted in the middle of a few stores. */
+      if (attempt > 64)
+        g_thread_yield ();
+    }
+#undef ACQUIRE
+}
+
+typedef struct
+{
+  NebulaAllocatorStats stats;
+  guint64              peak_lower;
+  guint64              peak_upper;
+} Summary;
+
+static void
+summarize (NebulaStatsCounters *counters,
+           Summary             *summary)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  const NebulaAllocatorStats *plain = &counters->plain;
+  gint64 base = (gint64) LOAD (plain->bytes_in_use);
+  gint64 balance = 0, sum_low = 0, sum_high = 0, widest = 0;
+  NebulaAllocatorStats *out = &summary->stats;
+  gint64 lower, in_use;
+
+  out->allocations = LOAD (plain->allocations);
+  out->deallocations = LOAD (plain->deallocations);
+  out->reallocations = LOAD (plain->reallocations);
+  out->failed_allocations = LOAD (plain->failed_allocations);
+  out->total_bytes_allocated = LOAD (plain->total_bytes_allocated);
+  out->total_bytes_freed = LOAD (plain->total_bytes_freed);
+  out->resets = LOAD (plain->resets);
+
+  for (guint p = 0; table != NULL && p <= N_PAGES; p++)
+    {
+      ShardSlot *page = NULL;
+      guint n = SHARDS_PER_PAGE;
+
+      if (p < N_PAGES)
+        {
+          page = __atomic_load_n (&table->pages[p], __ATOMIC_ACQUIRE);
+          if (page == NULL)
+            continue;
+        }
+      else
+        {
+          g_mutex_lock (&table->overflow_lock);
+          n = 1;
+        }
+
+      for (guint i = 0; i < n; i++)
+        {
+          Shard copy;
+
+          if (page != NULL)
+            shard_snapshot (&page[i].shard, &copy);
+          else
+            copy = table->overflow;
+
+          out->allocations += copy.allocations;
+          out->deallocations += copy.deallocations;
+          out->reallocations += copy.reallocations;
+          out->total_bytes_allocated += copy.bytes_allocated;
+          out->total_bytes_freed += copy.bytes_freed;
+          balance += copy.balance;
+          sum_low += copy.low;
+          sum_high += copy.high;
+          widest = MAX (widest, copy.high - copy.low);
+        }
+
+      if (page == NULL)
+        g_mutex_unlock (&table->overflow_lock);
+    }
+
+  in_use = MAX (base + balance, 0);
+  lower = MAX (base + sum_low + widest, in_use);
+  out->bytes_in_use = in_use;
+  out->peak_bytes_in_use = MAX ((guint64) lower, LOAD (plain->peak_bytes_in_use));
+  summary->peak_upper = MAX ((guint64) MAX (base + sum_high, 0), LOAD (counters->peak_upper));
+  summary->peak_upper = MAX (summary->peak_upper, out->peak_bytes_in_use);
+}
+
+static void
+fetch_max (guint64 *field,
+           guint64  value)
+{
+  guint64 current = __atomic_load_n (field, __ATOMIC_RELAXED);
+
+  while (value > current &&
+         !__atomic_compare_exchange_n (field, &current, value, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
+
 void
 nebula_stats_counters_init (NebulaStatsCounters *counters,
                             gboolean             enabled,
                             gboolean             thread_safe)
 {
+  /* init runs twice on built-in allocators (instance init, then the
+   * configured values); shards exist only after the first request. */
+  nebula_stats_counters_clear (counters);
   memset (counters, 0, sizeof *counters);
   counters->enabled = !!enabled;
   counters->thread_safe = !!thread_safe;
@@ -22,41 +366,49 @@ nebula_stats_counters_init (NebulaStatsCounters *counters,
 void
 nebula_stats_counters_clear (NebulaStatsCounters *counters)
 {
-  memset (&counters->plain, 0, sizeof counters->plain);
-}
+  NebulaStatsShardTable *table = counters->table;
 
-static guint64
-load (guint64 *field)
-{
-  return __atomic_load_n (field, __ATOMIC_RELAXED);
+  memset (&counters->plain, 0, sizeof counters->plain);
+  counters->peak_upper = 0;
+
+  if (table == NULL)
+    return;
+
+  counters->table = NULL;
+  for (guint p = 0; p < N_PAGES; p++)
+    g_clear_pointer (&table->pages[p], g_aligned_free);
+  g_mutex_clear (&table->overflow_lock);
+  g_free (table);
 }
 
 void
 nebula_stats_counters_read (NebulaStatsCounters  *counters,
                             NebulaAllocatorStats *out)
 {
-  NebulaAllocatorStats *p = &counters->plain;
+  Summary summary;
 
-  out->allocations = load (&p->allocations);
-  out->deallocations = load (&p->deallocations);
-  out->reallocations = load (&p->reallocations);
-  out->failed_allocations = load (&p->failed_allocations);
-  out->bytes_in_use = load (&p->bytes_in_use);
-  out->peak_bytes_in_use = load (&p->peak_bytes_in_use);
-  out->total_bytes_allocated = load (&p->total_bytes_allocated);
-  out->total_bytes_freed = load (&p->total_bytes_freed);
-  out->resets = load (&p->resets);
+  if (!counters->thread_safe)
+    {
+      *out = counters->plain;
+      return;
+    }
+
+  summarize (counters, &summary);
+  /* A peak a read has seen is a peak that happened: keep it. */
+  fetch_max (&counters->plain.peak_bytes_in_use, summary.stats.peak_bytes_in_use);
+  *out = summary.stats;
 }
 
-void
-nebula_stats_counters_zero (NebulaStatsCounters *counters)
+guint64
+nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
 {
-  guint64 in_use = load (&counters->plain.bytes_in_use);
+  Summary summary;
 
-  /* What is live stays live: only the history is forgotten. */
-  memset (&counters->plain, 0, sizeof counters->plain);
-  counters->plain.bytes_in_use = in_use;
-  counters->plain.peak_bytes_in_use = in_use;
+  if (!counters->thread_safe)
+    return counters->plain.peak_bytes_in_use;
+
+  summarize (counters, &summary);
+  return summary.peak_upper;
 }
 
 void
@@ -70,42 +422,104 @@ nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
 {
   NebulaAllocatorStats *p = &counters->plain;
 
-  if (allocations)
-    __atomic_fetch_add (&p->allocations, allocations, __ATOMIC_RELAXED);
-  if (deallocations)
-    __atomic_fetch_add (&p->deallocations, deallocations, __ATOMIC_RELAXED);
-  if (reallocations)
-    __atomic_fetch_add (&p->reallocations, reallocations, __ATOMIC_RELAXED);
-  if (failures)
-    __atomic_fetch_add (&p->failed_allocations, failures, __ATOMIC_RELAXED);
-  if (bytes_freed)
-    {
-      __atomic_fetch_add (&p->total_bytes_freed, bytes_freed, __ATOMIC_RELAXED);
-      __atomic_fetch_sub (&p->bytes_in_use, bytes_freed, __ATOMIC_RELAXED);
-    }
-  if (bytes_allocated)
-    {
-      guint64 in_use, peak;
+  if (!counters->enabled)
+    return;
 
-      __atomic_fetch_add (&p->total_bytes_allocated, bytes_allocated, __ATOMIC_RELAXED);
-      in_use = __atomic_add_fetch (&p->bytes_in_use, bytes_allocated, __ATOMIC_RELAXED);
-      peak = __atomic_load_n (&p->peak_bytes_in_use, __ATOMIC_RELAXED);
-      while (in_use > peak &&
-             !__atomic_compare_exchange_n (&p->peak_bytes_in_use, &peak, in_use, TRUE,
-                                           __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-        ;
+  if (failures != 0)
+    __atomic_fetch_add (&p->failed_allocations, failures, __ATOMIC_RELAXED);
+
+  if (counters->thread_safe)
+    {
+      if (allocations != 0 || deallocations != 0 || reallocations != 0 ||
+          bytes_allocated != 0 || bytes_freed != 0)
+        nebula_stats_counters_record_shared (counters, allocations, deallocations, reallocations,
+                                             bytes_allocated, bytes_freed);
+      return;
     }
+
+  p->allocations += allocations;
+  p->deallocations += deallocations;
+  p->reallocations += reallocations;
+  p->total_bytes_allocated += bytes_allocated;
+  p->bytes_in_use += bytes_allocated;
+  p->peak_bytes_in_use = MAX (p->peak_bytes_in_use, p->bytes_in_use);
+  bytes_freed = MIN ((guint64) bytes_freed, p->bytes_in_use);
+  p->total_bytes_freed += bytes_freed;
+  p->bytes_in_use -= bytes_freed;
+}
+
+/* Starts a new period for the running balances; quiescent callers only. */
+static void
+restart_balances (NebulaStatsCounters *counters,
+                  gboolean             forget_history)
+{
+  NebulaStatsShardTable *table = counters->table;
+
+  for (guint p = 0; table != NULL && p < N_PAGES; p++)
+    {
+      ShardSlot *page = table->pages[p];
+
+      for (guint i = 0; page != NULL && i < SHARDS_PER_PAGE; i++)
+        {
+          Shard *shard = &page[i].shard;
+          guint64 sequence = shard->sequence;
+
+          if (forget_history)
+            memset (shard, 0, sizeof *shard);
+          else
+            shard->balance = shard->high = shard->low = 0;
+          shard->sequence = sequence;
+        }
+    }
+
+  if (table != NULL)
+    {
+      if (forget_history)
+        memset (&table->overflow, 0, sizeof table->overflow);
+      else
+        table->overflow.balance = table->overflow.high = table->overflow.low = 0;
+    }
+}
+
+void
+nebula_stats_counters_zero (NebulaStatsCounters *counters)
+{
+  NebulaAllocatorStats current;
+
+  nebula_stats_counters_read (counters, &current);
+
+  /* What is live stays live: only the history is forgotten. */
+  restart_balances (counters, TRUE);
+  memset (&counters->plain, 0, sizeof counters->plain);
+  counters->plain.bytes_in_use = current.bytes_in_use;
+  counters->plain.peak_bytes_in_use = current.bytes_in_use;
+  counters->peak_upper = current.bytes_in_use;
 }
 
 void
 nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 {
   NebulaAllocatorStats *p = &counters->plain;
+  Summary summary;
 
   if (!counters->enabled)
     return;
 
-  p->total_bytes_freed += p->bytes_in_use;
+  if (!counters->thread_safe)
+    {
+      p->total_bytes_freed += p->bytes_in_use;
+      p->bytes_in_use = 0;
+      p->resets++;
+      return;
+    }
+
+  /* Fold the period that ends into the base values: the peaks so far, and
+   * everything in use counted as freed. */
+  summarize (counters, &summary);
+  p->peak_bytes_in_use = summary.stats.peak_bytes_in_use;
+  counters->peak_upper = summary.peak_upper;
+  p->total_bytes_freed += summary.stats.bytes_in_use;
   p->bytes_in_use = 0;
   p->resets++;
+  restart_balances (counters, FALSE);
 }

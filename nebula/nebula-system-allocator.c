@@ -7,6 +7,9 @@
 
 #include <stdlib.h>
 #include <string.h>
+#if HAVE_MALLOC_USABLE_SIZE
+# include <malloc.h>
+#endif
 
 #include "nebula-allocator-private.h"
 #include "nebula-system-allocator.h"
@@ -123,12 +126,14 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
   gpointer ptr;
 
-  if (!ensure_ready (self, error))
+  if (!ensure_ready (self, error) ||
+      !nebula_allocator_config_charge (&self->config, size, error))
     return NULL;
 
   ptr = system_malloc (size, alignment);
   if (ptr == NULL)
     {
+      nebula_allocator_config_uncharge (&self->config, size);
       set_out_of_memory (self, size, error);
       return NULL;
     }
@@ -156,7 +161,8 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
   NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
   gpointer ptr;
 
-  if (!ensure_ready (self, error))
+  if (!ensure_ready (self, error) ||
+      !nebula_allocator_config_charge (&self->config, size, error))
     return NULL;
 
   if (alignment <= 2 * sizeof (gpointer))
@@ -166,6 +172,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 
   if (ptr == NULL)
     {
+      nebula_allocator_config_uncharge (&self->config, size);
       set_out_of_memory (self, size, error);
       return NULL;
     }
@@ -241,6 +248,7 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
     memset (ptr, self->config.free_fill, size);
 
   free (ptr);
+  nebula_allocator_config_uncharge (&self->config, size);
   return TRUE;
 }
 
@@ -269,6 +277,10 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
       unlock (self);
     }
 
+  if (new_size > old_size &&
+      !nebula_allocator_config_charge (&self->config, new_size - old_size, error))
+    return NULL;
+
   if (alignment <= 2 * sizeof (gpointer))
     {
       new_ptr = realloc (ptr, new_size);
@@ -285,9 +297,14 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
 
   if (new_ptr == NULL)
     {
+      if (new_size > old_size)
+        nebula_allocator_config_uncharge (&self->config, new_size - old_size);
       set_out_of_memory (self, new_size, error);
       return NULL;
     }
+
+  if (new_size < old_size)
+    nebula_allocator_config_uncharge (&self->config, old_size - new_size);
 
   if (self->live != NULL)
     {
@@ -316,8 +333,41 @@ nebula_system_allocator_reset (NebulaAllocator *allocator)
   while (g_hash_table_iter_next (&iter, &ptr, NULL))
     free (ptr);
   g_hash_table_remove_all (self->live);
+  nebula_allocator_config_uncharge (&self->config, self->bytes_used);
   self->bytes_used = 0;
   unlock (self);
+}
+
+/* The report's System part: how many blocks live and, where the C library
+ * tells the usable size of a block, how much of what malloc reserved for
+ * them they leave unused. */
+static void
+system_report (NebulaAllocator *allocator,
+               GVariantDict    *report)
+{
+  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  GHashTableIter iter;
+  gpointer ptr, size;
+  guint64 requested = 0, usable = 0;
+
+  if (!ensure_ready (self, NULL) || self->live == NULL)
+    return;
+
+  lock (self);
+  g_variant_dict_insert (report, "blocks", "t", (guint64) g_hash_table_size (self->live));
+  g_hash_table_iter_init (&iter, self->live);
+  while (g_hash_table_iter_next (&iter, &ptr, &size))
+    {
+      requested += GPOINTER_TO_SIZE (size);
+#if HAVE_MALLOC_USABLE_SIZE
+      usable += malloc_usable_size (ptr);
+#endif
+    }
+  unlock (self);
+
+  if (usable >= requested && usable != 0)
+    g_variant_dict_insert (report, "fragmentation", "d",
+                           (double) (usable - requested) / (double) usable);
 }
 
 static gboolean
@@ -374,6 +424,7 @@ nebula_system_allocator_finalize (GObject *object)
       g_clear_pointer (&self->live, g_hash_table_unref);
     }
   g_mutex_clear (&self->mutex);
+  nebula_stats_counters_clear (&self->stats);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_system_allocator_parent_class)->finalize (object);
@@ -494,8 +545,17 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
    * The #NebulaPreset whose defaults apply to the properties not given
    * explicitly.
    */
+  /**
+   * NebulaSystemAllocator:budget:
+   *
+   * A #NebulaMemoryBudget charged for every block (its requested size) and
+   * released when the block is freed, shrunk, reset or the allocator
+   * finalized; %NULL for none. A refused charge fails the request with
+   * %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED.
+   */
   nebula_allocator_config_install_properties (object_class, properties, TRUE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), system_report);
 
   /**
    * NebulaSystemAllocator:check-frees:

@@ -129,6 +129,127 @@ test_error_context (void)
   g_assert_nonnull (strstr (formatted, "help: "));
 }
 
+static void
+fill_error (GError **error)
+{
+  NEBULA_ALLOC_CONTEXT ("inner");
+  g_autoptr(NebulaBumpAllocator) bump = NULL;
+
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL,
+                         "name", "tiny", "capacity", (guint64) 64, NULL);
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 128, 8, error));
+}
+
+static void
+test_error_format (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) plain = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *plain_text = NULL;
+  g_autofree char *foreign_text = NULL;
+  g_autoptr(GError) foreign = g_error_new_literal (G_IO_ERROR, G_IO_ERROR_FAILED, "io");
+
+  {
+    NEBULA_ALLOC_CONTEXT ("outer");
+    fill_error (&error);
+  }
+
+  text = nebula_error_format (error);
+  g_test_message ("%s", text);
+  g_assert_true (g_str_has_prefix (text, "error: Bump allocator 'tiny' is exhausted: "
+                                         "requested 128 bytes, 64 of 64 available"));
+  g_assert_nonnull (strstr (text, "\n  code: NEBULA_ALLOCATOR_ERROR_EXHAUSTED (see docs/errors.md)\n"));
+  g_assert_nonnull (strstr (text, "\n  allocator: Bump allocator 'tiny'\n"));
+  g_assert_nonnull (strstr (text, "\n  requested: 128, available: 64, capacity: 64\n"));
+  g_assert_nonnull (strstr (text, "\n  help: Free or reset the allocator"));
+#if NEBULA_HAS_ERROR_CONTEXT
+  g_assert_nonnull (strstr (text, "(in outer > inner)\n"));
+  g_assert_nonnull (strstr (text, "\n  in: outer > inner\n"));
+#else
+  g_assert_null (strstr (text, "  in: "));
+  g_assert_null (nebula_error_get_context (error));
+#endif
+
+  /* As it comes back from a binding: message, code and catalogue advice. */
+  plain = g_error_new_literal (error->domain, error->code, error->message);
+  plain_text = nebula_error_format (plain);
+  g_assert_nonnull (strstr (plain_text, "requested 128 bytes"));
+  g_assert_nonnull (strstr (plain_text, "  code: NEBULA_ALLOCATOR_ERROR_EXHAUSTED"));
+  g_assert_nonnull (strstr (plain_text, "  help: "));
+  g_assert_null (strstr (plain_text, "  requested: "));
+
+  foreign_text = nebula_error_format (foreign);
+  g_assert_cmpstr (foreign_text, ==, "error: io\n");
+}
+
+static void
+test_error_context_stack (void)
+{
+  g_autofree char *path = NULL;
+  g_autofree char *deep = NULL;
+
+  nebula_context_push ("a");
+  {
+    NEBULA_ALLOC_CONTEXT ("b");
+    path = nebula_context_get_path ();
+  }
+#if NEBULA_HAS_ERROR_CONTEXT
+  g_assert_cmpstr (path, ==, "a > b");
+#else
+  g_assert_null (path);
+#endif
+  nebula_context_pop ();
+  g_assert_null (nebula_context_get_path ());
+
+  /* Deeper than the stack names: counted, shown as "...", popped. */
+  for (guint i = 0; i < 40; i++)
+    nebula_context_push_static ("level");
+  deep = nebula_context_get_path ();
+#if NEBULA_HAS_ERROR_CONTEXT
+  g_assert_true (g_str_has_suffix (deep, "level > ..."));
+#endif
+  for (guint i = 0; i < 40; i++)
+    nebula_context_pop ();
+  g_assert_null (nebula_context_get_path ());
+
+#if NEBULA_HAS_ERROR_CONTEXT
+  if (g_test_subprocess ())
+    {
+      nebula_context_pop ();
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*nebula_context_pop*");
+#endif
+}
+
+static gpointer
+context_thread_cb (gpointer data)
+{
+  /* Each thread has its own stack. */
+  g_assert_null (nebula_context_get_path ());
+  nebula_context_push ("worker");
+  g_free (nebula_context_get_path ());
+  nebula_context_pop ();
+  return NULL;
+}
+
+static void
+test_error_context_threads (void)
+{
+  NEBULA_ALLOC_CONTEXT ("main");
+
+  g_thread_join (g_thread_new ("context", context_thread_cb, NULL));
+#if NEBULA_HAS_ERROR_CONTEXT
+  {
+    g_autofree char *path = nebula_context_get_path ();
+    g_assert_cmpstr (path, ==, "main");
+  }
+#endif
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -140,6 +261,9 @@ main (int   argc,
   g_test_add_func ("/nebula/error/detail-and-copy", test_error_detail_and_copy);
   g_test_add_func ("/nebula/error/plain", test_error_plain);
   g_test_add_func ("/nebula/error/context", test_error_context);
+  g_test_add_func ("/nebula/error/context/stack", test_error_context_stack);
+  g_test_add_func ("/nebula/error/context/threads", test_error_context_threads);
+  g_test_add_func ("/nebula/error/format", test_error_format);
 
   return g_test_run ();
 }

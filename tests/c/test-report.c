@@ -1,0 +1,350 @@
+/* test-report.c: nebula_allocator_get_report() and its JSON form.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "nebula-allocator-private.h"
+
+static GVariant *
+lookup_dict (GVariant   *dict,
+             const char *key)
+{
+  GVariant *value = g_variant_lookup_value (dict, key, G_VARIANT_TYPE_VARDICT);
+
+  g_assert_nonnull (value);
+  return value;
+}
+
+static guint64
+lookup_uint64 (GVariant   *dict,
+               const char *key)
+{
+  guint64 value = 0;
+
+  g_assert_true (g_variant_lookup (dict, key, "t", &value));
+  return value;
+}
+
+static void
+test_report_bump (void)
+{
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("frames-budget", 1 << 20);
+  g_autoptr(NebulaBumpAllocator) bump = NULL;
+  g_autoptr(GVariant) report = NULL;
+  g_autoptr(GVariant) config = NULL;
+  g_autoptr(GVariant) stats = NULL;
+  g_autoptr(GVariant) chunks = NULL;
+  g_autoptr(GVariant) budget_dict = NULL;
+  g_autoptr(GError) error = NULL;
+  const char *text = NULL;
+  double fragmentation = -1;
+  gboolean thread_safe = TRUE;
+
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                         "name", "frames",
+                         "capacity", (guint64) 4096,
+                         "max-capacity", (guint64) 65536,
+                         "large-allocation-threshold", (guint64) 65536,
+                         "budget", budget,
+                         NULL);
+  g_assert_no_error (error);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 3000, 8, &error));
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 2000, 8, &error));
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 8, 5, NULL));
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (bump));
+  g_assert_true (g_variant_is_of_type (report, G_VARIANT_TYPE_VARDICT));
+  g_assert_false (g_variant_is_floating (report));
+
+  g_assert_true (g_variant_lookup (report, "type", "&s", &text));
+  g_assert_cmpstr (text, ==, "NebulaBumpAllocator");
+  g_assert_true (g_variant_lookup (report, "name", "&s", &text));
+  g_assert_cmpstr (text, ==, "frames");
+  g_assert_true (g_variant_lookup (report, "thread-safe", "b", &thread_safe));
+  g_assert_false (thread_safe);
+  g_assert_cmpuint (lookup_uint64 (report, "capacity"), ==, 4096);
+  g_assert_cmpuint (lookup_uint64 (report, "bytes-used"), ==, 4096 - 1096 + 2000);
+  g_assert_cmpuint (lookup_uint64 (report, "reserved"), ==, 4096 + 8192);
+
+  config = lookup_dict (report, "configuration");
+  g_assert_cmpuint (lookup_uint64 (config, "max-capacity"), ==, 65536);
+  g_assert_true (g_variant_lookup (config, "reset-policy", "&s", &text));
+  g_assert_cmpstr (text, ==, "keep-largest");
+  g_assert_true (g_variant_lookup (config, "preset", "&s", &text));
+  g_assert_cmpstr (text, ==, "default");
+  budget_dict = lookup_dict (config, "budget");
+  g_assert_cmpuint (lookup_uint64 (budget_dict, "used"), ==, 4096 + 8192);
+  g_assert_cmpuint (lookup_uint64 (budget_dict, "limit"), ==, 1 << 20);
+
+  stats = lookup_dict (report, "stats");
+  g_assert_cmpuint (lookup_uint64 (stats, "allocations"), ==, 2);
+  g_assert_cmpuint (lookup_uint64 (stats, "failed-allocations"), ==, 1);
+  g_assert_cmpuint (lookup_uint64 (stats, "bytes-in-use"), ==, 5000);
+  g_assert_cmpuint (lookup_uint64 (stats, "peak-bytes-in-use"), ==, 5000);
+  g_assert_cmpuint (lookup_uint64 (stats, "peak-bytes-in-use-upper-bound"), ==, 5000);
+
+  /* Newest chunk first; the first chunk's tail of 1096 bytes is stranded. */
+  chunks = g_variant_lookup_value (report, "chunks", G_VARIANT_TYPE ("aa{sv}"));
+  g_assert_nonnull (chunks);
+  g_assert_cmpuint (g_variant_n_children (chunks), ==, 2);
+  {
+    g_autoptr(GVariant) newest = g_variant_get_child_value (chunks, 0);
+    g_autoptr(GVariant) oldest = g_variant_get_child_value (chunks, 1);
+    gboolean current = FALSE;
+
+    g_assert_cmpuint (lookup_uint64 (newest, "size"), ==, 8192);
+    g_assert_cmpuint (lookup_uint64 (newest, "used"), ==, 2000);
+    g_assert_true (g_variant_lookup (newest, "current", "b", &current));
+    g_assert_true (current);
+    g_assert_cmpuint (lookup_uint64 (oldest, "size"), ==, 4096);
+    g_assert_cmpuint (lookup_uint64 (oldest, "used"), ==, 3000);
+    g_assert_true (g_variant_lookup (oldest, "kind", "&s", &text));
+    g_assert_cmpstr (text, ==, "regular");
+  }
+  g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+  g_assert_cmpfloat_with_epsilon (fragmentation, 1096.0 / (4096 + 8192), 1e-9);
+}
+
+static void
+test_report_json (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = NULL;
+  g_autofree char *json = NULL;
+  g_autofree char *variant_json = NULL;
+  g_autoptr(GVariant) odd = NULL;
+  int depth = 0;
+
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL,
+                         "name", "quote\" back\\ nl\n tab\t ctl\x01 \xc3\xa9",
+                         "capacity", (guint64) 1024, NULL);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 100, 8, NULL));
+
+  json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (bump));
+  g_assert_nonnull (strstr (json, "\"name\":\"quote\\\" back\\\\ nl\\n tab\\t ctl\\u0001 \xc3\xa9\""));
+  g_assert_nonnull (strstr (json, "\"type\":\"NebulaBumpAllocator\""));
+  g_assert_nonnull (strstr (json, "\"thread-safe\":false"));
+  g_assert_nonnull (strstr (json, "\"allocations\":1"));
+  g_assert_nonnull (strstr (json, "\"chunks\":[{"));
+  g_assert_null (strchr (json, '\n'));
+  g_assert_true (json[0] == '{');
+
+  /* Brackets balance outside strings. */
+  for (const char *p = json; *p != '\0'; p++)
+    {
+      if (*p == '"')
+        {
+          for (p++; *p != '"'; p++)
+            if (*p == '\\')
+              p++;
+          continue;
+        }
+      if (*p == '{' || *p == '[')
+        depth++;
+      else if (*p == '}' || *p == ']')
+        depth--;
+      g_assert_cmpint (depth, >=, 0);
+    }
+  g_assert_cmpint (depth, ==, 0);
+
+  /* Everything GVariant can hold becomes JSON. */
+  odd = g_variant_ref_sink (g_variant_new_parsed ("(@mi nothing, @mi 5, [1.5, -2.0], "
+                                                  "{1: 'one'}, int16 -3, byte 7, "
+                                                  "objectpath '/a', @ax [], "
+                                                  "<<true>>, int64 -9223372036854775807)"));
+  variant_json = nebula_variant_to_json (odd);
+  g_assert_cmpstr (variant_json, ==,
+                   "[null,5,[1.5,-2],[[1,\"one\"]],-3,7,\"/a\",[],true,-9223372036854775807]");
+}
+
+static void
+test_report_system (void)
+{
+  g_autoptr(NebulaSystemAllocator) sys = nebula_system_allocator_new (NULL);
+  g_autoptr(GVariant) report = NULL;
+  double fragmentation = -1;
+  gpointer blocks[3];
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (sys), 100 + i, 8, NULL);
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (sys));
+  g_assert_cmpuint (lookup_uint64 (report, "blocks"), ==, 3);
+#if HAVE_MALLOC_USABLE_SIZE
+  g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+  g_assert_cmpfloat (fragmentation, >=, 0.0);
+  g_assert_cmpfloat (fragmentation, <, 1.0);
+#endif
+  {
+    g_autoptr(GVariant) stats = lookup_dict (report, "stats");
+    g_assert_cmpuint (lookup_uint64 (stats, "bytes-in-use"), ==, 303);
+  }
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (sys), blocks[i], 100 + i, 8, NULL));
+}
+
+/* An implementation from outside the library: the common part works
+ * through the interface, and a registered function adds its own part. */
+#define TEST_TYPE_ARENA (test_arena_get_type ())
+G_DECLARE_FINAL_TYPE (TestArena, test_arena, TEST, ARENA, GObject)
+
+struct _TestArena
+{
+  GObject parent_instance;
+  guint8  buffer[256];
+  gsize   used;
+};
+
+static void test_arena_iface_init (NebulaAllocatorInterface *iface);
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestArena, test_arena, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, test_arena_iface_init))
+
+static gpointer
+test_arena_allocate (NebulaAllocator  *allocator,
+                     gsize             size,
+                     gsize             alignment,
+                     GError          **error)
+{
+  TestArena *self = TEST_ARENA (allocator);
+  gpointer ptr = self->buffer + self->used;
+
+  self->used += (size + 15) & ~(gsize) 15;
+  return ptr;
+}
+
+static gboolean
+test_arena_deallocate (NebulaAllocator  *allocator,
+                       gpointer          ptr,
+                       gsize             size,
+                       gsize             alignment,
+                       GError          **error)
+{
+  return TRUE;
+}
+
+static void
+test_arena_iface_init (NebulaAllocatorInterface *iface)
+{
+  iface->alloc = test_arena_allocate;
+  iface->dealloc = test_arena_deallocate;
+}
+
+enum { ARENA_PROP_0, ARENA_PROP_CAPACITY, ARENA_PROP_USED, ARENA_PROP_AVAILABLE,
+       ARENA_PROP_THREAD_SAFE, ARENA_PROP_NAME };
+
+static void
+test_arena_get_property (GObject    *object,
+                         guint       prop_id,
+                         GValue     *value,
+                         GParamSpec *pspec)
+{
+  TestArena *self = TEST_ARENA (object);
+
+  switch (prop_id)
+    {
+    case ARENA_PROP_CAPACITY:
+      g_value_set_uint64 (value, sizeof self->buffer);
+      break;
+    case ARENA_PROP_USED:
+      g_value_set_uint64 (value, self->used);
+      break;
+    case ARENA_PROP_AVAILABLE:
+      g_value_set_uint64 (value, sizeof self->buffer - self->used);
+      break;
+    case ARENA_PROP_THREAD_SAFE:
+      g_value_set_boolean (value, FALSE);
+      break;
+    case ARENA_PROP_NAME:
+      g_value_set_string (value, "arena");
+      break;
+    default:
+      G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
+    }
+}
+
+static void
+arena_report (NebulaAllocator *allocator,
+              GVariantDict    *report)
+{
+  g_variant_dict_insert (report, "slabs", "u", 1);
+}
+
+static void
+test_arena_class_init (TestArenaClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  object_class->get_property = test_arena_get_property;
+  g_object_class_override_property (object_class, ARENA_PROP_CAPACITY, "capacity");
+  g_object_class_override_property (object_class, ARENA_PROP_USED, "bytes-used");
+  g_object_class_override_property (object_class, ARENA_PROP_AVAILABLE, "bytes-available");
+  g_object_class_override_property (object_class, ARENA_PROP_THREAD_SAFE, "thread-safe");
+  g_object_class_override_property (object_class, ARENA_PROP_NAME, "name");
+}
+
+static void
+test_arena_init (TestArena *self)
+{
+}
+
+static void
+test_report_foreign (void)
+{
+  g_autoptr(TestArena) arena = g_object_new (TEST_TYPE_ARENA, NULL);
+  g_autoptr(GVariant) report = NULL;
+  g_autoptr(GVariant) stats = NULL;
+  guint32 slabs = 0;
+
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (arena), 40, 8, NULL));
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (arena));
+  g_assert_false (g_variant_lookup (report, "slabs", "u", &slabs));
+  g_assert_cmpuint (lookup_uint64 (report, "bytes-used"), ==, 48);
+  stats = lookup_dict (report, "stats");
+  g_assert_cmpuint (lookup_uint64 (stats, "allocations"), ==, 1);
+  g_clear_pointer (&report, g_variant_unref);
+
+  nebula_allocator_set_report_func (TEST_TYPE_ARENA, arena_report);
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (arena));
+  g_assert_true (g_variant_lookup (report, "slabs", "u", &slabs));
+  g_assert_cmpuint (slabs, ==, 1);
+}
+
+/* A binding may never run init: the report still works, without chunks. */
+static void
+test_report_uninitialized (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = g_object_new (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                      "capacity", (guint64) 0, NULL);
+  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (bump));
+  g_autofree char *json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (bump));
+
+  g_assert_false (g_variant_lookup (report, "chunks", "@aa{sv}", NULL));
+  g_assert_cmpuint (lookup_uint64 (report, "capacity"), ==, 0);
+  /* Members sorted by name. */
+  g_assert_true (g_str_has_prefix (json, "{\"bytes-available\":0,\"bytes-used\":0,\"capacity\":0,"
+                                         "\"configuration\":{\"alloc-fill\":"));
+  g_assert_true (g_str_has_suffix (json, "\"thread-safe\":false,\"type\":\"NebulaBumpAllocator\"}"));
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/report/bump", test_report_bump);
+  g_test_add_func ("/nebula/report/json", test_report_json);
+  g_test_add_func ("/nebula/report/system", test_report_system);
+  g_test_add_func ("/nebula/report/foreign", test_report_foreign);
+  g_test_add_func ("/nebula/report/uninitialized", test_report_uninitialized);
+
+  return g_test_run ();
+}

@@ -1,0 +1,612 @@
+/* test-stats.c: statistics, sharded and plain.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "nebula-allocator-private.h"
+
+static NebulaAllocator *
+new_shared_system (void)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *alloc = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                                           "thread-safe", TRUE,
+                                           NULL);
+
+  g_assert_no_error (error);
+  return alloc;
+}
+
+static NebulaAllocator *
+new_bump (gboolean thread_safe)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                                           "capacity", (guint64) (1 << 20),
+                                           "thread-safe", thread_safe,
+                                           NULL);
+
+  g_assert_no_error (error);
+  return alloc;
+}
+
+/* Many threads allocate and free while a reader checks that every read is
+ * consistent; the final read is exact. */
+
+enum { N_WORKERS = 6, N_ROUNDS = 4000 };
+
+typedef struct
+{
+  NebulaAllocator *alloc;
+  guint            tag;
+  guint64          allocated;   /* what this worker knows it did */
+  guint64          freed;
+  guint64          failed;
+  guint            kept;
+} Worker;
+
+static gint stop_reading;
+
+static gpointer
+worker_cb (gpointer data)
+{
+  Worker *worker = data;
+
+  for (guint i = 0; i < N_ROUNDS; i++)
+    {
+      gsize size = 1 + (i * 13 + worker->tag * 7) % 200;
+      gpointer p = nebula_allocator_allocate (worker->alloc, size, 8, NULL);
+
+      g_assert_nonnull (p);
+      worker->allocated += size;
+
+      /* Every fourth block stays allocated; a bad alignment fails. */
+      if (i % 4 == 0)
+        worker->kept++;
+      else
+        {
+          g_assert_true (nebula_allocator_deallocate (worker->alloc, p, size, 8, NULL));
+          worker->freed += size;
+        }
+
+      if (i % 100 == 0)
+        {
+          g_assert_null (nebula_allocator_allocate (worker->alloc, 8, 3, NULL));
+          worker->failed++;
+        }
+    }
+
+  return NULL;
+}
+
+static gpointer
+reader_cb (gpointer data)
+{
+  NebulaAllocator *alloc = data;
+  guint64 last_allocations = 0;
+  guint reads = 0;
+
+  while (!g_atomic_int_get (&stop_reading) || reads == 0)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (alloc);
+
+      /* A read never sees half a request, and never goes back in time. */
+      g_assert_cmpuint (stats->bytes_in_use, ==,
+                        stats->total_bytes_allocated - stats->total_bytes_freed);
+      g_assert_cmpuint (stats->allocations, >=, last_allocations);
+      g_assert_cmpuint (stats->peak_bytes_in_use, >=, stats->bytes_in_use);
+      last_allocations = stats->allocations;
+      reads++;
+    }
+
+  return NULL;
+}
+
+static void
+test_stats_threads_exact (void)
+{
+  g_autoptr(NebulaAllocator) alloc = new_shared_system ();
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  Worker workers[N_WORKERS];
+  GThread *threads[N_WORKERS], *reader;
+  guint64 allocated = 0, freed = 0, failed = 0, kept = 0;
+
+  g_atomic_int_set (&stop_reading, 0);
+  reader = g_thread_new ("reader", reader_cb, alloc);
+  for (guint t = 0; t < N_WORKERS; t++)
+    {
+      workers[t] = (Worker) { .alloc = alloc, .tag = t };
+      threads[t] = g_thread_new ("worker", worker_cb, &workers[t]);
+    }
+  for (guint t = 0; t < N_WORKERS; t++)
+    {
+      g_thread_join (threads[t]);
+      allocated += workers[t].allocated;
+      freed += workers[t].freed;
+      failed += workers[t].failed;
+      kept += workers[t].kept;
+    }
+  g_atomic_int_set (&stop_reading, 1);
+  g_thread_join (reader);
+
+  /* The workers have exited: their counts are all there. */
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, N_WORKERS * N_ROUNDS);
+  g_assert_cmpuint (stats->deallocations, ==, N_WORKERS * N_ROUNDS - kept);
+  g_assert_cmpuint (stats->failed_allocations, ==, failed);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, allocated);
+  g_assert_cmpuint (stats->total_bytes_freed, ==, freed);
+  g_assert_cmpuint (stats->bytes_in_use, ==, allocated - freed);
+  /* The blocks that stayed go with the allocator (check-frees). */
+}
+
+/* A thread's counts survive it, and a new thread (which may get the same
+ * shard) adds to them. */
+static gpointer
+allocate_some_cb (gpointer data)
+{
+  NebulaAllocator *alloc = data;
+
+  for (guint i = 0; i < 10; i++)
+    g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, NULL));
+  g_assert_null (nebula_allocator_allocate (alloc, 100, 6, NULL));
+
+  return NULL;
+}
+
+static void
+test_stats_thread_exit (void)
+{
+  g_autoptr(NebulaAllocator) alloc = new_bump (TRUE);
+
+  for (guint round = 1; round <= 5; round++)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+      g_thread_join (g_thread_new ("short-lived", allocate_some_cb, alloc));
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->allocations, ==, 10 * round);
+      g_assert_cmpuint (stats->failed_allocations, ==, round);
+      g_assert_cmpuint (stats->bytes_in_use, ==, 1000 * round);
+      g_assert_cmpuint (stats->peak_bytes_in_use, ==, 1000 * round);
+    }
+}
+
+/* Two allocators on one thread keep their own counts, including when a
+ * second thread uses both too. */
+static gpointer
+use_both_cb (gpointer data)
+{
+  NebulaAllocator **pair = data;
+
+  g_assert_nonnull (nebula_allocator_allocate (pair[0], 10, 8, NULL));
+  g_assert_nonnull (nebula_allocator_allocate (pair[1], 1000, 8, NULL));
+  g_assert_nonnull (nebula_allocator_allocate (pair[1], 1000, 8, NULL));
+
+  return NULL;
+}
+
+static void
+test_stats_two_allocators_one_thread (void)
+{
+  g_autoptr(NebulaAllocator) first = new_bump (TRUE);
+  g_autoptr(NebulaAllocator) second = new_shared_system ();
+  g_autoptr(NebulaAllocatorStats) first_stats = NULL;
+  g_autoptr(NebulaAllocatorStats) second_stats = NULL;
+  NebulaAllocator *pair[2] = { first, second };
+  gpointer block;
+
+  for (guint i = 0; i < 3; i++)
+    {
+      g_assert_nonnull (nebula_allocator_allocate (first, 10, 8, NULL));
+      block = nebula_allocator_allocate (second, 1000, 8, NULL);
+      g_assert_true (nebula_allocator_deallocate (second, block, 1000, 8, NULL));
+    }
+  g_thread_join (g_thread_new ("both", use_both_cb, pair));
+
+  first_stats = nebula_allocator_get_stats (first);
+  second_stats = nebula_allocator_get_stats (second);
+  g_assert_cmpuint (first_stats->allocations, ==, 4);
+  g_assert_cmpuint (first_stats->deallocations, ==, 0);
+  g_assert_cmpuint (first_stats->bytes_in_use, ==, 40);
+  g_assert_cmpuint (second_stats->allocations, ==, 5);
+  g_assert_cmpuint (second_stats->deallocations, ==, 3);
+  g_assert_cmpuint (second_stats->bytes_in_use, ==, 2000);
+  g_assert_cmpuint (second_stats->total_bytes_allocated, ==, 5000);
+}
+
+/* An allocator finalized while threads still hold their shards of it;
+ * those threads go on with another allocator and exit afterwards. Run
+ * under Valgrind or ASan, this is also the leak check. */
+typedef struct
+{
+  NebulaAllocator *doomed;
+  NebulaAllocator *survivor;
+  GMutex           lock;
+  GCond            cond;
+  guint            phase;
+} FinalizeData;
+
+static gpointer
+finalize_worker_cb (gpointer data)
+{
+  FinalizeData *fd = data;
+
+  g_assert_nonnull (nebula_allocator_allocate (fd->doomed, 64, 8, NULL));
+
+  g_mutex_lock (&fd->lock);
+  fd->phase++;
+  g_cond_broadcast (&fd->cond);
+  while (fd->phase < 100)
+    g_cond_wait (&fd->cond, &fd->lock);
+  g_mutex_unlock (&fd->lock);
+
+  g_assert_nonnull (nebula_allocator_allocate (fd->survivor, 32, 8, NULL));
+  return NULL;
+}
+
+static void
+test_stats_finalize_with_live_threads (void)
+{
+  enum { N = 4 };
+  FinalizeData fd = { 0, };
+  GThread *threads[N];
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+  fd.doomed = new_bump (TRUE);
+  fd.survivor = new_bump (TRUE);
+  g_mutex_init (&fd.lock);
+  g_cond_init (&fd.cond);
+
+  for (guint t = 0; t < N; t++)
+    threads[t] = g_thread_new ("holder", finalize_worker_cb, &fd);
+
+  g_mutex_lock (&fd.lock);
+  while (fd.phase < N)
+    g_cond_wait (&fd.cond, &fd.lock);
+  g_mutex_unlock (&fd.lock);
+
+  stats = nebula_allocator_get_stats (fd.doomed);
+  g_assert_cmpuint (stats->allocations, ==, N);
+  g_clear_object (&fd.doomed);
+
+  g_mutex_lock (&fd.lock);
+  fd.phase = 100;
+  g_cond_broadcast (&fd.cond);
+  g_mutex_unlock (&fd.lock);
+
+  for (guint t = 0; t < N; t++)
+    g_thread_join (threads[t]);
+
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (fd.survivor);
+  g_assert_cmpuint (stats->allocations, ==, N);
+  g_assert_cmpuint (stats->bytes_in_use, ==, N * 32);
+
+  g_object_unref (fd.survivor);
+  g_mutex_clear (&fd.lock);
+  g_cond_clear (&fd.cond);
+}
+
+static void
+check_peak_sequence (NebulaAllocator *alloc)
+{
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer a, b, c;
+
+  a = nebula_allocator_allocate (alloc, 100, 8, NULL);
+  b = nebula_allocator_allocate (alloc, 200, 8, NULL);
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 200, 8, NULL));
+  c = nebula_allocator_allocate (alloc, 50, 8, NULL);
+  g_assert_nonnull (a);
+  g_assert_nonnull (c);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 150);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 300);
+
+  /* reset_stats keeps what is live, which becomes the peak. */
+  nebula_allocator_reset_stats (alloc);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 0);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 150);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 150);
+
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 10, 8, NULL));
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 160);
+
+  /* A reset frees everything but the peak stays. */
+  nebula_allocator_reset (alloc);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 160);
+  g_assert_cmpuint (stats->resets, ==, 1);
+  g_assert_cmpuint (stats->total_bytes_freed, ==, 160);
+
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 500, 8, NULL));
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 500);
+}
+
+/* The peak is exact for one thread, with plain and with sharded counters. */
+static void
+test_stats_peak_single_thread (void)
+{
+  g_autoptr(NebulaAllocator) plain = new_bump (FALSE);
+  g_autoptr(NebulaAllocator) sharded = new_bump (TRUE);
+  g_autoptr(NebulaAllocator) system = NULL;
+
+  check_peak_sequence (plain);
+  check_peak_sequence (sharded);
+
+  system = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL, "thread-safe", TRUE, NULL);
+  check_peak_sequence (system);
+}
+
+/* Across threads the peak is a proven lower bound and the report's upper
+ * bound is above the truth; a read at the peak makes it exact. */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gpointer         block;
+  gsize            size;
+} OneShot;
+
+static gpointer
+allocate_one_cb (gpointer data)
+{
+  OneShot *shot = data;
+
+  shot->block = nebula_allocator_allocate (shot->alloc, shot->size, 8, NULL);
+  return NULL;
+}
+
+static gpointer
+free_one_cb (gpointer data)
+{
+  OneShot *shot = data;
+
+  g_assert_true (nebula_allocator_deallocate (shot->alloc, shot->block, shot->size, 8, NULL));
+  return NULL;
+}
+
+static guint64
+upper_bound (NebulaAllocator *alloc)
+{
+  g_autoptr(GVariant) report = nebula_allocator_get_report (alloc);
+  g_autoptr(GVariant) stats = g_variant_lookup_value (report, "stats", G_VARIANT_TYPE_VARDICT);
+  guint64 upper = 0;
+
+  g_assert_true (g_variant_lookup (stats, "peak-bytes-in-use-upper-bound", "t", &upper));
+  return upper;
+}
+
+static void
+test_stats_peak_threads (void)
+{
+  g_autoptr(NebulaAllocator) alloc = new_shared_system ();
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  OneShot a = { alloc, NULL, 1000 }, b = { alloc, NULL, 500 };
+
+  /* True peak 1500: A holds 1000 while B allocates 500 and frees it, each
+   * in its own thread; then a third thread frees A's block. */
+  g_thread_join (g_thread_new ("a", allocate_one_cb, &a));
+  g_thread_join (g_thread_new ("b", allocate_one_cb, &b));
+  g_thread_join (g_thread_new ("b-free", free_one_cb, &b));
+  g_thread_join (g_thread_new ("a-free", free_one_cb, &a));
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats->peak_bytes_in_use, <=, 1500);
+  g_assert_cmpuint (upper_bound (alloc), >=, 1500);
+
+  /* Observed while it lasts, the peak is kept exactly. */
+  g_thread_join (g_thread_new ("a", allocate_one_cb, &a));
+  g_thread_join (g_thread_new ("b", allocate_one_cb, &b));
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 1500);
+  g_thread_join (g_thread_new ("b-free", free_one_cb, &b));
+  g_thread_join (g_thread_new ("a-free", free_one_cb, &a));
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 1500);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+/* Failures are counted on every path, from every thread. */
+static gpointer
+fail_cb (gpointer data)
+{
+  NebulaAllocator *alloc = data;
+  int dummy;
+
+  for (guint i = 0; i < 50; i++)
+    {
+      g_assert_null (nebula_allocator_allocate (alloc, 4 << 20, 8, NULL));   /* exhausted */
+      g_assert_null (nebula_allocator_allocate (alloc, 8, 12, NULL));        /* alignment */
+      g_assert_null (nebula_allocator_reallocate (alloc, &dummy, 4, 8, 8, NULL)); /* foreign */
+    }
+
+  return NULL;
+}
+
+static void
+test_stats_failures (void)
+{
+  g_autoptr(NebulaAllocator) plain = new_bump (FALSE);
+  g_autoptr(NebulaAllocator) sharded = new_bump (TRUE);
+  g_autoptr(NebulaAllocatorStats) plain_stats = NULL;
+  g_autoptr(NebulaAllocatorStats) sharded_stats = NULL;
+  GThread *threads[3];
+
+  fail_cb (plain);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    threads[t] = g_thread_new ("fail", fail_cb, sharded);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+
+  plain_stats = nebula_allocator_get_stats (plain);
+  sharded_stats = nebula_allocator_get_stats (sharded);
+  g_assert_cmpuint (plain_stats->failed_allocations, ==, 150);
+  g_assert_cmpuint (plain_stats->allocations, ==, 0);
+  g_assert_cmpuint (sharded_stats->failed_allocations, ==, 450);
+  g_assert_cmpuint (sharded_stats->allocations, ==, 0);
+}
+
+/* track-stats off: nothing is counted, on any path. */
+static void
+test_stats_disabled (void)
+{
+  g_autoptr(NebulaAllocator) alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL,
+                                                     "track-stats", FALSE,
+                                                     "thread-safe", TRUE, NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 10, 8, NULL));
+  g_assert_null (nebula_allocator_allocate (alloc, 10, 3, NULL));
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 0);
+  g_assert_cmpuint (stats->failed_allocations, ==, 0);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+/* The private counters on their own, with more threads than fit a page. */
+typedef struct
+{
+  NebulaStatsCounters *counters;
+  GMutex              *lock;
+  GCond               *cond;
+  guint               *alive;
+} CounterThread;
+
+static gpointer
+counter_thread_cb (gpointer data)
+{
+  CounterThread *ct = data;
+
+  nebula_stats_counters_record_allocation (ct->counters, 3);
+  nebula_stats_counters_record_reallocation (ct->counters, 3, 5);
+  nebula_stats_counters_record_deallocation (ct->counters, 1);
+
+  /* Stay alive until all have recorded, so each holds its own shard. */
+  g_mutex_lock (ct->lock);
+  (*ct->alive)++;
+  g_cond_broadcast (ct->cond);
+  while (*ct->alive != 0)
+    g_cond_wait (ct->cond, ct->lock);
+  g_mutex_unlock (ct->lock);
+
+  return NULL;
+}
+
+static void
+test_stats_counters_many_threads (void)
+{
+  enum { N = 40 };
+  NebulaStatsCounters counters = { 0, };
+  NebulaAllocatorStats stats;
+  CounterThread ct[N];
+  GThread *threads[N];
+  GMutex lock;
+  GCond cond;
+  guint alive = 0;
+
+  g_mutex_init (&lock);
+  g_cond_init (&cond);
+  nebula_stats_counters_init (&counters, TRUE, TRUE);
+
+  for (guint t = 0; t < N; t++)
+    {
+      ct[t] = (CounterThread) { &counters, &lock, &cond, &alive };
+      threads[t] = g_thread_new ("counter", counter_thread_cb, &ct[t]);
+    }
+
+  g_mutex_lock (&lock);
+  while (alive < N)
+    g_cond_wait (&cond, &lock);
+  nebula_stats_counters_read (&counters, &stats);
+  alive = 0;
+  g_cond_broadcast (&cond);
+  g_mutex_unlock (&lock);
+
+  for (guint t = 0; t < N; t++)
+    g_thread_join (threads[t]);
+
+  g_assert_cmpuint (stats.allocations, ==, N);
+  g_assert_cmpuint (stats.reallocations, ==, N);
+  g_assert_cmpuint (stats.deallocations, ==, N);
+  g_assert_cmpuint (stats.total_bytes_allocated, ==, 5 * N);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, N);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 4 * N);
+
+  nebula_stats_counters_clear (&counters);
+  nebula_stats_counters_clear (&counters);   /* idempotent */
+}
+
+/* Bulk releases and the general add, in both modes. */
+static void
+test_stats_counters_bulk (void)
+{
+  for (guint thread_safe = 0; thread_safe < 2; thread_safe++)
+    {
+      NebulaStatsCounters counters = { 0, };
+      NebulaAllocatorStats stats;
+
+      nebula_stats_counters_init (&counters, TRUE, thread_safe);
+      for (guint i = 0; i < 4; i++)
+        nebula_stats_counters_record_allocation (&counters, 25);
+      nebula_stats_counters_record_release (&counters, 3, 75);
+      nebula_stats_counters_add_atomic (&counters, 2, 1, 1, 1, 60, 10);
+
+      nebula_stats_counters_read (&counters, &stats);
+      g_assert_cmpuint (stats.allocations, ==, 6);
+      g_assert_cmpuint (stats.deallocations, ==, 4);
+      g_assert_cmpuint (stats.reallocations, ==, 1);
+      g_assert_cmpuint (stats.failed_allocations, ==, 1);
+      g_assert_cmpuint (stats.total_bytes_allocated, ==, 160);
+      g_assert_cmpuint (stats.total_bytes_freed, ==, 85);
+      g_assert_cmpuint (stats.bytes_in_use, ==, 75);
+      g_assert_cmpuint (stats.peak_bytes_in_use, ==, 100);
+
+      nebula_stats_counters_record_reset (&counters);
+      nebula_stats_counters_read (&counters, &stats);
+      g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+      g_assert_cmpuint (stats.total_bytes_freed, ==, 160);
+      g_assert_cmpuint (stats.resets, ==, 1);
+      nebula_stats_counters_clear (&counters);
+    }
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/stats/threads/exact", test_stats_threads_exact);
+  g_test_add_func ("/nebula/stats/threads/exit", test_stats_thread_exit);
+  g_test_add_func ("/nebula/stats/threads/two-allocators-one-thread",
+                   test_stats_two_allocators_one_thread);
+  g_test_add_func ("/nebula/stats/threads/finalize-while-held",
+                   test_stats_finalize_with_live_threads);
+  g_test_add_func ("/nebula/stats/threads/counters", test_stats_counters_many_threads);
+  g_test_add_func ("/nebula/stats/counters/bulk", test_stats_counters_bulk);
+  g_test_add_func ("/nebula/stats/peak/single-thread", test_stats_peak_single_thread);
+  g_test_add_func ("/nebula/stats/peak/threads", test_stats_peak_threads);
+  g_test_add_func ("/nebula/stats/failures", test_stats_failures);
+  g_test_add_func ("/nebula/stats/disabled", test_stats_disabled);
+
+  return g_test_run ();
+}

@@ -1,0 +1,376 @@
+/* bench-stats.c: what statistics and call-site context cost.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * nebula_bench_stats_run() prints three measurements (docs/performance.md,
+ * section "Statistics", explains them and records the figures):
+ *
+ * 1. One thread, a bump allocator: allocations with track-stats on and off.
+ * 2. Two threads recording into one thread-safe allocator's counters: the
+ *    per-thread shards against one shared set of atomic counters (what
+ *    Nebula did before; the atomic variant is reproduced here as baseline).
+ *    This isolates the counters, since the allocator's own synchronization
+ *    would otherwise dominate; the whole request is measured too.
+ * 3. NEBULA_ALLOC_CONTEXT around every request, against none.
+ *
+ * Every figure is the best of several runs, in nanoseconds of the thread's
+ * CPU time per request.
+ */
+
+#include "config.h"
+
+#include <stdio.h>
+#include <time.h>
+
+#include <nebula.h>
+
+#include "nebula-allocator-private.h"
+#include "bench-stats.h"
+
+#define RUNS 7
+
+/* CPU time of the calling thread: the machines this runs on are shared,
+ * and time spent descheduled is not time spent counting. */
+static double
+now_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_THREAD_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+/* 1. track-stats on and off, one thread. */
+
+enum { BATCH = 4096, BATCHES = 32 };
+
+static double
+bump_pass (NebulaAllocator *alloc,
+           gboolean         with_context)
+{
+  double start = now_ns ();
+
+  for (guint b = 0; b < BATCHES; b++)
+    {
+      for (guint i = 0; i < BATCH; i++)
+        {
+          if (with_context)
+            {
+              NEBULA_ALLOC_CONTEXT ("bench_request");
+              if (G_UNLIKELY (nebula_allocator_allocate (alloc, 16, 8, NULL) == NULL))
+                g_error ("allocation failed");
+            }
+          else if (G_UNLIKELY (nebula_allocator_allocate (alloc, 16, 8, NULL) == NULL))
+            g_error ("allocation failed");
+        }
+      nebula_allocator_reset (alloc);
+    }
+
+  return (now_ns () - start) / (BATCH * BATCHES);
+}
+
+/* Runs the variants alternately on one allocator, so that a noisy
+ * neighbour slows all of them alike and nothing but the variant differs
+ * (not even where the object lies in memory), and keeps the best pass of
+ * each. track-stats is what the counters' enabled bit holds. */
+typedef struct
+{
+  gboolean track_stats;
+  gboolean with_context;
+} Variant;
+
+static void
+bump_compare (NebulaAllocator *alloc,
+              const Variant   *variants,
+              double          *best,
+              guint            n)
+{
+  NebulaStatsCounters *counters = nebula_allocator_get_counters (alloc);
+
+  for (guint i = 0; i < n; i++)
+    best[i] = G_MAXDOUBLE;
+
+  for (guint run = 0; run < 30 * RUNS; run++)
+    for (guint i = 0; i < n; i++)
+      {
+        counters->enabled = variants[i].track_stats;
+        best[i] = MIN (best[i], bump_pass (alloc, variants[i].with_context));
+      }
+
+  counters->enabled = TRUE;
+}
+
+static NebulaAllocator *
+new_bump (gboolean track_stats,
+          gboolean thread_safe)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                                           "capacity", (guint64) (BATCH * 16 + 4096),
+                                           "track-stats", track_stats,
+                                           "thread-safe", thread_safe,
+                                           NULL);
+
+  if (alloc == NULL)
+    g_error ("%s", error->message);
+  return alloc;
+}
+
+/* 2. Two threads, shards against one shared set of atomics. */
+
+typedef struct
+{
+  guint64 allocations;
+  guint64 deallocations;
+  guint64 total_bytes_allocated;
+  guint64 total_bytes_freed;
+  guint64 bytes_in_use;
+  guint64 peak_bytes_in_use;
+} SharedAtomicCounters;
+
+/* The counting Nebula replaced: every request updates one set of counters
+ * with atomic read-modify-writes. */
+static void
+shared_record_allocation (SharedAtomicCounters *c,
+                          gsize                 size)
+{
+  guint64 in_use, peak;
+
+  __atomic_fetch_add (&c->allocations, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&c->total_bytes_allocated, size, __ATOMIC_RELAXED);
+  in_use = __atomic_add_fetch (&c->bytes_in_use, size, __ATOMIC_RELAXED);
+  peak = __atomic_load_n (&c->peak_bytes_in_use, __ATOMIC_RELAXED);
+  while (in_use > peak &&
+         !__atomic_compare_exchange_n (&c->peak_bytes_in_use, &peak, in_use, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+    ;
+}
+
+static void
+shared_record_deallocation (SharedAtomicCounters *c,
+                            gsize                 size)
+{
+  __atomic_fetch_add (&c->deallocations, 1, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&c->total_bytes_freed, size, __ATOMIC_RELAXED);
+  __atomic_fetch_sub (&c->bytes_in_use, size, __ATOMIC_RELAXED);
+}
+
+enum { COUNTER_OPS = 100000, WHOLE_OPS = 50000, MAX_PASSES = 400, WANTED_PASSES = 25 };
+
+typedef enum
+{
+  MODE_SHARDED,
+  MODE_SHARED_ATOMIC,
+  MODE_WHOLE_REQUEST,
+} Mode;
+
+typedef struct
+{
+  Mode                  mode;
+  NebulaStatsCounters  *counters;
+  SharedAtomicCounters *shared;
+  NebulaAllocator      *alloc;
+  gint                 *ready;
+  double                cpu;          /* ns of CPU time per record */
+  double                wall_start;
+  double                wall_end;
+  double                cpu_total;
+} Contender;
+
+static double
+wall_ns (void)
+{
+  struct timespec ts;
+
+  clock_gettime (CLOCK_MONOTONIC, &ts);
+  return ts.tv_sec * 1e9 + ts.tv_nsec;
+}
+
+static gpointer
+contender_cb (gpointer data)
+{
+  Contender *c = data;
+  double start;
+  guint n;
+
+  /* Start together, so the two threads really overlap. */
+  g_atomic_int_inc (c->ready);
+  while (g_atomic_int_get (c->ready) < 2)
+    ;
+
+  c->wall_start = wall_ns ();
+  start = now_ns ();
+  switch (c->mode)
+    {
+    case MODE_SHARDED:
+      for (guint i = 0; i < COUNTER_OPS; i++)
+        {
+          nebula_stats_counters_record_allocation (c->counters, 64);
+          nebula_stats_counters_record_deallocation (c->counters, 64);
+        }
+      n = 2 * COUNTER_OPS;
+      break;
+
+    case MODE_SHARED_ATOMIC:
+      for (guint i = 0; i < COUNTER_OPS; i++)
+        {
+          shared_record_allocation (c->shared, 64);
+          shared_record_deallocation (c->shared, 64);
+        }
+      n = 2 * COUNTER_OPS;
+      break;
+
+    case MODE_WHOLE_REQUEST:
+    default:
+      for (guint i = 0; i < WHOLE_OPS; i++)
+        {
+          gpointer p = nebula_allocator_allocate (c->alloc, 64, 8, NULL);
+
+          if (G_UNLIKELY (p == NULL))
+            g_error ("allocation failed");
+          nebula_allocator_deallocate (c->alloc, p, 64, 8, NULL);
+        }
+      n = 2 * WHOLE_OPS;
+      break;
+    }
+  c->cpu_total = now_ns () - start;
+  c->wall_end = wall_ns ();
+  c->cpu = c->cpu_total / n;
+
+  return NULL;
+}
+
+/* Whether both threads ran side by side for (nearly) the whole pass: on a
+ * shared machine one of them is often descheduled, and then there is no
+ * contention to measure. */
+static gboolean
+really_concurrent (const Contender *c)
+{
+  double overlap = MIN (c[0].wall_end, c[1].wall_end) - MAX (c[0].wall_start, c[1].wall_start);
+
+  for (guint t = 0; t < 2; t++)
+    {
+      double wall = c[t].wall_end - c[t].wall_start;
+
+      if (overlap < 0.9 * wall || c[t].cpu_total < 0.9 * wall)
+        return FALSE;
+    }
+
+  return TRUE;
+}
+
+static int
+compare_doubles (gconstpointer a,
+                 gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
+
+/* The median over passes where the two threads truly overlapped (or over
+ * all passes, said so, when the machine never allowed it). */
+static double
+contend (Mode             mode,
+         NebulaAllocator *alloc,
+         guint           *n_concurrent)
+{
+  g_autoptr(GArray) concurrent = g_array_new (FALSE, FALSE, sizeof (double));
+  g_autoptr(GArray) all = g_array_new (FALSE, FALSE, sizeof (double));
+  GArray *chosen;
+
+  for (guint pass = 0; pass < MAX_PASSES && concurrent->len < WANTED_PASSES; pass++)
+    {
+      NebulaStatsCounters counters = { 0, };
+      SharedAtomicCounters *shared = g_aligned_alloc0 (1, sizeof *shared, 128);
+      Contender contenders[2];
+      GThread *threads[2];
+      gint ready = 0;
+      double cost;
+
+      nebula_stats_counters_init (&counters, TRUE, TRUE);
+      for (guint t = 0; t < 2; t++)
+        {
+          contenders[t] = (Contender) { mode, &counters, shared, alloc, &ready, };
+          threads[t] = g_thread_new ("contender", contender_cb, &contenders[t]);
+        }
+      for (guint t = 0; t < 2; t++)
+        g_thread_join (threads[t]);
+
+      cost = MAX (contenders[0].cpu, contenders[1].cpu);
+      g_array_append_val (all, cost);
+      if (really_concurrent (contenders))
+        g_array_append_val (concurrent, cost);
+
+      if (mode == MODE_SHARDED)
+        {
+          NebulaAllocatorStats stats;
+
+          /* The benchmark doubles as a check: the sums are exact. */
+          nebula_stats_counters_read (&counters, &stats);
+          if (stats.allocations != 2 * COUNTER_OPS || stats.bytes_in_use != 0)
+            g_error ("sharded counters lost counts");
+        }
+      nebula_stats_counters_clear (&counters);
+      g_aligned_free (shared);
+    }
+
+  *n_concurrent = concurrent->len;
+  chosen = concurrent->len > 0 ? concurrent : all;
+  g_array_sort (chosen, compare_doubles);
+  return g_array_index (chosen, double, chosen->len / 2);
+}
+
+void
+nebula_bench_stats_run (void)
+{
+  g_autoptr(NebulaAllocator) stats_on = new_bump (TRUE, FALSE);
+  g_autoptr(NebulaAllocator) shared_on = NULL;
+  g_autoptr(NebulaAllocator) shared_off = NULL;
+  g_autoptr(GError) error = NULL;
+  double on, off, sharded, atomic, context, whole_on, whole_off;
+  guint n_sharded, n_atomic, n_whole_off, n_whole_on;
+
+  {
+    const Variant variants[] = { { FALSE, FALSE }, { TRUE, FALSE }, { TRUE, TRUE } };
+    double best[3];
+
+    bump_compare (stats_on, variants, best, 3);
+    off = best[0];
+    on = best[1];
+    context = best[2];
+  }
+  printf ("Statistics, one thread, bump allocate (16 bytes):\n");
+  printf ("  track-stats off    %7.2f ns/request\n", off);
+  printf ("  track-stats on     %7.2f ns/request   (%+.1f%%, target <= +5%%)\n",
+          on, 100.0 * (on - off) / off);
+
+  sharded = contend (MODE_SHARDED, NULL, &n_sharded);
+  atomic = contend (MODE_SHARED_ATOMIC, NULL, &n_atomic);
+  printf ("Statistics, two threads, one thread-safe allocator's counters\n"
+          "(median of passes where both threads ran side by side):\n");
+  printf ("  shared atomics     %7.2f ns/record    (%u concurrent passes)\n", atomic, n_atomic);
+  printf ("  per-thread shards  %7.2f ns/record    (%u concurrent passes; %.1fx faster, "
+          "target >= 10x)\n",
+          sharded, n_sharded, atomic / sharded);
+
+  shared_on = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                              "check-frees", FALSE, "thread-safe", TRUE, NULL);
+  shared_off = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                               "check-frees", FALSE, "thread-safe", TRUE,
+                               "track-stats", FALSE, NULL);
+  /* Both orders, so that neither variant inherits a warmer heap. */
+  whole_on = contend (MODE_WHOLE_REQUEST, shared_on, &n_whole_on);
+  whole_off = contend (MODE_WHOLE_REQUEST, shared_off, &n_whole_off);
+  whole_on = MIN (whole_on, contend (MODE_WHOLE_REQUEST, shared_on, &n_whole_on));
+  printf ("Statistics, two threads, thread-safe system allocator, whole request:\n");
+  printf ("  track-stats off    %7.2f ns/request\n", whole_off);
+  printf ("  track-stats on     %7.2f ns/request   (%+.1f%%; %u and %u concurrent passes)\n",
+          whole_on, 100.0 * (whole_on - whole_off) / whole_off, n_whole_off, n_whole_on);
+
+  printf ("Call-site context (%s), one thread, bump allocate (16 bytes):\n",
+          NEBULA_HAS_ERROR_CONTEXT ? "-Derror_context=true" : "-Derror_context=false");
+  printf ("  no context         %7.2f ns/request\n", on);
+  printf ("  NEBULA_ALLOC_CONTEXT %5.2f ns/request   (%+.2f ns per push/pop)\n",
+          context, context - on);
+}
