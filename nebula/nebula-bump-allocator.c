@@ -56,11 +56,8 @@ struct _NebulaBumpAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded fast path reads these three. */
-  guint8                *cursor;
-  guint8                *limit;
-  guint8                *last;          /* start of the most recent allocation */
-  gsize                  min_alloc_mask;
+  /* First, where the inline fast path of the public header finds it. */
+  NebulaBumpFast         fast;
 
   Chunk                 *current;       /* newest regular chunk */
   Chunk                 *spare;         /* regular chunks kept for reuse */
@@ -118,6 +115,10 @@ static void initable_iface_init  (GInitableIface           *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+/* The public header finds the fast fields right after the GObject. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, fast) == sizeof (GObject));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
                      nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
@@ -236,7 +237,7 @@ bump_init_once (gpointer data)
   if (self->max_capacity == 0)
     self->max_capacity = self->capacity;
 
-  self->min_alloc_mask = self->min_alloc_size - 1;
+  self->fast.min_alloc_mask = self->min_alloc_size - 1;
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
   chunk = chunk_new (self->capacity);
@@ -253,8 +254,21 @@ bump_init_once (gpointer data)
 
   self->reserved = chunk->size;
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk->data + chunk->size;
+
+  /* Modes that need the slow path close the fast one with a single field,
+   * so neither the inline path nor the vfunc tests flags per request. */
+  if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0)
+    self->fast.max_fast_size = 0;
+  else if (self->max_capacity > self->capacity)
+    self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_ALLOCATION_SIZE);
+  else
+    self->fast.max_fast_size = NEBULA_MAX_ALLOCATION_SIZE;
+
+  /* The inline path counts into the same plain counters as the public
+   * wrappers; it never runs in thread-safe mode, where they are atomic. */
+  self->fast.stats = config->track_stats && !config->thread_safe ? &self->stats.plain : NULL;
 }
 
 static inline gboolean
@@ -271,7 +285,7 @@ current_available (NebulaBumpAllocator *self)
     return 0;
   if (self->config.thread_safe)
     return self->current->size - chunk_used (self->current, TRUE);
-  return self->limit - self->cursor;
+  return self->fast.limit - self->fast.cursor;
 }
 
 static void
@@ -329,15 +343,15 @@ push_chunk (NebulaBumpAllocator *self,
   if (old != NULL)
     {
       if (!atomic)
-        old->used = self->cursor - old->data;
+        old->used = self->fast.cursor - old->data;
       self->used_before += chunk_used (old, atomic);
     }
 
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk->data + chunk->size;
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
 
@@ -437,7 +451,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   chunk->created_index = self->current->index;
   chunk->created_offset = self->config.thread_safe
     ? chunk_used (self->current, TRUE)
-    : (gsize) (self->cursor - self->current->data);
+    : (gsize) (self->fast.cursor - self->current->data);
   chunk->prev = self->large;
   self->large = chunk;
   self->reserved += chunk->size;
@@ -459,7 +473,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
                      gsize                 alignment,
                      GError              **error)
 {
-  gsize rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  gsize rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   if (G_UNLIKELY (is_large (self, size)))
     {
@@ -521,17 +535,17 @@ allocate_slow (NebulaBumpAllocator  *self,
   if (is_large (self, size))
     return allocate_dedicated (self, size, alignment, error);
 
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
   for (;;)
     {
-      guintptr start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+      guintptr start = ((guintptr) self->fast.cursor + alignment - 1) & ~(guintptr) (alignment - 1);
 
-      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= rounded)
+      if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= rounded)
         {
-          self->last = GSIZE_TO_POINTER (start);
-          self->cursor = (guint8 *) start + rounded;
-          fill_allocation (self, self->last, size);
-          return self->last;
+          self->fast.last = GSIZE_TO_POINTER (start);
+          self->fast.cursor = (guint8 *) start + rounded;
+          fill_allocation (self, self->fast.last, size);
+          return self->fast.last;
         }
 
       if (!grow (self, rounded, alignment, error))
@@ -549,18 +563,16 @@ nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
   guintptr start, rounded;
 
   /* User-space addresses stay below 2^63 and alignments are at most 2^63,
-   * so the rounding below cannot wrap. Before initialization cursor and
-   * limit are NULL and every request takes the slow path. */
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
-  start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  if (G_LIKELY (start <= (guintptr) self->limit &&
-                (guintptr) self->limit - start >= rounded &&
-                size <= self->large_threshold &&
-                !self->config.thread_safe &&
-                self->config.alloc_fill < 0))
+   * so the rounding below cannot wrap. Before initialization, and in the
+   * modes that need the slow path, max_fast_size is 0. */
+  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  start = ((guintptr) self->fast.cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  if (G_LIKELY (size - 1 < self->fast.max_fast_size &&
+                start <= (guintptr) self->fast.limit &&
+                (guintptr) self->fast.limit - start >= rounded))
     {
-      self->last = (guint8 *) start;
-      self->cursor = (guint8 *) start + rounded;
+      self->fast.last = (guint8 *) start;
+      self->fast.cursor = (guint8 *) start + rounded;
       return (gpointer) start;
     }
 
@@ -599,7 +611,7 @@ nebula_bump_allocator_owns (NebulaAllocator *allocator,
 
   /* Only the part that was handed out. */
   if (chunk == self->current && !atomic)
-    return (const guint8 *) ptr < self->cursor;
+    return (const guint8 *) ptr < self->fast.cursor;
 
   return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
 }
@@ -651,15 +663,15 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   if (!ensure_ready (self, error))
     return FALSE;
 
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The most recent allocation can be given back. */
-  if (!self->config.thread_safe && ptr == self->last && (guint8 *) ptr + rounded == self->cursor)
+  if (!self->config.thread_safe && ptr == self->fast.last && (guint8 *) ptr + rounded == self->fast.cursor)
     {
       if (self->config.free_fill >= 0)
         memset (ptr, self->config.free_fill, size);
-      self->cursor = ptr;
-      self->last = NULL;
+      self->fast.cursor = ptr;
+      self->fast.last = NULL;
       return TRUE;
     }
 
@@ -702,17 +714,17 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
       return NULL;
     }
 
-  old_rounded = (old_size + self->min_alloc_mask) & ~self->min_alloc_mask;
-  new_rounded = (new_size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  old_rounded = (old_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  new_rounded = (new_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
-  if (!self->config.thread_safe && ptr == self->last &&
-      (guint8 *) ptr + old_rounded == self->cursor &&
-      new_rounded <= (gsize) (self->limit - (guint8 *) ptr))
+  if (!self->config.thread_safe && ptr == self->fast.last &&
+      (guint8 *) ptr + old_rounded == self->fast.cursor &&
+      new_rounded <= (gsize) (self->fast.limit - (guint8 *) ptr))
     {
       if (new_size > old_size && self->config.alloc_fill >= 0)
         memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
-      self->cursor = (guint8 *) ptr + new_rounded;
+      self->fast.cursor = (guint8 *) ptr + new_rounded;
       return ptr;
     }
 
@@ -743,9 +755,9 @@ make_current (NebulaBumpAllocator *self,
 {
   chunk->used = used;
   self->current = chunk;
-  self->cursor = chunk->data + used;
-  self->limit = chunk->data + chunk->size;
-  self->last = NULL;
+  self->fast.cursor = chunk->data + used;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.last = NULL;
 }
 
 static void
@@ -767,7 +779,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
       if (self->config.free_fill >= 0)
         memset (chunk->data, self->config.free_fill,
                 chunk == self->current && !self->config.thread_safe
-                  ? (gsize) (self->cursor - chunk->data)
+                  ? (gsize) (self->fast.cursor - chunk->data)
                   : chunk_used (chunk, self->config.thread_safe));
 
       switch (self->reset_policy)
@@ -817,7 +829,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 
   self->used_before = 0;
   self->current = NULL;
-  self->cursor = self->limit = self->last = NULL;
+  self->fast.cursor = self->fast.limit = self->fast.last = NULL;
 
   if (keep != NULL)
     {
@@ -868,7 +880,7 @@ bytes_used (NebulaBumpAllocator *self)
   if (self->config.thread_safe)
     used += chunk_used (self->current, TRUE);
   else
-    used += self->cursor - self->current->data;
+    used += self->fast.cursor - self->current->data;
 
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     used += chunk->size;
@@ -1170,7 +1182,7 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
       checkpoint->chunk_index = self->current->index;
       checkpoint->offset = self->config.thread_safe
         ? chunk_used (self->current, TRUE)
-        : (gsize) (self->cursor - self->current->data);
+        : (gsize) (self->fast.cursor - self->current->data);
     }
   else
     {
@@ -1247,7 +1259,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   atomic = self->config.thread_safe;
   current_offset = atomic
     ? chunk_used (self->current, TRUE)
-    : (gsize) (self->cursor - self->current->data);
+    : (gsize) (self->fast.cursor - self->current->data);
 
   if (position_before (self->current->index, current_offset,
                        checkpoint->chunk_index, checkpoint->offset))

@@ -79,4 +79,131 @@ void                  nebula_bump_scope_free           (NebulaBumpScope         
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpScope, nebula_bump_scope_free)
 
+#ifndef __GI_SCANNER__
+
+/*< private >
+ * NebulaBumpFast:
+ *
+ * The hot fields of a #NebulaBumpAllocator, the first thing after the
+ * #GObject in the instance, so that the inline functions below can allocate
+ * without a call. Not API: the layout may change with the library's ABI
+ * version, and nothing but the inline functions may touch it.
+ *
+ * @max_fast_size is the largest request the inline path may serve: 0 while
+ * the allocator is uninitialized, thread-safe or filling memory (every
+ * request then takes the exported path), the large-allocation threshold when
+ * it can grow, %G_MAXSSIZE otherwise (so that rounding cannot wrap). @stats points at the allocator's plain
+ * counters when it keeps statistics without atomics, else %NULL.
+ */
+typedef struct
+{
+  guint8               *cursor;
+  guint8               *limit;
+  guint8               *last;
+  gsize                 min_alloc_mask;
+  gsize                 max_fast_size;
+  NebulaAllocatorStats *stats;
+} NebulaBumpFast;
+
+#define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) (gpointer) ((GObject *) (self) + 1))
+
+/**
+ * nebula_bump_allocator_alloc: (skip)
+ * @self: a #NebulaBumpAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_allocate() for a #NebulaBumpAllocator, inlined into the
+ * caller: a request the current chunk can hold costs a few instructions and
+ * no call; anything else (a full chunk, growth, a large request, a size of
+ * 0, an invalid layout, a thread-safe or filling allocator) goes through
+ * nebula_allocator_allocate(), with identical results and statistics.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+static inline gpointer
+nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
+                             gsize                 size,
+                             gsize                 alignment,
+                             GError              **error)
+{
+  NebulaBumpFast *fast = _NEBULA_BUMP_FAST (self);
+  guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+
+  /* size - 1 wraps for 0, so one comparison sends empty and large requests
+   * (and every request of a slow-mode allocator) to the exported path. An
+   * alignment that is not a power of two can pass the arithmetic, so it is
+   * checked too; the compiler drops that test for a constant alignment. */
+  if (G_LIKELY (size - 1 < fast->max_fast_size &&
+                (alignment & (alignment - 1)) == 0 && alignment != 0 &&
+                start <= (guintptr) fast->limit &&
+                (guintptr) fast->limit - start >= rounded))
+    {
+      NebulaAllocatorStats *stats = fast->stats;
+
+      fast->last = (guint8 *) start;
+      fast->cursor = (guint8 *) start + rounded;
+      if (stats != NULL)
+        {
+          stats->allocations++;
+          stats->total_bytes_allocated += size;
+          stats->bytes_in_use += size;
+          if (stats->bytes_in_use > stats->peak_bytes_in_use)
+            stats->peak_bytes_in_use = stats->bytes_in_use;
+        }
+      return (gpointer) start;
+    }
+
+  return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
+}
+
+/**
+ * nebula_bump_allocator_dealloc: (skip)
+ * @self: a #NebulaBumpAllocator
+ * @ptr: a block from @self
+ * @size: the size @ptr was allocated with
+ * @alignment: the alignment @ptr was allocated with
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_deallocate() for a #NebulaBumpAllocator, inlined: giving
+ * back the most recent allocation is a cursor move; every other case takes
+ * the exported path.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+static inline gboolean
+nebula_bump_allocator_dealloc (NebulaBumpAllocator  *self,
+                               gpointer              ptr,
+                               gsize                 size,
+                               gsize                 alignment,
+                               GError              **error)
+{
+  NebulaBumpFast *fast = _NEBULA_BUMP_FAST (self);
+  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+
+  if (G_LIKELY (size - 1 < fast->max_fast_size &&
+                (alignment & (alignment - 1)) == 0 && alignment != 0 &&
+                (guint8 *) ptr == fast->last &&
+                (guint8 *) ptr + rounded == fast->cursor))
+    {
+      NebulaAllocatorStats *stats = fast->stats;
+
+      fast->cursor = (guint8 *) ptr;
+      fast->last = NULL;
+      if (stats != NULL)
+        {
+          stats->deallocations++;
+          stats->total_bytes_freed += size;
+          stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
+        }
+      return TRUE;
+    }
+
+  return nebula_allocator_deallocate ((NebulaAllocator *) self, ptr, size, alignment, error);
+}
+
+#endif /* __GI_SCANNER__ */
+
 G_END_DECLS

@@ -18,4 +18,5 @@
 # include "nebula-allocator.h"
 # include "nebula-system-allocator.h"
 # include "nebula-bump-allocator.h"
+# include "nebula-utils.h"
 #undef NEBULA_INSIDE
