@@ -18,5 +18,6 @@
 # include "nebula-allocator.h"
 # include "nebula-system-allocator.h"
 # include "nebula-bump-allocator.h"
+# include "nebula-benchmark.h"
 # include "nebula-utils.h"
 #undef NEBULA_INSIDE
