@@ -109,6 +109,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
+gpointer nebula_bump_allocator_class_for_dispatch;
+
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -256,6 +258,7 @@ bump_init_once (gpointer data)
   self->current = chunk;
   self->fast.cursor = chunk->data;
   self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
 
   /* Modes that need the slow path close the fast one with a single field,
    * so neither the inline path nor the vfunc tests flags per request. */
@@ -352,6 +355,7 @@ push_chunk (NebulaBumpAllocator *self,
   chunk->used = 0;
   self->fast.cursor = chunk->data;
   self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
 
@@ -757,6 +761,7 @@ make_current (NebulaBumpAllocator *self,
   self->current = chunk;
   self->fast.cursor = chunk->data + used;
   self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
   self->fast.last = NULL;
 }
 
@@ -829,7 +834,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 
   self->used_before = 0;
   self->current = NULL;
-  self->fast.cursor = self->fast.limit = self->fast.last = NULL;
+  self->fast.cursor = self->fast.limit = self->fast.last = self->fast.base = NULL;
 
   if (keep != NULL)
     {
@@ -1019,6 +1024,8 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
+
+  __atomic_store_n (&nebula_bump_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaBumpAllocator:capacity:

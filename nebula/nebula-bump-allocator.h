@@ -89,23 +89,97 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpScope, nebula_bump_scope_free)
  * without a call. Not API: the layout may change with the library's ABI
  * version, and nothing but the inline functions may touch it.
  *
+ * @base, @cursor and @limit delimit the current chunk and its used part.
  * @max_fast_size is the largest request the inline path may serve: 0 while
  * the allocator is uninitialized, thread-safe or filling memory (every
- * request then takes the exported path), the large-allocation threshold when
- * it can grow, %G_MAXSSIZE otherwise (so that rounding cannot wrap). @stats points at the allocator's plain
- * counters when it keeps statistics without atomics, else %NULL.
+ * request then takes the exported path), the large-allocation threshold
+ * when it can grow, %G_MAXSSIZE otherwise (so that rounding cannot wrap).
+ * @stats points at the allocator's plain counters when it keeps statistics
+ * without atomics, else %NULL.
  */
 typedef struct
 {
   guint8               *cursor;
   guint8               *limit;
   guint8               *last;
+  guint8               *base;
   gsize                 min_alloc_mask;
   gsize                 max_fast_size;
   NebulaAllocatorStats *stats;
 } NebulaBumpFast;
 
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) (gpointer) ((GObject *) (self) + 1))
+
+/* Serves the request from the current chunk, or returns NULL for the
+ * exported path to handle. size - 1 wraps for 0, so one comparison sends
+ * empty and large requests (and every request of a slow-mode allocator)
+ * there. An alignment that is not a power of two could pass the
+ * arithmetic, so it is tested too; for a constant alignment the compiler
+ * drops the test. */
+static inline gpointer
+_nebula_bump_fast_alloc (NebulaBumpFast *fast,
+                         gsize           size,
+                         gsize           alignment)
+{
+  guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+  NebulaAllocatorStats *stats;
+
+  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
+                  (alignment & (alignment - 1)) != 0 || alignment == 0 ||
+                  start > (guintptr) fast->limit ||
+                  (guintptr) fast->limit - start < rounded))
+    return NULL;
+
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) start + rounded;
+
+  stats = fast->stats;
+  if (stats != NULL)
+    {
+      stats->allocations++;
+      stats->total_bytes_allocated += size;
+      stats->bytes_in_use += size;
+      if (stats->bytes_in_use > stats->peak_bytes_in_use)
+        stats->peak_bytes_in_use = stats->bytes_in_use;
+    }
+
+  return (gpointer) start;
+}
+
+/* Gives back a block of the current chunk: the most recent one rewinds the
+ * cursor, any other succeeds without effect (as the exported path does).
+ * FALSE: the exported path must decide. */
+static inline gboolean
+_nebula_bump_fast_dealloc (NebulaBumpFast *fast,
+                           gpointer        ptr,
+                           gsize           size,
+                           gsize           alignment)
+{
+  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+  NebulaAllocatorStats *stats;
+
+  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
+                  (alignment & (alignment - 1)) != 0 || alignment == 0 ||
+                  (guint8 *) ptr < fast->base || (guint8 *) ptr >= fast->cursor))
+    return FALSE;
+
+  if ((guint8 *) ptr == fast->last && (guint8 *) ptr + rounded == fast->cursor)
+    {
+      fast->cursor = (guint8 *) ptr;
+      fast->last = NULL;
+    }
+
+  stats = fast->stats;
+  if (stats != NULL)
+    {
+      stats->deallocations++;
+      stats->total_bytes_freed += size;
+      stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
+    }
+
+  return TRUE;
+}
 
 /**
  * nebula_bump_allocator_alloc: (skip)
@@ -128,33 +202,10 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
                              gsize                 alignment,
                              GError              **error)
 {
-  NebulaBumpFast *fast = _NEBULA_BUMP_FAST (self);
-  guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+  gpointer ptr = _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment);
 
-  /* size - 1 wraps for 0, so one comparison sends empty and large requests
-   * (and every request of a slow-mode allocator) to the exported path. An
-   * alignment that is not a power of two can pass the arithmetic, so it is
-   * checked too; the compiler drops that test for a constant alignment. */
-  if (G_LIKELY (size - 1 < fast->max_fast_size &&
-                (alignment & (alignment - 1)) == 0 && alignment != 0 &&
-                start <= (guintptr) fast->limit &&
-                (guintptr) fast->limit - start >= rounded))
-    {
-      NebulaAllocatorStats *stats = fast->stats;
-
-      fast->last = (guint8 *) start;
-      fast->cursor = (guint8 *) start + rounded;
-      if (stats != NULL)
-        {
-          stats->allocations++;
-          stats->total_bytes_allocated += size;
-          stats->bytes_in_use += size;
-          if (stats->bytes_in_use > stats->peak_bytes_in_use)
-            stats->peak_bytes_in_use = stats->bytes_in_use;
-        }
-      return (gpointer) start;
-    }
+  if (G_LIKELY (ptr != NULL))
+    return ptr;
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
 }
@@ -167,9 +218,9 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
  * @alignment: the alignment @ptr was allocated with
  * @error: return location for a #GError
  *
- * nebula_allocator_deallocate() for a #NebulaBumpAllocator, inlined: giving
- * back the most recent allocation is a cursor move; every other case takes
- * the exported path.
+ * nebula_allocator_deallocate() for a #NebulaBumpAllocator, inlined: a
+ * block of the current chunk is given back without a call (the most recent
+ * one rewinds the cursor); every other case takes the exported path.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -180,26 +231,8 @@ nebula_bump_allocator_dealloc (NebulaBumpAllocator  *self,
                                gsize                 alignment,
                                GError              **error)
 {
-  NebulaBumpFast *fast = _NEBULA_BUMP_FAST (self);
-  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
-
-  if (G_LIKELY (size - 1 < fast->max_fast_size &&
-                (alignment & (alignment - 1)) == 0 && alignment != 0 &&
-                (guint8 *) ptr == fast->last &&
-                (guint8 *) ptr + rounded == fast->cursor))
-    {
-      NebulaAllocatorStats *stats = fast->stats;
-
-      fast->cursor = (guint8 *) ptr;
-      fast->last = NULL;
-      if (stats != NULL)
-        {
-          stats->deallocations++;
-          stats->total_bytes_freed += size;
-          stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
-        }
-      return TRUE;
-    }
+  if (G_LIKELY (_nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment)))
+    return TRUE;
 
   return nebula_allocator_deallocate ((NebulaAllocator *) self, ptr, size, alignment, error);
 }
