@@ -119,6 +119,7 @@ struct _Target
   /* Nebula: the short type name and whether to use the inline path */
   const char   *nebula_type;
   gboolean      nebula_inline;
+  gboolean      nebula_no_stats;
   /* absent at configure time, or failed to load */
   const char   *absent;
   Cell          cells[N_WORKLOADS];
@@ -580,6 +581,8 @@ static Target targets[] = {
     .nebula_type = "bump", .nebula_inline = TRUE },
   { "bump", KIND_NEBULA, "NebulaBumpAllocator through nebula_allocator_allocate()",
     .nebula_type = "bump" },
+  { "bump-nostats", KIND_NEBULA, "NebulaBumpAllocator, inline fast path, track-stats off",
+    .nebula_type = "bump", .nebula_inline = TRUE, .nebula_no_stats = TRUE },
   /* Pool and stack join by type as soon as the library has them. */
   { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",
     .nebula_type = "pool" },
@@ -833,6 +836,7 @@ static NebulaAllocator *
 new_nebula_allocator (GType                    type,
                       const NebulaBenchTrace  *trace,
                       guint                    n_threads,
+                      gboolean                 no_stats,
                       GError                 **error)
 {
   GObjectClass *klass = g_type_class_ref (type);
@@ -844,6 +848,8 @@ new_nebula_allocator (GType                    type,
 
   if (n_threads > 1)
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
+  if (no_stats)
+    add_property (klass, names, values, "track-stats", FALSE, TRUE);
   add_property (klass, names, values, "capacity",
                 next_power_of_two ((guint64) trace->max_batch_bytes * n_threads * 2), FALSE);
   add_property (klass, names, values, "block-size", NEBULA_ALIGN_UP (trace->max_size, 16), FALSE);
@@ -875,7 +881,7 @@ run_nebula (Target              *target,
   g_assert (type != G_TYPE_INVALID);
 
   nebula_bench_trace_init (&trace, workload, (guint64) opt_seed, iterations, 0);
-  allocator = new_nebula_allocator (type, &trace, n_threads, &error);
+  allocator = new_nebula_allocator (type, &trace, n_threads, target->nebula_no_stats, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {
@@ -1245,7 +1251,7 @@ geomean_ratio (const char *a,
 
       if (x == NULL || y == NULL)
         continue;
-      log_sum += log (x->ns_median / y->ns_median);
+      log_sum += log (x->ns_min / y->ns_min);
       n++;
     }
 
@@ -1259,7 +1265,7 @@ ratio (const char          *a,
 {
   Cell *x = cell_of (a, workload), *y = cell_of (b, workload);
 
-  return x == NULL || y == NULL ? NAN : x->ns_median / y->ns_median;
+  return x == NULL || y == NULL ? NAN : x->ns_min / y->ns_min;
 }
 
 static const char *
@@ -1343,7 +1349,8 @@ print_table (guint64 iterations,
 
   if (!opt_simd_only)
     {
-      printf ("ns per operation (median of rounds; lower is better)\n");
+      printf ("ns per operation, best of %u rounds (lower is better; medians are in --format json/csv)\n",
+              rounds);
       printf ("%-14s", "allocator");
       for (guint w = 0; w < N_WORKLOADS; w++)
         if (workload_selected[w])
@@ -1362,7 +1369,7 @@ print_table (guint64 iterations,
               if (!workload_selected[w])
                 continue;
               if (target->cells[w].ran)
-                printf (" %16.2f", target->cells[w].ns_median);
+                printf (" %16.2f", target->cells[w].ns_min);
               else
                 printf (" %16s", "n/a");
             }
@@ -1668,7 +1675,7 @@ write_plot (const char  *path,
                           "<text x=\"%.0f\" y=\"24\" font-size=\"16\" font-weight=\"bold\">"
                           "Speed-up over glibc malloc (higher is better, log scale)</text>\n"
                           "<text x=\"%.0f\" y=\"44\" fill=\"#555\">nebula-bench %s, %d thread%s, "
-                          "median of rounds; %s</text>\n",
+                          "best of rounds; %s</text>\n",
                           left + plot_width + 80, height, 10.0, 10.0, PACKAGE_VERSION, opt_threads,
                           opt_threads == 1 ? "" : "s", machine_cpu ());
 
@@ -1700,8 +1707,8 @@ write_plot (const char  *path,
                                   "<text x=\"%.1f\" y=\"%.1f\" fill=\"#333\" font-size=\"11\">%.2fx (%.1f ns)</text>\n",
                                   left - 8, y + bar_height - 4, target->name,
                                   x0, y, MAX (x1 - x0, 1.0), bar_height, bar_colour (target),
-                                  target->description, cell->ns_median, r,
-                                  x1 + 4, y + bar_height - 4, r, cell->ns_median);
+                                  target->description, cell->ns_min, r,
+                                  x1 + 4, y + bar_height - 4, r, cell->ns_min);
           y += bar_height + gap;
         }
 
