@@ -137,11 +137,10 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
   stats = fast->stats;
   if (stats != NULL)
     {
+      /* The peak is settled lazily, when bytes_in_use falls or is read. */
       stats->allocations++;
       stats->total_bytes_allocated += size;
       stats->bytes_in_use += size;
-      if (stats->bytes_in_use > stats->peak_bytes_in_use)
-        stats->peak_bytes_in_use = stats->bytes_in_use;
     }
 
   return (gpointer) start;
@@ -175,6 +174,8 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
     {
       stats->deallocations++;
       stats->total_bytes_freed += size;
+      if (stats->bytes_in_use > stats->peak_bytes_in_use)
+        stats->peak_bytes_in_use = stats->bytes_in_use;
       stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
     }
 

@@ -14,7 +14,11 @@ G_BEGIN_DECLS
  * implementation never counts for itself.
  *
  * Single-threaded allocators use `plain` with ordinary arithmetic. Thread-safe
- * allocators use atomic read-modify-write on the same fields. */
+ * allocators use atomic read-modify-write on the same fields.
+ *
+ * In plain mode peak_bytes_in_use may lag: the peak is MAX (peak, in_use).
+ * It is settled whenever bytes_in_use is about to fall and on every read,
+ * so an inline allocation path only adds and never compares. */
 typedef struct
 {
   NebulaAllocatorStats plain;
@@ -38,6 +42,14 @@ void nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
                                        gint64               failures,
                                        gint64               bytes_allocated,
                                        gint64               bytes_freed);
+
+/* Plain mode: makes the recorded peak exact before bytes_in_use falls. */
+static inline void
+nebula_stats_counters_settle_peak (NebulaStatsCounters *counters)
+{
+  if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
+}
 
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
@@ -74,6 +86,7 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
 
   counters->plain.deallocations++;
   counters->plain.total_bytes_freed += size;
+  nebula_stats_counters_settle_peak (counters);
   counters->plain.bytes_in_use -= MIN (size, counters->plain.bytes_in_use);
 }
 
@@ -104,6 +117,7 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
   else
     {
       counters->plain.total_bytes_freed += old_size - new_size;
+      nebula_stats_counters_settle_peak (counters);
       counters->plain.bytes_in_use -= MIN (old_size - new_size, counters->plain.bytes_in_use);
     }
 }

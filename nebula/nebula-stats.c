@@ -42,7 +42,8 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
   out->reallocations = load (&p->reallocations);
   out->failed_allocations = load (&p->failed_allocations);
   out->bytes_in_use = load (&p->bytes_in_use);
-  out->peak_bytes_in_use = load (&p->peak_bytes_in_use);
+  /* The recorded peak may lag the inline paths (see nebula-stats-private.h). */
+  out->peak_bytes_in_use = MAX (load (&p->peak_bytes_in_use), out->bytes_in_use);
   out->total_bytes_allocated = load (&p->total_bytes_allocated);
   out->total_bytes_freed = load (&p->total_bytes_freed);
   out->resets = load (&p->resets);
@@ -105,6 +106,7 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
   if (!counters->enabled)
     return;
 
+  nebula_stats_counters_settle_peak (counters);
   p->total_bytes_freed += p->bytes_in_use;
   p->bytes_in_use = 0;
   p->resets++;
