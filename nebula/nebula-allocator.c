@@ -427,9 +427,9 @@ nebula_allocator_allocate (NebulaAllocator  *self,
   if (G_LIKELY (self != NULL &&
                 ((GTypeInstance *) self)->g_class == nebula_bump_allocator_class_for_dispatch))
     {
-      gpointer ptr = _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment);
+      gpointer ptr;
 
-      if (G_LIKELY (ptr != NULL))
+      if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
         return ptr;
     }
 

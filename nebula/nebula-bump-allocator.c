@@ -106,6 +106,10 @@ enum {
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define CHUNK_DATA_ALIGNMENT  16
 
+/* See NebulaBumpFast: no arithmetic of the fast path can wrap below it.
+ * Larger requests cannot succeed anyway (capacity is at most G_MAXSSIZE / 2). */
+#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
+
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
@@ -265,9 +269,9 @@ bump_init_once (gpointer data)
   if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0)
     self->fast.max_fast_size = 0;
   else if (self->max_capacity > self->capacity)
-    self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_ALLOCATION_SIZE);
+    self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE);
   else
-    self->fast.max_fast_size = NEBULA_MAX_ALLOCATION_SIZE;
+    self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
 
   /* The inline path counts into the same plain counters as the public
    * wrappers; it never runs in thread-safe mode, where they are atomic. */
@@ -557,30 +561,17 @@ allocate_slow (NebulaBumpAllocator  *self,
     }
 }
 
+/* The common case never gets here: nebula_allocator_allocate() and
+ * nebula_bump_allocator_alloc() serve it inline (nebula-bump-allocator.h).
+ * What remains (zeroed and reallocated blocks, full chunks, the slow
+ * modes) takes the general path. */
 static gpointer
 nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
                                 gsize             size,
                                 gsize             alignment,
                                 GError          **error)
 {
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
-  guintptr start, rounded;
-
-  /* User-space addresses stay below 2^63 and alignments are at most 2^63,
-   * so the rounding below cannot wrap. Before initialization, and in the
-   * modes that need the slow path, max_fast_size is 0. */
-  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
-  start = ((guintptr) self->fast.cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  if (G_LIKELY (size - 1 < self->fast.max_fast_size &&
-                start <= (guintptr) self->fast.limit &&
-                (guintptr) self->fast.limit - start >= rounded))
-    {
-      self->fast.last = (guint8 *) start;
-      self->fast.cursor = (guint8 *) start + rounded;
-      return (gpointer) start;
-    }
-
-  return allocate_slow (self, size, alignment, error);
+  return allocate_slow ((NebulaBumpAllocator *) allocator, size, alignment, error);
 }
 
 static Chunk *

@@ -93,7 +93,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpScope, nebula_bump_scope_free)
  * @max_fast_size is the largest request the inline path may serve: 0 while
  * the allocator is uninitialized, thread-safe or filling memory (every
  * request then takes the exported path), the large-allocation threshold
- * when it can grow, %G_MAXSSIZE otherwise (so that rounding cannot wrap).
+ * when it can grow, 2^62 - 1 otherwise (so that no arithmetic can wrap).
  * @stats points at the allocator's plain counters when it keeps statistics
  * without atomics, else %NULL.
  */
@@ -110,29 +110,31 @@ typedef struct
 
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) (gpointer) ((GObject *) (self) + 1))
 
-/* Serves the request from the current chunk, or returns NULL for the
- * exported path to handle. size - 1 wraps for 0, so one comparison sends
- * empty and large requests (and every request of a slow-mode allocator)
- * there. An alignment that is not a power of two could pass the
- * arithmetic, so it is tested too; for a constant alignment the compiler
- * drops the test. */
-static inline gpointer
+/* Serves the request from the current chunk into *out, or returns FALSE
+ * for the exported path to handle it. size - 1 wraps for 0, so a single
+ * comparison sends empty and large requests (and every request of a
+ * slow-mode allocator) there. max_fast_size is below 2^62 and user-space
+ * addresses below 2^57, so start + rounded cannot wrap even for the
+ * largest alignment, and one comparison with the limit is enough. An
+ * alignment that is not a power of two could pass the arithmetic, so it is
+ * tested too; for a constant alignment the compiler drops the test. */
+static inline gboolean
 _nebula_bump_fast_alloc (NebulaBumpFast *fast,
                          gsize           size,
-                         gsize           alignment)
+                         gsize           alignment,
+                         gpointer       *out)
 {
   guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+  guintptr end = start + ((size + fast->min_alloc_mask) & ~fast->min_alloc_mask);
   NebulaAllocatorStats *stats;
 
   if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
                   (alignment & (alignment - 1)) != 0 || alignment == 0 ||
-                  start > (guintptr) fast->limit ||
-                  (guintptr) fast->limit - start < rounded))
-    return NULL;
+                  end > (guintptr) fast->limit))
+    return FALSE;
 
   fast->last = (guint8 *) start;
-  fast->cursor = (guint8 *) start + rounded;
+  fast->cursor = (guint8 *) end;
 
   stats = fast->stats;
   if (stats != NULL)
@@ -143,7 +145,8 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
       stats->bytes_in_use += size;
     }
 
-  return (gpointer) start;
+  *out = (gpointer) start;
+  return TRUE;
 }
 
 /* Gives back a block of the current chunk: the most recent one rewinds the
@@ -203,9 +206,9 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
                              gsize                 alignment,
                              GError              **error)
 {
-  gpointer ptr = _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment);
+  gpointer ptr;
 
-  if (G_LIKELY (ptr != NULL))
+  if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
     return ptr;
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);

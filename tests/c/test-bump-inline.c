@@ -131,6 +131,14 @@ test_inline_slow_cases (void)
   g_assert_nonnull (strstr (error->message, "requested 18446744073709551615 bytes"));
   g_clear_error (&error);
 
+  /* The largest alignments and sizes cannot wrap the arithmetic. */
+  g_assert_null (nebula_bump_allocator_alloc (bump, 8, (gsize) 1 << 62, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+  g_assert_null (nebula_bump_allocator_alloc (bump, G_MAXSSIZE, (gsize) 1 << 62, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
   /* Exhaustion: the message carries the numbers. */
   b = nebula_bump_allocator_alloc (bump, 200, 1, &error);
   g_assert_no_error (error);
@@ -155,7 +163,7 @@ test_inline_slow_cases (void)
 
   stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
   g_assert_cmpuint (stats->allocations, ==, 4);
-  g_assert_cmpuint (stats->failed_allocations, ==, 4);
+  g_assert_cmpuint (stats->failed_allocations, ==, 6);
   g_assert_cmpuint (stats->deallocations, ==, 1);
   g_assert_cmpuint (stats->bytes_in_use, ==, 200);
   g_assert_cmpuint (stats->peak_bytes_in_use, ==, 200);
