@@ -120,7 +120,7 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
                                   gsize             alignment,
                                   GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer ptr;
 
   if (!ensure_ready (self, error))
@@ -153,7 +153,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
                                          gsize             alignment,
                                          GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer ptr;
 
   if (!ensure_ready (self, error))
@@ -219,7 +219,7 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
                                     gsize             alignment,
                                     GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
 
   if (!ensure_ready (self, error))
     return FALSE;
@@ -252,7 +252,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
                                     gsize             alignment,
                                     GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer new_ptr;
 
   if (!ensure_ready (self, error))
@@ -304,7 +304,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
 static void
 nebula_system_allocator_reset (NebulaAllocator *allocator)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   GHashTableIter iter;
   gpointer ptr;
 
@@ -324,7 +324,7 @@ static gboolean
 nebula_system_allocator_owns (NebulaAllocator *allocator,
                               gconstpointer    ptr)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gboolean owns;
 
   if (!ensure_ready (self, NULL) || self->live == NULL)
