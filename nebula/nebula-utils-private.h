@@ -32,8 +32,20 @@ NebulaSimdLevel nebula_simd_level_best      (void);
 NebulaCopyFunc  nebula_simd_get_copy        (NebulaSimdLevel level);
 NebulaFillFunc  nebula_simd_get_fill        (NebulaSimdLevel level);
 
-/* Requests of at least this many bytes go to glibc, which uses
- * non-temporal stores and "rep movsb" there (see docs/performance.md). */
-#define NEBULA_SIMD_GLIBC_THRESHOLD ((gsize) 1 << 62)
+/* Where the vector loops beat the C library, measured with
+ * `nebula-bench --simd` (docs/performance.md). glibc's memcpy (AVX2/EVEX
+ * with "rep movsb", non-temporal stores for huge blocks) wins below 64 KiB
+ * and from 1 MiB; in between the plain AVX2 loop is 5-10% faster. glibc's
+ * memset wins or ties everywhere, so fills always go to it. With another C
+ * library the vector loops take every size. */
+#ifdef __GLIBC__
+# define NEBULA_SIMD_COPY_MIN  ((gsize) 64 * 1024)
+# define NEBULA_SIMD_COPY_MAX  ((gsize) 1024 * 1024)
+# define NEBULA_SIMD_FILL_WITH_LIBC 1
+#else
+# define NEBULA_SIMD_COPY_MIN  ((gsize) 0)
+# define NEBULA_SIMD_COPY_MAX  G_MAXSIZE
+# define NEBULA_SIMD_FILL_WITH_LIBC 0
+#endif
 
 G_END_DECLS

@@ -543,9 +543,11 @@ nebula_memory_get_implementation (void)
  * @n: the number of bytes
  *
  * Copies @n bytes with the best vector code the CPU has (AVX2, SSE2 or
- * portable C, chosen once at run time). Overlapping regions are allowed
- * and handled like memmove(). Sizes at which glibc is faster on the
- * measured machines go to glibc (docs/performance.md has the numbers).
+ * portable C, chosen once at run time) where that beats the C library,
+ * and with the C library's memcpy() elsewhere: with glibc, blocks from 64
+ * KiB to 1 MiB take the vector loop (docs/performance.md has the
+ * measurements). Overlapping regions are allowed and handled like
+ * memmove().
  */
 void
 nebula_memory_copy (gpointer      dest,
@@ -555,13 +557,12 @@ nebula_memory_copy (gpointer      dest,
   guintptr d = (guintptr) dest, s = (guintptr) src;
 
   /* Overlap: d - s < n (unsigned) or s - d < n. */
-  if (G_UNLIKELY (d - s < n || s - d < n || n >= NEBULA_SIMD_GLIBC_THRESHOLD))
-    {
-      memmove (dest, src, n);
-      return;
-    }
-
-  __atomic_load_n (&copy_impl, __ATOMIC_RELAXED) (dest, src, n);
+  if (G_UNLIKELY (d - s < n || s - d < n))
+    memmove (dest, src, n);
+  else if (n - NEBULA_SIMD_COPY_MIN < NEBULA_SIMD_COPY_MAX - NEBULA_SIMD_COPY_MIN)
+    __atomic_load_n (&copy_impl, __ATOMIC_RELAXED) (dest, src, n);
+  else
+    memcpy (dest, src, n);
 }
 
 /**
@@ -570,21 +571,19 @@ nebula_memory_copy (gpointer      dest,
  * @value: the byte to write
  * @n: the number of bytes
  *
- * Sets @n bytes at @dest to @value, with the same dispatch as
- * nebula_memory_copy().
+ * Sets @n bytes at @dest to @value. With glibc, whose memset() was as fast
+ * or faster at every size measured, this is memset(); with other C
+ * libraries it takes the best vector loop of the CPU.
  */
 void
 nebula_memory_fill (gpointer dest,
                     guint8   value,
                     gsize    n)
 {
-  if (G_UNLIKELY (n >= NEBULA_SIMD_GLIBC_THRESHOLD))
-    {
-      memset (dest, value, n);
-      return;
-    }
-
-  __atomic_load_n (&fill_impl, __ATOMIC_RELAXED) (dest, value, n);
+  if (NEBULA_SIMD_FILL_WITH_LIBC)
+    memset (dest, value, n);
+  else
+    __atomic_load_n (&fill_impl, __ATOMIC_RELAXED) (dest, value, n);
 }
 
 /**

@@ -1434,10 +1434,14 @@ print_table (guint64 iterations,
     {
       for (int copy = 1; copy >= 0; copy--)
         {
-          printf ("\n%s, GB/s (higher is better; nebula = the public function, which routes\n"
-                  "sizes of %s bytes and more to glibc)\n",
-                  copy ? "nebula_memory_copy vs memcpy" : "nebula_memory_fill vs memset",
-                  "NEBULA_SIMD_GLIBC_THRESHOLD");
+          if (copy)
+            printf ("\nnebula_memory_copy vs memcpy, GB/s (higher is better; nebula = the public\n"
+                    "function: its own loop from %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+                    " bytes, the C library elsewhere)\n", NEBULA_SIMD_COPY_MIN, NEBULA_SIMD_COPY_MAX);
+          else
+            printf ("\nnebula_memory_fill vs memset, GB/s (higher is better; nebula = the public\n"
+                    "function: %s)\n", NEBULA_SIMD_FILL_WITH_LIBC ? "the C library's memset at every size"
+                                                                   : "its own loops at every size");
           printf ("%10s", "bytes");
           for (SimdImpl impl = 0; impl < N_SIMD; impl++)
             printf (" %9s", simd_names[impl]);
