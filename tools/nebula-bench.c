@@ -1791,7 +1791,7 @@ main (int   argc,
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "A smoke run of a few seconds", NULL },
     { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "Threads sharing each allocator (default 1)", "N" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT64, &opt_iterations, "Operations per round and thread", "N" },
-    { "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds, "Timed rounds (default 7)", "N" },
+    { "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds, "Timed rounds (default 15)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &opt_seed, "Seed of the request sequences (default 42)", "N" },
     { "workload", 'w', 0, G_OPTION_ARG_STRING, &opt_workloads, "Only these workloads (comma-separated)", "NAMES" },
     { "allocator", 'a', 0, G_OPTION_ARG_STRING, &opt_allocators, "Only these allocators (comma-separated)", "NAMES" },
@@ -1819,8 +1819,8 @@ main (int   argc,
       return 2;
     }
 
-  iterations = opt_iterations > 0 ? (guint64) opt_iterations : opt_quick ? 20000 : 300000;
-  rounds = opt_rounds > 0 ? (guint) opt_rounds : opt_quick ? 2 : 7;
+  iterations = opt_iterations > 0 ? (guint64) opt_iterations : opt_quick ? 20000 : 200000;
+  rounds = opt_rounds > 0 ? (guint) opt_rounds : opt_quick ? 2 : 15;
   progress_enabled = isatty (STDERR_FILENO);
 
   for (guint w = 0; w < N_WORKLOADS; w++)
