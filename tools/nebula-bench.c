@@ -1366,8 +1366,16 @@ print_table (guint64 iterations,
               else
                 printf (" %16s", "n/a");
             }
-          printf (" %9.2f %9.2f\n", geomean_ratio (target->name, "floor-inline"),
-                  geomean_ratio (target->name, "malloc"));
+          for (int col = 0; col < 2; col++)
+            {
+              double r = geomean_ratio (target->name, col == 0 ? "floor-inline" : "malloc");
+
+              if (isnan (r))
+                printf (" %9s", "-");
+              else
+                printf (" %9.2f", r);
+            }
+          printf ("\n");
         }
       printf ("(x floor, x malloc: geometric mean over the workloads of ns/op divided by\n"
               " floor-inline's and malloc's; below 1 is faster than malloc)\n\n");
