@@ -7,6 +7,10 @@
 
 #include <string.h>
 
+#if HAVE_VALGRIND
+# include <valgrind/valgrind.h>
+#endif
+
 #include "nebula-allocator-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
@@ -173,6 +177,21 @@ bump_label (void)
   return "Bump allocator";
 }
 
+/* Under AddressSanitizer or Valgrind every request takes the exported
+ * path, where the allocator reports what it hands out and takes back; the
+ * inline path would hide those blocks from the tools. */
+static gboolean
+running_under_memory_checker (void)
+{
+#if NEBULA_ASAN
+  return TRUE;
+#elif HAVE_VALGRIND
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return FALSE;
+#endif
+}
+
 static void
 bump_init_once (gpointer data)
 {
@@ -266,7 +285,8 @@ bump_init_once (gpointer data)
 
   /* Modes that need the slow path close the fast one with a single field,
    * so neither the inline path nor the vfunc tests flags per request. */
-  if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0)
+  if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0 ||
+      running_under_memory_checker ())
     self->fast.max_fast_size = 0;
   else if (self->max_capacity > self->capacity)
     self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE);
