@@ -39,8 +39,11 @@
  * allocators that have one (nebula_bump_allocator_alloc()).
  *
  * With [property@Benchmark:threads] above 1 the threads share the
- * allocator, which must be thread-safe; they meet at each batch end so
- * that one of them resets the allocator while the others wait.
+ * allocator, which must be thread-safe. So that they never wait for each
+ * other within a round, each frees every block it allocated (where one
+ * thread alone resets at each batch end) and the allocator is reset only
+ * between rounds: a bump allocator then needs room for a whole round of
+ * every thread (or a max-capacity to grow into).
  */
 
 struct _NebulaBenchmark
@@ -158,33 +161,33 @@ reset_allocator (Worker *worker)
 static G_NO_INLINE gboolean
 worker_reset (gpointer data)
 {
-  Worker *worker = data;
+  reset_allocator (data);
+  return TRUE;
+}
 
-  if (worker->barrier == NULL)
-    {
-      reset_allocator (worker);
-      return TRUE;
-    }
-
-  /* Nobody allocates while thread 0 resets. */
-  if (!nebula_bench_barrier_wait (worker->barrier))
-    return FALSE;
-  if (worker->index == 0)
-    reset_allocator (worker);
-  return nebula_bench_barrier_wait (worker->barrier);
+/* Threads sharing an allocator free every block themselves and leave the
+ * reset to the end of the round, so they never wait for each other. */
+static inline gboolean
+no_reset (gpointer data)
+{
+  return TRUE;
 }
 
 static gboolean
 worker_pass (Worker *worker)
 {
-  const NebulaBenchOp *ops = worker->trace.arena;
-  gsize n_ops = worker->trace.n_arena;
+  gboolean shared = worker->barrier != NULL;
+  const NebulaBenchOp *ops = shared ? worker->trace.individual : worker->trace.arena;
+  gsize n_ops = shared ? worker->trace.n_individual : worker->trace.n_arena;
 
   for (guint64 pass = 0; pass < worker->passes; pass++)
     {
       gboolean ok;
 
-      if (worker->use_inline)
+      if (shared)
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
+                                  interface_alloc, interface_free, no_reset);
+      else if (worker->use_inline)
         ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
                                   bump_inline_alloc, bump_inline_free, worker_reset);
       else
@@ -197,10 +200,21 @@ worker_pass (Worker *worker)
   return TRUE;
 }
 
+/* Waits for the other threads; with several, thread 0 then resets the
+ * allocator while the others wait again. */
 static gboolean
-worker_sync (Worker *worker)
+worker_sync (Worker *worker,
+             gboolean reset)
 {
-  return worker->barrier == NULL || nebula_bench_barrier_wait (worker->barrier);
+  if (worker->barrier == NULL)
+    return TRUE;
+  if (!nebula_bench_barrier_wait (worker->barrier))
+    return FALSE;
+  if (!reset)
+    return TRUE;
+  if (worker->index == 0)
+    reset_allocator (worker);
+  return nebula_bench_barrier_wait (worker->barrier);
 }
 
 /* The warm-up round, then the timed rounds. Thread 0 keeps the time. */
@@ -210,7 +224,7 @@ worker_run (gpointer data)
   Worker *worker = data;
 
   worker->sampling = TRUE;
-  if (!worker_sync (worker) || !worker_pass (worker))
+  if (!worker_sync (worker, FALSE) || !worker_pass (worker) || !worker_sync (worker, TRUE))
     goto failed;
   worker->sampling = FALSE;
 
@@ -218,13 +232,15 @@ worker_run (gpointer data)
     {
       guint64 start;
 
-      if (!worker_sync (worker))
+      if (!worker_sync (worker, FALSE))
         goto failed;
       start = nebula_bench_now_ns (worker->barrier == NULL);
-      if (!worker_pass (worker) || !worker_sync (worker))
+      if (!worker_pass (worker) || !worker_sync (worker, FALSE))
         goto failed;
       if (worker->index == 0)
         worker->round_ns[round] = (double) (nebula_bench_now_ns (worker->barrier == NULL) - start);
+      if (!worker_sync (worker, TRUE))
+        goto failed;
     }
 
   return NULL;

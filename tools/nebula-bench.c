@@ -835,10 +835,16 @@ add_property (GObjectClass  *klass,
 static NebulaAllocator *
 new_nebula_allocator (GType                    type,
                       const NebulaBenchTrace  *trace,
+                      guint64                  iterations,
                       guint                    n_threads,
                       gboolean                 no_stats,
                       GError                 **error)
 {
+  /* One thread resets at every batch end; several reset once per round
+   * (see NebulaBenchmark), so a bump allocator must hold a whole round. */
+  guint64 capacity = n_threads == 1
+    ? (guint64) trace->max_batch_bytes * 2
+    : (guint64) trace->max_batch_bytes * trace->n_batches * nebula_bench_passes (trace, iterations) * n_threads;
   GObjectClass *klass = g_type_class_ref (type);
   g_autoptr(GPtrArray) names = g_ptr_array_new ();
   g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (GValue));
@@ -850,8 +856,7 @@ new_nebula_allocator (GType                    type,
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
   if (no_stats)
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
-  add_property (klass, names, values, "capacity",
-                next_power_of_two ((guint64) trace->max_batch_bytes * n_threads * 2), FALSE);
+  add_property (klass, names, values, "capacity", next_power_of_two (capacity), FALSE);
   add_property (klass, names, values, "block-size", NEBULA_ALIGN_UP (trace->max_size, 16), FALSE);
   add_property (klass, names, values, "block-count", (guint64) trace->max_live * n_threads, FALSE);
 
@@ -881,7 +886,7 @@ run_nebula (Target              *target,
   g_assert (type != G_TYPE_INVALID);
 
   nebula_bench_trace_init (&trace, workload, (guint64) opt_seed, iterations, 0);
-  allocator = new_nebula_allocator (type, &trace, n_threads, target->nebula_no_stats, &error);
+  allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {

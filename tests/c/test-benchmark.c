@@ -149,7 +149,7 @@ test_benchmark_threads (void)
   g_clear_pointer (&result, nebula_benchmark_result_free);
 
   shared = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
-                           "thread-safe", TRUE, "capacity", (guint64) 256 * 1024, NULL);
+                           "thread-safe", TRUE, "capacity", (guint64) 4 * 1024 * 1024, NULL);
   g_assert_no_error (error);
   nebula_benchmark_set_inline_fast_path (bench, TRUE);
   result = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (shared), &error);
