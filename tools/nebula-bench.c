@@ -32,6 +32,9 @@
 #include "nebula-bench-floor.h"
 #include "nebula-utils-private.h"
 
+#if HAVE_VALGRIND
+# include <valgrind/valgrind.h>
+#endif
 #if HAVE_JEMALLOC
 # include <jemalloc/jemalloc.h>
 #endif
@@ -100,6 +103,7 @@ typedef struct
   const Target        *target;
   gpointer             context;
   gboolean             failed;
+  char                *why;          /* set up failed: why */
 } Worker;
 
 typedef gboolean (*SetupFunc)    (Worker *worker, char **why);
@@ -316,6 +320,13 @@ mimalloc_load (void)
   if (loaded)
     return error;
   loaded = TRUE;
+
+#if HAVE_VALGRIND
+  /* Valgrind redirects the free() that libmimalloc exports, and with it
+   * mimalloc's own frees, to its allocator. */
+  if (RUNNING_ON_VALGRIND)
+    return error = g_strdup ("not under Valgrind, which replaces mimalloc's free()");
+#endif
 
   /* RTLD_LOCAL: mimalloc's own malloc() must not replace glibc's. */
   handle = dlopen ("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
@@ -651,13 +662,9 @@ static gpointer
 worker_run (gpointer data)
 {
   Worker *worker = data;
-  char *why = NULL;
 
-  if (!worker->target->setup (worker, &why))
-    {
-      g_free (why);
-      goto failed;
-    }
+  if (!worker->target->setup (worker, &worker->why))
+    goto failed;
 
   /* Warm-up, then the timed rounds, all threads starting together. */
   if (!worker->target->pass (worker))
@@ -731,12 +738,16 @@ run_direct (Target              *target,
   for (guint i = 0; i < n_threads; i++)
     {
       failed |= workers[i].failed;
+      if (workers[i].why != NULL && cell->error == NULL)
+        cell->error = g_steal_pointer (&workers[i].why);
+      g_free (workers[i].why);
       nebula_bench_trace_clear (&workers[i].trace);
     }
 
   if (failed)
     {
-      cell->error = g_strdup ("an allocation failed");
+      if (cell->error == NULL)
+        cell->error = g_strdup ("an allocation failed");
       return;
     }
 
@@ -1166,8 +1177,8 @@ simd_measure (SimdImpl  impl,
               guint8   *src,
               gsize     size)
 {
-  /* About 32 MB per timing, best of three. */
-  guint64 reps = MAX ((opt_quick ? 8 : 32) * 1024 * 1024 / size, 8);
+  /* About 32 MB per timing (1 MB for --quick), best of three. */
+  guint64 reps = MAX ((opt_quick ? 1 : 32) * 1024 * 1024 / size, 4);
   NebulaCopyFunc copy_func = simd_copy_func (impl);
   NebulaFillFunc fill_func = simd_fill_func (impl);
   double best = INFINITY;
