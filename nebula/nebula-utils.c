@@ -556,13 +556,16 @@ nebula_memory_copy (gpointer      dest,
 {
   guintptr d = (guintptr) dest, s = (guintptr) src;
 
-  /* Overlap: d - s < n (unsigned) or s - d < n. */
-  if (G_UNLIKELY (d - s < n || s - d < n))
-    memmove (dest, src, n);
-  else if (n - NEBULA_SIMD_COPY_MIN < NEBULA_SIMD_COPY_MAX - NEBULA_SIMD_COPY_MIN)
-    __atomic_load_n (&copy_impl, __ATOMIC_RELAXED) (dest, src, n);
-  else
-    memcpy (dest, src, n);
+  /* Outside the vector loop's range: the C library, as a tail call.
+   * glibc's memmove is its memcpy when the blocks do not overlap. */
+  if (n - NEBULA_SIMD_COPY_MIN >= NEBULA_SIMD_COPY_MAX - NEBULA_SIMD_COPY_MIN ||
+      d - s < n || s - d < n)
+    {
+      memmove (dest, src, n);
+      return;
+    }
+
+  __atomic_load_n (&copy_impl, __ATOMIC_RELAXED) (dest, src, n);
 }
 
 /**
