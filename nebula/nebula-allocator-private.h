@@ -14,6 +14,11 @@
 
 G_BEGIN_DECLS
 
+/* The classes of built-in final types whose inline fast paths the public
+ * wrappers try before dispatching (NULL until the class initializes). A
+ * class pointer compare is exact for a final type and costs one load. */
+extern gpointer nebula_bump_allocator_class_for_dispatch;
+
 /* The largest request any allocator accepts. */
 #define NEBULA_MAX_ALLOCATION_SIZE ((gsize) G_MAXSSIZE)
 

@@ -7,6 +7,10 @@
 
 #include <string.h>
 
+#if HAVE_VALGRIND
+# include <valgrind/valgrind.h>
+#endif
+
 #include "nebula-allocator-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
@@ -56,11 +60,8 @@ struct _NebulaBumpAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded fast path reads these three. */
-  guint8                *cursor;
-  guint8                *limit;
-  guint8                *last;          /* start of the most recent allocation */
-  gsize                  min_alloc_mask;
+  /* First, where the inline fast path of the public header finds it. */
+  NebulaBumpFast         fast;
 
   Chunk                 *current;       /* newest regular chunk */
   Chunk                 *spare;         /* regular chunks kept for reuse */
@@ -117,8 +118,14 @@ enum {
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define CHUNK_DATA_ALIGNMENT  16
 
+/* See NebulaBumpFast: no arithmetic of the fast path can wrap below it.
+ * Larger requests cannot succeed anyway (capacity is at most G_MAXSSIZE / 2). */
+#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
+
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
+
+gpointer nebula_bump_allocator_class_for_dispatch;
 
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
@@ -126,6 +133,10 @@ static void initable_iface_init  (GInitableIface           *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+/* The public header finds the fast fields right after the GObject. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, fast) == sizeof (GObject));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
                      nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
@@ -191,6 +202,21 @@ static inline const char *
 bump_label (void)
 {
   return "Bump allocator";
+}
+
+/* Under AddressSanitizer or Valgrind every request takes the exported
+ * path, where the allocator reports what it hands out and takes back; the
+ * inline path would hide those blocks from the tools. */
+static gboolean
+running_under_memory_checker (void)
+{
+#if NEBULA_ASAN
+  return TRUE;
+#elif HAVE_VALGRIND
+  return RUNNING_ON_VALGRIND != 0;
+#else
+  return FALSE;
+#endif
 }
 
 static void
@@ -263,7 +289,7 @@ bump_init_once (gpointer data)
   if (self->max_capacity == 0)
     self->max_capacity = self->capacity;
 
-  self->min_alloc_mask = self->min_alloc_size - 1;
+  self->fast.min_alloc_mask = self->min_alloc_size - 1;
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
   chunk = chunk_new (self, self->capacity, &config->init_error);
@@ -282,8 +308,23 @@ bump_init_once (gpointer data)
 
   self->reserved = chunk->size;
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
+
+  /* Modes that need the slow path close the fast one with a single field,
+   * so neither the inline path nor the vfunc tests flags per request. */
+  if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0 ||
+      running_under_memory_checker ())
+    self->fast.max_fast_size = 0;
+  else if (self->max_capacity > self->capacity)
+    self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE);
+  else
+    self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
+
+  /* The inline path counts into the same plain counters as the public
+   * wrappers; it never runs in thread-safe mode, where they are atomic. */
+  self->fast.stats = config->track_stats && !config->thread_safe ? &self->stats.plain : NULL;
 }
 
 static inline gboolean
@@ -300,7 +341,7 @@ current_available (NebulaBumpAllocator *self)
     return 0;
   if (self->config.thread_safe)
     return self->current->size - chunk_used (self->current, TRUE);
-  return self->limit - self->cursor;
+  return self->fast.limit - self->fast.cursor;
 }
 
 static void
@@ -358,15 +399,16 @@ push_chunk (NebulaBumpAllocator *self,
   if (old != NULL)
     {
       if (!atomic)
-        old->used = self->cursor - old->data;
+        old->used = self->fast.cursor - old->data;
       self->used_before += chunk_used (old, atomic);
     }
 
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
 
@@ -479,7 +521,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   chunk->created_index = self->current != NULL ? self->current->index : 0;
   chunk->created_offset = self->current == NULL ? 0
     : self->config.thread_safe ? chunk_used (self->current, TRUE)
-    : (gsize) (self->cursor - self->current->data);
+    : (gsize) (self->fast.cursor - self->current->data);
   chunk->prev = self->large;
   self->large = chunk;
   self->reserved += chunk->size;
@@ -501,7 +543,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
                      gsize                 alignment,
                      GError              **error)
 {
-  gsize rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  gsize rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   if (G_UNLIKELY (is_large (self, size)))
     {
@@ -569,17 +611,17 @@ allocate_slow (NebulaBumpAllocator  *self,
   if (is_large (self, size))
     return allocate_dedicated (self, size, alignment, error);
 
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
   for (;;)
     {
-      guintptr start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+      guintptr start = ((guintptr) self->fast.cursor + alignment - 1) & ~(guintptr) (alignment - 1);
 
-      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= rounded)
+      if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= rounded)
         {
-          self->last = GSIZE_TO_POINTER (start);
-          self->cursor = (guint8 *) start + rounded;
-          fill_allocation (self, self->last, size);
-          return self->last;
+          self->fast.last = GSIZE_TO_POINTER (start);
+          self->fast.cursor = (guint8 *) start + rounded;
+          fill_allocation (self, self->fast.last, size);
+          return self->fast.last;
         }
 
       if (!grow (self, rounded, alignment, error))
@@ -587,32 +629,17 @@ allocate_slow (NebulaBumpAllocator  *self,
     }
 }
 
+/* The common case never gets here: nebula_allocator_allocate() and
+ * nebula_bump_allocator_alloc() serve it inline (nebula-bump-allocator.h).
+ * What remains (zeroed and reallocated blocks, full chunks, the slow
+ * modes) takes the general path. */
 static gpointer
 nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
                                 gsize             size,
                                 gsize             alignment,
                                 GError          **error)
 {
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
-  guintptr start, rounded;
-
-  /* User-space addresses stay below 2^63 and alignments are at most 2^63,
-   * so the rounding below cannot wrap. Before initialization cursor and
-   * limit are NULL and every request takes the slow path. */
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
-  start = ((guintptr) self->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  if (G_LIKELY (start <= (guintptr) self->limit &&
-                (guintptr) self->limit - start >= rounded &&
-                size <= self->large_threshold &&
-                !self->config.thread_safe &&
-                self->config.alloc_fill < 0))
-    {
-      self->last = (guint8 *) start;
-      self->cursor = (guint8 *) start + rounded;
-      return (gpointer) start;
-    }
-
-  return allocate_slow (self, size, alignment, error);
+  return allocate_slow ((NebulaBumpAllocator *) allocator, size, alignment, error);
 }
 
 static Chunk *
@@ -647,7 +674,7 @@ nebula_bump_allocator_owns (NebulaAllocator *allocator,
 
   /* Only the part that was handed out. */
   if (chunk == self->current && !atomic)
-    return (const guint8 *) ptr < self->cursor;
+    return (const guint8 *) ptr < self->fast.cursor;
 
   return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
 }
@@ -699,15 +726,15 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   if (!ensure_ready (self, error))
     return FALSE;
 
-  rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The most recent allocation can be given back. */
-  if (!self->config.thread_safe && ptr == self->last && (guint8 *) ptr + rounded == self->cursor)
+  if (!self->config.thread_safe && ptr == self->fast.last && (guint8 *) ptr + rounded == self->fast.cursor)
     {
       if (self->config.free_fill >= 0)
         memset (ptr, self->config.free_fill, size);
-      self->cursor = ptr;
-      self->last = NULL;
+      self->fast.cursor = ptr;
+      self->fast.last = NULL;
       return TRUE;
     }
 
@@ -750,17 +777,17 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
       return NULL;
     }
 
-  old_rounded = (old_size + self->min_alloc_mask) & ~self->min_alloc_mask;
-  new_rounded = (new_size + self->min_alloc_mask) & ~self->min_alloc_mask;
+  old_rounded = (old_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  new_rounded = (new_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
-  if (!self->config.thread_safe && ptr == self->last &&
-      (guint8 *) ptr + old_rounded == self->cursor &&
-      new_rounded <= (gsize) (self->limit - (guint8 *) ptr))
+  if (!self->config.thread_safe && ptr == self->fast.last &&
+      (guint8 *) ptr + old_rounded == self->fast.cursor &&
+      new_rounded <= (gsize) (self->fast.limit - (guint8 *) ptr))
     {
       if (new_size > old_size && self->config.alloc_fill >= 0)
         memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
-      self->cursor = (guint8 *) ptr + new_rounded;
+      self->fast.cursor = (guint8 *) ptr + new_rounded;
       return ptr;
     }
 
@@ -791,9 +818,10 @@ make_current (NebulaBumpAllocator *self,
 {
   chunk->used = used;
   self->current = chunk;
-  self->cursor = chunk->data + used;
-  self->limit = chunk->data + chunk->size;
-  self->last = NULL;
+  self->fast.cursor = chunk->data + used;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
+  self->fast.last = NULL;
 }
 
 static void
@@ -815,7 +843,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
       if (self->config.free_fill >= 0)
         memset (chunk->data, self->config.free_fill,
                 chunk == self->current && !self->config.thread_safe
-                  ? (gsize) (self->cursor - chunk->data)
+                  ? (gsize) (self->fast.cursor - chunk->data)
                   : chunk_used (chunk, self->config.thread_safe));
 
       switch (self->reset_policy)
@@ -865,7 +893,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 
   self->used_before = 0;
   self->current = NULL;
-  self->cursor = self->limit = self->last = NULL;
+  self->fast.cursor = self->fast.limit = self->fast.last = self->fast.base = NULL;
 
   if (keep != NULL)
     {
@@ -916,7 +944,7 @@ bytes_used (NebulaBumpAllocator *self)
   if (self->config.thread_safe)
     used += chunk_used (self->current, TRUE);
   else
-    used += self->cursor - self->current->data;
+    used += self->fast.cursor - self->current->data;
 
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     used += chunk->size;
@@ -978,7 +1006,7 @@ bump_report (NebulaAllocator *allocator,
   for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
     {
       gsize used = chunk == self->current && !atomic
-        ? (gsize) (self->cursor - chunk->data)
+        ? (gsize) (self->fast.cursor - chunk->data)
         : chunk_used (chunk, atomic);
 
       /* The cursor never returns to an older chunk before a reset or
@@ -1120,6 +1148,8 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
+
+  __atomic_store_n (&nebula_bump_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaBumpAllocator:capacity:
@@ -1293,7 +1323,7 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
       checkpoint->chunk_index = self->current->index;
       checkpoint->offset = self->config.thread_safe
         ? chunk_used (self->current, TRUE)
-        : (gsize) (self->cursor - self->current->data);
+        : (gsize) (self->fast.cursor - self->current->data);
     }
   else
     {
@@ -1370,7 +1400,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   atomic = self->config.thread_safe;
   current_offset = atomic
     ? chunk_used (self->current, TRUE)
-    : (gsize) (self->cursor - self->current->data);
+    : (gsize) (self->fast.cursor - self->current->data);
 
   if (position_before (self->current->index, current_offset,
                        checkpoint->chunk_index, checkpoint->offset))

@@ -27,7 +27,11 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * nebula_stats_counters_init() (GObject instances are). Built-in
  * allocators need not call nebula_stats_counters_clear():
  * nebula_allocator_config_ensure() ties the shards to the object, which
- * frees them when it is finalized. Calling it in finalize is harmless. */
+ * frees them when it is finalized. Calling it in finalize is harmless.
+ *
+ * In plain mode peak_bytes_in_use may lag: the peak is MAX (peak, in_use).
+ * It is settled whenever bytes_in_use is about to fall and on every read,
+ * so an inline allocation path only adds and never compares. */
 typedef struct
 {
   NebulaAllocatorStats   plain;
@@ -167,6 +171,14 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
 }
 
+/* Plain mode: makes the recorded peak exact before bytes_in_use falls. */
+static inline void
+nebula_stats_counters_settle_peak (NebulaStatsCounters *counters)
+{
+  if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
+}
+
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
                                          gsize                size)
@@ -204,6 +216,7 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
 
   counters->plain.deallocations++;
   counters->plain.total_bytes_freed += size;
+  nebula_stats_counters_settle_peak (counters);
   counters->plain.bytes_in_use -= MIN (size, counters->plain.bytes_in_use);
 }
 
@@ -234,6 +247,7 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
   else
     {
       counters->plain.total_bytes_freed += old_size - new_size;
+      nebula_stats_counters_settle_peak (counters);
       counters->plain.bytes_in_use -= MIN (old_size - new_size, counters->plain.bytes_in_use);
     }
 }
@@ -256,6 +270,7 @@ nebula_stats_counters_record_release (NebulaStatsCounters *counters,
       return;
     }
 
+  nebula_stats_counters_settle_peak (counters);
   n_bytes = MIN (n_bytes, counters->plain.bytes_in_use);
   counters->plain.deallocations += n_blocks;
   counters->plain.total_bytes_freed += n_bytes;

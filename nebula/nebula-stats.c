@@ -390,6 +390,8 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
   if (!counters->thread_safe)
     {
       *out = counters->plain;
+      /* The recorded peak may lag the inline paths (see nebula-stats-private.h). */
+      out->peak_bytes_in_use = MAX (out->peak_bytes_in_use, out->bytes_in_use);
       return;
     }
 
@@ -507,6 +509,7 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 
   if (!counters->thread_safe)
     {
+      nebula_stats_counters_settle_peak (counters);
       p->total_bytes_freed += p->bytes_in_use;
       p->bytes_in_use = 0;
       p->resets++;

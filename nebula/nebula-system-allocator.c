@@ -123,7 +123,7 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
                                   gsize             alignment,
                                   GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer ptr;
 
   if (!ensure_ready (self, error) ||
@@ -158,7 +158,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
                                          gsize             alignment,
                                          GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer ptr;
 
   if (!ensure_ready (self, error) ||
@@ -226,7 +226,7 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
                                     gsize             alignment,
                                     GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
 
   if (!ensure_ready (self, error))
     return FALSE;
@@ -260,7 +260,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
                                     gsize             alignment,
                                     GError          **error)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gpointer new_ptr;
 
   if (!ensure_ready (self, error))
@@ -321,7 +321,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
 static void
 nebula_system_allocator_reset (NebulaAllocator *allocator)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   GHashTableIter iter;
   gpointer ptr;
 
@@ -374,7 +374,7 @@ static gboolean
 nebula_system_allocator_owns (NebulaAllocator *allocator,
                               gconstpointer    ptr)
 {
-  NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
   gboolean owns;
 
   if (!ensure_ready (self, NULL) || self->live == NULL)

@@ -24,4 +24,6 @@
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
 # include "nebula-macros.h"
+# include "nebula-benchmark.h"
+# include "nebula-utils.h"
 #undef NEBULA_INSIDE

@@ -1,0 +1,169 @@
+/* nebula-benchmark-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The machinery shared by NebulaBenchmark and nebula-bench: workload traces
+ * generated ahead of time from a seed, and a replay loop that is inlined
+ * into each caller with its own allocation functions, so that every
+ * allocator (Nebula's, the floors, the peers) runs the very same sequence
+ * of requests through the very same loop, with direct calls.
+ *
+ * This header uses GLib only (no GType), so that nebula-bench can compile
+ * nebula-benchmark-trace.c into itself next to the shared library.
+ */
+
+#pragma once
+
+#include <glib.h>
+#include <time.h>
+
+G_BEGIN_DECLS
+
+/* Kept in step with NebulaWorkload in nebula-benchmark.h. */
+typedef enum
+{
+  NEBULA_BENCH_SMALL_MIXED,
+  NEBULA_BENCH_FIXED_64,
+  NEBULA_BENCH_LIFO_FRAMES,
+  NEBULA_BENCH_REQUEST_RESPONSE,
+  NEBULA_BENCH_MIXED_LIFETIMES,
+  NEBULA_BENCH_N_WORKLOADS
+} NebulaBenchWorkload;
+
+typedef enum
+{
+  NEBULA_BENCH_OP_ALLOC,
+  NEBULA_BENCH_OP_FREE,
+  NEBULA_BENCH_OP_RESET,
+} NebulaBenchOpKind;
+
+typedef struct
+{
+  guint32 size;
+  guint16 slot;
+  guint8  kind;
+  guint8  alignment_shift;
+} NebulaBenchOp;
+
+#define NEBULA_BENCH_MAX_SLOTS 256
+
+/* Two renderings of one random sequence. `arena` ends each batch with a
+ * RESET that releases what is still live; `individual` frees those blocks
+ * one by one instead (for malloc-like peers that have no reset) and then
+ * RESETs (a no-op for them). The releases are not counted as operations in
+ * either, so that times per operation compare. */
+typedef struct
+{
+  NebulaBenchWorkload  workload;
+  NebulaBenchOp       *arena;
+  gsize                n_arena;
+  NebulaBenchOp       *individual;
+  gsize                n_individual;
+  guint64              ops;              /* counted operations per pass */
+  guint                n_batches;
+  gsize                max_size;         /* the largest request */
+  gsize                max_batch_bytes;  /* bytes a batch allocates, padding included */
+  guint                max_live;         /* most blocks live at once */
+} NebulaBenchTrace;
+
+/* At least @min_ops operations (up to a cap), or exactly @n_batches
+ * batches when that is not 0. */
+void        nebula_bench_trace_init      (NebulaBenchTrace    *trace,
+                                          NebulaBenchWorkload  workload,
+                                          guint64              seed,
+                                          guint64              min_ops,
+                                          guint                n_batches);
+void        nebula_bench_trace_clear     (NebulaBenchTrace    *trace);
+const char *nebula_bench_workload_name   (NebulaBenchWorkload  workload);
+
+/* How many passes of @trace make at least @iterations operations. */
+static inline guint64
+nebula_bench_passes (const NebulaBenchTrace *trace,
+                     guint64                 iterations)
+{
+  return MAX ((iterations + trace->ops - 1) / trace->ops, 1);
+}
+
+typedef gpointer (*NebulaBenchAllocFunc) (gpointer data, gsize size, gsize alignment);
+typedef gboolean (*NebulaBenchFreeFunc)  (gpointer data, gpointer ptr, gsize size, gsize alignment);
+typedef gboolean (*NebulaBenchResetFunc) (gpointer data);
+
+/* Runs @n_ops operations. Always inlined, and with constant function
+ * arguments the compiler calls (or inlines) each allocator directly, so
+ * the loop itself costs the same for everyone. Every allocation gets one
+ * byte written, as a program would. Returns FALSE as soon as an operation
+ * fails. */
+static inline __attribute__ ((always_inline)) gboolean
+nebula_bench_replay (const NebulaBenchOp  *ops,
+                     gsize                 n_ops,
+                     gpointer             *slots,
+                     gpointer              data,
+                     NebulaBenchAllocFunc  alloc_func,
+                     NebulaBenchFreeFunc   free_func,
+                     NebulaBenchResetFunc  reset_func)
+{
+  for (gsize i = 0; i < n_ops; i++)
+    {
+      const NebulaBenchOp *op = &ops[i];
+
+      if (G_LIKELY (op->kind == NEBULA_BENCH_OP_ALLOC))
+        {
+          guint8 *ptr = alloc_func (data, op->size, (gsize) 1 << op->alignment_shift);
+
+          if (G_UNLIKELY (ptr == NULL))
+            return FALSE;
+          *ptr = (guint8) i;
+          slots[op->slot] = ptr;
+        }
+      else if (op->kind == NEBULA_BENCH_OP_FREE)
+        {
+          if (G_UNLIKELY (!free_func (data, slots[op->slot], op->size,
+                                      (gsize) 1 << op->alignment_shift)))
+            return FALSE;
+        }
+      else if (G_UNLIKELY (!reset_func (data)))
+        {
+          return FALSE;
+        }
+    }
+
+  return TRUE;
+}
+
+/* One thread is timed with its own CPU clock, so that time spent
+ * descheduled (a busy machine) does not count; several threads with the
+ * wall clock, which is what their throughput means. */
+static inline guint64
+nebula_bench_now_ns (gboolean cpu_clock)
+{
+  struct timespec ts;
+
+  clock_gettime (cpu_clock ? CLOCK_THREAD_CPUTIME_ID : CLOCK_MONOTONIC, &ts);
+  return (guint64) ts.tv_sec * G_GUINT64_CONSTANT (1000000000) + (guint64) ts.tv_nsec;
+}
+
+/* A barrier for threads that share an allocator and must not allocate
+ * while one of them resets it. It spins (then yields), because on two
+ * cores a futex round trip would dominate a batch. abort() releases every
+ * waiter for good, so that a failing thread never leaves the others
+ * stuck. */
+typedef struct
+{
+  guint   n_threads;
+  guint   waiting;
+  guint   generation;
+  gint    aborted;
+} NebulaBenchBarrier;
+
+void     nebula_bench_barrier_init  (NebulaBenchBarrier *barrier,
+                                     guint               n_threads);
+gboolean nebula_bench_barrier_wait  (NebulaBenchBarrier *barrier);
+void     nebula_bench_barrier_abort (NebulaBenchBarrier *barrier);
+
+/* Minimum and median of @n values (sorts @values). */
+void     nebula_bench_summarize     (double             *values,
+                                     guint               n,
+                                     double             *min,
+                                     double             *median);
+
+G_END_DECLS

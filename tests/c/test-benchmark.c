@@ -1,0 +1,247 @@
+/* test-benchmark.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "nebula-benchmark-private.h"
+
+static NebulaBenchmark *
+small_benchmark (NebulaWorkload workload)
+{
+  NebulaBenchmark *bench = nebula_benchmark_new (workload);
+
+  nebula_benchmark_set_iterations (bench, 3000);
+  nebula_benchmark_set_rounds (bench, 3);
+  return bench;
+}
+
+static void
+check_result (const NebulaBenchmarkResult *result,
+              NebulaWorkload               workload)
+{
+  g_assert_nonnull (result);
+  g_assert_cmpint (result->workload, ==, workload);
+  g_assert_cmpuint (result->rounds, ==, 3);
+  g_assert_cmpuint (result->threads, ==, 1);
+  g_assert_cmpuint (result->ops, >=, 3000);
+  g_assert_cmpfloat (result->ns_per_op_min, >, 0);
+  g_assert_cmpfloat (result->ns_per_op_median, >=, result->ns_per_op_min);
+}
+
+static void
+test_benchmark_workloads (void)
+{
+  GEnumClass *klass = g_type_class_ref (NEBULA_TYPE_WORKLOAD);
+
+  for (guint i = 0; i < klass->n_values; i++)
+    {
+      NebulaWorkload workload = klass->values[i].value;
+      g_autoptr(NebulaBenchmark) bench = small_benchmark (workload);
+      g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (64 * 1024, NULL);
+      g_autoptr(NebulaSystemAllocator) system = nebula_system_allocator_new (NULL);
+      g_autoptr(NebulaBenchmarkResult) on_bump = NULL;
+      g_autoptr(NebulaBenchmarkResult) on_system = NULL;
+      g_autoptr(NebulaBenchmarkResult) inlined = NULL;
+      g_autoptr(NebulaBenchmarkResult) copy = NULL;
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      g_autoptr(GError) error = NULL;
+
+      on_bump = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (bump), &error);
+      g_assert_no_error (error);
+      check_result (on_bump, workload);
+      /* A batch fits the default capacity, and the peak says how much. */
+      g_assert_cmpuint (on_bump->peak_bytes, >, 0);
+      g_assert_cmpuint (on_bump->peak_bytes, <=, 64 * 1024);
+
+      on_system = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (system), &error);
+      g_assert_no_error (error);
+      check_result (on_system, workload);
+      /* The same seed gives the same operations, whatever the allocator. */
+      g_assert_cmpuint (on_system->ops, ==, on_bump->ops);
+
+      nebula_benchmark_set_inline_fast_path (bench, TRUE);
+      inlined = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (bump), &error);
+      g_assert_no_error (error);
+      check_result (inlined, workload);
+      g_assert_cmpuint (inlined->peak_bytes, ==, on_bump->peak_bytes);
+
+      /* Everything was released, and the allocator is left reset. */
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (system)), ==, 0);
+      stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      g_assert_cmpuint (stats->allocations, >, 0);
+      g_assert_cmpuint (stats->failed_allocations, ==, 0);
+
+      copy = nebula_benchmark_result_copy (inlined);
+      g_assert_cmpmem (copy, sizeof *copy, inlined, sizeof *inlined);
+    }
+
+  g_type_class_unref (klass);
+}
+
+static void
+test_benchmark_same_seed_same_trace (void)
+{
+  NebulaBenchTrace a, b, c;
+
+  nebula_bench_trace_init (&a, NEBULA_BENCH_MIXED_LIFETIMES, 7, 5000, 0);
+  nebula_bench_trace_init (&b, NEBULA_BENCH_MIXED_LIFETIMES, 7, 5000, 0);
+  nebula_bench_trace_init (&c, NEBULA_BENCH_MIXED_LIFETIMES, 8, 5000, a.n_batches);
+
+  g_assert_cmpuint (a.n_arena, ==, b.n_arena);
+  g_assert_cmpmem (a.arena, a.n_arena * sizeof (NebulaBenchOp), b.arena, b.n_arena * sizeof (NebulaBenchOp));
+  g_assert_cmpuint (c.n_batches, ==, a.n_batches);
+  g_assert_true (a.n_arena != c.n_arena ||
+                 memcmp (a.arena, c.arena, a.n_arena * sizeof (NebulaBenchOp)) != 0);
+
+  /* Both renderings count the same operations and end every batch with a
+   * reset; the individual one frees every block it allocated. */
+  for (guint t = 0; t < 2; t++)
+    {
+      NebulaBenchTrace *trace = t == 0 ? &a : &c;
+      guint64 allocs = 0, frees = 0, resets = 0;
+
+      for (gsize i = 0; i < trace->n_individual; i++)
+        {
+          allocs += trace->individual[i].kind == NEBULA_BENCH_OP_ALLOC;
+          frees += trace->individual[i].kind == NEBULA_BENCH_OP_FREE;
+          resets += trace->individual[i].kind == NEBULA_BENCH_OP_RESET;
+        }
+      g_assert_cmpuint (allocs, ==, frees);
+      g_assert_cmpuint (resets, ==, trace->n_batches);
+      g_assert_cmpuint (trace->max_size, <=, 256);
+    }
+
+  nebula_bench_trace_clear (&a);
+  nebula_bench_trace_clear (&b);
+  nebula_bench_trace_clear (&c);
+}
+
+static void
+test_benchmark_threads (void)
+{
+  g_autoptr(NebulaBenchmark) bench = small_benchmark (NEBULA_WORKLOAD_SMALL_MIXED);
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, NULL);
+  g_autoptr(NebulaBumpAllocator) shared = NULL;
+  g_autoptr(NebulaSystemAllocator) system = nebula_system_allocator_new (NULL);
+  g_autoptr(NebulaBenchmarkResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_object_set (bench, "threads", 3, NULL);
+
+  /* Not thread-safe: refused, with the numbers. */
+  g_assert_null (nebula_benchmark_run (bench, NEBULA_ALLOCATOR (bump), &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "3 threads"));
+  g_assert_nonnull (strstr (error->message, "Bump allocator"));
+  g_clear_error (&error);
+
+  result = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (system), &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (result->threads, ==, 3);
+  g_assert_cmpuint (result->ops, >=, 3 * 3000);
+  g_clear_pointer (&result, nebula_benchmark_result_free);
+
+  shared = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                           "thread-safe", TRUE, "capacity", (guint64) 4 * 1024 * 1024, NULL);
+  g_assert_no_error (error);
+  nebula_benchmark_set_inline_fast_path (bench, TRUE);
+  result = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (shared), &error);
+  g_assert_no_error (error);
+  g_assert_cmpfloat (result->ns_per_op_min, >, 0);
+}
+
+/* An allocator too small for a batch: the allocator's own error, and the
+ * benchmark and allocator stay usable. */
+static void
+test_benchmark_allocator_error (void)
+{
+  g_autoptr(NebulaBenchmark) bench = small_benchmark (NEBULA_WORKLOAD_SMALL_MIXED);
+  g_autoptr(NebulaBumpAllocator) tiny = nebula_bump_allocator_new (1024, NULL);
+  g_autoptr(NebulaBumpAllocator) big = nebula_bump_allocator_new (64 * 1024, NULL);
+  g_autoptr(NebulaBenchmarkResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+
+  g_assert_null (nebula_benchmark_run (bench, NEBULA_ALLOCATOR (tiny), &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "of 1024 available"));
+  g_clear_error (&error);
+
+  /* Failing in several threads at once reports one error. */
+  g_object_set (bench, "threads", 2, NULL);
+  {
+    g_autoptr(NebulaBumpAllocator) tiny_shared =
+      g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL,
+                      "thread-safe", TRUE, "capacity", (guint64) 1024, NULL);
+
+    g_assert_null (nebula_benchmark_run (bench, NEBULA_ALLOCATOR (tiny_shared), &error));
+    g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+    g_clear_error (&error);
+  }
+  g_object_set (bench, "threads", 1, NULL);
+
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (tiny), 16, 8, &error));
+  g_assert_no_error (error);
+
+  result = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (big), &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (result);
+}
+
+static void
+test_benchmark_properties (void)
+{
+  g_autoptr(NebulaBenchmark) bench = nebula_benchmark_new (NEBULA_WORKLOAD_FIXED_64);
+  NebulaWorkload workload;
+  guint64 iterations, seed;
+  guint threads, rounds;
+  gboolean inline_fast_path;
+
+  g_object_get (bench, "workload", &workload, "iterations", &iterations, "seed", &seed,
+                "threads", &threads, "rounds", &rounds, "inline-fast-path", &inline_fast_path, NULL);
+  g_assert_cmpint (workload, ==, NEBULA_WORKLOAD_FIXED_64);
+  g_assert_cmpuint (iterations, ==, 100000);
+  g_assert_cmpuint (seed, ==, 42);
+  g_assert_cmpuint (threads, ==, 1);
+  g_assert_cmpuint (rounds, ==, 5);
+  g_assert_false (inline_fast_path);
+
+  nebula_benchmark_set_workload (bench, NEBULA_WORKLOAD_LIFO_FRAMES);
+  nebula_benchmark_set_seed (bench, 9);
+  g_assert_cmpint (nebula_benchmark_get_workload (bench), ==, NEBULA_WORKLOAD_LIFO_FRAMES);
+  g_assert_cmpuint (nebula_benchmark_get_seed (bench), ==, 9);
+  g_assert_cmpuint (nebula_benchmark_get_iterations (bench), ==, 100000);
+  g_assert_cmpuint (nebula_benchmark_get_threads (bench), ==, 1);
+  g_assert_cmpuint (nebula_benchmark_get_rounds (bench), ==, 5);
+  g_assert_false (nebula_benchmark_get_inline_fast_path (bench));
+
+  if (g_test_subprocess ())
+    {
+      nebula_benchmark_set_rounds (bench, 0);
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*rounds >= 1*");
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/benchmark/workloads", test_benchmark_workloads);
+  g_test_add_func ("/nebula/benchmark/trace", test_benchmark_same_seed_same_trace);
+  g_test_add_func ("/nebula/benchmark/threads", test_benchmark_threads);
+  g_test_add_func ("/nebula/benchmark/allocator-error", test_benchmark_allocator_error);
+  g_test_add_func ("/nebula/benchmark/properties", test_benchmark_properties);
+
+  return g_test_run ();
+}

@@ -1,0 +1,277 @@
+/* test-bump-inline.c: the inline fast path of nebula-bump-allocator.h and
+ * the devirtualized wrappers give what the exported path gives.
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+static NebulaBumpAllocator *
+new_bump (const char *first_property,
+          ...)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaBumpAllocator *bump;
+  va_list args;
+
+  va_start (args, first_property);
+  bump = (NebulaBumpAllocator *) g_initable_new_valist (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                       first_property, args, NULL, &error);
+  va_end (args);
+  g_assert_no_error (error);
+
+  return bump;
+}
+
+static void
+assert_stats_equal (NebulaAllocator *a,
+                    NebulaAllocator *b)
+{
+  g_autoptr(NebulaAllocatorStats) x = nebula_allocator_get_stats (a);
+  g_autoptr(NebulaAllocatorStats) y = nebula_allocator_get_stats (b);
+
+  g_assert_cmpuint (x->allocations, ==, y->allocations);
+  g_assert_cmpuint (x->deallocations, ==, y->deallocations);
+  g_assert_cmpuint (x->failed_allocations, ==, y->failed_allocations);
+  g_assert_cmpuint (x->bytes_in_use, ==, y->bytes_in_use);
+  g_assert_cmpuint (x->peak_bytes_in_use, ==, y->peak_bytes_in_use);
+  g_assert_cmpuint (x->total_bytes_allocated, ==, y->total_bytes_allocated);
+  g_assert_cmpuint (x->total_bytes_freed, ==, y->total_bytes_freed);
+  g_assert_cmpuint (x->resets, ==, y->resets);
+}
+
+/* The same requests through the inline path and through the vfunc (a
+ * filling allocator never takes a fast path) give the same addresses
+ * relative to the chunk, and the same statistics. */
+static void
+test_inline_matches_exported (void)
+{
+  g_autoptr(NebulaBumpAllocator) fast = new_bump ("capacity", (guint64) 65536,
+                                                  "min-alloc-size", (guint64) 8, NULL);
+  g_autoptr(NebulaBumpAllocator) slow = new_bump ("capacity", (guint64) 65536,
+                                                  "min-alloc-size", (guint64) 8,
+                                                  "free-fill", 0xDD, NULL);
+  guint8 *first_fast = NULL, *first_slow = NULL;
+  guint32 state = 7;
+
+  for (guint i = 0; i < 200; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gsize size = 1 + (state = state * 1103515245 + 12345) % 40;
+      /* Up to the chunks' own alignment, so both see the same padding. */
+      gsize alignment = (gsize) 1 << (state >> 8) % 5;
+      guint8 *a = nebula_bump_allocator_alloc (fast, size, alignment, &error);
+      guint8 *b = nebula_allocator_allocate (NEBULA_ALLOCATOR (slow), size, alignment, &error);
+
+      g_assert_no_error (error);
+      g_assert_nonnull (a);
+      g_assert_nonnull (b);
+      if (first_fast == NULL)
+        {
+          first_fast = a;
+          first_slow = b;
+        }
+      g_assert_cmpuint (GPOINTER_TO_SIZE (a) % alignment, ==, 0);
+      g_assert_cmpint (a - first_fast, ==, b - first_slow);
+      memset (a, 0x5A, size);
+
+      /* Every third block goes back at once (a rewind), and every fifth
+       * block of the ones before is freed late (no effect). */
+      if (i % 3 == 0)
+        {
+          g_assert_true (nebula_bump_allocator_dealloc (fast, a, size, alignment, &error));
+          g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (slow), b, size, alignment, &error));
+          g_assert_no_error (error);
+        }
+      else if (i % 5 == 0)
+        {
+          g_assert_true (nebula_bump_allocator_dealloc (fast, first_fast, 1, 1, &error));
+          g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (slow), first_slow, 1, 1, &error));
+          g_assert_no_error (error);
+        }
+    }
+
+  assert_stats_equal (NEBULA_ALLOCATOR (fast), NEBULA_ALLOCATOR (slow));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (fast)), ==,
+                    nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (slow)));
+}
+
+static void
+test_inline_slow_cases (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_bump ("capacity", (guint64) 256, NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 *a, *b, *zero;
+  guint8 outside[16];
+
+  /* Size 0: a unique address, through the exported path. */
+  zero = nebula_bump_allocator_alloc (bump, 0, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (zero);
+  a = nebula_bump_allocator_alloc (bump, 0, 1, &error);
+  g_assert_true (a != zero);
+
+  /* Bad alignments are refused with the exported path's error. */
+  g_assert_null (nebula_bump_allocator_alloc (bump, 8, 3, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  g_assert_nonnull (strstr (error->message, "alignment 3 is not a power of two"));
+  g_clear_error (&error);
+  g_assert_null (nebula_bump_allocator_alloc (bump, 8, 0, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  g_clear_error (&error);
+
+  /* A huge size neither wraps nor succeeds. */
+  g_assert_null (nebula_bump_allocator_alloc (bump, G_MAXSIZE, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXCEEDS_MAX_SIZE);
+  g_assert_nonnull (strstr (error->message, "requested 18446744073709551615 bytes"));
+  g_clear_error (&error);
+
+  /* The largest alignments and sizes cannot wrap the arithmetic. */
+  g_assert_null (nebula_bump_allocator_alloc (bump, 8, (gsize) 1 << 62, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_clear_error (&error);
+  g_assert_null (nebula_bump_allocator_alloc (bump, G_MAXSSIZE, (gsize) 1 << 62, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* Exhaustion: the message carries the numbers. */
+  b = nebula_bump_allocator_alloc (bump, 200, 1, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (b);
+  g_assert_null (nebula_bump_allocator_alloc (bump, 100, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_nonnull (strstr (error->message, "requested 100 bytes"));
+  g_assert_nonnull (strstr (error->message, "of 256 available"));
+  g_clear_error (&error);
+
+  /* A pointer from elsewhere is refused, and a NULL one too. */
+  g_assert_false (nebula_bump_allocator_dealloc (bump, outside, 8, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_bump_allocator_dealloc (bump, NULL, 8, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  /* The most recent block rewinds. */
+  g_assert_true (nebula_bump_allocator_dealloc (bump, b, 200, 1, &error));
+  g_assert_true (nebula_bump_allocator_alloc (bump, 200, 1, &error) == b);
+
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
+  g_assert_cmpuint (stats->allocations, ==, 4);
+  g_assert_cmpuint (stats->failed_allocations, ==, 6);
+  g_assert_cmpuint (stats->deallocations, ==, 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 200);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 200);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, 400);
+}
+
+/* Modes that need the slow path still work through the inline calls. */
+static void
+test_inline_slow_modes (void)
+{
+  g_autoptr(NebulaBumpAllocator) fill = new_bump ("alloc-fill", 0xAA, NULL);
+  g_autoptr(NebulaBumpAllocator) shared = new_bump ("thread-safe", TRUE, NULL);
+  g_autoptr(NebulaBumpAllocator) growing = new_bump ("capacity", (guint64) 1024,
+                                                     "max-capacity", (guint64) 8192, NULL);
+  g_autoptr(NebulaBumpAllocator) quiet = new_bump ("track-stats", FALSE, NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 *p;
+
+  p = nebula_bump_allocator_alloc (fill, 16, 8, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 16; i++)
+    g_assert_cmpuint (p[i], ==, 0xAA);
+
+  p = nebula_bump_allocator_alloc (shared, 16, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (shared), p));
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (shared));
+  g_assert_cmpuint (stats->allocations, ==, 1);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+
+  /* Above the large threshold (half the capacity): a dedicated chunk. */
+  p = nebula_bump_allocator_alloc (growing, 600, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (growing), ==, 2);
+  g_assert_true (nebula_bump_allocator_dealloc (growing, p, 600, 8, &error));
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (growing), ==, 1);
+  /* Filling the first chunk moves on to a new one. */
+  for (guint i = 0; i < 10; i++)
+    g_assert_nonnull (nebula_bump_allocator_alloc (growing, 200, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (growing), >=, 2);
+
+  p = nebula_bump_allocator_alloc (quiet, 16, 8, &error);
+  g_assert_nonnull (p);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (quiet));
+  g_assert_cmpuint (stats->allocations, ==, 0);
+}
+
+/* An object that never ran init (as a binding may leave it) takes the
+ * slow path, which initializes it. */
+static void
+test_inline_uninitialized (void)
+{
+  g_autoptr(NebulaBumpAllocator) lazy = g_object_new (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                      "capacity", (guint64) 512, NULL);
+  g_autoptr(NebulaBumpAllocator) broken = g_object_new (NEBULA_TYPE_BUMP_ALLOCATOR,
+                                                        "capacity", (guint64) 0, NULL);
+  g_autoptr(GError) error = NULL;
+
+  g_assert_nonnull (nebula_bump_allocator_alloc (lazy, 16, 8, &error));
+  g_assert_no_error (error);
+
+  g_assert_null (nebula_bump_allocator_alloc (broken, 16, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_clear_error (&error);
+  g_assert_false (nebula_bump_allocator_dealloc (broken, &error, 16, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+}
+
+/* Reset and restore move the fast fields with the chunks. */
+static void
+test_inline_after_reset_and_restore (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_bump ("capacity", (guint64) 1024,
+                                                  "max-capacity", (guint64) 8192,
+                                                  "reset-policy", NEBULA_RESET_POLICY_FREE_ALL, NULL);
+  g_autoptr(NebulaBumpCheckpoint) checkpoint = NULL;
+  g_autoptr(GError) error = NULL;
+  guint8 *a, *b;
+
+  for (guint i = 0; i < 20; i++)
+    g_assert_nonnull (nebula_bump_allocator_alloc (bump, 100, 8, &error));
+  nebula_allocator_reset (NEBULA_ALLOCATOR (bump));
+  a = nebula_bump_allocator_alloc (bump, 100, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (bump), a));
+
+  checkpoint = nebula_bump_allocator_checkpoint (bump);
+  b = nebula_bump_allocator_alloc (bump, 100, 8, &error);
+  g_assert_true (nebula_bump_allocator_restore (bump, checkpoint, &error));
+  g_assert_no_error (error);
+  g_assert_true (nebula_bump_allocator_alloc (bump, 100, 8, &error) == b);
+  /* 100 bytes, 4 of padding, 100 bytes. */
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)), ==, 204);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/bump/inline/matches-exported", test_inline_matches_exported);
+  g_test_add_func ("/nebula/bump/inline/slow-cases", test_inline_slow_cases);
+  g_test_add_func ("/nebula/bump/inline/slow-modes", test_inline_slow_modes);
+  g_test_add_func ("/nebula/bump/inline/uninitialized", test_inline_uninitialized);
+  g_test_add_func ("/nebula/bump/inline/reset-restore", test_inline_after_reset_and_restore);
+
+  return g_test_run ();
+}

@@ -1,0 +1,86 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""NebulaBenchmark runs its loop in C and returns sane numbers.
+
+No timing thresholds: CI machines are shared and slow under Valgrind.
+"""
+import unittest
+
+from nebulatest import GLib, Nebula
+
+WORKLOADS = [
+    Nebula.Workload.SMALL_MIXED,
+    Nebula.Workload.FIXED_64,
+    Nebula.Workload.LIFO_FRAMES,
+    Nebula.Workload.REQUEST_RESPONSE,
+    Nebula.Workload.MIXED_LIFETIMES,
+]
+
+
+def small(workload):
+    bench = Nebula.Benchmark.new(workload)
+    bench.props.iterations = 5000
+    bench.props.rounds = 3
+    return bench
+
+
+class BenchmarkTest(unittest.TestCase):
+    def check(self, result, workload):
+        self.assertEqual(result.workload, workload)
+        self.assertEqual(result.rounds, 3)
+        self.assertEqual(result.threads, 1)
+        self.assertGreaterEqual(result.ops, 5000)
+        self.assertGreater(result.ns_per_op_min, 0)
+        self.assertGreaterEqual(result.ns_per_op_median, result.ns_per_op_min)
+        # A second is far more than any operation may take.
+        self.assertLess(result.ns_per_op_median, 1e9)
+
+    def test_every_workload_on_bump_and_system(self):
+        for workload in WORKLOADS:
+            with self.subTest(workload=workload.value_nick):
+                bench = small(workload)
+                bump = Nebula.BumpAllocator()
+                on_bump = bench.run(bump)
+                self.check(on_bump, workload)
+                self.assertGreater(on_bump.peak_bytes, 0)
+                self.assertLessEqual(on_bump.peak_bytes, bump.props.capacity)
+
+                on_system = bench.run(Nebula.SystemAllocator())
+                self.check(on_system, workload)
+                self.assertEqual(on_system.ops, on_bump.ops)
+
+                bench.props.inline_fast_path = True
+                self.check(bench.run(bump), workload)
+                # The benchmark leaves the allocator reset.
+                self.assertEqual(bump.get_stats().bytes_in_use, 0)
+
+    def test_threads_need_a_thread_safe_allocator(self):
+        bench = small(Nebula.Workload.SMALL_MIXED)
+        bench.props.threads = 2
+        with self.assertRaises(GLib.Error) as cm:
+            bench.run(Nebula.BumpAllocator(capacity=65536, name='frames'))
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.NOT_SUPPORTED))
+        self.assertIn('2 threads', cm.exception.message)
+        self.assertIn("'frames'", cm.exception.message)
+
+        result = bench.run(Nebula.SystemAllocator())
+        self.assertEqual(result.threads, 2)
+        self.assertGreaterEqual(result.ops, 2 * 5000)
+
+    def test_allocator_errors_propagate(self):
+        bench = small(Nebula.Workload.REQUEST_RESPONSE)
+        with self.assertRaises(GLib.Error) as cm:
+            bench.run(Nebula.BumpAllocator(capacity=2048))
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.EXHAUSTED))
+        self.assertIn('of 2048 available', cm.exception.message)
+
+    def test_same_seed_same_operations(self):
+        a = small(Nebula.Workload.MIXED_LIFETIMES)
+        b = small(Nebula.Workload.MIXED_LIFETIMES)
+        b.props.seed = 1234
+        ops_a = a.run(Nebula.SystemAllocator()).ops
+        self.assertEqual(a.run(Nebula.BumpAllocator()).ops, ops_a)
+        self.assertGreater(b.run(Nebula.SystemAllocator()).ops, 0)
+
+
+if __name__ == '__main__':
+    unittest.main()

@@ -1,0 +1,34 @@
+/* nebula-bench-floor.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Built as its own shared library so that calls into it cost what calls
+ * into libnebula cost (a PLT jump), and can never be inlined.
+ */
+
+#include "config.h"
+
+#include "nebula-bench-floor.h"
+
+G_NO_INLINE gpointer
+nebula_bench_floor_alloc (NebulaBenchFloor *floor,
+                          gsize             size,
+                          gsize             alignment)
+{
+  return nebula_bench_floor_alloc_inline (floor, size, alignment);
+}
+
+G_NO_INLINE gboolean
+nebula_bench_floor_free (NebulaBenchFloor *floor,
+                         gpointer          ptr,
+                         gsize             size,
+                         gsize             alignment)
+{
+  return nebula_bench_floor_free_inline (floor, ptr, size);
+}
+
+G_NO_INLINE void
+nebula_bench_floor_reset (NebulaBenchFloor *floor)
+{
+  nebula_bench_floor_reset_inline (floor);
+}

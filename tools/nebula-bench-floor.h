@@ -1,0 +1,67 @@
+/* nebula-bench-floor.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The floors of nebula-bench: the least an allocator can do, a bump over a
+ * preallocated buffer with no checks beyond the end of the buffer. The
+ * inline floor is what a perfect inline fast path costs; the exported one
+ * is the same behind a call into a shared library, which is what any call
+ * through NebulaAllocator pays before it does anything.
+ */
+
+#pragma once
+
+#include <glib.h>
+
+typedef struct
+{
+  guint8 *cursor;
+  guint8 *limit;
+  guint8 *start;
+} NebulaBenchFloor;
+
+static inline gpointer
+nebula_bench_floor_alloc_inline (NebulaBenchFloor *floor,
+                                 gsize             size,
+                                 gsize             alignment)
+{
+  guintptr start = ((guintptr) floor->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+
+  if (G_UNLIKELY (start + size > (guintptr) floor->limit))
+    return NULL;
+  floor->cursor = (guint8 *) start + size;
+  return (gpointer) start;
+}
+
+/* Gives back the most recent block, as a bump allocator does. */
+static inline gboolean
+nebula_bench_floor_free_inline (NebulaBenchFloor *floor,
+                                gpointer          ptr,
+                                gsize             size)
+{
+  if ((guint8 *) ptr + size == floor->cursor)
+    floor->cursor = ptr;
+  return TRUE;
+}
+
+static inline void
+nebula_bench_floor_reset_inline (NebulaBenchFloor *floor)
+{
+  floor->cursor = floor->start;
+}
+
+G_BEGIN_DECLS
+
+__attribute__ ((visibility ("default")))
+gpointer nebula_bench_floor_alloc (NebulaBenchFloor *floor,
+                                   gsize             size,
+                                   gsize             alignment);
+__attribute__ ((visibility ("default")))
+gboolean nebula_bench_floor_free  (NebulaBenchFloor *floor,
+                                   gpointer          ptr,
+                                   gsize             size,
+                                   gsize             alignment);
+__attribute__ ((visibility ("default")))
+void     nebula_bench_floor_reset (NebulaBenchFloor *floor);
+
+G_END_DECLS
