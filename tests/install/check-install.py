@@ -97,7 +97,7 @@ def main():
         env.pop('PYTHONPATH', None)
         flags = run(['pkg-config', '--cflags', '--libs', 'nebula-1'], env=env,
                     stdout=subprocess.PIPE, text=True).stdout.split()
-        for name in ('getting-started', 'request-arena', 'errors'):
+        for name in ('getting-started', 'request-arena', 'errors', 'fixed-pool', 'frame-stack'):
             exe = os.path.join(destdir, name)
             result = subprocess.run(CC + ['-o', exe, os.path.join(EXAMPLES, 'c', name + '.c')]
                                     + flags, env=env, check=False)
