@@ -115,7 +115,7 @@ def main():
                         'print(o.__file__)'],
                        env=env, stdout=subprocess.PIPE, text=True).stdout.strip()
         expect(override.startswith(destdir), f'Python loads the installed override ({override})')
-        for name in ('getting-started', 'errors'):
+        for name in ('getting-started', 'errors', 'pool-records', 'frame-stack'):
             check_example(env, os.path.join(EXAMPLES, 'python', name + '.expected'),
                           [sys.executable,
                            os.path.join(EXAMPLES, 'python', name.replace('-', '_') + '.py')],

@@ -11,7 +11,8 @@
 * ``with Nebula.context("parse_request"):`` names the call site in errors.
 * Every allocator takes a default alignment (``Nebula.DEFAULT_ALIGNMENT``),
   has ``stats`` as an attribute, a readable ``repr()``, and ``view()``:
-  a writable ``memoryview`` of a block it handed out.
+  a writable ``memoryview`` of a block it handed out (of one block at
+  most, for a pool).
 """
 
 import contextlib
