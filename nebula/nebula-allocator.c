@@ -28,9 +28,10 @@
  * nebula_allocator_allocate_address() and its siblings. Python can read and
  * write the memory with `ctypes`.
  *
- * Nebula ships [class@BumpAllocator] and [class@SystemAllocator] (with
- * `NebulaPoolAllocator` and `NebulaStackAllocator` to come); a class
- * written in Python or JavaScript may implement the interface too.
+ * Nebula ships [class@BumpAllocator], [class@PoolAllocator],
+ * [class@StackAllocator] and [class@SystemAllocator]; a class written in
+ * Python or JavaScript may implement the interface too. The guide
+ * [Choosing an allocator](choosing.html) compares them.
  */
 
 G_DEFINE_INTERFACE (NebulaAllocator, nebula_allocator, G_TYPE_OBJECT)

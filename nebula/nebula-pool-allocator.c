@@ -1381,9 +1381,10 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    * NebulaPoolAllocator:preset:
    *
    * The #NebulaPreset whose defaults apply to the properties not given
-   * explicitly: PERFORMANCE turns [property@PoolAllocator:check-frees] off,
-   * DEBUG fills, PRODUCTION lets the pool grow to eight times
-   * [property@PoolAllocator:block-count] blocks.
+   * explicitly: PERFORMANCE turns [property@PoolAllocator:check-frees] and
+   * [property@PoolAllocator:track-stats] off, DEBUG fills, PRODUCTION lets
+   * the pool grow to eight times [property@PoolAllocator:block-count]
+   * blocks.
    */
   /**
    * NebulaPoolAllocator:budget:

@@ -1324,7 +1324,8 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
    * NebulaStackAllocator:capacity:
    *
    * The size of the first chunk in bytes, headers included (24 bytes per
-   * block). Must be at least 32.
+   * block on 64-bit systems). Must be large enough for one header and its
+   * alignment: at least 32 bytes on 64-bit systems. 64 KiB by default.
    */
   /**
    * NebulaStackAllocator:name:
@@ -1359,7 +1360,10 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
    * NebulaStackAllocator:preset:
    *
    * The #NebulaPreset whose defaults apply to the properties not given
-   * explicitly.
+   * explicitly: PERFORMANCE turns [property@StackAllocator:track-stats]
+   * off, DEBUG fills, PRODUCTION lets a single-ended stack grow to eight
+   * times [property@StackAllocator:capacity] (a double-ended stack never
+   * grows).
    */
   /**
    * NebulaStackAllocator:budget:

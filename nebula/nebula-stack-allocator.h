@@ -75,7 +75,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackMarker, nebula_stack_marker_free)
  *
  * A marker that releases itself when freed: declare it with g_autoptr()
  * and everything allocated on its end of the stack in the enclosing scope
- * is released at the scope's end. Python has `with stack.frame():`.
+ * is released at the scope's end. `NEBULA_STACK_FRAME (stack);` declares
+ * one on the low end under a generated name. Python has
+ * `with stack.frame():`.
  */
 typedef struct _NebulaStackFrame NebulaStackFrame;
 

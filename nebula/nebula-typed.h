@@ -13,6 +13,7 @@
 
 #include "nebula-allocator.h"
 #include "nebula-bump-allocator.h"
+#include "nebula-stack-allocator.h"
 #include "nebula-version-macros.h"
 
 G_BEGIN_DECLS
@@ -95,5 +96,33 @@ guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
 #define NEBULA_BUMP_SCOPE(bump) \
   G_GNUC_UNUSED g_autoptr (NebulaBumpScope) G_PASTE (_nebula_bump_scope_, __LINE__) = \
     nebula_bump_scope_new (bump)
+
+/**
+ * NEBULA_STACK_FRAME:
+ * @stack: a #NebulaStackAllocator
+ *
+ * Opens a #NebulaStackFrame on the low end of @stack for the rest of the
+ * enclosing C scope: everything pushed on that end after this line is
+ * released when the scope ends, on every path out of it (return, break,
+ * goto).
+ *
+ * |[<!-- language="C" -->
+ * static void
+ * render_frame (NebulaStackAllocator *stack)
+ * {
+ *   NEBULA_STACK_FRAME (stack);
+ *   Vertex *scratch = nebula_allocator_new (stack, Vertex, n_vertices, &error);
+ *   ...
+ * }
+ * ]|
+ *
+ * It is `g_autoptr (NebulaStackFrame)` from nebula_stack_frame_new(); for
+ * the high end of a double-ended stack, or to close the frame early, use
+ * g_autoptr() with nebula_stack_frame_new_high() or g_clear_pointer()
+ * directly.
+ */
+#define NEBULA_STACK_FRAME(stack) \
+  G_GNUC_UNUSED g_autoptr (NebulaStackFrame) G_PASTE (_nebula_stack_frame_, __LINE__) = \
+    nebula_stack_frame_new (stack)
 
 G_END_DECLS

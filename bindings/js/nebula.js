@@ -54,6 +54,23 @@ export function withScope(bump, fn) {
 }
 
 /**
+ * Runs `fn(stack)` and then releases everything pushed on one end of
+ * `stack` meanwhile, however `fn` ends; the stack counterpart of
+ * withScope(), and of Python's `with stack.frame():`. An async `fn` is
+ * awaited.
+ *
+ * @param {Nebula.StackAllocator} stack the stack
+ * @param {function(Nebula.StackAllocator): *} fn the work
+ * @param {{high: boolean}} [options] `high: true` for the high end of a
+ *   double-ended stack
+ * @returns {*} what `fn` returns
+ */
+export function withFrame(stack, fn, {high = false} = {}) {
+    const marker = high ? stack.mark_high() : stack.mark();
+    return bracket(() => fn(stack), () => stack.release_to_marker(marker));
+}
+
+/**
  * Runs `fn()` with `name` on the thread's call-site context stack, so that
  * errors raised meanwhile say where they happened ("in handler > parse").
  * For an async `fn`, the name stays pushed until its promise settles: keep

@@ -240,6 +240,102 @@ test_typed_bump_scope (void)
   g_assert_cmpuint (bytes_used (bump), ==, before);
 }
 
+static gsize
+stack_bytes_used (NebulaStackAllocator *stack)
+{
+  return nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (stack));
+}
+
+static gboolean
+push_in_frame (NebulaStackAllocator *stack,
+               gboolean              leave_early)
+{
+  NEBULA_STACK_FRAME (stack);
+  g_autoptr(GError) error = NULL;
+  Point *points;
+
+  points = nebula_allocator_new (stack, Point, 4, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (points);
+  points[3] = (Point) { 1.0, 2.0, 3 };
+
+  if (leave_early)
+    return FALSE;
+
+  g_assert_nonnull (nebula_allocator_new (stack, guint64, 16, &error));
+  g_assert_no_error (error);
+  return TRUE;
+}
+
+static void
+test_typed_stack_frame (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  gpointer high;
+  gsize before;
+
+  stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                          "capacity", (guint64) 4096,
+                          "double-ended", TRUE,
+                          NULL);
+  g_assert_no_error (error);
+
+  g_assert_nonnull (nebula_allocator_new (stack, char, 5, &error));
+  g_assert_no_error (error);
+  before = stack_bytes_used (stack);
+  g_assert_cmpuint (before, >, 0);
+
+  /* Every way out of the function closes the frame. */
+  g_assert_true (push_in_frame (stack, FALSE));
+  g_assert_cmpuint (stack_bytes_used (stack), ==, before);
+  g_assert_false (push_in_frame (stack, TRUE));
+  g_assert_cmpuint (stack_bytes_used (stack), ==, before);
+
+  /* Frames nest, and two on different lines of one block coexist. */
+  {
+    gsize outer;
+
+    NEBULA_STACK_FRAME (stack);
+    g_assert_nonnull (nebula_allocator_new (stack, char, 100, &error));
+    outer = stack_bytes_used (stack);
+    g_assert_cmpuint (outer, >, before);
+    {
+      NEBULA_STACK_FRAME (stack);
+      NEBULA_STACK_FRAME (stack);
+      g_assert_nonnull (nebula_allocator_new (stack, char, 200, &error));
+      g_assert_cmpuint (stack_bytes_used (stack), >, outer);
+    }
+    g_assert_cmpuint (stack_bytes_used (stack), ==, outer);
+  }
+  g_assert_cmpuint (stack_bytes_used (stack), ==, before);
+
+  /* The frame belongs to the low end: the high end keeps what it pushed
+   * inside the frame. */
+  {
+    NEBULA_STACK_FRAME (stack);
+    g_assert_nonnull (nebula_allocator_new (stack, char, 64, &error));
+    high = nebula_stack_allocator_allocate_high (stack, 32, 8, &error);
+    g_assert_no_error (error);
+    g_assert_nonnull (high);
+  }
+  g_assert_cmpuint (stack_bytes_used (stack), >, before);
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (stack), high));
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, high, 32, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (stack_bytes_used (stack), ==, before);
+
+  /* A loop opens and closes a frame per iteration: a stack smaller than
+   * the total never runs out. */
+  for (guint i = 0; i < 100; i++)
+    {
+      NEBULA_STACK_FRAME (stack);
+      g_assert_nonnull (nebula_allocator_new (stack, char, 1000, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (stack_bytes_used (stack), ==, before);
+}
+
 /* Every public type can be held by g_autoptr(). */
 static void
 test_typed_autoptr (void)
@@ -251,12 +347,19 @@ test_typed_autoptr (void)
   g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (alloc);
   g_autoptr(NebulaBumpCheckpoint) checkpoint = nebula_bump_allocator_checkpoint (bump);
   g_autoptr(NebulaBumpScope) scope = nebula_bump_scope_new (bump);
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (32, 4, &error);
+  g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (256, &error);
+  g_autoptr(NebulaStackMarker) marker = nebula_stack_allocator_mark (stack);
+  g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
 
   g_assert_no_error (error);
   g_assert_nonnull (system);
   g_assert_nonnull (stats);
   g_assert_nonnull (checkpoint);
   g_assert_nonnull (scope);
+  g_assert_nonnull (pool);
+  g_assert_nonnull (marker);
+  g_assert_nonnull (frame);
   g_assert_nonnull (nebula_allocator_new (alloc, int, 4, &error));
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 16);
   g_clear_pointer (&scope, nebula_bump_scope_free);
@@ -274,6 +377,7 @@ main (int   argc,
   g_test_add_func ("/nebula/typed/overflow", test_typed_overflow);
   g_test_add_func ("/nebula/typed/array-address", test_typed_array_address);
   g_test_add_func ("/nebula/typed/bump-scope", test_typed_bump_scope);
+  g_test_add_func ("/nebula/typed/stack-frame", test_typed_stack_frame);
   g_test_add_func ("/nebula/typed/autoptr", test_typed_autoptr);
 
   return g_test_run ();

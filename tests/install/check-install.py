@@ -97,7 +97,7 @@ def main():
         env.pop('PYTHONPATH', None)
         flags = run(['pkg-config', '--cflags', '--libs', 'nebula-1'], env=env,
                     stdout=subprocess.PIPE, text=True).stdout.split()
-        for name in ('getting-started', 'request-arena', 'errors'):
+        for name in ('getting-started', 'request-arena', 'errors', 'fixed-pool', 'frame-stack'):
             exe = os.path.join(destdir, name)
             result = subprocess.run(CC + ['-o', exe, os.path.join(EXAMPLES, 'c', name + '.c')]
                                     + flags, env=env, check=False)
@@ -115,7 +115,7 @@ def main():
                         'print(o.__file__)'],
                        env=env, stdout=subprocess.PIPE, text=True).stdout.strip()
         expect(override.startswith(destdir), f'Python loads the installed override ({override})')
-        for name in ('getting-started', 'errors'):
+        for name in ('getting-started', 'errors', 'pool-records', 'frame-stack'):
             check_example(env, os.path.join(EXAMPLES, 'python', name + '.expected'),
                           [sys.executable,
                            os.path.join(EXAMPLES, 'python', name.replace('-', '_') + '.py')],

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// bindings/js/nebula.js: scopes, context and default alignment.
+// bindings/js/nebula.js: scopes, frames, context and default alignment.
 import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula';
 
-import {DEFAULT_ALIGNMENT, allocate, explain, withContext, withScope} from '../../bindings/js/nebula.js';
+import {DEFAULT_ALIGNMENT, allocate, explain, withContext, withFrame, withScope} from
+    '../../bindings/js/nebula.js';
 import {test, assert, assertEqual, assertThrows, run} from './harness.js';
 
 test('allocate uses the default alignment', () => {
@@ -75,6 +76,55 @@ test('withScope waits for an async function', async () => {
     }
     assertEqual(caught?.message, 'async boom');
     assertEqual(bump.bytes_used, 0);
+});
+
+test('withFrame releases one end of a stack however the function ends', async () => {
+    const stack = new Nebula.StackAllocator({capacity: 2048, double_ended: true});
+    const level = stack.allocate(100, 8);
+    const used = stack.bytes_used;
+    const result = withFrame(stack, s => {
+        assertEqual(s, stack);
+        s.allocate(200, 8);
+        s.allocate(300, 8);
+        assert(stack.bytes_used > used + 500, `${stack.bytes_used}`);
+        return 'done';
+    });
+    assertEqual(result, 'done');
+    assertEqual(stack.bytes_used, used);
+    assert(stack.owns(level), 'the block below the frame stays');
+
+    // The high end: the low end keeps what was pushed there meanwhile.
+    let low = 0;
+    withFrame(stack, s => {
+        s.allocate_high(400, 8);
+        low = s.allocate(16, 8);
+    }, {high: true});
+    assert(stack.owns(low), 'the low block pushed inside a high frame stays');
+    assertEqual(stack.mark_high().get_position(), stack.capacity, 'high end empty:');
+    stack.deallocate(low, 16, 8);
+    assertEqual(stack.bytes_used, used);
+
+    const e = assertThrows(() => withFrame(stack, s => {
+        s.allocate(300, 8);
+        throw new Error('boom');
+    }));
+    assertEqual(e.message, 'boom');
+    assertEqual(stack.bytes_used, used);
+    // Exhaustion inside the frame is a GLib.Error with the fill of both ends.
+    assertThrows(() => withFrame(stack, s => s.allocate_high(4096, 8), {high: true}),
+        err => assert(err.matches(Nebula.allocator_error_quark(),
+            Nebula.AllocatorError.EXHAUSTED) && err.message.includes('the ends meet'),
+        err.message));
+    assertEqual(stack.bytes_used, used);
+
+    const promise = withFrame(stack, async s => {
+        s.allocate(50, 8);
+        await null;
+        return stack.bytes_used;
+    });
+    assert(stack.bytes_used > used, 'still allocated before the promise settles');
+    assert(await promise > used, 'allocated inside');
+    assertEqual(stack.bytes_used, used);
 });
 
 test('withContext names the call site in errors', () => {

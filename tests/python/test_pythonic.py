@@ -5,7 +5,7 @@ import gc
 import pydoc
 import unittest
 
-from nebulatest import GLib, Nebula, read, write
+from nebulatest import GLib, GObject, Nebula, read, write
 
 E = Nebula.AllocatorError
 
@@ -136,6 +136,86 @@ class PythonicTest(unittest.TestCase):
         self.assertRegex(repr(Nebula.SystemAllocator()),
                          r'^<Nebula\.SystemAllocator bytes_used=0 capacity=0 at 0x[0-9a-f]+>$')
 
+    def test_pool_view_stays_inside_blocks(self):
+        pool = Nebula.PoolAllocator(block_size=20, block_alignment=16, block_count=4,
+                                    name='records')
+        self.assertEqual(pool.props.block_size, 32)      # rounded up to 16
+        blocks = sorted(pool.allocate(20) for _ in range(4))
+        self.assertEqual([b - blocks[0] for b in blocks], [0, 32, 64, 96])   # one slab
+        view = pool.view(blocks[0], 32)
+        view[:] = bytes(range(32))
+        self.assertEqual(read(blocks[0], 32), bytes(range(32)))
+        self.assertEqual(len(pool.view(blocks[0] + 31, 1)), 1)
+        self.assertEqual(len(pool.view(blocks[1], 0)), 0)
+        # Two allocated neighbours are still two blocks.
+        with self.assertRaisesRegex(ValueError,
+                                    r"^64 bytes at 0x[0-9a-f]+ are more than one block of "
+                                    r"<Nebula\.PoolAllocator 'records' .*\(32 bytes\)$"):
+            pool.view(blocks[0], 64)
+        # A free block holds the free list: no view reaches into it.
+        pool.deallocate(blocks[2], 20)
+        with self.assertRaisesRegex(ValueError, 'are not a block of'):
+            pool.view(blocks[2], 1)
+        with self.assertRaisesRegex(ValueError, 'are not a block of'):
+            pool.view(blocks[1] + 16, 32)
+        self.assertEqual(len(pool.view(blocks[1] + 16, 16)), 16)
+
+    def test_stack_view_stays_on_the_stack(self):
+        stack = Nebula.StackAllocator(capacity=1024, name='scratch')
+        address = stack.allocate(100)
+        view = stack.view(address, 100)
+        view[:4] = b'top!'
+        self.assertEqual(read(address, 4), b'top!')
+        with self.assertRaisesRegex(ValueError, 'are not a block of'):
+            stack.view(address, 101)       # past the top of the stack
+        stack.deallocate(address, 100)
+        with self.assertRaisesRegex(ValueError, 'are not a block of'):
+            stack.view(address, 1)
+
+    def test_stack_allocate_high_default_alignment(self):
+        stack = Nebula.StackAllocator(capacity=1024, double_ended=True)
+        stack.allocate_high(3)
+        address = stack.allocate_high(5)
+        self.assertEqual(address % Nebula.DEFAULT_ALIGNMENT, 0)
+        self.assertEqual(stack.allocate_high(16, alignment=64) % 64, 0)
+        self.assertTrue(stack.deallocate_high(stack.allocate_high(7), 7))
+        e = self.assertNebulaError(E.INVALID_ALIGNMENT, stack.allocate_high, 8, alignment=3)
+        self.assertIn('alignment 3 is not a power of two', e.message)
+
+    def test_pool_and_stack_repr(self):
+        pool = Nebula.PoolAllocator(block_size=48, block_count=8, name='records')
+        pool.allocate(48)
+        pool.allocate(1)
+        self.assertRegex(repr(pool),
+                         r"^<Nebula\.PoolAllocator 'records' block_size=48 blocks_in_use=2 "
+                         r"max_blocks=8 at 0x[0-9a-f]+>$")
+        growing = Nebula.PoolAllocator(block_size=8, block_count=4, max_block_count=10)
+        self.assertRegex(repr(growing),
+                         r'^<Nebula\.PoolAllocator block_size=16 blocks_in_use=0 '
+                         r'max_blocks=10 at 0x[0-9a-f]+>$')
+        stack = Nebula.StackAllocator(capacity=4096, name='frames', double_ended=True)
+        self.assertRegex(repr(stack),
+                         r"^<Nebula\.StackAllocator 'frames' bytes_used=0 capacity=4096 "
+                         r"double_ended at 0x[0-9a-f]+>$")
+        stack.allocate(8)
+        self.assertRegex(repr(Nebula.StackAllocator(capacity=256)),
+                         r'^<Nebula\.StackAllocator bytes_used=0 capacity=256 at 0x[0-9a-f]+>$')
+        self.assertNotIn('bytes_used=0 ', repr(stack))
+        # An object that never ran init (GObject.new skips __init__) still
+        # has a repr.
+        raw = GObject.new(Nebula.PoolAllocator, block_size=0)
+        self.assertIn('blocks_in_use=0 max_blocks=0', repr(raw))
+
+    def test_pool_and_stack_help(self):
+        text = pydoc.render_doc(Nebula.PoolAllocator, renderer=pydoc.plaintext)
+        for needle in ('any order', 'DOUBLE_FREE', 'INVALID_LAYOUT', 'rounded up',
+                       'allocate(self, size, alignment=8)', 'view(self, address, size)'):
+            self.assertIn(needle, text)
+        text = pydoc.render_doc(Nebula.StackAllocator, renderer=pydoc.plaintext)
+        for needle in ('last-in, first-out', 'OUT_OF_ORDER', 'frame(self, high=False)',
+                       'allocate_high(self, size, alignment=8)', 'double_ended=True'):
+            self.assertIn(needle, text)
+
     def test_help_is_useful(self):
         text = pydoc.render_doc(Nebula.BumpAllocator, renderer=pydoc.plaintext)
         self.assertIn('moves a cursor forward', text)
@@ -149,7 +229,8 @@ class PythonicTest(unittest.TestCase):
             self.assertTrue(getattr(owner, method).__doc__, method)
 
     def test_interface_override_reaches_every_allocator(self):
-        for cls in (Nebula.BumpAllocator, Nebula.SystemAllocator):
+        for cls in (Nebula.BumpAllocator, Nebula.PoolAllocator, Nebula.StackAllocator,
+                    Nebula.SystemAllocator):
             self.assertTrue(issubclass(cls, Nebula.Allocator))
             self.assertIs(cls.allocate, Nebula.Allocator.allocate)
 

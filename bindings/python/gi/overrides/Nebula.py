@@ -11,7 +11,8 @@
 * ``with Nebula.context("parse_request"):`` names the call site in errors.
 * Every allocator takes a default alignment (``Nebula.DEFAULT_ALIGNMENT``),
   has ``stats`` as an attribute, a readable ``repr()``, and ``view()``:
-  a writable ``memoryview`` of a block it handed out.
+  a writable ``memoryview`` of a block it handed out (of one block at
+  most, for a pool).
 """
 
 import contextlib
@@ -66,13 +67,14 @@ AllocatorStats = override(AllocatorStats)
 __all__.append('AllocatorStats')
 
 
-def _allocator_repr(self):
+def _allocator_repr(self, details=None):
     # GObject.Object.__repr__ comes first in a concrete class's MRO, so each
-    # allocator class sets __repr__ = _allocator_repr itself.
+    # allocator class sets __repr__ itself.
     props = self.props
     name = f' {props.name!r}' if props.name else ''
-    return (f'<Nebula.{type(self).__name__}{name} bytes_used={props.bytes_used}'
-            f' capacity={props.capacity} at {id(self):#x}>')
+    if details is None:
+        details = f'bytes_used={props.bytes_used} capacity={props.capacity}'
+    return f'<Nebula.{type(self).__name__}{name} {details} at {id(self):#x}>'
 
 
 class Allocator(Nebula.Allocator):
@@ -87,6 +89,12 @@ class Allocator(Nebula.Allocator):
     # Whether owns() recognises any address inside a block (True) or only
     # block starts; view() checks the block's last byte only if it does.
     _owns_interior_addresses = False
+
+    def _largest_view(self):
+        # The most bytes one view may cover, or None for no limit. A pool
+        # says its block size: with both ends of the view in allocated
+        # blocks, no byte of it can then lie in a free block.
+        return None
 
     def allocate(self, size, alignment=DEFAULT_ALIGNMENT):
         """Allocate ``size`` bytes aligned to ``alignment`` (a power of two)
@@ -124,12 +132,18 @@ class Allocator(Nebula.Allocator):
         """A writable ``memoryview`` of ``size`` bytes at ``address``.
 
         The address must be one this allocator handed out (``owns()``);
-        otherwise ``ValueError``. The view keeps the allocator alive, but
-        not the block: do not use it after the block is freed, reset or
-        rewound.
+        otherwise ``ValueError``. Allocators that know every byte of their
+        blocks (bump, stack, pool) check the last byte too, and a pool
+        refuses a view larger than one block. The view keeps the allocator
+        alive, but not the block: do not use it after the block is freed,
+        reset or rewound.
         """
         if size < 0:
             raise ValueError(f'size must not be negative, not {size}')
+        largest = self._largest_view()
+        if largest is not None and size > largest:
+            raise ValueError(f'{size} bytes at {address:#x} are more than one block of '
+                             f'{self!r} ({largest} bytes)')
         if not self.owns(address) or (
                 size > 0 and self._owns_interior_addresses and
                 not self.owns(address + size - 1)):
@@ -185,11 +199,33 @@ __all__.append('BumpAllocator')
 
 
 class StackAllocator(Nebula.StackAllocator):
-    """A region allocator that frees in LIFO order (see the C docs)."""
+    """A region allocator that frees in last-in, first-out order.
+
+    ``Nebula.StackAllocator(capacity=4096, name='scratch')`` validates its
+    configuration at once. ``deallocate()`` takes back the top block only
+    (any other raises ``OUT_OF_ORDER``); ``with stack.frame():`` or
+    ``mark()`` and ``release_to_marker()`` release everything pushed since.
+    Every block costs a 24-byte header on top of its size.
+
+    With ``double_ended=True`` a second stack grows down from the other end
+    of the same region: ``allocate_high()``, ``deallocate_high()``,
+    ``mark_high()`` and ``with stack.frame(high=True):``. When the two ends
+    meet, allocation raises ``EXHAUSTED`` with the fill of both.
+    """
 
     __init__ = _init_on_construction
-    __repr__ = _allocator_repr
     _owns_interior_addresses = True
+
+    def __repr__(self):
+        props = self.props
+        ends = ' double_ended' if props.double_ended else ''
+        return _allocator_repr(self, f'bytes_used={props.bytes_used} '
+                                     f'capacity={props.capacity}{ends}')
+
+    def allocate_high(self, size, alignment=DEFAULT_ALIGNMENT):
+        """Push ``size`` bytes on the high end of a double-ended stack and
+        return the block's address."""
+        return Nebula.StackAllocator.allocate_high(self, size, alignment)
 
     @contextlib.contextmanager
     def frame(self, high=False):
@@ -209,15 +245,39 @@ __all__.append('StackAllocator')
 
 
 class PoolAllocator(Nebula.PoolAllocator):
-    """Fixed-size blocks with O(1) allocate and free (see the C docs).
+    """Fixed-size blocks with O(1) allocate and free, in any order.
 
-    Construction validates the configuration:
-    ``Nebula.PoolAllocator(block_size=4)`` raises ``GLib.Error``
-    (``INVALID_CONFIG``) naming the property.
+    ``Nebula.PoolAllocator(block_size=48, block_count=256, name='records')``
+    validates its configuration at once: ``block_size=4`` raises
+    ``GLib.Error`` (``INVALID_CONFIG``) naming the property. The block size
+    reads back rounded up to ``block_alignment`` (16 by default).
+
+    ``allocate(size)`` takes any size up to the block size (a larger one
+    raises ``INVALID_LAYOUT``, whose suggestion names the block size that
+    would serve it); a pool with every block in use raises ``EXHAUSTED``
+    unless ``max_block_count`` lets it grow. With ``check_frees`` (the
+    default), freeing a block twice raises ``DOUBLE_FREE`` and a foreign
+    address ``INVALID_POINTER``, and the pool stays intact. ``view()`` of a
+    block covers at most ``block_size`` bytes.
     """
 
     __init__ = _init_on_construction
-    __repr__ = _allocator_repr
+    _owns_interior_addresses = True
+
+    def _largest_view(self):
+        return self.props.block_size
+
+    def __repr__(self):
+        props = self.props
+        block_size = props.block_size
+        # A pool that never initialized (GObject.new bypasses __init__)
+        # reports 0 for all three.
+        in_use = props.bytes_used // max(block_size, 1)
+        most = in_use + props.bytes_available // max(block_size, 1)
+        return _allocator_repr(self, f'block_size={block_size} blocks_in_use={in_use} '
+                                     f'max_blocks={most}')
+
+
 PoolAllocator = override(PoolAllocator)
 __all__.append('PoolAllocator')
 
