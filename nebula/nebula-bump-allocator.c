@@ -98,6 +98,10 @@ struct _NebulaBumpCheckpoint
   guint64 generation;
   guint   chunk_index;
   gsize   offset;
+  /* What the statistics said, so that a restore can count what it frees
+   * as the callers counted it (padding excluded). */
+  guint64 live_blocks;
+  guint64 bytes_in_use;
 };
 
 struct _NebulaBumpScope
@@ -1320,10 +1324,15 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
 
   if (ensure_ready (self, NULL) && self->current != NULL)
     {
+      NebulaAllocatorStats stats;
+
       checkpoint->chunk_index = self->current->index;
       checkpoint->offset = self->config.thread_safe
         ? chunk_used (self->current, TRUE)
         : (gsize) (self->fast.cursor - self->current->data);
+      nebula_stats_counters_read (&self->stats, &stats);
+      checkpoint->live_blocks = stats.allocations - MIN (stats.deallocations, stats.allocations);
+      checkpoint->bytes_in_use = stats.bytes_in_use;
     }
   else
     {
@@ -1332,6 +1341,27 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
     }
 
   return checkpoint;
+}
+
+/* Everything allocated since @checkpoint is freed: count it as the callers
+ * would have, had they freed each block. */
+static void
+record_rewind (NebulaBumpAllocator        *self,
+               const NebulaBumpCheckpoint *checkpoint)
+{
+  NebulaAllocatorStats stats;
+  guint64 live_blocks;
+
+  if (!self->stats.enabled)
+    return;
+
+  nebula_stats_counters_read (&self->stats, &stats);
+  live_blocks = stats.allocations - MIN (stats.deallocations, stats.allocations);
+  nebula_stats_counters_record_release (&self->stats,
+                                        live_blocks > checkpoint->live_blocks
+                                          ? live_blocks - checkpoint->live_blocks : 0,
+                                        stats.bytes_in_use > checkpoint->bytes_in_use
+                                          ? stats.bytes_in_use - checkpoint->bytes_in_use : 0);
 }
 
 static void
@@ -1447,6 +1477,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
     }
 
   make_current (self, target, checkpoint->offset);
+  record_rewind (self, checkpoint);
   return TRUE;
 }
 

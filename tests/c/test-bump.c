@@ -429,6 +429,17 @@ test_bump_scope (void)
   }
 
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 10);
+
+  /* The statistics saw the scope's block go, as if it had been freed. */
+  {
+    g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (alloc);
+
+    g_assert_cmpuint (stats->bytes_in_use, ==, 10);
+    g_assert_cmpuint (stats->allocations, ==, 2);
+    g_assert_cmpuint (stats->deallocations, ==, 1);
+    g_assert_cmpuint (stats->total_bytes_freed, ==, 500);
+    g_assert_cmpuint (stats->peak_bytes_in_use, ==, 510);
+  }
 }
 
 static void

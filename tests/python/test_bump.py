@@ -74,6 +74,9 @@ class BumpTest(AllocatorTestCase):
             bump.allocate(500, 1)
             self.assertEqual(bump.props.bytes_used, 510)
         self.assertEqual(bump.props.bytes_used, 10)
+        stats = bump.get_stats()
+        self.assertEqual((stats.bytes_in_use, stats.deallocations, stats.total_bytes_freed),
+                         (10, 1, 500))
 
     def test_scope_restores_on_exception(self):
         bump = Nebula.BumpAllocator(capacity=1024)
