@@ -477,6 +477,8 @@ set_exhausted (NebulaPoolAllocator  *self,
     .available = n_free * self->block_size,
     .capacity = self->max_blocks * self->block_size,
     .allocator_name = what,
+    .suggestion = "Free blocks or reset the pool, or raise block-count or max-block-count "
+                  "to give it more blocks.",
   };
 
   if (self->max_blocks > self->block_count)
