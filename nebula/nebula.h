@@ -18,4 +18,5 @@
 # include "nebula-allocator.h"
 # include "nebula-system-allocator.h"
 # include "nebula-bump-allocator.h"
+# include "nebula-compute-cache.h"
 #undef NEBULA_INSIDE
