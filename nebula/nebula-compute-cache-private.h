@@ -14,6 +14,10 @@ G_BEGIN_DECLS
 gboolean  nebula_cache_check_key          (GVariant            *key,
                                            GError             **error);
 
+/* Hashes a valid key: g_variant_hash() for basic values, a mix of the
+ * members' hashes for tuples. */
+guint     nebula_cache_key_hash           (gconstpointer        key);
+
 /* The cache's clock, in microseconds. */
 gint64    nebula_compute_cache_now        (NebulaComputeCache  *self);
 

@@ -963,8 +963,8 @@ invalidate (NebulaComputeCache *self,
 
 /* g_variant_hash() takes basic values only; a tuple key mixes the hashes
  * of its members. */
-static guint
-variant_key_hash (gconstpointer key)
+guint
+nebula_cache_key_hash (gconstpointer key)
 {
   GVariant *variant = (GVariant *) key;
   guint hash = 17;
@@ -1729,8 +1729,8 @@ static void
 nebula_compute_cache_init (NebulaComputeCache *self)
 {
   g_mutex_init (&self->mutex);
-  self->map = g_hash_table_new (variant_key_hash, g_variant_equal);
-  self->hash_func = variant_key_hash;
+  self->map = g_hash_table_new (nebula_cache_key_hash, g_variant_equal);
+  self->hash_func = nebula_cache_key_hash;
   self->key_destroy = (GDestroyNotify) g_variant_unref;
   self->value_destroy = g_object_unref;
   self->variant_keys = TRUE;

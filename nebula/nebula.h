@@ -19,4 +19,5 @@
 # include "nebula-system-allocator.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-compute-cache.h"
+# include "nebula-async-compute-cache.h"
 #undef NEBULA_INSIDE
