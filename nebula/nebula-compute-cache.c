@@ -703,7 +703,8 @@ weigh (NebulaComputeCache *self,
   return 1;
 }
 
-/* Stores @key -> @value (taking both) after making room. Returns FALSE with
+/* Stores @key -> @value (taking both) after making room. @known_absent
+ * spares a lookup when the caller just found no entry. Returns FALSE with
  * OVERFLOW when the value alone exceeds the bound; the caller still owns
  * @key and @value then. */
 static gboolean
@@ -712,6 +713,7 @@ store (NebulaComputeCache  *self,
        gpointer             value,
        guint64              weight,
        gint64               time,
+       gboolean             known_absent,
        GQueue              *graveyard,
        GError             **error)
 {
@@ -729,7 +731,7 @@ store (NebulaComputeCache  *self,
       return FALSE;
     }
 
-  previous = g_hash_table_lookup (self->map, key);
+  previous = known_absent ? NULL : g_hash_table_lookup (self->map, key);
   if (previous != NULL)
     remove_entry (self, previous, NEBULA_REMOVAL_CAUSE_REPLACED, graveyard);
 
@@ -871,7 +873,7 @@ get_or_compute (NebulaComputeCache        *self,
       g_mutex_unlock (&self->mutex);
       free_entry_data (self, key, value);
     }
-  else if (store (self, key, value, weight, time, &graveyard, error))
+  else if (store (self, key, value, weight, time, TRUE, &graveyard, error))
     {
       result = ref_value (self, value);
       g_mutex_unlock (&self->mutex);
@@ -898,7 +900,7 @@ insert (NebulaComputeCache  *self,
 
   g_mutex_lock (&self->mutex);
   expire (self, now (self), &graveyard);
-  stored = store (self, key, value, weight, now (self), &graveyard, error);
+  stored = store (self, key, value, weight, now (self), FALSE, &graveyard, error);
   g_mutex_unlock (&self->mutex);
 
   if (!stored)
