@@ -42,6 +42,11 @@
  * was detached from its key (abandoned, or by an invalidation) never stores
  * its result.
  *
+ * A computation's task completes in the thread-default main context of the
+ * request that started it, as for any #GTask: that context must keep
+ * running until the computation returned, even if that request was
+ * cancelled while requests from other threads wait on the computation.
+ *
  * Running computations and pending requests keep the cache alive;
  * g_object_run_dispose() cancels every computation and completes every
  * pending request with %G_IO_ERROR_CANCELLED.
@@ -303,7 +308,7 @@ attach (NebulaAsyncComputeCache *self,
 }
 
 /* Takes @flight off its key: it will never store, and new requests will
- * not join it. A queued flight also leaves the queue. */
+ * not join it. A queued flight stays queued: its waiters still wait. */
 static void
 detach (NebulaAsyncComputeCache *self,
         Flight                  *flight)
@@ -332,9 +337,6 @@ detach (NebulaAsyncComputeCache *self,
     }
   flight->next = NULL;
   flight->attached = FALSE;
-
-  if (flight->state == FLIGHT_QUEUED)
-    g_queue_unlink (&self->pending, &flight->pending_link);
 }
 
 /* Gives free permits to queued flights, first in first out. */
@@ -622,6 +624,8 @@ waiter_cancelled_cb (GCancellable *cancellable,
           detach (self, flight);
           if (flight->state == FLIGHT_QUEUED)
             {
+              /* Queued flights that lost every waiter never run. */
+              g_queue_unlink (&self->pending, &flight->pending_link);
               breaker_release_probe (self, flight);
               g_queue_unlink (&self->all_flights, &flight->all_link);
               dropped = flight;
@@ -1143,6 +1147,7 @@ nebula_async_compute_cache_dispose (GObject *object)
         }
       if (flight->state == FLIGHT_QUEUED)
         {
+          g_queue_unlink (&self->pending, &flight->pending_link);
           g_queue_unlink (&self->all_flights, &flight->all_link);
           g_queue_push_tail (&dropped, flight);
         }

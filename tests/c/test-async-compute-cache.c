@@ -570,6 +570,38 @@ test_r6_invalidate_during_flight (void)
   computer_clear (&computer);
 }
 
+static void
+test_r6_invalidate_queued_flight (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  Request running = { 0 }, queued = { 0 };
+  Computer computer;
+  gboolean invalidated;
+  guint calls_before;
+
+  computer_init (&computer);
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE, "max-concurrent", 1, NULL);
+  request_start (cache, g_variant_new_int32 (1), &computer, &running);
+  request_start (cache, g_variant_new_int32 (2), &computer, &queued);
+  invalidated = nebula_async_compute_cache_invalidate (cache, g_variant_new_int32 (2));
+  calls_before = computer.calls;
+  computer_succeed (&computer, 0, 1);
+  wait_for (&running, 1);
+  drain ();
+  /* The detached flight still runs when its turn comes. */
+  computer_succeed (&computer, 1, 2);
+  wait_for (&queued, 1);
+
+  g_assert_true (invalidated);
+  g_assert_cmpuint (calls_before, ==, 1);
+  g_assert_cmpuint (computer.calls, ==, 2);
+  g_assert_cmpint (number_of (queued.value), ==, 2);
+  g_assert_cmpuint (nebula_async_compute_cache_get_n_entries (cache), ==, 1);   /* only key 1 */
+  request_clear (&running);
+  request_clear (&queued);
+  computer_clear (&computer);
+}
+
 /* R7 */
 
 static void
@@ -985,6 +1017,147 @@ test_r12_dispose (void)
   computer_clear (&computer);
 }
 
+/* Several caller threads, each with its own main context, share one cache
+ * with every feature on; computations return from a thread pool, some
+ * fail, some requests are cancelled. Every request completes exactly once,
+ * in its own thread. */
+
+#define STRESS_THREADS  4
+#define STRESS_REQUESTS 300
+
+typedef struct
+{
+  NebulaAsyncComputeCache *cache;
+  GThreadPool             *pool;
+  Request                  requests[STRESS_REQUESTS];
+  GThread                 *thread;
+  guint                    seed;
+  gint                    *running_callers;
+} StressCaller;
+
+static void
+stress_worker (gpointer data,
+               gpointer user_data)
+{
+  GTask *task = data;
+  GVariant *key = g_task_get_task_data (task);
+  gint32 n = g_variant_get_int32 (key);
+
+  g_usleep (50 + (n % 5) * 20);
+  if (n % 7 == 0)
+    g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "key %d fails", n);
+  else
+    {
+      g_autoptr(GObject) value = make_value (n);
+
+      nebula_compute_task_return_object (task, value);
+    }
+  g_object_unref (task);
+}
+
+static gpointer
+stress_thread (gpointer data)
+{
+  StressCaller *caller = data;
+  GMainContext *context = g_main_context_new ();
+  GRand *rand = g_rand_new_with_seed (caller->seed);
+
+  g_main_context_push_thread_default (context);
+  for (guint i = 0; i < STRESS_REQUESTS; i++)
+    {
+      Request *request = &caller->requests[i];
+
+      if (g_rand_int_range (rand, 0, 10) == 0)
+        request->cancellable = g_cancellable_new ();
+      nebula_async_compute_cache_get_or_compute_async (caller->cache,
+                                                       g_variant_new_int32 (g_rand_int_range (rand, 0, 40)),
+                                                       pool_compute_cb, caller->pool, NULL,
+                                                       request->cancellable, request_done_cb, request);
+      if (request->cancellable != NULL)
+        g_cancellable_cancel (request->cancellable);
+      if (i % 50 == 0)
+        nebula_async_compute_cache_invalidate (caller->cache, g_variant_new_int32 (i % 40));
+      while (g_main_context_iteration (context, FALSE))
+        ;
+    }
+  wait_for (caller->requests, STRESS_REQUESTS);
+
+  /* As with any GTask, the context that started a computation must run
+   * until it returned, even when its own request was cancelled and other
+   * threads joined. */
+  g_atomic_int_dec_and_test (caller->running_callers);
+  while (g_atomic_int_get (caller->running_callers) > 0 ||
+         nebula_async_compute_cache_get_n_flights (caller->cache) > 0)
+    {
+      if (!g_main_context_iteration (context, FALSE))
+        g_usleep (100);
+    }
+  g_main_context_pop_thread_default (context);
+  g_main_context_unref (context);
+  g_rand_free (rand);
+  return NULL;
+}
+
+static void
+stress_pool_worker (gpointer data,
+                    gpointer user_data)
+{
+  stress_worker (data, user_data);
+}
+
+static void
+test_threads_stress (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+  StressCaller *callers = g_new0 (StressCaller, STRESS_THREADS);
+  GThreadPool *pool = g_thread_pool_new (stress_pool_worker, NULL, 3, FALSE, NULL);
+  guint64 completed = 0;
+  gint running_callers = STRESS_THREADS;
+
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "max-entries", 16,
+                        "deduplicate", TRUE,
+                        "max-concurrent", 3,
+                        "max-queued", 8,
+                        "circuit-breaker", TRUE,
+                        "failure-threshold", 2,
+                        "open-duration", (guint64) 1000,
+                        NULL);
+  for (guint t = 0; t < STRESS_THREADS; t++)
+    {
+      callers[t].cache = cache;
+      callers[t].pool = pool;
+      callers[t].seed = 1000 + t;
+      callers[t].running_callers = &running_callers;
+      callers[t].thread = g_thread_new ("stress", stress_thread, &callers[t]);
+    }
+  for (guint t = 0; t < STRESS_THREADS; t++)
+    g_thread_join (callers[t].thread);
+  g_thread_pool_free (pool, FALSE, TRUE);
+
+  for (guint t = 0; t < STRESS_THREADS; t++)
+    for (guint i = 0; i < STRESS_REQUESTS; i++)
+      {
+        Request *request = &callers[t].requests[i];
+
+        g_assert_cmpuint (request->completions, ==, 1);
+        g_assert_true (request->thread == callers[t].thread);
+        g_assert_true ((request->value == NULL) != (request->error == NULL));
+        if (request->value != NULL)
+          g_assert_cmpint (number_of (request->value) % 7, !=, 0);
+        completed++;
+        request_clear (request);
+      }
+  g_assert_cmpuint (completed, ==, STRESS_THREADS * STRESS_REQUESTS);
+  g_assert_cmpuint (nebula_async_compute_cache_get_n_flights (cache), ==, 0);
+  stats = stats_of (cache);
+  g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+  g_assert_cmpuint (stats->requests, ==, STRESS_THREADS * STRESS_REQUESTS);
+  g_assert_cmpuint (nebula_async_compute_cache_get_n_entries (cache), <=, 16);
+  g_free (callers);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -999,12 +1172,14 @@ main (int   argc,
   g_test_add_func ("/nebula/async-cache/r5-last-waiter-gone", test_r5_last_waiter_gone);
   g_test_add_func ("/nebula/async-cache/r5-keep-abandoned", test_r5_keep_abandoned);
   g_test_add_func ("/nebula/async-cache/r6-invalidate-during-flight", test_r6_invalidate_during_flight);
+  g_test_add_func ("/nebula/async-cache/r6-invalidate-queued-flight", test_r6_invalidate_queued_flight);
   g_test_add_func ("/nebula/async-cache/r7-concurrency-limit", test_r7_concurrency_limit);
   g_test_add_func ("/nebula/async-cache/r8-circuit-breaker", test_r8_circuit_breaker);
   g_test_add_func ("/nebula/async-cache/r9-time", test_r9_time);
   g_test_add_func ("/nebula/async-cache/r10-eviction", test_r10_eviction);
   g_test_add_func ("/nebula/async-cache/r11-stats", test_r11_stats);
   g_test_add_func ("/nebula/async-cache/r12-dispose", test_r12_dispose);
+  g_test_add_func ("/nebula/async-cache/threads-stress", test_threads_stress);
 
   return g_test_run ();
 }
