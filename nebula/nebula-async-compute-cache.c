@@ -1315,7 +1315,7 @@ nebula_async_compute_cache_set_property (GObject      *object,
     }
 }
 
-#define CONSTRUCT_FLAGS (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS)
+#define CONSTRUCT_FLAGS (G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
 
 static void
 nebula_async_compute_cache_class_init (NebulaAsyncComputeCacheClass *klass)

@@ -1638,7 +1638,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
   properties[PROP_POLICY] =
     g_param_spec_enum ("policy", NULL, NULL,
                        NEBULA_TYPE_EVICTION_POLICY, NEBULA_EVICTION_POLICY_LRU,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:max-entries:
@@ -1648,7 +1648,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
   properties[PROP_MAX_ENTRIES] =
     g_param_spec_uint ("max-entries", NULL, NULL,
                        0, G_MAXUINT, 0,
-                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:max-weight:
@@ -1660,7 +1660,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
   properties[PROP_MAX_WEIGHT] =
     g_param_spec_uint64 ("max-weight", NULL, NULL,
                          0, G_MAXUINT64, 0,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:time-to-live:
@@ -1670,7 +1670,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
   properties[PROP_TIME_TO_LIVE] =
     g_param_spec_uint64 ("time-to-live", NULL, NULL,
                          0, G_MAXINT64, 0,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:time-to-idle:
@@ -1681,7 +1681,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
   properties[PROP_TIME_TO_IDLE] =
     g_param_spec_uint64 ("time-to-idle", NULL, NULL,
                          0, G_MAXINT64, 0,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:n-entries:
