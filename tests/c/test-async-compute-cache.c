@@ -792,6 +792,42 @@ test_r8_circuit_breaker (void)
   computer_clear (&computer);
 }
 
+/* Without deduplication, requests still join the probe: one probe runs. */
+static void
+test_r8_probe_without_deduplication (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  Request failing = { 0 }, probe = { 0 }, joiner = { 0 };
+  Computer computer;
+  gint64 time = 0;
+
+  computer_init (&computer);
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "circuit-breaker", TRUE,
+                        "failure-threshold", 1,
+                        "open-duration", (guint64) 10,
+                        NULL);
+  nebula_async_compute_cache_set_clock (cache, manual_clock_cb, &time, NULL);
+  request_start (cache, g_variant_new_int32 (1), &computer, &failing);
+  computer_fail (&computer, 0);
+  wait_for (&failing, 1);
+  time += 10;
+  request_start (cache, g_variant_new_int32 (1), &computer, &probe);
+  request_start (cache, g_variant_new_int32 (1), &computer, &joiner);
+  computer_succeed (&computer, 1, 4);
+  wait_for (&joiner, 1);
+  wait_for (&probe, 1);
+
+  g_assert_cmpuint (computer.calls, ==, 2);
+  g_assert_cmpint (probe.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
+  g_assert_cmpint (joiner.outcome, ==, NEBULA_COMPUTE_OUTCOME_JOINED);
+  g_assert_cmpint (number_of (joiner.value), ==, 4);
+  request_clear (&failing);
+  request_clear (&probe);
+  request_clear (&joiner);
+  computer_clear (&computer);
+}
+
 /* R9 */
 
 typedef struct
@@ -1175,6 +1211,7 @@ main (int   argc,
   g_test_add_func ("/nebula/async-cache/r6-invalidate-queued-flight", test_r6_invalidate_queued_flight);
   g_test_add_func ("/nebula/async-cache/r7-concurrency-limit", test_r7_concurrency_limit);
   g_test_add_func ("/nebula/async-cache/r8-circuit-breaker", test_r8_circuit_breaker);
+  g_test_add_func ("/nebula/async-cache/r8-probe-without-deduplication", test_r8_probe_without_deduplication);
   g_test_add_func ("/nebula/async-cache/r9-time", test_r9_time);
   g_test_add_func ("/nebula/async-cache/r10-eviction", test_r10_eviction);
   g_test_add_func ("/nebula/async-cache/r11-stats", test_r11_stats);
