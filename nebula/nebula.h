@@ -26,4 +26,6 @@
 # include "nebula-macros.h"
 # include "nebula-benchmark.h"
 # include "nebula-utils.h"
+# include "nebula-compute-cache.h"
+# include "nebula-async-compute-cache.h"
 #undef NEBULA_INSIDE

@@ -293,3 +293,122 @@ def context(name):
 
 
 __all__.append('context')
+
+
+# Compute caches ------------------------------------------------------------
+
+import asyncio  # noqa: E402
+
+from gi.repository import Gio, GLib  # noqa: E402
+
+
+def _variant_key(key):
+    """Plain Python keys become GLib.Variant keys: str, bool, int, float,
+    and tuples of them. Variants pass through unchanged; anything else is
+    left for the cache to reject with INVALID_KEY."""
+    if key is None or isinstance(key, GLib.Variant):
+        return key
+    if isinstance(key, bool):
+        return GLib.Variant('b', key)
+    if isinstance(key, int):
+        return GLib.Variant('x', key)
+    if isinstance(key, float):
+        return GLib.Variant('d', key)
+    if isinstance(key, str):
+        return GLib.Variant('s', key)
+    if isinstance(key, tuple):
+        return GLib.Variant.new_tuple(*[_variant_key(item) for item in key])
+    return key
+
+
+class ComputeCache(Nebula.ComputeCache):
+    """A bounded get-or-compute cache; keys may be plain Python values."""
+
+    def get_or_compute(self, key, func, *user_data):
+        return Nebula.ComputeCache.get_or_compute(self, _variant_key(key), func, *user_data)
+
+    def get(self, key):
+        return Nebula.ComputeCache.get(self, _variant_key(key))
+
+    def insert(self, key, value):
+        return Nebula.ComputeCache.insert(self, _variant_key(key), value)
+
+    def invalidate(self, key):
+        return Nebula.ComputeCache.invalidate(self, _variant_key(key))
+
+
+ComputeCache = override(ComputeCache)
+__all__.append('ComputeCache')
+
+
+async def _drive_glib(future):
+    """PyGObject 3.42 has no asyncio integration: iterate the GLib main
+    context from the asyncio loop until @future is done."""
+    context = GLib.MainContext.default()
+    while not future.done():
+        if not context.iteration(False):
+            await asyncio.sleep(0.001)
+        else:
+            await asyncio.sleep(0)
+    return future.result()
+
+
+class AsyncComputeCache(Nebula.AsyncComputeCache):
+    """An asynchronous get-or-compute cache (see the C docs).
+
+    ``func(key, cancellable, task)`` starts a computation and returns
+    ``task`` exactly once, from any thread: ``task.return_value(obj)`` or
+    ``task.return_error(GLib.Error(...))``.
+    """
+
+    def get_or_compute_async(self, key, func, cancellable=None, callback=None, *user_data):
+        def compute(key, compute_cancellable, task, *_data):
+            func(key, compute_cancellable, task)
+
+        def done(cache, result, *_data):
+            if callback is not None:
+                callback(cache, result, *user_data)
+
+        Nebula.AsyncComputeCache.get_or_compute_async(
+            self, _variant_key(key), compute, cancellable=cancellable, callback=done)
+
+    def get_or_compute(self, key, func, cancellable=None):
+        """An awaitable for asyncio: ``value, outcome = await
+        cache.get_or_compute(key, func)``. Cancelling the awaiting asyncio
+        task cancels this request only."""
+        loop = asyncio.get_running_loop()
+        future = loop.create_future()
+        cancellable = cancellable or Gio.Cancellable()
+
+        def done(cache, result):
+            try:
+                outcome = cache.get_or_compute_finish(result)
+            except GLib.Error as error:
+                if not future.done():
+                    future.set_exception(error)
+            else:
+                if not future.done():
+                    future.set_result(tuple(outcome))
+
+        self.get_or_compute_async(key, func, cancellable, done)
+
+        async def wait():
+            try:
+                return await _drive_glib(future)
+            except asyncio.CancelledError:
+                cancellable.cancel()
+                # Let the request complete, so no task is left behind.
+                context = GLib.MainContext.default()
+                while not future.done():
+                    context.iteration(True)
+                future.exception()      # retrieved: the error is the cancel
+                raise
+
+        return wait()
+
+    def invalidate(self, key):
+        return Nebula.AsyncComputeCache.invalidate(self, _variant_key(key))
+
+
+AsyncComputeCache = override(AsyncComputeCache)
+__all__.append('AsyncComputeCache')

@@ -1,0 +1,322 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The compute caches from Python: GLib main loop and asyncio.
+
+Callbacks only record; assertions run after the loop returned.
+"""
+import asyncio
+import threading
+import unittest
+
+from gi.repository import Gio, GObject
+
+from nebulatest import GLib, Nebula
+
+Outcome = Nebula.ComputeOutcome
+E = Nebula.CacheError
+
+
+def make_value(number):
+    value = GObject.Object()
+    value.number = number
+    return value
+
+
+def io_error(message):
+    return GLib.Error.new_literal(Gio.io_error_quark(), message, int(Gio.IOErrorEnum.NOT_FOUND))
+
+
+class Clock:
+    def __init__(self):
+        self.now = 0
+
+    def __call__(self, *args):
+        return self.now
+
+
+class ComputeCacheTest(unittest.TestCase):
+    def test_get_or_compute_once(self):
+        cache = Nebula.ComputeCache(policy=Nebula.EvictionPolicy.S3_FIFO, max_entries=10)
+        calls = []
+
+        def square(key):
+            calls.append(key.unpack())
+            return make_value(key.unpack() ** 2)
+
+        first = cache.get_or_compute(7, square)
+        second = cache.get_or_compute(7, square)
+        self.assertIs(first, second)
+        self.assertEqual(first.number, 49)
+        self.assertEqual(calls, [7])
+        stats = cache.get_stats()
+        self.assertEqual((stats.requests, stats.hits, stats.misses), (2, 1, 1))
+
+    def test_error_is_raised_and_not_stored(self):
+        cache = Nebula.ComputeCache(max_entries=10)
+
+        def fail(key):
+            raise io_error('cannot compute')
+
+        with self.assertRaises(GLib.Error) as cm:
+            cache.get_or_compute('k', fail)
+        self.assertIn('cannot compute', cm.exception.message)
+        self.assertEqual(cache.props.n_entries, 0)
+        self.assertEqual(cache.get_or_compute('k', lambda key: make_value(1)).number, 1)
+
+    def test_invalid_key(self):
+        cache = Nebula.ComputeCache(max_entries=10)
+        with self.assertRaises(GLib.Error) as cm:
+            cache.get_or_compute(GLib.Variant('av', [GLib.Variant('i', 1)]),
+                                 lambda key: make_value(1))
+        self.assertEqual(cm.exception.domain, 'NebulaCacheError')
+        self.assertEqual(cm.exception.code, int(E.INVALID_KEY))
+        self.assertIn("'av'", cm.exception.message)
+        # Tuples of basic values are fine; the cache stays usable.
+        self.assertEqual(cache.get_or_compute(('a', 1), lambda key: make_value(2)).number, 2)
+
+    def test_time_to_live_and_entry_removed(self):
+        cache = Nebula.ComputeCache(time_to_live=100, max_entries=2)
+        clock = Clock()
+        cache.set_clock(clock)
+        removed = []
+        cache.connect('entry-removed',
+                      lambda c, key, value, cause: removed.append((key.unpack(), cause)))
+
+        cache.get_or_compute(1, lambda key: make_value(1))
+        clock.now = 100
+        self.assertIsNone(cache.get(1))            # expired: never returned
+        cache.get_or_compute(2, lambda key: make_value(2))
+        cache.get_or_compute(3, lambda key: make_value(3))
+        cache.get_or_compute(4, lambda key: make_value(4))
+        cache.invalidate(4)
+        self.assertEqual(removed, [(1, Nebula.RemovalCause.EXPIRED),
+                                   (2, Nebula.RemovalCause.SIZE),
+                                   (4, Nebula.RemovalCause.EXPLICIT)])
+        stats = cache.get_stats()
+        self.assertEqual(stats.requests, stats.hits + stats.misses)
+        self.assertEqual(stats.expirations, 1)
+
+
+class Parked:
+    """A compute function that parks its tasks for the test to return."""
+
+    def __init__(self):
+        self.tasks = []
+        self.cancellables = []
+
+    def __call__(self, key, cancellable, task):
+        self.tasks.append(task)
+        self.cancellables.append(cancellable)
+
+
+class AsyncMainLoopTest(unittest.TestCase):
+    def setUp(self):
+        self.loop = GLib.MainLoop()
+        self.results = {}
+
+    def request(self, cache, name, key, func, cancellable=None, expected=None):
+        def done(cache, result):
+            try:
+                self.results[name] = cache.get_or_compute_finish(result)
+            except GLib.Error as error:
+                self.results[name] = error
+            if expected is not None and len(self.results) >= expected:
+                self.loop.quit()
+        cache.get_or_compute_async(key, func, cancellable, done)
+
+    def run_loop(self):
+        GLib.timeout_add_seconds(10, self.loop.quit)
+        self.loop.run()
+
+    def test_hundred_requests_one_compute(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        parked = Parked()
+        for i in range(100):
+            self.request(cache, i, 'key', parked, expected=100)
+        GLib.timeout_add(10, lambda: parked.tasks[0].return_value(make_value(5)) and False)
+        self.run_loop()
+
+        self.assertEqual(len(parked.tasks), 1)
+        outcomes = [self.results[i][1] for i in range(100)]
+        self.assertEqual(outcomes.count(Outcome.COMPUTED), 1)
+        self.assertEqual(outcomes.count(Outcome.JOINED), 99)
+        self.assertTrue(all(self.results[i][0].number == 5 for i in range(100)))
+        stats = cache.get_stats()
+        self.assertEqual(stats.joins, 99)
+        self.assertEqual(stats.requests, stats.hits + stats.misses)
+
+    def test_error_reaches_all_waiters_and_is_not_stored(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        parked = Parked()
+        for i in range(5):
+            self.request(cache, i, 'key', parked, expected=5)
+        GLib.idle_add(lambda: parked.tasks[0].return_error(io_error('boom')) and False)
+        self.run_loop()
+
+        for i in range(5):
+            self.assertIsInstance(self.results[i], GLib.Error)
+            self.assertEqual(self.results[i].message, 'boom')
+        self.assertEqual(cache.get_n_entries(), 0)
+        self.assertEqual(len(parked.tasks), 1)
+
+    def test_one_cancel_does_not_cancel_the_others(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        parked = Parked()
+        cancellables = [Gio.Cancellable() for _ in range(3)]
+        for i in range(3):
+            self.request(cache, i, 'key', parked, cancellables[i], expected=3)
+        seen = {}
+
+        def cancel_one():
+            cancellables[1].cancel()
+            return False
+
+        def finish():
+            seen['compute cancelled'] = parked.cancellables[0].is_cancelled()
+            parked.tasks[0].return_value(make_value(9))
+            return False
+
+        GLib.idle_add(cancel_one)
+        GLib.timeout_add(20, finish)
+        self.run_loop()
+
+        self.assertFalse(seen['compute cancelled'])
+        self.assertTrue(self.results[1].matches(Gio.io_error_quark(), Gio.IOErrorEnum.CANCELLED))
+        self.assertEqual(self.results[0][0].number, 9)
+        self.assertEqual(self.results[2][0].number, 9)
+
+    def test_circuit_opens_and_admits_one_probe(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True, circuit_breaker=True,
+                                         failure_threshold=3, open_duration=1000)
+        clock = Clock()
+        cache.set_clock(clock)
+
+        def fail(key, cancellable, task):
+            GLib.idle_add(lambda: task.return_error(io_error('down')) and False)
+
+        for i in range(3):
+            self.request(cache, ('fail', i), 'key', fail, expected=1)
+            self.run_loop()
+            self.results.clear()
+        self.request(cache, 'open', 'key', fail, expected=1)
+        self.run_loop()
+        opened = self.results.pop('open')
+
+        clock.now = 1000
+        probe = Parked()
+        self.request(cache, 'probe', 'key', probe, expected=2)
+        self.request(cache, 'joiner', 'key', probe, expected=2)
+        GLib.idle_add(lambda: probe.tasks[0].return_value(make_value(1)) and False)
+        self.run_loop()
+
+        self.assertEqual(opened.domain, 'NebulaCacheError')
+        self.assertEqual(opened.code, int(E.CIRCUIT_OPEN))
+        self.assertIn('3 consecutive failures', opened.message)
+        self.assertEqual(len(probe.tasks), 1)
+        self.assertEqual(self.results['probe'][1], Outcome.COMPUTED)
+        self.assertEqual(self.results['joiner'][1], Outcome.JOINED)
+        self.assertEqual(cache.get_stats().rejected_open, 1)
+
+    def test_dispose_leaves_no_task_unreturned(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True, max_concurrent=1)
+        compute_tasks = []
+
+        def honours_cancel(key, cancellable, task):
+            compute_tasks.append(task)
+            cancellable.connect(lambda *args: task.return_error(
+                GLib.Error.new_literal(Gio.io_error_quark(), 'stopped',
+                                       int(Gio.IOErrorEnum.CANCELLED))))
+
+        for i, key in enumerate(['a', 'a', 'b', 'c']):
+            self.request(cache, i, key, honours_cancel, expected=4)
+        GLib.idle_add(lambda: cache.run_dispose() and False)
+        self.run_loop()
+        context = GLib.MainContext.default()
+        while context.iteration(False):
+            pass
+
+        for i in range(4):
+            self.assertTrue(self.results[i].matches(Gio.io_error_quark(),
+                                                    Gio.IOErrorEnum.CANCELLED))
+        self.assertEqual(len(compute_tasks), 1)
+        self.assertTrue(compute_tasks[0].get_completed())
+        self.assertEqual(cache.get_n_flights(), 0)
+
+    def test_compute_returns_from_a_thread(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        threads = []
+
+        def in_thread(key, cancellable, task):
+            thread = threading.Thread(target=lambda: task.return_value(make_value(3)))
+            threads.append(thread)
+            thread.start()
+
+        for i in range(10):
+            self.request(cache, i, 'key', in_thread, expected=10)
+        self.run_loop()
+        for thread in threads:
+            thread.join()
+
+        self.assertEqual(len(threads), 1)
+        self.assertTrue(all(self.results[i][0].number == 3 for i in range(10)))
+
+
+class AsyncioTest(unittest.TestCase):
+    def test_hundred_awaits_one_compute(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        calls = []
+
+        def compute(key, cancellable, task):
+            calls.append(key.unpack())
+            asyncio.get_running_loop().call_later(0.01, task.return_value, make_value(8))
+
+        async def main():
+            results = await asyncio.gather(*[cache.get_or_compute('k', compute)
+                                             for _ in range(100)])
+            again = await cache.get_or_compute('k', compute)
+            return results, again
+
+        results, again = asyncio.run(main())
+        self.assertEqual(calls, ['k'])
+        outcomes = [outcome for _, outcome in results]
+        self.assertEqual(outcomes.count(Outcome.COMPUTED), 1)
+        self.assertEqual(outcomes.count(Outcome.JOINED), 99)
+        self.assertEqual(again[1], Outcome.HIT)
+        self.assertEqual(again[0].number, 8)
+
+    def test_cancel_one_await(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        parked = Parked()
+
+        async def main():
+            tasks = [asyncio.create_task(cache.get_or_compute('k', parked)) for _ in range(3)]
+            await asyncio.sleep(0.01)
+            tasks[1].cancel()
+            await asyncio.sleep(0.01)
+            compute_cancelled = parked.cancellables[0].is_cancelled()
+            parked.tasks[0].return_value(make_value(4))
+            results = await asyncio.gather(*tasks, return_exceptions=True)
+            return results, compute_cancelled
+
+        results, compute_cancelled = asyncio.run(main())
+        self.assertFalse(compute_cancelled)
+        self.assertIsInstance(results[1], asyncio.CancelledError)
+        self.assertEqual(results[0][0].number, 4)
+        self.assertEqual(results[2][0].number, 4)
+
+    def test_error_reaches_every_await(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+
+        def fail(key, cancellable, task):
+            asyncio.get_running_loop().call_soon(task.return_error, io_error('nope'))
+
+        async def main():
+            return await asyncio.gather(*[cache.get_or_compute('k', fail) for _ in range(10)],
+                                        return_exceptions=True)
+
+        results = asyncio.run(main())
+        self.assertTrue(all(isinstance(r, GLib.Error) and r.message == 'nope' for r in results))
+        self.assertEqual(cache.get_n_entries(), 0)
+
+
+if __name__ == '__main__':
+    unittest.main()
