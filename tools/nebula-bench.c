@@ -28,6 +28,7 @@
 #include <gmodule.h>
 #include <nebula.h>
 
+#include "bench-cache.h"
 #include "nebula-benchmark-private.h"
 #include "nebula-bench-floor.h"
 #include "nebula-utils-private.h"
@@ -66,6 +67,7 @@ static char    *opt_plot;
 static gboolean opt_quick;
 static gboolean opt_simd_only;
 static gboolean opt_no_simd;
+static gboolean opt_cache_only;
 static int      opt_threads = 1;
 static gint64   opt_iterations;
 static int      opt_rounds;
@@ -1489,6 +1491,8 @@ print_table (guint64 iterations,
             }
         }
     }
+
+  nebula_bench_cache_print_table ();
 }
 
 static void
@@ -1534,6 +1538,7 @@ print_json (guint64 iterations,
   json_string (out, machine_cpu ());
   g_string_append_printf (out, ", \"cores\": %ld, \"simd\": \"%s\" },\n",
                           sysconf (_SC_NPROCESSORS_ONLN), nebula_memory_get_implementation ());
+  nebula_bench_cache_append_json (out);
 
   g_string_append (out, "  \"results\": [");
   for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
@@ -1605,6 +1610,7 @@ static void
 print_csv (void)
 {
   printf ("section,allocator,workload,status,ops,ns_per_op_min,ns_per_op_median,peak_bytes,x_floor,x_malloc\n");
+  nebula_bench_cache_print_csv ();
   for (guint t = 0; t < G_N_ELEMENTS (targets) && !opt_simd_only; t++)
     for (guint w = 0; w < N_WORKLOADS; w++)
       {
@@ -1821,6 +1827,7 @@ main (int   argc,
     { "allocator", 'a', 0, G_OPTION_ARG_STRING, &opt_allocators, "Only these allocators (comma-separated)", "NAMES" },
     { "simd", 0, 0, G_OPTION_ARG_NONE, &opt_simd_only, "Only the copy/fill comparison with glibc", NULL },
     { "no-simd", 0, 0, G_OPTION_ARG_NONE, &opt_no_simd, "Skip the copy/fill comparison", NULL },
+    { "cache", 0, 0, G_OPTION_ARG_NONE, &opt_cache_only, "Only the compute-cache workloads", NULL },
     { NULL }
   };
   guint64 iterations;
@@ -1846,6 +1853,9 @@ main (int   argc,
   iterations = opt_iterations > 0 ? (guint64) opt_iterations : opt_quick ? 20000 : 200000;
   rounds = opt_rounds > 0 ? (guint) opt_rounds : opt_quick ? 2 : 15;
   progress_enabled = isatty (STDERR_FILENO);
+  /* --cache: no allocator comparison (as with --simd), no copy/fill. */
+  if (opt_cache_only)
+    opt_simd_only = opt_no_simd = TRUE;
 
   for (guint w = 0; w < N_WORKLOADS; w++)
     workload_selected[w] = name_listed (opt_workloads, nebula_bench_workload_name (w));
@@ -1907,6 +1917,9 @@ main (int   argc,
       run_simd ();
       progress (1, 1, "memory copy and fill");
     }
+
+  if (opt_cache_only || (!opt_simd_only && opt_allocators == NULL && opt_workloads == NULL))
+    nebula_bench_cache_run (opt_quick, (guint) opt_rounds);
 
   switch (opt_format)
     {
