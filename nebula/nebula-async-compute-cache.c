@@ -183,7 +183,12 @@ waiter_new (NebulaAsyncComputeCache *self,
 {
   Waiter *waiter = g_atomic_rc_box_new0 (Waiter);
 
-  g_weak_ref_init (&waiter->cache, self);
+  /* Only the cancellable's handler needs the cache back. A zero-filled
+   * GWeakRef is a valid empty one, and every weak reference costs: GLib
+   * 2.74 keeps an object's weak references in a list that clearing one
+   * walks, which made N waiters cost O(N^2). */
+  if (cancellable != NULL)
+    g_weak_ref_init (&waiter->cache, self);
   waiter->task = g_object_ref (task);
   /* No reference: the cancellable's handler holds the waiter, and the
    * task holds the cancellable for as long as it matters. */

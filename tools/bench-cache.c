@@ -40,9 +40,9 @@
 #define HIT_KEYS          1000
 #define SEQUENCE_LENGTH   4096          /* a power of two */
 #define SEQUENCE_SEED     20231023
-#define HIT_OPS           200000        /* per round and thread */
+#define HIT_OPS           50000         /* per round and thread */
 #define HIT_OPS_QUICK     10000
-#define ROUNDS            9
+#define ROUNDS            7
 #define ROUNDS_QUICK      2
 
 typedef struct
