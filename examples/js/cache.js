@@ -30,15 +30,18 @@ function fetchProfile(key, cancellable, task) {
 
 const cache = new Nebula.AsyncComputeCache({deduplicate: true, max_entries: 100});
 const key = new GLib.Variant('x', 42);
+// The nick, as Python's value_nick and C's GEnumValue give it.
 const outcomeName = outcome => Object.keys(Nebula.ComputeOutcome)
-    .find(name => Nebula.ComputeOutcome[name] === outcome);
+    .find(name => Nebula.ComputeOutcome[name] === outcome).toLowerCase();
 
 const results = await Promise.all(
     [...Array(5)].map(() => cache.get_or_compute_async(key, fetchProfile, null)));
+results.push(await cache.get_or_compute_async(key, fetchProfile, null));
 for (const [profile, outcome] of results)
     print(`${profile.name}: ${outcomeName(outcome)}`);
-const [profile, outcome] = await cache.get_or_compute_async(key, fetchProfile, null);
-print(`${profile.name}: ${outcomeName(outcome)}`);
 const stats = cache.get_stats();
 print(`${fetches} fetch, ${stats.requests} requests, ${stats.hits} hit, ${stats.joins} joined`);
-System.exit(fetches === 1 ? 0 : 1);
+const outcomes = results.map(([, outcome]) => outcomeName(outcome)).join(' ');
+const ok = fetches === 1 && outcomes === 'computed joined joined joined joined hit' &&
+    stats.requests === stats.hits + stats.misses;
+System.exit(ok ? 0 : 1);

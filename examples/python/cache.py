@@ -37,14 +37,15 @@ async def main():
     cache = Nebula.AsyncComputeCache(deduplicate=True, max_entries=100)
     results = await asyncio.gather(*[cache.get_or_compute(42, fetch_profile)
                                      for _ in range(5)])
+    results.append(await cache.get_or_compute(42, fetch_profile))
     for profile, outcome in results:
         print(f'{profile.props.name}: {outcome.value_nick}')
-    profile, outcome = await cache.get_or_compute(42, fetch_profile)
-    print(f'{profile.props.name}: {outcome.value_nick}')
     stats = cache.get_stats()
     print(f'{fetches} fetch, {stats.requests} requests, {stats.hits} hit, '
           f'{stats.joins} joined')
-    return fetches == 1
+    outcomes = [outcome.value_nick for _, outcome in results]
+    return (fetches == 1 and outcomes == ['computed'] + ['joined'] * 4 + ['hit']
+            and stats.requests == stats.hits + stats.misses)
 
 
 if __name__ == '__main__':
