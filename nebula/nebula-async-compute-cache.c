@@ -51,7 +51,8 @@
  * g_object_run_dispose() cancels every computation and completes every
  * pending request with %G_IO_ERROR_CANCELLED.
  *
- * The rules are in docs/caches.md.
+ * The rules, with the tests that check them, and measurements are in
+ * [Compute caches](caches.html).
  */
 
 #define BREAKER_TABLE_SIZE 1024

@@ -34,6 +34,9 @@
  * The cache is thread-safe. Computations run without the lock held, so two
  * threads missing the same key at once may both compute; the first value
  * stored wins and both callers get it.
+ *
+ * [Compute caches](caches.html) describes the policies, with their hit
+ * ratios and throughput.
  */
 
 typedef struct _Link Link;
