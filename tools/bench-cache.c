@@ -18,8 +18,9 @@
  *    NebulaAsyncComputeCache with deduplicate: one computation, which
  *    returns at once, so the figure is the cache's own cost; 1 COMPUTED
  *    and N-1 JOINED outcomes, checked. Timed from just before the first
- *    request to the last callback. References: N requests for a stored
- *    key (N HITs), and N misses without deduplication (N computations).
+ *    request to the last callback. Also with a GCancellable per request
+ *    (made beforehand), and as references N requests for a stored key
+ *    (N HITs) and N misses without deduplication (N computations).
  *
  * Timing: a warm-up, then rounds; the best round is the figure and the
  * median is kept too, since the machines this runs on are shared. One
@@ -349,11 +350,14 @@ run_hits (HitRow  *row,
 typedef enum
 {
   FLIGHT_DEDUPLICATE,
+  FLIGHT_CANCELLABLE,
   FLIGHT_SEPARATE,
   FLIGHT_HITS,
 } FlightMode;
 
-static const char * const flight_mode_names[] = { "deduplicate", "no-deduplicate", "hits" };
+static const char * const flight_mode_names[] = {
+  "deduplicate", "dedup+cancellable", "no-deduplicate", "hits",
+};
 
 typedef struct
 {
@@ -369,6 +373,7 @@ static FlightRow flight_rows[] = {
   { FLIGHT_DEDUPLICATE, 100, TRUE },
   { FLIGHT_DEDUPLICATE, 1000, TRUE },
   { FLIGHT_DEDUPLICATE, 10000, FALSE },
+  { FLIGHT_CANCELLABLE, 1000, TRUE },
   { FLIGHT_SEPARATE, 1000, TRUE },
   { FLIGHT_HITS, 1000, TRUE },
 };
@@ -382,6 +387,7 @@ typedef struct
   guint    outcomes[NEBULA_COMPUTE_OUTCOME_STALE + 1];
   guint64  last_callback_ns;
   char    *error;
+  GCancellable **cancellables;  /* one per request, or NULL */
 } Storm;
 
 static void
@@ -433,7 +439,8 @@ storm_round (NebulaAsyncComputeCache *cache,
   start = nebula_bench_now_ns (FALSE);
   for (guint i = 0; i < storm->requests; i++)
     nebula_async_compute_cache_get_or_compute_async (cache, key, storm_compute_cb, storm, NULL,
-                                                     NULL, storm_done_cb, storm);
+                                                     storm->cancellables != NULL ? storm->cancellables[i] : NULL,
+                                                     storm_done_cb, storm);
   while (storm->completed < storm->requests)
     g_main_context_iteration (context, TRUE);
 
@@ -449,6 +456,7 @@ storm_check (const FlightRow *row,
   switch (row->mode)
     {
     case FLIGHT_DEDUPLICATE:
+    case FLIGHT_CANCELLABLE:
       computed = 1;
       joined = row->requests - 1;
       break;
@@ -488,6 +496,12 @@ run_flights (FlightRow *row,
 
   g_main_context_push_thread_default (context);
   storm.value = g_object_new (G_TYPE_OBJECT, NULL);
+  if (row->mode == FLIGHT_CANCELLABLE)
+    {
+      storm.cancellables = g_new0 (GCancellable *, row->requests);
+      for (guint i = 0; i < row->requests; i++)
+        storm.cancellables[i] = g_cancellable_new ();
+    }
   cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
                         "deduplicate", row->mode != FLIGHT_SEPARATE,
                         "max-entries", 1024,
@@ -521,6 +535,9 @@ run_flights (FlightRow *row,
     g_main_context_iteration (context, FALSE);
   g_clear_object (&cache);
   g_object_unref (storm.value);
+  for (guint i = 0; storm.cancellables != NULL && i < row->requests; i++)
+    g_object_unref (storm.cancellables[i]);
+  g_free (storm.cancellables);
   g_main_context_pop_thread_default (context);
 
   if (storm.error != NULL)
@@ -614,7 +631,7 @@ nebula_bench_cache_print_table (void)
   printf ("\nsingle flight: N requests for one key on a NebulaAsyncComputeCache, the\n"
           "computation returning at once; wall clock from before the first request to the\n"
           "last callback, best of %u rounds\n", run_rounds);
-  printf ("  %-15s %8s %9s %12s %12s %14s\n", "mode", "requests", "computes", "best (us)", "median (us)",
+  printf ("  %-17s %8s %9s %12s %12s %14s\n", "mode", "requests", "computes", "best (us)", "median (us)",
           "ns per request");
   for (guint i = 0; i < G_N_ELEMENTS (flight_rows); i++)
     {
@@ -622,7 +639,7 @@ nebula_bench_cache_print_table (void)
 
       if (!flight_listed (row))
         continue;
-      printf ("  %-15s %8u ", flight_mode_names[row->mode], row->requests);
+      printf ("  %-17s %8u ", flight_mode_names[row->mode], row->requests);
       if (row->result.ran)
         printf ("%9u %12.1f %12.1f %14.1f\n", row->computes, row->result.min / 1e3, row->result.median / 1e3,
                 row->result.min / row->requests);

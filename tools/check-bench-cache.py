@@ -29,7 +29,7 @@ def main():
         if row['status'] != 'ok':
             failures.append(f'json: {row}')
     for row in caches['single_flight']:
-        expected = {'deduplicate': 1, 'no-deduplicate': row['requests'], 'hits': 0}[row['mode']]
+        expected = {'deduplicate': 1, 'dedup+cancellable': 1, 'no-deduplicate': row['requests'], 'hits': 0}[row['mode']]
         if row.get('computes') != expected:
             failures.append(f'json: {row["mode"]} with {row["requests"]} requests: '
                             f'{row.get("computes")} computations, expected {expected}')
