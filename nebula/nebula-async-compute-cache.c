@@ -73,9 +73,18 @@ typedef enum
 
 typedef struct _Flight Flight;
 
+/* One weak reference to the cache, shared by the waiters that have a
+ * cancellable (its handler needs the cache back). A GWeakRef per waiter
+ * would cost O(N^2) for N waiters: GLib 2.74 keeps an object's weak
+ * references in a list that clearing one walks. */
 typedef struct
 {
-  GWeakRef              cache;
+  GWeakRef cache;
+} CacheHandle;
+
+typedef struct
+{
+  CacheHandle          *handle;       /* with a cancellable only */
   GTask                *task;
   Flight               *flight;       /* while not done */
   GList                 link;         /* in flight->waiters */
@@ -130,6 +139,7 @@ struct _NebulaAsyncComputeCache
   GQueue               breaker_order;  /* least recently failed first */
   NebulaCacheStats     stats;
   gboolean             disposed;
+  CacheHandle         *handle;
 
   NebulaEvictionPolicy policy;
   guint                max_entries;
@@ -176,6 +186,14 @@ G_DEFINE_FINAL_TYPE (NebulaAsyncComputeCache, nebula_async_compute_cache, G_TYPE
 
 /* Waiters */
 
+static void
+cache_handle_clear (gpointer data)
+{
+  CacheHandle *handle = data;
+
+  g_weak_ref_clear (&handle->cache);
+}
+
 static Waiter *
 waiter_new (NebulaAsyncComputeCache *self,
             GTask                   *task,
@@ -184,12 +202,8 @@ waiter_new (NebulaAsyncComputeCache *self,
 {
   Waiter *waiter = g_atomic_rc_box_new0 (Waiter);
 
-  /* Only the cancellable's handler needs the cache back. A zero-filled
-   * GWeakRef is a valid empty one, and every weak reference costs: GLib
-   * 2.74 keeps an object's weak references in a list that clearing one
-   * walks, which made N waiters cost O(N^2). */
   if (cancellable != NULL)
-    g_weak_ref_init (&waiter->cache, self);
+    waiter->handle = g_atomic_rc_box_acquire (self->handle);
   waiter->task = g_object_ref (task);
   /* No reference: the cancellable's handler holds the waiter, and the
    * task holds the cancellable for as long as it matters. */
@@ -204,7 +218,8 @@ waiter_clear (gpointer data)
 {
   Waiter *waiter = data;
 
-  g_weak_ref_clear (&waiter->cache);
+  if (waiter->handle != NULL)
+    g_atomic_rc_box_release_full (waiter->handle, cache_handle_clear);
   g_clear_object (&waiter->task);
 }
 
@@ -603,7 +618,7 @@ waiter_cancelled_cb (GCancellable *cancellable,
                      gpointer      user_data)
 {
   Waiter *waiter = user_data;
-  g_autoptr(NebulaAsyncComputeCache) self = g_weak_ref_get (&waiter->cache);
+  g_autoptr(NebulaAsyncComputeCache) self = g_weak_ref_get (&waiter->handle->cache);
   GCancellable *cancel_flight = NULL;
   Flight *dropped = NULL;
   Flight *flight;
@@ -1191,6 +1206,7 @@ nebula_async_compute_cache_finalize (GObject *object)
   g_clear_object (&self->store);
   g_hash_table_unref (self->flights);
   g_hash_table_unref (self->breakers);
+  g_atomic_rc_box_release_full (self->handle, cache_handle_clear);
   g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (nebula_async_compute_cache_parent_class)->finalize (object);
@@ -1481,4 +1497,6 @@ nebula_async_compute_cache_init (NebulaAsyncComputeCache *self)
   self->breakers = g_hash_table_new_full (nebula_cache_key_hash, g_variant_equal, NULL, breaker_free);
   self->failure_threshold = 5;
   self->open_duration = 30 * G_USEC_PER_SEC;
+  self->handle = g_atomic_rc_box_new0 (CacheHandle);
+  g_weak_ref_init (&self->handle->cache, self);
 }
