@@ -730,7 +730,9 @@ nebula_bench_cache_print_csv (void)
   for (guint i = 0; i < G_N_ELEMENTS (hit_rows); i++)
     {
       const HitRow *row = &hit_rows[i];
-      g_autofree char *workload = g_strdup_printf ("hits-%s-%u-thread%s", policy_name (row), row->threads,
+      g_autofree char *workload = g_strdup_printf ("hits-%s%s%u-thread%s",
+                                                   row->api == HIT_FLOOR ? "" : policy_name (row),
+                                                   row->api == HIT_FLOOR ? "" : "-", row->threads,
                                                    row->threads == 1 ? "" : "s");
       g_autofree char *error = row->result.ran ? NULL : plain_text (row->result.error, ",\"");
 
