@@ -736,11 +736,13 @@ nebula_bench_cache_print_csv (void)
                                                    row->threads == 1 ? "" : "s");
       g_autofree char *error = row->result.ran ? NULL : plain_text (row->result.error, ",\"");
 
+      const char *prefix = row->api == HIT_FLOOR ? "" : "compute-cache-";
+
       if (row->result.ran)
-        printf ("cache,compute-cache-%s,%s,ok,%" G_GUINT64_FORMAT ",%.4f,%.4f,,,\n", row->name, workload,
+        printf ("cache,%s%s,%s,ok,%" G_GUINT64_FORMAT ",%.4f,%.4f,,,\n", prefix, row->name, workload,
                 row->result.ops, row->result.min, row->result.median);
       else
-        printf ("cache,compute-cache-%s,%s,%s,,,,,,\n", row->name, workload, error);
+        printf ("cache,%s%s,%s,%s,,,,,,\n", prefix, row->name, workload, error);
     }
   for (guint i = 0; i < G_N_ELEMENTS (flight_rows); i++)
     {
