@@ -175,18 +175,27 @@ stack_label (void)
   return "Stack allocator";
 }
 
+/* Growth (and the first chunk, if the stack initializes on its first call)
+ * charges the budget under the lock, and the budget's handlers may call
+ * back into the stack: its signals wait until the lock is released. */
 static inline void
 stack_lock (NebulaStackAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_lock (&self->lock);
+    {
+      nebula_memory_budget_hold_signals ();
+      g_mutex_lock (&self->lock);
+    }
 }
 
 static inline void
 stack_unlock (NebulaStackAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_unlock (&self->lock);
+    {
+      g_mutex_unlock (&self->lock);
+      nebula_memory_budget_emit_held_signals ();
+    }
 }
 
 static inline guint8 *
@@ -195,8 +204,9 @@ chunk_end (const Chunk *chunk)
   return chunk->data + chunk->size;
 }
 
-/* Every chunk is allocated here and freed in chunk_free(), so that a memory
- * budget can be charged in one place. */
+/* Every chunk is allocated here and freed in chunk_free(): the budget, if
+ * any, is charged for the chunk's data before it is taken from the system,
+ * and released when the chunk goes. A refusal changes nothing. */
 static Chunk *
 chunk_new (NebulaStackAllocator  *self,
            gsize                  size,
@@ -204,10 +214,15 @@ chunk_new (NebulaStackAllocator  *self,
 {
   Chunk *chunk;
 
+  if (!nebula_allocator_config_charge (&self->config, size, error))
+    return NULL;
+
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .allocator_name = self->config.name };
+
+      nebula_allocator_config_uncharge (&self->config, size);
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
@@ -229,6 +244,7 @@ chunk_free (NebulaStackAllocator *self,
             Chunk                *chunk)
 {
   self->reserved -= chunk->size;
+  nebula_allocator_config_uncharge (&self->config, chunk->size);
   g_free (chunk);
 }
 
@@ -1218,6 +1234,71 @@ bytes_available (NebulaStackAllocator *self)
   return available;
 }
 
+static GVariant *
+chunk_to_variant (NebulaStackAllocator *self,
+                  const Chunk          *chunk,
+                  const char           *kind,
+                  gsize                 low_used,
+                  gsize                 high_used)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "kind", "s", kind);
+  g_variant_dict_insert (&dict, "size", "t", (guint64) chunk->size);
+  g_variant_dict_insert (&dict, "used", "t", (guint64) (low_used + high_used));
+  g_variant_dict_insert (&dict, "current", "b", chunk == self->current);
+  if (self->double_ended)
+    {
+      g_variant_dict_insert (&dict, "low-used", "t", (guint64) low_used);
+      g_variant_dict_insert (&dict, "high-used", "t", (guint64) high_used);
+    }
+
+  return g_variant_dict_end (&dict);
+}
+
+/* The report's Stack part: the chunks, newest first, then the spare. */
+static void
+stack_report (NebulaAllocator *allocator,
+              GVariantDict    *report)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  GVariantBuilder chunks;
+  gsize stranded = 0;
+
+  stack_lock (self);
+  if (!ensure_ready (self, NULL))
+    {
+      stack_unlock (self);
+      return;
+    }
+
+  g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    {
+      gboolean current = chunk == self->current;
+      guint8 *cursor = current ? self->cursor : chunk->saved_cursor;
+      gsize high_used = current ? (gsize) (chunk_end (chunk) - self->limit) : 0;
+
+      /* The low end never returns to an older chunk before it pops back
+       * into it: the tail above the older chunk's top serves nothing. */
+      if (!current)
+        stranded += chunk->size - (gsize) (cursor - chunk->data);
+      g_variant_builder_add_value (&chunks,
+                                   chunk_to_variant (self, chunk, "regular",
+                                                     cursor - chunk->data, high_used));
+    }
+  if (self->spare != NULL)
+    g_variant_builder_add_value (&chunks, chunk_to_variant (self, self->spare, "spare", 0, 0));
+
+  g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
+  g_variant_dict_insert (report, "fragmentation", "d",
+                         self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
+  stack_unlock (self);
+
+  g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
+}
+
 static void
 nebula_stack_allocator_finalize (GObject *object)
 {
@@ -1369,6 +1450,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), stack_report);
 
   /**
    * NebulaStackAllocator:max-capacity:
