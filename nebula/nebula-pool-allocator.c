@@ -1553,8 +1553,16 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   /**
    * NebulaPoolAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every slab the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every slab before the pool takes it
+   * from the system, or %NULL for none. The charge is the slab's blocks
+   * (their number times the rounded [property@PoolAllocator:block-size]);
+   * the bookkeeping beside them is not charged. The first slab is charged
+   * when the pool initializes, so a budget too small for it makes
+   * construction fail with %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each
+   * later slab when the pool grows, where a refusal fails that request with
+   * the same error and changes nothing (blocks already in the pool are
+   * still handed out and freed). A pool keeps its slabs through resets and
+   * releases them all when it is finalized.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);

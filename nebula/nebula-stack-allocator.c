@@ -1445,8 +1445,17 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   /**
    * NebulaStackAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every chunk the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every chunk before the stack takes it
+   * from the system, or %NULL for none. The charge is the chunk's size,
+   * block headers included. The first chunk is charged when the stack
+   * initializes, so a budget too small for it makes construction fail with
+   * %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each later chunk when the stack
+   * grows into it, where a refusal fails that allocation or reallocation
+   * with the same error and changes nothing (what fits the current chunk
+   * still succeeds). A chunk's charge is released when the chunk is freed:
+   * when a pop, a release to a marker or a reset empties it and the stack
+   * does not keep it as its one spare chunk (the largest emptied one, still
+   * charged), and at finalization, which releases everything.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
