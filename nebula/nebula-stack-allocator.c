@@ -108,6 +108,7 @@ struct _NebulaStackAllocator
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
   GMutex                 lock;
+  gboolean               holding_signals;  /* under the lock: budget signals held */
 
   /* configuration */
   guint64                capacity;
@@ -175,27 +176,56 @@ stack_label (void)
   return "Stack allocator";
 }
 
-/* Growth (and the first chunk, if the stack initializes on its first call)
- * charges the budget under the lock, and the budget's handlers may call
- * back into the stack: its signals wait until the lock is released. */
 static inline void
 stack_lock (NebulaStackAllocator *self)
 {
   if (self->config.thread_safe)
-    {
-      nebula_memory_budget_hold_signals ();
-      g_mutex_lock (&self->lock);
-    }
+    g_mutex_lock (&self->lock);
 }
 
 static inline void
 stack_unlock (NebulaStackAllocator *self)
 {
-  if (self->config.thread_safe)
+  if (!self->config.thread_safe)
+    return;
+
+  if (G_LIKELY (!self->holding_signals))
     {
       g_mutex_unlock (&self->lock);
-      nebula_memory_budget_emit_held_signals ();
+      return;
     }
+
+  self->holding_signals = FALSE;
+  g_mutex_unlock (&self->lock);
+  nebula_memory_budget_emit_held_signals ();
+}
+
+/* Growth charges the budget under the lock, and the budget's handlers may
+ * call back into the stack: the signals wait until stack_unlock(). Only
+ * growth holds them, so that other operations pay nothing for it. */
+static inline void
+stack_hold_signals (NebulaStackAllocator *self)
+{
+  if (self->config.thread_safe && self->config.budget != NULL && !self->holding_signals)
+    {
+      nebula_memory_budget_hold_signals ();
+      self->holding_signals = TRUE;
+    }
+}
+
+static inline gboolean ensure_ready (NebulaStackAllocator  *self,
+                                     GError               **error);
+
+/* Initializes the stack before taking the lock (the first chunk's charge
+ * may emit the budget's signals, which must not run under it); the
+ * ensure_ready() under the lock then only reports an invalid
+ * configuration. */
+static inline void
+stack_lock_ready (NebulaStackAllocator *self)
+{
+  if (G_UNLIKELY (g_atomic_pointer_get (&self->config.init_once) == 0))
+    (void) ensure_ready (self, NULL);
+  stack_lock (self);
 }
 
 static inline guint8 *
@@ -594,6 +624,7 @@ grow (NebulaStackAllocator  *self,
     chunk_free (self, g_steal_pointer (&self->spare));
 
   chunk_size = CLAMP (self->current->size * 2, need, room);
+  stack_hold_signals (self);
   chunk = chunk_new (self, chunk_size, error);
   if (chunk == NULL)
     return FALSE;
@@ -636,10 +667,6 @@ allocate_low_locked (NebulaStackAllocator  *self,
     }
 }
 
-static inline gboolean
-ensure_ready (NebulaStackAllocator  *self,
-              GError               **error);
-
 static G_NO_INLINE gpointer
 allocate_slow (NebulaStackAllocator  *self,
                gsize                  size,
@@ -648,7 +675,7 @@ allocate_slow (NebulaStackAllocator  *self,
 {
   gpointer ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ptr = allocate_low_locked (self, size, alignment, error);
   stack_unlock (self);
@@ -762,7 +789,7 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean owned = FALSE;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     owned = owns_locked (self, ptr);
   stack_unlock (self);
@@ -897,7 +924,7 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
   if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
     return pop_low (self, size, error);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->last && ptr != NULL)
@@ -1064,7 +1091,7 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gpointer new_ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->last && ptr != NULL)
@@ -1084,7 +1111,7 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   Chunk *first;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
     {
       stack_unlock (self);
@@ -1266,7 +1293,7 @@ stack_report (NebulaAllocator *allocator,
   GVariantBuilder chunks;
   gsize stranded = 0;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
     {
       stack_unlock (self);
@@ -1532,7 +1559,7 @@ mark (NebulaStackAllocator *self,
   marker->allocator_id = self->id;
   marker->high = high;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     {
       state = high ? high_state (self) : low_state (self);
@@ -1746,7 +1773,7 @@ nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
   g_return_val_if_fail (marker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ok = release_locked (self, marker, error);
   stack_unlock (self);
@@ -1780,7 +1807,7 @@ nebula_stack_allocator_allocate_high (NebulaStackAllocator  *self,
 
   if (nebula_layout_check (NEBULA_ALLOCATOR (self), size, alignment, error))
     {
-      stack_lock (self);
+      stack_lock_ready (self);
       if (ensure_ready (self, error))
         ptr = allocate_high_locked (self, MAX (size, 1), alignment, error);
       stack_unlock (self);
@@ -1840,7 +1867,7 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (!self->double_ended)
@@ -1896,7 +1923,7 @@ nebula_stack_allocator_get_n_chunks (NebulaStackAllocator *self)
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), 0);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
       n++;
