@@ -232,6 +232,7 @@ test_report_pool (void)
       g_autoptr(NebulaPoolAllocator) pool = NULL;
       g_autoptr(GVariant) report = NULL;
       g_autoptr(GVariant) slabs = NULL;
+      g_autoptr(GVariant) config = NULL;
       g_autoptr(GVariant) budget_dict = NULL;
       g_autoptr(GError) error = NULL;
       g_autofree char *json = NULL;
@@ -266,7 +267,8 @@ test_report_pool (void)
       slabs = lookup_list (report, "slabs", 2);
       assert_slab (slabs, 0, 4, 2, 0);
       assert_slab (slabs, 1, 4, 2, 2);
-      budget_dict = lookup_dict (lookup_dict (report, "configuration"), "budget");
+      config = lookup_dict (report, "configuration");
+      budget_dict = lookup_dict (config, "budget");
       g_assert_cmpuint (lookup_uint64 (budget_dict, "used"), ==, 8 * 64);
 
       /* The four blocks in use hold 64 bytes each, their callers asked for 40. */
