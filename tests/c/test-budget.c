@@ -526,6 +526,85 @@ test_budget_pool (gconstpointer data)
   g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
 }
 
+typedef struct
+{
+  NebulaAllocator *pool;
+  GPtrArray       *blocks;
+  guint            refused;
+  guint            other_errors;
+} PoolWorker;
+
+static gpointer
+pool_worker_thread (gpointer data)
+{
+  PoolWorker *worker = data;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gpointer block = nebula_allocator_allocate (worker->pool, 64, 8, &error);
+
+      if (block != NULL)
+        g_ptr_array_add (worker->blocks, block);
+      else if (g_error_matches (error, NEBULA_ALLOCATOR_ERROR,
+                                NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED))
+        worker->refused++;
+      else
+        worker->other_errors++;
+    }
+
+  return NULL;
+}
+
+/* Threads racing to grow a thread-safe pool: the budget holds exactly the
+ * slabs, and refuses the one that would pass its limit. */
+static void
+test_budget_pool_concurrent (void)
+{
+  /* Slabs of 16, 16, 32 and 64 blocks of 64 bytes fill the limit. */
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("racing", 128 * 64);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  PoolWorker workers[4];
+  GThread *threads[G_N_ELEMENTS (workers)];
+  guint allocated = 0, refused = 0;
+
+  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                         "block-size", (guint64) 64, "block-count", (guint64) 16,
+                         "max-block-count", (guint64) 4096, "thread-safe", TRUE,
+                         "budget", budget, NULL);
+  g_assert_no_error (error);
+
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      workers[t] = (PoolWorker) { NEBULA_ALLOCATOR (pool), g_ptr_array_new (), 0, 0 };
+      threads[t] = g_thread_new ("pool-worker", pool_worker_thread, &workers[t]);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_cmpuint (workers[t].other_errors, ==, 0);
+      allocated += workers[t].blocks->len;
+      refused += workers[t].refused;
+    }
+
+  g_assert_cmpuint (allocated, ==, 128);
+  g_assert_cmpuint (refused, ==, 400 - 128);
+  g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 4);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 128 * 64);
+
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      for (guint i = 0; i < workers[t].blocks->len; i++)
+        g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool),
+                                                    workers[t].blocks->pdata[i], 64, 8, &error));
+      g_ptr_array_unref (workers[t].blocks);
+    }
+  g_assert_no_error (error);
+  g_clear_object (&pool);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+}
+
 /* Capacity 1024, then chunks of 2048 and 4096. */
 static NebulaStackAllocator *
 new_stack (NebulaMemoryBudget  *budget,
@@ -722,6 +801,7 @@ main (int   argc,
   g_test_add_func ("/nebula/budget/system", test_budget_system);
   g_test_add_data_func ("/nebula/budget/pool", GINT_TO_POINTER (FALSE), test_budget_pool);
   g_test_add_data_func ("/nebula/budget/pool/thread-safe", GINT_TO_POINTER (TRUE), test_budget_pool);
+  g_test_add_func ("/nebula/budget/pool/concurrent", test_budget_pool_concurrent);
   g_test_add_data_func ("/nebula/budget/stack", GINT_TO_POINTER (FALSE), test_budget_stack);
   g_test_add_data_func ("/nebula/budget/stack/thread-safe", GINT_TO_POINTER (TRUE), test_budget_stack);
   g_test_add_func ("/nebula/budget/parent", test_budget_parent);
