@@ -535,7 +535,7 @@ typedef struct
 } PoolWorker;
 
 static gpointer
-pool_worker_thread (gpointer data)
+pool_worker_cb (gpointer data)
 {
   PoolWorker *worker = data;
 
@@ -578,7 +578,7 @@ test_budget_pool_concurrent (void)
   for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
     {
       workers[t] = (PoolWorker) { NEBULA_ALLOCATOR (pool), g_ptr_array_new (), 0, 0 };
-      threads[t] = g_thread_new ("pool-worker", pool_worker_thread, &workers[t]);
+      threads[t] = g_thread_new ("pool-worker", pool_worker_cb, &workers[t]);
     }
   for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
     {
