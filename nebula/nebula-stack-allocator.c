@@ -238,7 +238,7 @@ static inline gboolean ensure_ready (NebulaStackAllocator  *self,
 static inline void
 stack_lock_ready (NebulaStackAllocator *self)
 {
-  if (G_UNLIKELY (g_atomic_pointer_get (&self->config.init_once) == 0))
+  if (G_UNLIKELY (__atomic_load_n (&self->config.init_once, __ATOMIC_ACQUIRE) == 0))
     (void) ensure_ready (self, NULL);
   stack_lock (self);
 }
