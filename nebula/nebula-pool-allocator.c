@@ -175,8 +175,9 @@ is_power_of_two (guint64 value)
   return value != 0 && (value & (value - 1)) == 0;
 }
 
-/* Every slab comes from here, so that a memory budget can be charged in
- * one place. */
+/* Every slab comes from here and goes in slab_free(): the budget, if any,
+ * is charged for the blocks (not the bookkeeping) before they are taken
+ * from the system. A refusal changes nothing. */
 static Slab *
 slab_new (NebulaPoolAllocator  *self,
           gsize                 first,
@@ -189,6 +190,9 @@ slab_new (NebulaPoolAllocator  *self,
   gpointer data = NULL;
   Slab *slab;
   int res;
+
+  if (!nebula_allocator_config_charge (&self->config, bytes, error))
+    return NULL;
 
   slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32));
   if (slab != NULL)
@@ -203,6 +207,7 @@ slab_new (NebulaPoolAllocator  *self,
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
       NebulaErrorInfo info = { .requested = bytes, .allocator_name = what };
 
+      nebula_allocator_config_uncharge (&self->config, bytes);
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
                         G_GSIZE_FORMAT " bytes)",
@@ -221,8 +226,10 @@ slab_new (NebulaPoolAllocator  *self,
 }
 
 static void
-slab_free (Slab *slab)
+slab_free (NebulaPoolAllocator *self,
+           Slab                *slab)
 {
+  nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
   free (slab->data);
   g_free (slab);
 }
@@ -851,6 +858,9 @@ refill_concurrent (NebulaPoolAllocator  *self,
   gboolean ok = TRUE;
   guint i;
 
+  /* Growth charges the budget, whose handlers may call back into the pool:
+   * its signals wait until the lock is released. */
+  nebula_memory_budget_hold_signals ();
   lock_growth (self);
 
   i = self->fresh_slab;
@@ -868,6 +878,7 @@ refill_concurrent (NebulaPoolAllocator  *self,
     ok = FALSE;
 
   unlock_growth (self);
+  nebula_memory_budget_emit_held_signals ();
   return ok;
 }
 
@@ -1228,13 +1239,167 @@ bytes_available (NebulaPoolAllocator *self)
           (self->max_blocks - n_blocks)) * self->block_size;
 }
 
+/* The position of the slab holding @block among the first @n_slabs, or
+ * @n_slabs if none holds it. */
+static guint
+slab_position (NebulaPoolAllocator *self,
+               guint                n_slabs,
+               gconstpointer        block)
+{
+  for (guint i = 0; i < n_slabs; i++)
+    if ((const guint8 *) block >= self->slabs[i]->data &&
+        (const guint8 *) block < self->slabs[i]->end)
+      return i;
+
+  return n_slabs;
+}
+
+/* Without check-frees only the free list knows where the free blocks are:
+ * counts the listed blocks of each slab into @listed. The list may be
+ * damaged (single-threaded, it lives in the blocks) or changing (thread-safe),
+ * so no link is trusted: the walk stops at one that does not lead to a
+ * handed-out block of the first @n_slabs slabs, and after as many steps as
+ * there are blocks. */
+static void
+count_listed_blocks (NebulaPoolAllocator *self,
+                     guint                n_slabs,
+                     gsize               *listed)
+{
+  gsize steps = load_n_blocks (self);
+
+  if (self->config.thread_safe)
+    {
+      guint32 top = (guint32) __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+      for (; top != 0 && steps > 0; steps--)
+        {
+          gsize index = top - 1;
+          guint i = n_slabs;
+          Slab *slab;
+
+          while (i > 0 && self->slabs[i - 1]->first > index)
+            i--;
+          if (i == 0 || index - self->slabs[i - 1]->first >= fresh_count (self, self->slabs[i - 1]))
+            break;
+
+          slab = self->slabs[i - 1];
+          listed[i - 1]++;
+          top = __atomic_load_n (&slab->links[index - slab->first], __ATOMIC_RELAXED);
+        }
+      return;
+    }
+
+  for (guint8 *block = self->free_head; block != NULL && steps > 0; steps--)
+    {
+      guint i = slab_position (self, n_slabs, block);
+      gboolean at_start;
+      gsize index;
+
+      if (i == n_slabs)
+        break;
+      index = block_index (self, self->slabs[i], block, &at_start);
+      if (!at_start || index >= self->slabs[i]->fresh)
+        break;
+
+      listed[i]++;
+      memcpy (&block, block, sizeof (gpointer));
+    }
+}
+
+/* Blocks of @slab in use, from its allocation bits. */
+static gsize
+count_allocated_blocks (NebulaPoolAllocator *self,
+                        Slab                *slab)
+{
+  gsize n_words = (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD;
+  gsize count = 0;
+
+  for (gsize i = 0; i < n_words; i++)
+    {
+      gsize word = self->config.thread_safe
+        ? __atomic_load_n (&slab->allocated[i], __ATOMIC_RELAXED)
+        : slab->allocated[i];
+
+      count += (gsize) __builtin_popcountll ((unsigned long long) word);
+    }
+
+  return count;
+}
+
+/* The report's Pool part: the slabs, oldest first, with their blocks in
+ * use; and how much of the blocks in use their callers left unused. */
+static void
+pool_report (NebulaAllocator *allocator,
+             GVariantDict    *report)
+{
+  NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
+  NebulaStatsCounters *counters = nebula_allocator_get_counters (allocator);
+  g_autofree gsize *listed = NULL;
+  GVariantBuilder slabs;
+  guint64 total_blocks = 0, total_used = 0;
+  guint n_slabs;
+
+  if (!ensure_ready (self, NULL))
+    return;
+
+  /* Slabs are never freed before finalize: the first n_slabs stay valid
+   * while other threads grow the pool. */
+  n_slabs = n_slabs_of (self);
+  if (!self->check_frees)
+    {
+      listed = g_new0 (gsize, n_slabs);
+      count_listed_blocks (self, n_slabs, listed);
+    }
+
+  g_variant_builder_init (&slabs, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < n_slabs; i++)
+    {
+      Slab *slab = self->slabs[i];
+      gsize fresh = fresh_count (self, slab);
+      gsize used = self->check_frees ? count_allocated_blocks (self, slab)
+                                     : fresh - MIN (listed[i], fresh);
+      GVariantDict dict;
+
+      used = MIN (used, slab->n_blocks);
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "size", "t", (guint64) slab->n_blocks * self->block_size);
+      g_variant_dict_insert (&dict, "used", "t", (guint64) used * self->block_size);
+      g_variant_dict_insert (&dict, "blocks", "t", (guint64) slab->n_blocks);
+      g_variant_dict_insert (&dict, "blocks-used", "t", (guint64) used);
+      g_variant_dict_insert (&dict, "blocks-free", "t", (guint64) (slab->n_blocks - used));
+      g_variant_dict_insert (&dict, "blocks-untouched", "t", (guint64) (slab->n_blocks - fresh));
+      g_variant_builder_add_value (&slabs, g_variant_dict_end (&dict));
+
+      total_blocks += slab->n_blocks;
+      total_used += used;
+    }
+
+  g_variant_dict_insert (report, "reserved", "t", total_blocks * self->block_size);
+  g_variant_dict_insert (report, "blocks", "t", total_blocks);
+  g_variant_dict_insert (report, "blocks-used", "t", total_used);
+  g_variant_dict_insert_value (report, "slabs", g_variant_builder_end (&slabs));
+
+  /* Any free block serves any request, so a pool wastes memory only inside
+   * the blocks it hands out; the statistics know how much was asked for. */
+  if (counters->enabled)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (allocator);
+      guint64 held = total_used * self->block_size;
+
+      g_variant_dict_insert (report, "fragmentation", "d",
+                             held > stats->bytes_in_use
+                               ? (double) (held - stats->bytes_in_use) / (double) held
+                               : 0.0);
+    }
+}
+
 static void
 nebula_pool_allocator_finalize (GObject *object)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
   for (guint i = 0; i < self->n_slabs; i++)
-    slab_free (self->slabs[i]);
+    slab_free (self, self->slabs[i]);
   g_mutex_clear (&self->grow_lock);
   nebula_allocator_config_clear (&self->config);
 
@@ -1391,11 +1556,20 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   /**
    * NebulaPoolAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every slab the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every slab before the pool takes it
+   * from the system, or %NULL for none. The charge is the slab's blocks
+   * (their number times the rounded [property@PoolAllocator:block-size]);
+   * the bookkeeping beside them is not charged. The first slab is charged
+   * when the pool initializes, so a budget too small for it makes
+   * construction fail with %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each
+   * later slab when the pool grows, where a refusal fails that request with
+   * the same error and changes nothing (blocks already in the pool are
+   * still handed out and freed). A pool keeps its slabs through resets and
+   * releases them all when it is finalized.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), pool_report);
 
   /**
    * NebulaPoolAllocator:block-size:

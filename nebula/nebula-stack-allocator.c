@@ -10,6 +10,10 @@
 #include "nebula-allocator-private.h"
 #include "nebula-stack-allocator.h"
 
+#if NEBULA_TSAN
+# include <sanitizer/tsan_interface.h>
+#endif
+
 /**
  * NebulaStackAllocator:
  *
@@ -108,6 +112,7 @@ struct _NebulaStackAllocator
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
   GMutex                 lock;
+  gboolean               holding_signals;  /* under the lock: budget signals held */
 
   /* configuration */
   guint64                capacity;
@@ -175,18 +180,67 @@ stack_label (void)
   return "Stack allocator";
 }
 
+/* GMutex is built from atomics in an uninstrumented GLib, so
+ * ThreadSanitizer cannot see that it orders the stack's operations: tell
+ * it. */
 static inline void
 stack_lock (NebulaStackAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_lock (&self->lock);
+    {
+      g_mutex_lock (&self->lock);
+#if NEBULA_TSAN
+      __tsan_acquire (&self->lock);
+#endif
+    }
 }
 
 static inline void
 stack_unlock (NebulaStackAllocator *self)
 {
-  if (self->config.thread_safe)
-    g_mutex_unlock (&self->lock);
+  if (!self->config.thread_safe)
+    return;
+
+#if NEBULA_TSAN
+  __tsan_release (&self->lock);
+#endif
+  if (G_LIKELY (!self->holding_signals))
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  self->holding_signals = FALSE;
+  g_mutex_unlock (&self->lock);
+  nebula_memory_budget_emit_held_signals ();
+}
+
+/* Growth charges the budget under the lock, and the budget's handlers may
+ * call back into the stack: the signals wait until stack_unlock(). Only
+ * growth holds them, so that other operations pay nothing for it. */
+static inline void
+stack_hold_signals (NebulaStackAllocator *self)
+{
+  if (self->config.thread_safe && self->config.budget != NULL && !self->holding_signals)
+    {
+      nebula_memory_budget_hold_signals ();
+      self->holding_signals = TRUE;
+    }
+}
+
+static inline gboolean ensure_ready (NebulaStackAllocator  *self,
+                                     GError               **error);
+
+/* Initializes the stack before taking the lock (the first chunk's charge
+ * may emit the budget's signals, which must not run under it); the
+ * ensure_ready() under the lock then only reports an invalid
+ * configuration. */
+static inline void
+stack_lock_ready (NebulaStackAllocator *self)
+{
+  if (G_UNLIKELY (__atomic_load_n (&self->config.init_once, __ATOMIC_ACQUIRE) == 0))
+    (void) ensure_ready (self, NULL);
+  stack_lock (self);
 }
 
 static inline guint8 *
@@ -195,8 +249,9 @@ chunk_end (const Chunk *chunk)
   return chunk->data + chunk->size;
 }
 
-/* Every chunk is allocated here and freed in chunk_free(), so that a memory
- * budget can be charged in one place. */
+/* Every chunk is allocated here and freed in chunk_free(): the budget, if
+ * any, is charged for the chunk's data before it is taken from the system,
+ * and released when the chunk goes. A refusal changes nothing. */
 static Chunk *
 chunk_new (NebulaStackAllocator  *self,
            gsize                  size,
@@ -204,10 +259,15 @@ chunk_new (NebulaStackAllocator  *self,
 {
   Chunk *chunk;
 
+  if (!nebula_allocator_config_charge (&self->config, size, error))
+    return NULL;
+
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .allocator_name = self->config.name };
+
+      nebula_allocator_config_uncharge (&self->config, size);
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
@@ -229,6 +289,7 @@ chunk_free (NebulaStackAllocator *self,
             Chunk                *chunk)
 {
   self->reserved -= chunk->size;
+  nebula_allocator_config_uncharge (&self->config, chunk->size);
   g_free (chunk);
 }
 
@@ -578,6 +639,7 @@ grow (NebulaStackAllocator  *self,
     chunk_free (self, g_steal_pointer (&self->spare));
 
   chunk_size = CLAMP (self->current->size * 2, need, room);
+  stack_hold_signals (self);
   chunk = chunk_new (self, chunk_size, error);
   if (chunk == NULL)
     return FALSE;
@@ -620,10 +682,6 @@ allocate_low_locked (NebulaStackAllocator  *self,
     }
 }
 
-static inline gboolean
-ensure_ready (NebulaStackAllocator  *self,
-              GError               **error);
-
 static G_NO_INLINE gpointer
 allocate_slow (NebulaStackAllocator  *self,
                gsize                  size,
@@ -632,7 +690,7 @@ allocate_slow (NebulaStackAllocator  *self,
 {
   gpointer ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ptr = allocate_low_locked (self, size, alignment, error);
   stack_unlock (self);
@@ -746,7 +804,7 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean owned = FALSE;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     owned = owns_locked (self, ptr);
   stack_unlock (self);
@@ -881,7 +939,7 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
   if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
     return pop_low (self, size, error);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->last && ptr != NULL)
@@ -1048,7 +1106,7 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gpointer new_ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->last && ptr != NULL)
@@ -1068,7 +1126,7 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   Chunk *first;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
     {
       stack_unlock (self);
@@ -1216,6 +1274,71 @@ bytes_available (NebulaStackAllocator *self)
     }
 
   return available;
+}
+
+static GVariant *
+chunk_to_variant (NebulaStackAllocator *self,
+                  const Chunk          *chunk,
+                  const char           *kind,
+                  gsize                 low_used,
+                  gsize                 high_used)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "kind", "s", kind);
+  g_variant_dict_insert (&dict, "size", "t", (guint64) chunk->size);
+  g_variant_dict_insert (&dict, "used", "t", (guint64) (low_used + high_used));
+  g_variant_dict_insert (&dict, "current", "b", chunk == self->current);
+  if (self->double_ended)
+    {
+      g_variant_dict_insert (&dict, "low-used", "t", (guint64) low_used);
+      g_variant_dict_insert (&dict, "high-used", "t", (guint64) high_used);
+    }
+
+  return g_variant_dict_end (&dict);
+}
+
+/* The report's Stack part: the chunks, newest first, then the spare. */
+static void
+stack_report (NebulaAllocator *allocator,
+              GVariantDict    *report)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  GVariantBuilder chunks;
+  gsize stranded = 0;
+
+  stack_lock_ready (self);
+  if (!ensure_ready (self, NULL))
+    {
+      stack_unlock (self);
+      return;
+    }
+
+  g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    {
+      gboolean current = chunk == self->current;
+      guint8 *cursor = current ? self->cursor : chunk->saved_cursor;
+      gsize high_used = current ? (gsize) (chunk_end (chunk) - self->limit) : 0;
+
+      /* The low end never returns to an older chunk before it pops back
+       * into it: the tail above the older chunk's top serves nothing. */
+      if (!current)
+        stranded += chunk->size - (gsize) (cursor - chunk->data);
+      g_variant_builder_add_value (&chunks,
+                                   chunk_to_variant (self, chunk, "regular",
+                                                     cursor - chunk->data, high_used));
+    }
+  if (self->spare != NULL)
+    g_variant_builder_add_value (&chunks, chunk_to_variant (self, self->spare, "spare", 0, 0));
+
+  g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
+  g_variant_dict_insert (report, "fragmentation", "d",
+                         self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
+  stack_unlock (self);
+
+  g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
 }
 
 static void
@@ -1368,11 +1491,21 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   /**
    * NebulaStackAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every chunk the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every chunk before the stack takes it
+   * from the system, or %NULL for none. The charge is the chunk's size,
+   * block headers included. The first chunk is charged when the stack
+   * initializes, so a budget too small for it makes construction fail with
+   * %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each later chunk when the stack
+   * grows into it, where a refusal fails that allocation or reallocation
+   * with the same error and changes nothing (what fits the current chunk
+   * still succeeds). A chunk's charge is released when the chunk is freed:
+   * when a pop, a release to a marker or a reset empties it and the stack
+   * does not keep it as its one spare chunk (the largest emptied one, still
+   * charged), and at finalization, which releases everything.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), stack_report);
 
   /**
    * NebulaStackAllocator:max-capacity:
@@ -1445,7 +1578,7 @@ mark (NebulaStackAllocator *self,
   marker->allocator_id = self->id;
   marker->high = high;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     {
       state = high ? high_state (self) : low_state (self);
@@ -1659,7 +1792,7 @@ nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
   g_return_val_if_fail (marker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ok = release_locked (self, marker, error);
   stack_unlock (self);
@@ -1693,7 +1826,7 @@ nebula_stack_allocator_allocate_high (NebulaStackAllocator  *self,
 
   if (nebula_layout_check (NEBULA_ALLOCATOR (self), size, alignment, error))
     {
-      stack_lock (self);
+      stack_lock_ready (self);
       if (ensure_ready (self, error))
         ptr = allocate_high_locked (self, MAX (size, 1), alignment, error);
       stack_unlock (self);
@@ -1753,7 +1886,7 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (!self->double_ended)
@@ -1809,7 +1942,7 @@ nebula_stack_allocator_get_n_chunks (NebulaStackAllocator *self)
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), 0);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
       n++;
