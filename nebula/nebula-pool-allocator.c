@@ -135,6 +135,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+gpointer nebula_pool_allocator_class_for_dispatch;
+
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -1357,6 +1359,8 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   object_class->finalize = nebula_pool_allocator_finalize;
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;
+
+  __atomic_store_n (&nebula_pool_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaPoolAllocator:capacity:

@@ -157,6 +157,39 @@ _nebula_pool_fast_give (NebulaPoolFast *fast,
   return TRUE;
 }
 
+/* The whole inline request, statistics included: what
+ * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first. */
+static inline gboolean
+_nebula_pool_fast_alloc (NebulaPoolFast *fast,
+                         gsize           size,
+                         gsize           alignment,
+                         gpointer       *out)
+{
+  gpointer block;
+
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
+                  (block = _nebula_pool_fast_take (fast)) == NULL))
+    return FALSE;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+  *out = block;
+  return TRUE;
+}
+
+static inline gboolean
+_nebula_pool_fast_dealloc (NebulaPoolFast *fast,
+                           gpointer        ptr,
+                           gsize           size,
+                           gsize           alignment)
+{
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
+                  !_nebula_pool_fast_give (fast, ptr)))
+    return FALSE;
+
+  _nebula_fast_stats_free (fast->stats, size);
+  return TRUE;
+}
+
 /**
  * nebula_pool_allocator_alloc: (skip)
  * @self: a #NebulaPoolAllocator
@@ -180,23 +213,10 @@ nebula_pool_allocator_alloc (NebulaPoolAllocator  *self,
                              gsize                 alignment,
                              GError              **error)
 {
-  NebulaPoolFast *fast = _NEBULA_POOL_FAST (self);
   gpointer block;
 
-  if (G_LIKELY (_nebula_pool_fast_layout_ok (fast, size, alignment) &&
-                (block = _nebula_pool_fast_take (fast)) != NULL))
-    {
-      NebulaAllocatorStats *stats = fast->stats;
-
-      if (stats != NULL)
-        {
-          /* The peak is settled lazily, when bytes_in_use falls or is read. */
-          stats->allocations++;
-          stats->total_bytes_allocated += size;
-          stats->bytes_in_use += size;
-        }
-      return block;
-    }
+  if (G_LIKELY (_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, &block)))
+    return block;
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
 }
@@ -223,23 +243,8 @@ nebula_pool_allocator_free (NebulaPoolAllocator  *self,
                             gsize                 alignment,
                             GError              **error)
 {
-  NebulaPoolFast *fast = _NEBULA_POOL_FAST (self);
-
-  if (G_LIKELY (_nebula_pool_fast_layout_ok (fast, size, alignment) &&
-                _nebula_pool_fast_give (fast, ptr)))
-    {
-      NebulaAllocatorStats *stats = fast->stats;
-
-      if (stats != NULL)
-        {
-          stats->deallocations++;
-          stats->total_bytes_freed += size;
-          if (stats->bytes_in_use > stats->peak_bytes_in_use)
-            stats->peak_bytes_in_use = stats->bytes_in_use;
-          stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
-        }
-      return TRUE;
-    }
+  if (G_LIKELY (_nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (self), ptr, size, alignment)))
+    return TRUE;
 
   return nebula_allocator_deallocate ((NebulaAllocator *) self, ptr, size, alignment, error);
 }
