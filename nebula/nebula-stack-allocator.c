@@ -448,6 +448,7 @@ set_low_state (NebulaStackAllocator *self,
   self->fast.cursor = state->cursor;
   self->fast.last = state->last;
   self->fast.base = self->current->data;
+  self->fast.bottom = self->current->prev == NULL ? self->current->data : NULL;
   if (!self->double_ended)
     self->fast.limit = chunk_end (self->current);
 }
@@ -529,6 +530,7 @@ push_chunk (NebulaStackAllocator *self,
   self->current = chunk;
   self->fast.cursor = chunk->data;
   self->fast.base = chunk->data;
+  self->fast.bottom = NULL;
   self->fast.limit = chunk_end (chunk);
   self->fast.last = NULL;
 }
@@ -1168,6 +1170,7 @@ stack_init_once (gpointer data)
   if (!config->thread_safe)
     {
       self->fast.base = chunk->data;
+      self->fast.bottom = chunk->data;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
       if (config->alloc_fill < 0 && config->free_fill < 0)
         self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;

@@ -102,7 +102,8 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
  *
  * @cursor is the first free byte of the low end, @limit the end of the
  * current chunk (or the bottom of the high end), @last the low end's top
- * block or %NULL, @base the start of the current chunk, @cookie the
+ * block or %NULL, @base the start of the current chunk, @bottom the same
+ * when that chunk is the first one (else %NULL), @cookie the
  * allocator's secret for block headers. @max_fast_size is the largest
  * request the inline path may serve: 0 while the allocator is
  * uninitialized, thread-safe or filling memory, 2^62 - 1 otherwise (so
@@ -115,6 +116,7 @@ typedef struct
   guint8               *limit;
   guint8               *last;
   guint8               *base;
+  guint8               *bottom;
   guintptr              cookie;
   gsize                 max_fast_size;
   NebulaAllocatorStats *stats;
@@ -183,9 +185,10 @@ _nebula_stack_fast_push (NebulaStackFast *fast,
 }
 
 /* Pops the low end's top block when @ptr is that block, @size its size,
- * its header intact and the block below it in the same chunk; FALSE sends
- * everything else (other blocks, wrong sizes, damaged headers, the bottom
- * of a chunk) to the exported path, which says what is wrong. */
+ * its header intact and the block below it in the same chunk (or none, in
+ * the first chunk); FALSE sends everything else (other blocks, wrong
+ * sizes, damaged headers, the bottom of a later chunk) to the exported
+ * path, which says what is wrong. */
 static inline gboolean
 _nebula_stack_fast_pop (NebulaStackFast *fast,
                         gpointer         ptr,
@@ -208,11 +211,20 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
   end = header->word;
   if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,
                                                                header->prev, end) ||
-                  end < (guintptr) fast->base || end > (guintptr) header ||
-                  (prev & (_NEBULA_STACK_MIN_ALIGNMENT - 1)) != 0 ||
-                  prev < (guintptr) fast->base + sizeof (NebulaStackBlockHeader) ||
-                  prev >= end))
+                  end < (guintptr) fast->base || end > (guintptr) header))
     return FALSE;
+
+  if (prev == 0)
+    {
+      if (G_UNLIKELY (end != (guintptr) fast->bottom))
+        return FALSE;
+    }
+  else if (G_UNLIKELY ((prev & (_NEBULA_STACK_MIN_ALIGNMENT - 1)) != 0 ||
+                       prev < (guintptr) fast->base + sizeof (NebulaStackBlockHeader) ||
+                       prev >= end))
+    {
+      return FALSE;
+    }
 
   fast->last = (guint8 *) prev;
   fast->cursor = (guint8 *) end;

@@ -1019,7 +1019,7 @@ typedef struct
 #define DISPATCH_PAIRS_QUICK 200000
 #define DISPATCH_PAIRS       4000000
 
-static DispatchRow dispatch_rows[8];
+static DispatchRow dispatch_rows[12];
 static guint n_dispatch_rows;
 
 static double
@@ -1134,6 +1134,9 @@ run_dispatch (void)
   guint repeats = opt_quick ? 2 : 5;
   g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (64 * 1024, NULL);
   g_autoptr(NebulaBumpAllocator) bump_quiet = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(NebulaPoolAllocator) pool_shared = NULL;
+  g_autoptr(NebulaStackAllocator) stack = NULL;
   g_autoptr(NebulaSystemAllocator) system_perf = NULL;
   NebulaBenchTrace empty = { .max_batch_bytes = 4096 };
   Worker worker = { .trace = empty };
@@ -1148,6 +1151,15 @@ run_dispatch (void)
 
   bump_quiet = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL, "track-stats", FALSE, NULL);
   add_dispatch_row ("bump-no-stats", time_best_of (repeats, dispatch_interface, bump_quiet, n));
+
+  /* The pool with its default check-frees; a single-threaded and a
+   * thread-safe one, and the stack. */
+  pool = nebula_pool_allocator_new (64, 1024, NULL);
+  add_dispatch_row ("pool", time_best_of (repeats, dispatch_interface, pool, n));
+  pool_shared = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "thread-safe", TRUE, NULL);
+  add_dispatch_row ("pool-ts", time_best_of (repeats, dispatch_interface, pool_shared, n));
+  stack = nebula_stack_allocator_new (64 * 1024, NULL);
+  add_dispatch_row ("stack", time_best_of (repeats, dispatch_interface, stack, n));
 
   system_perf = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
                                 "preset", NEBULA_PRESET_PERFORMANCE, NULL);
@@ -1409,6 +1421,24 @@ collect_goals (Goal *goals)
                         1.0 / geomean_ratio ("bump-inline", "malloc"), 3.0, FALSE };
   goals[n++] = (Goal) { "malloc / bump interface, speed-up (geometric mean)",
                         1.0 / geomean_ratio ("bump", "malloc"), 1.5, FALSE };
+  goals[n++] = (Goal) { "pool-inline / floor-freelist (fixed-64)",
+                        ratio ("pool-inline", "floor-freelist", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
+  goals[n++] = (Goal) { "stack-inline / floor-inline (lifo-frames)",
+                        ratio ("stack-inline", "floor-inline", NEBULA_BENCH_LIFO_FRAMES), 1.20, TRUE };
+  goals[n++] = (Goal) { "pool interface / floor-freelist-call (fixed-64)",
+                        ratio ("pool", "floor-freelist-call", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
+  goals[n++] = (Goal) { "stack interface / floor-call (lifo-frames)",
+                        ratio ("stack", "floor-call", NEBULA_BENCH_LIFO_FRAMES), 1.25, TRUE };
+  goals[n++] = (Goal) { "malloc / pool-inline, speed-up (fixed-64)",
+                        1.0 / ratio ("pool-inline", "malloc", NEBULA_BENCH_FIXED_64), 3.0, FALSE };
+  goals[n++] = (Goal) { "malloc / stack-inline, speed-up (lifo-frames)",
+                        1.0 / ratio ("stack-inline", "malloc", NEBULA_BENCH_LIFO_FRAMES), 3.0, FALSE };
+  goals[n++] = (Goal) { "malloc / pool interface, speed-up (fixed-64)",
+                        1.0 / ratio ("pool", "malloc", NEBULA_BENCH_FIXED_64), 1.5, FALSE };
+  goals[n++] = (Goal) { "malloc / stack interface, speed-up (lifo-frames)",
+                        1.0 / ratio ("stack", "malloc", NEBULA_BENCH_LIFO_FRAMES), 1.5, FALSE };
+  goals[n++] = (Goal) { "thread-safe pool / pool, one thread (fixed-64)",
+                        ratio ("pool-ts", "pool", NEBULA_BENCH_FIXED_64), 1.6, TRUE };
   return n;
 }
 
@@ -1426,7 +1456,7 @@ static void
 print_table (guint64 iterations,
              guint   rounds)
 {
-  Goal goals[8];
+  Goal goals[16];
   guint n_goals;
 
   printf ("nebula-bench %s: %d thread%s, >= %" G_GUINT64_FORMAT " ops per round and thread, "
@@ -1602,7 +1632,7 @@ print_json (guint64 iterations,
             guint   rounds)
 {
   g_autoptr(GString) out = g_string_new ("{\n");
-  Goal goals[8];
+  Goal goals[16];
   guint n_goals = collect_goals (goals);
   gboolean first = TRUE;
 
