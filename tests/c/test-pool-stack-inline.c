@@ -11,6 +11,8 @@
 
 #include <nebula.h>
 
+#include "test-util.h"
+
 static gpointer
 new_allocator (GType       type,
                const char *first_property,
@@ -26,24 +28,6 @@ new_allocator (GType       type,
   g_assert_no_error (error);
 
   return object;
-}
-
-static void
-assert_stats_equal (gpointer a,
-                    gpointer b)
-{
-  g_autoptr(NebulaAllocatorStats) x = nebula_allocator_get_stats (a);
-  g_autoptr(NebulaAllocatorStats) y = nebula_allocator_get_stats (b);
-
-  g_assert_cmpuint (x->allocations, ==, y->allocations);
-  g_assert_cmpuint (x->deallocations, ==, y->deallocations);
-  g_assert_cmpuint (x->failed_allocations, ==, y->failed_allocations);
-  g_assert_cmpuint (x->bytes_in_use, ==, y->bytes_in_use);
-  g_assert_cmpuint (x->peak_bytes_in_use, ==, y->peak_bytes_in_use);
-  g_assert_cmpuint (x->total_bytes_allocated, ==, y->total_bytes_allocated);
-  g_assert_cmpuint (x->total_bytes_freed, ==, y->total_bytes_freed);
-  g_assert_cmpuint (x->resets, ==, y->resets);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (a), ==, nebula_allocator_get_bytes_used (b));
 }
 
 /* Random churn through the inline functions, the public wrappers and a
@@ -108,8 +92,8 @@ test_pool_matches_exported (void)
     }
 
   g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (fast), ==, 3);
-  assert_stats_equal (fast, slow);
-  assert_stats_equal (wrapped, slow);
+  test_assert_stats_equal (fast, slow);
+  test_assert_stats_equal (wrapped, slow);
 }
 
 /* Bad frees through the inline function give the exported path's errors
@@ -337,8 +321,8 @@ test_stack_matches_exported (void)
   g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stacks[0]), >, 1);
   g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (stacks[0]), ==,
                     nebula_stack_allocator_get_n_chunks (stacks[2]));
-  assert_stats_equal (stacks[0], stacks[2]);
-  assert_stats_equal (stacks[1], stacks[2]);
+  test_assert_stats_equal (stacks[0], stacks[2]);
+  test_assert_stats_equal (stacks[1], stacks[2]);
 
   for (guint s = 0; s < 3; s++)
     g_object_unref (stacks[s]);
