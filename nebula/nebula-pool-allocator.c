@@ -85,12 +85,11 @@ struct _NebulaPoolAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded allocation path reads these. */
-  guint8                *free_head;     /* single-threaded free list */
+  /* The single-threaded paths, inline and exported, read and write
+   * these; see nebula-pool-allocator.h. */
+  NebulaPoolFast         fast;
   gsize                  block_size;    /* the stride, after rounding */
   gsize                  block_alignment;
-  gsize                  n_in_use;      /* single-threaded */
-  gboolean               fast;          /* initialized, single-threaded, no fills */
   gboolean               ready;         /* initialized and valid; release-published */
   guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
 
@@ -135,6 +134,8 @@ enum {
 };
 
 static GParamSpec *properties[N_PROPS];
+
+gpointer nebula_pool_allocator_class_for_dispatch;
 
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
@@ -309,7 +310,7 @@ load_n_in_use (NebulaPoolAllocator *self)
 {
   if (self->config.thread_safe)
     return atomic_load_size (&self->shared.n_in_use);
-  return self->n_in_use;
+  return self->fast.n_in_use;
 }
 
 static inline gsize
@@ -318,6 +319,18 @@ load_n_blocks (NebulaPoolAllocator *self)
   if (self->config.thread_safe)
     return atomic_load_size (&self->n_blocks);
   return self->n_blocks;
+}
+
+/* Points the inline paths at @slab, whose never-used tail is handed out
+ * next. Single-threaded mode only. */
+static void
+set_current_slab (NebulaPoolAllocator *self,
+                  Slab                *slab)
+{
+  self->fast.base = slab->data;
+  self->fast.allocated = slab->allocated;
+  self->fast.fresh = &slab->fresh;
+  self->fast.fresh_limit = slab->n_blocks;
 }
 
 static void
@@ -448,11 +461,23 @@ pool_init_once (gpointer data)
   self->slabs[0] = slab;
   self->n_slabs = 1;
   self->n_blocks = slab->n_blocks;
-  /* Written only when set: a thread-safe pool that a binding never
-   * initialized may meet its first calls from several threads at once, and
-   * their fast paths read free_head (always NULL here) and nothing else. */
-  if (!config->thread_safe && config->alloc_fill < 0 && config->free_fill < 0)
-    self->fast = TRUE;
+  /* The fast fields are written only in single-threaded mode: a
+   * thread-safe pool that a binding never initialized may meet its first
+   * calls from several threads at once, whose paths read max_fast_size
+   * (always 0 there). */
+  if (!config->thread_safe)
+    {
+      set_current_slab (self, slab);
+      self->fast.alignment_mask = ~(self->block_alignment - 1);
+      self->fast.block_shift = self->block_shift;
+      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      /* The inline check of a free needs the block index as a shift. Any
+       * mode that needs the slow path leaves max_fast_size 0, which closes
+       * the inline paths with the test they make anyway. */
+      if (config->alloc_fill < 0 && config->free_fill < 0 &&
+          (!self->check_frees || self->block_shift != 0))
+        self->fast.max_fast_size = self->block_size;
+    }
   __atomic_store_n (&self->ready, TRUE, __ATOMIC_RELEASE);
 }
 
@@ -604,7 +629,7 @@ fill_block (NebulaPoolAllocator *self,
 static void
 rebuild_free_list (NebulaPoolAllocator *self)
 {
-  self->free_head = NULL;
+  self->fast.free_head = NULL;
 
   for (guint i = self->n_slabs; i-- > 0;)
     {
@@ -616,8 +641,8 @@ rebuild_free_list (NebulaPoolAllocator *self)
             {
               guint8 *block = slab->data + j * self->block_size;
 
-              memcpy (block, &self->free_head, sizeof (gpointer));
-              self->free_head = block;
+              memcpy (block, &self->fast.free_head, sizeof (gpointer));
+              self->fast.free_head = block;
             }
         }
     }
@@ -684,7 +709,7 @@ set_corrupted (NebulaPoolAllocator  *self,
                     "%s: the free list led to %p, which is not a free block (was a block "
                     "written to after it was freed?); the free list was rebuilt, %"
                     G_GSIZE_FORMAT " blocks in use",
-                    what, block, self->n_in_use);
+                    what, block, self->fast.n_in_use);
 }
 
 static guint8 *
@@ -698,6 +723,8 @@ take_fresh (NebulaPoolAllocator *self)
         {
           gsize index = slab->fresh++;
 
+          if (self->fast.fresh != &slab->fresh)
+            set_current_slab (self, slab);
           if (self->check_frees)
             slab->allocated[index / BITS_PER_WORD] |= (gsize) 1 << (index % BITS_PER_WORD);
           return slab->data + index * self->block_size;
@@ -718,7 +745,7 @@ allocate_single (NebulaPoolAllocator  *self,
 
   for (;;)
     {
-      block = self->free_head;
+      block = self->fast.free_head;
       if (block != NULL)
         {
           if (self->check_frees && !mark_listed_block (self, block))
@@ -726,7 +753,7 @@ allocate_single (NebulaPoolAllocator  *self,
               set_corrupted (self, block, size, error);
               return NULL;
             }
-          memcpy (&self->free_head, block, sizeof (gpointer));
+          memcpy (&self->fast.free_head, block, sizeof (gpointer));
           break;
         }
 
@@ -738,7 +765,7 @@ allocate_single (NebulaPoolAllocator  *self,
         return NULL;
     }
 
-  self->n_in_use++;
+  self->fast.n_in_use++;
   fill_block (self, block, size);
   return block;
 }
@@ -936,18 +963,13 @@ nebula_pool_allocator_allocate (NebulaAllocator  *allocator,
                                 GError          **error)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
-  guint8 *block = self->free_head;
+  gpointer block;
 
-  /* fast is FALSE until initialization, so this never skips it. The
+  /* The inline path, closed until initialization (max_fast_size is 0). The
    * checks that fail go the slow way, which says what is wrong. */
-  if (G_LIKELY (block != NULL && self->fast &&
-                size <= self->block_size && alignment <= self->block_alignment &&
-                (!self->check_frees || mark_listed_block (self, block))))
-    {
-      memcpy (&self->free_head, block, sizeof (gpointer));
-      self->n_in_use++;
-      return block;
-    }
+  if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
+                (block = _nebula_pool_fast_take (&self->fast)) != NULL))
+    return block;
 
   return allocate_slow (self, size, alignment, error);
 }
@@ -1060,9 +1082,9 @@ deallocate_slow (NebulaPoolAllocator  *self,
   if (self->config.free_fill >= 0)
     memset (ptr, self->config.free_fill, self->block_size);
 
-  memcpy (ptr, &self->free_head, sizeof (gpointer));
-  self->free_head = ptr;
-  self->n_in_use--;
+  memcpy (ptr, &self->fast.free_head, sizeof (gpointer));
+  self->fast.free_head = ptr;
+  self->fast.n_in_use--;
   return TRUE;
 }
 
@@ -1075,14 +1097,9 @@ nebula_pool_allocator_deallocate (NebulaAllocator  *allocator,
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
 
-  if (G_LIKELY (self->fast && size <= self->block_size && alignment <= self->block_alignment &&
-                (!self->check_frees || mark_block_free (self, ptr))))
-    {
-      memcpy (ptr, &self->free_head, sizeof (gpointer));
-      self->free_head = ptr;
-      self->n_in_use--;
-      return TRUE;
-    }
+  if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
+                _nebula_pool_fast_give (&self->fast, ptr)))
+    return TRUE;
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }
@@ -1178,9 +1195,11 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);
     }
 
-  self->free_head = NULL;
+  self->fast.free_head = NULL;
   __atomic_store_n (&self->fresh_slab, 0, __ATOMIC_RELEASE);
-  self->n_in_use = 0;
+  if (!self->config.thread_safe)
+    set_current_slab (self, self->slabs[0]);
+  self->fast.n_in_use = 0;
   __atomic_store_n (&self->shared.n_in_use, 0, __ATOMIC_RELAXED);
   __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
 }
@@ -1507,6 +1526,8 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   object_class->finalize = nebula_pool_allocator_finalize;
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;
+
+  __atomic_store_n (&nebula_pool_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaPoolAllocator:capacity:

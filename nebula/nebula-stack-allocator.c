@@ -77,16 +77,14 @@ struct _Chunk
  * size is where it ends (the cursor, or the record of the block above it)
  * minus its start. A high-end block records its size instead, because its
  * padding sits above it. */
-typedef struct
-{
-  guint8   *prev;          /* the block below on the same end, or NULL */
-  guintptr  word;          /* low end: the cursor before it; high end: its size */
-  guintptr  check;
-} BlockHeader;
+typedef NebulaStackBlockHeader BlockHeader;
 
 #define HEADER_SIZE           (sizeof (BlockHeader))
 #define MIN_ALIGNMENT         (G_ALIGNOF (BlockHeader))
 #define CHUNK_DATA_ALIGNMENT  16
+/* See NebulaStackFast: no arithmetic of the inline path can wrap below it.
+ * Larger requests cannot succeed anyway (a chunk is at most G_MAXSSIZE). */
+#define NEBULA_MAX_FAST_SIZE  ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define NO_BLOCK              G_MAXSIZE
 
@@ -94,12 +92,10 @@ struct _NebulaStackAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded fast path reads these. */
-  guint8                *cursor;        /* first free byte of the low end */
-  guint8                *limit;         /* end of the chunk, or the high end's bottom */
-  guint8                *last;          /* the low end's top block, or NULL */
-  guintptr               cookie;
-  gboolean               fast;          /* no lock and no fill: the short path applies */
+  /* The fast paths, inline and exported, read these (cursor, limit, last,
+   * base, cookie): see nebula-stack-allocator.h. */
+  NebulaStackFast        fast;
+  gboolean               unlocked;      /* no lock and no fill: the short path applies */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -163,6 +159,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
+
+gpointer nebula_stack_allocator_class_for_dispatch;
 
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
@@ -317,9 +315,7 @@ header_check (const NebulaStackAllocator *self,
               const guint8               *prev,
               guintptr                    word)
 {
-  /* Mixes the header's own address in, so that a header copied elsewhere
-   * does not validate either. */
-  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ self->cookie;
+  return _nebula_stack_header_check (self->fast.cookie, header, prev, word);
 }
 
 static inline void
@@ -430,13 +426,13 @@ read_high_header (NebulaStackAllocator  *self,
 static inline EndState
 low_state (NebulaStackAllocator *self)
 {
-  return (EndState) { self->current, self->last, self->cursor };
+  return (EndState) { self->current, self->fast.last, self->fast.cursor };
 }
 
 static inline EndState
 high_state (NebulaStackAllocator *self)
 {
-  return (EndState) { self->current, self->high_last, self->limit };
+  return (EndState) { self->current, self->high_last, self->fast.limit };
 }
 
 /* Pops the top block of @state (which has one), giving its size. */
@@ -502,26 +498,28 @@ set_low_state (NebulaStackAllocator *self,
     {
       Chunk *chunk = self->current;
 
-      fill (free_fill, chunk->data, self->cursor - chunk->data);
+      fill (free_fill, chunk->data, self->fast.cursor - chunk->data);
       self->current = chunk->prev;
-      self->cursor = self->current->saved_cursor;
-      self->used_before -= self->cursor - self->current->data;
+      self->fast.cursor = self->current->saved_cursor;
+      self->used_before -= self->fast.cursor - self->current->data;
       retire_chunk (self, chunk);
     }
 
-  fill (free_fill, state->cursor, self->cursor - state->cursor);
-  self->cursor = state->cursor;
-  self->last = state->last;
+  fill (free_fill, state->cursor, self->fast.cursor - state->cursor);
+  self->fast.cursor = state->cursor;
+  self->fast.last = state->last;
+  self->fast.base = self->current->data;
+  self->fast.bottom = self->current->prev == NULL ? self->current->data : NULL;
   if (!self->double_ended)
-    self->limit = chunk_end (self->current);
+    self->fast.limit = chunk_end (self->current);
 }
 
 static void
 set_high_state (NebulaStackAllocator *self,
                 const EndState       *state)
 {
-  fill (self->config.free_fill, self->limit, state->cursor - self->limit);
-  self->limit = state->cursor;
+  fill (self->config.free_fill, self->fast.limit, state->cursor - self->fast.limit);
+  self->fast.limit = state->cursor;
   self->high_last = state->last;
 }
 
@@ -539,7 +537,7 @@ set_exhausted (NebulaStackAllocator  *self,
                GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  gsize available = self->current != NULL ? (gsize) (self->limit - self->cursor) : 0;
+  gsize available = self->current != NULL ? (gsize) (self->fast.limit - self->fast.cursor) : 0;
   NebulaErrorInfo info;
 
   info = (NebulaErrorInfo) {
@@ -556,8 +554,8 @@ set_exhausted (NebulaStackAllocator  *self,
                       G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT " (alignment %" G_GSIZE_FORMAT
                       ", each block also takes a %u-byte header)",
                       what, size, high ? "high" : "low",
-                      (gsize) (self->cursor - self->current->data),
-                      (gsize) (chunk_end (self->current) - self->limit),
+                      (gsize) (self->fast.cursor - self->current->data),
+                      (gsize) (chunk_end (self->current) - self->fast.limit),
                       self->current->size, alignment, (guint) HEADER_SIZE);
   else if (can_grow (self))
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
@@ -584,16 +582,18 @@ push_chunk (NebulaStackAllocator *self,
 {
   Chunk *old = self->current;
 
-  old->saved_last = self->last;
-  old->saved_cursor = self->cursor;
-  self->used_before += self->cursor - old->data;
+  old->saved_last = self->fast.last;
+  old->saved_cursor = self->fast.cursor;
+  self->used_before += self->fast.cursor - old->data;
 
   chunk->prev = old;
   chunk->index = old->index + 1;
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk_end (chunk);
-  self->last = NULL;
+  self->fast.cursor = chunk->data;
+  self->fast.base = chunk->data;
+  self->fast.bottom = NULL;
+  self->fast.limit = chunk_end (chunk);
+  self->fast.last = NULL;
 }
 
 /* Continues the low end in a new (or the spare) chunk with room for a block
@@ -653,9 +653,9 @@ push_block (NebulaStackAllocator *self,
             guint8               *block,
             gsize                 size)
 {
-  write_header (self, block, self->last, (guintptr) self->cursor);
-  self->last = block;
-  self->cursor = block + size;
+  write_header (self, block, self->fast.last, (guintptr) self->fast.cursor);
+  self->fast.last = block;
+  self->fast.cursor = block + size;
 }
 
 static gpointer
@@ -668,9 +668,9 @@ allocate_low_locked (NebulaStackAllocator  *self,
 
   for (;;)
     {
-      guintptr start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      guintptr start = ((guintptr) self->fast.cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
 
-      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size)
+      if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size)
         {
           push_block (self, (guint8 *) start, size);
           fill (self->config.alloc_fill, (gpointer) start, size);
@@ -711,10 +711,10 @@ nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
   /* `fast` is FALSE before initialization and in thread-safe mode, where
    * the cursor may only be read under the lock. Addresses stay below 2^63
    * and alignments are at most 2^63, so the rounding cannot wrap. */
-  if (G_LIKELY (self->fast))
+  if (G_LIKELY (self->unlocked))
     {
-      start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
-      if (G_LIKELY (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size))
+      start = ((guintptr) self->fast.cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      if (G_LIKELY (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size))
         {
           push_block (self, (guint8 *) start, size);
           return (gpointer) start;
@@ -752,16 +752,16 @@ allocate_high_locked (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  block = ((guintptr) self->limit - size) & ~(guintptr) mask;
-  if (size > (gsize) (self->limit - self->cursor) ||
-      block < (guintptr) self->cursor + HEADER_SIZE)
+  block = ((guintptr) self->fast.limit - size) & ~(guintptr) mask;
+  if (size > (gsize) (self->fast.limit - self->fast.cursor) ||
+      block < (guintptr) self->fast.cursor + HEADER_SIZE)
     {
       set_exhausted (self, size, alignment, TRUE, error);
       return NULL;
     }
   write_header (self, (guint8 *) block, self->high_last, size);
   self->high_last = (guint8 *) block;
-  self->limit = (guint8 *) block - HEADER_SIZE;
+  self->fast.limit = (guint8 *) block - HEADER_SIZE;
   fill (self->config.alloc_fill, (gpointer) block, size);
 
   return (gpointer) block;
@@ -772,7 +772,7 @@ in_high_end (NebulaStackAllocator *self,
              gconstpointer         ptr)
 {
   return self->double_ended &&
-         (const guint8 *) ptr >= self->limit &&
+         (const guint8 *) ptr >= self->fast.limit &&
          (const guint8 *) ptr < chunk_end (self->current);
 }
 
@@ -785,7 +785,7 @@ owns_locked (NebulaStackAllocator *self,
   if (self->current == NULL)
     return FALSE;
 
-  if (p >= self->current->data && p < self->cursor)
+  if (p >= self->current->data && p < self->fast.cursor)
     return TRUE;
   if (in_high_end (self, p))
     return TRUE;
@@ -837,7 +837,7 @@ set_out_of_order (NebulaStackAllocator  *self,
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   NebulaErrorInfo info = { .requested = size, .allocator_name = what };
   gboolean high = in_high_end (self, ptr);
-  gconstpointer top = high ? self->high_last : self->last;
+  gconstpointer top = high ? self->high_last : self->fast.last;
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, &info,
                     "%s: cannot %s %p (size %" G_GSIZE_FORMAT "): it is not the top of the "
@@ -880,7 +880,7 @@ pop_low (NebulaStackAllocator  *self,
          GError               **error)
 {
   EndState state = low_state (self);
-  guint8 *block = self->last;
+  guint8 *block = self->fast.last;
   gsize block_size;
 
   if (!low_step (self, &state, &block_size, error))
@@ -894,8 +894,8 @@ pop_low (NebulaStackAllocator  *self,
 
   if (G_LIKELY (state.chunk == self->current && self->config.free_fill < 0))
     {
-      self->cursor = state.cursor;
-      self->last = state.last;
+      self->fast.cursor = state.cursor;
+      self->fast.last = state.last;
       return TRUE;
     }
 
@@ -936,13 +936,13 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
   gboolean ok = FALSE;
 
   /* `fast` means initialized and unlocked. */
-  if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
+  if (G_LIKELY (self->unlocked) && ptr == self->fast.last && ptr != NULL)
     return pop_low (self, size, error);
 
   stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
-  else if (ptr == self->last && ptr != NULL)
+  else if (ptr == self->fast.last && ptr != NULL)
     ok = pop_low (self, size, error);
   else if (ptr == self->high_last && ptr != NULL)
     ok = pop_high (self, size, error);
@@ -965,18 +965,18 @@ move_low_top (NebulaStackAllocator  *self,
               gsize                  alignment,
               GError               **error)
 {
-  guint8 *old_cursor = self->cursor;
-  guint8 *old_last = self->last;
+  guint8 *old_cursor = self->fast.cursor;
+  guint8 *old_last = self->fast.last;
   gpointer new_ptr;
 
   /* Take the block off its chunk without touching its bytes. */
-  self->cursor = prev_end;
-  self->last = prev;
+  self->fast.cursor = prev_end;
+  self->fast.last = prev;
 
   if (!grow (self, new_size, alignment, error))
     {
-      self->cursor = old_cursor;
-      self->last = old_last;
+      self->fast.cursor = old_cursor;
+      self->fast.last = old_last;
       return NULL;
     }
 
@@ -1001,9 +1001,9 @@ reallocate_low_top (NebulaStackAllocator  *self,
                     GError               **error)
 {
   guint8 *prev, *prev_end;
-  gsize size = self->cursor - ptr;
+  gsize size = self->fast.cursor - ptr;
 
-  if (!read_low_header (self, self->current, ptr, self->cursor, &prev, &prev_end, error))
+  if (!read_low_header (self, self->current, ptr, self->fast.cursor, &prev, &prev_end, error))
     return NULL;
   if (size != old_size)
     {
@@ -1011,19 +1011,19 @@ reallocate_low_top (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->limit - ptr))
+  if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->fast.limit - ptr))
     {
       gsize mask = effective_alignment (alignment) - 1;
       guintptr start = ((guintptr) prev_end + HEADER_SIZE + mask) & ~(guintptr) mask;
 
       /* A stricter alignment may still fit in this chunk, one slot over. */
       if (start != (guintptr) ptr &&
-          start <= (guintptr) self->limit && (guintptr) self->limit - start >= new_size)
+          start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= new_size)
         {
           memmove ((gpointer) start, ptr, MIN (old_size, new_size));
           write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
-          self->last = (guint8 *) start;
-          self->cursor = (guint8 *) start + new_size;
+          self->fast.last = (guint8 *) start;
+          self->fast.cursor = (guint8 *) start + new_size;
           if (new_size > old_size)
             fill (self->config.alloc_fill, (guint8 *) start + old_size, new_size - old_size);
           return (gpointer) start;
@@ -1043,7 +1043,7 @@ reallocate_low_top (NebulaStackAllocator  *self,
   else
     fill (self->config.free_fill, ptr + new_size, old_size - new_size);
 
-  self->cursor = ptr + new_size;
+  self->fast.cursor = ptr + new_size;
   return ptr;
 }
 
@@ -1079,8 +1079,8 @@ reallocate_high_top (NebulaStackAllocator  *self,
   /* Growing moves it down, towards the low end. */
   ceiling = prev != NULL ? (guintptr) prev - HEADER_SIZE : (guintptr) chunk_end (self->current);
   block = (ceiling - new_size) & ~(guintptr) mask;
-  if (new_size > ceiling - (guintptr) self->cursor ||
-      block < (guintptr) self->cursor + HEADER_SIZE)
+  if (new_size > ceiling - (guintptr) self->fast.cursor ||
+      block < (guintptr) self->fast.cursor + HEADER_SIZE)
     {
       set_exhausted (self, new_size, alignment, TRUE, error);
       return NULL;
@@ -1088,7 +1088,7 @@ reallocate_high_top (NebulaStackAllocator  *self,
   memmove ((gpointer) block, ptr, MIN (old_size, new_size));
   write_header (self, (guint8 *) block, prev, new_size);
   self->high_last = (guint8 *) block;
-  self->limit = (guint8 *) block - HEADER_SIZE;
+  self->fast.limit = (guint8 *) block - HEADER_SIZE;
   if (new_size > old_size)
     fill (self->config.alloc_fill, (guint8 *) block + old_size, new_size - old_size);
 
@@ -1109,7 +1109,7 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
   stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
-  else if (ptr == self->last && ptr != NULL)
+  else if (ptr == self->fast.last && ptr != NULL)
     new_ptr = reallocate_low_top (self, ptr, old_size, new_size, alignment, error);
   else if (ptr == self->high_last && ptr != NULL)
     new_ptr = reallocate_high_top (self, ptr, old_size, new_size, alignment, error);
@@ -1217,12 +1217,22 @@ stack_init_once (gpointer data)
     return;
 
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk_end (chunk);
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk_end (chunk);
   /* Written only when TRUE: other threads of a thread-safe stack may be
    * reading it already. */
   if (!config->thread_safe && config->alloc_fill < 0)
-    self->fast = TRUE;
+    self->unlocked = TRUE;
+  /* The inline paths: closed (max_fast_size 0) in every mode that needs
+   * the exported one, and counting into the plain counters. */
+  if (!config->thread_safe)
+    {
+      self->fast.base = chunk->data;
+      self->fast.bottom = chunk->data;
+      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      if (config->alloc_fill < 0 && config->free_fill < 0)
+        self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
+    }
 }
 
 static inline gboolean
@@ -1253,8 +1263,8 @@ bytes_used (NebulaStackAllocator *self)
     return 0;
 
   return self->used_before +
-         (gsize) (self->cursor - self->current->data) +
-         (gsize) (chunk_end (self->current) - self->limit);
+         (gsize) (self->fast.cursor - self->current->data) +
+         (gsize) (chunk_end (self->current) - self->fast.limit);
 }
 
 static gsize
@@ -1265,7 +1275,7 @@ bytes_available (NebulaStackAllocator *self)
   if (self->current == NULL)
     return 0;
 
-  available = self->limit - self->cursor;
+  available = self->fast.limit - self->fast.cursor;
   if (can_grow (self))
     {
       available += self->max_capacity - MIN (self->reserved, self->max_capacity);
@@ -1443,6 +1453,8 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   object_class->get_property = nebula_stack_allocator_get_property;
   object_class->set_property = nebula_stack_allocator_set_property;
 
+  __atomic_store_n (&nebula_stack_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
+
   /**
    * NebulaStackAllocator:capacity:
    *
@@ -1544,7 +1556,7 @@ nebula_stack_allocator_init (NebulaStackAllocator *self)
   nebula_stats_counters_init (&self->stats, TRUE, FALSE);
   g_mutex_init (&self->lock);
   self->capacity = DEFAULT_CAPACITY;
-  self->cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
+  self->fast.cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
   self->id = __atomic_fetch_add (&next_allocator_id, 1, __ATOMIC_RELAXED);
 }
 
@@ -1893,7 +1905,7 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
     set_single_ended (self, size, error);
   else if (ptr != NULL && ptr == self->high_last)
     ok = pop_high (self, MAX (size, 1), error);
-  else if (ptr != NULL && owns_locked (self, ptr) && (guint8 *) ptr < self->limit)
+  else if (ptr != NULL && owns_locked (self, ptr) && (guint8 *) ptr < self->fast.limit)
     set_foreign_pointer (self, ptr, size, "belongs to the low end of the stack, "
                          "not the high end", error);
   else
