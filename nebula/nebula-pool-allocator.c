@@ -1308,7 +1308,7 @@ count_listed_blocks (NebulaPoolAllocator *self,
       return;
     }
 
-  for (guint8 *block = self->free_head; block != NULL && steps > 0; steps--)
+  for (guint8 *block = self->fast.free_head; block != NULL && steps > 0; steps--)
     {
       guint i = slab_position (self, n_slabs, block);
       gboolean at_start;

@@ -1329,8 +1329,8 @@ stack_report (NebulaAllocator *allocator,
   for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
     {
       gboolean current = chunk == self->current;
-      guint8 *cursor = current ? self->cursor : chunk->saved_cursor;
-      gsize high_used = current ? (gsize) (chunk_end (chunk) - self->limit) : 0;
+      guint8 *cursor = current ? self->fast.cursor : chunk->saved_cursor;
+      gsize high_used = current ? (gsize) (chunk_end (chunk) - self->fast.limit) : 0;
 
       /* The low end never returns to an older chunk before it pops back
        * into it: the tail above the older chunk's top serves nothing. */
