@@ -354,9 +354,14 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
 {
   if (g_once_init_enter (&config->init_once))
     {
+      /* The first chunk or slab is charged in @init: a budget handler that
+       * calls back into the allocator must wait until the g_once is over,
+       * or it would wait for itself. */
+      nebula_memory_budget_hold_signals ();
       init (self);
       tie_stats_to_object (self);
       g_once_init_leave (&config->init_once, 1);
+      nebula_memory_budget_emit_held_signals ();
     }
 
   if (G_LIKELY (config->init_error == NULL))

@@ -18,6 +18,8 @@ G_BEGIN_DECLS
  * wrappers try before dispatching (NULL until the class initializes). A
  * class pointer compare is exact for a final type and costs one load. */
 extern gpointer nebula_bump_allocator_class_for_dispatch;
+extern gpointer nebula_pool_allocator_class_for_dispatch;
+extern gpointer nebula_stack_allocator_class_for_dispatch;
 
 /* The largest request any allocator accepts. */
 #define NEBULA_MAX_ALLOCATION_SIZE ((gsize) G_MAXSSIZE)

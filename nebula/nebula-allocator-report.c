@@ -183,6 +183,19 @@ stats_to_variant (NebulaAllocator *self)
  *   dedicated, `size`, `used`, `current`), `fragmentation` (d), the share
  *   of the chunks' memory that can serve no request: the unused tails of
  *   regular chunks the cursor has left behind
+ * - #NebulaPoolAllocator: `reserved`, `blocks` and `blocks-used` (t),
+ *   `slabs` (aa{sv}, first slab first: `size` and `used` in bytes,
+ *   `blocks`, `blocks-used`, `blocks-free`, and `blocks-untouched`, the
+ *   free blocks never handed out since the last reset) and, when the pool
+ *   keeps statistics, `fragmentation` (d), the share of the memory of the
+ *   blocks in use that their callers did not ask for (any free block
+ *   serves any request, so that is all a pool wastes)
+ * - #NebulaStackAllocator: `reserved` (t), `chunks` (aa{sv}, newest first:
+ *   `kind` regular or spare, `size`, `used`, block headers included,
+ *   `current`, and on a double-ended stack `low-used` and `high-used`, the
+ *   bytes of each end), `fragmentation` (d), the share of the chunks'
+ *   memory that can serve no request: the free tails of older chunks the
+ *   low end has moved on from
  * - #NebulaSystemAllocator: `blocks` (t) and, when the C library can
  *   tell, `fragmentation` (d), the share of the memory malloc reserved
  *   for the live blocks that they do not use

@@ -10,6 +10,8 @@
 #include "nebula-allocator-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
+#include "nebula-pool-allocator.h"
+#include "nebula-stack-allocator.h"
 
 /**
  * NebulaAllocator:
@@ -534,16 +536,29 @@ nebula_allocator_allocate (NebulaAllocator  *self,
                            gsize             alignment,
                            GError          **error)
 {
-  /* Speculative devirtualization: the common case of a bump allocator is
-   * inlined here, with the same statistics; anything else (and NULL)
-   * takes the dispatch. */
-  if (G_LIKELY (self != NULL &&
-                ((GTypeInstance *) self)->g_class == nebula_bump_allocator_class_for_dispatch))
+  /* Speculative devirtualization: the fast paths of the built-in final
+   * types are inlined here, with the same statistics, the bump allocator's
+   * first; anything else (and NULL) takes the dispatch. */
+  if (G_LIKELY (self != NULL))
     {
+      gpointer klass = ((GTypeInstance *) self)->g_class;
       gpointer ptr;
 
-      if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
-        return ptr;
+      if (G_LIKELY (klass == nebula_bump_allocator_class_for_dispatch))
+        {
+          if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
+            return ptr;
+        }
+      else if (klass == nebula_pool_allocator_class_for_dispatch)
+        {
+          if (G_LIKELY (_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, &ptr)))
+            return ptr;
+        }
+      else if (klass == nebula_stack_allocator_class_for_dispatch)
+        {
+          if (G_LIKELY (_nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, &ptr)))
+            return ptr;
+        }
     }
 
   return allocate_dispatch (self, size, alignment, error);
@@ -713,10 +728,26 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
                              gsize             alignment,
                              GError          **error)
 {
-  if (G_LIKELY (self != NULL &&
-                ((GTypeInstance *) self)->g_class == nebula_bump_allocator_class_for_dispatch &&
-                _nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment)))
-    return TRUE;
+  if (G_LIKELY (self != NULL))
+    {
+      gpointer klass = ((GTypeInstance *) self)->g_class;
+
+      if (G_LIKELY (klass == nebula_bump_allocator_class_for_dispatch))
+        {
+          if (G_LIKELY (_nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment)))
+            return TRUE;
+        }
+      else if (klass == nebula_pool_allocator_class_for_dispatch)
+        {
+          if (G_LIKELY (_nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (self), ptr, size, alignment)))
+            return TRUE;
+        }
+      else if (klass == nebula_stack_allocator_class_for_dispatch)
+        {
+          if (G_LIKELY (_nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment)))
+            return TRUE;
+        }
+    }
 
   return deallocate_dispatch (self, ptr, size, alignment, error);
 }

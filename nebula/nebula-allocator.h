@@ -169,4 +169,40 @@ NEBULA_AVAILABLE_IN_ALL
 gboolean              nebula_allocator_owns_address            (NebulaAllocator  *self,
                                                                 guint64           address);
 
+#ifndef __GI_SCANNER__
+
+/*< private >
+ * What the inline fast paths of the built-in allocators count, into the
+ * allocator's plain counters (@stats is %NULL when it keeps none). The
+ * peak is settled lazily, when bytes_in_use falls or is read, so an
+ * allocation only adds. Not API.
+ */
+static inline void
+_nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
+                          gsize                 size)
+{
+  if (stats != NULL)
+    {
+      stats->allocations++;
+      stats->total_bytes_allocated += size;
+      stats->bytes_in_use += size;
+    }
+}
+
+static inline void
+_nebula_fast_stats_free (NebulaAllocatorStats *stats,
+                         gsize                 size)
+{
+  if (stats != NULL)
+    {
+      stats->deallocations++;
+      stats->total_bytes_freed += size;
+      if (stats->bytes_in_use > stats->peak_bytes_in_use)
+        stats->peak_bytes_in_use = stats->bytes_in_use;
+      stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
+    }
+}
+
+#endif /* __GI_SCANNER__ */
+
 G_END_DECLS

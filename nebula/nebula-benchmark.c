@@ -9,6 +9,8 @@
 #include "nebula-benchmark.h"
 #include "nebula-benchmark-private.h"
 #include "nebula-bump-allocator.h"
+#include "nebula-pool-allocator.h"
+#include "nebula-stack-allocator.h"
 #include "nebula-enums.h"
 
 /**
@@ -36,7 +38,8 @@
  * [property@Benchmark:iterations] operations per thread. Allocations go
  * through nebula_allocator_allocate(), or, with
  * [property@Benchmark:inline-fast-path], through the inline fast path of
- * allocators that have one (nebula_bump_allocator_alloc()).
+ * allocators that have one (nebula_bump_allocator_alloc(),
+ * nebula_pool_allocator_alloc(), nebula_stack_allocator_push()).
  *
  * With [property@Benchmark:threads] above 1 the threads share the
  * allocator, which must be thread-safe. So that they never wait for each
@@ -88,6 +91,15 @@ G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_LIFO_FRAMES == (int) NEBULA_BENCH_LIFO_FR
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_REQUEST_RESPONSE == (int) NEBULA_BENCH_REQUEST_RESPONSE);
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_MIXED_LIFETIMES == (int) NEBULA_BENCH_MIXED_LIFETIMES);
 
+/* Which inline fast path a single-threaded run replays through. */
+typedef enum
+{
+  INLINE_PATH_NONE,
+  INLINE_PATH_BUMP,
+  INLINE_PATH_POOL,
+  INLINE_PATH_STACK,
+} InlinePath;
+
 /* One per thread. */
 typedef struct
 {
@@ -97,7 +109,7 @@ typedef struct
   guint64              passes;
   guint                index;
   guint                rounds;
-  gboolean             use_inline;
+  InlinePath           inline_path;
   NebulaBenchBarrier  *barrier;      /* NULL with one thread */
   gboolean             sampling;     /* warm-up: record the peak */
   guint64              peak;
@@ -105,6 +117,29 @@ typedef struct
   GError              *error;
   gboolean             failed;
 } Worker;
+
+/* Defines the replay functions of a type's inline fast path. */
+#define DEFINE_INLINE_FUNCS(prefix, Type, alloc_func, free_func)                    \
+  static inline gpointer                                                          \
+  prefix##_inline_alloc (gpointer data,                                           \
+                         gsize    size,                                           \
+                         gsize    alignment)                                      \
+  {                                                                               \
+    Worker *worker = data;                                                        \
+                                                                                  \
+    return alloc_func ((Type *) worker->allocator, size, alignment, &worker->error); \
+  }                                                                               \
+                                                                                  \
+  static inline gboolean                                                          \
+  prefix##_inline_free (gpointer data,                                            \
+                        gpointer ptr,                                             \
+                        gsize    size,                                            \
+                        gsize    alignment)                                       \
+  {                                                                               \
+    Worker *worker = data;                                                        \
+                                                                                  \
+    return free_func ((Type *) worker->allocator, ptr, size, alignment, &worker->error); \
+  }
 
 static inline gpointer
 interface_alloc (gpointer data,
@@ -127,28 +162,9 @@ interface_free (gpointer data,
   return nebula_allocator_deallocate (worker->allocator, ptr, size, alignment, &worker->error);
 }
 
-static inline gpointer
-bump_inline_alloc (gpointer data,
-                   gsize    size,
-                   gsize    alignment)
-{
-  Worker *worker = data;
-
-  return nebula_bump_allocator_alloc ((NebulaBumpAllocator *) worker->allocator,
-                                      size, alignment, &worker->error);
-}
-
-static inline gboolean
-bump_inline_free (gpointer data,
-                  gpointer ptr,
-                  gsize    size,
-                  gsize    alignment)
-{
-  Worker *worker = data;
-
-  return nebula_bump_allocator_dealloc ((NebulaBumpAllocator *) worker->allocator,
-                                        ptr, size, alignment, &worker->error);
-}
+DEFINE_INLINE_FUNCS (bump, NebulaBumpAllocator, nebula_bump_allocator_alloc, nebula_bump_allocator_dealloc)
+DEFINE_INLINE_FUNCS (pool, NebulaPoolAllocator, nebula_pool_allocator_alloc, nebula_pool_allocator_free)
+DEFINE_INLINE_FUNCS (stack, NebulaStackAllocator, nebula_stack_allocator_push, nebula_stack_allocator_pop)
 
 static void
 reset_allocator (Worker *worker)
@@ -187,9 +203,15 @@ worker_pass (Worker *worker)
       if (shared)
         ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
                                   interface_alloc, interface_free, no_reset);
-      else if (worker->use_inline)
+      else if (worker->inline_path == INLINE_PATH_BUMP)
         ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
                                   bump_inline_alloc, bump_inline_free, worker_reset);
+      else if (worker->inline_path == INLINE_PATH_POOL)
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
+                                  pool_inline_alloc, pool_inline_free, worker_reset);
+      else if (worker->inline_path == INLINE_PATH_STACK)
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
+                                  stack_inline_alloc, stack_inline_free, worker_reset);
       else
         ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
                                   interface_alloc, interface_free, worker_reset);
@@ -278,7 +300,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
   g_autofree Worker *workers = NULL;
   g_autofree double *round_ns = NULL;
   g_autofree GThread **threads = NULL;
-  gboolean use_inline;
+  InlinePath inline_path = INLINE_PATH_NONE;
   guint64 ops = 0;
 
   g_return_val_if_fail (NEBULA_IS_BENCHMARK (self), NULL);
@@ -299,9 +321,16 @@ nebula_benchmark_run (NebulaBenchmark  *self,
       return NULL;
     }
 
-  /* The inline path is single-threaded by construction; a thread-safe
-   * bump allocator would send every request to the exported path anyway. */
-  use_inline = self->inline_fast_path && NEBULA_IS_BUMP_ALLOCATOR (allocator);
+  /* The inline paths are single-threaded by construction; a thread-safe
+   * allocator would send every request to the exported path anyway. */
+  if (!self->inline_fast_path)
+    ;
+  else if (NEBULA_IS_BUMP_ALLOCATOR (allocator))
+    inline_path = INLINE_PATH_BUMP;
+  else if (NEBULA_IS_POOL_ALLOCATOR (allocator))
+    inline_path = INLINE_PATH_POOL;
+  else if (NEBULA_IS_STACK_ALLOCATOR (allocator))
+    inline_path = INLINE_PATH_STACK;
 
   workers = g_new0 (Worker, self->threads);
   round_ns = g_new0 (double, self->rounds);
@@ -320,7 +349,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
       worker->passes = nebula_bench_passes (&workers[0].trace, self->iterations);
       worker->index = i;
       worker->rounds = self->rounds;
-      worker->use_inline = use_inline;
+      worker->inline_path = inline_path;
       worker->barrier = self->threads > 1 ? &barrier : NULL;
       worker->round_ns = round_ns;
       ops += worker->passes * worker->trace.ops;
@@ -500,9 +529,10 @@ nebula_benchmark_class_init (NebulaBenchmarkClass *klass)
    * NebulaBenchmark:inline-fast-path:
    *
    * Whether to allocate through the inline fast path of allocators that
-   * have one (a #NebulaBumpAllocator: nebula_bump_allocator_alloc()), which
-   * is what C code calling it gets, rather than nebula_allocator_allocate().
-   * Other allocators ignore it.
+   * have one (nebula_bump_allocator_alloc(), nebula_pool_allocator_alloc()
+   * and nebula_stack_allocator_push() with their frees), which is what C
+   * code calling them gets, rather than nebula_allocator_allocate(). Other
+   * allocators, and runs with several threads, ignore it.
    */
   properties[PROP_INLINE_FAST_PATH] =
     g_param_spec_boolean ("inline-fast-path", NULL, NULL,

@@ -126,7 +126,6 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
 {
   guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
   guintptr end = start + ((size + fast->min_alloc_mask) & ~fast->min_alloc_mask);
-  NebulaAllocatorStats *stats;
 
   if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
                   (alignment & (alignment - 1)) != 0 || alignment == 0 ||
@@ -136,14 +135,7 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
   fast->last = (guint8 *) start;
   fast->cursor = (guint8 *) end;
 
-  stats = fast->stats;
-  if (stats != NULL)
-    {
-      /* The peak is settled lazily, when bytes_in_use falls or is read. */
-      stats->allocations++;
-      stats->total_bytes_allocated += size;
-      stats->bytes_in_use += size;
-    }
+  _nebula_fast_stats_alloc (fast->stats, size);
 
   *out = (gpointer) start;
   return TRUE;
@@ -159,7 +151,6 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
                            gsize           alignment)
 {
   gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
-  NebulaAllocatorStats *stats;
 
   if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
                   (alignment & (alignment - 1)) != 0 || alignment == 0 ||
@@ -172,15 +163,7 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
       fast->last = NULL;
     }
 
-  stats = fast->stats;
-  if (stats != NULL)
-    {
-      stats->deallocations++;
-      stats->total_bytes_freed += size;
-      if (stats->bytes_in_use > stats->peak_bytes_in_use)
-        stats->peak_bytes_in_use = stats->bytes_in_use;
-      stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
-    }
+  _nebula_fast_stats_free (fast->stats, size);
 
   return TRUE;
 }

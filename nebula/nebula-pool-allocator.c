@@ -85,12 +85,11 @@ struct _NebulaPoolAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded allocation path reads these. */
-  guint8                *free_head;     /* single-threaded free list */
+  /* The single-threaded paths, inline and exported, read and write
+   * these; see nebula-pool-allocator.h. */
+  NebulaPoolFast         fast;
   gsize                  block_size;    /* the stride, after rounding */
   gsize                  block_alignment;
-  gsize                  n_in_use;      /* single-threaded */
-  gboolean               fast;          /* initialized, single-threaded, no fills */
   gboolean               ready;         /* initialized and valid; release-published */
   guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
 
@@ -136,6 +135,8 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
+gpointer nebula_pool_allocator_class_for_dispatch;
+
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -175,8 +176,9 @@ is_power_of_two (guint64 value)
   return value != 0 && (value & (value - 1)) == 0;
 }
 
-/* Every slab comes from here, so that a memory budget can be charged in
- * one place. */
+/* Every slab comes from here and goes in slab_free(): the budget, if any,
+ * is charged for the blocks (not the bookkeeping) before they are taken
+ * from the system. A refusal changes nothing. */
 static Slab *
 slab_new (NebulaPoolAllocator  *self,
           gsize                 first,
@@ -189,6 +191,9 @@ slab_new (NebulaPoolAllocator  *self,
   gpointer data = NULL;
   Slab *slab;
   int res;
+
+  if (!nebula_allocator_config_charge (&self->config, bytes, error))
+    return NULL;
 
   slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32));
   if (slab != NULL)
@@ -203,6 +208,7 @@ slab_new (NebulaPoolAllocator  *self,
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
       NebulaErrorInfo info = { .requested = bytes, .allocator_name = what };
 
+      nebula_allocator_config_uncharge (&self->config, bytes);
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
                         G_GSIZE_FORMAT " bytes)",
@@ -221,8 +227,10 @@ slab_new (NebulaPoolAllocator  *self,
 }
 
 static void
-slab_free (Slab *slab)
+slab_free (NebulaPoolAllocator *self,
+           Slab                *slab)
 {
+  nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
   free (slab->data);
   g_free (slab);
 }
@@ -302,7 +310,7 @@ load_n_in_use (NebulaPoolAllocator *self)
 {
   if (self->config.thread_safe)
     return atomic_load_size (&self->shared.n_in_use);
-  return self->n_in_use;
+  return self->fast.n_in_use;
 }
 
 static inline gsize
@@ -311,6 +319,18 @@ load_n_blocks (NebulaPoolAllocator *self)
   if (self->config.thread_safe)
     return atomic_load_size (&self->n_blocks);
   return self->n_blocks;
+}
+
+/* Points the inline paths at @slab, whose never-used tail is handed out
+ * next. Single-threaded mode only. */
+static void
+set_current_slab (NebulaPoolAllocator *self,
+                  Slab                *slab)
+{
+  self->fast.base = slab->data;
+  self->fast.allocated = slab->allocated;
+  self->fast.fresh = &slab->fresh;
+  self->fast.fresh_limit = slab->n_blocks;
 }
 
 static void
@@ -441,11 +461,23 @@ pool_init_once (gpointer data)
   self->slabs[0] = slab;
   self->n_slabs = 1;
   self->n_blocks = slab->n_blocks;
-  /* Written only when set: a thread-safe pool that a binding never
-   * initialized may meet its first calls from several threads at once, and
-   * their fast paths read free_head (always NULL here) and nothing else. */
-  if (!config->thread_safe && config->alloc_fill < 0 && config->free_fill < 0)
-    self->fast = TRUE;
+  /* The fast fields are written only in single-threaded mode: a
+   * thread-safe pool that a binding never initialized may meet its first
+   * calls from several threads at once, whose paths read max_fast_size
+   * (always 0 there). */
+  if (!config->thread_safe)
+    {
+      set_current_slab (self, slab);
+      self->fast.alignment_mask = ~(self->block_alignment - 1);
+      self->fast.block_shift = self->block_shift;
+      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      /* The inline check of a free needs the block index as a shift. Any
+       * mode that needs the slow path leaves max_fast_size 0, which closes
+       * the inline paths with the test they make anyway. */
+      if (config->alloc_fill < 0 && config->free_fill < 0 &&
+          (!self->check_frees || self->block_shift != 0))
+        self->fast.max_fast_size = self->block_size;
+    }
   __atomic_store_n (&self->ready, TRUE, __ATOMIC_RELEASE);
 }
 
@@ -597,7 +629,7 @@ fill_block (NebulaPoolAllocator *self,
 static void
 rebuild_free_list (NebulaPoolAllocator *self)
 {
-  self->free_head = NULL;
+  self->fast.free_head = NULL;
 
   for (guint i = self->n_slabs; i-- > 0;)
     {
@@ -609,8 +641,8 @@ rebuild_free_list (NebulaPoolAllocator *self)
             {
               guint8 *block = slab->data + j * self->block_size;
 
-              memcpy (block, &self->free_head, sizeof (gpointer));
-              self->free_head = block;
+              memcpy (block, &self->fast.free_head, sizeof (gpointer));
+              self->fast.free_head = block;
             }
         }
     }
@@ -677,7 +709,7 @@ set_corrupted (NebulaPoolAllocator  *self,
                     "%s: the free list led to %p, which is not a free block (was a block "
                     "written to after it was freed?); the free list was rebuilt, %"
                     G_GSIZE_FORMAT " blocks in use",
-                    what, block, self->n_in_use);
+                    what, block, self->fast.n_in_use);
 }
 
 static guint8 *
@@ -691,6 +723,8 @@ take_fresh (NebulaPoolAllocator *self)
         {
           gsize index = slab->fresh++;
 
+          if (self->fast.fresh != &slab->fresh)
+            set_current_slab (self, slab);
           if (self->check_frees)
             slab->allocated[index / BITS_PER_WORD] |= (gsize) 1 << (index % BITS_PER_WORD);
           return slab->data + index * self->block_size;
@@ -711,7 +745,7 @@ allocate_single (NebulaPoolAllocator  *self,
 
   for (;;)
     {
-      block = self->free_head;
+      block = self->fast.free_head;
       if (block != NULL)
         {
           if (self->check_frees && !mark_listed_block (self, block))
@@ -719,7 +753,7 @@ allocate_single (NebulaPoolAllocator  *self,
               set_corrupted (self, block, size, error);
               return NULL;
             }
-          memcpy (&self->free_head, block, sizeof (gpointer));
+          memcpy (&self->fast.free_head, block, sizeof (gpointer));
           break;
         }
 
@@ -731,7 +765,7 @@ allocate_single (NebulaPoolAllocator  *self,
         return NULL;
     }
 
-  self->n_in_use++;
+  self->fast.n_in_use++;
   fill_block (self, block, size);
   return block;
 }
@@ -851,6 +885,9 @@ refill_concurrent (NebulaPoolAllocator  *self,
   gboolean ok = TRUE;
   guint i;
 
+  /* Growth charges the budget, whose handlers may call back into the pool:
+   * its signals wait until the lock is released. */
+  nebula_memory_budget_hold_signals ();
   lock_growth (self);
 
   i = self->fresh_slab;
@@ -868,6 +905,7 @@ refill_concurrent (NebulaPoolAllocator  *self,
     ok = FALSE;
 
   unlock_growth (self);
+  nebula_memory_budget_emit_held_signals ();
   return ok;
 }
 
@@ -925,18 +963,13 @@ nebula_pool_allocator_allocate (NebulaAllocator  *allocator,
                                 GError          **error)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
-  guint8 *block = self->free_head;
+  gpointer block;
 
-  /* fast is FALSE until initialization, so this never skips it. The
+  /* The inline path, closed until initialization (max_fast_size is 0). The
    * checks that fail go the slow way, which says what is wrong. */
-  if (G_LIKELY (block != NULL && self->fast &&
-                size <= self->block_size && alignment <= self->block_alignment &&
-                (!self->check_frees || mark_listed_block (self, block))))
-    {
-      memcpy (&self->free_head, block, sizeof (gpointer));
-      self->n_in_use++;
-      return block;
-    }
+  if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
+                (block = _nebula_pool_fast_take (&self->fast)) != NULL))
+    return block;
 
   return allocate_slow (self, size, alignment, error);
 }
@@ -1049,9 +1082,9 @@ deallocate_slow (NebulaPoolAllocator  *self,
   if (self->config.free_fill >= 0)
     memset (ptr, self->config.free_fill, self->block_size);
 
-  memcpy (ptr, &self->free_head, sizeof (gpointer));
-  self->free_head = ptr;
-  self->n_in_use--;
+  memcpy (ptr, &self->fast.free_head, sizeof (gpointer));
+  self->fast.free_head = ptr;
+  self->fast.n_in_use--;
   return TRUE;
 }
 
@@ -1064,14 +1097,9 @@ nebula_pool_allocator_deallocate (NebulaAllocator  *allocator,
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
 
-  if (G_LIKELY (self->fast && size <= self->block_size && alignment <= self->block_alignment &&
-                (!self->check_frees || mark_block_free (self, ptr))))
-    {
-      memcpy (ptr, &self->free_head, sizeof (gpointer));
-      self->free_head = ptr;
-      self->n_in_use--;
-      return TRUE;
-    }
+  if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
+                _nebula_pool_fast_give (&self->fast, ptr)))
+    return TRUE;
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }
@@ -1167,9 +1195,11 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);
     }
 
-  self->free_head = NULL;
+  self->fast.free_head = NULL;
   __atomic_store_n (&self->fresh_slab, 0, __ATOMIC_RELEASE);
-  self->n_in_use = 0;
+  if (!self->config.thread_safe)
+    set_current_slab (self, self->slabs[0]);
+  self->fast.n_in_use = 0;
   __atomic_store_n (&self->shared.n_in_use, 0, __ATOMIC_RELAXED);
   __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
 }
@@ -1228,13 +1258,167 @@ bytes_available (NebulaPoolAllocator *self)
           (self->max_blocks - n_blocks)) * self->block_size;
 }
 
+/* The position of the slab holding @block among the first @n_slabs, or
+ * @n_slabs if none holds it. */
+static guint
+slab_position (NebulaPoolAllocator *self,
+               guint                n_slabs,
+               gconstpointer        block)
+{
+  for (guint i = 0; i < n_slabs; i++)
+    if ((const guint8 *) block >= self->slabs[i]->data &&
+        (const guint8 *) block < self->slabs[i]->end)
+      return i;
+
+  return n_slabs;
+}
+
+/* Without check-frees only the free list knows where the free blocks are:
+ * counts the listed blocks of each slab into @listed. The list may be
+ * damaged (single-threaded, it lives in the blocks) or changing (thread-safe),
+ * so no link is trusted: the walk stops at one that does not lead to a
+ * handed-out block of the first @n_slabs slabs, and after as many steps as
+ * there are blocks. */
+static void
+count_listed_blocks (NebulaPoolAllocator *self,
+                     guint                n_slabs,
+                     gsize               *listed)
+{
+  gsize steps = load_n_blocks (self);
+
+  if (self->config.thread_safe)
+    {
+      guint32 top = (guint32) __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+      for (; top != 0 && steps > 0; steps--)
+        {
+          gsize index = top - 1;
+          guint i = n_slabs;
+          Slab *slab;
+
+          while (i > 0 && self->slabs[i - 1]->first > index)
+            i--;
+          if (i == 0 || index - self->slabs[i - 1]->first >= fresh_count (self, self->slabs[i - 1]))
+            break;
+
+          slab = self->slabs[i - 1];
+          listed[i - 1]++;
+          top = __atomic_load_n (&slab->links[index - slab->first], __ATOMIC_RELAXED);
+        }
+      return;
+    }
+
+  for (guint8 *block = self->fast.free_head; block != NULL && steps > 0; steps--)
+    {
+      guint i = slab_position (self, n_slabs, block);
+      gboolean at_start;
+      gsize index;
+
+      if (i == n_slabs)
+        break;
+      index = block_index (self, self->slabs[i], block, &at_start);
+      if (!at_start || index >= self->slabs[i]->fresh)
+        break;
+
+      listed[i]++;
+      memcpy (&block, block, sizeof (gpointer));
+    }
+}
+
+/* Blocks of @slab in use, from its allocation bits. */
+static gsize
+count_allocated_blocks (NebulaPoolAllocator *self,
+                        Slab                *slab)
+{
+  gsize n_words = (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD;
+  gsize count = 0;
+
+  for (gsize i = 0; i < n_words; i++)
+    {
+      gsize word = self->config.thread_safe
+        ? __atomic_load_n (&slab->allocated[i], __ATOMIC_RELAXED)
+        : slab->allocated[i];
+
+      count += (gsize) __builtin_popcountll ((unsigned long long) word);
+    }
+
+  return count;
+}
+
+/* The report's Pool part: the slabs, oldest first, with their blocks in
+ * use; and how much of the blocks in use their callers left unused. */
+static void
+pool_report (NebulaAllocator *allocator,
+             GVariantDict    *report)
+{
+  NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
+  NebulaStatsCounters *counters = nebula_allocator_get_counters (allocator);
+  g_autofree gsize *listed = NULL;
+  GVariantBuilder slabs;
+  guint64 total_blocks = 0, total_used = 0;
+  guint n_slabs;
+
+  if (!ensure_ready (self, NULL))
+    return;
+
+  /* Slabs are never freed before finalize: the first n_slabs stay valid
+   * while other threads grow the pool. */
+  n_slabs = n_slabs_of (self);
+  if (!self->check_frees)
+    {
+      listed = g_new0 (gsize, n_slabs);
+      count_listed_blocks (self, n_slabs, listed);
+    }
+
+  g_variant_builder_init (&slabs, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < n_slabs; i++)
+    {
+      Slab *slab = self->slabs[i];
+      gsize fresh = fresh_count (self, slab);
+      gsize used = self->check_frees ? count_allocated_blocks (self, slab)
+                                     : fresh - MIN (listed[i], fresh);
+      GVariantDict dict;
+
+      used = MIN (used, slab->n_blocks);
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "size", "t", (guint64) slab->n_blocks * self->block_size);
+      g_variant_dict_insert (&dict, "used", "t", (guint64) used * self->block_size);
+      g_variant_dict_insert (&dict, "blocks", "t", (guint64) slab->n_blocks);
+      g_variant_dict_insert (&dict, "blocks-used", "t", (guint64) used);
+      g_variant_dict_insert (&dict, "blocks-free", "t", (guint64) (slab->n_blocks - used));
+      g_variant_dict_insert (&dict, "blocks-untouched", "t", (guint64) (slab->n_blocks - fresh));
+      g_variant_builder_add_value (&slabs, g_variant_dict_end (&dict));
+
+      total_blocks += slab->n_blocks;
+      total_used += used;
+    }
+
+  g_variant_dict_insert (report, "reserved", "t", total_blocks * self->block_size);
+  g_variant_dict_insert (report, "blocks", "t", total_blocks);
+  g_variant_dict_insert (report, "blocks-used", "t", total_used);
+  g_variant_dict_insert_value (report, "slabs", g_variant_builder_end (&slabs));
+
+  /* Any free block serves any request, so a pool wastes memory only inside
+   * the blocks it hands out; the statistics know how much was asked for. */
+  if (counters->enabled)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (allocator);
+      guint64 held = total_used * self->block_size;
+
+      g_variant_dict_insert (report, "fragmentation", "d",
+                             held > stats->bytes_in_use
+                               ? (double) (held - stats->bytes_in_use) / (double) held
+                               : 0.0);
+    }
+}
+
 static void
 nebula_pool_allocator_finalize (GObject *object)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
   for (guint i = 0; i < self->n_slabs; i++)
-    slab_free (self->slabs[i]);
+    slab_free (self, self->slabs[i]);
   g_mutex_clear (&self->grow_lock);
   nebula_allocator_config_clear (&self->config);
 
@@ -1343,6 +1527,8 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;
 
+  __atomic_store_n (&nebula_pool_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
+
   /**
    * NebulaPoolAllocator:capacity:
    *
@@ -1391,11 +1577,20 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   /**
    * NebulaPoolAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every slab the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every slab before the pool takes it
+   * from the system, or %NULL for none. The charge is the slab's blocks
+   * (their number times the rounded [property@PoolAllocator:block-size]);
+   * the bookkeeping beside them is not charged. The first slab is charged
+   * when the pool initializes, so a budget too small for it makes
+   * construction fail with %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each
+   * later slab when the pool grows, where a refusal fails that request with
+   * the same error and changes nothing (blocks already in the pool are
+   * still handed out and freed). A pool keeps its slabs through resets and
+   * releases them all when it is finalized.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), pool_report);
 
   /**
    * NebulaPoolAllocator:block-size:

@@ -10,6 +10,10 @@
 #include "nebula-allocator-private.h"
 #include "nebula-stack-allocator.h"
 
+#if NEBULA_TSAN
+# include <sanitizer/tsan_interface.h>
+#endif
+
 /**
  * NebulaStackAllocator:
  *
@@ -73,16 +77,14 @@ struct _Chunk
  * size is where it ends (the cursor, or the record of the block above it)
  * minus its start. A high-end block records its size instead, because its
  * padding sits above it. */
-typedef struct
-{
-  guint8   *prev;          /* the block below on the same end, or NULL */
-  guintptr  word;          /* low end: the cursor before it; high end: its size */
-  guintptr  check;
-} BlockHeader;
+typedef NebulaStackBlockHeader BlockHeader;
 
 #define HEADER_SIZE           (sizeof (BlockHeader))
 #define MIN_ALIGNMENT         (G_ALIGNOF (BlockHeader))
 #define CHUNK_DATA_ALIGNMENT  16
+/* See NebulaStackFast: no arithmetic of the inline path can wrap below it.
+ * Larger requests cannot succeed anyway (a chunk is at most G_MAXSSIZE). */
+#define NEBULA_MAX_FAST_SIZE  ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define NO_BLOCK              G_MAXSIZE
 
@@ -90,12 +92,10 @@ struct _NebulaStackAllocator
 {
   GObject                parent_instance;
 
-  /* The single-threaded fast path reads these. */
-  guint8                *cursor;        /* first free byte of the low end */
-  guint8                *limit;         /* end of the chunk, or the high end's bottom */
-  guint8                *last;          /* the low end's top block, or NULL */
-  guintptr               cookie;
-  gboolean               fast;          /* no lock and no fill: the short path applies */
+  /* The fast paths, inline and exported, read these (cursor, limit, last,
+   * base, cookie): see nebula-stack-allocator.h. */
+  NebulaStackFast        fast;
+  gboolean               unlocked;      /* no lock and no fill: the short path applies */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -108,6 +108,7 @@ struct _NebulaStackAllocator
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
   GMutex                 lock;
+  gboolean               holding_signals;  /* under the lock: budget signals held */
 
   /* configuration */
   guint64                capacity;
@@ -159,6 +160,8 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
+gpointer nebula_stack_allocator_class_for_dispatch;
+
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -175,18 +178,67 @@ stack_label (void)
   return "Stack allocator";
 }
 
+/* GMutex is built from atomics in an uninstrumented GLib, so
+ * ThreadSanitizer cannot see that it orders the stack's operations: tell
+ * it. */
 static inline void
 stack_lock (NebulaStackAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_lock (&self->lock);
+    {
+      g_mutex_lock (&self->lock);
+#if NEBULA_TSAN
+      __tsan_acquire (&self->lock);
+#endif
+    }
 }
 
 static inline void
 stack_unlock (NebulaStackAllocator *self)
 {
-  if (self->config.thread_safe)
-    g_mutex_unlock (&self->lock);
+  if (!self->config.thread_safe)
+    return;
+
+#if NEBULA_TSAN
+  __tsan_release (&self->lock);
+#endif
+  if (G_LIKELY (!self->holding_signals))
+    {
+      g_mutex_unlock (&self->lock);
+      return;
+    }
+
+  self->holding_signals = FALSE;
+  g_mutex_unlock (&self->lock);
+  nebula_memory_budget_emit_held_signals ();
+}
+
+/* Growth charges the budget under the lock, and the budget's handlers may
+ * call back into the stack: the signals wait until stack_unlock(). Only
+ * growth holds them, so that other operations pay nothing for it. */
+static inline void
+stack_hold_signals (NebulaStackAllocator *self)
+{
+  if (self->config.thread_safe && self->config.budget != NULL && !self->holding_signals)
+    {
+      nebula_memory_budget_hold_signals ();
+      self->holding_signals = TRUE;
+    }
+}
+
+static inline gboolean ensure_ready (NebulaStackAllocator  *self,
+                                     GError               **error);
+
+/* Initializes the stack before taking the lock (the first chunk's charge
+ * may emit the budget's signals, which must not run under it); the
+ * ensure_ready() under the lock then only reports an invalid
+ * configuration. */
+static inline void
+stack_lock_ready (NebulaStackAllocator *self)
+{
+  if (G_UNLIKELY (__atomic_load_n (&self->config.init_once, __ATOMIC_ACQUIRE) == 0))
+    (void) ensure_ready (self, NULL);
+  stack_lock (self);
 }
 
 static inline guint8 *
@@ -195,8 +247,9 @@ chunk_end (const Chunk *chunk)
   return chunk->data + chunk->size;
 }
 
-/* Every chunk is allocated here and freed in chunk_free(), so that a memory
- * budget can be charged in one place. */
+/* Every chunk is allocated here and freed in chunk_free(): the budget, if
+ * any, is charged for the chunk's data before it is taken from the system,
+ * and released when the chunk goes. A refusal changes nothing. */
 static Chunk *
 chunk_new (NebulaStackAllocator  *self,
            gsize                  size,
@@ -204,10 +257,15 @@ chunk_new (NebulaStackAllocator  *self,
 {
   Chunk *chunk;
 
+  if (!nebula_allocator_config_charge (&self->config, size, error))
+    return NULL;
+
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .allocator_name = self->config.name };
+
+      nebula_allocator_config_uncharge (&self->config, size);
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
@@ -229,6 +287,7 @@ chunk_free (NebulaStackAllocator *self,
             Chunk                *chunk)
 {
   self->reserved -= chunk->size;
+  nebula_allocator_config_uncharge (&self->config, chunk->size);
   g_free (chunk);
 }
 
@@ -256,9 +315,7 @@ header_check (const NebulaStackAllocator *self,
               const guint8               *prev,
               guintptr                    word)
 {
-  /* Mixes the header's own address in, so that a header copied elsewhere
-   * does not validate either. */
-  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ self->cookie;
+  return _nebula_stack_header_check (self->fast.cookie, header, prev, word);
 }
 
 static inline void
@@ -369,13 +426,13 @@ read_high_header (NebulaStackAllocator  *self,
 static inline EndState
 low_state (NebulaStackAllocator *self)
 {
-  return (EndState) { self->current, self->last, self->cursor };
+  return (EndState) { self->current, self->fast.last, self->fast.cursor };
 }
 
 static inline EndState
 high_state (NebulaStackAllocator *self)
 {
-  return (EndState) { self->current, self->high_last, self->limit };
+  return (EndState) { self->current, self->high_last, self->fast.limit };
 }
 
 /* Pops the top block of @state (which has one), giving its size. */
@@ -441,26 +498,28 @@ set_low_state (NebulaStackAllocator *self,
     {
       Chunk *chunk = self->current;
 
-      fill (free_fill, chunk->data, self->cursor - chunk->data);
+      fill (free_fill, chunk->data, self->fast.cursor - chunk->data);
       self->current = chunk->prev;
-      self->cursor = self->current->saved_cursor;
-      self->used_before -= self->cursor - self->current->data;
+      self->fast.cursor = self->current->saved_cursor;
+      self->used_before -= self->fast.cursor - self->current->data;
       retire_chunk (self, chunk);
     }
 
-  fill (free_fill, state->cursor, self->cursor - state->cursor);
-  self->cursor = state->cursor;
-  self->last = state->last;
+  fill (free_fill, state->cursor, self->fast.cursor - state->cursor);
+  self->fast.cursor = state->cursor;
+  self->fast.last = state->last;
+  self->fast.base = self->current->data;
+  self->fast.bottom = self->current->prev == NULL ? self->current->data : NULL;
   if (!self->double_ended)
-    self->limit = chunk_end (self->current);
+    self->fast.limit = chunk_end (self->current);
 }
 
 static void
 set_high_state (NebulaStackAllocator *self,
                 const EndState       *state)
 {
-  fill (self->config.free_fill, self->limit, state->cursor - self->limit);
-  self->limit = state->cursor;
+  fill (self->config.free_fill, self->fast.limit, state->cursor - self->fast.limit);
+  self->fast.limit = state->cursor;
   self->high_last = state->last;
 }
 
@@ -478,7 +537,7 @@ set_exhausted (NebulaStackAllocator  *self,
                GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  gsize available = self->current != NULL ? (gsize) (self->limit - self->cursor) : 0;
+  gsize available = self->current != NULL ? (gsize) (self->fast.limit - self->fast.cursor) : 0;
   NebulaErrorInfo info;
 
   info = (NebulaErrorInfo) {
@@ -495,8 +554,8 @@ set_exhausted (NebulaStackAllocator  *self,
                       G_GSIZE_FORMAT " bytes of %" G_GSIZE_FORMAT " (alignment %" G_GSIZE_FORMAT
                       ", each block also takes a %u-byte header)",
                       what, size, high ? "high" : "low",
-                      (gsize) (self->cursor - self->current->data),
-                      (gsize) (chunk_end (self->current) - self->limit),
+                      (gsize) (self->fast.cursor - self->current->data),
+                      (gsize) (chunk_end (self->current) - self->fast.limit),
                       self->current->size, alignment, (guint) HEADER_SIZE);
   else if (can_grow (self))
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
@@ -523,16 +582,18 @@ push_chunk (NebulaStackAllocator *self,
 {
   Chunk *old = self->current;
 
-  old->saved_last = self->last;
-  old->saved_cursor = self->cursor;
-  self->used_before += self->cursor - old->data;
+  old->saved_last = self->fast.last;
+  old->saved_cursor = self->fast.cursor;
+  self->used_before += self->fast.cursor - old->data;
 
   chunk->prev = old;
   chunk->index = old->index + 1;
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk_end (chunk);
-  self->last = NULL;
+  self->fast.cursor = chunk->data;
+  self->fast.base = chunk->data;
+  self->fast.bottom = NULL;
+  self->fast.limit = chunk_end (chunk);
+  self->fast.last = NULL;
 }
 
 /* Continues the low end in a new (or the spare) chunk with room for a block
@@ -578,6 +639,7 @@ grow (NebulaStackAllocator  *self,
     chunk_free (self, g_steal_pointer (&self->spare));
 
   chunk_size = CLAMP (self->current->size * 2, need, room);
+  stack_hold_signals (self);
   chunk = chunk_new (self, chunk_size, error);
   if (chunk == NULL)
     return FALSE;
@@ -591,9 +653,9 @@ push_block (NebulaStackAllocator *self,
             guint8               *block,
             gsize                 size)
 {
-  write_header (self, block, self->last, (guintptr) self->cursor);
-  self->last = block;
-  self->cursor = block + size;
+  write_header (self, block, self->fast.last, (guintptr) self->fast.cursor);
+  self->fast.last = block;
+  self->fast.cursor = block + size;
 }
 
 static gpointer
@@ -606,9 +668,9 @@ allocate_low_locked (NebulaStackAllocator  *self,
 
   for (;;)
     {
-      guintptr start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      guintptr start = ((guintptr) self->fast.cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
 
-      if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size)
+      if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size)
         {
           push_block (self, (guint8 *) start, size);
           fill (self->config.alloc_fill, (gpointer) start, size);
@@ -620,10 +682,6 @@ allocate_low_locked (NebulaStackAllocator  *self,
     }
 }
 
-static inline gboolean
-ensure_ready (NebulaStackAllocator  *self,
-              GError               **error);
-
 static G_NO_INLINE gpointer
 allocate_slow (NebulaStackAllocator  *self,
                gsize                  size,
@@ -632,7 +690,7 @@ allocate_slow (NebulaStackAllocator  *self,
 {
   gpointer ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ptr = allocate_low_locked (self, size, alignment, error);
   stack_unlock (self);
@@ -653,10 +711,10 @@ nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
   /* `fast` is FALSE before initialization and in thread-safe mode, where
    * the cursor may only be read under the lock. Addresses stay below 2^63
    * and alignments are at most 2^63, so the rounding cannot wrap. */
-  if (G_LIKELY (self->fast))
+  if (G_LIKELY (self->unlocked))
     {
-      start = ((guintptr) self->cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
-      if (G_LIKELY (start <= (guintptr) self->limit && (guintptr) self->limit - start >= size))
+      start = ((guintptr) self->fast.cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
+      if (G_LIKELY (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size))
         {
           push_block (self, (guint8 *) start, size);
           return (gpointer) start;
@@ -694,16 +752,16 @@ allocate_high_locked (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  block = ((guintptr) self->limit - size) & ~(guintptr) mask;
-  if (size > (gsize) (self->limit - self->cursor) ||
-      block < (guintptr) self->cursor + HEADER_SIZE)
+  block = ((guintptr) self->fast.limit - size) & ~(guintptr) mask;
+  if (size > (gsize) (self->fast.limit - self->fast.cursor) ||
+      block < (guintptr) self->fast.cursor + HEADER_SIZE)
     {
       set_exhausted (self, size, alignment, TRUE, error);
       return NULL;
     }
   write_header (self, (guint8 *) block, self->high_last, size);
   self->high_last = (guint8 *) block;
-  self->limit = (guint8 *) block - HEADER_SIZE;
+  self->fast.limit = (guint8 *) block - HEADER_SIZE;
   fill (self->config.alloc_fill, (gpointer) block, size);
 
   return (gpointer) block;
@@ -714,7 +772,7 @@ in_high_end (NebulaStackAllocator *self,
              gconstpointer         ptr)
 {
   return self->double_ended &&
-         (const guint8 *) ptr >= self->limit &&
+         (const guint8 *) ptr >= self->fast.limit &&
          (const guint8 *) ptr < chunk_end (self->current);
 }
 
@@ -727,7 +785,7 @@ owns_locked (NebulaStackAllocator *self,
   if (self->current == NULL)
     return FALSE;
 
-  if (p >= self->current->data && p < self->cursor)
+  if (p >= self->current->data && p < self->fast.cursor)
     return TRUE;
   if (in_high_end (self, p))
     return TRUE;
@@ -746,7 +804,7 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean owned = FALSE;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     owned = owns_locked (self, ptr);
   stack_unlock (self);
@@ -779,7 +837,7 @@ set_out_of_order (NebulaStackAllocator  *self,
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   NebulaErrorInfo info = { .requested = size, .allocator_name = what };
   gboolean high = in_high_end (self, ptr);
-  gconstpointer top = high ? self->high_last : self->last;
+  gconstpointer top = high ? self->high_last : self->fast.last;
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, &info,
                     "%s: cannot %s %p (size %" G_GSIZE_FORMAT "): it is not the top of the "
@@ -822,7 +880,7 @@ pop_low (NebulaStackAllocator  *self,
          GError               **error)
 {
   EndState state = low_state (self);
-  guint8 *block = self->last;
+  guint8 *block = self->fast.last;
   gsize block_size;
 
   if (!low_step (self, &state, &block_size, error))
@@ -836,8 +894,8 @@ pop_low (NebulaStackAllocator  *self,
 
   if (G_LIKELY (state.chunk == self->current && self->config.free_fill < 0))
     {
-      self->cursor = state.cursor;
-      self->last = state.last;
+      self->fast.cursor = state.cursor;
+      self->fast.last = state.last;
       return TRUE;
     }
 
@@ -878,13 +936,13 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
   gboolean ok = FALSE;
 
   /* `fast` means initialized and unlocked. */
-  if (G_LIKELY (self->fast) && ptr == self->last && ptr != NULL)
+  if (G_LIKELY (self->unlocked) && ptr == self->fast.last && ptr != NULL)
     return pop_low (self, size, error);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
-  else if (ptr == self->last && ptr != NULL)
+  else if (ptr == self->fast.last && ptr != NULL)
     ok = pop_low (self, size, error);
   else if (ptr == self->high_last && ptr != NULL)
     ok = pop_high (self, size, error);
@@ -907,18 +965,18 @@ move_low_top (NebulaStackAllocator  *self,
               gsize                  alignment,
               GError               **error)
 {
-  guint8 *old_cursor = self->cursor;
-  guint8 *old_last = self->last;
+  guint8 *old_cursor = self->fast.cursor;
+  guint8 *old_last = self->fast.last;
   gpointer new_ptr;
 
   /* Take the block off its chunk without touching its bytes. */
-  self->cursor = prev_end;
-  self->last = prev;
+  self->fast.cursor = prev_end;
+  self->fast.last = prev;
 
   if (!grow (self, new_size, alignment, error))
     {
-      self->cursor = old_cursor;
-      self->last = old_last;
+      self->fast.cursor = old_cursor;
+      self->fast.last = old_last;
       return NULL;
     }
 
@@ -943,9 +1001,9 @@ reallocate_low_top (NebulaStackAllocator  *self,
                     GError               **error)
 {
   guint8 *prev, *prev_end;
-  gsize size = self->cursor - ptr;
+  gsize size = self->fast.cursor - ptr;
 
-  if (!read_low_header (self, self->current, ptr, self->cursor, &prev, &prev_end, error))
+  if (!read_low_header (self, self->current, ptr, self->fast.cursor, &prev, &prev_end, error))
     return NULL;
   if (size != old_size)
     {
@@ -953,19 +1011,19 @@ reallocate_low_top (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->limit - ptr))
+  if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->fast.limit - ptr))
     {
       gsize mask = effective_alignment (alignment) - 1;
       guintptr start = ((guintptr) prev_end + HEADER_SIZE + mask) & ~(guintptr) mask;
 
       /* A stricter alignment may still fit in this chunk, one slot over. */
       if (start != (guintptr) ptr &&
-          start <= (guintptr) self->limit && (guintptr) self->limit - start >= new_size)
+          start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= new_size)
         {
           memmove ((gpointer) start, ptr, MIN (old_size, new_size));
           write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
-          self->last = (guint8 *) start;
-          self->cursor = (guint8 *) start + new_size;
+          self->fast.last = (guint8 *) start;
+          self->fast.cursor = (guint8 *) start + new_size;
           if (new_size > old_size)
             fill (self->config.alloc_fill, (guint8 *) start + old_size, new_size - old_size);
           return (gpointer) start;
@@ -985,7 +1043,7 @@ reallocate_low_top (NebulaStackAllocator  *self,
   else
     fill (self->config.free_fill, ptr + new_size, old_size - new_size);
 
-  self->cursor = ptr + new_size;
+  self->fast.cursor = ptr + new_size;
   return ptr;
 }
 
@@ -1021,8 +1079,8 @@ reallocate_high_top (NebulaStackAllocator  *self,
   /* Growing moves it down, towards the low end. */
   ceiling = prev != NULL ? (guintptr) prev - HEADER_SIZE : (guintptr) chunk_end (self->current);
   block = (ceiling - new_size) & ~(guintptr) mask;
-  if (new_size > ceiling - (guintptr) self->cursor ||
-      block < (guintptr) self->cursor + HEADER_SIZE)
+  if (new_size > ceiling - (guintptr) self->fast.cursor ||
+      block < (guintptr) self->fast.cursor + HEADER_SIZE)
     {
       set_exhausted (self, new_size, alignment, TRUE, error);
       return NULL;
@@ -1030,7 +1088,7 @@ reallocate_high_top (NebulaStackAllocator  *self,
   memmove ((gpointer) block, ptr, MIN (old_size, new_size));
   write_header (self, (guint8 *) block, prev, new_size);
   self->high_last = (guint8 *) block;
-  self->limit = (guint8 *) block - HEADER_SIZE;
+  self->fast.limit = (guint8 *) block - HEADER_SIZE;
   if (new_size > old_size)
     fill (self->config.alloc_fill, (guint8 *) block + old_size, new_size - old_size);
 
@@ -1048,10 +1106,10 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gpointer new_ptr = NULL;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
-  else if (ptr == self->last && ptr != NULL)
+  else if (ptr == self->fast.last && ptr != NULL)
     new_ptr = reallocate_low_top (self, ptr, old_size, new_size, alignment, error);
   else if (ptr == self->high_last && ptr != NULL)
     new_ptr = reallocate_high_top (self, ptr, old_size, new_size, alignment, error);
@@ -1068,7 +1126,7 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   Chunk *first;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
     {
       stack_unlock (self);
@@ -1159,12 +1217,22 @@ stack_init_once (gpointer data)
     return;
 
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk_end (chunk);
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk_end (chunk);
   /* Written only when TRUE: other threads of a thread-safe stack may be
    * reading it already. */
   if (!config->thread_safe && config->alloc_fill < 0)
-    self->fast = TRUE;
+    self->unlocked = TRUE;
+  /* The inline paths: closed (max_fast_size 0) in every mode that needs
+   * the exported one, and counting into the plain counters. */
+  if (!config->thread_safe)
+    {
+      self->fast.base = chunk->data;
+      self->fast.bottom = chunk->data;
+      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      if (config->alloc_fill < 0 && config->free_fill < 0)
+        self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
+    }
 }
 
 static inline gboolean
@@ -1195,8 +1263,8 @@ bytes_used (NebulaStackAllocator *self)
     return 0;
 
   return self->used_before +
-         (gsize) (self->cursor - self->current->data) +
-         (gsize) (chunk_end (self->current) - self->limit);
+         (gsize) (self->fast.cursor - self->current->data) +
+         (gsize) (chunk_end (self->current) - self->fast.limit);
 }
 
 static gsize
@@ -1207,7 +1275,7 @@ bytes_available (NebulaStackAllocator *self)
   if (self->current == NULL)
     return 0;
 
-  available = self->limit - self->cursor;
+  available = self->fast.limit - self->fast.cursor;
   if (can_grow (self))
     {
       available += self->max_capacity - MIN (self->reserved, self->max_capacity);
@@ -1216,6 +1284,71 @@ bytes_available (NebulaStackAllocator *self)
     }
 
   return available;
+}
+
+static GVariant *
+chunk_to_variant (NebulaStackAllocator *self,
+                  const Chunk          *chunk,
+                  const char           *kind,
+                  gsize                 low_used,
+                  gsize                 high_used)
+{
+  GVariantDict dict;
+
+  g_variant_dict_init (&dict, NULL);
+  g_variant_dict_insert (&dict, "kind", "s", kind);
+  g_variant_dict_insert (&dict, "size", "t", (guint64) chunk->size);
+  g_variant_dict_insert (&dict, "used", "t", (guint64) (low_used + high_used));
+  g_variant_dict_insert (&dict, "current", "b", chunk == self->current);
+  if (self->double_ended)
+    {
+      g_variant_dict_insert (&dict, "low-used", "t", (guint64) low_used);
+      g_variant_dict_insert (&dict, "high-used", "t", (guint64) high_used);
+    }
+
+  return g_variant_dict_end (&dict);
+}
+
+/* The report's Stack part: the chunks, newest first, then the spare. */
+static void
+stack_report (NebulaAllocator *allocator,
+              GVariantDict    *report)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  GVariantBuilder chunks;
+  gsize stranded = 0;
+
+  stack_lock_ready (self);
+  if (!ensure_ready (self, NULL))
+    {
+      stack_unlock (self);
+      return;
+    }
+
+  g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
+  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+    {
+      gboolean current = chunk == self->current;
+      guint8 *cursor = current ? self->fast.cursor : chunk->saved_cursor;
+      gsize high_used = current ? (gsize) (chunk_end (chunk) - self->fast.limit) : 0;
+
+      /* The low end never returns to an older chunk before it pops back
+       * into it: the tail above the older chunk's top serves nothing. */
+      if (!current)
+        stranded += chunk->size - (gsize) (cursor - chunk->data);
+      g_variant_builder_add_value (&chunks,
+                                   chunk_to_variant (self, chunk, "regular",
+                                                     cursor - chunk->data, high_used));
+    }
+  if (self->spare != NULL)
+    g_variant_builder_add_value (&chunks, chunk_to_variant (self, self->spare, "spare", 0, 0));
+
+  g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
+  g_variant_dict_insert (report, "fragmentation", "d",
+                         self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
+  stack_unlock (self);
+
+  g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
 }
 
 static void
@@ -1320,6 +1453,8 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   object_class->get_property = nebula_stack_allocator_get_property;
   object_class->set_property = nebula_stack_allocator_set_property;
 
+  __atomic_store_n (&nebula_stack_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
+
   /**
    * NebulaStackAllocator:capacity:
    *
@@ -1368,11 +1503,21 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   /**
    * NebulaStackAllocator:budget:
    *
-   * A #NebulaMemoryBudget charged for every chunk the allocator reserves and
-   * released when the allocator is finalized; %NULL for none.
+   * A #NebulaMemoryBudget charged for every chunk before the stack takes it
+   * from the system, or %NULL for none. The charge is the chunk's size,
+   * block headers included. The first chunk is charged when the stack
+   * initializes, so a budget too small for it makes construction fail with
+   * %NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED; each later chunk when the stack
+   * grows into it, where a refusal fails that allocation or reallocation
+   * with the same error and changes nothing (what fits the current chunk
+   * still succeeds). A chunk's charge is released when the chunk is freed:
+   * when a pop, a release to a marker or a reset empties it and the stack
+   * does not keep it as its one spare chunk (the largest emptied one, still
+   * charged), and at finalization, which releases everything.
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), stack_report);
 
   /**
    * NebulaStackAllocator:max-capacity:
@@ -1411,7 +1556,7 @@ nebula_stack_allocator_init (NebulaStackAllocator *self)
   nebula_stats_counters_init (&self->stats, TRUE, FALSE);
   g_mutex_init (&self->lock);
   self->capacity = DEFAULT_CAPACITY;
-  self->cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
+  self->fast.cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
   self->id = __atomic_fetch_add (&next_allocator_id, 1, __ATOMIC_RELAXED);
 }
 
@@ -1445,7 +1590,7 @@ mark (NebulaStackAllocator *self,
   marker->allocator_id = self->id;
   marker->high = high;
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     {
       state = high ? high_state (self) : low_state (self);
@@ -1659,7 +1804,7 @@ nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
   g_return_val_if_fail (marker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, error))
     ok = release_locked (self, marker, error);
   stack_unlock (self);
@@ -1693,7 +1838,7 @@ nebula_stack_allocator_allocate_high (NebulaStackAllocator  *self,
 
   if (nebula_layout_check (NEBULA_ALLOCATOR (self), size, alignment, error))
     {
-      stack_lock (self);
+      stack_lock_ready (self);
       if (ensure_ready (self, error))
         ptr = allocate_high_locked (self, MAX (size, 1), alignment, error);
       stack_unlock (self);
@@ -1753,14 +1898,14 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (!self->double_ended)
     set_single_ended (self, size, error);
   else if (ptr != NULL && ptr == self->high_last)
     ok = pop_high (self, MAX (size, 1), error);
-  else if (ptr != NULL && owns_locked (self, ptr) && (guint8 *) ptr < self->limit)
+  else if (ptr != NULL && owns_locked (self, ptr) && (guint8 *) ptr < self->fast.limit)
     set_foreign_pointer (self, ptr, size, "belongs to the low end of the stack, "
                          "not the high end", error);
   else
@@ -1809,7 +1954,7 @@ nebula_stack_allocator_get_n_chunks (NebulaStackAllocator *self)
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), 0);
 
-  stack_lock (self);
+  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
       n++;

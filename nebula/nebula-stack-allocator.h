@@ -90,4 +90,235 @@ void                  nebula_stack_frame_free                        (NebulaStac
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
 
+#ifndef __GI_SCANNER__
+
+/*< private >
+ * NebulaStackFast:
+ *
+ * The hot fields of a #NebulaStackAllocator, the first thing after the
+ * #GObject in the instance, so that the inline functions below can push
+ * and pop without a call. Not API: the layout may change with the
+ * library's ABI version, and nothing but the inline functions may touch it.
+ *
+ * @cursor is the first free byte of the low end, @limit the end of the
+ * current chunk (or the bottom of the high end), @last the low end's top
+ * block or %NULL, @base the start of the current chunk, @bottom the same
+ * when that chunk is the first one (else %NULL), @cookie the
+ * allocator's secret for block headers. @max_fast_size is the largest
+ * request the inline path may serve: 0 while the allocator is
+ * uninitialized, thread-safe or filling memory, 2^62 - 1 otherwise (so
+ * that no arithmetic can wrap). @stats points at the plain counters when
+ * statistics are kept, else %NULL.
+ */
+typedef struct
+{
+  guint8               *cursor;
+  guint8               *limit;
+  guint8               *last;
+  guint8               *base;
+  guint8               *bottom;
+  guintptr              cookie;
+  gsize                 max_fast_size;
+  NebulaAllocatorStats *stats;
+} NebulaStackFast;
+
+/*< private >
+ * NebulaStackBlockHeader:
+ *
+ * Stored just below every block. A low-end block records the block below
+ * it and where the low end stood before it (@word); a high-end block
+ * records its size in @word. @check makes a damaged header detectable.
+ */
+typedef struct
+{
+  guint8   *prev;
+  guintptr  word;
+  guintptr  check;
+} NebulaStackBlockHeader;
+
+#define _NEBULA_STACK_FAST(self) ((NebulaStackFast *) (gpointer) ((GObject *) (self) + 1))
+#define _NEBULA_STACK_MIN_ALIGNMENT (G_ALIGNOF (NebulaStackBlockHeader))
+
+/* The check word of a header. It mixes the header's own address in, so
+ * that a header copied elsewhere does not validate either. */
+static inline guintptr
+_nebula_stack_header_check (guintptr                      cookie,
+                            const NebulaStackBlockHeader *header,
+                            const guint8                 *prev,
+                            guintptr                      word)
+{
+  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ cookie;
+}
+
+/* Pushes a block of @size bytes on the low end, or returns %NULL for the
+ * exported path. max_fast_size is below 2^62 and user-space addresses
+ * below 2^57, so start + size cannot wrap even for the largest
+ * alignment; an alignment that is not a power of two goes the exported
+ * way, and for a constant alignment the compiler drops that test. */
+static inline gpointer
+_nebula_stack_fast_push (NebulaStackFast *fast,
+                         gsize            size,
+                         gsize            alignment)
+{
+  gsize mask = (alignment - 1) | (_NEBULA_STACK_MIN_ALIGNMENT - 1);
+  NebulaStackBlockHeader *header;
+  guintptr start;
+
+  /* max_fast_size first: in thread-safe mode the other fields belong to
+   * the lock. */
+  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
+                  (alignment & (alignment - 1)) != 0 || alignment == 0))
+    return NULL;
+
+  start = ((guintptr) fast->cursor + sizeof (NebulaStackBlockHeader) + mask) & ~(guintptr) mask;
+  if (G_UNLIKELY (start + size > (guintptr) fast->limit))
+    return NULL;
+
+  header = (NebulaStackBlockHeader *) (start - sizeof (NebulaStackBlockHeader));
+  header->prev = fast->last;
+  header->word = (guintptr) fast->cursor;
+  header->check = _nebula_stack_header_check (fast->cookie, header, fast->last,
+                                              (guintptr) fast->cursor);
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) start + size;
+  return (gpointer) start;
+}
+
+/* Pops the low end's top block when @ptr is that block, @size its size,
+ * its header intact and the block below it in the same chunk (or none, in
+ * the first chunk); FALSE sends everything else (other blocks, wrong
+ * sizes, damaged headers, the bottom of a later chunk) to the exported
+ * path, which says what is wrong. */
+static inline gboolean
+_nebula_stack_fast_pop (NebulaStackFast *fast,
+                        gpointer         ptr,
+                        gsize            size,
+                        gsize            alignment)
+{
+  const NebulaStackBlockHeader *header;
+  guintptr prev, end;
+
+  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
+                  (alignment & (alignment - 1)) != 0 || alignment == 0))
+    return FALSE;
+
+  if (G_UNLIKELY ((guint8 *) ptr != fast->last || ptr == NULL ||
+                  (gsize) (fast->cursor - (guint8 *) ptr) != size))
+    return FALSE;
+
+  header = (const NebulaStackBlockHeader *) ((guint8 *) ptr - sizeof (NebulaStackBlockHeader));
+  prev = (guintptr) header->prev;
+  end = header->word;
+  if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,
+                                                               header->prev, end) ||
+                  end < (guintptr) fast->base || end > (guintptr) header))
+    return FALSE;
+
+  if (prev == 0)
+    {
+      if (G_UNLIKELY (end != (guintptr) fast->bottom))
+        return FALSE;
+    }
+  else if (G_UNLIKELY ((prev & (_NEBULA_STACK_MIN_ALIGNMENT - 1)) != 0 ||
+                       prev < (guintptr) fast->base + sizeof (NebulaStackBlockHeader) ||
+                       prev >= end))
+    {
+      return FALSE;
+    }
+
+  fast->last = (guint8 *) prev;
+  fast->cursor = (guint8 *) end;
+  return TRUE;
+}
+
+/* The whole inline request, statistics included: what
+ * nebula_stack_allocator_push() and nebula_allocator_allocate() try first. */
+static inline gboolean
+_nebula_stack_fast_alloc (NebulaStackFast *fast,
+                          gsize            size,
+                          gsize            alignment,
+                          gpointer        *out)
+{
+  gpointer ptr = _nebula_stack_fast_push (fast, size, alignment);
+
+  if (G_UNLIKELY (ptr == NULL))
+    return FALSE;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+  *out = ptr;
+  return TRUE;
+}
+
+static inline gboolean
+_nebula_stack_fast_dealloc (NebulaStackFast *fast,
+                            gpointer         ptr,
+                            gsize            size,
+                            gsize            alignment)
+{
+  if (G_UNLIKELY (!_nebula_stack_fast_pop (fast, ptr, size, alignment)))
+    return FALSE;
+
+  _nebula_fast_stats_free (fast->stats, size);
+  return TRUE;
+}
+
+/**
+ * nebula_stack_allocator_push: (skip)
+ * @self: a #NebulaStackAllocator
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_allocate() for a #NebulaStackAllocator, inlined into
+ * the caller: a block that fits in the current chunk costs a few
+ * instructions and no call. Anything else (a full chunk, growth, a size of
+ * 0, an invalid layout, a thread-safe or filling stack) goes through
+ * nebula_allocator_allocate(), with identical results and statistics.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+static inline gpointer
+nebula_stack_allocator_push (NebulaStackAllocator  *self,
+                             gsize                  size,
+                             gsize                  alignment,
+                             GError               **error)
+{
+  gpointer ptr;
+
+  if (G_LIKELY (_nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, &ptr)))
+    return ptr;
+
+  return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
+}
+
+/**
+ * nebula_stack_allocator_pop: (skip)
+ * @self: a #NebulaStackAllocator
+ * @ptr: the top block of the low end of @self
+ * @size: the size @ptr was allocated with
+ * @alignment: the alignment @ptr was allocated with
+ * @error: return location for a #GError
+ *
+ * nebula_allocator_deallocate() for a #NebulaStackAllocator, inlined: the
+ * top block, with its header intact, is popped without a call; every
+ * other case takes the exported path (which raises
+ * %NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER for a block that is not on top).
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+static inline gboolean
+nebula_stack_allocator_pop (NebulaStackAllocator  *self,
+                            gpointer               ptr,
+                            gsize                  size,
+                            gsize                  alignment,
+                            GError               **error)
+{
+  if (G_LIKELY (_nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment)))
+    return TRUE;
+
+  return nebula_allocator_deallocate ((NebulaAllocator *) self, ptr, size, alignment, error);
+}
+
+#endif /* __GI_SCANNER__ */
+
 G_END_DECLS

@@ -32,3 +32,26 @@ nebula_bench_floor_reset (NebulaBenchFloor *floor)
 {
   nebula_bench_floor_reset_inline (floor);
 }
+
+G_NO_INLINE gpointer
+nebula_bench_free_list_alloc (NebulaBenchFreeList *list,
+                              gsize                size,
+                              gsize                alignment)
+{
+  return nebula_bench_free_list_alloc_inline (list);
+}
+
+G_NO_INLINE gboolean
+nebula_bench_free_list_free (NebulaBenchFreeList *list,
+                             gpointer             ptr,
+                             gsize                size,
+                             gsize                alignment)
+{
+  return nebula_bench_free_list_free_inline (list, ptr);
+}
+
+G_NO_INLINE void
+nebula_bench_free_list_reset (NebulaBenchFreeList *list)
+{
+  nebula_bench_free_list_reset_inline (list);
+}

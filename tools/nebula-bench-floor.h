@@ -12,6 +12,7 @@
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
 typedef struct
 {
@@ -50,6 +51,51 @@ nebula_bench_floor_reset_inline (NebulaBenchFloor *floor)
   floor->cursor = floor->start;
 }
 
+/* The floor of a pool: a free list of fixed-size blocks kept in the free
+ * blocks, over a preallocated buffer whose never-used tail is handed out
+ * first after a reset. No checks but the end of the buffer. */
+typedef struct
+{
+  guint8 *head;
+  guint8 *fresh;
+  guint8 *limit;
+  guint8 *start;
+  gsize   block_size;
+} NebulaBenchFreeList;
+
+static inline gpointer
+nebula_bench_free_list_alloc_inline (NebulaBenchFreeList *list)
+{
+  guint8 *block = list->head;
+
+  if (G_LIKELY (block != NULL))
+    {
+      memcpy (&list->head, block, sizeof (gpointer));
+      return block;
+    }
+  if (G_UNLIKELY (list->fresh + list->block_size > list->limit))
+    return NULL;
+  block = list->fresh;
+  list->fresh += list->block_size;
+  return block;
+}
+
+static inline gboolean
+nebula_bench_free_list_free_inline (NebulaBenchFreeList *list,
+                                    gpointer             ptr)
+{
+  memcpy (ptr, &list->head, sizeof (gpointer));
+  list->head = ptr;
+  return TRUE;
+}
+
+static inline void
+nebula_bench_free_list_reset_inline (NebulaBenchFreeList *list)
+{
+  list->head = NULL;
+  list->fresh = list->start;
+}
+
 G_BEGIN_DECLS
 
 __attribute__ ((visibility ("default")))
@@ -63,5 +109,17 @@ gboolean nebula_bench_floor_free  (NebulaBenchFloor *floor,
                                    gsize             alignment);
 __attribute__ ((visibility ("default")))
 void     nebula_bench_floor_reset (NebulaBenchFloor *floor);
+
+__attribute__ ((visibility ("default")))
+gpointer nebula_bench_free_list_alloc (NebulaBenchFreeList *list,
+                                       gsize                size,
+                                       gsize                alignment);
+__attribute__ ((visibility ("default")))
+gboolean nebula_bench_free_list_free  (NebulaBenchFreeList *list,
+                                       gpointer             ptr,
+                                       gsize                size,
+                                       gsize                alignment);
+__attribute__ ((visibility ("default")))
+void     nebula_bench_free_list_reset (NebulaBenchFreeList *list);
 
 G_END_DECLS

@@ -126,6 +126,7 @@ struct _Target
   const char   *nebula_type;
   gboolean      nebula_inline;
   gboolean      nebula_no_stats;
+  gboolean      nebula_thread_safe;
   /* absent at configure time, or failed to load */
   const char   *absent;
   Cell          cells[N_WORKLOADS];
@@ -217,6 +218,73 @@ floor_call_reset (gpointer data)
 
 DEFINE_PASS (floor_inline_pass, arena, floor_inline_alloc, floor_inline_free, floor_inline_reset)
 DEFINE_PASS (floor_call_pass, arena, floor_call_alloc, floor_call_free, floor_call_reset)
+
+/* The pool's floors: a free list of blocks as large as the largest
+ * request, enough of them for the most blocks a batch holds at once. */
+static gboolean
+free_list_setup (Worker  *worker,
+                 char   **why)
+{
+  NebulaBenchFreeList *list = g_new0 (NebulaBenchFreeList, 1);
+
+  list->block_size = NEBULA_ALIGN_UP (MAX (worker->trace.max_size, sizeof (gpointer)), 16);
+  list->start = list->fresh = g_malloc (list->block_size * (worker->trace.max_live + 1));
+  list->limit = list->start + list->block_size * (worker->trace.max_live + 1);
+  worker->context = list;
+  return TRUE;
+}
+
+static void
+free_list_teardown (Worker *worker)
+{
+  NebulaBenchFreeList *list = worker->context;
+
+  g_free (list->start);
+  g_free (list);
+}
+
+static inline gpointer
+free_list_inline_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_alloc_inline (data);
+}
+
+static inline gboolean
+free_list_inline_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_free_inline (data, ptr);
+}
+
+static inline gboolean
+free_list_inline_reset (gpointer data)
+{
+  nebula_bench_free_list_reset_inline (data);
+  return TRUE;
+}
+
+static inline gpointer
+free_list_call_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_alloc (data, size, alignment);
+}
+
+static inline gboolean
+free_list_call_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_free (data, ptr, size, alignment);
+}
+
+static inline gboolean
+free_list_call_reset (gpointer data)
+{
+  nebula_bench_free_list_reset (data);
+  return TRUE;
+}
+
+DEFINE_PASS (free_list_inline_pass, arena, free_list_inline_alloc, free_list_inline_free,
+             free_list_inline_reset)
+DEFINE_PASS (free_list_call_pass, arena, free_list_call_alloc, free_list_call_free,
+             free_list_call_reset)
 
 /* ------------------------------------------------------------------ */
 /* glibc malloc and GSlice: no reset, so the individual rendering      */
@@ -590,15 +658,24 @@ static Target targets[] = {
     floor_setup, floor_teardown, floor_inline_pass, FALSE },
   { "floor-call", KIND_FLOOR, "the same behind an exported call into a shared library",
     floor_setup, floor_teardown, floor_call_pass, FALSE },
+  { "floor-freelist", KIND_FLOOR, "trivial free list of fixed-size blocks, inlined (the pool's floor)",
+    free_list_setup, free_list_teardown, free_list_inline_pass, FALSE },
+  { "floor-freelist-call", KIND_FLOOR, "the same behind an exported call into a shared library",
+    free_list_setup, free_list_teardown, free_list_call_pass, FALSE },
   { "bump-inline", KIND_NEBULA, "NebulaBumpAllocator, inline fast path (nebula_bump_allocator_alloc)",
     .nebula_type = "bump", .nebula_inline = TRUE },
   { "bump", KIND_NEBULA, "NebulaBumpAllocator through nebula_allocator_allocate()",
     .nebula_type = "bump" },
   { "bump-nostats", KIND_NEBULA, "NebulaBumpAllocator, inline fast path, track-stats off",
     .nebula_type = "bump", .nebula_inline = TRUE, .nebula_no_stats = TRUE },
-  /* Pool and stack join by type as soon as the library has them. */
+  { "pool-inline", KIND_NEBULA, "NebulaPoolAllocator, inline fast path (nebula_pool_allocator_alloc)",
+    .nebula_type = "pool", .nebula_inline = TRUE },
   { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",
     .nebula_type = "pool" },
+  { "pool-ts", KIND_NEBULA, "thread-safe NebulaPoolAllocator, one thread, nebula_allocator_allocate()",
+    .nebula_type = "pool", .nebula_thread_safe = TRUE },
+  { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_push)",
+    .nebula_type = "stack", .nebula_inline = TRUE },
   { "stack", KIND_NEBULA, "NebulaStackAllocator through nebula_allocator_allocate()",
     .nebula_type = "stack" },
   { "system", KIND_NEBULA, "NebulaSystemAllocator (malloc + checked frees) through the interface",
@@ -851,6 +928,7 @@ new_nebula_allocator (GType                    type,
                       guint64                  iterations,
                       guint                    n_threads,
                       gboolean                 no_stats,
+                      gboolean                 thread_safe,
                       GError                 **error)
 {
   /* One thread resets at every batch end; several reset once per round
@@ -865,7 +943,7 @@ new_nebula_allocator (GType                    type,
 
   g_array_set_clear_func (values, (GDestroyNotify) g_value_unset);
 
-  if (n_threads > 1)
+  if (n_threads > 1 || thread_safe)
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
   if (no_stats)
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
@@ -899,7 +977,8 @@ run_nebula (Target              *target,
   g_assert (type != G_TYPE_INVALID);
 
   nebula_bench_trace_init (&trace, workload, (guint64) opt_seed, iterations, 0);
-  allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats, &error);
+  allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
+                                    target->nebula_thread_safe, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {
@@ -942,7 +1021,7 @@ typedef struct
 #define DISPATCH_PAIRS_QUICK 200000
 #define DISPATCH_PAIRS       4000000
 
-static DispatchRow dispatch_rows[8];
+static DispatchRow dispatch_rows[12];
 static guint n_dispatch_rows;
 
 static double
@@ -1057,6 +1136,9 @@ run_dispatch (void)
   guint repeats = opt_quick ? 2 : 5;
   g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (64 * 1024, NULL);
   g_autoptr(NebulaBumpAllocator) bump_quiet = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(NebulaPoolAllocator) pool_shared = NULL;
+  g_autoptr(NebulaStackAllocator) stack = NULL;
   g_autoptr(NebulaSystemAllocator) system_perf = NULL;
   NebulaBenchTrace empty = { .max_batch_bytes = 4096 };
   Worker worker = { .trace = empty };
@@ -1071,6 +1153,15 @@ run_dispatch (void)
 
   bump_quiet = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL, "track-stats", FALSE, NULL);
   add_dispatch_row ("bump-no-stats", time_best_of (repeats, dispatch_interface, bump_quiet, n));
+
+  /* The pool with its default check-frees; a single-threaded and a
+   * thread-safe one, and the stack. */
+  pool = nebula_pool_allocator_new (64, 1024, NULL);
+  add_dispatch_row ("pool", time_best_of (repeats, dispatch_interface, pool, n));
+  pool_shared = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "thread-safe", TRUE, NULL);
+  add_dispatch_row ("pool-ts", time_best_of (repeats, dispatch_interface, pool_shared, n));
+  stack = nebula_stack_allocator_new (64 * 1024, NULL);
+  add_dispatch_row ("stack", time_best_of (repeats, dispatch_interface, stack, n));
 
   system_perf = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
                                 "preset", NEBULA_PRESET_PERFORMANCE, NULL);
@@ -1332,6 +1423,24 @@ collect_goals (Goal *goals)
                         1.0 / geomean_ratio ("bump-inline", "malloc"), 3.0, FALSE };
   goals[n++] = (Goal) { "malloc / bump interface, speed-up (geometric mean)",
                         1.0 / geomean_ratio ("bump", "malloc"), 1.5, FALSE };
+  goals[n++] = (Goal) { "pool-inline / floor-freelist (fixed-64)",
+                        ratio ("pool-inline", "floor-freelist", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
+  goals[n++] = (Goal) { "stack-inline / floor-inline (lifo-frames)",
+                        ratio ("stack-inline", "floor-inline", NEBULA_BENCH_LIFO_FRAMES), 1.20, TRUE };
+  goals[n++] = (Goal) { "pool interface / floor-freelist-call (fixed-64)",
+                        ratio ("pool", "floor-freelist-call", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
+  goals[n++] = (Goal) { "stack interface / floor-call (lifo-frames)",
+                        ratio ("stack", "floor-call", NEBULA_BENCH_LIFO_FRAMES), 1.25, TRUE };
+  goals[n++] = (Goal) { "malloc / pool-inline, speed-up (fixed-64)",
+                        1.0 / ratio ("pool-inline", "malloc", NEBULA_BENCH_FIXED_64), 3.0, FALSE };
+  goals[n++] = (Goal) { "malloc / stack-inline, speed-up (lifo-frames)",
+                        1.0 / ratio ("stack-inline", "malloc", NEBULA_BENCH_LIFO_FRAMES), 3.0, FALSE };
+  goals[n++] = (Goal) { "malloc / pool interface, speed-up (fixed-64)",
+                        1.0 / ratio ("pool", "malloc", NEBULA_BENCH_FIXED_64), 1.5, FALSE };
+  goals[n++] = (Goal) { "malloc / stack interface, speed-up (lifo-frames)",
+                        1.0 / ratio ("stack", "malloc", NEBULA_BENCH_LIFO_FRAMES), 1.5, FALSE };
+  goals[n++] = (Goal) { "thread-safe pool / pool, one thread (fixed-64)",
+                        ratio ("pool-ts", "pool", NEBULA_BENCH_FIXED_64), 1.6, TRUE };
   return n;
 }
 
@@ -1349,7 +1458,7 @@ static void
 print_table (guint64 iterations,
              guint   rounds)
 {
-  Goal goals[8];
+  Goal goals[16];
   guint n_goals;
 
   printf ("nebula-bench %s: %d thread%s, >= %" G_GUINT64_FORMAT " ops per round and thread, "
@@ -1527,7 +1636,7 @@ print_json (guint64 iterations,
             guint   rounds)
 {
   g_autoptr(GString) out = g_string_new ("{\n");
-  Goal goals[8];
+  Goal goals[16];
   guint n_goals = collect_goals (goals);
   gboolean first = TRUE;
 

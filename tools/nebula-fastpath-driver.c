@@ -10,6 +10,12 @@
  * cost of one allocation plus the loop around it (run_floor_inline has
  * the loop and a trivial bump, so the difference is the allocator's).
  *
+ * The churn_* functions keep 64 live 64-byte blocks and N times free one
+ * (in a scattered order) and allocate its replacement, a pool's workload
+ * (Ir / N is one free plus one allocation); the frames_* functions push
+ * four blocks of 16..64 bytes and pop them again, N / 4 times (Ir / N is
+ * one push plus one pop).
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -90,6 +96,91 @@ run_bump_interface (NebulaAllocator *bump)
   return sum;
 }
 
+#define LIVE 64
+
+/* What the churn and frames loops call: one set per path. */
+#define DEFINE_CHURN(name, Type, alloc_expr, free_expr)                           \
+  static G_NO_INLINE guint64                                                      \
+  name (Type *self)                                                               \
+  {                                                                               \
+    guint8 *live[LIVE];                                                           \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < LIVE; i++)                                              \
+      live[i] = alloc_expr;                                                       \
+    for (guint i = 0; i < N; i++)                                                 \
+      {                                                                           \
+        guint slot = (i * 37) % LIVE;                                             \
+        guint8 *p = live[slot];                                                   \
+                                                                                  \
+        free_expr;                                                                \
+        p = live[slot] = alloc_expr;                                              \
+        *p = (guint8) i;                                                          \
+        sum += GPOINTER_TO_SIZE (p);                                              \
+      }                                                                           \
+    for (guint i = 0; i < LIVE; i++)                                              \
+      {                                                                           \
+        guint8 *p = live[i];                                                      \
+                                                                                  \
+        free_expr;                                                                \
+      }                                                                           \
+    return sum;                                                                   \
+  }
+
+DEFINE_CHURN (churn_free_list_inline, NebulaBenchFreeList,
+              nebula_bench_free_list_alloc_inline (self),
+              nebula_bench_free_list_free_inline (self, p))
+DEFINE_CHURN (churn_free_list_call, NebulaBenchFreeList,
+              nebula_bench_free_list_alloc (self, 64, 8),
+              nebula_bench_free_list_free (self, p, 64, 8))
+DEFINE_CHURN (churn_pool_inline, NebulaPoolAllocator,
+              nebula_pool_allocator_alloc (self, 64, 8, NULL),
+              nebula_pool_allocator_free (self, p, 64, 8, NULL))
+DEFINE_CHURN (churn_pool_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+
+#define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
+  static G_NO_INLINE guint64                                                      \
+  name (Type *self)                                                               \
+  {                                                                               \
+    guint8 *frame[4];                                                             \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < N / 4; i++)                                             \
+      {                                                                           \
+        for (guint j = 0; j < 4; j++)                                             \
+          {                                                                       \
+            gsize size = 16 << j;                                                 \
+            guint8 *p = frame[j] = alloc_expr;                                    \
+                                                                                  \
+            *p = (guint8) i;                                                      \
+            sum += GPOINTER_TO_SIZE (p);                                          \
+          }                                                                       \
+        for (guint j = 4; j-- > 0;)                                               \
+          {                                                                       \
+            gsize size = 16 << j;                                                 \
+            guint8 *p = frame[j];                                                 \
+                                                                                  \
+            free_expr;                                                            \
+          }                                                                       \
+      }                                                                           \
+    return sum;                                                                   \
+  }
+
+DEFINE_FRAMES (frames_floor_inline, NebulaBenchFloor,
+               nebula_bench_floor_alloc_inline (self, size, 8),
+               nebula_bench_floor_free_inline (self, p, size))
+DEFINE_FRAMES (frames_floor_call, NebulaBenchFloor,
+               nebula_bench_floor_alloc (self, size, 8),
+               nebula_bench_floor_free (self, p, size, 8))
+DEFINE_FRAMES (frames_stack_inline, NebulaStackAllocator,
+               nebula_stack_allocator_push (self, size, 8, NULL),
+               nebula_stack_allocator_pop (self, p, size, 8, NULL))
+DEFINE_FRAMES (frames_stack_interface, NebulaAllocator,
+               nebula_allocator_allocate (self, size, 8, NULL),
+               nebula_allocator_deallocate (self, p, size, 8, NULL))
+
 int
 main (int   argc,
       char *argv[])
@@ -108,6 +199,29 @@ main (int   argc,
     g_set_object (&bump, quiet);
   sum += run_bump_inline (bump);
   sum += run_bump_interface (NEBULA_ALLOCATOR (bump));
+
+  {
+    guint8 *blocks = g_malloc (64 * (LIVE + 1));
+    NebulaBenchFreeList list = { NULL, blocks, blocks + 64 * (LIVE + 1), blocks, 64 };
+    NebulaBenchFloor frames = { buffer, buffer + 64 * BATCH + 64, buffer };
+    g_autoptr(NebulaPoolAllocator) pool = NULL;
+    g_autoptr(NebulaStackAllocator) stack = NULL;
+
+    /* With an argument, both without statistics, as the bump allocator. */
+    pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
+                           "block-count", (guint64) LIVE, "track-stats", argc <= 1, NULL);
+    stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, NULL, "track-stats", argc <= 1, NULL);
+
+    sum += churn_free_list_inline (&list);
+    sum += churn_free_list_call (&list);
+    sum += churn_pool_inline (pool);
+    sum += churn_pool_interface (NEBULA_ALLOCATOR (pool));
+    sum += frames_floor_inline (&frames);
+    sum += frames_floor_call (&frames);
+    sum += frames_stack_inline (stack);
+    sum += frames_stack_interface (NEBULA_ALLOCATOR (stack));
+    g_free (blocks);
+  }
 
   g_free (buffer);
   return sum == 42;

@@ -441,6 +441,350 @@ test_budget_signal_outside_lock (void)
   g_assert_true (g_object_get_data (G_OBJECT (budget), "called") != NULL);
 }
 
+static NebulaPoolAllocator *
+new_pool (NebulaMemoryBudget  *budget,
+          gboolean             thread_safe,
+          GError             **error)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, error,
+                         "name", "slabs",
+                         "block-size", (guint64) 64,
+                         "block-count", (guint64) 4,
+                         "max-block-count", (guint64) 32,
+                         "thread-safe", thread_safe,
+                         "budget", budget,
+                         NULL);
+}
+
+/* Slabs of 4, 4, 8 and 16 blocks of 64 bytes: 256, 256, 512, 1024 bytes. */
+static void
+test_budget_pool (gconstpointer data)
+{
+  gboolean thread_safe = GPOINTER_TO_INT (data);
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("pool", 1000);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  gpointer blocks[8];
+
+  pool = new_pool (budget, thread_safe, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 256);
+
+  /* The fifth block needs a second slab. */
+  for (guint i = 0; i < 8; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 48, 8, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, i < 4 ? 256 : 512);
+    }
+  g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 2);
+
+  /* A third slab of 512 bytes would pass the limit. */
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 48, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_nonnull (strstr (error->message,
+                            "Memory budget 'pool' refused 512 bytes: 512 of 1000 in use, "
+                            "488 available"));
+  g_assert_cmpuint (nebula_error_get_requested (error), ==, 512);
+  g_assert_cmpuint (nebula_error_get_available (error), ==, 488);
+  g_assert_cmpuint (nebula_error_get_capacity (error), ==, 1000);
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Memory budget 'pool'");
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 512);
+  g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 2);
+  {
+    g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+    g_assert_cmpuint (stats->failed_allocations, ==, 1);
+    g_assert_cmpuint (stats->allocations, ==, 8);
+  }
+
+  /* Still usable: a freed block is handed out again without a charge. */
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[2], 48, 8, &error));
+  blocks[2] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 48, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (pool), blocks[2]));
+
+  /* Once the limit allows, the pool grows again. */
+  nebula_memory_budget_set_limit (budget, 1024);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 48, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024);
+
+  /* A reset keeps the slabs, and their charge; finalize gives it back. */
+  nebula_allocator_reset (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024);
+  g_clear_object (&pool);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+  g_assert_cmpuint (nebula_memory_budget_get_peak (budget), ==, 1024);
+
+  /* A budget too small for the first slab fails construction. */
+  nebula_memory_budget_set_limit (budget, 200);
+  pool = new_pool (budget, thread_safe, &error);
+  g_assert_null (pool);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_nonnull (strstr (error->message, "refused 256 bytes: 0 of 200 in use, 200 available"));
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+}
+
+typedef struct
+{
+  NebulaAllocator *pool;
+  GPtrArray       *blocks;
+  guint            refused;
+  guint            other_errors;
+} PoolWorker;
+
+static gpointer
+pool_worker_cb (gpointer data)
+{
+  PoolWorker *worker = data;
+
+  for (guint i = 0; i < 100; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      gpointer block = nebula_allocator_allocate (worker->pool, 64, 8, &error);
+
+      if (block != NULL)
+        g_ptr_array_add (worker->blocks, block);
+      else if (g_error_matches (error, NEBULA_ALLOCATOR_ERROR,
+                                NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED))
+        worker->refused++;
+      else
+        worker->other_errors++;
+    }
+
+  return NULL;
+}
+
+/* Threads racing to grow a thread-safe pool: the budget holds exactly the
+ * slabs, and refuses the one that would pass its limit. */
+static void
+test_budget_pool_concurrent (void)
+{
+  /* Slabs of 16, 16, 32 and 64 blocks of 64 bytes fill the limit. */
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("racing", 128 * 64);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  PoolWorker workers[4];
+  GThread *threads[G_N_ELEMENTS (workers)];
+  guint allocated = 0, refused = 0;
+
+  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                         "block-size", (guint64) 64, "block-count", (guint64) 16,
+                         "max-block-count", (guint64) 4096, "thread-safe", TRUE,
+                         "budget", budget, NULL);
+  g_assert_no_error (error);
+
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      workers[t] = (PoolWorker) { NEBULA_ALLOCATOR (pool), g_ptr_array_new (), 0, 0 };
+      threads[t] = g_thread_new ("pool-worker", pool_worker_cb, &workers[t]);
+    }
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_cmpuint (workers[t].other_errors, ==, 0);
+      allocated += workers[t].blocks->len;
+      refused += workers[t].refused;
+    }
+
+  g_assert_cmpuint (allocated, ==, 128);
+  g_assert_cmpuint (refused, ==, 400 - 128);
+  g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 4);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 128 * 64);
+
+  for (guint t = 0; t < G_N_ELEMENTS (workers); t++)
+    {
+      for (guint i = 0; i < workers[t].blocks->len; i++)
+        g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool),
+                                                    workers[t].blocks->pdata[i], 64, 8, &error));
+      g_ptr_array_unref (workers[t].blocks);
+    }
+  g_assert_no_error (error);
+  g_clear_object (&pool);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+}
+
+/* Capacity 1024, then chunks of 2048 and 4096. */
+static NebulaStackAllocator *
+new_stack (NebulaMemoryBudget  *budget,
+           gboolean             thread_safe,
+           GError             **error)
+{
+  return g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, error,
+                         "capacity", (guint64) 1024,
+                         "max-capacity", (guint64) 16384,
+                         "thread-safe", thread_safe,
+                         "budget", budget,
+                         NULL);
+}
+
+static void
+test_budget_stack (gconstpointer data)
+{
+  gboolean thread_safe = GPOINTER_TO_INT (data);
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("frames", 4096);
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  g_autoptr(NebulaStackMarker) bottom = NULL;
+  NebulaAllocator *alloc;
+  g_autoptr(GError) error = NULL;
+  gpointer a, b, c;
+
+  stack = new_stack (budget, thread_safe, &error);
+  g_assert_no_error (error);
+  alloc = NEBULA_ALLOCATOR (stack);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024);
+  bottom = nebula_stack_allocator_mark (stack);
+
+  a = nebula_allocator_allocate (alloc, 900, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024);
+  b = nebula_allocator_allocate (alloc, 900, 8, &error);   /* a chunk of 2048 */
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024 + 2048);
+
+  /* The next chunk, 4096 bytes, would pass the limit. */
+  g_assert_null (nebula_allocator_allocate (alloc, 1500, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_nonnull (strstr (error->message,
+                            "Memory budget 'frames' refused 4096 bytes: 3072 of 4096 in use, "
+                            "1024 available"));
+  g_assert_cmpuint (nebula_error_get_requested (error), ==, 4096);
+  g_assert_cmpuint (nebula_error_get_available (error), ==, 1024);
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 3072);
+
+  /* Still usable: what fits the current chunk succeeds, and stays on top
+   * of b. Resizing the top block into a new chunk is refused the same way
+   * and leaves it in place. */
+  c = nebula_allocator_allocate (alloc, 500, 8, &error);
+  g_assert_no_error (error);
+  g_assert_null (nebula_allocator_reallocate (alloc, c, 500, 3000, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_deallocate (alloc, c, 500, 8, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 900, 8, &error));
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 900, 8, &error));
+  g_assert_no_error (error);
+
+  /* Popping out of the chunk of 2048 keeps it as the spare: still held,
+   * still charged, and reused without a new charge. */
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 3072);
+  a = nebula_allocator_allocate (alloc, 1000, 8, &error);
+  b = nebula_allocator_allocate (alloc, 1000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 3072);
+
+  /* With room for it, a chunk of 4096; releasing to the bottom keeps it as
+   * the spare (the larger one) and frees the chunk of 2048. */
+  nebula_memory_budget_set_limit (budget, 16384);
+  c = nebula_allocator_allocate (alloc, 1500, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024 + 2048 + 4096);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024 + 4096);
+
+  /* A reset keeps the first chunk and the spare; finalize frees both. */
+  nebula_allocator_reset (alloc);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024 + 4096);
+  g_clear_object (&stack);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+  g_assert_cmpuint (nebula_memory_budget_get_peak (budget), ==, 1024 + 2048 + 4096);
+
+  /* A budget too small for the first chunk fails construction. */
+  nebula_memory_budget_set_limit (budget, 1000);
+  stack = new_stack (budget, thread_safe, &error);
+  g_assert_null (stack);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_nonnull (strstr (error->message,
+                            "Memory budget 'frames' refused 1024 bytes: 0 of 1000 in use"));
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+}
+
+/* Pool and stack charge through a child budget to its parent, and the
+ * parent's refusal names both. */
+static void
+test_budget_parent (void)
+{
+  g_autoptr(NebulaMemoryBudget) root = nebula_memory_budget_new ("process", 2048);
+  g_autoptr(NebulaMemoryBudget) child = nebula_memory_budget_new_child (root, "level", 0);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  g_autoptr(GError) error = NULL;
+
+  pool = new_pool (child, FALSE, &error);
+  g_assert_no_error (error);
+  stack = new_stack (child, FALSE, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (child), ==, 256 + 1024);
+  g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 256 + 1024);
+
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 1000, 8, &error));
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 1000, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_nonnull (strstr (error->message,
+                            "Memory budget 'process' refused 2048 bytes (charged through "
+                            "Memory budget 'level'): 1280 of 2048 in use, 768 available"));
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (child), ==, 1280);
+
+  for (guint i = 0; i < 5; i++)
+    g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 16, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 256 + 256 + 1024);
+
+  g_clear_object (&pool);
+  g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 1024);
+  g_clear_object (&stack);
+  g_assert_cmpuint (nebula_memory_budget_get_used (child), ==, 0);
+  g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 0);
+}
+
+/* Pool and stack growth may call a handler that calls back into them, even
+ * when thread-safe (the pool's grow lock, the stack's lock), and even when
+ * the charge is the first chunk of an allocator that initializes lazily. */
+static void
+test_budget_signal_reentry (void)
+{
+  for (guint kind = 0; kind < 4; kind++)
+    {
+      g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("reentry", 1 << 20);
+      g_autoptr(NebulaAllocator) alloc = NULL;
+      g_autoptr(GError) error = NULL;
+      gboolean lazy = kind >= 2;
+
+      g_test_message ("%s %s", kind % 2 == 0 ? "pool" : "stack", lazy ? "lazy" : "initialized");
+      if (kind % 2 == 0)
+        alloc = g_object_new (NEBULA_TYPE_POOL_ALLOCATOR,
+                              "block-size", (guint64) 128, "block-count", (guint64) 4,
+                              "max-block-count", (guint64) 64, "thread-safe", TRUE,
+                              "budget", budget, NULL);
+      else
+        alloc = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
+                              "capacity", (guint64) 512, "max-capacity", (guint64) 65536,
+                              "thread-safe", TRUE, "budget", budget, NULL);
+
+      /* The first chunk or slab (512 bytes) crosses a soft limit of 100; or,
+       * once initialized, the first growth crosses one of 600. */
+      if (!lazy)
+        {
+          g_assert_true (g_initable_init (G_INITABLE (alloc), NULL, &error));
+          g_assert_no_error (error);
+        }
+      nebula_memory_budget_set_soft_limit (budget, lazy ? 100 : 600);
+      g_signal_connect (budget, "soft-limit-exceeded", G_CALLBACK (allocate_again_cb), alloc);
+
+      for (guint i = 0; i < 6; i++)
+        {
+          g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+          g_assert_no_error (error);
+        }
+      g_assert_true (g_object_get_data (G_OBJECT (budget), "called") != NULL);
+      g_assert_cmpuint (nebula_memory_budget_get_used (budget), >, 512);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -455,7 +799,14 @@ main (int   argc,
   g_test_add_func ("/nebula/budget/bump", test_budget_bump);
   g_test_add_func ("/nebula/budget/bump-free-all", test_budget_bump_free_all);
   g_test_add_func ("/nebula/budget/system", test_budget_system);
+  g_test_add_data_func ("/nebula/budget/pool", GINT_TO_POINTER (FALSE), test_budget_pool);
+  g_test_add_data_func ("/nebula/budget/pool/thread-safe", GINT_TO_POINTER (TRUE), test_budget_pool);
+  g_test_add_func ("/nebula/budget/pool/concurrent", test_budget_pool_concurrent);
+  g_test_add_data_func ("/nebula/budget/stack", GINT_TO_POINTER (FALSE), test_budget_stack);
+  g_test_add_data_func ("/nebula/budget/stack/thread-safe", GINT_TO_POINTER (TRUE), test_budget_stack);
+  g_test_add_func ("/nebula/budget/parent", test_budget_parent);
   g_test_add_func ("/nebula/budget/signal-outside-lock", test_budget_signal_outside_lock);
+  g_test_add_func ("/nebula/budget/signal-reentry", test_budget_signal_reentry);
 
   return g_test_run ();
 }

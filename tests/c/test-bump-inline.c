@@ -10,6 +10,8 @@
 
 #include <nebula.h>
 
+#include "test-util.h"
+
 static NebulaBumpAllocator *
 new_bump (const char *first_property,
           ...)
@@ -25,23 +27,6 @@ new_bump (const char *first_property,
   g_assert_no_error (error);
 
   return bump;
-}
-
-static void
-assert_stats_equal (NebulaAllocator *a,
-                    NebulaAllocator *b)
-{
-  g_autoptr(NebulaAllocatorStats) x = nebula_allocator_get_stats (a);
-  g_autoptr(NebulaAllocatorStats) y = nebula_allocator_get_stats (b);
-
-  g_assert_cmpuint (x->allocations, ==, y->allocations);
-  g_assert_cmpuint (x->deallocations, ==, y->deallocations);
-  g_assert_cmpuint (x->failed_allocations, ==, y->failed_allocations);
-  g_assert_cmpuint (x->bytes_in_use, ==, y->bytes_in_use);
-  g_assert_cmpuint (x->peak_bytes_in_use, ==, y->peak_bytes_in_use);
-  g_assert_cmpuint (x->total_bytes_allocated, ==, y->total_bytes_allocated);
-  g_assert_cmpuint (x->total_bytes_freed, ==, y->total_bytes_freed);
-  g_assert_cmpuint (x->resets, ==, y->resets);
 }
 
 /* The same requests through the inline path and through the vfunc (a
@@ -95,9 +80,7 @@ test_inline_matches_exported (void)
         }
     }
 
-  assert_stats_equal (NEBULA_ALLOCATOR (fast), NEBULA_ALLOCATOR (slow));
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (fast)), ==,
-                    nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (slow)));
+  test_assert_stats_equal (NEBULA_ALLOCATOR (fast), NEBULA_ALLOCATOR (slow));
 }
 
 static void

@@ -189,6 +189,286 @@ test_report_system (void)
     g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (sys), blocks[i], 100 + i, 8, NULL));
 }
 
+static GVariant *
+lookup_list (GVariant   *report,
+             const char *key,
+             gsize       n_expected)
+{
+  GVariant *list = g_variant_lookup_value (report, key, G_VARIANT_TYPE ("aa{sv}"));
+
+  g_assert_nonnull (list);
+  g_assert_cmpuint (g_variant_n_children (list), ==, n_expected);
+  return list;
+}
+
+static void
+assert_slab (GVariant *slabs,
+             gsize     index,
+             guint64   blocks,
+             guint64   blocks_used,
+             guint64   blocks_untouched)
+{
+  g_autoptr(GVariant) slab = g_variant_get_child_value (slabs, index);
+
+  g_assert_cmpuint (lookup_uint64 (slab, "size"), ==, blocks * 64);
+  g_assert_cmpuint (lookup_uint64 (slab, "used"), ==, blocks_used * 64);
+  g_assert_cmpuint (lookup_uint64 (slab, "blocks"), ==, blocks);
+  g_assert_cmpuint (lookup_uint64 (slab, "blocks-used"), ==, blocks_used);
+  g_assert_cmpuint (lookup_uint64 (slab, "blocks-free"), ==, blocks - blocks_used);
+  g_assert_cmpuint (lookup_uint64 (slab, "blocks-untouched"), ==, blocks_untouched);
+}
+
+/* The blocks in use per slab come from the allocation bits with
+ * check-frees, from the free list without; both lists are tried, the
+ * single-threaded one (inside the blocks) and the thread-safe one. */
+static void
+test_report_pool (void)
+{
+  for (guint mode = 0; mode < 4; mode++)
+    {
+      gboolean check_frees = (mode & 1) != 0;
+      gboolean thread_safe = (mode & 2) != 0;
+      g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("slabs", 0);
+      g_autoptr(NebulaPoolAllocator) pool = NULL;
+      g_autoptr(GVariant) report = NULL;
+      g_autoptr(GVariant) slabs = NULL;
+      g_autoptr(GVariant) config = NULL;
+      g_autoptr(GVariant) budget_dict = NULL;
+      g_autoptr(GError) error = NULL;
+      g_autofree char *json = NULL;
+      double fragmentation = -1;
+      gpointer blocks[6];
+
+      g_test_message ("check-frees %d, thread-safe %d", check_frees, thread_safe);
+      pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                             "name", "particles",
+                             "block-size", (guint64) 64,
+                             "block-count", (guint64) 4,
+                             "max-block-count", (guint64) 16,
+                             "check-frees", check_frees,
+                             "thread-safe", thread_safe,
+                             "budget", budget,
+                             NULL);
+      g_assert_no_error (error);
+
+      /* Slab 0: blocks 0-3; slab 1: blocks 4 and 5 of 4, then 0 and 3 freed. */
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 40, 8, &error);
+      g_assert_no_error (error);
+      g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[0], 40, 8, &error));
+      g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[3], 40, 8, &error));
+      g_assert_no_error (error);
+
+      report = nebula_allocator_get_report (NEBULA_ALLOCATOR (pool));
+      g_assert_cmpuint (lookup_uint64 (report, "reserved"), ==, 8 * 64);
+      g_assert_cmpuint (lookup_uint64 (report, "blocks"), ==, 8);
+      g_assert_cmpuint (lookup_uint64 (report, "blocks-used"), ==, 4);
+      g_assert_cmpuint (lookup_uint64 (report, "bytes-used"), ==, 4 * 64);
+      slabs = lookup_list (report, "slabs", 2);
+      assert_slab (slabs, 0, 4, 2, 0);
+      assert_slab (slabs, 1, 4, 2, 2);
+      config = lookup_dict (report, "configuration");
+      budget_dict = lookup_dict (config, "budget");
+      g_assert_cmpuint (lookup_uint64 (budget_dict, "used"), ==, 8 * 64);
+
+      /* The four blocks in use hold 64 bytes each, their callers asked for 40. */
+      g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+      g_assert_cmpfloat_with_epsilon (fragmentation, 24.0 / 64.0, 1e-9);
+
+      json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (pool));
+      g_assert_nonnull (strstr (json, "\"slabs\":[{\"blocks\":4,\"blocks-free\":2,"
+                                      "\"blocks-untouched\":0,\"blocks-used\":2,"
+                                      "\"size\":256,\"used\":128},{"));
+      g_assert_nonnull (strstr (json, "\"fragmentation\":0.375"));
+
+      /* After a reset every block is free and untouched again. */
+      nebula_allocator_reset (NEBULA_ALLOCATOR (pool));
+      g_clear_pointer (&report, g_variant_unref);
+      g_clear_pointer (&slabs, g_variant_unref);
+      report = nebula_allocator_get_report (NEBULA_ALLOCATOR (pool));
+      slabs = lookup_list (report, "slabs", 2);
+      assert_slab (slabs, 0, 4, 0, 4);
+      assert_slab (slabs, 1, 4, 0, 4);
+      g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+      g_assert_cmpfloat (fragmentation, ==, 0.0);
+    }
+}
+
+/* Without statistics the pool cannot tell what callers asked for. */
+static void
+test_report_pool_no_stats (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GVariant) report = NULL;
+
+  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 64, "block-count", (guint64) 4,
+                         "track-stats", FALSE, NULL);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 40, 8, NULL));
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (pool));
+  g_assert_false (g_variant_lookup (report, "fragmentation", "d", NULL));
+  g_assert_cmpuint (lookup_uint64 (report, "blocks-used"), ==, 1);
+}
+
+/* A damaged free list (a write into a freed block, no check-frees) must
+ * not lead the report astray: it counts what it can trust. */
+static void
+test_report_pool_damaged_list (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GVariant) report = NULL;
+  g_autoptr(GVariant) slabs = NULL;
+  gpointer blocks[3], bogus = &bogus;
+
+  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                         "block-size", (guint64) 64, "block-count", (guint64) 4,
+                         "check-frees", FALSE, NULL);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, NULL);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[0], 64, 8, NULL));
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[1], 64, 8, NULL));
+  /* blocks[1] heads the list and links to blocks[0]: point it elsewhere. */
+  memcpy (blocks[1], &bogus, sizeof bogus);
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (pool));
+  slabs = lookup_list (report, "slabs", 1);
+  assert_slab (slabs, 0, 4, 2, 1);
+}
+
+static void
+assert_chunk (GVariant   *chunks,
+              gsize       index,
+              const char *kind,
+              guint64     size,
+              guint64     used,
+              gboolean    current)
+{
+  g_autoptr(GVariant) chunk = g_variant_get_child_value (chunks, index);
+  const char *text = NULL;
+  gboolean is_current = !current;
+
+  g_assert_true (g_variant_lookup (chunk, "kind", "&s", &text));
+  g_assert_cmpstr (text, ==, kind);
+  g_assert_cmpuint (lookup_uint64 (chunk, "size"), ==, size);
+  g_assert_cmpuint (lookup_uint64 (chunk, "used"), ==, used);
+  g_assert_true (g_variant_lookup (chunk, "current", "b", &is_current));
+  g_assert_cmpint (is_current, ==, current);
+}
+
+static void
+test_report_stack (gconstpointer data)
+{
+  gboolean thread_safe = GPOINTER_TO_INT (data);
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  g_autoptr(GVariant) report = NULL;
+  g_autoptr(GVariant) chunks = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  double fragmentation = -1;
+  gpointer a, b, c;
+
+  stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                          "name", "frame",
+                          "capacity", (guint64) 1024,
+                          "max-capacity", (guint64) 8192,
+                          "thread-safe", thread_safe,
+                          NULL);
+  g_assert_no_error (error);
+
+  /* Each block takes a 24-byte header: 924 bytes of the first chunk, then
+   * a chunk of 2048 with 924 and (8-aligned) 24 + 100 more. */
+  a = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 900, 8, &error);
+  b = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 900, 8, &error);
+  c = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 100, 8, &error);
+  g_assert_no_error (error);
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (stack));
+  g_assert_cmpuint (lookup_uint64 (report, "reserved"), ==, 1024 + 2048);
+  chunks = lookup_list (report, "chunks", 2);
+  assert_chunk (chunks, 0, "regular", 2048, 952 + 100, TRUE);
+  assert_chunk (chunks, 1, "regular", 1024, 924, FALSE);
+  /* The first chunk's tail of 100 bytes serves nothing until b is popped. */
+  g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+  g_assert_cmpfloat_with_epsilon (fragmentation, 100.0 / 3072, 1e-9);
+  g_assert_cmpuint (lookup_uint64 (report, "bytes-used"), ==, 924 + 1052);
+
+  json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (stack));
+  g_assert_nonnull (strstr (json, "\"chunks\":[{\"current\":true,\"kind\":\"regular\","
+                                  "\"size\":2048,\"used\":1052},{\"current\":false,"
+                                  "\"kind\":\"regular\",\"size\":1024,\"used\":924}]"));
+  g_assert_null (strstr (json, "high-used"));
+
+  /* Popped back into the first chunk: the second one is the spare. */
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), c, 100, 8, &error));
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), b, 900, 8, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&report, g_variant_unref);
+  g_clear_pointer (&chunks, g_variant_unref);
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (stack));
+  chunks = lookup_list (report, "chunks", 2);
+  assert_chunk (chunks, 0, "regular", 1024, 924, TRUE);
+  assert_chunk (chunks, 1, "spare", 2048, 0, FALSE);
+  g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+  g_assert_cmpfloat (fragmentation, ==, 0.0);
+  g_assert_cmpuint (lookup_uint64 (report, "reserved"), ==, 1024 + 2048);
+
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), a, 900, 8, &error));
+  g_assert_no_error (error);
+}
+
+static void
+test_report_stack_double_ended (void)
+{
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  g_autoptr(GVariant) report = NULL;
+  g_autoptr(GVariant) chunks = NULL;
+  g_autoptr(GVariant) chunk = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *json = NULL;
+  double fragmentation = -1;
+
+  stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                          "capacity", (guint64) 4096, "double-ended", TRUE, NULL);
+  g_assert_no_error (error);
+
+  /* Low: 24 + 1000. High: 500 bytes placed 8-aligned below the end (504),
+   * with its header below it. */
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 1000, 8, &error));
+  g_assert_nonnull (nebula_stack_allocator_allocate_high (stack, 500, 8, &error));
+  g_assert_no_error (error);
+
+  report = nebula_allocator_get_report (NEBULA_ALLOCATOR (stack));
+  chunks = lookup_list (report, "chunks", 1);
+  assert_chunk (chunks, 0, "regular", 4096, 1024 + 528, TRUE);
+  chunk = g_variant_get_child_value (chunks, 0);
+  g_assert_cmpuint (lookup_uint64 (chunk, "low-used"), ==, 1024);
+  g_assert_cmpuint (lookup_uint64 (chunk, "high-used"), ==, 528);
+  g_assert_true (g_variant_lookup (report, "fragmentation", "d", &fragmentation));
+  g_assert_cmpfloat (fragmentation, ==, 0.0);
+
+  json = nebula_allocator_report_to_json (NEBULA_ALLOCATOR (stack));
+  g_assert_nonnull (strstr (json, "\"chunks\":[{\"current\":true,\"high-used\":528,"
+                                  "\"kind\":\"regular\",\"low-used\":1024,\"size\":4096,"
+                                  "\"used\":1552}]"));
+}
+
+/* A binding may never run init, or the configuration is invalid: no
+ * layout, and no crash. */
+static void
+test_report_invalid_pool_stack (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = g_object_new (NEBULA_TYPE_POOL_ALLOCATOR,
+                                                      "block-count", (guint64) 0, NULL);
+  g_autoptr(NebulaStackAllocator) stack = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
+                                                        "capacity", (guint64) 0, NULL);
+  g_autoptr(GVariant) pool_report = nebula_allocator_get_report (NEBULA_ALLOCATOR (pool));
+  g_autoptr(GVariant) stack_report = nebula_allocator_get_report (NEBULA_ALLOCATOR (stack));
+
+  g_assert_false (g_variant_lookup (pool_report, "slabs", "@aa{sv}", NULL));
+  g_assert_false (g_variant_lookup (stack_report, "chunks", "@aa{sv}", NULL));
+  g_assert_cmpuint (lookup_uint64 (stack_report, "bytes-used"), ==, 0);
+}
+
 /* An implementation from outside the library: the common part works
  * through the interface, and a registered function adds its own part. */
 #define TEST_TYPE_ARENA (test_arena_get_type ())
@@ -342,6 +622,13 @@ main (int   argc,
 
   g_test_add_func ("/nebula/report/bump", test_report_bump);
   g_test_add_func ("/nebula/report/json", test_report_json);
+  g_test_add_func ("/nebula/report/pool", test_report_pool);
+  g_test_add_func ("/nebula/report/pool/no-stats", test_report_pool_no_stats);
+  g_test_add_func ("/nebula/report/pool/damaged-list", test_report_pool_damaged_list);
+  g_test_add_data_func ("/nebula/report/stack", GINT_TO_POINTER (FALSE), test_report_stack);
+  g_test_add_data_func ("/nebula/report/stack/thread-safe", GINT_TO_POINTER (TRUE), test_report_stack);
+  g_test_add_func ("/nebula/report/stack/double-ended", test_report_stack_double_ended);
+  g_test_add_func ("/nebula/report/stack/invalid", test_report_invalid_pool_stack);
   g_test_add_func ("/nebula/report/system", test_report_system);
   g_test_add_func ("/nebula/report/foreign", test_report_foreign);
   g_test_add_func ("/nebula/report/uninitialized", test_report_uninitialized);

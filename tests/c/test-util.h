@@ -7,6 +7,8 @@
 
 #include <glib.h>
 
+#include <nebula.h>
+
 typedef struct {
   guint8 *start;
   gsize   size;
@@ -32,4 +34,24 @@ test_assert_blocks_disjoint (TestBlock *blocks,
   qsort (blocks, n_blocks, sizeof *blocks, test_block_compare);
   for (guint i = 1; i < n_blocks; i++)
     g_assert_true (blocks[i - 1].start + blocks[i - 1].size + gap <= blocks[i].start);
+}
+
+/* Asserts that two allocators counted the same statistics and hold the
+ * same bytes (an inline path against the exported one). */
+static inline void
+test_assert_stats_equal (gpointer a,
+                         gpointer b)
+{
+  g_autoptr(NebulaAllocatorStats) x = nebula_allocator_get_stats (a);
+  g_autoptr(NebulaAllocatorStats) y = nebula_allocator_get_stats (b);
+
+  g_assert_cmpuint (x->allocations, ==, y->allocations);
+  g_assert_cmpuint (x->deallocations, ==, y->deallocations);
+  g_assert_cmpuint (x->failed_allocations, ==, y->failed_allocations);
+  g_assert_cmpuint (x->bytes_in_use, ==, y->bytes_in_use);
+  g_assert_cmpuint (x->peak_bytes_in_use, ==, y->peak_bytes_in_use);
+  g_assert_cmpuint (x->total_bytes_allocated, ==, y->total_bytes_allocated);
+  g_assert_cmpuint (x->total_bytes_freed, ==, y->total_bytes_freed);
+  g_assert_cmpuint (x->resets, ==, y->resets);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (a), ==, nebula_allocator_get_bytes_used (b));
 }

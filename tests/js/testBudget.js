@@ -38,4 +38,31 @@ test('a bump allocator charges its chunks and reports them as JSON', () => {
     assertEqual(variant.type.unpack(), 'NebulaBumpAllocator');
 });
 
+test('pool slabs and stack chunks are charged, refused with numbers and reported', () => {
+    const budget = new Nebula.MemoryBudget({name: 'level', limit: 1024 + 256 + 2048});
+    const pool = new Nebula.PoolAllocator({block_size: 64, block_count: 4, max_block_count: 8,
+        budget});
+    const stack = new Nebula.StackAllocator({capacity: 1024, max_capacity: 8192, budget});
+    // Without init, the first slab and chunk are charged on first use.
+    assertEqual(budget.used, 0);
+    pool.init(null);
+    stack.init(null);
+    assertEqual(budget.used, 256 + 1024);
+    for (let i = 0; i < 5; i++)
+        pool.allocate(40, 8);
+    assertEqual(budget.used, 512 + 1024);
+    stack.allocate(1000, 8);
+    const e = assertThrows(() => stack.allocate(1000, 8), () => {});
+    assert(e.message.includes("Memory budget 'level' refused 2048 bytes: 1536 of 3328 in use"),
+        e.message);
+
+    const slabs = JSON.parse(pool.report_to_json()).slabs;
+    assertEqual(slabs.length, 2);
+    assertEqual(slabs[1]['blocks-used'], 1);
+    assertEqual(slabs[1]['blocks-untouched'], 3);
+    const chunks = JSON.parse(stack.report_to_json()).chunks;
+    assertEqual(chunks.length, 1);
+    assertEqual(chunks[0].used, 1024);
+});
+
 run();

@@ -39,6 +39,46 @@ class ReportTest(unittest.TestCase):
         self.assertEqual(data['type'], 'NebulaSystemAllocator')
         sys_alloc.deallocate(address, 100, 8)
 
+    def test_pool_report(self):
+        pool = Nebula.PoolAllocator(block_size=64, block_count=4, max_block_count=16,
+                                    name='particles')
+        blocks = [pool.allocate(40, 8) for _ in range(6)]
+        pool.deallocate(blocks[0], 40, 8)
+        pool.deallocate(blocks[3], 40, 8)
+        data = json.loads(pool.report_to_json())
+        self.assertEqual(data, pool.get_report().unpack())
+        self.assertEqual(data['type'], 'NebulaPoolAllocator')
+        self.assertEqual((data['reserved'], data['blocks'], data['blocks-used']), (512, 8, 4))
+        self.assertEqual(data['slabs'], [
+            {'size': 256, 'used': 128, 'blocks': 4, 'blocks-used': 2, 'blocks-free': 2,
+             'blocks-untouched': 0},
+            {'size': 256, 'used': 128, 'blocks': 4, 'blocks-used': 2, 'blocks-free': 2,
+             'blocks-untouched': 2},
+        ])
+        # Blocks of 64 bytes holding 40 each.
+        self.assertAlmostEqual(data['fragmentation'], 24 / 64)
+
+    def test_stack_report(self):
+        stack = Nebula.StackAllocator(capacity=1024, max_capacity=8192)
+        stack.allocate(900, 8)
+        stack.allocate(900, 8)
+        data = json.loads(stack.report_to_json())
+        self.assertEqual(data, stack.get_report().unpack())
+        self.assertEqual(data['chunks'], [
+            {'kind': 'regular', 'size': 2048, 'used': 924, 'current': True},
+            {'kind': 'regular', 'size': 1024, 'used': 924, 'current': False},
+        ])
+        self.assertEqual(data['reserved'], 3072)
+        self.assertAlmostEqual(data['fragmentation'], 100 / 3072)
+
+    def test_double_ended_stack_report(self):
+        stack = Nebula.StackAllocator(capacity=4096, double_ended=True)
+        stack.allocate(1000, 8)
+        stack.allocate_high(500, 8)
+        chunk, = json.loads(stack.report_to_json())['chunks']
+        self.assertEqual((chunk['low-used'], chunk['high-used'], chunk['used']),
+                         (1024, 528, 1552))
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
