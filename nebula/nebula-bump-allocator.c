@@ -10,6 +10,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
+#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaBumpAllocator:
@@ -81,6 +82,11 @@ struct _NebulaBumpAllocator
   guint64                large_threshold;
   guint64                min_alloc_size;
   NebulaResetPolicy      reset_policy;
+
+  /* Set at initialization when ASan or Valgrind watches the process: every
+   * allocation then takes the slow path, which tells the tools about it and
+   * leaves a poisoned redzone after it. */
+  gboolean               tools_watching;
 };
 
 struct _NebulaBumpCheckpoint
@@ -131,6 +137,14 @@ chunk_used (const Chunk *chunk,
   return chunk->used;
 }
 
+/* The data and the slack after it, up to the end of the malloc() block. */
+static inline gsize
+chunk_region_size (const Chunk *chunk)
+{
+  return (gsize) ((const guint8 *) chunk + sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + chunk->size -
+                  chunk->data);
+}
+
 static Chunk *
 chunk_new (gsize size)
 {
@@ -146,7 +160,18 @@ chunk_new (gsize size)
                             ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
   chunk->size = size;
 
+  /* Nothing is handed out yet: all of it, the slack after the data
+   * included, is off limits for the memory tools. */
+  NEBULA_MEMPOOL_CREATE (chunk->data, chunk->data, chunk_region_size (chunk));
+
   return chunk;
+}
+
+static void
+chunk_free (Chunk *chunk)
+{
+  NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
+  g_free (chunk);
 }
 
 static void
@@ -155,7 +180,7 @@ chunk_list_free (Chunk *chunk)
   while (chunk != NULL)
     {
       Chunk *prev = chunk->prev;
-      g_free (chunk);
+      chunk_free (chunk);
       chunk = prev;
     }
 }
@@ -237,6 +262,7 @@ bump_init_once (gpointer data)
     self->max_capacity = self->capacity;
 
   self->min_alloc_mask = self->min_alloc_size - 1;
+  self->tools_watching = nebula_memory_tools_watching ();
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
   chunk = chunk_new (self->capacity);
@@ -315,6 +341,40 @@ fill_allocation (NebulaBumpAllocator *self,
 {
   if (G_UNLIKELY (self->config.alloc_fill >= 0))
     memset (ptr, self->config.alloc_fill, size);
+}
+
+/* How far the cursor moves past a block of @rounded bytes with @room bytes
+ * (at least @rounded) left in its chunk. While the tools watch, the block is
+ * followed by padding up to the next ASan granule and a redzone, so that the
+ * next block starts granule aligned (byte-exact reports) and an overflow
+ * lands on poisoned bytes. At the end of a chunk the redzone shrinks to what
+ * is left: the chunk's poisoned slack and ASan's heap redzone follow, and
+ * the allocator fits exactly as much as without the tools. */
+static inline gsize
+block_span (NebulaBumpAllocator *self,
+            gsize                rounded,
+            gsize                room)
+{
+  gsize span;
+
+  if (G_LIKELY (!self->tools_watching))
+    return rounded;
+
+  span = ((rounded + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
+         NEBULA_SANITIZER_REDZONE;
+  return MIN (span, room);
+}
+
+/* Tells the tools that [ptr, ptr + size) of @chunk is handed out (exactly
+ * @size bytes: the rounding and the redzone stay poisoned), then fills it. */
+static inline void
+hand_out (NebulaBumpAllocator *self,
+          Chunk               *chunk,
+          gpointer             ptr,
+          gsize                size)
+{
+  NEBULA_MEMPOOL_ALLOC (chunk->data, ptr, size);
+  fill_allocation (self, ptr, size);
 }
 
 /* Makes @chunk (a new or spare chunk) the current one. Called with the grow
@@ -442,7 +502,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   self->large = chunk;
   self->reserved += chunk->size;
 
-  fill_allocation (self, ptr, size);
+  hand_out (self, chunk, ptr, size);
   return ptr;
 }
 
@@ -465,9 +525,9 @@ allocate_concurrent (NebulaBumpAllocator  *self,
     {
       gpointer ptr;
 
-      g_mutex_lock (&self->grow_lock);
+      nebula_mutex_lock (&self->grow_lock);
       ptr = allocate_dedicated (self, size, alignment, error);
-      g_mutex_unlock (&self->grow_lock);
+      nebula_mutex_unlock (&self->grow_lock);
       return ptr;
     }
 
@@ -479,28 +539,29 @@ allocate_concurrent (NebulaBumpAllocator  *self,
       for (;;)
         {
           guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
-          gsize end = start - (guintptr) chunk->data + rounded;
+          gsize offset = start - (guintptr) chunk->data;
+          gsize end;
 
-          if (start > (guintptr) chunk->data + chunk->size ||
-              rounded > chunk->size - (start - (guintptr) chunk->data))
+          if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
             break;
 
+          end = offset + block_span (self, rounded, chunk->size - offset);
           if (__atomic_compare_exchange_n (&chunk->used, &used, end, TRUE,
                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             {
-              fill_allocation (self, GSIZE_TO_POINTER (start), size);
+              hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
               return GSIZE_TO_POINTER (start);
             }
         }
 
-      g_mutex_lock (&self->grow_lock);
+      nebula_mutex_lock (&self->grow_lock);
       if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
           !grow (self, rounded, alignment, error))
         {
-          g_mutex_unlock (&self->grow_lock);
+          nebula_mutex_unlock (&self->grow_lock);
           return NULL;
         }
-      g_mutex_unlock (&self->grow_lock);
+      nebula_mutex_unlock (&self->grow_lock);
     }
 }
 
@@ -529,8 +590,8 @@ allocate_slow (NebulaBumpAllocator  *self,
       if (start <= (guintptr) self->limit && (guintptr) self->limit - start >= rounded)
         {
           self->last = GSIZE_TO_POINTER (start);
-          self->cursor = (guint8 *) start + rounded;
-          fill_allocation (self, self->last, size);
+          self->cursor = (guint8 *) start + block_span (self, rounded, (guintptr) self->limit - start);
+          hand_out (self, self->current, self->last, size);
           return self->last;
         }
 
@@ -556,6 +617,7 @@ nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
   if (G_LIKELY (start <= (guintptr) self->limit &&
                 (guintptr) self->limit - start >= rounded &&
                 size <= self->large_threshold &&
+                !self->tools_watching &&
                 !self->config.thread_safe &&
                 self->config.alloc_fill < 0))
     {
@@ -630,12 +692,46 @@ free_dedicated (NebulaBumpAllocator *self,
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (chunk);
           return TRUE;
         }
     }
 
   return FALSE;
+}
+
+/* The chunk, regular or dedicated, that holds @ptr; for the memory tools,
+ * which name a block by its chunk. */
+static Chunk *
+find_any_chunk (NebulaBumpAllocator *self,
+                gconstpointer        ptr)
+{
+  for (Chunk *large = self->large; large != NULL; large = large->prev)
+    if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
+      return large;
+
+  return find_chunk (self, ptr);
+}
+
+/* A block the cursor does not get back still dies for the memory tools:
+ * touching it afterwards is reported. */
+static void
+forget_block (NebulaBumpAllocator *self,
+              gpointer             ptr,
+              gsize                size)
+{
+  Chunk *chunk;
+
+  if (G_LIKELY (!self->tools_watching))
+    return;
+
+  if (self->config.thread_safe)
+    nebula_mutex_lock (&self->grow_lock);
+  chunk = find_any_chunk (self, ptr);
+  if (chunk != NULL)
+    NEBULA_MEMPOOL_FREE (chunk->data, ptr, size);
+  if (self->config.thread_safe)
+    nebula_mutex_unlock (&self->grow_lock);
 }
 
 static gboolean
@@ -654,10 +750,12 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   rounded = (size + self->min_alloc_mask) & ~self->min_alloc_mask;
 
   /* The most recent allocation can be given back. */
-  if (!self->config.thread_safe && ptr == self->last && (guint8 *) ptr + rounded == self->cursor)
+  if (!self->config.thread_safe && ptr == self->last &&
+      self->cursor == (guint8 *) ptr + block_span (self, rounded, self->limit - (guint8 *) ptr))
     {
       if (self->config.free_fill >= 0)
         memset (ptr, self->config.free_fill, size);
+      NEBULA_MEMPOOL_FREE (self->current->data, ptr, size);
       self->cursor = ptr;
       self->last = NULL;
       return TRUE;
@@ -671,13 +769,18 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
 
   if (self->large != NULL)
     {
+      gboolean freed;
+
       if (self->config.thread_safe)
-        g_mutex_lock (&self->grow_lock);
-      free_dedicated (self, ptr);
+        nebula_mutex_lock (&self->grow_lock);
+      freed = free_dedicated (self, ptr);
       if (self->config.thread_safe)
-        g_mutex_unlock (&self->grow_lock);
+        nebula_mutex_unlock (&self->grow_lock);
+      if (freed)
+        return TRUE;
     }
 
+  forget_block (self, ptr, size);
   return TRUE;
 }
 
@@ -706,24 +809,40 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
   new_rounded = (new_size + self->min_alloc_mask) & ~self->min_alloc_mask;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
-  if (!self->config.thread_safe && ptr == self->last &&
-      (guint8 *) ptr + old_rounded == self->cursor &&
-      new_rounded <= (gsize) (self->limit - (guint8 *) ptr))
+  if (!self->config.thread_safe && ptr == self->last)
     {
-      if (new_size > old_size && self->config.alloc_fill >= 0)
-        memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
-      self->cursor = (guint8 *) ptr + new_rounded;
-      return ptr;
+      gsize room = self->limit - (guint8 *) ptr;
+
+      if (self->cursor == (guint8 *) ptr + block_span (self, old_rounded, room) &&
+          new_rounded <= room)
+        {
+          NEBULA_MEMPOOL_CHANGE (self->current->data, ptr, ptr, old_size, new_size);
+          if (new_size > old_size && self->config.alloc_fill >= 0)
+            memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
+          self->cursor = (guint8 *) ptr + block_span (self, new_rounded, room);
+          return ptr;
+        }
     }
 
   if (new_size <= old_size)
-    return ptr;
+    {
+      if (G_UNLIKELY (self->tools_watching))
+        {
+          Chunk *chunk = find_any_chunk (self, ptr);
+
+          /* Shrunk in place: the tail is dead. */
+          if (chunk != NULL)
+            NEBULA_MEMPOOL_CHANGE (chunk->data, ptr, ptr, old_size, new_size);
+        }
+      return ptr;
+    }
 
   new_ptr = nebula_bump_allocator_allocate (allocator, new_size, alignment, error);
   if (new_ptr == NULL)
     return NULL;
 
   memcpy (new_ptr, ptr, old_size);
+  forget_block (self, ptr, old_size);
   return new_ptr;
 }
 
@@ -734,6 +853,36 @@ free_all_dedicated (NebulaBumpAllocator *self)
     self->reserved -= chunk->size;
   chunk_list_free (self->large);
   self->large = NULL;
+}
+
+/* Where the cursor stands in @chunk: the single-threaded cursor lives in
+ * the allocator, not the chunk, while the chunk is current. */
+static gsize
+chunk_position (NebulaBumpAllocator *self,
+                Chunk               *chunk)
+{
+  if (chunk == self->current && !self->config.thread_safe)
+    return self->cursor - chunk->data;
+
+  return chunk_used (chunk, self->config.thread_safe);
+}
+
+/* Gives back everything of @chunk from @keep on (@used bytes were in use):
+ * filled with the free-fill byte if there is one, dead for the tools. */
+static void
+chunk_rewind (NebulaBumpAllocator *self,
+              Chunk               *chunk,
+              gsize                keep,
+              gsize                used)
+{
+  if (self->config.free_fill >= 0 && used > keep)
+    {
+      /* Redzones are poisoned; the fill may write them. */
+      NEBULA_MEM_WRITABLE (chunk->data + keep, used - keep);
+      memset (chunk->data + keep, self->config.free_fill, used - keep);
+    }
+
+  NEBULA_MEMPOOL_TRIM (chunk->data, chunk->data, keep, chunk_region_size (chunk));
 }
 
 static void
@@ -764,11 +913,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
   for (chunk = self->current; chunk != NULL; chunk = prev)
     {
       prev = chunk->prev;
-      if (self->config.free_fill >= 0)
-        memset (chunk->data, self->config.free_fill,
-                chunk == self->current && !self->config.thread_safe
-                  ? (gsize) (self->cursor - chunk->data)
-                  : chunk_used (chunk, self->config.thread_safe));
+      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
 
       switch (self->reset_policy)
         {
@@ -788,21 +933,21 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
               if (keep != NULL)
                 {
                   self->reserved -= keep->size;
-                  g_free (keep);
+                  chunk_free (keep);
                 }
               keep = chunk;
             }
           else
             {
               self->reserved -= chunk->size;
-              g_free (chunk);
+              chunk_free (chunk);
             }
           break;
 
         case NEBULA_RESET_POLICY_FREE_ALL:
         default:
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (chunk);
           break;
         }
     }
@@ -1270,7 +1415,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;
-          g_free (chunk);
+          chunk_free (chunk);
         }
       else
         link = &chunk->prev;
@@ -1282,16 +1427,14 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
     {
       chunk = target;
       target = chunk->prev;
+      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
       self->used_before -= chunk_used (target, atomic);
       chunk->prev = self->spare;
       self->spare = chunk;
     }
 
-  if (self->config.free_fill >= 0)
-    {
-      gsize end = target == self->current ? current_offset : chunk_used (target, atomic);
-      memset (target->data + checkpoint->offset, self->config.free_fill, end - checkpoint->offset);
-    }
+  chunk_rewind (self, target, checkpoint->offset,
+                target == self->current ? current_offset : chunk_used (target, atomic));
 
   make_current (self, target, checkpoint->offset);
   return TRUE;
