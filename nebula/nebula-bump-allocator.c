@@ -816,7 +816,7 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
       if (self->cursor == (guint8 *) ptr + block_span (self, old_rounded, room) &&
           new_rounded <= room)
         {
-          NEBULA_MEMPOOL_CHANGE (self->current->data, ptr, ptr, old_size, new_size);
+          NEBULA_MEMPOOL_RESIZE (self->current->data, ptr, old_size, new_size);
           if (new_size > old_size && self->config.alloc_fill >= 0)
             memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
           self->cursor = (guint8 *) ptr + block_span (self, new_rounded, room);
@@ -832,7 +832,7 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
 
           /* Shrunk in place: the tail is dead. */
           if (chunk != NULL)
-            NEBULA_MEMPOOL_CHANGE (chunk->data, ptr, ptr, old_size, new_size);
+            NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
         }
       return ptr;
     }

@@ -20,7 +20,7 @@
  *   NEBULA_MEMPOOL_DESTROY (pool, base, size)   before the region goes back to free()
  *   NEBULA_MEMPOOL_ALLOC   (pool, ptr, size)    block handed out
  *   NEBULA_MEMPOOL_FREE    (pool, ptr, size)    block given back
- *   NEBULA_MEMPOOL_CHANGE  (pool, old, new, old_size, new_size)   resized or moved
+ *   NEBULA_MEMPOOL_RESIZE  (pool, ptr, old_size, new_size)   resized in place
  *   NEBULA_MEMPOOL_TRIM    (pool, base, keep, size)   rewind: only [base, base + keep) stays
  *   NEBULA_MEM_WRITABLE / NEBULA_MEM_NOACCESS (ptr, size)   around fills of dead memory
  *
@@ -150,12 +150,18 @@ nebula_memory_tools_watching (void)
     NEBULA_ASAN_POISON ((ptr), (size));                                           \
   } G_STMT_END
 
-/* Poison first, then unpoison: in place that leaves exactly the new size
- * accessible whether the block grew or shrank. */
-#define NEBULA_MEMPOOL_CHANGE(pool, old_ptr, new_ptr, old_size, new_size) G_STMT_START { \
-    NEBULA_VALGRIND (VALGRIND_MEMPOOL_CHANGE ((pool), (old_ptr), (new_ptr), (new_size))); \
-    NEBULA_ASAN_POISON ((old_ptr), (old_size));                                   \
-    NEBULA_ASAN_UNPOISON ((new_ptr), (new_size));                                 \
+/* A block resized in place: exactly the new size stays accessible. */
+#define NEBULA_MEMPOOL_RESIZE(pool, ptr, old_size, new_size) G_STMT_START {       \
+    NEBULA_VALGRIND (VALGRIND_MEMPOOL_CHANGE ((pool), (ptr), (ptr), (new_size))); \
+    if ((new_size) > (old_size))                                                  \
+      NEBULA_VALGRIND (VALGRIND_MAKE_MEM_UNDEFINED ((guint8 *) (ptr) + (old_size), \
+                                                    (new_size) - (old_size)));    \
+    else                                                                          \
+      NEBULA_VALGRIND (VALGRIND_MAKE_MEM_NOACCESS ((guint8 *) (ptr) + (new_size), \
+                                                   (old_size) - (new_size)));     \
+    /* Poison, then unpoison: right for growth and shrinking alike. */           \
+    NEBULA_ASAN_POISON ((ptr), (old_size));                                       \
+    NEBULA_ASAN_UNPOISON ((ptr), (new_size));                                     \
   } G_STMT_END
 
 /* Everything from base + keep to base + size is given back at once. */
