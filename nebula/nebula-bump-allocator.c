@@ -191,6 +191,23 @@ bump_label (void)
   return "Bump allocator";
 }
 
+/* Points the single-threaded cursor into @chunk. In thread-safe mode the
+ * cursor stays NULL: allocation goes through the chunk's atomic counter,
+ * and a NULL limit sends every request past the fast path, which reads the
+ * cursor and limit without synchronization. Writing them while other
+ * threads allocate would be a data race. */
+static inline void
+set_fast_cursor (NebulaBumpAllocator *self,
+                 Chunk               *chunk,
+                 gsize                used)
+{
+  if (self->config.thread_safe)
+    return;
+
+  self->cursor = chunk->data + used;
+  self->limit = chunk->data + chunk->size;
+}
+
 static void
 bump_init_once (gpointer data)
 {
@@ -279,8 +296,7 @@ bump_init_once (gpointer data)
 
   self->reserved = chunk->size;
   self->current = chunk;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  set_fast_cursor (self, chunk, 0);
 }
 
 static inline gboolean
@@ -396,8 +412,7 @@ push_chunk (NebulaBumpAllocator *self,
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  self->cursor = chunk->data;
-  self->limit = chunk->data + chunk->size;
+  set_fast_cursor (self, chunk, 0);
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
 
@@ -640,16 +655,14 @@ find_chunk (NebulaBumpAllocator *self,
   return NULL;
 }
 
+/* Called with the grow lock held in thread-safe mode: other threads may be
+ * adding chunks. */
 static gboolean
-nebula_bump_allocator_owns (NebulaAllocator *allocator,
-                            gconstpointer    ptr)
+owns_locked (NebulaBumpAllocator *self,
+             gconstpointer        ptr)
 {
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
   gboolean atomic = self->config.thread_safe;
   Chunk *chunk;
-
-  if (!ensure_ready (self, NULL))
-    return FALSE;
 
   for (Chunk *large = self->large; large != NULL; large = large->prev)
     if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
@@ -664,6 +677,26 @@ nebula_bump_allocator_owns (NebulaAllocator *allocator,
     return (const guint8 *) ptr < self->cursor;
 
   return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
+}
+
+static gboolean
+nebula_bump_allocator_owns (NebulaAllocator *allocator,
+                            gconstpointer    ptr)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean owns;
+
+  if (!ensure_ready (self, NULL))
+    return FALSE;
+
+  if (!self->config.thread_safe)
+    return owns_locked (self, ptr);
+
+  nebula_mutex_lock (&self->grow_lock);
+  owns = owns_locked (self, ptr);
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return owns;
 }
 
 static void
@@ -742,6 +775,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
                                   GError          **error)
 {
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean freed;
   gsize rounded;
 
   if (!ensure_ready (self, error))
@@ -767,18 +801,13 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
       return FALSE;
     }
 
-  if (self->large != NULL)
-    {
-      gboolean freed;
-
-      if (self->config.thread_safe)
-        nebula_mutex_lock (&self->grow_lock);
-      freed = free_dedicated (self, ptr);
-      if (self->config.thread_safe)
-        nebula_mutex_unlock (&self->grow_lock);
-      if (freed)
-        return TRUE;
-    }
+  if (self->config.thread_safe)
+    nebula_mutex_lock (&self->grow_lock);
+  freed = self->large != NULL && free_dedicated (self, ptr);
+  if (self->config.thread_safe)
+    nebula_mutex_unlock (&self->grow_lock);
+  if (freed)
+    return TRUE;
 
   forget_block (self, ptr, size);
   return TRUE;
@@ -892,8 +921,7 @@ make_current (NebulaBumpAllocator *self,
 {
   chunk->used = used;
   self->current = chunk;
-  self->cursor = chunk->data + used;
-  self->limit = chunk->data + chunk->size;
+  set_fast_cursor (self, chunk, used);
   self->last = NULL;
 }
 

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
 
 /**
@@ -77,14 +78,14 @@ static inline void
 lock (NebulaSystemAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_lock (&self->mutex);
+    nebula_mutex_lock (&self->mutex);
 }
 
 static inline void
 unlock (NebulaSystemAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_unlock (&self->mutex);
+    nebula_mutex_unlock (&self->mutex);
 }
 
 static gpointer
