@@ -48,9 +48,11 @@ struct _Chunk
   gsize    used;        /* bytes consumed; atomic in thread-safe mode */
   guint    index;       /* 0 for the first chunk of the chain */
   guint    dedicated : 1;
-  /* for dedicated chunks: the main cursor position when it was created */
-  guint    created_index;
-  gsize    created_offset;
+  /* for dedicated chunks: the allocator's dedicated_serial when it was
+   * created. A position would not do: a dedicated allocation does not move
+   * the cursor, so one made just before a checkpoint has the checkpoint's
+   * position, and a restore would free it. */
+  guint64  serial;
 };
 
 struct _NebulaBumpAllocator
@@ -70,6 +72,7 @@ struct _NebulaBumpAllocator
   gsize                  used_before;   /* bytes used in chunks older than current */
   guint64                generation;
   guint64                id;
+  guint64                dedicated_serial; /* dedicated chunks created so far */
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
@@ -95,6 +98,7 @@ struct _NebulaBumpCheckpoint
   guint64 generation;
   guint   chunk_index;
   gsize   offset;
+  guint64 dedicated_serial;   /* dedicated chunks from this serial on are newer */
 };
 
 struct _NebulaBumpScope
@@ -509,10 +513,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
   chunk->dedicated = TRUE;
   chunk->used = chunk->size;
-  chunk->created_index = self->current->index;
-  chunk->created_offset = self->config.thread_safe
-    ? chunk_used (self->current, TRUE)
-    : (gsize) (self->cursor - self->current->data);
+  chunk->serial = self->dedicated_serial++;
   chunk->prev = self->large;
   self->large = chunk;
   self->reserved += chunk->size;
@@ -1341,6 +1342,7 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
   if (ensure_ready (self, NULL) && self->current != NULL)
     {
       checkpoint->chunk_index = self->current->index;
+      checkpoint->dedicated_serial = self->dedicated_serial;
       checkpoint->offset = self->config.thread_safe
         ? chunk_used (self->current, TRUE)
         : (gsize) (self->cursor - self->current->data);
@@ -1438,8 +1440,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   for (Chunk **link = &self->large; *link != NULL;)
     {
       chunk = *link;
-      if (!position_before (chunk->created_index, chunk->created_offset,
-                            checkpoint->chunk_index, checkpoint->offset))
+      if (chunk->serial >= checkpoint->dedicated_serial)
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;

@@ -425,6 +425,38 @@ test_bump_checkpoint_stale (void)
   g_assert_no_error (error);
 }
 
+/* Found by fuzz-bump: a dedicated chunk made just before a checkpoint has
+ * the checkpoint's cursor position, and restore used to free it. */
+static void
+test_bump_checkpoint_keeps_earlier_dedicated (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 1024,
+                                                  "max-capacity", (guint64) (64 * 1024),
+                                                  "large-allocation-threshold", (guint64) 256,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) cp = NULL;
+  guint8 *large, *later;
+
+  large = nebula_allocator_allocate (alloc, 1000, 8, &error);
+  g_assert_no_error (error);
+  memset (large, 0x3C, 1000);
+  cp = nebula_bump_allocator_checkpoint (bump);
+  later = nebula_allocator_allocate (alloc, 2000, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 3);
+
+  g_assert_true (nebula_bump_allocator_restore (bump, cp, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 2);
+  g_assert_true (nebula_allocator_owns (alloc, large));
+  g_assert_false (nebula_allocator_owns (alloc, later));
+  for (guint i = 0; i < 1000; i++)
+    g_assert_cmpuint (large[i], ==, 0x3C);
+}
+
 static void
 test_bump_scope (void)
 {
@@ -779,6 +811,8 @@ main (int   argc,
   g_test_add_func ("/nebula/bump/bad-layouts", test_bump_bad_layouts);
   g_test_add_func ("/nebula/bump/checkpoint/restore", test_bump_checkpoint_restore);
   g_test_add_func ("/nebula/bump/checkpoint/stale", test_bump_checkpoint_stale);
+  g_test_add_func ("/nebula/bump/checkpoint/keeps-earlier-dedicated",
+                   test_bump_checkpoint_keeps_earlier_dedicated);
   g_test_add_func ("/nebula/bump/scope", test_bump_scope);
   g_test_add_func ("/nebula/bump/reset-policies", test_bump_reset_policies);
   g_test_add_func ("/nebula/bump/fills", test_bump_fills);
