@@ -281,11 +281,4 @@ static const FuzzTarget bump_target = {
   .extra_op = bump_extra_op,
 };
 
-int LLVMFuzzerTestOneInput (const guint8 *data, gsize size);
-
-int
-LLVMFuzzerTestOneInput (const guint8 *data,
-                        gsize         size)
-{
-  return fuzz_run (&bump_target, data, size);
-}
+FUZZ_DEFINE_ENTRY_POINT (bump_target)

@@ -110,6 +110,16 @@ int  fuzz_run (const FuzzTarget *target,
                const guint8     *data,
                gsize             size);
 
+/* The libFuzzer entry point of a target: FUZZ_DEFINE_ENTRY_POINT (bump_target). */
+#define FUZZ_DEFINE_ENTRY_POINT(target)                                             \
+  int LLVMFuzzerTestOneInput (const guint8 *data, gsize size);                      \
+  int                                                                               \
+  LLVMFuzzerTestOneInput (const guint8 *data,                                       \
+                          gsize         size)                                       \
+  {                                                                                 \
+    return fuzz_run (&(target), data, size);                                        \
+  }
+
 /* For targets: model helpers. */
 void fuzz_model_drop_from_seq (FuzzState *state,
                                guint64    seq);

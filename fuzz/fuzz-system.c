@@ -67,11 +67,4 @@ static const FuzzTarget system_target = {
   .may_fail = system_may_fail,
 };
 
-int LLVMFuzzerTestOneInput (const guint8 *data, gsize size);
-
-int
-LLVMFuzzerTestOneInput (const guint8 *data,
-                        gsize         size)
-{
-  return fuzz_run (&system_target, data, size);
-}
+FUZZ_DEFINE_ENTRY_POINT (system_target)

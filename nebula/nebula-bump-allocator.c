@@ -645,11 +645,12 @@ nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
   return allocate_slow (self, size, alignment, error);
 }
 
+/* The chunk of the list starting at @chunk that holds @ptr. */
 static Chunk *
-find_chunk (NebulaBumpAllocator *self,
-            gconstpointer        ptr)
+find_chunk_in (Chunk         *chunk,
+               gconstpointer  ptr)
 {
-  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+  for (; chunk != NULL; chunk = chunk->prev)
     if ((const guint8 *) ptr >= chunk->data && (const guint8 *) ptr < chunk->data + chunk->size)
       return chunk;
 
@@ -665,11 +666,10 @@ owns_locked (NebulaBumpAllocator *self,
   gboolean atomic = self->config.thread_safe;
   Chunk *chunk;
 
-  for (Chunk *large = self->large; large != NULL; large = large->prev)
-    if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
-      return TRUE;
+  if (find_chunk_in (self->large, ptr) != NULL)
+    return TRUE;
 
-  chunk = find_chunk (self, ptr);
+  chunk = find_chunk_in (self->current, ptr);
   if (chunk == NULL)
     return FALSE;
 
@@ -740,11 +740,9 @@ static Chunk *
 find_any_chunk (NebulaBumpAllocator *self,
                 gconstpointer        ptr)
 {
-  for (Chunk *large = self->large; large != NULL; large = large->prev)
-    if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
-      return large;
+  Chunk *chunk = find_chunk_in (self->large, ptr);
 
-  return find_chunk (self, ptr);
+  return chunk != NULL ? chunk : find_chunk_in (self->current, ptr);
 }
 
 /* A block the cursor does not get back still dies for the memory tools:
