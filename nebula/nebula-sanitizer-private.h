@@ -22,6 +22,8 @@
  *   NEBULA_MEMPOOL_FREE    (pool, ptr, size)    block given back
  *   NEBULA_MEMPOOL_RESIZE  (pool, ptr, old_size, new_size)   resized in place
  *   NEBULA_MEMPOOL_TRIM    (pool, base, keep, size)   rewind: only [base, base + keep) stays
+ *   NEBULA_MEMPOOL_TRIM_RANGE (pool, keep, keep_size, dead, dead_size)   the general form
+ *   NEBULA_MEM_OPEN / NEBULA_MEM_CLOSE (ptr, size)   bookkeeping kept inside a dead block
  *   NEBULA_MEM_WRITABLE / NEBULA_MEM_NOACCESS (ptr, size)   around fills of dead memory
  *
  * @pool is any stable address that identifies the region for Valgrind
@@ -164,13 +166,20 @@ nebula_memory_tools_watching (void)
     NEBULA_ASAN_UNPOISON ((ptr), (new_size));                                     \
   } G_STMT_END
 
-/* Everything from base + keep to base + size is given back at once. */
-#define NEBULA_MEMPOOL_TRIM(pool, base, keep, size) G_STMT_START {                \
-    NEBULA_VALGRIND (VALGRIND_MEMPOOL_TRIM ((pool), (base), (keep)));             \
-    NEBULA_VALGRIND (VALGRIND_MAKE_MEM_NOACCESS ((guint8 *) (base) + (keep),      \
-                                                 (size) - (keep)));               \
-    NEBULA_ASAN_POISON ((guint8 *) (base) + (keep), (size) - (keep));             \
+/* Gives back [dead, dead + dead_size) at once; of the region's blocks only
+ * those inside [keep, keep + keep_size) stay (Valgrind forgets the others).
+ * For a stack's high end, whose live blocks sit above the released range,
+ * use a second Valgrind pool (another anchor) for that end. */
+#define NEBULA_MEMPOOL_TRIM_RANGE(pool, keep, keep_size, dead, dead_size) G_STMT_START { \
+    NEBULA_VALGRIND (VALGRIND_MEMPOOL_TRIM ((pool), (keep), (keep_size)));        \
+    NEBULA_VALGRIND (VALGRIND_MAKE_MEM_NOACCESS ((dead), (dead_size)));           \
+    NEBULA_ASAN_POISON ((dead), (dead_size));                                     \
   } G_STMT_END
+
+/* A rewind: only [base, base + keep) of a region of @size bytes stays. */
+#define NEBULA_MEMPOOL_TRIM(pool, base, keep, size)                               \
+  NEBULA_MEMPOOL_TRIM_RANGE ((pool), (base), (keep),                              \
+                             (guint8 *) (base) + (keep), (size) - (keep))
 
 /* For the allocator's own writes to dead memory (free-fill patterns). */
 #define NEBULA_MEM_WRITABLE(ptr, size) G_STMT_START {                             \
@@ -182,6 +191,16 @@ nebula_memory_tools_watching (void)
     NEBULA_VALGRIND (VALGRIND_MAKE_MEM_NOACCESS ((ptr), (size)));                 \
     NEBULA_ASAN_POISON ((ptr), (size));                                           \
   } G_STMT_END
+
+/* For the allocator's own bookkeeping stored inside a dead block, such as a
+ * pool's free-list link: open, read or write it, close. Valgrind takes the
+ * bytes as defined (the allocator wrote them itself, before closing). */
+#define NEBULA_MEM_OPEN(ptr, size) G_STMT_START {                                 \
+    NEBULA_VALGRIND (VALGRIND_MAKE_MEM_DEFINED ((ptr), (size)));                  \
+    NEBULA_ASAN_UNPOISON ((ptr), (size));                                         \
+  } G_STMT_END
+
+#define NEBULA_MEM_CLOSE(ptr, size) NEBULA_MEM_NOACCESS ((ptr), (size))
 
 /* GLib's GMutex is a futex on Linux, and GLib is not built with TSan, so
  * TSan cannot see that a GMutex orders memory. These wrappers tell it; use
