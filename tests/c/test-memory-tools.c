@@ -219,6 +219,96 @@ system_overflow (void)
   touch_write (a + 100);
 }
 
+/* The pattern a pool uses, straight on the macros: a region of four
+ * 16-byte blocks whose free list links live inside the dead blocks. */
+typedef struct
+{
+  guint8  *base;
+  gpointer free_list;
+} MiniPool;
+
+#define MINI_BLOCK 16
+#define MINI_COUNT 4
+
+static void
+mini_pool_init (MiniPool *pool)
+{
+  pool->base = g_malloc (MINI_BLOCK * MINI_COUNT);
+  pool->free_list = NULL;
+  NEBULA_MEMPOOL_CREATE (pool->base, pool->base, MINI_BLOCK * MINI_COUNT);
+  for (guint i = MINI_COUNT; i-- > 0;)
+    {
+      guint8 *block = pool->base + i * MINI_BLOCK;
+
+      NEBULA_MEM_OPEN (block, sizeof (gpointer));
+      *(gpointer *) block = pool->free_list;
+      NEBULA_MEM_CLOSE (block, sizeof (gpointer));
+      pool->free_list = block;
+    }
+}
+
+static guint8 *
+mini_pool_pop (MiniPool *pool)
+{
+  guint8 *block = pool->free_list;
+
+  NEBULA_MEM_OPEN (block, sizeof (gpointer));
+  pool->free_list = *(gpointer *) block;
+  NEBULA_MEMPOOL_ALLOC (pool->base, block, MINI_BLOCK);
+  memset (block, 0x22, MINI_BLOCK);
+  return block;
+}
+
+static void
+mini_pool_push (MiniPool *pool,
+                guint8   *block)
+{
+  NEBULA_MEMPOOL_FREE (pool->base, block, MINI_BLOCK);
+  NEBULA_MEM_OPEN (block, sizeof (gpointer));
+  *(gpointer *) block = pool->free_list;
+  NEBULA_MEM_CLOSE (block, sizeof (gpointer));
+  pool->free_list = block;
+}
+
+static void
+mini_pool_clear (MiniPool *pool)
+{
+  NEBULA_MEMPOOL_DESTROY (pool->base, pool->base, MINI_BLOCK * MINI_COUNT);
+  g_free (pool->base);
+}
+
+static G_NO_INLINE void
+macros_free_list_clean (void)
+{
+  MiniPool pool;
+  guint8 *a, *b;
+
+  mini_pool_init (&pool);
+  a = mini_pool_pop (&pool);
+  b = mini_pool_pop (&pool);
+  touch_read (a + MINI_BLOCK - 1);
+  mini_pool_push (&pool, a);
+  a = mini_pool_pop (&pool);
+  touch_write (a);
+  mini_pool_push (&pool, b);
+  mini_pool_push (&pool, a);
+  mini_pool_clear (&pool);
+}
+
+static G_NO_INLINE void
+macros_free_list_read_after_free (void)
+{
+  MiniPool pool;
+  guint8 *a;
+
+  mini_pool_init (&pool);
+  a = mini_pool_pop (&pool);
+  mini_pool_pop (&pool);
+  mini_pool_push (&pool, a);
+  /* Past the link, in the dead part of the block. */
+  touch_read (a + MINI_BLOCK - 1);
+}
+
 /* The row's function name is what memcheck's stack must show. */
 #define MISUSE(path, function, asan_report, valgrind_report) \
   { path, function, #function, asan_report, valgrind_report }
@@ -226,6 +316,10 @@ system_overflow (void)
 static const Misuse misuses[] = {
   MISUSE ("clean", clean_use,
           NULL, NULL),
+  MISUSE ("macros/free-list-clean", macros_free_list_clean,
+          NULL, NULL),
+  MISUSE ("macros/free-list-read-after-free", macros_free_list_read_after_free,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
   MISUSE ("bump/use-after-reset", bump_use_after_reset,
           "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
   MISUSE ("bump/thread-safe/use-after-reset", bump_thread_safe_use_after_reset,
