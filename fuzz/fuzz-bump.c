@@ -23,6 +23,8 @@ typedef struct
   guint64               seq;          /* blocks from this seq on are after it */
   guint64               generation;
   gboolean              certain;      /* the position never went back since */
+  guint64               live_blocks;  /* what the statistics counted then */
+  guint64               bytes_in_use;
 } ModelCheckpoint;
 
 typedef struct
@@ -213,6 +215,8 @@ restore (FuzzState *state,
 
   FUZZ_CHECK (error == NULL);
   fuzz_model_drop_from_seq (state, checkpoint->seq);
+  /* The restore counts what it releases as freed. */
+  fuzz_model_count_rewind (state, checkpoint->live_blocks, checkpoint->bytes_in_use);
   fuzz_model_check_all (state);
 
   /* Later checkpoints may now lie ahead of the position. */
@@ -245,6 +249,7 @@ bump_extra_op (FuzzState *state,
         checkpoint.seq = state->next_seq;
         checkpoint.generation = bump->generation;
         checkpoint.certain = TRUE;
+        fuzz_model_live (state, &checkpoint.live_blocks, &checkpoint.bytes_in_use);
         g_array_append_val (bump->checkpoints, checkpoint);
       }
       break;

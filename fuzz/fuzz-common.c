@@ -207,6 +207,37 @@ fuzz_model_drop_from_seq (FuzzState *state,
     }
 }
 
+/* The blocks and bytes the statistics count as in use, for a rewind to
+ * come back to. */
+void
+fuzz_model_live (FuzzState *state,
+                 guint64   *live_blocks,
+                 guint64   *bytes_in_use)
+{
+  const NebulaAllocatorStats *s = &state->stats;
+
+  *live_blocks = s->allocations - MIN (s->deallocations, s->allocations);
+  *bytes_in_use = s->bytes_in_use;
+}
+
+/* A rewind to a position where fuzz_model_live() gave @live_blocks and
+ * @bytes_in_use counts what it releases as freed, as if the callers had
+ * freed each block. */
+void
+fuzz_model_count_rewind (FuzzState *state,
+                         guint64    live_blocks,
+                         guint64    bytes_in_use)
+{
+  NebulaAllocatorStats *s = &state->stats;
+  guint64 live_now, bytes_now, n_bytes;
+
+  fuzz_model_live (state, &live_now, &bytes_now);
+  n_bytes = bytes_now > bytes_in_use ? bytes_now - bytes_in_use : 0;
+  s->deallocations += live_now > live_blocks ? live_now - live_blocks : 0;
+  s->total_bytes_freed += n_bytes;
+  s->bytes_in_use -= n_bytes;
+}
+
 /* A new block must be aligned and must not overlap any live block. A block
  * of size 0 still has a unique address: it counts as one byte. */
 static void

@@ -125,5 +125,11 @@ void fuzz_model_drop_from_seq (FuzzState *state,
                                guint64    seq);
 void fuzz_model_check_all     (FuzzState *state);
 void fuzz_model_check_stats   (FuzzState *state);
+void fuzz_model_live          (FuzzState *state,
+                               guint64   *live_blocks,
+                               guint64   *bytes_in_use);
+void fuzz_model_count_rewind  (FuzzState *state,
+                               guint64    live_blocks,
+                               guint64    bytes_in_use);
 
 G_END_DECLS

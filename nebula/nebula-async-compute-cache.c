@@ -9,6 +9,7 @@
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
+#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaAsyncComputeCache:
@@ -253,10 +254,10 @@ waiter_disconnect (NebulaAsyncComputeCache *self,
 {
   gulong handler;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   handler = waiter->handler;
   waiter->handler = 0;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   if (handler != 0)
     g_cancellable_disconnect (waiter->cancellable, handler);
 }
@@ -548,7 +549,7 @@ flight_done_cb (GObject      *source,
     }
   cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (flight->holds_permit)
     {
       flight->holds_permit = FALSE;
@@ -576,7 +577,7 @@ flight_done_cb (GObject      *source,
   flight->state = FLIGHT_DONE;
   g_queue_unlink (&self->all_flights, &flight->all_link);
   grant_permits (self, &to_start);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
     {
@@ -605,10 +606,10 @@ waiter_cancelled_cb (GCancellable *cancellable,
   if (self == NULL)
     return;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (waiter->done)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       return;
     }
   waiter->done = TRUE;
@@ -634,7 +635,7 @@ waiter_cancelled_cb (GCancellable *cancellable,
             cancel_flight = g_object_ref (flight->cancellable);
         }
     }
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   waiter_return_cancelled (waiter, "The request was cancelled");
   if (cancel_flight != NULL)
@@ -662,10 +663,10 @@ waiter_connect (NebulaAsyncComputeCache *self,
   handler = g_cancellable_connect (waiter->cancellable, G_CALLBACK (waiter_cancelled_cb),
                                    g_atomic_rc_box_acquire (waiter), waiter_unref);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (waiter->done)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       /* The flight completed it first (or the handler did): only a
        * completed flight leaves the disconnection to us. */
       if (handler != 0)
@@ -673,7 +674,7 @@ waiter_connect (NebulaAsyncComputeCache *self,
       return;
     }
   waiter->handler = handler;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 }
 
 static void
@@ -835,18 +836,18 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
-      g_mutex_lock (&self->mutex);
+      nebula_mutex_lock (&self->mutex);
       self->stats.requests++;
       self->stats.misses++;
       self->stats.cancellations++;
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (self->disposed)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The cache was disposed");
       goto fail;
     }
@@ -867,7 +868,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
           if (flight != NULL && flight->state == FLIGHT_RUNNING)
             g_queue_push_tail (&to_start, flight);
         }
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
 
       if (flight == NULL && func_destroy != NULL)
         func_destroy (func_data);
@@ -885,7 +886,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
       self->stats.joins++;
       waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_JOINED);
       add_waiter (flight, waiter);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
 
       if (func_destroy != NULL)
         func_destroy (func_data);
@@ -896,7 +897,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
   if (!breaker_admit (self, owned_key, &probe, &error))
     {
       self->stats.rejected_open++;
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
 
@@ -906,14 +907,14 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
       self->stats.rejected_busy++;
       if (probe)
         breaker_reopen (self, owned_key);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
   waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   add_waiter (flight, waiter);
   if (flight->state == FLIGHT_RUNNING)
     g_queue_push_tail (&to_start, flight);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   waiter_connect (self, waiter);
   start_all (&to_start);
@@ -979,14 +980,14 @@ nebula_async_compute_cache_invalidate (NebulaAsyncComputeCache *self,
     return FALSE;
   owned_key = g_variant_ref_sink (key);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   while ((flight = g_hash_table_lookup (self->flights, owned_key)) != NULL)
     {
       detach (self, flight);
       removed = TRUE;
     }
   removed |= nebula_compute_cache_invalidate (self->store, owned_key);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   return removed;
 }
@@ -1002,11 +1003,11 @@ nebula_async_compute_cache_invalidate_all (NebulaAsyncComputeCache *self)
 {
   g_return_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self));
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   for (GList *l = self->all_flights.head; l != NULL; l = l->next)
     detach (self, l->data);
   nebula_compute_cache_invalidate_all (self->store);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 }
 
 /**
@@ -1041,9 +1042,9 @@ nebula_async_compute_cache_get_n_flights (NebulaAsyncComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   n = self->all_flights.length;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return n;
 }
 
@@ -1064,10 +1065,10 @@ nebula_async_compute_cache_get_stats (NebulaAsyncComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self), NULL);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   stats = nebula_cache_stats_copy (&self->stats);
   store_stats = nebula_compute_cache_get_stats (self->store);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   stats->insertions = store_stats->insertions;
   stats->evictions = store_stats->evictions;
@@ -1132,7 +1133,7 @@ nebula_async_compute_cache_dispose (GObject *object)
   Waiter *waiter;
   Flight *flight;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   self->disposed = TRUE;
   for (l = self->all_flights.head; l != NULL; l = next)
     {
@@ -1154,7 +1155,7 @@ nebula_async_compute_cache_dispose (GObject *object)
       else
         g_queue_push_tail (&cancel, g_object_ref (flight->cancellable));
     }
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
     {

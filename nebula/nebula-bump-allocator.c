@@ -802,7 +802,11 @@ find_any_chunk (NebulaBumpAllocator *self,
 }
 
 /* A block the cursor does not get back still dies for the memory tools:
- * touching it afterwards is reported. */
+ * touching it afterwards is reported. Its bytes are made inaccessible
+ * rather than the block freed from Valgrind's pool: freeing a block twice,
+ * or by a pointer into it, is allowed here (no effect), and a second
+ * VALGRIND_MEMPOOL_FREE would be reported as an invalid free. The next
+ * rewind over it trims it from the pool. */
 static void
 forget_block (NebulaBumpAllocator *self,
               gpointer             ptr,
@@ -817,7 +821,7 @@ forget_block (NebulaBumpAllocator *self,
     nebula_mutex_lock (&self->grow_lock);
   chunk = find_any_chunk (self, ptr);
   if (chunk != NULL)
-    NEBULA_MEMPOOL_FREE (chunk->data, ptr, size);
+    NEBULA_MEM_NOACCESS (ptr, MIN (size, (gsize) (chunk->data + chunk->size - (guint8 *) ptr)));
   if (self->config.thread_safe)
     nebula_mutex_unlock (&self->grow_lock);
 }

@@ -9,20 +9,7 @@
 
 #include <nebula.h>
 
-#include "nebula-sanitizer-private.h"
 #include "test-util.h"
-
-/* The bytes a block of @size (alignment at most 8) takes in this build:
- * while ASan or Valgrind watch, each block is padded to the ASan granule and
- * followed by a redzone. */
-static gsize
-span (gsize size)
-{
-  if (!nebula_memory_tools_watching ())
-    return size;
-  return ((size + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
-         NEBULA_SANITIZER_REDZONE;
-}
 
 static NebulaBumpAllocator *
 new_bump (GError **error,
@@ -105,7 +92,7 @@ test_bump_exhausted (void)
 
   g_assert_no_error (error);
   /* Leaves 64 bytes (the block of the memory tools' build has a redzone). */
-  p = nebula_allocator_allocate (alloc, 4032 - (span (4032) - 4032), 1, &error);
+  p = nebula_allocator_allocate (alloc, 4032 - (test_bump_span (4032) - 4032), 1, &error);
   g_assert_no_error (error);
   g_assert_nonnull (p);
 
@@ -132,7 +119,7 @@ test_bump_exhausted (void)
   stats = nebula_allocator_get_stats (alloc);
   g_assert_cmpuint (stats->allocations, ==, 2);
   g_assert_cmpuint (stats->failed_allocations, ==, 1);
-  g_assert_cmpuint (stats->bytes_in_use, ==, 4096 - (span (4032) - 4032));
+  g_assert_cmpuint (stats->bytes_in_use, ==, 4096 - (test_bump_span (4032) - 4032));
 }
 
 static void
@@ -158,7 +145,7 @@ test_bump_growth (void)
     }
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
   g_assert_nonnull (strstr (error->message, "left to grow"));
-  g_assert_cmpuint (blocks->len, >=, 7168 / span (100) - 1);
+  g_assert_cmpuint (blocks->len, >=, 7168 / test_bump_span (100) - 1);
   g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), >=, 3);
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), <=, 8192);
 
@@ -234,16 +221,16 @@ test_bump_deallocate_top (void)
   a = nebula_allocator_allocate (alloc, 32, 8, &error);
   b = nebula_allocator_allocate (alloc, 32, 8, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * span (32));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * test_bump_span (32));
 
   /* Not the top: succeeds without effect. */
   g_assert_true (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * span (32));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * test_bump_span (32));
 
   /* The top is given back and reused. */
   g_assert_true (nebula_allocator_deallocate (alloc, b, 32, 8, &error));
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, span (32));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (32));
   c = nebula_allocator_allocate (alloc, 32, 8, &error);
   g_assert_true (c == b);
 
@@ -253,7 +240,7 @@ test_bump_deallocate_top (void)
   g_clear_error (&error);
   g_assert_false (nebula_allocator_deallocate (alloc, NULL, 8, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * span (32));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * test_bump_span (32));
 }
 
 static void
@@ -271,7 +258,7 @@ test_bump_reallocate (void)
   a2 = nebula_allocator_reallocate (alloc, a, 16, 64, 8, &error);
   g_assert_no_error (error);
   g_assert_true (a2 == a);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, span (64));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (64));
 
   b = nebula_allocator_allocate (alloc, 8, 8, &error);
   g_assert_nonnull (b);
@@ -471,10 +458,10 @@ test_bump_scope (void)
     g_autoptr(NebulaBumpScope) scope = nebula_bump_scope_new (bump);
 
     nebula_allocator_allocate (alloc, 500, 1, &error);
-    g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, span (10) + span (500));
+    g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (10) + test_bump_span (500));
   }
 
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, span (10));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (10));
 
   /* The statistics saw the scope's block go, as if it had been freed. */
   {
