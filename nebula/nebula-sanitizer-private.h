@@ -227,3 +227,13 @@ nebula_mutex_unlock (GMutex *mutex)
   NEBULA_TSAN_RELEASE (mutex);
   g_mutex_unlock (mutex);
 }
+
+/* g_cond_wait() releases @mutex and takes it again. */
+static inline void
+nebula_cond_wait (GCond  *cond,
+                  GMutex *mutex)
+{
+  NEBULA_TSAN_RELEASE (mutex);
+  g_cond_wait (cond, mutex);
+  NEBULA_TSAN_ACQUIRE (mutex);
+}
