@@ -61,6 +61,21 @@ new_bump (gboolean thread_safe)
   return alloc;
 }
 
+static NebulaAllocator *
+new_pool (gboolean thread_safe)
+{
+  GError *error = NULL;
+  NebulaAllocator *alloc = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                           "block-size", (guint64) 64,
+                                           "block-count", (guint64) 4,
+                                           "max-block-count", (guint64) 64,
+                                           "thread-safe", thread_safe,
+                                           NULL);
+
+  g_assert_no_error (error);
+  return alloc;
+}
+
 static guint8 *
 allocate (NebulaAllocator *alloc,
           gsize            size)
@@ -71,6 +86,34 @@ allocate (NebulaAllocator *alloc,
   g_assert_no_error (error);
   memset (ptr, 0x11, size);
   return ptr;
+}
+
+/* Every block of a pool is usable in full, through growth, reuse from the
+ * free list and a reset, in both modes. */
+static G_NO_INLINE void
+pool_clean_use (void)
+{
+  for (guint mode = 0; mode < 2; mode++)
+    {
+      NebulaAllocator *pool = new_pool (mode == 1);
+      guint8 *blocks[10];
+
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        {
+          blocks[i] = allocate (pool, 1 + i);
+          touch_write (blocks[i] + 63);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i += 2)
+        g_assert_true (nebula_allocator_deallocate (pool, blocks[i], 1 + i, 8, NULL));
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i += 2)
+        {
+          blocks[i] = allocate (pool, 64);
+          touch_read (blocks[i] + 63);
+        }
+      nebula_allocator_reset (pool);
+      touch_write (allocate (pool, 64));
+      g_object_unref (pool);
+    }
 }
 
 static G_NO_INLINE void
@@ -99,6 +142,50 @@ clean_use (void)
 
   g_object_unref (sys);
   g_object_unref (bump);
+
+  pool_clean_use ();
+}
+
+static G_NO_INLINE void
+pool_read_after_free (void)
+{
+  NebulaAllocator *pool = new_pool (FALSE);
+  guint8 *a = allocate (pool, 48);
+
+  allocate (pool, 48);
+  g_assert_true (nebula_allocator_deallocate (pool, a, 48, 8, NULL));
+  /* Past the free-list link, which the pool keeps in the block. */
+  touch_read (a + 40);
+}
+
+static G_NO_INLINE void
+pool_thread_safe_read_after_free (void)
+{
+  NebulaAllocator *pool = new_pool (TRUE);
+  guint8 *a = allocate (pool, 48);
+
+  g_assert_true (nebula_allocator_deallocate (pool, a, 48, 8, NULL));
+  touch_read (a);
+}
+
+static G_NO_INLINE void
+pool_use_after_reset (void)
+{
+  NebulaAllocator *pool = new_pool (FALSE);
+  guint8 *a = allocate (pool, 64);
+
+  nebula_allocator_reset (pool);
+  touch_read (a + 8);
+}
+
+static G_NO_INLINE void
+pool_overflow_into_free (void)
+{
+  NebulaAllocator *pool = new_pool (FALSE);
+  guint8 *a = allocate (pool, 64);
+
+  /* The next block was never handed out. */
+  touch_write (a + 64);
 }
 
 static G_NO_INLINE void
@@ -338,6 +425,14 @@ static const Misuse misuses[] = {
           "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
   MISUSE ("bump/use-after-free-dedicated", bump_use_after_free_dedicated,
           "AddressSanitizer: heap-use-after-free", "Invalid read of size 1"),
+  MISUSE ("pool/read-after-free", pool_read_after_free,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("pool/thread-safe/read-after-free", pool_thread_safe_read_after_free,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("pool/use-after-reset", pool_use_after_reset,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("pool/overflow-into-free", pool_overflow_into_free,
+          "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
   MISUSE ("system/use-after-free", system_use_after_free,
           "AddressSanitizer: heap-use-after-free", "Invalid read of size 1"),
   MISUSE ("system/overflow", system_overflow,
