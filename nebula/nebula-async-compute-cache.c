@@ -9,6 +9,7 @@
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
+#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaAsyncComputeCache:
@@ -274,10 +275,10 @@ waiter_disconnect (NebulaAsyncComputeCache *self,
 {
   gulong handler;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   handler = waiter->handler;
   waiter->handler = 0;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   if (handler != 0)
     g_cancellable_disconnect (waiter->cancellable, handler);
 }
@@ -569,7 +570,7 @@ flight_done_cb (GObject      *source,
     }
   cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (flight->holds_permit)
     {
       flight->holds_permit = FALSE;
@@ -597,7 +598,7 @@ flight_done_cb (GObject      *source,
   flight->state = FLIGHT_DONE;
   g_queue_unlink (&self->all_flights, &flight->all_link);
   grant_permits (self, &to_start);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
     {
@@ -626,10 +627,10 @@ waiter_cancelled_cb (GCancellable *cancellable,
   if (self == NULL)
     return;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (waiter->done)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       return;
     }
   waiter->done = TRUE;
@@ -655,7 +656,7 @@ waiter_cancelled_cb (GCancellable *cancellable,
             cancel_flight = g_object_ref (flight->cancellable);
         }
     }
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   waiter_return_cancelled (waiter, "The request was cancelled");
   if (cancel_flight != NULL)
@@ -683,10 +684,10 @@ waiter_connect (NebulaAsyncComputeCache *self,
   handler = g_cancellable_connect (waiter->cancellable, G_CALLBACK (waiter_cancelled_cb),
                                    g_atomic_rc_box_acquire (waiter), waiter_unref);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (waiter->done)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       /* The flight completed it first (or the handler did): only a
        * completed flight leaves the disconnection to us. */
       if (handler != 0)
@@ -694,7 +695,7 @@ waiter_connect (NebulaAsyncComputeCache *self,
       return;
     }
   waiter->handler = handler;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 }
 
 static void
@@ -856,18 +857,18 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
 
   if (g_cancellable_set_error_if_cancelled (cancellable, &error))
     {
-      g_mutex_lock (&self->mutex);
+      nebula_mutex_lock (&self->mutex);
       self->stats.requests++;
       self->stats.misses++;
       self->stats.cancellations++;
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   if (self->disposed)
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       g_set_error_literal (&error, G_IO_ERROR, G_IO_ERROR_CANCELLED, "The cache was disposed");
       goto fail;
     }
@@ -888,7 +889,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
           if (flight != NULL && flight->state == FLIGHT_RUNNING)
             g_queue_push_tail (&to_start, flight);
         }
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
 
       if (flight == NULL && func_destroy != NULL)
         func_destroy (func_data);
@@ -906,7 +907,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
       self->stats.joins++;
       waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_JOINED);
       add_waiter (flight, waiter);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
 
       if (func_destroy != NULL)
         func_destroy (func_data);
@@ -917,7 +918,7 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
   if (!breaker_admit (self, owned_key, &probe, &error))
     {
       self->stats.rejected_open++;
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
 
@@ -927,14 +928,14 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
       self->stats.rejected_busy++;
       if (probe)
         breaker_reopen (self, owned_key);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
   waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   add_waiter (flight, waiter);
   if (flight->state == FLIGHT_RUNNING)
     g_queue_push_tail (&to_start, flight);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   waiter_connect (self, waiter);
   start_all (&to_start);
@@ -1000,14 +1001,14 @@ nebula_async_compute_cache_invalidate (NebulaAsyncComputeCache *self,
     return FALSE;
   owned_key = g_variant_ref_sink (key);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   while ((flight = g_hash_table_lookup (self->flights, owned_key)) != NULL)
     {
       detach (self, flight);
       removed = TRUE;
     }
   removed |= nebula_compute_cache_invalidate (self->store, owned_key);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   return removed;
 }
@@ -1023,11 +1024,11 @@ nebula_async_compute_cache_invalidate_all (NebulaAsyncComputeCache *self)
 {
   g_return_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self));
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   for (GList *l = self->all_flights.head; l != NULL; l = l->next)
     detach (self, l->data);
   nebula_compute_cache_invalidate_all (self->store);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 }
 
 /**
@@ -1062,9 +1063,9 @@ nebula_async_compute_cache_get_n_flights (NebulaAsyncComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   n = self->all_flights.length;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return n;
 }
 
@@ -1085,10 +1086,10 @@ nebula_async_compute_cache_get_stats (NebulaAsyncComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self), NULL);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   stats = nebula_cache_stats_copy (&self->stats);
   store_stats = nebula_compute_cache_get_stats (self->store);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   stats->insertions = store_stats->insertions;
   stats->evictions = store_stats->evictions;
@@ -1153,7 +1154,7 @@ nebula_async_compute_cache_dispose (GObject *object)
   Waiter *waiter;
   Flight *flight;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   self->disposed = TRUE;
   for (l = self->all_flights.head; l != NULL; l = next)
     {
@@ -1175,7 +1176,7 @@ nebula_async_compute_cache_dispose (GObject *object)
       else
         g_queue_push_tail (&cancel, g_object_ref (flight->cancellable));
     }
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   while ((waiter = g_queue_pop_head (&waiters)) != NULL)
     {

@@ -7,13 +7,10 @@
 
 #include <string.h>
 
-#if HAVE_VALGRIND
-# include <valgrind/valgrind.h>
-#endif
-
 #include "nebula-allocator-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
+#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaBumpAllocator:
@@ -51,9 +48,11 @@ struct _Chunk
   gsize    used;        /* bytes consumed; atomic in thread-safe mode */
   guint    index;       /* 0 for the first chunk of the chain */
   guint    dedicated : 1;
-  /* for dedicated chunks: the main cursor position when it was created */
-  guint    created_index;
-  gsize    created_offset;
+  /* for dedicated chunks: the allocator's dedicated_serial when it was
+   * created. A position would not do: a dedicated allocation does not move
+   * the cursor, so one made just before a checkpoint has the checkpoint's
+   * position, and a restore would free it. */
+  guint64  serial;
 };
 
 struct _NebulaBumpAllocator
@@ -70,6 +69,7 @@ struct _NebulaBumpAllocator
   gsize                  used_before;   /* bytes used in chunks older than current */
   guint64                generation;
   guint64                id;
+  guint64                dedicated_serial; /* dedicated chunks created so far */
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
@@ -82,6 +82,12 @@ struct _NebulaBumpAllocator
   guint64                large_threshold;
   guint64                min_alloc_size;
   NebulaResetPolicy      reset_policy;
+
+  /* Set at initialization when ASan or Valgrind watches the process: the
+   * fast path is closed (max_fast_size 0), so every allocation takes the
+   * slow path, which tells the tools about it and leaves a poisoned redzone
+   * after it. */
+  gboolean               tools_watching;
 };
 
 /**
@@ -98,6 +104,7 @@ struct _NebulaBumpCheckpoint
   guint64 generation;
   guint   chunk_index;
   gsize   offset;
+  guint64 dedicated_serial;   /* dedicated chunks from this serial on are newer */
   /* What the statistics said, so that a restore can count what it frees
    * as the callers counted it (padding excluded). */
   guint64 live_blocks;
@@ -154,6 +161,14 @@ chunk_used (const Chunk *chunk,
   return chunk->used;
 }
 
+/* The data and the slack after it, up to the end of the malloc() block. */
+static inline gsize
+chunk_region_size (const Chunk *chunk)
+{
+  return (gsize) ((const guint8 *) chunk + sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + chunk->size -
+                  chunk->data);
+}
+
 /* Chunks are charged to the budget, if any, before they are taken from the
  * system: the budget's usage equals self->reserved. */
 static Chunk *
@@ -179,6 +194,10 @@ chunk_new (NebulaBumpAllocator  *self,
                             ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
   chunk->size = size;
 
+  /* Nothing is handed out yet: all of it, the slack after the data
+   * included, is off limits for the memory tools. */
+  NEBULA_MEMPOOL_CREATE (chunk->data, chunk->data, chunk_region_size (chunk));
+
   return chunk;
 }
 
@@ -187,6 +206,7 @@ chunk_free (NebulaBumpAllocator *self,
             Chunk               *chunk)
 {
   nebula_allocator_config_uncharge (&self->config, chunk->size);
+  NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
   g_free (chunk);
 }
 
@@ -208,19 +228,22 @@ bump_label (void)
   return "Bump allocator";
 }
 
-/* Under AddressSanitizer or Valgrind every request takes the exported
- * path, where the allocator reports what it hands out and takes back; the
- * inline path would hide those blocks from the tools. */
-static gboolean
-running_under_memory_checker (void)
+/* Points the single-threaded cursor into @chunk. In thread-safe mode the
+ * fast fields stay NULL: allocation goes through the chunk's atomic
+ * counter, and the inline path (closed by max_fast_size, but it still loads
+ * the cursor) reads them without synchronization. Writing them while other
+ * threads allocate would be a data race. */
+static inline void
+set_fast_cursor (NebulaBumpAllocator *self,
+                 Chunk               *chunk,
+                 gsize                used)
 {
-#if NEBULA_ASAN
-  return TRUE;
-#elif HAVE_VALGRIND
-  return RUNNING_ON_VALGRIND != 0;
-#else
-  return FALSE;
-#endif
+  if (self->config.thread_safe)
+    return;
+
+  self->fast.cursor = chunk->data + used;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
 }
 
 static void
@@ -294,6 +317,7 @@ bump_init_once (gpointer data)
     self->max_capacity = self->capacity;
 
   self->fast.min_alloc_mask = self->min_alloc_size - 1;
+  self->tools_watching = nebula_memory_tools_watching ();
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
   chunk = chunk_new (self, self->capacity, &config->init_error);
@@ -312,14 +336,15 @@ bump_init_once (gpointer data)
 
   self->reserved = chunk->size;
   self->current = chunk;
-  self->fast.cursor = chunk->data;
-  self->fast.limit = chunk->data + chunk->size;
-  self->fast.base = chunk->data;
+  set_fast_cursor (self, chunk, 0);
 
   /* Modes that need the slow path close the fast one with a single field,
-   * so neither the inline path nor the vfunc tests flags per request. */
+   * so neither the inline path nor the vfunc tests flags per request. Under
+   * AddressSanitizer or Valgrind the slow path reports what it hands out
+   * and takes back; the inline path would hide those blocks from the
+   * tools. */
   if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0 ||
-      running_under_memory_checker ())
+      self->tools_watching)
     self->fast.max_fast_size = 0;
   else if (self->max_capacity > self->capacity)
     self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE);
@@ -391,6 +416,40 @@ fill_allocation (NebulaBumpAllocator *self,
     memset (ptr, self->config.alloc_fill, size);
 }
 
+/* How far the cursor moves past a block of @rounded bytes with @room bytes
+ * (at least @rounded) left in its chunk. While the tools watch, the block is
+ * followed by padding up to the next ASan granule and a redzone, so that the
+ * next block starts granule aligned (byte-exact reports) and an overflow
+ * lands on poisoned bytes. At the end of a chunk the redzone shrinks to what
+ * is left: the chunk's poisoned slack and ASan's heap redzone follow, and
+ * the allocator fits exactly as much as without the tools. */
+static inline gsize
+block_span (NebulaBumpAllocator *self,
+            gsize                rounded,
+            gsize                room)
+{
+  gsize span;
+
+  if (G_LIKELY (!self->tools_watching))
+    return rounded;
+
+  span = ((rounded + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
+         NEBULA_SANITIZER_REDZONE;
+  return MIN (span, room);
+}
+
+/* Tells the tools that [ptr, ptr + size) of @chunk is handed out (exactly
+ * @size bytes: the rounding and the redzone stay poisoned), then fills it. */
+static inline void
+hand_out (NebulaBumpAllocator *self,
+          Chunk               *chunk,
+          gpointer             ptr,
+          gsize                size)
+{
+  NEBULA_MEMPOOL_ALLOC (chunk->data, ptr, size);
+  fill_allocation (self, ptr, size);
+}
+
 /* Makes @chunk (a new or spare chunk) the current one. Called with the grow
  * lock held in thread-safe mode. */
 static void
@@ -410,9 +469,7 @@ push_chunk (NebulaBumpAllocator *self,
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  self->fast.cursor = chunk->data;
-  self->fast.limit = chunk->data + chunk->size;
-  self->fast.base = chunk->data;
+  set_fast_cursor (self, chunk, 0);
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
 
@@ -521,16 +578,12 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
   chunk->dedicated = TRUE;
   chunk->used = chunk->size;
-  /* No current chunk: a FREE_ALL reset could not get a new one yet. */
-  chunk->created_index = self->current != NULL ? self->current->index : 0;
-  chunk->created_offset = self->current == NULL ? 0
-    : self->config.thread_safe ? chunk_used (self->current, TRUE)
-    : (gsize) (self->fast.cursor - self->current->data);
+  chunk->serial = self->dedicated_serial++;
   chunk->prev = self->large;
   self->large = chunk;
   self->reserved += chunk->size;
 
-  fill_allocation (self, ptr, size);
+  hand_out (self, chunk, ptr, size);
   return ptr;
 }
 
@@ -554,9 +607,9 @@ allocate_concurrent (NebulaBumpAllocator  *self,
       gpointer ptr;
 
       nebula_memory_budget_hold_signals ();
-      g_mutex_lock (&self->grow_lock);
+      nebula_mutex_lock (&self->grow_lock);
       ptr = allocate_dedicated (self, size, alignment, error);
-      g_mutex_unlock (&self->grow_lock);
+      nebula_mutex_unlock (&self->grow_lock);
       nebula_memory_budget_emit_held_signals ();
       return ptr;
     }
@@ -569,31 +622,32 @@ allocate_concurrent (NebulaBumpAllocator  *self,
       while (chunk != NULL)
         {
           guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
-          gsize end = start - (guintptr) chunk->data + rounded;
+          gsize offset = start - (guintptr) chunk->data;
+          gsize end;
 
-          if (start > (guintptr) chunk->data + chunk->size ||
-              rounded > chunk->size - (start - (guintptr) chunk->data))
+          if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
             break;
 
+          end = offset + block_span (self, rounded, chunk->size - offset);
           if (__atomic_compare_exchange_n (&chunk->used, &used, end, TRUE,
                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             {
-              fill_allocation (self, GSIZE_TO_POINTER (start), size);
+              hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
               return GSIZE_TO_POINTER (start);
             }
         }
 
       /* A charge to the budget may emit: not under our lock. */
       nebula_memory_budget_hold_signals ();
-      g_mutex_lock (&self->grow_lock);
+      nebula_mutex_lock (&self->grow_lock);
       if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
           !grow (self, rounded, alignment, error))
         {
-          g_mutex_unlock (&self->grow_lock);
+          nebula_mutex_unlock (&self->grow_lock);
           nebula_memory_budget_emit_held_signals ();
           return NULL;
         }
-      g_mutex_unlock (&self->grow_lock);
+      nebula_mutex_unlock (&self->grow_lock);
       nebula_memory_budget_emit_held_signals ();
     }
 }
@@ -623,8 +677,9 @@ allocate_slow (NebulaBumpAllocator  *self,
       if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= rounded)
         {
           self->fast.last = GSIZE_TO_POINTER (start);
-          self->fast.cursor = (guint8 *) start + rounded;
-          fill_allocation (self, self->fast.last, size);
+          self->fast.cursor = (guint8 *) start +
+                              block_span (self, rounded, (guintptr) self->fast.limit - start);
+          hand_out (self, self->current, self->fast.last, size);
           return self->fast.last;
         }
 
@@ -646,33 +701,31 @@ nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
   return allocate_slow ((NebulaBumpAllocator *) allocator, size, alignment, error);
 }
 
+/* The chunk of the list starting at @chunk that holds @ptr. */
 static Chunk *
-find_chunk (NebulaBumpAllocator *self,
-            gconstpointer        ptr)
+find_chunk_in (Chunk         *chunk,
+               gconstpointer  ptr)
 {
-  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+  for (; chunk != NULL; chunk = chunk->prev)
     if ((const guint8 *) ptr >= chunk->data && (const guint8 *) ptr < chunk->data + chunk->size)
       return chunk;
 
   return NULL;
 }
 
+/* Called with the grow lock held in thread-safe mode: other threads may be
+ * adding chunks. */
 static gboolean
-nebula_bump_allocator_owns (NebulaAllocator *allocator,
-                            gconstpointer    ptr)
+owns_locked (NebulaBumpAllocator *self,
+             gconstpointer        ptr)
 {
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
   gboolean atomic = self->config.thread_safe;
   Chunk *chunk;
 
-  if (!ensure_ready (self, NULL))
-    return FALSE;
+  if (find_chunk_in (self->large, ptr) != NULL)
+    return TRUE;
 
-  for (Chunk *large = self->large; large != NULL; large = large->prev)
-    if ((const guint8 *) ptr >= large->data && (const guint8 *) ptr < large->data + large->size)
-      return TRUE;
-
-  chunk = find_chunk (self, ptr);
+  chunk = find_chunk_in (self->current, ptr);
   if (chunk == NULL)
     return FALSE;
 
@@ -681,6 +734,26 @@ nebula_bump_allocator_owns (NebulaAllocator *allocator,
     return (const guint8 *) ptr < self->fast.cursor;
 
   return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
+}
+
+static gboolean
+nebula_bump_allocator_owns (NebulaAllocator *allocator,
+                            gconstpointer    ptr)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean owns;
+
+  if (!ensure_ready (self, NULL))
+    return FALSE;
+
+  if (!self->config.thread_safe)
+    return owns_locked (self, ptr);
+
+  nebula_mutex_lock (&self->grow_lock);
+  owns = owns_locked (self, ptr);
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return owns;
 }
 
 static void
@@ -717,6 +790,42 @@ free_dedicated (NebulaBumpAllocator *self,
   return FALSE;
 }
 
+/* The chunk, regular or dedicated, that holds @ptr; for the memory tools,
+ * which name a block by its chunk. */
+static Chunk *
+find_any_chunk (NebulaBumpAllocator *self,
+                gconstpointer        ptr)
+{
+  Chunk *chunk = find_chunk_in (self->large, ptr);
+
+  return chunk != NULL ? chunk : find_chunk_in (self->current, ptr);
+}
+
+/* A block the cursor does not get back still dies for the memory tools:
+ * touching it afterwards is reported. Its bytes are made inaccessible
+ * rather than the block freed from Valgrind's pool: freeing a block twice,
+ * or by a pointer into it, is allowed here (no effect), and a second
+ * VALGRIND_MEMPOOL_FREE would be reported as an invalid free. The next
+ * rewind over it trims it from the pool. */
+static void
+forget_block (NebulaBumpAllocator *self,
+              gpointer             ptr,
+              gsize                size)
+{
+  Chunk *chunk;
+
+  if (G_LIKELY (!self->tools_watching))
+    return;
+
+  if (self->config.thread_safe)
+    nebula_mutex_lock (&self->grow_lock);
+  chunk = find_any_chunk (self, ptr);
+  if (chunk != NULL)
+    NEBULA_MEM_NOACCESS (ptr, MIN (size, (gsize) (chunk->data + chunk->size - (guint8 *) ptr)));
+  if (self->config.thread_safe)
+    nebula_mutex_unlock (&self->grow_lock);
+}
+
 static gboolean
 nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
                                   gpointer          ptr,
@@ -725,6 +834,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
                                   GError          **error)
 {
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean freed;
   gsize rounded;
 
   if (!ensure_ready (self, error))
@@ -733,10 +843,13 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The most recent allocation can be given back. */
-  if (!self->config.thread_safe && ptr == self->fast.last && (guint8 *) ptr + rounded == self->fast.cursor)
+  if (!self->config.thread_safe && ptr == self->fast.last &&
+      self->fast.cursor == (guint8 *) ptr + block_span (self, rounded,
+                                                        self->fast.limit - (guint8 *) ptr))
     {
       if (self->config.free_fill >= 0)
         memset (ptr, self->config.free_fill, size);
+      NEBULA_MEMPOOL_FREE (self->current->data, ptr, size);
       self->fast.cursor = ptr;
       self->fast.last = NULL;
       return TRUE;
@@ -748,15 +861,17 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
       return FALSE;
     }
 
-  if (self->large != NULL)
-    {
-      if (self->config.thread_safe)
-        g_mutex_lock (&self->grow_lock);
-      free_dedicated (self, ptr);
-      if (self->config.thread_safe)
-        g_mutex_unlock (&self->grow_lock);
-    }
+  /* self->large is read under the lock: other threads may be adding
+   * dedicated chunks. */
+  if (self->config.thread_safe)
+    nebula_mutex_lock (&self->grow_lock);
+  freed = self->large != NULL && free_dedicated (self, ptr);
+  if (self->config.thread_safe)
+    nebula_mutex_unlock (&self->grow_lock);
+  if (freed)
+    return TRUE;
 
+  forget_block (self, ptr, size);
   return TRUE;
 }
 
@@ -785,24 +900,45 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
   new_rounded = (new_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
-  if (!self->config.thread_safe && ptr == self->fast.last &&
-      (guint8 *) ptr + old_rounded == self->fast.cursor &&
-      new_rounded <= (gsize) (self->fast.limit - (guint8 *) ptr))
+  if (!self->config.thread_safe && ptr == self->fast.last)
     {
-      if (new_size > old_size && self->config.alloc_fill >= 0)
-        memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
-      self->fast.cursor = (guint8 *) ptr + new_rounded;
-      return ptr;
+      gsize room = self->fast.limit - (guint8 *) ptr;
+
+      if (self->fast.cursor == (guint8 *) ptr + block_span (self, old_rounded, room) &&
+          new_rounded <= room)
+        {
+          NEBULA_MEMPOOL_RESIZE (self->current->data, ptr, old_size, new_size);
+          if (new_size > old_size && self->config.alloc_fill >= 0)
+            memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
+          self->fast.cursor = (guint8 *) ptr + block_span (self, new_rounded, room);
+          return ptr;
+        }
     }
 
   if (new_size <= old_size)
-    return ptr;
+    {
+      if (G_UNLIKELY (self->tools_watching))
+        {
+          Chunk *chunk;
+
+          /* Shrunk in place: the tail is dead. */
+          if (self->config.thread_safe)
+            nebula_mutex_lock (&self->grow_lock);
+          chunk = find_any_chunk (self, ptr);
+          if (chunk != NULL)
+            NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
+          if (self->config.thread_safe)
+            nebula_mutex_unlock (&self->grow_lock);
+        }
+      return ptr;
+    }
 
   new_ptr = nebula_bump_allocator_allocate (allocator, new_size, alignment, error);
   if (new_ptr == NULL)
     return NULL;
 
   memcpy (new_ptr, ptr, old_size);
+  forget_block (self, ptr, old_size);
   return new_ptr;
 }
 
@@ -815,6 +951,36 @@ free_all_dedicated (NebulaBumpAllocator *self)
   self->large = NULL;
 }
 
+/* Where the cursor stands in @chunk: the single-threaded cursor lives in
+ * the allocator, not the chunk, while the chunk is current. */
+static gsize
+chunk_position (NebulaBumpAllocator *self,
+                Chunk               *chunk)
+{
+  if (chunk == self->current && !self->config.thread_safe)
+    return self->fast.cursor - chunk->data;
+
+  return chunk_used (chunk, self->config.thread_safe);
+}
+
+/* Gives back everything of @chunk from @keep on (@used bytes were in use):
+ * filled with the free-fill byte if there is one, dead for the tools. */
+static void
+chunk_rewind (NebulaBumpAllocator *self,
+              Chunk               *chunk,
+              gsize                keep,
+              gsize                used)
+{
+  if (self->config.free_fill >= 0 && used > keep)
+    {
+      /* Redzones are poisoned; the fill may write them. */
+      NEBULA_MEM_WRITABLE (chunk->data + keep, used - keep);
+      memset (chunk->data + keep, self->config.free_fill, used - keep);
+    }
+
+  NEBULA_MEMPOOL_TRIM (chunk->data, chunk->data, keep, chunk_region_size (chunk));
+}
+
 static void
 make_current (NebulaBumpAllocator *self,
               Chunk               *chunk,
@@ -822,9 +988,7 @@ make_current (NebulaBumpAllocator *self,
 {
   chunk->used = used;
   self->current = chunk;
-  self->fast.cursor = chunk->data + used;
-  self->fast.limit = chunk->data + chunk->size;
-  self->fast.base = chunk->data;
+  set_fast_cursor (self, chunk, used);
   self->fast.last = NULL;
 }
 
@@ -844,11 +1008,7 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
   for (chunk = self->current; chunk != NULL; chunk = prev)
     {
       prev = chunk->prev;
-      if (self->config.free_fill >= 0)
-        memset (chunk->data, self->config.free_fill,
-                chunk == self->current && !self->config.thread_safe
-                  ? (gsize) (self->fast.cursor - chunk->data)
-                  : chunk_used (chunk, self->config.thread_safe));
+      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
 
       switch (self->reset_policy)
         {
@@ -1005,7 +1165,7 @@ bump_report (NebulaAllocator *allocator,
   g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
 
   if (atomic)
-    g_mutex_lock (&self->grow_lock);
+    nebula_mutex_lock (&self->grow_lock);
 
   for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
     {
@@ -1031,7 +1191,7 @@ bump_report (NebulaAllocator *allocator,
                          self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
 
   if (atomic)
-    g_mutex_unlock (&self->grow_lock);
+    nebula_mutex_unlock (&self->grow_lock);
 
   g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
 }
@@ -1327,6 +1487,7 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
       NebulaAllocatorStats stats;
 
       checkpoint->chunk_index = self->current->index;
+      checkpoint->dedicated_serial = self->dedicated_serial;
       checkpoint->offset = self->config.thread_safe
         ? chunk_used (self->current, TRUE)
         : (gsize) (self->fast.cursor - self->current->data);
@@ -1448,8 +1609,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   for (Chunk **link = &self->large; *link != NULL;)
     {
       chunk = *link;
-      if (!position_before (chunk->created_index, chunk->created_offset,
-                            checkpoint->chunk_index, checkpoint->offset))
+      if (chunk->serial >= checkpoint->dedicated_serial)
         {
           *link = chunk->prev;
           self->reserved -= chunk->size;
@@ -1465,16 +1625,14 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
     {
       chunk = target;
       target = chunk->prev;
+      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
       self->used_before -= chunk_used (target, atomic);
       chunk->prev = self->spare;
       self->spare = chunk;
     }
 
-  if (self->config.free_fill >= 0)
-    {
-      gsize end = target == self->current ? current_offset : chunk_used (target, atomic);
-      memset (target->data + checkpoint->offset, self->config.free_fill, end - checkpoint->offset);
-    }
+  chunk_rewind (self, target, checkpoint->offset,
+                target == self->current ? current_offset : chunk_used (target, atomic));
 
   make_current (self, target, checkpoint->offset);
   record_rewind (self, checkpoint);

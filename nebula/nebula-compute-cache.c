@@ -8,6 +8,7 @@
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
+#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaComputeCache:
@@ -575,9 +576,9 @@ nebula_compute_cache_now (NebulaComputeCache *self)
 {
   gint64 result;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   result = now (self);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return result;
 }
 
@@ -820,7 +821,7 @@ get_or_compute (NebulaComputeCache        *self,
   gint64 time;
   guint64 weight;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   time = now (self);
   entry = find_live (self, key, time, &graveyard);
   self->stats.requests++;
@@ -832,7 +833,7 @@ get_or_compute (NebulaComputeCache        *self,
     }
   else
     self->stats.misses++;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   flush_graveyard (self, &graveyard);
 
   if (result != NULL)
@@ -847,12 +848,12 @@ get_or_compute (NebulaComputeCache        *self,
   else
     value = pointer_func (key, user_data, &local_error);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   self->stats.load_time_us += g_get_monotonic_time () - started;
   if (value == NULL)
     {
       self->stats.loads_failed++;
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       free_entry_data (self, key, NULL);
       if (local_error == NULL)
         nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
@@ -861,29 +862,29 @@ get_or_compute (NebulaComputeCache        *self,
       return NULL;
     }
   self->stats.loads_ok++;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   /* The weigher is the program's code: call it without the lock. */
   weight = weigh (self, key, value);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   time = now (self);
   entry = find_live (self, key, time, &graveyard);
   if (entry != NULL)
     {
       /* Another thread stored a value while this one computed: keep it. */
       result = ref_value (self, entry->value);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       free_entry_data (self, key, value);
     }
   else if (store (self, key, value, weight, time, TRUE, &graveyard, error))
     {
       result = ref_value (self, value);
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
     }
   else
     {
-      g_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&self->mutex);
       free_entry_data (self, key, value);
     }
 
@@ -901,10 +902,10 @@ insert (NebulaComputeCache  *self,
   guint64 weight = weigh (self, key, value);
   gboolean stored;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   expire (self, now (self), &graveyard);
   stored = store (self, key, value, weight, now (self), FALSE, &graveyard, error);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   if (!stored)
     free_entry_data (self, key, value);
@@ -923,7 +924,7 @@ lookup (NebulaComputeCache *self,
   Entry *entry;
   gint64 time;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   time = now (self);
   entry = find_live (self, key, time, &graveyard);
   if (count)
@@ -939,7 +940,7 @@ lookup (NebulaComputeCache *self,
     }
   else if (count)
     self->stats.misses++;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   flush_graveyard (self, &graveyard);
   return result;
@@ -953,14 +954,14 @@ invalidate (NebulaComputeCache *self,
   Entry *entry;
   gboolean removed = FALSE;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   entry = find_live (self, key, now (self), &graveyard);
   if (entry != NULL)
     {
       remove_entry (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
       removed = TRUE;
     }
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   flush_graveyard (self, &graveyard);
   return removed;
@@ -1328,11 +1329,11 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
 
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   entries = g_hash_table_get_values (self->map);
   for (GList *l = entries; l != NULL; l = l->next)
     remove_entry (self, l->data, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   g_list_free (entries);
 
   flush_graveyard (self, &graveyard);
@@ -1354,9 +1355,9 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   n = g_hash_table_size (self->map);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return n;
 }
 
@@ -1375,9 +1376,9 @@ nebula_compute_cache_get_weight (NebulaComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   weight = self->weight;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return weight;
 }
 
@@ -1396,9 +1397,9 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   stats = nebula_cache_stats_copy (&self->stats);
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
   return stats;
 }
 
@@ -1425,13 +1426,13 @@ nebula_compute_cache_set_clock (NebulaComputeCache *self,
 
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   old_destroy = self->clock_destroy;
   old_data = self->clock_data;
   self->clock = func;
   self->clock_data = user_data;
   self->clock_destroy = destroy;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   if (old_destroy != NULL)
     old_destroy (old_data);
@@ -1456,13 +1457,13 @@ replace_weigher (NebulaComputeCache       *self,
   GDestroyNotify old_destroy;
   gpointer old_data;
 
-  g_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->mutex);
   old_destroy = self->weigher_destroy;
   old_data = self->weigher_data;
   self->weigher = func;
   self->weigher_data = user_data;
   self->weigher_destroy = destroy;
-  g_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->mutex);
 
   if (old_destroy != NULL)
     old_destroy (old_data);

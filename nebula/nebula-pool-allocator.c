@@ -12,6 +12,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-enums.h"
 #include "nebula-pool-allocator.h"
+#include "nebula-sanitizer-private.h"
 
 #if NEBULA_TSAN
 # include <sanitizer/tsan_interface.h>
@@ -122,6 +123,11 @@ struct _NebulaPoolAllocator
   guint64                block_count;
   guint64                max_block_count;
   gboolean               check_frees;
+
+  /* Set at initialization when ASan or Valgrind watches the process: the
+   * fast paths are closed (fast stays FALSE), so that every block handed
+   * out and taken back is reported to the tools. */
+  gboolean               tools_watching;
 };
 
 enum {
@@ -223,6 +229,10 @@ slab_new (NebulaPoolAllocator  *self,
   slab->allocated = n_words > 0 ? (gsize *) (slab + 1) : NULL;
   slab->links = n_links > 0 ? (guint32 *) ((gsize *) (slab + 1) + n_words) : NULL;
 
+  /* No block is handed out yet: the whole slab is off limits for the
+   * memory tools. */
+  NEBULA_MEMPOOL_CREATE (slab->data, slab->data, bytes);
+
   return slab;
 }
 
@@ -231,6 +241,7 @@ slab_free (NebulaPoolAllocator *self,
            Slab                *slab)
 {
   nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
+  NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
   free (slab->data);
   g_free (slab);
 }
@@ -465,6 +476,7 @@ pool_init_once (gpointer data)
    * thread-safe pool that a binding never initialized may meet its first
    * calls from several threads at once, whose paths read max_fast_size
    * (always 0 there). */
+  self->tools_watching = nebula_memory_tools_watching ();
   if (!config->thread_safe)
     {
       set_current_slab (self, slab);
@@ -472,9 +484,10 @@ pool_init_once (gpointer data)
       self->fast.block_shift = self->block_shift;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
       /* The inline check of a free needs the block index as a shift. Any
-       * mode that needs the slow path leaves max_fast_size 0, which closes
-       * the inline paths with the test they make anyway. */
-      if (config->alloc_fill < 0 && config->free_fill < 0 &&
+       * mode that needs the slow path (fills, and memory tools watching, whose
+       * poisoning lives in the slow path) leaves max_fast_size 0, which
+       * closes the inline paths with the test they make anyway. */
+      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching &&
           (!self->check_frees || self->block_shift != 0))
         self->fast.max_fast_size = self->block_size;
     }
@@ -624,6 +637,57 @@ fill_block (NebulaPoolAllocator *self,
     memset (block, self->config.alloc_fill, size);
 }
 
+/* The free-list link kept in the first bytes of a free block, which the
+ * memory tools otherwise keep off limits. */
+static inline guint8 *
+read_link (guint8 *block)
+{
+  guint8 *next;
+
+  NEBULA_MEM_OPEN (block, sizeof next);
+  memcpy (&next, block, sizeof next);
+  NEBULA_MEM_CLOSE (block, sizeof next);
+  return next;
+}
+
+static inline void
+write_link (guint8 *block,
+            guint8 *next)
+{
+  NEBULA_MEM_OPEN (block, sizeof next);
+  memcpy (block, &next, sizeof next);
+  NEBULA_MEM_CLOSE (block, sizeof next);
+}
+
+/* Tells the tools that @block is handed out: all of it, whatever size was
+ * asked for, as a pool block is block-size bytes (reallocation within it
+ * needs no call). Blocks are contiguous, so there is no redzone: an
+ * overflow is reported when it reaches a free block. */
+static inline void
+tools_hand_out (NebulaPoolAllocator *self,
+                guint8              *block)
+{
+  if (G_UNLIKELY (self->tools_watching))
+    {
+      Slab *slab = find_slab (self, n_slabs_of (self), block);
+
+      NEBULA_MEMPOOL_ALLOC (slab->data, block, self->block_size);
+    }
+}
+
+/* Tells the tools that @block is free: touching it is reported. */
+static inline void
+tools_take_back (NebulaPoolAllocator *self,
+                 guint8              *block)
+{
+  if (G_UNLIKELY (self->tools_watching))
+    {
+      Slab *slab = find_slab (self, n_slabs_of (self), block);
+
+      NEBULA_MEMPOOL_FREE (slab->data, block, self->block_size);
+    }
+}
+
 /* The free list was damaged (a freed block written to): rebuild it from the
  * allocation bits, which live outside the blocks. */
 static void
@@ -641,7 +705,7 @@ rebuild_free_list (NebulaPoolAllocator *self)
             {
               guint8 *block = slab->data + j * self->block_size;
 
-              memcpy (block, &self->fast.free_head, sizeof (gpointer));
+              write_link (block, self->fast.free_head);
               self->fast.free_head = block;
             }
         }
@@ -753,7 +817,7 @@ allocate_single (NebulaPoolAllocator  *self,
               set_corrupted (self, block, size, error);
               return NULL;
             }
-          memcpy (&self->fast.free_head, block, sizeof (gpointer));
+          self->fast.free_head = read_link (block);
           break;
         }
 
@@ -766,6 +830,7 @@ allocate_single (NebulaPoolAllocator  *self,
     }
 
   self->fast.n_in_use++;
+  tools_hand_out (self, block);
   fill_block (self, block, size);
   return block;
 }
@@ -931,6 +996,7 @@ allocate_concurrent (NebulaPoolAllocator  *self,
   __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
 
   block = slab->data + local * self->block_size;
+  tools_hand_out (self, block);
   fill_block (self, block, size);
   return block;
 }
@@ -1042,6 +1108,7 @@ deallocate_concurrent (NebulaPoolAllocator  *self,
 
   if (self->config.free_fill >= 0)
     memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
 
   /* Before the push, so that the count never exceeds the blocks out. */
   __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
@@ -1081,8 +1148,9 @@ deallocate_slow (NebulaPoolAllocator  *self,
 
   if (self->config.free_fill >= 0)
     memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
 
-  memcpy (ptr, &self->fast.free_head, sizeof (gpointer));
+  write_link (ptr, self->fast.free_head);
   self->fast.free_head = ptr;
   self->fast.n_in_use--;
   return TRUE;
@@ -1188,7 +1256,12 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
       gsize fresh = fresh_count (self, slab);
 
       if (self->config.free_fill >= 0)
-        memset (slab->data, self->config.free_fill, fresh * self->block_size);
+        {
+          /* Free blocks are off limits for the tools; the fill may write them. */
+          NEBULA_MEM_WRITABLE (slab->data, fresh * self->block_size);
+          memset (slab->data, self->config.free_fill, fresh * self->block_size);
+        }
+      NEBULA_MEMPOOL_TRIM (slab->data, slab->data, 0, slab->n_blocks * self->block_size);
       if (slab->allocated != NULL)
         memset (slab->allocated, 0,
                 (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD * sizeof (gsize));
@@ -1321,7 +1394,7 @@ count_listed_blocks (NebulaPoolAllocator *self,
         break;
 
       listed[i]++;
-      memcpy (&block, block, sizeof (gpointer));
+      block = read_link (block);
     }
 }
 

@@ -7,6 +7,7 @@
 
 #include <string.h>
 
+#include "nebula-sanitizer-private.h"
 #include "nebula-stats-private.h"
 
 /* Thread-safe statistics: per-thread shards owned by the allocator.
@@ -217,7 +218,7 @@ nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
   NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
   Shard *shard = &table->overflow;
 
-  g_mutex_lock (&table->overflow_lock);
+  nebula_mutex_lock (&table->overflow_lock);
   shard->allocations += allocations;
   shard->deallocations += deallocations;
   shard->reallocations += reallocations;
@@ -227,7 +228,7 @@ nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
   shard->high = MAX (shard->high, shard->balance);
   shard->balance -= (gint64) bytes_out;
   shard->low = MIN (shard->low, shard->balance);
-  g_mutex_unlock (&table->overflow_lock);
+  nebula_mutex_unlock (&table->overflow_lock);
 }
 
 /* One consistent copy of a shard that its owner may be writing. */
@@ -302,7 +303,7 @@ summarize (NebulaStatsCounters *counters,
         }
       else
         {
-          g_mutex_lock (&table->overflow_lock);
+          nebula_mutex_lock (&table->overflow_lock);
           n = 1;
         }
 
@@ -327,7 +328,7 @@ summarize (NebulaStatsCounters *counters,
         }
 
       if (page == NULL)
-        g_mutex_unlock (&table->overflow_lock);
+        nebula_mutex_unlock (&table->overflow_lock);
     }
 
   in_use = MAX (base + balance, 0);

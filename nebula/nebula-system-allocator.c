@@ -12,6 +12,7 @@
 #endif
 
 #include "nebula-allocator-private.h"
+#include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
 
 /**
@@ -80,14 +81,14 @@ static inline void
 lock (NebulaSystemAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_lock (&self->mutex);
+    nebula_mutex_lock (&self->mutex);
 }
 
 static inline void
 unlock (NebulaSystemAllocator *self)
 {
   if (self->config.thread_safe)
-    g_mutex_unlock (&self->mutex);
+    nebula_mutex_unlock (&self->mutex);
 }
 
 static gpointer

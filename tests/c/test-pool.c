@@ -9,6 +9,8 @@
 
 #include <nebula.h>
 
+#include "nebula-sanitizer-private.h"
+
 static NebulaPoolAllocator *
 new_pool (GError     **error,
           const char  *first_property,
@@ -602,6 +604,14 @@ test_pool_corruption (void)
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
   guint8 *a, *b, *p;
 
+  /* Under ASan or Valgrind the write into the freed block is the tools'
+   * to report (test-memory-tools checks they do), and it stops the test. */
+  if (nebula_memory_tools_watching ())
+    {
+      g_test_skip ("the memory tools report the write into a freed block first");
+      return;
+    }
+
   a = nebula_allocator_allocate (alloc, 32, 8, &error);
   b = nebula_allocator_allocate (alloc, 32, 8, &error);
   g_assert_no_error (error);
@@ -656,9 +666,12 @@ test_pool_fills (void)
     g_assert_cmpuint (p[i], ==, 0xAA);
   nebula_allocator_deallocate (NEBULA_ALLOCATOR (debug), p, 32, 8, &error);
   g_assert_no_error (error);
-  /* The first pointer-sized bytes hold the free-list link. */
+  /* The first pointer-sized bytes hold the free-list link. The block is
+   * dead: the test looks past the memory tools on purpose. */
+  NEBULA_MEM_OPEN (p, 32);
   for (guint i = sizeof (gpointer); i < 32; i++)
     g_assert_cmpuint (p[i], ==, 0xDD);
+  NEBULA_MEM_CLOSE (p, 32);
 
   p = nebula_allocator_allocate (NEBULA_ALLOCATOR (concurrent), 32, 8, &error);
   for (guint i = 0; i < 32; i++)
@@ -666,8 +679,10 @@ test_pool_fills (void)
   nebula_allocator_deallocate (NEBULA_ALLOCATOR (concurrent), p, 32, 8, &error);
   g_assert_no_error (error);
   /* Thread-safe pools keep the links outside the blocks. */
+  NEBULA_MEM_OPEN (p, 32);
   for (guint i = 0; i < 32; i++)
     g_assert_cmpuint (p[i], ==, 0x22);
+  NEBULA_MEM_CLOSE (p, 32);
 }
 
 static void

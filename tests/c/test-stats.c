@@ -10,6 +10,7 @@
 #include <nebula.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-sanitizer-private.h"
 
 static NebulaAllocator *
 new_shared_system (void)
@@ -240,12 +241,12 @@ finalize_worker_cb (gpointer data)
 
   g_assert_nonnull (nebula_allocator_allocate (fd->doomed, 64, 8, NULL));
 
-  g_mutex_lock (&fd->lock);
+  nebula_mutex_lock (&fd->lock);
   fd->phase++;
   g_cond_broadcast (&fd->cond);
   while (fd->phase < 100)
-    g_cond_wait (&fd->cond, &fd->lock);
-  g_mutex_unlock (&fd->lock);
+    nebula_cond_wait (&fd->cond, &fd->lock);
+  nebula_mutex_unlock (&fd->lock);
 
   g_assert_nonnull (nebula_allocator_allocate (fd->survivor, 32, 8, NULL));
   return NULL;
@@ -267,19 +268,19 @@ test_stats_finalize_with_live_threads (void)
   for (guint t = 0; t < N; t++)
     threads[t] = g_thread_new ("holder", finalize_worker_cb, &fd);
 
-  g_mutex_lock (&fd.lock);
+  nebula_mutex_lock (&fd.lock);
   while (fd.phase < N)
-    g_cond_wait (&fd.cond, &fd.lock);
-  g_mutex_unlock (&fd.lock);
+    nebula_cond_wait (&fd.cond, &fd.lock);
+  nebula_mutex_unlock (&fd.lock);
 
   stats = nebula_allocator_get_stats (fd.doomed);
   g_assert_cmpuint (stats->allocations, ==, N);
   g_clear_object (&fd.doomed);
 
-  g_mutex_lock (&fd.lock);
+  nebula_mutex_lock (&fd.lock);
   fd.phase = 100;
   g_cond_broadcast (&fd.cond);
-  g_mutex_unlock (&fd.lock);
+  nebula_mutex_unlock (&fd.lock);
 
   for (guint t = 0; t < N; t++)
     g_thread_join (threads[t]);
@@ -501,12 +502,12 @@ counter_thread_cb (gpointer data)
   nebula_stats_counters_record_deallocation (ct->counters, 1);
 
   /* Stay alive until all have recorded, so each holds its own shard. */
-  g_mutex_lock (ct->lock);
+  nebula_mutex_lock (ct->lock);
   (*ct->alive)++;
   g_cond_broadcast (ct->cond);
   while (*ct->alive != 0)
-    g_cond_wait (ct->cond, ct->lock);
-  g_mutex_unlock (ct->lock);
+    nebula_cond_wait (ct->cond, ct->lock);
+  nebula_mutex_unlock (ct->lock);
 
   return NULL;
 }
@@ -533,13 +534,13 @@ test_stats_counters_many_threads (void)
       threads[t] = g_thread_new ("counter", counter_thread_cb, &ct[t]);
     }
 
-  g_mutex_lock (&lock);
+  nebula_mutex_lock (&lock);
   while (alive < N)
-    g_cond_wait (&cond, &lock);
+    nebula_cond_wait (&cond, &lock);
   nebula_stats_counters_read (&counters, &stats);
   alive = 0;
   g_cond_broadcast (&cond);
-  g_mutex_unlock (&lock);
+  nebula_mutex_unlock (&lock);
 
   for (guint t = 0; t < N; t++)
     g_thread_join (threads[t]);

@@ -8,6 +8,19 @@
 #include <glib.h>
 
 #include <nebula.h>
+#include "nebula-sanitizer-private.h"
+
+/* The bytes a bump block of @size (alignment at most 8, not at the end of
+ * its chunk) takes in this build: while ASan or Valgrind watch, each block
+ * is padded to the ASan granule and followed by a redzone. */
+static inline gsize
+test_bump_span (gsize size)
+{
+  if (!nebula_memory_tools_watching ())
+    return size;
+  return ((size + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
+         NEBULA_SANITIZER_REDZONE;
+}
 
 typedef struct {
   guint8 *start;
