@@ -546,7 +546,8 @@ do_foreign_pointer (FuzzState *state)
 {
   g_autoptr(GError) error = NULL;
   guint8 which = fuzz_byte (state->input);
-  gsize size = 1 + which % sizeof foreign_memory;
+  /* A valid layout: the pointer must be what is refused. */
+  gsize size = 1 + which % MIN (sizeof foreign_memory, state->max_request);
 
   if (!state->checks_pointers)
     return;
@@ -559,7 +560,8 @@ do_foreign_pointer (FuzzState *state)
     }
   else
     {
-      FUZZ_CHECK (nebula_allocator_reallocate (state->alloc, foreign_memory, size, size * 2, 1,
+      FUZZ_CHECK (nebula_allocator_reallocate (state->alloc, foreign_memory, size,
+                                               MIN (size * 2, state->max_request), 1,
                                                &error) == NULL);
       state->stats.failed_allocations++;
     }
@@ -582,7 +584,8 @@ do_double_free (FuzzState *state)
 
   FUZZ_CHECK (!nebula_allocator_deallocate (state->alloc, block->ptr, block->size,
                                             block->alignment, &error));
-  expect_error (error, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  expect_error (error, state->double_free_code != 0 ? state->double_free_code
+                                                    : NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
 }
 
 static void

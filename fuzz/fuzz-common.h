@@ -72,6 +72,7 @@ struct _FuzzState
   gboolean              checks_pointers;  /* foreign pointers are errors; owns() knows blocks */
   gboolean              owns_interior;    /* owns() is TRUE inside a block, not just at its start */
   gboolean              checks_double_free;
+  gint                  double_free_code;  /* its error code; 0: INVALID_POINTER */
   gboolean              reset_frees;
 };
 
