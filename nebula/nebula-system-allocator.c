@@ -108,13 +108,15 @@ system_malloc (gsize size,
 static void
 set_out_of_memory (NebulaSystemAllocator  *self,
                    gsize                   size,
+                   gsize                   alignment,
                    GError                **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   NebulaErrorInfo info = { .requested = size, .allocator_name = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
-                    "%s: the system refused %" G_GSIZE_FORMAT " bytes", what, size);
+                    "%s: the system refused %" G_GSIZE_FORMAT " bytes (alignment %"
+                    G_GSIZE_FORMAT ")", what, size, alignment);
 }
 
 static gpointer
@@ -134,7 +136,7 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   if (ptr == NULL)
     {
       nebula_allocator_config_uncharge (&self->config, size);
-      set_out_of_memory (self, size, error);
+      set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
 
@@ -173,7 +175,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
   if (ptr == NULL)
     {
       nebula_allocator_config_uncharge (&self->config, size);
-      set_out_of_memory (self, size, error);
+      set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
 
@@ -299,7 +301,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
     {
       if (new_size > old_size)
         nebula_allocator_config_uncharge (&self->config, new_size - old_size);
-      set_out_of_memory (self, new_size, error);
+      set_out_of_memory (self, new_size, alignment, error);
       return NULL;
     }
 

@@ -125,9 +125,13 @@ test_system_out_of_memory (void)
   /* malloc and posix_memalign. */
   for (guint i = 0; i < G_N_ELEMENTS (alignments); i++)
     {
+      g_autofree char *alignment = g_strdup_printf ("(alignment %" G_GSIZE_FORMAT ")",
+                                                    alignments[i]);
+
       g_assert_null (nebula_allocator_allocate (alloc, huge, alignments[i], &error));
       g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY);
       g_assert_nonnull (strstr (error->message, number));
+      g_assert_nonnull (strstr (error->message, alignment));
       g_assert_cmpuint (nebula_error_get_requested (error), ==, huge);
       g_clear_error (&error);
     }

@@ -28,7 +28,7 @@ class SystemTest(unittest.TestCase):
                 sys_alloc.allocate(huge, alignment)
             self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
             self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.OUT_OF_MEMORY))
-            self.assertIn(f'refused {huge} bytes', cm.exception.message)
+            self.assertIn(f'refused {huge} bytes (alignment {alignment})', cm.exception.message)
         self.assertEqual(sys_alloc.props.bytes_used, 0)
         address = sys_alloc.allocate(16, 8)
         self.assertTrue(sys_alloc.deallocate(address, 16, 8))
