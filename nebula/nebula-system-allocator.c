@@ -119,6 +119,22 @@ set_out_of_memory (NebulaSystemAllocator  *self,
                     G_GSIZE_FORMAT ")", what, size, alignment);
 }
 
+/* With check-frees, records a new block so that frees can be checked and
+ * reset can free it. */
+static void
+remember_block (NebulaSystemAllocator *self,
+                gpointer               ptr,
+                gsize                  size)
+{
+  if (self->live == NULL)
+    return;
+
+  lock (self);
+  g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
+  self->bytes_used += size;
+  unlock (self);
+}
+
 static gpointer
 nebula_system_allocator_allocate (NebulaAllocator  *allocator,
                                   gsize             size,
@@ -143,13 +159,7 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   if (self->config.alloc_fill >= 0)
     memset (ptr, self->config.alloc_fill, size);
 
-  if (self->live != NULL)
-    {
-      lock (self);
-      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
-      self->bytes_used += size;
-      unlock (self);
-    }
+  remember_block (self, ptr, size);
 
   return ptr;
 }
@@ -179,13 +189,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
       return NULL;
     }
 
-  if (self->live != NULL)
-    {
-      lock (self);
-      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
-      self->bytes_used += size;
-      unlock (self);
-    }
+  remember_block (self, ptr, size);
 
   return ptr;
 }
