@@ -91,6 +91,16 @@ nebula_cache_error_private_clear (NebulaCacheErrorPrivate *priv)
   nebula_error_detail_clear (priv);
 }
 
+/* G_DEFINE_EXTENDED_ERROR finds the private data by adding a byte offset to
+ * the GError pointer, a cast clang's -Wcast-align flags. GLib places that
+ * data at an offset aligned for any struct (2 * sizeof (gsize)), so the
+ * cast is sound. */
+#define NEBULA_EXTENDED_ERROR_BEGIN \
+  _Pragma ("GCC diagnostic push") \
+  _Pragma ("GCC diagnostic ignored \"-Wcast-align\"")
+#define NEBULA_EXTENDED_ERROR_END \
+  _Pragma ("GCC diagnostic pop")
+
 /**
  * nebula_allocator_error_quark:
  *
@@ -98,7 +108,9 @@ nebula_cache_error_private_clear (NebulaCacheErrorPrivate *priv)
  *
  * Returns: the error domain
  */
+NEBULA_EXTENDED_ERROR_BEGIN
 G_DEFINE_EXTENDED_ERROR (NebulaAllocatorError, nebula_allocator_error)
+NEBULA_EXTENDED_ERROR_END
 
 /**
  * nebula_cache_error_quark:
@@ -107,7 +119,9 @@ G_DEFINE_EXTENDED_ERROR (NebulaAllocatorError, nebula_allocator_error)
  *
  * Returns: the error domain
  */
+NEBULA_EXTENDED_ERROR_BEGIN
 G_DEFINE_EXTENDED_ERROR (NebulaCacheError, nebula_cache_error)
+NEBULA_EXTENDED_ERROR_END
 
 typedef struct
 {

@@ -206,7 +206,9 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
                   (gsize) (fast->cursor - (guint8 *) ptr) != size))
     return FALSE;
 
-  header = (const NebulaStackBlockHeader *) ((guint8 *) ptr - sizeof (NebulaStackBlockHeader));
+  /* Through void: blocks are aligned to at least _NEBULA_STACK_MIN_ALIGNMENT,
+   * the header's; a direct cast trips -Wcast-align in callers. */
+  header = (const void *) ((guint8 *) ptr - sizeof (NebulaStackBlockHeader));
   prev = (guintptr) header->prev;
   end = header->word;
   if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,

@@ -109,13 +109,31 @@ system_malloc (gsize size,
 static void
 set_out_of_memory (NebulaSystemAllocator  *self,
                    gsize                   size,
+                   gsize                   alignment,
                    GError                **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   NebulaErrorInfo info = { .requested = size, .allocator_name = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
-                    "%s: the system refused %" G_GSIZE_FORMAT " bytes", what, size);
+                    "%s: the system refused %" G_GSIZE_FORMAT " bytes (alignment %"
+                    G_GSIZE_FORMAT ")", what, size, alignment);
+}
+
+/* With check-frees, records a new block so that frees can be checked and
+ * reset can free it. */
+static void
+remember_block (NebulaSystemAllocator *self,
+                gpointer               ptr,
+                gsize                  size)
+{
+  if (self->live == NULL)
+    return;
+
+  lock (self);
+  g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
+  self->bytes_used += size;
+  unlock (self);
 }
 
 static gpointer
@@ -135,20 +153,14 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   if (ptr == NULL)
     {
       nebula_allocator_config_uncharge (&self->config, size);
-      set_out_of_memory (self, size, error);
+      set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
 
   if (self->config.alloc_fill >= 0)
     memset (ptr, self->config.alloc_fill, size);
 
-  if (self->live != NULL)
-    {
-      lock (self);
-      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
-      self->bytes_used += size;
-      unlock (self);
-    }
+  remember_block (self, ptr, size);
 
   return ptr;
 }
@@ -174,17 +186,11 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
   if (ptr == NULL)
     {
       nebula_allocator_config_uncharge (&self->config, size);
-      set_out_of_memory (self, size, error);
+      set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
 
-  if (self->live != NULL)
-    {
-      lock (self);
-      g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
-      self->bytes_used += size;
-      unlock (self);
-    }
+  remember_block (self, ptr, size);
 
   return ptr;
 }
@@ -300,7 +306,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
     {
       if (new_size > old_size)
         nebula_allocator_config_uncharge (&self->config, new_size - old_size);
-      set_out_of_memory (self, new_size, error);
+      set_out_of_memory (self, new_size, alignment, error);
       return NULL;
     }
 

@@ -16,6 +16,17 @@
 
 #include "nebula-utils-private.h"
 
+/* Keeps the portable loops loops: GCC and clang would otherwise turn them
+ * back into calls to memcpy and memset. Clang has no "optimize" attribute;
+ * no_builtin stops its loop-idiom pass the same way. */
+#if defined(__clang__)
+# define NEBULA_KEEP_LOOPS __attribute__ ((no_builtin ("memcpy", "memset")))
+#elif defined(__GNUC__)
+# define NEBULA_KEEP_LOOPS __attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+#else
+# define NEBULA_KEEP_LOOPS
+#endif
+
 /* Small blocks: overlapping moves of the largest power of two that fits,
  * so that no size needs a byte loop. memcpy with a constant size compiles
  * to one load and one store. */
@@ -78,9 +89,8 @@ fill_small (guint8 *d,
     }
 }
 
-/* Portable: 8-byte words. The loops must stay loops: without the attribute
- * GCC turns them back into calls to memcpy and memset. */
-__attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+/* Portable: 8-byte words. The loops must stay loops (NEBULA_KEEP_LOOPS). */
+NEBULA_KEEP_LOOPS
 static void
 copy_portable (gpointer      dest,
                gconstpointer src,
@@ -108,7 +118,7 @@ copy_portable (gpointer      dest,
   copy_small (d + n - 16, s + n - 16, 16);
 }
 
-__attribute__ ((optimize ("no-tree-loop-distribute-patterns")))
+NEBULA_KEEP_LOOPS
 static void
 fill_portable (gpointer dest,
                guint8   value,
@@ -156,29 +166,29 @@ copy_sse2 (gpointer      dest,
     }
   if (n <= 32)
     {
-      t0 = _mm_loadu_si128 ((const __m128i *) s);
-      t1 = _mm_loadu_si128 ((const __m128i *) (s + n - 16));
-      _mm_storeu_si128 ((__m128i *) d, t0);
-      _mm_storeu_si128 ((__m128i *) (d + n - 16), t1);
+      t0 = _mm_loadu_si128 ((const void *) s);
+      t1 = _mm_loadu_si128 ((const void *) (s + n - 16));
+      _mm_storeu_si128 ((void *) d, t0);
+      _mm_storeu_si128 ((void *) (d + n - 16), t1);
       return;
     }
   if (n <= 64)
     {
-      t0 = _mm_loadu_si128 ((const __m128i *) s);
-      t1 = _mm_loadu_si128 ((const __m128i *) (s + 16));
-      t2 = _mm_loadu_si128 ((const __m128i *) (s + n - 32));
-      t3 = _mm_loadu_si128 ((const __m128i *) (s + n - 16));
-      _mm_storeu_si128 ((__m128i *) d, t0);
-      _mm_storeu_si128 ((__m128i *) (d + 16), t1);
-      _mm_storeu_si128 ((__m128i *) (d + n - 32), t2);
-      _mm_storeu_si128 ((__m128i *) (d + n - 16), t3);
+      t0 = _mm_loadu_si128 ((const void *) s);
+      t1 = _mm_loadu_si128 ((const void *) (s + 16));
+      t2 = _mm_loadu_si128 ((const void *) (s + n - 32));
+      t3 = _mm_loadu_si128 ((const void *) (s + n - 16));
+      _mm_storeu_si128 ((void *) d, t0);
+      _mm_storeu_si128 ((void *) (d + 16), t1);
+      _mm_storeu_si128 ((void *) (d + n - 32), t2);
+      _mm_storeu_si128 ((void *) (d + n - 16), t3);
       return;
     }
 
   /* Head: one unaligned block, then continue from the next 16-byte
    * boundary of the destination. */
-  t0 = _mm_loadu_si128 ((const __m128i *) s);
-  _mm_storeu_si128 ((__m128i *) d, t0);
+  t0 = _mm_loadu_si128 ((const void *) s);
+  _mm_storeu_si128 ((void *) d, t0);
   skip = 16 - ((guintptr) d & 15);
   d += skip;
   s += skip;
@@ -186,14 +196,14 @@ copy_sse2 (gpointer      dest,
 
   while (n > 64)
     {
-      t0 = _mm_loadu_si128 ((const __m128i *) s);
-      t1 = _mm_loadu_si128 ((const __m128i *) (s + 16));
-      t2 = _mm_loadu_si128 ((const __m128i *) (s + 32));
-      t3 = _mm_loadu_si128 ((const __m128i *) (s + 48));
-      _mm_store_si128 ((__m128i *) d, t0);
-      _mm_store_si128 ((__m128i *) (d + 16), t1);
-      _mm_store_si128 ((__m128i *) (d + 32), t2);
-      _mm_store_si128 ((__m128i *) (d + 48), t3);
+      t0 = _mm_loadu_si128 ((const void *) s);
+      t1 = _mm_loadu_si128 ((const void *) (s + 16));
+      t2 = _mm_loadu_si128 ((const void *) (s + 32));
+      t3 = _mm_loadu_si128 ((const void *) (s + 48));
+      _mm_store_si128 ((void *) d, t0);
+      _mm_store_si128 ((void *) (d + 16), t1);
+      _mm_store_si128 ((void *) (d + 32), t2);
+      _mm_store_si128 ((void *) (d + 48), t3);
       d += 64;
       s += 64;
       n -= 64;
@@ -203,14 +213,14 @@ copy_sse2 (gpointer      dest,
    * the last 64 stays inside it. */
   d += n;
   s += n;
-  t0 = _mm_loadu_si128 ((const __m128i *) (s - 64));
-  t1 = _mm_loadu_si128 ((const __m128i *) (s - 48));
-  t2 = _mm_loadu_si128 ((const __m128i *) (s - 32));
-  t3 = _mm_loadu_si128 ((const __m128i *) (s - 16));
-  _mm_storeu_si128 ((__m128i *) (d - 64), t0);
-  _mm_storeu_si128 ((__m128i *) (d - 48), t1);
-  _mm_storeu_si128 ((__m128i *) (d - 32), t2);
-  _mm_storeu_si128 ((__m128i *) (d - 16), t3);
+  t0 = _mm_loadu_si128 ((const void *) (s - 64));
+  t1 = _mm_loadu_si128 ((const void *) (s - 48));
+  t2 = _mm_loadu_si128 ((const void *) (s - 32));
+  t3 = _mm_loadu_si128 ((const void *) (s - 16));
+  _mm_storeu_si128 ((void *) (d - 64), t0);
+  _mm_storeu_si128 ((void *) (d - 48), t1);
+  _mm_storeu_si128 ((void *) (d - 32), t2);
+  _mm_storeu_si128 ((void *) (d - 16), t3);
 }
 
 __attribute__ ((target ("sse2")))
@@ -232,40 +242,40 @@ fill_sse2 (gpointer dest,
   v = _mm_set1_epi8 ((char) value);
   if (n <= 32)
     {
-      _mm_storeu_si128 ((__m128i *) d, v);
-      _mm_storeu_si128 ((__m128i *) (d + n - 16), v);
+      _mm_storeu_si128 ((void *) d, v);
+      _mm_storeu_si128 ((void *) (d + n - 16), v);
       return;
     }
   if (n <= 64)
     {
-      _mm_storeu_si128 ((__m128i *) d, v);
-      _mm_storeu_si128 ((__m128i *) (d + 16), v);
-      _mm_storeu_si128 ((__m128i *) (d + n - 32), v);
-      _mm_storeu_si128 ((__m128i *) (d + n - 16), v);
+      _mm_storeu_si128 ((void *) d, v);
+      _mm_storeu_si128 ((void *) (d + 16), v);
+      _mm_storeu_si128 ((void *) (d + n - 32), v);
+      _mm_storeu_si128 ((void *) (d + n - 16), v);
       return;
     }
 
-  _mm_storeu_si128 ((__m128i *) d, v);
+  _mm_storeu_si128 ((void *) d, v);
   skip = 16 - ((guintptr) d & 15);
   d += skip;
   n -= skip;
 
   while (n > 64)
     {
-      _mm_store_si128 ((__m128i *) d, v);
-      _mm_store_si128 ((__m128i *) (d + 16), v);
-      _mm_store_si128 ((__m128i *) (d + 32), v);
-      _mm_store_si128 ((__m128i *) (d + 48), v);
+      _mm_store_si128 ((void *) d, v);
+      _mm_store_si128 ((void *) (d + 16), v);
+      _mm_store_si128 ((void *) (d + 32), v);
+      _mm_store_si128 ((void *) (d + 48), v);
       d += 64;
       n -= 64;
     }
 
   /* 1..64 bytes left of a block that was over 64 bytes. */
   d += n;
-  _mm_storeu_si128 ((__m128i *) (d - 64), v);
-  _mm_storeu_si128 ((__m128i *) (d - 48), v);
-  _mm_storeu_si128 ((__m128i *) (d - 32), v);
-  _mm_storeu_si128 ((__m128i *) (d - 16), v);
+  _mm_storeu_si128 ((void *) (d - 64), v);
+  _mm_storeu_si128 ((void *) (d - 48), v);
+  _mm_storeu_si128 ((void *) (d - 32), v);
+  _mm_storeu_si128 ((void *) (d - 16), v);
 }
 
 /* AVX2: the same shape with 32-byte registers and 128 bytes a turn. */
@@ -287,36 +297,36 @@ copy_avx2 (gpointer      dest,
     }
   if (n <= 32)
     {
-      __m128i a = _mm_loadu_si128 ((const __m128i *) s);
-      __m128i b = _mm_loadu_si128 ((const __m128i *) (s + n - 16));
+      __m128i a = _mm_loadu_si128 ((const void *) s);
+      __m128i b = _mm_loadu_si128 ((const void *) (s + n - 16));
 
-      _mm_storeu_si128 ((__m128i *) d, a);
-      _mm_storeu_si128 ((__m128i *) (d + n - 16), b);
+      _mm_storeu_si128 ((void *) d, a);
+      _mm_storeu_si128 ((void *) (d + n - 16), b);
       return;
     }
   if (n <= 64)
     {
-      t0 = _mm256_loadu_si256 ((const __m256i *) s);
-      t1 = _mm256_loadu_si256 ((const __m256i *) (s + n - 32));
-      _mm256_storeu_si256 ((__m256i *) d, t0);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 32), t1);
+      t0 = _mm256_loadu_si256 ((const void *) s);
+      t1 = _mm256_loadu_si256 ((const void *) (s + n - 32));
+      _mm256_storeu_si256 ((void *) d, t0);
+      _mm256_storeu_si256 ((void *) (d + n - 32), t1);
       return;
     }
   if (n <= 128)
     {
-      t0 = _mm256_loadu_si256 ((const __m256i *) s);
-      t1 = _mm256_loadu_si256 ((const __m256i *) (s + 32));
-      t2 = _mm256_loadu_si256 ((const __m256i *) (s + n - 64));
-      t3 = _mm256_loadu_si256 ((const __m256i *) (s + n - 32));
-      _mm256_storeu_si256 ((__m256i *) d, t0);
-      _mm256_storeu_si256 ((__m256i *) (d + 32), t1);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 64), t2);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 32), t3);
+      t0 = _mm256_loadu_si256 ((const void *) s);
+      t1 = _mm256_loadu_si256 ((const void *) (s + 32));
+      t2 = _mm256_loadu_si256 ((const void *) (s + n - 64));
+      t3 = _mm256_loadu_si256 ((const void *) (s + n - 32));
+      _mm256_storeu_si256 ((void *) d, t0);
+      _mm256_storeu_si256 ((void *) (d + 32), t1);
+      _mm256_storeu_si256 ((void *) (d + n - 64), t2);
+      _mm256_storeu_si256 ((void *) (d + n - 32), t3);
       return;
     }
 
-  t0 = _mm256_loadu_si256 ((const __m256i *) s);
-  _mm256_storeu_si256 ((__m256i *) d, t0);
+  t0 = _mm256_loadu_si256 ((const void *) s);
+  _mm256_storeu_si256 ((void *) d, t0);
   skip = 32 - ((guintptr) d & 31);
   d += skip;
   s += skip;
@@ -324,14 +334,14 @@ copy_avx2 (gpointer      dest,
 
   while (n > 128)
     {
-      t0 = _mm256_loadu_si256 ((const __m256i *) s);
-      t1 = _mm256_loadu_si256 ((const __m256i *) (s + 32));
-      t2 = _mm256_loadu_si256 ((const __m256i *) (s + 64));
-      t3 = _mm256_loadu_si256 ((const __m256i *) (s + 96));
-      _mm256_store_si256 ((__m256i *) d, t0);
-      _mm256_store_si256 ((__m256i *) (d + 32), t1);
-      _mm256_store_si256 ((__m256i *) (d + 64), t2);
-      _mm256_store_si256 ((__m256i *) (d + 96), t3);
+      t0 = _mm256_loadu_si256 ((const void *) s);
+      t1 = _mm256_loadu_si256 ((const void *) (s + 32));
+      t2 = _mm256_loadu_si256 ((const void *) (s + 64));
+      t3 = _mm256_loadu_si256 ((const void *) (s + 96));
+      _mm256_store_si256 ((void *) d, t0);
+      _mm256_store_si256 ((void *) (d + 32), t1);
+      _mm256_store_si256 ((void *) (d + 64), t2);
+      _mm256_store_si256 ((void *) (d + 96), t3);
       d += 128;
       s += 128;
       n -= 128;
@@ -340,14 +350,14 @@ copy_avx2 (gpointer      dest,
   /* 1..128 bytes left of a block that was over 128 bytes. */
   d += n;
   s += n;
-  t0 = _mm256_loadu_si256 ((const __m256i *) (s - 128));
-  t1 = _mm256_loadu_si256 ((const __m256i *) (s - 96));
-  t2 = _mm256_loadu_si256 ((const __m256i *) (s - 64));
-  t3 = _mm256_loadu_si256 ((const __m256i *) (s - 32));
-  _mm256_storeu_si256 ((__m256i *) (d - 128), t0);
-  _mm256_storeu_si256 ((__m256i *) (d - 96), t1);
-  _mm256_storeu_si256 ((__m256i *) (d - 64), t2);
-  _mm256_storeu_si256 ((__m256i *) (d - 32), t3);
+  t0 = _mm256_loadu_si256 ((const void *) (s - 128));
+  t1 = _mm256_loadu_si256 ((const void *) (s - 96));
+  t2 = _mm256_loadu_si256 ((const void *) (s - 64));
+  t3 = _mm256_loadu_si256 ((const void *) (s - 32));
+  _mm256_storeu_si256 ((void *) (d - 128), t0);
+  _mm256_storeu_si256 ((void *) (d - 96), t1);
+  _mm256_storeu_si256 ((void *) (d - 64), t2);
+  _mm256_storeu_si256 ((void *) (d - 32), t3);
 }
 
 __attribute__ ((target ("avx2")))
@@ -369,40 +379,40 @@ fill_avx2 (gpointer dest,
   v = _mm256_set1_epi8 ((char) value);
   if (n <= 64)
     {
-      _mm256_storeu_si256 ((__m256i *) d, v);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 32), v);
+      _mm256_storeu_si256 ((void *) d, v);
+      _mm256_storeu_si256 ((void *) (d + n - 32), v);
       return;
     }
   if (n <= 128)
     {
-      _mm256_storeu_si256 ((__m256i *) d, v);
-      _mm256_storeu_si256 ((__m256i *) (d + 32), v);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 64), v);
-      _mm256_storeu_si256 ((__m256i *) (d + n - 32), v);
+      _mm256_storeu_si256 ((void *) d, v);
+      _mm256_storeu_si256 ((void *) (d + 32), v);
+      _mm256_storeu_si256 ((void *) (d + n - 64), v);
+      _mm256_storeu_si256 ((void *) (d + n - 32), v);
       return;
     }
 
-  _mm256_storeu_si256 ((__m256i *) d, v);
+  _mm256_storeu_si256 ((void *) d, v);
   skip = 32 - ((guintptr) d & 31);
   d += skip;
   n -= skip;
 
   while (n > 128)
     {
-      _mm256_store_si256 ((__m256i *) d, v);
-      _mm256_store_si256 ((__m256i *) (d + 32), v);
-      _mm256_store_si256 ((__m256i *) (d + 64), v);
-      _mm256_store_si256 ((__m256i *) (d + 96), v);
+      _mm256_store_si256 ((void *) d, v);
+      _mm256_store_si256 ((void *) (d + 32), v);
+      _mm256_store_si256 ((void *) (d + 64), v);
+      _mm256_store_si256 ((void *) (d + 96), v);
       d += 128;
       n -= 128;
     }
 
   /* 1..128 bytes left of a block that was over 128 bytes. */
   d += n;
-  _mm256_storeu_si256 ((__m256i *) (d - 128), v);
-  _mm256_storeu_si256 ((__m256i *) (d - 96), v);
-  _mm256_storeu_si256 ((__m256i *) (d - 64), v);
-  _mm256_storeu_si256 ((__m256i *) (d - 32), v);
+  _mm256_storeu_si256 ((void *) (d - 128), v);
+  _mm256_storeu_si256 ((void *) (d - 96), v);
+  _mm256_storeu_si256 ((void *) (d - 64), v);
+  _mm256_storeu_si256 ((void *) (d - 32), v);
 }
 
 #endif /* NEBULA_X86 */

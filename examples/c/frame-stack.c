@@ -129,7 +129,7 @@ render_frame (NebulaStackAllocator  *stack,
               guint                  frame,
               GError               **error)
 {
-  g_autoptr(NebulaStackFrame) frame_data = nebula_stack_frame_new_high (stack);
+  G_GNUC_UNUSED g_autoptr(NebulaStackFrame) frame_data = nebula_stack_frame_new_high (stack);
   guint16 *visible;
   DrawCommand *draw;
   guint n_visible = 0;

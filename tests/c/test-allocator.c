@@ -236,11 +236,99 @@ test_interface_properties (gconstpointer data)
   g_assert_null (name);
 }
 
+/* An implementation that fails without saying why: the wrappers must still
+ * hand the caller a GError, NEBULA_ALLOCATOR_ERROR_FAILED with the size. */
+#define TEST_TYPE_SILENT_ALLOCATOR (test_silent_allocator_get_type ())
+G_DECLARE_FINAL_TYPE (TestSilentAllocator, test_silent_allocator, TEST, SILENT_ALLOCATOR, GObject)
+
+struct _TestSilentAllocator
+{
+  GObject parent_instance;
+};
+
+static gpointer
+test_silent_allocator_alloc (NebulaAllocator  *self,
+                             gsize             size,
+                             gsize             alignment,
+                             GError          **error)
+{
+  return NULL;
+}
+
+static gboolean
+test_silent_allocator_dealloc (NebulaAllocator  *self,
+                               gpointer          ptr,
+                               gsize             size,
+                               gsize             alignment,
+                               GError          **error)
+{
+  return FALSE;
+}
+
+static void
+test_silent_allocator_iface_init (NebulaAllocatorInterface *iface)
+{
+  iface->alloc = test_silent_allocator_alloc;
+  iface->dealloc = test_silent_allocator_dealloc;
+}
+
+G_DEFINE_FINAL_TYPE_WITH_CODE (TestSilentAllocator, test_silent_allocator, G_TYPE_OBJECT,
+                               G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR,
+                                                      test_silent_allocator_iface_init))
+
+/* The interface properties read as their defaults (0, FALSE, NULL). */
+static void
+test_silent_allocator_get_property (GObject    *object,
+                                    guint       prop_id,
+                                    GValue     *value,
+                                    GParamSpec *pspec)
+{
+}
+
+static void
+test_silent_allocator_class_init (TestSilentAllocatorClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  static const char * const names[] = {
+    "capacity", "bytes-used", "bytes-available", "thread-safe", "name",
+  };
+
+  object_class->get_property = test_silent_allocator_get_property;
+  for (guint i = 0; i < G_N_ELEMENTS (names); i++)
+    g_object_class_override_property (object_class, i + 1, names[i]);
+}
+
+static void
+test_silent_allocator_init (TestSilentAllocator *self)
+{
+}
+
+static void
+test_failed_without_reason (void)
+{
+  g_autoptr(GObject) silent = g_object_new (TEST_TYPE_SILENT_ALLOCATOR, NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (silent);
+  g_autoptr(GError) error = NULL;
+  guint8 block[64];
+
+  g_assert_null (nebula_allocator_allocate (alloc, 48, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "allocation of 48 bytes failed without a reason"));
+  g_assert_cmpuint (nebula_error_get_requested (error), ==, 48);
+  g_clear_error (&error);
+
+  g_assert_false (nebula_allocator_deallocate (alloc, block, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "deallocation of 64 bytes failed without a reason"));
+}
+
 int
 main (int   argc,
       char *argv[])
 {
   g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/allocator/failed-without-reason", test_failed_without_reason);
 
   for (guint i = 0; i < G_N_ELEMENTS (factories); i++)
     {

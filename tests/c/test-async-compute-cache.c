@@ -10,20 +10,7 @@
 
 #include <nebula.h>
 
-static GObject *
-make_value (int number)
-{
-  GObject *object = g_object_new (G_TYPE_OBJECT, NULL);
-
-  g_object_set_data (object, "number", GINT_TO_POINTER (number));
-  return object;
-}
-
-static int
-number_of (GObject *object)
-{
-  return GPOINTER_TO_INT (g_object_get_data (object, "number"));
-}
+#include "test-util.h"
 
 /* A compute function that parks its tasks, so the test decides when and
  * how each computation returns. */
@@ -71,7 +58,7 @@ computer_succeed (Computer *computer,
                   guint     index,
                   int       number)
 {
-  g_autoptr(GObject) value = make_value (number);
+  g_autoptr(GObject) value = test_value_new (number);
 
   nebula_compute_task_return_object (computer->tasks->pdata[index], value);
 }
@@ -206,7 +193,7 @@ test_r1_delivery (void)
   g_assert_cmpuint (miss.completions, ==, 1);
   g_assert_false (miss.completed_inside_async);
   g_assert_no_error (miss.error);
-  g_assert_cmpint (number_of (miss.value), ==, 42);
+  g_assert_cmpint (test_value_number (miss.value), ==, 42);
   g_assert_cmpint (miss.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   g_assert_true (miss.context == g_main_context_default ());
 
@@ -231,7 +218,7 @@ pool_worker (gpointer data,
   g_autoptr(GObject) value = NULL;
 
   g_usleep (1000);
-  value = make_value (g_variant_get_int32 (key) * 10);
+  value = test_value_new (g_variant_get_int32 (key) * 10);
   nebula_compute_task_return_object (task, value);
   g_object_unref (task);
 }
@@ -288,7 +275,7 @@ test_r1_thread_pool (void)
     {
       g_assert_cmpuint (c.requests[i].completions, ==, 1);
       g_assert_no_error (c.requests[i].error);
-      g_assert_cmpint (number_of (c.requests[i].value), ==, (i % 2) * 10);
+      g_assert_cmpint (test_value_number (c.requests[i].value), ==, (i % 2) * 10);
       /* Delivered in the caller's thread and context, not the pool's. */
       g_assert_true (c.requests[i].thread == thread);
       g_assert_true (c.requests[i].context == c.context);
@@ -397,7 +384,7 @@ test_r3_errors (void)
     }
   g_assert_no_error (retry.error);
   g_assert_cmpint (retry.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
-  g_assert_cmpint (number_of (retry.value), ==, 5);
+  g_assert_cmpint (test_value_number (retry.value), ==, 5);
   stats = stats_of (cache);
   g_assert_cmpuint (stats->loads_failed, ==, 1);
   g_assert_cmpuint (stats->insertions, ==, 1);  /* only the retry's value */
@@ -435,8 +422,8 @@ test_r4_cancel_one (void)
   g_assert_false (compute_cancelled_after_one);
   for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
     g_assert_true (computer.cancellables->pdata[0] != (gpointer) requests[i].cancellable);
-  g_assert_cmpint (number_of (requests[0].value), ==, 3);
-  g_assert_cmpint (number_of (requests[2].value), ==, 3);
+  g_assert_cmpint (test_value_number (requests[0].value), ==, 3);
+  g_assert_cmpint (test_value_number (requests[2].value), ==, 3);
   g_assert_cmpuint (requests[1].completions, ==, 1);
   stats = stats_of (cache);
   g_assert_cmpuint (stats->cancellations, ==, 1);
@@ -490,9 +477,9 @@ test_r5_last_waiter_gone (void)
   g_assert_cmpuint (computer.calls, ==, 2);
   g_assert_cmpuint (flights_after_cancel, ==, 1);
   g_assert_cmpint (again.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
-  g_assert_cmpint (number_of (again.value), ==, 200);
+  g_assert_cmpint (test_value_number (again.value), ==, 200);
   g_assert_cmpint (after.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
-  g_assert_cmpint (number_of (after.value), ==, 200);
+  g_assert_cmpint (test_value_number (after.value), ==, 200);
   request_clear (&requests[0]);
   request_clear (&requests[1]);
   request_clear (&again);
@@ -525,7 +512,7 @@ test_r5_keep_abandoned (void)
   g_assert_false (compute_cancelled);
   g_assert_error (request.error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
   g_assert_cmpint (after.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
-  g_assert_cmpint (number_of (after.value), ==, 7);
+  g_assert_cmpint (test_value_number (after.value), ==, 7);
   g_assert_cmpuint (computer.calls, ==, 1);
   request_clear (&request);
   request_clear (&after);
@@ -559,10 +546,10 @@ test_r6_invalidate_during_flight (void)
   wait_for (&after, 1);
 
   g_assert_true (invalidated);
-  g_assert_cmpint (number_of (request.value), ==, 1);     /* its waiter still gets it */
+  g_assert_cmpint (test_value_number (request.value), ==, 1);     /* its waiter still gets it */
   g_assert_cmpint (joiner.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   g_assert_cmpint (after.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
-  g_assert_cmpint (number_of (after.value), ==, 2);       /* 1 was never stored */
+  g_assert_cmpint (test_value_number (after.value), ==, 2);       /* 1 was never stored */
   g_assert_cmpuint (computer.calls, ==, 2);
   request_clear (&request);
   request_clear (&joiner);
@@ -595,7 +582,7 @@ test_r6_invalidate_queued_flight (void)
   g_assert_true (invalidated);
   g_assert_cmpuint (calls_before, ==, 1);
   g_assert_cmpuint (computer.calls, ==, 2);
-  g_assert_cmpint (number_of (queued.value), ==, 2);
+  g_assert_cmpint (test_value_number (queued.value), ==, 2);
   g_assert_cmpuint (nebula_async_compute_cache_get_n_entries (cache), ==, 1);   /* only key 1 */
   request_clear (&running);
   request_clear (&queued);
@@ -658,8 +645,8 @@ test_r7_concurrency_limit (void)
   g_assert_nonnull (strstr (requests[4].error->message, "3 waiting (max-queued 3)"));
   g_assert_true (nebula_error_is_retryable (requests[4].error));
   g_assert_error (requests[2].error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
-  g_assert_cmpint (number_of (requests[1].value), ==, 1);
-  g_assert_cmpint (number_of (requests[3].value), ==, 3);
+  g_assert_cmpint (test_value_number (requests[1].value), ==, 1);
+  g_assert_cmpint (test_value_number (requests[3].value), ==, 3);
   g_assert_cmpint (hit.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
 
   stats = stats_of (cache);
@@ -774,7 +761,7 @@ test_r8_circuit_breaker (void)
   g_assert_error (reopened.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN);
   g_assert_no_error (probe2.error);
   g_assert_cmpint (closed.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
-  g_assert_cmpint (number_of (closed.value), ==, 11);
+  g_assert_cmpint (test_value_number (closed.value), ==, 11);
   g_assert_cmpuint (computer.calls, ==, 7);
 
   stats = stats_of (cache);
@@ -821,7 +808,7 @@ test_r8_probe_without_deduplication (void)
   g_assert_cmpuint (computer.calls, ==, 2);
   g_assert_cmpint (probe.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   g_assert_cmpint (joiner.outcome, ==, NEBULA_COMPUTE_OUTCOME_JOINED);
-  g_assert_cmpint (number_of (joiner.value), ==, 4);
+  g_assert_cmpint (test_value_number (joiner.value), ==, 4);
   request_clear (&failing);
   request_clear (&probe);
   request_clear (&joiner);
@@ -900,17 +887,17 @@ test_r9_time (void)
   g_assert_cmpint (first.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
   g_assert_cmpint (fresh.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
   g_assert_cmpint (stale.outcome, ==, NEBULA_COMPUTE_OUTCOME_STALE);
-  g_assert_cmpint (number_of (stale.value), ==, 1);
+  g_assert_cmpint (test_value_number (stale.value), ==, 1);
   g_assert_cmpint (stale2.outcome, ==, NEBULA_COMPUTE_OUTCOME_STALE);
   g_assert_cmpuint (calls_after_stale, ==, 2);  /* one refresh for both */
   g_assert_cmpuint (failures.count, ==, 1);
   g_assert_error (failures.error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
   g_assert_cmpint (still_old.outcome, ==, NEBULA_COMPUTE_OUTCOME_STALE);
-  g_assert_cmpint (number_of (still_old.value), ==, 1);   /* the failure kept it */
+  g_assert_cmpint (test_value_number (still_old.value), ==, 1);   /* the failure kept it */
   g_assert_cmpint (refreshed.outcome, ==, NEBULA_COMPUTE_OUTCOME_HIT);
-  g_assert_cmpint (number_of (refreshed.value), ==, 2);
+  g_assert_cmpint (test_value_number (refreshed.value), ==, 2);
   g_assert_cmpint (expired.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
-  g_assert_cmpint (number_of (expired.value), ==, 3);
+  g_assert_cmpint (test_value_number (expired.value), ==, 3);
 
   g_clear_error (&failures.error);
   request_clear (&first);
@@ -1084,7 +1071,7 @@ stress_worker (gpointer data,
     g_task_return_new_error (task, G_IO_ERROR, G_IO_ERROR_FAILED, "key %d fails", n);
   else
     {
-      g_autoptr(GObject) value = make_value (n);
+      g_autoptr(GObject) value = test_value_new (n);
 
       nebula_compute_task_return_object (task, value);
     }
@@ -1181,7 +1168,7 @@ test_threads_stress (void)
         g_assert_true (request->thread == callers[t].thread);
         g_assert_true ((request->value == NULL) != (request->error == NULL));
         if (request->value != NULL)
-          g_assert_cmpint (number_of (request->value) % 7, !=, 0);
+          g_assert_cmpint (test_value_number (request->value) % 7, !=, 0);
         completed++;
         request_clear (request);
       }

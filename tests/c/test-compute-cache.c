@@ -15,22 +15,9 @@
 
 #include <nebula.h>
 
+#include "test-util.h"
+
 /* A value type for the GObject API: any GObject will do. */
-static GObject *
-make_value (int number)
-{
-  GObject *object = g_object_new (G_TYPE_OBJECT, NULL);
-
-  g_object_set_data (object, "number", GINT_TO_POINTER (number));
-  return object;
-}
-
-static int
-number_of (GObject *object)
-{
-  return GPOINTER_TO_INT (g_object_get_data (object, "number"));
-}
-
 typedef struct
 {
   guint calls;
@@ -51,7 +38,7 @@ compute_square_cb (GVariant  *key,
       g_set_error (error, G_IO_ERROR, G_IO_ERROR_FAILED, "cannot compute %d", n);
       return NULL;
     }
-  return make_value (n * n);
+  return test_value_new (n * n);
 }
 
 static GObject *
@@ -84,7 +71,7 @@ insert_int (NebulaComputeCache  *cache,
             int                  number,
             GError             **error)
 {
-  g_autoptr(GObject) value = make_value (number);
+  g_autoptr(GObject) value = test_value_new (number);
 
   return nebula_compute_cache_insert (cache, key, value, error);
 }
@@ -106,7 +93,7 @@ test_hit_and_miss (void)
   g_autoptr(GObject) first = get_int (cache, 7, &computer);
   g_autoptr(GObject) second = get_int (cache, 7, &computer);
 
-  g_assert_cmpint (number_of (first), ==, 49);
+  g_assert_cmpint (test_value_number (first), ==, 49);
   g_assert_true (first == second);
   g_assert_cmpuint (computer.calls, ==, 1);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 1);
@@ -137,7 +124,7 @@ test_error_not_stored (void)
 
   computer.fail = FALSE;
   value = get_int (cache, 3, &computer);
-  g_assert_cmpint (number_of (value), ==, 9);
+  g_assert_cmpint (test_value_number (value), ==, 9);
   g_assert_cmpuint (computer.calls, ==, 2);
 
   stats = nebula_compute_cache_get_stats (cache);
@@ -201,7 +188,7 @@ test_invalid_key (void)
   g_assert_true (insert_int (cache, g_variant_new ("(si)", "a", 1), 0, &error));
   g_assert_no_error (error);
   value = get_int (cache, 4, &computer);
-  g_assert_cmpint (number_of (value), ==, 16);
+  g_assert_cmpint (test_value_number (value), ==, 16);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 2);
 }
 
@@ -400,7 +387,7 @@ weigh_by_number_cb (GVariant *key,
                     GObject  *value,
                     gpointer  user_data)
 {
-  return (guint64) number_of (value);
+  return (guint64) test_value_number (value);
 }
 
 static void

@@ -548,11 +548,11 @@ test_stack_frame (void)
   g_assert_cmpuint (used (stack), ==, HEADER + 10);
 
   {
-    g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+    G_GNUC_UNUSED g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
 
     nebula_allocator_allocate (alloc, 500, 1, &error);
     {
-      g_autoptr(NebulaStackFrame) nested = nebula_stack_frame_new (stack);
+      G_GNUC_UNUSED g_autoptr(NebulaStackFrame) nested = nebula_stack_frame_new (stack);
 
       nebula_allocator_allocate (alloc, 100, 1, &error);
       g_assert_no_error (error);
@@ -573,7 +573,7 @@ test_stack_frame_stale (void)
 
       g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
       {
-        g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+        G_GNUC_UNUSED g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
 
         nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 10, 1, NULL);
         nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
@@ -785,7 +785,7 @@ test_stack_double_ended_markers (void)
 
   /* A high frame. */
   {
-    g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new_high (stack);
+    G_GNUC_UNUSED g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new_high (stack);
 
     nebula_stack_allocator_allocate_high (stack, 1000, 8, &error);
     g_assert_cmpuint (used (stack), ==, 2 * HEADER + 1500);

@@ -97,6 +97,52 @@ test_system_unchecked (void)
   g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (sys), p, 64, 8, &error));
 }
 
+/* A request the system cannot serve (4 EiB, more than any address space)
+ * is OUT_OF_MEMORY with the size in the message, and the allocator stays
+ * usable. The sanitizers' allocators abort on such a request unless told
+ * otherwise, so the test runs only without them. */
+static void
+test_system_out_of_memory (void)
+{
+  const gsize huge = (gsize) 1 << 62;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaSystemAllocator) sys = NULL;
+  NebulaAllocator *alloc;
+  g_autofree char *number = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes", huge);
+  gsize alignments[] = { 8, 4096 };
+  gpointer p;
+
+  if (NEBULA_ASAN || NEBULA_TSAN)
+    {
+      g_test_skip ("a sanitizer allocator aborts on a 4 EiB request");
+      return;
+    }
+
+  sys = nebula_system_allocator_new (&error);
+  g_assert_no_error (error);
+  alloc = NEBULA_ALLOCATOR (sys);
+
+  /* malloc and posix_memalign. */
+  for (guint i = 0; i < G_N_ELEMENTS (alignments); i++)
+    {
+      g_autofree char *alignment = g_strdup_printf ("(alignment %" G_GSIZE_FORMAT ")",
+                                                    alignments[i]);
+
+      g_assert_null (nebula_allocator_allocate (alloc, huge, alignments[i], &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY);
+      g_assert_nonnull (strstr (error->message, number));
+      g_assert_nonnull (strstr (error->message, alignment));
+      g_assert_cmpuint (nebula_error_get_requested (error), ==, huge);
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+
+  p = nebula_allocator_allocate (alloc, 16, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (alloc, p, 16, 8, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -106,6 +152,7 @@ main (int   argc,
   g_test_add_func ("/nebula/system/basic", test_system_basic);
   g_test_add_func ("/nebula/system/bad-frees", test_system_bad_frees);
   g_test_add_func ("/nebula/system/unchecked", test_system_unchecked);
+  g_test_add_func ("/nebula/system/out-of-memory", test_system_out_of_memory);
 
   return g_test_run ();
 }

@@ -68,3 +68,19 @@ test_assert_stats_equal (gpointer a,
   g_assert_cmpuint (x->resets, ==, y->resets);
   g_assert_cmpuint (nebula_allocator_get_bytes_used (a), ==, nebula_allocator_get_bytes_used (b));
 }
+
+/* A cache value that carries a number, for the cache suites. */
+static inline GObject *
+test_value_new (int number)
+{
+  GObject *object = g_object_new (G_TYPE_OBJECT, NULL);
+
+  g_object_set_data (object, "number", GINT_TO_POINTER (number));
+  return object;
+}
+
+static inline int
+test_value_number (GObject *object)
+{
+  return GPOINTER_TO_INT (g_object_get_data (object, "number"));
+}

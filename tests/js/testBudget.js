@@ -4,17 +4,20 @@ import Nebula from 'gi://Nebula';
 
 import {test, assert, assertEqual, assertThrows, run} from './harness.js';
 
+function isBudgetExceeded(err) {
+    assert(err instanceof GLib.Error && err.matches(Nebula.allocator_error_quark(),
+        Nebula.AllocatorError.BUDGET_EXCEEDED), `${err}`);
+}
+
 test('a budget refuses with its numbers and signals once', () => {
     const budget = new Nebula.MemoryBudget({name: 'frames', limit: 1000});
     let reached = 0;
     budget.connect('limit-reached', () => reached++);
     assert(budget.try_reserve(800), 'reserved');
-    const e = assertThrows(() => budget.try_reserve(300), err =>
-        assert(err instanceof GLib.Error && err.matches(Nebula.allocator_error_quark(),
-            Nebula.AllocatorError.BUDGET_EXCEEDED), `${err}`));
+    const e = assertThrows(() => budget.try_reserve(300), isBudgetExceeded);
     assert(e.message.includes("Memory budget 'frames' refused 300 bytes: 800 of 1000 in use"),
         e.message);
-    assertThrows(() => budget.try_reserve(300), () => {});
+    assertThrows(() => budget.try_reserve(300), isBudgetExceeded);
     assertEqual(reached, 1);
     assertEqual(budget.used, 800);
     budget.release(800);
@@ -52,7 +55,7 @@ test('pool slabs and stack chunks are charged, refused with numbers and reported
         pool.allocate(40, 8);
     assertEqual(budget.used, 512 + 1024);
     stack.allocate(1000, 8);
-    const e = assertThrows(() => stack.allocate(1000, 8), () => {});
+    const e = assertThrows(() => stack.allocate(1000, 8), isBudgetExceeded);
     assert(e.message.includes("Memory budget 'level' refused 2048 bytes: 1536 of 3328 in use"),
         e.message);
 

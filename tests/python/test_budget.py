@@ -25,8 +25,9 @@ class BudgetTest(unittest.TestCase):
         self.assertIn("Memory budget 'frames' refused 400 bytes: 700 of 1000 in use, 300 available",
                       cm.exception.message)
         self.assertEqual(reached, [400])
-        with self.assertRaises(GLib.Error):
+        with self.assertRaises(GLib.Error) as cm:
             budget.try_reserve(400)
+        self.assertTrue(budget_exceeded(cm.exception), cm.exception.message)
         self.assertEqual(reached, [400])    # once per crossing
         self.assertEqual((budget.props.used, budget.props.peak), (700, 700))
 
@@ -109,8 +110,9 @@ class BudgetTest(unittest.TestCase):
         sys_alloc = Nebula.SystemAllocator(budget=budget)
         address = sys_alloc.allocate(600, 8)
         self.assertEqual(budget.props.used, 600)
-        with self.assertRaises(GLib.Error):
+        with self.assertRaises(GLib.Error) as cm:
             sys_alloc.allocate(600, 8)
+        self.assertTrue(budget_exceeded(cm.exception), cm.exception.message)
         sys_alloc.deallocate(address, 600, 8)
         self.assertEqual(budget.props.used, 0)
 

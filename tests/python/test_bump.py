@@ -105,9 +105,10 @@ class BumpTest(AllocatorTestCase):
     def test_growth_and_reset(self):
         bump = Nebula.BumpAllocator(capacity=1024, max_capacity=8192)
         addresses = []
-        with self.assertRaises(GLib.Error):
+        with self.assertRaises(GLib.Error) as cm:
             while True:
                 addresses.append(bump.allocate(100, 8))
+        self.assertEqual(cm.exception.code, int(E.EXHAUSTED), cm.exception.message)
         self.assertGreater(bump.get_n_chunks(), 1)
         bump.reset()
         self.assertEqual(bump.get_n_chunks(), 1)

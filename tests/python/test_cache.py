@@ -73,6 +73,29 @@ class ComputeCacheTest(unittest.TestCase):
         # Tuples of basic values are fine; the cache stays usable.
         self.assertEqual(cache.get_or_compute(('a', 1), lambda key: make_value(2)).number, 2)
 
+    def test_no_value_and_no_error_is_failed(self):
+        cache = Nebula.ComputeCache(max_entries=10)
+        with self.assertRaises(GLib.Error) as cm:
+            cache.get_or_compute('k', lambda key: None)
+        self.assertEqual(cm.exception.domain, 'NebulaCacheError')
+        self.assertEqual(cm.exception.code, int(E.FAILED))
+        self.assertEqual(cache.props.n_entries, 0)
+        self.assertEqual(cache.get_stats().loads_failed, 1)
+
+    def test_value_heavier_than_the_cache_overflows(self):
+        cache = Nebula.ComputeCache(max_weight=10)
+        cache.set_weigher(lambda key, value: value.number)
+        with self.assertRaises(GLib.Error) as cm:
+            cache.get_or_compute('heavy', lambda key: make_value(11))
+        self.assertEqual(cm.exception.domain, 'NebulaCacheError')
+        self.assertEqual(cm.exception.code, int(E.OVERFLOW))
+        self.assertIn('weighs 11, more than max-weight 10', cm.exception.message)
+        with self.assertRaises(GLib.Error) as cm:
+            cache.insert('heavy', make_value(11))
+        self.assertEqual(cm.exception.code, int(E.OVERFLOW))
+        self.assertEqual(cache.props.n_entries, 0)
+        self.assertEqual(cache.get_or_compute('light', lambda key: make_value(10)).number, 10)
+
     def test_time_to_live_and_entry_removed(self):
         cache = Nebula.ComputeCache(time_to_live=100, max_entries=2)
         clock = Clock()
@@ -240,6 +263,44 @@ class AsyncMainLoopTest(unittest.TestCase):
         self.assertEqual(len(compute_tasks), 1)
         self.assertTrue(compute_tasks[0].get_completed())
         self.assertEqual(cache.get_n_flights(), 0)
+
+    def test_non_object_value_is_failed(self):
+        cache = Nebula.AsyncComputeCache()
+        self.request(cache, 'x', 'key', lambda key, cancellable, task: task.return_value(5),
+                     expected=1)
+        self.run_loop()
+
+        error = self.results['x']
+        self.assertIsInstance(error, GLib.Error)
+        self.assertEqual(error.domain, 'NebulaCacheError')
+        self.assertEqual(error.code, int(E.FAILED))
+        self.assertIn('gint, not an object', error.message)
+        self.assertEqual(cache.get_n_entries(), 0)
+
+    def test_full_queue_is_busy(self):
+        cache = Nebula.AsyncComputeCache(max_concurrent=1, max_queued=1)
+        parked = Parked()
+        for name in ('running', 'queued', 'rejected'):
+            self.request(cache, name, name, parked, expected=3)
+
+        def return_parked():
+            for task in parked.tasks:
+                if not task.get_completed():
+                    task.return_value(make_value(1))
+            return len(self.results) < 3
+
+        GLib.timeout_add(10, return_parked)
+        self.run_loop()
+
+        rejected = self.results['rejected']
+        self.assertIsInstance(rejected, GLib.Error)
+        self.assertEqual(rejected.domain, 'NebulaCacheError')
+        self.assertEqual(rejected.code, int(E.BUSY))
+        self.assertIn('max-concurrent 1', rejected.message)
+        self.assertIn('1 waiting (max-queued 1)', rejected.message)
+        self.assertEqual(self.results['running'][1], Outcome.COMPUTED)
+        self.assertEqual(self.results['queued'][1], Outcome.COMPUTED)
+        self.assertEqual(len(parked.tasks), 2)
 
     def test_compute_returns_from_a_thread(self):
         cache = Nebula.AsyncComputeCache(deduplicate=True)

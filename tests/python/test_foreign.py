@@ -43,6 +43,18 @@ class IncompleteAllocator(GObject.Object, Nebula.Allocator):
     __gtype_name__ = 'TestIncompleteAllocator'
 
 
+class SilentAllocator(GObject.Object, Nebula.Allocator):
+    """Fails without raising: returns 0 and False."""
+
+    __gtype_name__ = 'TestSilentAllocator'
+
+    def do_alloc(self, size, alignment):
+        return 0
+
+    def do_dealloc(self, ptr, size, alignment):
+        return False
+
+
 class ForeignTest(unittest.TestCase):
     def test_python_implementation_through_the_wrappers(self):
         arena = ArenaInPython()
@@ -90,6 +102,18 @@ class ForeignTest(unittest.TestCase):
         self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.NOT_SUPPORTED))
         self.assertFalse(Nebula.Allocator.owns(incomplete, 4096))
         Nebula.Allocator.reset(incomplete)
+
+    def test_failure_without_an_error_is_failed(self):
+        silent = SilentAllocator()
+        with self.assertRaises(GLib.Error) as cm:
+            Nebula.Allocator.allocate(silent, 48, 8)
+        self.assertEqual(cm.exception.domain, 'NebulaAllocatorError')
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.FAILED))
+        self.assertIn('allocation of 48 bytes failed without a reason', cm.exception.message)
+        with self.assertRaises(GLib.Error) as cm:
+            Nebula.Allocator.deallocate(silent, 4096, 64, 8)
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.FAILED))
+        self.assertIn('deallocation of 64 bytes', cm.exception.message)
 
 
 if __name__ == '__main__':

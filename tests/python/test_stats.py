@@ -2,7 +2,9 @@
 import threading
 import unittest
 
-from nebulatest import GLib, Nebula
+from nebulatest import GLib, Nebula, allocator_error
+
+E = Nebula.AllocatorError
 
 
 def shared_bump():
@@ -14,11 +16,17 @@ class StatsTest(unittest.TestCase):
         bump = shared_bump()
         n_threads, n_allocs = 4, 2000
 
+        # A failed assertion in a thread would not fail the test: the
+        # threads record what they saw and the test checks it after join().
+        refused = []
+
         def work(tag):
             for i in range(n_allocs):
                 bump.allocate(1 + (i + tag) % 50, 8)
-            with self.assertRaises(GLib.Error):
+            try:
                 bump.allocate(8, 3)
+            except GLib.Error as error:
+                refused.append(allocator_error(E.INVALID_ALIGNMENT)(error))
 
         threads = [threading.Thread(target=work, args=(t,)) for t in range(n_threads)]
         for t in threads:
@@ -26,6 +34,7 @@ class StatsTest(unittest.TestCase):
         for t in threads:
             t.join()
 
+        self.assertEqual(refused, [True] * n_threads)
         # The threads have exited; their counts are kept.
         expected = sum(1 + (i + tag) % 50 for tag in range(n_threads) for i in range(n_allocs))
         stats = bump.get_stats()
@@ -81,9 +90,11 @@ class StatsTest(unittest.TestCase):
 
     def test_failures_counted(self):
         bump = Nebula.BumpAllocator(capacity=64)
-        for size, alignment in [(128, 8), (8, 3), (8, 0)]:
-            with self.assertRaises(GLib.Error):
+        for size, alignment, code in [(128, 8, E.EXHAUSTED), (8, 3, E.INVALID_ALIGNMENT),
+                                      (8, 0, E.INVALID_ALIGNMENT)]:
+            with self.assertRaises(GLib.Error) as cm:
                 bump.allocate(size, alignment)
+            self.assertTrue(allocator_error(code)(cm.exception), cm.exception.message)
         self.assertEqual(bump.get_stats().failed_allocations, 3)
 
     def test_disabled(self):
