@@ -170,6 +170,14 @@ test_pool_damaged_list (void)
   guint8 *a, *b;
   gpointer bogus;
 
+  /* The damage is a write into a freed block: ASan and Valgrind report it
+   * before the pool can (test-memory-tools covers that report). */
+  if (nebula_memory_tools_watching ())
+    {
+      g_test_skip ("memory tools report the deliberate write into a freed block");
+      return;
+    }
+
   a = nebula_pool_allocator_alloc (pool, 64, 8, &error);
   b = nebula_pool_allocator_alloc (pool, 64, 8, &error);
   g_assert_no_error (error);
@@ -229,7 +237,12 @@ test_pool_slow_modes (void)
       g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
       g_clear_error (&error);
       if (i == 2)
-        g_assert_cmpuint (block[15], ==, 0xDD);
+        {
+          /* A look into a freed block, which the memory tools guard. */
+          NEBULA_MEM_OPEN (block + 15, 1);
+          g_assert_cmpuint (block[15], ==, 0xDD);
+          NEBULA_MEM_CLOSE (block + 15, 1);
+        }
       stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
       g_assert_cmpuint (stats->allocations, ==, 1);
       g_assert_cmpuint (stats->deallocations, ==, 1);
