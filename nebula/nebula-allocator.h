@@ -173,10 +173,21 @@ gboolean              nebula_allocator_owns_address            (NebulaAllocator 
 
 /*< private >
  * What the inline fast paths of the built-in allocators count, into the
- * allocator's plain counters (@stats is %NULL when it keeps none). The
- * peak is settled lazily, when bytes_in_use falls or is read, so an
- * allocation only adds. Not API.
+ * allocator's plain counters (@stats is %NULL when it keeps none). Not API.
+ *
+ * In these counters bytes_in_use is not stored but derived: it is
+ * bytes_in_use (a base, which absorbs resets and over-large frees)
+ * + total_bytes_allocated - total_bytes_freed, all modulo 2^64. So an
+ * allocation adds to two counters, not three. The peak is settled lazily,
+ * when the derived value is about to fall and on every read, so an
+ * allocation only adds.
  */
+static inline guint64
+_nebula_fast_stats_in_use (const NebulaAllocatorStats *stats)
+{
+  return stats->bytes_in_use + stats->total_bytes_allocated - stats->total_bytes_freed;
+}
+
 static inline void
 _nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
                           gsize                 size)
@@ -185,21 +196,25 @@ _nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
     {
       stats->allocations++;
       stats->total_bytes_allocated += size;
-      stats->bytes_in_use += size;
     }
 }
 
+/* bytes_in_use never goes below 0: a free larger than what is in use
+ * raises the base so that the derived value lands on 0. */
 static inline void
 _nebula_fast_stats_free (NebulaAllocatorStats *stats,
                          gsize                 size)
 {
   if (stats != NULL)
     {
+      guint64 in_use = _nebula_fast_stats_in_use (stats);
+
+      if (in_use > stats->peak_bytes_in_use)
+        stats->peak_bytes_in_use = in_use;
+      if (G_UNLIKELY (size > in_use))
+        stats->bytes_in_use += size - in_use;
       stats->deallocations++;
       stats->total_bytes_freed += size;
-      if (stats->bytes_in_use > stats->peak_bytes_in_use)
-        stats->peak_bytes_in_use = stats->bytes_in_use;
-      stats->bytes_in_use -= MIN (size, stats->bytes_in_use);
     }
 }
 

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "nebula-allocator.h"
 #include "nebula-allocator-stats.h"
 
 G_BEGIN_DECLS
@@ -29,9 +30,12 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * nebula_allocator_config_ensure() ties the shards to the object, which
  * frees them when it is finalized. Calling it in finalize is harmless.
  *
- * In plain mode peak_bytes_in_use may lag: the peak is MAX (peak, in_use).
- * It is settled whenever bytes_in_use is about to fall and on every read,
- * so an inline allocation path only adds and never compares. */
+ * In plain mode bytes_in_use is not stored: plain.bytes_in_use is a base,
+ * and the value is base + total_bytes_allocated - total_bytes_freed
+ * (nebula_stats_counters_plain_in_use()), so an allocation adds to two
+ * counters. peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It
+ * is settled whenever bytes_in_use is about to fall and on every read, so
+ * an allocation path only adds and never compares. */
 typedef struct
 {
   NebulaAllocatorStats   plain;
@@ -171,20 +175,43 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
 }
 
-/* Plain mode: makes the recorded peak exact before bytes_in_use falls. */
+/* Plain mode: bytes_in_use is derived (see _nebula_fast_stats_in_use()),
+ * the peak settled before it falls, and a decrease larger than what is in
+ * use stops at 0 by raising the base. */
+static inline guint64
+nebula_stats_counters_plain_in_use (NebulaStatsCounters *counters)
+{
+  return _nebula_fast_stats_in_use (&counters->plain);
+}
+
 static inline void
 nebula_stats_counters_settle_peak (NebulaStatsCounters *counters)
 {
-  if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
+  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
+
+  if (in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = in_use;
+}
+
+/* Plain mode: settles the peak, then counts @n_bytes freed, of which at
+ * most what is in use leaves bytes_in_use. */
+static inline void
+nebula_stats_counters_plain_free (NebulaStatsCounters *counters,
+                                  guint64              n_bytes)
+{
+  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
+
+  if (in_use > counters->plain.peak_bytes_in_use)
+    counters->plain.peak_bytes_in_use = in_use;
+  if (n_bytes > in_use)
+    counters->plain.bytes_in_use += n_bytes - in_use;
+  counters->plain.total_bytes_freed += n_bytes;
 }
 
 static inline void
 nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
                                          gsize                size)
 {
-  guint64 in_use;
-
   if (!counters->enabled)
     return;
 
@@ -196,9 +223,6 @@ nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
 
   counters->plain.allocations++;
   counters->plain.total_bytes_allocated += size;
-  in_use = counters->plain.bytes_in_use += size;
-  if (in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = in_use;
 }
 
 static inline void
@@ -215,9 +239,7 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
     }
 
   counters->plain.deallocations++;
-  counters->plain.total_bytes_freed += size;
-  nebula_stats_counters_settle_peak (counters);
-  counters->plain.bytes_in_use -= MIN (size, counters->plain.bytes_in_use);
+  nebula_stats_counters_plain_free (counters, size);
 }
 
 static inline void
@@ -238,18 +260,9 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
 
   counters->plain.reallocations++;
   if (new_size > old_size)
-    {
-      counters->plain.total_bytes_allocated += new_size - old_size;
-      counters->plain.bytes_in_use += new_size - old_size;
-      if (counters->plain.bytes_in_use > counters->plain.peak_bytes_in_use)
-        counters->plain.peak_bytes_in_use = counters->plain.bytes_in_use;
-    }
+    counters->plain.total_bytes_allocated += new_size - old_size;
   else
-    {
-      counters->plain.total_bytes_freed += old_size - new_size;
-      nebula_stats_counters_settle_peak (counters);
-      counters->plain.bytes_in_use -= MIN (old_size - new_size, counters->plain.bytes_in_use);
-    }
+    nebula_stats_counters_plain_free (counters, old_size - new_size);
 }
 
 /* Many blocks given back at once (a stack released to a marker, a pool
@@ -270,11 +283,8 @@ nebula_stats_counters_record_release (NebulaStatsCounters *counters,
       return;
     }
 
-  nebula_stats_counters_settle_peak (counters);
-  n_bytes = MIN (n_bytes, counters->plain.bytes_in_use);
   counters->plain.deallocations += n_blocks;
-  counters->plain.total_bytes_freed += n_bytes;
-  counters->plain.bytes_in_use -= n_bytes;
+  nebula_stats_counters_plain_free (counters, MIN (n_bytes, nebula_stats_counters_plain_in_use (counters)));
 }
 
 /* The general form of the above, kept for implementations written against

@@ -391,7 +391,9 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
   if (!counters->thread_safe)
     {
       *out = counters->plain;
-      /* The recorded peak may lag the inline paths (see nebula-stats-private.h). */
+      /* bytes_in_use is derived, and the recorded peak may lag the inline
+       * paths (see nebula-stats-private.h). */
+      out->bytes_in_use = nebula_stats_counters_plain_in_use (counters);
       out->peak_bytes_in_use = MAX (out->peak_bytes_in_use, out->bytes_in_use);
       return;
     }
@@ -408,7 +410,7 @@ nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
   Summary summary;
 
   if (!counters->thread_safe)
-    return counters->plain.peak_bytes_in_use;
+    return MAX (counters->plain.peak_bytes_in_use, nebula_stats_counters_plain_in_use (counters));
 
   summarize (counters, &summary);
   return summary.peak_upper;
@@ -444,11 +446,9 @@ nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
   p->deallocations += deallocations;
   p->reallocations += reallocations;
   p->total_bytes_allocated += bytes_allocated;
-  p->bytes_in_use += bytes_allocated;
-  p->peak_bytes_in_use = MAX (p->peak_bytes_in_use, p->bytes_in_use);
-  bytes_freed = MIN ((guint64) bytes_freed, p->bytes_in_use);
-  p->total_bytes_freed += bytes_freed;
-  p->bytes_in_use -= bytes_freed;
+  nebula_stats_counters_settle_peak (counters);
+  nebula_stats_counters_plain_free (counters, MIN ((guint64) bytes_freed,
+                                                   nebula_stats_counters_plain_in_use (counters)));
 }
 
 /* Starts a new period for the running balances; quiescent callers only. */
@@ -510,9 +510,8 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 
   if (!counters->thread_safe)
     {
-      nebula_stats_counters_settle_peak (counters);
-      p->total_bytes_freed += p->bytes_in_use;
-      p->bytes_in_use = 0;
+      /* Everything in use counts as freed, which brings it to 0. */
+      nebula_stats_counters_plain_free (counters, nebula_stats_counters_plain_in_use (counters));
       p->resets++;
       return;
     }

@@ -590,6 +590,62 @@ test_stats_counters_bulk (void)
     }
 }
 
+/* Plain counters derive bytes_in_use from the totals: a free larger than
+ * what is in use stops it at 0 (and later allocations count up from
+ * there), the inline fast-path helpers and the record functions agree, and
+ * zeroing keeps what is live. */
+static void
+test_stats_counters_over_free (void)
+{
+  NebulaStatsCounters counters = { 0, };
+  NebulaAllocatorStats stats;
+
+  nebula_stats_counters_init (&counters, TRUE, FALSE);
+  _nebula_fast_stats_alloc (&counters.plain, 40);
+  nebula_stats_counters_record_allocation (&counters, 24);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 64);
+
+  _nebula_fast_stats_free (&counters.plain, 100);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.deallocations, ==, 1);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 100);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 64);
+
+  nebula_stats_counters_record_allocation (&counters, 16);
+  _nebula_fast_stats_alloc (&counters.plain, 16);
+  nebula_stats_counters_record_deallocation (&counters, 50);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.allocations, ==, 4);
+  g_assert_cmpuint (stats.total_bytes_allocated, ==, 96);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 150);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+
+  nebula_stats_counters_record_allocation (&counters, 70);
+  nebula_stats_counters_record_reallocation (&counters, 70, 30);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 30);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 70);
+
+  nebula_stats_counters_zero (&counters);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.allocations, ==, 0);
+  g_assert_cmpuint (stats.total_bytes_allocated, ==, 0);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 0);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 30);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 30);
+
+  _nebula_fast_stats_alloc (&counters.plain, 10);
+  nebula_stats_counters_record_reset (&counters);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 40);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 40);
+  g_assert_cmpuint (nebula_stats_counters_peak_upper_bound (&counters), ==, 40);
+  nebula_stats_counters_clear (&counters);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -604,6 +660,7 @@ main (int   argc,
                    test_stats_finalize_with_live_threads);
   g_test_add_func ("/nebula/stats/threads/counters", test_stats_counters_many_threads);
   g_test_add_func ("/nebula/stats/counters/bulk", test_stats_counters_bulk);
+  g_test_add_func ("/nebula/stats/counters/over-free", test_stats_counters_over_free);
   g_test_add_func ("/nebula/stats/peak/single-thread", test_stats_peak_single_thread);
   g_test_add_func ("/nebula/stats/peak/threads", test_stats_peak_threads);
   g_test_add_func ("/nebula/stats/failures", test_stats_failures);
