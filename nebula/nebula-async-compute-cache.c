@@ -907,11 +907,15 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
       self->stats.joins++;
       waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_JOINED);
       add_waiter (flight, waiter);
+      /* Once the lock is dropped, the flight may complete on another
+       * thread and drop its reference: hold one until connected. */
+      g_atomic_rc_box_acquire (waiter);
       nebula_mutex_unlock (&self->mutex);
 
       if (func_destroy != NULL)
         func_destroy (func_data);
       waiter_connect (self, waiter);
+      waiter_unref (waiter);
       return;
     }
 
@@ -935,9 +939,11 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
   add_waiter (flight, waiter);
   if (flight->state == FLIGHT_RUNNING)
     g_queue_push_tail (&to_start, flight);
+  g_atomic_rc_box_acquire (waiter);       /* as above */
   nebula_mutex_unlock (&self->mutex);
 
   waiter_connect (self, waiter);
+  waiter_unref (waiter);
   start_all (&to_start);
   return;
 
