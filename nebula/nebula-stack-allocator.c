@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
 #if NEBULA_TSAN
@@ -96,6 +97,7 @@ struct _NebulaStackAllocator
    * base, cookie): see nebula-stack-allocator.h. */
   NebulaStackFast        fast;
   gboolean               unlocked;      /* no lock and no fill: the short path applies */
+  gboolean               tools_watching; /* ASan or Valgrind: no inline path */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -1224,13 +1226,15 @@ stack_init_once (gpointer data)
   if (!config->thread_safe && config->alloc_fill < 0)
     self->unlocked = TRUE;
   /* The inline paths: closed (max_fast_size 0) in every mode that needs
-   * the exported one, and counting into the plain counters. */
+   * the exported one (fills, and memory tools watching, which must hear of
+   * every block from the slow path), and counting into the plain counters. */
+  self->tools_watching = nebula_memory_tools_watching ();
   if (!config->thread_safe)
     {
       self->fast.base = chunk->data;
       self->fast.bottom = chunk->data;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-      if (config->alloc_fill < 0 && config->free_fill < 0)
+      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
         self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
     }
 }
