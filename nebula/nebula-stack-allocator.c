@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
 #if NEBULA_TSAN
@@ -88,6 +89,30 @@ typedef NebulaStackBlockHeader BlockHeader;
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define NO_BLOCK              G_MAXSIZE
 
+/* What the memory tools see (nebula-sanitizer-private.h). Free space,
+ * padding and every header are poisoned; a block is accessible for exactly
+ * its size from its push to its pop, or to the rewind that takes it. The
+ * gap between a block and the next one is the redzone that Bump adds
+ * while the tools watch: the next block's header, poisoned to the user,
+ * and the padding below it. Blocks start on an ASan granule, so the end of
+ * each one is exact. On 64-bit systems both hold in the normal layout,
+ * which the tools therefore see unchanged: every exact size in the tests
+ * holds under them too. (On 32-bit systems the header is 12 bytes and
+ * blocks are 4-aligned: Valgrind stays exact, ASan may miss an overflow of
+ * up to 4 bytes into the next block's granule.) */
+#if GLIB_SIZEOF_VOID_P >= 8
+G_STATIC_ASSERT (MIN_ALIGNMENT % NEBULA_SANITIZER_GRANULE == 0);
+G_STATIC_ASSERT (HEADER_SIZE >= NEBULA_SANITIZER_REDZONE);
+#endif
+
+/* Valgrind's pools: the low end's blocks live in one anchored at the
+ * chunk's data, the high end's in a second one anchored at the chunk
+ * itself. A rewind trims a pool to the range that stays, and Valgrind
+ * keeps every block that intersects it: with a single pool, rewinding one
+ * end would drop or keep the other end's blocks wholesale. */
+#define LOW_POOL(chunk)       ((gpointer) (chunk)->data)
+#define HIGH_POOL(chunk)      ((gpointer) (chunk))
+
 struct _NebulaStackAllocator
 {
   GObject                parent_instance;
@@ -95,7 +120,8 @@ struct _NebulaStackAllocator
   /* The fast paths, inline and exported, read these (cursor, limit, last,
    * base, cookie): see nebula-stack-allocator.h. */
   NebulaStackFast        fast;
-  gboolean               unlocked;      /* no lock and no fill: the short path applies */
+  gboolean               unlocked;      /* no lock, no fill, no tool: the short path applies */
+  gboolean               tools_watching; /* ASan or Valgrind: no inline path */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -247,6 +273,14 @@ chunk_end (const Chunk *chunk)
   return chunk->data + chunk->size;
 }
 
+/* The data and the slack after it, to the end of the malloc() block: the
+ * region the memory tools guard. */
+static inline gsize
+chunk_region_size (const Chunk *chunk)
+{
+  return (gsize) ((const guint8 *) (chunk + 1) + CHUNK_DATA_ALIGNMENT + chunk->size - chunk->data);
+}
+
 /* Every chunk is allocated here and freed in chunk_free(): the budget, if
  * any, is charged for the chunk's data before it is taken from the system,
  * and released when the chunk goes. A refusal changes nothing. */
@@ -279,6 +313,12 @@ chunk_new (NebulaStackAllocator  *self,
   chunk->size = size;
   self->reserved += size;
 
+  /* Nothing is handed out yet. The high end's pool covers the same region,
+   * which the low end's has poisoned already. */
+  NEBULA_MEMPOOL_CREATE (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
+  if (self->double_ended)
+    NEBULA_MEMPOOL_CREATE (HIGH_POOL (chunk), chunk->data, 0);
+
   return chunk;
 }
 
@@ -288,6 +328,9 @@ chunk_free (NebulaStackAllocator *self,
 {
   self->reserved -= chunk->size;
   nebula_allocator_config_uncharge (&self->config, chunk->size);
+  if (self->double_ended)
+    NEBULA_MEMPOOL_DESTROY (HIGH_POOL (chunk), chunk->data, 0);
+  NEBULA_MEMPOOL_DESTROY (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
   g_free (chunk);
 }
 
@@ -318,8 +361,12 @@ header_check (const NebulaStackAllocator *self,
   return _nebula_stack_header_check (self->fast.cookie, header, prev, word);
 }
 
+/* Headers are poisoned to the user while the memory tools watch: the
+ * allocator opens one for its own write or read and closes it again.
+ * store_header() is the bare write, for the short path that runs only
+ * when no tool watches. */
 static inline void
-write_header (NebulaStackAllocator *self,
+store_header (NebulaStackAllocator *self,
               guint8               *block,
               guint8               *prev,
               guintptr              word)
@@ -329,6 +376,31 @@ write_header (NebulaStackAllocator *self,
   header->prev = prev;
   header->word = word;
   header->check = header_check (self, header, prev, word);
+}
+
+static inline void
+write_header (NebulaStackAllocator *self,
+              guint8               *block,
+              guint8               *prev,
+              guintptr              word)
+{
+  NEBULA_MEM_OPEN (block - HEADER_SIZE, HEADER_SIZE);
+  store_header (self, block, prev, word);
+  NEBULA_MEM_CLOSE (block - HEADER_SIZE, HEADER_SIZE);
+}
+
+/* A copy of the header of @block; its address still goes into the check. */
+static inline BlockHeader
+load_header (const guint8 *block)
+{
+  const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
+  BlockHeader copy;
+
+  NEBULA_MEM_OPEN (header, HEADER_SIZE);
+  copy = *header;
+  NEBULA_MEM_CLOSE (header, HEADER_SIZE);
+
+  return copy;
 }
 
 static inline void
@@ -373,10 +445,11 @@ read_low_header (NebulaStackAllocator  *self,
                  GError               **error)
 {
   const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
-  guintptr p = (guintptr) header->prev;
-  guintptr e = header->word;
+  BlockHeader copy = load_header (block);
+  guintptr p = (guintptr) copy.prev;
+  guintptr e = copy.word;
 
-  if (header->check != header_check (self, header, header->prev, e) ||
+  if (copy.check != header_check (self, header, copy.prev, e) ||
       end <= block ||
       e < (guintptr) chunk->data || e > (guintptr) header ||
       (p == 0 && e != (guintptr) chunk->data) ||
@@ -388,7 +461,7 @@ read_low_header (NebulaStackAllocator  *self,
       return FALSE;
     }
 
-  *prev = header->prev;
+  *prev = copy.prev;
   *prev_end = (guint8 *) e;
   return TRUE;
 }
@@ -404,11 +477,12 @@ read_high_header (NebulaStackAllocator  *self,
                   GError               **error)
 {
   const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
-  guintptr p = (guintptr) header->prev;
+  BlockHeader copy = load_header (block);
+  guintptr p = (guintptr) copy.prev;
   guintptr ceiling = p != 0 ? p - HEADER_SIZE : (guintptr) chunk_end (chunk);
-  gsize s = header->word;
+  gsize s = copy.word;
 
-  if (header->check != header_check (self, header, header->prev, s) ||
+  if (copy.check != header_check (self, header, copy.prev, s) ||
       (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
                   p >= (guintptr) chunk_end (chunk) ||
                   p < (guintptr) block + HEADER_SIZE)) ||
@@ -418,7 +492,7 @@ read_high_header (NebulaStackAllocator  *self,
       return FALSE;
     }
 
-  *prev = header->prev;
+  *prev = copy.prev;
   *size = s;
   return TRUE;
 }
@@ -486,26 +560,110 @@ high_step (NebulaStackAllocator  *self,
   return TRUE;
 }
 
+/* Gives back [dead, dead + dead_size) of one end: filled with the
+ * free-fill byte if there is one (headers and padding included, which the
+ * tools guard), then dead for the tools, whose @pool keeps only the blocks
+ * inside [keep, keep + keep_size). */
+static void
+give_back (NebulaStackAllocator *self,
+           gpointer              pool,
+           guint8               *keep,
+           gsize                 keep_size,
+           guint8               *dead,
+           gsize                 dead_size)
+{
+  if (dead_size == 0)
+    return;
+
+  if (self->config.free_fill >= 0)
+    {
+      NEBULA_MEM_WRITABLE (dead, dead_size);
+      memset (dead, self->config.free_fill, dead_size);
+    }
+  NEBULA_MEMPOOL_TRIM_RANGE (pool, keep, keep_size, dead, dead_size);
+}
+
+/* Marks [start, start + size) less [hole, hole + hole_size) writable
+ * (else inaccessible) for the memory tools: at most two pieces. */
+static void
+mark_outside (guint8       *start,
+              gsize         size,
+              const guint8 *hole,
+              gsize         hole_size,
+              gboolean      writable)
+{
+  guint8 *end = start + size;
+  guint8 *pieces[2][2] = {
+    { start, MIN (end, (guint8 *) hole) },
+    { MAX (start, (guint8 *) hole + hole_size), end },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (pieces); i++)
+    {
+      gsize length = pieces[i][1] > pieces[i][0] ? (gsize) (pieces[i][1] - pieces[i][0]) : 0;
+
+      if (length == 0)
+        continue;
+      if (writable)
+        NEBULA_MEM_WRITABLE (pieces[i][0], length);
+      else
+        NEBULA_MEM_NOACCESS (pieces[i][0], length);
+    }
+}
+
+/* A live block of @pool moves within its chunk from @from to @to, which
+ * may overlap: before the copy the new bytes become writable (bytes copied
+ * from the old block keep Valgrind's definedness), after it Valgrind's
+ * block follows and the old bytes outside the new block die. */
+static inline void
+move_open (guint8 *from,
+           gsize   old_size,
+           guint8 *to,
+           gsize   new_size)
+{
+  mark_outside (to, new_size, from, old_size, TRUE);
+}
+
+static inline void
+move_close (gpointer  pool,
+            guint8   *from,
+            gsize     old_size,
+            guint8   *to,
+            gsize     new_size)
+{
+  NEBULA_VALGRIND (VALGRIND_MEMPOOL_CHANGE (pool, from, to, new_size));
+  mark_outside (from, old_size, to, new_size, FALSE);
+}
+
+/* The low end of @chunk keeps [data, @top); what it held up to @cursor goes. */
+static inline void
+give_back_low (NebulaStackAllocator *self,
+               Chunk                *chunk,
+               guint8               *top,
+               guint8               *cursor)
+{
+  give_back (self, LOW_POOL (chunk), chunk->data, top - chunk->data, top, cursor - top);
+}
+
 /* Makes @state (found by walking down) the low end's position, releasing
  * everything above it. */
 static void
 set_low_state (NebulaStackAllocator *self,
                const EndState       *state)
 {
-  int free_fill = self->config.free_fill;
-
   while (self->current != state->chunk)
     {
       Chunk *chunk = self->current;
 
-      fill (free_fill, chunk->data, self->fast.cursor - chunk->data);
+      /* Emptied: poisoned all over and its pool empty, as when new. */
+      give_back_low (self, chunk, chunk->data, self->fast.cursor);
       self->current = chunk->prev;
       self->fast.cursor = self->current->saved_cursor;
       self->used_before -= self->fast.cursor - self->current->data;
       retire_chunk (self, chunk);
     }
 
-  fill (free_fill, state->cursor, self->fast.cursor - state->cursor);
+  give_back_low (self, self->current, state->cursor, self->fast.cursor);
   self->fast.cursor = state->cursor;
   self->fast.last = state->last;
   self->fast.base = self->current->data;
@@ -518,7 +676,11 @@ static void
 set_high_state (NebulaStackAllocator *self,
                 const EndState       *state)
 {
-  fill (self->config.free_fill, self->fast.limit, state->cursor - self->fast.limit);
+  /* A single-ended stack has no high end, nor its pool. */
+  if (self->double_ended)
+    give_back (self, HIGH_POOL (self->current),
+               state->cursor, chunk_end (self->current) - state->cursor,
+               self->fast.limit, state->cursor - self->fast.limit);
   self->fast.limit = state->cursor;
   self->high_last = state->last;
 }
@@ -653,7 +815,7 @@ push_block (NebulaStackAllocator *self,
             guint8               *block,
             gsize                 size)
 {
-  write_header (self, block, self->fast.last, (guintptr) self->fast.cursor);
+  store_header (self, block, self->fast.last, (guintptr) self->fast.cursor);
   self->fast.last = block;
   self->fast.cursor = block + size;
 }
@@ -672,9 +834,14 @@ allocate_low_locked (NebulaStackAllocator  *self,
 
       if (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size)
         {
-          push_block (self, (guint8 *) start, size);
-          fill (self->config.alloc_fill, (gpointer) start, size);
-          return (gpointer) start;
+          guint8 *block = (guint8 *) start;
+
+          NEBULA_MEM_OPEN (block - HEADER_SIZE, HEADER_SIZE);
+          push_block (self, block, size);
+          NEBULA_MEM_CLOSE (block - HEADER_SIZE, HEADER_SIZE);
+          NEBULA_MEMPOOL_ALLOC (LOW_POOL (self->current), block, size);
+          fill (self->config.alloc_fill, block, size);
+          return block;
         }
 
       if (!grow (self, size, alignment, error))
@@ -708,8 +875,9 @@ nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
   gsize mask = effective_alignment (alignment) - 1;
   guintptr start;
 
-  /* `fast` is FALSE before initialization and in thread-safe mode, where
-   * the cursor may only be read under the lock. Addresses stay below 2^63
+  /* `unlocked` is FALSE before initialization, in thread-safe mode, where
+   * the cursor may only be read under the lock, and while a memory tool
+   * watches, which must hear of every block. Addresses stay below 2^63
    * and alignments are at most 2^63, so the rounding cannot wrap. */
   if (G_LIKELY (self->unlocked))
     {
@@ -762,6 +930,7 @@ allocate_high_locked (NebulaStackAllocator  *self,
   write_header (self, (guint8 *) block, self->high_last, size);
   self->high_last = (guint8 *) block;
   self->fast.limit = (guint8 *) block - HEADER_SIZE;
+  NEBULA_MEMPOOL_ALLOC (HIGH_POOL (self->current), (gpointer) block, size);
   fill (self->config.alloc_fill, (gpointer) block, size);
 
   return (gpointer) block;
@@ -894,6 +1063,9 @@ pop_low (NebulaStackAllocator  *self,
 
   if (G_LIKELY (state.chunk == self->current && self->config.free_fill < 0))
     {
+      /* One block, freed by itself: a trim costs Valgrind a walk of the
+       * pool. Its header and padding stayed poisoned. */
+      NEBULA_MEMPOOL_FREE (LOW_POOL (self->current), block, size);
       self->fast.cursor = state.cursor;
       self->fast.last = state.last;
       return TRUE;
@@ -967,6 +1139,7 @@ move_low_top (NebulaStackAllocator  *self,
 {
   guint8 *old_cursor = self->fast.cursor;
   guint8 *old_last = self->fast.last;
+  Chunk *old_chunk = self->current;
   gpointer new_ptr;
 
   /* Take the block off its chunk without touching its bytes. */
@@ -987,7 +1160,7 @@ move_low_top (NebulaStackAllocator  *self,
         new_size > old_size ? new_size - old_size : 0);
 
   /* The chunk below keeps its state; what the block used there is free. */
-  fill (self->config.free_fill, prev_end, old_cursor - prev_end);
+  give_back_low (self, old_chunk, prev_end, old_cursor);
 
   return new_ptr;
 }
@@ -1020,8 +1193,10 @@ reallocate_low_top (NebulaStackAllocator  *self,
       if (start != (guintptr) ptr &&
           start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= new_size)
         {
+          move_open (ptr, old_size, (guint8 *) start, new_size);
           memmove ((gpointer) start, ptr, MIN (old_size, new_size));
           write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
+          move_close (LOW_POOL (self->current), ptr, old_size, (guint8 *) start, new_size);
           self->fast.last = (guint8 *) start;
           self->fast.cursor = (guint8 *) start + new_size;
           if (new_size > old_size)
@@ -1038,10 +1213,11 @@ reallocate_low_top (NebulaStackAllocator  *self,
     }
 
   /* In place: the header does not change, only where the block ends. */
+  if (new_size < old_size)
+    fill (self->config.free_fill, ptr + new_size, old_size - new_size);
+  NEBULA_MEMPOOL_RESIZE (LOW_POOL (self->current), ptr, old_size, new_size);
   if (new_size > old_size)
     fill (self->config.alloc_fill, ptr + old_size, new_size - old_size);
-  else
-    fill (self->config.free_fill, ptr + new_size, old_size - new_size);
 
   self->fast.cursor = ptr + new_size;
   return ptr;
@@ -1073,6 +1249,7 @@ reallocate_high_top (NebulaStackAllocator  *self,
     {
       fill (self->config.free_fill, ptr + new_size, old_size - new_size);
       write_header (self, ptr, prev, new_size);
+      NEBULA_MEMPOOL_RESIZE (HIGH_POOL (self->current), ptr, old_size, new_size);
       return ptr;
     }
 
@@ -1085,8 +1262,10 @@ reallocate_high_top (NebulaStackAllocator  *self,
       set_exhausted (self, new_size, alignment, TRUE, error);
       return NULL;
     }
+  move_open (ptr, old_size, (guint8 *) block, new_size);
   memmove ((gpointer) block, ptr, MIN (old_size, new_size));
   write_header (self, (guint8 *) block, prev, new_size);
+  move_close (HIGH_POOL (self->current), ptr, old_size, (guint8 *) block, new_size);
   self->high_last = (guint8 *) block;
   self->fast.limit = (guint8 *) block - HEADER_SIZE;
   if (new_size > old_size)
@@ -1219,18 +1398,21 @@ stack_init_once (gpointer data)
   self->current = chunk;
   self->fast.cursor = chunk->data;
   self->fast.limit = chunk_end (chunk);
+  /* The inline paths: closed (max_fast_size 0) in every mode that needs
+   * the exported one (fills, and memory tools watching, which must hear of
+   * every block from the slow path), and counting into the plain counters.
+   * The vfunc's short path is closed to the tools as well. */
+  self->tools_watching = nebula_memory_tools_watching ();
   /* Written only when TRUE: other threads of a thread-safe stack may be
    * reading it already. */
-  if (!config->thread_safe && config->alloc_fill < 0)
+  if (!config->thread_safe && config->alloc_fill < 0 && !self->tools_watching)
     self->unlocked = TRUE;
-  /* The inline paths: closed (max_fast_size 0) in every mode that needs
-   * the exported one, and counting into the plain counters. */
   if (!config->thread_safe)
     {
       self->fast.base = chunk->data;
       self->fast.bottom = chunk->data;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-      if (config->alloc_fill < 0 && config->free_fill < 0)
+      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
         self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
     }
 }

@@ -76,9 +76,30 @@ new_pool (gboolean thread_safe)
   return alloc;
 }
 
+/* A stack of 4096 bytes that grows to 64 KiB, or a double-ended one that
+ * does not grow; with @fill, the DEBUG preset's fills. */
+static NebulaStackAllocator *
+new_stack (gboolean thread_safe,
+           gboolean double_ended,
+           gboolean fill)
+{
+  GError *error = NULL;
+  NebulaStackAllocator *stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                "capacity", (guint64) 4096,
+                                                "max-capacity", (guint64) (double_ended ? 0 : 65536),
+                                                "double-ended", double_ended,
+                                                "thread-safe", thread_safe,
+                                                "alloc-fill", fill ? 0xAA : -1,
+                                                "free-fill", fill ? 0xDD : -1,
+                                                NULL);
+
+  g_assert_no_error (error);
+  return stack;
+}
+
 static guint8 *
-allocate (NebulaAllocator *alloc,
-          gsize            size)
+allocate (gpointer alloc,
+          gsize    size)
 {
   GError *error = NULL;
   guint8 *ptr = nebula_allocator_allocate (alloc, size, 8, &error);
@@ -86,6 +107,55 @@ allocate (NebulaAllocator *alloc,
   g_assert_no_error (error);
   memset (ptr, 0x11, size);
   return ptr;
+}
+
+static guint8 *
+allocate_high (NebulaStackAllocator *stack,
+               gsize                 size)
+{
+  GError *error = NULL;
+  guint8 *ptr = nebula_stack_allocator_allocate_high (stack, size, 8, &error);
+
+  g_assert_no_error (error);
+  memset (ptr, 0x22, size);
+  return ptr;
+}
+
+static guint8 *
+reallocate (gpointer  alloc,
+            guint8   *ptr,
+            gsize     old_size,
+            gsize     new_size,
+            gsize     alignment)
+{
+  GError *error = NULL;
+  guint8 *new_ptr = nebula_allocator_reallocate (alloc, ptr, old_size, new_size, alignment,
+                                                 &error);
+
+  g_assert_no_error (error);
+  return new_ptr;
+}
+
+static void
+pop (gpointer  alloc,
+     guint8   *ptr,
+     gsize     size)
+{
+  GError *error = NULL;
+
+  g_assert_true (nebula_allocator_deallocate (alloc, ptr, size, 8, &error));
+  g_assert_no_error (error);
+}
+
+/* Every byte of @ptr is accessible and, for Valgrind, defined: a moved
+ * block keeps what it held. */
+static void
+assert_kept (const guint8 *ptr,
+             gsize         size,
+             guint8        value)
+{
+  for (gsize i = 0; i < size; i++)
+    g_assert_cmpuint (ptr[i], ==, value);
 }
 
 /* Every block of a pool is usable in full, through growth, reuse from the
@@ -113,6 +183,90 @@ pool_clean_use (void)
       nebula_allocator_reset (pool);
       touch_write (allocate (pool, 64));
       g_object_unref (pool);
+    }
+}
+
+/* The low end of a growing stack through every path that moves its top:
+ * growth, reallocation in place (up and down), to a new chunk and one
+ * slot over for a stricter alignment, a frame, a marker, pops that empty
+ * chunks, and a reset; plain, thread-safe, and filling. */
+static G_NO_INLINE void
+stack_clean_use_low (void)
+{
+  for (guint mode = 0; mode < 3; mode++)
+    {
+      NebulaStackAllocator *stack = new_stack (mode == 1, FALSE, mode == 2);
+      g_autoptr(NebulaStackMarker) marker = NULL;
+      guint8 *a, *b, *c;
+
+      a = allocate (stack, 13);
+      touch_write (a + 12);
+      marker = nebula_stack_allocator_mark (stack);
+      b = allocate (stack, 3000);
+      touch_read (b + 2999);
+      c = allocate (stack, 3000);                       /* a second chunk */
+      c = reallocate (stack, c, 3000, 3500, 8);         /* in place, up */
+      touch_write (c + 3499);
+      memset (c, 0x33, 3500);
+      c = reallocate (stack, c, 3500, 100, 8);          /* in place, down */
+      c = reallocate (stack, c, 100, 9000, 8);          /* to a third chunk */
+      assert_kept (c, 100, 0x33);
+      touch_read (c + 8999);
+      pop (stack, c, 9000);                             /* empties it */
+      g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, NULL));
+      touch_read (a + 12);
+
+      a = reallocate (stack, a, 13, 20, 64);            /* one slot over */
+      assert_kept (a, 12, 0x11);
+      touch_write (a + 19);
+      {
+        g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+
+        touch_read (allocate (stack, 500) + 499);
+      }
+      touch_read (allocate (stack, 1) + 0);
+      touch_read (a + 19);
+
+      nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
+      touch_read (allocate (stack, 4000) + 3999);
+      g_object_unref (stack);
+    }
+}
+
+/* Both ends of a double-ended stack: the high end's pushes, a move down
+ * and a shrink in place, a marker, pops of either end, and a reset. */
+static G_NO_INLINE void
+stack_clean_use_high (void)
+{
+  for (guint mode = 0; mode < 2; mode++)
+    {
+      NebulaStackAllocator *stack = new_stack (FALSE, TRUE, mode == 1);
+      g_autoptr(NebulaStackMarker) marker = NULL;
+      guint8 *low, *h1, *h2;
+
+      low = allocate (stack, 100);
+      h1 = allocate_high (stack, 13);
+      h2 = allocate_high (stack, 200);
+      touch_write (h1 + 12);
+      touch_write (low + 99);
+      h2 = reallocate (stack, h2, 200, 300, 8);         /* moves down */
+      assert_kept (h2, 200, 0x22);
+      touch_write (h2 + 299);
+      h2 = reallocate (stack, h2, 300, 50, 8);          /* in place */
+      touch_read (h2 + 49);
+      marker = nebula_stack_allocator_mark_high (stack);
+      touch_read (allocate_high (stack, 64) + 63);
+      g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, NULL));
+      pop (stack, h2, 50);
+      touch_read (h1 + 12);
+      touch_read (low + 99);
+      pop (stack, low, 100);
+      touch_read (h1);
+
+      nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
+      touch_read (allocate_high (stack, 2000) + 1999);
+      touch_read (allocate (stack, 1000) + 999);
+      g_object_unref (stack);
     }
 }
 
@@ -144,6 +298,8 @@ clean_use (void)
   g_object_unref (bump);
 
   pool_clean_use ();
+  stack_clean_use_low ();
+  stack_clean_use_high ();
 }
 
 static G_NO_INLINE void
@@ -285,6 +441,185 @@ bump_use_after_free_dedicated (void)
 
   g_assert_true (nebula_allocator_deallocate (bump, a, 40000, 8, NULL));
   touch_read (a + 100);
+}
+
+static G_NO_INLINE void
+stack_read_after_pop (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *b;
+
+  allocate (stack, 48);
+  b = allocate (stack, 48);
+  pop (stack, b, 48);
+  touch_read (b + 40);
+}
+
+static G_NO_INLINE void
+stack_thread_safe_read_after_pop (void)
+{
+  NebulaStackAllocator *stack = new_stack (TRUE, FALSE, FALSE);
+  guint8 *b;
+
+  allocate (stack, 48);
+  b = allocate (stack, 48);
+  pop (stack, b, 48);
+  touch_read (b);
+}
+
+static G_NO_INLINE void
+stack_read_after_release (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  guint8 *b;
+
+  allocate (stack, 32);
+  marker = nebula_stack_allocator_mark (stack);
+  b = allocate (stack, 100);
+  allocate (stack, 100);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, NULL));
+  touch_read (b + 50);
+}
+
+static G_NO_INLINE void
+stack_read_after_frame (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *b;
+
+  allocate (stack, 32);
+  {
+    g_autoptr(NebulaStackFrame) frame = nebula_stack_frame_new (stack);
+
+    b = allocate (stack, 64);
+  }
+  touch_read (b + 8);
+}
+
+static G_NO_INLINE void
+stack_read_after_reset (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 64);
+
+  nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
+  touch_read (a + 8);
+}
+
+static G_NO_INLINE void
+stack_read_retired_chunk (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *b;
+
+  allocate (stack, 3000);
+  b = allocate (stack, 3000);           /* a second chunk, emptied by the pop */
+  pop (stack, b, 3000);
+  touch_read (b + 10);
+}
+
+static G_NO_INLINE void
+stack_read_after_moving_reallocate (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 3000);
+
+  /* No room in the first chunk: the block moves to a new one. */
+  g_assert_true (reallocate (stack, a, 3000, 6000, 8) != a);
+  touch_read (a + 10);
+}
+
+static G_NO_INLINE void
+stack_read_shrunk_tail (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 100);
+
+  g_assert_true (reallocate (stack, a, 100, 40, 8) == a);
+  touch_read (a + 60);
+}
+
+static G_NO_INLINE void
+stack_overflow_into_next (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 24);
+
+  allocate (stack, 24);
+  /* One byte past the end of a, on the way into the next block. */
+  touch_write (a + 24);
+}
+
+static G_NO_INLINE void
+stack_overflow_odd_size (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 13);
+
+  allocate (stack, 8);
+  touch_write (a + 13);
+}
+
+static G_NO_INLINE void
+stack_read_header (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 32);
+
+  /* The allocator's own bookkeeping, just below the block. */
+  touch_read (a - 1);
+}
+
+static G_NO_INLINE void
+stack_read_free_space (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  guint8 *a = allocate (stack, 16);
+
+  touch_read (a + 1024);
+}
+
+static G_NO_INLINE void
+stack_high_read_after_pop (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  guint8 *h;
+
+  allocate (stack, 64);
+  allocate_high (stack, 64);
+  h = allocate_high (stack, 64);
+  g_assert_true (nebula_stack_allocator_deallocate_high (stack, h, 64, NULL));
+  touch_read (h + 8);
+}
+
+static G_NO_INLINE void
+stack_high_read_after_release (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  guint8 *h;
+
+  allocate_high (stack, 32);
+  marker = nebula_stack_allocator_mark_high (stack);
+  h = allocate_high (stack, 100);
+  allocate_high (stack, 100);
+  /* The low end moves meanwhile: its pool is not the high end's. */
+  pop (stack, allocate (stack, 64), 64);
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, NULL));
+  touch_read (h + 50);
+}
+
+static G_NO_INLINE void
+stack_high_overflow_into_next (void)
+{
+  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  guint8 *h;
+
+  allocate_high (stack, 24);
+  h = allocate_high (stack, 13);
+  /* Up, towards the block pushed before it. */
+  touch_write (h + 13);
 }
 
 static G_NO_INLINE void
@@ -432,6 +767,36 @@ static const Misuse misuses[] = {
   MISUSE ("pool/use-after-reset", pool_use_after_reset,
           "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
   MISUSE ("pool/overflow-into-free", pool_overflow_into_free,
+          "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
+  MISUSE ("stack/read-after-pop", stack_read_after_pop,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/thread-safe/read-after-pop", stack_thread_safe_read_after_pop,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-after-release", stack_read_after_release,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-after-frame", stack_read_after_frame,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-after-reset", stack_read_after_reset,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-retired-chunk", stack_read_retired_chunk,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-after-moving-reallocate", stack_read_after_moving_reallocate,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-shrunk-tail", stack_read_shrunk_tail,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/overflow-into-next", stack_overflow_into_next,
+          "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
+  MISUSE ("stack/overflow-odd-size", stack_overflow_odd_size,
+          "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
+  MISUSE ("stack/read-header", stack_read_header,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/read-free-space", stack_read_free_space,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/high/read-after-pop", stack_high_read_after_pop,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/high/read-after-release", stack_high_read_after_release,
+          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
+  MISUSE ("stack/high/overflow-into-next", stack_high_overflow_into_next,
           "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
   MISUSE ("system/use-after-free", system_use_after_free,
           "AddressSanitizer: heap-use-after-free", "Invalid read of size 1"),

@@ -370,14 +370,20 @@ test_stack_bad_pops (void)
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
   g_clear_error (&error);
 
-  /* A damaged header: CORRUPTION, and the block stays on top. */
+  /* A damaged header: CORRUPTION, and the block stays on top. Headers are
+   * poisoned while the memory tools watch: the test writes past them on
+   * purpose. */
+  NEBULA_MEM_OPEN (c - sizeof saved, sizeof saved);
   memcpy (saved, c - sizeof saved, sizeof saved);
   memset (c - sizeof saved, 0x11, sizeof saved);
+  NEBULA_MEM_CLOSE (c - sizeof saved, sizeof saved);
   g_assert_false (nebula_stack_allocator_pop (stack, c, 16, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_assert_nonnull (strstr (error->message, "24 bytes below the block"));
   g_clear_error (&error);
+  NEBULA_MEM_OPEN (c - sizeof saved, sizeof saved);
   memcpy (c - sizeof saved, saved, sizeof saved);
+  NEBULA_MEM_CLOSE (c - sizeof saved, sizeof saved);
 
   g_assert_true (nebula_stack_allocator_pop (stack, c, 16, 8, &error));
   g_assert_true (nebula_stack_allocator_pop (stack, b, 48, 16, &error));
@@ -433,7 +439,12 @@ test_stack_slow_modes (void)
       g_assert_true (nebula_stack_allocator_pop (stack, b, 16, 8, &error));
       g_assert_no_error (error);
       if (i == 2)
-        g_assert_cmpuint (b[15], ==, 0xAB);
+        {
+          /* A look into a popped block, which the memory tools guard. */
+          NEBULA_MEM_OPEN (b + 15, 1);
+          g_assert_cmpuint (b[15], ==, 0xAB);
+          NEBULA_MEM_CLOSE (b + 15, 1);
+        }
       stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (stack));
       g_assert_cmpuint (stats->allocations, ==, 2);
       g_assert_cmpuint (stats->deallocations, ==, 1);

@@ -29,6 +29,37 @@ assert_filled (const guint8 *p,
     g_assert_cmpuint (p[i], ==, value);
 }
 
+/* Released memory and block headers are poisoned while the memory tools
+ * watch: the tests that look at them on purpose look through
+ * NEBULA_MEM_OPEN, and close again, as the allocator does. */
+static void
+assert_released_filled (guint8 *p,
+                        gsize   size,
+                        guint8  value)
+{
+  NEBULA_MEM_OPEN (p, size);
+  assert_filled (p, size, value);
+  NEBULA_MEM_CLOSE (p, size);
+}
+
+static void
+read_header (const guint8 *block,
+             guint8        out[HEADER])
+{
+  NEBULA_MEM_OPEN (block - HEADER, HEADER);
+  memcpy (out, block - HEADER, HEADER);
+  NEBULA_MEM_CLOSE (block - HEADER, HEADER);
+}
+
+static void
+write_header (guint8       *block,
+              const guint8  in[HEADER])
+{
+  NEBULA_MEM_OPEN (block - HEADER, HEADER);
+  memcpy (block - HEADER, in, HEADER);
+  NEBULA_MEM_CLOSE (block - HEADER, HEADER);
+}
+
 static void
 test_stack_basic (void)
 {
@@ -878,7 +909,7 @@ test_stack_corruption (void)
   g_autoptr(NebulaStackAllocator) stack = nebula_stack_allocator_new (4096, &error);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
   g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
-  guint8 saved[HEADER];
+  guint8 saved[HEADER], damaged[HEADER];
   guint8 *a, *b, *c;
   guint64 before;
 
@@ -890,22 +921,23 @@ test_stack_corruption (void)
 
   /* Damaged in several ways: garbage, zeros, one flipped bit, a wild
    * pointer. None of it may crash or change the stack. */
-  memcpy (saved, c - HEADER, HEADER);
+  read_header (c, saved);
   for (guint round = 0; round < 4; round++)
     {
-      memcpy (c - HEADER, saved, HEADER);
+      memcpy (damaged, saved, HEADER);
       switch (round)
         {
-        case 0: memset (c - HEADER, 0x41, HEADER); break;
-        case 1: memset (c - HEADER, 0, HEADER); break;
-        case 2: c[-HEADER + 3] ^= 0x10; break;
+        case 0: memset (damaged, 0x41, HEADER); break;
+        case 1: memset (damaged, 0, HEADER); break;
+        case 2: damaged[3] ^= 0x10; break;
         default:
           {
             gpointer wild = GSIZE_TO_POINTER (0x10);
-            memcpy (c - HEADER, &wild, sizeof wild);
+            memcpy (damaged, &wild, sizeof wild);
           }
           break;
         }
+      write_header (c, damaged);
 
       g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
       g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
@@ -922,9 +954,10 @@ test_stack_corruption (void)
 
   /* Repaired, c is fine; a damaged header further down stops a release
    * that walks through it, and the pop that reaches it. */
-  memcpy (c - HEADER, saved, HEADER);
-  memcpy (saved, b - HEADER, HEADER);
-  memset (b - HEADER, 0xff, HEADER);
+  write_header (c, saved);
+  read_header (b, saved);
+  memset (damaged, 0xff, HEADER);
+  write_header (b, damaged);
   g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
@@ -936,7 +969,7 @@ test_stack_corruption (void)
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
   g_assert_cmpuint (used (stack), ==, before);
-  memcpy (b - HEADER, saved, HEADER);
+  write_header (b, saved);
 
   g_assert_true (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
   g_assert_true (nebula_allocator_deallocate (alloc, a, 64, 8, &error));
@@ -950,15 +983,16 @@ test_stack_corruption_high (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(NebulaStackAllocator) stack = new_double_ended (1024);
   g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark_high (stack);
-  guint8 saved[HEADER];
+  guint8 saved[HEADER], damaged[HEADER];
   guint8 *a, *b;
 
   a = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
   b = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
   g_assert_no_error (error);
 
-  memcpy (saved, a - HEADER, HEADER);
-  memset (a - HEADER, 0x33, HEADER);
+  read_header (a, saved);
+  memset (damaged, 0x33, HEADER);
+  write_header (a, damaged);
   g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
@@ -968,7 +1002,7 @@ test_stack_corruption_high (void)
   g_assert_false (nebula_stack_allocator_deallocate_high (stack, a, 40, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
-  memcpy (a - HEADER, saved, HEADER);
+  write_header (a, saved);
   g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (used (stack), ==, 0);
@@ -1039,17 +1073,17 @@ test_stack_fills (void)
   g_assert_true (p == q);
   assert_filled (q + 32, 16, 0xAA);
   nebula_allocator_reallocate (alloc, q, 48, 16, 8, &error);
-  assert_filled (q + 16, 32, 0xDD);
+  assert_released_filled (q + 16, 32, 0xDD);
 
   g_assert_true (nebula_allocator_deallocate (alloc, q, 16, 8, &error));
-  assert_filled (q, 16, 0xDD);
+  assert_released_filled (q, 16, 0xDD);
   g_assert_true (nebula_stack_allocator_deallocate_high (stack, h, 32, &error));
-  assert_filled (h, 32, 0xDD);
+  assert_released_filled (h, 32, 0xDD);
 
   p = nebula_allocator_allocate (alloc, 32, 8, &error);
   g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
   g_assert_no_error (error);
-  assert_filled (p, 32, 0xDD);
+  assert_released_filled (p, 32, 0xDD);
 }
 
 static void
