@@ -82,8 +82,8 @@ fuzz_exhausted (FuzzInput *input)
 }
 
 /* Mostly small sizes, some medium, some that no allocator can serve. */
-static gsize
-read_size (FuzzInput *input)
+gsize
+fuzz_read_size (FuzzInput *input)
 {
   static const gsize huge[] = {
     G_MAXSIZE, G_MAXSIZE - 1, G_MAXSSIZE, (gsize) G_MAXSSIZE + 1,
@@ -107,8 +107,8 @@ read_size (FuzzInput *input)
 }
 
 /* Mostly powers of two up to 4096; sometimes an invalid or absurd one. */
-static gsize
-read_alignment (FuzzInput *input)
+gsize
+fuzz_read_alignment (FuzzInput *input)
 {
   static const gsize odd[] = {
     0, 3, 6, 24, 100, (gsize) 1 << 63, G_MAXSIZE, (gsize) 1 << 20,
@@ -121,9 +121,9 @@ read_alignment (FuzzInput *input)
 }
 
 /* The interface's layout rules, written from DESIGN.md. */
-static gint
-expected_layout_error (gsize size,
-                       gsize alignment)
+gint
+fuzz_expected_layout_error (gsize size,
+                            gsize alignment)
 {
   if (alignment == 0 || (alignment & (alignment - 1)) != 0)
     return NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT;
@@ -183,6 +183,16 @@ fuzz_model_check_stats (FuzzState *state)
   NebulaAllocatorStats zero = { 0, };
   const NebulaAllocatorStats *want = state->track_stats ? &state->stats : &zero;
 
+  if (g_getenv ("FUZZ_DEBUG") != NULL && memcmp (stats, want, sizeof *want) != 0)
+    fprintf (stderr, "stats after op %u: allocations %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+             " deallocations %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+             " in use %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+             " freed %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
+             " allocated %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT " (allocator/model)\n",
+             state->n_ops, stats->allocations, want->allocations, stats->deallocations,
+             want->deallocations, stats->bytes_in_use, want->bytes_in_use,
+             stats->total_bytes_freed, want->total_bytes_freed,
+             stats->total_bytes_allocated, want->total_bytes_allocated);
   FUZZ_CHECK (stats->allocations == want->allocations);
   FUZZ_CHECK (stats->deallocations == want->deallocations);
   FUZZ_CHECK (stats->reallocations == want->reallocations);
@@ -302,6 +312,35 @@ count_reallocation (FuzzState *state,
     }
 }
 
+/* A new block the allocator handed out: checked, filled and counted. */
+void
+fuzz_model_add_block (FuzzState       *state,
+                      const FuzzBlock *block)
+{
+  check_new_block (state, block);
+  fill_block (block);
+  g_array_append_val (state->blocks, *block);
+  count_allocation (state, block->size);
+}
+
+/* Whether the block at @index is the newest of its end: the only one a
+ * LIFO allocator frees or resizes. */
+gboolean
+fuzz_model_is_top (FuzzState *state,
+                   guint      index)
+{
+  const FuzzBlock *block = &g_array_index (state->blocks, FuzzBlock, index);
+
+  for (guint i = 0; i < state->blocks->len; i++)
+    {
+      const FuzzBlock *other = &g_array_index (state->blocks, FuzzBlock, i);
+
+      if (other->end == block->end && other->seq > block->seq)
+        return FALSE;
+    }
+  return TRUE;
+}
+
 static void
 remember_freed (const FuzzBlock *block)
 {
@@ -318,9 +357,9 @@ is_live_address (FuzzState     *state,
   return FALSE;
 }
 
-static void
-expect_error (GError *error,
-              gint    code)
+void
+fuzz_model_expect_error (const GError *error,
+                         gint          code)
 {
   FUZZ_CHECK (error != NULL);
   FUZZ_CHECK (error->domain == NEBULA_ALLOCATOR_ERROR);
@@ -335,7 +374,7 @@ do_allocate (FuzzState *state,
              gsize      alignment)
 {
   g_autoptr(GError) error = NULL;
-  gint code = expected_layout_error (size, alignment);
+  gint code = fuzz_expected_layout_error (size, alignment);
   guint64 available_before;
   FuzzBlock block;
   guint8 *ptr;
@@ -353,7 +392,7 @@ do_allocate (FuzzState *state,
   if (code != 0)
     {
       FUZZ_CHECK (ptr == NULL);
-      expect_error (error, code);
+      fuzz_model_expect_error (error, code);
       state->stats.failed_allocations++;
       return;
     }
@@ -390,7 +429,7 @@ static void
 do_reallocate (FuzzState *state)
 {
   g_autoptr(GError) error = NULL;
-  gsize new_size = read_size (state->input);
+  gsize new_size = fuzz_read_size (state->input);
   gint code;
   guint index;
   guint64 available_before;
@@ -407,11 +446,14 @@ do_reallocate (FuzzState *state)
 
   index = fuzz_byte (state->input) % state->blocks->len;
   block = &g_array_index (state->blocks, FuzzBlock, index);
-  code = expected_layout_error (new_size, block->alignment);
+  code = fuzz_expected_layout_error (new_size, block->alignment);
   if (code == 0)
     {
       gsize alignment = block->alignment;
       clamp_request (state, &new_size, &alignment);
+      /* Moving a block from under others would strand its old place. */
+      if (state->lifo && !fuzz_model_is_top (state, index))
+        code = NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER;
     }
 
   available_before = nebula_allocator_get_bytes_available (state->alloc);
@@ -420,7 +462,7 @@ do_reallocate (FuzzState *state)
   if (ptr == NULL)
     {
       if (code != 0)
-        expect_error (error, code);
+        fuzz_model_expect_error (error, code);
       else
         FUZZ_CHECK (error != NULL &&
                     state->target->may_fail (state, new_size, block->alignment,
@@ -437,7 +479,7 @@ do_reallocate (FuzzState *state)
                MIN (block->size, new_size));
   count_reallocation (state, block->size, new_size);
 
-  moved = (FuzzBlock) { ptr, new_size, block->alignment, state->next_seq++ };
+  moved = (FuzzBlock) { ptr, new_size, block->alignment, state->next_seq++, block->end };
   if (ptr != block->ptr)
     remember_freed (block);
   g_array_remove_index_fast (state->blocks, index);
@@ -463,6 +505,15 @@ do_deallocate (FuzzState *state)
   index = fuzz_byte (state->input) % state->blocks->len;
   block = g_array_index (state->blocks, FuzzBlock, index);
   check_block (&block, block.size);
+  if (state->lifo && !fuzz_model_is_top (state, index))
+    {
+      /* Refused, and nothing changes. */
+      FUZZ_CHECK (!nebula_allocator_deallocate (state->alloc, block.ptr, block.size,
+                                                block.alignment, &error));
+      fuzz_model_expect_error (error, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+      check_block (&block, block.size);
+      return;
+    }
   FUZZ_CHECK (nebula_allocator_deallocate (state->alloc, block.ptr, block.size, block.alignment,
                                            &error));
   FUZZ_CHECK (error == NULL);
@@ -498,16 +549,16 @@ do_bad_layout (FuzzState *state)
 {
   g_autoptr(GError) error = NULL;
   guint8 which = fuzz_byte (state->input);
-  gsize size = read_size (state->input);
-  gsize alignment = read_alignment (state->input);
-  gint code = expected_layout_error (size, alignment);
+  gsize size = fuzz_read_size (state->input);
+  gsize alignment = fuzz_read_alignment (state->input);
+  gint code = fuzz_expected_layout_error (size, alignment);
   FuzzBlock *block;
 
   if (code == 0)
     {
       /* Make it bad: an alignment that is not a power of two. */
       alignment = alignment * 3;
-      code = expected_layout_error (size, alignment);
+      code = fuzz_expected_layout_error (size, alignment);
       if (code == 0)
         return;
     }
@@ -524,8 +575,8 @@ do_bad_layout (FuzzState *state)
       block = &g_array_index (state->blocks, FuzzBlock, which % state->blocks->len);
       FUZZ_CHECK (nebula_allocator_reallocate (state->alloc, block->ptr, block->size, size,
                                                alignment, &error) == NULL);
-      expect_error (error, expected_layout_error (block->size, alignment) != 0
-                             ? expected_layout_error (block->size, alignment) : code);
+      fuzz_model_expect_error (error, fuzz_expected_layout_error (block->size, alignment) != 0
+                             ? fuzz_expected_layout_error (block->size, alignment) : code);
       state->stats.failed_allocations++;
       check_block (block, block->size);
       break;
@@ -535,7 +586,7 @@ do_bad_layout (FuzzState *state)
         return;
       block = &g_array_index (state->blocks, FuzzBlock, which % state->blocks->len);
       FUZZ_CHECK (!nebula_allocator_deallocate (state->alloc, block->ptr, size, alignment, &error));
-      expect_error (error, code);
+      fuzz_model_expect_error (error, code);
       check_block (block, block->size);
       break;
     }
@@ -565,7 +616,7 @@ do_foreign_pointer (FuzzState *state)
                                                &error) == NULL);
       state->stats.failed_allocations++;
     }
-  expect_error (error, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  fuzz_model_expect_error (error, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
 }
 
 static void
@@ -573,6 +624,7 @@ do_double_free (FuzzState *state)
 {
   g_autoptr(GError) error = NULL;
   const FuzzBlock *block;
+  gboolean owned;
 
   if (!state->checks_double_free || n_freed == 0)
     return;
@@ -582,10 +634,17 @@ do_double_free (FuzzState *state)
   if (is_live_address (state, block->ptr))
     return;
 
+  /* A stack's freed block may lie under newer ones now: still its own
+   * memory, but not the top. */
+  owned = state->lifo && nebula_allocator_owns (state->alloc, block->ptr);
   FUZZ_CHECK (!nebula_allocator_deallocate (state->alloc, block->ptr, block->size,
                                             block->alignment, &error));
-  expect_error (error, state->double_free_code != 0 ? state->double_free_code
-                                                    : NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  if (owned)
+    fuzz_model_expect_error (error, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+  else
+    fuzz_model_expect_error (error, state->double_free_code != 0
+                                      ? state->double_free_code
+                                      : NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
 }
 
 static void
@@ -626,13 +685,16 @@ fuzz_run (const FuzzTarget *target,
     {
       guint op = fuzz_byte (&input) % n_ops;
 
+      if (g_getenv ("FUZZ_DEBUG") != NULL)
+        fprintf (stderr, "op %u: %u, %u live blocks\n", state.n_ops, op, state.blocks->len);
+
       switch (op)
         {
         case OP_ALLOCATE:
         case OP_ALLOCATE_ZEROED:
           {
-            gsize request = read_size (&input);
-            gsize alignment = read_alignment (&input);
+            gsize request = fuzz_read_size (&input);
+            gsize alignment = fuzz_read_alignment (&input);
 
             do_allocate (&state, op == OP_ALLOCATE_ZEROED, request, alignment);
           }
@@ -673,12 +735,17 @@ fuzz_run (const FuzzTarget *target,
   fuzz_model_check_all (&state);
   while (state.blocks->len > 0)
     {
-      FuzzBlock block = g_array_index (state.blocks, FuzzBlock, state.blocks->len - 1);
+      guint index = state.blocks->len - 1;
+      FuzzBlock block;
 
+      /* A LIFO allocator takes its blocks back newest first. */
+      while (state.lifo && !fuzz_model_is_top (&state, index))
+        index--;
+      block = g_array_index (state.blocks, FuzzBlock, index);
       FUZZ_CHECK (nebula_allocator_deallocate (state.alloc, block.ptr, block.size,
                                                block.alignment, NULL));
       count_deallocation (&state, block.size);
-      g_array_set_size (state.blocks, state.blocks->len - 1);
+      g_array_remove_index (state.blocks, index);
     }
   fuzz_model_check_stats (&state);
 

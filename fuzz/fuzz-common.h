@@ -46,6 +46,7 @@ typedef struct
   gsize    size;
   gsize    alignment;
   guint64  seq;          /* order of allocation (reallocation renews it) */
+  guint    end;          /* which stack of a LIFO allocator: 0, or 1 for a stack's high end */
 } FuzzBlock;
 
 typedef struct _FuzzTarget FuzzTarget;
@@ -74,6 +75,8 @@ struct _FuzzState
   gboolean              checks_double_free;
   gint                  double_free_code;  /* its error code; 0: INVALID_POINTER */
   gboolean              reset_frees;
+  gboolean              lifo;             /* only the newest block of its end may be freed
+                                           * or resized: others are OUT_OF_ORDER */
 };
 
 struct _FuzzTarget
@@ -121,7 +124,20 @@ int  fuzz_run (const FuzzTarget *target,
     return fuzz_run (&(target), data, size);                                        \
   }
 
+/* For targets: the input's sizes and alignments, and the interface's
+ * layout rules (the expected error code, or 0). */
+gsize fuzz_read_size             (FuzzInput *input);
+gsize fuzz_read_alignment        (FuzzInput *input);
+gint  fuzz_expected_layout_error (gsize      size,
+                                  gsize      alignment);
+
 /* For targets: model helpers. */
+void     fuzz_model_add_block     (FuzzState       *state,
+                                   const FuzzBlock *block);
+gboolean fuzz_model_is_top        (FuzzState       *state,
+                                   guint            index);
+void     fuzz_model_expect_error  (const GError    *error,
+                                   gint             code);
 void fuzz_model_drop_from_seq (FuzzState *state,
                                guint64    seq);
 void fuzz_model_check_all     (FuzzState *state);

@@ -35,10 +35,16 @@ typedef enum
   KIND_BUMP             = 1 << 0,
   KIND_BUMP_THREAD_SAFE = 1 << 1,
   KIND_SYSTEM           = 1 << 2,
+  KIND_POOL              = 1 << 3,
+  KIND_POOL_THREAD_SAFE  = 1 << 4,
+  KIND_STACK             = 1 << 5,
+  KIND_STACK_THREAD_SAFE = 1 << 6,
 } Kind;
 
-#define ALL_BUMPS (KIND_BUMP | KIND_BUMP_THREAD_SAFE)
-#define ALL_KINDS (ALL_BUMPS | KIND_SYSTEM)
+#define ALL_BUMPS  (KIND_BUMP | KIND_BUMP_THREAD_SAFE)
+#define ALL_POOLS  (KIND_POOL | KIND_POOL_THREAD_SAFE)
+#define ALL_STACKS (KIND_STACK | KIND_STACK_THREAD_SAFE)
+#define ALL_KINDS  (ALL_BUMPS | KIND_SYSTEM | ALL_POOLS | ALL_STACKS)
 
 typedef enum
 {
@@ -46,7 +52,9 @@ typedef enum
   OP_ALLOCATE_ZEROED,
   OP_REALLOCATE,
   OP_DEALLOCATE,
-  OP_RESTORE,
+  OP_RESTORE,           /* a bump checkpoint */
+  OP_RELEASE,           /* a stack marker */
+  OP_ALLOCATE_HIGH,
 } Op;
 
 typedef enum
@@ -55,13 +63,15 @@ typedef enum
   PTR_FOREIGN,          /* a stack variable */
   PTR_NULL,
   PTR_FREED,            /* a block allocated and deallocated again */
+  PTR_INTERIOR,         /* 8 bytes into the live block */
+  PTR_BURIED,           /* the live block, with a 16-byte block on top of it */
 } Target;
 
 typedef enum
 {
   CHECKPOINT_OTHER_ALLOCATOR,
   CHECKPOINT_BEFORE_RESET,
-  CHECKPOINT_AHEAD,
+  CHECKPOINT_AHEAD,     /* for a stack: above the top */
 } CheckpointCase;
 
 typedef struct
@@ -76,11 +86,17 @@ typedef struct
   CheckpointCase  checkpoint;
   gint            code;
   const char     *needles[3];    /* what the message must contain */
+  const char     *suggestion;    /* what nebula_error_get_suggestion() must contain */
+  guint           n_fillers;     /* blocks of @size taken before the call, freed after */
 } BadInput;
 
 #define LIVE_SIZE 64
 #define LIVE_BYTE 0x42
 #define CAPACITY  4096
+/* The pools: 4 blocks, room for the fixture's block and the one after. */
+#define POOL_BLOCK_SIZE      128
+#define POOL_BLOCK_ALIGNMENT 16
+#define POOL_BLOCK_COUNT     4
 
 static const BadInput bad_inputs[] = {
   /* Layouts, refused by the interface before any allocator sees them. */
@@ -109,22 +125,68 @@ static const BadInput bad_inputs[] = {
   /* Pointers. */
   { "deallocate/null", ALL_KINDS, OP_DEALLOCATE, 8, 0, 8, PTR_NULL, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "cannot free a NULL pointer (size 8)" } },
-  { "deallocate/foreign", ALL_BUMPS, OP_DEALLOCATE, 16, 0, 8, PTR_FOREIGN, 0,
+  { "deallocate/foreign", ALL_BUMPS | ALL_STACKS, OP_DEALLOCATE, 16, 0, 8, PTR_FOREIGN, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 16) was not allocated by this allocator" } },
   { "deallocate/foreign", KIND_SYSTEM, OP_DEALLOCATE, 16, 0, 8, PTR_FOREIGN, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "is not a live block of this allocator" } },
-  { "deallocate/double-free", KIND_BUMP, OP_DEALLOCATE, 32, 0, 8, PTR_FREED, 0,
+  { "deallocate/double-free", KIND_BUMP | ALL_STACKS, OP_DEALLOCATE, 32, 0, 8, PTR_FREED, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 32) was not allocated by this allocator" } },
   { "deallocate/double-free", KIND_SYSTEM, OP_DEALLOCATE, 32, 0, 8, PTR_FREED, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "already freed" } },
   { "deallocate/wrong-size", KIND_SYSTEM, OP_DEALLOCATE, 32, 0, 8, PTR_LIVE, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "was allocated with 64 bytes but freed with 32" } },
-  { "reallocate/foreign", ALL_BUMPS, OP_REALLOCATE, 16, 32, 8, PTR_FOREIGN, 0,
+  { "reallocate/foreign", ALL_BUMPS | ALL_STACKS, OP_REALLOCATE, 16, 32, 8, PTR_FOREIGN, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 16) was not allocated by this allocator" } },
   { "reallocate/foreign", KIND_SYSTEM, OP_REALLOCATE, 16, 32, 8, PTR_FOREIGN, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "is not a live block of this allocator" } },
   { "reallocate/wrong-size", KIND_SYSTEM, OP_REALLOCATE, 100, 200, 8, PTR_LIVE, 0,
     NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "was allocated with 64 bytes but freed with 100" } },
+  { "deallocate/foreign", ALL_POOLS, OP_DEALLOCATE, 16, 0, 8, PTR_FOREIGN, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 16) does not lie in this pool" } },
+  { "reallocate/foreign", ALL_POOLS, OP_REALLOCATE, 16, 32, 8, PTR_FOREIGN, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 16) does not lie in this pool" } },
+  { "deallocate/interior", ALL_POOLS, OP_DEALLOCATE, 8, 0, 8, PTR_INTERIOR, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
+    { "(size 8) is not the start of a block (it lies 8 bytes into block", "of 128 bytes)" } },
+  { "reallocate/interior", ALL_POOLS, OP_REALLOCATE, 8, 16, 8, PTR_INTERIOR, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 8) is not the start of a block" } },
+  { "deallocate/double-free", ALL_POOLS, OP_DEALLOCATE, 32, 0, 8, PTR_FREED, 0,
+    NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, { "(size 32) is not allocated: it was already freed (double free)" } },
+  { "reallocate/freed", ALL_POOLS, OP_REALLOCATE, 32, 64, 8, PTR_FREED, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
+    { "(size 32) is not allocated (was it freed?) and cannot be resized" } },
+  { "reallocate/freed", ALL_STACKS, OP_REALLOCATE, 32, 64, 8, PTR_FREED, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, { "(size 32) was not allocated by this allocator" } },
+  { "deallocate/interior", ALL_STACKS, OP_DEALLOCATE, 8, 0, 8, PTR_INTERIOR, 0,
+    NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, { "cannot free", "(size 8): it is not the top of the low end" } },
+  { "deallocate/out-of-order", ALL_STACKS, OP_DEALLOCATE, LIVE_SIZE, 0, 8, PTR_BURIED, 0,
+    NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER,
+    { "cannot free", "(size 64): it is not the top of the low end", "free in LIFO order" } },
+  { "reallocate/out-of-order", ALL_STACKS, OP_REALLOCATE, LIVE_SIZE, 32, 8, PTR_BURIED, 0,
+    NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER, { "cannot resize", "(size 64): it is not the top of the low end" } },
+  { "deallocate/wrong-size", ALL_STACKS, OP_DEALLOCATE, 32, 0, 8, PTR_LIVE, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "has 64 bytes, not 32" } },
+  { "reallocate/wrong-size", ALL_STACKS, OP_REALLOCATE, 100, 200, 8, PTR_LIVE, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "has 64 bytes, not 100" } },
+
+  /* Layouts a pool cannot serve, with the block-size that would. */
+  { "allocate/larger-than-block", ALL_POOLS, OP_ALLOCATE, 256, 0, 8, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT,
+    { "serves blocks of 128 bytes aligned to 16: cannot allocate 256 bytes aligned to 8",
+      "(use a block-size of at least 256)" },
+    "Use a pool with a block-size of at least 256, or another allocator for this size." },
+  { "allocate/over-aligned", ALL_POOLS, OP_ALLOCATE, 64, 0, 64, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "cannot allocate 64 bytes aligned to 64" },
+    "Use a pool with a block-size of at least 64 and a block-alignment of 64" },
+  { "allocate-zeroed/larger-than-block", ALL_POOLS, OP_ALLOCATE_ZEROED, 129, 0, 8, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT,
+    { "cannot allocate 129 bytes aligned to 8 (use a block-size of at least 144)" },
+    "block-size of at least 144, or another allocator" },
+  { "reallocate/larger-than-block", ALL_POOLS, OP_REALLOCATE, LIVE_SIZE, 200, 8, PTR_LIVE, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT,
+    { "cannot resize a block to 200 bytes aligned to 8 (use a block-size of at least 208)" } },
+  { "deallocate/larger-than-block", ALL_POOLS, OP_DEALLOCATE, 256, 0, 8, PTR_LIVE, 0,
+    NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, { "cannot free 256 bytes aligned to 8" } },
 
   /* Room. */
   { "allocate/exhausted", ALL_BUMPS, OP_ALLOCATE, 8192, 0, 8, 0, 0,
@@ -135,6 +197,19 @@ static const BadInput bad_inputs[] = {
     NEBULA_ALLOCATOR_ERROR_EXHAUSTED, { "requested 100000 bytes", "of 4096 available" } },
   { "allocate/out-of-memory", KIND_SYSTEM, OP_ALLOCATE, (gsize) 1 << 62, 0, 8, 0, 0,
     NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, { "the system refused 4611686018427387904 bytes" } },
+  { "allocate/exhausted", ALL_POOLS, OP_ALLOCATE, 8, 0, 8, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_EXHAUSTED, { "is exhausted: requested 8 bytes, 0 of 4 blocks free" },
+    "raise block-count or max-block-count", 3 },
+  { "allocate/exhausted", ALL_STACKS, OP_ALLOCATE, 8192, 0, 8, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_EXHAUSTED,
+    { "is exhausted: requested 8192 bytes, 4008 of 4096 available", "24-byte header" } },
+  { "allocate-zeroed/exhausted", ALL_STACKS, OP_ALLOCATE_ZEROED, 4000, 0, 64, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_EXHAUSTED,
+    { "requested 4000 bytes, 4008 of 4096 available (alignment 64" } },
+  { "reallocate/exhausted", ALL_STACKS, OP_REALLOCATE, LIVE_SIZE, 100000, 8, PTR_LIVE, 0,
+    NEBULA_ALLOCATOR_ERROR_EXHAUSTED, { "requested 100000 bytes, 4008 of 4096 available" } },
+  { "allocate-high/single-ended", ALL_STACKS, OP_ALLOCATE_HIGH, 16, 0, 8, 0, 0,
+    NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, { "has no high end", "(size 16)" } },
   { "reallocate/out-of-memory", KIND_SYSTEM, OP_REALLOCATE, LIVE_SIZE, (gsize) 1 << 62, 8, PTR_LIVE, 0,
     NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, { "the system refused 4611686018427387904 bytes" } },
 
@@ -145,6 +220,17 @@ static const BadInput bad_inputs[] = {
     NEBULA_ALLOCATOR_ERROR_STALE_MARKER, { "before a reset (generation 0, now 1)" } },
   { "restore/ahead", KIND_BUMP, OP_RESTORE, 0, 0, 0, 0, CHECKPOINT_AHEAD,
     NEBULA_ALLOCATOR_ERROR_STALE_MARKER, { "ahead of the cursor (chunk 0 offset", ", cursor at chunk 0 offset" } },
+
+  /* Markers. */
+  { "release/other-allocator", ALL_STACKS, OP_RELEASE, 0, 0, 0, 0, CHECKPOINT_OTHER_ALLOCATOR,
+    NEBULA_ALLOCATOR_ERROR_STALE_MARKER, { "cannot release to the marker", "another allocator" } },
+  { "release/before-reset", ALL_STACKS, OP_RELEASE, 0, 0, 0, 0, CHECKPOINT_BEFORE_RESET,
+    NEBULA_ALLOCATOR_ERROR_STALE_MARKER, { "before a reset (generation 0, now 1)" } },
+  /* The fixture's block ends at offset 24 + 64 = 88; a 16-byte block above
+   * it at 88 + 24 + 16 = 128. */
+  { "release/above-top", ALL_STACKS, OP_RELEASE, 0, 0, 0, 0, CHECKPOINT_AHEAD,
+    NEBULA_ALLOCATOR_ERROR_STALE_MARKER,
+    { "above the top of the low end (marker at chunk 0 offset 128, top at chunk 0 offset 88)" } },
 };
 
 static const char *
@@ -155,6 +241,10 @@ kind_name (Kind kind)
     case KIND_BUMP: return "bump";
     case KIND_BUMP_THREAD_SAFE: return "bump-thread-safe";
     case KIND_SYSTEM: return "system";
+    case KIND_POOL: return "pool";
+    case KIND_POOL_THREAD_SAFE: return "pool-thread-safe";
+    case KIND_STACK: return "stack";
+    case KIND_STACK_THREAD_SAFE: return "stack-thread-safe";
     default: g_assert_not_reached ();
     }
 }
@@ -178,6 +268,24 @@ new_allocator (Kind kind)
     case KIND_SYSTEM:
       alloc = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error, "name", "bad", NULL);
       break;
+    case KIND_POOL:
+    case KIND_POOL_THREAD_SAFE:
+      alloc = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                              "block-size", (guint64) POOL_BLOCK_SIZE,
+                              "block-alignment", (guint64) POOL_BLOCK_ALIGNMENT,
+                              "block-count", (guint64) POOL_BLOCK_COUNT,
+                              "thread-safe", kind == KIND_POOL_THREAD_SAFE,
+                              "name", "bad",
+                              NULL);
+      break;
+    case KIND_STACK:
+    case KIND_STACK_THREAD_SAFE:
+      alloc = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                              "capacity", (guint64) CAPACITY,
+                              "thread-safe", kind == KIND_STACK_THREAD_SAFE,
+                              "name", "bad",
+                              NULL);
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -191,6 +299,19 @@ typedef struct
   const BadInput *row;
   Kind            kind;
 } Case;
+
+/* A bump checkpoint (OP_RESTORE) or a stack marker (OP_RELEASE) of @alloc. */
+static void
+take_mark (NebulaAllocator       *alloc,
+           Op                     op,
+           NebulaBumpCheckpoint **checkpoint,
+           NebulaStackMarker    **marker)
+{
+  if (op == OP_RESTORE)
+    *checkpoint = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (alloc));
+  else
+    *marker = nebula_stack_allocator_mark (NEBULA_STACK_ALLOCATOR (alloc));
+}
 
 static void
 assert_stats (NebulaAllocator *alloc,
@@ -217,9 +338,15 @@ test_bad_input (gconstpointer data)
   g_autoptr(NebulaAllocator) alloc = new_allocator (test_case->kind);
   g_autoptr(NebulaAllocator) other = NULL;
   g_autoptr(NebulaBumpCheckpoint) checkpoint = NULL;
+  g_autoptr(NebulaStackMarker) marker = NULL;
   guint64 allocations = 1, deallocations = 0, failures = 0, bytes_used_before;
   guint64 foreign[4] = { 0, };
   gpointer target = NULL;
+  /* Blocks above the fixture's, freed newest first after the bad call. */
+  gpointer extra[4];
+  gsize extra_sizes[4];
+  guint n_extra = 0;
+  guint64 extra_bytes = 0;
   guint8 *live, *after;
   gboolean ok = FALSE;
 
@@ -246,21 +373,43 @@ test_bad_input (gconstpointer data)
       allocations++;
       deallocations++;
       break;
+    case PTR_INTERIOR:
+      target = live + 8;
+      break;
+    case PTR_BURIED:
+      target = live;
+      extra_sizes[n_extra] = 16;
+      break;
     default:
       g_assert_not_reached ();
     }
 
-  if (row->op == OP_RESTORE)
+  /* Fill the allocator up, or bury the live block. */
+  if (row->target == PTR_BURIED)
+    n_extra = 1;
+  for (guint i = 0; i < row->n_fillers; i++)
+    extra_sizes[i] = row->size;
+  n_extra += row->n_fillers;
+  g_assert_cmpuint (n_extra, <=, G_N_ELEMENTS (extra));
+  for (guint i = 0; i < n_extra; i++)
+    {
+      extra[i] = nebula_allocator_allocate (alloc, extra_sizes[i], 8, &error);
+      g_assert_no_error (error);
+      allocations++;
+      extra_bytes += extra_sizes[i];
+    }
+
+  if (row->op == OP_RESTORE || row->op == OP_RELEASE)
     {
       switch (row->checkpoint)
         {
         case CHECKPOINT_OTHER_ALLOCATOR:
           other = new_allocator (test_case->kind);
-          checkpoint = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (other));
+          take_mark (other, row->op, &checkpoint, &marker);
           break;
         case CHECKPOINT_BEFORE_RESET:
           /* The reset frees the fixture's block; give the allocator a new one. */
-          checkpoint = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (alloc));
+          take_mark (alloc, row->op, &checkpoint, &marker);
           nebula_allocator_reset (alloc);
           live = nebula_allocator_allocate (alloc, LIVE_SIZE, 8, &error);
           g_assert_no_error (error);
@@ -268,11 +417,11 @@ test_bad_input (gconstpointer data)
           break;
         case CHECKPOINT_AHEAD:
           {
-            gpointer extra = nebula_allocator_allocate (alloc, 16, 8, &error);
+            gpointer newer = nebula_allocator_allocate (alloc, 16, 8, &error);
 
             g_assert_no_error (error);
-            checkpoint = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (alloc));
-            g_assert_true (nebula_allocator_deallocate (alloc, extra, 16, 8, &error));
+            take_mark (alloc, row->op, &checkpoint, &marker);
+            g_assert_true (nebula_allocator_deallocate (alloc, newer, 16, 8, &error));
             g_assert_no_error (error);
             allocations++;
             deallocations++;
@@ -284,7 +433,8 @@ test_bad_input (gconstpointer data)
     }
 
   bytes_used_before = nebula_allocator_get_bytes_used (alloc);
-  if (row->op == OP_RESTORE && row->checkpoint == CHECKPOINT_BEFORE_RESET)
+  if ((row->op == OP_RESTORE || row->op == OP_RELEASE) &&
+      row->checkpoint == CHECKPOINT_BEFORE_RESET)
     allocations = 2;
 
   switch (row->op)
@@ -308,6 +458,14 @@ test_bad_input (gconstpointer data)
     case OP_RESTORE:
       ok = nebula_bump_allocator_restore (NEBULA_BUMP_ALLOCATOR (alloc), checkpoint, &error);
       break;
+    case OP_RELEASE:
+      ok = nebula_stack_allocator_release_to_marker (NEBULA_STACK_ALLOCATOR (alloc), marker, &error);
+      break;
+    case OP_ALLOCATE_HIGH:
+      ok = nebula_stack_allocator_allocate_high (NEBULA_STACK_ALLOCATOR (alloc), row->size,
+                                                 row->alignment, &error) != NULL;
+      failures++;
+      break;
     default:
       g_assert_not_reached ();
     }
@@ -320,6 +478,10 @@ test_bad_input (gconstpointer data)
       g_error ("%s on %s: message \"%s\" lacks \"%s\"",
                row->name, kind_name (test_case->kind), error->message, row->needles[i]);
   g_assert_nonnull (strstr (error->message, "allocator 'bad'"));
+  if (row->suggestion != NULL &&
+      strstr (nebula_error_get_suggestion (error), row->suggestion) == NULL)
+    g_error ("%s on %s: suggestion \"%s\" lacks \"%s\"", row->name, kind_name (test_case->kind),
+             nebula_error_get_suggestion (error), row->suggestion);
   if (row->code == NEBULA_ALLOCATOR_ERROR_EXHAUSTED)
     g_assert_cmpuint (nebula_error_get_available (error), ==,
                       nebula_allocator_get_bytes_available (alloc));
@@ -329,6 +491,16 @@ test_bad_input (gconstpointer data)
   for (guint i = 0; i < LIVE_SIZE; i++)
     g_assert_cmpuint (live[i], ==, LIVE_BYTE);
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, bytes_used_before);
+  assert_stats (alloc, allocations, deallocations, failures, LIVE_SIZE + extra_bytes);
+
+  while (n_extra > 0)
+    {
+      n_extra--;
+      g_assert_true (nebula_allocator_deallocate (alloc, extra[n_extra], extra_sizes[n_extra], 8,
+                                                  &error));
+      g_assert_no_error (error);
+      deallocations++;
+    }
   assert_stats (alloc, allocations, deallocations, failures, LIVE_SIZE);
 
   /* And it still works. */
@@ -361,6 +533,8 @@ typedef struct
   double      double_value;
   int         int_value;
   const char *needle;
+  const char *flag;      /* a boolean property set as well, or NULL */
+  gint        code;      /* 0: INVALID_CONFIG */
 } BadConfig;
 
 static const BadConfig bad_configs[] = {
@@ -380,6 +554,36 @@ static const BadConfig bad_configs[] = {
   { "free-fill--2", KIND_BUMP, "free-fill", G_TYPE_INT, 0, 0, -2, "byte value 0..255, not -2" },
   { "alloc-fill-256", KIND_SYSTEM, "alloc-fill", G_TYPE_INT, 0, 0, 256, "byte value 0..255, not 256" },
   { "free-fill-1000", KIND_SYSTEM, "free-fill", G_TYPE_INT, 0, 0, 1000, "not 1000" },
+
+  { "block-size-4", KIND_POOL, "block-size", G_TYPE_UINT64, 4, 0, 0,
+    "'block-size' must be at least 8 bytes (a free block holds a pointer), not 4" },
+  { "block-size-huge", KIND_POOL, "block-size", G_TYPE_UINT64, G_MAXUINT64, 0, 0,
+    "'block-size' must be at most 9223372036854775807 bytes, not 18446744073709551615" },
+  { "block-alignment-24", KIND_POOL, "block-alignment", G_TYPE_UINT64, 24, 0, 0,
+    "'block-alignment' must be a power of two, not 24" },
+  { "block-alignment-0", KIND_POOL, "block-alignment", G_TYPE_UINT64, 0, 0, 0,
+    "'block-alignment' must be a power of two, not 0" },
+  { "block-count-0", KIND_POOL, "block-count", G_TYPE_UINT64, 0, 0, 0,
+    "'block-count' must be greater than 0" },
+  { "block-count-thread-safe", KIND_POOL, "block-count", G_TYPE_UINT64, G_GUINT64_CONSTANT (1) << 32,
+    0, 0, "must be at most 4294967294 in a thread-safe pool, not 4294967296", "thread-safe" },
+  { "max-block-count-below-block-count", KIND_POOL, "max-block-count", G_TYPE_UINT64, 100, 0, 0,
+    "at least 'block-count' (1024), not 100" },
+  /* Each value is valid, their product is not. */
+  { "size-overflow", KIND_POOL, "block-size", G_TYPE_UINT64, G_GUINT64_CONSTANT (1) << 60, 0, 0,
+    "1024 blocks of 1152921504606846976 bytes", NULL, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW },
+  { "alloc-fill-300", KIND_POOL, "alloc-fill", G_TYPE_INT, 0, 0, 300, "byte value 0..255, not 300" },
+
+  { "capacity-0", KIND_STACK, "capacity", G_TYPE_UINT64, 0, 0, 0, "'capacity' must be greater than 0" },
+  { "capacity-16", KIND_STACK, "capacity", G_TYPE_UINT64, 16, 0, 0,
+    "must be at least 32 bytes (every block takes a 24-byte header), not 16" },
+  { "capacity-huge", KIND_STACK, "capacity", G_TYPE_UINT64, G_MAXUINT64, 0, 0,
+    "not 18446744073709551615" },
+  { "max-capacity-below-capacity", KIND_STACK, "max-capacity", G_TYPE_UINT64, 100, 0, 0,
+    "at least the capacity (65536), not 100" },
+  { "double-ended-growth", KIND_STACK, "max-capacity", G_TYPE_UINT64, 200000, 0, 0,
+    "'max-capacity' (200000) must be 0 or equal to the capacity (65536)", "double-ended" },
+  { "free-fill-256", KIND_STACK, "free-fill", G_TYPE_INT, 0, 0, 256, "byte value 0..255, not 256" },
 };
 
 static GObject *
@@ -387,10 +591,19 @@ new_with_config (const BadConfig *row,
                  gboolean         init,
                  GError         **error)
 {
-  GType type = row->kind == KIND_SYSTEM ? NEBULA_TYPE_SYSTEM_ALLOCATOR : NEBULA_TYPE_BUMP_ALLOCATOR;
-  const char *names[2] = { row->property, "name" };
-  GValue values[2] = { G_VALUE_INIT, G_VALUE_INIT };
+  GType type;
+  const char *names[3] = { row->property, "name", row->flag };
+  GValue values[3] = { G_VALUE_INIT, G_VALUE_INIT, G_VALUE_INIT };
   GObject *object;
+
+  switch (row->kind)
+    {
+    case KIND_BUMP: type = NEBULA_TYPE_BUMP_ALLOCATOR; break;
+    case KIND_SYSTEM: type = NEBULA_TYPE_SYSTEM_ALLOCATOR; break;
+    case KIND_POOL: type = NEBULA_TYPE_POOL_ALLOCATOR; break;
+    case KIND_STACK: type = NEBULA_TYPE_STACK_ALLOCATOR; break;
+    default: g_assert_not_reached ();
+    }
 
   g_value_init (&values[0], row->type);
   if (row->type == G_TYPE_UINT64)
@@ -401,10 +614,12 @@ new_with_config (const BadConfig *row,
     g_value_set_int (&values[0], row->int_value);
   g_value_init (&values[1], G_TYPE_STRING);
   g_value_set_static_string (&values[1], "bad");
+  g_value_init (&values[2], G_TYPE_BOOLEAN);
+  g_value_set_boolean (&values[2], TRUE);
 
-  object = g_object_new_with_properties (type, 2, names, values);
-  g_value_unset (&values[0]);
-  g_value_unset (&values[1]);
+  object = g_object_new_with_properties (type, row->flag != NULL ? 3 : 2, names, values);
+  for (guint i = 0; i < G_N_ELEMENTS (values); i++)
+    g_value_unset (&values[i]);
 
   if (init && !g_initable_init (G_INITABLE (object), NULL, error))
     g_clear_object (&object);
@@ -422,10 +637,11 @@ test_bad_config (gconstpointer data)
   g_autoptr(NebulaAllocatorStats) stats = NULL;
   gpointer ptr;
   guint64 dummy = 0;
+  gint code = row->code != 0 ? row->code : NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG;
 
   object = new_with_config (row, TRUE, &error);
   g_assert_null (object);
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
   if (strstr (error->message, row->needle) == NULL || strstr (error->message, row->property) == NULL)
     g_error ("%s: message \"%s\" lacks \"%s\"", row->name, error->message, row->needle);
   g_clear_error (&error);
@@ -436,34 +652,45 @@ test_bad_config (gconstpointer data)
 
   ptr = nebula_allocator_allocate (alloc, 16, 8, &error);
   g_assert_null (ptr);
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
   g_assert_nonnull (strstr (error->message, row->needle));
   g_clear_error (&error);
 
   g_assert_null (nebula_allocator_allocate_zeroed (alloc, 16, 8, &error));
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
   g_clear_error (&error);
 
   g_assert_null (nebula_allocator_reallocate (alloc, &dummy, 8, 16, 8, &error));
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
   g_clear_error (&error);
 
   g_assert_false (nebula_allocator_deallocate (alloc, &dummy, 8, 8, &error));
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
   g_clear_error (&error);
 
   nebula_allocator_reset (alloc);
   g_assert_false (nebula_allocator_owns (alloc, &dummy));
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
 
-  if (row->kind != KIND_SYSTEM)
+  if (row->kind == KIND_STACK)
+    {
+      g_autoptr(NebulaStackMarker) marker =
+        nebula_stack_allocator_mark (NEBULA_STACK_ALLOCATOR (alloc));
+
+      g_assert_false (nebula_stack_allocator_release_to_marker (NEBULA_STACK_ALLOCATOR (alloc),
+                                                                marker, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
+      g_clear_error (&error);
+    }
+
+  if (row->kind == KIND_BUMP)
     {
       g_autoptr(NebulaBumpCheckpoint) checkpoint =
         nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (alloc));
 
       g_assert_false (nebula_bump_allocator_restore (NEBULA_BUMP_ALLOCATOR (alloc), checkpoint,
                                                      &error));
-      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
       g_clear_error (&error);
     }
 
@@ -477,7 +704,10 @@ int
 main (int    argc,
       char **argv)
 {
-  static const Kind kinds[] = { KIND_BUMP, KIND_BUMP_THREAD_SAFE, KIND_SYSTEM };
+  static const Kind kinds[] = {
+    KIND_BUMP, KIND_BUMP_THREAD_SAFE, KIND_SYSTEM, KIND_POOL, KIND_POOL_THREAD_SAFE, KIND_STACK,
+    KIND_STACK_THREAD_SAFE,
+  };
   GPtrArray *cases = g_ptr_array_new_with_free_func (g_free);
   int result;
 

@@ -36,10 +36,19 @@ typedef struct
   guint32  tag;
 } Block;
 
+typedef enum
+{
+  FAMILY_BUMP,
+  FAMILY_SYSTEM,
+  FAMILY_POOL,
+  FAMILY_STACK,
+} Family;
+
 typedef struct
 {
   NebulaAllocator *alloc;
   gboolean         bump;
+  gboolean         lifo;          /* a stack: only the top block can be freed or resized */
   gboolean         knows_blocks;
   guint            thread_index;
   guint            round;
@@ -54,23 +63,31 @@ typedef struct
   guint64          allocations;
   guint64          deallocations;
   guint64          reallocations;
+  guint64          failures;       /* out-of-order resizes of a stack */
+  guint64          refused;        /* out-of-order frees of a stack */
   guint64          bytes_in_use;
 } Worker;
 
 typedef struct
 {
   const char *name;
-  gboolean    bump;
+  Family      family;
   const char *preset_name;    /* NULL: defaults */
   gboolean    knows_blocks;   /* owns() answers TRUE for live blocks */
 } Variant;
 
 static const Variant variants[] = {
-  { "bump", TRUE, NULL, TRUE },
-  { "bump-debug", TRUE, "debug", TRUE },
-  { "system", FALSE, NULL, TRUE },
+  { "bump", FAMILY_BUMP, NULL, TRUE },
+  { "bump-debug", FAMILY_BUMP, "debug", TRUE },
+  { "system", FAMILY_SYSTEM, NULL, TRUE },
   /* No check-frees: plain malloc(), owns() knows nothing. */
-  { "system-performance", FALSE, "performance", FALSE },
+  { "system-performance", FAMILY_SYSTEM, "performance", FALSE },
+  { "pool", FAMILY_POOL, NULL, TRUE },
+  { "pool-debug", FAMILY_POOL, "debug", TRUE },
+  /* The threads' blocks interleave on one stack: a thread frees or resizes
+   * its newest block, which works unless another thread pushed above it. */
+  { "stack", FAMILY_STACK, NULL, TRUE },
+  { "stack-debug", FAMILY_STACK, "debug", TRUE },
 };
 
 static guint8
@@ -175,11 +192,19 @@ do_deallocate (Worker *worker)
   if (worker->n_live == 0)
     return;
 
-  index = next_random (&worker->seed) % worker->n_live;
+  index = worker->lifo ? worker->n_live - 1 : next_random (&worker->seed) % worker->n_live;
   block = worker->live[index];
   check_block (&block, block.size);
-  g_assert_true (nebula_allocator_deallocate (worker->alloc, block.ptr, block.size,
-                                              block.alignment, &error));
+  if (!nebula_allocator_deallocate (worker->alloc, block.ptr, block.size, block.alignment, &error))
+    {
+      /* Another thread's block is on top: refused, and nothing changed. */
+      g_assert_true (worker->lifo);
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+      g_clear_error (&error);
+      check_block (&block, block.size);
+      worker->refused++;
+      return;
+    }
   g_assert_no_error (error);
   worker->live[index] = worker->live[--worker->n_live];
   worker->deallocations++;
@@ -197,11 +222,20 @@ do_reallocate (Worker *worker)
   if (worker->n_live == 0)
     return;
 
-  block = &worker->live[next_random (&worker->seed) % worker->n_live];
+  block = &worker->live[worker->lifo ? worker->n_live - 1
+                                     : next_random (&worker->seed) % worker->n_live];
   new_size = random_size (worker);
   check_block (block, block->size);
   ptr = nebula_allocator_reallocate (worker->alloc, block->ptr, block->size, new_size,
                                      block->alignment, &error);
+  if (ptr == NULL && worker->lifo)
+    {
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
+      g_clear_error (&error);
+      check_block (block, block->size);
+      worker->failures++;
+      return;
+    }
   g_assert_no_error (error);
   g_assert_nonnull (ptr);
 
@@ -278,7 +312,7 @@ new_variant (const Variant *variant)
   else if (g_strcmp0 (variant->preset_name, "performance") == 0)
     preset = NEBULA_PRESET_PERFORMANCE;
 
-  if (variant->bump)
+  if (variant->family == FAMILY_BUMP)
     alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
                             "thread-safe", TRUE,
                             "preset", preset,
@@ -286,6 +320,26 @@ new_variant (const Variant *variant)
                             "capacity", (guint64) 1 << 20,
                             "max-capacity", (guint64) 256 << 20,
                             "large-allocation-threshold", (guint64) 16384,
+                            NULL);
+  else if (variant->family == FAMILY_POOL)
+    /* Blocks for every size and alignment the workers ask for, and more
+     * than they ever hold at once; it grows from a quarter of that. */
+    alloc = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                            "thread-safe", TRUE,
+                            "preset", preset,
+                            "track-stats", TRUE,
+                            "block-size", (guint64) 256,
+                            "block-alignment", (guint64) 64,
+                            "block-count", (guint64) (N_THREADS * MAX_LIVE / 4),
+                            "max-block-count", (guint64) (2 * N_THREADS * MAX_LIVE),
+                            NULL);
+  else if (variant->family == FAMILY_STACK)
+    alloc = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                            "thread-safe", TRUE,
+                            "preset", preset,
+                            "track-stats", TRUE,
+                            "capacity", (guint64) 64 << 10,
+                            "max-capacity", (guint64) 16 << 20,
                             NULL);
   else
     alloc = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
@@ -305,7 +359,7 @@ test_stress (gconstpointer data)
   double scale = stress_scale ();
   guint ops_per_thread = MAX (1000, (guint) (TOTAL_OPS * scale / (N_THREADS * N_ROUNDS)));
   Worker *workers = g_new0 (Worker, N_THREADS);
-  guint64 allocations = 0, deallocations = 0, reallocations = 0;
+  guint64 allocations = 0, deallocations = 0, reallocations = 0, failures = 0, refused = 0;
 
   g_test_message ("%s: %u threads x %u rounds x %u operations", variant->name,
                   N_THREADS, N_ROUNDS, ops_per_thread);
@@ -323,7 +377,8 @@ test_stress (gconstpointer data)
           Worker *worker = &workers[t];
 
           worker->alloc = alloc;
-          worker->bump = variant->bump;
+          worker->bump = variant->family == FAMILY_BUMP;
+          worker->lifo = variant->family == FAMILY_STACK;
           worker->knows_blocks = variant->knows_blocks;
           worker->thread_index = t;
           worker->round = round;
@@ -342,22 +397,25 @@ test_stress (gconstpointer data)
           allocations += workers[t].allocations;
           deallocations += workers[t].deallocations;
           reallocations += workers[t].reallocations;
+          failures += workers[t].failures;
+          refused += workers[t].refused;
           bytes_in_use += workers[t].bytes_in_use;
           workers[t].allocations = workers[t].deallocations = workers[t].reallocations = 0;
+          workers[t].failures = workers[t].refused = 0;
         }
 
       stats = nebula_allocator_get_stats (alloc);
       g_assert_cmpuint (stats->allocations, ==, allocations);
       g_assert_cmpuint (stats->deallocations, ==, deallocations);
       g_assert_cmpuint (stats->reallocations, ==, reallocations);
-      g_assert_cmpuint (stats->failed_allocations, ==, 0);
+      g_assert_cmpuint (stats->failed_allocations, ==, failures);
       g_assert_cmpuint (stats->bytes_in_use, ==, bytes_in_use);
       g_assert_cmpuint (stats->total_bytes_allocated - stats->total_bytes_freed, ==, bytes_in_use);
       g_assert_cmpuint (stats->peak_bytes_in_use, >=, bytes_in_use);
 
       /* Start the next round empty: the bump allocator by reset, the system
        * allocator block by block (without check-frees it keeps no list). */
-      if (variant->bump)
+      if (variant->family != FAMILY_SYSTEM)
         {
           nebula_allocator_reset (alloc);
         }
@@ -377,6 +435,9 @@ test_stress (gconstpointer data)
         }
     }
 
+  if (variant->family == FAMILY_STACK)
+    g_test_message ("%s: %" G_GUINT64_FORMAT " frees and %" G_GUINT64_FORMAT " resizes refused "
+                    "as out of order", variant->name, refused, failures);
   g_free (workers);
 }
 
