@@ -274,6 +274,8 @@ count_allocation (FuzzState *state,
 {
   NebulaAllocatorStats *s = &state->stats;
 
+  /* A block of size 0 counts as its one byte (nebula-stats-private.h). */
+  size = MAX (size, 1);
   s->allocations++;
   s->total_bytes_allocated += size;
   s->bytes_in_use += size;
@@ -286,6 +288,7 @@ count_deallocation (FuzzState *state,
 {
   NebulaAllocatorStats *s = &state->stats;
 
+  size = MAX (size, 1);
   s->deallocations++;
   s->total_bytes_freed += size;
   s->bytes_in_use -= MIN (size, s->bytes_in_use);
@@ -298,6 +301,8 @@ count_reallocation (FuzzState *state,
 {
   NebulaAllocatorStats *s = &state->stats;
 
+  old_size = MAX (old_size, 1);
+  new_size = MAX (new_size, 1);
   s->reallocations++;
   if (new_size > old_size)
     {

@@ -362,21 +362,6 @@ count_released (FuzzState *state,
   return n;
 }
 
-/* A release counts each block's bytes as the stack holds them, and a block
- * of size 0 holds one byte that its allocation counted as none: the
- * statistics would then count a byte too many as freed (plain counters
- * clamp that at bytes-in-use, thread-safe ones carry it into later reads).
- * A known miscount: such releases are left out rather than modelled. */
-static gboolean
-releases_size_0 (GArray *blocks,
-                 guint   n)
-{
-  for (guint k = 0; k < n; k++)
-    if (g_array_index (blocks, FuzzBlock, k).size == 0)
-      return TRUE;
-  return FALSE;
-}
-
 /* The model's side of a successful release of the @n newest blocks of @blocks. */
 static void
 apply_release (FuzzState *state,
@@ -390,7 +375,7 @@ apply_release (FuzzState *state,
     {
       const FuzzBlock *released = &g_array_index (blocks, FuzzBlock, k);
 
-      /* A block of size 0 holds one byte, and the release counts it. */
+      /* A block of size 0 counts as its one byte (nebula-stats-private.h). */
       n_bytes += MAX (released->size, 1);
       for (guint i = 0; i < state->blocks->len; i++)
         if (g_array_index (state->blocks, FuzzBlock, i).seq == released->seq)
@@ -433,8 +418,6 @@ release (FuzzState *state,
   gboolean released;
 
   expectation = expect_release (state, marker, blocks, &n_released);
-  if (expectation != RELEASE_STALE && state->track_stats && releases_size_0 (blocks, n_released))
-    return;
   released = nebula_stack_allocator_release_to_marker (NEBULA_STACK_ALLOCATOR (state->alloc),
                                                        marker->marker, &error);
 
@@ -486,8 +469,6 @@ close_frame (FuzzState *state)
   guint n_released;
 
   expectation = expect_release (state, &frame, blocks, &n_released);
-  if (expectation != RELEASE_STALE && state->track_stats && releases_size_0 (blocks, n_released))
-    return;
   g_array_set_size (stack->frames, stack->frames->len - 1);
   nebula_stack_frame_free (frame.frame);
 

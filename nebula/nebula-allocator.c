@@ -21,7 +21,8 @@
  * The public functions validate each layout before they dispatch: the
  * alignment must be a power of two, the size at most %G_MAXSSIZE, and a
  * size of 0 gives a unique, non-%NULL address that owns no bytes (free it
- * like any other block, with size 0). Every failure is a #GError in
+ * like any other block, with size 0; the statistics count it as the one
+ * byte that keeps its address unique). Every failure is a #GError in
  * %NEBULA_ALLOCATOR_ERROR whose message carries the numbers, and it is
  * counted in the statistics (nebula_allocator_get_stats()).
  *

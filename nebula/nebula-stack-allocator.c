@@ -1888,8 +1888,8 @@ record_release (NebulaStackAllocator *self,
                 guint64               n_blocks,
                 guint64               n_bytes)
 {
-  /* Zero-size blocks hold one byte but were counted as 0; the counters
-   * never let that take bytes-in-use below zero. */
+  /* Every block counts as the bytes its header holds; the counters count
+   * a block of size 0 as its one byte on the way in too. */
   nebula_stats_counters_record_release (&self->stats, n_blocks, n_bytes);
 }
 

@@ -35,7 +35,12 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * (nebula_stats_counters_plain_in_use()), so an allocation adds to two
  * counters. peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It
  * is settled whenever bytes_in_use is about to fall and on every read, so
- * an allocation path only adds and never compares. */
+ * an allocation path only adds and never compares.
+ *
+ * A block of size 0 counts as one byte, the byte that keeps its address
+ * unique: that is what an allocator holds for it, and what a release that
+ * walks the blocks (a stack's release_to_marker) counts. The inline fast
+ * paths never see size 0 (they send it to the exported path). */
 typedef struct
 {
   NebulaAllocatorStats   plain;
@@ -217,12 +222,12 @@ nebula_stats_counters_record_allocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_record_shared (counters, 1, 0, 0, size, 0);
+      nebula_stats_counters_record_shared (counters, 1, 0, 0, MAX (size, 1), 0);
       return;
     }
 
   counters->plain.allocations++;
-  counters->plain.total_bytes_allocated += size;
+  counters->plain.total_bytes_allocated += MAX (size, 1);
 }
 
 static inline void
@@ -234,12 +239,12 @@ nebula_stats_counters_record_deallocation (NebulaStatsCounters *counters,
 
   if (G_UNLIKELY (counters->thread_safe))
     {
-      nebula_stats_counters_record_shared (counters, 0, 1, 0, 0, size);
+      nebula_stats_counters_record_shared (counters, 0, 1, 0, 0, MAX (size, 1));
       return;
     }
 
   counters->plain.deallocations++;
-  nebula_stats_counters_plain_free (counters, size);
+  nebula_stats_counters_plain_free (counters, MAX (size, 1));
 }
 
 static inline void
@@ -250,6 +255,8 @@ nebula_stats_counters_record_reallocation (NebulaStatsCounters *counters,
   if (!counters->enabled)
     return;
 
+  old_size = MAX (old_size, 1);
+  new_size = MAX (new_size, 1);
   if (G_UNLIKELY (counters->thread_safe))
     {
       nebula_stats_counters_record_shared (counters, 0, 0, 1,
