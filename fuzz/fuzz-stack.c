@@ -561,9 +561,10 @@ deallocate_high (FuzzState *state,
 
       FUZZ_CHECK (ok && error == NULL);
       g_array_remove_index_fast (state->blocks, index);
+      /* A block of size 0 counts as its one byte (nebula-stats-private.h). */
       s->deallocations++;
-      s->total_bytes_freed += block.size;
-      s->bytes_in_use -= MIN (block.size, s->bytes_in_use);
+      s->total_bytes_freed += MAX (block.size, 1);
+      s->bytes_in_use -= MIN (MAX (block.size, 1), s->bytes_in_use);
       return;
     }
 
