@@ -1798,7 +1798,9 @@ mark (NebulaStackAllocator *self,
  * Records the top of the (low end of the) stack, to release to with
  * nebula_stack_allocator_release_to_marker(). The marker stays valid while
  * the blocks below it are live: releasing below it, or a reset, makes it
- * stale.
+ * stale (unless the stack grows back to exactly the recorded offsets: a
+ * marker records positions, not blocks, so releasing to it then releases
+ * to that same state).
  *
  * Returns: (transfer full): a new marker
  */
