@@ -190,6 +190,29 @@ const RecordingAllocator = GObject.registerClass({
         this.calls = [];
     }
 
+    // The interface's read-only properties: C reads them (describing the
+    // allocator in a message reads 'name'), so an implementation must
+    // answer them.
+    get name() {
+        return 'recording';
+    }
+
+    get capacity() {
+        return this.pool.capacity;
+    }
+
+    get bytes_used() {
+        return this.pool.bytes_used;
+    }
+
+    get bytes_available() {
+        return this.pool.bytes_available;
+    }
+
+    get thread_safe() {
+        return false;
+    }
+
     vfunc_alloc(size, alignment) {
         this.calls.push(`allocate ${size} ${alignment}`);
         return this.pool.allocate(size, alignment);
