@@ -175,17 +175,21 @@ gboolean              nebula_allocator_owns_address            (NebulaAllocator 
  * What the inline fast paths of the built-in allocators count, into the
  * allocator's plain counters (@stats is %NULL when it keeps none). Not API.
  *
- * In these counters bytes_in_use is not stored but derived: it is
- * bytes_in_use (a base, which absorbs resets and over-large frees)
- * + total_bytes_allocated - total_bytes_freed, all modulo 2^64. So an
- * allocation adds to two counters, not three. The peak is settled lazily,
- * when the derived value is about to fall and on every read, so an
- * allocation only adds.
+ * In these counters two fields hold something else than their names say,
+ * so that each request touches as few of them as possible:
+ * total_bytes_freed holds the bytes freed minus a base, and bytes_in_use
+ * holds that base. Then bytes in use = total_bytes_allocated -
+ * total_bytes_freed, one subtraction; the base only changes when a free
+ * is larger than what is in use (bytes in use stops at 0) and when the
+ * statistics are zeroed. nebula_stats_counters_read() gives the real
+ * values. An allocation adds to two counters; a free adds to two, settles
+ * the peak (which an allocation leaves lagging) and checks for the rare
+ * oversized free. All arithmetic is modulo 2^64.
  */
 static inline guint64
 _nebula_fast_stats_in_use (const NebulaAllocatorStats *stats)
 {
-  return stats->bytes_in_use + stats->total_bytes_allocated - stats->total_bytes_freed;
+  return stats->total_bytes_allocated - stats->total_bytes_freed;
 }
 
 static inline void
@@ -199,8 +203,6 @@ _nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
     }
 }
 
-/* bytes_in_use never goes below 0: a free larger than what is in use
- * raises the base so that the derived value lands on 0. */
 static inline void
 _nebula_fast_stats_free (NebulaAllocatorStats *stats,
                          gsize                 size)
@@ -211,10 +213,15 @@ _nebula_fast_stats_free (NebulaAllocatorStats *stats,
 
       if (in_use > stats->peak_bytes_in_use)
         stats->peak_bytes_in_use = in_use;
-      if (G_UNLIKELY (size > in_use))
-        stats->bytes_in_use += size - in_use;
+      if (G_LIKELY (size <= in_use))
+        stats->total_bytes_freed += size;
+      else
+        {
+          /* All of it is freed, the rest goes to the base. */
+          stats->bytes_in_use += size - in_use;
+          stats->total_bytes_freed += in_use;
+        }
       stats->deallocations++;
-      stats->total_bytes_freed += size;
     }
 }
 

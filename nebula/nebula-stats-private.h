@@ -30,12 +30,13 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * nebula_allocator_config_ensure() ties the shards to the object, which
  * frees them when it is finalized. Calling it in finalize is harmless.
  *
- * In plain mode bytes_in_use is not stored: plain.bytes_in_use is a base,
- * and the value is base + total_bytes_allocated - total_bytes_freed
- * (nebula_stats_counters_plain_in_use()), so an allocation adds to two
- * counters. peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It
- * is settled whenever bytes_in_use is about to fall and on every read, so
- * an allocation path only adds and never compares.
+ * In plain mode bytes_in_use is not stored: plain.total_bytes_freed holds
+ * the bytes freed minus a base, plain.bytes_in_use holds the base, and the
+ * value is total_bytes_allocated - total_bytes_freed
+ * (nebula_stats_counters_plain_in_use(); _nebula_fast_stats_in_use() in
+ * nebula-allocator.h explains why). peak_bytes_in_use may lag: the peak is
+ * MAX (peak, in_use). It is settled whenever bytes_in_use is about to fall
+ * and on every read, so an allocation path only adds and never compares.
  *
  * A block of size 0 counts as one byte, the byte that keeps its address
  * unique: that is what an allocator holds for it, and what a release that
@@ -182,7 +183,7 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
 
 /* Plain mode: bytes_in_use is derived (see _nebula_fast_stats_in_use()),
  * the peak settled before it falls, and a decrease larger than what is in
- * use stops at 0 by raising the base. */
+ * use stops at 0 (the base takes the rest). */
 static inline guint64
 nebula_stats_counters_plain_in_use (NebulaStatsCounters *counters)
 {
@@ -208,9 +209,13 @@ nebula_stats_counters_plain_free (NebulaStatsCounters *counters,
 
   if (in_use > counters->plain.peak_bytes_in_use)
     counters->plain.peak_bytes_in_use = in_use;
-  if (n_bytes > in_use)
-    counters->plain.bytes_in_use += n_bytes - in_use;
-  counters->plain.total_bytes_freed += n_bytes;
+  if (n_bytes <= in_use)
+    counters->plain.total_bytes_freed += n_bytes;
+  else
+    {
+      counters->plain.bytes_in_use += n_bytes - in_use;
+      counters->plain.total_bytes_freed += in_use;
+    }
 }
 
 static inline void

@@ -391,9 +391,11 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
   if (!counters->thread_safe)
     {
       *out = counters->plain;
-      /* bytes_in_use is derived, and the recorded peak may lag the inline
-       * paths (see nebula-stats-private.h). */
+      /* bytes_in_use is derived, total_bytes_freed stored less the base,
+       * and the recorded peak may lag the inline paths (see
+       * nebula-stats-private.h). */
       out->bytes_in_use = nebula_stats_counters_plain_in_use (counters);
+      out->total_bytes_freed = counters->plain.total_bytes_freed + counters->plain.bytes_in_use;
       out->peak_bytes_in_use = MAX (out->peak_bytes_in_use, out->bytes_in_use);
       return;
     }
@@ -491,10 +493,15 @@ nebula_stats_counters_zero (NebulaStatsCounters *counters)
 
   nebula_stats_counters_read (counters, &current);
 
-  /* What is live stays live: only the history is forgotten. */
+  /* What is live stays live: only the history is forgotten. In both
+   * modes plain.bytes_in_use is a base; in plain mode the live bytes are
+   * the allocated total (0) less the stored freed total, which is the
+   * freed total (0) less the base. */
   restart_balances (counters, TRUE);
   memset (&counters->plain, 0, sizeof counters->plain);
   counters->plain.bytes_in_use = current.bytes_in_use;
+  if (!counters->thread_safe)
+    counters->plain.total_bytes_freed = (guint64) 0 - current.bytes_in_use;
   counters->plain.peak_bytes_in_use = current.bytes_in_use;
   counters->peak_upper = current.bytes_in_use;
 }

@@ -21,6 +21,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <time.h>
 
 #include <nebula.h>
@@ -43,6 +44,15 @@ now_ns (void)
 }
 
 /* 1. track-stats on and off, one thread. */
+
+static int
+compare_ratios (gconstpointer a,
+                gconstpointer b)
+{
+  double x = *(const double *) a, y = *(const double *) b;
+
+  return (x > y) - (x < y);
+}
 
 enum { BATCH = 4096, BATCHES = 32 };
 
@@ -82,17 +92,35 @@ typedef struct
   gboolean         with_context;
 } Variant;
 
+/* Keeps each variant's best pass, and in @cost the median over the runs
+ * of variant 1's pass over variant 0's in the same run (the paired ratio
+ * is steadier than the ratio of the bests on a shared machine). */
 static void
 bump_compare (const Variant *variants,
               double        *best,
-              guint          n)
+              guint          n,
+              double        *cost)
 {
+  double ratios[30 * RUNS];
+
   for (guint i = 0; i < n; i++)
     best[i] = G_MAXDOUBLE;
 
   for (guint run = 0; run < 30 * RUNS; run++)
-    for (guint i = 0; i < n; i++)
-      best[i] = MIN (best[i], bump_pass (variants[i].alloc, variants[i].with_context));
+    {
+      double ns[8];
+
+      g_assert (n <= G_N_ELEMENTS (ns));
+      for (guint i = 0; i < n; i++)
+        {
+          ns[i] = bump_pass (variants[i].alloc, variants[i].with_context);
+          best[i] = MIN (best[i], ns[i]);
+        }
+      ratios[run] = ns[1] / ns[0];
+    }
+
+  qsort (ratios, G_N_ELEMENTS (ratios), sizeof ratios[0], compare_ratios);
+  *cost = ratios[G_N_ELEMENTS (ratios) / 2];
 }
 
 static NebulaAllocator *
@@ -115,9 +143,9 @@ new_bump (gboolean track_stats,
  * allocator of the speed targets, on the workloads it is built for,
  * through its inline fast path and through nebula_allocator_allocate() /
  * _deallocate(). Two allocators configured alike but for track-stats run
- * alternately, a few rounds at a time, and the best round of each counts. */
+ * back to back, a few rounds at a time (see workload_compare()). */
 
-enum { WORKLOAD_OPS = 200000, WORKLOAD_ROUNDS = 3, WORKLOAD_TURNS = 9, WORKLOAD_SEED = 42 };
+enum { WORKLOAD_OPS = 200000, WORKLOAD_ROUNDS = 3, WORKLOAD_TURNS = 31, WORKLOAD_SEED = 42 };
 
 typedef struct
 {
@@ -158,19 +186,22 @@ new_workload_allocator (const StatsCase *c,
 }
 
 static double
-workload_best (NebulaBenchmark *benchmark,
-               NebulaAllocator *alloc,
-               double           best)
+workload_ns (NebulaBenchmark *benchmark,
+             NebulaAllocator *alloc)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(NebulaBenchmarkResult) result = nebula_benchmark_run (benchmark, alloc, &error);
 
   if (result == NULL)
     g_error ("%s", error->message);
-  return MIN (best, result->ns_per_op_min);
+  return result->ns_per_op_min;
 }
 
-/* Prints one line per case and returns the geometric mean of on / off. */
+/* Prints one line per case and returns the geometric mean of the cases'
+ * costs. A case's cost is the median over the turns of on / off within
+ * the turn: the two variants of a turn run back to back, so a neighbour
+ * that slows the machine for a while slows both, and the median drops
+ * the turns it hit unevenly. */
 static double
 workload_compare (const StatsCase *cases,
                   guint            n_cases)
@@ -182,7 +213,7 @@ workload_compare (const StatsCase *cases,
       g_autoptr(NebulaAllocator) on = new_workload_allocator (&cases[i], TRUE);
       g_autoptr(NebulaAllocator) off = new_workload_allocator (&cases[i], FALSE);
       g_autoptr(NebulaBenchmark) benchmark = nebula_benchmark_new (cases[i].workload);
-      double best_on = G_MAXDOUBLE, best_off = G_MAXDOUBLE;
+      double best_on = G_MAXDOUBLE, best_off = G_MAXDOUBLE, ratios[WORKLOAD_TURNS], cost;
 
       g_object_set (benchmark,
                     "iterations", (guint64) WORKLOAD_OPS,
@@ -192,24 +223,31 @@ workload_compare (const StatsCase *cases,
                     NULL);
       for (guint turn = 0; turn < WORKLOAD_TURNS; turn++)
         {
+          double ns_on, ns_off;
+
           /* Both orders, so that neither always runs on a warmer cache. */
           if (turn % 2 == 0)
             {
-              best_on = workload_best (benchmark, on, best_on);
-              best_off = workload_best (benchmark, off, best_off);
+              ns_on = workload_ns (benchmark, on);
+              ns_off = workload_ns (benchmark, off);
             }
           else
             {
-              best_off = workload_best (benchmark, off, best_off);
-              best_on = workload_best (benchmark, on, best_on);
+              ns_off = workload_ns (benchmark, off);
+              ns_on = workload_ns (benchmark, on);
             }
+          ratios[turn] = ns_on / ns_off;
+          best_on = MIN (best_on, ns_on);
+          best_off = MIN (best_off, ns_off);
         }
+      qsort (ratios, WORKLOAD_TURNS, sizeof ratios[0], compare_ratios);
+      cost = ratios[WORKLOAD_TURNS / 2];
 
       printf ("  %-16s %-17s %7.2f %7.2f  %+6.1f%%\n",
               cases[i].label,
               nebula_bench_workload_name ((NebulaBenchWorkload) cases[i].workload),
-              best_off, best_on, 100.0 * (best_on - best_off) / best_off);
-      log_sum += log (best_on / best_off);
+              best_off, best_on, 100.0 * (cost - 1.0));
+      log_sum += log (cost);
     }
 
   return exp (log_sum / n_cases);
@@ -236,8 +274,9 @@ workload_report (void)
   interface_cases[n] = (StatsCase) { "stack", "stack", NEBULA_WORKLOAD_LIFO_FRAMES, FALSE };
   inline_cases[n++] = (StatsCase) { "stack-inline", "stack", NEBULA_WORKLOAD_LIFO_FRAMES, TRUE };
 
-  printf ("Statistics, one thread, nebula-bench workloads (ns per operation, best round;\n"
-          "the two variants alternate, %u x %u rounds of %u operations each):\n",
+  printf ("Statistics, one thread, nebula-bench workloads: ns per operation (best round)\n"
+          "and cost, the median over %u turns of on / off run back to back (%u rounds of\n"
+          "%u operations each):\n",
           WORKLOAD_TURNS, WORKLOAD_ROUNDS, WORKLOAD_OPS);
   printf ("  %-16s %-17s %7s %7s  %7s\n", "allocator", "workload", "off", "on", "cost");
   interface_mean = workload_compare (interface_cases, n);
@@ -461,22 +500,22 @@ nebula_bench_stats_run (void)
   g_autoptr(NebulaAllocator) shared_on = NULL;
   g_autoptr(NebulaAllocator) shared_off = NULL;
   g_autoptr(GError) error = NULL;
-  double on, off, sharded, atomic, context, whole_on, whole_off;
+  double on, off, cost, sharded, atomic, context, whole_on, whole_off;
   guint n_sharded, n_atomic, n_whole_off, n_whole_on;
 
   {
     const Variant variants[] = { { stats_off, FALSE }, { stats_on, FALSE }, { stats_on, TRUE } };
     double best[3];
 
-    bump_compare (variants, best, 3);
+    bump_compare (variants, best, 3, &cost);
     off = best[0];
     on = best[1];
     context = best[2];
   }
   printf ("Statistics, one thread, bump allocate (16 bytes):\n");
   printf ("  track-stats off    %7.2f ns/request\n", off);
-  printf ("  track-stats on     %7.2f ns/request   (%+.1f%%)\n",
-          on, 100.0 * (on - off) / off);
+  printf ("  track-stats on     %7.2f ns/request   (%+.1f%%: the median of on / off per pass)\n",
+          on, 100.0 * (cost - 1.0));
   workload_report ();
 
   sharded = contend (MODE_SHARDED, NULL, &n_sharded);
