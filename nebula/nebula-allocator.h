@@ -203,24 +203,32 @@ _nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
     }
 }
 
+/* Settles the peak, then takes @size off bytes in use, stopping at 0 (the
+ * base takes the rest, so that the freed total still grows by @size). */
+static inline void
+_nebula_fast_stats_take (NebulaAllocatorStats *stats,
+                         guint64               size)
+{
+  guint64 in_use = _nebula_fast_stats_in_use (stats);
+
+  if (in_use > stats->peak_bytes_in_use)
+    stats->peak_bytes_in_use = in_use;
+  if (G_LIKELY (size <= in_use))
+    stats->total_bytes_freed += size;
+  else
+    {
+      stats->bytes_in_use += size - in_use;
+      stats->total_bytes_freed += in_use;
+    }
+}
+
 static inline void
 _nebula_fast_stats_free (NebulaAllocatorStats *stats,
                          gsize                 size)
 {
   if (stats != NULL)
     {
-      guint64 in_use = _nebula_fast_stats_in_use (stats);
-
-      if (in_use > stats->peak_bytes_in_use)
-        stats->peak_bytes_in_use = in_use;
-      if (G_LIKELY (size <= in_use))
-        stats->total_bytes_freed += size;
-      else
-        {
-          /* All of it is freed, the rest goes to the base. */
-          stats->bytes_in_use += size - in_use;
-          stats->total_bytes_freed += in_use;
-        }
+      _nebula_fast_stats_take (stats, size);
       stats->deallocations++;
     }
 }

@@ -182,8 +182,8 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
 }
 
 /* Plain mode: bytes_in_use is derived (see _nebula_fast_stats_in_use()),
- * the peak settled before it falls, and a decrease larger than what is in
- * use stops at 0 (the base takes the rest). */
+ * and nebula_stats_counters_plain_free() settles the peak before taking
+ * bytes off it, stopping at 0 (_nebula_fast_stats_take()). */
 static inline guint64
 nebula_stats_counters_plain_in_use (NebulaStatsCounters *counters)
 {
@@ -191,31 +191,10 @@ nebula_stats_counters_plain_in_use (NebulaStatsCounters *counters)
 }
 
 static inline void
-nebula_stats_counters_settle_peak (NebulaStatsCounters *counters)
-{
-  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
-
-  if (in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = in_use;
-}
-
-/* Plain mode: settles the peak, then counts @n_bytes freed, of which at
- * most what is in use leaves bytes_in_use. */
-static inline void
 nebula_stats_counters_plain_free (NebulaStatsCounters *counters,
                                   guint64              n_bytes)
 {
-  guint64 in_use = nebula_stats_counters_plain_in_use (counters);
-
-  if (in_use > counters->plain.peak_bytes_in_use)
-    counters->plain.peak_bytes_in_use = in_use;
-  if (n_bytes <= in_use)
-    counters->plain.total_bytes_freed += n_bytes;
-  else
-    {
-      counters->plain.bytes_in_use += n_bytes - in_use;
-      counters->plain.total_bytes_freed += in_use;
-    }
+  _nebula_fast_stats_take (&counters->plain, n_bytes);
 }
 
 static inline void

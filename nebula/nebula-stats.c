@@ -448,7 +448,6 @@ nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
   p->deallocations += deallocations;
   p->reallocations += reallocations;
   p->total_bytes_allocated += bytes_allocated;
-  nebula_stats_counters_settle_peak (counters);
   nebula_stats_counters_plain_free (counters, MIN ((guint64) bytes_freed,
                                                    nebula_stats_counters_plain_in_use (counters)));
 }
