@@ -197,23 +197,40 @@ workload_ns (NebulaBenchmark *benchmark,
   return result->ns_per_op_min;
 }
 
+/* One variant of a turn: a fresh allocator, placed behind a heap block
+ * of random size. */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gpointer         pad;
+  double           ns;
+} TurnAllocator;
+
 /* Prints one line per case and returns the geometric mean of the cases'
  * costs. A case's cost is the median over the turns of on / off within
- * the turn: the two variants of a turn run back to back, so a neighbour
- * that slows the machine for a while slows both, and the median drops
- * the turns it hit unevenly. */
+ * the turn: the variants of a turn run back to back, so a neighbour that
+ * slows the machine for a while slows them all, and the median drops the
+ * turns it hit unevenly.
+ *
+ * Each turn makes its allocators anew, each behind a heap block of random
+ * size, and runs them in a rotating order: where an allocator's fields
+ * and chunks fall relative to each other (cache sets, 4 KiB aliasing)
+ * moves a pair of otherwise equal allocators apart by a few percent, and
+ * one fixed placement would put that bias into every turn. The control
+ * column is a second allocator without statistics against the first (an
+ * A/A comparison): what the method reads when there is nothing to find. */
 static double
 workload_compare (const StatsCase *cases,
-                  guint            n_cases)
+                  guint            n_cases,
+                  GRand           *rand)
 {
   double log_sum = 0;
 
   for (guint i = 0; i < n_cases; i++)
     {
-      g_autoptr(NebulaAllocator) on = new_workload_allocator (&cases[i], TRUE);
-      g_autoptr(NebulaAllocator) off = new_workload_allocator (&cases[i], FALSE);
       g_autoptr(NebulaBenchmark) benchmark = nebula_benchmark_new (cases[i].workload);
-      double best_on = G_MAXDOUBLE, best_off = G_MAXDOUBLE, ratios[WORKLOAD_TURNS], cost;
+      double best_on = G_MAXDOUBLE, best_off = G_MAXDOUBLE;
+      double ratios[WORKLOAD_TURNS], controls[WORKLOAD_TURNS], cost, control;
 
       g_object_set (benchmark,
                     "iterations", (guint64) WORKLOAD_OPS,
@@ -223,30 +240,39 @@ workload_compare (const StatsCase *cases,
                     NULL);
       for (guint turn = 0; turn < WORKLOAD_TURNS; turn++)
         {
-          double ns_on, ns_off;
+          /* on, off, control (off again) */
+          TurnAllocator v[3];
 
-          /* Both orders, so that neither always runs on a warmer cache. */
-          if (turn % 2 == 0)
+          for (guint k = 0; k < 3; k++)
             {
-              ns_on = workload_ns (benchmark, on);
-              ns_off = workload_ns (benchmark, off);
+              v[k].pad = g_malloc (g_rand_int_range (rand, 1, 4097));
+              v[k].alloc = new_workload_allocator (&cases[i], k == 0);
             }
-          else
+          for (guint k = 0; k < 3; k++)
             {
-              ns_off = workload_ns (benchmark, off);
-              ns_on = workload_ns (benchmark, on);
+              TurnAllocator *run = &v[(turn + k) % 3];
+
+              run->ns = workload_ns (benchmark, run->alloc);
             }
-          ratios[turn] = ns_on / ns_off;
-          best_on = MIN (best_on, ns_on);
-          best_off = MIN (best_off, ns_off);
+          ratios[turn] = v[0].ns / v[1].ns;
+          controls[turn] = v[2].ns / v[1].ns;
+          best_on = MIN (best_on, v[0].ns);
+          best_off = MIN (best_off, MIN (v[1].ns, v[2].ns));
+          for (guint k = 0; k < 3; k++)
+            {
+              g_object_unref (v[k].alloc);
+              g_free (v[k].pad);
+            }
         }
       qsort (ratios, WORKLOAD_TURNS, sizeof ratios[0], compare_ratios);
+      qsort (controls, WORKLOAD_TURNS, sizeof controls[0], compare_ratios);
       cost = ratios[WORKLOAD_TURNS / 2];
+      control = controls[WORKLOAD_TURNS / 2];
 
-      printf ("  %-16s %-17s %7.2f %7.2f  %+6.1f%%\n",
+      printf ("  %-16s %-17s %7.2f %7.2f  %+6.1f%%  %+6.1f%%\n",
               cases[i].label,
               nebula_bench_workload_name ((NebulaBenchWorkload) cases[i].workload),
-              best_off, best_on, 100.0 * (cost - 1.0));
+              best_off, best_on, 100.0 * (cost - 1.0), 100.0 * (control - 1.0));
       log_sum += log (cost);
     }
 
@@ -260,6 +286,7 @@ workload_report (void)
     NEBULA_WORKLOAD_SMALL_MIXED, NEBULA_WORKLOAD_FIXED_64, NEBULA_WORKLOAD_LIFO_FRAMES,
     NEBULA_WORKLOAD_REQUEST_RESPONSE, NEBULA_WORKLOAD_MIXED_LIFETIMES,
   };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (WORKLOAD_SEED);
   StatsCase interface_cases[G_N_ELEMENTS (all) + 2], inline_cases[G_N_ELEMENTS (all) + 2];
   guint n = 0;
   double interface_mean, inline_mean;
@@ -278,9 +305,9 @@ workload_report (void)
           "and cost, the median over %u turns of on / off run back to back (%u rounds of\n"
           "%u operations each):\n",
           WORKLOAD_TURNS, WORKLOAD_ROUNDS, WORKLOAD_OPS);
-  printf ("  %-16s %-17s %7s %7s  %7s\n", "allocator", "workload", "off", "on", "cost");
-  interface_mean = workload_compare (interface_cases, n);
-  inline_mean = workload_compare (inline_cases, n);
+  printf ("  %-16s %-17s %7s %7s  %7s  %7s\n", "allocator", "workload", "off", "on", "cost", "control");
+  interface_mean = workload_compare (interface_cases, n, rand);
+  inline_mean = workload_compare (inline_cases, n, rand);
   printf ("  geometric mean, nebula_allocator_allocate()/_deallocate(): %+.1f%% (target <= +5%%)\n",
           100.0 * (interface_mean - 1.0));
   printf ("  geometric mean, inline fast paths:                         %+.1f%%\n",
