@@ -180,8 +180,11 @@ void
 fuzz_model_check_stats (FuzzState *state)
 {
   g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (state->alloc);
-  NebulaAllocatorStats zero = { 0, };
-  const NebulaAllocatorStats *want = state->track_stats ? &state->stats : &zero;
+  NebulaAllocatorStats zero = { 0, }, model = state->stats;
+  const NebulaAllocatorStats *want = state->track_stats ? &model : &zero;
+
+  /* the model keeps the balance, which reads as 0 while below 0 */
+  model.bytes_in_use = (guint64) MAX ((gint64) model.bytes_in_use, 0);
 
   if (g_getenv ("FUZZ_DEBUG") != NULL && memcmp (stats, want, sizeof *want) != 0)
     fprintf (stderr, "stats after op %u: allocations %" G_GUINT64_FORMAT "/%" G_GUINT64_FORMAT
@@ -217,8 +220,20 @@ fuzz_model_drop_from_seq (FuzzState *state,
     }
 }
 
-/* The blocks and bytes the statistics count as in use, for a rewind to
- * come back to. */
+/* state->stats.bytes_in_use is the model's balance (modulo 2^64, read as
+ * signed): frees of blocks a reset already counted as freed take it below
+ * 0, as they take the allocator's; the check reads it as 0 there. */
+void
+fuzz_model_settle_peak (FuzzState *state)
+{
+  NebulaAllocatorStats *s = &state->stats;
+
+  if ((gint64) s->bytes_in_use > (gint64) s->peak_bytes_in_use)
+    s->peak_bytes_in_use = s->bytes_in_use;
+}
+
+/* The blocks and bytes (the balance) the statistics count as in use, for
+ * a rewind to come back to. */
 void
 fuzz_model_live (FuzzState *state,
                  guint64   *live_blocks,
@@ -242,7 +257,7 @@ fuzz_model_count_rewind (FuzzState *state,
   guint64 live_now, bytes_now, n_bytes;
 
   fuzz_model_live (state, &live_now, &bytes_now);
-  n_bytes = bytes_now > bytes_in_use ? bytes_now - bytes_in_use : 0;
+  n_bytes = (gint64) (bytes_now - bytes_in_use) > 0 ? bytes_now - bytes_in_use : 0;
   s->deallocations += live_now > live_blocks ? live_now - live_blocks : 0;
   s->total_bytes_freed += n_bytes;
   s->bytes_in_use -= n_bytes;
@@ -279,7 +294,7 @@ count_allocation (FuzzState *state,
   s->allocations++;
   s->total_bytes_allocated += size;
   s->bytes_in_use += size;
-  s->peak_bytes_in_use = MAX (s->peak_bytes_in_use, s->bytes_in_use);
+  fuzz_model_settle_peak (state);
 }
 
 static void
@@ -291,7 +306,7 @@ count_deallocation (FuzzState *state,
   size = MAX (size, 1);
   s->deallocations++;
   s->total_bytes_freed += size;
-  s->bytes_in_use -= MIN (size, s->bytes_in_use);
+  s->bytes_in_use -= size;
 }
 
 static void
@@ -308,12 +323,12 @@ count_reallocation (FuzzState *state,
     {
       s->total_bytes_allocated += new_size - old_size;
       s->bytes_in_use += new_size - old_size;
-      s->peak_bytes_in_use = MAX (s->peak_bytes_in_use, s->bytes_in_use);
+      fuzz_model_settle_peak (state);
     }
   else
     {
       s->total_bytes_freed += old_size - new_size;
-      s->bytes_in_use -= MIN (old_size - new_size, s->bytes_in_use);
+      s->bytes_in_use -= old_size - new_size;
     }
 }
 
@@ -535,8 +550,11 @@ do_reset (FuzzState *state)
 {
   nebula_allocator_reset (state->alloc);
 
+  /* Everything in use counts as freed and the balance starts anew; blocks
+   * a reset leaves alive (a system allocator without check-frees) and
+   * that are freed later take it below 0. */
   state->stats.resets++;
-  state->stats.total_bytes_freed += state->stats.bytes_in_use;
+  state->stats.total_bytes_freed += (guint64) MAX ((gint64) state->stats.bytes_in_use, 0);
   state->stats.bytes_in_use = 0;
   if (state->reset_frees)
     {

@@ -142,6 +142,7 @@ void fuzz_model_drop_from_seq (FuzzState *state,
                                guint64    seq);
 void fuzz_model_check_all     (FuzzState *state);
 void fuzz_model_check_stats   (FuzzState *state);
+void fuzz_model_settle_peak   (FuzzState *state);
 void fuzz_model_live          (FuzzState *state,
                                guint64   *live_blocks,
                                guint64   *bytes_in_use);

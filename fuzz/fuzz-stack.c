@@ -389,7 +389,7 @@ apply_release (FuzzState *state,
     return;
   s->deallocations += n;
   s->total_bytes_freed += n_bytes;
-  s->bytes_in_use -= MIN (n_bytes, s->bytes_in_use);
+  s->bytes_in_use -= n_bytes;
 }
 
 static void
@@ -564,7 +564,7 @@ deallocate_high (FuzzState *state,
       /* A block of size 0 counts as its one byte (nebula-stats-private.h). */
       s->deallocations++;
       s->total_bytes_freed += MAX (block.size, 1);
-      s->bytes_in_use -= MIN (MAX (block.size, 1), s->bytes_in_use);
+      s->bytes_in_use -= MAX (block.size, 1);
       return;
     }
 

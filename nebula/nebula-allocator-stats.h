@@ -26,7 +26,11 @@ typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
  * @deallocations: successful deallocations
  * @reallocations: successful reallocations
  * @failed_allocations: allocations and reallocations that returned an error
- * @bytes_in_use: bytes allocated and not yet freed, as the callers asked
+ * @bytes_in_use: bytes allocated and not yet freed, as the callers asked;
+ *   never below 0. A deallocation of more than was allocated (a wrong size
+ *   or a block freed twice, which not every allocator can detect) leaves a
+ *   deficit that later allocations make up before @bytes_in_use rises again;
+ *   a reset or nebula_allocator_reset_stats() clears it
  * @peak_bytes_in_use: the highest @bytes_in_use since creation or the last
  *   nebula_allocator_reset_stats(). Exact for single-threaded allocators and
  *   for a thread-safe one used from one thread (or from threads one after

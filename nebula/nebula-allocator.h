@@ -178,18 +178,27 @@ gboolean              nebula_allocator_owns_address            (NebulaAllocator 
  * In these counters two fields hold something else than their names say,
  * so that each request touches as few of them as possible:
  * total_bytes_freed holds the bytes freed minus a base, and bytes_in_use
- * holds that base. Then bytes in use = total_bytes_allocated -
- * total_bytes_freed, one subtraction; the base only changes when a free
- * is larger than what is in use (bytes in use stops at 0) and when the
- * statistics are zeroed. nebula_stats_counters_read() gives the real
- * values. An allocation adds to two counters; a free adds to two, settles
- * the peak (which an allocation leaves lagging) and checks for the rare
- * oversized free. All arithmetic is modulo 2^64.
+ * holds that base. Then the balance, total_bytes_allocated -
+ * total_bytes_freed read as a signed number, is one subtraction; bytes in
+ * use is the balance, or 0 while it is below 0. The base only changes
+ * when a reset or nebula_allocator_reset_stats() starts the balance anew.
+ * nebula_stats_counters_read() gives the real values.
+ *
+ * An allocation adds to two counters. A free adds to two and settles the
+ * peak, which an allocation leaves lagging. A free of more than is in use
+ * (a caller's mistake the allocator cannot always see, such as a size
+ * larger than the one allocated) takes the balance below 0, and later
+ * allocations fill that gap before bytes in use rises again. That is how
+ * a thread-safe allocator's per-thread balances have always counted (a
+ * read clamps their sum at 0), and a reset or a zeroing closes the gap.
+ * Checking for it on every free, to stop at 0 there, cost 1.5 points of
+ * the 5% budget (docs/performance.md, "Statistics").
+ * All arithmetic is modulo 2^64.
  */
-static inline guint64
-_nebula_fast_stats_in_use (const NebulaAllocatorStats *stats)
+static inline gint64
+_nebula_fast_stats_balance (const NebulaAllocatorStats *stats)
 {
-  return stats->total_bytes_allocated - stats->total_bytes_freed;
+  return (gint64) (stats->total_bytes_allocated - stats->total_bytes_freed);
 }
 
 static inline void
@@ -203,30 +212,17 @@ _nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
     }
 }
 
-/* Settles the peak, then takes @size off bytes in use, stopping at 0 (the
- * base takes the rest, so that the freed total still grows by @size).
- * Written so that the usual free runs straight through, with one store
- * to the freed total: the two rare cases (a new peak, an oversized free)
- * branch out and come back. A free that tested "size <= in_use" as the
- * likely case compiled to two taken jumps per free, and the statistics
- * cost 3 to 4 points more (docs/performance.md, "Statistics"). */
+/* Settles the peak, then takes @size off the balance. The usual free runs
+ * straight through: a new peak branches out and comes back. */
 static inline void
 _nebula_fast_stats_take (NebulaAllocatorStats *stats,
                          guint64               size)
 {
-  guint64 allocated = stats->total_bytes_allocated;
-  guint64 freed = stats->total_bytes_freed;
-  guint64 in_use = allocated - freed;
+  gint64 balance = _nebula_fast_stats_balance (stats);
 
-  freed += size;
-  if (G_UNLIKELY (in_use > stats->peak_bytes_in_use))
-    stats->peak_bytes_in_use = in_use;
-  if (G_UNLIKELY (size > in_use))
-    {
-      stats->bytes_in_use += size - in_use;
-      freed = allocated;
-    }
-  stats->total_bytes_freed = freed;
+  if (G_UNLIKELY (balance > (gint64) stats->peak_bytes_in_use))
+    stats->peak_bytes_in_use = (guint64) balance;
+  stats->total_bytes_freed += size;
 }
 
 static inline void

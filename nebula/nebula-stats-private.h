@@ -32,11 +32,13 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  *
  * In plain mode bytes_in_use is not stored: plain.total_bytes_freed holds
  * the bytes freed minus a base, plain.bytes_in_use holds the base, and the
- * value is total_bytes_allocated - total_bytes_freed
- * (nebula_stats_counters_plain_in_use(); _nebula_fast_stats_in_use() in
- * nebula-allocator.h explains why). peak_bytes_in_use may lag: the peak is
- * MAX (peak, in_use). It is settled whenever bytes_in_use is about to fall
- * and on every read, so an allocation path only adds and never compares.
+ * balance is total_bytes_allocated - total_bytes_freed, read as signed;
+ * bytes in use is the balance, or 0 while a free of more than was in use
+ * keeps it below 0 (nebula_stats_counters_plain_in_use();
+ * _nebula_fast_stats_balance() in nebula-allocator.h explains why).
+ * peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It is settled
+ * whenever bytes_in_use is about to fall and on every read, so an
+ * allocation path only adds and never compares.
  *
  * A block of size 0 counts as one byte, the byte that keeps its address
  * unique: that is what an allocator holds for it, and what a release that
@@ -181,13 +183,13 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
 }
 
-/* Plain mode: bytes_in_use is derived (see _nebula_fast_stats_in_use()),
- * and nebula_stats_counters_plain_free() settles the peak before taking
- * bytes off it, stopping at 0 (_nebula_fast_stats_take()). */
+/* Plain mode: bytes_in_use is derived from the balance (see
+ * _nebula_fast_stats_balance()), and nebula_stats_counters_plain_free()
+ * settles the peak before taking bytes off it (_nebula_fast_stats_take()). */
 static inline guint64
 nebula_stats_counters_plain_in_use (NebulaStatsCounters *counters)
 {
-  return _nebula_fast_stats_in_use (&counters->plain);
+  return (guint64) MAX (_nebula_fast_stats_balance (&counters->plain), 0);
 }
 
 static inline void
@@ -275,7 +277,7 @@ nebula_stats_counters_record_release (NebulaStatsCounters *counters,
     }
 
   counters->plain.deallocations += n_blocks;
-  nebula_stats_counters_plain_free (counters, MIN (n_bytes, nebula_stats_counters_plain_in_use (counters)));
+  nebula_stats_counters_plain_free (counters, n_bytes);
 }
 
 /* The general form of the above, kept for implementations written against

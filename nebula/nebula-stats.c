@@ -448,8 +448,7 @@ nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
   p->deallocations += deallocations;
   p->reallocations += reallocations;
   p->total_bytes_allocated += bytes_allocated;
-  nebula_stats_counters_plain_free (counters, MIN ((guint64) bytes_freed,
-                                                   nebula_stats_counters_plain_in_use (counters)));
+  nebula_stats_counters_plain_free (counters, (guint64) bytes_freed);
 }
 
 /* Starts a new period for the running balances; quiescent callers only. */
@@ -516,8 +515,16 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 
   if (!counters->thread_safe)
     {
-      /* Everything in use counts as freed, which brings it to 0. */
+      /* Everything in use counts as freed, and the balance starts anew at
+       * 0 (closing any gap an oversized free left below 0, as restarting
+       * the shards' balances does in thread-safe mode): the stored freed
+       * total becomes the allocated total, the base keeps the real one. */
+      guint64 freed;
+
       nebula_stats_counters_plain_free (counters, nebula_stats_counters_plain_in_use (counters));
+      freed = p->total_bytes_freed + p->bytes_in_use;
+      p->total_bytes_freed = p->total_bytes_allocated;
+      p->bytes_in_use = freed - p->total_bytes_allocated;
       p->resets++;
       return;
     }

@@ -590,10 +590,11 @@ test_stats_counters_bulk (void)
     }
 }
 
-/* Plain counters derive bytes_in_use from the totals: a free larger than
- * what is in use stops it at 0 (and later allocations count up from
- * there), the inline fast-path helpers and the record functions agree, and
- * zeroing keeps what is live. */
+/* Plain counters derive bytes_in_use from a balance that a free of more
+ * than is in use takes below 0: bytes_in_use reads 0 until later
+ * allocations fill the gap, the peak never moves for it, and a reset or
+ * zeroing starts the balance anew. The inline fast-path helpers and the
+ * record functions agree, and zeroing keeps what is live. */
 static void
 test_stats_counters_over_free (void)
 {
@@ -606,6 +607,7 @@ test_stats_counters_over_free (void)
   nebula_stats_counters_read (&counters, &stats);
   g_assert_cmpuint (stats.bytes_in_use, ==, 64);
 
+  /* 36 bytes too many */
   _nebula_fast_stats_free (&counters.plain, 100);
   nebula_stats_counters_read (&counters, &stats);
   g_assert_cmpuint (stats.deallocations, ==, 1);
@@ -613,20 +615,43 @@ test_stats_counters_over_free (void)
   g_assert_cmpuint (stats.bytes_in_use, ==, 0);
   g_assert_cmpuint (stats.peak_bytes_in_use, ==, 64);
 
+  /* 32 bytes fill 32 of the 36 */
   nebula_stats_counters_record_allocation (&counters, 16);
   _nebula_fast_stats_alloc (&counters.plain, 16);
-  nebula_stats_counters_record_deallocation (&counters, 50);
   nebula_stats_counters_read (&counters, &stats);
   g_assert_cmpuint (stats.allocations, ==, 4);
   g_assert_cmpuint (stats.total_bytes_allocated, ==, 96);
-  g_assert_cmpuint (stats.total_bytes_freed, ==, 150);
   g_assert_cmpuint (stats.bytes_in_use, ==, 0);
 
+  _nebula_fast_stats_alloc (&counters.plain, 10);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 6);
+
+  /* 44 below 0; settling the peak at this free must not read that as a
+   * huge unsigned number */
+  nebula_stats_counters_record_deallocation (&counters, 50);
+  _nebula_fast_stats_free (&counters.plain, 1);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 151);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 64);
+  g_assert_cmpuint (nebula_stats_counters_peak_upper_bound (&counters), ==, 64);
+
+  /* a reset closes the gap and counts nothing more as freed */
+  nebula_stats_counters_record_reset (&counters);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 151);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats.resets, ==, 1);
   nebula_stats_counters_record_allocation (&counters, 70);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 70);
+
   nebula_stats_counters_record_reallocation (&counters, 70, 30);
   nebula_stats_counters_read (&counters, &stats);
   g_assert_cmpuint (stats.bytes_in_use, ==, 30);
   g_assert_cmpuint (stats.peak_bytes_in_use, ==, 70);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 191);
 
   nebula_stats_counters_zero (&counters);
   nebula_stats_counters_read (&counters, &stats);
@@ -636,14 +661,66 @@ test_stats_counters_over_free (void)
   g_assert_cmpuint (stats.bytes_in_use, ==, 30);
   g_assert_cmpuint (stats.peak_bytes_in_use, ==, 30);
 
+  /* zeroing closes a gap too */
+  _nebula_fast_stats_free (&counters.plain, 80);
+  nebula_stats_counters_zero (&counters);
   _nebula_fast_stats_alloc (&counters.plain, 10);
+  nebula_stats_counters_read (&counters, &stats);
+  g_assert_cmpuint (stats.bytes_in_use, ==, 10);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 0);
+
   nebula_stats_counters_record_reset (&counters);
   nebula_stats_counters_read (&counters, &stats);
   g_assert_cmpuint (stats.bytes_in_use, ==, 0);
-  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 40);
-  g_assert_cmpuint (stats.total_bytes_freed, ==, 40);
-  g_assert_cmpuint (nebula_stats_counters_peak_upper_bound (&counters), ==, 40);
+  g_assert_cmpuint (stats.peak_bytes_in_use, ==, 10);
+  g_assert_cmpuint (stats.total_bytes_freed, ==, 10);
+  g_assert_cmpuint (nebula_stats_counters_peak_upper_bound (&counters), ==, 10);
   nebula_stats_counters_clear (&counters);
+}
+
+/* The same requests, over-frees included, read the same from plain
+ * counters and from a thread-safe allocator's shards (used from one
+ * thread, where their peak is exact too). */
+static void
+test_stats_counters_modes_agree (void)
+{
+  /* size > 0: allocate; size < 0: free; 0: reset */
+  static const gint64 steps[] = { 40, 24, -100, 16, 16, 10, -50, 7, 0, 70, -30, -60, 5, 0, 3 };
+  NebulaStatsCounters plain = { 0, }, sharded = { 0, };
+
+  nebula_stats_counters_init (&plain, TRUE, FALSE);
+  nebula_stats_counters_init (&sharded, TRUE, TRUE);
+  for (guint i = 0; i < G_N_ELEMENTS (steps); i++)
+    {
+      NebulaStatsCounters *both[] = { &plain, &sharded };
+      NebulaAllocatorStats a, b;
+
+      for (guint k = 0; k < 2; k++)
+        {
+          if (steps[i] > 0)
+            nebula_stats_counters_record_allocation (both[k], (gsize) steps[i]);
+          else if (steps[i] < 0)
+            nebula_stats_counters_record_deallocation (both[k], (gsize) -steps[i]);
+          else
+            nebula_stats_counters_record_reset (both[k]);
+        }
+      nebula_stats_counters_read (&plain, &a);
+      nebula_stats_counters_read (&sharded, &b);
+      g_test_message ("step %u (%" G_GINT64_FORMAT "): in use %" G_GUINT64_FORMAT " / %" G_GUINT64_FORMAT,
+                      i, steps[i], a.bytes_in_use, b.bytes_in_use);
+      g_assert_cmpuint (a.allocations, ==, b.allocations);
+      g_assert_cmpuint (a.deallocations, ==, b.deallocations);
+      g_assert_cmpuint (a.total_bytes_allocated, ==, b.total_bytes_allocated);
+      g_assert_cmpuint (a.total_bytes_freed, ==, b.total_bytes_freed);
+      g_assert_cmpuint (a.bytes_in_use, ==, b.bytes_in_use);
+      g_assert_cmpuint (a.peak_bytes_in_use, ==, b.peak_bytes_in_use);
+      g_assert_cmpuint (a.resets, ==, b.resets);
+    }
+  /* the last steps: reset, then 3 bytes */
+  g_assert_cmpuint (plain.plain.resets, ==, 2);
+  g_assert_cmpuint (nebula_stats_counters_plain_in_use (&plain), ==, 3);
+  nebula_stats_counters_clear (&plain);
+  nebula_stats_counters_clear (&sharded);
 }
 
 /* A block of size 0 counts as one byte on the way in and on the way out,
@@ -704,6 +781,7 @@ main (int   argc,
   g_test_add_func ("/nebula/stats/threads/counters", test_stats_counters_many_threads);
   g_test_add_func ("/nebula/stats/counters/bulk", test_stats_counters_bulk);
   g_test_add_func ("/nebula/stats/counters/over-free", test_stats_counters_over_free);
+  g_test_add_func ("/nebula/stats/counters/modes-agree", test_stats_counters_modes_agree);
   g_test_add_func ("/nebula/stats/zero-size-release", test_stats_zero_size_release);
   g_test_add_func ("/nebula/stats/peak/single-thread", test_stats_peak_single_thread);
   g_test_add_func ("/nebula/stats/peak/threads", test_stats_peak_threads);
