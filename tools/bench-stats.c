@@ -155,30 +155,48 @@ typedef struct
   gboolean        inline_path;
 } StatsCase;
 
+/* What a case's allocators must hold, from its trace: computed once per
+ * case, since each turn makes its allocators anew. */
+typedef struct
+{
+  guint64 capacity;
+  guint64 block_size;
+  guint64 block_count;
+} WorkloadSizing;
+
+static WorkloadSizing
+workload_sizing (const StatsCase *c)
+{
+  NebulaBenchTrace trace;
+  WorkloadSizing sizing;
+
+  nebula_bench_trace_init (&trace, (NebulaBenchWorkload) c->workload, WORKLOAD_SEED, WORKLOAD_OPS, 0);
+  sizing.capacity = (guint64) trace.max_batch_bytes * 2;
+  sizing.block_size = NEBULA_ALIGN_UP (trace.max_size, 16);
+  sizing.block_count = trace.max_live;
+  nebula_bench_trace_clear (&trace);
+  return sizing;
+}
+
 static NebulaAllocator *
-new_workload_allocator (const StatsCase *c,
-                        gboolean         track_stats)
+new_workload_allocator (const StatsCase      *c,
+                        const WorkloadSizing *sizing,
+                        gboolean              track_stats)
 {
   g_autoptr(GError) error = NULL;
   NebulaAllocator *alloc = NULL;
-  NebulaBenchTrace trace;
-  guint64 capacity;
-
-  nebula_bench_trace_init (&trace, (NebulaBenchWorkload) c->workload, WORKLOAD_SEED, WORKLOAD_OPS, 0);
-  capacity = (guint64) trace.max_batch_bytes * 2;
 
   if (g_str_equal (c->type, "pool"))
     alloc = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
-                            "block-size", (guint64) NEBULA_ALIGN_UP (trace.max_size, 16),
-                            "block-count", (guint64) trace.max_live,
+                            "block-size", sizing->block_size,
+                            "block-count", sizing->block_count,
                             "track-stats", track_stats, NULL);
   else if (g_str_equal (c->type, "stack"))
     alloc = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
-                            "capacity", capacity, "track-stats", track_stats, NULL);
+                            "capacity", sizing->capacity, "track-stats", track_stats, NULL);
   else
     alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
-                            "capacity", capacity, "track-stats", track_stats, NULL);
-  nebula_bench_trace_clear (&trace);
+                            "capacity", sizing->capacity, "track-stats", track_stats, NULL);
 
   if (alloc == NULL)
     g_error ("%s", error->message);
@@ -229,6 +247,7 @@ workload_compare (const StatsCase *cases,
   for (guint i = 0; i < n_cases; i++)
     {
       g_autoptr(NebulaBenchmark) benchmark = nebula_benchmark_new (cases[i].workload);
+      WorkloadSizing sizing = workload_sizing (&cases[i]);
       double best_on = G_MAXDOUBLE, best_off = G_MAXDOUBLE;
       double ratios[WORKLOAD_TURNS], controls[WORKLOAD_TURNS], cost, control;
 
@@ -246,7 +265,7 @@ workload_compare (const StatsCase *cases,
           for (guint k = 0; k < 3; k++)
             {
               v[k].pad = g_malloc (g_rand_int_range (rand, 1, 4097));
-              v[k].alloc = new_workload_allocator (&cases[i], k == 0);
+              v[k].alloc = new_workload_allocator (&cases[i], &sizing, k == 0);
             }
           for (guint k = 0; k < 3; k++)
             {
