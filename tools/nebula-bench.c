@@ -74,6 +74,8 @@ static int      opt_rounds;
 static gint64   opt_seed = 42;
 static char    *opt_workloads;
 static char    *opt_allocators;
+static gboolean opt_quiet;
+static gboolean opt_list;
 static gboolean progress_enabled;
 
 /* ------------------------------------------------------------------ */
@@ -129,6 +131,7 @@ struct _Target
   gboolean      nebula_thread_safe;
   /* absent at configure time, or failed to load */
   const char   *absent;
+  gboolean      selected;      /* by --allocator, or no filter */
   Cell          cells[N_WORKLOADS];
 };
 
@@ -998,7 +1001,13 @@ run_nebula (Target              *target,
   result = nebula_benchmark_run (benchmark, allocator, &error);
   if (result == NULL)
     {
-      cell->error = g_strdup (error->message);
+      /* The message names block addresses, which mean nothing to a reader
+       * of the report; what matters is that the workload cannot run here. */
+      if (g_error_matches (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER))
+        cell->error = g_strdup ("does not apply: the workload frees blocks out of LIFO order, "
+                                "which a stack allocator refuses");
+      else
+        cell->error = g_strdup (error->message);
       return;
     }
 
@@ -1454,6 +1463,66 @@ goal_verdict (const Goal *goal)
   return "MISSED";
 }
 
+/* The targets are the project's own goals for its allocators (ratios to a
+ * floor or to malloc, measured in this run); they say where the work
+ * stands, and a MISSED one does not fail the run. */
+static void
+print_goals (const Goal *goals,
+             guint       n_goals)
+{
+  guint n_unmeasured = 0, n_missed = 0;
+
+  printf ("\ntargets: the project's speed goals, as ratios measured in this run "
+          "(a goal not reached is MISSED;\nit does not fail the run; docs/performance.md "
+          "says what each one means)\n");
+  for (guint i = 0; i < n_goals; i++)
+    {
+      if (isnan (goals[i].measured))
+        {
+          n_unmeasured++;
+          continue;
+        }
+      n_missed += g_str_equal (goal_verdict (&goals[i]), "MISSED");
+      printf ("  %-58s %6.2f  (%s %.2f) %s\n", goals[i].text, goals[i].measured,
+              goals[i].at_most ? "<=" : ">=", goals[i].limit, goal_verdict (&goals[i]));
+    }
+  printf ("  %u of %u goals met", n_goals - n_unmeasured - n_missed, n_goals - n_unmeasured);
+  if (n_unmeasured > 0)
+    printf ("; %u not measured (they need allocators or workloads this run left out)", n_unmeasured);
+  printf ("\n");
+}
+
+static void
+print_speedups (void)
+{
+  printf ("speed-up over glibc malloc (malloc ns / allocator ns; higher is better)\n");
+  printf ("%-20s", "allocator");
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    if (workload_selected[w])
+      printf (" %16s", nebula_bench_workload_name (w));
+  printf ("\n");
+  for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
+    {
+      Target *target = &targets[t];
+
+      if (target->absent != NULL || !target->selected)
+        continue;
+      printf ("%-20s", target->name);
+      for (guint w = 0; w < N_WORKLOADS; w++)
+        if (workload_selected[w])
+          {
+            double r = ratio ("malloc", target->name, w);
+
+            if (isnan (r))
+              printf (" %16s", "n/a");
+            else
+              printf (" %15.2fx", r);
+          }
+      printf ("\n");
+    }
+  printf ("\n");
+}
+
 static void
 print_table (guint64 iterations,
              guint   rounds)
@@ -1471,7 +1540,7 @@ print_table (guint64 iterations,
     {
       printf ("ns per operation, best of %u rounds (lower is better; medians are in --format json/csv)\n",
               rounds);
-      printf ("%-14s", "allocator");
+      printf ("%-20s", "allocator");
       for (guint w = 0; w < N_WORKLOADS; w++)
         if (workload_selected[w])
           printf (" %16s", nebula_bench_workload_name (w));
@@ -1481,9 +1550,9 @@ print_table (guint64 iterations,
         {
           Target *target = &targets[t];
 
-          if (target->absent != NULL)
+          if (target->absent != NULL || !target->selected)
             continue;
-          printf ("%-14s", target->name);
+          printf ("%-20s", target->name);
           for (guint w = 0; w < N_WORKLOADS; w++)
             {
               if (!workload_selected[w])
@@ -1507,37 +1576,17 @@ print_table (guint64 iterations,
       printf ("(x floor, x malloc: geometric mean over the workloads of ns/op divided by\n"
               " floor-inline's and malloc's; below 1 is faster than malloc)\n\n");
 
-      printf ("speed-up over glibc malloc (malloc ns / allocator ns; higher is better)\n");
-      printf ("%-14s", "allocator");
-      for (guint w = 0; w < N_WORKLOADS; w++)
-        if (workload_selected[w])
-          printf (" %16s", nebula_bench_workload_name (w));
-      printf ("\n");
+      if (!find_target ("malloc")->selected)
+        printf ("(no speed-ups over malloc: add malloc to --allocator to see them)\n\n");
+      else
+        print_speedups ();
+
       for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
         {
           Target *target = &targets[t];
 
-          if (target->absent != NULL)
+          if (!target->selected)
             continue;
-          printf ("%-14s", target->name);
-          for (guint w = 0; w < N_WORKLOADS; w++)
-            if (workload_selected[w])
-              {
-                double r = ratio ("malloc", target->name, w);
-
-                if (isnan (r))
-                  printf (" %16s", "n/a");
-                else
-                  printf (" %15.2fx", r);
-              }
-          printf ("\n");
-        }
-      printf ("\n");
-
-      for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
-        {
-          Target *target = &targets[t];
-
           if (target->absent != NULL)
             {
               printf ("absent: %s: %s\n", target->name, target->absent);
@@ -1559,10 +1608,7 @@ print_table (guint64 iterations,
         }
 
       n_goals = collect_goals (goals);
-      printf ("\ntargets:\n");
-      for (guint i = 0; i < n_goals; i++)
-        printf ("  %-58s %6.2f  (%s %.2f) %s\n", goals[i].text, goals[i].measured,
-                goals[i].at_most ? "<=" : ">=", goals[i].limit, goal_verdict (&goals[i]));
+      print_goals (goals, n_goals);
     }
 
   if (n_simd_rows > 0)
@@ -1656,7 +1702,7 @@ print_json (guint64 iterations,
         Target *target = &targets[t];
         Cell *cell = &target->cells[w];
 
-        if (!workload_selected[w] || opt_simd_only)
+        if (!workload_selected[w] || opt_simd_only || !target->selected)
           continue;
         g_string_append (out, first ? "\n    { \"allocator\": " : ",\n    { \"allocator\": ");
         first = FALSE;
@@ -1726,7 +1772,7 @@ print_csv (void)
         Target *target = &targets[t];
         Cell *cell = &target->cells[w];
 
-        if (!workload_selected[w])
+        if (!workload_selected[w] || !target->selected)
           continue;
         if (target->absent != NULL || !cell->ran)
           {
@@ -1872,17 +1918,28 @@ write_plot (const char  *path,
 
 /* ------------------------------------------------------------------ */
 
+/* Progress goes to stderr, so that stdout stays the report: a rewritten
+ * line on a terminal, otherwise one line as each allocator starts (a run
+ * takes 12 to 20 s, and a log should show it is moving). */
 static void
 progress (guint       done,
           guint       total,
           const char *what)
 {
-  if (!progress_enabled)
-    return;
-  fprintf (stderr, "\r\033[K[%u/%u] %s", done, total, what);
-  if (done == total)
-    fprintf (stderr, "\r\033[K");
-  fflush (stderr);
+  if (progress_enabled)
+    {
+      fprintf (stderr, "\r\033[K[%u/%u] %s", done, total, what);
+      if (done == total)
+        fprintf (stderr, "\r\033[K");
+      fflush (stderr);
+    }
+}
+
+static void
+progress_line (const char *what)
+{
+  if (!progress_enabled && !opt_quiet)
+    fprintf (stderr, "nebula-bench: %s\n", what);
 }
 
 static gboolean
@@ -1918,6 +1975,64 @@ name_listed (const char *list,
   return g_strv_contains ((const char * const *) names, name);
 }
 
+static GStrv
+allocator_names (void)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
+    g_strv_builder_add (builder, targets[t].name);
+  return g_strv_builder_end (builder);
+}
+
+static GStrv
+workload_names (void)
+{
+  g_autoptr(GStrvBuilder) builder = g_strv_builder_new ();
+
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    g_strv_builder_add (builder, nebula_bench_workload_name (w));
+  return g_strv_builder_end (builder);
+}
+
+/* Every name in @list (comma-separated) must be one of @valid: a typo
+ * would otherwise measure nothing and still exit 0. */
+static gboolean
+check_names (const char         *option,
+             const char         *list,
+             const char * const *valid,
+             GError            **error)
+{
+  g_auto(GStrv) names = NULL;
+
+  if (list == NULL)
+    return TRUE;
+  names = g_strsplit (list, ",", -1);
+  for (guint i = 0; names[i] != NULL; i++)
+    if (!g_strv_contains (valid, names[i]))
+      {
+        g_autofree char *choices = g_strjoinv (", ", (char **) valid);
+
+        g_set_error (error, G_OPTION_ERROR, G_OPTION_ERROR_BAD_VALUE,
+                     "%s: unknown name '%s'; the names are: %s", option, names[i], choices);
+        return FALSE;
+      }
+  return TRUE;
+}
+
+static void
+print_list (void)
+{
+  printf ("allocators:\n");
+  for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
+    printf ("  %-20s %s%s%s\n", targets[t].name, targets[t].description,
+            targets[t].absent != NULL ? "; absent: " : "",
+            targets[t].absent != NULL ? targets[t].absent : "");
+  printf ("workloads:\n");
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    printf ("  %s\n", nebula_bench_workload_name (w));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1937,26 +2052,46 @@ main (int   argc,
     { "simd", 0, 0, G_OPTION_ARG_NONE, &opt_simd_only, "Only the copy/fill comparison with glibc", NULL },
     { "no-simd", 0, 0, G_OPTION_ARG_NONE, &opt_no_simd, "Skip the copy/fill comparison", NULL },
     { "cache", 0, 0, G_OPTION_ARG_NONE, &opt_cache_only, "Only the compute-cache workloads", NULL },
+    { "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list, "List the allocators and workloads, and exit", NULL },
+    { "quiet", 0, 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress lines on stderr", NULL },
     { NULL }
   };
   guint64 iterations;
   guint rounds, total = 0, done = 0;
 
+  g_auto(GStrv) all_allocators = allocator_names ();
+  g_auto(GStrv) all_workloads = workload_names ();
+  g_autofree char *allocator_list = g_strjoinv (", ", all_allocators);
+  g_autofree char *workload_list = g_strjoinv (", ", all_workloads);
+  g_autofree char *summary = NULL;
+
   context = g_option_context_new ("- compare Nebula's allocators with the floors and with other allocators");
-  g_option_context_set_summary (context,
-                                "Allocators: floor-inline, floor-call, bump-inline, bump, pool, stack, system,\n"
-                                "malloc, gslice, jemalloc, mimalloc-heap, obstack, apr-pool, talloc-pool.\n"
-                                "Workloads: small-mixed, fixed-64, lifo-frames, request-response, mixed-lifetimes.");
+  summary = g_strdup_printf ("Allocators: %s.\nWorkloads: %s.\n"
+                             "--list describes each; --plot FILE.svg also draws a bar chart.",
+                             allocator_list, workload_list);
+  g_option_context_set_summary (context, summary);
   g_option_context_add_main_entries (context, entries, NULL);
-  if (!g_option_context_parse (context, &argc, &argv, &error))
+  if (!g_option_context_parse (context, &argc, &argv, &error) ||
+      !check_names ("--allocator", opt_allocators, (const char * const *) all_allocators, &error) ||
+      !check_names ("--workload", opt_workloads, (const char * const *) all_workloads, &error))
     {
       g_printerr ("nebula-bench: %s\n", error->message);
+      return 2;
+    }
+  if (argc > 1)
+    {
+      g_printerr ("nebula-bench: unexpected argument '%s' (see --help)\n", argv[1]);
       return 2;
     }
   if (opt_threads < 1 || opt_threads > 256 || opt_iterations < 0 || opt_rounds < 0 || opt_rounds > 1000)
     {
       g_printerr ("nebula-bench: --threads must be 1..256, --rounds 1..1000, --iterations positive\n");
       return 2;
+    }
+  if (opt_list)
+    {
+      print_list ();
+      return 0;
     }
 
   iterations = opt_iterations > 0 ? (guint64) opt_iterations : opt_quick ? 20000 : 200000;
@@ -1981,9 +2116,8 @@ main (int   argc,
       if (target->kind == KIND_NEBULA && target->absent == NULL &&
           nebula_type_for (target->nebula_type) == G_TYPE_INVALID)
         target->absent = "not in this build of libnebula";
-      if (target->absent == NULL && !name_listed (opt_allocators, target->name))
-        target->absent = "not selected (--allocator)";
-      if (target->absent == NULL)
+      target->selected = name_listed (opt_allocators, target->name);
+      if (target->absent == NULL && target->selected)
         for (guint w = 0; w < N_WORKLOADS; w++)
           total += workload_selected[w];
     }
@@ -1994,8 +2128,9 @@ main (int   argc,
         {
           Target *target = &targets[t];
 
-          if (target->absent != NULL)
+          if (target->absent != NULL || !target->selected)
             continue;
+          progress_line (target->name);
           for (guint w = 0; w < N_WORKLOADS; w++)
             {
               g_autofree char *what = NULL;
@@ -2014,6 +2149,7 @@ main (int   argc,
 
       if (opt_allocators == NULL && opt_workloads == NULL)
         {
+          progress_line ("dispatch");
           progress (0, 1, "dispatch");
           run_dispatch ();
           progress (1, 1, "dispatch");
@@ -2022,13 +2158,17 @@ main (int   argc,
 
   if (!opt_no_simd && (opt_simd_only || (opt_allocators == NULL && opt_workloads == NULL)))
     {
+      progress_line ("memory copy and fill");
       progress (0, 1, "memory copy and fill");
       run_simd ();
       progress (1, 1, "memory copy and fill");
     }
 
   if (opt_cache_only || (!opt_simd_only && opt_allocators == NULL && opt_workloads == NULL))
-    nebula_bench_cache_run (opt_quick, (guint) opt_rounds);
+    {
+      progress_line ("compute caches");
+      nebula_bench_cache_run (opt_quick, (guint) opt_rounds);
+    }
 
   switch (opt_format)
     {

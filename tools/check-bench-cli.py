@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""Checks nebula-bench's command line as a user meets it: a name that is
+not an allocator or a workload is an error (exit 2) that lists the valid
+names; --help and --list name every allocator the report can print; a
+filtered run reports only what it selected, with no raw block addresses.
+
+usage: check-bench-cli.py NEBULA_BENCH
+"""
+import json
+import re
+import subprocess
+import sys
+
+
+def run(bench, *args):
+    return subprocess.run([bench, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                          text=True, timeout=120)
+
+
+def main():
+    bench = sys.argv[1]
+    failures = []
+
+    def expect(condition, what):
+        if not condition:
+            failures.append(what)
+
+    listing = run(bench, '--list')
+    expect(listing.returncode == 0, f'--list exit {listing.returncode}')
+    section = None
+    allocators, workloads = [], []
+    for line in listing.stdout.splitlines():
+        if line.endswith(':'):
+            section = line[:-1]
+        elif line.startswith('  '):
+            (allocators if section == 'allocators' else workloads).append(line.split()[0])
+    expect('bump' in allocators and 'pool-ts' in allocators and 'malloc' in allocators,
+           f'--list allocators: {allocators}')
+    expect('fixed-64' in workloads, f'--list workloads: {workloads}')
+
+    helptext = run(bench, '--help').stdout
+    for name in allocators + workloads:
+        expect(re.search(r'\b%s\b' % re.escape(name), helptext), f'--help does not name {name}')
+
+    for args, bad in ((['-a', 'nosuch'], 'nosuch'), (['-w', 'fixed-64,nosuch'], 'nosuch'),
+                      (['--allocator=bump,'], "''"), (['surplus'], 'surplus')):
+        result = run(bench, '--quick', *args)
+        expect(result.returncode == 2, f'{args}: exit {result.returncode}, not 2')
+        expect(result.stdout == '', f'{args}: measured something: {result.stdout[:200]!r}')
+        expect(bad.strip("'") in result.stderr, f'{args}: stderr does not name it: {result.stderr!r}')
+        if args[0] in ('-a', '-w'):
+            names = allocators if args[0] == '-a' else workloads
+            expect(all(n in result.stderr for n in names), f'{args}: stderr does not list the names')
+
+    # A stack cannot run fixed-64 (it frees out of LIFO order): the row
+    # says why, without a block address.
+    result = run(bench, '--quick', '-a', 'bump,stack,malloc', '-w', 'fixed-64,lifo-frames')
+    expect(result.returncode == 0, f'filtered run: exit {result.returncode}: {result.stderr}')
+    table = result.stdout
+    expect('not selected' not in table, 'filtered run lists unselected allocators')
+    expect(not re.search(r'0x[0-9a-f]{6,}', table), 'filtered run prints a raw address')
+    expect(re.search(r'^stack\s+n/a', table, re.M) and 'does not apply' in table,
+           'stack on fixed-64 is not explained')
+    expect(re.search(r'^talloc-pool', table, re.M) is None, 'unselected peer in the table')
+    expect('goals met' in table and 'not measured' in table, 'targets have no summary line')
+    expect('nebula-bench: bump' in result.stderr, f'no progress on stderr: {result.stderr!r}')
+
+    quiet = run(bench, '--quick', '--quiet', '-a', 'bump', '-w', 'fixed-64', '--format', 'json')
+    expect(quiet.returncode == 0 and quiet.stderr == '', f'--quiet: {quiet.stderr!r}')
+    rows = json.loads(quiet.stdout)['results']
+    expect([r['allocator'] for r in rows] == ['bump'], f'json rows: {rows}')
+
+    for failure in failures:
+        print(f'FAIL: {failure}')
+    print(f'{len(failures) == 0 and "ok" or "failed"}: nebula-bench command line')
+    return 1 if failures else 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
