@@ -1463,6 +1463,22 @@ goal_verdict (const Goal *goal)
   return "MISSED";
 }
 
+/* A row of the tables: present in this build and selected by the run. */
+static gboolean
+target_reported (const Target *target)
+{
+  return target->absent == NULL && target->selected;
+}
+
+static void
+print_column_heads (void)
+{
+  printf ("%-20s", "allocator");
+  for (guint w = 0; w < N_WORKLOADS; w++)
+    if (workload_selected[w])
+      printf (" %16s", nebula_bench_workload_name (w));
+}
+
 /* The targets are the project's own goals for its allocators (ratios to a
  * floor or to malloc, measured in this run); they say where the work
  * stands, and a MISSED one does not fail the run. */
@@ -1496,16 +1512,13 @@ static void
 print_speedups (void)
 {
   printf ("speed-up over glibc malloc (malloc ns / allocator ns; higher is better)\n");
-  printf ("%-20s", "allocator");
-  for (guint w = 0; w < N_WORKLOADS; w++)
-    if (workload_selected[w])
-      printf (" %16s", nebula_bench_workload_name (w));
+  print_column_heads ();
   printf ("\n");
   for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
     {
       Target *target = &targets[t];
 
-      if (target->absent != NULL || !target->selected)
+      if (!target_reported (target))
         continue;
       printf ("%-20s", target->name);
       for (guint w = 0; w < N_WORKLOADS; w++)
@@ -1540,17 +1553,14 @@ print_table (guint64 iterations,
     {
       printf ("ns per operation, best of %u rounds (lower is better; medians are in --format json/csv)\n",
               rounds);
-      printf ("%-20s", "allocator");
-      for (guint w = 0; w < N_WORKLOADS; w++)
-        if (workload_selected[w])
-          printf (" %16s", nebula_bench_workload_name (w));
+      print_column_heads ();
       printf (" %9s %9s\n", "x floor", "x malloc");
 
       for (guint t = 0; t < G_N_ELEMENTS (targets); t++)
         {
           Target *target = &targets[t];
 
-          if (target->absent != NULL || !target->selected)
+          if (!target_reported (target))
             continue;
           printf ("%-20s", target->name);
           for (guint w = 0; w < N_WORKLOADS; w++)
