@@ -2,7 +2,7 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * One test (or more) per rule of CACHE.md. Callbacks only record what
+ * One test (or more) per rule R1 to R12 of docs/caches.md. Callbacks only record what
  * happened; the assertions run after the main loop returned.
  */
 
