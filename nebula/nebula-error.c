@@ -466,7 +466,9 @@ code_name_of (const GError *error)
  *
  * Renders @error for a terminal, one fact per line: what happened (the
  * message), the code (its section in docs/errors.md), the allocator and
- * the numbers when @error still carries its detail, the call-site path
+ * the numbers it recorded (a number an error does not concern, such as
+ * the capacity behind a bad pointer, is left out) when @error still
+ * carries its detail, the call-site path
  * (NEBULA_ALLOC_CONTEXT()) and what to do:
  *
  * |[
@@ -504,13 +506,21 @@ nebula_error_format (const GError *error)
   detail = get_detail (error);
   if (detail != NULL && detail->has_detail)
     {
+      g_autoptr(GString) numbers = g_string_new (NULL);
+
       if (detail->allocator_name != NULL)
         g_string_append_printf (str, "  allocator: %s\n", detail->allocator_name);
-      g_string_append_printf (str,
-                              "  requested: %" G_GUINT64_FORMAT
-                              ", available: %" G_GUINT64_FORMAT
-                              ", capacity: %" G_GUINT64_FORMAT "\n",
-                              detail->requested, detail->available, detail->capacity);
+      /* Only the numbers the error recorded: a bad pointer has a size but
+       * no capacity, and "capacity: 0" would read as a fact. A capacity
+       * of 0 means none was recorded (no allocator has one). */
+      if (detail->requested != 0)
+        g_string_append_printf (numbers, ", requested: %" G_GUINT64_FORMAT, detail->requested);
+      if (detail->capacity != 0)
+        g_string_append_printf (numbers,
+                                ", available: %" G_GUINT64_FORMAT ", capacity: %" G_GUINT64_FORMAT,
+                                detail->available, detail->capacity);
+      if (numbers->len > 0)
+        g_string_append_printf (str, "  %s\n", numbers->str + 2);
     }
   if (detail != NULL && detail->context != NULL)
     g_string_append_printf (str, "  in: %s\n", detail->context);

@@ -183,6 +183,38 @@ test_error_format (void)
   g_assert_cmpstr (foreign_text, ==, "error: io\n");
 }
 
+/* An error prints only the numbers it concerns: a double free has a size
+ * but no capacity or free space, a layout error neither. */
+static void
+test_error_format_numbers (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *text = NULL;
+  g_autofree char *layout_text = NULL;
+  gpointer block;
+
+  pool = nebula_pool_allocator_new (64, 4, &error);
+  g_assert_no_error (error);
+  block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 64, 8, &error));
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  text = nebula_error_format (error);
+  g_test_message ("%s", text);
+  g_assert_nonnull (strstr (text, "\n  requested: 64\n"));
+  g_assert_null (strstr (text, "available:"));
+  g_assert_null (strstr (text, "capacity:"));
+  g_clear_error (&error);
+
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 0, 3, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  layout_text = nebula_error_format (error);
+  g_test_message ("%s", layout_text);
+  g_assert_null (strstr (layout_text, ": 0"));
+}
+
 static void
 test_error_context_stack (void)
 {
@@ -264,6 +296,7 @@ main (int   argc,
   g_test_add_func ("/nebula/error/context/stack", test_error_context_stack);
   g_test_add_func ("/nebula/error/context/threads", test_error_context_threads);
   g_test_add_func ("/nebula/error/format", test_error_format);
+  g_test_add_func ("/nebula/error/format/numbers", test_error_format_numbers);
 
   return g_test_run ();
 }
