@@ -984,6 +984,56 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   return TRUE;
 }
 
+/* The thread-safe counterpart of the single-threaded in-place resize of
+ * the top block: the chunk's counter moves from the block's old end to its
+ * new one, unless another thread allocated meanwhile. */
+static gboolean
+resize_top_concurrent (NebulaBumpAllocator *self,
+                       gpointer             ptr,
+                       gsize                old_size,
+                       gsize                new_size)
+{
+  gsize old_rounded = round_size (self, old_size);
+  gsize new_rounded = round_size (self, new_size);
+  gsize offset, room, end;
+  gboolean resized = FALSE;
+  Chunk *chunk;
+
+  nebula_mutex_lock (&self->grow_lock);
+  chunk = self->current;
+  if (chunk != NULL && (guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size &&
+      __atomic_load_n (&chunk->last, __ATOMIC_RELAXED) == (guint8 *) ptr)
+    {
+      offset = (guint8 *) ptr - chunk->data;
+      room = chunk->size - offset;
+      if (old_rounded <= room && new_rounded <= room)
+        {
+          end = offset + block_span (self, old_rounded, room);
+          /* A shrunk tail dies for the tools before the counter lets
+           * another thread have it (the caller gives it up either way);
+           * grown bytes come alive only once the counter is ours. */
+          if (chunk_used (chunk, TRUE) == end)
+            {
+              if (new_size < old_size)
+                NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
+              resized = __atomic_compare_exchange_n (&chunk->used, &end,
+                                                     offset + block_span (self, new_rounded, room),
+                                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+              if (resized && new_size > old_size)
+                {
+                  NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
+                  if (self->config.alloc_fill >= 0)
+                    memset ((guint8 *) ptr + old_size, self->config.alloc_fill,
+                            new_size - old_size);
+                }
+            }
+        }
+    }
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return resized;
+}
+
 /* Whether @old_size can be the size of the block at @ptr (which the
  * allocator owns): it must not run past what was handed out, the used
  * part of a regular chunk or the block of a dedicated one. Else the copy
@@ -1073,6 +1123,9 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
   old_rounded = round_size (self, old_size);
   new_rounded = round_size (self, new_size);
 
+  if (self->config.thread_safe && resize_top_concurrent (self, ptr, old_size, new_size))
+    return ptr;
+
   /* The top allocation grows or shrinks in place when the chunk has room. */
   if (!self->config.thread_safe && ptr == self->fast.last)
     {
@@ -1091,19 +1144,27 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
 
   if (new_size <= old_size)
     {
+      Chunk *chunk;
+
+      if (self->config.thread_safe)
+        nebula_mutex_lock (&self->grow_lock);
+
+      /* A dedicated block shrunk in place has its new size: a later old
+       * size is checked against it. */
+      chunk = self->large != NULL ? find_chunk_in (self->large, ptr) : NULL;
+      if (chunk != NULL && (guint8 *) ptr == chunk->block)
+        chunk->block_size = new_size;
+
+      /* Shrunk in place: the tail is dead. */
       if (G_UNLIKELY (self->tools_watching))
         {
-          Chunk *chunk;
-
-          /* Shrunk in place: the tail is dead. */
-          if (self->config.thread_safe)
-            nebula_mutex_lock (&self->grow_lock);
           chunk = find_any_chunk (self, ptr);
           if (chunk != NULL)
             NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
-          if (self->config.thread_safe)
-            nebula_mutex_unlock (&self->grow_lock);
         }
+
+      if (self->config.thread_safe)
+        nebula_mutex_unlock (&self->grow_lock);
       return ptr;
     }
 
@@ -1710,14 +1771,28 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
     {
       NebulaAllocatorStats stats;
       gboolean atomic = self->config.thread_safe;
+      Chunk *chunk;
+      gsize offset;
 
       /* Top-block frees of other threads take the lock. */
       if (atomic)
         nebula_mutex_lock (&self->grow_lock);
 
-      checkpoint->chunk_index = self->current->index;
+      chunk = self->current;
+      offset = chunk_position (self, chunk);
+
+      /* The start of an empty chunk is the end of the used part of the
+       * one before: one name per position, so that positions compare
+       * as the blocks under them do. */
+      while (offset == 0 && chunk->prev != NULL)
+        {
+          chunk = chunk->prev;
+          offset = chunk_position (self, chunk);
+        }
+
+      checkpoint->chunk_index = chunk->index;
       checkpoint->dedicated_serial = self->dedicated_serial;
-      checkpoint->offset = chunk_position (self, self->current);
+      checkpoint->offset = offset;
       checkpoint->serial = self->checkpoint_serial++;
 
       if (!self->have_high ||

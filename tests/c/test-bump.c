@@ -1078,7 +1078,15 @@ test_bump_reallocate_bad_old_size (void)
       g_assert_no_error (error);
       for (guint i = 0; i < 16; i++)
         g_assert_cmpuint (a[i], ==, 1);
-      g_assert_nonnull (nebula_allocator_reallocate (alloc, big, 10000, 20000, 8, &error));
+      /* Found by fuzz-bump: a dedicated block shrunk in place has its new
+       * size. */
+      g_assert_true (nebula_allocator_reallocate (alloc, big, 10000, 6000, 8, &error) == big);
+      g_assert_no_error (error);
+      g_assert_null (nebula_allocator_reallocate (alloc, big, 8000, 9000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_assert_nonnull (strstr (error->message, "6000"));
+      g_clear_error (&error);
+      g_assert_nonnull (nebula_allocator_reallocate (alloc, big, 6000, 20000, 8, &error));
       g_assert_no_error (error);
     }
 }
@@ -1111,6 +1119,13 @@ test_bump_threads_double_free_top (void)
   c = nebula_allocator_allocate (alloc, 32, 8, &error);
   g_assert_true (c == b);
 
+  /* and resized in place, as in a single-threaded bump. */
+  g_assert_true (nebula_allocator_reallocate (alloc, c, 32, 64, 8, &error) == c);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==,
+                    test_bump_span (32) + test_bump_span (64));
+  g_assert_true (nebula_allocator_reallocate (alloc, c, 64, 32, 8, &error) == c);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * test_bump_span (32));
+
   /* Not the top: succeeds without effect. */
   g_assert_true (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
   g_assert_no_error (error);
@@ -1118,6 +1133,7 @@ test_bump_threads_double_free_top (void)
   stats = nebula_allocator_get_stats (alloc);
   g_assert_cmpuint (stats->allocations, ==, 3);
   g_assert_cmpuint (stats->deallocations, ==, 2);
+  g_assert_cmpuint (stats->reallocations, ==, 2);
 }
 
 typedef struct {
