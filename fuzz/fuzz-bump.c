@@ -13,7 +13,9 @@
  * regular chunks adds one and becomes the top; freeing the top takes one
  * away; a checkpoint or a restore leaves no top; a restore sets the count
  * to its checkpoint's, and makes every checkpoint with a higher count
- * stale for good. Also: pointers into the middle of dedicated blocks free
+ * stale for good. A checkpoint taken later at the same count may lie
+ * higher (the top block freed in between was aligned past the old
+ * position, by padding that depends on addresses): it may be refused. Also: pointers into the middle of dedicated blocks free
  * nothing, reallocations with an old size the block cannot have are
  * INVALID_LAYOUT, and a second free of the top is INVALID_POINTER (in
  * both the plain and the thread-safe configuration).
@@ -34,6 +36,8 @@ typedef struct
   guint64               generation;
   guint64               n_regular;    /* the model's position then */
   gboolean              stale;        /* a restore went below it since */
+  gboolean              maybe_stale;  /* a restore went to the same count since */
+  guint64               order;        /* checkpoints taken before */
   guint64               live_blocks;  /* what the statistics counted then */
   guint64               bytes_in_use;
 } ModelCheckpoint;
@@ -50,6 +54,7 @@ typedef struct
 
   /* The position: regular blocks under the cursor, and the top. */
   guint64              n_regular;
+  guint64              n_checkpoints;
   gboolean             have_top;
   guint64              top_seq;
   GHashTable          *dedicated;     /* seqs of the live dedicated blocks */
@@ -310,7 +315,7 @@ restore (FuzzState *state,
       return;
     }
 
-  if (checkpoint->stale)
+  if (checkpoint->stale || (checkpoint->maybe_stale && !restored))
     {
       /* Whether the cursor is below it now depends on the sizes of the
        * blocks since: either reason will do. */
@@ -338,8 +343,12 @@ restore (FuzzState *state,
     {
       ModelCheckpoint *other = &g_array_index (bump->checkpoints, ModelCheckpoint, i);
 
-      if (other->generation == bump->generation && other->n_regular > checkpoint->n_regular)
+      if (other->generation != bump->generation)
+        continue;
+      if (other->n_regular > checkpoint->n_regular)
         other->stale = TRUE;
+      else if (other->n_regular == checkpoint->n_regular && other->order > checkpoint->order)
+        other->maybe_stale = TRUE;
     }
 }
 
@@ -459,6 +468,8 @@ bump_extra_op (FuzzState *state,
         checkpoint.generation = bump->generation;
         checkpoint.n_regular = bump->n_regular;
         checkpoint.stale = FALSE;
+        checkpoint.maybe_stale = FALSE;
+        checkpoint.order = bump->n_checkpoints++;
         /* The block below can no longer be given back. */
         bump->have_top = FALSE;
         fuzz_model_live (state, &checkpoint.live_blocks, &checkpoint.bytes_in_use);
