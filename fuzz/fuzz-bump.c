@@ -4,9 +4,21 @@
  *
  * NebulaBumpAllocator against the reference model of fuzz-common.c, plus
  * checkpoints: a checkpoint from another allocator or from before a reset
- * must be refused with STALE_MARKER; one taken while the position only
- * moved forward since must restore, and releases exactly the blocks
- * allocated after it.
+ * must be refused with STALE_MARKER, and so must one that a restore to an
+ * earlier position left behind; any other must restore, and releases
+ * exactly the blocks allocated after it.
+ *
+ * The model knows the position without the layout: as the number of
+ * regular (not dedicated) blocks under the cursor. An allocation in the
+ * regular chunks adds one and becomes the top; freeing the top takes one
+ * away; a checkpoint or a restore leaves no top; a restore sets the count
+ * to its checkpoint's, and makes every checkpoint with a higher count
+ * stale for good. A checkpoint taken later at the same count may lie
+ * higher (the top block freed in between was aligned past the old
+ * position, by padding that depends on addresses): it may be refused. Also: pointers into the middle of dedicated blocks free
+ * nothing, reallocations with an old size the block cannot have are
+ * INVALID_LAYOUT, and a second free of the top is INVALID_POINTER (in
+ * both the plain and the thread-safe configuration).
  */
 
 #include "config.h"
@@ -22,7 +34,10 @@ typedef struct
   NebulaBumpCheckpoint *checkpoint;
   guint64               seq;          /* blocks from this seq on are after it */
   guint64               generation;
-  gboolean              certain;      /* the position never went back since */
+  guint64               n_regular;    /* the model's position then */
+  gboolean              stale;        /* a restore went below it since */
+  gboolean              maybe_stale;  /* a restore went to the same count since */
+  guint64               order;        /* checkpoints taken before */
   guint64               live_blocks;  /* what the statistics counted then */
   guint64               bytes_in_use;
 } ModelCheckpoint;
@@ -34,13 +49,24 @@ typedef struct
   gsize                capacity;
   gsize                max_capacity;
   gsize                min_alloc_size;
+  gsize                large_threshold;
   NebulaBumpAllocator *other;
+
+  /* The position: regular blocks under the cursor, and the top. */
+  guint64              n_regular;
+  guint64              n_checkpoints;
+  gboolean             have_top;
+  guint64              top_seq;
+  GHashTable          *dedicated;     /* seqs of the live dedicated blocks */
 } BumpData;
 
 enum {
   EXTRA_CHECKPOINT,
   EXTRA_RESTORE,
   EXTRA_RESTORE_FOREIGN,
+  EXTRA_INTERIOR_DEDICATED,
+  EXTRA_REALLOCATE_BAD_OLD_SIZE,
+  EXTRA_DOUBLE_FREE_TOP,
   N_EXTRA_OPS
 };
 
@@ -106,6 +132,8 @@ bump_create (FuzzState *state)
   bump->capacity = capacity;
   bump->max_capacity = max_capacity;
   bump->min_alloc_size = min_alloc_size;
+  bump->large_threshold = threshold != 0 ? (gsize) threshold * 64 : MAX (capacity / 2, 1);
+  bump->dedicated = g_hash_table_new_full (g_int64_hash, g_int64_equal, g_free, NULL);
   bump->other = nebula_bump_allocator_new (64, NULL);
 
   state->target_data = bump;
@@ -128,6 +156,7 @@ bump_destroy (FuzzState *state)
   BumpData *bump = state->target_data;
 
   g_array_unref (bump->checkpoints);
+  g_hash_table_unref (bump->dedicated);
   g_object_unref (bump->other);
   g_free (bump);
 }
@@ -173,11 +202,96 @@ bump_on_rewind (FuzzState *state,
 {
   BumpData *bump = state->target_data;
 
-  if (reset)
-    bump->generation++;
+  if (!reset)
+    return;
 
-  for (guint i = 0; i < bump->checkpoints->len; i++)
-    g_array_index (bump->checkpoints, ModelCheckpoint, i).certain = FALSE;
+  bump->generation++;
+  bump->n_regular = 0;
+  bump->have_top = FALSE;
+  g_hash_table_remove_all (bump->dedicated);
+}
+
+/* A request the allocator serves from a dedicated chunk (the interface
+ * asks for 1 byte for 0). */
+static gboolean
+is_large (BumpData *bump,
+          gsize     size)
+{
+  return MAX (size, 1) > bump->large_threshold && bump->max_capacity > bump->capacity;
+}
+
+static gboolean
+is_dedicated (BumpData        *bump,
+              const FuzzBlock *block)
+{
+  return g_hash_table_contains (bump->dedicated, &block->seq);
+}
+
+static void
+add_dedicated (BumpData        *bump,
+               const FuzzBlock *block)
+{
+  guint64 *seq = g_new (guint64, 1);
+
+  *seq = block->seq;
+  g_hash_table_add (bump->dedicated, seq);
+}
+
+/* The model's side of the common operations. */
+static void
+bump_on_block (FuzzState       *state,
+               const FuzzBlock *before,
+               const FuzzBlock *after)
+{
+  BumpData *bump = state->target_data;
+  gboolean was_top = before != NULL && bump->have_top && before->seq == bump->top_seq;
+  gboolean was_dedicated = before != NULL && is_dedicated (bump, before);
+
+  if (before != NULL)
+    g_hash_table_remove (bump->dedicated, &before->seq);
+
+  if (after == NULL)
+    {
+      /* Freeing the top moves the cursor back over it. */
+      if (was_top)
+        {
+          bump->n_regular--;
+          bump->have_top = FALSE;
+        }
+      return;
+    }
+
+  if (before != NULL && after->ptr == before->ptr)
+    {
+      /* Resized in place: the top stays the top. */
+      if (was_top)
+        bump->top_seq = after->seq;
+      if (was_dedicated)
+        add_dedicated (bump, after);
+      return;
+    }
+
+  if (is_large (bump, after->size))
+    add_dedicated (bump, after);
+  else
+    {
+      bump->n_regular++;
+      bump->have_top = TRUE;
+      bump->top_seq = after->seq;
+    }
+}
+
+static void
+model_free_block (FuzzState *state,
+                  guint      index)
+{
+  FuzzBlock block = g_array_index (state->blocks, FuzzBlock, index);
+
+  g_array_remove_index_fast (state->blocks, index);
+  state->stats.deallocations++;
+  state->stats.total_bytes_freed += MAX (block.size, 1);
+  state->stats.bytes_in_use -= MAX (block.size, 1);
+  bump_on_block (state, &block, NULL);
 }
 
 static void
@@ -201,32 +315,136 @@ restore (FuzzState *state,
       return;
     }
 
-  if (checkpoint->certain)
-    FUZZ_CHECK (restored);
-
-  if (!restored)
+  if (checkpoint->stale || (checkpoint->maybe_stale && !restored))
     {
+      /* Whether the cursor is below it now depends on the sizes of the
+       * blocks since: either reason will do. */
+      FUZZ_CHECK (!restored);
       FUZZ_CHECK (g_error_matches (error, NEBULA_ALLOCATOR_ERROR,
                                    NEBULA_ALLOCATOR_ERROR_STALE_MARKER));
-      FUZZ_CHECK (strstr (error->message, "ahead of the cursor") != NULL);
+      FUZZ_CHECK (strstr (error->message, "ahead of the cursor") != NULL ||
+                  strstr (error->message, "rewound to before it") != NULL);
       fuzz_model_check_all (state);
       return;
     }
 
-  FUZZ_CHECK (error == NULL);
+  if (!restored && g_getenv ("FUZZ_DEBUG") != NULL)
+    fprintf (stderr, "restore refused: %s\n", error->message);
+  FUZZ_CHECK (restored && error == NULL);
   fuzz_model_drop_from_seq (state, checkpoint->seq);
   /* The restore counts what it releases as freed. */
   fuzz_model_count_rewind (state, checkpoint->live_blocks, checkpoint->bytes_in_use);
   fuzz_model_check_all (state);
 
-  /* Later checkpoints may now lie ahead of the position. */
+  /* Every checkpoint above it is stale from now on. */
+  bump->n_regular = checkpoint->n_regular;
+  bump->have_top = FALSE;
   for (guint i = 0; i < bump->checkpoints->len; i++)
     {
       ModelCheckpoint *other = &g_array_index (bump->checkpoints, ModelCheckpoint, i);
 
-      if (other->seq > checkpoint->seq)
-        other->certain = FALSE;
+      if (other->generation != bump->generation)
+        continue;
+      if (other->n_regular > checkpoint->n_regular)
+        other->stale = TRUE;
+      else if (other->n_regular == checkpoint->n_regular && other->order > checkpoint->order)
+        other->maybe_stale = TRUE;
     }
+}
+
+/* A pointer into the middle of a dedicated block is not a block: the free
+ * succeeds without effect, and the block stays whole. */
+static void
+interior_dedicated (FuzzState *state,
+                    guint8     which)
+{
+  BumpData *bump = state->target_data;
+  g_autoptr(GError) error = NULL;
+  FuzzBlock *block;
+  gsize offset, size;
+
+  if (state->blocks->len == 0)
+    return;
+  block = &g_array_index (state->blocks, FuzzBlock, which % state->blocks->len);
+  if (!is_dedicated (bump, block) || block->size < 2)
+    return;
+
+  offset = 1 + fuzz_u64 (state->input) % (block->size - 1);
+  size = 1 + which % 16;
+  FUZZ_CHECK (nebula_allocator_deallocate (state->alloc, block->ptr + offset, size, 1, &error));
+  FUZZ_CHECK (error == NULL);
+  state->stats.deallocations++;
+  state->stats.total_bytes_freed += size;
+  state->stats.bytes_in_use -= size;
+
+  FUZZ_CHECK (nebula_allocator_owns (state->alloc, block->ptr));
+  fuzz_model_check_all (state);
+}
+
+/* An old size the block cannot have: the copy would read past it. */
+static void
+reallocate_bad_old_size (FuzzState *state,
+                         guint8     which)
+{
+  BumpData *bump = state->target_data;
+  g_autoptr(GError) error = NULL;
+  g_autofree char *number = NULL;
+  FuzzBlock *block;
+  gsize old_size;
+
+  if (state->blocks->len == 0)
+    return;
+  block = &g_array_index (state->blocks, FuzzBlock, which % state->blocks->len);
+
+  /* A dedicated block holds what was asked; no chunk holds more than
+   * max-capacity. */
+  if (is_dedicated (bump, block))
+    old_size = MAX (block->size, 1) + 1 + fuzz_byte (state->input);
+  else
+    old_size = bump->max_capacity + 1 + fuzz_byte (state->input);
+
+  if (g_getenv ("FUZZ_DEBUG") != NULL)
+    fprintf (stderr, "bad old size %" G_GSIZE_FORMAT " for a %s block of %" G_GSIZE_FORMAT
+             " at %p\n", old_size, is_dedicated (bump, block) ? "dedicated" : "regular",
+             block->size, block->ptr);
+  FUZZ_CHECK (nebula_allocator_reallocate (state->alloc, block->ptr, old_size,
+                                           1 + fuzz_byte (state->input), block->alignment,
+                                           &error) == NULL);
+  fuzz_model_expect_error (error, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  number = g_strdup_printf ("%" G_GSIZE_FORMAT " bytes", old_size);
+  FUZZ_CHECK (strstr (error->message, number) != NULL);
+  state->stats.failed_allocations++;
+  fuzz_model_check_all (state);
+}
+
+/* The top block, freed twice: once given back, then refused. */
+static void
+double_free_top (FuzzState *state)
+{
+  BumpData *bump = state->target_data;
+  g_autoptr(GError) error = NULL;
+  FuzzBlock block;
+  guint index;
+
+  if (!bump->have_top)
+    return;
+  for (index = 0; index < state->blocks->len; index++)
+    if (g_array_index (state->blocks, FuzzBlock, index).seq == bump->top_seq)
+      break;
+  if (index == state->blocks->len)
+    return;
+
+  block = g_array_index (state->blocks, FuzzBlock, index);
+  FUZZ_CHECK (nebula_allocator_deallocate (state->alloc, block.ptr, block.size, block.alignment,
+                                           &error));
+  FUZZ_CHECK (error == NULL);
+  model_free_block (state, index);
+
+  FUZZ_CHECK (!nebula_allocator_deallocate (state->alloc, block.ptr, block.size, block.alignment,
+                                            &error));
+  fuzz_model_expect_error (error, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  FUZZ_CHECK (!nebula_allocator_owns (state->alloc, block.ptr));
+  fuzz_model_check_all (state);
 }
 
 static void
@@ -248,7 +466,12 @@ bump_extra_op (FuzzState *state,
         checkpoint.checkpoint = nebula_bump_allocator_checkpoint (NEBULA_BUMP_ALLOCATOR (state->alloc));
         checkpoint.seq = state->next_seq;
         checkpoint.generation = bump->generation;
-        checkpoint.certain = TRUE;
+        checkpoint.n_regular = bump->n_regular;
+        checkpoint.stale = FALSE;
+        checkpoint.maybe_stale = FALSE;
+        checkpoint.order = bump->n_checkpoints++;
+        /* The block below can no longer be given back. */
+        bump->have_top = FALSE;
         fuzz_model_live (state, &checkpoint.live_blocks, &checkpoint.bytes_in_use);
         g_array_append_val (bump->checkpoints, checkpoint);
       }
@@ -271,6 +494,18 @@ bump_extra_op (FuzzState *state,
       }
       break;
 
+    case EXTRA_INTERIOR_DEDICATED:
+      interior_dedicated (state, which);
+      break;
+
+    case EXTRA_REALLOCATE_BAD_OLD_SIZE:
+      reallocate_bad_old_size (state, which);
+      break;
+
+    case EXTRA_DOUBLE_FREE_TOP:
+      double_free_top (state);
+      break;
+
     default:
       g_assert_not_reached ();
     }
@@ -282,6 +517,7 @@ static const FuzzTarget bump_target = {
   .destroy = bump_destroy,
   .may_fail = bump_may_fail,
   .on_rewind = bump_on_rewind,
+  .on_block = bump_on_block,
   .n_extra_ops = N_EXTRA_OPS,
   .extra_op = bump_extra_op,
 };

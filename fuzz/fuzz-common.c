@@ -439,6 +439,8 @@ do_allocate (FuzzState *state,
   fill_block (&block);
   g_array_append_val (state->blocks, block);
   count_allocation (state, size);
+  if (state->target->on_block != NULL)
+    state->target->on_block (state, NULL, &block);
   if (state->checks_pointers)
     FUZZ_CHECK (nebula_allocator_owns (state->alloc, ptr));
   if (state->owns_interior && size > 0)
@@ -454,7 +456,7 @@ do_reallocate (FuzzState *state)
   guint index;
   guint64 available_before;
   gsize block_size_before;
-  FuzzBlock *block, moved;
+  FuzzBlock *block, moved, before;
   guint8 *ptr;
 
   if (state->blocks->len == 0)
@@ -495,6 +497,7 @@ do_reallocate (FuzzState *state)
 
   FUZZ_CHECK (code == 0 && error == NULL);
   block_size_before = block->size;
+  before = *block;
   check_block (&(FuzzBlock) { ptr, MIN (block->size, new_size), block->alignment, block->seq },
                MIN (block->size, new_size));
   count_reallocation (state, block->size, new_size);
@@ -506,6 +509,8 @@ do_reallocate (FuzzState *state)
   check_new_block (state, &moved);
   fill_block (&moved);
   g_array_append_val (state->blocks, moved);
+  if (state->target->on_block != NULL)
+    state->target->on_block (state, &before, &moved);
 
   if (new_size < block_size_before)
     if (state->target->on_rewind != NULL)
@@ -540,6 +545,8 @@ do_deallocate (FuzzState *state)
   g_array_remove_index_fast (state->blocks, index);
   remember_freed (&block);
   count_deallocation (state, block.size);
+  if (state->target->on_block != NULL)
+    state->target->on_block (state, &block, NULL);
 
   if (state->target->on_rewind != NULL)
     state->target->on_rewind (state, FALSE);

@@ -103,6 +103,15 @@ struct _FuzzTarget
   void             (*on_rewind)    (FuzzState *state,
                                     gboolean   reset);
 
+  /* Called after every successful allocation, reallocation and free of
+   * the common operations: @before is the block given back or resized
+   * (NULL for an allocation), @after the block handed out (NULL for a
+   * free). For targets that model their allocator's position. May be
+   * NULL. */
+  void             (*on_block)     (FuzzState       *state,
+                                    const FuzzBlock *before,
+                                    const FuzzBlock *after);
+
   /* Operations of the target's own (checkpoints, marks, frames, ...). */
   guint              n_extra_ops;
   void             (*extra_op)     (FuzzState *state,

@@ -7,6 +7,7 @@
 
 #include "nebula-allocator-private.h"
 #include "nebula-enums.h"
+#include "nebula-sanitizer-private.h"
 
 void
 nebula_allocator_config_install_properties (GObjectClass        *klass,
@@ -346,22 +347,53 @@ nebula_allocator_config_uncharge (NebulaAllocatorConfig *config,
                 amount, error->message);
 }
 
+/* One lock for the rare slow path of every allocator's first call. */
+static GMutex init_lock;
+static GCond init_cond;
+
+/* Bindings construct allocators with g_object_new() and no
+ * GInitable.init, so the first call of any thread initializes. The state
+ * is published with a release store that the fast path's acquire load
+ * pairs with, and waiters sleep under a lock that TSan is told about: a
+ * g_once from the uninstrumented GLib orders the same memory, but TSan
+ * cannot see it and reports the first calls of several threads as races
+ * on everything the initialization wrote. */
 gboolean
 nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
                                 gpointer                self,
                                 NebulaConfigInitFunc    init,
                                 GError                **error)
 {
-  if (g_once_init_enter (&config->init_once))
+  if (G_UNLIKELY (__atomic_load_n (&config->init_once, __ATOMIC_ACQUIRE) !=
+                  NEBULA_CONFIG_INIT_DONE))
     {
-      /* The first chunk or slab is charged in @init: a budget handler that
-       * calls back into the allocator must wait until the g_once is over,
-       * or it would wait for itself. */
-      nebula_memory_budget_hold_signals ();
-      init (self);
-      tie_stats_to_object (self);
-      g_once_init_leave (&config->init_once, 1);
-      nebula_memory_budget_emit_held_signals ();
+      gboolean mine = FALSE;
+
+      nebula_mutex_lock (&init_lock);
+      while (config->init_once == NEBULA_CONFIG_INIT_RUNNING)
+        nebula_cond_wait (&init_cond, &init_lock);
+      if (config->init_once == NEBULA_CONFIG_INIT_NONE)
+        {
+          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_RUNNING, __ATOMIC_RELAXED);
+          mine = TRUE;
+        }
+      nebula_mutex_unlock (&init_lock);
+
+      if (mine)
+        {
+          /* The first chunk or slab is charged in @init: a budget handler
+           * that calls back into the allocator must wait until the
+           * initialization is over, or it would wait for itself. */
+          nebula_memory_budget_hold_signals ();
+          init (self);
+          tie_stats_to_object (self);
+
+          nebula_mutex_lock (&init_lock);
+          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_DONE, __ATOMIC_RELEASE);
+          g_cond_broadcast (&init_cond);
+          nebula_mutex_unlock (&init_lock);
+          nebula_memory_budget_emit_held_signals ();
+        }
     }
 
   if (G_LIKELY (config->init_error == NULL))

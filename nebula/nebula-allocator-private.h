@@ -94,9 +94,17 @@ typedef struct
   guint64       charged;           /* bytes charged to budget; atomic */
 
   guint64       explicit_props;    /* bit n: property id n was given */
-  gsize         init_once;         /* g_once_init_enter() guard */
+  gsize         init_once;         /* NebulaConfigInitState; atomic */
   GError       *init_error;        /* why the configuration is invalid */
 } NebulaAllocatorConfig;
+
+/* The states of NebulaAllocatorConfig.init_once. */
+typedef enum
+{
+  NEBULA_CONFIG_INIT_NONE,
+  NEBULA_CONFIG_INIT_RUNNING,
+  NEBULA_CONFIG_INIT_DONE,
+} NebulaConfigInitState;
 
 /* Configuration properties: writable until the object initializes. */
 #define NEBULA_CONFIG_PARAM_FLAGS \

@@ -48,6 +48,13 @@ struct _Chunk
   gsize    used;        /* bytes consumed; atomic in thread-safe mode */
   guint    index;       /* 0 for the first chunk of the chain */
   guint    dedicated : 1;
+  /* thread-safe mode: the start of the newest block (atomic, only grows
+   * until a rewind or checkpoint clears it), for the top-block free that
+   * the single-threaded cursor does with fast.last */
+  guint8  *last;
+  /* dedicated chunks: the block and the size it was asked with */
+  guint8  *block;
+  gsize    block_size;
   /* for dedicated chunks: the allocator's dedicated_serial when it was
    * created. A position would not do: a dedicated allocation does not move
    * the cursor, so one made just before a checkpoint has the checkpoint's
@@ -70,6 +77,17 @@ struct _NebulaBumpAllocator
   guint64                generation;
   guint64                id;
   guint64                dedicated_serial; /* dedicated chunks created so far */
+
+  /* Stale checkpoints: every checkpoint gets a serial; a restore that
+   * rewinds below a position where a checkpoint was taken records
+   * (serial, position) in @rewinds, so that checkpoints taken before it
+   * and above it are refused. Entries rise in both serial and position;
+   * @high is the highest position of a checkpoint no entry refuses yet. */
+  guint64                checkpoint_serial;
+  GArray                *rewinds;       /* Rewind */
+  gboolean               have_high;
+  guint                  high_index;
+  gsize                  high_offset;
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
@@ -102,6 +120,7 @@ struct _NebulaBumpCheckpoint
 {
   guint64 allocator_id;
   guint64 generation;
+  guint64 serial;
   guint   chunk_index;
   gsize   offset;
   guint64 dedicated_serial;   /* dedicated chunks from this serial on are newer */
@@ -110,6 +129,13 @@ struct _NebulaBumpCheckpoint
   guint64 live_blocks;
   guint64 bytes_in_use;
 };
+
+typedef struct
+{
+  guint64 serial;       /* checkpoints with a smaller serial were taken before */
+  guint   chunk_index;  /* the position the restore rewound to */
+  gsize   offset;
+} Rewind;
 
 struct _NebulaBumpScope
 {
@@ -138,6 +164,8 @@ static guint64 next_allocator_id = 1;
 
 gpointer nebula_bump_allocator_class_for_dispatch;
 
+static gsize chunk_position       (NebulaBumpAllocator      *self,
+                                  Chunk                    *chunk);
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -151,6 +179,18 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
                      nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
+
+/* @size rounded up to min-alloc-size. Not from fast.min_alloc_mask: in
+ * thread-safe mode the initialization leaves the fast fields alone (see
+ * bump_init_once()). */
+static inline gsize
+round_size (NebulaBumpAllocator *self,
+            gsize                size)
+{
+  gsize mask = (gsize) self->min_alloc_size - 1;
+
+  return (size + mask) & ~mask;
+}
 
 static inline gsize
 chunk_used (const Chunk *chunk,
@@ -316,7 +356,11 @@ bump_init_once (gpointer data)
   if (self->max_capacity == 0)
     self->max_capacity = self->capacity;
 
-  self->fast.min_alloc_mask = self->min_alloc_size - 1;
+  /* In thread-safe mode the inline paths of other threads may read the
+   * fast fields while this runs (they find max_fast_size 0 and step
+   * aside): they keep the zeros of construction. */
+  if (!config->thread_safe)
+    self->fast.min_alloc_mask = self->min_alloc_size - 1;
   self->tools_watching = nebula_memory_tools_watching ();
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
@@ -343,8 +387,9 @@ bump_init_once (gpointer data)
    * AddressSanitizer or Valgrind the slow path reports what it hands out
    * and takes back; the inline path would hide those blocks from the
    * tools. */
-  if (config->thread_safe || config->alloc_fill >= 0 || config->free_fill >= 0 ||
-      self->tools_watching)
+  if (config->thread_safe)
+    ;
+  else if (config->alloc_fill >= 0 || config->free_fill >= 0 || self->tools_watching)
     self->fast.max_fast_size = 0;
   else if (self->max_capacity > self->capacity)
     self->fast.max_fast_size = MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE);
@@ -353,7 +398,8 @@ bump_init_once (gpointer data)
 
   /* The inline path counts into the same plain counters as the public
    * wrappers; it never runs in thread-safe mode, where they are atomic. */
-  self->fast.stats = config->track_stats && !config->thread_safe ? &self->stats.plain : NULL;
+  if (!config->thread_safe)
+    self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
 }
 
 static inline gboolean
@@ -469,6 +515,7 @@ push_chunk (NebulaBumpAllocator *self,
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
+  chunk->last = NULL;
   set_fast_cursor (self, chunk, 0);
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
@@ -577,6 +624,8 @@ allocate_dedicated (NebulaBumpAllocator  *self,
 
   ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
   chunk->dedicated = TRUE;
+  chunk->block = ptr;
+  chunk->block_size = size;
   chunk->used = chunk->size;
   chunk->serial = self->dedicated_serial++;
   chunk->prev = self->large;
@@ -600,7 +649,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
                      gsize                 alignment,
                      GError              **error)
 {
-  gsize rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  gsize rounded = round_size (self, size);
 
   if (G_UNLIKELY (is_large (self, size)))
     {
@@ -632,6 +681,13 @@ allocate_concurrent (NebulaBumpAllocator  *self,
           if (__atomic_compare_exchange_n (&chunk->used, &used, end, TRUE,
                                            __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
             {
+              guint8 *last = __atomic_load_n (&chunk->last, __ATOMIC_RELAXED);
+
+              /* Blocks of a chunk rise: the highest start is the top. */
+              while (last < (guint8 *) start &&
+                     !__atomic_compare_exchange_n (&chunk->last, &last, (guint8 *) start, TRUE,
+                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
+                ;
               hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
               return GSIZE_TO_POINTER (start);
             }
@@ -669,7 +725,7 @@ allocate_slow (NebulaBumpAllocator  *self,
   if (is_large (self, size))
     return allocate_dedicated (self, size, alignment, error);
 
-  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  rounded = round_size (self, size);
   for (;;)
     {
       guintptr start = ((guintptr) self->fast.cursor + alignment - 1) & ~(guintptr) (alignment - 1);
@@ -770,6 +826,10 @@ set_foreign_pointer (NebulaBumpAllocator  *self,
                     what, ptr, size);
 }
 
+/* Frees the dedicated chunk whose block starts at @ptr. A pointer into a
+ * dedicated chunk elsewhere is not a block: TRUE, without effect (as for
+ * any other block that is not the top). FALSE: @ptr is not in a dedicated
+ * chunk. Called with the grow lock held in thread-safe mode. */
 static gboolean
 free_dedicated (NebulaBumpAllocator *self,
                 gpointer             ptr)
@@ -780,6 +840,9 @@ free_dedicated (NebulaBumpAllocator *self,
 
       if ((guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size)
         {
+          if ((guint8 *) ptr != chunk->block)
+            return TRUE;
+
           *link = chunk->prev;
           self->reserved -= chunk->size;
           chunk_free (self, chunk);
@@ -788,6 +851,49 @@ free_dedicated (NebulaBumpAllocator *self,
     }
 
   return FALSE;
+}
+
+/* The thread-safe top-block free: the single-threaded one compares with
+ * fast.last and moves the cursor; here the chunk's counter moves back only
+ * if @ptr starts its newest block and that block still ends at the
+ * counter. Of two frees of the same block, one moves it; the other then
+ * finds @ptr at or past the counter, which owns() refuses, as a second
+ * free of the single-threaded top is refused. */
+static gboolean
+free_top_concurrent (NebulaBumpAllocator *self,
+                     gpointer             ptr,
+                     gsize                size,
+                     gsize                rounded)
+{
+  Chunk *chunk;
+  gsize offset, end;
+  gboolean freed = FALSE;
+
+  nebula_mutex_lock (&self->grow_lock);
+  chunk = self->current;
+  if (chunk != NULL && (guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size &&
+      __atomic_load_n (&chunk->last, __ATOMIC_RELAXED) == (guint8 *) ptr)
+    {
+      offset = (guint8 *) ptr - chunk->data;
+      if (rounded <= chunk->size - offset)
+        {
+          end = offset + block_span (self, rounded, chunk->size - offset);
+          if (chunk_used (chunk, TRUE) == end)
+            {
+              /* Before the counter moves: once it has, another thread may
+               * be handed these bytes. Allocations do not touch them
+               * before that, and frees hold the lock. */
+              if (self->config.free_fill >= 0)
+                memset (ptr, self->config.free_fill, size);
+              NEBULA_MEMPOOL_FREE (chunk->data, ptr, size);
+              freed = __atomic_compare_exchange_n (&chunk->used, &end, offset, FALSE,
+                                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+            }
+        }
+    }
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return freed;
 }
 
 /* The chunk, regular or dedicated, that holds @ptr; for the memory tools,
@@ -840,7 +946,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   if (!ensure_ready (self, error))
     return FALSE;
 
-  rounded = (size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  rounded = round_size (self, size);
 
   /* The most recent allocation can be given back. */
   if (!self->config.thread_safe && ptr == self->fast.last &&
@@ -854,6 +960,9 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
       self->fast.last = NULL;
       return TRUE;
     }
+
+  if (self->config.thread_safe && free_top_concurrent (self, ptr, size, rounded))
+    return TRUE;
 
   if (!nebula_bump_allocator_owns (allocator, ptr))
     {
@@ -873,6 +982,118 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
 
   forget_block (self, ptr, size);
   return TRUE;
+}
+
+/* The thread-safe counterpart of the single-threaded in-place resize of
+ * the top block: the chunk's counter moves from the block's old end to its
+ * new one, unless another thread allocated meanwhile. */
+static gboolean
+resize_top_concurrent (NebulaBumpAllocator *self,
+                       gpointer             ptr,
+                       gsize                old_size,
+                       gsize                new_size)
+{
+  gsize old_rounded = round_size (self, old_size);
+  gsize new_rounded = round_size (self, new_size);
+  gsize offset, room, end;
+  gboolean resized = FALSE;
+  Chunk *chunk;
+
+  nebula_mutex_lock (&self->grow_lock);
+  chunk = self->current;
+  if (chunk != NULL && (guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size &&
+      __atomic_load_n (&chunk->last, __ATOMIC_RELAXED) == (guint8 *) ptr)
+    {
+      offset = (guint8 *) ptr - chunk->data;
+      room = chunk->size - offset;
+      if (old_rounded <= room && new_rounded <= room)
+        {
+          end = offset + block_span (self, old_rounded, room);
+          /* A shrunk tail dies for the tools before the counter lets
+           * another thread have it (the caller gives it up either way);
+           * grown bytes come alive only once the counter is ours. */
+          if (chunk_used (chunk, TRUE) == end)
+            {
+              if (new_size < old_size)
+                NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
+              resized = __atomic_compare_exchange_n (&chunk->used, &end,
+                                                     offset + block_span (self, new_rounded, room),
+                                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
+              if (resized && new_size > old_size)
+                {
+                  NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
+                  if (self->config.alloc_fill >= 0)
+                    memset ((guint8 *) ptr + old_size, self->config.alloc_fill,
+                            new_size - old_size);
+                }
+            }
+        }
+    }
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return resized;
+}
+
+/* Whether @old_size can be the size of the block at @ptr (which the
+ * allocator owns): it must not run past what was handed out, the used
+ * part of a regular chunk or the block of a dedicated one. Else the copy
+ * of a reallocation would read past the chunk. */
+static gboolean
+check_old_size (NebulaBumpAllocator  *self,
+                gpointer              ptr,
+                gsize                 old_size,
+                GError              **error)
+{
+  gboolean atomic = self->config.thread_safe;
+  const guint8 *p = ptr;
+  const guint8 *start = NULL, *end = NULL;
+  gboolean dedicated = FALSE;
+  Chunk *chunk;
+
+  if (atomic)
+    nebula_mutex_lock (&self->grow_lock);
+  chunk = find_chunk_in (self->large, ptr);
+  if (chunk != NULL)
+    {
+      dedicated = TRUE;
+      start = chunk->block;
+      end = chunk->block + chunk->block_size;
+    }
+  else if ((chunk = find_chunk_in (self->current, ptr)) != NULL)
+    {
+      start = chunk->data;
+      end = chunk->data + chunk_position (self, chunk);
+    }
+  if (atomic)
+    nebula_mutex_unlock (&self->grow_lock);
+
+  if (chunk != NULL && p >= start && p <= end && old_size <= (gsize) (end - p))
+    return TRUE;
+
+  {
+    g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+    NebulaErrorInfo info = { .requested = old_size, .allocator_name = what };
+
+    if (dedicated && p < start)
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
+                        &info, "%s: %p lies in the padding before the dedicated block at %p, "
+                        "not in a block", what, ptr, start);
+    else if (dedicated)
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT,
+                        &info, "%s: %p cannot hold %" G_GSIZE_FORMAT " bytes: it lies %"
+                        G_GSIZE_FORMAT " bytes into a dedicated block of %" G_GSIZE_FORMAT
+                        " bytes, so at most %" G_GSIZE_FORMAT " follow it; reallocate with the "
+                        "size the block was allocated with", what, ptr, old_size,
+                        (gsize) (p - start), (gsize) (end - start), (gsize) (end - p));
+    else
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT,
+                        &info, "%s: %p cannot hold %" G_GSIZE_FORMAT " bytes: only %"
+                        G_GSIZE_FORMAT " bytes were handed out from there to the end of its "
+                        "chunk's used part; reallocate with the size the block was allocated "
+                        "with", what, ptr, old_size,
+                        p <= end ? (gsize) (end - p) : (gsize) 0);
+    return FALSE;
+  }
 }
 
 static gpointer
@@ -896,8 +1117,14 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
       return NULL;
     }
 
-  old_rounded = (old_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
-  new_rounded = (new_size + self->fast.min_alloc_mask) & ~self->fast.min_alloc_mask;
+  if (!check_old_size (self, ptr, old_size, error))
+    return NULL;
+
+  old_rounded = round_size (self, old_size);
+  new_rounded = round_size (self, new_size);
+
+  if (self->config.thread_safe && resize_top_concurrent (self, ptr, old_size, new_size))
+    return ptr;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
   if (!self->config.thread_safe && ptr == self->fast.last)
@@ -917,19 +1144,27 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
 
   if (new_size <= old_size)
     {
+      Chunk *chunk;
+
+      if (self->config.thread_safe)
+        nebula_mutex_lock (&self->grow_lock);
+
+      /* A dedicated block shrunk in place has its new size: a later old
+       * size is checked against it. */
+      chunk = self->large != NULL ? find_chunk_in (self->large, ptr) : NULL;
+      if (chunk != NULL && (guint8 *) ptr == chunk->block)
+        chunk->block_size = new_size;
+
+      /* Shrunk in place: the tail is dead. */
       if (G_UNLIKELY (self->tools_watching))
         {
-          Chunk *chunk;
-
-          /* Shrunk in place: the tail is dead. */
-          if (self->config.thread_safe)
-            nebula_mutex_lock (&self->grow_lock);
           chunk = find_any_chunk (self, ptr);
           if (chunk != NULL)
             NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
-          if (self->config.thread_safe)
-            nebula_mutex_unlock (&self->grow_lock);
         }
+
+      if (self->config.thread_safe)
+        nebula_mutex_unlock (&self->grow_lock);
       return ptr;
     }
 
@@ -987,9 +1222,11 @@ make_current (NebulaBumpAllocator *self,
               gsize                used)
 {
   chunk->used = used;
+  chunk->last = NULL;
   self->current = chunk;
   set_fast_cursor (self, chunk, used);
-  self->fast.last = NULL;
+  if (!self->config.thread_safe)
+    self->fast.last = NULL;
 }
 
 static void
@@ -1003,6 +1240,10 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 
   self->generation++;
   free_all_dedicated (self);
+
+  /* Checkpoints from before are refused by their generation. */
+  g_array_set_size (self->rewinds, 0);
+  self->have_high = FALSE;
 
   /* Gather every regular chunk, newest first, then the spares. */
   for (chunk = self->current; chunk != NULL; chunk = prev)
@@ -1097,18 +1338,17 @@ initable_iface_init (GInitableIface *iface)
   iface->init = nebula_bump_allocator_initable_init;
 }
 
+/* Called with the grow lock held in thread-safe mode: other threads add
+ * chunks, and free dedicated ones. */
 static gsize
-bytes_used (NebulaBumpAllocator *self)
+bytes_used_locked (NebulaBumpAllocator *self)
 {
   gsize used = self->used_before;
 
   if (self->current == NULL)
     return 0;
 
-  if (self->config.thread_safe)
-    used += chunk_used (self->current, TRUE);
-  else
-    used += self->fast.cursor - self->current->data;
+  used += chunk_position (self, self->current);
 
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     used += chunk->size;
@@ -1117,7 +1357,7 @@ bytes_used (NebulaBumpAllocator *self)
 }
 
 static gsize
-bytes_available (NebulaBumpAllocator *self)
+bytes_available_locked (NebulaBumpAllocator *self)
 {
   gsize in_current, room;
 
@@ -1130,6 +1370,36 @@ bytes_available (NebulaBumpAllocator *self)
     room += chunk->size;
 
   return in_current + room;
+}
+
+static gsize
+bytes_used (NebulaBumpAllocator *self)
+{
+  gsize used;
+
+  if (!self->config.thread_safe)
+    return bytes_used_locked (self);
+
+  nebula_mutex_lock (&self->grow_lock);
+  used = bytes_used_locked (self);
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return used;
+}
+
+static gsize
+bytes_available (NebulaBumpAllocator *self)
+{
+  gsize available;
+
+  if (!self->config.thread_safe)
+    return bytes_available_locked (self);
+
+  nebula_mutex_lock (&self->grow_lock);
+  available = bytes_available_locked (self);
+  nebula_mutex_unlock (&self->grow_lock);
+
+  return available;
 }
 
 static GVariant *
@@ -1204,6 +1474,7 @@ nebula_bump_allocator_finalize (GObject *object)
   chunk_list_free (self, self->current);
   chunk_list_free (self, self->spare);
   chunk_list_free (self, self->large);
+  g_array_unref (self->rewinds);
   g_mutex_clear (&self->grow_lock);
   nebula_stats_counters_clear (&self->stats);
   nebula_allocator_config_clear (&self->config);
@@ -1434,6 +1705,7 @@ nebula_bump_allocator_init (NebulaBumpAllocator *self)
   nebula_allocator_config_init (&self->config, FALSE);
   nebula_stats_counters_init (&self->stats, TRUE, FALSE);
   g_mutex_init (&self->grow_lock);
+  self->rewinds = g_array_new (FALSE, FALSE, sizeof (Rewind));
   self->capacity = DEFAULT_CAPACITY;
   self->growth_factor = 2.0;
   self->min_alloc_size = 1;
@@ -1461,13 +1733,26 @@ nebula_bump_allocator_new (gsize    capacity,
                          NULL);
 }
 
+static inline gboolean
+position_before (guint index_a, gsize offset_a,
+                 guint index_b, gsize offset_b)
+{
+  return index_a < index_b || (index_a == index_b && offset_a < offset_b);
+}
+
 /**
  * nebula_bump_allocator_checkpoint:
  * @self: a #NebulaBumpAllocator
  *
  * Records the current position, to rewind to with
  * nebula_bump_allocator_restore(). A checkpoint is valid until the
- * allocator is reset or rewound to before it.
+ * allocator is reset or restored to a position before it; after that,
+ * restoring it fails with %NEBULA_ALLOCATOR_ERROR_STALE_MARKER, even once
+ * the allocator has moved past its position again.
+ *
+ * The most recent allocation before the checkpoint can no longer be given
+ * back by nebula_allocator_deallocate() (it succeeds without effect): that
+ * would move the position below the checkpoint.
  *
  * Returns: (transfer full): a new checkpoint
  */
@@ -1485,12 +1770,50 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
   if (ensure_ready (self, NULL) && self->current != NULL)
     {
       NebulaAllocatorStats stats;
+      gboolean atomic = self->config.thread_safe;
+      Chunk *chunk;
+      gsize offset;
 
-      checkpoint->chunk_index = self->current->index;
+      /* Top-block frees of other threads take the lock. */
+      if (atomic)
+        nebula_mutex_lock (&self->grow_lock);
+
+      chunk = self->current;
+      offset = chunk_position (self, chunk);
+
+      /* The start of an empty chunk is the end of the used part of the
+       * one before: one name per position, so that positions compare
+       * as the blocks under them do. */
+      while (offset == 0 && chunk->prev != NULL)
+        {
+          chunk = chunk->prev;
+          offset = chunk_position (self, chunk);
+        }
+
+      checkpoint->chunk_index = chunk->index;
       checkpoint->dedicated_serial = self->dedicated_serial;
-      checkpoint->offset = self->config.thread_safe
-        ? chunk_used (self->current, TRUE)
-        : (gsize) (self->fast.cursor - self->current->data);
+      checkpoint->offset = offset;
+      checkpoint->serial = self->checkpoint_serial++;
+
+      if (!self->have_high ||
+          position_before (self->high_index, self->high_offset,
+                           checkpoint->chunk_index, checkpoint->offset))
+        {
+          self->have_high = TRUE;
+          self->high_index = checkpoint->chunk_index;
+          self->high_offset = checkpoint->offset;
+        }
+
+      /* Only blocks allocated after the checkpoint may move the position
+       * back from now on, and none of them starts below it. */
+      if (atomic)
+        __atomic_store_n (&self->current->last, NULL, __ATOMIC_RELAXED);
+      else
+        self->fast.last = NULL;
+
+      if (atomic)
+        nebula_mutex_unlock (&self->grow_lock);
+
       nebula_stats_counters_read (&self->stats, &stats);
       checkpoint->live_blocks = stats.allocations - MIN (stats.deallocations, stats.allocations);
       checkpoint->bytes_in_use = stats.bytes_in_use;
@@ -1502,6 +1825,51 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
     }
 
   return checkpoint;
+}
+
+/* The restore to @index/@offset makes every checkpoint taken so far above
+ * it stale. Entries that rise no higher than the new one are covered by
+ * it: a checkpoint they refuse was taken before it too. */
+static void
+record_restore (NebulaBumpAllocator *self,
+                guint                index,
+                gsize                offset)
+{
+  Rewind rewind = { self->checkpoint_serial, index, offset };
+
+  if (!self->have_high || !position_before (index, offset, self->high_index, self->high_offset))
+    return;
+
+  while (self->rewinds->len > 0)
+    {
+      const Rewind *top = &g_array_index (self->rewinds, Rewind, self->rewinds->len - 1);
+
+      if (position_before (top->chunk_index, top->offset, index, offset))
+        break;
+      g_array_set_size (self->rewinds, self->rewinds->len - 1);
+    }
+  g_array_append_val (self->rewinds, rewind);
+
+  self->high_index = index;
+  self->high_offset = offset;
+}
+
+/* The first restore since @checkpoint that went below it, or NULL. Among
+ * the restores since, the first entry has the lowest position. */
+static const Rewind *
+find_rewind_below (NebulaBumpAllocator        *self,
+                   const NebulaBumpCheckpoint *checkpoint)
+{
+  for (guint i = 0; i < self->rewinds->len; i++)
+    {
+      const Rewind *rewind = &g_array_index (self->rewinds, Rewind, i);
+
+      if (rewind->serial > checkpoint->serial)
+        return position_before (rewind->chunk_index, rewind->offset,
+                                checkpoint->chunk_index, checkpoint->offset) ? rewind : NULL;
+    }
+
+  return NULL;
 }
 
 /* Everything allocated since @checkpoint is freed: count it as the callers
@@ -1537,13 +1905,6 @@ set_stale (NebulaBumpAllocator  *self,
                     "%s: cannot restore the checkpoint: %s", what, why);
 }
 
-static inline gboolean
-position_before (guint index_a, gsize offset_a,
-                 guint index_b, gsize offset_b)
-{
-  return index_a < index_b || (index_a == index_b && offset_a < offset_b);
-}
-
 /**
  * nebula_bump_allocator_restore:
  * @self: a #NebulaBumpAllocator
@@ -1552,9 +1913,13 @@ position_before (guint index_a, gsize offset_a,
  *
  * Rewinds @self to @checkpoint: everything allocated since is released at
  * once (chunks added since are kept for reuse, dedicated chunks are freed).
- * A checkpoint of another allocator, from before a reset, or ahead of the
- * current position gives %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and leaves
- * @self unchanged. Must not race with allocations.
+ * Restoring to the same checkpoint again, and to an earlier one, is
+ * allowed. A checkpoint of another allocator, from before a reset, ahead
+ * of the current position, or one that a restore to an earlier position
+ * made stale (even once the allocator has moved past it again: blocks
+ * allocated since may span its position) gives
+ * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and leaves @self unchanged. Must
+ * not race with allocations.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -1566,6 +1931,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   gboolean atomic;
   Chunk *target, *chunk;
   gsize current_offset;
+  const Rewind *rewind;
 
   g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), FALSE);
   g_return_val_if_fail (checkpoint != NULL, FALSE);
@@ -1605,6 +1971,20 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
       return FALSE;
     }
 
+  rewind = find_rewind_below (self, checkpoint);
+  if (rewind != NULL)
+    {
+      g_autofree char *why = g_strdup_printf ("the allocator was rewound to before it since it "
+                                              "was taken (to chunk %u offset %" G_GSIZE_FORMAT
+                                              ", the checkpoint is at chunk %u offset %"
+                                              G_GSIZE_FORMAT "), and blocks allocated since "
+                                              "may lie across it",
+                                              rewind->chunk_index, rewind->offset,
+                                              checkpoint->chunk_index, checkpoint->offset);
+      set_stale (self, error, why);
+      return FALSE;
+    }
+
   /* Dedicated chunks created after the checkpoint go. */
   for (Chunk **link = &self->large; *link != NULL;)
     {
@@ -1635,6 +2015,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
                 target == self->current ? current_offset : chunk_used (target, atomic));
 
   make_current (self, target, checkpoint->offset);
+  record_restore (self, checkpoint->chunk_index, checkpoint->offset);
   record_rewind (self, checkpoint);
   return TRUE;
 }
@@ -1655,10 +2036,15 @@ nebula_bump_allocator_get_n_chunks (NebulaBumpAllocator *self)
 
   g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), 0);
 
+  /* Other threads add chunks and free dedicated ones under the lock. */
+  if (self->config.thread_safe)
+    nebula_mutex_lock (&self->grow_lock);
   for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
     n++;
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     n++;
+  if (self->config.thread_safe)
+    nebula_mutex_unlock (&self->grow_lock);
 
   return n;
 }

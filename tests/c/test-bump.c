@@ -780,6 +780,421 @@ test_bump_threads (void)
   g_free (all);
 }
 
+/* Issue 12: a thread-safe bump's bytes-used and get_n_chunks() walked the
+ * dedicated chunks without the lock while another thread freed them (a
+ * heap-use-after-free under ASan, garbage in a plain build). */
+typedef struct {
+  NebulaBumpAllocator *bump;
+  gint                 done;
+} ReaderData;
+
+static gpointer
+large_churn_thread (gpointer data)
+{
+  ReaderData *rd = data;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (rd->bump);
+
+  for (guint i = 0; i < 20000; i++)
+    {
+      g_autoptr(GError) error = NULL;
+      guint8 *p = nebula_allocator_allocate (alloc, 4096, 8, &error);
+
+      g_assert_no_error (error);
+      p[0] = p[4095] = (guint8) i;
+      g_assert_true (nebula_allocator_deallocate (alloc, p, 4096, 8, &error));
+      g_assert_no_error (error);
+    }
+  g_atomic_int_set (&rd->done, 1);
+
+  return NULL;
+}
+
+static void
+test_bump_threads_bytes_used (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 4096,
+                                                  "max-capacity", (guint64) (16 << 20),
+                                                  "large-allocation-threshold", (guint64) 256,
+                                                  "thread-safe", TRUE,
+                                                  NULL);
+  ReaderData rd = { bump, 0 };
+  GThread *thread;
+  guint n_reads = 0;
+
+  g_assert_no_error (error);
+  thread = g_thread_new ("churn", large_churn_thread, &rd);
+  while (!g_atomic_int_get (&rd.done) || n_reads == 0)
+    {
+      guint64 used = nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump));
+      guint n_chunks = nebula_bump_allocator_get_n_chunks (bump);
+
+      /* At most the first chunk and one dedicated chunk are in use. */
+      g_assert_cmpuint (used, <=, 4096 + 4096 + 64);
+      g_assert_cmpuint (n_chunks, >=, 1);
+      g_assert_cmpuint (n_chunks, <=, 2);
+      n_reads++;
+    }
+  g_thread_join (thread);
+
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)), ==, 0);
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+}
+
+/* Issue 12: a checkpoint that a restore to an earlier one left behind was
+ * accepted once the cursor had moved past it again, and the next
+ * allocation landed inside a live block (gjs's scope helper with
+ * interleaved async functions restores in this order). */
+static void
+test_bump_checkpoint_stale_after_restore (void)
+{
+  const gboolean modes[] = { FALSE, TRUE };
+
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                      "capacity", (guint64) 1024,
+                                                      "thread-safe", modes[m],
+                                                      NULL);
+      NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+      g_autoptr(NebulaBumpCheckpoint) c0 = NULL;
+      g_autoptr(NebulaBumpCheckpoint) c1 = NULL;
+      guint8 *c, *d;
+      guint64 used;
+
+      g_assert_no_error (error);
+      c0 = nebula_bump_allocator_checkpoint (bump);
+      g_assert_nonnull (nebula_allocator_allocate (alloc, 64, 8, &error));
+      c1 = nebula_bump_allocator_checkpoint (bump);
+      g_assert_true (nebula_bump_allocator_restore (bump, c0, &error));
+      g_assert_no_error (error);
+      c = nebula_allocator_allocate (alloc, 400, 8, &error);
+      g_assert_no_error (error);
+      memset (c, 0x77, 400);
+      used = nebula_allocator_get_bytes_used (alloc);
+
+      g_assert_false (nebula_bump_allocator_restore (bump, c1, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+      g_assert_nonnull (strstr (error->message, "rewound to before it"));
+      g_clear_error (&error);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+
+      d = nebula_allocator_allocate (alloc, 64, 8, &error);
+      g_assert_no_error (error);
+      g_assert_true (d >= c + 400 || d + 64 <= c);
+      for (guint i = 0; i < 400; i++)
+        g_assert_cmpuint (c[i], ==, 0x77);
+
+      /* Staleness sticks: a later restore to the earlier checkpoint does
+       * not bring it back. */
+      g_assert_true (nebula_bump_allocator_restore (bump, c0, &error));
+      g_assert_no_error (error);
+      g_assert_nonnull (nebula_allocator_allocate (alloc, 200, 8, &error));
+      g_assert_false (nebula_bump_allocator_restore (bump, c1, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+      g_clear_error (&error);
+    }
+}
+
+/* Nested checkpoints, a checkpoint restored many times and top frees inside
+ * a checkpoint's span keep working; freeing the block just below a
+ * checkpoint no longer moves the cursor under it. */
+static void
+test_bump_checkpoint_nesting (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) frame = NULL;
+  guint8 *below, *big, *p;
+  guint64 used;
+
+  below = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+  frame = nebula_bump_allocator_checkpoint (bump);
+  used = nebula_allocator_get_bytes_used (alloc);
+
+  for (guint round = 0; round < 5; round++)
+    {
+      g_autoptr(NebulaBumpCheckpoint) inner = NULL;
+
+      g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+      inner = nebula_bump_allocator_checkpoint (bump);
+      p = nebula_allocator_allocate (alloc, 50, 8, &error);
+      g_assert_true (nebula_allocator_deallocate (alloc, p, 50, 8, &error));
+      g_assert_true (nebula_bump_allocator_restore (bump, inner, &error));
+      g_assert_no_error (error);
+      g_assert_true (nebula_bump_allocator_restore (bump, frame, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+    }
+
+  /* The block below the checkpoint stays where it is: a free of it
+   * succeeds without effect, so the checkpoint's position stays valid. */
+  g_assert_true (nebula_allocator_deallocate (alloc, below, 64, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+  big = nebula_allocator_allocate (alloc, 400, 8, &error);
+  g_assert_true (big >= below + 64);
+  g_assert_true (nebula_bump_allocator_restore (bump, frame, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+}
+
+static void
+test_bump_scope_stale (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1024, &error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  NebulaBumpScope *outer, *inner;
+  guint8 *c, *d;
+
+  /* Two scopes closed out of order, as interleaved async functions do. */
+  outer = nebula_bump_scope_new (bump);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 64, 8, &error));
+  inner = nebula_bump_scope_new (bump);
+  nebula_bump_scope_free (outer);
+  c = nebula_allocator_allocate (alloc, 400, 8, &error);
+  memset (c, 0x42, 400);
+
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_WARNING, "*Closing a bump scope*rewound*");
+  nebula_bump_scope_free (inner);
+  g_test_assert_expected_messages ();
+
+  d = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_true (d >= c + 400 || d + 64 <= c);
+  for (guint i = 0; i < 400; i++)
+    g_assert_cmpuint (c[i], ==, 0x42);
+}
+
+/* Issue 12: a pointer into the middle of a dedicated block freed the whole
+ * block, and the owner's own free then failed. */
+static void
+test_bump_dedicated_interior_pointer (void)
+{
+  const gboolean modes[] = { FALSE, TRUE };
+
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                      "capacity", (guint64) 1024,
+                                                      "max-capacity", (guint64) (64 * 1024),
+                                                      "thread-safe", modes[m],
+                                                      NULL);
+      NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      guint8 *big;
+
+      g_assert_no_error (error);
+      big = nebula_allocator_allocate (alloc, 10000, 8, &error);
+      g_assert_no_error (error);
+      memset (big, 0x5c, 10000);
+      g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 2);
+
+      /* Not a block: succeeds without effect. */
+      g_assert_true (nebula_allocator_deallocate (alloc, big + 5000, 8, 8, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 2);
+      g_assert_true (nebula_allocator_owns (alloc, big));
+      for (guint i = 0; i < 10000; i++)
+        g_assert_cmpuint (big[i], ==, 0x5c);
+
+      /* The owner's free still works, once. */
+      g_assert_true (nebula_allocator_deallocate (alloc, big, 10000, 8, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (bump), ==, 1);
+      g_assert_false (nebula_allocator_deallocate (alloc, big, 10000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      g_clear_error (&error);
+
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->allocations, ==, 1);
+      g_assert_cmpuint (stats->deallocations, ==, 2);
+    }
+}
+
+/* Issue 12: reallocate trusted old_size and copied that many bytes, past
+ * the end of the chunk. */
+static void
+test_bump_reallocate_bad_old_size (void)
+{
+  const gboolean modes[] = { FALSE, TRUE };
+
+  for (guint m = 0; m < G_N_ELEMENTS (modes); m++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                      "capacity", (guint64) 1024,
+                                                      "max-capacity", (guint64) (64 * 1024),
+                                                      "thread-safe", modes[m],
+                                                      NULL);
+      NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+      guint8 *a, *b, *big;
+      guint64 used;
+
+      g_assert_no_error (error);
+      a = nebula_allocator_allocate (alloc, 16, 8, &error);
+      b = nebula_allocator_allocate (alloc, 16, 8, &error);
+      big = nebula_allocator_allocate (alloc, 10000, 8, &error);
+      g_assert_no_error (error);
+      memset (a, 1, 16);
+      memset (b, 2, 16);
+      used = nebula_allocator_get_bytes_used (alloc);
+
+      /* Growing: the copy would read past the chunk. */
+      g_assert_null (nebula_allocator_reallocate (alloc, a, 30000, 40000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_assert_nonnull (strstr (error->message, "30000"));
+      g_clear_error (&error);
+
+      /* Shrinking, and the top block past the cursor. */
+      g_assert_null (nebula_allocator_reallocate (alloc, a, 1 << 20, 8, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+      g_assert_null (nebula_allocator_reallocate (alloc, b, 200, 300, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_assert_nonnull (strstr (error->message, "200"));
+      g_clear_error (&error);
+
+      /* A dedicated block is exactly as large as it was asked. */
+      g_assert_null (nebula_allocator_reallocate (alloc, big, 10001, 20000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_assert_nonnull (strstr (error->message, "10001"));
+      g_assert_nonnull (strstr (error->message, "10000"));
+      g_clear_error (&error);
+      g_assert_null (nebula_allocator_reallocate (alloc, big + 9000, 2000, 4000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+
+      /* Nothing changed, and the right sizes still work. */
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+      for (guint i = 0; i < 16; i++)
+        g_assert_true (a[i] == 1 && b[i] == 2);
+      a = nebula_allocator_reallocate (alloc, a, 16, 32, 8, &error);
+      g_assert_no_error (error);
+      for (guint i = 0; i < 16; i++)
+        g_assert_cmpuint (a[i], ==, 1);
+      /* Found by fuzz-bump: a dedicated block shrunk in place has its new
+       * size. */
+      g_assert_true (nebula_allocator_reallocate (alloc, big, 10000, 6000, 8, &error) == big);
+      g_assert_no_error (error);
+      g_assert_null (nebula_allocator_reallocate (alloc, big, 8000, 9000, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_assert_nonnull (strstr (error->message, "6000"));
+      g_clear_error (&error);
+      g_assert_nonnull (nebula_allocator_reallocate (alloc, big, 6000, 20000, 8, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* Issue 12: a thread-safe bump accepted a second free of its top block. */
+static void
+test_bump_threads_double_free_top (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 1024,
+                                                  "thread-safe", TRUE,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer a, b, c;
+
+  g_assert_no_error (error);
+  a = nebula_allocator_allocate (alloc, 32, 8, &error);
+  b = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_no_error (error);
+
+  /* As in a single-threaded bump: the top is given back, once. */
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 32, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (32));
+  g_assert_false (nebula_allocator_deallocate (alloc, b, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  c = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_true (c == b);
+
+  /* and resized in place, as in a single-threaded bump. */
+  g_assert_true (nebula_allocator_reallocate (alloc, c, 32, 64, 8, &error) == c);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==,
+                    test_bump_span (32) + test_bump_span (64));
+  g_assert_true (nebula_allocator_reallocate (alloc, c, 64, 32, 8, &error) == c);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 2 * test_bump_span (32));
+
+  /* Not the top: succeeds without effect. */
+  g_assert_true (nebula_allocator_deallocate (alloc, a, 32, 8, &error));
+  g_assert_no_error (error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->deallocations, ==, 2);
+  g_assert_cmpuint (stats->reallocations, ==, 2);
+}
+
+typedef struct {
+  NebulaAllocator *alloc;
+  gpointer         block;
+  gint            *ready;
+  gint             freed;
+} RacingFree;
+
+static gpointer
+racing_free_thread (gpointer data)
+{
+  RacingFree *rf = data;
+
+  /* Start both frees as close together as possible. */
+  g_atomic_int_inc (rf->ready);
+  while (g_atomic_int_get (rf->ready) < 2)
+    ;
+  rf->freed = nebula_allocator_deallocate (rf->alloc, rf->block, 48, 16, NULL);
+
+  return NULL;
+}
+
+static void
+test_bump_threads_racing_double_free (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (&error,
+                                                  "capacity", (guint64) 4096,
+                                                  "thread-safe", TRUE,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  const guint n_rounds = 300;
+
+  g_assert_no_error (error);
+  for (guint round = 0; round < n_rounds; round++)
+    {
+      gint ready = 0;
+      RacingFree rf[2];
+      GThread *threads[2];
+      gpointer block = nebula_allocator_allocate (alloc, 48, 16, &error);
+
+      g_assert_no_error (error);
+      for (guint t = 0; t < 2; t++)
+        {
+          rf[t] = (RacingFree) { alloc, block, &ready, FALSE };
+          threads[t] = g_thread_new ("free", racing_free_thread, &rf[t]);
+        }
+      for (guint t = 0; t < 2; t++)
+        g_thread_join (threads[t]);
+
+      g_assert_cmpint (rf[0].freed + rf[1].freed, ==, 1);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+    }
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, n_rounds);
+  g_assert_cmpuint (stats->deallocations, ==, n_rounds);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -807,6 +1222,16 @@ main (int   argc,
   g_test_add_func ("/nebula/bump/frozen-after-init", test_bump_frozen_after_init);
   g_test_add_func ("/nebula/bump/null-self", test_bump_null_self);
   g_test_add_func ("/nebula/bump/threads", test_bump_threads);
+  g_test_add_func ("/nebula/bump/threads/bytes-used", test_bump_threads_bytes_used);
+  g_test_add_func ("/nebula/bump/checkpoint/stale-after-restore",
+                   test_bump_checkpoint_stale_after_restore);
+  g_test_add_func ("/nebula/bump/checkpoint/nesting", test_bump_checkpoint_nesting);
+  g_test_add_func ("/nebula/bump/scope/stale", test_bump_scope_stale);
+  g_test_add_func ("/nebula/bump/dedicated-interior-pointer", test_bump_dedicated_interior_pointer);
+  g_test_add_func ("/nebula/bump/reallocate/bad-old-size", test_bump_reallocate_bad_old_size);
+  g_test_add_func ("/nebula/bump/threads/double-free-top", test_bump_threads_double_free_top);
+  g_test_add_func ("/nebula/bump/threads/racing-double-free",
+                   test_bump_threads_racing_double_free);
 
   return g_test_run ();
 }

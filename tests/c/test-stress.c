@@ -441,6 +441,65 @@ test_stress (gconstpointer data)
   g_free (workers);
 }
 
+/* Issue 12: bindings make allocators with g_object_new() and no
+ * GInitable.init; the first call initializes them. Four threads making
+ * that first call at once raced on the lazy initialization (TSan). */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gint            *ready;
+} FirstCall;
+
+static gpointer
+first_call_thread (gpointer data)
+{
+  FirstCall *fc = data;
+  g_autoptr(GError) error = NULL;
+  guint8 *p;
+
+  g_atomic_int_inc (fc->ready);
+  while (g_atomic_int_get (fc->ready) < N_THREADS)
+    ;
+  p = nebula_allocator_allocate (fc->alloc, 24, 8, &error);
+  g_assert_no_error (error);
+  memset (p, 0x11, 24);
+  g_assert_true (nebula_allocator_owns (fc->alloc, p));
+
+  return NULL;
+}
+
+static void
+test_lazy_init_race (void)
+{
+  const GType types[] = {
+    NEBULA_TYPE_BUMP_ALLOCATOR, NEBULA_TYPE_STACK_ALLOCATOR,
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (types); i++)
+    for (guint round = 0; round < 20; round++)
+      {
+        g_autoptr(NebulaAllocator) alloc = g_object_new (types[i],
+                                                         "capacity", (guint64) 4096,
+                                                         "thread-safe", TRUE,
+                                                         NULL);
+        g_autoptr(NebulaAllocatorStats) stats = NULL;
+        GThread *threads[N_THREADS];
+        FirstCall calls[N_THREADS];
+        gint ready = 0;
+
+        for (guint t = 0; t < N_THREADS; t++)
+          {
+            calls[t] = (FirstCall) { alloc, &ready };
+            threads[t] = g_thread_new ("first-call", first_call_thread, &calls[t]);
+          }
+        for (guint t = 0; t < N_THREADS; t++)
+          g_thread_join (threads[t]);
+
+        stats = nebula_allocator_get_stats (alloc);
+        g_assert_cmpuint (stats->allocations, ==, N_THREADS);
+      }
+}
+
 int
 main (int    argc,
       char **argv)
@@ -453,6 +512,8 @@ main (int    argc,
 
       g_test_add_data_func (path, &variants[i], test_stress);
     }
+
+  g_test_add_func ("/nebula/stress/lazy-init", test_lazy_init_race);
 
   return g_test_run ();
 }

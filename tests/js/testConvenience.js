@@ -46,6 +46,33 @@ test('withScope rewinds when the function throws', () => {
     assertEqual(bump.bytes_used, 0);
 });
 
+test('withScope of interleaved async functions refuses the stale scope', async () => {
+    // Issue 12: the inner scope ends after the outer one rewound below it.
+    const bump = new Nebula.BumpAllocator({capacity: 1024});
+    let release;
+    const gate = new Promise(resolve => (release = resolve));
+    let inner = null;
+    const outer = withScope(bump, async b => {
+        b.allocate(64, 8);
+        inner = withScope(bump, async () => {
+            await gate;
+        });
+    });
+    await outer;
+    const block = bump.allocate(400, 8);
+    release();
+    let caught = null;
+    try {
+        await inner;
+    } catch (e) {
+        caught = e;
+    }
+    assert(caught !== null && caught.matches(Nebula.allocator_error_quark(),
+        Nebula.AllocatorError.STALE_MARKER), `${caught}`);
+    const after = bump.allocate(64, 8);
+    assert(after >= block + 400 || after + 64 <= block, 'no overlap');
+});
+
 test('withScope waits for an async function', async () => {
     const bump = new Nebula.BumpAllocator({capacity: 1024});
     let usedInside = -1;

@@ -102,6 +102,29 @@ class BumpTest(AllocatorTestCase):
         self.assertIn('before a reset', e.message)
         bump.allocate(8, 8)
 
+    def test_scopes_closed_out_of_order(self):
+        # Issue 12: an inner scope that ends after its outer one must not
+        # rewind into the blocks allocated meanwhile.
+        bump = Nebula.BumpAllocator(capacity=1024)
+        outer = bump.scope()
+        outer.__enter__()
+        bump.allocate(64, 8)
+        inner = bump.scope()
+        inner.__enter__()
+        outer.__exit__(None, None, None)
+        block = bump.allocate(400, 8)
+        e = self.assertNebulaError(E.STALE_MARKER, inner.__exit__, None, None, None)
+        self.assertIn('rewound to before it', e.message)
+        after = bump.allocate(64, 8)
+        self.assertTrue(after >= block + 400 or after + 64 <= block)
+        # Nested scopes in order still work.
+        used = bump.props.bytes_used
+        with bump.scope():
+            bump.allocate(10, 1)
+            with bump.scope():
+                bump.allocate(10, 1)
+        self.assertEqual(bump.props.bytes_used, used)
+
     def test_growth_and_reset(self):
         bump = Nebula.BumpAllocator(capacity=1024, max_capacity=8192)
         addresses = []
