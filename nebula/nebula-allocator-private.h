@@ -66,8 +66,9 @@ void nebula_allocator_set_report_func (GType                      type,
  *
  *   nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), pool_span);
  *
- * NEBULA_SPAN_BLOCK asks whether [start, start + size) begins a live block
- * at least @size bytes long (before a free or a resize); NEBULA_SPAN_INSIDE
+ * NEBULA_SPAN_FREE and NEBULA_SPAN_RESIZE ask whether [start, start + size)
+ * begins a live block at least @size bytes long (before a free, before a
+ * resize, which may copy @size bytes from @start); NEBULA_SPAN_INSIDE
  * whether it lies wholly inside one live block, or, for an allocator that
  * does not know where its blocks end (bump, stack), inside the used part of
  * one chunk. The function never dereferences @start, takes the allocator's
@@ -77,11 +78,16 @@ void nebula_allocator_set_report_func (GType                      type,
  * in my blocks but I do not know whether the block is live" (Pool and
  * System without check-frees): the caller then consults the script ledger
  * (nebula-allocator-script.c). NEBULA_SPAN_NOT_READY: the allocator's
- * configuration is invalid (its GInitable init says why). The C fast paths
- * never call these. */
+ * configuration is invalid (its GInitable init says why).
+ * NEBULA_SPAN_DEFER, for a free or resize only: not a live block of that
+ * size, but the allocator's own free and resize check this very fact before
+ * they touch memory (a pool or system allocator with check-frees, a stack)
+ * and say precisely what is wrong (DOUBLE_FREE, OUT_OF_ORDER, ...): the
+ * script entry point lets them. The C fast paths never call these. */
 typedef enum
 {
-  NEBULA_SPAN_BLOCK,
+  NEBULA_SPAN_FREE,
+  NEBULA_SPAN_RESIZE,
   NEBULA_SPAN_INSIDE,
 } NebulaSpanKind;
 
@@ -92,6 +98,7 @@ typedef enum
   NEBULA_SPAN_WRONG_SIZE,
   NEBULA_SPAN_UNTRACKED,
   NEBULA_SPAN_NOT_READY,
+  NEBULA_SPAN_DEFER,
 } NebulaSpanResult;
 
 typedef NebulaSpanResult (*NebulaAllocatorSpanFunc) (NebulaAllocator *self,

@@ -155,7 +155,7 @@ ledger_check (NebulaAllocator *self,
   g_mutex_lock (&ledger->mutex);
   if (ledger_find (ledger, start, &block, &block_len))
     {
-      if (kind == NEBULA_SPAN_BLOCK && block == start)
+      if (kind != NEBULA_SPAN_INSIDE && block == start)
         {
           result = size <= block_len ? NEBULA_SPAN_OK : NEBULA_SPAN_WRONG_SIZE;
           *block_size = block_len;
@@ -184,7 +184,7 @@ nebula_script_record (NebulaAllocator *self,
   Ledger *ledger;
 
   if (ptr == NULL || span == NULL ||
-      span (self, (guintptr) ptr, MAX (size, 1), NEBULA_SPAN_BLOCK, &block_size) !=
+      span (self, (guintptr) ptr, MAX (size, 1), NEBULA_SPAN_FREE, &block_size) !=
       NEBULA_SPAN_UNTRACKED)
     return;
 
@@ -269,6 +269,10 @@ check_span (NebulaAllocator *self,
 
   if (span == NULL)
     {
+      /* The implementation frees and resizes its own blocks; the default
+       * resize asks its contains slot before it copies. */
+      if (kind != NEBULA_SPAN_INSIDE)
+        return NEBULA_SPAN_DEFER;
       if (nebula_allocator_owns (self, GSIZE_TO_POINTER (address)) &&
           (size <= 1 || nebula_allocator_owns (self, GSIZE_TO_POINTER (address + size - 1))))
         return NEBULA_SPAN_OK;
@@ -297,7 +301,7 @@ set_span_error (NebulaAllocator   *self,
   g_autofree char *what = NULL;
   NebulaErrorInfo info = { .requested = size };
 
-  if (result == NEBULA_SPAN_OK)
+  if (result == NEBULA_SPAN_OK || result == NEBULA_SPAN_DEFER)
     return TRUE;
 
   what = nebula_allocator_describe (self);

@@ -1085,7 +1085,7 @@ nebula_allocator_reallocate_address (NebulaAllocator  *self,
   if (address != 0 &&
       nebula_layout_is_valid (old_size, alignment) && nebula_layout_is_valid (new_size, alignment))
     {
-      if (!nebula_script_check (self, address, old_size, NEBULA_SPAN_BLOCK, "resize",
+      if (!nebula_script_check (self, address, old_size, NEBULA_SPAN_RESIZE, "resize",
                                 &ledgered, error))
         {
           nebula_allocator_record_failure (self);
@@ -1095,7 +1095,7 @@ nebula_allocator_reallocate_address (NebulaAllocator  *self,
        * cannot both pass the check for one block. */
       if (ledgered && !nebula_script_forget (self, ptr, &recorded))
         {
-          nebula_script_check (self, address, old_size, NEBULA_SPAN_BLOCK, "resize", NULL, error);
+          nebula_script_check (self, address, old_size, NEBULA_SPAN_RESIZE, "resize", NULL, error);
           nebula_allocator_record_failure (self);
           return 0;
         }
@@ -1145,10 +1145,10 @@ nebula_allocator_deallocate_address (NebulaAllocator  *self,
 
   if (address != 0 && nebula_layout_is_valid (size, alignment))
     {
-      if (!nebula_script_check (self, address, size, NEBULA_SPAN_BLOCK, "free", &ledgered, error))
+      if (!nebula_script_check (self, address, size, NEBULA_SPAN_FREE, "free", &ledgered, error))
         return FALSE;
       if (ledgered && !nebula_script_forget (self, ptr, &recorded))
-        return nebula_script_check (self, address, size, NEBULA_SPAN_BLOCK, "free", NULL, error);
+        return nebula_script_check (self, address, size, NEBULA_SPAN_FREE, "free", NULL, error);
     }
 
   ok = nebula_allocator_deallocate (self, ptr, size, alignment, error);

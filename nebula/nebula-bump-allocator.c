@@ -1074,8 +1074,10 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
 
 /* The span check for scripts (nebula-allocator-private.h). A bump
  * allocator does not know where its blocks end: a span must lie in the
- * used part of one regular chunk, or in one dedicated chunk's block, for a
- * free and a view alike. */
+ * used part of one regular chunk, or in one dedicated chunk's block. A
+ * free only needs its start there: it rewinds nothing but the most recent
+ * block, whose size it checks, and accepts a larger size elsewhere (the
+ * statistics then carry a deficit), touching no memory. */
 static NebulaSpanResult
 bump_span (NebulaAllocator *allocator,
            guintptr         start,
@@ -1102,11 +1104,14 @@ bump_span (NebulaAllocator *allocator,
 
       if (chunk == self->current && !atomic)
         end = self->fast.cursor;
-      inside = nebula_span_within (start, size, chunk->data, end);
+      inside = nebula_span_within (start, kind == NEBULA_SPAN_FREE ? 1 : size, chunk->data, end);
     }
 
   if (atomic)
     nebula_mutex_unlock (&self->grow_lock);
+
+  if (inside && kind == NEBULA_SPAN_FREE)
+    return NEBULA_SPAN_DEFER;
 
   return inside ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 }

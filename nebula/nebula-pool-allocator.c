@@ -1298,6 +1298,11 @@ pool_span (NebulaAllocator *allocator,
   if (!ensure_ready (self, NULL))
     return NEBULA_SPAN_NOT_READY;
 
+  /* With check-frees, a free and a resize check everything below
+   * themselves, and say precisely what is wrong. */
+  if (kind != NEBULA_SPAN_INSIDE && self->check_frees)
+    return NEBULA_SPAN_DEFER;
+
   slab = find_slab (self, n_slabs_of (self), ptr);
   if (slab == NULL)
     return NEBULA_SPAN_FOREIGN;
@@ -1308,7 +1313,7 @@ pool_span (NebulaAllocator *allocator,
 
   block = slab->data + index * self->block_size;
   *block_size = self->block_size;
-  if (kind == NEBULA_SPAN_BLOCK)
+  if (kind != NEBULA_SPAN_INSIDE)
     {
       if (!at_start)
         return NEBULA_SPAN_FOREIGN;

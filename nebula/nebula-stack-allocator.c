@@ -1022,6 +1022,12 @@ stack_span (NebulaAllocator *allocator,
     result = span_in_use_locked (self, start, size) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
   stack_unlock (self);
 
+  /* A free and a resize take only the top block of an end, after checking
+   * that it is one, and say precisely what is wrong (OUT_OF_ORDER, a wrong
+   * size, a single-ended stack). */
+  if (kind != NEBULA_SPAN_INSIDE && result == NEBULA_SPAN_FOREIGN)
+    return NEBULA_SPAN_DEFER;
+
   return result;
 }
 
@@ -2170,7 +2176,7 @@ nebula_stack_allocator_deallocate_high_address (NebulaStackAllocator  *self,
 
   /* The check every script entry point makes (nebula-allocator-script.c). */
   if (address != 0 && size <= NEBULA_MAX_ALLOCATION_SIZE &&
-      !nebula_script_check (NEBULA_ALLOCATOR (self), address, size, NEBULA_SPAN_BLOCK, "free",
+      !nebula_script_check (NEBULA_ALLOCATOR (self), address, size, NEBULA_SPAN_FREE, "free",
                             NULL, error))
     return FALSE;
 

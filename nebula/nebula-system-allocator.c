@@ -413,12 +413,16 @@ system_span (NebulaAllocator *allocator,
     return NEBULA_SPAN_NOT_READY;
   if (self->live == NULL)
     return NEBULA_SPAN_UNTRACKED;
+  /* With check-frees, a free and a resize look the block up themselves,
+   * and say precisely what is wrong. */
+  if (kind != NEBULA_SPAN_INSIDE)
+    return NEBULA_SPAN_DEFER;
 
   lock (self);
   if (g_hash_table_lookup_extended (self->live, GSIZE_TO_POINTER (start), NULL, &stored))
     {
       *block_size = GPOINTER_TO_SIZE (stored);
-      if (kind == NEBULA_SPAN_BLOCK)
+      if (kind != NEBULA_SPAN_INSIDE)
         result = size <= *block_size ? NEBULA_SPAN_OK : NEBULA_SPAN_WRONG_SIZE;
       else
         result = size <= MAX (*block_size, 1) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
