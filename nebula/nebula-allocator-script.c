@@ -21,6 +21,7 @@
 
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-sanitizer-private.h"
 #include "nebula-utils.h"
 
 /* Span functions --------------------------------------------------------- */
@@ -152,7 +153,7 @@ ledger_check (NebulaAllocator *self,
   if (ledger == NULL)
     return NEBULA_SPAN_FOREIGN;
 
-  g_mutex_lock (&ledger->mutex);
+  nebula_mutex_lock (&ledger->mutex);
   if (ledger_find (ledger, start, &block, &block_len))
     {
       if (kind != NEBULA_SPAN_INSIDE && block == start)
@@ -167,7 +168,7 @@ ledger_check (NebulaAllocator *self,
           result = NEBULA_SPAN_OK;
         }
     }
-  g_mutex_unlock (&ledger->mutex);
+  nebula_mutex_unlock (&ledger->mutex);
 
   return result;
 }
@@ -189,9 +190,9 @@ nebula_script_record (NebulaAllocator *self,
     return;
 
   ledger = get_ledger (self, TRUE);
-  g_mutex_lock (&ledger->mutex);
+  nebula_mutex_lock (&ledger->mutex);
   g_tree_insert (ledger->blocks, ptr, GSIZE_TO_POINTER (MAX (size, 1)));
-  g_mutex_unlock (&ledger->mutex);
+  nebula_mutex_unlock (&ledger->mutex);
 }
 
 /* Takes @ptr out of the ledger, if it is there; TRUE if it was. */
@@ -207,7 +208,7 @@ nebula_script_forget (NebulaAllocator *self,
   if (ledger == NULL)
     return FALSE;
 
-  g_mutex_lock (&ledger->mutex);
+  nebula_mutex_lock (&ledger->mutex);
   removed = g_tree_lookup_extended (ledger->blocks, ptr, &key, &value);
   if (removed)
     {
@@ -215,7 +216,7 @@ nebula_script_forget (NebulaAllocator *self,
       if (size != NULL)
         *size = GPOINTER_TO_SIZE (value);
     }
-  g_mutex_unlock (&ledger->mutex);
+  nebula_mutex_unlock (&ledger->mutex);
 
   return removed;
 }
@@ -229,9 +230,9 @@ nebula_script_restore (NebulaAllocator *self,
 {
   Ledger *ledger = get_ledger (self, TRUE);
 
-  g_mutex_lock (&ledger->mutex);
+  nebula_mutex_lock (&ledger->mutex);
   g_tree_insert (ledger->blocks, ptr, GSIZE_TO_POINTER (size));
-  g_mutex_unlock (&ledger->mutex);
+  nebula_mutex_unlock (&ledger->mutex);
 }
 
 void
@@ -242,9 +243,9 @@ nebula_script_forget_all (NebulaAllocator *self)
   if (ledger == NULL)
     return;
 
-  g_mutex_lock (&ledger->mutex);
+  nebula_mutex_lock (&ledger->mutex);
   g_tree_remove_all (ledger->blocks);
-  g_mutex_unlock (&ledger->mutex);
+  nebula_mutex_unlock (&ledger->mutex);
 }
 
 /* The checks ------------------------------------------------------------- */
@@ -376,10 +377,10 @@ static void
 registry_remove_cb (gpointer  data,
                     GObject  *where_the_object_was)
 {
-  g_mutex_lock (&registry_mutex);
+  nebula_mutex_lock (&registry_mutex);
   if (registry != NULL)
     g_ptr_array_remove_fast (registry, where_the_object_was);
-  g_mutex_unlock (&registry_mutex);
+  nebula_mutex_unlock (&registry_mutex);
 }
 
 void
@@ -390,11 +391,11 @@ nebula_allocator_registry_add (NebulaAllocator *self)
   if (g_atomic_int_get ((gint *) &G_OBJECT (self)->ref_count) == 0)
     return;
 
-  g_mutex_lock (&registry_mutex);
+  nebula_mutex_lock (&registry_mutex);
   if (registry == NULL)
     registry = g_ptr_array_new ();
   g_ptr_array_add (registry, self);
-  g_mutex_unlock (&registry_mutex);
+  nebula_mutex_unlock (&registry_mutex);
 
   /* Weak references are notified in dispose, before anything is freed; the
    * callback waits for any search that holds the registry. */
@@ -407,7 +408,7 @@ nebula_allocator_registry_check_span (guintptr start,
 {
   gboolean found = FALSE;
 
-  g_mutex_lock (&registry_mutex);
+  nebula_mutex_lock (&registry_mutex);
   for (guint i = 0; registry != NULL && i < registry->len && !found; i++)
     {
       NebulaAllocator *allocator = g_ptr_array_index (registry, i);
@@ -417,7 +418,7 @@ nebula_allocator_registry_check_span (guintptr start,
       found = check_span (allocator, start, size, NEBULA_SPAN_INSIDE, &block_size,
                           &ledgered) == NEBULA_SPAN_OK;
     }
-  g_mutex_unlock (&registry_mutex);
+  nebula_mutex_unlock (&registry_mutex);
 
   return found;
 }
