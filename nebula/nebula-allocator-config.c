@@ -116,6 +116,16 @@ nebula_allocator_config_set_property (NebulaAllocatorConfig *config,
     case NEBULA_CONFIG_PROP_NAME:
       g_free (config->name);
       config->name = g_value_dup_string (value);
+      /* The name goes into messages, reports and JSON, all UTF-8: keep a
+       * printable copy, and refuse the configuration at initialization. */
+      config->name_not_utf8 = config->name != NULL && !g_utf8_validate (config->name, -1, NULL);
+      if (config->name_not_utf8)
+        {
+          char *valid = g_utf8_make_valid (config->name, -1);
+
+          g_free (config->name);
+          config->name = valid;
+        }
       return TRUE;
     case NEBULA_CONFIG_PROP_THREAD_SAFE:
       config->thread_safe = g_value_get_boolean (value);
@@ -276,6 +286,11 @@ nebula_allocator_config_validate (NebulaAllocatorConfig *config,
 {
   nebula_allocator_config_apply_preset (config);
 
+  if (config->name_not_utf8)
+    nebula_allocator_config_set_invalid (config, type_label, "name",
+                                         "must be valid UTF-8 (the invalid bytes are shown "
+                                         "as U+FFFD)");
+
   if (config->alloc_fill < -1 || config->alloc_fill > 255)
     nebula_allocator_config_set_invalid (config, type_label, "alloc-fill",
                                          "must be -1 (off) or a byte value 0..255, not %d",
@@ -387,6 +402,8 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
           nebula_memory_budget_hold_signals ();
           init (self);
           tie_stats_to_object (self);
+          if (config->init_error == NULL)
+            nebula_allocator_registry_add (self);
 
           nebula_mutex_lock (&init_lock);
           __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_DONE, __ATOMIC_RELEASE);

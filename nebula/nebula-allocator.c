@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
 #include "nebula-pool-allocator.h"
@@ -80,6 +81,13 @@ nebula_allocator_real_allocate_zeroed (NebulaAllocator  *self,
   return ptr;
 }
 
+static gboolean
+nebula_allocator_real_owns (NebulaAllocator *self,
+                            gconstpointer    ptr)
+{
+  return FALSE;
+}
+
 static gpointer
 nebula_allocator_real_reallocate (NebulaAllocator  *self,
                                   gpointer          ptr,
@@ -95,6 +103,38 @@ nebula_allocator_real_reallocate (NebulaAllocator  *self,
       !check_slot (self, iface->dealloc, "dealloc", error))
     return NULL;
 
+  /* The copy below reads the caller's block before the implementation has
+   * seen it: only an implementation that can say which memory is its own
+   * may be served, and only for its own blocks. */
+  if (iface->contains == NULL || iface->contains == nebula_allocator_real_owns)
+    {
+      g_autofree char *what = nebula_allocator_describe (self);
+      NebulaErrorInfo info = { .requested = new_size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED,
+                        &info,
+                        "%s cannot resize %p from %" G_GSIZE_FORMAT " to %" G_GSIZE_FORMAT
+                        " bytes: the default resize copies the block, and the implementation "
+                        "cannot vouch for it; implement NebulaAllocatorInterface::contains or "
+                        "NebulaAllocatorInterface::resize",
+                        what, ptr, old_size, new_size);
+      return NULL;
+    }
+
+  if (!iface->contains (self, ptr) ||
+      !iface->contains (self, (const guint8 *) ptr + MIN (old_size, new_size) - 1))
+    {
+      g_autofree char *what = nebula_allocator_describe (self);
+      NebulaErrorInfo info = { .requested = old_size, .allocator_name = what };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
+                        &info,
+                        "%s: cannot resize %p (%" G_GSIZE_FORMAT " bytes): the allocator "
+                        "does not own it",
+                        what, ptr, old_size);
+      return NULL;
+    }
+
   new_ptr = iface->alloc (self, new_size, alignment, error);
   if (new_ptr == NULL)
     return NULL;
@@ -109,13 +149,6 @@ nebula_allocator_real_reallocate (NebulaAllocator  *self,
     }
 
   return new_ptr;
-}
-
-static gboolean
-nebula_allocator_real_owns (NebulaAllocator *self,
-                            gconstpointer    ptr)
-{
-  return FALSE;
 }
 
 static void
@@ -772,6 +805,7 @@ nebula_allocator_reset (NebulaAllocator *self)
 
   if (iface->reset != NULL)
     iface->reset (self);
+  nebula_script_forget_all (self);
   nebula_stats_counters_record_reset (get_counters (self, iface));
 }
 
@@ -963,7 +997,10 @@ nebula_allocator_dup_name (NebulaAllocator *self)
  * @error: return location for a #GError
  *
  * nebula_allocator_allocate() for language bindings: the block's address as
- * an integer.
+ * an integer. An allocator that cannot tell a live block from a freed one
+ * (a pool or system allocator without check-frees) remembers the block, so
+ * that the other script entry points can check it: see
+ * [Safety](safety.html#what-each-preset-checks).
  *
  * Returns: the address, or 0 with @error set
  */
@@ -973,7 +1010,14 @@ nebula_allocator_allocate_address (NebulaAllocator  *self,
                                    guint64           alignment,
                                    GError          **error)
 {
-  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate (self, size, alignment, error));
+  gpointer ptr;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  ptr = nebula_allocator_allocate (self, size, alignment, error);
+  nebula_script_record (self, ptr, size);
+
+  return (guint64) GPOINTER_TO_SIZE (ptr);
 }
 
 /**
@@ -993,7 +1037,14 @@ nebula_allocator_allocate_zeroed_address (NebulaAllocator  *self,
                                           guint64           alignment,
                                           GError          **error)
 {
-  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate_zeroed (self, size, alignment, error));
+  gpointer ptr;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  ptr = nebula_allocator_allocate_zeroed (self, size, alignment, error);
+  nebula_script_record (self, ptr, size);
+
+  return (guint64) GPOINTER_TO_SIZE (ptr);
 }
 
 /**
@@ -1005,7 +1056,12 @@ nebula_allocator_allocate_zeroed_address (NebulaAllocator  *self,
  * @alignment: the alignment the block was allocated with
  * @error: return location for a #GError
  *
- * nebula_allocator_reallocate() for language bindings.
+ * nebula_allocator_reallocate() for language bindings. Unlike the C
+ * function, it checks @address against the allocator whatever the preset:
+ * an address that is not a live block of @self at least @old_size bytes
+ * long gives %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER (or
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT for a block shorter than
+ * @old_size) and touches nothing.
  *
  * Returns: the new address, or 0 with @error set
  */
@@ -1017,9 +1073,41 @@ nebula_allocator_reallocate_address (NebulaAllocator  *self,
                                      guint64           alignment,
                                      GError          **error)
 {
-  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_reallocate (self, GSIZE_TO_POINTER (address),
-                                                                  old_size, new_size, alignment,
-                                                                  error));
+  gpointer ptr = GSIZE_TO_POINTER (address);
+  gpointer new_ptr;
+  gboolean ledgered = FALSE;
+  gsize recorded = 0;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
+
+  /* A bad layout fails in the C function before any memory is touched,
+   * with the error C callers get. */
+  if (address != 0 &&
+      nebula_layout_is_valid (old_size, alignment) && nebula_layout_is_valid (new_size, alignment))
+    {
+      if (!nebula_script_check (self, address, old_size, NEBULA_SPAN_RESIZE, "resize",
+                                &ledgered, error))
+        {
+          nebula_allocator_record_failure (self);
+          return 0;
+        }
+      /* Taken out while the allocator works on it, so that two threads
+       * cannot both pass the check for one block. */
+      if (ledgered && !nebula_script_forget (self, ptr, &recorded))
+        {
+          nebula_script_check (self, address, old_size, NEBULA_SPAN_RESIZE, "resize", NULL, error);
+          nebula_allocator_record_failure (self);
+          return 0;
+        }
+    }
+
+  new_ptr = nebula_allocator_reallocate (self, ptr, old_size, new_size, alignment, error);
+  if (new_ptr == NULL && ledgered)
+    nebula_script_restore (self, ptr, recorded);
+  else if (new_ptr != NULL && (ledgered || address == 0))
+    nebula_script_record (self, new_ptr, new_size);
+
+  return (guint64) GPOINTER_TO_SIZE (new_ptr);
 }
 
 /**
@@ -1030,7 +1118,14 @@ nebula_allocator_reallocate_address (NebulaAllocator  *self,
  * @alignment: the alignment it was allocated with
  * @error: return location for a #GError
  *
- * nebula_allocator_deallocate() for language bindings.
+ * nebula_allocator_deallocate() for language bindings. Unlike the C
+ * function, it checks @address against the allocator whatever the preset:
+ * an address that is not a live block of @self at least @size bytes long
+ * gives %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER (or
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT) and frees nothing. A pool or
+ * system allocator without check-frees can only tell the blocks that
+ * scripts allocated from it: a block allocated from C cannot be freed from
+ * a script unless check-frees is on.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -1041,7 +1136,26 @@ nebula_allocator_deallocate_address (NebulaAllocator  *self,
                                      guint64           alignment,
                                      GError          **error)
 {
-  return nebula_allocator_deallocate (self, GSIZE_TO_POINTER (address), size, alignment, error);
+  gpointer ptr = GSIZE_TO_POINTER (address);
+  gboolean ledgered = FALSE;
+  gsize recorded = 0;
+  gboolean ok;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
+
+  if (address != 0 && nebula_layout_is_valid (size, alignment))
+    {
+      if (!nebula_script_check (self, address, size, NEBULA_SPAN_FREE, "free", &ledgered, error))
+        return FALSE;
+      if (ledgered && !nebula_script_forget (self, ptr, &recorded))
+        return nebula_script_check (self, address, size, NEBULA_SPAN_FREE, "free", NULL, error);
+    }
+
+  ok = nebula_allocator_deallocate (self, ptr, size, alignment, error);
+  if (!ok && ledgered)
+    nebula_script_restore (self, ptr, recorded);
+
+  return ok;
 }
 
 /**
@@ -1058,4 +1172,42 @@ nebula_allocator_owns_address (NebulaAllocator *self,
                                guint64          address)
 {
   return nebula_allocator_owns (self, GSIZE_TO_POINTER (address));
+}
+
+/**
+ * nebula_allocator_check_span_address:
+ * @self: a #NebulaAllocator
+ * @address: the first byte
+ * @size: the number of bytes
+ * @error: return location for a #GError
+ *
+ * Checks that the @size bytes at @address are memory that @self handed out
+ * and still manages, so that a language binding may read and write them:
+ * Python's `Allocator.view()` calls it. The bytes must lie wholly inside
+ * one live block; a bump allocator, which does not know where its blocks
+ * end, accepts any span inside the used part of one of its chunks, and a
+ * stack any span inside the used part of one end. A pool or system
+ * allocator without check-frees knows only the blocks that scripts
+ * allocated from it (see nebula_allocator_allocate_address()). An
+ * allocator implemented outside Nebula is asked through its contains slot
+ * for the first and the last byte. Never dereferences @address.
+ *
+ * A span that is not there, or that wraps around the end of the address
+ * space, gives %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER with the numbers;
+ * an allocator whose configuration is invalid gives
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG.
+ *
+ * Returns: %TRUE if the span is the allocator's live memory, %FALSE with
+ *   @error set
+ */
+gboolean
+nebula_allocator_check_span_address (NebulaAllocator  *self,
+                                     guint64           address,
+                                     guint64           size,
+                                     GError          **error)
+{
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  return nebula_script_check (self, address, size, NEBULA_SPAN_INSIDE, "view", NULL, error);
 }

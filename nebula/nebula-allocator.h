@@ -168,6 +168,11 @@ gboolean              nebula_allocator_deallocate_address      (NebulaAllocator 
 NEBULA_AVAILABLE_IN_ALL
 gboolean              nebula_allocator_owns_address            (NebulaAllocator  *self,
                                                                 guint64           address);
+NEBULA_AVAILABLE_IN_ALL
+gboolean              nebula_allocator_check_span_address      (NebulaAllocator  *self,
+                                                                guint64           address,
+                                                                guint64           size,
+                                                                GError          **error);
 
 #ifndef __GI_SCANNER__
 

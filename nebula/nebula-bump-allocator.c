@@ -1313,6 +1313,50 @@ nebula_bump_allocator_reset (NebulaAllocator *allocator)
     }
 }
 
+/* The span check for scripts (nebula-allocator-private.h). A bump
+ * allocator does not know where its blocks end: a span must lie in the
+ * used part of one regular chunk, or in one dedicated chunk's block. A
+ * free only needs its start there: it rewinds nothing but the most recent
+ * block, whose size it checks, and accepts a larger size elsewhere (the
+ * statistics then carry a deficit), touching no memory. */
+static NebulaSpanResult
+bump_span (NebulaAllocator *allocator,
+           guintptr         start,
+           gsize            size,
+           NebulaSpanKind   kind,
+           gsize           *block_size)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+  gboolean atomic, inside = FALSE;
+  gconstpointer ptr = GSIZE_TO_POINTER (start);
+  Chunk *chunk;
+
+  if (!ensure_ready (self, NULL))
+    return NEBULA_SPAN_NOT_READY;
+
+  atomic = self->config.thread_safe;
+  if (atomic)
+    nebula_mutex_lock (&self->grow_lock);
+
+  if ((chunk = find_chunk_in (self->large, ptr)) != NULL ||
+      (chunk = find_chunk_in (self->current, ptr)) != NULL)
+    {
+      const guint8 *end = chunk->data + chunk_used (chunk, atomic);
+
+      if (chunk == self->current && !atomic)
+        end = self->fast.cursor;
+      inside = nebula_span_within (start, kind == NEBULA_SPAN_FREE ? 1 : size, chunk->data, end);
+    }
+
+  if (atomic)
+    nebula_mutex_unlock (&self->grow_lock);
+
+  if (inside && kind == NEBULA_SPAN_FREE)
+    return NEBULA_SPAN_DEFER;
+
+  return inside ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
+}
+
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
@@ -1637,6 +1681,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
   nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), bump_report);
+  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), bump_span);
 
   /**
    * NebulaBumpAllocator:max-capacity:

@@ -1277,6 +1277,61 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
   __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
 }
 
+/* The span check for scripts (nebula-allocator-private.h): the block that
+ * holds @start must have been handed out, and the span must not leave it.
+ * Without check-frees the pool cannot tell a live block from a freed one:
+ * the script ledger answers. */
+static NebulaSpanResult
+pool_span (NebulaAllocator *allocator,
+           guintptr         start,
+           gsize            size,
+           NebulaSpanKind   kind,
+           gsize           *block_size)
+{
+  NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
+  gconstpointer ptr = GSIZE_TO_POINTER (start);
+  gboolean at_start;
+  guint8 *block;
+  Slab *slab;
+  gsize index;
+
+  if (!ensure_ready (self, NULL))
+    return NEBULA_SPAN_NOT_READY;
+
+  /* With check-frees, a free and a resize check everything below
+   * themselves, and say precisely what is wrong. */
+  if (kind != NEBULA_SPAN_INSIDE && self->check_frees)
+    return NEBULA_SPAN_DEFER;
+
+  slab = find_slab (self, n_slabs_of (self), ptr);
+  if (slab == NULL)
+    return NEBULA_SPAN_FOREIGN;
+
+  index = block_index (self, slab, ptr, &at_start);
+  if (index >= fresh_count (self, slab))
+    return NEBULA_SPAN_FOREIGN;
+
+  block = slab->data + index * self->block_size;
+  *block_size = self->block_size;
+  if (kind != NEBULA_SPAN_INSIDE)
+    {
+      if (!at_start)
+        return NEBULA_SPAN_FOREIGN;
+      if (size > self->block_size)
+        return NEBULA_SPAN_WRONG_SIZE;
+    }
+  else if (!nebula_span_within (start, size, block, block + self->block_size))
+    {
+      return NEBULA_SPAN_FOREIGN;
+    }
+
+  if (!self->check_frees)
+    return NEBULA_SPAN_UNTRACKED;
+
+  return bit_is_set (slab->allocated, index, self->config.thread_safe)
+    ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
+}
+
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
@@ -1664,6 +1719,7 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
   nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), pool_report);
+  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), pool_span);
 
   /**
    * NebulaPoolAllocator:block-size:

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
@@ -982,6 +983,55 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   return owned;
 }
 
+/* The span check for scripts (nebula-allocator-private.h). A stack keeps
+ * no table of its blocks, so a span must lie in the used part of one
+ * chunk, on one end; a free or resize then checks the top block and its
+ * size itself, as it does for C. */
+static gboolean
+span_in_use_locked (NebulaStackAllocator *self,
+                    guintptr              start,
+                    gsize                 size)
+{
+  if (self->current == NULL)
+    return FALSE;
+
+  if (nebula_span_within (start, size, self->current->data, self->fast.cursor))
+    return TRUE;
+  if (self->double_ended &&
+      nebula_span_within (start, size, self->fast.limit, chunk_end (self->current)))
+    return TRUE;
+
+  for (Chunk *chunk = self->current->prev; chunk != NULL; chunk = chunk->prev)
+    if (nebula_span_within (start, size, chunk->data, chunk->saved_cursor))
+      return TRUE;
+
+  return FALSE;
+}
+
+static NebulaSpanResult
+stack_span (NebulaAllocator *allocator,
+            guintptr         start,
+            gsize            size,
+            NebulaSpanKind   kind,
+            gsize           *block_size)
+{
+  NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
+  NebulaSpanResult result = NEBULA_SPAN_NOT_READY;
+
+  stack_lock_ready (self);
+  if (ensure_ready (self, NULL))
+    result = span_in_use_locked (self, start, size) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
+  stack_unlock (self);
+
+  /* A free and a resize take only the top block of an end, after checking
+   * that it is one, and say precisely what is wrong (OUT_OF_ORDER, a wrong
+   * size, a single-ended stack). */
+  if (kind != NEBULA_SPAN_INSIDE && result == NEBULA_SPAN_FOREIGN)
+    return NEBULA_SPAN_DEFER;
+
+  return result;
+}
+
 static void
 set_foreign_pointer (NebulaStackAllocator  *self,
                      gconstpointer          ptr,
@@ -1701,6 +1751,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
   nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), stack_report);
+  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), stack_span);
 
   /**
    * NebulaStackAllocator:max-capacity:
@@ -2110,7 +2161,9 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
  * @size: the size it was allocated with
  * @error: return location for a #GError
  *
- * nebula_stack_allocator_deallocate_high() for language bindings.
+ * nebula_stack_allocator_deallocate_high() for language bindings; an
+ * address outside the used part of the stack gives
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER before anything is read.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -2120,6 +2173,14 @@ nebula_stack_allocator_deallocate_high_address (NebulaStackAllocator  *self,
                                                 guint64                size,
                                                 GError               **error)
 {
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
+
+  /* The check every script entry point makes (nebula-allocator-script.c). */
+  if (address != 0 && size <= NEBULA_MAX_ALLOCATION_SIZE &&
+      !nebula_script_check (NEBULA_ALLOCATOR (self), address, size, NEBULA_SPAN_FREE, "free",
+                            NULL, error))
+    return FALSE;
+
   return nebula_stack_allocator_deallocate_high (self, GSIZE_TO_POINTER (address), size, error);
 }
 

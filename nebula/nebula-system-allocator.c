@@ -394,6 +394,55 @@ nebula_system_allocator_owns (NebulaAllocator *allocator,
   return owns;
 }
 
+/* The span check for scripts (nebula-allocator-private.h). With
+ * check-frees the table of live blocks answers; a range inside a block
+ * needs a walk of the table, which only scripts pay for. Without it, malloc
+ * knows nothing we could ask safely: the script ledger answers. */
+static NebulaSpanResult
+system_span (NebulaAllocator *allocator,
+             guintptr         start,
+             gsize            size,
+             NebulaSpanKind   kind,
+             gsize           *block_size)
+{
+  NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;
+  NebulaSpanResult result = NEBULA_SPAN_FOREIGN;
+  gpointer stored;
+
+  if (!ensure_ready (self, NULL))
+    return NEBULA_SPAN_NOT_READY;
+  if (self->live == NULL)
+    return NEBULA_SPAN_UNTRACKED;
+  /* With check-frees, a free and a resize look the block up themselves,
+   * and say precisely what is wrong. */
+  if (kind != NEBULA_SPAN_INSIDE)
+    return NEBULA_SPAN_DEFER;
+
+  lock (self);
+  if (g_hash_table_lookup_extended (self->live, GSIZE_TO_POINTER (start), NULL, &stored))
+    {
+      *block_size = GPOINTER_TO_SIZE (stored);
+      if (kind != NEBULA_SPAN_INSIDE)
+        result = size <= *block_size ? NEBULA_SPAN_OK : NEBULA_SPAN_WRONG_SIZE;
+      else
+        result = size <= MAX (*block_size, 1) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
+    }
+  else if (kind == NEBULA_SPAN_INSIDE)
+    {
+      GHashTableIter iter;
+      gpointer ptr;
+
+      g_hash_table_iter_init (&iter, self->live);
+      while (result != NEBULA_SPAN_OK && g_hash_table_iter_next (&iter, &ptr, &stored))
+        if (nebula_span_within (start, size, ptr,
+                                (guint8 *) ptr + MAX (GPOINTER_TO_SIZE (stored), 1)))
+          result = NEBULA_SPAN_OK;
+    }
+  unlock (self);
+
+  return result;
+}
+
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
@@ -563,6 +612,7 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
   nebula_allocator_config_install_properties (object_class, properties, TRUE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
   nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), system_report);
+  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), system_span);
 
   /**
    * NebulaSystemAllocator:check-frees:

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-allocator-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-typed.h"
 
 /**
@@ -83,6 +84,8 @@ nebula_allocator_allocate_array_address (NebulaAllocator  *self,
                                          gboolean          zeroed,
                                          GError          **error)
 {
+  gpointer ptr;
+
   /* gsize has 64 bits wherever Nebula is tested; where it is narrower, a
    * count that does not fit overflows like a product that does not. */
   if (n_elements > G_MAXSIZE || element_size > G_MAXSIZE)
@@ -93,9 +96,12 @@ nebula_allocator_allocate_array_address (NebulaAllocator  *self,
   if (alignment > G_MAXSIZE)
     alignment = 0;
 
-  return (guint64) GPOINTER_TO_SIZE (nebula_allocator_allocate_array (self,
-                                                                      (gsize) n_elements,
-                                                                      (gsize) element_size,
-                                                                      (gsize) alignment,
-                                                                      zeroed, error));
+  ptr = nebula_allocator_allocate_array (self, (gsize) n_elements, (gsize) element_size,
+                                         (gsize) alignment, zeroed, error);
+  /* Scripts free it through the checked entry points: see
+   * nebula_allocator_allocate_address(). */
+  if (ptr != NULL)
+    nebula_script_record (self, ptr, (gsize) n_elements * (gsize) element_size);
+
+  return (guint64) GPOINTER_TO_SIZE (ptr);
 }

@@ -119,15 +119,18 @@ NEBULA_AVAILABLE_IN_ALL
 const char *nebula_memory_get_implementation  (void);
 
 NEBULA_AVAILABLE_IN_ALL
-void        nebula_memory_copy_address        (guint64        dest,
+gboolean    nebula_memory_copy_address        (guint64        dest,
                                                guint64        src,
-                                               guint64        n);
+                                               guint64        n,
+                                               GError       **error);
 NEBULA_AVAILABLE_IN_ALL
-void        nebula_memory_fill_address        (guint64        dest,
+gboolean    nebula_memory_fill_address        (guint64        dest,
                                                guint8         value,
-                                               guint64        n);
+                                               guint64        n,
+                                               GError       **error);
 NEBULA_AVAILABLE_IN_ALL
-void        nebula_secure_zero_address        (guint64        dest,
-                                               guint64        n);
+gboolean    nebula_secure_zero_address        (guint64        dest,
+                                               guint64        n,
+                                               GError       **error);
 
 G_END_DECLS

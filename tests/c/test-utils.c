@@ -240,25 +240,61 @@ test_secure_zero (void)
   nebula_secure_zero (secret, 333);
   g_assert_cmpmem (secret, 333, zeros, 333);
   nebula_secure_zero (secret, 0);
-  nebula_secure_zero_address ((guint64) GPOINTER_TO_SIZE (secret), 0);
+  g_assert_true (nebula_secure_zero_address ((guint64) GPOINTER_TO_SIZE (secret), 0, NULL));
   g_free (secret);
 }
 
 static void
 test_address_variants (void)
 {
-  guint8 a[100], b[100];
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, NULL);
+  g_autoptr(GError) error = NULL;
+  guint8 *a, *b;
+  guint8 stack_buffer[100];
 
-  memset (a, 3, sizeof a);
-  nebula_memory_fill_address ((guint64) GPOINTER_TO_SIZE (b), 9, sizeof b);
-  for (guint i = 0; i < sizeof b; i++)
+  g_assert_nonnull (bump);
+  a = nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 100, 8, &error);
+  g_assert_no_error (error);
+  b = nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 100, 8, &error);
+  g_assert_no_error (error);
+
+  memset (a, 3, 100);
+  g_assert_true (nebula_memory_fill_address ((guint64) GPOINTER_TO_SIZE (b), 9, 100, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100; i++)
     g_assert_cmpuint (b[i], ==, 9);
-  nebula_memory_copy_address ((guint64) GPOINTER_TO_SIZE (b), (guint64) GPOINTER_TO_SIZE (a), 50);
+  g_assert_true (nebula_memory_copy_address ((guint64) GPOINTER_TO_SIZE (b),
+                                             (guint64) GPOINTER_TO_SIZE (a), 50, &error));
+  g_assert_no_error (error);
   g_assert_cmpuint (b[49], ==, 3);
   g_assert_cmpuint (b[50], ==, 9);
-  nebula_secure_zero_address ((guint64) GPOINTER_TO_SIZE (b), sizeof b);
-  for (guint i = 0; i < sizeof b; i++)
+  g_assert_true (nebula_secure_zero_address ((guint64) GPOINTER_TO_SIZE (b), 100, &error));
+  g_assert_no_error (error);
+  for (guint i = 0; i < 100; i++)
     g_assert_cmpuint (b[i], ==, 0);
+
+  /* Memory that no Nebula allocator handed out is refused, untouched. */
+  memset (stack_buffer, 7, sizeof stack_buffer);
+  g_assert_false (nebula_memory_fill_address ((guint64) GPOINTER_TO_SIZE (stack_buffer), 0,
+                                              sizeof stack_buffer, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_nonnull (strstr (error->message, "not memory of a live Nebula allocator"));
+  g_clear_error (&error);
+  g_assert_cmpuint (stack_buffer[0], ==, 7);
+  g_assert_false (nebula_memory_fill_address (1, 0, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_memory_copy_address ((guint64) GPOINTER_TO_SIZE (b),
+                                              (guint64) GPOINTER_TO_SIZE (a), G_GUINT64_CONSTANT (1) << 40,
+                                              &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_secure_zero_address (G_MAXUINT64, 2, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  /* Nothing to touch: nothing to check. */
+  g_assert_true (nebula_secure_zero_address (1, 0, &error));
+  g_assert_no_error (error);
 
   g_assert_nonnull (strstr ("avx2 sse2 portable", nebula_memory_get_implementation ()));
 }

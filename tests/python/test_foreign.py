@@ -55,7 +55,55 @@ class SilentAllocator(GObject.Object, Nebula.Allocator):
         return False
 
 
+class NoContainsAllocator(GObject.Object, Nebula.Allocator):
+    """Allocates and frees, but cannot say which memory is its own."""
+
+    __gtype_name__ = 'TestNoContainsAllocator'
+
+    capacity = GObject.Property(type=GObject.TYPE_UINT64, default=256)
+    bytes_used = GObject.Property(type=GObject.TYPE_UINT64, default=0)
+    bytes_available = GObject.Property(type=GObject.TYPE_UINT64, default=0)
+    thread_safe = GObject.Property(type=bool, default=False)
+    name = GObject.Property(type=str, default='no-contains')
+
+    def __init__(self):
+        super().__init__()
+        self.buffer = ctypes.create_string_buffer(256)
+        self.base = ctypes.addressof(self.buffer)
+
+    def do_alloc(self, size, alignment):
+        return self.base
+
+    def do_dealloc(self, ptr, size, alignment):
+        return True
+
+
 class ForeignTest(unittest.TestCase):
+    def test_default_resize_refuses_foreign_blocks_before_copying(self):
+        # Issue 12, item 14: the default resize copied from the caller's
+        # address before the implementation could refuse it.
+        arena = ArenaInPython()
+        a = Nebula.Allocator.allocate(arena, 8, 8)
+        write(a, b'12345678')
+        for address in (1, 4096, (1 << 64) - 8, a + 1024):
+            with self.subTest(address=address):
+                with self.assertRaises(GLib.Error) as cm:
+                    Nebula.Allocator.reallocate(arena, address, 8, 32, 8)
+                self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.INVALID_POINTER),
+                                 cm.exception.message)
+        # Its own blocks still move, contents kept.
+        b = Nebula.Allocator.reallocate(arena, a, 8, 16, 8)
+        self.assertEqual(read(b, 8), b'12345678')
+
+        # Without a contains slot nothing vouches for the block: no copy.
+        blind = NoContainsAllocator()
+        with self.assertRaises(GLib.Error) as cm:
+            Nebula.Allocator.reallocate(blind, 1, 8, 32, 8)
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.NOT_SUPPORTED))
+        self.assertIn('implement NebulaAllocatorInterface::contains or '
+                      'NebulaAllocatorInterface::resize', cm.exception.message)
+
+
     def test_python_implementation_through_the_wrappers(self):
         arena = ArenaInPython()
         address = Nebula.Allocator.allocate(arena, 100, 16)

@@ -11,12 +11,19 @@
 * ``with Nebula.context("parse_request"):`` names the call site in errors.
 * Every allocator takes a default alignment (``Nebula.DEFAULT_ALIGNMENT``),
   has ``stats`` as an attribute, a readable ``repr()``, and ``view()``:
-  a writable ``memoryview`` of a block it handed out (of one block at
-  most, for a pool).
+  a writable ``memoryview`` of a block it handed out, checked in C
+  (``check_span_address()``) whatever the preset.
+* Every method that takes an address checks it against the allocator
+  before memory is touched, so no address a script passes can crash the
+  interpreter; ``Nebula.memory_copy``/``memory_fill``/``secure_zero``
+  accept only memory of a live Nebula allocator (use ``ctypes.memmove``
+  and ``ctypes.memset`` for buffers of your own).
 """
 
 import contextlib
 import ctypes
+
+from gi.repository import GLib
 
 from ..module import get_introspection_module
 from ..overrides import override
@@ -86,16 +93,6 @@ class Allocator(Nebula.Allocator):
     ``Nebula.error_get_suggestion(e)`` says what to do.
     """
 
-    # Whether owns() recognises any address inside a block (True) or only
-    # block starts; view() checks the block's last byte only if it does.
-    _owns_interior_addresses = False
-
-    def _largest_view(self):
-        # The most bytes one view may cover, or None for no limit. A pool
-        # says its block size: with both ends of the view in allocated
-        # blocks, no byte of it can then lie in a free block.
-        return None
-
     def allocate(self, size, alignment=DEFAULT_ALIGNMENT):
         """Allocate ``size`` bytes aligned to ``alignment`` (a power of two)
         and return the block's address."""
@@ -131,27 +128,32 @@ class Allocator(Nebula.Allocator):
     def view(self, address, size):
         """A writable ``memoryview`` of ``size`` bytes at ``address``.
 
-        The address must be one this allocator handed out (``owns()``);
-        otherwise ``ValueError``. Allocators that know every byte of their
-        blocks (bump, stack, pool) check the last byte too, and a pool
-        refuses a view larger than one block. The view keeps the allocator
-        alive, but not the block: do not use it after the block is freed,
-        reset or rewound.
+        The bytes must be memory this allocator handed out and still
+        manages: inside one live block (a bump or stack allocator accepts
+        any span in the used part of one chunk, as it does not know where
+        its blocks end). Anything else raises ``ValueError``, whose message
+        carries the C check's; the check is
+        ``check_span_address()`` (the C check, whatever the preset). A pool
+        or system allocator without ``check_frees`` knows only the blocks
+        allocated from Python. The view keeps the allocator alive, but not
+        the block: do not use it after the block is freed, reset or rewound.
         """
         if size < 0:
             raise ValueError(f'size must not be negative, not {size}')
-        largest = self._largest_view()
-        if largest is not None and size > largest:
-            raise ValueError(f'{size} bytes at {address:#x} are more than one block of '
-                             f'{self!r} ({largest} bytes)')
-        if not self.owns(address) or (
-                size > 0 and self._owns_interior_addresses and
-                not self.owns(address + size - 1)):
-            raise ValueError(f'{size} bytes at {address:#x} are not a block of {self!r}')
+        try:
+            Nebula.Allocator.check_span_address(self, address, size)
+        except GLib.Error as error:
+            if error.code != int(Nebula.AllocatorError.INVALID_POINTER):
+                raise
+            raise ValueError(self._view_refusal(address, size, error.message)) from None
         buffer = (ctypes.c_ubyte * size).from_address(address)
         buffer._nebula_allocator = self
         # ctypes exports '<B', which slice assignment refuses; plain 'B'.
         return memoryview(buffer).cast('B')
+
+    def _view_refusal(self, address, size, why):
+        # What view() says of a span the C check refused.
+        return f'{size} bytes at {address:#x} are not a block of {self!r}: {why}'
 
     def __repr__(self):
         return _allocator_repr(self)
@@ -182,7 +184,6 @@ class BumpAllocator(Nebula.BumpAllocator):
 
     __init__ = _init_on_construction
     __repr__ = _allocator_repr
-    _owns_interior_addresses = True
 
     @contextlib.contextmanager
     def scope(self):
@@ -214,7 +215,6 @@ class StackAllocator(Nebula.StackAllocator):
     """
 
     __init__ = _init_on_construction
-    _owns_interior_addresses = True
 
     def __repr__(self):
         props = self.props
@@ -262,10 +262,13 @@ class PoolAllocator(Nebula.PoolAllocator):
     """
 
     __init__ = _init_on_construction
-    _owns_interior_addresses = True
 
-    def _largest_view(self):
-        return self.props.block_size
+    def _view_refusal(self, address, size, why):
+        block_size = self.props.block_size
+        if size > block_size:
+            return (f'{size} bytes at {address:#x} are more than one block of {self!r} '
+                    f'({block_size} bytes)')
+        return Allocator._view_refusal(self, address, size, why)
 
     def __repr__(self):
         props = self.props

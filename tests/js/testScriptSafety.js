@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+// No address a script passes crashes gjs (issue 12, items 12 and 13). The
+// checks run in a child gjs, so that a crash fails the test instead of
+// ending the run: `gjs -m testScriptSafety.js --child NAME`.
+import Gio from 'gi://Gio';
+import GLib from 'gi://GLib';
+import Nebula from 'gi://Nebula';
+import System from 'system';
+
+import {test, assert, assertEqual, assertThrows, run} from './harness.js';
+
+const E = Nebula.AllocatorError;
+
+function isAllocatorError(code, ...fragments) {
+    return e => {
+        assert(e instanceof GLib.Error, `not a GLib.Error: ${e}`);
+        assert(e.matches(Nebula.allocator_error_quark(), code),
+            `expected code ${code}, got ${e.code}: ${e.message}`);
+        for (const fragment of fragments)
+            assert(e.message.includes(fragment), `'${fragment}' not in '${e.message}'`);
+    };
+}
+
+function makeUnchecked(kind, threadSafe) {
+    const config = {preset: Nebula.Preset.PERFORMANCE, thread_safe: threadSafe};
+    if (kind === 'pool')
+        return new Nebula.PoolAllocator({...config, block_size: 64, block_count: 8});
+    return new Nebula.SystemAllocator(config);
+}
+
+const children = {
+    // Item 13: without check-frees only the blocks the script allocated
+    // can be freed from it.
+    'performance-deallocate'() {
+        for (const kind of ['pool', 'system']) {
+            for (const threadSafe of [false, true]) {
+                const alloc = makeUnchecked(kind, threadSafe);
+                assertThrows(() => alloc.deallocate(1, 8, 8), isAllocatorError(E.INVALID_POINTER));
+                const block = alloc.allocate(32, 8);
+                // gjs skips GInitable.init: the preset applies on first use.
+                assertEqual(alloc.check_frees, false);
+                assertThrows(() => alloc.deallocate(block + 8, 8, 8),
+                    isAllocatorError(E.INVALID_POINTER));
+                assertThrows(() => alloc.reallocate(block + 8, 8, 16, 8),
+                    isAllocatorError(E.INVALID_POINTER));
+                assertThrows(() => alloc.deallocate(block, 2 ** 40, 8),
+                    isAllocatorError(E.INVALID_LAYOUT));
+                assert(alloc.deallocate(block, 32, 8));
+                assertThrows(() => alloc.deallocate(block, 32, 8),
+                    isAllocatorError(E.INVALID_POINTER));
+            }
+        }
+    },
+    // Item 12: the memory utilities accept only memory of a live allocator.
+    'memory-utilities'() {
+        const bump = new Nebula.BumpAllocator({capacity: 256});
+        const block = bump.allocate(16, 8);
+        const refused = isAllocatorError(E.INVALID_POINTER, 'not memory of a live Nebula allocator');
+        assertThrows(() => Nebula.memory_fill(1, 0, 8), refused);
+        assertThrows(() => Nebula.memory_copy(1, block, 8), refused);
+        assertThrows(() => Nebula.memory_copy(block, 1, 8), refused);
+        assertThrows(() => Nebula.secure_zero(1, 8), refused);
+        assertThrows(() => Nebula.memory_fill(block, 0, 2 ** 40), refused);
+        assertThrows(() => Nebula.secure_zero(block, 2 ** 40), refused);
+        assert(Nebula.memory_fill(block, 7, 16));
+        assert(Nebula.memory_copy(block + 8, block, 8));
+        assert(Nebula.secure_zero(block, 16));
+    },
+};
+
+function runChild(name) {
+    const file = GLib.filename_from_uri(import.meta.url)[0];
+    const gjs = GLib.file_read_link('/proc/self/exe');
+    const proc = Gio.Subprocess.new([gjs, '-m', file, '--child', name],
+        Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE);
+    const [, , stderr] = proc.communicate_utf8(null, null);
+    assert(!proc.get_if_signaled(),
+        `the child was killed by signal ${proc.get_if_signaled() ? proc.get_term_sig() : 0}: ${stderr}`);
+    assertEqual(proc.get_exit_status(), 0, `child failed: ${stderr}`);
+}
+
+const args = System.programArgs;
+if (args[0] === '--child') {
+    children[args[1]]();
+    System.exit(0);
+} else {
+    test('item 13: PERFORMANCE pool and system refuse bad addresses', () =>
+        runChild('performance-deallocate'));
+    test('item 12: memory utilities refuse bad addresses and lengths', () =>
+        runChild('memory-utilities'));
+    await run();
+}
