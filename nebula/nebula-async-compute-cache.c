@@ -456,6 +456,8 @@ breaker_admit (NebulaAsyncComputeCache  *self,
 {
   Breaker *breaker;
   gint64 now;
+  gint64 elapsed;
+  gint64 remaining;
   g_autofree char *printed = NULL;
 
   *probe = FALSE;
@@ -466,8 +468,16 @@ breaker_admit (NebulaAsyncComputeCache  *self,
   if (breaker == NULL || breaker->state == BREAKER_CLOSED)
     return TRUE;
 
+  /* open-duration may be G_MAXINT64 and the clock the program's: keep
+   * every difference in range (a clock going back counts as no time). */
   now = nebula_compute_cache_now (self->store);
-  if (breaker->state == BREAKER_OPEN && now - breaker->opened_at >= (gint64) self->open_duration)
+  if (now <= breaker->opened_at)
+    elapsed = 0;
+  else if (breaker->opened_at < 0 && now > G_MAXINT64 + breaker->opened_at)
+    elapsed = G_MAXINT64;
+  else
+    elapsed = now - breaker->opened_at;
+  if (breaker->state == BREAKER_OPEN && elapsed >= (gint64) self->open_duration)
     {
       breaker->state = BREAKER_HALF_OPEN;
       *probe = TRUE;
@@ -475,6 +485,7 @@ breaker_admit (NebulaAsyncComputeCache  *self,
     }
 
   printed = g_variant_print (key, TRUE);
+  remaining = (gint64) self->open_duration - MIN (elapsed, (gint64) self->open_duration);
   if (breaker->state == BREAKER_HALF_OPEN)
     nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN, NULL,
                       "The circuit of key %s is open after %u consecutive failures; "
@@ -485,7 +496,7 @@ breaker_admit (NebulaAsyncComputeCache  *self,
                       "The circuit of key %s is open after %u consecutive failures; "
                       "retry in %" G_GINT64_FORMAT " ms",
                       printed, breaker->failures,
-                      ((gint64) self->open_duration - (now - breaker->opened_at) + 999) / 1000);
+                      remaining / 1000 + (remaining % 1000 != 0));
   return FALSE;
 }
 

@@ -779,6 +779,46 @@ test_r8_circuit_breaker (void)
   computer_clear (&computer);
 }
 
+/* An open duration of G_MAXINT64 microseconds: the remaining time is
+ * printed without overflowing. */
+static void
+test_r8_open_for_ever (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  Request open = { 0 };
+  Computer computer;
+  gint64 time = 0;
+
+  computer_init (&computer);
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "deduplicate", TRUE,
+                        "circuit-breaker", TRUE,
+                        "failure-threshold", 1,
+                        "open-duration", (guint64) G_MAXINT64,
+                        NULL);
+  nebula_async_compute_cache_set_clock (cache, manual_clock_cb, &time, NULL);
+  run_failing_flight (cache, &computer);
+
+  time = 5;
+  request_start (cache, g_variant_new_int32 (1), &computer, &open);
+  wait_for (&open, 1);
+  g_assert_error (open.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN);
+  /* (G_MAXINT64 - 5) us, rounded up to milliseconds. */
+  g_assert_nonnull (strstr (open.error->message, "retry in 9223372036854776 ms"));
+  g_assert_null (strchr (open.error->message, '-'));
+
+  time = G_MAXINT64 - 1;        /* still 1 us to go */
+  request_clear (&open);
+  open = (Request) { 0 };
+  request_start (cache, g_variant_new_int32 (1), &computer, &open);
+  wait_for (&open, 1);
+  g_assert_error (open.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN);
+  g_assert_nonnull (strstr (open.error->message, "retry in 1 ms"));
+
+  request_clear (&open);
+  computer_clear (&computer);
+}
+
 /* Without deduplication, requests still join the probe: one probe runs. */
 static void
 test_r8_probe_without_deduplication (void)
@@ -790,6 +830,7 @@ test_r8_probe_without_deduplication (void)
 
   computer_init (&computer);
   cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "deduplicate", TRUE,
                         "circuit-breaker", TRUE,
                         "failure-threshold", 1,
                         "open-duration", (guint64) 10,
@@ -1199,6 +1240,7 @@ main (int   argc,
   g_test_add_func ("/nebula/async-cache/r7-concurrency-limit", test_r7_concurrency_limit);
   g_test_add_func ("/nebula/async-cache/r8-circuit-breaker", test_r8_circuit_breaker);
   g_test_add_func ("/nebula/async-cache/r8-probe-without-deduplication", test_r8_probe_without_deduplication);
+  g_test_add_func ("/nebula/async-cache/r8-open-for-ever", test_r8_open_for_ever);
   g_test_add_func ("/nebula/async-cache/r9-time", test_r9_time);
   g_test_add_func ("/nebula/async-cache/r10-eviction", test_r10_eviction);
   g_test_add_func ("/nebula/async-cache/r11-stats", test_r11_stats);
