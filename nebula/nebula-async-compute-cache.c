@@ -414,6 +414,15 @@ static void flight_done_cb (GObject      *source,
  * it, so that the request still completes. A returned task is held by
  * GTask itself until its callback ran, which frees the flight and drops
  * the toggle reference first, so this never fires for one. */
+static gboolean
+return_dropped_cb (gpointer user_data)
+{
+  g_task_return_new_error (user_data, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED,
+                           "The compute function dropped its task without returning it; "
+                           "it must return a value or an error on it exactly once");
+  return G_SOURCE_REMOVE;
+}
+
 static void
 task_toggled_cb (gpointer  data,
                  GObject  *object,
@@ -433,9 +442,18 @@ task_toggled_cb (gpointer  data,
   nebula_mutex_unlock (&self->mutex);
 
   if (dropped)
-    g_task_return_new_error (G_TASK (object), NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED,
-                             "The compute function dropped its task without returning it; "
-                             "it must return a value or an error on it exactly once");
+    {
+      GSource *source = g_idle_source_new ();
+
+      /* Never at once: the last reference may go from anywhere, even a
+       * garbage collection that must not run a binding's callback, and a
+       * task returned in a later dispatch of its context completes at
+       * once. */
+      g_source_set_callback (source, return_dropped_cb, g_object_ref (object), g_object_unref);
+      g_source_set_static_name (source, "[nebula] dropped compute task");
+      g_source_attach (source, g_task_get_context (G_TASK (object)));
+      g_source_unref (source);
+    }
 }
 
 static void

@@ -1242,9 +1242,11 @@ nested_cb (GVariant     *key,
 {
   Nested *nested = user_data;
 
+  g_autoptr(GVariant) inner_key = g_steal_pointer (&nested->inner_key);
+
   park_cb (key, cancellable, task, nested->computer);
-  if (nested->inner_key != NULL)
-    request_start (nested->cache, g_steal_pointer (&nested->inner_key), nested->computer, nested->inner);
+  if (inner_key != NULL)
+    request_start (nested->cache, inner_key, nested->computer, nested->inner);
 }
 
 static void
