@@ -38,6 +38,11 @@
  *   fails at once with %NEBULA_CACHE_ERROR_CIRCUIT_OPEN for
  *   [property@AsyncComputeCache:open-duration]; then one probe runs.
  *
+ * A request always completes, even when the compute function returns its
+ * task with something other than an object, drops it unreturned, or asks
+ * for a key whose computation would wait for it (see
+ * #NebulaAsyncComputeFunc).
+ *
  * Errors of a computation reach every waiter and are never stored. A
  * waiter's cancellable completes only that waiter; when the last waiter is
  * gone the computation is cancelled (unless
@@ -1254,8 +1259,11 @@ fail:
  *
  * Returns: (transfer full): the value, or %NULL with @error set: the
  *   computation's error, %G_IO_ERROR_CANCELLED,
- *   %NEBULA_CACHE_ERROR_CIRCUIT_OPEN, %NEBULA_CACHE_ERROR_BUSY or
- *   %NEBULA_CACHE_ERROR_INVALID_KEY
+ *   %NEBULA_CACHE_ERROR_CIRCUIT_OPEN, %NEBULA_CACHE_ERROR_BUSY,
+ *   %NEBULA_CACHE_ERROR_INVALID_KEY, or %NEBULA_CACHE_ERROR_FAILED when
+ *   the compute function returned something other than an object or an
+ *   error, dropped its task, or the request would have waited for the
+ *   computation that made it
  */
 GObject *
 nebula_async_compute_cache_get_or_compute_finish (NebulaAsyncComputeCache  *self,

@@ -1676,7 +1676,10 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
    *
    * The most total weight the cache holds, as the weigher counts
    * (nebula_compute_cache_set_weigher()); 0 for no limit on the weight.
-   * Without a weigher every entry weighs 1.
+   * Without a weigher every entry weighs 1. A value heavier than the
+   * bound is refused with %NEBULA_CACHE_ERROR_OVERFLOW; without a bound, a
+   * value that would carry the total past %G_MAXUINT64 is. The total never
+   * wraps.
    */
   properties[PROP_MAX_WEIGHT] =
     g_param_spec_uint64 ("max-weight", NULL, NULL,
