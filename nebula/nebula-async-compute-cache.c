@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nebula-async-compute-cache.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
@@ -35,6 +37,11 @@
  *   failed [property@AsyncComputeCache:failure-threshold] times in a row
  *   fails at once with %NEBULA_CACHE_ERROR_CIRCUIT_OPEN for
  *   [property@AsyncComputeCache:open-duration]; then one probe runs.
+ *
+ * A request always completes, even when the compute function returns its
+ * task with something other than an object, drops it unreturned, or asks
+ * for a key whose computation would wait for it (see
+ * #NebulaAsyncComputeFunc).
  *
  * Errors of a computation reach every waiter and are never stored. A
  * waiter's cancellable completes only that waiter; when the last waiter is
@@ -113,9 +120,25 @@ struct _Flight
   gboolean                 refresh;
   gboolean                 probe;
   gboolean                 holds_permit;
+  gboolean                 watching;    /* the task's toggle reference */
+  gboolean                 dropped;
   gint64                   queued_at;
   gint64                   started_at;
 };
+
+/* The computations whose function is running in this thread, innermost
+ * first: a request made from inside one can be known to wait on it. The
+ * nodes live on flight_start()'s stack. */
+typedef struct _Computing Computing;
+struct _Computing
+{
+  NebulaAsyncComputeCache *cache;
+  Flight                  *flight;
+  gboolean                 holds_permit;
+  Computing               *outer;
+};
+
+static GPrivate computing_key = G_PRIVATE_INIT (NULL);
 
 typedef struct
 {
@@ -306,6 +329,10 @@ flight_new (NebulaAsyncComputeCache *self,
   return flight;
 }
 
+static void task_toggled_cb (gpointer  data,
+                             GObject  *object,
+                             gboolean  is_last_ref);
+
 /* Runs without the lock: the destroy function and the last reference of
  * the cache may run code of the program. */
 static void
@@ -313,7 +340,8 @@ flight_free (Flight *flight)
 {
   if (flight->func_destroy != NULL)
     flight->func_destroy (flight->func_data);
-  g_clear_object (&flight->task);
+  if (flight->task != NULL)
+    g_object_remove_toggle_ref (G_OBJECT (g_steal_pointer (&flight->task)), task_toggled_cb, flight);
   g_clear_object (&flight->cancellable);
   g_variant_unref (flight->key);
   g_object_unref (flight->cache);
@@ -384,13 +412,81 @@ static void flight_done_cb (GObject      *source,
                             GAsyncResult *result,
                             gpointer      user_data);
 
+/* The cache keeps the task alive through a toggle reference: it learns
+ * when everybody else let go of it. A task nobody else holds and that was
+ * not returned can never be returned (a binding released it after its
+ * function raised, or C code dropped it): the cache returns an error on
+ * it, so that the request still completes. A returned task is held by
+ * GTask itself until its callback ran, which frees the flight and drops
+ * the toggle reference first, so this never fires for one. */
+static gboolean
+return_dropped_cb (gpointer user_data)
+{
+  g_task_return_new_error (user_data, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED,
+                           "The compute function dropped its task without returning it; "
+                           "it must return a value or an error on it exactly once");
+  return G_SOURCE_REMOVE;
+}
+
+static void
+task_toggled_cb (gpointer  data,
+                 GObject  *object,
+                 gboolean  is_last_ref)
+{
+  Flight *flight = data;
+  NebulaAsyncComputeCache *self = flight->cache;
+  gboolean dropped;
+
+  if (!is_last_ref)
+    return;
+
+  nebula_mutex_lock (&self->mutex);
+  dropped = flight->watching && !flight->dropped && flight->state == FLIGHT_RUNNING;
+  if (dropped)
+    flight->dropped = TRUE;
+  nebula_mutex_unlock (&self->mutex);
+
+  if (dropped)
+    {
+      GSource *source = g_idle_source_new ();
+
+      /* Never at once: the last reference may go from anywhere, even a
+       * garbage collection that must not run a binding's callback, and a
+       * task returned in a later dispatch of its context completes at
+       * once. */
+      g_source_set_callback (source, return_dropped_cb, g_object_ref (object), g_object_unref);
+      g_source_set_static_name (source, "[nebula] dropped compute task");
+      g_source_attach (source, g_task_get_context (G_TASK (object)));
+      g_source_unref (source);
+    }
+}
+
 static void
 flight_start (Flight *flight)
 {
+  Computing computing = {
+    .cache = flight->cache,
+    .flight = flight,
+    .holds_permit = flight->holds_permit,
+    .outer = g_private_get (&computing_key),
+  };
+  GTask *task;
+
   flight->started_at = g_get_monotonic_time ();
-  flight->task = g_task_new (NULL, flight->cancellable, flight_done_cb, flight);
-  g_task_set_source_tag (flight->task, flight_start);
-  flight->func (flight->key, flight->cancellable, flight->task, flight->func_data);
+  task = g_task_new (NULL, flight->cancellable, flight_done_cb, flight);
+  g_task_set_source_tag (task, flight_start);
+  g_object_add_toggle_ref (G_OBJECT (task), task_toggled_cb, flight);
+  /* Leaves the toggle reference alone; its notification is not watched
+   * yet. */
+  g_object_unref (task);
+  nebula_mutex_lock (&flight->cache->mutex);
+  flight->task = task;
+  flight->watching = TRUE;
+  nebula_mutex_unlock (&flight->cache->mutex);
+
+  g_private_set (&computing_key, &computing);
+  flight->func (flight->key, flight->cancellable, task, flight->func_data);
+  g_private_set (&computing_key, computing.outer);
 }
 
 static void
@@ -456,6 +552,8 @@ breaker_admit (NebulaAsyncComputeCache  *self,
 {
   Breaker *breaker;
   gint64 now;
+  gint64 elapsed;
+  gint64 remaining;
   g_autofree char *printed = NULL;
 
   *probe = FALSE;
@@ -466,8 +564,16 @@ breaker_admit (NebulaAsyncComputeCache  *self,
   if (breaker == NULL || breaker->state == BREAKER_CLOSED)
     return TRUE;
 
+  /* open-duration may be G_MAXINT64 and the clock the program's: keep
+   * every difference in range (a clock going back counts as no time). */
   now = nebula_compute_cache_now (self->store);
-  if (breaker->state == BREAKER_OPEN && now - breaker->opened_at >= (gint64) self->open_duration)
+  if (now <= breaker->opened_at)
+    elapsed = 0;
+  else if (breaker->opened_at < 0 && now > G_MAXINT64 + breaker->opened_at)
+    elapsed = G_MAXINT64;
+  else
+    elapsed = now - breaker->opened_at;
+  if (breaker->state == BREAKER_OPEN && elapsed >= (gint64) self->open_duration)
     {
       breaker->state = BREAKER_HALF_OPEN;
       *probe = TRUE;
@@ -475,6 +581,7 @@ breaker_admit (NebulaAsyncComputeCache  *self,
     }
 
   printed = g_variant_print (key, TRUE);
+  remaining = (gint64) self->open_duration - MIN (elapsed, (gint64) self->open_duration);
   if (breaker->state == BREAKER_HALF_OPEN)
     nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN, NULL,
                       "The circuit of key %s is open after %u consecutive failures; "
@@ -485,7 +592,7 @@ breaker_admit (NebulaAsyncComputeCache  *self,
                       "The circuit of key %s is open after %u consecutive failures; "
                       "retry in %" G_GINT64_FORMAT " ms",
                       printed, breaker->failures,
-                      ((gint64) self->open_duration - (now - breaker->opened_at) + 999) / 1000);
+                      remaining / 1000 + (remaining % 1000 != 0));
   return FALSE;
 }
 
@@ -542,6 +649,111 @@ breaker_record (NebulaAsyncComputeCache *self,
     }
 }
 
+/* What a compute function returned its task with.
+ *
+ * GTask cannot say: g_task_propagate_value() on a task returned with
+ * g_task_return_boolean(), _int() or _pointer() emits a critical and
+ * gives neither a value nor an error, so the requests would never
+ * complete. What tells them apart is the destroy function GTask keeps
+ * for the result: g_task_return_value() stores one private to GIO,
+ * boolean and integer results none. The cache learns once, from two tasks
+ * of its own, where that field is and what GIO's function is, and reads
+ * it from there. If the probe does not find exactly one place, the
+ * cache trusts every task as before. */
+typedef enum
+{
+  RESULT_VALUE,
+  RESULT_POINTER,               /* a destroy function of the program's */
+  RESULT_PLAIN,                 /* boolean, integer or bare pointer */
+} ResultKind;
+
+static struct
+{
+  gboolean       known;
+  gsize          offset;
+  GDestroyNotify value_free;
+} task_layout;
+
+static void
+probe_destroy_cb (gpointer data)
+{
+}
+
+static gboolean
+find_destroy (GTask          *task,
+              GDestroyNotify  destroy,
+              gsize          *offset)
+{
+  GTypeQuery query;
+  guint found = 0;
+
+  g_type_query (G_TYPE_TASK, &query);
+  for (gsize at = sizeof (GObject); at + sizeof destroy <= query.instance_size; at += sizeof (gpointer))
+    {
+      GDestroyNotify word;
+
+      memcpy (&word, (const guint8 *) task + at, sizeof word);
+      if (word == destroy)
+        {
+          *offset = at;
+          found++;
+        }
+    }
+  return found == 1;
+}
+
+static void
+probe_task_layout (void)
+{
+  g_autoptr(GMainContext) context = g_main_context_new ();
+  g_auto(GValue) value = G_VALUE_INIT;
+  GTask *with_pointer;
+  GTask *with_value;
+  gsize offset;
+
+  /* The tasks complete in a context of their own, at once. */
+  g_main_context_push_thread_default (context);
+  with_pointer = g_task_new (NULL, NULL, NULL, NULL);
+  with_value = g_task_new (NULL, NULL, NULL, NULL);
+  g_task_return_pointer (with_pointer, &task_layout, probe_destroy_cb);
+  g_value_init (&value, G_TYPE_INT);
+  g_task_return_value (with_value, &value);
+
+  if (find_destroy (with_pointer, probe_destroy_cb, &offset))
+    {
+      GDestroyNotify value_free;
+
+      memcpy (&value_free, (const guint8 *) with_value + offset, sizeof value_free);
+      if (value_free != NULL && value_free != probe_destroy_cb)
+        {
+          task_layout.offset = offset;
+          task_layout.value_free = value_free;
+          task_layout.known = TRUE;
+        }
+    }
+
+  while (!g_task_get_completed (with_pointer) || !g_task_get_completed (with_value))
+    g_main_context_iteration (context, TRUE);
+  g_main_context_pop_thread_default (context);
+  g_object_unref (with_pointer);
+  g_object_unref (with_value);
+}
+
+/* For a task returned without an error. */
+static ResultKind
+result_kind (GTask *task)
+{
+  GDestroyNotify destroy;
+
+  if (!task_layout.known)
+    return RESULT_VALUE;
+
+  memcpy (&destroy, (const guint8 *) task + task_layout.offset, sizeof destroy);
+  if (destroy == task_layout.value_free)
+    return RESULT_VALUE;
+  return destroy != NULL ? RESULT_POINTER : RESULT_PLAIN;
+}
+
 /* Completion */
 
 static void
@@ -559,15 +771,35 @@ flight_done_cb (GObject      *source,
   gboolean cancelled;
   Waiter *waiter;
 
-  if (g_task_propagate_value (G_TASK (result), &returned, &error))
+  /* g_task_had_error() also covers a cancelled task, whatever it was
+   * returned with; g_task_propagate_value() then only gives the error. A
+   * result that is not a value stays in the task, whose destroy function
+   * (if any) frees it. */
+  if (!g_task_had_error (G_TASK (result)) && result_kind (G_TASK (result)) == RESULT_POINTER)
+    nebula_set_error (&error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                      "The compute function returned a pointer on its task "
+                      "(g_task_return_pointer()); it must return a GObject in a GValue "
+                      "(g_task_return_value(), nebula_compute_task_return_object()) or an error");
+  else if (!g_task_had_error (G_TASK (result)) && result_kind (G_TASK (result)) == RESULT_PLAIN)
+    nebula_set_error (&error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                      "The compute function returned a boolean, an integer or a pointer "
+                      "without destroy function on its task (g_task_return_boolean(), "
+                      "g_task_return_int(), g_task_return_pointer()); it must return a GObject "
+                      "in a GValue (g_task_return_value(), nebula_compute_task_return_object()) "
+                      "or an error");
+  else if (g_task_propagate_value (G_TASK (result), &returned, &error))
     {
       if (G_VALUE_HOLDS_OBJECT (&returned) && g_value_get_object (&returned) != NULL)
         value = g_value_dup_object (&returned);
       else
         nebula_set_error (&error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
-                          "The compute function returned a value of type %s, not an object",
+                          "The compute function returned a value of type %s, not an object; "
+                          "it must return a GObject in a GValue or an error",
                           g_type_name (G_VALUE_TYPE (&returned)));
     }
+  else if (error == NULL)
+    nebula_set_error (&error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                      "The compute function returned neither a value nor an error");
   cancelled = error != NULL && g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
 
   nebula_mutex_lock (&self->mutex);
@@ -704,6 +936,54 @@ add_waiter (Flight *flight,
 {
   waiter->flight = flight;
   g_queue_push_tail_link (&flight->waiters, &waiter->link);
+}
+
+/* Whether @flight's compute function is running below this point of this
+ * thread: a request that joins it would wait for itself. */
+static gboolean
+computing_in_thread (Flight *flight)
+{
+  for (Computing *c = g_private_get (&computing_key); c != NULL; c = c->outer)
+    if (c->flight == flight)
+      return TRUE;
+  return FALSE;
+}
+
+/* Whether every permit is held by computations whose compute functions
+ * are running below this point of this thread: a flight queued now could
+ * only start once they returned, which they may be waiting to do. */
+static gboolean
+permits_held_in_thread (NebulaAsyncComputeCache *self)
+{
+  guint held = 0;
+
+  if (self->max_concurrent == 0 || self->running < self->max_concurrent)
+    return FALSE;
+  for (Computing *c = g_private_get (&computing_key); c != NULL; c = c->outer)
+    if (c->cache == self && c->holds_permit)
+      held++;
+  return held >= self->max_concurrent;
+}
+
+static void
+set_self_wait_error (NebulaAsyncComputeCache  *self,
+                     GVariant                 *key,
+                     gboolean                  joining,
+                     GError                  **error)
+{
+  g_autofree char *printed = g_variant_print (key, TRUE);
+
+  if (joining)
+    nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                      "The request for key %s was made by the compute function of the "
+                      "computation it would join: it would wait for itself",
+                      printed);
+  else
+    nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                      "The request for key %s needs a computation permit, and all %u "
+                      "(max-concurrent %u) are held by the computations whose compute "
+                      "functions made it: it would wait for itself",
+                      printed, self->running, self->max_concurrent);
 }
 
 /* Creates a flight for @key, attached and either running or queued.
@@ -904,6 +1184,12 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
   flight = g_hash_table_lookup (self->flights, owned_key);
   if (flight != NULL && (self->deduplicate || flight->probe))
     {
+      if (computing_in_thread (flight))
+        {
+          set_self_wait_error (self, owned_key, TRUE, &error);
+          nebula_mutex_unlock (&self->mutex);
+          goto fail;
+        }
       self->stats.joins++;
       waiter = waiter_new (self, task, cancellable, NEBULA_COMPUTE_OUTCOME_JOINED);
       add_waiter (flight, waiter);
@@ -922,6 +1208,15 @@ nebula_async_compute_cache_get_or_compute_async (NebulaAsyncComputeCache *self,
   if (!breaker_admit (self, owned_key, &probe, &error))
     {
       self->stats.rejected_open++;
+      nebula_mutex_unlock (&self->mutex);
+      goto fail;
+    }
+
+  if (permits_held_in_thread (self))
+    {
+      set_self_wait_error (self, owned_key, FALSE, &error);
+      if (probe)
+        breaker_reopen (self, owned_key);
       nebula_mutex_unlock (&self->mutex);
       goto fail;
     }
@@ -964,8 +1259,11 @@ fail:
  *
  * Returns: (transfer full): the value, or %NULL with @error set: the
  *   computation's error, %G_IO_ERROR_CANCELLED,
- *   %NEBULA_CACHE_ERROR_CIRCUIT_OPEN, %NEBULA_CACHE_ERROR_BUSY or
- *   %NEBULA_CACHE_ERROR_INVALID_KEY
+ *   %NEBULA_CACHE_ERROR_CIRCUIT_OPEN, %NEBULA_CACHE_ERROR_BUSY,
+ *   %NEBULA_CACHE_ERROR_INVALID_KEY, or %NEBULA_CACHE_ERROR_FAILED when
+ *   the compute function returned something other than an object or an
+ *   error, dropped its task, or the request would have waited for the
+ *   computation that made it
  */
 GObject *
 nebula_async_compute_cache_get_or_compute_finish (NebulaAsyncComputeCache  *self,
@@ -1350,6 +1648,8 @@ static void
 nebula_async_compute_cache_class_init (NebulaAsyncComputeCacheClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
+
+  probe_task_layout ();
 
   object_class->constructed = nebula_async_compute_cache_constructed;
   object_class->dispose = nebula_async_compute_cache_dispose;

@@ -46,6 +46,15 @@ typedef enum
  *
  * Starts computing the value of @key for a #NebulaAsyncComputeCache. The
  * cache keeps @task alive until it is returned.
+ *
+ * The request completes whatever the function does: a task returned with
+ * g_task_return_boolean(), g_task_return_int(), g_task_return_pointer() or
+ * a #GValue that holds no object, and a task dropped without being
+ * returned (every reference but the cache's gone), complete every waiter
+ * with %NEBULA_CACHE_ERROR_FAILED. A request the function makes, while it
+ * runs, that would wait for this very computation (joining it, or needing
+ * a permit that only it and the computations around it hold) fails at
+ * once with %NEBULA_CACHE_ERROR_FAILED.
  */
 typedef void (*NebulaAsyncComputeFunc) (GVariant     *key,
                                         GCancellable *cancellable,

@@ -687,6 +687,7 @@ touch (NebulaComputeCache *self,
   policy_touch (self, entry);
 }
 
+/* Written so that no sum can wrap: weights may come close to 2^64. */
 static inline gboolean
 over_bound (NebulaComputeCache *self,
             guint               extra_entries,
@@ -694,7 +695,8 @@ over_bound (NebulaComputeCache *self,
 {
   return (self->max_entries > 0 &&
           g_hash_table_size (self->map) + extra_entries > self->max_entries) ||
-         (self->max_weight > 0 && self->weight + extra_weight > self->max_weight);
+         (self->max_weight > 0 &&
+          (self->weight > self->max_weight || extra_weight > self->max_weight - self->weight));
 }
 
 static guint64
@@ -736,6 +738,21 @@ store (NebulaComputeCache  *self,
     }
 
   previous = known_absent ? NULL : g_hash_table_lookup (self->map, key);
+
+  /* Without a bound nothing makes room, and the total (hence every
+   * queue's) must stay exact: refuse what would carry it past 2^64 - 1. */
+  if (self->max_weight == 0 &&
+      weight > G_MAXUINT64 - (self->weight - (previous != NULL ? previous->weight : 0)))
+    {
+      NebulaErrorInfo info = { .requested = weight, .capacity = G_MAXUINT64 };
+
+      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
+                        "Value weighs %" G_GUINT64_FORMAT "; with the %" G_GUINT64_FORMAT
+                        " stored the total weight would pass %" G_GUINT64_FORMAT,
+                        weight, self->weight, G_MAXUINT64);
+      return FALSE;
+    }
+
   if (previous != NULL)
     remove_entry (self, previous, NEBULA_REMOVAL_CAUSE_REPLACED, graveyard);
 
@@ -1659,7 +1676,10 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
    *
    * The most total weight the cache holds, as the weigher counts
    * (nebula_compute_cache_set_weigher()); 0 for no limit on the weight.
-   * Without a weigher every entry weighs 1.
+   * Without a weigher every entry weighs 1. A value heavier than the
+   * bound is refused with %NEBULA_CACHE_ERROR_OVERFLOW; without a bound, a
+   * value that would carry the total past %G_MAXUINT64 is. The total never
+   * wraps.
    */
   properties[PROP_MAX_WEIGHT] =
     g_param_spec_uint64 ("max-weight", NULL, NULL,

@@ -3,6 +3,7 @@
 // over the introspected API (import Nebula from 'gi://Nebula'); it exists
 // for what JavaScript cannot say through GObject Introspection alone:
 // scopes that end on every path out of a function, sync or async.
+import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula?version=1';
 
 /**
@@ -97,4 +98,64 @@ export function explain(error) {
         suggestion: Nebula.error_get_suggestion(error),
         retryable: Nebula.error_is_retryable(error),
     };
+}
+
+// The error a request completes with when its compute function threw `e`:
+// a GLib.Error as it is, anything else as FAILED with its name and message.
+function computeError(e) {
+    if (e instanceof GLib.Error)
+        return e;
+    const what = e instanceof Error ? `${e.name}: ${e.message}` : `${e}`;
+    return new GLib.Error(Nebula.cache_error_quark(), Nebula.CacheError.FAILED,
+        `The compute function threw ${what}`);
+}
+
+/**
+ * Wraps a compute function for Nebula.AsyncComputeCache so that a throw
+ * (or, for an async function, a rejection) returns the task with an error:
+ * a GLib.Error as it is, anything else as Nebula.CacheError.FAILED carrying
+ * its message. Without it gjs logs the exception and the request completes
+ * (with "dropped its task") only once the garbage collector frees the task.
+ * `func` must not throw after it returned the task.
+ *
+ * @param {function(GLib.Variant, Gio.Cancellable, Gio.Task): *} func
+ *   returns the task once, with task.return_value(obj) or task.return_error()
+ * @returns {function(GLib.Variant, Gio.Cancellable, Gio.Task)} the wrapper
+ */
+export function wrapCompute(func) {
+    return (key, cancellable, task) => {
+        let result;
+        try {
+            result = func(key, cancellable, task);
+        } catch (e) {
+            task.return_error(computeError(e));
+            return;
+        }
+        if (result instanceof Promise)
+            result.catch(e => task.return_error(computeError(e)));
+    };
+}
+
+/**
+ * Gets the value of `key` from `cache`, computing it with `func` (wrapped
+ * with wrapCompute()) on a miss.
+ *
+ * @param {Nebula.AsyncComputeCache} cache the cache
+ * @param {GLib.Variant} key the key
+ * @param {function(GLib.Variant, Gio.Cancellable, Gio.Task): *} func the
+ *   compute function
+ * @param {Gio.Cancellable} [cancellable] cancels this request only
+ * @returns {Promise<Array>} `[value, outcome]`; rejects with the request's
+ *   error
+ */
+export function getOrCompute(cache, key, func, cancellable = null) {
+    return new Promise((resolve, reject) => {
+        cache.get_or_compute_async(key, wrapCompute(func), cancellable, (source, result) => {
+            try {
+                resolve(source.get_or_compute_finish(result));
+            } catch (e) {
+                reject(e);
+            }
+        });
+    });
 }

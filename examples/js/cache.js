@@ -1,14 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// An asynchronous get-or-compute with Gio._promisify: five concurrent
-// requests for one profile run one (pretend) fetch; a later request hits.
+// An asynchronous get-or-compute with getOrCompute() of nebula.js (a
+// promise of [value, outcome]; a compute function that throws completes
+// the request with the error): five concurrent requests for one profile
+// run one (pretend) fetch; a later request hits.
 import GLib from 'gi://GLib';
-import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula';
 import System from 'system';
 
-Gio._promisify(Nebula.AsyncComputeCache.prototype,
-    'get_or_compute_async', 'get_or_compute_finish');
+import {getOrCompute} from '../../bindings/js/nebula.js';
 
 const Profile = GObject.registerClass({
     Properties: {
@@ -35,8 +35,8 @@ const outcomeName = outcome => Object.keys(Nebula.ComputeOutcome)
     .find(name => Nebula.ComputeOutcome[name] === outcome).toLowerCase();
 
 const results = await Promise.all(
-    [...Array(5)].map(() => cache.get_or_compute_async(key, fetchProfile, null)));
-results.push(await cache.get_or_compute_async(key, fetchProfile, null));
+    [...Array(5)].map(() => getOrCompute(cache, key, fetchProfile)));
+results.push(await getOrCompute(cache, key, fetchProfile));
 for (const [profile, outcome] of results)
     print(`${profile.name}: ${outcomeName(outcome)}`);
 const stats = cache.get_stats();

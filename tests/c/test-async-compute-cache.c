@@ -779,6 +779,46 @@ test_r8_circuit_breaker (void)
   computer_clear (&computer);
 }
 
+/* An open duration of G_MAXINT64 microseconds: the remaining time is
+ * printed without overflowing. */
+static void
+test_r8_open_for_ever (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  Request open = { 0 };
+  Computer computer;
+  gint64 time = 0;
+
+  computer_init (&computer);
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "deduplicate", TRUE,
+                        "circuit-breaker", TRUE,
+                        "failure-threshold", 1,
+                        "open-duration", (guint64) G_MAXINT64,
+                        NULL);
+  nebula_async_compute_cache_set_clock (cache, manual_clock_cb, &time, NULL);
+  run_failing_flight (cache, &computer);
+
+  time = 5;
+  request_start (cache, g_variant_new_int32 (1), &computer, &open);
+  wait_for (&open, 1);
+  g_assert_error (open.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN);
+  /* (G_MAXINT64 - 5) us, rounded up to milliseconds. */
+  g_assert_nonnull (strstr (open.error->message, "retry in 9223372036854776 ms"));
+  g_assert_null (strchr (open.error->message, '-'));
+
+  time = G_MAXINT64 - 1;        /* still 1 us to go */
+  request_clear (&open);
+  open = (Request) { 0 };
+  request_start (cache, g_variant_new_int32 (1), &computer, &open);
+  wait_for (&open, 1);
+  g_assert_error (open.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_CIRCUIT_OPEN);
+  g_assert_nonnull (strstr (open.error->message, "retry in 1 ms"));
+
+  request_clear (&open);
+  computer_clear (&computer);
+}
+
 /* Without deduplication, requests still join the probe: one probe runs. */
 static void
 test_r8_probe_without_deduplication (void)
@@ -790,6 +830,7 @@ test_r8_probe_without_deduplication (void)
 
   computer_init (&computer);
   cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                        "deduplicate", TRUE,
                         "circuit-breaker", TRUE,
                         "failure-threshold", 1,
                         "open-duration", (guint64) 10,
@@ -989,6 +1030,290 @@ test_r11_stats (void)
   for (guint i = 0; i < 6; i++)
     request_clear (&requests[i]);
   computer_clear (&computer);
+}
+
+/* A request always completes. */
+
+typedef enum
+{
+  WRONG_BOOLEAN,
+  WRONG_INT,
+  WRONG_POINTER,
+  WRONG_BARE_POINTER,
+  WRONG_NOT_AN_OBJECT,
+  N_WRONG,
+} WrongCompletion;
+
+/* Completes a parked task with something other than a GObject value. */
+static void
+return_wrong (GTask           *task,
+              WrongCompletion  how)
+{
+  g_auto(GValue) number = G_VALUE_INIT;
+
+  switch (how)
+    {
+    case WRONG_BOOLEAN:
+      g_task_return_boolean (task, TRUE);
+      break;
+    case WRONG_INT:
+      g_task_return_int (task, 42);
+      break;
+    case WRONG_POINTER:
+      g_task_return_pointer (task, test_value_new (7), g_object_unref);
+      break;
+    case WRONG_BARE_POINTER:
+      g_task_return_pointer (task, (gpointer) "static", NULL);
+      break;
+    case WRONG_NOT_AN_OBJECT:
+      g_value_init (&number, G_TYPE_INT);
+      g_value_set_int (&number, 42);
+      g_task_return_value (task, &number);
+      break;
+    case N_WRONG:
+    default:
+      g_assert_not_reached ();
+    }
+}
+
+static void
+test_wrong_completion (void)
+{
+  static const char *expected[N_WRONG] = {
+    [WRONG_BOOLEAN] = "a boolean, an integer or a pointer without destroy function",
+    [WRONG_INT] = "a boolean, an integer or a pointer without destroy function",
+    [WRONG_POINTER] = "returned a pointer on its task (g_task_return_pointer())",
+    [WRONG_BARE_POINTER] = "a boolean, an integer or a pointer without destroy function",
+    [WRONG_NOT_AN_OBJECT] = "a value of type gint, not an object",
+  };
+
+  for (WrongCompletion how = 0; how < N_WRONG; how++)
+    {
+      g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+      g_autoptr(NebulaCacheStats) stats = NULL;
+      Request requests[2] = { 0 }, retry = { 0 };
+      Computer computer;
+
+      g_test_message ("wrong completion %d", how);
+      computer_init (&computer);
+      cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE, "deduplicate", TRUE, NULL);
+      request_start (cache, g_variant_new_int32 (1), &computer, &requests[0]);
+      request_start (cache, g_variant_new_int32 (1), &computer, &requests[1]);
+      drain ();
+      return_wrong (computer.tasks->pdata[0], how);
+      wait_for (requests, 2);
+
+      for (guint i = 0; i < 2; i++)
+        {
+          g_assert_cmpuint (requests[i].completions, ==, 1);
+          g_assert_null (requests[i].value);
+          g_assert_error (requests[i].error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+          g_assert_nonnull (strstr (requests[i].error->message, expected[how]));
+          g_assert_nonnull (strstr (requests[i].error->message, "must return a GObject"));
+        }
+      g_assert_cmpint (requests[1].outcome, ==, NEBULA_COMPUTE_OUTCOME_JOINED);
+      stats = stats_of (cache);
+      g_assert_cmpuint (stats->loads_failed, ==, 1);
+      g_assert_cmpuint (nebula_async_compute_cache_get_n_flights (cache), ==, 0);
+      g_assert_cmpuint (nebula_async_compute_cache_get_n_entries (cache), ==, 0);
+
+      /* Nothing was left behind: the key computes afresh. */
+      request_start (cache, g_variant_new_int32 (1), &computer, &retry);
+      drain ();
+      computer_succeed (&computer, 1, 5);
+      wait_for (&retry, 1);
+      g_assert_no_error (retry.error);
+      g_assert_cmpint (retry.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
+
+      request_clear (&requests[0]);
+      request_clear (&requests[1]);
+      request_clear (&retry);
+      computer_clear (&computer);
+    }
+}
+
+/* As a binding does when the function raised: takes a reference for the
+ * call and drops it without returning the task. */
+static void
+drop_cb (GVariant     *key,
+         GCancellable *cancellable,
+         GTask        *task,
+         gpointer      user_data)
+{
+  Computer *computer = user_data;
+  GTask *wrapper = g_object_ref (task);
+
+  computer->calls++;
+  g_object_unref (wrapper);
+}
+
+/* Keeps the task without a reference: the cache keeps it alive. */
+static void
+borrow_cb (GVariant     *key,
+           GCancellable *cancellable,
+           GTask        *task,
+           gpointer      user_data)
+{
+  GTask **borrowed = user_data;
+
+  *borrowed = task;
+}
+
+static void
+test_dropped_task (void)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+  Request dropped[2] = { 0 }, parked = { 0 }, fresh = { 0 }, borrowed_request = { 0 };
+  Computer computer;
+  GTask *borrowed = NULL;
+
+  computer_init (&computer);
+  cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE, "deduplicate", TRUE, NULL);
+
+  /* Dropped inside the compute function, with a joined waiter. */
+  nebula_async_compute_cache_get_or_compute_async (cache, g_variant_new_int32 (1), drop_cb, &computer,
+                                                   NULL, NULL, request_done_cb, &dropped[0]);
+  request_start (cache, g_variant_new_int32 (1), &computer, &dropped[1]);
+  wait_for (dropped, 2);
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_error (dropped[i].error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+      g_assert_nonnull (strstr (dropped[i].error->message, "dropped its task without returning it"));
+    }
+  g_assert_cmpint (dropped[1].outcome, ==, NEBULA_COMPUTE_OUTCOME_JOINED);
+  g_assert_cmpuint (computer.calls, ==, 1);
+
+  /* Dropped later, from outside the function. */
+  request_start (cache, g_variant_new_int32 (1), &computer, &parked);
+  drain ();
+  g_assert_cmpuint (parked.completions, ==, 0);
+  g_ptr_array_remove_index (computer.tasks, 0);
+  wait_for (&parked, 1);
+  g_assert_error (parked.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+  g_assert_cmpuint (nebula_async_compute_cache_get_n_flights (cache), ==, 0);
+
+  /* The key starts fresh and succeeds. */
+  request_start (cache, g_variant_new_int32 (1), &computer, &fresh);
+  drain ();
+  computer_succeed (&computer, computer.tasks->len - 1, 9);
+  wait_for (&fresh, 1);
+  g_assert_no_error (fresh.error);
+  g_assert_cmpint (fresh.outcome, ==, NEBULA_COMPUTE_OUTCOME_COMPUTED);
+  g_assert_cmpint (test_value_number (fresh.value), ==, 9);
+
+  /* A task kept without a reference is not a dropped one. */
+  nebula_async_compute_cache_get_or_compute_async (cache, g_variant_new_int32 (2), borrow_cb, &borrowed,
+                                                   NULL, NULL, request_done_cb, &borrowed_request);
+  drain ();
+  g_assert_cmpuint (borrowed_request.completions, ==, 0);
+  g_assert_nonnull (borrowed);
+  {
+    g_autoptr(GObject) value = test_value_new (3);
+
+    nebula_compute_task_return_object (borrowed, value);
+  }
+  wait_for (&borrowed_request, 1);
+  g_assert_no_error (borrowed_request.error);
+  g_assert_cmpint (test_value_number (borrowed_request.value), ==, 3);
+
+  request_clear (&dropped[0]);
+  request_clear (&dropped[1]);
+  request_clear (&parked);
+  request_clear (&fresh);
+  request_clear (&borrowed_request);
+  computer_clear (&computer);
+}
+
+/* A compute function that asks the cache for another key (or its own)
+ * before it parks its task. */
+typedef struct
+{
+  NebulaAsyncComputeCache *cache;
+  GVariant                *inner_key;
+  Request                 *inner;
+  Computer                *computer;
+} Nested;
+
+static void
+nested_cb (GVariant     *key,
+           GCancellable *cancellable,
+           GTask        *task,
+           gpointer      user_data)
+{
+  Nested *nested = user_data;
+
+  g_autoptr(GVariant) inner_key = g_steal_pointer (&nested->inner_key);
+
+  park_cb (key, cancellable, task, nested->computer);
+  if (inner_key != NULL)
+    request_start (nested->cache, inner_key, nested->computer, nested->inner);
+}
+
+static void
+test_self_wait (void)
+{
+  struct {
+    const char *properties;
+    int         inner_key;
+    const char *expected;       /* NULL: the inner request runs */
+  } cases[] = {
+    { "deduplicate", 1, "made by the compute function of the computation it would join" },
+    { "max-concurrent=1", 2, "all 1 (max-concurrent 1) are held" },
+    { "max-concurrent=1,deduplicate", 1, "would join" },
+    { "max-concurrent=2", 2, NULL },
+    { "", 1, NULL },
+  };
+
+  for (guint c = 0; c < G_N_ELEMENTS (cases); c++)
+    {
+      g_autoptr(NebulaAsyncComputeCache) cache = NULL;
+      Request outer = { 0 }, inner = { 0 };
+      Computer computer;
+      Nested nested;
+
+      g_test_message ("%s, inner key %d", cases[c].properties, cases[c].inner_key);
+      computer_init (&computer);
+      cache = g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE,
+                            "deduplicate", strstr (cases[c].properties, "deduplicate") != NULL,
+                            "max-concurrent", strstr (cases[c].properties, "max-concurrent=1") != NULL ? 1 :
+                                              strstr (cases[c].properties, "max-concurrent=2") != NULL ? 2 : 0,
+                            NULL);
+      nested = (Nested) {
+        .cache = cache,
+        .inner_key = g_variant_ref_sink (g_variant_new_int32 (cases[c].inner_key)),
+        .inner = &inner,
+        .computer = &computer,
+      };
+      nebula_async_compute_cache_get_or_compute_async (cache, g_variant_new_int32 (1), nested_cb, &nested,
+                                                       NULL, NULL, request_done_cb, &outer);
+      drain ();
+      if (cases[c].expected != NULL)
+        {
+          /* Failed at once, without computing; the outer one goes on. */
+          g_assert_cmpuint (inner.completions, ==, 1);
+          g_assert_error (inner.error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+          g_assert_nonnull (strstr (inner.error->message, cases[c].expected));
+          g_assert_nonnull (strstr (inner.error->message, "it would wait for itself"));
+          g_assert_cmpuint (computer.calls, ==, 1);
+        }
+      else
+        {
+          g_assert_cmpuint (inner.completions, ==, 0);
+          g_assert_cmpuint (computer.calls, ==, 2);
+          computer_succeed (&computer, 1, 2);
+          wait_for (&inner, 1);
+          g_assert_no_error (inner.error);
+        }
+      g_assert_cmpuint (outer.completions, ==, 0);
+      computer_succeed (&computer, 0, 1);
+      wait_for (&outer, 1);
+      g_assert_no_error (outer.error);
+      g_assert_cmpint (test_value_number (outer.value), ==, 1);
+
+      request_clear (&outer);
+      request_clear (&inner);
+      computer_clear (&computer);
+    }
 }
 
 /* R12 */
@@ -1199,10 +1524,14 @@ main (int   argc,
   g_test_add_func ("/nebula/async-cache/r7-concurrency-limit", test_r7_concurrency_limit);
   g_test_add_func ("/nebula/async-cache/r8-circuit-breaker", test_r8_circuit_breaker);
   g_test_add_func ("/nebula/async-cache/r8-probe-without-deduplication", test_r8_probe_without_deduplication);
+  g_test_add_func ("/nebula/async-cache/r8-open-for-ever", test_r8_open_for_ever);
   g_test_add_func ("/nebula/async-cache/r9-time", test_r9_time);
   g_test_add_func ("/nebula/async-cache/r10-eviction", test_r10_eviction);
   g_test_add_func ("/nebula/async-cache/r11-stats", test_r11_stats);
   g_test_add_func ("/nebula/async-cache/r12-dispose", test_r12_dispose);
+  g_test_add_func ("/nebula/async-cache/always-completes/wrong-completion", test_wrong_completion);
+  g_test_add_func ("/nebula/async-cache/always-completes/dropped-task", test_dropped_task);
+  g_test_add_func ("/nebula/async-cache/always-completes/self-wait", test_self_wait);
   g_test_add_func ("/nebula/async-cache/threads-stress", test_threads_stress);
 
   return g_test_run ();

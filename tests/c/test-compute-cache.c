@@ -427,6 +427,63 @@ test_max_weight (void)
   g_clear_pointer (&removals.last_key, g_variant_unref);
 }
 
+static guint64
+weigh_half_of_everything_cb (gconstpointer key,
+                             gconstpointer value,
+                             gpointer      user_data)
+{
+  return G_GUINT64_CONSTANT (1) << 63;
+}
+
+/* Weights near 2^64: the total must never wrap, bounded or not. */
+static void
+test_weight_overflow (void)
+{
+  g_autoptr(NebulaComputeCache) bounded = NULL;
+  g_autoptr(NebulaComputeCache) unbounded = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  const guint64 half = G_GUINT64_CONSTANT (1) << 63;
+
+  bounded = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
+                                           "policy", NEBULA_EVICTION_POLICY_LRU,
+                                           "max-weight", G_MAXUINT64,
+                                           NULL);
+  nebula_compute_cache_set_pointer_weigher (bounded, weigh_half_of_everything_cb, NULL, NULL);
+  for (int i = 1; i <= 4; i++)
+    {
+      g_assert_true (nebula_compute_cache_insert_pointer (bounded, GINT_TO_POINTER (i),
+                                                          GINT_TO_POINTER (i), &error));
+      g_assert_no_error (error);
+      /* Two such entries weigh 2^64, one more than max-weight. */
+      g_assert_cmpuint (nebula_compute_cache_get_n_entries (bounded), ==, 1);
+      g_assert_cmpuint (nebula_compute_cache_get_weight (bounded), ==, half);
+      g_assert_true (nebula_compute_cache_get_pointer (bounded, GINT_TO_POINTER (i)) == GINT_TO_POINTER (i));
+    }
+  stats = nebula_compute_cache_get_stats (bounded);
+  g_assert_cmpuint (stats->evictions, ==, 3);
+
+  /* Without a bound nothing is evicted: a value whose weight would carry
+   * the total past 2^64 - 1 is refused. */
+  unbounded = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
+                                             "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
+                                             NULL);
+  nebula_compute_cache_set_pointer_weigher (unbounded, weigh_half_of_everything_cb, NULL, NULL);
+  g_assert_true (nebula_compute_cache_insert_pointer (unbounded, GINT_TO_POINTER (1),
+                                                      GINT_TO_POINTER (1), &error));
+  g_assert_false (nebula_compute_cache_insert_pointer (unbounded, GINT_TO_POINTER (2),
+                                                       GINT_TO_POINTER (2), &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW);
+  g_assert_nonnull (strstr (error->message, "weighs 9223372036854775808"));
+  g_assert_nonnull (strstr (error->message, "18446744073709551615"));
+  g_assert_cmpuint (nebula_compute_cache_get_weight (unbounded), ==, half);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (unbounded), ==, 1);
+  /* Still usable: replacing the entry keeps the total exact. */
+  g_assert_true (nebula_compute_cache_insert_pointer (unbounded, GINT_TO_POINTER (1),
+                                                      GINT_TO_POINTER (3), NULL));
+  g_assert_cmpuint (nebula_compute_cache_get_weight (unbounded), ==, half);
+}
+
 static void
 test_removal_causes (void)
 {
@@ -959,6 +1016,7 @@ main (int   argc,
   g_test_add_func ("/nebula/compute-cache/time-to-live", test_time_to_live);
   g_test_add_func ("/nebula/compute-cache/time-to-idle", test_time_to_idle);
   g_test_add_func ("/nebula/compute-cache/max-weight", test_max_weight);
+  g_test_add_func ("/nebula/compute-cache/max-weight/overflow", test_weight_overflow);
   g_test_add_func ("/nebula/compute-cache/removal-causes", test_removal_causes);
   g_test_add_func ("/nebula/compute-cache/pointer-api", test_pointer_api);
   g_test_add_func ("/nebula/compute-cache/threads", test_threads);

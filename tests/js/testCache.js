@@ -6,7 +6,10 @@ import Gio from 'gi://Gio';
 import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula';
 
+import System from 'system';
+
 import {test, assert, assertEqual, assertThrows, run} from './harness.js';
+import {getOrCompute, wrapCompute} from '../../bindings/js/nebula.js';
 
 Gio._promisify(Nebula.AsyncComputeCache.prototype,
     'get_or_compute_async', 'get_or_compute_finish');
@@ -163,6 +166,85 @@ test('dispose completes every waiter', async () => {
         r.error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.CANCELLED)), 'all cancelled');
     assert(parked.cancellables[0].is_cancelled(), 'the computation was cancelled');
     // gjs forbids calls on a disposed object; C and Python check n-flights.
+});
+
+function isFailed(error, text) {
+    return error && error.matches(Nebula.cache_error_quark(), Nebula.CacheError.FAILED) &&
+        error.message.includes(text);
+}
+
+test('a throwing compute function completes every request (getOrCompute)', async () => {
+    const cache = new Nebula.AsyncComputeCache({deduplicate: true});
+    const parked = new Parked();
+    const broken = () => {
+        throw new TypeError('backend down');
+    };
+    const results = await settle([
+        getOrCompute(cache, key('k'), broken),
+        getOrCompute(cache, key('k'), parked.compute),
+    ]);
+    assert(results.every(r => isFailed(r.error, 'TypeError: backend down')),
+        results.map(r => `${r.error}`).join());
+    assertEqual(parked.tasks.length, 0);
+
+    // The flight is gone: the key computes afresh.
+    const [value, outcome] = await getOrCompute(cache, key('k'),
+        (k, c, task) => task.return_value(makeValue(4)));
+    assertEqual(value._number, 4);
+    assertEqual(outcome, Outcome.COMPUTED);
+    assertEqual(cache.get_n_flights(), 0);
+});
+
+test('a rejecting async compute function completes its request', async () => {
+    const cache = new Nebula.AsyncComputeCache();
+    const [result] = await settle([getOrCompute(cache, key('k'), async () => {
+        await new Promise(resolve => later(1, resolve));
+        throw ioError('gone away');
+    })]);
+    assert(result.error.matches(Gio.IOErrorEnum, Gio.IOErrorEnum.NOT_FOUND), `${result.error}`);
+    assertEqual(result.error.message, 'gone away');
+});
+
+test('wrapCompute makes a throw an error with the raw API', async () => {
+    const cache = new Nebula.AsyncComputeCache({deduplicate: true});
+    const [result] = await settle([cache.get_or_compute_async(key('k'), wrapCompute(() => {
+        throw new Error('no');
+    }), null)]);
+    assert(isFailed(result.error, 'Error: no'), `${result.error}`);
+});
+
+test('a task dropped by a throwing raw function completes once collected', async () => {
+    const cache = new Nebula.AsyncComputeCache({deduplicate: true});
+    const promises = [0, 1].map(() => cache.get_or_compute_async(key('k'), () => {
+        throw new Error('thrown on purpose; gjs logs it');
+    }, null));
+    // gjs logged the exception; the task's wrapper is garbage now, freed
+    // by one of the next collections.
+    let settled = false;
+    GLib.timeout_add(GLib.PRIORITY_DEFAULT, 1, () => {
+        System.gc();
+        return settled ? GLib.SOURCE_REMOVE : GLib.SOURCE_CONTINUE;
+    });
+    const results = await settle(promises);
+    settled = true;
+    assert(results.every(r => isFailed(r.error, 'dropped its task without returning it')),
+        results.map(r => `${r.error}`).join());
+    const [value] = await getOrCompute(cache, key('k'), (k, c, task) =>
+        task.return_value(makeValue(2)));
+    assertEqual(value._number, 2);
+});
+
+test('a task returned with a boolean or an integer fails its requests', async () => {
+    for (const complete of [task => task.return_boolean(true), task => task.return_int(3)]) {
+        const cache = new Nebula.AsyncComputeCache({deduplicate: true});
+        const parked = new Parked();
+        const results = await settle([
+            getOrCompute(cache, key('k'), (k, c, task) => complete(task)),
+            getOrCompute(cache, key('k'), parked.compute),
+        ]);
+        assert(results.every(r => isFailed(r.error, 'must return a GObject')),
+            results.map(r => `${r.error}`).join());
+    }
 });
 
 await run();

@@ -96,6 +96,28 @@ class ComputeCacheTest(unittest.TestCase):
         self.assertEqual(cache.props.n_entries, 0)
         self.assertEqual(cache.get_or_compute('light', lambda key: make_value(10)).number, 10)
 
+    def test_raising_function_propagates_its_exception(self):
+        cache = Nebula.ComputeCache(max_entries=10)
+
+        def broken(key):
+            raise ValueError('no such user')
+
+        with self.assertRaises(ValueError) as cm:
+            cache.get_or_compute('k', broken)
+        self.assertEqual(str(cm.exception), 'no such user')
+        self.assertEqual(cache.props.n_entries, 0)
+        self.assertEqual(cache.get_stats().loads_failed, 1)
+        self.assertEqual(cache.get_or_compute('k', lambda key: make_value(3)).number, 3)
+
+    def test_weights_near_two_to_the_64_do_not_wrap(self):
+        cache = Nebula.ComputeCache(max_weight=2**64 - 1)
+        cache.set_weigher(lambda key, value: 2**63)
+        for key in range(4):
+            cache.insert(key, make_value(key))
+            self.assertEqual(cache.props.n_entries, 1)
+            self.assertEqual(cache.get_weight(), 2**63)
+        self.assertEqual(cache.get(3).number, 3)
+
     def test_time_to_live_and_entry_removed(self):
         cache = Nebula.ComputeCache(time_to_live=100, max_entries=2)
         clock = Clock()
@@ -277,6 +299,94 @@ class AsyncMainLoopTest(unittest.TestCase):
         self.assertIn('gint, not an object', error.message)
         self.assertEqual(cache.get_n_entries(), 0)
 
+    def test_raising_function_completes_every_request(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+
+        def broken(key, cancellable, task):
+            raise ValueError('backend down')
+
+        parked = Parked()
+        self.request(cache, 'first', 'k', broken)
+        self.request(cache, 'joined', 'k', parked, expected=2)
+        self.run_loop()
+        for name in ('first', 'joined'):
+            error = self.results[name]
+            self.assertIsInstance(error, GLib.Error)
+            self.assertEqual(error.domain, 'NebulaCacheError')
+            self.assertEqual(error.code, int(E.FAILED))
+            self.assertIn('ValueError: backend down', error.message)
+
+        # The flight is gone: the key computes afresh.
+        self.request(cache, 'fresh', 'k', lambda key, cancellable, task:
+                     task.return_value(make_value(6)), expected=3)
+        self.run_loop()
+        value, outcome = self.results['fresh']
+        self.assertEqual((value.number, outcome), (6, Outcome.COMPUTED))
+        self.assertEqual(cache.get_n_flights(), 0)
+
+    def test_glib_error_raised_keeps_its_domain(self):
+        cache = Nebula.AsyncComputeCache()
+
+        def broken(key, cancellable, task):
+            raise io_error('not there')
+
+        self.request(cache, 'x', 'k', broken, expected=1)
+        self.run_loop()
+        self.assertTrue(self.results['x'].matches(Gio.io_error_quark(), Gio.IOErrorEnum.NOT_FOUND))
+        self.assertEqual(self.results['x'].message, 'not there')
+
+    def test_task_never_returned_completes_the_request(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        self.request(cache, 'x', 'k', lambda key, cancellable, task: None, expected=1)
+        self.run_loop()
+        error = self.results['x']
+        self.assertIsInstance(error, GLib.Error)
+        self.assertEqual(error.code, int(E.FAILED))
+        self.assertIn('dropped its task without returning it', error.message)
+        self.assertEqual(cache.get_n_flights(), 0)
+
+    def test_wrong_completions_are_failed(self):
+        completions = {
+            'boolean': lambda task: task.return_boolean(True),
+            'int': lambda task: task.return_int(3),
+        }
+        for name, complete in completions.items():
+            with self.subTest(name):
+                cache = Nebula.AsyncComputeCache(deduplicate=True)
+                parked = Parked()
+                self.results.clear()
+                self.request(cache, 'first', 'k',
+                             lambda key, cancellable, task: complete(task))
+                self.request(cache, 'joined', 'k', parked, expected=2)
+                self.run_loop()
+                for request in ('first', 'joined'):
+                    error = self.results[request]
+                    self.assertIsInstance(error, GLib.Error)
+                    self.assertEqual(error.code, int(E.FAILED))
+                    self.assertIn('a boolean, an integer or a pointer', error.message)
+                    self.assertIn('must return a GObject', error.message)
+                self.assertEqual(parked.tasks, [])
+
+    def test_own_key_from_the_compute_function_fails_at_once(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+        parked = Parked()
+
+        def recursive(key, cancellable, task):
+            parked(key, cancellable, task)
+            self.request(cache, 'inner', key.unpack(), parked, expected=1)
+
+        self.request(cache, 'outer', 'k', recursive)
+        self.run_loop()
+        error = self.results['inner']
+        self.assertIsInstance(error, GLib.Error)
+        self.assertIn('it would wait for itself', error.message)
+        parked.tasks[0].return_value(make_value(1))
+        self.loop = GLib.MainLoop()
+        self.request(cache, 'unused', 'other', lambda *args: args[2].return_value(make_value(2)),
+                     expected=3)
+        self.run_loop()
+        self.assertEqual(self.results['outer'][0].number, 1)
+
     def test_full_queue_is_busy(self):
         cache = Nebula.AsyncComputeCache(max_concurrent=1, max_queued=1)
         parked = Parked()
@@ -377,6 +487,29 @@ class AsyncioTest(unittest.TestCase):
         results = asyncio.run(main())
         self.assertTrue(all(isinstance(r, GLib.Error) and r.message == 'nope' for r in results))
         self.assertEqual(cache.get_n_entries(), 0)
+
+    def test_wait_for_a_raising_function(self):
+        cache = Nebula.AsyncComputeCache(deduplicate=True)
+
+        def broken(key, cancellable, task):
+            raise RuntimeError('flaky')
+
+        def fine(key, cancellable, task):
+            task.return_value(make_value(5))
+
+        async def main():
+            with self.assertRaises(GLib.Error) as cm:
+                await asyncio.wait_for(cache.get_or_compute('k', broken), timeout=30)
+            self.assertIn('RuntimeError: flaky', cm.exception.message)
+            with self.assertRaises(GLib.Error) as cm:
+                await asyncio.wait_for(
+                    cache.get_or_compute('b', lambda key, c, task: task.return_boolean(True)),
+                    timeout=30)
+            self.assertIn('must return a GObject', cm.exception.message)
+            return await asyncio.wait_for(cache.get_or_compute('k', fine), timeout=30)
+
+        value, outcome = asyncio.run(main())
+        self.assertEqual((value.number, outcome), (5, Outcome.COMPUTED))
 
 
 if __name__ == '__main__':

@@ -324,11 +324,43 @@ def _variant_key(key):
     return key
 
 
+def _raised_error(exc):
+    """The GLib.Error a request completes with when its compute function
+    raised @exc: a GLib.Error as it is, anything else as FAILED carrying the
+    exception's type and message."""
+    if isinstance(exc, GLib.Error):
+        return exc
+    return GLib.Error.new_literal(Nebula.cache_error_quark(),
+                                  'The compute function raised %s: %s' % (type(exc).__name__, exc),
+                                  int(Nebula.CacheError.FAILED))
+
+
 class ComputeCache(Nebula.ComputeCache):
-    """A bounded get-or-compute cache; keys may be plain Python values."""
+    """A bounded get-or-compute cache; keys may be plain Python values.
+
+    An exception other than GLib.Error raised by the compute function
+    propagates out of get_or_compute() unchanged; nothing is stored."""
 
     def get_or_compute(self, key, func, *user_data):
-        return Nebula.ComputeCache.get_or_compute(self, _variant_key(key), func, *user_data)
+        raised = []
+
+        def compute(key, *data):
+            # PyGObject turns only GLib.Error into the callback's GError;
+            # anything else it would print and lose.
+            try:
+                return func(key, *data)
+            except GLib.Error:
+                raise
+            except BaseException as exc:
+                raised.append(exc)
+                return None
+
+        try:
+            return Nebula.ComputeCache.get_or_compute(self, _variant_key(key), compute, *user_data)
+        except GLib.Error:
+            if raised:
+                raise raised[0] from None
+            raise
 
     def get(self, key):
         return Nebula.ComputeCache.get(self, _variant_key(key))
@@ -361,12 +393,23 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
 
     ``func(key, cancellable, task)`` starts a computation and returns
     ``task`` exactly once, from any thread: ``task.return_value(obj)`` or
-    ``task.return_error(GLib.Error(...))``.
+    ``task.return_error(GLib.Error(...))``. A request always completes: if
+    ``func`` raises (before returning the task), the task is returned with
+    the exception (a GLib.Error as it is, anything else as
+    ``Nebula.CacheError.FAILED`` with its type and message); a task dropped
+    without being returned completes with ``FAILED``.
     """
 
     def get_or_compute_async(self, key, func, cancellable=None, callback=None, *user_data):
         def compute(key, compute_cancellable, task, *_data):
-            func(key, compute_cancellable, task)
+            try:
+                func(key, compute_cancellable, task)
+            except BaseException as exc:
+                # Returned here: PyGObject would print the exception and
+                # keep the task alive in sys.last_traceback.
+                task.return_error(_raised_error(exc))
+                if not isinstance(exc, Exception):
+                    raise       # KeyboardInterrupt, SystemExit: not ours to keep
 
         def done(cache, result, *_data):
             if callback is not None:
