@@ -232,8 +232,10 @@ fuzz_model_settle_peak (FuzzState *state)
     s->peak_bytes_in_use = s->bytes_in_use;
 }
 
-/* The blocks and bytes (the balance) the statistics count as in use, for
- * a rewind to come back to. */
+/* The blocks and bytes the statistics count as in use, for a rewind to
+ * come back to. The bytes are the balance as a read gives it (0 while
+ * below 0), as the allocator records them: a rewind over a deficit left by
+ * an over-free releases what a read shows, which closes the deficit. */
 void
 fuzz_model_live (FuzzState *state,
                  guint64   *live_blocks,
@@ -242,7 +244,7 @@ fuzz_model_live (FuzzState *state,
   const NebulaAllocatorStats *s = &state->stats;
 
   *live_blocks = s->allocations - MIN (s->deallocations, s->allocations);
-  *bytes_in_use = s->bytes_in_use;
+  *bytes_in_use = (guint64) MAX ((gint64) s->bytes_in_use, 0);
 }
 
 /* A rewind to a position where fuzz_model_live() gave @live_blocks and
@@ -257,7 +259,7 @@ fuzz_model_count_rewind (FuzzState *state,
   guint64 live_now, bytes_now, n_bytes;
 
   fuzz_model_live (state, &live_now, &bytes_now);
-  n_bytes = (gint64) (bytes_now - bytes_in_use) > 0 ? bytes_now - bytes_in_use : 0;
+  n_bytes = bytes_now > bytes_in_use ? bytes_now - bytes_in_use : 0;
   s->deallocations += live_now > live_blocks ? live_now - live_blocks : 0;
   s->total_bytes_freed += n_bytes;
   s->bytes_in_use -= n_bytes;
