@@ -59,7 +59,9 @@ build_and_run() {
 copy_checkout() {
   local dest=$1
   mkdir -p "$dest"
-  if git -C "$root" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  # (A copy inside another checkout, like the one ./run test packages, is
+  # not that checkout's top and is copied whole.)
+  if [ "$(git -C "$root" rev-parse --show-toplevel 2>/dev/null)" = "$root" ]; then
     (cd "$root" &&
      git ls-files -z --cached --others --exclude-standard |
        while IFS= read -r -d '' f; do [ -e "$f" ] && printf '%s\0' "$f"; done |
