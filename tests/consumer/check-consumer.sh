@@ -95,6 +95,16 @@ EOF
     echo "check-consumer: Nebula was not built as a subproject" >&2
     return 1
   }
+  # What the parent project installs of Nebula: the library, its headers
+  # and nebula-1.pc; not the benchmark, nor bindings without a typelib.
+  local extra
+  extra=$(meson introspect --installed "$src/_build" |
+            /usr/bin/python3 -c 'import json, sys; print("\n".join(json.load(sys.stdin).values()))' |
+            grep -Ev '/libnebula-1\.so(\.0(\.0\.0)?)?$|/include/nebula-1/[a-z-]+\.h$|/pkgconfig/nebula-1\.pc$|/nebula-consumer$' || true)
+  if [ -n "$extra" ]; then
+    printf 'check-consumer: the subproject installs more than the library:\n%s\n' "$extra" >&2
+    return 1
+  fi
 }
 
 mode_installed() {

@@ -5,6 +5,15 @@
 
 #include <nebula.h>
 
+/* dependency('nebula-1') gives Nebula's public headers only: its config.h
+ * (which makes every NEBULA_AVAILABLE_IN_ALL symbol an export) must not
+ * reach a consumer's include path. */
+#if defined(__has_include)
+# if __has_include("config.h")
+#  error "a config.h is on the include path: Nebula's dependency leaks its build tree"
+# endif
+#endif
+
 int
 main (void)
 {
