@@ -1,0 +1,661 @@
+/* bench-peers.c: the floors and the other allocators nebula-bench
+ * compares Nebula's with, each driven through its own API
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Each floor and peer is a set-up, a tear-down and a pass: the replay
+ * loop of nebula-benchmark-private.h inlined with that allocator's calls.
+ *
+ * Two peers replace malloc() for the whole process when linked normally
+ * (Debian builds both jemalloc and mimalloc to override it), which would
+ * silently turn "glibc malloc" into one of them. So jemalloc comes from a
+ * copy of its static archive whose malloc-family symbols were made local
+ * at build time (only mallocx/sdallocx stay visible), and mimalloc is
+ * opened with dlopen(RTLD_LOCAL), which puts nothing in the global scope.
+ */
+
+#include "config.h"
+
+#include <dlfcn.h>
+#include <stdlib.h>
+
+#include <nebula.h>
+
+#include "bench-peers.h"
+
+#if HAVE_VALGRIND
+# include <valgrind/valgrind.h>
+#endif
+#if HAVE_JEMALLOC
+# include <jemalloc/jemalloc.h>
+#endif
+#if HAVE_MIMALLOC
+# include <mimalloc.h>
+#endif
+#if HAVE_OBSTACK
+# include <obstack.h>
+# define obstack_chunk_alloc malloc
+# define obstack_chunk_free  free
+#endif
+#if HAVE_APR
+# include <apr_general.h>
+# include <apr_pools.h>
+#endif
+#if HAVE_TALLOC
+# include <talloc.h>
+#endif
+
+/* ------------------------------------------------------------------ */
+/* Floors                                                              */
+
+FloorContext *
+nebula_bench_floor_context_new (gsize size)
+{
+  FloorContext *context = g_new0 (FloorContext, 1);
+
+  context->buffer = g_malloc (size);
+  context->floor.start = context->floor.cursor = context->buffer;
+  context->floor.limit = context->buffer + size;
+  return context;
+}
+
+void
+nebula_bench_floor_context_free (FloorContext *context)
+{
+  g_free (context->buffer);
+  g_free (context);
+}
+
+static gboolean
+floor_setup (Worker  *worker,
+             char   **why)
+{
+  worker->context = nebula_bench_floor_context_new (worker->trace.max_batch_bytes + 4096);
+  return TRUE;
+}
+
+static void
+floor_teardown (Worker *worker)
+{
+  nebula_bench_floor_context_free (worker->context);
+}
+
+static inline gpointer
+floor_inline_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_floor_alloc_inline (&((FloorContext *) data)->floor, size, alignment);
+}
+
+static inline gboolean
+floor_inline_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_floor_free_inline (&((FloorContext *) data)->floor, ptr, size);
+}
+
+static inline gboolean
+floor_inline_reset (gpointer data)
+{
+  nebula_bench_floor_reset_inline (&((FloorContext *) data)->floor);
+  return TRUE;
+}
+
+static inline gpointer
+floor_call_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_floor_alloc (&((FloorContext *) data)->floor, size, alignment);
+}
+
+static inline gboolean
+floor_call_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_floor_free (&((FloorContext *) data)->floor, ptr, size, alignment);
+}
+
+static inline gboolean
+floor_call_reset (gpointer data)
+{
+  nebula_bench_floor_reset (&((FloorContext *) data)->floor);
+  return TRUE;
+}
+
+/* One pass function per target: the replay loop inlined with that
+ * target's functions. `arena` or `individual` picks the rendering. */
+#define DEFINE_PASS(name, rendering, alloc_func, free_func, reset_func)              \
+  static gboolean                                                                  \
+  name (Worker *worker)                                                            \
+  {                                                                                \
+    for (guint64 pass = 0; pass < worker->passes; pass++)                          \
+      if (!nebula_bench_replay (worker->trace.rendering, worker->trace.n_##rendering, \
+                                worker->slots, worker->context,                    \
+                                alloc_func, free_func, reset_func))                \
+        return FALSE;                                                              \
+    return TRUE;                                                                   \
+  }
+
+DEFINE_PASS (floor_inline_pass, arena, floor_inline_alloc, floor_inline_free, floor_inline_reset)
+DEFINE_PASS (floor_call_pass, arena, floor_call_alloc, floor_call_free, floor_call_reset)
+
+/* The pool's floors: a free list of blocks as large as the largest
+ * request, enough of them for the most blocks a batch holds at once. */
+static gboolean
+free_list_setup (Worker  *worker,
+                 char   **why)
+{
+  NebulaBenchFreeList *list = g_new0 (NebulaBenchFreeList, 1);
+
+  list->block_size = NEBULA_ALIGN_UP (MAX (worker->trace.max_size, sizeof (gpointer)), 16);
+  list->start = list->fresh = g_malloc (list->block_size * (worker->trace.max_live + 1));
+  list->limit = list->start + list->block_size * (worker->trace.max_live + 1);
+  worker->context = list;
+  return TRUE;
+}
+
+static void
+free_list_teardown (Worker *worker)
+{
+  NebulaBenchFreeList *list = worker->context;
+
+  g_free (list->start);
+  g_free (list);
+}
+
+static inline gpointer
+free_list_inline_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_alloc_inline (data);
+}
+
+static inline gboolean
+free_list_inline_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_free_inline (data, ptr);
+}
+
+static inline gboolean
+free_list_inline_reset (gpointer data)
+{
+  nebula_bench_free_list_reset_inline (data);
+  return TRUE;
+}
+
+static inline gpointer
+free_list_call_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_alloc (data, size, alignment);
+}
+
+static inline gboolean
+free_list_call_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return nebula_bench_free_list_free (data, ptr, size, alignment);
+}
+
+static inline gboolean
+free_list_call_reset (gpointer data)
+{
+  nebula_bench_free_list_reset (data);
+  return TRUE;
+}
+
+DEFINE_PASS (free_list_inline_pass, arena, free_list_inline_alloc, free_list_inline_free,
+             free_list_inline_reset)
+DEFINE_PASS (free_list_call_pass, arena, free_list_call_alloc, free_list_call_free,
+             free_list_call_reset)
+
+/* ------------------------------------------------------------------ */
+/* glibc malloc and GSlice: no reset, so the individual rendering      */
+
+static gboolean
+no_setup (Worker  *worker,
+          char   **why)
+{
+  worker->context = NULL;
+  return TRUE;
+}
+
+static void
+no_teardown (Worker *worker)
+{
+}
+
+static inline gboolean
+nothing_to_reset (gpointer data)
+{
+  return TRUE;
+}
+
+static inline gpointer
+malloc_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* glibc aligns to 16; the workloads ask for 8 or 16. */
+  return malloc (size);
+}
+
+static inline gboolean
+malloc_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  free (ptr);
+  return TRUE;
+}
+
+DEFINE_PASS (malloc_pass, individual, malloc_alloc, malloc_free, nothing_to_reset)
+
+static inline gpointer
+gslice_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* GSlice aligns to 2 * sizeof (void *), 16 bytes. */
+  return g_slice_alloc (size);
+}
+
+static inline gboolean
+gslice_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  g_slice_free1 (size, ptr);
+  return TRUE;
+}
+
+DEFINE_PASS (gslice_pass, individual, gslice_alloc, gslice_free, nothing_to_reset)
+
+/* ------------------------------------------------------------------ */
+/* jemalloc: the non-standard API, sized frees                          */
+
+#if HAVE_JEMALLOC
+static inline gpointer
+jemalloc_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* Size classes from 16 bytes up are multiples of 16. */
+  return mallocx (size, alignment > 16 ? MALLOCX_ALIGN (alignment) : 0);
+}
+
+static inline gboolean
+jemalloc_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  sdallocx (ptr, size, alignment > 16 ? MALLOCX_ALIGN (alignment) : 0);
+  return TRUE;
+}
+
+DEFINE_PASS (jemalloc_pass, individual, jemalloc_alloc, jemalloc_free, nothing_to_reset)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* mimalloc heaps: one per thread, destroyed (everything freed at once)  */
+/* at each batch end                                                    */
+
+#if HAVE_MIMALLOC
+static struct
+{
+  __typeof__ (mi_heap_new)            *heap_new;
+  __typeof__ (mi_heap_destroy)        *heap_destroy;
+  __typeof__ (mi_heap_malloc)         *heap_malloc;
+  __typeof__ (mi_heap_malloc_aligned) *heap_malloc_aligned;
+  __typeof__ (mi_free)                *free;
+} mi;
+
+typedef struct
+{
+  mi_heap_t *heap;
+} MimallocContext;
+
+static const char *
+mimalloc_load (void)
+{
+  static char *error;
+  static gboolean loaded;
+  void *handle;
+
+  if (loaded)
+    return error;
+  loaded = TRUE;
+
+#if HAVE_VALGRIND
+  /* Valgrind redirects the free() that libmimalloc exports, and with it
+   * mimalloc's own frees, to its allocator. */
+  if (RUNNING_ON_VALGRIND)
+    return error = g_strdup ("not under Valgrind, which replaces mimalloc's free()");
+#endif
+
+  /* RTLD_LOCAL: mimalloc's own malloc() must not replace glibc's. */
+  handle = dlopen ("libmimalloc.so.2", RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL)
+    handle = dlopen ("libmimalloc.so", RTLD_NOW | RTLD_LOCAL);
+  if (handle == NULL)
+    return error = g_strdup_printf ("dlopen failed: %s", dlerror ());
+
+  mi.heap_new = (__typeof__ (mi.heap_new)) dlsym (handle, "mi_heap_new");
+  mi.heap_destroy = (__typeof__ (mi.heap_destroy)) dlsym (handle, "mi_heap_destroy");
+  mi.heap_malloc = (__typeof__ (mi.heap_malloc)) dlsym (handle, "mi_heap_malloc");
+  mi.heap_malloc_aligned = (__typeof__ (mi.heap_malloc_aligned)) dlsym (handle, "mi_heap_malloc_aligned");
+  mi.free = (__typeof__ (mi.free)) dlsym (handle, "mi_free");
+  if (mi.heap_new == NULL || mi.heap_destroy == NULL || mi.heap_malloc == NULL ||
+      mi.heap_malloc_aligned == NULL || mi.free == NULL)
+    return error = g_strdup ("libmimalloc lacks the heap API");
+
+  return NULL;
+}
+
+static gboolean
+mimalloc_setup (Worker  *worker,
+                char   **why)
+{
+  MimallocContext *context;
+  const char *error = mimalloc_load ();
+
+  if (error != NULL)
+    {
+      *why = g_strdup (error);
+      return FALSE;
+    }
+
+  context = g_new0 (MimallocContext, 1);
+  context->heap = mi.heap_new ();
+  worker->context = context;
+  return TRUE;
+}
+
+static void
+mimalloc_teardown (Worker *worker)
+{
+  MimallocContext *context = worker->context;
+
+  mi.heap_destroy (context->heap);
+  g_free (context);
+}
+
+static inline gpointer
+mimalloc_alloc (gpointer data, gsize size, gsize alignment)
+{
+  MimallocContext *context = data;
+
+  /* mimalloc aligns to 16 (MI_MAX_ALIGN_SIZE). */
+  if (alignment <= 16)
+    return mi.heap_malloc (context->heap, size);
+  return mi.heap_malloc_aligned (context->heap, size, alignment);
+}
+
+static inline gboolean
+mimalloc_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  mi.free (ptr);
+  return TRUE;
+}
+
+static inline gboolean
+mimalloc_reset (gpointer data)
+{
+  MimallocContext *context = data;
+
+  mi.heap_destroy (context->heap);
+  context->heap = mi.heap_new ();
+  return context->heap != NULL;
+}
+
+DEFINE_PASS (mimalloc_pass, arena, mimalloc_alloc, mimalloc_free, mimalloc_reset)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* obstack: frees release the block and everything after it, so only    */
+/* the LIFO workloads may free; the others leave it to the reset        */
+
+#if HAVE_OBSTACK
+typedef struct
+{
+  struct obstack  stack;
+  gpointer        mark;
+} ObstackContext;
+
+static gboolean
+obstack_setup (Worker  *worker,
+               char   **why)
+{
+  ObstackContext *context = g_new0 (ObstackContext, 1);
+
+  /* Chunks as large as a bump allocator's, not obstack's 4 KiB. */
+  obstack_begin (&context->stack, 64 * 1024 - 64);
+  context->mark = obstack_alloc (&context->stack, 1);
+  worker->context = context;
+  return TRUE;
+}
+
+static void
+obstack_teardown (Worker *worker)
+{
+  ObstackContext *context = worker->context;
+
+  obstack_free (&context->stack, NULL);
+  g_free (context);
+}
+
+static inline gpointer
+obstack_peer_alloc (gpointer data, gsize size, gsize alignment)
+{
+  ObstackContext *context = data;
+
+  /* obstack aligns every object to 16 bytes. */
+  return obstack_alloc (&context->stack, size);
+}
+
+static inline gboolean
+obstack_peer_free_lifo (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  ObstackContext *context = data;
+
+  obstack_free (&context->stack, ptr);
+  return TRUE;
+}
+
+static inline gboolean
+obstack_peer_free_none (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return TRUE;
+}
+
+static inline gboolean
+obstack_peer_reset (gpointer data)
+{
+  ObstackContext *context = data;
+
+  obstack_free (&context->stack, context->mark);
+  context->mark = obstack_alloc (&context->stack, 1);
+  return TRUE;
+}
+
+DEFINE_PASS (obstack_lifo_pass, arena, obstack_peer_alloc, obstack_peer_free_lifo, obstack_peer_reset)
+DEFINE_PASS (obstack_arena_pass, arena, obstack_peer_alloc, obstack_peer_free_none, obstack_peer_reset)
+
+static gboolean
+obstack_pass (Worker *worker)
+{
+  if (worker->trace.workload == NEBULA_BENCH_LIFO_FRAMES ||
+      worker->trace.workload == NEBULA_BENCH_REQUEST_RESPONSE)
+    return obstack_lifo_pass (worker);
+  return obstack_arena_pass (worker);
+}
+#endif
+
+/* ------------------------------------------------------------------ */
+/* APR pools: no single frees; apr_pool_clear() at each batch end       */
+
+#if HAVE_APR
+static gboolean
+apr_setup (Worker  *worker,
+           char   **why)
+{
+  apr_pool_t *pool = NULL;
+
+  /* Unmanaged pools belong to no parent and no thread. */
+  if (apr_pool_create_unmanaged_ex (&pool, NULL, NULL) != APR_SUCCESS)
+    {
+      *why = g_strdup ("apr_pool_create_unmanaged_ex failed");
+      return FALSE;
+    }
+  worker->context = pool;
+  return TRUE;
+}
+
+static void
+apr_teardown (Worker *worker)
+{
+  apr_pool_destroy (worker->context);
+}
+
+static inline gpointer
+apr_peer_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* APR aligns to 8 bytes: over-allocate for more. */
+  if (alignment <= 8)
+    return apr_palloc (data, size);
+  return (gpointer) NEBULA_ALIGN_UP ((guintptr) apr_palloc (data, size + alignment - 8), alignment);
+}
+
+static inline gboolean
+apr_peer_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return TRUE;
+}
+
+static inline gboolean
+apr_peer_reset (gpointer data)
+{
+  apr_pool_clear (data);
+  return TRUE;
+}
+
+DEFINE_PASS (apr_pass, arena, apr_peer_alloc, apr_peer_free, apr_peer_reset)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* talloc pools: single frees work, talloc_free_children() at batch end */
+
+#if HAVE_TALLOC
+static gboolean
+talloc_setup (Worker  *worker,
+              char   **why)
+{
+  worker->context = talloc_pool (NULL, 1024 * 1024);
+  return worker->context != NULL;
+}
+
+static void
+talloc_teardown (Worker *worker)
+{
+  talloc_free (worker->context);
+}
+
+static inline gpointer
+talloc_peer_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* talloc aligns to 16 bytes. */
+  return talloc_size (data, size);
+}
+
+static inline gboolean
+talloc_peer_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return talloc_free (ptr) == 0;
+}
+
+static inline gboolean
+talloc_peer_reset (gpointer data)
+{
+  talloc_free_children (data);
+  return TRUE;
+}
+
+DEFINE_PASS (talloc_pass, arena, talloc_peer_alloc, talloc_peer_free, talloc_peer_reset)
+#endif
+
+/* ------------------------------------------------------------------ */
+/* The targets                                                         */
+
+#define ABSENT(name) "not found at configure time (" name ")"
+
+Target nebula_bench_targets[] = {
+  { "floor-inline", KIND_FLOOR, "trivial bump over a preallocated buffer, inlined",
+    floor_setup, floor_teardown, floor_inline_pass, FALSE },
+  { "floor-call", KIND_FLOOR, "the same behind an exported call into a shared library",
+    floor_setup, floor_teardown, floor_call_pass, FALSE },
+  { "floor-freelist", KIND_FLOOR, "trivial free list of fixed-size blocks, inlined (the pool's floor)",
+    free_list_setup, free_list_teardown, free_list_inline_pass, FALSE },
+  { "floor-freelist-call", KIND_FLOOR, "the same behind an exported call into a shared library",
+    free_list_setup, free_list_teardown, free_list_call_pass, FALSE },
+  { "bump-inline", KIND_NEBULA, "NebulaBumpAllocator, inline fast path (nebula_bump_allocator_alloc)",
+    .nebula_type = "bump", .nebula_inline = TRUE },
+  { "bump", KIND_NEBULA, "NebulaBumpAllocator through nebula_allocator_allocate()",
+    .nebula_type = "bump" },
+  { "bump-nostats", KIND_NEBULA, "NebulaBumpAllocator, inline fast path, track-stats off",
+    .nebula_type = "bump", .nebula_inline = TRUE, .nebula_no_stats = TRUE },
+  { "pool-inline", KIND_NEBULA, "NebulaPoolAllocator, inline fast path (nebula_pool_allocator_alloc)",
+    .nebula_type = "pool", .nebula_inline = TRUE },
+  { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",
+    .nebula_type = "pool" },
+  { "pool-ts", KIND_NEBULA, "thread-safe NebulaPoolAllocator, one thread, nebula_allocator_allocate()",
+    .nebula_type = "pool", .nebula_thread_safe = TRUE },
+  { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_push)",
+    .nebula_type = "stack", .nebula_inline = TRUE },
+  { "stack", KIND_NEBULA, "NebulaStackAllocator through nebula_allocator_allocate()",
+    .nebula_type = "stack" },
+  { "system", KIND_NEBULA, "NebulaSystemAllocator (malloc + checked frees) through the interface",
+    .nebula_type = "system" },
+  { "malloc", KIND_PEER, "glibc malloc/free",
+    no_setup, no_teardown, malloc_pass, FALSE },
+  { "gslice", KIND_PEER, "GSlice g_slice_alloc/g_slice_free1 (GLib " G_STRINGIFY (GLIB_MAJOR_VERSION) "."
+    G_STRINGIFY (GLIB_MINOR_VERSION) ")",
+    no_setup, no_teardown, gslice_pass, FALSE },
+#if HAVE_JEMALLOC
+  { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx",
+    no_setup, no_teardown, jemalloc_pass, FALSE },
+#else
+  { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx", .absent = ABSENT ("libjemalloc-dev") },
+#endif
+#if HAVE_MIMALLOC
+  { "mimalloc-heap", KIND_PEER, "mimalloc heap per thread, mi_heap_destroy at batch end",
+    mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE },
+#else
+  { "mimalloc-heap", KIND_PEER, "mimalloc heaps", .absent = ABSENT ("libmimalloc-dev") },
+#endif
+#if HAVE_OBSTACK
+  { "obstack", KIND_PEER, "glibc obstack, 64 KiB chunks, freed to a mark at batch end",
+    obstack_setup, obstack_teardown, obstack_pass, FALSE },
+#else
+  { "obstack", KIND_PEER, "glibc obstack", .absent = ABSENT ("obstack.h") },
+#endif
+#if HAVE_APR
+  { "apr-pool", KIND_PEER, "APR pool, apr_pool_clear at batch end",
+    apr_setup, apr_teardown, apr_pass, FALSE },
+#else
+  { "apr-pool", KIND_PEER, "APR pools", .absent = ABSENT ("libapr1-dev") },
+#endif
+#if HAVE_TALLOC
+  { "talloc-pool", KIND_PEER, "talloc pool of 1 MiB, talloc_free_children at batch end",
+    talloc_setup, talloc_teardown, talloc_pass, FALSE },
+#else
+  { "talloc-pool", KIND_PEER, "talloc pools", .absent = ABSENT ("libtalloc-dev") },
+#endif
+};
+
+const guint nebula_bench_n_targets = G_N_ELEMENTS (nebula_bench_targets);
+
+Target *
+nebula_bench_find_target (const char *name)
+{
+  for (guint i = 0; i < nebula_bench_n_targets; i++)
+    if (g_str_equal (nebula_bench_targets[i].name, name))
+      return &nebula_bench_targets[i];
+  return NULL;
+}
+
+void
+nebula_bench_peers_init (void)
+{
+#if HAVE_APR
+  apr_initialize ();
+#endif
+}
+
+void
+nebula_bench_peers_shutdown (void)
+{
+#if HAVE_APR
+  apr_terminate ();
+#endif
+}

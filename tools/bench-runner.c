@@ -1,0 +1,323 @@
+/* bench-runner.c: the timed rounds of one target on one workload
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Every allocator runs the same seeded sequences of requests (see
+ * NebulaWorkload) through the same replay loop. Nebula's allocators run
+ * inside NebulaBenchmark, the code Python and gjs call; the floors and the
+ * peers run here, on worker threads started together at a barrier.
+ */
+
+#include "config.h"
+
+#include <gio/gio.h>
+#include <gmodule.h>
+#include <nebula.h>
+
+#include "bench-runner.h"
+
+static guint64
+thread_seed (guint64 seed,
+             guint   index)
+{
+  /* The same per-thread seeds as NebulaBenchmark. */
+  return seed + index * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+}
+
+/* ------------------------------------------------------------------ */
+/* Running floors and peers                                            */
+
+static gpointer
+worker_run (gpointer data)
+{
+  Worker *worker = data;
+
+  if (!worker->target->setup (worker, &worker->why))
+    goto failed;
+
+  /* Warm-up, then the timed rounds, all threads starting together. */
+  if (!worker->target->pass (worker))
+    goto failed_torn;
+
+  for (guint round = 0; round < worker->rounds; round++)
+    {
+      guint64 start;
+
+      if (worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
+        goto failed_torn;
+      start = nebula_bench_now_ns (worker->barrier == NULL);
+      if (!worker->target->pass (worker))
+        goto failed_torn;
+      if (worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
+        goto failed_torn;
+      if (worker->index == 0)
+        worker->round_ns[round] = (double) (nebula_bench_now_ns (worker->barrier == NULL) - start);
+    }
+
+  worker->target->teardown (worker);
+  return NULL;
+
+failed_torn:
+  worker->target->teardown (worker);
+failed:
+  worker->failed = TRUE;
+  if (worker->barrier != NULL)
+    nebula_bench_barrier_abort (worker->barrier);
+  return NULL;
+}
+
+static void
+run_direct (Target              *target,
+            NebulaBenchWorkload  workload,
+            guint64              iterations,
+            guint                rounds,
+            guint                n_threads,
+            guint64              seed,
+            Cell                *cell)
+{
+  g_autofree Worker *workers = g_new0 (Worker, n_threads);
+  g_autofree GThread **threads = g_new0 (GThread *, n_threads);
+  g_autofree double *round_ns = g_new0 (double, rounds);
+  NebulaBenchBarrier barrier;
+  gboolean failed = FALSE;
+  guint64 ops = 0;
+
+  nebula_bench_barrier_init (&barrier, n_threads);
+
+  for (guint i = 0; i < n_threads; i++)
+    {
+      Worker *worker = &workers[i];
+
+      nebula_bench_trace_init (&worker->trace, workload, thread_seed (seed, i),
+                               iterations, i == 0 ? 0 : workers[0].trace.n_batches);
+      worker->passes = nebula_bench_passes (&workers[0].trace, iterations);
+      worker->index = i;
+      worker->rounds = rounds;
+      worker->barrier = n_threads > 1 ? &barrier : NULL;
+      worker->round_ns = round_ns;
+      worker->target = target;
+      ops += worker->passes * worker->trace.ops;
+    }
+
+  for (guint i = 1; i < n_threads; i++)
+    threads[i] = g_thread_new ("nebula-bench", worker_run, &workers[i]);
+  worker_run (&workers[0]);
+  for (guint i = 1; i < n_threads; i++)
+    g_thread_join (threads[i]);
+
+  for (guint i = 0; i < n_threads; i++)
+    {
+      failed |= workers[i].failed;
+      if (workers[i].why != NULL && cell->error == NULL)
+        cell->error = g_steal_pointer (&workers[i].why);
+      g_free (workers[i].why);
+      nebula_bench_trace_clear (&workers[i].trace);
+    }
+
+  if (failed)
+    {
+      if (cell->error == NULL)
+        cell->error = g_strdup ("an allocation failed");
+      return;
+    }
+
+  for (guint r = 0; r < rounds; r++)
+    round_ns[r] /= (double) ops;
+  nebula_bench_summarize (round_ns, rounds, &cell->ns_min, &cell->ns_median);
+  cell->ops = ops;
+  cell->ran = TRUE;
+}
+
+/* ------------------------------------------------------------------ */
+/* Running Nebula's allocators, through NebulaBenchmark                 */
+
+static GModule *self_module;
+
+GType
+nebula_bench_nebula_type (const char *short_name)
+{
+  g_autofree char *symbol = g_strdup_printf ("nebula_%s_allocator_get_type", short_name);
+  GType (*get_type) (void) = NULL;
+
+  if (self_module == NULL)
+    self_module = g_module_open (NULL, 0);
+  if (self_module == NULL || !g_module_symbol (self_module, symbol, (gpointer *) &get_type))
+    return G_TYPE_INVALID;
+
+  return get_type ();
+}
+
+static guint64
+next_power_of_two (guint64 value)
+{
+  guint64 result = 1;
+
+  while (result < value)
+    result <<= 1;
+  return result;
+}
+
+/* Sets @name on a new object of @klass when the class has it writable and
+ * its default is below @minimum (or always, with @force). */
+static void
+add_property (GObjectClass  *klass,
+              GPtrArray     *names,
+              GArray        *values,
+              const char    *name,
+              guint64        minimum,
+              gboolean       force)
+{
+  GParamSpec *pspec = g_object_class_find_property (klass, name);
+  GValue wanted = G_VALUE_INIT;
+  GValue value = G_VALUE_INIT;
+  GValue current = G_VALUE_INIT;
+  guint64 default_value = 0;
+
+  if (pspec == NULL || (pspec->flags & G_PARAM_WRITABLE) == 0)
+    return;
+
+  g_value_init (&current, G_TYPE_UINT64);
+  if (G_IS_PARAM_SPEC_BOOLEAN (pspec))
+    default_value = G_PARAM_SPEC_BOOLEAN (pspec)->default_value;
+  else if (g_value_type_transformable (pspec->value_type, G_TYPE_UINT64))
+    {
+      GValue def = G_VALUE_INIT;
+
+      g_value_init (&def, pspec->value_type);
+      g_param_value_set_default (pspec, &def);
+      g_value_transform (&def, &current);
+      default_value = g_value_get_uint64 (&current);
+      g_value_unset (&def);
+    }
+  g_value_unset (&current);
+
+  if (!force && default_value >= minimum)
+    return;
+
+  g_value_init (&wanted, G_TYPE_UINT64);
+  g_value_set_uint64 (&wanted, minimum);
+  g_value_init (&value, pspec->value_type);
+  if (G_IS_PARAM_SPEC_BOOLEAN (pspec))
+    g_value_set_boolean (&value, minimum != 0);
+  else if (!g_value_transform (&wanted, &value))
+    {
+      g_value_unset (&value);
+      return;
+    }
+
+  g_ptr_array_add (names, (gpointer) pspec->name);
+  g_array_append_val (values, value);
+}
+
+/* The allocator's defaults, except what the workload needs to run at all:
+ * room for a batch, blocks as large as the largest request, thread
+ * safety for several threads. Discovered by property name, so that any
+ * allocator type of the library plugs in. */
+static NebulaAllocator *
+new_nebula_allocator (GType                    type,
+                      const NebulaBenchTrace  *trace,
+                      guint64                  iterations,
+                      guint                    n_threads,
+                      gboolean                 no_stats,
+                      gboolean                 thread_safe,
+                      GError                 **error)
+{
+  /* One thread resets at every batch end; several reset once per round
+   * (see NebulaBenchmark), so a bump allocator must hold a whole round. */
+  guint64 capacity = n_threads == 1
+    ? (guint64) trace->max_batch_bytes * 2
+    : (guint64) trace->max_batch_bytes * trace->n_batches * nebula_bench_passes (trace, iterations) * n_threads;
+  GObjectClass *klass = g_type_class_ref (type);
+  g_autoptr(GPtrArray) names = g_ptr_array_new ();
+  g_autoptr(GArray) values = g_array_new (FALSE, TRUE, sizeof (GValue));
+  gpointer object;
+
+  g_array_set_clear_func (values, (GDestroyNotify) g_value_unset);
+
+  if (n_threads > 1 || thread_safe)
+    add_property (klass, names, values, "thread-safe", TRUE, TRUE);
+  if (no_stats)
+    add_property (klass, names, values, "track-stats", FALSE, TRUE);
+  add_property (klass, names, values, "capacity", next_power_of_two (capacity), FALSE);
+  add_property (klass, names, values, "block-size", NEBULA_ALIGN_UP (trace->max_size, 16), FALSE);
+  add_property (klass, names, values, "block-count", (guint64) trace->max_live * n_threads, FALSE);
+
+  object = g_object_new_with_properties (type, names->len, (const char **) names->pdata,
+                                         (const GValue *) (gpointer) values->data);
+  g_type_class_unref (klass);
+  if (G_IS_INITABLE (object) && !g_initable_init (object, NULL, error))
+    g_clear_object (&object);
+  return object;
+}
+
+static void
+run_nebula (Target              *target,
+            NebulaBenchWorkload  workload,
+            guint64              iterations,
+            guint                rounds,
+            guint                n_threads,
+            guint64              seed,
+            Cell                *cell)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaAllocator) allocator = NULL;
+  g_autoptr(NebulaBenchmark) benchmark = NULL;
+  g_autoptr(NebulaBenchmarkResult) result = NULL;
+  NebulaBenchTrace trace;
+  GType type = nebula_bench_nebula_type (target->nebula_type);
+
+  g_assert (type != G_TYPE_INVALID);
+
+  nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
+  allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
+                                    target->nebula_thread_safe, &error);
+  nebula_bench_trace_clear (&trace);
+  if (allocator == NULL)
+    {
+      cell->error = g_strdup (error->message);
+      return;
+    }
+
+  benchmark = nebula_benchmark_new ((NebulaWorkload) workload);
+  g_object_set (benchmark,
+                "iterations", iterations,
+                "rounds", rounds,
+                "threads", n_threads,
+                "seed", seed,
+                "inline-fast-path", target->nebula_inline,
+                NULL);
+
+  result = nebula_benchmark_run (benchmark, allocator, &error);
+  if (result == NULL)
+    {
+      /* The message names block addresses, which mean nothing to a reader
+       * of the report; what matters is that the workload cannot run here. */
+      if (g_error_matches (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER))
+        cell->error = g_strdup ("does not apply: the workload frees blocks out of LIFO order, "
+                                "which a stack allocator refuses");
+      else
+        cell->error = g_strdup (error->message);
+      return;
+    }
+
+  cell->ran = TRUE;
+  cell->ns_min = result->ns_per_op_min;
+  cell->ns_median = result->ns_per_op_median;
+  cell->ops = result->ops;
+  cell->peak_bytes = result->peak_bytes;
+}
+
+void
+nebula_bench_run_target (Target              *target,
+                         NebulaBenchWorkload  workload,
+                         guint64              iterations,
+                         guint                rounds,
+                         guint                n_threads,
+                         guint64              seed,
+                         Cell                *cell)
+{
+  if (target->kind == KIND_NEBULA)
+    run_nebula (target, workload, iterations, rounds, n_threads, seed, cell);
+  else
+    run_direct (target, workload, iterations, rounds, n_threads, seed, cell);
+}
