@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-async-compute-cache.h"
+#include "nebula-cache-key-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
