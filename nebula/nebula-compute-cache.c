@@ -5,6 +5,10 @@
 
 #include "config.h"
 
+#include "nebula-cache-entry-private.h"
+#include "nebula-cache-expiry-private.h"
+#include "nebula-cache-key-private.h"
+#include "nebula-cache-weight-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
@@ -39,90 +43,6 @@
  * [Compute caches](caches.html) describes the policies, with their hit
  * ratios and throughput.
  */
-
-typedef struct _Link Link;
-
-struct _Link
-{
-  Link *prev;
-  Link *next;
-};
-
-/* A circular list around a sentinel: O(1) append, unlink and pop. */
-typedef struct
-{
-  Link    sentinel;
-  guint   length;
-  guint64 weight;
-} Queue;
-
-typedef struct _FrequencyBucket FrequencyBucket;
-
-typedef struct
-{
-  Link             policy_link;   /* the policy's queue or LFU bucket */
-  Link             write_link;    /* write order, with time-to-live */
-  Link             access_link;   /* access order, with time-to-idle */
-  gpointer         key;
-  gpointer         value;
-  guint64          weight;
-  gint64           written_at;
-  gint64           accessed_at;
-  FrequencyBucket *bucket;        /* LFU */
-  guint            hash;          /* S3-FIFO ghost */
-  guint8           frequency;     /* S3-FIFO, 0..3 */
-  guint8           in_main;       /* S3-FIFO */
-  guint8           cause;         /* while waiting in a graveyard */
-} Entry;
-
-/* The O(1) LFU of Shah, Mitra and Matani: buckets of equal frequency in a
- * list sorted by frequency, each holding its entries in arrival order. */
-struct _FrequencyBucket
-{
-  Link    link;
-  Queue   entries;
-  guint64 frequency;
-};
-
-struct _NebulaComputeCache
-{
-  GObject                   parent_instance;
-
-  GMutex                    mutex;
-  GHashTable               *map;             /* key -> Entry */
-  GHashFunc                 hash_func;
-  GDestroyNotify            key_destroy;
-  GDestroyNotify            value_destroy;
-  gboolean                  variant_keys;
-
-  NebulaEvictionPolicy      policy;
-  guint                     max_entries;
-  guint64                   max_weight;
-  guint64                   time_to_live;
-  guint64                   time_to_idle;
-
-  guint64                   weight;
-  Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
-  Queue                     main_queue;      /* S3-FIFO main */
-  Queue                     buckets;         /* LFU */
-  Queue                     write_queue;
-  Queue                     access_queue;
-  GQueue                    ghost;           /* S3-FIFO: key hashes */
-  GHashTable               *ghost_index;     /* hash -> GList in ghost */
-
-  NebulaPointerWeigherFunc  weigher;
-  gpointer                  weigher_data;
-  GDestroyNotify            weigher_destroy;
-  NebulaWeigherFunc         object_weigher;
-  gpointer                  object_weigher_data;
-  GDestroyNotify            object_weigher_destroy;
-
-  NebulaClockFunc           clock;
-  gpointer                  clock_data;
-  GDestroyNotify            clock_destroy;
-
-  NebulaCacheStats          stats;
-};
 
 enum {
   PROP_0,
@@ -177,392 +97,6 @@ nebula_cache_stats_free (NebulaCacheStats *stats)
   g_free (stats);
 }
 
-/* Intrusive lists */
-
-#define ENTRY_OF(link, member) \
-  ((Entry *) (gpointer) ((guint8 *) (link) - G_STRUCT_OFFSET (Entry, member)))
-
-static void
-queue_init (Queue *queue)
-{
-  queue->sentinel.prev = queue->sentinel.next = &queue->sentinel;
-  queue->length = 0;
-  queue->weight = 0;
-}
-
-static inline gboolean
-queue_is_empty (const Queue *queue)
-{
-  return queue->sentinel.next == &queue->sentinel;
-}
-
-static inline Link *
-queue_head (Queue *queue)
-{
-  return queue_is_empty (queue) ? NULL : queue->sentinel.next;
-}
-
-static inline void
-queue_push_tail (Queue   *queue,
-                 Link    *link,
-                 guint64  weight)
-{
-  link->next = &queue->sentinel;
-  link->prev = queue->sentinel.prev;
-  queue->sentinel.prev->next = link;
-  queue->sentinel.prev = link;
-  queue->length++;
-  queue->weight += weight;
-}
-
-static inline void
-queue_unlink (Queue   *queue,
-              Link    *link,
-              guint64  weight)
-{
-  link->prev->next = link->next;
-  link->next->prev = link->prev;
-  link->prev = link->next = NULL;
-  queue->length--;
-  queue->weight -= weight;
-}
-
-static inline void
-queue_move_to_tail (Queue *queue,
-                    Link  *link)
-{
-  if (queue->sentinel.prev == link)
-    return;
-  link->prev->next = link->next;
-  link->next->prev = link->prev;
-  link->next = &queue->sentinel;
-  link->prev = queue->sentinel.prev;
-  queue->sentinel.prev->next = link;
-  queue->sentinel.prev = link;
-}
-
-/* LFU */
-
-static FrequencyBucket *
-bucket_new_after (NebulaComputeCache *self,
-                  Link               *after,
-                  guint64             frequency)
-{
-  FrequencyBucket *bucket = g_new0 (FrequencyBucket, 1);
-
-  queue_init (&bucket->entries);
-  bucket->frequency = frequency;
-  bucket->link.prev = after;
-  bucket->link.next = after->next;
-  after->next->prev = &bucket->link;
-  after->next = &bucket->link;
-  self->buckets.length++;
-  return bucket;
-}
-
-static void
-bucket_release_if_empty (NebulaComputeCache *self,
-                         FrequencyBucket    *bucket)
-{
-  if (!queue_is_empty (&bucket->entries))
-    return;
-  queue_unlink (&self->buckets, &bucket->link, 0);
-  g_free (bucket);
-}
-
-static void
-lfu_add (NebulaComputeCache *self,
-         Entry              *entry)
-{
-  Link *first = queue_head (&self->buckets);
-  FrequencyBucket *bucket = (FrequencyBucket *) first;
-
-  if (bucket == NULL || bucket->frequency != 1)
-    bucket = bucket_new_after (self, &self->buckets.sentinel, 1);
-  entry->bucket = bucket;
-  queue_push_tail (&bucket->entries, &entry->policy_link, entry->weight);
-}
-
-static void
-lfu_touch (NebulaComputeCache *self,
-           Entry              *entry)
-{
-  FrequencyBucket *bucket = entry->bucket;
-  FrequencyBucket *next = (FrequencyBucket *) bucket->link.next;
-
-  if (&next->link == &self->buckets.sentinel || next->frequency != bucket->frequency + 1)
-    next = bucket_new_after (self, &bucket->link, bucket->frequency + 1);
-
-  queue_unlink (&bucket->entries, &entry->policy_link, entry->weight);
-  queue_push_tail (&next->entries, &entry->policy_link, entry->weight);
-  entry->bucket = next;
-  bucket_release_if_empty (self, bucket);
-}
-
-static void
-lfu_remove (NebulaComputeCache *self,
-            Entry              *entry)
-{
-  FrequencyBucket *bucket = entry->bucket;
-
-  queue_unlink (&bucket->entries, &entry->policy_link, entry->weight);
-  entry->bucket = NULL;
-  bucket_release_if_empty (self, bucket);
-}
-
-/* S3-FIFO */
-
-static inline gboolean
-bounded_by_weight (NebulaComputeCache *self)
-{
-  return self->max_weight > 0;
-}
-
-static inline guint64
-queue_size (NebulaComputeCache *self,
-            const Queue        *queue)
-{
-  return bounded_by_weight (self) ? queue->weight : queue->length;
-}
-
-static guint64
-small_target (NebulaComputeCache *self)
-{
-  guint64 bound = bounded_by_weight (self) ? self->max_weight : self->max_entries;
-
-  return MAX (bound / 10, 1);
-}
-
-static guint
-ghost_capacity (NebulaComputeCache *self)
-{
-  /* As many keys as the main queue holds entries. */
-  if (self->max_entries > 0 && !bounded_by_weight (self))
-    return MAX (self->max_entries - (guint) small_target (self), 1);
-  return MAX (self->main_queue.length, 1);
-}
-
-static void
-ghost_remember (NebulaComputeCache *self,
-                guint               hash)
-{
-  GList *link = g_hash_table_lookup (self->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link != NULL)
-    g_queue_unlink (&self->ghost, link);
-  else
-    link = g_list_alloc ();
-  link->data = GUINT_TO_POINTER (hash);
-  g_queue_push_tail_link (&self->ghost, link);
-  g_hash_table_insert (self->ghost_index, GUINT_TO_POINTER (hash), link);
-
-  while (self->ghost.length > ghost_capacity (self))
-    {
-      GList *oldest = g_queue_pop_head_link (&self->ghost);
-
-      g_hash_table_remove (self->ghost_index, oldest->data);
-      g_list_free_1 (oldest);
-    }
-}
-
-static gboolean
-ghost_forget (NebulaComputeCache *self,
-              guint               hash)
-{
-  GList *link = g_hash_table_lookup (self->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link == NULL)
-    return FALSE;
-  g_hash_table_remove (self->ghost_index, GUINT_TO_POINTER (hash));
-  g_queue_delete_link (&self->ghost, link);
-  return TRUE;
-}
-
-static void
-s3_add (NebulaComputeCache *self,
-        Entry              *entry)
-{
-  entry->frequency = 0;
-  entry->in_main = ghost_forget (self, entry->hash);
-  queue_push_tail (entry->in_main ? &self->main_queue : &self->policy_queue,
-                   &entry->policy_link, entry->weight);
-}
-
-static inline Queue *
-s3_queue_of (NebulaComputeCache *self,
-             Entry              *entry)
-{
-  return entry->in_main ? &self->main_queue : &self->policy_queue;
-}
-
-/* Lazy promotion: an entry of the small queue that was hit since it came
- * in moves to the main queue; one that was not leaves the cache and its
- * hash goes to the ghost queue. Moving does not change the total, so the
- * caller's loop decides whether the main queue must give up an entry. */
-static Entry *
-s3_evict_small (NebulaComputeCache *self)
-{
-  Link *link;
-
-  while ((link = queue_head (&self->policy_queue)) != NULL)
-    {
-      Entry *entry = ENTRY_OF (link, policy_link);
-
-      queue_unlink (&self->policy_queue, link, entry->weight);
-      if (entry->frequency > 0)
-        {
-          entry->frequency = 0;
-          entry->in_main = TRUE;
-          queue_push_tail (&self->main_queue, link, entry->weight);
-        }
-      else
-        {
-          ghost_remember (self, entry->hash);
-          return entry;
-        }
-    }
-
-  return NULL;
-}
-
-/* Lazy reinsertion: an entry hit since it was last looked at goes round
- * again with one use less. Frequencies are at most 3, so this ends. */
-static Entry *
-s3_evict_main (NebulaComputeCache *self)
-{
-  Link *link;
-
-  while ((link = queue_head (&self->main_queue)) != NULL)
-    {
-      Entry *entry = ENTRY_OF (link, policy_link);
-
-      if (entry->frequency > 0)
-        {
-          entry->frequency--;
-          queue_move_to_tail (&self->main_queue, link);
-          continue;
-        }
-      queue_unlink (&self->main_queue, link, entry->weight);
-      return entry;
-    }
-
-  return NULL;
-}
-
-/* Policy dispatch */
-
-static void
-policy_add (NebulaComputeCache *self,
-            Entry              *entry)
-{
-  switch (self->policy)
-    {
-    case NEBULA_EVICTION_POLICY_LFU:
-      lfu_add (self, entry);
-      break;
-    case NEBULA_EVICTION_POLICY_S3_FIFO:
-      s3_add (self, entry);
-      break;
-    case NEBULA_EVICTION_POLICY_LRU:
-    case NEBULA_EVICTION_POLICY_FIFO:
-    case NEBULA_EVICTION_POLICY_TTL:
-    default:
-      queue_push_tail (&self->policy_queue, &entry->policy_link, entry->weight);
-      break;
-    }
-}
-
-static void
-policy_touch (NebulaComputeCache *self,
-              Entry              *entry)
-{
-  switch (self->policy)
-    {
-    case NEBULA_EVICTION_POLICY_LRU:
-      queue_move_to_tail (&self->policy_queue, &entry->policy_link);
-      break;
-    case NEBULA_EVICTION_POLICY_LFU:
-      lfu_touch (self, entry);
-      break;
-    case NEBULA_EVICTION_POLICY_S3_FIFO:
-      if (entry->frequency < 3)
-        entry->frequency++;
-      break;
-    case NEBULA_EVICTION_POLICY_FIFO:
-    case NEBULA_EVICTION_POLICY_TTL:
-    default:
-      break;
-    }
-}
-
-/* Unlinks @entry from the policy's structures (the entry is leaving for
- * another reason than the policy's choice). */
-static void
-policy_remove (NebulaComputeCache *self,
-               Entry              *entry)
-{
-  switch (self->policy)
-    {
-    case NEBULA_EVICTION_POLICY_LFU:
-      lfu_remove (self, entry);
-      break;
-    case NEBULA_EVICTION_POLICY_S3_FIFO:
-      queue_unlink (s3_queue_of (self, entry), &entry->policy_link, entry->weight);
-      break;
-    case NEBULA_EVICTION_POLICY_LRU:
-    case NEBULA_EVICTION_POLICY_FIFO:
-    case NEBULA_EVICTION_POLICY_TTL:
-    default:
-      queue_unlink (&self->policy_queue, &entry->policy_link, entry->weight);
-      break;
-    }
-}
-
-/* Chooses the victim and unlinks it from the policy's structures. */
-static Entry *
-policy_evict (NebulaComputeCache *self)
-{
-  Link *link;
-
-  switch (self->policy)
-    {
-    case NEBULA_EVICTION_POLICY_LFU:
-      {
-        FrequencyBucket *lowest = (FrequencyBucket *) queue_head (&self->buckets);
-        Entry *entry;
-
-        if (lowest == NULL)
-          return NULL;
-        entry = ENTRY_OF (queue_head (&lowest->entries), policy_link);
-        lfu_remove (self, entry);
-        return entry;
-      }
-    case NEBULA_EVICTION_POLICY_S3_FIFO:
-      {
-        Entry *entry = NULL;
-
-        while (entry == NULL && (self->policy_queue.length > 0 || self->main_queue.length > 0))
-          {
-            if (queue_size (self, &self->policy_queue) >= small_target (self) ||
-                self->main_queue.length == 0)
-              entry = s3_evict_small (self);
-            else
-              entry = s3_evict_main (self);
-          }
-        return entry;
-      }
-    case NEBULA_EVICTION_POLICY_LRU:
-    case NEBULA_EVICTION_POLICY_FIFO:
-    case NEBULA_EVICTION_POLICY_TTL:
-    default:
-      link = queue_head (&self->policy_queue);
-      if (link == NULL)
-        return NULL;
-      queue_unlink (&self->policy_queue, link, ENTRY_OF (link, policy_link)->weight);
-      return ENTRY_OF (link, policy_link);
-    }
-}
-
 /* Entries */
 
 static inline gint64
@@ -580,206 +114,6 @@ nebula_compute_cache_now (NebulaComputeCache *self)
   result = now (self);
   nebula_mutex_unlock (&self->mutex);
   return result;
-}
-
-static inline gboolean
-is_expired (NebulaComputeCache *self,
-            Entry              *entry,
-            gint64              time)
-{
-  return (self->time_to_live > 0 && time - entry->written_at >= (gint64) self->time_to_live) ||
-         (self->time_to_idle > 0 && time - entry->accessed_at >= (gint64) self->time_to_idle);
-}
-
-/* Takes @entry out of every structure except the policy's and queues it in
- * @graveyard, where it waits for the lock to be released. */
-static void
-bury (NebulaComputeCache *self,
-      Entry              *entry,
-      NebulaRemovalCause  cause,
-      GQueue             *graveyard)
-{
-  g_hash_table_remove (self->map, entry->key);
-  if (self->time_to_live > 0)
-    queue_unlink (&self->write_queue, &entry->write_link, 0);
-  if (self->time_to_idle > 0)
-    queue_unlink (&self->access_queue, &entry->access_link, 0);
-  self->weight -= entry->weight;
-
-  switch (cause)
-    {
-    case NEBULA_REMOVAL_CAUSE_EXPLICIT:
-      self->stats.invalidations++;
-      break;
-    case NEBULA_REMOVAL_CAUSE_REPLACED:
-      self->stats.replacements++;
-      break;
-    case NEBULA_REMOVAL_CAUSE_SIZE:
-      self->stats.evictions++;
-      break;
-    case NEBULA_REMOVAL_CAUSE_EXPIRED:
-    default:
-      self->stats.expirations++;
-      break;
-    }
-
-  entry->cause = cause;
-  g_queue_push_tail (graveyard, entry);
-}
-
-static void
-remove_entry (NebulaComputeCache *self,
-              Entry              *entry,
-              NebulaRemovalCause  cause,
-              GQueue             *graveyard)
-{
-  policy_remove (self, entry);
-  bury (self, entry, cause, graveyard);
-}
-
-/* Drops the entries whose time passed. Both time queues are sorted by
- * their deadline, so only their heads are ever looked at. */
-static void
-expire (NebulaComputeCache *self,
-        gint64              time,
-        GQueue             *graveyard)
-{
-  Link *link;
-
-  if (self->time_to_live > 0)
-    while ((link = queue_head (&self->write_queue)) != NULL &&
-           is_expired (self, ENTRY_OF (link, write_link), time))
-      remove_entry (self, ENTRY_OF (link, write_link), NEBULA_REMOVAL_CAUSE_EXPIRED, graveyard);
-
-  if (self->time_to_idle > 0)
-    while ((link = queue_head (&self->access_queue)) != NULL &&
-           is_expired (self, ENTRY_OF (link, access_link), time))
-      remove_entry (self, ENTRY_OF (link, access_link), NEBULA_REMOVAL_CAUSE_EXPIRED, graveyard);
-}
-
-/* Finds the live entry of @key; an expired one is removed on the way. */
-static Entry *
-find_live (NebulaComputeCache *self,
-           gconstpointer       key,
-           gint64              time,
-           GQueue             *graveyard)
-{
-  Entry *entry;
-
-  expire (self, time, graveyard);
-  entry = g_hash_table_lookup (self->map, key);
-  if (entry != NULL && is_expired (self, entry, time))
-    {
-      remove_entry (self, entry, NEBULA_REMOVAL_CAUSE_EXPIRED, graveyard);
-      entry = NULL;
-    }
-  return entry;
-}
-
-static void
-touch (NebulaComputeCache *self,
-       Entry              *entry,
-       gint64              time)
-{
-  entry->accessed_at = time;
-  if (self->time_to_idle > 0)
-    queue_move_to_tail (&self->access_queue, &entry->access_link);
-  policy_touch (self, entry);
-}
-
-/* Written so that no sum can wrap: weights may come close to 2^64. */
-static inline gboolean
-over_bound (NebulaComputeCache *self,
-            guint               extra_entries,
-            guint64             extra_weight)
-{
-  return (self->max_entries > 0 &&
-          g_hash_table_size (self->map) + extra_entries > self->max_entries) ||
-         (self->max_weight > 0 &&
-          (self->weight > self->max_weight || extra_weight > self->max_weight - self->weight));
-}
-
-static guint64
-weigh (NebulaComputeCache *self,
-       gconstpointer       key,
-       gconstpointer       value)
-{
-  if (self->weigher != NULL)
-    return self->weigher (key, value, self->weigher_data);
-  return 1;
-}
-
-/* Stores @key -> @value (taking both) after making room. @known_absent
- * spares a lookup when the caller just found no entry. Returns FALSE with
- * OVERFLOW when the value alone exceeds the bound; the caller still owns
- * @key and @value then. */
-static gboolean
-store (NebulaComputeCache  *self,
-       gpointer             key,
-       gpointer             value,
-       guint64              weight,
-       gint64               time,
-       gboolean             known_absent,
-       GQueue              *graveyard,
-       GError             **error)
-{
-  Entry *entry;
-  Entry *previous;
-
-  if (self->max_weight > 0 && weight > self->max_weight)
-    {
-      NebulaErrorInfo info = { .requested = weight, .capacity = self->max_weight };
-
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
-                        "Value weighs %" G_GUINT64_FORMAT ", more than max-weight %"
-                        G_GUINT64_FORMAT " of the whole cache",
-                        weight, self->max_weight);
-      return FALSE;
-    }
-
-  previous = known_absent ? NULL : g_hash_table_lookup (self->map, key);
-
-  /* Without a bound nothing makes room, and the total (hence every
-   * queue's) must stay exact: refuse what would carry it past 2^64 - 1. */
-  if (self->max_weight == 0 &&
-      weight > G_MAXUINT64 - (self->weight - (previous != NULL ? previous->weight : 0)))
-    {
-      NebulaErrorInfo info = { .requested = weight, .capacity = G_MAXUINT64 };
-
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
-                        "Value weighs %" G_GUINT64_FORMAT "; with the %" G_GUINT64_FORMAT
-                        " stored the total weight would pass %" G_GUINT64_FORMAT,
-                        weight, self->weight, G_MAXUINT64);
-      return FALSE;
-    }
-
-  if (previous != NULL)
-    remove_entry (self, previous, NEBULA_REMOVAL_CAUSE_REPLACED, graveyard);
-
-  while (over_bound (self, 1, weight))
-    {
-      Entry *victim = policy_evict (self);
-
-      if (victim == NULL)
-        break;
-      bury (self, victim, NEBULA_REMOVAL_CAUSE_SIZE, graveyard);
-    }
-
-  entry = g_slice_new0 (Entry);
-  entry->key = key;
-  entry->value = value;
-  entry->weight = weight;
-  entry->written_at = entry->accessed_at = time;
-  entry->hash = self->hash_func (key);
-  g_hash_table_insert (self->map, key, entry);
-  self->weight += weight;
-  if (self->time_to_live > 0)
-    queue_push_tail (&self->write_queue, &entry->write_link, 0);
-  if (self->time_to_idle > 0)
-    queue_push_tail (&self->access_queue, &entry->access_link, 0);
-  policy_add (self, entry);
-  self->stats.insertions++;
-  return TRUE;
 }
 
 static void
@@ -840,12 +174,12 @@ get_or_compute (NebulaComputeCache        *self,
 
   nebula_mutex_lock (&self->mutex);
   time = now (self);
-  entry = find_live (self, key, time, &graveyard);
+  entry = nebula_cache_find_live (self, key, time, &graveyard);
   self->stats.requests++;
   if (entry != NULL)
     {
       self->stats.hits++;
-      touch (self, entry, time);
+      nebula_cache_entry_touch (self, entry, time);
       result = ref_value (self, entry->value);
     }
   else
@@ -882,11 +216,11 @@ get_or_compute (NebulaComputeCache        *self,
   nebula_mutex_unlock (&self->mutex);
 
   /* The weigher is the program's code: call it without the lock. */
-  weight = weigh (self, key, value);
+  weight = nebula_cache_weigh (self, key, value);
 
   nebula_mutex_lock (&self->mutex);
   time = now (self);
-  entry = find_live (self, key, time, &graveyard);
+  entry = nebula_cache_find_live (self, key, time, &graveyard);
   if (entry != NULL)
     {
       /* Another thread stored a value while this one computed: keep it. */
@@ -894,7 +228,7 @@ get_or_compute (NebulaComputeCache        *self,
       nebula_mutex_unlock (&self->mutex);
       free_entry_data (self, key, value);
     }
-  else if (store (self, key, value, weight, time, TRUE, &graveyard, error))
+  else if (nebula_cache_entry_store (self, key, value, weight, time, TRUE, &graveyard, error))
     {
       result = ref_value (self, value);
       nebula_mutex_unlock (&self->mutex);
@@ -916,12 +250,12 @@ insert (NebulaComputeCache  *self,
         GError             **error)
 {
   GQueue graveyard = G_QUEUE_INIT;
-  guint64 weight = weigh (self, key, value);
+  guint64 weight = nebula_cache_weigh (self, key, value);
   gboolean stored;
 
   nebula_mutex_lock (&self->mutex);
-  expire (self, now (self), &graveyard);
-  stored = store (self, key, value, weight, now (self), FALSE, &graveyard, error);
+  nebula_cache_expire (self, now (self), &graveyard);
+  stored = nebula_cache_entry_store (self, key, value, weight, now (self), FALSE, &graveyard, error);
   nebula_mutex_unlock (&self->mutex);
 
   if (!stored)
@@ -943,14 +277,14 @@ lookup (NebulaComputeCache *self,
 
   nebula_mutex_lock (&self->mutex);
   time = now (self);
-  entry = find_live (self, key, time, &graveyard);
+  entry = nebula_cache_find_live (self, key, time, &graveyard);
   if (count)
     self->stats.requests++;
   if (entry != NULL)
     {
       if (count)
         self->stats.hits++;
-      touch (self, entry, time);
+      nebula_cache_entry_touch (self, entry, time);
       result = ref_value (self, entry->value);
       if (written_at != NULL)
         *written_at = entry->written_at;
@@ -972,74 +306,16 @@ invalidate (NebulaComputeCache *self,
   gboolean removed = FALSE;
 
   nebula_mutex_lock (&self->mutex);
-  entry = find_live (self, key, now (self), &graveyard);
+  entry = nebula_cache_find_live (self, key, now (self), &graveyard);
   if (entry != NULL)
     {
-      remove_entry (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
+      nebula_cache_entry_remove (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
       removed = TRUE;
     }
   nebula_mutex_unlock (&self->mutex);
 
   flush_graveyard (self, &graveyard);
   return removed;
-}
-
-/* g_variant_hash() takes basic values only; a tuple key mixes the hashes
- * of its members. */
-guint
-nebula_cache_key_hash (gconstpointer key)
-{
-  GVariant *variant = (GVariant *) key;
-  guint hash = 17;
-  gsize n;
-
-  if (!g_variant_is_container (variant))
-    return g_variant_hash (variant);
-
-  n = g_variant_n_children (variant);
-  for (gsize i = 0; i < n; i++)
-    {
-      g_autoptr(GVariant) child = g_variant_get_child_value (variant, i);
-
-      hash = hash * 31 + g_variant_hash (child);
-    }
-  return hash;
-}
-
-gboolean
-nebula_cache_check_key (GVariant  *key,
-                        GError   **error)
-{
-  const GVariantType *type;
-
-  if (key == NULL)
-    {
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
-                        "The key is NULL; use a GVariant of a basic type");
-      return FALSE;
-    }
-
-  type = g_variant_get_type (key);
-  if (g_variant_type_is_basic (type))
-    return TRUE;
-
-  if (g_variant_type_is_tuple (type))
-    {
-      gboolean all_basic = TRUE;
-
-      for (const GVariantType *item = g_variant_type_first (type);
-           item != NULL && all_basic;
-           item = g_variant_type_next (item))
-        all_basic = g_variant_type_is_basic (item);
-      if (all_basic)
-        return TRUE;
-    }
-
-  nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
-                    "The key has type '%s', which is neither a basic type nor a tuple "
-                    "of basic types",
-                    g_variant_get_type_string (key));
-  return FALSE;
 }
 
 /**
@@ -1349,7 +625,7 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
   nebula_mutex_lock (&self->mutex);
   entries = g_hash_table_get_values (self->map);
   for (GList *l = entries; l != NULL; l = l->next)
-    remove_entry (self, l->data, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
+    nebula_cache_entry_remove (self, l->data, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
   nebula_mutex_unlock (&self->mutex);
   g_list_free (entries);
 
@@ -1455,88 +731,6 @@ nebula_compute_cache_set_clock (NebulaComputeCache *self,
     old_destroy (old_data);
 }
 
-static guint64
-object_weigher_trampoline (gconstpointer key,
-                           gconstpointer value,
-                           gpointer      user_data)
-{
-  NebulaComputeCache *self = user_data;
-
-  return self->object_weigher ((GVariant *) key, (GObject *) value, self->object_weigher_data);
-}
-
-static void
-replace_weigher (NebulaComputeCache       *self,
-                 NebulaPointerWeigherFunc  func,
-                 gpointer                  user_data,
-                 GDestroyNotify            destroy)
-{
-  GDestroyNotify old_destroy;
-  gpointer old_data;
-
-  nebula_mutex_lock (&self->mutex);
-  old_destroy = self->weigher_destroy;
-  old_data = self->weigher_data;
-  self->weigher = func;
-  self->weigher_data = user_data;
-  self->weigher_destroy = destroy;
-  nebula_mutex_unlock (&self->mutex);
-
-  if (old_destroy != NULL)
-    old_destroy (old_data);
-}
-
-/**
- * nebula_compute_cache_set_weigher:
- * @self: a #NebulaComputeCache
- * @func: (nullable) (scope notified) (closure user_data) (destroy destroy):
- *   the weigher, or %NULL to weigh every entry 1
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data
- *
- * Sets the function that weighs entries against
- * #NebulaComputeCache:max-weight. Set it before storing entries: the weight
- * of an entry is taken when it is stored.
- */
-void
-nebula_compute_cache_set_weigher (NebulaComputeCache *self,
-                                  NebulaWeigherFunc   func,
-                                  gpointer            user_data,
-                                  GDestroyNotify      destroy)
-{
-  g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
-  g_return_if_fail (self->variant_keys);
-
-  replace_weigher (self, NULL, NULL, NULL);
-  if (self->object_weigher_destroy != NULL)
-    self->object_weigher_destroy (self->object_weigher_data);
-  self->object_weigher = func;
-  self->object_weigher_data = user_data;
-  self->object_weigher_destroy = destroy;
-  if (func != NULL)
-    replace_weigher (self, object_weigher_trampoline, self, NULL);
-}
-
-/**
- * nebula_compute_cache_set_pointer_weigher: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @func: (nullable): the weigher, or %NULL to weigh every entry 1
- * @user_data: data for @func
- * @destroy: (nullable): frees @user_data
- *
- * The weigher of caches with arbitrary keys and values.
- */
-void
-nebula_compute_cache_set_pointer_weigher (NebulaComputeCache       *self,
-                                          NebulaPointerWeigherFunc  func,
-                                          gpointer                  user_data,
-                                          GDestroyNotify            destroy)
-{
-  g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
-  g_return_if_fail (!self->variant_keys);
-
-  replace_weigher (self, func, user_data, destroy);
-}
 
 static void
 nebula_compute_cache_finalize (GObject *object)
@@ -1555,11 +749,11 @@ nebula_compute_cache_finalize (GObject *object)
     }
   g_hash_table_unref (self->map);
 
-  while (!queue_is_empty (&self->buckets))
+  while (!nebula_cache_queue_is_empty (&self->buckets))
     {
-      Link *link = queue_head (&self->buckets);
+      Link *link = nebula_cache_queue_head (&self->buckets);
 
-      queue_unlink (&self->buckets, link, 0);
+      nebula_cache_queue_unlink (&self->buckets, link, 0);
       g_free (link);
     }
   g_queue_clear (&self->ghost);
@@ -1760,11 +954,11 @@ nebula_compute_cache_init (NebulaComputeCache *self)
   self->key_destroy = (GDestroyNotify) g_variant_unref;
   self->value_destroy = g_object_unref;
   self->variant_keys = TRUE;
-  queue_init (&self->policy_queue);
-  queue_init (&self->main_queue);
-  queue_init (&self->buckets);
-  queue_init (&self->write_queue);
-  queue_init (&self->access_queue);
+  nebula_cache_queue_init (&self->policy_queue);
+  nebula_cache_queue_init (&self->main_queue);
+  nebula_cache_queue_init (&self->buckets);
+  nebula_cache_queue_init (&self->write_queue);
+  nebula_cache_queue_init (&self->access_queue);
   g_queue_init (&self->ghost);
   self->ghost_index = g_hash_table_new (NULL, NULL);
 }

@@ -1,0 +1,44 @@
+/* nebula-cache-entry-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-compute-cache-private.h"
+
+G_BEGIN_DECLS
+
+/* Storing, touching and removing entries. Called with the cache's lock
+ * held; removed entries wait in @graveyard until the lock is released. */
+
+/* Takes @entry out of every structure except the policy's and counts the
+ * removal by @cause. */
+void      nebula_cache_entry_bury   (NebulaComputeCache  *self,
+                                     Entry               *entry,
+                                     NebulaRemovalCause   cause,
+                                     GQueue              *graveyard);
+
+/* Takes @entry out of every structure, the policy's included. */
+void      nebula_cache_entry_remove (NebulaComputeCache  *self,
+                                     Entry               *entry,
+                                     NebulaRemovalCause   cause,
+                                     GQueue              *graveyard);
+
+/* Records an access to @entry at @time. */
+void      nebula_cache_entry_touch  (NebulaComputeCache  *self,
+                                     Entry               *entry,
+                                     gint64               time);
+
+/* Stores @key -> @value (taking both) after making room; FALSE with
+ * NEBULA_CACHE_ERROR_OVERFLOW leaves both to the caller. */
+gboolean  nebula_cache_entry_store  (NebulaComputeCache  *self,
+                                     gpointer             key,
+                                     gpointer             value,
+                                     guint64              weight,
+                                     gint64               time,
+                                     gboolean             known_absent,
+                                     GQueue              *graveyard,
+                                     GError             **error);
+
+G_END_DECLS
