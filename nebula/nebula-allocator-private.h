@@ -21,6 +21,18 @@ extern gpointer nebula_bump_allocator_class_for_dispatch;
 extern gpointer nebula_pool_allocator_class_for_dispatch;
 extern gpointer nebula_stack_allocator_class_for_dispatch;
 
+/* The largest request the inline fast paths (NebulaBumpFast,
+ * NebulaStackFast) may serve: below it none of their arithmetic can wrap,
+ * and larger requests cannot succeed anyway (a chunk is at most
+ * G_MAXSSIZE). */
+#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
+
+/* The fast fields are read by inline functions compiled into callers, so
+ * their layout is ABI: every field is one word (block_shift, a guint, is
+ * padded to one), at the place these assertions pin. */
+#define NEBULA_ASSERT_FAST_FIELD(Type, field, index) \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (Type, field) == (index) * sizeof (gpointer))
+
 /* The largest request any allocator accepts. */
 #define NEBULA_MAX_ALLOCATION_SIZE ((gsize) G_MAXSSIZE)
 

@@ -155,10 +155,6 @@ enum {
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define CHUNK_DATA_ALIGNMENT  16
 
-/* See NebulaBumpFast: no arithmetic of the fast path can wrap below it.
- * Larger requests cannot succeed anyway (capacity is at most G_MAXSSIZE / 2). */
-#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
-
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
@@ -176,6 +172,14 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYP
 /* The public header finds the fast fields right after the GObject. */
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, fast) == sizeof (GObject));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, cursor, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, limit, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, last, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, min_alloc_mask, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, max_fast_size, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, stats, 6);
+G_STATIC_ASSERT (sizeof (NebulaBumpFast) == 7 * sizeof (gpointer));
 
 G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
                      nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)

@@ -150,6 +150,20 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaPoolAllocator, nebula_pool_allocator, G_TYP
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
+/* The public header finds the fast fields right after the GObject. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaPoolAllocator, fast) == sizeof (GObject));
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, free_head, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, alignment_mask, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, allocated, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh_limit, 6);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, n_in_use, 7);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 8);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 9);
+G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 10 * sizeof (gpointer));
+
 static inline const char *
 pool_label (void)
 {

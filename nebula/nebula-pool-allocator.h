@@ -152,7 +152,7 @@ _nebula_pool_fast_give (NebulaPoolFast *fast,
     }
 
   memcpy (ptr, &fast->free_head, sizeof (gpointer));
-  fast->free_head = ptr;
+  fast->free_head = (guint8 *) ptr;
   fast->n_in_use--;
   return TRUE;
 }

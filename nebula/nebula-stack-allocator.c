@@ -84,9 +84,6 @@ typedef NebulaStackBlockHeader BlockHeader;
 #define HEADER_SIZE           (sizeof (BlockHeader))
 #define MIN_ALIGNMENT         (G_ALIGNOF (BlockHeader))
 #define CHUNK_DATA_ALIGNMENT  16
-/* See NebulaStackFast: no arithmetic of the inline path can wrap below it.
- * Larger requests cannot succeed anyway (a chunk is at most G_MAXSSIZE). */
-#define NEBULA_MAX_FAST_SIZE  ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define NO_BLOCK              G_MAXSIZE
 
@@ -195,6 +192,22 @@ static void initable_iface_init  (GInitableIface           *iface);
 G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaStackAllocator, nebula_stack_allocator, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+/* The public header finds the fast fields right after the GObject. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStackAllocator, fast) == sizeof (GObject));
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cursor, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, limit, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, last, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, bottom, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cookie, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, max_fast_size, 6);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, stats, 7);
+G_STATIC_ASSERT (sizeof (NebulaStackFast) == 8 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, prev, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, word, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, check, 2);
+G_STATIC_ASSERT (sizeof (NebulaStackBlockHeader) == 3 * sizeof (gpointer));
 
 G_DEFINE_BOXED_TYPE (NebulaStackMarker, nebula_stack_marker,
                      nebula_stack_marker_copy, nebula_stack_marker_free)

@@ -137,7 +137,13 @@ typedef struct
 } NebulaStackBlockHeader;
 
 #define _NEBULA_STACK_FAST(self) ((NebulaStackFast *) (gpointer) ((GObject *) (self) + 1))
-#define _NEBULA_STACK_MIN_ALIGNMENT (G_ALIGNOF (NebulaStackBlockHeader))
+/* G_ALIGNOF() declares a struct inside offsetof() outside C11, which C++
+ * refuses: C++11 has alignof. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+# define _NEBULA_STACK_MIN_ALIGNMENT ((gsize) alignof (NebulaStackBlockHeader))
+#else
+# define _NEBULA_STACK_MIN_ALIGNMENT ((gsize) G_ALIGNOF (NebulaStackBlockHeader))
+#endif
 
 /* The check word of a header. It mixes the header's own address in, so
  * that a header copied elsewhere does not validate either. */
@@ -208,7 +214,8 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
 
   /* Through void: blocks are aligned to at least _NEBULA_STACK_MIN_ALIGNMENT,
    * the header's; a direct cast trips -Wcast-align in callers. */
-  header = (const void *) ((guint8 *) ptr - sizeof (NebulaStackBlockHeader));
+  header = (const NebulaStackBlockHeader *) (const void *) ((guint8 *) ptr -
+                                                          sizeof (NebulaStackBlockHeader));
   prev = (guintptr) header->prev;
   end = header->word;
   if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,
