@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
 
@@ -315,14 +315,12 @@ static void
 tie_stats_to_object (gpointer self)
 {
   static GQuark quark;
-  NebulaAllocatorInterface *iface;
 
   if (G_UNLIKELY (quark == 0))
     quark = g_quark_from_static_string ("nebula-allocator-stats-owner");
 
-  iface = g_type_interface_peek (G_OBJECT_GET_CLASS (self), NEBULA_TYPE_ALLOCATOR);
-  if (iface != NULL && iface->stats_offset >= 0)
-    g_object_set_qdata_full (self, quark, G_STRUCT_MEMBER_P (self, iface->stats_offset),
+  if (nebula_allocator_is_core (self))
+    g_object_set_qdata_full (self, quark, nebula_allocator_get_core (self)->counters,
                              clear_stats_cb);
 }
 

@@ -14,13 +14,6 @@
 
 G_BEGIN_DECLS
 
-/* The classes of built-in final types whose inline fast paths the public
- * wrappers try before dispatching (NULL until the class initializes). A
- * class pointer compare is exact for a final type and costs one load. */
-extern gpointer nebula_bump_allocator_class_for_dispatch;
-extern gpointer nebula_pool_allocator_class_for_dispatch;
-extern gpointer nebula_stack_allocator_class_for_dispatch;
-
 /* The largest request the inline fast paths (NebulaBumpFast,
  * NebulaStackFast) may serve: below it none of their arithmetic can wrap,
  * and larger requests cannot succeed anyway (a chunk is at most

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
@@ -65,8 +65,10 @@ struct _Chunk
 struct _NebulaBumpAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
-  /* First, where the inline fast path of the public header finds it. */
+  /* Right after the core, where the inline fast path of the public header
+   * finds it. */
   NebulaBumpFast         fast;
 
   Chunk                 *current;       /* newest regular chunk */
@@ -158,8 +160,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
-gpointer nebula_bump_allocator_class_for_dispatch;
-
 static gsize chunk_position       (NebulaBumpAllocator      *self,
                                   Chunk                    *chunk);
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
@@ -169,9 +169,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYP
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
-/* The public header finds the fast fields right after the GObject. */
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, fast) == sizeof (GObject));
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
+/* The public header finds the fast fields right after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaBumpAllocator);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, cursor, 0);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, limit, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, last, 2);
@@ -1369,7 +1368,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_bump_allocator_deallocate;
   iface->reset = nebula_bump_allocator_reset;
   iface->contains = nebula_bump_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaBumpAllocator, stats);
 }
 
 static gboolean
@@ -1628,11 +1626,11 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
 
-  __atomic_store_n (&nebula_bump_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaBumpAllocator:capacity:
@@ -1751,8 +1749,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 static void
 nebula_bump_allocator_init (NebulaBumpAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, FALSE);
-  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_BUMP, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->grow_lock);
   self->rewinds = g_array_new (FALSE, FALSE, sizeof (Rewind));
   self->capacity = DEFAULT_CAPACITY;

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
@@ -114,6 +114,7 @@ G_STATIC_ASSERT (HEADER_SIZE >= NEBULA_SANITIZER_REDZONE);
 struct _NebulaStackAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
   /* The fast paths, inline and exported, read these (cursor, limit, last,
    * base, cookie): see nebula-stack-allocator.h. */
@@ -184,8 +185,6 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
-gpointer nebula_stack_allocator_class_for_dispatch;
-
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -193,8 +192,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaStackAllocator, nebula_stack_allocator, G_T
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
-/* The public header finds the fast fields right after the GObject. */
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStackAllocator, fast) == sizeof (GObject));
+/* The public header finds the fast fields right after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaStackAllocator);
 NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cursor, 0);
 NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, limit, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, last, 2);
@@ -1397,7 +1396,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_stack_allocator_deallocate;
   iface->reset = nebula_stack_allocator_reset;
   iface->contains = nebula_stack_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaStackAllocator, stats);
 }
 
 static void
@@ -1695,11 +1693,11 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_stack_allocator_finalize;
   object_class->get_property = nebula_stack_allocator_get_property;
   object_class->set_property = nebula_stack_allocator_set_property;
 
-  __atomic_store_n (&nebula_stack_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaStackAllocator:capacity:
@@ -1799,8 +1797,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
 static void
 nebula_stack_allocator_init (NebulaStackAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, FALSE);
-  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_STACK, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->lock);
   self->capacity = DEFAULT_CAPACITY;
   self->fast.cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "nebula-allocator.h"
+#include "nebula-allocator-fast.h"
 #include "nebula-allocator-stats.h"
 
 G_BEGIN_DECLS
@@ -35,7 +36,7 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * balance is total_bytes_allocated - total_bytes_freed, read as signed;
  * bytes in use is the balance, or 0 while a free of more than was in use
  * keeps it below 0 (nebula_stats_counters_plain_in_use();
- * _nebula_fast_stats_balance() in nebula-allocator.h explains why).
+ * _nebula_fast_stats_balance() in nebula-allocator-fast.h explains why).
  * peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It is settled
  * whenever bytes_in_use is about to fall and on every read, so an
  * allocation path only adds and never compares.
