@@ -1,4 +1,8 @@
-/* nebula-allocator-core.c: the common head of the built-in allocators.
+/* nebula-allocator-core.c: what every built-in allocator shares. Its
+ * common head (NebulaAllocatorCore: kind, vtable, counters, configuration)
+ * and the class mark the public wrappers test; the configuration
+ * properties and their presets; the validation rules, one message each;
+ * the budget account; and the one-time initialization (ensure).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -6,6 +10,8 @@
 #include "config.h"
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-enums.h"
+#include "nebula-sanitizer-private.h"
 
 /* The inline functions of the installed headers read these places. */
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, kind, 0);
@@ -54,4 +60,462 @@ nebula_allocator_core_init (gpointer               self,
 
   nebula_allocator_config_init (config, thread_safe_default);
   nebula_stats_counters_init (counters, TRUE, thread_safe_default);
+}
+
+void
+nebula_allocator_config_install_properties (GObjectClass        *klass,
+                                            GParamSpec         **pspecs,
+                                            gboolean             thread_safe_default,
+                                            NebulaCapacityMode   capacity_mode,
+                                            guint64              capacity_default)
+{
+  /* Integer ranges are wider than what is valid on purpose: GObject only
+   * warns about values outside a pspec's range, while GInitable.init can
+   * answer with an INVALID_CONFIG error that names the rule. */
+  pspecs[NEBULA_CONFIG_PROP_NAME] =
+    g_param_spec_string ("name", NULL, NULL,
+                         NULL,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_THREAD_SAFE] =
+    g_param_spec_boolean ("thread-safe", NULL, NULL,
+                          thread_safe_default,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_TRACK_STATS] =
+    g_param_spec_boolean ("track-stats", NULL, NULL,
+                          TRUE,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_ALLOC_FILL] =
+    g_param_spec_int ("alloc-fill", NULL, NULL,
+                      G_MININT, G_MAXINT, -1,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_FREE_FILL] =
+    g_param_spec_int ("free-fill", NULL, NULL,
+                      G_MININT, G_MAXINT, -1,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  pspecs[NEBULA_CONFIG_PROP_PRESET] =
+    g_param_spec_enum ("preset", NULL, NULL,
+                       NEBULA_TYPE_PRESET,
+                       NEBULA_PRESET_DEFAULT,
+                       (G_PARAM_READWRITE |
+                        G_PARAM_CONSTRUCT_ONLY |
+                        G_PARAM_STATIC_STRINGS));
+
+  pspecs[NEBULA_CONFIG_PROP_BUDGET] =
+    g_param_spec_object ("budget", NULL, NULL,
+                         NEBULA_TYPE_MEMORY_BUDGET,
+NEBULA_CONFIG_PARAM_FLAGS);
+
+  if (capacity_mode == NEBULA_CAPACITY_CONSTRUCT)
+    pspecs[NEBULA_CONFIG_PROP_CAPACITY] =
+      g_param_spec_uint64 ("capacity", NULL, NULL,
+                           0, G_MAXUINT64, capacity_default,
+NEBULA_CONFIG_PARAM_FLAGS);
+  else
+    pspecs[NEBULA_CONFIG_PROP_CAPACITY] =
+      g_param_spec_uint64 ("capacity", NULL, NULL,
+                           0, G_MAXUINT64, 0,
+                           (G_PARAM_READABLE |
+                            G_PARAM_STATIC_STRINGS));
+
+  g_object_class_override_property (klass, NEBULA_CONFIG_PROP_BYTES_USED, "bytes-used");
+  g_object_class_override_property (klass, NEBULA_CONFIG_PROP_BYTES_AVAILABLE, "bytes-available");
+  pspecs[NEBULA_CONFIG_PROP_BYTES_USED] = g_object_class_find_property (klass, "bytes-used");
+  pspecs[NEBULA_CONFIG_PROP_BYTES_AVAILABLE] = g_object_class_find_property (klass, "bytes-available");
+
+  for (guint i = NEBULA_CONFIG_PROP_NAME; i <= NEBULA_CONFIG_PROP_CAPACITY; i++)
+    g_object_class_install_property (klass, i, pspecs[i]);
+}
+
+void
+nebula_allocator_config_init (NebulaAllocatorConfig *config,
+                              gboolean               thread_safe_default)
+{
+  config->name = NULL;
+  config->preset = NEBULA_PRESET_DEFAULT;
+  config->thread_safe = thread_safe_default;
+  config->track_stats = TRUE;
+  config->alloc_fill = -1;
+  config->free_fill = -1;
+  config->explicit_props = 0;
+  config->init_once = 0;
+  config->init_error = NULL;
+  config->budget = NULL;
+  config->charged = 0;
+}
+
+void
+nebula_allocator_config_clear (NebulaAllocatorConfig *config)
+{
+  /* Whatever the allocator still holds goes back with it. */
+  if (config->budget != NULL && config->charged != 0)
+    nebula_allocator_config_uncharge (config, config->charged);
+  g_clear_object (&config->budget);
+  g_clear_pointer (&config->name, g_free);
+  g_clear_error (&config->init_error);
+}
+
+gboolean
+nebula_allocator_config_set_property (NebulaAllocatorConfig *config,
+                                      guint                  prop_id,
+                                      const GValue          *value)
+{
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_NAME:
+      g_free (config->name);
+      config->name = g_value_dup_string (value);
+      /* The name goes into messages, reports and JSON, all UTF-8: keep a
+       * printable copy, and refuse the configuration at initialization. */
+      config->name_not_utf8 = config->name != NULL && !g_utf8_validate (config->name, -1, NULL);
+      if (config->name_not_utf8)
+        {
+          char *valid = g_utf8_make_valid (config->name, -1);
+
+          g_free (config->name);
+          config->name = valid;
+        }
+      return TRUE;
+    case NEBULA_CONFIG_PROP_THREAD_SAFE:
+      config->thread_safe = g_value_get_boolean (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_TRACK_STATS:
+      config->track_stats = g_value_get_boolean (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_ALLOC_FILL:
+      config->alloc_fill = g_value_get_int (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_FREE_FILL:
+      config->free_fill = g_value_get_int (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_PRESET:
+      config->preset = g_value_get_enum (value);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_BUDGET:
+      g_set_object (&config->budget, g_value_get_object (value));
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+gboolean
+nebula_allocator_config_get_property (NebulaAllocatorConfig *config,
+                                      guint                  prop_id,
+                                      GValue                *value)
+{
+  switch (prop_id)
+    {
+    case NEBULA_CONFIG_PROP_NAME:
+      g_value_set_string (value, config->name);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_THREAD_SAFE:
+      g_value_set_boolean (value, config->thread_safe);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_TRACK_STATS:
+      g_value_set_boolean (value, config->track_stats);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_ALLOC_FILL:
+      g_value_set_int (value, config->alloc_fill);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_FREE_FILL:
+      g_value_set_int (value, config->free_fill);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_PRESET:
+      g_value_set_enum (value, config->preset);
+      return TRUE;
+    case NEBULA_CONFIG_PROP_BUDGET:
+      g_value_set_object (value, config->budget);
+      return TRUE;
+    default:
+      return FALSE;
+    }
+}
+
+/* Configuration properties are plain read-write properties rather than
+ * construct-only ones: GObject hands a constructor (and set_property) the
+ * default of every construct property it was not given, indistinguishable
+ * from an explicit value, and presets need to know which ones were given.
+ * Writes are accepted until the object initializes and refused after. */
+gboolean
+nebula_allocator_config_begin_set (NebulaAllocatorConfig *config,
+                                   GObject               *object,
+                                   GParamSpec            *pspec)
+{
+  if (g_atomic_pointer_get (&config->init_once) != 0)
+    {
+      g_warning ("%s:%s is a construct property and cannot change after initialization",
+                 G_OBJECT_TYPE_NAME (object), pspec->name);
+      return FALSE;
+    }
+
+  if (pspec->param_id < 64)
+    config->explicit_props |= G_GUINT64_CONSTANT (1) << pspec->param_id;
+
+  return TRUE;
+}
+
+gboolean
+nebula_allocator_config_is_explicit (NebulaAllocatorConfig *config,
+                                     guint                  prop_id)
+{
+  return prop_id < 64 && (config->explicit_props & (G_GUINT64_CONSTANT (1) << prop_id)) != 0;
+}
+
+void
+nebula_allocator_config_apply_preset (NebulaAllocatorConfig *config)
+{
+  gboolean track_stats = TRUE;
+  int alloc_fill = -1;
+  int free_fill = -1;
+
+  switch (config->preset)
+    {
+    case NEBULA_PRESET_DEBUG:
+      alloc_fill = 0xAA;
+      free_fill = 0xDD;
+      break;
+    case NEBULA_PRESET_PERFORMANCE:
+      track_stats = FALSE;
+      break;
+    case NEBULA_PRESET_DEFAULT:
+    case NEBULA_PRESET_PRODUCTION:
+    default:
+      break;
+    }
+
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_TRACK_STATS))
+    config->track_stats = track_stats;
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_ALLOC_FILL))
+    config->alloc_fill = alloc_fill;
+  if (!nebula_allocator_config_is_explicit (config, NEBULA_CONFIG_PROP_FREE_FILL))
+    config->free_fill = free_fill;
+}
+
+void
+nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
+                                     const char            *type_label,
+                                     const char            *property,
+                                     const char            *format,
+                                     ...)
+{
+  g_autofree char *rule = NULL;
+  g_autofree char *suggestion = NULL;
+  NebulaErrorInfo info = { 0, };
+  va_list args;
+
+  if (config->init_error != NULL)
+    return;
+
+  va_start (args, format);
+  rule = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  suggestion = g_strdup_printf ("Fix the '%s' property: %s.", property, rule);
+  info.allocator_name = config->name;
+  info.suggestion = suggestion;
+
+  if (config->name != NULL)
+    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+                      NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
+                      "%s '%s' has an invalid configuration: '%s' %s",
+                      type_label, config->name, property, rule);
+  else
+    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+                      NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
+                      "%s has an invalid configuration: '%s' %s",
+                      type_label, property, rule);
+}
+
+/* The PRODUCTION preset lets an allocator grow to eight times its initial
+ * size (capacity, block count) unless the limit (@prop_id) was given, and
+ * unless eight times would wrap: then @limit stays. */
+guint64
+nebula_allocator_config_production_limit (NebulaAllocatorConfig *config,
+                                          guint                  prop_id,
+                                          guint64                initial,
+                                          guint64                limit)
+{
+  if (config->preset == NEBULA_PRESET_PRODUCTION &&
+      !nebula_allocator_config_is_explicit (config, prop_id) &&
+      initial <= G_MAXUINT64 / 8)
+    return initial * 8;
+
+  return limit;
+}
+
+/* The rules of "capacity" and "max-capacity", for the allocators that grow
+ * by chunks (bump, stack). A chunk and the whole allocator stay below half
+ * the address space, so that no size arithmetic can overflow. */
+void
+nebula_allocator_config_check_capacity (NebulaAllocatorConfig *config,
+                                        const char            *type_label,
+                                        guint64                capacity,
+                                        guint64                max_capacity)
+{
+  if (capacity == 0)
+    nebula_allocator_config_set_invalid (config, type_label, "capacity",
+                                         "must be greater than 0");
+  else if (capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, type_label, "capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, capacity);
+
+  if (max_capacity != 0 && max_capacity < capacity)
+    nebula_allocator_config_set_invalid (config, type_label, "max-capacity",
+                                         "must be 0 (no growth) or at least the capacity (%"
+                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
+                                         capacity, max_capacity);
+  else if (max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, type_label, "max-capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, max_capacity);
+}
+
+/* Applies the preset and checks the common properties; the first problem
+ * found is kept in config->init_error. */
+void
+nebula_allocator_config_validate (NebulaAllocatorConfig *config,
+                                  const char            *type_label)
+{
+  nebula_allocator_config_apply_preset (config);
+
+  if (config->name_not_utf8)
+    nebula_allocator_config_set_invalid (config, type_label, "name",
+                                         "must be valid UTF-8 (the invalid bytes are shown "
+                                         "as U+FFFD)");
+
+  if (config->alloc_fill < -1 || config->alloc_fill > 255)
+    nebula_allocator_config_set_invalid (config, type_label, "alloc-fill",
+                                         "must be -1 (off) or a byte value 0..255, not %d",
+                                         config->alloc_fill);
+  if (config->free_fill < -1 || config->free_fill > 255)
+    nebula_allocator_config_set_invalid (config, type_label, "free-fill",
+                                         "must be -1 (off) or a byte value 0..255, not %d",
+                                         config->free_fill);
+}
+
+static void
+clear_stats_cb (gpointer data)
+{
+  nebula_stats_counters_clear (data);
+}
+
+/* Thread-safe counters own per-thread shards (nebula-stats.c); they are
+ * freed with the object even when an implementation's finalize does not
+ * clear its counters. Object data is cleared in GObject's own finalize,
+ * after the implementation's, while the instance memory still exists. */
+static void
+tie_stats_to_object (gpointer self)
+{
+  static GQuark quark;
+
+  if (G_UNLIKELY (quark == 0))
+    quark = g_quark_from_static_string ("nebula-allocator-stats-owner");
+
+  if (nebula_allocator_is_core (self))
+    g_object_set_qdata_full (self, quark, nebula_allocator_get_core (self)->counters,
+                             clear_stats_cb);
+}
+
+gboolean
+nebula_allocator_config_charge (NebulaAllocatorConfig  *config,
+                                gsize                   size,
+                                GError                **error)
+{
+  if (config->budget == NULL || size == 0)
+    return TRUE;
+
+  if (!nebula_memory_budget_try_reserve (config->budget, size, error))
+    return FALSE;
+
+  __atomic_fetch_add (&config->charged, (guint64) size, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
+void
+nebula_allocator_config_uncharge (NebulaAllocatorConfig *config,
+                                  gsize                  size)
+{
+  guint64 charged, amount;
+  g_autoptr(GError) error = NULL;
+
+  if (config->budget == NULL || size == 0)
+    return;
+
+  charged = __atomic_load_n (&config->charged, __ATOMIC_RELAXED);
+  do
+    amount = MIN (charged, (guint64) size);
+  while (!__atomic_compare_exchange_n (&config->charged, &charged, charged - amount, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+
+  if (amount != 0 && !nebula_memory_budget_release (config->budget, amount, &error))
+    g_critical ("Releasing %" G_GUINT64_FORMAT " bytes charged by an allocator: %s",
+                amount, error->message);
+}
+
+/* One lock for the rare slow path of every allocator's first call. */
+static GMutex init_lock;
+static GCond init_cond;
+
+/* Bindings construct allocators with g_object_new() and no
+ * GInitable.init, so the first call of any thread initializes. The state
+ * is published with a release store that the fast path's acquire load
+ * pairs with, and waiters sleep under a lock that TSan is told about: a
+ * g_once from the uninstrumented GLib orders the same memory, but TSan
+ * cannot see it and reports the first calls of several threads as races
+ * on everything the initialization wrote. */
+gboolean
+nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
+                                gpointer                self,
+                                NebulaConfigInitFunc    init,
+                                GError                **error)
+{
+  if (G_UNLIKELY (__atomic_load_n (&config->init_once, __ATOMIC_ACQUIRE) !=
+                  NEBULA_CONFIG_INIT_DONE))
+    {
+      gboolean mine = FALSE;
+
+      nebula_mutex_lock (&init_lock);
+      while (config->init_once == NEBULA_CONFIG_INIT_RUNNING)
+        nebula_cond_wait (&init_cond, &init_lock);
+      if (config->init_once == NEBULA_CONFIG_INIT_NONE)
+        {
+          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_RUNNING, __ATOMIC_RELAXED);
+          mine = TRUE;
+        }
+      nebula_mutex_unlock (&init_lock);
+
+      if (mine)
+        {
+          /* The first chunk or slab is charged in @init: a budget handler
+           * that calls back into the allocator must wait until the
+           * initialization is over, or it would wait for itself. */
+          nebula_memory_budget_hold_signals ();
+          init (self);
+          tie_stats_to_object (self);
+          if (config->init_error == NULL)
+            nebula_allocator_registry_add (self);
+
+          nebula_mutex_lock (&init_lock);
+          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_DONE, __ATOMIC_RELEASE);
+          g_cond_broadcast (&init_cond);
+          nebula_mutex_unlock (&init_lock);
+          nebula_memory_budget_emit_held_signals ();
+        }
+    }
+
+  if (G_LIKELY (config->init_error == NULL))
+    return TRUE;
+
+  if (error != NULL)
+    *error = g_error_copy (config->init_error);
+
+  return FALSE;
 }

@@ -301,9 +301,9 @@ bump_init_once (gpointer data)
   switch (config->preset)
     {
     case NEBULA_PRESET_PRODUCTION:
-      if (!nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
-          self->capacity <= G_MAXUINT64 / 8)
-        self->max_capacity = self->capacity * 8;
+      self->max_capacity = nebula_allocator_config_production_limit (config, PROP_MAX_CAPACITY,
+                                                                     self->capacity,
+                                                                     self->max_capacity);
       break;
     case NEBULA_PRESET_PERFORMANCE:
       if (!nebula_allocator_config_is_explicit (config, PROP_RESET_POLICY))
@@ -315,24 +315,8 @@ bump_init_once (gpointer data)
       break;
     }
 
-  if (self->capacity == 0)
-    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
-                                         "must be greater than 0");
-  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
-
-  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
-    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
-                                         "must be 0 (no growth) or at least the capacity (%"
-                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
-                                         self->capacity, self->max_capacity);
-  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes",
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2);
+  nebula_allocator_config_check_capacity (config, bump_label (), self->capacity,
+                                          self->max_capacity);
 
   if (!(self->growth_factor >= 1.0 && self->growth_factor <= 16.0))
     nebula_allocator_config_set_invalid (config, bump_label (), "growth-factor",

@@ -376,14 +376,14 @@ pool_init_once (gpointer data)
     case NEBULA_PRESET_PRODUCTION:
       /* Dropped again below if the pool would not fit in memory: a preset
        * must not turn a valid configuration into an invalid one. */
-      if (!nebula_allocator_config_is_explicit (config, PROP_MAX_BLOCK_COUNT) &&
-          self->block_count <= G_MAXUINT64 / 8)
-        {
-          self->max_block_count = self->block_count * 8;
-          if (config->thread_safe)
-            self->max_block_count = MIN (self->max_block_count,
-                                         MAX (MAX_CONCURRENT_BLOCKS, self->block_count));
-        }
+      self->max_block_count = nebula_allocator_config_production_limit (config,
+                                                                        PROP_MAX_BLOCK_COUNT,
+                                                                        self->block_count,
+                                                                        self->max_block_count);
+      if (config->thread_safe &&
+          !nebula_allocator_config_is_explicit (config, PROP_MAX_BLOCK_COUNT))
+        self->max_block_count = MIN (self->max_block_count,
+                                     MAX (MAX_CONCURRENT_BLOCKS, self->block_count));
       break;
     case NEBULA_PRESET_DEFAULT:
     case NEBULA_PRESET_DEBUG:

@@ -1407,37 +1407,22 @@ stack_init_once (gpointer data)
 
   nebula_allocator_config_validate (config, stack_label ());
 
-  if (config->preset == NEBULA_PRESET_PRODUCTION &&
-      !nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
-      !self->double_ended && self->capacity <= G_MAXUINT64 / 8)
-    self->max_capacity = self->capacity * 8;
+  /* Both ends share one region, which cannot grow: no preset growth. */
+  if (!self->double_ended)
+    self->max_capacity = nebula_allocator_config_production_limit (config, PROP_MAX_CAPACITY,
+                                                                   self->capacity,
+                                                                   self->max_capacity);
 
-  if (self->capacity == 0)
-    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
-                                         "must be greater than 0");
-  else if (self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
+  if (self->capacity != 0 && self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
     nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
                                          "must be at least %u bytes (every block takes a "
                                          "%u-byte header), not %" G_GUINT64_FORMAT,
                                          (guint) (HEADER_SIZE + MIN_ALIGNMENT),
                                          (guint) HEADER_SIZE, self->capacity);
-  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
+  nebula_allocator_config_check_capacity (config, stack_label (), self->capacity,
+                                          self->max_capacity);
 
-  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
-    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
-                                         "must be 0 (no growth) or at least the capacity (%"
-                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
-                                         self->capacity, self->max_capacity);
-  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->max_capacity);
-  else if (self->double_ended && self->max_capacity > self->capacity)
+  if (self->double_ended && self->max_capacity > self->capacity)
     nebula_allocator_config_set_invalid (config, stack_label (), "double-ended",
                                          "cannot be combined with growth: both ends share one "
                                          "region and cannot meet across chunks, so "
