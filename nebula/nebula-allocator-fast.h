@@ -19,7 +19,7 @@
 #include <glib-object.h>
 #include <string.h>
 
-#include "nebula-allocator-stats.h"
+#include "nebula-stats-fast.h"
 
 G_BEGIN_DECLS
 
@@ -64,71 +64,6 @@ typedef struct
 #define _NEBULA_CORE_FAST(self) ((gpointer) (_NEBULA_CORE (self) + 1))
 
 /*< private >
- * What the inline fast paths of the built-in allocators count, into the
- * allocator's plain counters (@stats is %NULL when it keeps none). Not API.
- *
- * In these counters two fields hold something else than their names say,
- * so that each request touches as few of them as possible:
- * total_bytes_freed holds the bytes freed minus a base, and bytes_in_use
- * holds that base. Then the balance, total_bytes_allocated -
- * total_bytes_freed read as a signed number, is one subtraction; bytes in
- * use is the balance, or 0 while it is below 0. The base only changes
- * when a reset or nebula_allocator_reset_stats() starts the balance anew.
- * nebula_stats_counters_read() gives the real values (nebula-stats.c).
- *
- * An allocation adds to two counters. A free adds to two and settles the
- * peak, which an allocation leaves lagging. A free of more than is in use
- * (a caller's mistake the allocator cannot always see, such as a size
- * larger than the one allocated) takes the balance below 0, and later
- * allocations fill that gap before bytes in use rises again. That is how
- * a thread-safe allocator's per-thread balances have always counted (a
- * read clamps their sum at 0), and a reset or a zeroing closes the gap.
- * Checking for it on every free, to stop at 0 there, cost 1.5 points of
- * the 5% budget (docs/performance.md, "Statistics").
- * All arithmetic is modulo 2^64.
- */
-static inline gint64
-_nebula_fast_stats_balance (const NebulaAllocatorStats *stats)
-{
-  return (gint64) (stats->total_bytes_allocated - stats->total_bytes_freed);
-}
-
-static inline void
-_nebula_fast_stats_alloc (NebulaAllocatorStats *stats,
-                          gsize                 size)
-{
-  if (stats != NULL)
-    {
-      stats->allocations++;
-      stats->total_bytes_allocated += size;
-    }
-}
-
-/* Settles the peak, then takes @size off the balance. The usual free runs
- * straight through: a new peak branches out and comes back. */
-static inline void
-_nebula_fast_stats_take (NebulaAllocatorStats *stats,
-                         guint64               size)
-{
-  gint64 balance = _nebula_fast_stats_balance (stats);
-
-  if (G_UNLIKELY (balance > (gint64) stats->peak_bytes_in_use))
-    stats->peak_bytes_in_use = (guint64) balance;
-  stats->total_bytes_freed += size;
-}
-
-static inline void
-_nebula_fast_stats_free (NebulaAllocatorStats *stats,
-                         gsize                 size)
-{
-  if (stats != NULL)
-    {
-      _nebula_fast_stats_take (stats, size);
-      stats->deallocations++;
-    }
-}
-
-/*< private >
  * NebulaBumpFast:
  *
  * The hot fields of a #NebulaBumpAllocator, right after its
@@ -152,7 +87,7 @@ typedef struct
   guint8               *base;
   gsize                 min_alloc_mask;
   gsize                 max_fast_size;
-  NebulaAllocatorStats *stats;
+  NebulaStatsPlain     *stats;
 } NebulaBumpFast;
 
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) _NEBULA_CORE_FAST (self))
@@ -251,7 +186,7 @@ typedef struct
   gsize                 fresh_limit;
   gsize                 n_in_use;
   guint                 block_shift;
-  NebulaAllocatorStats *stats;
+  NebulaStatsPlain     *stats;
 } NebulaPoolFast;
 
 #define _NEBULA_POOL_FAST(self) ((NebulaPoolFast *) _NEBULA_CORE_FAST (self))
@@ -402,7 +337,7 @@ typedef struct
   guint8               *bottom;
   guintptr              cookie;
   gsize                 max_fast_size;
-  NebulaAllocatorStats *stats;
+  NebulaStatsPlain     *stats;
 } NebulaStackFast;
 
 /*< private >
