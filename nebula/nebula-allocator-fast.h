@@ -63,6 +63,27 @@ typedef struct
 #define _NEBULA_CORE(self)      ((NebulaAllocatorCore *) (gpointer) ((GObject *) (self) + 1))
 #define _NEBULA_CORE_FAST(self) ((gpointer) (_NEBULA_CORE (self) + 1))
 
+/* Whether a request may take an inline path whose largest request is
+ * @max_fast_size: size - 1 wraps for 0 and alignment - 1 for 0, so one
+ * comparison refuses both, sizes and alignments at or above the limit
+ * (the exported path serves them the same way), and every request while
+ * the limit is 0; an alignment that is not a power of two shares a bit
+ * with the number below it. */
+static inline gboolean
+_nebula_fast_layout_ok (gsize size,
+                        gsize alignment,
+                        gsize max_fast_size)
+{
+#if defined(__GNUC__)
+  /* A constant alignment folds away in this form, which then costs one
+   * comparison less. */
+  if (__builtin_constant_p (alignment))
+    return !(size - 1 >= max_fast_size || (alignment & (alignment - 1)) != 0 || alignment == 0);
+#endif
+  return ((size - 1) | (alignment - 1)) < max_fast_size &&
+         (alignment & (alignment - 1)) == 0;
+}
+
 /*< private >
  * NebulaBumpFast:
  *
@@ -93,13 +114,11 @@ typedef struct
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) _NEBULA_CORE_FAST (self))
 
 /* Serves the request from the current chunk into *out, or returns FALSE
- * for the exported path to handle it. size - 1 wraps for 0, so a single
- * comparison sends empty and large requests (and every request of a
- * slow-mode allocator) there. max_fast_size is below 2^62 and user-space
- * addresses below 2^57, so start + rounded cannot wrap even for the
- * largest alignment, and one comparison with the limit is enough. An
- * alignment that is not a power of two could pass the arithmetic, so it is
- * tested too; for a constant alignment the compiler drops the test. */
+ * for the exported path to handle it (_nebula_fast_layout_ok() sends
+ * empty and large requests, and every request of a slow-mode allocator,
+ * there). max_fast_size is below 2^62 and user-space addresses below
+ * 2^57, so start + rounded cannot wrap for any alignment that passes, and
+ * one comparison with the limit is enough. */
 static inline gboolean
 _nebula_bump_fast_alloc (NebulaBumpFast *fast,
                          gsize           size,
@@ -109,8 +128,7 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
   guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
   guintptr end = start + ((size + fast->min_alloc_mask) & ~fast->min_alloc_mask);
 
-  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
-                  (alignment & (alignment - 1)) != 0 || alignment == 0 ||
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
                   end > (guintptr) fast->limit))
     return FALSE;
 
@@ -134,8 +152,7 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
 {
   gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
 
-  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
-                  (alignment & (alignment - 1)) != 0 || alignment == 0 ||
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
                   (guint8 *) ptr < fast->base || (guint8 *) ptr >= fast->cursor))
     return FALSE;
 
@@ -376,9 +393,8 @@ _nebula_stack_header_check (guintptr                      cookie,
 
 /* Pushes a block of @size bytes on the low end, or returns %NULL for the
  * exported path. max_fast_size is below 2^62 and user-space addresses
- * below 2^57, so start + size cannot wrap even for the largest
- * alignment; an alignment that is not a power of two goes the exported
- * way, and for a constant alignment the compiler drops that test. */
+ * below 2^57, so start + size cannot wrap for any alignment that passes
+ * _nebula_fast_layout_ok(). */
 static inline gpointer
 _nebula_stack_fast_push (NebulaStackFast *fast,
                          gsize            size,
@@ -390,8 +406,7 @@ _nebula_stack_fast_push (NebulaStackFast *fast,
 
   /* max_fast_size first: in thread-safe mode the other fields belong to
    * the lock. */
-  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
-                  (alignment & (alignment - 1)) != 0 || alignment == 0))
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size)))
     return NULL;
 
   start = ((guintptr) fast->cursor + sizeof (NebulaStackBlockHeader) + mask) & ~(guintptr) mask;
@@ -422,8 +437,7 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
   const NebulaStackBlockHeader *header;
   guintptr prev, end;
 
-  if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
-                  (alignment & (alignment - 1)) != 0 || alignment == 0))
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size)))
     return FALSE;
 
   if (G_UNLIKELY ((guint8 *) ptr != fast->last || ptr == NULL ||
