@@ -40,7 +40,7 @@ typedef enum
 
 #define NEBULA_TYPE_ALLOCATOR (nebula_allocator_get_type ())
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_INTERFACE (NebulaAllocator, nebula_allocator, NEBULA, ALLOCATOR, GObject)
 
 /**
@@ -98,76 +98,76 @@ struct _NebulaAllocatorInterface
   gpointer padding[9];
 };
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gpointer              nebula_allocator_allocate                (NebulaAllocator  *self,
                                                                 gsize             size,
                                                                 gsize             alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gpointer              nebula_allocator_allocate_zeroed         (NebulaAllocator  *self,
                                                                 gsize             size,
                                                                 gsize             alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gpointer              nebula_allocator_reallocate              (NebulaAllocator  *self,
                                                                 gpointer          ptr,
                                                                 gsize             old_size,
                                                                 gsize             new_size,
                                                                 gsize             alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_deallocate              (NebulaAllocator  *self,
                                                                 gpointer          ptr,
                                                                 gsize             size,
                                                                 gsize             alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_allocator_reset                   (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_owns                    (NebulaAllocator  *self,
                                                                 gconstpointer     ptr);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaAllocatorStats *nebula_allocator_get_stats               (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_allocator_reset_stats             (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_get_capacity            (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_get_bytes_used          (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_get_bytes_available     (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_get_thread_safe         (NebulaAllocator  *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 char                 *nebula_allocator_dup_name                (NebulaAllocator  *self);
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_allocate_address        (NebulaAllocator  *self,
                                                                 guint64           size,
                                                                 guint64           alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_allocate_zeroed_address (NebulaAllocator  *self,
                                                                 guint64           size,
                                                                 guint64           alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_allocator_reallocate_address      (NebulaAllocator  *self,
                                                                 guint64           address,
                                                                 guint64           old_size,
                                                                 guint64           new_size,
                                                                 guint64           alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_deallocate_address      (NebulaAllocator  *self,
                                                                 guint64           address,
                                                                 guint64           size,
                                                                 guint64           alignment,
                                                                 GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_owns_address            (NebulaAllocator  *self,
                                                                 guint64           address);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_check_span_address      (NebulaAllocator  *self,
                                                                 guint64           address,
                                                                 guint64           size,

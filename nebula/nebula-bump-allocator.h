@@ -38,28 +38,28 @@ typedef enum
 
 typedef struct _NebulaBumpCheckpoint NebulaBumpCheckpoint;
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_FINAL_TYPE (NebulaBumpAllocator, nebula_bump_allocator, NEBULA, BUMP_ALLOCATOR, GObject)
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBumpAllocator  *nebula_bump_allocator_new        (gsize                       capacity,
                                                         GError                    **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBumpCheckpoint *nebula_bump_allocator_checkpoint (NebulaBumpAllocator        *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_bump_allocator_restore    (NebulaBumpAllocator        *self,
                                                         const NebulaBumpCheckpoint *checkpoint,
                                                         GError                    **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint                 nebula_bump_allocator_get_n_chunks (NebulaBumpAllocator      *self);
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GType                 nebula_bump_checkpoint_get_type  (void) G_GNUC_CONST;
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBumpCheckpoint *nebula_bump_checkpoint_copy      (const NebulaBumpCheckpoint *checkpoint);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_bump_checkpoint_free      (NebulaBumpCheckpoint       *checkpoint);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_bump_checkpoint_get_position (const NebulaBumpCheckpoint *checkpoint);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpCheckpoint, nebula_bump_checkpoint_free)
@@ -73,9 +73,9 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpCheckpoint, nebula_bump_checkpoint_free
  */
 typedef struct _NebulaBumpScope NebulaBumpScope;
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBumpScope      *nebula_bump_scope_new            (NebulaBumpAllocator        *bump);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_bump_scope_free           (NebulaBumpScope            *scope);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpScope, nebula_bump_scope_free)

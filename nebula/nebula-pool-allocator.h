@@ -18,14 +18,14 @@ G_BEGIN_DECLS
 
 #define NEBULA_TYPE_POOL_ALLOCATOR (nebula_pool_allocator_get_type ())
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_FINAL_TYPE (NebulaPoolAllocator, nebula_pool_allocator, NEBULA, POOL_ALLOCATOR, GObject)
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaPoolAllocator *nebula_pool_allocator_new         (gsize                 block_size,
                                                         gsize                 block_count,
                                                         GError              **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint                nebula_pool_allocator_get_n_slabs (NebulaPoolAllocator  *self);
 
 #ifndef __GI_SCANNER__

@@ -21,52 +21,52 @@ G_BEGIN_DECLS
 
 typedef struct _NebulaStackMarker NebulaStackMarker;
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_FINAL_TYPE (NebulaStackAllocator, nebula_stack_allocator, NEBULA, STACK_ALLOCATOR, GObject)
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackAllocator *nebula_stack_allocator_new                     (gsize                     capacity,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackMarker    *nebula_stack_allocator_mark                    (NebulaStackAllocator     *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackMarker    *nebula_stack_allocator_mark_high               (NebulaStackAllocator     *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_stack_allocator_release_to_marker       (NebulaStackAllocator     *self,
                                                                       const NebulaStackMarker  *marker,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gpointer              nebula_stack_allocator_allocate_high           (NebulaStackAllocator     *self,
                                                                       gsize                     size,
                                                                       gsize                     alignment,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_stack_allocator_allocate_high_address   (NebulaStackAllocator     *self,
                                                                       guint64                   size,
                                                                       guint64                   alignment,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_stack_allocator_deallocate_high         (NebulaStackAllocator     *self,
                                                                       gpointer                  ptr,
                                                                       gsize                     size,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_stack_allocator_deallocate_high_address (NebulaStackAllocator     *self,
                                                                       guint64                   address,
                                                                       guint64                   size,
                                                                       GError                  **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint                 nebula_stack_allocator_get_n_chunks            (NebulaStackAllocator     *self);
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GType                 nebula_stack_marker_get_type                   (void) G_GNUC_CONST;
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackMarker    *nebula_stack_marker_copy                       (const NebulaStackMarker  *marker);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_stack_marker_free                       (NebulaStackMarker        *marker);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64               nebula_stack_marker_get_position               (const NebulaStackMarker  *marker);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_stack_marker_is_high                    (const NebulaStackMarker  *marker);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackMarker, nebula_stack_marker_free)
@@ -82,11 +82,11 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackMarker, nebula_stack_marker_free)
  */
 typedef struct _NebulaStackFrame NebulaStackFrame;
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackFrame     *nebula_stack_frame_new                         (NebulaStackAllocator     *stack);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaStackFrame     *nebula_stack_frame_new_high                    (NebulaStackAllocator     *stack);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_stack_frame_free                        (NebulaStackFrame         *frame);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
