@@ -14,12 +14,17 @@
 
 G_BEGIN_DECLS
 
-/* The classes of built-in final types whose inline fast paths the public
- * wrappers try before dispatching (NULL until the class initializes). A
- * class pointer compare is exact for a final type and costs one load. */
-extern gpointer nebula_bump_allocator_class_for_dispatch;
-extern gpointer nebula_pool_allocator_class_for_dispatch;
-extern gpointer nebula_stack_allocator_class_for_dispatch;
+/* The largest request the inline fast paths (NebulaBumpFast,
+ * NebulaStackFast) may serve: below it none of their arithmetic can wrap,
+ * and larger requests cannot succeed anyway (a chunk is at most
+ * G_MAXSSIZE). */
+#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
+
+/* The fast fields are read by inline functions compiled into callers, so
+ * their layout is ABI: every field is one word (block_shift, a guint, is
+ * padded to one), at the place these assertions pin. */
+#define NEBULA_ASSERT_FAST_FIELD(Type, field, index) \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (Type, field) == (index) * sizeof (gpointer))
 
 /* The largest request any allocator accepts. */
 #define NEBULA_MAX_ALLOCATION_SIZE ((gsize) G_MAXSSIZE)
@@ -147,136 +152,5 @@ char *nebula_variant_to_json (GVariant *value);
 
 /* "Bump allocator 'frames'" or "Bump allocator": for messages. */
 char *nebula_allocator_describe (NebulaAllocator *self);
-
-/* The configuration shared by every built-in allocator. Each class lays its
- * own property ids after NEBULA_CONFIG_N_PROPS. */
-enum {
-  NEBULA_CONFIG_PROP_0,
-  NEBULA_CONFIG_PROP_NAME,
-  NEBULA_CONFIG_PROP_THREAD_SAFE,
-  NEBULA_CONFIG_PROP_TRACK_STATS,
-  NEBULA_CONFIG_PROP_ALLOC_FILL,
-  NEBULA_CONFIG_PROP_FREE_FILL,
-  NEBULA_CONFIG_PROP_PRESET,
-  NEBULA_CONFIG_PROP_BUDGET,
-  NEBULA_CONFIG_PROP_CAPACITY,
-  NEBULA_CONFIG_PROP_BYTES_USED,
-  NEBULA_CONFIG_PROP_BYTES_AVAILABLE,
-  NEBULA_CONFIG_N_PROPS
-};
-
-typedef struct
-{
-  char         *name;              /* always valid UTF-8 */
-  gboolean      name_not_utf8;     /* the name given was not: invalid */
-  NebulaPreset  preset;
-  gboolean      thread_safe;
-  gboolean      track_stats;
-  int           alloc_fill;        /* -1: off */
-  int           free_fill;         /* -1: off */
-  NebulaMemoryBudget *budget;      /* owned, or NULL */
-  guint64       charged;           /* bytes charged to budget; atomic */
-
-  guint64       explicit_props;    /* bit n: property id n was given */
-  gsize         init_once;         /* NebulaConfigInitState; atomic */
-  GError       *init_error;        /* why the configuration is invalid */
-} NebulaAllocatorConfig;
-
-/* The states of NebulaAllocatorConfig.init_once. */
-typedef enum
-{
-  NEBULA_CONFIG_INIT_NONE,
-  NEBULA_CONFIG_INIT_RUNNING,
-  NEBULA_CONFIG_INIT_DONE,
-} NebulaConfigInitState;
-
-/* Configuration properties: writable until the object initializes. */
-#define NEBULA_CONFIG_PARAM_FLAGS \
-  (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
-
-typedef enum
-{
-  NEBULA_CAPACITY_READ_ONLY,
-  NEBULA_CAPACITY_CONSTRUCT,
-} NebulaCapacityMode;
-
-void      nebula_allocator_config_install_properties (GObjectClass           *klass,
-                                                      GParamSpec            **pspecs,
-                                                      gboolean                thread_safe_default,
-                                                      NebulaCapacityMode      capacity_mode,
-                                                      guint64                 capacity_default);
-void      nebula_allocator_config_init               (NebulaAllocatorConfig  *config,
-                                                      gboolean                thread_safe_default);
-void      nebula_allocator_config_clear              (NebulaAllocatorConfig  *config);
-gboolean  nebula_allocator_config_set_property       (NebulaAllocatorConfig  *config,
-                                                      guint                   prop_id,
-                                                      const GValue           *value);
-gboolean  nebula_allocator_config_get_property       (NebulaAllocatorConfig  *config,
-                                                      guint                   prop_id,
-                                                      GValue                 *value);
-gboolean  nebula_allocator_config_begin_set          (NebulaAllocatorConfig  *config,
-                                                      GObject                *object,
-                                                      GParamSpec             *pspec);
-gboolean  nebula_allocator_config_is_explicit        (NebulaAllocatorConfig  *config,
-                                                      guint                   prop_id);
-void      nebula_allocator_config_apply_preset       (NebulaAllocatorConfig  *config);
-void      nebula_allocator_config_validate           (NebulaAllocatorConfig  *config,
-                                                      const char             *type_label);
-void      nebula_allocator_config_set_invalid        (NebulaAllocatorConfig  *config,
-                                                      const char             *type_label,
-                                                      const char             *property,
-                                                      const char             *format,
-                                                      ...) G_GNUC_PRINTF (4, 5);
-
-/* Runs @init once (thread-safe) and tells whether the configuration is
- * valid; bindings may skip g_initable_init(), so every slow path calls this
- * and the object initializes itself on first use. */
-typedef void (*NebulaConfigInitFunc) (gpointer self);
-gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *config,
-                                                      gpointer                self,
-                                                      NebulaConfigInitFunc    init,
-                                                      GError                **error);
-
-/* Memory budgets. An allocator charges the memory it takes from the system
- * (chunks, slabs, blocks: what it holds, not what callers asked for) before
- * it takes it, and uncharges it when it gives it back:
- *
- *   if (!nebula_allocator_config_charge (&self->config, slab_size, error))
- *     return NULL;                        // BUDGET_EXCEEDED, nothing taken
- *   slab = g_try_malloc (slab_size);
- *   if (slab == NULL)
- *     {
- *       nebula_allocator_config_uncharge (&self->config, slab_size);
- *       ...OUT_OF_MEMORY...
- *     }
- *   ...
- *   g_free (slab);                        // on shrink, reset, finalize
- *   nebula_allocator_config_uncharge (&self->config, slab_size);
- *
- * Both are no-ops without a budget and safe from any thread. The config
- * counts what it charged, so nebula_allocator_config_clear() gives back
- * whatever is still charged when the allocator is finalized, and uncharge
- * never releases more than was charged. A Pool charges each slab (the first
- * one in its init function, so that a budget too small for it makes
- * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s).
- *
- * A charge may emit the budget's signals. If the allocator charges while it
- * holds a lock of its own, it brackets the locked region so that the
- * signals wait until it unlocks (handlers may call back into it):
- *
- *   nebula_memory_budget_hold_signals ();
- *   g_mutex_lock (&self->lock);
- *   ...charge...
- *   g_mutex_unlock (&self->lock);
- *   nebula_memory_budget_emit_held_signals ();
- *
- * Holding is per thread and nests; it costs a thread-local increment. */
-gboolean  nebula_allocator_config_charge             (NebulaAllocatorConfig  *config,
-                                                      gsize                   size,
-                                                      GError                **error);
-void      nebula_allocator_config_uncharge           (NebulaAllocatorConfig  *config,
-                                                      gsize                   size);
-void      nebula_memory_budget_hold_signals          (void);
-void      nebula_memory_budget_emit_held_signals     (void);
 
 G_END_DECLS

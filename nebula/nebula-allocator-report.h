@@ -13,9 +13,9 @@
 
 G_BEGIN_DECLS
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GVariant *nebula_allocator_get_report     (NebulaAllocator *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 char     *nebula_allocator_report_to_json (NebulaAllocator *self);
 
 G_END_DECLS

@@ -61,11 +61,11 @@ struct _NebulaAllocatorStats
   guint64 resets;
 };
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GType                 nebula_allocator_stats_get_type (void) G_GNUC_CONST;
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaAllocatorStats *nebula_allocator_stats_copy     (const NebulaAllocatorStats *stats);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                  nebula_allocator_stats_free     (NebulaAllocatorStats       *stats);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaAllocatorStats, nebula_allocator_stats_free)

@@ -7,12 +7,9 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
-#include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
-#include "nebula-pool-allocator.h"
-#include "nebula-stack-allocator.h"
 
 /**
  * NebulaAllocator:
@@ -234,7 +231,6 @@ nebula_allocator_default_init (NebulaAllocatorInterface *iface)
   iface->resize = nebula_allocator_real_reallocate;
   iface->contains = nebula_allocator_real_owns;
   iface->reset = nebula_allocator_real_reset;
-  iface->stats_offset = -1;
 
   /**
    * NebulaAllocator:capacity:
@@ -293,46 +289,23 @@ nebula_allocator_default_init (NebulaAllocatorInterface *iface)
                                                              G_PARAM_STATIC_STRINGS)));
 }
 
-/* Interface lookup is the dominant cost of a GInterface call. A small
- * direct-mapped cache of interface vtables, keyed by class, turns it into one
- * load and one compare. Entries are only ever replaced by other valid vtables
- * (classes of static types are never freed), so a racing reader sees either
- * the old or the new entry, both correct for their own g_instance_type. */
-#define DISPATCH_SLOTS 64
-
-static NebulaAllocatorInterface *dispatch_cache[DISPATCH_SLOTS];
-
-static inline guint
-dispatch_slot (gconstpointer klass)
-{
-  return (GPOINTER_TO_SIZE (klass) >> 6) % DISPATCH_SLOTS;
-}
-
+/* Interface lookup is the dominant cost of a GInterface call: a built-in
+ * allocator's core holds its vtable; only an implementation from outside
+ * pays for g_type_interface_peek(). NULL if @self is no NebulaAllocator. */
 static G_NO_INLINE NebulaAllocatorInterface *
 lookup_interface_slow (NebulaAllocator *self)
 {
-  NebulaAllocatorInterface *iface;
-  GTypeClass *klass;
-
   if (!G_TYPE_CHECK_INSTANCE_TYPE (self, NEBULA_TYPE_ALLOCATOR))
     return NULL;
 
-  klass = ((GTypeInstance *) self)->g_class;
-  iface = g_type_interface_peek (klass, NEBULA_TYPE_ALLOCATOR);
-  __atomic_store_n (&dispatch_cache[dispatch_slot (klass)], iface, __ATOMIC_RELEASE);
-
-  return iface;
+  return g_type_interface_peek (((GTypeInstance *) self)->g_class, NEBULA_TYPE_ALLOCATOR);
 }
 
 static inline NebulaAllocatorInterface *
 lookup_interface (NebulaAllocator *self)
 {
-  GTypeClass *klass = ((GTypeInstance *) self)->g_class;
-  NebulaAllocatorInterface *iface;
-
-  iface = __atomic_load_n (&dispatch_cache[dispatch_slot (klass)], __ATOMIC_ACQUIRE);
-  if (G_LIKELY (iface != NULL && iface->parent_iface.g_instance_type == klass->g_type))
-    return iface;
+  if (G_LIKELY (nebula_allocator_is_core (self)))
+    return nebula_allocator_get_core (self)->iface;
 
   return lookup_interface_slow (self);
 }
@@ -348,12 +321,12 @@ foreign_stats_free (gpointer data)
  * elsewhere (Python, JavaScript, another library) gets them attached. */
 static NebulaStatsCounters *
 get_counters (NebulaAllocator          *self,
-              NebulaAllocatorInterface *iface)
+              NebulaAllocatorInterface *iface G_GNUC_UNUSED)
 {
   NebulaStatsCounters *counters;
 
-  if (G_LIKELY (iface->stats_offset >= 0))
-    return G_STRUCT_MEMBER_P (self, iface->stats_offset);
+  if (G_LIKELY (nebula_allocator_is_core (self)))
+    return nebula_allocator_get_core (self)->counters;
 
   counters = g_object_get_qdata (G_OBJECT (self), foreign_stats_quark);
   if (counters == NULL)
@@ -536,16 +509,18 @@ allocate_dispatch (NebulaAllocator  *self,
   g_return_val_if_fail (iface != NULL, NULL);
 
   /* The common case: a valid, non-empty layout on a built-in allocator. */
-  if (G_LIKELY (iface->stats_offset >= 0 && size != 0 &&
+  if (G_LIKELY (nebula_allocator_is_core (self) && size != 0 &&
                 nebula_layout_is_valid (size, alignment)))
     {
+      NebulaStatsCounters *counters = nebula_allocator_get_core (self)->counters;
+
       ptr = iface->alloc (self, size, alignment, error);
       if (G_LIKELY (ptr != NULL))
         {
-          nebula_stats_counters_record_allocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
+          nebula_stats_counters_record_allocation (counters, size);
           return ptr;
         }
-      nebula_stats_counters_record_failure (G_STRUCT_MEMBER_P (self, iface->stats_offset));
+      nebula_stats_counters_record_failure (counters);
       return NULL;
     }
 
@@ -570,29 +545,16 @@ nebula_allocator_allocate (NebulaAllocator  *self,
                            gsize             alignment,
                            GError          **error)
 {
-  /* Speculative devirtualization: the fast paths of the built-in final
-   * types are inlined here, with the same statistics, the bump allocator's
-   * first; anything else (and NULL) takes the dispatch. */
-  if (G_LIKELY (self != NULL))
+  /* Speculative devirtualization: a built-in allocator's inline path runs
+   * here, with the same statistics; anything else (and NULL) takes the
+   * dispatch. */
+  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)))
     {
-      gpointer klass = ((GTypeInstance *) self)->g_class;
       gpointer ptr;
 
-      if (G_LIKELY (klass == nebula_bump_allocator_class_for_dispatch))
-        {
-          if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
-            return ptr;
-        }
-      else if (klass == nebula_pool_allocator_class_for_dispatch)
-        {
-          if (G_LIKELY (_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, &ptr)))
-            return ptr;
-        }
-      else if (klass == nebula_stack_allocator_class_for_dispatch)
-        {
-          if (G_LIKELY (_nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, &ptr)))
-            return ptr;
-        }
+      if (G_LIKELY (nebula_allocator_core_fast_alloc (nebula_allocator_get_core (self),
+                                                      size, alignment, &ptr)))
+        return ptr;
     }
 
   return allocate_dispatch (self, size, alignment, error);
@@ -701,12 +663,12 @@ deallocate_dispatch (NebulaAllocator  *self,
   iface = lookup_interface (self);
   g_return_val_if_fail (iface != NULL, FALSE);
 
-  if (G_LIKELY (iface->stats_offset >= 0 && ptr != NULL && size != 0 &&
+  if (G_LIKELY (nebula_allocator_is_core (self) && ptr != NULL && size != 0 &&
                 nebula_layout_is_valid (size, alignment)))
     {
       if (G_UNLIKELY (!iface->dealloc (self, ptr, size, alignment, error)))
         return FALSE;
-      nebula_stats_counters_record_deallocation (G_STRUCT_MEMBER_P (self, iface->stats_offset), size);
+      nebula_stats_counters_record_deallocation (nebula_allocator_get_core (self)->counters, size);
       return TRUE;
     }
 
@@ -762,26 +724,10 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
                              gsize             alignment,
                              GError          **error)
 {
-  if (G_LIKELY (self != NULL))
-    {
-      gpointer klass = ((GTypeInstance *) self)->g_class;
-
-      if (G_LIKELY (klass == nebula_bump_allocator_class_for_dispatch))
-        {
-          if (G_LIKELY (_nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment)))
-            return TRUE;
-        }
-      else if (klass == nebula_pool_allocator_class_for_dispatch)
-        {
-          if (G_LIKELY (_nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (self), ptr, size, alignment)))
-            return TRUE;
-        }
-      else if (klass == nebula_stack_allocator_class_for_dispatch)
-        {
-          if (G_LIKELY (_nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment)))
-            return TRUE;
-        }
-    }
+  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)) &&
+      G_LIKELY (nebula_allocator_core_fast_dealloc (nebula_allocator_get_core (self),
+                                                    ptr, size, alignment)))
+    return TRUE;
 
   return deallocate_dispatch (self, ptr, size, alignment, error);
 }

@@ -83,51 +83,51 @@ struct _NebulaBenchmarkResult
 #define NEBULA_TYPE_BENCHMARK        (nebula_benchmark_get_type ())
 #define NEBULA_TYPE_BENCHMARK_RESULT (nebula_benchmark_result_get_type ())
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_FINAL_TYPE (NebulaBenchmark, nebula_benchmark, NEBULA, BENCHMARK, GObject)
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBenchmark       *nebula_benchmark_new                  (NebulaWorkload               workload);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBenchmarkResult *nebula_benchmark_run                  (NebulaBenchmark             *self,
                                                               NebulaAllocator             *allocator,
                                                               GError                     **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaWorkload         nebula_benchmark_get_workload         (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_workload         (NebulaBenchmark             *self,
                                                               NebulaWorkload               workload);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64                nebula_benchmark_get_iterations       (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_iterations       (NebulaBenchmark             *self,
                                                               guint64                      iterations);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint                  nebula_benchmark_get_threads          (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_threads          (NebulaBenchmark             *self,
                                                               guint                        threads);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64                nebula_benchmark_get_seed             (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_seed             (NebulaBenchmark             *self,
                                                               guint64                      seed);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint                  nebula_benchmark_get_rounds           (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_rounds           (NebulaBenchmark             *self,
                                                               guint                        rounds);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean               nebula_benchmark_get_inline_fast_path (NebulaBenchmark             *self);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_set_inline_fast_path (NebulaBenchmark             *self,
                                                               gboolean                     inline_fast_path);
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GType                  nebula_benchmark_result_get_type      (void) G_GNUC_CONST;
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaBenchmarkResult *nebula_benchmark_result_copy          (const NebulaBenchmarkResult *result);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void                   nebula_benchmark_result_free          (NebulaBenchmarkResult       *result);
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBenchmarkResult, nebula_benchmark_result_free)

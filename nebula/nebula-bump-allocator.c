@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
@@ -65,8 +65,10 @@ struct _Chunk
 struct _NebulaBumpAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
-  /* First, where the inline fast path of the public header finds it. */
+  /* Right after the core, where the inline fast path of the public header
+   * finds it. */
   NebulaBumpFast         fast;
 
   Chunk                 *current;       /* newest regular chunk */
@@ -155,14 +157,8 @@ enum {
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define CHUNK_DATA_ALIGNMENT  16
 
-/* See NebulaBumpFast: no arithmetic of the fast path can wrap below it.
- * Larger requests cannot succeed anyway (capacity is at most G_MAXSSIZE / 2). */
-#define NEBULA_MAX_FAST_SIZE ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
-
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
-
-gpointer nebula_bump_allocator_class_for_dispatch;
 
 static gsize chunk_position       (NebulaBumpAllocator      *self,
                                   Chunk                    *chunk);
@@ -173,9 +169,16 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaBumpAllocator, nebula_bump_allocator, G_TYP
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
-/* The public header finds the fast fields right after the GObject. */
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, fast) == sizeof (GObject));
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
+/* The public header finds the fast fields right after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaBumpAllocator);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, cursor, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, limit, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, last, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, min_alloc_mask, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, max_fast_size, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, stats, 6);
+G_STATIC_ASSERT (sizeof (NebulaBumpFast) == 7 * sizeof (gpointer));
 
 G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
                      nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
@@ -298,9 +301,9 @@ bump_init_once (gpointer data)
   switch (config->preset)
     {
     case NEBULA_PRESET_PRODUCTION:
-      if (!nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
-          self->capacity <= G_MAXUINT64 / 8)
-        self->max_capacity = self->capacity * 8;
+      self->max_capacity = nebula_allocator_config_production_limit (config, PROP_MAX_CAPACITY,
+                                                                     self->capacity,
+                                                                     self->max_capacity);
       break;
     case NEBULA_PRESET_PERFORMANCE:
       if (!nebula_allocator_config_is_explicit (config, PROP_RESET_POLICY))
@@ -312,24 +315,8 @@ bump_init_once (gpointer data)
       break;
     }
 
-  if (self->capacity == 0)
-    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
-                                         "must be greater than 0");
-  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, bump_label (), "capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
-
-  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
-    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
-                                         "must be 0 (no growth) or at least the capacity (%"
-                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
-                                         self->capacity, self->max_capacity);
-  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, bump_label (), "max-capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes",
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2);
+  nebula_allocator_config_check_capacity (config, bump_label (), self->capacity,
+                                          self->max_capacity);
 
   if (!(self->growth_factor >= 1.0 && self->growth_factor <= 16.0))
     nebula_allocator_config_set_invalid (config, bump_label (), "growth-factor",
@@ -1365,7 +1352,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_bump_allocator_deallocate;
   iface->reset = nebula_bump_allocator_reset;
   iface->contains = nebula_bump_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaBumpAllocator, stats);
 }
 
 static gboolean
@@ -1624,11 +1610,11 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
 
-  __atomic_store_n (&nebula_bump_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaBumpAllocator:capacity:
@@ -1747,8 +1733,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 static void
 nebula_bump_allocator_init (NebulaBumpAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, FALSE);
-  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_BUMP, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->grow_lock);
   self->rewinds = g_array_new (FALSE, FALSE, sizeof (Rewind));
   self->capacity = DEFAULT_CAPACITY;

@@ -15,13 +15,13 @@
 
 G_BEGIN_DECLS
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void   nebula_context_push        (const char *name);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void   nebula_context_push_static (const char *name);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void   nebula_context_pop         (void);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 char  *nebula_context_get_path    (void);
 
 #ifndef __GI_SCANNER__

@@ -100,27 +100,27 @@ typedef enum
   NEBULA_CACHE_ERROR_OVERFLOW,
 } NebulaCacheError;
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GQuark       nebula_allocator_error_quark     (void);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 GQuark       nebula_cache_error_quark         (void);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 const char  *nebula_error_get_suggestion      (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean     nebula_error_is_retryable        (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean     nebula_error_has_detail          (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64      nebula_error_get_requested       (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64      nebula_error_get_available       (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64      nebula_error_get_capacity        (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 const char  *nebula_error_get_allocator_name  (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 const char  *nebula_error_get_context         (const GError *error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 char        *nebula_error_format              (const GError *error);
 
 G_END_DECLS

@@ -7,7 +7,7 @@
 
 #include "nebula-allocator-private.h"
 #include "nebula-error-private.h"
-#include "nebula-memory-budget.h"
+#include "nebula-memory-budget-private.h"
 
 /**
  * NebulaMemoryBudget:

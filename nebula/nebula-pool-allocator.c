@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-enums.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-sanitizer-private.h"
@@ -85,6 +85,7 @@ typedef struct
 struct _NebulaPoolAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
   /* The single-threaded paths, inline and exported, read and write
    * these; see nebula-pool-allocator.h. */
@@ -141,14 +142,26 @@ enum {
 
 static GParamSpec *properties[N_PROPS];
 
-gpointer nebula_pool_allocator_class_for_dispatch;
-
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaPoolAllocator, nebula_pool_allocator, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+/* The public header finds the fast fields right after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaPoolAllocator);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, free_head, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, alignment_mask, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, allocated, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh_limit, 6);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, n_in_use, 7);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 8);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 9);
+G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 10 * sizeof (gpointer));
 
 static inline const char *
 pool_label (void)
@@ -363,14 +376,14 @@ pool_init_once (gpointer data)
     case NEBULA_PRESET_PRODUCTION:
       /* Dropped again below if the pool would not fit in memory: a preset
        * must not turn a valid configuration into an invalid one. */
-      if (!nebula_allocator_config_is_explicit (config, PROP_MAX_BLOCK_COUNT) &&
-          self->block_count <= G_MAXUINT64 / 8)
-        {
-          self->max_block_count = self->block_count * 8;
-          if (config->thread_safe)
-            self->max_block_count = MIN (self->max_block_count,
-                                         MAX (MAX_CONCURRENT_BLOCKS, self->block_count));
-        }
+      self->max_block_count = nebula_allocator_config_production_limit (config,
+                                                                        PROP_MAX_BLOCK_COUNT,
+                                                                        self->block_count,
+                                                                        self->max_block_count);
+      if (config->thread_safe &&
+          !nebula_allocator_config_is_explicit (config, PROP_MAX_BLOCK_COUNT))
+        self->max_block_count = MIN (self->max_block_count,
+                                     MAX (MAX_CONCURRENT_BLOCKS, self->block_count));
       break;
     case NEBULA_PRESET_DEFAULT:
     case NEBULA_PRESET_DEBUG:
@@ -1340,7 +1353,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_pool_allocator_deallocate;
   iface->reset = nebula_pool_allocator_reset;
   iface->contains = nebula_pool_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaPoolAllocator, stats);
 }
 
 static gboolean
@@ -1651,11 +1663,11 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_pool_allocator_finalize;
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;
 
-  __atomic_store_n (&nebula_pool_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaPoolAllocator:capacity:
@@ -1787,8 +1799,7 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
 static void
 nebula_pool_allocator_init (NebulaPoolAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, FALSE);
-  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_POOL, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->grow_lock);
   self->block_size_property = DEFAULT_BLOCK_SIZE;
   self->block_alignment_property = DEFAULT_BLOCK_ALIGNMENT;

@@ -7,7 +7,7 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
@@ -84,9 +84,6 @@ typedef NebulaStackBlockHeader BlockHeader;
 #define HEADER_SIZE           (sizeof (BlockHeader))
 #define MIN_ALIGNMENT         (G_ALIGNOF (BlockHeader))
 #define CHUNK_DATA_ALIGNMENT  16
-/* See NebulaStackFast: no arithmetic of the inline path can wrap below it.
- * Larger requests cannot succeed anyway (a chunk is at most G_MAXSSIZE). */
-#define NEBULA_MAX_FAST_SIZE  ((gsize) G_GUINT64_CONSTANT (0x3FFFFFFFFFFFFFFF))
 #define DEFAULT_CAPACITY      (64 * 1024)
 #define NO_BLOCK              G_MAXSIZE
 
@@ -117,6 +114,7 @@ G_STATIC_ASSERT (HEADER_SIZE >= NEBULA_SANITIZER_REDZONE);
 struct _NebulaStackAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
   /* The fast paths, inline and exported, read these (cursor, limit, last,
    * base, cookie): see nebula-stack-allocator.h. */
@@ -187,14 +185,28 @@ enum {
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
-gpointer nebula_stack_allocator_class_for_dispatch;
-
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
 G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaStackAllocator, nebula_stack_allocator, G_TYPE_OBJECT,
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
+
+/* The public header finds the fast fields right after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaStackAllocator);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cursor, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, limit, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, last, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, base, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, bottom, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cookie, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, max_fast_size, 6);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, stats, 7);
+G_STATIC_ASSERT (sizeof (NebulaStackFast) == 8 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, prev, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, word, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, check, 2);
+G_STATIC_ASSERT (sizeof (NebulaStackBlockHeader) == 3 * sizeof (gpointer));
 
 G_DEFINE_BOXED_TYPE (NebulaStackMarker, nebula_stack_marker,
                      nebula_stack_marker_copy, nebula_stack_marker_free)
@@ -1384,7 +1396,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_stack_allocator_deallocate;
   iface->reset = nebula_stack_allocator_reset;
   iface->contains = nebula_stack_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaStackAllocator, stats);
 }
 
 static void
@@ -1396,37 +1407,22 @@ stack_init_once (gpointer data)
 
   nebula_allocator_config_validate (config, stack_label ());
 
-  if (config->preset == NEBULA_PRESET_PRODUCTION &&
-      !nebula_allocator_config_is_explicit (config, PROP_MAX_CAPACITY) &&
-      !self->double_ended && self->capacity <= G_MAXUINT64 / 8)
-    self->max_capacity = self->capacity * 8;
+  /* Both ends share one region, which cannot grow: no preset growth. */
+  if (!self->double_ended)
+    self->max_capacity = nebula_allocator_config_production_limit (config, PROP_MAX_CAPACITY,
+                                                                   self->capacity,
+                                                                   self->max_capacity);
 
-  if (self->capacity == 0)
-    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
-                                         "must be greater than 0");
-  else if (self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
+  if (self->capacity != 0 && self->capacity < HEADER_SIZE + MIN_ALIGNMENT)
     nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
                                          "must be at least %u bytes (every block takes a "
                                          "%u-byte header), not %" G_GUINT64_FORMAT,
                                          (guint) (HEADER_SIZE + MIN_ALIGNMENT),
                                          (guint) HEADER_SIZE, self->capacity);
-  else if (self->capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, stack_label (), "capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->capacity);
+  nebula_allocator_config_check_capacity (config, stack_label (), self->capacity,
+                                          self->max_capacity);
 
-  if (self->max_capacity != 0 && self->max_capacity < self->capacity)
-    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
-                                         "must be 0 (no growth) or at least the capacity (%"
-                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
-                                         self->capacity, self->max_capacity);
-  else if (self->max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
-    nebula_allocator_config_set_invalid (config, stack_label (), "max-capacity",
-                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
-                                         G_GUINT64_FORMAT,
-                                         NEBULA_MAX_ALLOCATION_SIZE / 2, self->max_capacity);
-  else if (self->double_ended && self->max_capacity > self->capacity)
+  if (self->double_ended && self->max_capacity > self->capacity)
     nebula_allocator_config_set_invalid (config, stack_label (), "double-ended",
                                          "cannot be combined with growth: both ends share one "
                                          "region and cannot meet across chunks, so "
@@ -1682,11 +1678,11 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_stack_allocator_finalize;
   object_class->get_property = nebula_stack_allocator_get_property;
   object_class->set_property = nebula_stack_allocator_set_property;
 
-  __atomic_store_n (&nebula_stack_allocator_class_for_dispatch, klass, __ATOMIC_RELEASE);
 
   /**
    * NebulaStackAllocator:capacity:
@@ -1786,8 +1782,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
 static void
 nebula_stack_allocator_init (NebulaStackAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, FALSE);
-  nebula_stats_counters_init (&self->stats, TRUE, FALSE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_STACK, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->lock);
   self->capacity = DEFAULT_CAPACITY;
   self->fast.cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "nebula-allocator.h"
+#include "nebula-allocator-fast.h"
 #include "nebula-allocator-stats.h"
 
 G_BEGIN_DECLS
@@ -20,8 +21,8 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * Thread-safe allocators record into per-thread shards (nebula-stats.c
  * explains the design); `plain` then holds what is not per thread: failed
  * allocations (atomic), resets, and the values folded in by resets and
- * nebula_stats_counters_zero(): in that mode plain.bytes_in_use is a base
- * to add the shards to, not the live value. Read through
+ * nebula_stats_counters_zero(): in that mode plain.in_use_base is the base
+ * the shards add to. Read through
  * nebula_stats_counters_read(), write through the record functions.
  *
  * The storage must be zero-filled before the first
@@ -30,12 +31,12 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * nebula_allocator_config_ensure() ties the shards to the object, which
  * frees them when it is finalized. Calling it in finalize is harmless.
  *
- * In plain mode bytes_in_use is not stored: plain.total_bytes_freed holds
- * the bytes freed minus a base, plain.bytes_in_use holds the base, and the
- * balance is total_bytes_allocated - total_bytes_freed, read as signed;
- * bytes in use is the balance, or 0 while a free of more than was in use
- * keeps it below 0 (nebula_stats_counters_plain_in_use();
- * _nebula_fast_stats_balance() in nebula-allocator.h explains why).
+ * In plain mode bytes in use are not stored: plain.freed_less_base holds
+ * the bytes freed minus plain.in_use_base, and the balance is
+ * total_bytes_allocated - freed_less_base, read as signed; bytes in use is
+ * the balance, or 0 while a free of more than was in use keeps it below 0
+ * (nebula_stats_counters_plain_in_use(); NebulaStatsPlain in
+ * nebula-stats-fast.h explains why).
  * peak_bytes_in_use may lag: the peak is MAX (peak, in_use). It is settled
  * whenever bytes_in_use is about to fall and on every read, so an
  * allocation path only adds and never compares.
@@ -46,7 +47,7 @@ typedef struct _NebulaStatsShardTable NebulaStatsShardTable;
  * paths never see size 0 (they send it to the exported path). */
 typedef struct
 {
-  NebulaAllocatorStats   plain;
+  NebulaStatsPlain       plain;
   NebulaStatsShardTable *table;         /* thread-safe mode, created on first use */
   guint64                peak_upper;    /* thread-safe mode: folded upper bound of the peak */
   guint                  enabled : 1;
@@ -279,16 +280,6 @@ nebula_stats_counters_record_release (NebulaStatsCounters *counters,
   counters->plain.deallocations += n_blocks;
   nebula_stats_counters_plain_free (counters, n_bytes);
 }
-
-/* The general form of the above, kept for implementations written against
- * the first version of this header: any mix of deltas, in either mode. */
-void nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
-                                       gint64               allocations,
-                                       gint64               deallocations,
-                                       gint64               reallocations,
-                                       gint64               failures,
-                                       gint64               bytes_allocated,
-                                       gint64               bytes_freed);
 
 static inline void
 nebula_stats_counters_record_failure (NebulaStatsCounters *counters)

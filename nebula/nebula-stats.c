@@ -91,6 +91,17 @@ typedef NebulaStatsShardSlot ShardSlot;
 G_STATIC_ASSERT (sizeof (Shard) <= SHARD_STRIDE);
 G_STATIC_ASSERT (sizeof (ShardSlot) == SHARD_STRIDE);
 
+/* The inline fast paths of the installed headers count into these places. */
+#define ASSERT_PLAIN_FIELD(field, index) \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsPlain, field) == (index) * sizeof (guint64))
+ASSERT_PLAIN_FIELD (allocations, 0);
+ASSERT_PLAIN_FIELD (deallocations, 1);
+ASSERT_PLAIN_FIELD (peak_bytes_in_use, 5);
+ASSERT_PLAIN_FIELD (total_bytes_allocated, 6);
+ASSERT_PLAIN_FIELD (freed_less_base, 7);
+G_STATIC_ASSERT (sizeof (NebulaStatsPlain) == 9 * sizeof (guint64));
+#undef ASSERT_PLAIN_FIELD
+
 /* initial-exec: one instruction to reach it, even in the shared library. */
 __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
 
@@ -276,8 +287,8 @@ summarize (NebulaStatsCounters *counters,
            Summary             *summary)
 {
   NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
-  const NebulaAllocatorStats *plain = &counters->plain;
-  gint64 base = (gint64) LOAD (plain->bytes_in_use);
+  const NebulaStatsPlain *plain = &counters->plain;
+  gint64 base = (gint64) LOAD (plain->in_use_base);
   gint64 balance = 0, sum_low = 0, sum_high = 0, widest = 0;
   NebulaAllocatorStats *out = &summary->stats;
   gint64 lower, in_use;
@@ -287,7 +298,7 @@ summarize (NebulaStatsCounters *counters,
   out->reallocations = LOAD (plain->reallocations);
   out->failed_allocations = LOAD (plain->failed_allocations);
   out->total_bytes_allocated = LOAD (plain->total_bytes_allocated);
-  out->total_bytes_freed = LOAD (plain->total_bytes_freed);
+  out->total_bytes_freed = LOAD (plain->freed_less_base);
   out->resets = LOAD (plain->resets);
 
   for (guint p = 0; table != NULL && p <= N_PAGES; p++)
@@ -390,13 +401,20 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
 
   if (!counters->thread_safe)
     {
-      *out = counters->plain;
-      /* bytes_in_use is derived, total_bytes_freed stored less the base,
+      const NebulaStatsPlain *plain = &counters->plain;
+
+      /* bytes_in_use is derived, the freed total stored less the base,
        * and the recorded peak may lag the inline paths (see
-       * nebula-stats-private.h). */
+       * nebula-stats-fast.h). */
+      out->allocations = plain->allocations;
+      out->deallocations = plain->deallocations;
+      out->reallocations = plain->reallocations;
+      out->failed_allocations = plain->failed_allocations;
       out->bytes_in_use = nebula_stats_counters_plain_in_use (counters);
-      out->total_bytes_freed = counters->plain.total_bytes_freed + counters->plain.bytes_in_use;
-      out->peak_bytes_in_use = MAX (out->peak_bytes_in_use, out->bytes_in_use);
+      out->peak_bytes_in_use = MAX (plain->peak_bytes_in_use, out->bytes_in_use);
+      out->total_bytes_allocated = plain->total_bytes_allocated;
+      out->total_bytes_freed = plain->freed_less_base + plain->in_use_base;
+      out->resets = plain->resets;
       return;
     }
 
@@ -416,39 +434,6 @@ nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
 
   summarize (counters, &summary);
   return summary.peak_upper;
-}
-
-void
-nebula_stats_counters_add_atomic (NebulaStatsCounters *counters,
-                                  gint64               allocations,
-                                  gint64               deallocations,
-                                  gint64               reallocations,
-                                  gint64               failures,
-                                  gint64               bytes_allocated,
-                                  gint64               bytes_freed)
-{
-  NebulaAllocatorStats *p = &counters->plain;
-
-  if (!counters->enabled)
-    return;
-
-  if (failures != 0)
-    __atomic_fetch_add (&p->failed_allocations, failures, __ATOMIC_RELAXED);
-
-  if (counters->thread_safe)
-    {
-      if (allocations != 0 || deallocations != 0 || reallocations != 0 ||
-          bytes_allocated != 0 || bytes_freed != 0)
-        nebula_stats_counters_record_shared (counters, allocations, deallocations, reallocations,
-                                             bytes_allocated, bytes_freed);
-      return;
-    }
-
-  p->allocations += allocations;
-  p->deallocations += deallocations;
-  p->reallocations += reallocations;
-  p->total_bytes_allocated += bytes_allocated;
-  nebula_stats_counters_plain_free (counters, (guint64) bytes_freed);
 }
 
 /* Starts a new period for the running balances; quiescent callers only. */
@@ -492,14 +477,14 @@ nebula_stats_counters_zero (NebulaStatsCounters *counters)
   nebula_stats_counters_read (counters, &current);
 
   /* What is live stays live: only the history is forgotten. In both
-   * modes plain.bytes_in_use is a base; in plain mode the live bytes are
+   * modes plain.in_use_base is a base; in plain mode the live bytes are
    * the allocated total (0) less the stored freed total, which is the
    * freed total (0) less the base. */
   restart_balances (counters, TRUE);
   memset (&counters->plain, 0, sizeof counters->plain);
-  counters->plain.bytes_in_use = current.bytes_in_use;
+  counters->plain.in_use_base = current.bytes_in_use;
   if (!counters->thread_safe)
-    counters->plain.total_bytes_freed = (guint64) 0 - current.bytes_in_use;
+    counters->plain.freed_less_base = (guint64) 0 - current.bytes_in_use;
   counters->plain.peak_bytes_in_use = current.bytes_in_use;
   counters->peak_upper = current.bytes_in_use;
 }
@@ -507,7 +492,7 @@ nebula_stats_counters_zero (NebulaStatsCounters *counters)
 void
 nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
 {
-  NebulaAllocatorStats *p = &counters->plain;
+  NebulaStatsPlain *p = &counters->plain;
   Summary summary;
 
   if (!counters->enabled)
@@ -522,9 +507,9 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
       guint64 freed;
 
       nebula_stats_counters_plain_free (counters, nebula_stats_counters_plain_in_use (counters));
-      freed = p->total_bytes_freed + p->bytes_in_use;
-      p->total_bytes_freed = p->total_bytes_allocated;
-      p->bytes_in_use = freed - p->total_bytes_allocated;
+      freed = p->freed_less_base + p->in_use_base;
+      p->freed_less_base = p->total_bytes_allocated;
+      p->in_use_base = freed - p->total_bytes_allocated;
       p->resets++;
       return;
     }
@@ -534,8 +519,8 @@ nebula_stats_counters_record_reset (NebulaStatsCounters *counters)
   summarize (counters, &summary);
   p->peak_bytes_in_use = summary.stats.peak_bytes_in_use;
   counters->peak_upper = summary.peak_upper;
-  p->total_bytes_freed += summary.stats.bytes_in_use;
-  p->bytes_in_use = 0;
+  p->freed_less_base += summary.stats.bytes_in_use;
+  p->in_use_base = 0;
   p->resets++;
   restart_balances (counters, FALSE);
 }

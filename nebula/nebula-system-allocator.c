@@ -11,7 +11,7 @@
 # include <malloc.h>
 #endif
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
 
@@ -31,6 +31,7 @@
 struct _NebulaSystemAllocator
 {
   GObject                parent_instance;
+  NebulaAllocatorCore    core;
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
@@ -452,7 +453,6 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_system_allocator_deallocate;
   iface->reset = nebula_system_allocator_reset;
   iface->contains = nebula_system_allocator_owns;
-  iface->stats_offset = G_STRUCT_OFFSET (NebulaSystemAllocator, stats);
 }
 
 static gboolean
@@ -557,6 +557,7 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  nebula_allocator_core_class_init (object_class);
   object_class->finalize = nebula_system_allocator_finalize;
   object_class->get_property = nebula_system_allocator_get_property;
   object_class->set_property = nebula_system_allocator_set_property;
@@ -630,8 +631,7 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
 static void
 nebula_system_allocator_init (NebulaSystemAllocator *self)
 {
-  nebula_allocator_config_init (&self->config, TRUE);
-  nebula_stats_counters_init (&self->stats, TRUE, TRUE);
+  nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_SYSTEM, &self->stats, &self->config, TRUE);
   self->check_frees = TRUE;
   g_mutex_init (&self->mutex);
 }

@@ -17,10 +17,10 @@ G_BEGIN_DECLS
 
 #define NEBULA_TYPE_SYSTEM_ALLOCATOR (nebula_system_allocator_get_type ())
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 G_DECLARE_FINAL_TYPE (NebulaSystemAllocator, nebula_system_allocator, NEBULA, SYSTEM_ALLOCATOR, GObject)
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 NebulaSystemAllocator *nebula_system_allocator_new (GError **error);
 
 G_END_DECLS

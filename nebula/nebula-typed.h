@@ -18,14 +18,14 @@
 
 G_BEGIN_DECLS
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gpointer nebula_allocator_allocate_array         (NebulaAllocator  *self,
                                                   gsize             n_elements,
                                                   gsize             element_size,
                                                   gsize             alignment,
                                                   gboolean          zeroed,
                                                   GError          **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
                                                   guint64           n_elements,
                                                   guint64           element_size,

@@ -104,31 +104,31 @@ nebula_is_aligned (gconstpointer pointer,
 
 #endif /* __GI_SCANNER__ */
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void        nebula_memory_copy                (gpointer       dest,
                                                gconstpointer  src,
                                                gsize          n);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void        nebula_memory_fill                (gpointer       dest,
                                                guint8         value,
                                                gsize          n);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 void        nebula_secure_zero                (gpointer       dest,
                                                gsize          n);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 const char *nebula_memory_get_implementation  (void);
 
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean    nebula_memory_copy_address        (guint64        dest,
                                                guint64        src,
                                                guint64        n,
                                                GError       **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean    nebula_memory_fill_address        (guint64        dest,
                                                guint8         value,
                                                guint64        n,
                                                GError       **error);
-NEBULA_AVAILABLE_IN_ALL
+NEBULA_AVAILABLE_IN_0_1
 gboolean    nebula_secure_zero_address        (guint64        dest,
                                                guint64        n,
                                                GError       **error);

@@ -16,6 +16,8 @@
 # include "nebula-context.h"
 # include "nebula-allocator-stats.h"
 # include "nebula-allocator.h"
+# include "nebula-stats-fast.h"
+# include "nebula-allocator-fast.h"
 # include "nebula-allocator-report.h"
 # include "nebula-memory-budget.h"
 # include "nebula-system-allocator.h"

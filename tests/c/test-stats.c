@@ -556,7 +556,7 @@ test_stats_counters_many_threads (void)
   nebula_stats_counters_clear (&counters);   /* idempotent */
 }
 
-/* Bulk releases and the general add, in both modes. */
+/* Bulk releases among single records, in both modes. */
 static void
 test_stats_counters_bulk (void)
 {
@@ -569,7 +569,11 @@ test_stats_counters_bulk (void)
       for (guint i = 0; i < 4; i++)
         nebula_stats_counters_record_allocation (&counters, 25);
       nebula_stats_counters_record_release (&counters, 3, 75);
-      nebula_stats_counters_add_atomic (&counters, 2, 1, 1, 1, 60, 10);
+      nebula_stats_counters_record_allocation (&counters, 30);
+      nebula_stats_counters_record_allocation (&counters, 30);
+      nebula_stats_counters_record_deallocation (&counters, 10);
+      nebula_stats_counters_record_reallocation (&counters, 8, 8);
+      nebula_stats_counters_record_failure (&counters);
 
       nebula_stats_counters_read (&counters, &stats);
       g_assert_cmpuint (stats.allocations, ==, 6);

@@ -1,13 +1,66 @@
-/* nebula-allocator-config.c
+/* nebula-allocator-core.c: what every built-in allocator shares. Its
+ * common head (NebulaAllocatorCore: kind, vtable, counters, configuration)
+ * and the class mark the public wrappers test; the configuration
+ * properties and their presets; the validation rules, one message each;
+ * the budget account; and the one-time initialization (ensure).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
 #include "config.h"
 
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-core-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
+
+/* The inline functions of the installed headers read these places. */
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, kind, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, iface, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, counters, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, config, 3);
+G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 4 * sizeof (gpointer));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
+
+void
+nebula_allocator_core_constructed (GObject *object)
+{
+  /* Every core class derives from GObject directly. */
+  GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
+
+  if (object_class->constructed != NULL)
+    object_class->constructed (object);
+}
+
+void
+nebula_allocator_core_class_init (GObjectClass *klass)
+{
+  g_assert (g_type_parent (G_TYPE_FROM_CLASS (klass)) == G_TYPE_OBJECT);
+
+  klass->constructed = nebula_allocator_core_constructed;
+}
+
+/* Type-independent setup, once per instance: what PostgreSQL's
+ * MemoryContextCreate() does for a context. The class (and so its
+ * interface vtable) is complete before any instance exists. */
+void
+nebula_allocator_core_init (gpointer               self,
+                            NebulaAllocatorKind    kind,
+                            NebulaStatsCounters   *counters,
+                            NebulaAllocatorConfig *config,
+                            gboolean               thread_safe_default)
+{
+  NebulaAllocatorCore *core = nebula_allocator_get_core (self);
+
+  core->kind = kind;
+  core->iface = g_type_interface_peek (G_OBJECT_GET_CLASS (self), NEBULA_TYPE_ALLOCATOR);
+  core->counters = counters;
+  core->config = config;
+
+  g_assert (core->iface != NULL);
+
+  nebula_allocator_config_init (config, thread_safe_default);
+  nebula_stats_counters_init (counters, TRUE, thread_safe_default);
+}
 
 void
 nebula_allocator_config_install_properties (GObjectClass        *klass,
@@ -278,6 +331,53 @@ nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
                       type_label, property, rule);
 }
 
+/* The PRODUCTION preset lets an allocator grow to eight times its initial
+ * size (capacity, block count) unless the limit (@prop_id) was given, and
+ * unless eight times would wrap: then @limit stays. */
+guint64
+nebula_allocator_config_production_limit (NebulaAllocatorConfig *config,
+                                          guint                  prop_id,
+                                          guint64                initial,
+                                          guint64                limit)
+{
+  if (config->preset == NEBULA_PRESET_PRODUCTION &&
+      !nebula_allocator_config_is_explicit (config, prop_id) &&
+      initial <= G_MAXUINT64 / 8)
+    return initial * 8;
+
+  return limit;
+}
+
+/* The rules of "capacity" and "max-capacity", for the allocators that grow
+ * by chunks (bump, stack). A chunk and the whole allocator stay below half
+ * the address space, so that no size arithmetic can overflow. */
+void
+nebula_allocator_config_check_capacity (NebulaAllocatorConfig *config,
+                                        const char            *type_label,
+                                        guint64                capacity,
+                                        guint64                max_capacity)
+{
+  if (capacity == 0)
+    nebula_allocator_config_set_invalid (config, type_label, "capacity",
+                                         "must be greater than 0");
+  else if (capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, type_label, "capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, capacity);
+
+  if (max_capacity != 0 && max_capacity < capacity)
+    nebula_allocator_config_set_invalid (config, type_label, "max-capacity",
+                                         "must be 0 (no growth) or at least the capacity (%"
+                                         G_GUINT64_FORMAT "), not %" G_GUINT64_FORMAT,
+                                         capacity, max_capacity);
+  else if (max_capacity > NEBULA_MAX_ALLOCATION_SIZE / 2)
+    nebula_allocator_config_set_invalid (config, type_label, "max-capacity",
+                                         "must be at most %" G_GSIZE_FORMAT " bytes, not %"
+                                         G_GUINT64_FORMAT,
+                                         NEBULA_MAX_ALLOCATION_SIZE / 2, max_capacity);
+}
+
 /* Applies the preset and checks the common properties; the first problem
  * found is kept in config->init_error. */
 void
@@ -315,14 +415,12 @@ static void
 tie_stats_to_object (gpointer self)
 {
   static GQuark quark;
-  NebulaAllocatorInterface *iface;
 
   if (G_UNLIKELY (quark == 0))
     quark = g_quark_from_static_string ("nebula-allocator-stats-owner");
 
-  iface = g_type_interface_peek (G_OBJECT_GET_CLASS (self), NEBULA_TYPE_ALLOCATOR);
-  if (iface != NULL && iface->stats_offset >= 0)
-    g_object_set_qdata_full (self, quark, G_STRUCT_MEMBER_P (self, iface->stats_offset),
+  if (nebula_allocator_is_core (self))
+    g_object_set_qdata_full (self, quark, nebula_allocator_get_core (self)->counters,
                              clear_stats_cb);
 }
 

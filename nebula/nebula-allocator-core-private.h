@@ -1,0 +1,233 @@
+/* nebula-allocator-core-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-allocator-fast.h"
+#include "nebula-allocator-private.h"
+#include "nebula-memory-budget-private.h"
+
+G_BEGIN_DECLS
+
+/* The configuration shared by every built-in allocator. Each class lays its
+ * own property ids after NEBULA_CONFIG_N_PROPS. */
+enum {
+  NEBULA_CONFIG_PROP_0,
+  NEBULA_CONFIG_PROP_NAME,
+  NEBULA_CONFIG_PROP_THREAD_SAFE,
+  NEBULA_CONFIG_PROP_TRACK_STATS,
+  NEBULA_CONFIG_PROP_ALLOC_FILL,
+  NEBULA_CONFIG_PROP_FREE_FILL,
+  NEBULA_CONFIG_PROP_PRESET,
+  NEBULA_CONFIG_PROP_BUDGET,
+  NEBULA_CONFIG_PROP_CAPACITY,
+  NEBULA_CONFIG_PROP_BYTES_USED,
+  NEBULA_CONFIG_PROP_BYTES_AVAILABLE,
+  NEBULA_CONFIG_N_PROPS
+};
+
+typedef struct
+{
+  char         *name;              /* always valid UTF-8 */
+  gboolean      name_not_utf8;     /* the name given was not: invalid */
+  NebulaPreset  preset;
+  gboolean      thread_safe;
+  gboolean      track_stats;
+  int           alloc_fill;        /* -1: off */
+  int           free_fill;         /* -1: off */
+  NebulaMemoryBudget *budget;      /* owned, or NULL */
+  guint64       charged;           /* bytes charged to budget; atomic */
+
+  guint64       explicit_props;    /* bit n: property id n was given */
+  gsize         init_once;         /* NebulaConfigInitState; atomic */
+  GError       *init_error;        /* why the configuration is invalid */
+} NebulaAllocatorConfig;
+
+/* The states of NebulaAllocatorConfig.init_once. */
+typedef enum
+{
+  NEBULA_CONFIG_INIT_NONE,
+  NEBULA_CONFIG_INIT_RUNNING,
+  NEBULA_CONFIG_INIT_DONE,
+} NebulaConfigInitState;
+
+/* Configuration properties: writable until the object initializes. */
+#define NEBULA_CONFIG_PARAM_FLAGS \
+  (G_PARAM_READWRITE | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS)
+
+typedef enum
+{
+  NEBULA_CAPACITY_READ_ONLY,
+  NEBULA_CAPACITY_CONSTRUCT,
+} NebulaCapacityMode;
+
+void      nebula_allocator_config_install_properties (GObjectClass           *klass,
+                                                      GParamSpec            **pspecs,
+                                                      gboolean                thread_safe_default,
+                                                      NebulaCapacityMode      capacity_mode,
+                                                      guint64                 capacity_default);
+void      nebula_allocator_config_init               (NebulaAllocatorConfig  *config,
+                                                      gboolean                thread_safe_default);
+void      nebula_allocator_config_clear              (NebulaAllocatorConfig  *config);
+gboolean  nebula_allocator_config_set_property       (NebulaAllocatorConfig  *config,
+                                                      guint                   prop_id,
+                                                      const GValue           *value);
+gboolean  nebula_allocator_config_get_property       (NebulaAllocatorConfig  *config,
+                                                      guint                   prop_id,
+                                                      GValue                 *value);
+gboolean  nebula_allocator_config_begin_set          (NebulaAllocatorConfig  *config,
+                                                      GObject                *object,
+                                                      GParamSpec             *pspec);
+gboolean  nebula_allocator_config_is_explicit        (NebulaAllocatorConfig  *config,
+                                                      guint                   prop_id);
+void      nebula_allocator_config_apply_preset       (NebulaAllocatorConfig  *config);
+void      nebula_allocator_config_validate           (NebulaAllocatorConfig  *config,
+                                                      const char             *type_label);
+void      nebula_allocator_config_set_invalid        (NebulaAllocatorConfig  *config,
+                                                      const char             *type_label,
+                                                      const char             *property,
+                                                      const char             *format,
+                                                      ...) G_GNUC_PRINTF (4, 5);
+
+/* Rules shared by several allocators, one message each (the first
+ * problem found is kept, as for every rule). */
+guint64   nebula_allocator_config_production_limit   (NebulaAllocatorConfig  *config,
+                                                      guint                   prop_id,
+                                                      guint64                 initial,
+                                                      guint64                 limit);
+void      nebula_allocator_config_check_capacity     (NebulaAllocatorConfig  *config,
+                                                      const char             *type_label,
+                                                      guint64                 capacity,
+                                                      guint64                 max_capacity);
+
+/* Runs @init once (thread-safe) and tells whether the configuration is
+ * valid; bindings may skip g_initable_init(), so every slow path calls this
+ * and the object initializes itself on first use. */
+typedef void (*NebulaConfigInitFunc) (gpointer self);
+gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *config,
+                                                      gpointer                self,
+                                                      NebulaConfigInitFunc    init,
+                                                      GError                **error);
+
+/* Memory budgets. An allocator charges the memory it takes from the system
+ * (chunks, slabs, blocks: what it holds, not what callers asked for) before
+ * it takes it, and uncharges it when it gives it back:
+ *
+ *   if (!nebula_allocator_config_charge (&self->config, slab_size, error))
+ *     return NULL;                        // BUDGET_EXCEEDED, nothing taken
+ *   slab = g_try_malloc (slab_size);
+ *   if (slab == NULL)
+ *     {
+ *       nebula_allocator_config_uncharge (&self->config, slab_size);
+ *       ...OUT_OF_MEMORY...
+ *     }
+ *   ...
+ *   g_free (slab);                        // on shrink, reset, finalize
+ *   nebula_allocator_config_uncharge (&self->config, slab_size);
+ *
+ * Both are no-ops without a budget and safe from any thread. The config
+ * counts what it charged, so nebula_allocator_config_clear() gives back
+ * whatever is still charged when the allocator is finalized, and uncharge
+ * never releases more than was charged. A Pool charges each slab (the first
+ * one in its init function, so that a budget too small for it makes
+ * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s).
+ *
+ * A charge may emit the budget's signals. If the allocator charges while it
+ * holds a lock of its own, it brackets the locked region so that the
+ * signals wait until it unlocks (handlers may call back into it):
+ *
+ *   nebula_memory_budget_hold_signals ();
+ *   g_mutex_lock (&self->lock);
+ *   ...charge...
+ *   g_mutex_unlock (&self->lock);
+ *   nebula_memory_budget_emit_held_signals ();
+ *
+ * Holding is per thread and nests; it costs a thread-local increment. */
+gboolean  nebula_allocator_config_charge             (NebulaAllocatorConfig  *config,
+                                                      gsize                   size,
+                                                      GError                **error);
+void      nebula_allocator_config_uncharge           (NebulaAllocatorConfig  *config,
+                                                      gsize                   size);
+
+/* Every built-in allocator starts with a NebulaAllocatorCore
+ * (nebula-allocator-fast.h) right after its GObject, set up in its
+ * instance init by nebula_allocator_core_init(), and its class_init calls
+ * nebula_allocator_core_class_init(). The public wrappers of
+ * NebulaAllocator then recognise a built-in with one test,
+ * nebula_allocator_is_core(), and run its kind's inline path through
+ * nebula_allocator_core_fast_alloc() and _fast_dealloc(); every other
+ * implementation (C, Python, gjs) is one vtable call. */
+
+void nebula_allocator_core_class_init (GObjectClass          *klass);
+void nebula_allocator_core_init       (gpointer               self,
+                                       NebulaAllocatorKind    kind,
+                                       NebulaStatsCounters   *counters,
+                                       NebulaAllocatorConfig *config,
+                                       gboolean               thread_safe_default);
+
+/* The class mark: core classes share this constructed(), which only
+ * chains up. Every NebulaAllocator is a GObject, so reading its class's
+ * constructed is safe whatever the implementation, where reading past the
+ * GObject would not be (a Python class's instance ends there). */
+void nebula_allocator_core_constructed (GObject *object);
+
+static inline gboolean
+nebula_allocator_is_core (gconstpointer self)
+{
+  return G_OBJECT_GET_CLASS (self)->constructed == nebula_allocator_core_constructed;
+}
+
+static inline NebulaAllocatorCore *
+nebula_allocator_get_core (gconstpointer self)
+{
+  return _NEBULA_CORE (self);
+}
+
+/* The inline paths of every kind, for the public wrappers: FALSE sends the
+ * request to the exported path, which handles (and explains) the rest. */
+static inline gboolean
+nebula_allocator_core_fast_alloc (NebulaAllocatorCore *core,
+                                  gsize                size,
+                                  gsize                alignment,
+                                  gpointer            *out)
+{
+  gpointer fast = core + 1;
+
+  /* The bump allocator's first, as before there was a core: it is the
+   * one whose whole request is a handful of instructions. */
+  if (G_LIKELY (core->kind == NEBULA_ALLOCATOR_KIND_BUMP))
+    return _nebula_bump_fast_alloc ((NebulaBumpFast *) fast, size, alignment, out);
+  if (core->kind == NEBULA_ALLOCATOR_KIND_POOL)
+    return _nebula_pool_fast_alloc ((NebulaPoolFast *) fast, size, alignment, out);
+  if (core->kind == NEBULA_ALLOCATOR_KIND_STACK)
+    return _nebula_stack_fast_alloc ((NebulaStackFast *) fast, size, alignment, out);
+
+  return FALSE;
+}
+
+static inline gboolean
+nebula_allocator_core_fast_dealloc (NebulaAllocatorCore *core,
+                                    gpointer             ptr,
+                                    gsize                size,
+                                    gsize                alignment)
+{
+  gpointer fast = core + 1;
+
+  if (G_LIKELY (core->kind == NEBULA_ALLOCATOR_KIND_BUMP))
+    return _nebula_bump_fast_dealloc ((NebulaBumpFast *) fast, ptr, size, alignment);
+  if (core->kind == NEBULA_ALLOCATOR_KIND_POOL)
+    return _nebula_pool_fast_dealloc ((NebulaPoolFast *) fast, ptr, size, alignment);
+  if (core->kind == NEBULA_ALLOCATOR_KIND_STACK)
+    return _nebula_stack_fast_dealloc ((NebulaStackFast *) fast, ptr, size, alignment);
+
+  return FALSE;
+}
+
+/* Each allocator's file pins where its fast fields lie. */
+#define NEBULA_ASSERT_CORE_LAYOUT(Type)                                            \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (Type, core) == sizeof (GObject));              \
+  G_STATIC_ASSERT (G_STRUCT_OFFSET (Type, fast) == sizeof (GObject) + sizeof (NebulaAllocatorCore))
+
+G_END_DECLS

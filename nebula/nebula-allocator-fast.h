@@ -1,0 +1,508 @@
+/* nebula-allocator-fast.h
+ *
+ * The inline fast paths of the built-in allocators and the layout they
+ * read. Nothing here is API: the layouts may change with the library's
+ * ABI version, and only the inline functions of the allocator headers
+ * (nebula_bump_allocator_alloc() and its kin) and the library itself may
+ * touch them. The library static-asserts every layout
+ * (nebula-allocator-core.c, and each allocator's file).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#if !defined(NEBULA_INSIDE) && !defined(NEBULA_COMPILATION)
+# error "Only <nebula.h> can be included directly."
+#endif
+
+#include <glib-object.h>
+#include <string.h>
+
+#include "nebula-stats-fast.h"
+
+G_BEGIN_DECLS
+
+#ifndef __GI_SCANNER__
+
+/*< private >
+ * NebulaAllocatorKind:
+ *
+ * Which built-in allocator an instance is, as its #NebulaAllocatorCore
+ * says. 0 is no kind, so that a zero-filled core is never mistaken for one.
+ */
+typedef enum
+{
+  NEBULA_ALLOCATOR_KIND_NONE,
+  NEBULA_ALLOCATOR_KIND_BUMP,
+  NEBULA_ALLOCATOR_KIND_POOL,
+  NEBULA_ALLOCATOR_KIND_STACK,
+  NEBULA_ALLOCATOR_KIND_SYSTEM,
+} NebulaAllocatorKind;
+
+/*< private >
+ * NebulaAllocatorCore:
+ *
+ * The common head of every built-in allocator, right after its #GObject
+ * (PostgreSQL's MemoryContextData plays this part there). @kind says which
+ * allocator it is; @iface is the class's #NebulaAllocatorInterface, so
+ * that the exported paths need no interface lookup; @counters and @config
+ * point at the allocator's statistics and configuration (private types,
+ * nebula-stats-private.h and nebula-allocator-core-private.h). The kind's
+ * fast fields (#NebulaBumpFast, #NebulaPoolFast, #NebulaStackFast) follow
+ * it directly; the system allocator has none.
+ */
+typedef struct
+{
+  gsize     kind;
+  gpointer  iface;
+  gpointer  counters;
+  gpointer  config;
+} NebulaAllocatorCore;
+
+#define _NEBULA_CORE(self)      ((NebulaAllocatorCore *) (gpointer) ((GObject *) (self) + 1))
+#define _NEBULA_CORE_FAST(self) ((gpointer) (_NEBULA_CORE (self) + 1))
+
+/* Whether a request may take an inline path whose largest request is
+ * @max_fast_size: size - 1 wraps for 0 and alignment - 1 for 0, so one
+ * comparison refuses both, sizes and alignments at or above the limit
+ * (the exported path serves them the same way), and every request while
+ * the limit is 0; an alignment that is not a power of two shares a bit
+ * with the number below it. */
+static inline gboolean
+_nebula_fast_layout_ok (gsize size,
+                        gsize alignment,
+                        gsize max_fast_size)
+{
+#if defined(__GNUC__)
+  /* A constant alignment folds away in this form, which then costs one
+   * comparison less. */
+  if (__builtin_constant_p (alignment))
+    return !(size - 1 >= max_fast_size || (alignment & (alignment - 1)) != 0 || alignment == 0);
+#endif
+  return ((size - 1) | (alignment - 1)) < max_fast_size &&
+         (alignment & (alignment - 1)) == 0;
+}
+
+/*< private >
+ * NebulaBumpFast:
+ *
+ * The hot fields of a #NebulaBumpAllocator, right after its
+ * #NebulaAllocatorCore, so that the inline functions below can allocate
+ * without a call. Not API: the layout may change with the library's ABI
+ * version, and nothing but the inline functions may touch it.
+ *
+ * @base, @cursor and @limit delimit the current chunk and its used part.
+ * @max_fast_size is the largest request the inline path may serve: 0 while
+ * the allocator is uninitialized, thread-safe or filling memory (every
+ * request then takes the exported path), the large-allocation threshold
+ * when it can grow, 2^62 - 1 otherwise (so that no arithmetic can wrap).
+ * @stats points at the allocator's plain counters when it keeps statistics
+ * without atomics, else %NULL.
+ */
+typedef struct
+{
+  guint8               *cursor;
+  guint8               *limit;
+  guint8               *last;
+  guint8               *base;
+  gsize                 min_alloc_mask;
+  gsize                 max_fast_size;
+  NebulaStatsPlain     *stats;
+} NebulaBumpFast;
+
+#define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) _NEBULA_CORE_FAST (self))
+
+/* Serves the request from the current chunk into *out, or returns FALSE
+ * for the exported path to handle it (_nebula_fast_layout_ok() sends
+ * empty and large requests, and every request of a slow-mode allocator,
+ * there). max_fast_size is below 2^62 and user-space addresses below
+ * 2^57, so start + rounded cannot wrap for any alignment that passes, and
+ * one comparison with the limit is enough. */
+static inline gboolean
+_nebula_bump_fast_alloc (NebulaBumpFast *fast,
+                         gsize           size,
+                         gsize           alignment,
+                         gpointer       *out)
+{
+  guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  guintptr end = start + ((size + fast->min_alloc_mask) & ~fast->min_alloc_mask);
+
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
+                  end > (guintptr) fast->limit))
+    return FALSE;
+
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) end;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+
+  *out = (gpointer) start;
+  return TRUE;
+}
+
+/* Gives back a block of the current chunk: the most recent one rewinds the
+ * cursor, any other succeeds without effect (as the exported path does).
+ * FALSE: the exported path must decide. */
+static inline gboolean
+_nebula_bump_fast_dealloc (NebulaBumpFast *fast,
+                           gpointer        ptr,
+                           gsize           size,
+                           gsize           alignment)
+{
+  gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
+
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
+                  (guint8 *) ptr < fast->base || (guint8 *) ptr >= fast->cursor))
+    return FALSE;
+
+  if ((guint8 *) ptr == fast->last && (guint8 *) ptr + rounded == fast->cursor)
+    {
+      fast->cursor = (guint8 *) ptr;
+      fast->last = NULL;
+    }
+
+  _nebula_fast_stats_free (fast->stats, size);
+
+  return TRUE;
+}
+
+/*< private >
+ * NebulaPoolFast:
+ *
+ * The hot fields of a single-threaded #NebulaPoolAllocator, right after
+ * its #NebulaAllocatorCore, so that the inline functions below
+ * can allocate and free without a call. Not API: the layout may change
+ * with the library's ABI version, and nothing but the inline functions may
+ * touch it.
+ *
+ * @free_head is the free list (each free block holds the next one's
+ * address). @base is the start of the current slab, the one whose
+ * never-used tail is being handed out: @fresh points at its count of
+ * blocks handed out so far, @fresh_limit is its number of blocks, and
+ * @allocated its allocation bits when the pool checks frees (else %NULL).
+ * @max_fast_size is the block size, the stride of the slab, or 0 whenever
+ * every request must take the exported path (uninitialized, thread-safe,
+ * filling memory, or checking frees with a stride that is not a power of
+ * two). @alignment_mask is ~(block alignment - 1); @block_shift is log2 of
+ * the stride when it is a power of two. @n_in_use counts the blocks out.
+ * @stats points at the plain counters when statistics are kept, else
+ * %NULL.
+ *
+ * Blocks of other slabs (a pool that grew) are served by the exported
+ * path, which checks them the same way.
+ */
+typedef struct
+{
+  guint8               *free_head;
+  gsize                 max_fast_size;
+  gsize                 alignment_mask;
+  guint8               *base;
+  gsize                *allocated;
+  gsize                *fresh;
+  gsize                 fresh_limit;
+  gsize                 n_in_use;
+  guint                 block_shift;
+  NebulaStatsPlain     *stats;
+} NebulaPoolFast;
+
+#define _NEBULA_POOL_FAST(self) ((NebulaPoolFast *) _NEBULA_CORE_FAST (self))
+#define _NEBULA_POOL_WORD_BITS  (8 * GLIB_SIZEOF_SIZE_T)
+
+/* Whether a request of @size bytes at @alignment may take the inline path:
+ * size - 1 wraps for 0, and a single test refuses alignments that are
+ * stricter than the blocks', 0, or not a power of two (a power of two
+ * shares no bit with the one below it). */
+static inline gboolean
+_nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
+                             gsize                 size,
+                             gsize                 alignment)
+{
+  return size - 1 < fast->max_fast_size &&
+         ((alignment - 1) & (alignment | fast->alignment_mask)) == 0;
+}
+
+/* Takes a block (the head of the free list, else the next never-used one
+ * of the current slab) without counting statistics, or returns %NULL for
+ * the exported path to decide. With check-frees, a listed block must be
+ * a free block of the current slab that starts at a block boundary, since
+ * its address was read from memory the caller could write. */
+static inline gpointer
+_nebula_pool_fast_take (NebulaPoolFast *fast)
+{
+  guint8 *block = fast->free_head;
+  gsize *words = fast->allocated;
+  gsize index, bit;
+
+  if (G_LIKELY (block != NULL))
+    {
+      if (words != NULL)
+        {
+          gsize offset = (gsize) (block - fast->base);
+
+          index = offset >> fast->block_shift;
+          bit = (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
+          if (G_UNLIKELY (index >= *fast->fresh || (offset & (fast->max_fast_size - 1)) != 0 ||
+                          (words[index / _NEBULA_POOL_WORD_BITS] & bit) != 0))
+            return NULL;
+          words[index / _NEBULA_POOL_WORD_BITS] |= bit;
+        }
+      memcpy (&fast->free_head, block, sizeof (gpointer));
+    }
+  else
+    {
+      index = *fast->fresh;
+      if (G_UNLIKELY (index >= fast->fresh_limit))
+        return NULL;
+      *fast->fresh = index + 1;
+      if (words != NULL)
+        words[index / _NEBULA_POOL_WORD_BITS] |= (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
+      block = fast->base + index * fast->max_fast_size;
+    }
+
+  fast->n_in_use++;
+  return block;
+}
+
+/* Puts an allocated block of the current slab back on the free list, or
+ * returns FALSE for the exported path (which reports bad pointers). */
+static inline gboolean
+_nebula_pool_fast_give (NebulaPoolFast *fast,
+                        gpointer        ptr)
+{
+  gsize *words = fast->allocated;
+
+  if (words != NULL)
+    {
+      gsize offset = (gsize) ((guint8 *) ptr - fast->base);
+      gsize index = offset >> fast->block_shift;
+      gsize bit = (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
+
+      if (G_UNLIKELY (index >= *fast->fresh || (offset & (fast->max_fast_size - 1)) != 0 ||
+                      (words[index / _NEBULA_POOL_WORD_BITS] & bit) == 0))
+        return FALSE;
+      words[index / _NEBULA_POOL_WORD_BITS] &= ~bit;
+    }
+  else if (G_UNLIKELY (ptr == NULL))
+    {
+      return FALSE;
+    }
+
+  memcpy (ptr, &fast->free_head, sizeof (gpointer));
+  fast->free_head = (guint8 *) ptr;
+  fast->n_in_use--;
+  return TRUE;
+}
+
+/* The whole inline request, statistics included: what
+ * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first. */
+static inline gboolean
+_nebula_pool_fast_alloc (NebulaPoolFast *fast,
+                         gsize           size,
+                         gsize           alignment,
+                         gpointer       *out)
+{
+  gpointer block;
+
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
+                  (block = _nebula_pool_fast_take (fast)) == NULL))
+    return FALSE;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+  *out = block;
+  return TRUE;
+}
+
+static inline gboolean
+_nebula_pool_fast_dealloc (NebulaPoolFast *fast,
+                           gpointer        ptr,
+                           gsize           size,
+                           gsize           alignment)
+{
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
+                  !_nebula_pool_fast_give (fast, ptr)))
+    return FALSE;
+
+  _nebula_fast_stats_free (fast->stats, size);
+  return TRUE;
+}
+
+/*< private >
+ * NebulaStackFast:
+ *
+ * The hot fields of a #NebulaStackAllocator, right after its
+ * #NebulaAllocatorCore, so that the inline functions below can push
+ * and pop without a call. Not API: the layout may change with the
+ * library's ABI version, and nothing but the inline functions may touch it.
+ *
+ * @cursor is the first free byte of the low end, @limit the end of the
+ * current chunk (or the bottom of the high end), @last the low end's top
+ * block or %NULL, @base the start of the current chunk, @bottom the same
+ * when that chunk is the first one (else %NULL), @cookie the
+ * allocator's secret for block headers. @max_fast_size is the largest
+ * request the inline path may serve: 0 while the allocator is
+ * uninitialized, thread-safe or filling memory, 2^62 - 1 otherwise (so
+ * that no arithmetic can wrap). @stats points at the plain counters when
+ * statistics are kept, else %NULL.
+ */
+typedef struct
+{
+  guint8               *cursor;
+  guint8               *limit;
+  guint8               *last;
+  guint8               *base;
+  guint8               *bottom;
+  guintptr              cookie;
+  gsize                 max_fast_size;
+  NebulaStatsPlain     *stats;
+} NebulaStackFast;
+
+/*< private >
+ * NebulaStackBlockHeader:
+ *
+ * Stored just below every block. A low-end block records the block below
+ * it and where the low end stood before it (@word); a high-end block
+ * records its size in @word. @check makes a damaged header detectable.
+ */
+typedef struct
+{
+  guint8   *prev;
+  guintptr  word;
+  guintptr  check;
+} NebulaStackBlockHeader;
+
+#define _NEBULA_STACK_FAST(self) ((NebulaStackFast *) _NEBULA_CORE_FAST (self))
+/* G_ALIGNOF() declares a struct inside offsetof() outside C11, which C++
+ * refuses: C++11 has alignof. */
+#if defined(__cplusplus) && __cplusplus >= 201103L
+# define _NEBULA_STACK_MIN_ALIGNMENT ((gsize) alignof (NebulaStackBlockHeader))
+#else
+# define _NEBULA_STACK_MIN_ALIGNMENT ((gsize) G_ALIGNOF (NebulaStackBlockHeader))
+#endif
+
+/* The check word of a header. It mixes the header's own address in, so
+ * that a header copied elsewhere does not validate either. */
+static inline guintptr
+_nebula_stack_header_check (guintptr                      cookie,
+                            const NebulaStackBlockHeader *header,
+                            const guint8                 *prev,
+                            guintptr                      word)
+{
+  return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ cookie;
+}
+
+/* Pushes a block of @size bytes on the low end, or returns %NULL for the
+ * exported path. max_fast_size is below 2^62 and user-space addresses
+ * below 2^57, so start + size cannot wrap for any alignment that passes
+ * _nebula_fast_layout_ok(). */
+static inline gpointer
+_nebula_stack_fast_push (NebulaStackFast *fast,
+                         gsize            size,
+                         gsize            alignment)
+{
+  gsize mask = (alignment - 1) | (_NEBULA_STACK_MIN_ALIGNMENT - 1);
+  NebulaStackBlockHeader *header;
+  guintptr start;
+
+  /* max_fast_size first: in thread-safe mode the other fields belong to
+   * the lock. */
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size)))
+    return NULL;
+
+  start = ((guintptr) fast->cursor + sizeof (NebulaStackBlockHeader) + mask) & ~(guintptr) mask;
+  if (G_UNLIKELY (start + size > (guintptr) fast->limit))
+    return NULL;
+
+  header = (NebulaStackBlockHeader *) (start - sizeof (NebulaStackBlockHeader));
+  header->prev = fast->last;
+  header->word = (guintptr) fast->cursor;
+  header->check = _nebula_stack_header_check (fast->cookie, header, fast->last,
+                                              (guintptr) fast->cursor);
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) start + size;
+  return (gpointer) start;
+}
+
+/* Pops the low end's top block when @ptr is that block, @size its size,
+ * its header intact and the block below it in the same chunk (or none, in
+ * the first chunk); FALSE sends everything else (other blocks, wrong
+ * sizes, damaged headers, the bottom of a later chunk) to the exported
+ * path, which says what is wrong. */
+static inline gboolean
+_nebula_stack_fast_pop (NebulaStackFast *fast,
+                        gpointer         ptr,
+                        gsize            size,
+                        gsize            alignment)
+{
+  const NebulaStackBlockHeader *header;
+  guintptr prev, end;
+
+  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size)))
+    return FALSE;
+
+  if (G_UNLIKELY ((guint8 *) ptr != fast->last || ptr == NULL ||
+                  (gsize) (fast->cursor - (guint8 *) ptr) != size))
+    return FALSE;
+
+  /* Through void: blocks are aligned to at least _NEBULA_STACK_MIN_ALIGNMENT,
+   * the header's; a direct cast trips -Wcast-align in callers. */
+  header = (const NebulaStackBlockHeader *) (const void *) ((guint8 *) ptr -
+                                                          sizeof (NebulaStackBlockHeader));
+  prev = (guintptr) header->prev;
+  end = header->word;
+  if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,
+                                                               header->prev, end) ||
+                  end < (guintptr) fast->base || end > (guintptr) header))
+    return FALSE;
+
+  if (prev == 0)
+    {
+      if (G_UNLIKELY (end != (guintptr) fast->bottom))
+        return FALSE;
+    }
+  else if (G_UNLIKELY ((prev & (_NEBULA_STACK_MIN_ALIGNMENT - 1)) != 0 ||
+                       prev < (guintptr) fast->base + sizeof (NebulaStackBlockHeader) ||
+                       prev >= end))
+    {
+      return FALSE;
+    }
+
+  fast->last = (guint8 *) prev;
+  fast->cursor = (guint8 *) end;
+  return TRUE;
+}
+
+/* The whole inline request, statistics included: what
+ * nebula_stack_allocator_push() and nebula_allocator_allocate() try first. */
+static inline gboolean
+_nebula_stack_fast_alloc (NebulaStackFast *fast,
+                          gsize            size,
+                          gsize            alignment,
+                          gpointer        *out)
+{
+  gpointer ptr = _nebula_stack_fast_push (fast, size, alignment);
+
+  if (G_UNLIKELY (ptr == NULL))
+    return FALSE;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+  *out = ptr;
+  return TRUE;
+}
+
+static inline gboolean
+_nebula_stack_fast_dealloc (NebulaStackFast *fast,
+                            gpointer         ptr,
+                            gsize            size,
+                            gsize            alignment)
+{
+  if (G_UNLIKELY (!_nebula_stack_fast_pop (fast, ptr, size, alignment)))
+    return FALSE;
+
+  _nebula_fast_stats_free (fast->stats, size);
+  return TRUE;
+}
+
+#endif /* __GI_SCANNER__ */
+
+G_END_DECLS
