@@ -19,9 +19,12 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
+#include "nebula-script.h"
 #include "nebula-utils.h"
 
 /* Span functions --------------------------------------------------------- */
@@ -542,5 +545,77 @@ nebula_secure_zero_address (guint64   dest,
     return FALSE;
 
   nebula_secure_zero (GSIZE_TO_POINTER (dest), n);
+  return TRUE;
+}
+
+/* Copies for bindings that cannot share memory --------------------------- */
+
+/**
+ * nebula_allocator_read_address:
+ * @self: a #NebulaAllocator
+ * @address: the first byte
+ * @size: the number of bytes
+ * @error: return location for a #GError
+ *
+ * Copies @size bytes at @address out of @self, for a language binding that
+ * cannot share foreign memory without copying (gjs: a #GBytes arrives as
+ * a `Uint8Array`). The span is checked first, as
+ * nebula_allocator_check_span_address() checks it: anything but live
+ * memory of @self gives %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER and reads
+ * nothing. A read of 0 bytes gives empty bytes.
+ *
+ * Returns: (transfer full): a copy of the bytes, or %NULL with @error set
+ */
+GBytes *
+nebula_allocator_read_address (NebulaAllocator  *self,
+                               guint64           address,
+                               guint64           size,
+                               GError          **error)
+{
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (size == 0)
+    return g_bytes_new (NULL, 0);
+  if (!nebula_allocator_check_span_address (self, address, size, error))
+    return NULL;
+
+  return g_bytes_new (GSIZE_TO_POINTER (address), size);
+}
+
+/**
+ * nebula_allocator_write_address:
+ * @self: a #NebulaAllocator
+ * @address: the first byte to write
+ * @data: the bytes to write
+ * @error: return location for a #GError
+ *
+ * Copies @data into @self at @address, the counterpart of
+ * nebula_allocator_read_address(). The whole span the write covers must be
+ * live memory of @self (nebula_allocator_check_span_address()); otherwise
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER and nothing is written.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_allocator_write_address (NebulaAllocator  *self,
+                                guint64           address,
+                                GBytes           *data,
+                                GError          **error)
+{
+  gconstpointer bytes;
+  gsize size;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (data != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  bytes = g_bytes_get_data (data, &size);
+  if (size == 0)
+    return TRUE;
+  if (!nebula_allocator_check_span_address (self, address, size, error))
+    return FALSE;
+
+  memcpy (GSIZE_TO_POINTER (address), bytes, size);
   return TRUE;
 }

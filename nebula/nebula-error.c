@@ -21,6 +21,10 @@ typedef struct
   char    *context;
   char    *suggestion;
   gboolean has_detail;
+  /* Set by nebula_set_error(): FALSE in an error a binding rebuilt from
+   * its domain, code and message, whose detail is then looked up among
+   * the thread's recent errors. */
+  gboolean raised;
 } NebulaErrorDetail;
 
 typedef NebulaErrorDetail NebulaAllocatorErrorPrivate;
@@ -43,6 +47,7 @@ nebula_error_detail_copy (const NebulaErrorDetail *src,
   dest->context = g_strdup (src->context);
   dest->suggestion = g_strdup (src->suggestion);
   dest->has_detail = src->has_detail;
+  dest->raised = src->raised;
 }
 
 static void
@@ -221,8 +226,103 @@ nebula_error_catalogue_retryable (GQuark domain,
   return entry != NULL && entry->retryable;
 }
 
+/* Recent errors ------------------------------------------------------------
+ *
+ * PyGObject turns a GError into a Python exception that keeps only its
+ * domain, code and message, and rebuilds a plain GError from those three
+ * when the exception is passed back to C: the extended detail is gone by
+ * the time a script asks nebula_error_get_suggestion(). Each thread keeps
+ * the detail of its most recent errors, keyed by domain, code and message,
+ * and a detail-less error finds its own there. A script asks right after
+ * the call that failed, on the same thread; a message carries the numbers
+ * and the allocator's name, so two errors with the same key have the same
+ * detail. */
+
+#define RECENT_ERRORS 16
+
+typedef struct
+{
+  GQuark             domain;
+  gint               code;
+  char              *message;
+  NebulaErrorDetail  detail;
+} RecentError;
+
+typedef struct
+{
+  RecentError entries[RECENT_ERRORS];
+  guint       next;
+} RecentErrors;
+
+static void
+recent_errors_free (gpointer data)
+{
+  RecentErrors *recent = data;
+
+  for (guint i = 0; i < RECENT_ERRORS; i++)
+    {
+      g_free (recent->entries[i].message);
+      nebula_error_detail_clear (&recent->entries[i].detail);
+    }
+  g_free (recent);
+}
+
+static GPrivate recent_errors_key = G_PRIVATE_INIT (recent_errors_free);
+
+static RecentErrors *
+get_recent_errors (void)
+{
+  RecentErrors *recent = g_private_get (&recent_errors_key);
+
+  if (recent == NULL)
+    {
+      recent = g_new0 (RecentErrors, 1);
+      g_private_set (&recent_errors_key, recent);
+    }
+  return recent;
+}
+
+static RecentError *
+recent_errors_find (RecentErrors *recent,
+                    const GError *error)
+{
+  /* Newest first: the error a script asks about is usually the last one. */
+  for (guint i = 1; i <= RECENT_ERRORS; i++)
+    {
+      RecentError *entry = &recent->entries[(recent->next + RECENT_ERRORS - i) % RECENT_ERRORS];
+
+      if (entry->message != NULL && entry->domain == error->domain &&
+          entry->code == error->code && g_strcmp0 (entry->message, error->message) == 0)
+        return entry;
+    }
+  return NULL;
+}
+
+static void
+recent_errors_remember (const GError            *error,
+                        const NebulaErrorDetail *detail)
+{
+  RecentErrors *recent = get_recent_errors ();
+  RecentError *entry;
+
+  /* A copy of an error already kept (the error of one computation handed
+   * to each of its waiters) takes no second entry. */
+  if (recent_errors_find (recent, error) != NULL)
+    return;
+
+  entry = &recent->entries[recent->next];
+  recent->next = (recent->next + 1) % RECENT_ERRORS;
+
+  g_free (entry->message);
+  nebula_error_detail_clear (&entry->detail);
+  entry->domain = error->domain;
+  entry->code = error->code;
+  entry->message = g_strdup (error->message);
+  nebula_error_detail_copy (detail, &entry->detail);
+}
+
 static NebulaErrorDetail *
-get_detail (const GError *error)
+get_private (const GError *error)
 {
   if (error == NULL)
     return NULL;
@@ -231,6 +331,29 @@ get_detail (const GError *error)
   if (error->domain == NEBULA_CACHE_ERROR)
     return nebula_cache_error_get_private (error);
   return NULL;
+}
+
+/* The detail of @error; for an error a binding rebuilt, the detail of the
+ * recent error it was rebuilt from, copied into @error so that the strings
+ * returned live as long as @error does. */
+static NebulaErrorDetail *
+get_detail (const GError *error)
+{
+  NebulaErrorDetail *detail = get_private (error);
+  RecentErrors *recent;
+  RecentError *entry;
+
+  if (detail == NULL || detail->raised)
+    return detail;
+
+  recent = g_private_get (&recent_errors_key);
+  entry = recent != NULL ? recent_errors_find (recent, error) : NULL;
+  if (entry != NULL)
+    {
+      nebula_error_detail_clear (detail);
+      nebula_error_detail_copy (&entry->detail, detail);
+    }
+  return detail;
 }
 
 void
@@ -262,9 +385,10 @@ nebula_set_error (GError                **error,
   else
     new_error = g_error_new_literal (domain, code, message);
 
-  detail = get_detail (new_error);
+  detail = get_private (new_error);
   if (detail != NULL)
     {
+      detail->raised = TRUE;
       detail->context = g_steal_pointer (&context);
       if (info != NULL)
         {
@@ -275,6 +399,7 @@ nebula_set_error (GError                **error,
           detail->allocator_name = g_strdup (info->allocator_name);
           detail->suggestion = g_strdup (info->suggestion);
         }
+      recent_errors_remember (new_error, detail);
     }
 
   g_propagate_error (error, new_error);
@@ -285,9 +410,11 @@ nebula_set_error (GError                **error,
  * @error: a #GError
  *
  * Tells what to do about @error. The suggestion the allocator recorded for
- * this very error is returned when the error still carries its detail;
- * otherwise (an error that crossed a language binding, for instance) the
- * catalogue's suggestion for the domain and code.
+ * this very error is returned when the error still carries its detail. An
+ * error a language binding rebuilt from its domain, code and message (as
+ * PyGObject does) finds the detail of the error it was rebuilt from if
+ * that is among the 16 most recent errors of the calling thread; otherwise
+ * the catalogue's suggestion for the domain and code is returned.
  *
  * Returns: (nullable): the suggestion, or %NULL for errors of other domains
  */
@@ -328,8 +455,10 @@ nebula_error_is_retryable (const GError *error)
  * @error: a #GError
  *
  * Whether @error carries the numbers of the failed request (requested,
- * available, capacity, allocator name). Errors converted by a language
- * binding lose them; their message still states the numbers.
+ * available, capacity, allocator name). An error a language binding
+ * rebuilt has them while it is among the 16 most recent errors of the
+ * thread (see nebula_error_get_suggestion()); its message states the
+ * numbers in any case.
  *
  * Returns: %TRUE if the extended detail is present
  */
@@ -480,9 +609,9 @@ code_name_of (const GError *error)
  *   help: Free or reset the allocator, or configure a larger capacity or a max-capacity to let it grow.
  * ]|
  *
- * An error that crossed a language binding has lost its detail: it renders
- * the message (which carries the numbers and the path), the code and the
- * catalogue's suggestion.
+ * An error that crossed a language binding and whose detail is no longer
+ * among the thread's recent errors renders the message (which carries the
+ * numbers and the path), the code and the catalogue's suggestion.
  *
  * Returns: (transfer full): a newly allocated, multi-line string
  */

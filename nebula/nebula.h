@@ -30,4 +30,5 @@
 # include "nebula-utils.h"
 # include "nebula-compute-cache.h"
 # include "nebula-async-compute-cache.h"
+# include "nebula-script.h"
 #undef NEBULA_INSIDE

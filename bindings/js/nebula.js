@@ -4,6 +4,7 @@
 // for what JavaScript cannot say through GObject Introspection alone:
 // scopes that end on every path out of a function, sync or async.
 import GLib from 'gi://GLib';
+import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula?version=1';
 
 /**
@@ -86,19 +87,169 @@ export function withContext(name, fn) {
     return bracket(fn, () => Nebula.context_pop());
 }
 
+// The C catalogue's advice that only a C program can follow, and what a
+// JavaScript program does instead.
+const C_ADVICE = [
+    ['construct with nebula_*_allocator_new() or g_initable_new() so the configuration is checked',
+        'construct with a static constructor (Nebula.PoolAllocator.new(...)) or new, then init(), so the configuration is checked'],
+    ['such as 8 or G_ALIGNOF (type)', 'such as 8 or the element size of a typed array'],
+    ['less than G_MAXSSIZE bytes', 'less than Number.MAX_SAFE_INTEGER bytes'],
+    [' (g_clear_pointer)', ''],
+    ['or use nebula_allocator_new() which checks them', 'or use allocate_array(), which checks them'],
+    ['Use a non-NULL GVariant of a basic type (or a tuple of them) as the key.',
+        'Use a string, number, boolean, bigint or an array of them (or a GLib.Variant) as the key.'],
+];
+
+let propertyNames = null;
+
+// `text` with property names as a gjs program writes them in a
+// constructor's properties: `block_count:` for the property "block-count".
+function scriptSuggestion(text) {
+    if (text === null)
+        return null;
+    if (propertyNames === null) {
+        propertyNames = new Set();
+        for (const type of [Nebula.BumpAllocator, Nebula.PoolAllocator, Nebula.StackAllocator,
+            Nebula.SystemAllocator, Nebula.ComputeCache, Nebula.AsyncComputeCache]) {
+            for (const pspec of GObject.Object.list_properties.call(type))
+                propertyNames.add(pspec.get_name());
+        }
+    }
+    for (const [cAdvice, jsAdvice] of C_ADVICE)
+        text = text.replace(cAdvice, jsAdvice);
+    return text.replace(/'?\b([a-z]+(?:-[a-z]+)*)\b'?( property\b)?/g, (match, name, property) => {
+        if (!propertyNames.has(name))
+            return match;
+        return `${name.replaceAll('-', '_')}:${property ? ' property' : ''}`;
+    });
+}
+
 /**
- * The parts of a Nebula error a program acts on.
+ * Everything a Nebula error carries, as C records it: the suggestion (with
+ * property names spelled as a constructor's properties, `block_count:`),
+ * whether retrying can succeed, the numbers (0 where they do not apply),
+ * the allocator's name and the call-site context (null when unknown).
  *
  * @param {GLib.Error} error an error thrown by a Nebula call
- * @returns {{message: string, suggestion: string, retryable: boolean}}
+ * @returns {{message: string, code: number, suggestion: string,
+ *   retryable: boolean, requested: number, available: number,
+ *   capacity: number, allocatorName: ?string, context: ?string}}
  */
 export function explain(error) {
     return {
         message: error.message,
-        suggestion: Nebula.error_get_suggestion(error),
+        code: error.code,
+        suggestion: scriptSuggestion(Nebula.error_get_suggestion(error)),
         retryable: Nebula.error_is_retryable(error),
+        requested: Nebula.error_get_requested(error),
+        available: Nebula.error_get_available(error),
+        capacity: Nebula.error_get_capacity(error),
+        allocatorName: Nebula.error_get_allocator_name(error),
+        context: Nebula.error_get_context(error),
     };
 }
+
+/**
+ * A window on `size` bytes at `address` of `allocator`: gjs cannot alias
+ * foreign memory, so read() and write() copy. Every call checks the span
+ * in C (Nebula.Allocator.check_span_address()), so a freed, reset or
+ * foreign block throws NEBULA_ALLOCATOR_ERROR_INVALID_POINTER instead of
+ * touching memory. The view keeps the allocator alive, not the block.
+ *
+ * @param {Nebula.Allocator} allocator the allocator that handed out the block
+ * @param {number} address the first byte
+ * @param {number} size bytes
+ * @returns {{address: number, size: number,
+ *   read: function(number=, number=): Uint8Array,
+ *   write: function(Uint8Array, number=)}}
+ */
+export function view(allocator, address, size) {
+    allocator.check_span_address(address, size);
+    const inside = (offset, length) => {
+        if (offset < 0 || length < 0 || offset + length > size)
+            throw new RangeError(`${length} bytes at offset ${offset} do not fit a view of ${size} bytes`);
+    };
+    return {
+        allocator,
+        address,
+        size,
+        read(offset = 0, length = size - offset) {
+            inside(offset, length);
+            return allocator.read_address(address + offset, length).toArray();
+        },
+        write(bytes, offset = 0) {
+            inside(offset, bytes.length);
+            allocator.write_address(address + offset, bytes);
+        },
+    };
+}
+
+/**
+ * The GLib.Variant a cache keeps for a plain JavaScript key: a string,
+ * boolean, integer (int64), other number (double), bigint (int64) or an
+ * array of them (a tuple). A GLib.Variant passes unchanged; anything else
+ * is left for the cache to refuse with INVALID_KEY.
+ *
+ * @param {*} value the key
+ * @returns {GLib.Variant|*} the key the cache takes
+ */
+export function cacheKey(value) {
+    if (value instanceof GLib.Variant)
+        return value;
+    switch (typeof value) {
+    case 'string':
+        return new GLib.Variant('s', value);
+    case 'boolean':
+        return new GLib.Variant('b', value);
+    case 'bigint':
+        return new GLib.Variant('x', value);
+    case 'number':
+        return Number.isSafeInteger(value) ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
+    default:
+        if (Array.isArray(value))
+            return GLib.Variant.new_tuple(value.map(cacheKey));
+        return value;
+    }
+}
+
+/**
+ * Nebula.ComputeCache.get_or_compute() with a plain JavaScript key, which
+ * `func` receives as it was passed. A throw from `func` reaches the caller
+ * unchanged; nothing is stored.
+ *
+ * @param {Nebula.ComputeCache} cache the cache
+ * @param {*} key a plain key (see cacheKey()) or a GLib.Variant
+ * @param {function(*): GObject.Object} func computes the value on a miss
+ * @returns {GObject.Object} the value
+ */
+export function getOrComputeSync(cache, key, func) {
+    let thrown = null;
+    try {
+        return cache.get_or_compute(cacheKey(key), () => {
+            try {
+                return func(key);
+            } catch (e) {
+                thrown = {e};
+                return null;
+            }
+        });
+    } catch (e) {
+        if (thrown !== null)
+            throw thrown.e;
+        throw e;
+    }
+}
+
+// `${allocator}`: the type, the name and the fill, as Python's repr().
+function allocatorToString() {
+    const name = this.name ? ` '${this.name}'` : '';
+    return `[Nebula.${this.constructor.name.replace(/^Nebula_/, '')}${name} ` +
+        `bytes_used=${this.bytes_used} bytes_available=${this.bytes_available}]`;
+}
+
+for (const type of [Nebula.BumpAllocator, Nebula.PoolAllocator, Nebula.StackAllocator,
+    Nebula.SystemAllocator])
+    type.prototype.toString = allocatorToString;
 
 // The error a request completes with when its compute function threw `e`:
 // a GLib.Error as it is, anything else as FAILED with its name and message.
@@ -141,7 +292,7 @@ export function wrapCompute(func) {
  * with wrapCompute()) on a miss.
  *
  * @param {Nebula.AsyncComputeCache} cache the cache
- * @param {GLib.Variant} key the key
+ * @param {*} key a plain key (see cacheKey()) or a GLib.Variant
  * @param {function(GLib.Variant, Gio.Cancellable, Gio.Task): *} func the
  *   compute function
  * @param {Gio.Cancellable} [cancellable] cancels this request only
@@ -150,7 +301,7 @@ export function wrapCompute(func) {
  */
 export function getOrCompute(cache, key, func, cancellable = null) {
     return new Promise((resolve, reject) => {
-        cache.get_or_compute_async(key, wrapCompute(func), cancellable, (source, result) => {
+        cache.get_or_compute_async(cacheKey(key), wrapCompute(func), cancellable, (source, result) => {
             try {
                 resolve(source.get_or_compute_finish(result));
             } catch (e) {

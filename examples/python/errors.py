@@ -11,8 +11,8 @@ Code = Nebula.AllocatorError
 
 def show(error):
     print(f'error: {error.message}')
-    print(f'  suggestion: {Nebula.error_get_suggestion(error)}')
-    print(f'  retryable: {"yes" if Nebula.error_is_retryable(error) else "no"}')
+    print(f'  suggestion: {error.suggestion}')
+    print(f'  retryable: {"yes" if error.retryable else "no"}')
 
 
 def handle_client(arena, size):
@@ -39,7 +39,7 @@ except GLib.Error as e:
     assert e.matches(Nebula.allocator_error_quark(), Code.EXHAUSTED)
     show(e)
     # It is retryable: free memory and try again.
-    if Nebula.error_is_retryable(e):
+    if e.retryable:
         arena.reset()
         handle_client(arena, 128)
         print('retry after reset: ok')

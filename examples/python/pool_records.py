@@ -27,7 +27,7 @@ def show(error, address=None, name=None):
     if address is not None:
         message = message.replace(f'{address:#x}', name)
     print(f'error: {message}')
-    print(f'  suggestion: {Nebula.error_get_suggestion(error)}')
+    print(f'  suggestion: {error.suggestion}')
 
 
 def record_new(pool, record_id, name, balance):

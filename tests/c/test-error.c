@@ -96,6 +96,47 @@ test_error_plain (void)
   g_assert_false (nebula_error_is_retryable (other));
 }
 
+/* PyGObject rebuilds a GError from domain, code and message alone: the
+ * rebuilt error finds the detail of the recent error it came from, on the
+ * thread that raised it, and keeps it after newer errors. */
+static void
+test_error_rebuilt_by_binding (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (64, 1, NULL);
+  g_autoptr(GError) error = NULL;
+  g_autoptr(GError) rebuilt = NULL;
+  g_autoptr(GError) other_code = NULL;
+  g_autofree char *suggestion = NULL;
+  gpointer block;
+
+  block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, NULL);
+  g_assert_nonnull (block);
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+
+  rebuilt = g_error_new_literal (error->domain, error->code, error->message);
+  other_code = g_error_new_literal (error->domain, NEBULA_ALLOCATOR_ERROR_FAILED, error->message);
+  g_assert_true (nebula_error_has_detail (rebuilt));
+  g_assert_cmpstr (nebula_error_get_suggestion (rebuilt), ==, nebula_error_get_suggestion (error));
+  g_assert_nonnull (strstr (nebula_error_get_suggestion (rebuilt), "block-count"));
+  g_assert_cmpuint (nebula_error_get_requested (rebuilt), ==, nebula_error_get_requested (error));
+  g_assert_cmpuint (nebula_error_get_capacity (rebuilt), ==, nebula_error_get_capacity (error));
+  g_assert_false (nebula_error_has_detail (other_code));
+
+  /* The detail now belongs to the rebuilt error. */
+  suggestion = g_strdup (nebula_error_get_suggestion (rebuilt));
+  for (guint i = 0; i < 32; i++)
+    {
+      g_autoptr(GError) newer = NULL;
+
+      nebula_set_error (&newer, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, NULL,
+                        "newer error %u", i);
+    }
+  g_assert_cmpstr (nebula_error_get_suggestion (rebuilt), ==, suggestion);
+
+  nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 64, 8, NULL);
+}
+
 static void
 inner_call (GError **error)
 {
@@ -171,8 +212,16 @@ test_error_format (void)
   g_assert_null (nebula_error_get_context (error));
 #endif
 
-  /* As it comes back from a binding: message, code and catalogue advice. */
+  /* As it comes back from a binding, once the thread's recent errors no
+   * longer hold it: message, code and catalogue advice. */
   plain = g_error_new_literal (error->domain, error->code, error->message);
+  for (guint i = 0; i < 16; i++)
+    {
+      g_autoptr(GError) newer = NULL;
+
+      nebula_set_error (&newer, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, NULL,
+                        "newer error %u", i);
+    }
   plain_text = nebula_error_format (plain);
   g_assert_nonnull (strstr (plain_text, "requested 128 bytes"));
   g_assert_nonnull (strstr (plain_text, "  code: NEBULA_ALLOCATOR_ERROR_EXHAUSTED"));
@@ -292,6 +341,7 @@ main (int   argc,
   g_test_add_func ("/nebula/error/first-member", test_error_first_member);
   g_test_add_func ("/nebula/error/detail-and-copy", test_error_detail_and_copy);
   g_test_add_func ("/nebula/error/plain", test_error_plain);
+  g_test_add_func ("/nebula/error/rebuilt-by-binding", test_error_rebuilt_by_binding);
   g_test_add_func ("/nebula/error/context", test_error_context);
   g_test_add_func ("/nebula/error/context/stack", test_error_context_stack);
   g_test_add_func ("/nebula/error/context/threads", test_error_context_threads);

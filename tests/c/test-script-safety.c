@@ -421,6 +421,34 @@ test_threads (void)
   g_object_unref (data.shared);
 }
 
+/* gjs reads and writes blocks by copy: only live memory of the allocator. */
+static void
+test_read_write_address (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (64, 1, NULL);
+  NebulaAllocator *allocator = NEBULA_ALLOCATOR (pool);
+  g_autoptr(GBytes) data = g_bytes_new_static ("abc", 3);
+  g_autoptr(GBytes) read = NULL;
+  g_autoptr(GBytes) refused = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 address;
+
+  address = nebula_allocator_allocate_address (allocator, 64, 8, NULL);
+  g_assert_cmpuint (address, !=, 0);
+  g_assert_true (nebula_allocator_write_address (allocator, address + 61, data, NULL));
+  read = nebula_allocator_read_address (allocator, address + 61, 3, NULL);
+  g_assert_cmpmem (g_bytes_get_data (read, NULL), g_bytes_get_size (read), "abc", 3);
+
+  refused = nebula_allocator_read_address (allocator, address + 62, 3, &error);
+  g_assert_null (refused);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  nebula_allocator_deallocate_address (allocator, address, 64, 8, NULL);
+  g_assert_false (nebula_allocator_write_address (allocator, address, data, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -435,6 +463,7 @@ main (int   argc,
   g_test_add_func ("/nebula/script/name-not-utf8", test_name_not_utf8);
   g_test_add_func ("/nebula/script/stack-high", test_stack_high_address);
   g_test_add_func ("/nebula/script/threads", test_threads);
+  g_test_add_func ("/nebula/script/read-write-address", test_read_write_address);
 
   return g_test_run ();
 }

@@ -22,6 +22,8 @@
 
 import contextlib
 import ctypes
+import functools
+import re
 
 from gi.repository import GLib
 
@@ -33,11 +35,121 @@ Nebula = get_introspection_module('Nebula')
 __all__ = []
 
 
+# --- Errors: the detail C records, as attributes of the exception.
+
+_NEBULA_DOMAINS = ('NebulaAllocatorError', 'NebulaCacheError')
+
+# The C catalogue's advice that only a C program can follow, and what a
+# Python program does instead.
+_C_ADVICE = (
+    ('construct with nebula_*_allocator_new() or g_initable_new() so the configuration is checked',
+     'the constructor (Nebula.PoolAllocator(block_size=...), ...) checks the configuration'),
+    ('such as 8 or G_ALIGNOF (type)', 'such as 8 or ctypes.alignment(type)'),
+    ('less than G_MAXSSIZE bytes', 'less than sys.maxsize bytes'),
+    (' (g_clear_pointer)', ''),
+    ('or use nebula_allocator_new() which checks them', 'or use allocate_array(), which checks them'),
+    ('Use a non-NULL GVariant of a basic type (or a tuple of them) as the key.',
+     'Use a str, int, float, bool or a tuple of them (or a GLib.Variant) as the key.'),
+)
+
+_property_names = None
+
+
+def _script_suggestion(text):
+    """@text with property names as a Python program writes them: the
+    keyword argument ``block_count=`` for the property "block-count"."""
+    global _property_names
+    if text is None:
+        return None
+    if _property_names is None:
+        _property_names = {pspec.name for cls in (Nebula.BumpAllocator, Nebula.PoolAllocator,
+                                                  Nebula.StackAllocator, Nebula.SystemAllocator,
+                                                  Nebula.ComputeCache, Nebula.AsyncComputeCache)
+                           for pspec in cls.list_properties()}
+    for c_advice, python_advice in _C_ADVICE:
+        text = text.replace(c_advice, python_advice)
+
+    def spell(match):
+        name = match.group(1)
+        if name not in _property_names:
+            return match.group(0)
+        return name.replace('-', '_') + '=' + (' argument' if match.group(2) else '')
+
+    return re.sub(r"'?\b([a-z]+(?:-[a-z]+)*)\b'?( property\b)?", spell, text)
+
+
+class Error(GLib.Error):
+    """A ``GLib.Error`` raised by Nebula, with the detail C records.
+
+    ``str(e)`` is the message, as C prints it. ``suggestion`` says what to
+    do (property names spelled as keyword arguments); ``retryable`` whether
+    the same call may succeed later; ``requested``, ``available`` and
+    ``capacity`` the numbers (0 where they do not apply);
+    ``allocator_name`` and ``context`` (the ``with Nebula.context()`` path)
+    are ``None`` when unknown. ``except GLib.Error`` catches it as before.
+    """
+
+    suggestion = None
+    retryable = False
+    requested = 0
+    available = 0
+    capacity = 0
+    allocator_name = None
+    context = None
+
+    def __str__(self):
+        return self.message
+
+
+__all__.append('Error')
+
+
+def _carry_detail(error):
+    """Turns a Nebula GLib.Error into an Error carrying its detail, asked of
+    C right after the call that failed, while the thread's recent errors
+    still hold it."""
+    if error.domain not in _NEBULA_DOMAINS or isinstance(error, Error):
+        return error
+    error.__class__ = Error
+    error.suggestion = _script_suggestion(Nebula.error_get_suggestion(error))
+    error.retryable = Nebula.error_is_retryable(error)
+    error.requested = Nebula.error_get_requested(error)
+    error.available = Nebula.error_get_available(error)
+    error.capacity = Nebula.error_get_capacity(error)
+    error.allocator_name = Nebula.error_get_allocator_name(error)
+    error.context = Nebula.error_get_context(error)
+    return error
+
+
+def _raising_errors_with_detail(method):
+    @functools.wraps(method)
+    def call(*args, **kwargs):
+        try:
+            return method(*args, **kwargs)
+        except GLib.Error as error:
+            raise _carry_detail(error)
+    return call
+
+
+def _wrap_methods(override_class, introspected):
+    """Every method of @introspected, and the override's own version of it,
+    raises errors with their detail."""
+    for info in introspected.__info__.get_methods():
+        name = info.get_name()
+        if info.is_constructor():
+            continue
+        method = vars(override_class).get(name, getattr(introspected, name))
+        setattr(override_class, name, _raising_errors_with_detail(method))
+
+
 def _init_on_construction(self, **kwargs):
     # GObject.Object.__init__ only sets properties; GInitable.init is what
     # validates the configuration, so run it right away.
     super(type(self), self).__init__(**kwargs)
-    self.init(None)
+    try:
+        self.init(None)
+    except GLib.Error as error:
+        raise _carry_detail(error)
 
 
 # --- Allocator and AllocatorStats: conveniences shared by every allocator.
@@ -65,7 +177,12 @@ class AllocatorStats(Nebula.AllocatorStats):
         """The counters as a ``dict`` (field name to ``int``)."""
         return {field: getattr(self, field) for field in _STATS_FIELDS}
 
+    # Set by Allocator.get_stats(): False when the allocator counts nothing.
+    tracked = True
+
     def __repr__(self):
+        if not self.tracked:
+            return '<Nebula.AllocatorStats off (track_stats=False): every counter reads 0>'
         counters = ' '.join(f'{field}={getattr(self, field)}' for field in _STATS_FIELDS)
         return f'<Nebula.AllocatorStats {counters}>'
 
@@ -120,6 +237,16 @@ class Allocator(Nebula.Allocator):
         was allocated with."""
         return Nebula.Allocator.deallocate(self, address, size, alignment)
 
+    def get_stats(self):
+        """A snapshot of the counters; its ``tracked`` attribute is False
+        (and its repr says so) when the allocator was constructed with
+        ``track_stats=False`` and counts nothing."""
+        stats = Nebula.Allocator.get_stats(self)
+        # An allocator implemented in Python may have no such property.
+        if self.find_property('track-stats') is not None:
+            stats.tracked = self.get_property('track-stats')
+        return stats
+
     @property
     def stats(self):
         """A fresh ``Nebula.AllocatorStats`` snapshot (``get_stats()``)."""
@@ -159,6 +286,7 @@ class Allocator(Nebula.Allocator):
         return _allocator_repr(self)
 
 
+_wrap_methods(Allocator, Nebula.Allocator)
 Allocator = override(Allocator)
 __all__.append('Allocator')
 
@@ -170,6 +298,7 @@ class SystemAllocator(Nebula.SystemAllocator):
     __repr__ = _allocator_repr
 
 
+_wrap_methods(SystemAllocator, Nebula.SystemAllocator)
 SystemAllocator = override(SystemAllocator)
 __all__.append('SystemAllocator')
 
@@ -195,6 +324,7 @@ class BumpAllocator(Nebula.BumpAllocator):
             self.restore(checkpoint)
 
 
+_wrap_methods(BumpAllocator, Nebula.BumpAllocator)
 BumpAllocator = override(BumpAllocator)
 __all__.append('BumpAllocator')
 
@@ -240,6 +370,7 @@ class StackAllocator(Nebula.StackAllocator):
             self.release_to_marker(marker)
 
 
+_wrap_methods(StackAllocator, Nebula.StackAllocator)
 StackAllocator = override(StackAllocator)
 __all__.append('StackAllocator')
 
@@ -281,6 +412,7 @@ class PoolAllocator(Nebula.PoolAllocator):
                                      f'max_blocks={most}')
 
 
+_wrap_methods(PoolAllocator, Nebula.PoolAllocator)
 PoolAllocator = override(PoolAllocator)
 __all__.append('PoolAllocator')
 
@@ -298,11 +430,27 @@ def context(name):
 __all__.append('context')
 
 
+class MemoryBudget(Nebula.MemoryBudget):
+    """A limit on the bytes allocators may hold; its errors carry their
+    detail like the allocators'."""
+
+
+_wrap_methods(MemoryBudget, Nebula.MemoryBudget)
+MemoryBudget = override(MemoryBudget)
+__all__.append('MemoryBudget')
+
+memory_copy = _raising_errors_with_detail(Nebula.memory_copy)
+memory_fill = _raising_errors_with_detail(Nebula.memory_fill)
+secure_zero = _raising_errors_with_detail(Nebula.secure_zero)
+__all__ += ['memory_copy', 'memory_fill', 'secure_zero']
+
+
 # Compute caches ------------------------------------------------------------
 
 import asyncio  # noqa: E402
+import collections  # noqa: E402
 
-from gi.repository import Gio, GLib  # noqa: E402
+from gi.repository import Gio, GLib, GObject  # noqa: E402
 
 
 def _variant_key(key):
@@ -330,30 +478,75 @@ def _raised_error(exc):
     exception's type and message."""
     if isinstance(exc, GLib.Error):
         return exc
-    return GLib.Error.new_literal(Nebula.cache_error_quark(),
-                                  'The compute function raised %s: %s' % (type(exc).__name__, exc),
-                                  int(Nebula.CacheError.FAILED))
+    error = GLib.Error.new_literal(Nebula.cache_error_quark(),
+                                   'The compute function raised %s: %s' % (type(exc).__name__, exc),
+                                   int(Nebula.CacheError.FAILED))
+    # The awaitable raises @exc itself; C and the callback API see only the
+    # GLib.Error, so the exception waits here, found by that error's message.
+    _raised_exceptions[error.message] = exc
+    while len(_raised_exceptions) > 64:
+        _raised_exceptions.popitem(last=False)
+    return error
+
+
+_raised_exceptions = collections.OrderedDict()
+
+
+def _original_exception(error):
+    """The exception a compute function raised, for the GLib.Error a request
+    completed with; @error itself if it did not come from one."""
+    if error.domain == 'NebulaCacheError' and error.code == int(Nebula.CacheError.FAILED):
+        return _raised_exceptions.get(error.message, error)
+    return error
+
+
+_CACHE_STATS_FIELDS = tuple(field.get_name() for field in Nebula.CacheStats.__info__.get_fields())
+
+
+class CacheStats(Nebula.CacheStats):
+    """A snapshot of a cache's counters, each an attribute."""
+
+    def as_dict(self):
+        """The counters as a ``dict`` (field name to ``int``)."""
+        return {field: getattr(self, field) for field in _CACHE_STATS_FIELDS}
+
+    def __repr__(self):
+        counters = ' '.join(f'{field}={getattr(self, field)}' for field in _CACHE_STATS_FIELDS)
+        return f'<Nebula.CacheStats {counters}>'
+
+
+CacheStats = override(CacheStats)
+__all__.append('CacheStats')
 
 
 class ComputeCache(Nebula.ComputeCache):
     """A bounded get-or-compute cache; keys may be plain Python values.
 
-    An exception other than GLib.Error raised by the compute function
-    propagates out of get_or_compute() unchanged; nothing is stored."""
+    ``get_or_compute(key, func)`` calls ``func(key)`` with the key as it was
+    passed (not a GLib.Variant). An exception other than GLib.Error raised
+    by the compute function propagates out of get_or_compute() unchanged; a
+    value that is not a GObject.Object raises TypeError naming its type;
+    nothing is stored in either case."""
 
     def get_or_compute(self, key, func, *user_data):
         raised = []
 
-        def compute(key, *data):
-            # PyGObject turns only GLib.Error into the callback's GError;
-            # anything else it would print and lose.
+        def compute(_variant, *data):
+            # The function sees the key as the caller passed it. PyGObject
+            # turns only GLib.Error into the callback's GError; anything
+            # else it would print and lose.
             try:
-                return func(key, *data)
+                value = func(key, *data)
             except GLib.Error:
                 raise
             except BaseException as exc:
                 raised.append(exc)
                 return None
+            if value is not None and not isinstance(value, GObject.Object):
+                raised.append(TypeError('The compute function must return a GObject.Object '
+                                        f'(or raise), not {type(value).__name__}'))
+                return None
+            return value
 
         try:
             return Nebula.ComputeCache.get_or_compute(self, _variant_key(key), compute, *user_data)
@@ -372,6 +565,7 @@ class ComputeCache(Nebula.ComputeCache):
         return Nebula.ComputeCache.invalidate(self, _variant_key(key))
 
 
+_wrap_methods(ComputeCache, Nebula.ComputeCache)
 ComputeCache = override(ComputeCache)
 __all__.append('ComputeCache')
 
@@ -421,7 +615,9 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
     def get_or_compute(self, key, func, cancellable=None):
         """An awaitable for asyncio: ``value, outcome = await
         cache.get_or_compute(key, func)``. Cancelling the awaiting asyncio
-        task cancels this request only."""
+        task cancels this request only. If ``func`` raised, the awaitable
+        (and every awaitable that joined the computation) raises that same
+        exception."""
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         cancellable = cancellable or Gio.Cancellable()
@@ -431,7 +627,7 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
                 outcome = cache.get_or_compute_finish(result)
             except GLib.Error as error:
                 if not future.done():
-                    future.set_exception(error)
+                    future.set_exception(_original_exception(error))
             else:
                 if not future.done():
                     future.set_result(tuple(outcome))
@@ -456,5 +652,6 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
         return Nebula.AsyncComputeCache.invalidate(self, _variant_key(key))
 
 
+_wrap_methods(AsyncComputeCache, Nebula.AsyncComputeCache)
 AsyncComputeCache = override(AsyncComputeCache)
 __all__.append('AsyncComputeCache')
