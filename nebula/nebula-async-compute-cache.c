@@ -596,6 +596,8 @@ nebula_async_compute_cache_constructed (GObject *object)
                               "time-to-live", self->time_to_live,
                               "time-to-idle", self->time_to_idle,
                               NULL);
+  if (self->refresh_after > 0)
+    nebula_compute_cache_track_time (self->store);
 }
 
 static void

@@ -161,8 +161,8 @@ s3_queue_of (NebulaComputeCache *self,
   return entry->in_main ? &self->main_queue : &self->policy_queue;
 }
 
-/* Lazy promotion: an entry of the small queue that was hit since it came
- * in moves to the main queue; one that was not leaves the cache and its
+/* Lazy promotion: an entry of the small queue hit promotion-threshold
+ * times since it came in moves to the main queue; one that was not leaves the cache and its
  * hash goes to the ghost queue. Moving does not change the total, so the
  * caller's loop decides whether the main queue must give up an entry. */
 static Entry *
@@ -175,7 +175,7 @@ s3_evict_small (NebulaComputeCache *self)
       Entry *entry = ENTRY_OF (link, policy_link);
 
       nebula_cache_queue_unlink (&self->policy_queue, link, entry->weight);
-      if (entry->frequency > 0)
+      if (entry->frequency >= self->promotion_threshold)
         {
           entry->frequency = 0;
           entry->in_main = TRUE;

@@ -52,12 +52,14 @@ struct _NebulaComputeCache
   GDestroyNotify            key_destroy;
   GDestroyNotify            value_destroy;
   gboolean                  variant_keys;
+  gboolean                  uses_time;       /* entries carry times */
 
   NebulaEvictionPolicy      policy;
   guint                     max_entries;
   guint64                   max_weight;
   guint64                   time_to_live;
   guint64                   time_to_idle;
+  guint                     promotion_threshold; /* S3-FIFO, 1..3 */
 
   guint64                   weight;
   Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
@@ -87,6 +89,10 @@ struct _NebulaComputeCache
 
 /* The cache's clock, in microseconds. */
 gint64    nebula_compute_cache_now        (NebulaComputeCache  *self);
+
+/* Stamps entries with the clock even without an expiry: the asynchronous
+ * cache reads their written times for refresh-after. */
+void      nebula_compute_cache_track_time (NebulaComputeCache  *self);
 
 /* A lookup that counts no request: the store behind the asynchronous cache
  * keeps its own request counters. Touches the entry for the policy and

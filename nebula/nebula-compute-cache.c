@@ -51,6 +51,7 @@ enum {
   PROP_MAX_WEIGHT,
   PROP_TIME_TO_LIVE,
   PROP_TIME_TO_IDLE,
+  PROP_PROMOTION_THRESHOLD,
   PROP_N_ENTRIES,
   PROP_WEIGHT,
   N_PROPS
@@ -105,6 +106,23 @@ now (NebulaComputeCache *self)
   return self->clock != NULL ? self->clock (self->clock_data) : g_get_monotonic_time ();
 }
 
+/* The time entries are stamped with: only a cache whose entries expire, or
+ * whose written times are read (the asynchronous cache's refresh-after),
+ * reads its clock; the others stamp 0 and read no clock at all. */
+static inline gint64
+entry_time (NebulaComputeCache *self)
+{
+  return self->uses_time ? now (self) : 0;
+}
+
+void
+nebula_compute_cache_track_time (NebulaComputeCache *self)
+{
+  nebula_mutex_lock (&self->mutex);
+  self->uses_time = TRUE;
+  nebula_mutex_unlock (&self->mutex);
+}
+
 gint64
 nebula_compute_cache_now (NebulaComputeCache *self)
 {
@@ -133,9 +151,13 @@ flush_graveyard (NebulaComputeCache *self,
                  GQueue             *graveyard)
 {
   Entry *entry;
-  gboolean emit = self->variant_keys &&
-                  g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
+  gboolean emit;
 
+  if (graveyard->head == NULL)
+    return;
+
+  emit = self->variant_keys &&
+         g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
   while ((entry = g_queue_pop_head (graveyard)) != NULL)
     {
       if (emit)
@@ -169,11 +191,13 @@ get_or_compute (NebulaComputeCache        *self,
   gpointer result = NULL;
   Entry *entry;
   gint64 started;
+  gint64 finished;
   gint64 time;
-  guint64 weight;
+  guint64 weight = 0;
 
+  /* A hit takes the lock once, a miss twice: to look, and to publish. */
   nebula_mutex_lock (&self->mutex);
-  time = now (self);
+  time = entry_time (self);
   entry = nebula_cache_find_live (self, key, time, &graveyard);
   self->stats.requests++;
   if (entry != NULL)
@@ -193,14 +217,20 @@ get_or_compute (NebulaComputeCache        *self,
       return result;
     }
 
+  /* The two clock reads of a miss time the computation for load_time_us. */
   started = g_get_monotonic_time ();
   if (object_func != NULL)
     value = object_func (key, user_data, &local_error);
   else
     value = pointer_func (key, user_data, &local_error);
+  finished = g_get_monotonic_time ();
+
+  /* The weigher is the program's code: call it without the lock. */
+  if (value != NULL)
+    weight = nebula_cache_weigh (self, key, value);
 
   nebula_mutex_lock (&self->mutex);
-  self->stats.load_time_us += g_get_monotonic_time () - started;
+  self->stats.load_time_us += finished - started;
   if (value == NULL)
     {
       self->stats.loads_failed++;
@@ -213,13 +243,7 @@ get_or_compute (NebulaComputeCache        *self,
       return NULL;
     }
   self->stats.loads_ok++;
-  nebula_mutex_unlock (&self->mutex);
-
-  /* The weigher is the program's code: call it without the lock. */
-  weight = nebula_cache_weigh (self, key, value);
-
-  nebula_mutex_lock (&self->mutex);
-  time = now (self);
+  time = entry_time (self);
   entry = nebula_cache_find_live (self, key, time, &graveyard);
   if (entry != NULL)
     {
@@ -252,10 +276,12 @@ insert (NebulaComputeCache  *self,
   GQueue graveyard = G_QUEUE_INIT;
   guint64 weight = nebula_cache_weigh (self, key, value);
   gboolean stored;
+  gint64 time;
 
   nebula_mutex_lock (&self->mutex);
-  nebula_cache_expire (self, now (self), &graveyard);
-  stored = nebula_cache_entry_store (self, key, value, weight, now (self), FALSE, &graveyard, error);
+  time = entry_time (self);
+  nebula_cache_expire (self, time, &graveyard);
+  stored = nebula_cache_entry_store (self, key, value, weight, time, FALSE, &graveyard, error);
   nebula_mutex_unlock (&self->mutex);
 
   if (!stored)
@@ -276,7 +302,7 @@ lookup (NebulaComputeCache *self,
   gint64 time;
 
   nebula_mutex_lock (&self->mutex);
-  time = now (self);
+  time = entry_time (self);
   entry = nebula_cache_find_live (self, key, time, &graveyard);
   if (count)
     self->stats.requests++;
@@ -306,7 +332,7 @@ invalidate (NebulaComputeCache *self,
   gboolean removed = FALSE;
 
   nebula_mutex_lock (&self->mutex);
-  entry = nebula_cache_find_live (self, key, now (self), &graveyard);
+  entry = nebula_cache_find_live (self, key, entry_time (self), &graveyard);
   if (entry != NULL)
     {
       nebula_cache_entry_remove (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
@@ -771,6 +797,16 @@ nebula_compute_cache_finalize (GObject *object)
 }
 
 static void
+nebula_compute_cache_constructed (GObject *object)
+{
+  NebulaComputeCache *self = NEBULA_COMPUTE_CACHE (object);
+
+  G_OBJECT_CLASS (nebula_compute_cache_parent_class)->constructed (object);
+
+  self->uses_time = self->time_to_live > 0 || self->time_to_idle > 0;
+}
+
+static void
 nebula_compute_cache_get_property (GObject    *object,
                                    guint       prop_id,
                                    GValue     *value,
@@ -794,6 +830,9 @@ nebula_compute_cache_get_property (GObject    *object,
       break;
     case PROP_TIME_TO_IDLE:
       g_value_set_uint64 (value, self->time_to_idle);
+      break;
+    case PROP_PROMOTION_THRESHOLD:
+      g_value_set_uint (value, self->promotion_threshold);
       break;
     case PROP_N_ENTRIES:
       g_value_set_uint (value, nebula_compute_cache_get_n_entries (self));
@@ -831,6 +870,9 @@ nebula_compute_cache_set_property (GObject      *object,
     case PROP_TIME_TO_IDLE:
       self->time_to_idle = g_value_get_uint64 (value);
       break;
+    case PROP_PROMOTION_THRESHOLD:
+      self->promotion_threshold = g_value_get_uint (value);
+      break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -841,6 +883,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
+  object_class->constructed = nebula_compute_cache_constructed;
   object_class->finalize = nebula_compute_cache_finalize;
   object_class->get_property = nebula_compute_cache_get_property;
   object_class->set_property = nebula_compute_cache_set_property;
@@ -900,6 +943,20 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
     g_param_spec_uint64 ("time-to-idle", NULL, NULL,
                          0, G_MAXINT64, 0,
                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NebulaComputeCache:promotion-threshold:
+   *
+   * With %NEBULA_EVICTION_POLICY_S3_FIFO, the hits an entry needs while in
+   * the small queue to move to the main queue when it reaches the head:
+   * 2, the default, is the rule of the S3-FIFO paper (SOSP'23) and of
+   * libCacheSim; 1 promotes after one hit, the rule of Nebula 0.1.0, and
+   * 3 after three (hits are counted up to 3). Other policies ignore it.
+   */
+  properties[PROP_PROMOTION_THRESHOLD] =
+    g_param_spec_uint ("promotion-threshold", NULL, NULL,
+                       1, 3, 2,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
    * NebulaComputeCache:n-entries:

@@ -571,6 +571,7 @@ nebula_bench_cache_run (gboolean quick,
       run_hits (&hit_rows[i], run_ops, run_rounds);
       ok &= hit_rows[i].result.ran;
     }
+  ok &= nebula_bench_cache_zipf_run (quick, rounds);
   for (guint i = 0; i < G_N_ELEMENTS (flight_rows); i++)
     if (!quick || flight_rows[i].quick)
       {
@@ -582,18 +583,20 @@ nebula_bench_cache_run (gboolean quick,
   return ok;
 }
 
+const char *
+nebula_bench_cache_policy_nick (NebulaEvictionPolicy policy)
+{
+  GEnumClass *klass = g_type_class_ref (nebula_eviction_policy_get_type ());
+  GEnumValue *value = g_enum_get_value (klass, policy);
+
+  g_type_class_unref (klass);
+  return value != NULL ? value->value_nick : "?";
+}
+
 static const char *
 policy_name (const HitRow *row)
 {
-  GEnumClass *klass;
-  GEnumValue *value;
-
-  if (row->api == HIT_FLOOR)
-    return "-";
-  klass = g_type_class_ref (nebula_eviction_policy_get_type ());
-  value = g_enum_get_value (klass, row->policy);
-  g_type_class_unref (klass);
-  return value != NULL ? value->value_nick : "?";
+  return row->api == HIT_FLOOR ? "-" : nebula_bench_cache_policy_nick (row->policy);
 }
 
 /* Rows skipped by --quick are not listed. */
@@ -627,6 +630,7 @@ nebula_bench_cache_print_table (void)
   printf ("(variant: int64 GVariant keys built once, GObject values; variant-new-key: a key\n"
           " built per request; pointer: nebula_compute_cache_new_full() with g_direct_hash;\n"
           " ghashtable+mutex: the floor, a GHashTable lookup under a GMutex)\n");
+  nebula_bench_cache_zipf_print_table ();
 
   printf ("\nsingle flight: N requests for one key on a NebulaAsyncComputeCache, the\n"
           "computation returning at once; wall clock from before the first request to the\n"
@@ -716,7 +720,9 @@ nebula_bench_cache_append_json (GString *out)
                                 row->computes, row->result.min / 1e3, row->result.median / 1e3,
                                 row->result.min / row->requests);
     }
-  g_string_append (out, "\n    ]\n  },\n");
+  g_string_append (out, "\n    ],\n");
+  nebula_bench_cache_zipf_append_json (out);
+  g_string_append (out, "  },\n");
 }
 
 void
@@ -759,4 +765,5 @@ nebula_bench_cache_print_csv (void)
         printf ("cache,async-compute-cache-%s,single-flight-%u,%s,,,,,,\n",
                 flight_mode_names[row->mode], row->requests, error);
     }
+  nebula_bench_cache_zipf_print_csv ();
 }

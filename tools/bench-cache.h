@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include <glib.h>
+#include <nebula.h>
 
 G_BEGIN_DECLS
 
@@ -24,5 +24,17 @@ void     nebula_bench_cache_append_json  (GString  *out);
  * status, ops, ns_per_op_min, ns_per_op_median, peak_bytes, x_floor,
  * x_malloc. */
 void     nebula_bench_cache_print_csv    (void);
+
+/* The nick of @policy ("lru", "s3-fifo"). */
+const char *nebula_bench_cache_policy_nick    (NebulaEvictionPolicy policy);
+
+/* The Zipf-trace workload (bench-cache-zipf.c), run and printed by the
+ * functions above. */
+gboolean nebula_bench_cache_zipf_run          (gboolean  quick,
+                                               guint     rounds);
+void     nebula_bench_cache_zipf_print_table  (void);
+/* Appends `    "zipf": { ... }` and a newline: the last member. */
+void     nebula_bench_cache_zipf_append_json  (GString  *out);
+void     nebula_bench_cache_zipf_print_csv    (void);
 
 G_END_DECLS

@@ -263,8 +263,12 @@ test_s3_fifo (void)
 {
   /* 10 entries: a small queue of 1. A key hit while in the small queue is
    * promoted to main; one that was not goes to the ghost queue, and comes
-   * back straight into main. */
-  g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_S3_FIFO, 10);
+   * back straight into main. (The one-hit rule: promotion-threshold 1.) */
+  g_autoptr(NebulaComputeCache) cache = g_object_new (NEBULA_TYPE_COMPUTE_CACHE,
+                                                      "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
+                                                      "max-entries", 10,
+                                                      "promotion-threshold", 1,
+                                                      NULL);
   Computer computer = { 0 };
 
   g_object_unref (get_int (cache, 100, &computer));
@@ -272,6 +276,32 @@ test_s3_fifo (void)
   for (int i = 0; i < 30; i++)
     g_object_unref (get_int (cache, i, &computer));     /* one-hit wonders */
   g_assert_true (contains (cache, 100));
+  g_assert_false (contains (cache, 0));
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 10);
+  assert_invariant (cache);
+}
+
+static void
+test_s3_fifo_two_hits (void)
+{
+  /* The default rule of the S3-FIFO paper: two hits in the small queue
+   * promote, one does not. */
+  g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_S3_FIFO, 10);
+  Computer computer = { 0 };
+  guint threshold = 0;
+
+  g_object_get (cache, "promotion-threshold", &threshold, NULL);
+  g_assert_cmpuint (threshold, ==, 2);
+
+  g_object_unref (get_int (cache, 100, &computer));
+  g_object_unref (get_int (cache, 100, &computer));     /* one hit: not enough */
+  g_object_unref (get_int (cache, 200, &computer));
+  g_object_unref (get_int (cache, 200, &computer));
+  g_object_unref (get_int (cache, 200, &computer));     /* two hits: promoted */
+  for (int i = 0; i < 30; i++)
+    g_object_unref (get_int (cache, i, &computer));     /* one-hit wonders */
+  g_assert_false (contains (cache, 100));
+  g_assert_true (contains (cache, 200));
   g_assert_false (contains (cache, 0));
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 10);
   assert_invariant (cache);
@@ -692,6 +722,7 @@ zipf_trace (void)
 
 static guint64
 run_cache (NebulaEvictionPolicy  policy,
+           guint                 promotion_threshold,
            const guint          *trace)
 {
   g_autoptr(NebulaComputeCache) cache = NULL;
@@ -702,6 +733,7 @@ run_cache (NebulaEvictionPolicy  policy,
                                          "policy", policy,
                                          "max-entries", ZIPF_CAPACITY,
                                          "time-to-live", (guint64) (policy == NEBULA_EVICTION_POLICY_TTL ? ZIPF_TTL : 0),
+                                         "promotion-threshold", promotion_threshold,
                                          NULL);
   nebula_compute_cache_set_clock (cache, manual_clock_cb, &time, NULL);
   for (guint i = 0; i < ZIPF_REQUESTS; i++, time++)
@@ -836,7 +868,8 @@ typedef struct
 } RefObject;
 
 static guint64
-reference_s3_fifo (const guint *trace)
+reference_s3_fifo (const guint *trace,
+                   guint        promotion_threshold)
 {
   const guint small_cap = ZIPF_CAPACITY / 10;
   const guint ghost_cap = ZIPF_CAPACITY - small_cap;
@@ -868,7 +901,7 @@ reference_s3_fifo (const guint *trace)
                 {
                   RefObject *tail = g_queue_pop_head (&small);
 
-                  if (tail->frequency > 0)
+                  if (tail->frequency >= promotion_threshold)
                     {
                       tail->frequency = 0;
                       tail->in_main = TRUE;
@@ -940,13 +973,15 @@ test_hit_ratio_zipf (void)
 {
   static const struct {
     NebulaEvictionPolicy policy;
+    guint promotion_threshold;
     const char *name;
   } policies[] = {
-    { NEBULA_EVICTION_POLICY_LRU, "LRU" },
-    { NEBULA_EVICTION_POLICY_FIFO, "FIFO" },
-    { NEBULA_EVICTION_POLICY_LFU, "LFU" },
-    { NEBULA_EVICTION_POLICY_TTL, "TTL" },
-    { NEBULA_EVICTION_POLICY_S3_FIFO, "S3-FIFO" },
+    { NEBULA_EVICTION_POLICY_LRU, 2, "LRU" },
+    { NEBULA_EVICTION_POLICY_FIFO, 2, "FIFO" },
+    { NEBULA_EVICTION_POLICY_LFU, 2, "LFU" },
+    { NEBULA_EVICTION_POLICY_TTL, 2, "TTL" },
+    { NEBULA_EVICTION_POLICY_S3_FIFO, 1, "S3-FIFO, one hit promotes" },
+    { NEBULA_EVICTION_POLICY_S3_FIFO, 2, "S3-FIFO, two hits (default)" },
   };
   g_autofree guint *trace = NULL;
   guint64 hits[G_N_ELEMENTS (policies)];
@@ -965,7 +1000,7 @@ test_hit_ratio_zipf (void)
       guint64 reference = 0;
       gint64 started = g_get_monotonic_time ();
 
-      hits[i] = run_cache (policies[i].policy, trace);
+      hits[i] = run_cache (policies[i].policy, policies[i].promotion_threshold, trace);
       started = g_get_monotonic_time () - started;
 
       switch (policies[i].policy)
@@ -984,7 +1019,7 @@ test_hit_ratio_zipf (void)
           break;
         case NEBULA_EVICTION_POLICY_S3_FIFO:
         default:
-          reference = reference_s3_fifo (trace);
+          reference = reference_s3_fifo (trace, policies[i].promotion_threshold);
           break;
         }
 
@@ -996,6 +1031,7 @@ test_hit_ratio_zipf (void)
     }
 
   g_assert_cmpuint (hits[4], >, hits[0]);       /* S3-FIFO beats LRU */
+  g_assert_cmpuint (hits[5], >, hits[0]);
 }
 
 int
@@ -1012,6 +1048,7 @@ main (int   argc,
   g_test_add_func ("/nebula/compute-cache/policy/fifo", test_fifo);
   g_test_add_func ("/nebula/compute-cache/policy/lfu", test_lfu);
   g_test_add_func ("/nebula/compute-cache/policy/s3-fifo", test_s3_fifo);
+  g_test_add_func ("/nebula/compute-cache/policy/s3-fifo-two-hits", test_s3_fifo_two_hits);
   g_test_add_func ("/nebula/compute-cache/policy/ttl", test_ttl_policy);
   g_test_add_func ("/nebula/compute-cache/time-to-live", test_time_to_live);
   g_test_add_func ("/nebula/compute-cache/time-to-idle", test_time_to_idle);
