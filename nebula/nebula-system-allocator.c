@@ -114,7 +114,7 @@ set_out_of_memory (NebulaSystemAllocator  *self,
                    GError                **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                     "%s: the system refused %" G_GSIZE_FORMAT " bytes (alignment %"
@@ -213,7 +213,7 @@ check_live (NebulaSystemAllocator  *self,
     return TRUE;
 
   what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  info.allocator_name = what;
+  info.what = what;
 
   if (g_hash_table_contains (self->live, ptr))
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,

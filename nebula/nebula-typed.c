@@ -51,7 +51,7 @@ nebula_allocator_allocate_array (NebulaAllocator  *self,
 
   what = nebula_allocator_describe (self);
   info.requested = G_MAXSIZE;
-  info.allocator_name = what;
+  info.what = what;
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, &info,
                     "%s: %" G_GSIZE_FORMAT " elements of %" G_GSIZE_FORMAT
                     " bytes overflow the size type (at most %" G_GSIZE_FORMAT " bytes)",

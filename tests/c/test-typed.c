@@ -109,7 +109,7 @@ test_typed_overflow (void)
                               G_GSIZE_FORMAT " bytes)",
                               n, sizeof (Point), (gsize) G_MAXSIZE);
   g_assert_true (g_str_has_prefix (error->message, expected));
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Bump allocator 'typed'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "typed");
   g_assert_nonnull (nebula_error_get_suggestion (error));
   g_assert_false (nebula_error_is_retryable (error));
   g_clear_error (&error);
