@@ -62,6 +62,51 @@ nebula_allocator_allocate_array (NebulaAllocator  *self,
 }
 
 /**
+ * nebula_allocator_deallocate_array: (skip)
+ * @self: a #NebulaAllocator
+ * @ptr: a block from nebula_allocator_allocate_array() on @self
+ * @n_elements: the number of elements it was allocated with
+ * @element_size: the size of one element, in bytes
+ * @alignment: the alignment it was allocated with
+ * @error: return location for a #GError
+ *
+ * Gives back a block of @n_elements elements of @element_size bytes, as
+ * nebula_allocator_deallocate() does. A product that does not fit in a
+ * #gsize cannot be the size of a block: %NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW,
+ * and nothing is freed. The nebula_allocator_delete() macro calls this
+ * with `sizeof` and `G_ALIGNOF` of a type.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_allocator_deallocate_array (NebulaAllocator  *self,
+                                   gpointer          ptr,
+                                   gsize             n_elements,
+                                   gsize             element_size,
+                                   gsize             alignment,
+                                   GError          **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0, };
+  gsize size;
+
+  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  if (G_LIKELY (g_size_checked_mul (&size, n_elements, element_size)))
+    return nebula_allocator_deallocate (self, ptr, size, alignment, error);
+
+  what = nebula_allocator_describe (self);
+  info.requested = G_MAXSIZE;
+  info.what = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, &info,
+                    "%s: cannot free %" G_GSIZE_FORMAT " elements of %" G_GSIZE_FORMAT
+                    " bytes at %p: their size overflows the size type, so no block has it",
+                    what, n_elements, element_size, ptr);
+  return FALSE;
+}
+
+/**
  * nebula_allocator_allocate_array_address: (rename-to nebula_allocator_allocate_array)
  * @self: a #NebulaAllocator
  * @n_elements: how many elements
