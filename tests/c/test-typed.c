@@ -227,7 +227,7 @@ test_typed_delete (void)
   g_assert_no_error (error);
   g_assert_false (nebula_allocator_delete (pool, Point, points, G_MAXSIZE / 2, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW);
-  g_assert_nonnull (strstr (error->message, "overflows the size type"));
+  g_assert_nonnull (strstr (error->message, "overflow the size type"));
   g_clear_error (&error);
   g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (pool), points));
   g_assert_true (nebula_allocator_delete (pool, Point, points, 1, &error));
