@@ -42,6 +42,10 @@ struct _NebulaSystemAllocator
   guint64                bytes_used;
 };
 
+/* The dispatch finds every built-in's core right after its GObject; the
+ * system allocator has no inline fast fields to assert after it. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaSystemAllocator, core) == sizeof (GObject));
+
 enum {
   PROP_CHECK_FREES = NEBULA_CONFIG_N_PROPS,
   N_PROPS
