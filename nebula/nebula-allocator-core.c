@@ -316,7 +316,7 @@ nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
   va_end (args);
 
   suggestion = g_strdup_printf ("Fix the '%s' property: %s.", property, rule);
-  info.allocator_name = config->name;
+  info.what = config->name;
   info.suggestion = suggestion;
 
   if (config->name != NULL)

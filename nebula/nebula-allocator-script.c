@@ -309,7 +309,7 @@ set_span_error (NebulaAllocator   *self,
     return TRUE;
 
   what = nebula_allocator_describe (self);
-  info.allocator_name = what;
+  info.what = what;
 
   if (result == NEBULA_SPAN_WRONG_SIZE)
     {

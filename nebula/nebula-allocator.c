@@ -53,7 +53,7 @@ check_slot (NebulaAllocator  *self,
     return TRUE;
 
   what = nebula_allocator_describe (self);
-  info.allocator_name = what;
+  info.what = what;
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
                     "%s does not implement NebulaAllocatorInterface::%s", what, name);
   return FALSE;
@@ -106,7 +106,7 @@ nebula_allocator_real_reallocate (NebulaAllocator  *self,
   if (iface->contains == NULL || iface->contains == nebula_allocator_real_owns)
     {
       g_autofree char *what = nebula_allocator_describe (self);
-      NebulaErrorInfo info = { .requested = new_size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = new_size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED,
                         &info,
@@ -122,7 +122,7 @@ nebula_allocator_real_reallocate (NebulaAllocator  *self,
       !iface->contains (self, (const guint8 *) ptr + MIN (old_size, new_size) - 1))
     {
       g_autofree char *what = nebula_allocator_describe (self);
-      NebulaErrorInfo info = { .requested = old_size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = old_size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
                         &info,
@@ -393,7 +393,7 @@ nebula_layout_check (NebulaAllocator  *self,
 
   what = nebula_allocator_describe (self);
   info.requested = size;
-  info.allocator_name = what;
+  info.what = what;
 
   if (alignment == 0 || (alignment & (alignment - 1)) != 0)
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT,
@@ -433,7 +433,7 @@ ensure_error (NebulaAllocator  *self,
   else
     {
       g_autofree char *what = nebula_allocator_describe (self);
-      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, &info,
                         "%s: %s of %" G_GSIZE_FORMAT " bytes failed without a reason",
@@ -477,7 +477,7 @@ allocate_checked (NebulaAllocator           *self,
   if ((GPOINTER_TO_SIZE (ptr) & (alignment - 1)) != 0)
     {
       g_autofree char *what = nebula_allocator_describe (self);
-      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = size, .what = what };
 
       /* Only an implementation from outside can get here. */
       g_clear_error (&local_error);
@@ -678,7 +678,7 @@ deallocate_dispatch (NebulaAllocator  *self,
   if (ptr == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (self);
-      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
                         &info, "%s: cannot free a NULL pointer (size %" G_GSIZE_FORMAT ")",

@@ -311,7 +311,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
     {
       g_autofree char *what = nebula_allocator_describe (allocator);
       NebulaErrorInfo info = {
-        .allocator_name = what,
+        .what = what,
         .suggestion = "Construct the allocator with thread-safe set, or run one thread.",
       };
 

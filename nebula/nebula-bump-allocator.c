@@ -354,7 +354,7 @@ bump_init_once (gpointer data)
   chunk = chunk_new (self, self->capacity, &config->init_error);
   if (chunk == NULL && config->init_error == NULL)
     {
-      NebulaErrorInfo info = { .requested = self->capacity, .allocator_name = config->name };
+      NebulaErrorInfo info = { .requested = self->capacity, .what = config->name };
 
       nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
                         NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
@@ -420,7 +420,7 @@ set_exhausted (NebulaBumpAllocator  *self,
     .requested = size,
     .available = available,
     .capacity = self->max_capacity,
-    .allocator_name = what,
+    .what = what,
   };
 
   if (self->max_capacity > self->capacity)
@@ -561,7 +561,7 @@ grow (NebulaBumpAllocator  *self,
   if (chunk == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = chunk_size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = chunk_size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
                         &info, "%s: the system refused a new chunk of %" G_GSIZE_FORMAT " bytes",
@@ -601,7 +601,7 @@ allocate_dedicated (NebulaBumpAllocator  *self,
   if (chunk == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = size, .what = what };
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
                         &info, "%s: the system refused a dedicated chunk of %" G_GSIZE_FORMAT
@@ -806,7 +806,7 @@ set_foreign_pointer (NebulaBumpAllocator  *self,
                      GError              **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
                     "%s: %p (size %" G_GSIZE_FORMAT ") was not allocated by this allocator",
@@ -1059,7 +1059,7 @@ check_old_size (NebulaBumpAllocator  *self,
 
   {
     g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-    NebulaErrorInfo info = { .requested = old_size, .allocator_name = what };
+    NebulaErrorInfo info = { .requested = old_size, .what = what };
 
     if (dedicated && p < start)
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER,
@@ -1929,7 +1929,7 @@ set_stale (NebulaBumpAllocator  *self,
            const char           *why)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .allocator_name = what };
+  NebulaErrorInfo info = { .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER, &info,
                     "%s: cannot restore the checkpoint: %s", what, why);

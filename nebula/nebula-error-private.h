@@ -16,7 +16,10 @@ typedef struct
   guint64     requested;
   guint64     available;
   guint64     capacity;
-  const char *allocator_name;
+  /* Who raised it, as messages name it: "Pool allocator 'records'",
+   * "Memory budget 'frames'" (nebula_allocator_describe()). The name
+   * nebula_error_get_allocator_name() returns is the quoted part. */
+  const char *what;
   const char *suggestion;      /* NULL: the catalogue's */
 } NebulaErrorInfo;
 

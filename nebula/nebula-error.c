@@ -17,7 +17,8 @@ typedef struct
   guint64  requested;
   guint64  available;
   guint64  capacity;
-  char    *allocator_name;
+  char    *what;              /* "Pool allocator 'records'" */
+  char    *allocator_name;    /* "records" */
   char    *context;
   char    *suggestion;
   gboolean has_detail;
@@ -43,6 +44,7 @@ nebula_error_detail_copy (const NebulaErrorDetail *src,
   dest->requested = src->requested;
   dest->available = src->available;
   dest->capacity = src->capacity;
+  dest->what = g_strdup (src->what);
   dest->allocator_name = g_strdup (src->allocator_name);
   dest->context = g_strdup (src->context);
   dest->suggestion = g_strdup (src->suggestion);
@@ -53,6 +55,7 @@ nebula_error_detail_copy (const NebulaErrorDetail *src,
 static void
 nebula_error_detail_clear (NebulaErrorDetail *detail)
 {
+  g_clear_pointer (&detail->what, g_free);
   g_clear_pointer (&detail->allocator_name, g_free);
   g_clear_pointer (&detail->context, g_free);
   g_clear_pointer (&detail->suggestion, g_free);
@@ -356,6 +359,23 @@ get_detail (const GError *error)
   return detail;
 }
 
+/* "records" from "Pool allocator 'records'": the name is what stands
+ * between the first quote and the closing one (a name may hold quotes);
+ * an object without a name is described without quotes, and has none. */
+static char *
+name_of (const char *what)
+{
+  const char *open;
+  gsize len;
+
+  if (what == NULL || (open = strchr (what, '\'')) == NULL)
+    return NULL;
+  len = strlen (open + 1);
+  if (len == 0 || open[len] != '\'')
+    return NULL;
+  return g_strndup (open + 1, len - 1);
+}
+
 void
 nebula_set_error (GError                **error,
                   GQuark                  domain,
@@ -396,7 +416,8 @@ nebula_set_error (GError                **error,
           detail->requested = info->requested;
           detail->available = info->available;
           detail->capacity = info->capacity;
-          detail->allocator_name = g_strdup (info->allocator_name);
+          detail->what = g_strdup (info->what);
+          detail->allocator_name = name_of (info->what);
           detail->suggestion = g_strdup (info->suggestion);
         }
       recent_errors_remember (new_error, detail);
@@ -534,9 +555,12 @@ nebula_error_get_capacity (const GError *error)
  * nebula_error_get_allocator_name:
  * @error: a #GError
  *
- * The name of the allocator (or budget, or cache) that raised @error.
+ * The name of the allocator (or budget, or cache) that raised @error: its
+ * `name` property, such as "records" for a pool the message calls "Pool
+ * allocator 'records'".
  *
- * Returns: (nullable): the name, or %NULL if unknown
+ * Returns: (nullable): the name, or %NULL if the object has no name or
+ *   @error carries no detail
  */
 const char *
 nebula_error_get_allocator_name (const GError *error)
@@ -637,8 +661,8 @@ nebula_error_format (const GError *error)
     {
       g_autoptr(GString) numbers = g_string_new (NULL);
 
-      if (detail->allocator_name != NULL)
-        g_string_append_printf (str, "  allocator: %s\n", detail->allocator_name);
+      if (detail->what != NULL)
+        g_string_append_printf (str, "  allocator: %s\n", detail->what);
       /* Only the numbers the error recorded: a bad pointer has a size but
        * no capacity, and "capacity: 0" would read as a fact. A capacity
        * of 0 means none was recorded (no allocator has one). */

@@ -219,7 +219,7 @@ set_refused (NebulaMemoryBudget  *charged,
     }
 
   info.requested = size;
-  info.allocator_name = what;
+  info.what = what;
 
   if (refusal == REFUSED_PER_ALLOCATION)
     {
@@ -357,7 +357,7 @@ nebula_memory_budget_release (NebulaMemoryBudget  *self,
             .requested = size,
             .available = used,
             .capacity = LOAD (level->limit),
-            .allocator_name = what,
+            .what = what,
             .suggestion = "Release exactly the sizes that were reserved, once each.",
           };
           NebulaMemoryBudget *undo = self;

@@ -225,7 +225,7 @@ slab_new (NebulaPoolAllocator  *self,
   if (slab == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = bytes, .allocator_name = what };
+      NebulaErrorInfo info = { .requested = bytes, .what = what };
 
       nebula_allocator_config_uncharge (&self->config, bytes);
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
@@ -450,7 +450,7 @@ pool_init_once (gpointer data)
       NebulaErrorInfo info = {
         .requested = stride,
         .capacity = total,
-        .allocator_name = what,
+        .what = what,
         .suggestion = "Lower 'block-size', 'block-count' or 'max-block-count' so that the "
                       "pool fits in memory.",
       };
@@ -534,7 +534,7 @@ set_exhausted (NebulaPoolAllocator  *self,
     .requested = size,
     .available = n_free * self->block_size,
     .capacity = self->max_blocks * self->block_size,
-    .allocator_name = what,
+    .what = what,
     .suggestion = "Free blocks or reset the pool, or raise block-count or max-block-count "
                   "to give it more blocks.",
   };
@@ -565,7 +565,7 @@ set_invalid_layout (NebulaPoolAllocator  *self,
   NebulaErrorInfo info = {
     .requested = size,
     .capacity = self->block_size,
-    .allocator_name = what,
+    .what = what,
   };
 
   /* Layouts are validated, so this rounding cannot overflow. */
@@ -598,7 +598,7 @@ set_bad_pointer (NebulaPoolAllocator  *self,
                  GError              **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, code, &info,
                     "%s: %p (size %" G_GSIZE_FORMAT ") %s", what, ptr, size, why);
@@ -779,7 +779,7 @@ set_corrupted (NebulaPoolAllocator  *self,
                GError              **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   rebuild_free_list (self);
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,

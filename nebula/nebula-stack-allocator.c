@@ -311,7 +311,7 @@ chunk_new (NebulaStackAllocator  *self,
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
-      NebulaErrorInfo info = { .requested = size, .allocator_name = self->config.name };
+      NebulaErrorInfo info = { .requested = size, .what = self->config.name };
 
       nebula_allocator_config_uncharge (&self->config, size);
 
@@ -438,7 +438,7 @@ set_corruption (NebulaStackAllocator  *self,
                 GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .allocator_name = what };
+  NebulaErrorInfo info = { .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
                     "%s: the header of the block at %p is damaged (the %u bytes below "
@@ -720,7 +720,7 @@ set_exhausted (NebulaStackAllocator  *self,
     .requested = size,
     .available = available,
     .capacity = self->max_capacity,
-    .allocator_name = what,
+    .what = what,
   };
 
   if (self->double_ended && self->current != NULL)
@@ -912,7 +912,7 @@ set_single_ended (NebulaStackAllocator  *self,
                   GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
                     "%s has no high end: construct it with the 'double-ended' property "
@@ -1052,7 +1052,7 @@ set_foreign_pointer (NebulaStackAllocator  *self,
                      GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
                     "%s: %p (size %" G_GSIZE_FORMAT ") %s",
@@ -1067,7 +1067,7 @@ set_out_of_order (NebulaStackAllocator  *self,
                   GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
   gboolean high = in_high_end (self, ptr);
   gconstpointer top = high ? self->high_last : self->fast.last;
 
@@ -1085,7 +1085,7 @@ set_wrong_size (NebulaStackAllocator  *self,
                 GError               **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
                     "%s: the block at %p has %" G_GSIZE_FORMAT " bytes, not %" G_GSIZE_FORMAT,
@@ -1891,7 +1891,7 @@ set_stale (NebulaStackAllocator  *self,
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   g_autofree char *why = NULL;
-  NebulaErrorInfo info = { .allocator_name = what };
+  NebulaErrorInfo info = { .what = what };
   va_list args;
 
   va_start (args, format);

@@ -42,6 +42,10 @@ struct _NebulaSystemAllocator
   guint64                bytes_used;
 };
 
+/* The dispatch finds every built-in's core right after its GObject; the
+ * system allocator has no inline fast fields to assert after it. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaSystemAllocator, core) == sizeof (GObject));
+
 enum {
   PROP_CHECK_FREES = NEBULA_CONFIG_N_PROPS,
   N_PROPS
@@ -114,7 +118,7 @@ set_out_of_memory (NebulaSystemAllocator  *self,
                    GError                **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .requested = size, .allocator_name = what };
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                     "%s: the system refused %" G_GSIZE_FORMAT " bytes (alignment %"
@@ -213,7 +217,7 @@ check_live (NebulaSystemAllocator  *self,
     return TRUE;
 
   what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  info.allocator_name = what;
+  info.what = what;
 
   if (g_hash_table_contains (self->live, ptr))
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,

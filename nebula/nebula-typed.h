@@ -26,6 +26,13 @@ gpointer nebula_allocator_allocate_array         (NebulaAllocator  *self,
                                                   gboolean          zeroed,
                                                   GError          **error);
 NEBULA_AVAILABLE_IN_0_1
+gboolean nebula_allocator_deallocate_array       (NebulaAllocator  *self,
+                                                  gpointer          ptr,
+                                                  gsize             n_elements,
+                                                  gsize             element_size,
+                                                  gsize             alignment,
+                                                  GError          **error);
+NEBULA_AVAILABLE_IN_0_1
 guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
                                                   guint64           n_elements,
                                                   guint64           element_size,
@@ -73,6 +80,31 @@ guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
 #define nebula_allocator_new0(allocator, Type, n_elements, error) \
   ((Type *) nebula_allocator_allocate_array (NEBULA_ALLOCATOR (allocator), (n_elements), \
                                              sizeof (Type), G_ALIGNOF (Type), TRUE, (error)))
+
+/**
+ * nebula_allocator_delete:
+ * @allocator: the #NebulaAllocator the elements came from
+ * @Type: the element type
+ * @mem: the elements, from nebula_allocator_new() or nebula_allocator_new0()
+ * @n_elements: how many elements were allocated
+ * @error: return location for a #GError
+ *
+ * Gives back @n_elements elements of @Type that nebula_allocator_new()
+ * allocated from @allocator, with the size and alignment it used. Like
+ * nebula_allocator_new(), it takes any allocator (a `NebulaPoolAllocator *`,
+ * a `NebulaBumpAllocator *`, ...) without a cast.
+ *
+ * |[<!-- language="C" -->
+ * Record *records = nebula_allocator_new (pool, Record, 4, &error);
+ * ...
+ * nebula_allocator_delete (pool, Record, records, 4, &error);
+ * ]|
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+#define nebula_allocator_delete(allocator, Type, mem, n_elements, error) \
+  nebula_allocator_deallocate_array (NEBULA_ALLOCATOR (allocator), (mem), (n_elements), \
+                                     sizeof (Type), G_ALIGNOF (Type), (error))
 
 /**
  * NEBULA_BUMP_SCOPE:

@@ -47,7 +47,7 @@ test_budget_basic (void)
   g_assert_cmpuint (nebula_error_get_requested (error), ==, 300);
   g_assert_cmpuint (nebula_error_get_available (error), ==, 200);
   g_assert_cmpuint (nebula_error_get_capacity (error), ==, 1000);
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Memory budget 'frames'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "frames");
   g_assert_true (nebula_error_is_retryable (error));
   g_clear_error (&error);
   g_assert_cmpuint (reached, ==, 1);
@@ -127,7 +127,7 @@ test_budget_hierarchy (void)
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
   g_assert_nonnull (strstr (error->message, "Memory budget 'process' refused 600 bytes "
                                             "(charged through Memory budget 'a'): 500 of 1000 in use"));
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Memory budget 'process'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "process");
   g_clear_error (&error);
   g_assert_cmpuint (nebula_memory_budget_get_used (a), ==, 0);
   g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 500);
@@ -488,7 +488,7 @@ test_budget_pool (gconstpointer data)
   g_assert_cmpuint (nebula_error_get_requested (error), ==, 512);
   g_assert_cmpuint (nebula_error_get_available (error), ==, 488);
   g_assert_cmpuint (nebula_error_get_capacity (error), ==, 1000);
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Memory budget 'pool'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "pool");
   g_clear_error (&error);
   g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 512);
   g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 2);

@@ -62,7 +62,7 @@ test_error_detail_and_copy (void)
   g_autoptr(GError) copy = NULL;
   NebulaErrorInfo info = {
     .requested = 128, .available = 64, .capacity = 4096,
-    .allocator_name = "Bump allocator 'x'", .suggestion = "Do this.",
+    .what = "Bump allocator 'x'", .suggestion = "Do this.",
   };
 
   nebula_set_error (&error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
@@ -73,9 +73,44 @@ test_error_detail_and_copy (void)
   g_assert_cmpuint (nebula_error_get_requested (copy), ==, 128);
   g_assert_cmpuint (nebula_error_get_available (copy), ==, 64);
   g_assert_cmpuint (nebula_error_get_capacity (copy), ==, 4096);
-  g_assert_cmpstr (nebula_error_get_allocator_name (copy), ==, "Bump allocator 'x'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (copy), ==, "x");
   g_assert_cmpstr (nebula_error_get_suggestion (copy), ==, "Do this.");
   g_assert_true (nebula_error_is_retryable (copy));
+}
+
+/* The name is the allocator's `name` property, not how messages call it;
+ * an allocator without one has none, and a name may hold quotes. */
+static void
+test_error_allocator_name (void)
+{
+  static const struct {
+    const char *name;    /* NULL: none given */
+    const char *want;
+  } rows[] = {
+    { "records", "records" },
+    { "it's 'quoted'", "it's 'quoted'" },
+    { NULL, NULL },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (rows); i++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                            "block-size", (guint64) 16,
+                                                            "block-count", (guint64) 1,
+                                                            "name", rows[i].name,
+                                                            NULL);
+      g_autofree char *text = NULL;
+
+      g_assert_no_error (error);
+      g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error));
+      g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+      g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, rows[i].want);
+      /* The report still says which allocator, as the message does. */
+      text = nebula_error_format (error);
+      g_assert_nonnull (strstr (text, "\n  allocator: Pool allocator"));
+    }
 }
 
 static void
@@ -346,6 +381,7 @@ main (int   argc,
   g_test_add_func ("/nebula/error/context/stack", test_error_context_stack);
   g_test_add_func ("/nebula/error/context/threads", test_error_context_threads);
   g_test_add_func ("/nebula/error/format", test_error_format);
+  g_test_add_func ("/nebula/error/allocator-name", test_error_allocator_name);
   g_test_add_func ("/nebula/error/format/numbers", test_error_format_numbers);
 
   return g_test_run ();

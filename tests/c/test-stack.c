@@ -220,7 +220,7 @@ test_stack_exhausted (void)
   g_assert_cmpuint (nebula_error_get_requested (error), ==, 128);
   g_assert_cmpuint (nebula_error_get_available (error), ==, 72);
   g_assert_cmpuint (nebula_error_get_capacity (error), ==, 4096);
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Stack allocator 'scratch'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "scratch");
   g_clear_error (&error);
 
   /* What fits still fits, to the last byte. */
@@ -1696,16 +1696,31 @@ random_ops (NebulaStackAllocator *stack,
 static void
 test_stack_random_growing (void)
 {
-  g_autoptr(GError) error = NULL;
-  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
-                                                          "capacity", (guint64) 1024,
-                                                          "max-capacity", (guint64) (64 * 1024),
-                                                          NULL);
+  RandomOutcome outcome = { 0, };
 
-  RandomOutcome outcome;
+  /* The walk is random (g_test_rand: --seed repeats one), and about one
+   * seed in three hundred stays within two chunks for 4000 operations. The
+   * point is to check the model across growth, so walk again on a fresh
+   * stack, each walk checked like the first, until growth, a move and a
+   * release were all seen: the assertions below fail only if they never
+   * happen in four walks. */
+  for (guint walk = 0;
+       walk < 4 && (outcome.max_chunks < 3 || outcome.moves == 0 || outcome.releases == 0);
+       walk++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                              "capacity", (guint64) 1024,
+                                                              "max-capacity", (guint64) (64 * 1024),
+                                                              NULL);
+      RandomOutcome more;
 
-  g_assert_no_error (error);
-  outcome = random_ops (stack, FALSE, 4000);
+      g_assert_no_error (error);
+      more = random_ops (stack, FALSE, 4000);
+      outcome.max_chunks = MAX (outcome.max_chunks, more.max_chunks);
+      outcome.moves += more.moves;
+      outcome.releases += more.releases;
+    }
   g_assert_cmpuint (outcome.max_chunks, >=, 3);
   g_assert_cmpuint (outcome.moves, >, 0);
   g_assert_cmpuint (outcome.releases, >, 0);

@@ -109,7 +109,7 @@ test_typed_overflow (void)
                               G_GSIZE_FORMAT " bytes)",
                               n, sizeof (Point), (gsize) G_MAXSIZE);
   g_assert_true (g_str_has_prefix (error->message, expected));
-  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "Bump allocator 'typed'");
+  g_assert_cmpstr (nebula_error_get_allocator_name (error), ==, "typed");
   g_assert_nonnull (nebula_error_get_suggestion (error));
   g_assert_false (nebula_error_is_retryable (error));
   g_clear_error (&error);
@@ -192,6 +192,46 @@ fill_in_scope (NebulaBumpAllocator *bump,
   g_assert_nonnull (nebula_allocator_new (bump, guint64, 32, &error));
   g_assert_cmpuint (bytes_used (bump), >=, 512);
   return TRUE;
+}
+
+/* nebula_allocator_new() and nebula_allocator_delete() take a built-in
+ * allocator's own pointer type, no cast (the build has
+ * -Werror=incompatible-pointer-types), and free with the size and
+ * alignment the allocation used: a pool checks both. */
+static void
+test_typed_delete (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (4 * sizeof (Point), 2, &error);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  Point *points;
+
+  g_assert_no_error (error);
+  points = nebula_allocator_new (pool, Point, 4, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (points);
+
+  g_assert_true (nebula_allocator_delete (pool, Point, points, 4, &error));
+  g_assert_no_error (error);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (stats->deallocations, ==, 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+
+  /* Freed already: the pool says so. */
+  g_assert_false (nebula_allocator_delete (pool, Point, points, 4, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+
+  /* No block can have a size that overflows: nothing is freed. */
+  points = nebula_allocator_new (pool, Point, 1, &error);
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_delete (pool, Point, points, G_MAXSIZE / 2, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW);
+  g_assert_nonnull (strstr (error->message, "overflow the size type"));
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (pool), points));
+  g_assert_true (nebula_allocator_delete (pool, Point, points, 1, &error));
+  g_assert_no_error (error);
 }
 
 static void
@@ -379,6 +419,7 @@ main (int   argc,
   g_test_add_func ("/nebula/typed/new0", test_typed_new0);
   g_test_add_func ("/nebula/typed/overflow", test_typed_overflow);
   g_test_add_func ("/nebula/typed/array-address", test_typed_array_address);
+  g_test_add_func ("/nebula/typed/delete", test_typed_delete);
   g_test_add_func ("/nebula/typed/bump-scope", test_typed_bump_scope);
   g_test_add_func ("/nebula/typed/stack-frame", test_typed_stack_frame);
   g_test_add_func ("/nebula/typed/autoptr", test_typed_autoptr);

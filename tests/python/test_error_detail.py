@@ -125,7 +125,7 @@ class ErrorDetailTest(unittest.TestCase):
         # The reproducer of issue 15: a pool's EXHAUSTED got the bump's advice.
         with self.assertRaises(GLib.Error) as cm:
             pool_exhausted()
-        self.assertEqual(cm.exception.allocator_name, "Pool allocator 'records'")
+        self.assertEqual(cm.exception.allocator_name, 'records')
         self.assertNotIn('max-capacity', cm.exception.suggestion)
         self.assertIn('block-count', Nebula.error_get_suggestion(cm.exception))
 
