@@ -63,7 +63,8 @@ typedef struct
  * a thread-safe allocator's per-thread balances have always counted (a
  * read clamps their sum at 0), and a reset or a zeroing closes the gap.
  * Checking for it on every free, to stop at 0 there, cost 1.5 points of
- * the 5% budget (docs/performance.md, "Statistics").
+ * the 5% budget (HACKING.md, "Statistics: how the counters are built and
+ * what they cost").
  * All arithmetic is modulo 2^64.
  */
 static inline gint64

@@ -33,11 +33,11 @@ NebulaCopyFunc  nebula_simd_get_copy        (NebulaSimdLevel level);
 NebulaFillFunc  nebula_simd_get_fill        (NebulaSimdLevel level);
 
 /* Where the vector loops beat the C library, measured with
- * `nebula-bench --simd` (docs/performance.md). glibc's memcpy (AVX2/EVEX
- * with "rep movsb", non-temporal stores for huge blocks) wins below 64 KiB
- * and from 1 MiB; in between the plain AVX2 loop is 5-10% faster. glibc's
- * memset wins or ties everywhere, so fills always go to it. With another C
- * library the vector loops take every size. */
+ * `nebula-bench --simd` (HACKING.md, "Memory copy and fill"). glibc's
+ * memcpy (AVX2/EVEX with "rep movsb", non-temporal stores for huge blocks)
+ * wins below 64 KiB and from 1 MiB; in between the plain AVX2 loop is
+ * 5-10% faster. glibc's memset wins or ties everywhere, so fills always go
+ * to it. With another C library the vector loops take every size. */
 #ifdef __GLIBC__
 # define NEBULA_SIMD_COPY_MIN  ((gsize) 64 * 1024)
 # define NEBULA_SIMD_COPY_MAX  ((gsize) 1024 * 1024)

@@ -2,8 +2,9 @@
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  *
- * nebula_bench_stats_run() prints three measurements (docs/performance.md,
- * section "Statistics", explains them and records the figures):
+ * nebula_bench_stats_run() prints three measurements (HACKING.md, section
+ * "Statistics: how the counters are built and what they cost", explains
+ * them and records the figures):
  *
  * 1. One thread, a bump allocator: allocations with track-stats on and off.
  * 2. Two threads recording into one thread-safe allocator's counters: the

@@ -7,7 +7,8 @@
 # the compiler and the linker happen to place the code moves the figure as
 # much: the same machine code of nebula_allocator_allocate() read +2% and
 # +13% in two builds that differed only in an unrelated function
-# (docs/performance.md, "Statistics"). This script builds the library in
+# (HACKING.md, "Statistics: how the counters are built and what they
+# cost"). This script builds the library in
 # four layouts (function, loop and jump alignments; nothing else changes),
 # runs nebula-stats-bench in each, in turn, and averages the per-workload
 # costs over all runs.
