@@ -1,0 +1,227 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+"""The behaviour table (tests/behaviours.ini) from Python.
+
+Each group of the table is one test; the implementation of a behaviour
+raises the error the table names or records what it observed, and the
+table's expectations are checked here, the same way the C and gjs runners
+check them. A behaviour without a Python implementation fails."""
+
+import configparser
+import os
+import unittest
+
+from nebulatest import GLib, GObject, Nebula
+
+TABLE = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'behaviours.ini')
+
+
+def text(value):
+    """@value as the table spells it."""
+    if isinstance(value, bool):
+        return 'true' if value else 'false'
+    return str(value)
+
+
+def construct(observed):
+    pool = Nebula.PoolAllocator.new(64, 4)
+    stack = Nebula.StackAllocator.new(1024)
+    bump = Nebula.BumpAllocator.new(4096)
+    observed['pool-capacity'] = pool.get_capacity()
+    observed['stack-capacity'] = stack.get_capacity()
+    observed['bump-capacity'] = bump.get_capacity()
+    observed['bytes-used'] = pool.get_bytes_used() + stack.get_bytes_used() + bump.get_bytes_used()
+
+
+def bad_config(observed):
+    Nebula.PoolAllocator(block_size=4, block_count=1)
+
+
+def pool_exhaust(observed):
+    pool = Nebula.PoolAllocator(block_size=64, block_count=1)
+    pool.allocate(64)
+    pool.allocate(64)
+
+
+def pool_double_free(observed):
+    pool = Nebula.PoolAllocator(block_size=64, block_count=2)
+    address = pool.allocate(8)
+    pool.deallocate(address, 8)
+    pool.deallocate(address, 8)
+
+
+def pool_foreign_pointer(observed):
+    pool = Nebula.PoolAllocator(block_size=64, block_count=1)
+    pool.deallocate(0x1000, 8)
+
+
+def stack_stale_marker(observed):
+    stack = Nebula.StackAllocator(capacity=1024)
+    outer = stack.mark()
+    stack.allocate(64)
+    inner = stack.mark()
+    stack.release_to_marker(outer)
+    stack.release_to_marker(inner)
+
+
+def bump_stale_checkpoint(observed):
+    bump = Nebula.BumpAllocator(capacity=64)
+    checkpoint = bump.checkpoint()
+    bump.reset()
+    bump.allocate(8)
+    bump.restore(checkpoint)
+
+
+def release_region(observed, allocator, region):
+    """Allocates 100 bytes inside @region (a scope or frame of @allocator)
+    and records what is used inside it and after it."""
+    with region:
+        allocator.allocate(100)
+        observed['used-inside'] = allocator.get_bytes_used() >= 100
+    observed['bytes-used-after'] = allocator.get_bytes_used()
+
+
+def bump_scope(observed):
+    bump = Nebula.BumpAllocator(capacity=4096)
+    release_region(observed, bump, bump.scope())
+
+
+def stack_frame(observed):
+    stack = Nebula.StackAllocator(capacity=1024)
+    release_region(observed, stack, stack.frame())
+
+
+def pool_stats(observed):
+    pool = Nebula.PoolAllocator(block_size=64, block_count=4)
+    blocks = [pool.allocate(64) for _ in range(3)]
+    pool.deallocate(blocks[1], 64)
+    # The failure is the point: the statistics count it.
+    try:
+        pool.allocate(128)
+    except GLib.Error:
+        pass
+    else:
+        raise AssertionError('a 128-byte block from a 64-byte pool did not fail')
+    stats = pool.get_stats()
+    observed['allocations'] = stats.allocations
+    observed['deallocations'] = stats.deallocations
+    observed['failed-allocations'] = stats.failed_allocations
+    observed['bytes-in-use'] = stats.bytes_in_use
+
+
+def report(observed):
+    bump = Nebula.BumpAllocator(name='behaviours', capacity=4096)
+    bump.allocate(8)
+    data = bump.get_report().unpack()
+    for key in ('type', 'name'):
+        if key in data:
+            observed[key] = data[key]
+    if 'allocations' in data.get('stats', {}):
+        observed['stats-allocations'] = data['stats']['allocations']
+
+
+def budget_exceeded(observed):
+    budget = Nebula.MemoryBudget(name='small', limit=100)
+    Nebula.BumpAllocator(capacity=1024, budget=budget)
+
+
+def cache_hit_miss(observed):
+    cache = Nebula.ComputeCache(policy=Nebula.EvictionPolicy.LRU, max_entries=4)
+    computations = []
+
+    def compute(key):
+        computations.append(key)
+        return GObject.Object()
+
+    first = cache.get_or_compute('key', compute)
+    second = cache.get_or_compute('key', compute)
+    stats = cache.get_stats()
+    observed['computations'] = len(computations)
+    observed['misses'] = stats.misses
+    observed['hits'] = stats.hits
+    observed['same-value'] = first is second
+
+
+def cache_compute_raises(observed):
+    cache = Nebula.ComputeCache(policy=Nebula.EvictionPolicy.LRU, max_entries=4)
+    raised = ValueError('raised by the compute function')
+
+    def fail(key):
+        raise raised
+
+    try:
+        cache.get_or_compute('key', fail)
+    except ValueError as caught:
+        observed['caller-got-raised-error'] = caught is raised
+    observed['entries-after-error'] = cache.get_n_entries()
+    value = cache.get_or_compute('key', lambda key: GObject.Object())
+    observed['usable-after'] = isinstance(value, GObject.Object)
+    observed['entries-after'] = cache.get_n_entries()
+
+
+BEHAVIOURS = {
+    'construct': construct,
+    'bad-config': bad_config,
+    'pool-exhaust': pool_exhaust,
+    'pool-double-free': pool_double_free,
+    'pool-foreign-pointer': pool_foreign_pointer,
+    'stack-stale-marker': stack_stale_marker,
+    'bump-stale-checkpoint': bump_stale_checkpoint,
+    'bump-scope': bump_scope,
+    'stack-frame': stack_frame,
+    'pool-stats': pool_stats,
+    'report': report,
+    'budget-exceeded': budget_exceeded,
+    'cache-hit-miss': cache_hit_miss,
+    'cache-compute-raises': cache_compute_raises,
+}
+
+
+def load_table():
+    # Interpolation off: descriptions are prose, and keys keep their case.
+    table = configparser.ConfigParser(interpolation=None)
+    table.optionxform = str
+    with open(TABLE, encoding='utf-8') as file:
+        table.read_file(file)
+    return table
+
+
+class BehaviourTest(unittest.TestCase):
+    def test_table_is_not_empty(self):
+        self.assertTrue(load_table().sections())
+
+    def check(self, name, expectations):
+        func = BEHAVIOURS.get(name)
+        if func is None:
+            self.fail(f"tests/behaviours.ini names behaviour '{name}', "
+                      'which has no Python implementation')
+        observed = {}
+        expected_error = expectations.get('error')
+        if expected_error is not None:
+            with self.assertRaises(GLib.Error) as cm:
+                func(observed)
+            self.assertEqual(cm.exception.domain, 'NebulaAllocatorError', cm.exception.message)
+            self.assertEqual(Nebula.AllocatorError(cm.exception.code).value_name,
+                             'NEBULA_ALLOCATOR_ERROR_' + expected_error, cm.exception.message)
+        else:
+            func(observed)
+        for key, expected in expectations.items():
+            if key in ('description', 'error'):
+                continue
+            self.assertIn(key, observed, f'{name} did not observe {key}')
+            self.assertEqual(text(observed[key]), expected, f'{name}: {key}')
+
+
+def add_tests():
+    table = load_table()
+    for name in table.sections():
+        expectations = dict(table[name])
+
+        def test(self, name=name, expectations=expectations):
+            self.check(name, expectations)
+        setattr(BehaviourTest, 'test_' + name.replace('-', '_'), test)
+
+
+add_tests()
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
