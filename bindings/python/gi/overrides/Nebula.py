@@ -205,9 +205,11 @@ class Allocator(Nebula.Allocator):
     """The interface of every Nebula allocator.
 
     Addresses are ``int``; ``view()`` (or ``ctypes``) reaches the memory.
-    Every method raises ``GLib.Error`` in the ``NebulaAllocatorError``
-    domain on failure; the message carries the numbers and
-    ``Nebula.error_get_suggestion(e)`` says what to do.
+    Every method raises ``Nebula.Error`` (a ``GLib.Error`` in the
+    ``NebulaAllocatorError`` domain) on failure: the message carries the
+    numbers, ``e.suggestion`` says what to do (in Python's spelling) and
+    ``e.retryable``, ``e.requested``, ``e.available``, ``e.capacity``,
+    ``e.allocator_name`` and ``e.context`` carry the rest.
     """
 
     def allocate(self, size, alignment=DEFAULT_ALIGNMENT):
