@@ -1,0 +1,371 @@
+/* nebula-pool-allocator-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <string.h>
+
+#include "nebula-allocator-core-private.h"
+#include "nebula-pool-allocator.h"
+#include "nebula-sanitizer-private.h"
+
+#if NEBULA_TSAN
+# include <sanitizer/tsan_interface.h>
+#endif
+
+G_BEGIN_DECLS
+
+/* The instance and its slabs, shared by the files of the pool:
+ * nebula-pool-slab.c, -concurrent.c, -config.c and nebula-pool-allocator.c.
+ * The helpers below stay inline, as the allocation and free paths call
+ * them. */
+
+/* Slabs grow so that each one holds as many blocks as all earlier ones:
+ * 65 slabs cover any 64-bit block count. */
+#define MAX_SLABS                65
+#define DEFAULT_BLOCK_SIZE       64
+#define DEFAULT_BLOCK_ALIGNMENT  16
+#define DEFAULT_BLOCK_COUNT      1024
+#define BITS_PER_WORD            (8 * GLIB_SIZEOF_SIZE_T)
+/* Thread-safe pools number their blocks in 32 bits (see pop_concurrent);
+ * index + 1 is stored so that 0 can end the list. */
+#define MAX_CONCURRENT_BLOCKS    ((guint64) G_MAXUINT32 - 1)
+
+typedef struct
+{
+  guint8  *data;
+  guint8  *end;
+  gsize    first;       /* pool-wide index of the first block */
+  gsize    n_blocks;
+  /* Blocks handed out from the never-used tail, so that a new slab is not
+   * touched (or paged in) before it is needed. Atomic in thread-safe mode,
+   * where failed attempts may push it past n_blocks. */
+  gsize    fresh;
+  gsize   *allocated;   /* with check-frees: bit i set while block i is out */
+  guint32 *links;       /* thread-safe: next free block as index + 1, 0 ends */
+} Slab;
+
+struct _NebulaPoolAllocator
+{
+  GObject                parent_instance;
+  NebulaAllocatorCore    core;
+
+  /* The single-threaded paths, inline and exported, read and write
+   * these; see nebula-pool-allocator.h. */
+  NebulaPoolFast         fast;
+  gsize                  block_size;    /* the stride, after rounding */
+  gsize                  block_alignment;
+  gboolean               ready;         /* initialized and valid; release-published */
+  guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
+
+  /* Thread-safe mode: every operation writes both, so they share a cache
+   * line that no read-mostly field shares (the padding keeps the others
+   * off it whatever the instance's alignment). */
+  struct
+  {
+    guint8               before[64];
+    /* The free list: the low 32 bits are the top block's index + 1, the
+     * high 32 bits a tag that changes with every successful update. */
+    guint64              head;
+    gsize                n_in_use;
+    guint8               after[64];
+  } shared;
+
+  Slab                  *slabs[MAX_SLABS];
+  guint                  n_slabs;       /* release-published in thread-safe mode */
+  guint                  fresh_slab;    /* the slab whose tail is handed out */
+  gsize                  n_blocks;      /* in all slabs */
+  gsize                  max_blocks;
+  GMutex                 grow_lock;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+
+  /* configuration */
+  guint64                block_size_property;
+  guint64                block_alignment_property;
+  guint64                block_count;
+  guint64                max_block_count;
+  gboolean               check_frees;
+
+  /* Set at initialization when ASan or Valgrind watches the process: the
+   * fast paths are closed (fast stays FALSE), so that every block handed
+   * out and taken back is reported to the tools. */
+  gboolean               tools_watching;
+};
+
+enum {
+  PROP_BLOCK_SIZE = NEBULA_CONFIG_N_PROPS,
+  PROP_BLOCK_ALIGNMENT,
+  PROP_BLOCK_COUNT,
+  PROP_MAX_BLOCK_COUNT,
+  PROP_CHECK_FREES,
+  N_PROPS
+};
+
+/* GMutex is built from atomics in an uninstrumented GLib, so
+ * ThreadSanitizer cannot see that it orders the growth of the pool: tell it. */
+static inline void
+lock_growth (NebulaPoolAllocator *self)
+{
+  g_mutex_lock (&self->grow_lock);
+#if NEBULA_TSAN
+  __tsan_acquire (&self->grow_lock);
+#endif
+}
+
+static inline void
+unlock_growth (NebulaPoolAllocator *self)
+{
+#if NEBULA_TSAN
+  __tsan_release (&self->grow_lock);
+#endif
+  g_mutex_unlock (&self->grow_lock);
+}
+
+static inline gsize
+atomic_load_size (gsize *field)
+{
+  return __atomic_load_n (field, __ATOMIC_ACQUIRE);
+}
+
+static inline guint
+n_slabs_of (NebulaPoolAllocator *self)
+{
+  if (self->config.thread_safe)
+    return __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE);
+  return self->n_slabs;
+}
+
+/* The slab holding @ptr, or NULL; newest first, as it is the largest. */
+static inline Slab *
+find_slab (NebulaPoolAllocator *self,
+           guint                n_slabs,
+           gconstpointer        ptr)
+{
+  for (guint i = n_slabs; i-- > 0;)
+    {
+      Slab *slab = self->slabs[i];
+
+      if ((const guint8 *) ptr >= slab->data && (const guint8 *) ptr < slab->end)
+        return slab;
+    }
+
+  return NULL;
+}
+
+static inline gsize
+block_index (NebulaPoolAllocator *self,
+             Slab                *slab,
+             gconstpointer        ptr,
+             gboolean            *at_start)
+{
+  gsize offset = (const guint8 *) ptr - slab->data;
+
+  if (self->block_shift != 0)
+    {
+      *at_start = (offset & (self->block_size - 1)) == 0;
+      return offset >> self->block_shift;
+    }
+
+  *at_start = offset % self->block_size == 0;
+  return offset / self->block_size;
+}
+
+static inline gboolean
+bit_is_set (const gsize *words,
+            gsize        index,
+            gboolean     atomic)
+{
+  gsize word = atomic
+    ? __atomic_load_n (&words[index / BITS_PER_WORD], __ATOMIC_ACQUIRE)
+    : words[index / BITS_PER_WORD];
+
+  return (word & ((gsize) 1 << (index % BITS_PER_WORD))) != 0;
+}
+
+static inline gsize
+fresh_count (NebulaPoolAllocator *self,
+             Slab                *slab)
+{
+  gsize fresh = self->config.thread_safe ? atomic_load_size (&slab->fresh) : slab->fresh;
+
+  return MIN (fresh, slab->n_blocks);
+}
+
+static inline gsize
+load_n_in_use (NebulaPoolAllocator *self)
+{
+  if (self->config.thread_safe)
+    return atomic_load_size (&self->shared.n_in_use);
+  return self->fast.n_in_use;
+}
+
+static inline gsize
+load_n_blocks (NebulaPoolAllocator *self)
+{
+  if (self->config.thread_safe)
+    return atomic_load_size (&self->n_blocks);
+  return self->n_blocks;
+}
+
+static inline void
+fill_block (NebulaPoolAllocator *self,
+            gpointer             block,
+            gsize                size)
+{
+  if (G_UNLIKELY (self->config.alloc_fill >= 0))
+    memset (block, self->config.alloc_fill, size);
+}
+
+/* The free-list link kept in the first bytes of a free block, which the
+ * memory tools otherwise keep off limits. */
+static inline guint8 *
+read_link (guint8 *block)
+{
+  guint8 *next;
+
+  NEBULA_MEM_OPEN (block, sizeof next);
+  memcpy (&next, block, sizeof next);
+  NEBULA_MEM_CLOSE (block, sizeof next);
+  return next;
+}
+
+static inline void
+write_link (guint8 *block,
+            guint8 *next)
+{
+  NEBULA_MEM_OPEN (block, sizeof next);
+  memcpy (block, &next, sizeof next);
+  NEBULA_MEM_CLOSE (block, sizeof next);
+}
+
+/* Tells the tools that @block is handed out: all of it, whatever size was
+ * asked for, as a pool block is block-size bytes (reallocation within it
+ * needs no call). Blocks are contiguous, so there is no redzone: an
+ * overflow is reported when it reaches a free block. */
+static inline void
+tools_hand_out (NebulaPoolAllocator *self,
+                guint8              *block)
+{
+  if (G_UNLIKELY (self->tools_watching))
+    {
+      Slab *slab = find_slab (self, n_slabs_of (self), block);
+
+      NEBULA_MEMPOOL_ALLOC (slab->data, block, self->block_size);
+    }
+}
+
+/* Tells the tools that @block is free: touching it is reported. */
+static inline void
+tools_take_back (NebulaPoolAllocator *self,
+                 guint8              *block)
+{
+  if (G_UNLIKELY (self->tools_watching))
+    {
+      Slab *slab = find_slab (self, n_slabs_of (self), block);
+
+      NEBULA_MEMPOOL_FREE (slab->data, block, self->block_size);
+    }
+}
+
+/* Single-threaded, with check-frees: marks @block, just taken from the free
+ * list, allocated. The link to it was read from user memory, so it must be
+ * a free block of the pool; if not, nothing changes. */
+static inline gboolean
+mark_listed_block (NebulaPoolAllocator *self,
+                   guint8              *block)
+{
+  Slab *slab = find_slab (self, self->n_slabs, block);
+  gboolean at_start;
+  gsize index, mask;
+
+  if (G_UNLIKELY (slab == NULL))
+    return FALSE;
+
+  index = block_index (self, slab, block, &at_start);
+  mask = (gsize) 1 << (index % BITS_PER_WORD);
+  if (G_UNLIKELY (!at_start || index >= slab->fresh ||
+                  (slab->allocated[index / BITS_PER_WORD] & mask) != 0))
+    return FALSE;
+
+  slab->allocated[index / BITS_PER_WORD] |= mask;
+  return TRUE;
+}
+
+/* Single-threaded, with check-frees: marks the allocated block at @ptr
+ * free. Anything else (a foreign pointer, one into a block, a free block)
+ * changes nothing; nebula_pool_locate_block() and the bits say which it
+ * was. */
+static inline gboolean
+mark_block_free (NebulaPoolAllocator *self,
+                 gconstpointer        ptr)
+{
+  Slab *slab = find_slab (self, self->n_slabs, ptr);
+  gboolean at_start;
+  gsize index, mask;
+
+  if (G_UNLIKELY (slab == NULL))
+    return FALSE;
+
+  index = block_index (self, slab, ptr, &at_start);
+  mask = (gsize) 1 << (index % BITS_PER_WORD);
+  if (G_UNLIKELY (!at_start || (slab->allocated[index / BITS_PER_WORD] & mask) == 0))
+    return FALSE;
+
+  slab->allocated[index / BITS_PER_WORD] &= ~mask;
+  return TRUE;
+}
+
+/* nebula-pool-config.c: validates the configuration, applies the preset and
+ * takes the first slab; run once, by ensure_ready(). */
+void      nebula_pool_init_once                (gpointer              data);
+
+/* nebula-pool-slab.c */
+Slab     *nebula_pool_slab_new                 (NebulaPoolAllocator  *self,
+                                                gsize                 first,
+                                                gsize                 n_blocks,
+                                                GError              **error);
+void      nebula_pool_slab_free                (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
+void      nebula_pool_set_current_slab         (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
+gboolean  nebula_pool_grow                     (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                GError              **error);
+void      nebula_pool_set_corrupted            (NebulaPoolAllocator  *self,
+                                                gconstpointer         block,
+                                                gsize                 size,
+                                                GError              **error);
+void      nebula_pool_count_listed_blocks      (NebulaPoolAllocator  *self,
+                                                guint                 n_slabs,
+                                                gsize                *listed);
+gsize     nebula_pool_count_allocated_blocks   (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
+
+/* nebula-pool-concurrent.c: the paths of a thread-safe pool. */
+gpointer  nebula_pool_allocate_concurrent      (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                GError              **error);
+gboolean  nebula_pool_deallocate_concurrent    (NebulaPoolAllocator  *self,
+                                                gpointer              ptr,
+                                                gsize                 size,
+                                                GError              **error);
+
+/* nebula-pool-allocator.c */
+void      nebula_pool_set_bad_pointer          (NebulaPoolAllocator  *self,
+                                                gint                  code,
+                                                gconstpointer         ptr,
+                                                gsize                 size,
+                                                const char           *why,
+                                                GError              **error);
+gboolean  nebula_pool_locate_block             (NebulaPoolAllocator  *self,
+                                                gconstpointer         ptr,
+                                                gsize                 size,
+                                                Slab                **slab_out,
+                                                gsize                *index_out,
+                                                GError              **error);
+
+G_END_DECLS

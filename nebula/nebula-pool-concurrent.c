@@ -1,0 +1,213 @@
+/* nebula-pool-concurrent.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+
+#include "nebula-pool-allocator-private.h"
+
+/* Thread-safe free list.
+ *
+ * A Treiber stack whose head packs the top block's index with a 32-bit tag
+ * into one 64-bit word, so that a plain 64-bit CAS updates both. The tag
+ * changes with every successful push or pop: a thread that read the head
+ * as (tag t, block A) with A's successor B cannot install B after other
+ * threads popped A and pushed it back, because the head then carries
+ * another tag (the ABA problem). A wrong match would need exactly 2^32
+ * updates between one thread's load and its CAS.
+ *
+ * The links live in a per-slab array of 32-bit indices rather than in the
+ * blocks: a popping thread may read the link of a block that another thread
+ * has just taken and is writing into. That read is discarded (the CAS
+ * fails), but on user memory it would still be a data race in the C memory
+ * model and a report under ThreadSanitizer; on the side array both sides
+ * are atomic. Slabs are never freed before finalize, so a stale index
+ * always points at readable memory. */
+
+static inline Slab *
+slab_of_index (NebulaPoolAllocator *self,
+               gsize                index)
+{
+  guint i = __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE);
+
+  while (--i > 0 && self->slabs[i]->first > index)
+    ;
+  return self->slabs[i];
+}
+
+static gboolean
+pop_concurrent (NebulaPoolAllocator  *self,
+                Slab                **slab_out,
+                gsize                *local_out)
+{
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+  for (;;)
+    {
+      guint32 top = (guint32) head;
+      guint64 next_head;
+      Slab *slab;
+      gsize local;
+
+      if (top == 0)
+        return FALSE;
+
+      slab = slab_of_index (self, top - 1);
+      local = top - 1 - slab->first;
+      next_head = ((head >> 32) + 1) << 32 |
+                  __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
+
+      if (__atomic_compare_exchange_n (&self->shared.head, &head, next_head, TRUE,
+                                       __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        {
+          *slab_out = slab;
+          *local_out = local;
+          return TRUE;
+        }
+    }
+}
+
+static void
+push_concurrent (NebulaPoolAllocator *self,
+                 Slab                *slab,
+                 gsize                local)
+{
+  guint64 top = slab->first + local + 1;
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_RELAXED);
+  guint64 new_head;
+
+  do
+    {
+      __atomic_store_n (&slab->links[local], (guint32) head, __ATOMIC_RELAXED);
+      new_head = ((head >> 32) + 1) << 32 | top;
+    }
+  while (!__atomic_compare_exchange_n (&self->shared.head, &head, new_head, TRUE,
+                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+static gboolean
+take_fresh_concurrent (NebulaPoolAllocator  *self,
+                       Slab                **slab_out,
+                       gsize                *local_out)
+{
+  guint i = __atomic_load_n (&self->fresh_slab, __ATOMIC_ACQUIRE);
+  Slab *slab;
+  gsize local;
+
+  if (i >= __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE))
+    return FALSE;
+
+  slab = self->slabs[i];
+  /* Bounds the overshoot: once full, nobody increments again. */
+  if (__atomic_load_n (&slab->fresh, __ATOMIC_RELAXED) >= slab->n_blocks)
+    return FALSE;
+
+  local = __atomic_fetch_add (&slab->fresh, 1, __ATOMIC_RELAXED);
+  if (local >= slab->n_blocks)
+    return FALSE;
+
+  *slab_out = slab;
+  *local_out = local;
+  return TRUE;
+}
+
+/* Nothing free and the current tail used up: move to the next slab's tail
+ * or grow. Growth is rare, so it takes a lock. */
+static gboolean
+refill_concurrent (NebulaPoolAllocator  *self,
+                   gsize                 size,
+                   GError              **error)
+{
+  gboolean ok = TRUE;
+  guint i;
+
+  /* Growth charges the budget, whose handlers may call back into the pool:
+   * its signals wait until the lock is released. */
+  nebula_memory_budget_hold_signals ();
+  lock_growth (self);
+
+  i = self->fresh_slab;
+  while (i < self->n_slabs &&
+         __atomic_load_n (&self->slabs[i]->fresh, __ATOMIC_RELAXED) >= self->slabs[i]->n_blocks)
+    i++;
+
+  if (i < self->n_slabs)
+    __atomic_store_n (&self->fresh_slab, i, __ATOMIC_RELEASE);
+  else if ((guint32) __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE) != 0)
+    ;   /* another thread freed a block meanwhile */
+  else if (nebula_pool_grow (self, size, error))
+    __atomic_store_n (&self->fresh_slab, self->n_slabs - 1, __ATOMIC_RELEASE);
+  else
+    ok = FALSE;
+
+  unlock_growth (self);
+  nebula_memory_budget_emit_held_signals ();
+  return ok;
+}
+
+gpointer
+nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
+                                 gsize                 size,
+                                 GError              **error)
+{
+  Slab *slab;
+  gsize local;
+  guint8 *block;
+
+  while (!pop_concurrent (self, &slab, &local) &&
+         !take_fresh_concurrent (self, &slab, &local))
+    {
+      if (!refill_concurrent (self, size, error))
+        return NULL;
+    }
+
+  if (self->check_frees)
+    __atomic_fetch_or (&slab->allocated[local / BITS_PER_WORD],
+                       (gsize) 1 << (local % BITS_PER_WORD), __ATOMIC_ACQ_REL);
+  __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
+
+  block = slab->data + local * self->block_size;
+  tools_hand_out (self, block);
+  fill_block (self, block, size);
+  return block;
+}
+
+gboolean
+nebula_pool_deallocate_concurrent (NebulaPoolAllocator  *self,
+                                   gpointer              ptr,
+                                   gsize                 size,
+                                   GError              **error)
+{
+  Slab *slab;
+  gsize local;
+
+  if (!nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
+    return FALSE;
+
+  if (self->check_frees)
+    {
+      gsize mask = (gsize) 1 << (local % BITS_PER_WORD);
+      gsize old = __atomic_fetch_and (&slab->allocated[local / BITS_PER_WORD], ~mask,
+                                      __ATOMIC_ACQ_REL);
+
+      if ((old & mask) == 0)
+        {
+          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                       "is not allocated: it was already freed (double free)",
+                                       error);
+          return FALSE;
+        }
+    }
+
+  if (self->config.free_fill >= 0)
+    memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
+
+  /* Before the push, so that the count never exceeds the blocks out. */
+  __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
+  push_concurrent (self, slab, local);
+  return TRUE;
+}
+

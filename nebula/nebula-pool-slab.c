@@ -1,0 +1,285 @@
+/* nebula-pool-slab.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+
+#include "nebula-pool-allocator-private.h"
+
+/* The slabs of a pool: taking them from the system and growing by them,
+ * the check-frees bits that say which blocks are out, and the repair of
+ * a damaged free list from those bits. */
+
+/* Every slab comes from here and goes in nebula_pool_slab_free(): the
+ * budget, if any, is charged for the blocks (not the bookkeeping) before
+ * they are taken from the system. A refusal changes nothing. */
+Slab *
+nebula_pool_slab_new (NebulaPoolAllocator  *self,
+                      gsize                 first,
+                      gsize                 n_blocks,
+                      GError              **error)
+{
+  gsize n_words = self->check_frees ? (n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD : 0;
+  gsize n_links = self->config.thread_safe ? n_blocks : 0;
+  gsize bytes = n_blocks * self->block_size;   /* checked at init */
+  gpointer data = NULL;
+  Slab *slab;
+  int res;
+
+  if (!nebula_allocator_config_charge (&self->config, bytes, error))
+    return NULL;
+
+  slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32));
+  if (slab != NULL)
+    {
+      res = posix_memalign (&data, MAX (self->block_alignment, sizeof (gpointer)), bytes);
+      if (res != 0)
+        g_clear_pointer (&slab, g_free);
+    }
+
+  if (slab == NULL)
+    {
+      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+      NebulaErrorInfo info = { .requested = bytes, .what = what };
+
+      nebula_allocator_config_uncharge (&self->config, bytes);
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                        "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
+                        G_GSIZE_FORMAT " bytes)",
+                        what, n_blocks, bytes);
+      return NULL;
+    }
+
+  slab->data = data;
+  slab->end = slab->data + bytes;
+  slab->first = first;
+  slab->n_blocks = n_blocks;
+  slab->allocated = n_words > 0 ? (gsize *) (slab + 1) : NULL;
+  slab->links = n_links > 0 ? (guint32 *) ((gsize *) (slab + 1) + n_words) : NULL;
+
+  /* No block is handed out yet: the whole slab is off limits for the
+   * memory tools. */
+  NEBULA_MEMPOOL_CREATE (slab->data, slab->data, bytes);
+
+  return slab;
+}
+
+void
+nebula_pool_slab_free (NebulaPoolAllocator *self,
+                       Slab                *slab)
+{
+  nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
+  NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
+  free (slab->data);
+  g_free (slab);
+}
+
+/* Points the inline paths at @slab, whose never-used tail is handed out
+ * next. Single-threaded mode only. */
+void
+nebula_pool_set_current_slab (NebulaPoolAllocator *self,
+                              Slab                *slab)
+{
+  self->fast.base = slab->data;
+  self->fast.allocated = slab->allocated;
+  self->fast.fresh = &slab->fresh;
+  self->fast.fresh_limit = slab->n_blocks;
+}
+
+static void
+set_exhausted (NebulaPoolAllocator  *self,
+               gsize                 size,
+               GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  gsize n_blocks = load_n_blocks (self);
+  gsize n_free = n_blocks - MIN (load_n_in_use (self), n_blocks);
+  NebulaErrorInfo info = {
+    .requested = size,
+    .available = n_free * self->block_size,
+    .capacity = self->max_blocks * self->block_size,
+    .what = what,
+    .suggestion = "Free blocks or reset the pool, or raise block-count or max-block-count "
+                  "to give it more blocks.",
+  };
+
+  if (self->max_blocks > self->block_count)
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GSIZE_FORMAT " blocks free, grown to max-block-count",
+                      what, size, n_free, n_blocks);
+  else
+    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
+                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
+                      " of %" G_GSIZE_FORMAT " blocks free",
+                      what, size, n_free, n_blocks);
+}
+
+/* Adds a slab as large as all the others together, or what is left up to
+ * max-block-count. Single-threaded, or with the grow lock held. */
+gboolean
+nebula_pool_grow (NebulaPoolAllocator  *self,
+                  gsize                 size,
+                  GError              **error)
+{
+  gsize room = self->max_blocks - self->n_blocks;
+  Slab *slab;
+
+  if (room == 0)
+    {
+      set_exhausted (self, size, error);
+      return FALSE;
+    }
+
+  g_assert (self->n_slabs < MAX_SLABS);
+
+  slab = nebula_pool_slab_new (self, self->n_blocks, MIN (self->n_blocks, room), error);
+  if (slab == NULL)
+    return FALSE;
+
+  self->slabs[self->n_slabs] = slab;
+  if (self->config.thread_safe)
+    {
+      __atomic_store_n (&self->n_blocks, self->n_blocks + slab->n_blocks, __ATOMIC_RELEASE);
+      __atomic_store_n (&self->n_slabs, self->n_slabs + 1, __ATOMIC_RELEASE);
+    }
+  else
+    {
+      self->n_blocks += slab->n_blocks;
+      self->n_slabs++;
+    }
+
+  return TRUE;
+}
+
+/* The free list was damaged (a freed block written to): rebuild it from the
+ * allocation bits, which live outside the blocks. */
+static void
+rebuild_free_list (NebulaPoolAllocator *self)
+{
+  self->fast.free_head = NULL;
+
+  for (guint i = self->n_slabs; i-- > 0;)
+    {
+      Slab *slab = self->slabs[i];
+
+      for (gsize j = slab->fresh; j-- > 0;)
+        {
+          if (!bit_is_set (slab->allocated, j, FALSE))
+            {
+              guint8 *block = slab->data + j * self->block_size;
+
+              write_link (block, self->fast.free_head);
+              self->fast.free_head = block;
+            }
+        }
+    }
+}
+
+void
+nebula_pool_set_corrupted (NebulaPoolAllocator  *self,
+                           gconstpointer         block,
+                           gsize                 size,
+                           GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .what = what };
+
+  rebuild_free_list (self);
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION, &info,
+                    "%s: the free list led to %p, which is not a free block (was a block "
+                    "written to after it was freed?); the free list was rebuilt, %"
+                    G_GSIZE_FORMAT " blocks in use",
+                    what, block, self->fast.n_in_use);
+}
+
+/* The position of the slab holding @block among the first @n_slabs, or
+ * @n_slabs if none holds it. */
+static guint
+slab_position (NebulaPoolAllocator *self,
+               guint                n_slabs,
+               gconstpointer        block)
+{
+  for (guint i = 0; i < n_slabs; i++)
+    if ((const guint8 *) block >= self->slabs[i]->data &&
+        (const guint8 *) block < self->slabs[i]->end)
+      return i;
+
+  return n_slabs;
+}
+
+/* Without check-frees only the free list knows where the free blocks are:
+ * counts the listed blocks of each slab into @listed. The list may be
+ * damaged (single-threaded, it lives in the blocks) or changing (thread-safe),
+ * so no link is trusted: the walk stops at one that does not lead to a
+ * handed-out block of the first @n_slabs slabs, and after as many steps as
+ * there are blocks. */
+void
+nebula_pool_count_listed_blocks (NebulaPoolAllocator *self,
+                                 guint                n_slabs,
+                                 gsize               *listed)
+{
+  gsize steps = load_n_blocks (self);
+
+  if (self->config.thread_safe)
+    {
+      guint32 top = (guint32) __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+      for (; top != 0 && steps > 0; steps--)
+        {
+          gsize index = top - 1;
+          guint i = n_slabs;
+          Slab *slab;
+
+          while (i > 0 && self->slabs[i - 1]->first > index)
+            i--;
+          if (i == 0 || index - self->slabs[i - 1]->first >= fresh_count (self, self->slabs[i - 1]))
+            break;
+
+          slab = self->slabs[i - 1];
+          listed[i - 1]++;
+          top = __atomic_load_n (&slab->links[index - slab->first], __ATOMIC_RELAXED);
+        }
+      return;
+    }
+
+  for (guint8 *block = self->fast.free_head; block != NULL && steps > 0; steps--)
+    {
+      guint i = slab_position (self, n_slabs, block);
+      gboolean at_start;
+      gsize index;
+
+      if (i == n_slabs)
+        break;
+      index = block_index (self, self->slabs[i], block, &at_start);
+      if (!at_start || index >= self->slabs[i]->fresh)
+        break;
+
+      listed[i]++;
+      block = read_link (block);
+    }
+}
+
+/* Blocks of @slab in use, from its allocation bits. */
+gsize
+nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
+                                    Slab                *slab)
+{
+  gsize n_words = (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD;
+  gsize count = 0;
+
+  for (gsize i = 0; i < n_words; i++)
+    {
+      gsize word = self->config.thread_safe
+        ? __atomic_load_n (&slab->allocated[i], __ATOMIC_RELAXED)
+        : slab->allocated[i];
+
+      count += (gsize) __builtin_popcountll ((unsigned long long) word);
+    }
+
+  return count;
+}
+
