@@ -5,12 +5,8 @@
 
 #include "config.h"
 
-#include <string.h>
-
-#include "nebula-allocator-core-private.h"
-#include "nebula-bump-allocator.h"
+#include "nebula-bump-allocator-private.h"
 #include "nebula-enums.h"
-#include "nebula-sanitizer-private.h"
 
 /**
  * NebulaBumpAllocator:
@@ -38,113 +34,6 @@
  * checkpoints must still not race with allocations.
  */
 
-typedef struct _Chunk Chunk;
-
-struct _Chunk
-{
-  Chunk   *prev;        /* the chunk before this one (older), or NULL */
-  guint8  *data;
-  gsize    size;
-  gsize    used;        /* bytes consumed; atomic in thread-safe mode */
-  guint    index;       /* 0 for the first chunk of the chain */
-  guint    dedicated : 1;
-  /* thread-safe mode: the start of the newest block (atomic, only grows
-   * until a rewind or checkpoint clears it), for the top-block free that
-   * the single-threaded cursor does with fast.last */
-  guint8  *last;
-  /* dedicated chunks: the block and the size it was asked with */
-  guint8  *block;
-  gsize    block_size;
-  /* for dedicated chunks: the allocator's dedicated_serial when it was
-   * created. A position would not do: a dedicated allocation does not move
-   * the cursor, so one made just before a checkpoint has the checkpoint's
-   * position, and a restore would free it. */
-  guint64  serial;
-};
-
-struct _NebulaBumpAllocator
-{
-  GObject                parent_instance;
-  NebulaAllocatorCore    core;
-
-  /* Right after the core, where the inline fast path of the public header
-   * finds it. */
-  NebulaBumpFast         fast;
-
-  Chunk                 *current;       /* newest regular chunk */
-  Chunk                 *spare;         /* regular chunks kept for reuse */
-  Chunk                 *large;         /* dedicated chunks */
-  gsize                  reserved;      /* bytes in all chunks, spares included */
-  gsize                  used_before;   /* bytes used in chunks older than current */
-  guint64                generation;
-  guint64                id;
-  guint64                dedicated_serial; /* dedicated chunks created so far */
-
-  /* Stale checkpoints: every checkpoint gets a serial; a restore that
-   * rewinds below a position where a checkpoint was taken records
-   * (serial, position) in @rewinds, so that checkpoints taken before it
-   * and above it are refused. Entries rise in both serial and position;
-   * @high is the highest position of a checkpoint no entry refuses yet. */
-  guint64                checkpoint_serial;
-  GArray                *rewinds;       /* Rewind */
-  gboolean               have_high;
-  guint                  high_index;
-  gsize                  high_offset;
-
-  NebulaStatsCounters    stats;
-  NebulaAllocatorConfig  config;
-  GMutex                 grow_lock;
-
-  /* configuration */
-  guint64                capacity;
-  guint64                max_capacity;
-  double                 growth_factor;
-  guint64                large_threshold;
-  guint64                min_alloc_size;
-  NebulaResetPolicy      reset_policy;
-
-  /* Set at initialization when ASan or Valgrind watches the process: the
-   * fast path is closed (max_fast_size 0), so every allocation takes the
-   * slow path, which tells the tools about it and leaves a poisoned redzone
-   * after it. */
-  gboolean               tools_watching;
-};
-
-/**
- * NebulaBumpCheckpoint:
- *
- * A position in a #NebulaBumpAllocator, from
- * nebula_bump_allocator_checkpoint(), to rewind to with
- * nebula_bump_allocator_restore(). It is an opaque boxed value; it stays
- * valid until its allocator is reset or rewound to before it.
- */
-struct _NebulaBumpCheckpoint
-{
-  guint64 allocator_id;
-  guint64 generation;
-  guint64 serial;
-  guint   chunk_index;
-  gsize   offset;
-  guint64 dedicated_serial;   /* dedicated chunks from this serial on are newer */
-  /* What the statistics said, so that a restore can count what it frees
-   * as the callers counted it (padding excluded). */
-  guint64 live_blocks;
-  guint64 bytes_in_use;
-};
-
-typedef struct
-{
-  guint64 serial;       /* checkpoints with a smaller serial were taken before */
-  guint   chunk_index;  /* the position the restore rewound to */
-  gsize   offset;
-} Rewind;
-
-struct _NebulaBumpScope
-{
-  NebulaBumpAllocator  *bump;
-  NebulaBumpCheckpoint *checkpoint;
-};
-
 enum {
   PROP_MAX_CAPACITY = NEBULA_CONFIG_N_PROPS,
   PROP_GROWTH_FACTOR,
@@ -155,13 +44,10 @@ enum {
 };
 
 #define DEFAULT_CAPACITY      (64 * 1024)
-#define CHUNK_DATA_ALIGNMENT  16
 
 static GParamSpec *properties[N_PROPS];
 static guint64 next_allocator_id = 1;
 
-static gsize chunk_position       (NebulaBumpAllocator      *self,
-                                  Chunk                    *chunk);
 static void allocator_iface_init (NebulaAllocatorInterface *iface);
 static void initable_iface_init  (GInitableIface           *iface);
 
@@ -180,12 +66,9 @@ NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, max_fast_size, 5);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, stats, 6);
 G_STATIC_ASSERT (sizeof (NebulaBumpFast) == 7 * sizeof (gpointer));
 
-G_DEFINE_BOXED_TYPE (NebulaBumpCheckpoint, nebula_bump_checkpoint,
-                     nebula_bump_checkpoint_copy, nebula_bump_checkpoint_free)
-
 /* @size rounded up to min-alloc-size. Not from fast.min_alloc_mask: in
  * thread-safe mode the initialization leaves the fast fields alone (see
- * bump_init_once()). */
+ * nebula_bump_allocator_init_once()). */
 static inline gsize
 round_size (NebulaBumpAllocator *self,
             gsize                size)
@@ -195,102 +78,14 @@ round_size (NebulaBumpAllocator *self,
   return (size + mask) & ~mask;
 }
 
-static inline gsize
-chunk_used (const Chunk *chunk,
-            gboolean     atomic)
-{
-  if (atomic)
-    return __atomic_load_n (&chunk->used, __ATOMIC_ACQUIRE);
-  return chunk->used;
-}
-
-/* The data and the slack after it, up to the end of the malloc() block. */
-static inline gsize
-chunk_region_size (const Chunk *chunk)
-{
-  return (gsize) ((const guint8 *) chunk + sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + chunk->size -
-                  chunk->data);
-}
-
-/* Chunks are charged to the budget, if any, before they are taken from the
- * system: the budget's usage equals self->reserved. */
-static Chunk *
-chunk_new (NebulaBumpAllocator  *self,
-           gsize                 size,
-           GError              **error)
-{
-  Chunk *chunk;
-
-  if (!nebula_allocator_config_charge (&self->config, size, error))
-    return NULL;
-
-  /* One block: the header, then the data at a 16-byte boundary. */
-  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
-  if (chunk == NULL)
-    {
-      nebula_allocator_config_uncharge (&self->config, size);
-      return NULL;
-    }
-
-  memset (chunk, 0, sizeof *chunk);
-  chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
-                            ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
-  chunk->size = size;
-
-  /* Nothing is handed out yet: all of it, the slack after the data
-   * included, is off limits for the memory tools. */
-  NEBULA_MEMPOOL_CREATE (chunk->data, chunk->data, chunk_region_size (chunk));
-
-  return chunk;
-}
-
-static void
-chunk_free (NebulaBumpAllocator *self,
-            Chunk               *chunk)
-{
-  nebula_allocator_config_uncharge (&self->config, chunk->size);
-  NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
-  g_free (chunk);
-}
-
-static void
-chunk_list_free (NebulaBumpAllocator *self,
-                 Chunk               *chunk)
-{
-  while (chunk != NULL)
-    {
-      Chunk *prev = chunk->prev;
-      chunk_free (self, chunk);
-      chunk = prev;
-    }
-}
-
 static inline const char *
 bump_label (void)
 {
   return "Bump allocator";
 }
 
-/* Points the single-threaded cursor into @chunk. In thread-safe mode the
- * fast fields stay NULL: allocation goes through the chunk's atomic
- * counter, and the inline path (closed by max_fast_size, but it still loads
- * the cursor) reads them without synchronization. Writing them while other
- * threads allocate would be a data race. */
-static inline void
-set_fast_cursor (NebulaBumpAllocator *self,
-                 Chunk               *chunk,
-                 gsize                used)
-{
-  if (self->config.thread_safe)
-    return;
-
-  self->fast.cursor = chunk->data + used;
-  self->fast.limit = chunk->data + chunk->size;
-  self->fast.base = chunk->data;
-}
-
-static void
-bump_init_once (gpointer data)
+void
+nebula_bump_allocator_init_once (gpointer data)
 {
   NebulaBumpAllocator *self = data;
   NebulaAllocatorConfig *config = &self->config;
@@ -351,7 +146,7 @@ bump_init_once (gpointer data)
   self->tools_watching = nebula_memory_tools_watching ();
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
-  chunk = chunk_new (self, self->capacity, &config->init_error);
+  chunk = nebula_bump_chunk_new (self, self->capacity, &config->init_error);
   if (chunk == NULL && config->init_error == NULL)
     {
       NebulaErrorInfo info = { .requested = self->capacity, .what = config->name };
@@ -367,7 +162,7 @@ bump_init_once (gpointer data)
 
   self->reserved = chunk->size;
   self->current = chunk;
-  set_fast_cursor (self, chunk, 0);
+  nebula_bump_set_fast_cursor (self, chunk, 0);
 
   /* Modes that need the slow path close the fast one with a single field,
    * so neither the inline path nor the vfunc tests flags per request. Under
@@ -387,66 +182,6 @@ bump_init_once (gpointer data)
    * wrappers; it never runs in thread-safe mode, where they are atomic. */
   if (!config->thread_safe)
     self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-}
-
-static inline gboolean
-ensure_ready (NebulaBumpAllocator  *self,
-              GError              **error)
-{
-  return nebula_allocator_config_ensure (&self->config, self, bump_init_once, error);
-}
-
-static gsize
-current_available (NebulaBumpAllocator *self)
-{
-  if (self->current == NULL)
-    return 0;
-  if (self->config.thread_safe)
-    return self->current->size - chunk_used (self->current, TRUE);
-  return self->fast.limit - self->fast.cursor;
-}
-
-static void
-set_exhausted (NebulaBumpAllocator  *self,
-               gsize                 size,
-               gsize                 alignment,
-               GError              **error)
-{
-  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  gsize available = current_available (self);
-  NebulaErrorInfo info;
-
-  info = (NebulaErrorInfo) {
-    .requested = size,
-    .available = available,
-    .capacity = self->max_capacity,
-    .what = what,
-  };
-
-  if (self->max_capacity > self->capacity)
-    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
-                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
-                      " of %" G_GSIZE_FORMAT " available in the current chunk and %"
-                      G_GSIZE_FORMAT " of %" G_GUINT64_FORMAT " left to grow (alignment %"
-                      G_GSIZE_FORMAT ")",
-                      what, size, available,
-                      self->current != NULL ? self->current->size : 0,
-                      (gsize) (self->max_capacity - MIN (self->reserved, self->max_capacity)),
-                      self->max_capacity, alignment);
-  else
-    nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED, &info,
-                      "%s is exhausted: requested %" G_GSIZE_FORMAT " bytes, %" G_GSIZE_FORMAT
-                      " of %" G_GUINT64_FORMAT " available (alignment %" G_GSIZE_FORMAT ")",
-                      what, size, available, self->capacity, alignment);
-}
-
-static inline void
-fill_allocation (NebulaBumpAllocator *self,
-                 gpointer             ptr,
-                 gsize                size)
-{
-  if (G_UNLIKELY (self->config.alloc_fill >= 0))
-    memset (ptr, self->config.alloc_fill, size);
 }
 
 /* How far the cursor moves past a block of @rounded bytes with @room bytes
@@ -471,158 +206,6 @@ block_span (NebulaBumpAllocator *self,
   return MIN (span, room);
 }
 
-/* Tells the tools that [ptr, ptr + size) of @chunk is handed out (exactly
- * @size bytes: the rounding and the redzone stay poisoned), then fills it. */
-static inline void
-hand_out (NebulaBumpAllocator *self,
-          Chunk               *chunk,
-          gpointer             ptr,
-          gsize                size)
-{
-  NEBULA_MEMPOOL_ALLOC (chunk->data, ptr, size);
-  fill_allocation (self, ptr, size);
-}
-
-/* Makes @chunk (a new or spare chunk) the current one. Called with the grow
- * lock held in thread-safe mode. */
-static void
-push_chunk (NebulaBumpAllocator *self,
-            Chunk               *chunk)
-{
-  gboolean atomic = self->config.thread_safe;
-  Chunk *old = self->current;
-
-  if (old != NULL)
-    {
-      if (!atomic)
-        old->used = self->fast.cursor - old->data;
-      self->used_before += chunk_used (old, atomic);
-    }
-
-  chunk->prev = old;
-  chunk->index = old != NULL ? old->index + 1 : 0;
-  chunk->used = 0;
-  chunk->last = NULL;
-  set_fast_cursor (self, chunk, 0);
-  __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
-}
-
-static gsize
-worst_case_size (gsize size,
-                 gsize alignment)
-{
-  /* Chunk data starts 16-aligned; more alignment may cost padding. */
-  return size + (alignment > CHUNK_DATA_ALIGNMENT ? alignment - CHUNK_DATA_ALIGNMENT : 0);
-}
-
-/* Finds room for at least @size bytes at @alignment: a spare chunk or a new
- * one. Called with the grow lock held in thread-safe mode. */
-static gboolean
-grow (NebulaBumpAllocator  *self,
-      gsize                 size,
-      gsize                 alignment,
-      GError              **error)
-{
-  gsize need = worst_case_size (size, alignment);
-  gsize room, chunk_size;
-  Chunk *chunk, **link;
-  GError *local_error = NULL;
-
-  /* Reuse a kept chunk that is large enough. */
-  for (link = &self->spare; *link != NULL; link = &(*link)->prev)
-    {
-      if ((*link)->size >= need)
-        {
-          chunk = *link;
-          *link = chunk->prev;
-          push_chunk (self, chunk);
-          return TRUE;
-        }
-    }
-
-  room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
-  if (need > room)
-    {
-      set_exhausted (self, size, alignment, error);
-      return FALSE;
-    }
-
-  chunk_size = self->current != NULL
-    ? (gsize) MIN ((double) self->current->size * self->growth_factor, (double) G_MAXSSIZE)
-    : self->capacity;
-  chunk_size = CLAMP (chunk_size, need, room);
-
-  chunk = chunk_new (self, chunk_size, &local_error);
-  if (chunk == NULL && local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return FALSE;
-    }
-  if (chunk == NULL)
-    {
-      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = chunk_size, .what = what };
-
-      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
-                        &info, "%s: the system refused a new chunk of %" G_GSIZE_FORMAT " bytes",
-                        what, chunk_size);
-      return FALSE;
-    }
-
-  self->reserved += chunk_size;
-  push_chunk (self, chunk);
-  return TRUE;
-}
-
-static gpointer
-allocate_dedicated (NebulaBumpAllocator  *self,
-                    gsize                 size,
-                    gsize                 alignment,
-                    GError              **error)
-{
-  gsize need = worst_case_size (size, alignment);
-  gsize room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
-  GError *local_error = NULL;
-  Chunk *chunk;
-  guint8 *ptr;
-
-  if (need > room)
-    {
-      set_exhausted (self, size, alignment, error);
-      return NULL;
-    }
-
-  chunk = chunk_new (self, need, &local_error);
-  if (chunk == NULL && local_error != NULL)
-    {
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-  if (chunk == NULL)
-    {
-      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = size, .what = what };
-
-      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY,
-                        &info, "%s: the system refused a dedicated chunk of %" G_GSIZE_FORMAT
-                        " bytes", what, need);
-      return NULL;
-    }
-
-  ptr = (guint8 *) (((guintptr) chunk->data + alignment - 1) & ~(guintptr) (alignment - 1));
-  chunk->dedicated = TRUE;
-  chunk->block = ptr;
-  chunk->block_size = size;
-  chunk->used = chunk->size;
-  chunk->serial = self->dedicated_serial++;
-  chunk->prev = self->large;
-  self->large = chunk;
-  self->reserved += chunk->size;
-
-  hand_out (self, chunk, ptr, size);
-  return ptr;
-}
-
 static inline gboolean
 is_large (NebulaBumpAllocator *self,
           gsize                size)
@@ -644,7 +227,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
 
       nebula_memory_budget_hold_signals ();
       nebula_mutex_lock (&self->grow_lock);
-      ptr = allocate_dedicated (self, size, alignment, error);
+      ptr = nebula_bump_chunk_allocate_dedicated (self, size, alignment, error);
       nebula_mutex_unlock (&self->grow_lock);
       nebula_memory_budget_emit_held_signals ();
       return ptr;
@@ -675,7 +258,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
                      !__atomic_compare_exchange_n (&chunk->last, &last, (guint8 *) start, TRUE,
                                                    __ATOMIC_RELAXED, __ATOMIC_RELAXED))
                 ;
-              hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
+              nebula_bump_hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
               return GSIZE_TO_POINTER (start);
             }
         }
@@ -684,7 +267,7 @@ allocate_concurrent (NebulaBumpAllocator  *self,
       nebula_memory_budget_hold_signals ();
       nebula_mutex_lock (&self->grow_lock);
       if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
-          !grow (self, rounded, alignment, error))
+          !nebula_bump_chunk_grow (self, rounded, alignment, error))
         {
           nebula_mutex_unlock (&self->grow_lock);
           nebula_memory_budget_emit_held_signals ();
@@ -703,14 +286,14 @@ allocate_slow (NebulaBumpAllocator  *self,
 {
   gsize rounded;
 
-  if (!ensure_ready (self, error))
+  if (!nebula_bump_ensure_ready (self, error))
     return NULL;
 
   if (self->config.thread_safe)
     return allocate_concurrent (self, size, alignment, error);
 
   if (is_large (self, size))
-    return allocate_dedicated (self, size, alignment, error);
+    return nebula_bump_chunk_allocate_dedicated (self, size, alignment, error);
 
   rounded = round_size (self, size);
   for (;;)
@@ -722,11 +305,11 @@ allocate_slow (NebulaBumpAllocator  *self,
           self->fast.last = GSIZE_TO_POINTER (start);
           self->fast.cursor = (guint8 *) start +
                               block_span (self, rounded, (guintptr) self->fast.limit - start);
-          hand_out (self, self->current, self->fast.last, size);
+          nebula_bump_hand_out (self, self->current, self->fast.last, size);
           return self->fast.last;
         }
 
-      if (!grow (self, rounded, alignment, error))
+      if (!nebula_bump_chunk_grow (self, rounded, alignment, error))
         return NULL;
     }
 }
@@ -744,18 +327,6 @@ nebula_bump_allocator_allocate (NebulaAllocator  *allocator,
   return allocate_slow ((NebulaBumpAllocator *) allocator, size, alignment, error);
 }
 
-/* The chunk of the list starting at @chunk that holds @ptr. */
-static Chunk *
-find_chunk_in (Chunk         *chunk,
-               gconstpointer  ptr)
-{
-  for (; chunk != NULL; chunk = chunk->prev)
-    if ((const guint8 *) ptr >= chunk->data && (const guint8 *) ptr < chunk->data + chunk->size)
-      return chunk;
-
-  return NULL;
-}
-
 /* Called with the grow lock held in thread-safe mode: other threads may be
  * adding chunks. */
 static gboolean
@@ -765,10 +336,10 @@ owns_locked (NebulaBumpAllocator *self,
   gboolean atomic = self->config.thread_safe;
   Chunk *chunk;
 
-  if (find_chunk_in (self->large, ptr) != NULL)
+  if (nebula_bump_chunk_find (self->large, ptr) != NULL)
     return TRUE;
 
-  chunk = find_chunk_in (self->current, ptr);
+  chunk = nebula_bump_chunk_find (self->current, ptr);
   if (chunk == NULL)
     return FALSE;
 
@@ -776,7 +347,7 @@ owns_locked (NebulaBumpAllocator *self,
   if (chunk == self->current && !atomic)
     return (const guint8 *) ptr < self->fast.cursor;
 
-  return (const guint8 *) ptr < chunk->data + chunk_used (chunk, atomic);
+  return (const guint8 *) ptr < chunk->data + nebula_bump_chunk_used (chunk, atomic);
 }
 
 static gboolean
@@ -786,7 +357,7 @@ nebula_bump_allocator_owns (NebulaAllocator *allocator,
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
   gboolean owns;
 
-  if (!ensure_ready (self, NULL))
+  if (!nebula_bump_ensure_ready (self, NULL))
     return FALSE;
 
   if (!self->config.thread_safe)
@@ -811,33 +382,6 @@ set_foreign_pointer (NebulaBumpAllocator  *self,
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
                     "%s: %p (size %" G_GSIZE_FORMAT ") was not allocated by this allocator",
                     what, ptr, size);
-}
-
-/* Frees the dedicated chunk whose block starts at @ptr. A pointer into a
- * dedicated chunk elsewhere is not a block: TRUE, without effect (as for
- * any other block that is not the top). FALSE: @ptr is not in a dedicated
- * chunk. Called with the grow lock held in thread-safe mode. */
-static gboolean
-free_dedicated (NebulaBumpAllocator *self,
-                gpointer             ptr)
-{
-  for (Chunk **link = &self->large; *link != NULL; link = &(*link)->prev)
-    {
-      Chunk *chunk = *link;
-
-      if ((guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size)
-        {
-          if ((guint8 *) ptr != chunk->block)
-            return TRUE;
-
-          *link = chunk->prev;
-          self->reserved -= chunk->size;
-          chunk_free (self, chunk);
-          return TRUE;
-        }
-    }
-
-  return FALSE;
 }
 
 /* The thread-safe top-block free: the single-threaded one compares with
@@ -865,7 +409,7 @@ free_top_concurrent (NebulaBumpAllocator *self,
       if (rounded <= chunk->size - offset)
         {
           end = offset + block_span (self, rounded, chunk->size - offset);
-          if (chunk_used (chunk, TRUE) == end)
+          if (nebula_bump_chunk_used (chunk, TRUE) == end)
             {
               /* Before the counter moves: once it has, another thread may
                * be handed these bytes. Allocations do not touch them
@@ -889,9 +433,9 @@ static Chunk *
 find_any_chunk (NebulaBumpAllocator *self,
                 gconstpointer        ptr)
 {
-  Chunk *chunk = find_chunk_in (self->large, ptr);
+  Chunk *chunk = nebula_bump_chunk_find (self->large, ptr);
 
-  return chunk != NULL ? chunk : find_chunk_in (self->current, ptr);
+  return chunk != NULL ? chunk : nebula_bump_chunk_find (self->current, ptr);
 }
 
 /* A block the cursor does not get back still dies for the memory tools:
@@ -930,7 +474,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
   gboolean freed;
   gsize rounded;
 
-  if (!ensure_ready (self, error))
+  if (!nebula_bump_ensure_ready (self, error))
     return FALSE;
 
   rounded = round_size (self, size);
@@ -961,7 +505,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
    * dedicated chunks. */
   if (self->config.thread_safe)
     nebula_mutex_lock (&self->grow_lock);
-  freed = self->large != NULL && free_dedicated (self, ptr);
+  freed = self->large != NULL && nebula_bump_chunk_free_dedicated (self, ptr);
   if (self->config.thread_safe)
     nebula_mutex_unlock (&self->grow_lock);
   if (freed)
@@ -999,7 +543,7 @@ resize_top_concurrent (NebulaBumpAllocator *self,
           /* A shrunk tail dies for the tools before the counter lets
            * another thread have it (the caller gives it up either way);
            * grown bytes come alive only once the counter is ours. */
-          if (chunk_used (chunk, TRUE) == end)
+          if (nebula_bump_chunk_used (chunk, TRUE) == end)
             {
               if (new_size < old_size)
                 NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
@@ -1039,17 +583,17 @@ check_old_size (NebulaBumpAllocator  *self,
 
   if (atomic)
     nebula_mutex_lock (&self->grow_lock);
-  chunk = find_chunk_in (self->large, ptr);
+  chunk = nebula_bump_chunk_find (self->large, ptr);
   if (chunk != NULL)
     {
       dedicated = TRUE;
       start = chunk->block;
       end = chunk->block + chunk->block_size;
     }
-  else if ((chunk = find_chunk_in (self->current, ptr)) != NULL)
+  else if ((chunk = nebula_bump_chunk_find (self->current, ptr)) != NULL)
     {
       start = chunk->data;
-      end = chunk->data + chunk_position (self, chunk);
+      end = chunk->data + nebula_bump_chunk_position (self, chunk);
     }
   if (atomic)
     nebula_mutex_unlock (&self->grow_lock);
@@ -1095,7 +639,7 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
   gsize old_rounded, new_rounded;
   gpointer new_ptr;
 
-  if (!ensure_ready (self, error))
+  if (!nebula_bump_ensure_ready (self, error))
     return NULL;
 
   if (!nebula_bump_allocator_owns (allocator, ptr))
@@ -1138,7 +682,7 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
 
       /* A dedicated block shrunk in place has its new size: a later old
        * size is checked against it. */
-      chunk = self->large != NULL ? find_chunk_in (self->large, ptr) : NULL;
+      chunk = self->large != NULL ? nebula_bump_chunk_find (self->large, ptr) : NULL;
       if (chunk != NULL && (guint8 *) ptr == chunk->block)
         chunk->block_size = new_size;
 
@@ -1165,192 +709,12 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
 }
 
 static void
-free_all_dedicated (NebulaBumpAllocator *self)
-{
-  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
-    self->reserved -= chunk->size;
-  chunk_list_free (self, self->large);
-  self->large = NULL;
-}
-
-/* Where the cursor stands in @chunk: the single-threaded cursor lives in
- * the allocator, not the chunk, while the chunk is current. */
-static gsize
-chunk_position (NebulaBumpAllocator *self,
-                Chunk               *chunk)
-{
-  if (chunk == self->current && !self->config.thread_safe)
-    return self->fast.cursor - chunk->data;
-
-  return chunk_used (chunk, self->config.thread_safe);
-}
-
-/* Gives back everything of @chunk from @keep on (@used bytes were in use):
- * filled with the free-fill byte if there is one, dead for the tools. */
-static void
-chunk_rewind (NebulaBumpAllocator *self,
-              Chunk               *chunk,
-              gsize                keep,
-              gsize                used)
-{
-  if (self->config.free_fill >= 0 && used > keep)
-    {
-      /* Redzones are poisoned; the fill may write them. */
-      NEBULA_MEM_WRITABLE (chunk->data + keep, used - keep);
-      memset (chunk->data + keep, self->config.free_fill, used - keep);
-    }
-
-  NEBULA_MEMPOOL_TRIM (chunk->data, chunk->data, keep, chunk_region_size (chunk));
-}
-
-static void
-make_current (NebulaBumpAllocator *self,
-              Chunk               *chunk,
-              gsize                used)
-{
-  chunk->used = used;
-  chunk->last = NULL;
-  self->current = chunk;
-  set_fast_cursor (self, chunk, used);
-  if (!self->config.thread_safe)
-    self->fast.last = NULL;
-}
-
-static void
-nebula_bump_allocator_reset (NebulaAllocator *allocator)
-{
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
-  Chunk *keep = NULL, *chunk, *prev;
-
-  if (!ensure_ready (self, NULL))
-    return;
-
-  self->generation++;
-  free_all_dedicated (self);
-
-  /* Checkpoints from before are refused by their generation. */
-  g_array_set_size (self->rewinds, 0);
-  self->have_high = FALSE;
-
-  /* Gather every regular chunk, newest first, then the spares. */
-  for (chunk = self->current; chunk != NULL; chunk = prev)
-    {
-      prev = chunk->prev;
-      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
-
-      switch (self->reset_policy)
-        {
-        case NEBULA_RESET_POLICY_KEEP_ALL:
-          if (chunk->index == 0)
-            keep = chunk;
-          else
-            {
-              chunk->prev = self->spare;
-              self->spare = chunk;
-            }
-          break;
-
-        case NEBULA_RESET_POLICY_KEEP_LARGEST:
-          if (keep == NULL || chunk->size > keep->size)
-            {
-              if (keep != NULL)
-                {
-                  self->reserved -= keep->size;
-                  chunk_free (self, keep);
-                }
-              keep = chunk;
-            }
-          else
-            {
-              self->reserved -= chunk->size;
-              chunk_free (self, chunk);
-            }
-          break;
-
-        case NEBULA_RESET_POLICY_FREE_ALL:
-        default:
-          self->reserved -= chunk->size;
-          chunk_free (self, chunk);
-          break;
-        }
-    }
-
-  if (self->reset_policy != NEBULA_RESET_POLICY_KEEP_ALL)
-    {
-      for (chunk = self->spare; chunk != NULL; chunk = chunk->prev)
-        self->reserved -= chunk->size;
-      chunk_list_free (self, self->spare);
-      self->spare = NULL;
-    }
-
-  self->used_before = 0;
-  self->current = NULL;
-  self->fast.cursor = self->fast.limit = self->fast.last = self->fast.base = NULL;
-
-  if (keep != NULL)
-    {
-      keep->prev = NULL;
-      keep->index = 0;
-      make_current (self, keep, 0);
-    }
-  else
-    {
-      /* FREE_ALL: the next allocation starts a fresh first chunk. */
-      grow (self, 1, 1, NULL);
-    }
-}
-
-/* The span check for scripts (nebula-allocator-private.h). A bump
- * allocator does not know where its blocks end: a span must lie in the
- * used part of one regular chunk, or in one dedicated chunk's block. A
- * free only needs its start there: it rewinds nothing but the most recent
- * block, whose size it checks, and accepts a larger size elsewhere (the
- * statistics then carry a deficit), touching no memory. */
-static NebulaSpanResult
-bump_span (NebulaAllocator *allocator,
-           guintptr         start,
-           gsize            size,
-           NebulaSpanKind   kind,
-           gsize           *block_size)
-{
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
-  gboolean atomic, inside = FALSE;
-  gconstpointer ptr = GSIZE_TO_POINTER (start);
-  Chunk *chunk;
-
-  if (!ensure_ready (self, NULL))
-    return NEBULA_SPAN_NOT_READY;
-
-  atomic = self->config.thread_safe;
-  if (atomic)
-    nebula_mutex_lock (&self->grow_lock);
-
-  if ((chunk = find_chunk_in (self->large, ptr)) != NULL ||
-      (chunk = find_chunk_in (self->current, ptr)) != NULL)
-    {
-      const guint8 *end = chunk->data + chunk_used (chunk, atomic);
-
-      if (chunk == self->current && !atomic)
-        end = self->fast.cursor;
-      inside = nebula_span_within (start, kind == NEBULA_SPAN_FREE ? 1 : size, chunk->data, end);
-    }
-
-  if (atomic)
-    nebula_mutex_unlock (&self->grow_lock);
-
-  if (inside && kind == NEBULA_SPAN_FREE)
-    return NEBULA_SPAN_DEFER;
-
-  return inside ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
-}
-
-static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
 {
   iface->alloc = nebula_bump_allocator_allocate;
   iface->resize = nebula_bump_allocator_reallocate;
   iface->dealloc = nebula_bump_allocator_deallocate;
-  iface->reset = nebula_bump_allocator_reset;
+  iface->reset = nebula_bump_chunk_reset;
   iface->contains = nebula_bump_allocator_owns;
 }
 
@@ -1359,7 +723,7 @@ nebula_bump_allocator_initable_init (GInitable     *initable,
                                      GCancellable  *cancellable,
                                      GError       **error)
 {
-  return ensure_ready (NEBULA_BUMP_ALLOCATOR (initable), error);
+  return nebula_bump_ensure_ready (NEBULA_BUMP_ALLOCATOR (initable), error);
 }
 
 static void
@@ -1368,142 +732,14 @@ initable_iface_init (GInitableIface *iface)
   iface->init = nebula_bump_allocator_initable_init;
 }
 
-/* Called with the grow lock held in thread-safe mode: other threads add
- * chunks, and free dedicated ones. */
-static gsize
-bytes_used_locked (NebulaBumpAllocator *self)
-{
-  gsize used = self->used_before;
-
-  if (self->current == NULL)
-    return 0;
-
-  used += chunk_position (self, self->current);
-
-  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
-    used += chunk->size;
-
-  return used;
-}
-
-static gsize
-bytes_available_locked (NebulaBumpAllocator *self)
-{
-  gsize in_current, room;
-
-  if (self->current == NULL)
-    return 0;
-
-  in_current = current_available (self);
-  room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
-  for (Chunk *chunk = self->spare; chunk != NULL; chunk = chunk->prev)
-    room += chunk->size;
-
-  return in_current + room;
-}
-
-static gsize
-bytes_used (NebulaBumpAllocator *self)
-{
-  gsize used;
-
-  if (!self->config.thread_safe)
-    return bytes_used_locked (self);
-
-  nebula_mutex_lock (&self->grow_lock);
-  used = bytes_used_locked (self);
-  nebula_mutex_unlock (&self->grow_lock);
-
-  return used;
-}
-
-static gsize
-bytes_available (NebulaBumpAllocator *self)
-{
-  gsize available;
-
-  if (!self->config.thread_safe)
-    return bytes_available_locked (self);
-
-  nebula_mutex_lock (&self->grow_lock);
-  available = bytes_available_locked (self);
-  nebula_mutex_unlock (&self->grow_lock);
-
-  return available;
-}
-
-static GVariant *
-chunk_to_variant (const char *kind,
-                  gsize       size,
-                  gsize       used,
-                  gboolean    current)
-{
-  GVariantDict dict;
-
-  g_variant_dict_init (&dict, NULL);
-  g_variant_dict_insert (&dict, "kind", "s", kind);
-  g_variant_dict_insert (&dict, "size", "t", (guint64) size);
-  g_variant_dict_insert (&dict, "used", "t", (guint64) used);
-  g_variant_dict_insert (&dict, "current", "b", current);
-
-  return g_variant_dict_end (&dict);
-}
-
-/* The report's Bump part: the chunks, oldest regular chunk last. */
-static void
-bump_report (NebulaAllocator *allocator,
-             GVariantDict    *report)
-{
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
-  gboolean atomic = self->config.thread_safe;
-  GVariantBuilder chunks;
-  gsize stranded = 0;
-
-  if (!ensure_ready (self, NULL))
-    return;
-
-  g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
-
-  if (atomic)
-    nebula_mutex_lock (&self->grow_lock);
-
-  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
-    {
-      gsize used = chunk == self->current && !atomic
-        ? (gsize) (self->fast.cursor - chunk->data)
-        : chunk_used (chunk, atomic);
-
-      /* The cursor never returns to an older chunk before a reset or
-       * restore: its free tail serves nothing. */
-      if (chunk != self->current)
-        stranded += chunk->size - used;
-      g_variant_builder_add_value (&chunks, chunk_to_variant ("regular", chunk->size, used,
-                                                              chunk == self->current));
-    }
-  for (Chunk *chunk = self->spare; chunk != NULL; chunk = chunk->prev)
-    g_variant_builder_add_value (&chunks, chunk_to_variant ("spare", chunk->size, 0, FALSE));
-  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
-    g_variant_builder_add_value (&chunks, chunk_to_variant ("dedicated", chunk->size, chunk->size,
-                                                            FALSE));
-
-  g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
-  g_variant_dict_insert (report, "fragmentation", "d",
-                         self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
-
-  if (atomic)
-    nebula_mutex_unlock (&self->grow_lock);
-
-  g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
-}
-
 static void
 nebula_bump_allocator_finalize (GObject *object)
 {
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) object;
 
-  chunk_list_free (self, self->current);
-  chunk_list_free (self, self->spare);
-  chunk_list_free (self, self->large);
+  nebula_bump_chunk_list_free (self, self->current);
+  nebula_bump_chunk_list_free (self, self->spare);
+  nebula_bump_chunk_list_free (self, self->large);
   g_array_unref (self->rewinds);
   g_mutex_clear (&self->grow_lock);
   nebula_stats_counters_clear (&self->stats);
@@ -1530,11 +766,11 @@ nebula_bump_allocator_get_property (GObject    *object,
       break;
 
     case NEBULA_CONFIG_PROP_BYTES_USED:
-      g_value_set_uint64 (value, bytes_used (self));
+      g_value_set_uint64 (value, nebula_bump_report_bytes_used (self));
       break;
 
     case NEBULA_CONFIG_PROP_BYTES_AVAILABLE:
-      g_value_set_uint64 (value, bytes_available (self));
+      g_value_set_uint64 (value, nebula_bump_report_bytes_available (self));
       break;
 
     case PROP_MAX_CAPACITY:
@@ -1615,7 +851,6 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
 
-
   /**
    * NebulaBumpAllocator:capacity:
    *
@@ -1666,8 +901,8 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_CONSTRUCT, DEFAULT_CAPACITY);
-  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), bump_report);
-  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), bump_span);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), nebula_bump_report);
+  nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), nebula_bump_report_span);
 
   /**
    * NebulaBumpAllocator:max-capacity:
@@ -1761,410 +996,4 @@ nebula_bump_allocator_new (gsize    capacity,
   return g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, error,
                          "capacity", (guint64) capacity,
                          NULL);
-}
-
-static inline gboolean
-position_before (guint index_a, gsize offset_a,
-                 guint index_b, gsize offset_b)
-{
-  return index_a < index_b || (index_a == index_b && offset_a < offset_b);
-}
-
-/**
- * nebula_bump_allocator_checkpoint:
- * @self: a #NebulaBumpAllocator
- *
- * Records the current position, to rewind to with
- * nebula_bump_allocator_restore(). A checkpoint is valid until the
- * allocator is reset or restored to a position before it; after that,
- * restoring it fails with %NEBULA_ALLOCATOR_ERROR_STALE_MARKER, even once
- * the allocator has moved past its position again.
- *
- * The most recent allocation before the checkpoint can no longer be given
- * back by nebula_allocator_deallocate() (it succeeds without effect): that
- * would move the position below the checkpoint.
- *
- * Returns: (transfer full): a new checkpoint
- */
-NebulaBumpCheckpoint *
-nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
-{
-  NebulaBumpCheckpoint *checkpoint;
-
-  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), NULL);
-
-  checkpoint = g_new0 (NebulaBumpCheckpoint, 1);
-  checkpoint->allocator_id = self->id;
-  checkpoint->generation = self->generation;
-
-  if (ensure_ready (self, NULL) && self->current != NULL)
-    {
-      NebulaAllocatorStats stats;
-      gboolean atomic = self->config.thread_safe;
-      Chunk *chunk;
-      gsize offset;
-
-      /* Top-block frees of other threads take the lock. */
-      if (atomic)
-        nebula_mutex_lock (&self->grow_lock);
-
-      chunk = self->current;
-      offset = chunk_position (self, chunk);
-
-      /* The start of an empty chunk is the end of the used part of the
-       * one before: one name per position, so that positions compare
-       * as the blocks under them do. */
-      while (offset == 0 && chunk->prev != NULL)
-        {
-          chunk = chunk->prev;
-          offset = chunk_position (self, chunk);
-        }
-
-      checkpoint->chunk_index = chunk->index;
-      checkpoint->dedicated_serial = self->dedicated_serial;
-      checkpoint->offset = offset;
-      checkpoint->serial = self->checkpoint_serial++;
-
-      if (!self->have_high ||
-          position_before (self->high_index, self->high_offset,
-                           checkpoint->chunk_index, checkpoint->offset))
-        {
-          self->have_high = TRUE;
-          self->high_index = checkpoint->chunk_index;
-          self->high_offset = checkpoint->offset;
-        }
-
-      /* Only blocks allocated after the checkpoint may move the position
-       * back from now on, and none of them starts below it. */
-      if (atomic)
-        __atomic_store_n (&self->current->last, NULL, __ATOMIC_RELAXED);
-      else
-        self->fast.last = NULL;
-
-      if (atomic)
-        nebula_mutex_unlock (&self->grow_lock);
-
-      nebula_stats_counters_read (&self->stats, &stats);
-      checkpoint->live_blocks = stats.allocations - MIN (stats.deallocations, stats.allocations);
-      checkpoint->bytes_in_use = stats.bytes_in_use;
-    }
-  else
-    {
-      /* An unusable allocator gives a checkpoint that restore refuses. */
-      checkpoint->allocator_id = 0;
-    }
-
-  return checkpoint;
-}
-
-/* The restore to @index/@offset makes every checkpoint taken so far above
- * it stale. Entries that rise no higher than the new one are covered by
- * it: a checkpoint they refuse was taken before it too. */
-static void
-record_restore (NebulaBumpAllocator *self,
-                guint                index,
-                gsize                offset)
-{
-  Rewind rewind = { self->checkpoint_serial, index, offset };
-
-  if (!self->have_high || !position_before (index, offset, self->high_index, self->high_offset))
-    return;
-
-  while (self->rewinds->len > 0)
-    {
-      const Rewind *top = &g_array_index (self->rewinds, Rewind, self->rewinds->len - 1);
-
-      if (position_before (top->chunk_index, top->offset, index, offset))
-        break;
-      g_array_set_size (self->rewinds, self->rewinds->len - 1);
-    }
-  g_array_append_val (self->rewinds, rewind);
-
-  self->high_index = index;
-  self->high_offset = offset;
-}
-
-/* The first restore since @checkpoint that went below it, or NULL. Among
- * the restores since, the first entry has the lowest position. */
-static const Rewind *
-find_rewind_below (NebulaBumpAllocator        *self,
-                   const NebulaBumpCheckpoint *checkpoint)
-{
-  for (guint i = 0; i < self->rewinds->len; i++)
-    {
-      const Rewind *rewind = &g_array_index (self->rewinds, Rewind, i);
-
-      if (rewind->serial > checkpoint->serial)
-        return position_before (rewind->chunk_index, rewind->offset,
-                                checkpoint->chunk_index, checkpoint->offset) ? rewind : NULL;
-    }
-
-  return NULL;
-}
-
-/* Everything allocated since @checkpoint is freed: count it as the callers
- * would have, had they freed each block. */
-static void
-record_rewind (NebulaBumpAllocator        *self,
-               const NebulaBumpCheckpoint *checkpoint)
-{
-  NebulaAllocatorStats stats;
-  guint64 live_blocks;
-
-  if (!self->stats.enabled)
-    return;
-
-  nebula_stats_counters_read (&self->stats, &stats);
-  live_blocks = stats.allocations - MIN (stats.deallocations, stats.allocations);
-  nebula_stats_counters_record_release (&self->stats,
-                                        live_blocks > checkpoint->live_blocks
-                                          ? live_blocks - checkpoint->live_blocks : 0,
-                                        stats.bytes_in_use > checkpoint->bytes_in_use
-                                          ? stats.bytes_in_use - checkpoint->bytes_in_use : 0);
-}
-
-static void
-set_stale (NebulaBumpAllocator  *self,
-           GError              **error,
-           const char           *why)
-{
-  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  NebulaErrorInfo info = { .what = what };
-
-  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER, &info,
-                    "%s: cannot restore the checkpoint: %s", what, why);
-}
-
-/**
- * nebula_bump_allocator_restore:
- * @self: a #NebulaBumpAllocator
- * @checkpoint: a checkpoint of @self
- * @error: return location for a #GError
- *
- * Rewinds @self to @checkpoint: everything allocated since is released at
- * once (chunks added since are kept for reuse, dedicated chunks are freed).
- * Restoring to the same checkpoint again, and to an earlier one, is
- * allowed. A checkpoint of another allocator, from before a reset, ahead
- * of the current position, or one that a restore to an earlier position
- * made stale (even once the allocator has moved past it again: blocks
- * allocated since may span its position) gives
- * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and leaves @self unchanged. Must
- * not race with allocations.
- *
- * Returns: %TRUE on success, %FALSE with @error set
- */
-gboolean
-nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
-                               const NebulaBumpCheckpoint  *checkpoint,
-                               GError                     **error)
-{
-  gboolean atomic;
-  Chunk *target, *chunk;
-  gsize current_offset;
-  const Rewind *rewind;
-
-  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), FALSE);
-  g_return_val_if_fail (checkpoint != NULL, FALSE);
-  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
-
-  if (!ensure_ready (self, error))
-    return FALSE;
-
-  if (checkpoint->allocator_id != self->id)
-    {
-      set_stale (self, error, "it belongs to another allocator");
-      return FALSE;
-    }
-  if (checkpoint->generation != self->generation)
-    {
-      g_autofree char *why = g_strdup_printf ("it was taken before a reset (generation %"
-                                              G_GUINT64_FORMAT ", now %" G_GUINT64_FORMAT ")",
-                                              checkpoint->generation, self->generation);
-      set_stale (self, error, why);
-      return FALSE;
-    }
-
-  atomic = self->config.thread_safe;
-  current_offset = atomic
-    ? chunk_used (self->current, TRUE)
-    : (gsize) (self->fast.cursor - self->current->data);
-
-  if (position_before (self->current->index, current_offset,
-                       checkpoint->chunk_index, checkpoint->offset))
-    {
-      g_autofree char *why = g_strdup_printf ("it lies ahead of the cursor (chunk %u offset %"
-                                              G_GSIZE_FORMAT ", cursor at chunk %u offset %"
-                                              G_GSIZE_FORMAT ")",
-                                              checkpoint->chunk_index, checkpoint->offset,
-                                              self->current->index, current_offset);
-      set_stale (self, error, why);
-      return FALSE;
-    }
-
-  rewind = find_rewind_below (self, checkpoint);
-  if (rewind != NULL)
-    {
-      g_autofree char *why = g_strdup_printf ("the allocator was rewound to before it since it "
-                                              "was taken (to chunk %u offset %" G_GSIZE_FORMAT
-                                              ", the checkpoint is at chunk %u offset %"
-                                              G_GSIZE_FORMAT "), and blocks allocated since "
-                                              "may lie across it",
-                                              rewind->chunk_index, rewind->offset,
-                                              checkpoint->chunk_index, checkpoint->offset);
-      set_stale (self, error, why);
-      return FALSE;
-    }
-
-  /* Dedicated chunks created after the checkpoint go. */
-  for (Chunk **link = &self->large; *link != NULL;)
-    {
-      chunk = *link;
-      if (chunk->serial >= checkpoint->dedicated_serial)
-        {
-          *link = chunk->prev;
-          self->reserved -= chunk->size;
-          chunk_free (self, chunk);
-        }
-      else
-        link = &chunk->prev;
-    }
-
-  /* Newer regular chunks become spares. */
-  target = self->current;
-  while (target->index > checkpoint->chunk_index)
-    {
-      chunk = target;
-      target = chunk->prev;
-      chunk_rewind (self, chunk, 0, chunk_position (self, chunk));
-      self->used_before -= chunk_used (target, atomic);
-      chunk->prev = self->spare;
-      self->spare = chunk;
-    }
-
-  chunk_rewind (self, target, checkpoint->offset,
-                target == self->current ? current_offset : chunk_used (target, atomic));
-
-  make_current (self, target, checkpoint->offset);
-  record_restore (self, checkpoint->chunk_index, checkpoint->offset);
-  record_rewind (self, checkpoint);
-  return TRUE;
-}
-
-/**
- * nebula_bump_allocator_get_n_chunks:
- * @self: a #NebulaBumpAllocator
- *
- * Counts the chunks in use: regular ones and the dedicated ones of large
- * allocations (spares kept for reuse do not count).
- *
- * Returns: the number of chunks
- */
-guint
-nebula_bump_allocator_get_n_chunks (NebulaBumpAllocator *self)
-{
-  guint n = 0;
-
-  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (self), 0);
-
-  /* Other threads add chunks and free dedicated ones under the lock. */
-  if (self->config.thread_safe)
-    nebula_mutex_lock (&self->grow_lock);
-  for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
-    n++;
-  for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
-    n++;
-  if (self->config.thread_safe)
-    nebula_mutex_unlock (&self->grow_lock);
-
-  return n;
-}
-
-/**
- * nebula_bump_checkpoint_copy:
- * @checkpoint: a #NebulaBumpCheckpoint
- *
- * Copies @checkpoint.
- *
- * Returns: (transfer full): a copy
- */
-NebulaBumpCheckpoint *
-nebula_bump_checkpoint_copy (const NebulaBumpCheckpoint *checkpoint)
-{
-  g_return_val_if_fail (checkpoint != NULL, NULL);
-
-  return g_memdup2 (checkpoint, sizeof *checkpoint);
-}
-
-/**
- * nebula_bump_checkpoint_free:
- * @checkpoint: a #NebulaBumpCheckpoint
- *
- * Frees @checkpoint.
- */
-void
-nebula_bump_checkpoint_free (NebulaBumpCheckpoint *checkpoint)
-{
-  g_free (checkpoint);
-}
-
-/**
- * nebula_bump_checkpoint_get_position:
- * @checkpoint: a #NebulaBumpCheckpoint
- *
- * The offset of the checkpoint in its chunk, for diagnostics.
- *
- * Returns: the offset in bytes
- */
-guint64
-nebula_bump_checkpoint_get_position (const NebulaBumpCheckpoint *checkpoint)
-{
-  g_return_val_if_fail (checkpoint != NULL, 0);
-
-  return checkpoint->offset;
-}
-
-/**
- * nebula_bump_scope_new: (skip)
- * @bump: a #NebulaBumpAllocator
- *
- * Opens a scope on @bump: nebula_bump_scope_free() restores @bump to the
- * position it has now. Use it with g_autoptr().
- *
- * Returns: (transfer full): the scope
- */
-NebulaBumpScope *
-nebula_bump_scope_new (NebulaBumpAllocator *bump)
-{
-  NebulaBumpScope *scope;
-
-  g_return_val_if_fail (NEBULA_IS_BUMP_ALLOCATOR (bump), NULL);
-
-  scope = g_new0 (NebulaBumpScope, 1);
-  scope->bump = g_object_ref (bump);
-  scope->checkpoint = nebula_bump_allocator_checkpoint (bump);
-
-  return scope;
-}
-
-/**
- * nebula_bump_scope_free: (skip)
- * @scope: a #NebulaBumpScope
- *
- * Releases everything allocated in @scope. A scope that can no longer be
- * restored (its allocator was reset meanwhile) is closed with a warning.
- */
-void
-nebula_bump_scope_free (NebulaBumpScope *scope)
-{
-  g_autoptr(GError) error = NULL;
-
-  if (scope == NULL)
-    return;
-
-  if (!nebula_bump_allocator_restore (scope->bump, scope->checkpoint, &error))
-    g_warning ("Closing a bump scope: %s", error->message);
-
-  nebula_bump_checkpoint_free (scope->checkpoint);
-  g_object_unref (scope->bump);
-  g_free (scope);
 }

@@ -125,10 +125,14 @@ mode_installed() {
     echo "check-consumer: no libnebula-1.so.0 in $libdir" >&2
     return 1
   }
+  local linked
   PKG_CONFIG_PATH=$tmp/pkgconfig build_and_run "$src" --wrap-mode=nofallback &&
     LD_LIBRARY_PATH=$libdir "$src/_build/nebula-consumer" >/dev/null &&
-    # The program must have run against the installed library.
-    LD_LIBRARY_PATH=$libdir ldd "$src/_build/nebula-consumer" | grep -qF "$libdir/libnebula-1.so.0"
+    # The program must have run against the installed library. Not
+    # `ldd | grep -q`: grep stops reading at the first match, and under
+    # pipefail ldd's SIGPIPE would fail the check now and then.
+    linked=$(LD_LIBRARY_PATH=$libdir ldd "$src/_build/nebula-consumer") &&
+    grep -qF "$libdir/libnebula-1.so.0" <<<"$linked"
 }
 
 mode_system() {

@@ -1,0 +1,225 @@
+/* nebula-bump-allocator-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include <string.h>
+
+#include "nebula-allocator-core-private.h"
+#include "nebula-bump-allocator.h"
+#include "nebula-sanitizer-private.h"
+
+G_BEGIN_DECLS
+
+/* The instance and its chunks, shared by the files of the bump allocator:
+ * nebula-bump-allocator.c (the object, properties, allocation, free and
+ * resize), nebula-bump-chunk.c (chunks, growth, dedicated chunks, reset),
+ * nebula-bump-checkpoint.c (checkpoints, restore, scopes) and
+ * nebula-bump-report.c (bytes used, the report, the span check). */
+
+typedef struct _Chunk Chunk;
+
+struct _Chunk
+{
+  Chunk   *prev;        /* the chunk before this one (older), or NULL */
+  guint8  *data;
+  gsize    size;
+  gsize    used;        /* bytes consumed; atomic in thread-safe mode */
+  guint    index;       /* 0 for the first chunk of the chain */
+  guint    dedicated : 1;
+  /* thread-safe mode: the start of the newest block (atomic, only grows
+   * until a rewind or checkpoint clears it), for the top-block free that
+   * the single-threaded cursor does with fast.last */
+  guint8  *last;
+  /* dedicated chunks: the block and the size it was asked with */
+  guint8  *block;
+  gsize    block_size;
+  /* for dedicated chunks: the allocator's dedicated_serial when it was
+   * created. A position would not do: a dedicated allocation does not move
+   * the cursor, so one made just before a checkpoint has the checkpoint's
+   * position, and a restore would free it. */
+  guint64  serial;
+};
+
+struct _NebulaBumpAllocator
+{
+  GObject                parent_instance;
+  NebulaAllocatorCore    core;
+
+  /* Right after the core, where the inline fast path of the public header
+   * finds it. */
+  NebulaBumpFast         fast;
+
+  Chunk                 *current;       /* newest regular chunk */
+  Chunk                 *spare;         /* regular chunks kept for reuse */
+  Chunk                 *large;         /* dedicated chunks */
+  gsize                  reserved;      /* bytes in all chunks, spares included */
+  gsize                  used_before;   /* bytes used in chunks older than current */
+  guint64                generation;
+  guint64                id;
+  guint64                dedicated_serial; /* dedicated chunks created so far */
+
+  /* Stale checkpoints: every checkpoint gets a serial; a restore that
+   * rewinds below a position where a checkpoint was taken records
+   * (serial, position) in @rewinds, so that checkpoints taken before it
+   * and above it are refused. Entries rise in both serial and position;
+   * @high is the highest position of a checkpoint no entry refuses yet. */
+  guint64                checkpoint_serial;
+  GArray                *rewinds;       /* Rewind */
+  gboolean               have_high;
+  guint                  high_index;
+  gsize                  high_offset;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+  GMutex                 grow_lock;
+
+  /* configuration */
+  guint64                capacity;
+  guint64                max_capacity;
+  double                 growth_factor;
+  guint64                large_threshold;
+  guint64                min_alloc_size;
+  NebulaResetPolicy      reset_policy;
+
+  /* Set at initialization when ASan or Valgrind watches the process: the
+   * fast path is closed (max_fast_size 0), so every allocation takes the
+   * slow path, which tells the tools about it and leaves a poisoned redzone
+   * after it. */
+  gboolean               tools_watching;
+};
+
+typedef struct
+{
+  guint64 serial;       /* checkpoints with a smaller serial were taken before */
+  guint   chunk_index;  /* the position the restore rewound to */
+  gsize   offset;
+} Rewind;
+
+#define CHUNK_DATA_ALIGNMENT  16
+
+/* nebula-bump-allocator.c: the once-only initialization. */
+void              nebula_bump_allocator_init_once      (gpointer              data);
+
+/* nebula-bump-chunk.c */
+Chunk            *nebula_bump_chunk_new                (NebulaBumpAllocator  *self,
+                                                        gsize                 size,
+                                                        GError              **error);
+void              nebula_bump_chunk_free               (NebulaBumpAllocator  *self,
+                                                        Chunk                *chunk);
+void              nebula_bump_chunk_list_free          (NebulaBumpAllocator  *self,
+                                                        Chunk                *chunk);
+gsize             nebula_bump_chunk_current_available  (NebulaBumpAllocator  *self);
+gboolean          nebula_bump_chunk_grow               (NebulaBumpAllocator  *self,
+                                                        gsize                 size,
+                                                        gsize                 alignment,
+                                                        GError              **error);
+gpointer          nebula_bump_chunk_allocate_dedicated (NebulaBumpAllocator  *self,
+                                                        gsize                 size,
+                                                        gsize                 alignment,
+                                                        GError              **error);
+gboolean          nebula_bump_chunk_free_dedicated     (NebulaBumpAllocator  *self,
+                                                        gpointer              ptr);
+void              nebula_bump_chunk_rewind             (NebulaBumpAllocator  *self,
+                                                        Chunk                *chunk,
+                                                        gsize                 keep,
+                                                        gsize                 used);
+void              nebula_bump_chunk_make_current       (NebulaBumpAllocator  *self,
+                                                        Chunk                *chunk,
+                                                        gsize                 used);
+void              nebula_bump_chunk_reset              (NebulaAllocator      *allocator);
+
+/* nebula-bump-report.c */
+gsize             nebula_bump_report_bytes_used        (NebulaBumpAllocator  *self);
+gsize             nebula_bump_report_bytes_available   (NebulaBumpAllocator  *self);
+void              nebula_bump_report                   (NebulaAllocator      *allocator,
+                                                        GVariantDict         *report);
+NebulaSpanResult  nebula_bump_report_span              (NebulaAllocator      *allocator,
+                                                        guintptr              start,
+                                                        gsize                 size,
+                                                        NebulaSpanKind        kind,
+                                                        gsize                *block_size);
+
+static inline gsize
+nebula_bump_chunk_used (const Chunk *chunk,
+                        gboolean     atomic)
+{
+  if (atomic)
+    return __atomic_load_n (&chunk->used, __ATOMIC_ACQUIRE);
+  return chunk->used;
+}
+
+/* Points the single-threaded cursor into @chunk. In thread-safe mode the
+ * fast fields stay NULL: allocation goes through the chunk's atomic
+ * counter, and the inline path (closed by max_fast_size, but it still loads
+ * the cursor) reads them without synchronization. Writing them while other
+ * threads allocate would be a data race. */
+static inline void
+nebula_bump_set_fast_cursor (NebulaBumpAllocator *self,
+                             Chunk               *chunk,
+                             gsize                used)
+{
+  if (self->config.thread_safe)
+    return;
+
+  self->fast.cursor = chunk->data + used;
+  self->fast.limit = chunk->data + chunk->size;
+  self->fast.base = chunk->data;
+}
+
+static inline gboolean
+nebula_bump_ensure_ready (NebulaBumpAllocator  *self,
+                          GError              **error)
+{
+  return nebula_allocator_config_ensure (&self->config, self, nebula_bump_allocator_init_once,
+                                         error);
+}
+
+static inline void
+nebula_bump_fill_allocation (NebulaBumpAllocator *self,
+                             gpointer             ptr,
+                             gsize                size)
+{
+  if (G_UNLIKELY (self->config.alloc_fill >= 0))
+    memset (ptr, self->config.alloc_fill, size);
+}
+
+/* Tells the tools that [ptr, ptr + size) of @chunk is handed out (exactly
+ * @size bytes: the rounding and the redzone stay poisoned), then fills it. */
+static inline void
+nebula_bump_hand_out (NebulaBumpAllocator *self,
+                      Chunk               *chunk,
+                      gpointer             ptr,
+                      gsize                size)
+{
+  NEBULA_MEMPOOL_ALLOC (chunk->data, ptr, size);
+  nebula_bump_fill_allocation (self, ptr, size);
+}
+
+/* The chunk of the list starting at @chunk that holds @ptr. */
+static inline Chunk *
+nebula_bump_chunk_find (Chunk         *chunk,
+                        gconstpointer  ptr)
+{
+  for (; chunk != NULL; chunk = chunk->prev)
+    if ((const guint8 *) ptr >= chunk->data && (const guint8 *) ptr < chunk->data + chunk->size)
+      return chunk;
+
+  return NULL;
+}
+
+/* Where the cursor stands in @chunk: the single-threaded cursor lives in
+ * the allocator, not the chunk, while the chunk is current. */
+static inline gsize
+nebula_bump_chunk_position (NebulaBumpAllocator *self,
+                            Chunk               *chunk)
+{
+  if (chunk == self->current && !self->config.thread_safe)
+    return self->fast.cursor - chunk->data;
+
+  return nebula_bump_chunk_used (chunk, self->config.thread_safe);
+}
+
+G_END_DECLS
