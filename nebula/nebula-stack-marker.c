@@ -1,0 +1,403 @@
+/* nebula-stack-marker.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-stack-allocator-private.h"
+
+/**
+ * NebulaStackMarker:
+ *
+ * The recorded top of one end of a #NebulaStackAllocator, from
+ * nebula_stack_allocator_mark() or nebula_stack_allocator_mark_high(), to
+ * release to with nebula_stack_allocator_release_to_marker(). It knows its
+ * allocator, the allocator's reset generation, the chunk, the position and
+ * the top block, and which end it belongs to, so that a marker that no
+ * longer describes the stack is refused instead of trusted.
+ */
+struct _NebulaStackMarker
+{
+  guint64  allocator_id;
+  guint64  generation;
+  guint    chunk_index;
+  gboolean high;
+  gsize    position;      /* offset of the end's cursor in its chunk */
+  gsize    last;          /* offset of the end's top block, or NO_BLOCK */
+};
+
+struct _NebulaStackFrame
+{
+  NebulaStackAllocator *stack;
+  NebulaStackMarker    *marker;
+};
+
+G_DEFINE_BOXED_TYPE (NebulaStackMarker, nebula_stack_marker,
+                     nebula_stack_marker_copy, nebula_stack_marker_free)
+
+static NebulaStackMarker *
+mark (NebulaStackAllocator *self,
+      gboolean              high)
+{
+  NebulaStackMarker *marker = g_new0 (NebulaStackMarker, 1);
+  EndState state;
+
+  marker->allocator_id = self->id;
+  marker->high = high;
+
+  stack_lock_ready (self);
+  if (ensure_ready (self, NULL))
+    {
+      state = high ? high_state (self) : low_state (self);
+      marker->generation = self->generation;
+      marker->chunk_index = state.chunk->index;
+      marker->position = state.cursor - state.chunk->data;
+      marker->last = state.last != NULL ? (gsize) (state.last - state.chunk->data) : NO_BLOCK;
+    }
+  else
+    {
+      /* An unusable allocator gives a marker that release refuses. */
+      marker->allocator_id = 0;
+    }
+  stack_unlock (self);
+
+  return marker;
+}
+
+/**
+ * nebula_stack_allocator_mark:
+ * @self: a #NebulaStackAllocator
+ *
+ * Records the top of the (low end of the) stack, to release to with
+ * nebula_stack_allocator_release_to_marker(). The marker stays valid while
+ * the blocks below it are live: releasing below it, or a reset, makes it
+ * stale (unless the stack grows back to exactly the recorded offsets: a
+ * marker records positions, not blocks, so releasing to it then releases
+ * to that same state).
+ *
+ * Returns: (transfer full): a new marker
+ */
+NebulaStackMarker *
+nebula_stack_allocator_mark (NebulaStackAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), NULL);
+
+  return mark (self, FALSE);
+}
+
+/**
+ * nebula_stack_allocator_mark_high:
+ * @self: a #NebulaStackAllocator
+ *
+ * Like nebula_stack_allocator_mark(), for the high end of a double-ended
+ * stack. On a single-ended stack the high end is always empty, and
+ * releasing to the marker does nothing.
+ *
+ * Returns: (transfer full): a new marker
+ */
+NebulaStackMarker *
+nebula_stack_allocator_mark_high (NebulaStackAllocator *self)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), NULL);
+
+  return mark (self, TRUE);
+}
+
+static void
+set_stale (NebulaStackAllocator  *self,
+           GError               **error,
+           const char           *format,
+           ...) G_GNUC_PRINTF (3, 4);
+
+static void
+set_stale (NebulaStackAllocator  *self,
+           GError               **error,
+           const char           *format,
+           ...)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  g_autofree char *why = NULL;
+  NebulaErrorInfo info = { .what = what };
+  va_list args;
+
+  va_start (args, format);
+  why = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER, &info,
+                    "%s: cannot release to the marker: %s", what, why);
+}
+
+static inline gsize
+state_offset (const EndState *state,
+              const guint8   *ptr)
+{
+  return ptr != NULL ? (gsize) (ptr - state->chunk->data) : NO_BLOCK;
+}
+
+static inline gboolean
+state_is_marker (const EndState          *state,
+                 const NebulaStackMarker *marker)
+{
+  return state->chunk->index == marker->chunk_index &&
+         state_offset (state, state->cursor) == marker->position &&
+         state_offset (state, state->last) == marker->last;
+}
+
+/* Whether @state lies below @marker (has fewer bytes on its end). */
+static inline gboolean
+state_below (const EndState          *state,
+             const NebulaStackMarker *marker)
+{
+  gsize position = state->cursor - state->chunk->data;
+
+  if (marker->high)
+    return position > marker->position;
+
+  return state->chunk->index < marker->chunk_index ||
+         (state->chunk->index == marker->chunk_index && position < marker->position);
+}
+
+static void
+record_release (NebulaStackAllocator *self,
+                guint64               n_blocks,
+                guint64               n_bytes)
+{
+  /* Every block counts as the bytes its header holds; the counters count
+   * a block of size 0 as its one byte on the way in too. */
+  nebula_stats_counters_record_release (&self->stats, n_blocks, n_bytes);
+}
+
+static gboolean
+release_locked (NebulaStackAllocator     *self,
+                const NebulaStackMarker  *marker,
+                GError                  **error)
+{
+  EndState state;
+  guint64 n_blocks = 0, n_bytes = 0;
+
+  if (marker->allocator_id != self->id)
+    {
+      set_stale (self, error, "it belongs to another allocator");
+      return FALSE;
+    }
+  if (marker->generation != self->generation)
+    {
+      set_stale (self, error, "it was taken before a reset (generation %" G_GUINT64_FORMAT
+                 ", now %" G_GUINT64_FORMAT ")", marker->generation, self->generation);
+      return FALSE;
+    }
+
+  /* A single-ended stack has nothing at its high end. */
+  if (marker->high && !self->double_ended)
+    return TRUE;
+
+  state = marker->high ? high_state (self) : low_state (self);
+  if (state_below (&state, marker))
+    {
+      set_stale (self, error, "it lies above the top of the %s end (marker at chunk %u offset %"
+                 G_GSIZE_FORMAT ", top at chunk %u offset %" G_GSIZE_FORMAT ")",
+                 marker->high ? "high" : "low", marker->chunk_index, marker->position,
+                 state.chunk->index, (gsize) (state.cursor - state.chunk->data));
+      return FALSE;
+    }
+
+  /* Walk down to the marker, checking every header on the way, before
+   * anything changes. */
+  while (!state_is_marker (&state, marker))
+    {
+      gsize size;
+
+      if (state.last == NULL || state_below (&state, marker))
+        {
+          set_stale (self, error, "the stack was released below it and has grown again "
+                     "since (marker at chunk %u offset %" G_GSIZE_FORMAT ")",
+                     marker->chunk_index, marker->position);
+          return FALSE;
+        }
+
+      if (marker->high
+          ? !high_step (self, &state, &size, error)
+          : !low_step (self, &state, &size, error))
+        return FALSE;
+
+      n_blocks++;
+      n_bytes += size;
+    }
+
+  if (marker->high)
+    nebula_stack_chunk_set_high_state (self, &state);
+  else
+    nebula_stack_chunk_set_low_state (self, &state);
+
+  record_release (self, n_blocks, n_bytes);
+  return TRUE;
+}
+
+/**
+ * nebula_stack_allocator_release_to_marker:
+ * @self: a #NebulaStackAllocator
+ * @marker: a marker of @self
+ * @error: return location for a #GError
+ *
+ * Frees every block above @marker on its end of the stack, at once (each
+ * counts as a deallocation in the statistics). A marker of another
+ * allocator, from before a reset, above the current top, or in space that
+ * was released and allocated again gives
+ * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing; a damaged block
+ * header on the way gives %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes
+ * nothing either. Releasing to the same marker twice is allowed.
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+gboolean
+nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
+                                          const NebulaStackMarker  *marker,
+                                          GError                  **error)
+{
+  gboolean ok = FALSE;
+
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
+  g_return_val_if_fail (marker != NULL, FALSE);
+  g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  stack_lock_ready (self);
+  if (ensure_ready (self, error))
+    ok = release_locked (self, marker, error);
+  stack_unlock (self);
+
+  return ok;
+}
+
+/**
+ * nebula_stack_marker_copy:
+ * @marker: a #NebulaStackMarker
+ *
+ * Copies @marker.
+ *
+ * Returns: (transfer full): a copy
+ */
+NebulaStackMarker *
+nebula_stack_marker_copy (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, NULL);
+
+  return g_memdup2 (marker, sizeof *marker);
+}
+
+/**
+ * nebula_stack_marker_free:
+ * @marker: a #NebulaStackMarker
+ *
+ * Frees @marker.
+ */
+void
+nebula_stack_marker_free (NebulaStackMarker *marker)
+{
+  g_free (marker);
+}
+
+/**
+ * nebula_stack_marker_get_position:
+ * @marker: a #NebulaStackMarker
+ *
+ * The offset of the marked top in its chunk, for diagnostics. For the
+ * high end it is the offset of the high end's lowest byte.
+ *
+ * Returns: the offset in bytes
+ */
+guint64
+nebula_stack_marker_get_position (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, 0);
+
+  return marker->position;
+}
+
+/**
+ * nebula_stack_marker_is_high:
+ * @marker: a #NebulaStackMarker
+ *
+ * Whether @marker belongs to the high end (nebula_stack_allocator_mark_high()).
+ *
+ * Returns: %TRUE for a marker of the high end
+ */
+gboolean
+nebula_stack_marker_is_high (const NebulaStackMarker *marker)
+{
+  g_return_val_if_fail (marker != NULL, FALSE);
+
+  return marker->high;
+}
+
+static NebulaStackFrame *
+frame_new (NebulaStackAllocator *stack,
+           gboolean              high)
+{
+  NebulaStackFrame *frame = g_new0 (NebulaStackFrame, 1);
+
+  frame->stack = g_object_ref (stack);
+  frame->marker = mark (stack, high);
+
+  return frame;
+}
+
+/**
+ * nebula_stack_frame_new: (skip)
+ * @stack: a #NebulaStackAllocator
+ *
+ * Opens a frame on the low end of @stack: nebula_stack_frame_free()
+ * releases everything allocated on that end since. Use it with
+ * g_autoptr().
+ *
+ * Returns: (transfer full): the frame
+ */
+NebulaStackFrame *
+nebula_stack_frame_new (NebulaStackAllocator *stack)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (stack), NULL);
+
+  return frame_new (stack, FALSE);
+}
+
+/**
+ * nebula_stack_frame_new_high: (skip)
+ * @stack: a #NebulaStackAllocator
+ *
+ * Like nebula_stack_frame_new(), for the high end of a double-ended stack:
+ * per-frame data that goes at the end of each frame.
+ *
+ * Returns: (transfer full): the frame
+ */
+NebulaStackFrame *
+nebula_stack_frame_new_high (NebulaStackAllocator *stack)
+{
+  g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (stack), NULL);
+
+  return frame_new (stack, TRUE);
+}
+
+/**
+ * nebula_stack_frame_free: (skip)
+ * @frame: a #NebulaStackFrame
+ *
+ * Releases everything allocated on the frame's end of the stack since the
+ * frame opened. A frame that can no longer be released (its stack was reset
+ * or released below it meanwhile) is closed with a warning.
+ */
+void
+nebula_stack_frame_free (NebulaStackFrame *frame)
+{
+  g_autoptr(GError) error = NULL;
+
+  if (frame == NULL)
+    return;
+
+  if (!nebula_stack_allocator_release_to_marker (frame->stack, frame->marker, &error))
+    g_warning ("Closing a stack frame: %s", error->message);
+
+  nebula_stack_marker_free (frame->marker);
+  g_object_unref (frame->stack);
+  g_free (frame);
+}
