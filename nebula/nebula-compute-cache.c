@@ -8,6 +8,7 @@
 #include "nebula-cache-entry-private.h"
 #include "nebula-cache-expiry-private.h"
 #include "nebula-cache-key-private.h"
+#include "nebula-cache-removal-private.h"
 #include "nebula-cache-weight-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
@@ -57,13 +58,7 @@ enum {
   N_PROPS
 };
 
-enum {
-  ENTRY_REMOVED,
-  N_SIGNALS
-};
-
 static GParamSpec *properties[N_PROPS];
-static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NebulaComputeCache, nebula_compute_cache, G_TYPE_OBJECT)
 
@@ -134,39 +129,6 @@ nebula_compute_cache_now (NebulaComputeCache *self)
   return result;
 }
 
-static void
-free_entry_data (NebulaComputeCache *self,
-                 gpointer            key,
-                 gpointer            value)
-{
-  if (self->key_destroy != NULL && key != NULL)
-    self->key_destroy (key);
-  if (self->value_destroy != NULL && value != NULL)
-    self->value_destroy (value);
-}
-
-/* Runs outside the lock: handlers may call back into the cache. */
-static void
-flush_graveyard (NebulaComputeCache *self,
-                 GQueue             *graveyard)
-{
-  Entry *entry;
-  gboolean emit;
-
-  if (graveyard->head == NULL)
-    return;
-
-  emit = self->variant_keys &&
-         g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
-  while ((entry = g_queue_pop_head (graveyard)) != NULL)
-    {
-      if (emit)
-        g_signal_emit (self, signals[ENTRY_REMOVED], 0, entry->key, entry->value, entry->cause);
-      free_entry_data (self, entry->key, entry->value);
-      g_slice_free (Entry, entry);
-    }
-}
-
 static inline gpointer
 ref_value (NebulaComputeCache *self,
            gpointer            value)
@@ -209,11 +171,11 @@ get_or_compute (NebulaComputeCache        *self,
   else
     self->stats.misses++;
   nebula_mutex_unlock (&self->mutex);
-  flush_graveyard (self, &graveyard);
+  nebula_cache_removal_flush (self, &graveyard);
 
   if (result != NULL)
     {
-      free_entry_data (self, key, NULL);
+      nebula_cache_removal_free_data (self, key, NULL);
       return result;
     }
 
@@ -235,7 +197,7 @@ get_or_compute (NebulaComputeCache        *self,
     {
       self->stats.loads_failed++;
       nebula_mutex_unlock (&self->mutex);
-      free_entry_data (self, key, NULL);
+      nebula_cache_removal_free_data (self, key, NULL);
       if (local_error == NULL)
         nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
                           "The compute function returned no value and no error");
@@ -250,7 +212,7 @@ get_or_compute (NebulaComputeCache        *self,
       /* Another thread stored a value while this one computed: keep it. */
       result = ref_value (self, entry->value);
       nebula_mutex_unlock (&self->mutex);
-      free_entry_data (self, key, value);
+      nebula_cache_removal_free_data (self, key, value);
     }
   else if (nebula_cache_entry_store (self, key, value, weight, time, TRUE, &graveyard, error))
     {
@@ -260,10 +222,10 @@ get_or_compute (NebulaComputeCache        *self,
   else
     {
       nebula_mutex_unlock (&self->mutex);
-      free_entry_data (self, key, value);
+      nebula_cache_removal_free_data (self, key, value);
     }
 
-  flush_graveyard (self, &graveyard);
+  nebula_cache_removal_flush (self, &graveyard);
   return result;
 }
 
@@ -285,8 +247,8 @@ insert (NebulaComputeCache  *self,
   nebula_mutex_unlock (&self->mutex);
 
   if (!stored)
-    free_entry_data (self, key, value);
-  flush_graveyard (self, &graveyard);
+    nebula_cache_removal_free_data (self, key, value);
+  nebula_cache_removal_flush (self, &graveyard);
   return stored;
 }
 
@@ -319,7 +281,7 @@ lookup (NebulaComputeCache *self,
     self->stats.misses++;
   nebula_mutex_unlock (&self->mutex);
 
-  flush_graveyard (self, &graveyard);
+  nebula_cache_removal_flush (self, &graveyard);
   return result;
 }
 
@@ -340,7 +302,7 @@ invalidate (NebulaComputeCache *self,
     }
   nebula_mutex_unlock (&self->mutex);
 
-  flush_graveyard (self, &graveyard);
+  nebula_cache_removal_flush (self, &graveyard);
   return removed;
 }
 
@@ -655,7 +617,7 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
   nebula_mutex_unlock (&self->mutex);
   g_list_free (entries);
 
-  flush_graveyard (self, &graveyard);
+  nebula_cache_removal_flush (self, &graveyard);
 }
 
 /**
@@ -770,7 +732,7 @@ nebula_compute_cache_finalize (GObject *object)
     {
       Entry *entry = value;
 
-      free_entry_data (self, entry->key, entry->value);
+      nebula_cache_removal_free_data (self, entry->key, entry->value);
       g_slice_free (Entry, entry);
     }
   g_hash_table_unref (self->map);
@@ -980,26 +942,7 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
 
   g_object_class_install_properties (object_class, N_PROPS, properties);
 
-  /**
-   * NebulaComputeCache::entry-removed:
-   * @self: the cache
-   * @key: the key of the entry
-   * @value: the value of the entry
-   * @cause: why it left
-   *
-   * Emitted after an entry left the cache, outside the cache's lock, in the
-   * thread that removed it. Not emitted by caches made with
-   * nebula_compute_cache_new_full().
-   */
-  signals[ENTRY_REMOVED] =
-    g_signal_new ("entry-removed",
-                  G_TYPE_FROM_CLASS (klass),
-                  G_SIGNAL_RUN_LAST,
-                  0, NULL, NULL, NULL,
-                  G_TYPE_NONE, 3,
-                  G_TYPE_VARIANT | G_SIGNAL_TYPE_STATIC_SCOPE,
-                  G_TYPE_OBJECT,
-                  NEBULA_TYPE_REMOVAL_CAUSE);
+  nebula_cache_removal_class_init (klass);
 }
 
 static void

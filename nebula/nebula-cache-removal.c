@@ -1,0 +1,67 @@
+/* nebula-cache-removal.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * What happens to the entries that left a compute cache: after the lock is
+ * released, the entry-removed signal announces each, then their keys and
+ * values are freed.
+ */
+
+#include "config.h"
+
+#include "nebula-cache-removal-private.h"
+#include "nebula-enums.h"
+
+enum {
+  ENTRY_REMOVED,
+  N_SIGNALS
+};
+
+static guint signals[N_SIGNALS];
+
+/* Runs outside the lock: handlers may call back into the cache. */
+void
+nebula_cache_removal_flush (NebulaComputeCache *self,
+                            GQueue             *graveyard)
+{
+  Entry *entry;
+  gboolean emit;
+
+  if (graveyard->head == NULL)
+    return;
+
+  emit = self->variant_keys &&
+         g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
+  while ((entry = g_queue_pop_head (graveyard)) != NULL)
+    {
+      if (emit)
+        g_signal_emit (self, signals[ENTRY_REMOVED], 0, entry->key, entry->value, entry->cause);
+      nebula_cache_removal_free_data (self, entry->key, entry->value);
+      g_slice_free (Entry, entry);
+    }
+}
+
+void
+nebula_cache_removal_class_init (NebulaComputeCacheClass *klass)
+{
+  /**
+   * NebulaComputeCache::entry-removed:
+   * @self: the cache
+   * @key: the key of the entry
+   * @value: the value of the entry
+   * @cause: why it left
+   *
+   * Emitted after an entry left the cache, outside the cache's lock, in the
+   * thread that removed it. Not emitted by caches made with
+   * nebula_compute_cache_new_full().
+   */
+  signals[ENTRY_REMOVED] =
+    g_signal_new ("entry-removed",
+                  G_TYPE_FROM_CLASS (klass),
+                  G_SIGNAL_RUN_LAST,
+                  0, NULL, NULL, NULL,
+                  G_TYPE_NONE, 3,
+                  G_TYPE_VARIANT | G_SIGNAL_TYPE_STATIC_SCOPE,
+                  G_TYPE_OBJECT,
+                  NEBULA_TYPE_REMOVAL_CAUSE);
+}
