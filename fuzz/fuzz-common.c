@@ -120,7 +120,7 @@ fuzz_read_alignment (FuzzInput *input)
   return odd[byte & 7];
 }
 
-/* The interface's layout rules, written from DESIGN.md. */
+/* The interface's layout rules, as the NebulaAllocator docs state them. */
 gint
 fuzz_expected_layout_error (gsize size,
                             gsize alignment)
