@@ -6,8 +6,10 @@
 #pragma once
 
 #include "nebula-allocator-fast.h"
-#include "nebula-allocator-private.h"
+#include "nebula-error-private.h"
+#include "nebula-layout-private.h"
 #include "nebula-memory-budget-private.h"
+#include "nebula-stats-private.h"
 
 G_BEGIN_DECLS
 

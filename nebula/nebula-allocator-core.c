@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
 

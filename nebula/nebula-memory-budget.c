@@ -5,7 +5,6 @@
 
 #include "config.h"
 
-#include "nebula-allocator-private.h"
 #include "nebula-error-private.h"
 #include "nebula-memory-budget-private.h"
 

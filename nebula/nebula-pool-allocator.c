@@ -442,7 +442,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
   __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
 }
 
-/* The span check for scripts (nebula-allocator-private.h): the block that
+/* The span check for scripts (nebula-allocator-script-private.h): the block that
  * holds @start must have been handed out, and the span must not leave it.
  * Without check-frees the pool cannot tell a live block from a freed one:
  * the script ledger answers. */

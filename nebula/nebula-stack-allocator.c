@@ -254,7 +254,7 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   return owned;
 }
 
-/* The span check for scripts (nebula-allocator-private.h). A stack keeps
+/* The span check for scripts (nebula-allocator-script-private.h). A stack keeps
  * no table of its blocks, so a span must lie in the used part of one
  * chunk, on one end; a free or resize then checks the top block and its
  * size itself, as it does for C. */

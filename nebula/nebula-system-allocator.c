@@ -12,6 +12,9 @@
 #endif
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
 
@@ -399,7 +402,7 @@ nebula_system_allocator_owns (NebulaAllocator *allocator,
   return owns;
 }
 
-/* The span check for scripts (nebula-allocator-private.h). With
+/* The span check for scripts (nebula-allocator-script-private.h). With
  * check-frees the table of live blocks answers; a range inside a block
  * needs a walk of the table, which only scripts pay for. Without it, malloc
  * knows nothing we could ask safely: the script ledger answers. */
