@@ -29,14 +29,14 @@ nebula_bump_chunk_new (NebulaBumpAllocator  *self,
 {
   Chunk *chunk;
 
-  if (!nebula_allocator_config_charge (&self->config, size, error))
+  if (!nebula_budget_account_charge (&self->config.account, size, error))
     return NULL;
 
   /* One block: the header, then the data at a 16-byte boundary. */
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
-      nebula_allocator_config_uncharge (&self->config, size);
+      nebula_budget_account_uncharge (&self->config.account, size);
       return NULL;
     }
 
@@ -56,7 +56,7 @@ void
 nebula_bump_chunk_free (NebulaBumpAllocator *self,
                         Chunk               *chunk)
 {
-  nebula_allocator_config_uncharge (&self->config, chunk->size);
+  nebula_budget_account_uncharge (&self->config.account, chunk->size);
   NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
   g_free (chunk);
 }

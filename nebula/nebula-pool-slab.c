@@ -29,7 +29,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   Slab *slab;
   int res;
 
-  if (!nebula_allocator_config_charge (&self->config, bytes, error))
+  if (!nebula_budget_account_charge (&self->config.account, bytes, error))
     return NULL;
 
   slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32));
@@ -45,7 +45,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
       NebulaErrorInfo info = { .requested = bytes, .what = what };
 
-      nebula_allocator_config_uncharge (&self->config, bytes);
+      nebula_budget_account_uncharge (&self->config.account, bytes);
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
                         G_GSIZE_FORMAT " bytes)",
@@ -71,7 +71,7 @@ void
 nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
-  nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
+  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
   NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
   free (slab->data);
   g_free (slab);

@@ -26,7 +26,7 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
 {
   Chunk *chunk;
 
-  if (!nebula_allocator_config_charge (&self->config, size, error))
+  if (!nebula_budget_account_charge (&self->config.account, size, error))
     return NULL;
 
   chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
@@ -34,7 +34,7 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
     {
       NebulaErrorInfo info = { .requested = size, .what = self->config.name };
 
-      nebula_allocator_config_uncharge (&self->config, size);
+      nebula_budget_account_uncharge (&self->config.account, size);
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
@@ -62,7 +62,7 @@ nebula_stack_chunk_free (NebulaStackAllocator *self,
                          Chunk                *chunk)
 {
   self->reserved -= chunk->size;
-  nebula_allocator_config_uncharge (&self->config, chunk->size);
+  nebula_budget_account_uncharge (&self->config.account, chunk->size);
   if (self->double_ended)
     NEBULA_MEMPOOL_DESTROY (HIGH_POOL (chunk), chunk->data, 0);
   NEBULA_MEMPOOL_DESTROY (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
@@ -233,7 +233,7 @@ push_chunk (NebulaStackAllocator *self,
 static inline void
 stack_hold_signals (NebulaStackAllocator *self)
 {
-  if (self->config.thread_safe && self->config.budget != NULL && !self->holding_signals)
+  if (self->config.thread_safe && self->config.account.budget != NULL && !self->holding_signals)
     {
       nebula_memory_budget_hold_signals ();
       self->holding_signals = TRUE;
