@@ -65,4 +65,22 @@ void     nebula_budget_account_uncharge (NebulaBudgetAccount  *account,
                                          gsize                 size);
 void     nebula_budget_account_clear    (NebulaBudgetAccount  *account);
 
+/* A chunk or slab an allocator takes from the system for itself: @size
+ * bytes are charged to the account first, then one malloc() block holds
+ * @header_size bytes of header (zero-filled) and @size bytes of data at a
+ * multiple of @data_alignment (a power of two), whose address goes to
+ * *data. NULL with @error set when the budget refuses, NULL with @error
+ * untouched when the system does (the caller says what it wanted);
+ * nothing stays charged either way. nebula_budget_account_give() frees the
+ * block and uncharges @size. */
+gpointer nebula_budget_account_take     (NebulaBudgetAccount  *account,
+                                         gsize                 header_size,
+                                         gsize                 data_alignment,
+                                         gsize                 size,
+                                         guint8              **data,
+                                         GError              **error);
+void     nebula_budget_account_give     (NebulaBudgetAccount  *account,
+                                         gpointer              block,
+                                         gsize                 size);
+
 G_END_DECLS

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nebula-error-private.h"
 #include "nebula-memory-budget-private.h"
 
@@ -862,4 +864,40 @@ nebula_budget_account_clear (NebulaBudgetAccount *account)
   if (account->budget != NULL && account->charged != 0)
     nebula_budget_account_uncharge (account, account->charged);
   g_clear_object (&account->budget);
+}
+
+gpointer
+nebula_budget_account_take (NebulaBudgetAccount  *account,
+                            gsize                 header_size,
+                            gsize                 data_alignment,
+                            gsize                 size,
+                            guint8              **data,
+                            GError              **error)
+{
+  guint8 *block;
+
+  if (!nebula_budget_account_charge (account, size, error))
+    return NULL;
+
+  /* Callers keep @size at most G_MAXSSIZE, so the sum cannot wrap. */
+  block = g_try_malloc (header_size + data_alignment + size);
+  if (block == NULL)
+    {
+      nebula_budget_account_uncharge (account, size);
+      return NULL;
+    }
+
+  memset (block, 0, header_size);
+  *data = (guint8 *) (((guintptr) block + header_size + data_alignment - 1) &
+                      ~(guintptr) (data_alignment - 1));
+  return block;
+}
+
+void
+nebula_budget_account_give (NebulaBudgetAccount *account,
+                            gpointer             block,
+                            gsize                size)
+{
+  nebula_budget_account_uncharge (account, size);
+  g_free (block);
 }
