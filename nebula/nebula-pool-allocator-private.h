@@ -46,9 +46,21 @@ typedef struct
    * touched (or paged in) before it is needed. Atomic in thread-safe mode,
    * where failed attempts may push it past n_blocks. */
   gsize    fresh;
-  gsize   *allocated;   /* with check-frees: bit i set while block i is out */
+  gsize   *allocated;   /* single-threaded with check-frees: bit i set while
+                         * block i is out */
   guint32 *links;       /* thread-safe: next free block as index + 1, 0 ends */
+  guint8  *states;      /* thread-safe with check-frees: 1 while block i is out
+                         * (a byte, so that marking it needs no atomic
+                         * read-modify-write); atomic */
 } Slab;
+
+/* A free block and its slab, as a thread's magazine and the depot keep
+ * them (nebula-pool-magazine.c). */
+typedef struct
+{
+  guint8 *block;
+  Slab   *slab;
+} PoolEntry;
 
 struct _NebulaPoolAllocator
 {
@@ -75,6 +87,16 @@ struct _NebulaPoolAllocator
     gsize                n_in_use;
     guint8               after[64];
   } shared;
+
+  /* Thread-safe mode: the per-thread caches of free blocks
+   * (nebula-pool-magazine.c). */
+  guint                  magazine_size;        /* 0: none, every call takes the shared list */
+  guint                  magazine_generation;  /* atomic; each reset changes it */
+  GPtrArray             *magazines;            /* under the process-wide magazine lock */
+  GMutex                 depot_lock;
+  PoolEntry             *depot;                /* full batches, under depot_lock */
+  gsize                  depot_len;
+  gsize                  depot_cap;
 
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */
@@ -198,12 +220,27 @@ fresh_count (NebulaPoolAllocator *self,
   return MIN (fresh, slab->n_blocks);
 }
 
+gsize     nebula_pool_magazines_in_use         (NebulaPoolAllocator  *self);
+
 static inline gsize
 load_n_in_use (NebulaPoolAllocator *self)
 {
+  if (self->magazine_size != 0)
+    return nebula_pool_magazines_in_use (self);
   if (self->config.thread_safe)
     return atomic_load_size (&self->shared.n_in_use);
   return self->fast.n_in_use;
+}
+
+/* Whether block @index of @slab is handed out (check-frees only). */
+static inline gboolean
+block_is_out (NebulaPoolAllocator *self,
+              Slab                *slab,
+              gsize                index)
+{
+  if (slab->states != NULL)
+    return __atomic_load_n (&slab->states[index], __ATOMIC_ACQUIRE) != 0;
+  return bit_is_set (slab->allocated, index, FALSE);
 }
 
 static inline gsize
@@ -348,7 +385,24 @@ void      nebula_pool_count_listed_blocks      (NebulaPoolAllocator  *self,
 gsize     nebula_pool_count_allocated_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
-/* nebula-pool-concurrent.c: the paths of a thread-safe pool. */
+/* nebula-pool-concurrent.c: the paths of a thread-safe pool. The shared
+ * free list gives and takes single blocks, unmarked and uncounted;
+ * _allocate_concurrent() and _deallocate_concurrent() are whole requests
+ * on it, for pools without magazines. */
+gboolean  nebula_pool_take_shared              (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                PoolEntry            *entry,
+                                                GError              **error);
+void      nebula_pool_give_shared              (NebulaPoolAllocator  *self,
+                                                PoolEntry            *entry);
+gboolean  nebula_pool_mark_freed               (NebulaPoolAllocator  *self,
+                                                gpointer              ptr,
+                                                gsize                 size,
+                                                PoolEntry            *entry,
+                                                GError              **error);
+gpointer  nebula_pool_hand_out                 (NebulaPoolAllocator  *self,
+                                                PoolEntry            *entry,
+                                                gsize                 size);
 gpointer  nebula_pool_allocate_concurrent      (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);
@@ -356,6 +410,21 @@ gboolean  nebula_pool_deallocate_concurrent    (NebulaPoolAllocator  *self,
                                                 gpointer              ptr,
                                                 gsize                 size,
                                                 GError              **error);
+
+/* nebula-pool-magazine.c: per-thread caches of free blocks, for a
+ * thread-safe pool with a magazine size. */
+void      nebula_pool_magazines_init           (NebulaPoolAllocator  *self);
+gpointer  nebula_pool_magazine_allocate        (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                GError              **error);
+gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
+                                                gpointer              ptr,
+                                                gsize                 size,
+                                                GError              **error);
+void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
+void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
+gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
 
 /* nebula-pool-allocator.c */
 void      nebula_pool_set_bad_pointer          (NebulaPoolAllocator  *self,

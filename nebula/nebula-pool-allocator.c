@@ -215,6 +215,8 @@ allocate_slow (NebulaPoolAllocator  *self,
       return NULL;
     }
 
+  if (self->magazine_size != 0)
+    return nebula_pool_magazine_allocate (self, size, error);
   if (self->config.thread_safe)
     return nebula_pool_allocate_concurrent (self, size, error);
 
@@ -296,6 +298,8 @@ deallocate_slow (NebulaPoolAllocator  *self,
       return FALSE;
     }
 
+  if (self->magazine_size != 0)
+    return nebula_pool_magazine_deallocate (self, ptr, size, error);
   if (self->config.thread_safe)
     return nebula_pool_deallocate_concurrent (self, ptr, size, error);
 
@@ -358,7 +362,7 @@ nebula_pool_allocator_reallocate (NebulaAllocator  *allocator,
         return NULL;
 
       if (index >= fresh_count (self, slab) ||
-          !bit_is_set (slab->allocated, index, self->config.thread_safe))
+          !block_is_out (self, slab, index))
         {
           nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, ptr, old_size,
                                        "is not allocated (was it freed?) and cannot be resized",
@@ -400,7 +404,7 @@ nebula_pool_allocator_owns (NebulaAllocator *allocator,
     return FALSE;
 
   if (self->check_frees)
-    return bit_is_set (slab->allocated, index, self->config.thread_safe);
+    return block_is_out (self, slab, index);
 
   return TRUE;
 }
@@ -430,6 +434,8 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
       if (slab->allocated != NULL)
         memset (slab->allocated, 0,
                 (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD * sizeof (gsize));
+      if (slab->states != NULL)
+        memset (slab->states, 0, slab->n_blocks);
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);
     }
 
@@ -440,6 +446,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
   self->fast.n_in_use = 0;
   __atomic_store_n (&self->shared.n_in_use, 0, __ATOMIC_RELAXED);
   __atomic_store_n (&self->shared.head, ((self->shared.head >> 32) + 1) << 32, __ATOMIC_RELEASE);
+  nebula_pool_magazines_reset (self);
 }
 
 /* The span check for scripts (nebula-allocator-script-private.h): the block that
@@ -493,7 +500,7 @@ pool_span (NebulaAllocator *allocator,
   if (!self->check_frees)
     return NEBULA_SPAN_UNTRACKED;
 
-  return bit_is_set (slab->allocated, index, self->config.thread_safe)
+  return block_is_out (self, slab, index)
     ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 }
 
@@ -584,6 +591,11 @@ pool_report (NebulaAllocator *allocator,
                                      : fresh - MIN (listed[i], fresh);
       GVariantDict dict;
 
+      /* Without check-frees, blocks are free when listed or in the depot;
+       * those cached in threads' magazines count as used here. */
+      if (!self->check_frees && self->magazine_size != 0)
+        used -= MIN (used, nebula_pool_magazines_depot_blocks (self, slab));
+
       used = MIN (used, slab->n_blocks);
       g_variant_dict_init (&dict, NULL);
       g_variant_dict_insert (&dict, "size", "t", (guint64) slab->n_blocks * self->block_size);
@@ -622,9 +634,11 @@ nebula_pool_allocator_finalize (GObject *object)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
+  nebula_pool_magazines_finalize (self);
   for (guint i = 0; i < self->n_slabs; i++)
     nebula_pool_slab_free (self, self->slabs[i]);
   g_mutex_clear (&self->grow_lock);
+  g_mutex_clear (&self->depot_lock);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_pool_allocator_parent_class)->finalize (object);
@@ -866,6 +880,7 @@ nebula_pool_allocator_init (NebulaPoolAllocator *self)
 {
   nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_POOL, &self->stats, &self->config, FALSE);
   g_mutex_init (&self->grow_lock);
+  g_mutex_init (&self->depot_lock);
   self->block_size_property = DEFAULT_BLOCK_SIZE;
   self->block_alignment_property = DEFAULT_BLOCK_ALIGNMENT;
   self->block_count = DEFAULT_BLOCK_COUNT;

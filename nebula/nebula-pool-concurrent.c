@@ -147,31 +147,106 @@ refill_concurrent (NebulaPoolAllocator  *self,
   return ok;
 }
 
-gpointer
-nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
-                                 gsize                 size,
-                                 GError              **error)
+/* One block off the shared free list or the fresh tail, growing the pool
+ * if need be. */
+gboolean
+nebula_pool_take_shared (NebulaPoolAllocator  *self,
+                         gsize                 size,
+                         PoolEntry            *entry,
+                         GError              **error)
 {
   Slab *slab;
   gsize local;
-  guint8 *block;
 
   while (!pop_concurrent (self, &slab, &local) &&
          !take_fresh_concurrent (self, &slab, &local))
     {
       if (!refill_concurrent (self, size, error))
-        return NULL;
+        return FALSE;
     }
 
-  if (self->check_frees)
-    __atomic_fetch_or (&slab->allocated[local / BITS_PER_WORD],
-                       (gsize) 1 << (local % BITS_PER_WORD), __ATOMIC_ACQ_REL);
-  __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
+  entry->slab = slab;
+  entry->block = slab->data + local * self->block_size;
+  return TRUE;
+}
 
-  block = slab->data + local * self->block_size;
-  tools_hand_out (self, block);
-  fill_block (self, block, size);
-  return block;
+void
+nebula_pool_give_shared (NebulaPoolAllocator *self,
+                         PoolEntry           *entry)
+{
+  Slab *slab = entry->slab;
+
+  push_concurrent (self, slab, (gsize) (entry->block - slab->data) / self->block_size);
+}
+
+/* Marks a free block handed out, and prepares it for the caller. */
+gpointer
+nebula_pool_hand_out (NebulaPoolAllocator *self,
+                      PoolEntry           *entry,
+                      gsize                size)
+{
+  if (self->check_frees)
+    {
+      gsize local = (gsize) (entry->block - entry->slab->data) / self->block_size;
+
+      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELAXED);
+    }
+
+  tools_hand_out (self, entry->block);
+  fill_block (self, entry->block, size);
+  return entry->block;
+}
+
+/* Checks that @ptr is a block of the pool that is handed out, and marks it
+ * free. With check-frees, a block freed twice is DOUBLE_FREE, also when
+ * the two frees come from two threads one after the other; two frees of
+ * one block racing at the same instant may both pass (each reads the
+ * state before the other writes it), which a read-modify-write on every
+ * free would catch at the cost of an atomic instruction. */
+gboolean
+nebula_pool_mark_freed (NebulaPoolAllocator  *self,
+                        gpointer              ptr,
+                        gsize                 size,
+                        PoolEntry            *entry,
+                        GError              **error)
+{
+  gsize local;
+
+  if (!nebula_pool_locate_block (self, ptr, size, &entry->slab, &local, error))
+    return FALSE;
+
+  if (self->check_frees)
+    {
+      if (__atomic_load_n (&entry->slab->states[local], __ATOMIC_RELAXED) == 0)
+        {
+          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                       "is not allocated: it was already freed (double free)",
+                                       error);
+          return FALSE;
+        }
+      __atomic_store_n (&entry->slab->states[local], 0, __ATOMIC_RELAXED);
+    }
+
+  if (self->config.free_fill >= 0)
+    memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
+
+  entry->block = ptr;
+  return TRUE;
+}
+
+gpointer
+nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
+                                 gsize                 size,
+                                 GError              **error)
+{
+  PoolEntry entry;
+
+  if (!nebula_pool_take_shared (self, size, &entry, error))
+    return NULL;
+
+  __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
+  return nebula_pool_hand_out (self, &entry, size);
 }
 
 gboolean
@@ -180,34 +255,13 @@ nebula_pool_deallocate_concurrent (NebulaPoolAllocator  *self,
                                    gsize                 size,
                                    GError              **error)
 {
-  Slab *slab;
-  gsize local;
+  PoolEntry entry;
 
-  if (!nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
+  if (!nebula_pool_mark_freed (self, ptr, size, &entry, error))
     return FALSE;
-
-  if (self->check_frees)
-    {
-      gsize mask = (gsize) 1 << (local % BITS_PER_WORD);
-      gsize old = __atomic_fetch_and (&slab->allocated[local / BITS_PER_WORD], ~mask,
-                                      __ATOMIC_ACQ_REL);
-
-      if ((old & mask) == 0)
-        {
-          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                       "is not allocated: it was already freed (double free)",
-                                       error);
-          return FALSE;
-        }
-    }
-
-  if (self->config.free_fill >= 0)
-    memset (ptr, self->config.free_fill, self->block_size);
-  tools_take_back (self, ptr);
 
   /* Before the push, so that the count never exceeds the blocks out. */
   __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
-  push_concurrent (self, slab, local);
+  nebula_pool_give_shared (self, &entry);
   return TRUE;
 }
-

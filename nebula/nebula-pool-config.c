@@ -143,6 +143,7 @@ nebula_pool_init_once (gpointer data)
     self->max_block_count = self->block_count;
 
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
+  nebula_pool_magazines_init (self);
 
   slab = nebula_pool_slab_new (self, 0, self->block_count, &config->init.error);
   if (slab == NULL)
