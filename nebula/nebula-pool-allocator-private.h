@@ -114,6 +114,7 @@ struct _NebulaPoolAllocator
   guint64                block_count;
   guint64                max_block_count;
   gboolean               check_frees;
+  gint                   magazine_size_property;   /* -1: chosen from the size */
 
   /* Set at initialization when ASan or Valgrind watches the process: the
    * fast paths are closed (fast stays FALSE), so that every block handed
@@ -127,6 +128,7 @@ enum {
   PROP_BLOCK_COUNT,
   PROP_MAX_BLOCK_COUNT,
   PROP_CHECK_FREES,
+  PROP_MAGAZINE_SIZE,
   N_PROPS
 };
 

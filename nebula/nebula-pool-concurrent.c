@@ -189,7 +189,7 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
     {
       gsize local = (gsize) (entry->block - entry->slab->data) / self->block_size;
 
-      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELAXED);
+      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELEASE);
     }
 
   tools_hand_out (self, entry->block);
@@ -198,11 +198,11 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
 }
 
 /* Checks that @ptr is a block of the pool that is handed out, and marks it
- * free. With check-frees, a block freed twice is DOUBLE_FREE, also when
- * the two frees come from two threads one after the other; two frees of
- * one block racing at the same instant may both pass (each reads the
- * state before the other writes it), which a read-modify-write on every
- * free would catch at the cost of an atomic instruction. */
+ * free. With check-frees the mark is an atomic exchange on the block's
+ * state byte: of two frees of one block, from any threads and at any
+ * time, exactly one finds it handed out; the other is DOUBLE_FREE. It is
+ * the one read-modify-write of a free (an allocation marks with a plain
+ * store). */
 gboolean
 nebula_pool_mark_freed (NebulaPoolAllocator  *self,
                         gpointer              ptr,
@@ -217,14 +217,13 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
 
   if (self->check_frees)
     {
-      if (__atomic_load_n (&entry->slab->states[local], __ATOMIC_RELAXED) == 0)
+      if (__atomic_exchange_n (&entry->slab->states[local], 0, __ATOMIC_ACQ_REL) == 0)
         {
           nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
                                        "is not allocated: it was already freed (double free)",
                                        error);
           return FALSE;
         }
-      __atomic_store_n (&entry->slab->states[local], 0, __ATOMIC_RELAXED);
     }
 
   if (self->config.free_fill >= 0)

@@ -22,16 +22,20 @@
  * freed by another thread than the one that took it goes to the freeing
  * thread's magazine: blocks of one pool are interchangeable.
  *
- * Check-frees marks a block in a byte per block (Slab.states) with plain
- * atomic stores: a double free is found also when the two frees come from
- * two threads, one after the other (see nebula_pool_mark_freed()).
+ * Check-frees marks a block in a byte per block (Slab.states): a plain
+ * store when it is handed out, an atomic exchange when it is freed, so
+ * that of two frees of one block from any threads exactly one succeeds
+ * and the other is DOUBLE_FREE (nebula_pool_mark_freed()). That exchange is
+ * the one read-modify-write left on these paths; without check-frees
+ * there is none.
  *
  * The blocks a thread caches are free but only that thread can hand them
  * out, so a pool may report EXHAUSTED while other threads hold free blocks
  * in their magazines: at most magazine_size per thread, which is why a
- * pool gets magazines only when it has at least MAGAZINE_MIN_BLOCKS blocks
- * at its largest (max-block-count), and a magazine holds 1/64 of them, up
- * to MAGAZINE_MAX. Smaller pools share every block exactly, as before.
+ * pool gets magazines by default only when it has at least
+ * MAGAZINE_MIN_BLOCKS blocks at its largest (max-block-count), and a
+ * magazine holds 1/64 of them, up to MAGAZINE_AUTO_MAX. Smaller pools share
+ * every block exactly, unless the magazine-size property asks otherwise.
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -51,7 +55,8 @@
  * counter plus the sum of the magazines' differences. Budgets are charged
  * per slab, so the blocks cached per thread are charged once. */
 
-#define MAGAZINE_MAX        32
+#define MAGAZINE_MAX        256   /* the largest magazine-size */
+#define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
 #define MAGAZINE_MIN_BLOCKS 256
 
 typedef struct
@@ -64,7 +69,46 @@ typedef struct
   PoolEntry            entries[MAGAZINE_MAX];
 } PoolMagazine;
 
-G_LOCK_DEFINE_STATIC (magazines);
+/* The process-wide lock of the rare events. GMutex is built from atomics
+ * in an uninstrumented GLib: ThreadSanitizer is told what it orders, as
+ * for the pool's growth lock. */
+static GMutex magazines_lock;
+
+static void
+lock_magazines (void)
+{
+  g_mutex_lock (&magazines_lock);
+#if NEBULA_TSAN
+  __tsan_acquire (&magazines_lock);
+#endif
+}
+
+static void
+unlock_magazines (void)
+{
+#if NEBULA_TSAN
+  __tsan_release (&magazines_lock);
+#endif
+  g_mutex_unlock (&magazines_lock);
+}
+
+static void
+lock_depot (NebulaPoolAllocator *self)
+{
+  g_mutex_lock (&self->depot_lock);
+#if NEBULA_TSAN
+  __tsan_acquire (&self->depot_lock);
+#endif
+}
+
+static void
+unlock_depot (NebulaPoolAllocator *self)
+{
+#if NEBULA_TSAN
+  __tsan_release (&self->depot_lock);
+#endif
+  g_mutex_unlock (&self->depot_lock);
+}
 
 static void thread_magazines_free (gpointer data);
 
@@ -102,7 +146,7 @@ thread_magazines_free (gpointer data)
 {
   GPtrArray *magazines = data;
 
-  G_LOCK (magazines);
+  lock_magazines ();
   for (guint i = 0; i < magazines->len; i++)
     {
       PoolMagazine *magazine = g_ptr_array_index (magazines, i);
@@ -116,7 +160,7 @@ thread_magazines_free (gpointer data)
                           __ATOMIC_RELAXED);
       g_ptr_array_remove_fast (self->magazines, magazine);
     }
-  G_UNLOCK (magazines);
+  unlock_magazines ();
 
   last_magazine = NULL;
   g_ptr_array_free (magazines, TRUE);
@@ -137,12 +181,15 @@ magazine_lookup (NebulaPoolAllocator *self)
   last_magazine = NULL;
   for (guint i = magazines->len; i-- > 0;)
     {
+      NebulaPoolAllocator *pool;
+
       magazine = g_ptr_array_index (magazines, i);
+      pool = __atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE);
 
       /* Orphaned when its pool was finalized: nobody else refers to it. */
-      if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == NULL)
+      if (pool == NULL)
         g_ptr_array_remove_index_fast (magazines, i);
-      else if (magazine->pool == self)
+      else if (pool == self)
         last_magazine = magazine;
     }
   if (last_magazine != NULL)
@@ -152,9 +199,9 @@ magazine_lookup (NebulaPoolAllocator *self)
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
 
-  G_LOCK (magazines);
+  lock_magazines ();
   g_ptr_array_add (self->magazines, magazine);
-  G_UNLOCK (magazines);
+  unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
   last_magazine = magazine;
@@ -193,11 +240,11 @@ magazine_refill (NebulaPoolAllocator  *self,
   guint batch = self->magazine_size / 2;
   gsize n;
 
-  g_mutex_lock (&self->depot_lock);
+  lock_depot (self);
   n = MIN (self->depot_len, batch);
   self->depot_len -= n;
   memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
-  g_mutex_unlock (&self->depot_lock);
+  unlock_depot (self);
   magazine->n = n;
 
   while (magazine->n < batch)
@@ -222,7 +269,7 @@ magazine_flush (NebulaPoolAllocator *self,
 
   magazine->n -= batch;
 
-  g_mutex_lock (&self->depot_lock);
+  lock_depot (self);
   if (self->depot_len + batch > self->depot_cap)
     {
       self->depot_cap = MAX (2 * self->depot_cap, self->depot_len + batch);
@@ -230,7 +277,7 @@ magazine_flush (NebulaPoolAllocator *self,
     }
   memcpy (self->depot + self->depot_len, magazine->entries + magazine->n, batch * sizeof (PoolEntry));
   self->depot_len += batch;
-  g_mutex_unlock (&self->depot_lock);
+  unlock_depot (self);
 }
 
 gpointer
@@ -272,9 +319,16 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
 void
 nebula_pool_magazines_init (NebulaPoolAllocator *self)
 {
-  self->magazine_size = 0;
-  if (self->config.thread_safe && self->max_blocks >= MAGAZINE_MIN_BLOCKS)
-    self->magazine_size = (guint) MIN (self->max_blocks / 64, MAGAZINE_MAX) & ~1u;
+  gsize size = 0;
+
+  if (self->magazine_size_property >= 0)
+    size = (gsize) self->magazine_size_property;
+  else if (self->max_blocks >= MAGAZINE_MIN_BLOCKS)
+    size = MIN (self->max_blocks / 64, MAGAZINE_AUTO_MAX);
+
+  /* Refills and flushes move half a magazine: at least one block. */
+  self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
+  self->magazine_size_property = (gint) self->magazine_size;
   self->magazines = g_ptr_array_new ();
 }
 
@@ -285,7 +339,7 @@ nebula_pool_magazines_in_use (NebulaPoolAllocator *self)
 {
   gsize n = __atomic_load_n (&self->shared.n_in_use, __ATOMIC_ACQUIRE);
 
-  G_LOCK (magazines);
+  lock_magazines ();
   for (guint i = 0; i < self->magazines->len; i++)
     {
       PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
@@ -293,7 +347,7 @@ nebula_pool_magazines_in_use (NebulaPoolAllocator *self)
       n += __atomic_load_n (&magazine->taken, __ATOMIC_RELAXED) -
            __atomic_load_n (&magazine->given, __ATOMIC_RELAXED);
     }
-  G_UNLOCK (magazines);
+  unlock_magazines ();
 
   /* Counts read while other threads work may be a block apart. */
   return (gssize) n < 0 ? 0 : n;
@@ -309,11 +363,11 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
   if (self->magazine_size == 0)
     return;
 
-  g_mutex_lock (&self->depot_lock);
+  lock_depot (self);
   self->depot_len = 0;
-  g_mutex_unlock (&self->depot_lock);
+  unlock_depot (self);
 
-  G_LOCK (magazines);
+  lock_magazines ();
   for (guint i = 0; i < self->magazines->len; i++)
     {
       PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
@@ -324,7 +378,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
-  G_UNLOCK (magazines);
+  unlock_magazines ();
 }
 
 /* The pool goes: its magazines are orphaned, their threads free them. */
@@ -334,7 +388,7 @@ nebula_pool_magazines_finalize (NebulaPoolAllocator *self)
   if (self->magazines == NULL)
     return;
 
-  G_LOCK (magazines);
+  lock_magazines ();
   for (guint i = 0; i < self->magazines->len; i++)
     {
       PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
@@ -342,7 +396,7 @@ nebula_pool_magazines_finalize (NebulaPoolAllocator *self)
       __atomic_store_n (&magazine->pool, NULL, __ATOMIC_RELEASE);
     }
   g_clear_pointer (&self->magazines, g_ptr_array_unref);
-  G_UNLOCK (magazines);
+  unlock_magazines ();
 
   g_clear_pointer (&self->depot, g_free);
 }
@@ -354,9 +408,9 @@ nebula_pool_magazines_depot_blocks (NebulaPoolAllocator *self,
 {
   gsize n = 0;
 
-  g_mutex_lock (&self->depot_lock);
+  lock_depot (self);
   for (gsize i = 0; i < self->depot_len; i++)
     n += self->depot[i].slab == slab;
-  g_mutex_unlock (&self->depot_lock);
+  unlock_depot (self);
   return n;
 }

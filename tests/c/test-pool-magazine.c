@@ -311,21 +311,37 @@ test_reset_voids_magazines (void)
 
 /* A pool finalized while other threads cache its blocks: those threads
  * drop their magazines, and a new pool (maybe at the same address) gets
- * fresh ones. */
-static gpointer
-use_two_pools_thread (gpointer data)
+ * fresh ones. The pools are handed over through atomics (ThreadSanitizer
+ * cannot see GLib's queues order anything). */
+#define N_HANDOVERS 20
+
+typedef struct
 {
-  GAsyncQueue *queue = data;
-  NebulaPoolAllocator *pool;
+  NebulaPoolAllocator *pools[N_HANDOVERS];
+  guint                published;   /* atomic: pools[0..published) are ready */
+} Handover;
 
-  while ((pool = g_async_queue_pop (queue)) != (gpointer) queue)
+static gpointer
+use_handed_pools_thread (gpointer data)
+{
+  Handover *handover = data;
+
+  for (guint i = 0; i < N_HANDOVERS; i++)
     {
-      gpointer block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, NULL);
+      NebulaPoolAllocator *pool;
+      gpointer block;
 
+      while (__atomic_load_n (&handover->published, __ATOMIC_ACQUIRE) <= i)
+        g_thread_yield ();
+      pool = handover->pools[i];
+
+      block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, NULL);
       g_assert_nonnull (block);
       g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, BLOCK_SIZE, 8,
                                                   NULL));
       g_assert_cmpuint (bytes_used (pool), ==, 0);
+      /* The last reference: the pool goes while the main thread caches
+       * its blocks too. */
       g_object_unref (pool);
     }
   return NULL;
@@ -334,24 +350,21 @@ use_two_pools_thread (gpointer data)
 static void
 test_finalize_with_live_magazines (void)
 {
-  GAsyncQueue *queue = g_async_queue_new ();
-  GThread *thread = g_thread_new ("user", use_two_pools_thread, queue);
+  Handover handover = { { NULL, }, 0 };
+  GThread *thread = g_thread_new ("user", use_handed_pools_thread, &handover);
 
-  for (guint i = 0; i < 20; i++)
+  for (guint i = 0; i < N_HANDOVERS; i++)
     {
       NebulaPoolAllocator *pool = new_pool (i % 2 == 0);
 
-      /* This thread caches blocks of the pool too. */
       nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool),
                                    nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE,
                                                               8, NULL),
                                    BLOCK_SIZE, 8, NULL);
-      /* The other thread drops the last reference. */
-      g_async_queue_push (queue, pool);
+      handover.pools[i] = pool;
+      __atomic_store_n (&handover.published, i + 1, __ATOMIC_RELEASE);
     }
-  g_async_queue_push (queue, queue);
   g_thread_join (thread);
-  g_async_queue_unref (queue);
 }
 
 int
