@@ -32,7 +32,7 @@ G_BEGIN_DECLS
 #define DEFAULT_BLOCK_ALIGNMENT  16
 #define DEFAULT_BLOCK_COUNT      1024
 #define BITS_PER_WORD            (8 * GLIB_SIZEOF_SIZE_T)
-/* Thread-safe pools number their blocks in 32 bits (see pop_concurrent);
+/* Thread-safe pools number their blocks in 32 bits (see pop_batch_concurrent);
  * index + 1 is stored so that 0 can end the list. */
 #define MAX_CONCURRENT_BLOCKS    ((guint64) G_MAXUINT32 - 1)
 
@@ -234,6 +234,17 @@ load_n_in_use (NebulaPoolAllocator *self)
   return self->fast.n_in_use;
 }
 
+/* The index in its slab of @block, a block start. */
+static inline gsize
+entry_index (NebulaPoolAllocator *self,
+             Slab                *slab,
+             const guint8        *block)
+{
+  gsize offset = (gsize) (block - slab->data);
+
+  return self->block_shift != 0 ? offset >> self->block_shift : offset / self->block_size;
+}
+
 /* Whether block @index of @slab is handed out (check-frees only). */
 static inline gboolean
 block_is_out (NebulaPoolAllocator *self,
@@ -391,16 +402,16 @@ gsize     nebula_pool_count_allocated_blocks   (NebulaPoolAllocator  *self,
  * free list gives and takes single blocks, unmarked and uncounted;
  * _allocate_concurrent() and _deallocate_concurrent() are whole requests
  * on it, for pools without magazines. */
-gboolean  nebula_pool_take_shared              (NebulaPoolAllocator  *self,
+guint     nebula_pool_take_shared              (NebulaPoolAllocator  *self,
                                                 gsize                 size,
-                                                PoolEntry            *entry,
+                                                PoolEntry            *entries,
+                                                guint                 max,
                                                 GError              **error);
 void      nebula_pool_give_shared              (NebulaPoolAllocator  *self,
                                                 PoolEntry            *entry);
-gboolean  nebula_pool_mark_freed               (NebulaPoolAllocator  *self,
+Slab     *nebula_pool_mark_freed               (NebulaPoolAllocator  *self,
                                                 gpointer              ptr,
                                                 gsize                 size,
-                                                PoolEntry            *entry,
                                                 GError              **error);
 gpointer  nebula_pool_hand_out                 (NebulaPoolAllocator  *self,
                                                 PoolEntry            *entry,

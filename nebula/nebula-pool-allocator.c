@@ -223,6 +223,12 @@ allocate_slow (NebulaPoolAllocator  *self,
   return allocate_single (self, size, error);
 }
 
+static gboolean
+is_ready (NebulaPoolAllocator *self)
+{
+  return __atomic_load_n (&self->ready, __ATOMIC_ACQUIRE);
+}
+
 static gpointer
 nebula_pool_allocator_allocate (NebulaAllocator  *allocator,
                                 gsize             size,
@@ -237,6 +243,11 @@ nebula_pool_allocator_allocate (NebulaAllocator  *allocator,
   if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
                 (block = _nebula_pool_fast_take (&self->fast)) != NULL))
     return block;
+
+  /* A thread-safe pool's own fast path: the calling thread's magazine. */
+  if (G_LIKELY (is_ready (self) && self->magazine_size != 0 && size != 0 &&
+                size <= self->block_size && alignment <= self->block_alignment))
+    return nebula_pool_magazine_allocate (self, size, error);
 
   return allocate_slow (self, size, alignment, error);
 }
@@ -336,6 +347,10 @@ nebula_pool_allocator_deallocate (NebulaAllocator  *allocator,
   if (G_LIKELY (_nebula_pool_fast_layout_ok (&self->fast, size, alignment) &&
                 _nebula_pool_fast_give (&self->fast, ptr)))
     return TRUE;
+
+  if (G_LIKELY (is_ready (self) && self->magazine_size != 0 && size != 0 &&
+                size <= self->block_size && alignment <= self->block_alignment))
+    return nebula_pool_magazine_deallocate (self, ptr, size, error);
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }
@@ -528,11 +543,6 @@ initable_iface_init (GInitableIface *iface)
   iface->init = nebula_pool_allocator_initable_init;
 }
 
-static gboolean
-is_ready (NebulaPoolAllocator *self)
-{
-  return __atomic_load_n (&self->ready, __ATOMIC_ACQUIRE);
-}
 
 static guint64
 bytes_used (NebulaPoolAllocator *self)

@@ -117,7 +117,7 @@ static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
 
 /* The magazine the thread used last: a pool used in a loop finds its own
  * with one comparison. */
-static __thread PoolMagazine *last_magazine;
+static __thread PoolMagazine *last_magazine __attribute__ ((tls_model ("initial-exec")));
 
 static inline void
 count_one (gsize *counter)
@@ -238,24 +238,21 @@ magazine_refill (NebulaPoolAllocator  *self,
                  GError              **error)
 {
   guint batch = self->magazine_size / 2;
-  gsize n;
+  gsize n = 0;
 
-  lock_depot (self);
-  n = MIN (self->depot_len, batch);
-  self->depot_len -= n;
-  memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
-  unlock_depot (self);
+  /* An empty depot is not worth its lock. */
+  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) != 0)
+    {
+      lock_depot (self);
+      n = MIN (self->depot_len, batch);
+      __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
+      memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
+      unlock_depot (self);
+    }
   magazine->n = n;
 
-  while (magazine->n < batch)
-    {
-      /* Growth fails only when nothing is left: then one block is enough
-       * to go on, and none is EXHAUSTED. */
-      if (!nebula_pool_take_shared (self, size, &magazine->entries[magazine->n],
-                                    magazine->n == 0 ? error : NULL))
-        break;
-      magazine->n++;
-    }
+  if (magazine->n == 0)
+    magazine->n = nebula_pool_take_shared (self, size, magazine->entries, batch, error);
 
   return magazine->n > 0;
 }
@@ -276,7 +273,7 @@ magazine_flush (NebulaPoolAllocator *self,
       self->depot = g_renew (PoolEntry, self->depot, self->depot_cap);
     }
   memcpy (self->depot + self->depot_len, magazine->entries + magazine->n, batch * sizeof (PoolEntry));
-  self->depot_len += batch;
+  __atomic_store_n (&self->depot_len, self->depot_len + batch, __ATOMIC_RELAXED);
   unlock_depot (self);
 }
 
@@ -301,16 +298,19 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
                                  GError              **error)
 {
   PoolMagazine *magazine;
-  PoolEntry entry;
+  Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
+  PoolEntry *entry;
 
-  if (!nebula_pool_mark_freed (self, ptr, size, &entry, error))
+  if (slab == NULL)
     return FALSE;
 
   magazine = magazine_of (self);
   if (G_UNLIKELY (magazine->n == self->magazine_size))
     magazine_flush (self, magazine);
 
-  magazine->entries[magazine->n++] = entry;
+  entry = &magazine->entries[magazine->n++];
+  entry->block = ptr;
+  entry->slab = slab;
   count_one (&magazine->given);
   return TRUE;
 }
@@ -364,7 +364,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     return;
 
   lock_depot (self);
-  self->depot_len = 0;
+  __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
   unlock_depot (self);
 
   lock_magazines ();
