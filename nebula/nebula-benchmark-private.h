@@ -27,6 +27,7 @@ typedef enum
   NEBULA_BENCH_LIFO_FRAMES,
   NEBULA_BENCH_REQUEST_RESPONSE,
   NEBULA_BENCH_MIXED_LIFETIMES,
+  NEBULA_BENCH_REQUEST_ARENA,
   NEBULA_BENCH_N_WORKLOADS
 } NebulaBenchWorkload;
 
@@ -45,7 +46,7 @@ typedef struct
   guint8  alignment_shift;
 } NebulaBenchOp;
 
-#define NEBULA_BENCH_MAX_SLOTS 256
+#define NEBULA_BENCH_MAX_SLOTS 512
 
 /* Two renderings of one random sequence. `arena` ends each batch with a
  * RESET that releases what is still live; `individual` frees those blocks

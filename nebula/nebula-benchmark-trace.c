@@ -223,6 +223,34 @@ batch_mixed_lifetimes (Builder *b)
     }
 }
 
+/* One request of a server: 50 to 500 allocations of mostly small sizes,
+ * all released by the reset at its end. */
+static void
+batch_request_arena (Builder *b)
+{
+  guint n = uniform (b, 50, 500);
+
+  for (guint i = 0; i < n; i++)
+    {
+      guint percent = uniform (b, 0, 99);
+      guint32 size;
+
+      if (percent < 50)
+        size = uniform (b, 8, 32);
+      else if (percent < 80)
+        size = uniform (b, 33, 128);
+      else if (percent < 95)
+        size = uniform (b, 129, 512);
+      else
+        size = uniform (b, 513, 2048);
+
+      /* Within the 64 KiB a batch may take (alignment padding counted). */
+      if (b->batch_bytes + size + 16 > 60 * 1024)
+        break;
+      emit_alloc (b, i, size, 3);
+    }
+}
+
 void
 nebula_bench_trace_init (NebulaBenchTrace    *trace,
                          NebulaBenchWorkload  workload,
@@ -258,6 +286,9 @@ nebula_bench_trace_init (NebulaBenchTrace    *trace,
         case NEBULA_BENCH_REQUEST_RESPONSE:
           batch_request_response (b);
           break;
+        case NEBULA_BENCH_REQUEST_ARENA:
+          batch_request_arena (b);
+          break;
         case NEBULA_BENCH_MIXED_LIFETIMES:
         case NEBULA_BENCH_N_WORKLOADS:
         default:
@@ -291,6 +322,7 @@ nebula_bench_workload_name (NebulaBenchWorkload workload)
 {
   static const char * const names[] = {
     "small-mixed", "fixed-64", "lifo-frames", "request-response", "mixed-lifetimes",
+    "request-arena",
   };
 
   g_return_val_if_fail (workload < NEBULA_BENCH_N_WORKLOADS, NULL);

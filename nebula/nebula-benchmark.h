@@ -34,6 +34,11 @@ G_BEGIN_DECLS
  *   which 60% die within 4 allocations, 30% within 16 to 64 and 10% live
  *   until the batch is reset; frees are out of order (a stack allocator
  *   refuses it, a bump allocator frees nothing until the reset)
+ * @NEBULA_WORKLOAD_REQUEST_ARENA: requests of 50 to 500 allocations (50%
+ *   of 8 to 32 bytes, 30% of 33 to 128, 15% of 129 to 512, 5% of 513 to
+ *   2048; alignment 8; a request stops early before it would pass 60 KiB),
+ *   a byte written in each, all released at once by the reset that ends the
+ *   request: the arena a server keeps per request. Since: 0.1
  *
  * The workloads of #NebulaBenchmark. Each runs in batches that end with
  * [method@Allocator.reset], which releases what is still live (costing next
@@ -50,6 +55,7 @@ typedef enum
   NEBULA_WORKLOAD_LIFO_FRAMES,
   NEBULA_WORKLOAD_REQUEST_RESPONSE,
   NEBULA_WORKLOAD_MIXED_LIFETIMES,
+  NEBULA_WORKLOAD_REQUEST_ARENA,
 } NebulaWorkload;
 
 /**

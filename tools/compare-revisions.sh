@@ -75,7 +75,7 @@ for run in $(seq "$runs"); do
   for i in "${!layouts[@]}"; do
     for name in old new; do
       echo "compare-revisions: run $run, layout $i, $name" >&2
-      "${bench[$name-$i]}" -a "$allocators" -w "$workloads" -f csv --quiet -r 7 |
+      "${bench[$name-$i]}" -a "$allocators" -w "$workloads" -f csv -r 7 2>/dev/null |
         awk -F, -v name="$name" -v layout="$i" -v run="$run" \
           '$1 == "allocators" && $4 == "ok" { print name "," layout "," run "," $2 "," $3 "," $6 }' >>"$out"
     done

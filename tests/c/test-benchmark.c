@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <nebula.h>
@@ -231,6 +232,55 @@ test_benchmark_properties (void)
   g_test_trap_assert_stderr ("*rounds >= 1*");
 }
 
+/* request-arena: each request (batch) is 50 to 500 allocations, or fewer
+ * where 60 KiB would be passed, in the size classes the workload names,
+ * with no single free: the reset releases them. */
+static void
+test_benchmark_request_arena_trace (void)
+{
+  NebulaBenchTrace trace;
+  guint n_in_request = 0, n_requests = 0, n_short = 0;
+  guint classes[4] = { 0, };
+  guint total = 0;
+
+  nebula_bench_trace_init (&trace, NEBULA_BENCH_REQUEST_ARENA, 42, 0, 200);
+  g_assert_cmpuint (trace.n_batches, ==, 200);
+  g_assert_cmpuint (trace.max_batch_bytes, <=, 64 * 1024);
+
+  for (gsize i = 0; i < trace.n_arena; i++)
+    {
+      const NebulaBenchOp *op = &trace.arena[i];
+
+      g_assert_cmpuint (op->kind, !=, NEBULA_BENCH_OP_FREE);
+      if (op->kind == NEBULA_BENCH_OP_RESET)
+        {
+          g_assert_cmpuint (n_in_request, <=, 500);
+          if (n_in_request < 50)
+            n_short++;
+          n_requests++;
+          n_in_request = 0;
+          continue;
+        }
+
+      g_assert_cmpuint (op->size, >=, 8);
+      g_assert_cmpuint (op->size, <=, 2048);
+      g_assert_cmpuint (op->alignment_shift, ==, 3);
+      classes[op->size <= 32 ? 0 : op->size <= 128 ? 1 : op->size <= 512 ? 2 : 3]++;
+      total++;
+      n_in_request++;
+    }
+
+  g_assert_cmpuint (n_requests, ==, 200);
+  /* Only the 60 KiB cap cuts a request short, and it rarely does. */
+  g_assert_cmpuint (n_short, <, 20);
+  /* 50%, 30%, 15%, 5%, within a few points over this many allocations. */
+  g_assert_cmpfloat (fabs ((double) classes[0] / total - 0.50), <, 0.03);
+  g_assert_cmpfloat (fabs ((double) classes[1] / total - 0.30), <, 0.03);
+  g_assert_cmpfloat (fabs ((double) classes[2] / total - 0.15), <, 0.03);
+  g_assert_cmpfloat (fabs ((double) classes[3] / total - 0.05), <, 0.02);
+  nebula_bench_trace_clear (&trace);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -239,6 +289,7 @@ main (int   argc,
 
   g_test_add_func ("/nebula/benchmark/workloads", test_benchmark_workloads);
   g_test_add_func ("/nebula/benchmark/trace", test_benchmark_same_seed_same_trace);
+  g_test_add_func ("/nebula/benchmark/request-arena", test_benchmark_request_arena_trace);
   g_test_add_func ("/nebula/benchmark/threads", test_benchmark_threads);
   g_test_add_func ("/nebula/benchmark/allocator-error", test_benchmark_allocator_error);
   g_test_add_func ("/nebula/benchmark/properties", test_benchmark_properties);

@@ -12,6 +12,7 @@ const WORKLOADS = [
     Nebula.Workload.LIFO_FRAMES,
     Nebula.Workload.REQUEST_RESPONSE,
     Nebula.Workload.MIXED_LIFETIMES,
+    Nebula.Workload.REQUEST_ARENA,
 ];
 
 function small(workload) {

@@ -13,6 +13,7 @@ WORKLOADS = [
     Nebula.Workload.LIFO_FRAMES,
     Nebula.Workload.REQUEST_RESPONSE,
     Nebula.Workload.MIXED_LIFETIMES,
+    Nebula.Workload.REQUEST_ARENA,
 ]
 
 
