@@ -473,6 +473,44 @@ obstack_pass (Worker *worker)
 #endif
 
 /* ------------------------------------------------------------------ */
+/* bumpalo (Rust): the whole pass runs in Rust, frees do nothing, a      */
+/* reset rewinds the arena (tools/bumpalo/lib.rs)                        */
+
+#if HAVE_BUMPALO
+gpointer nebula_bumpalo_new    (gsize                capacity);
+void     nebula_bumpalo_free   (gpointer             bump);
+gboolean nebula_bumpalo_replay (gpointer             bump,
+                                const NebulaBenchOp *ops,
+                                gsize                n_ops,
+                                gpointer            *slots);
+
+static gboolean
+bumpalo_setup (Worker  *worker,
+               char   **why)
+{
+  /* A first chunk as large as a bump allocator's. */
+  worker->context = nebula_bumpalo_new (64 * 1024);
+  return TRUE;
+}
+
+static void
+bumpalo_teardown (Worker *worker)
+{
+  nebula_bumpalo_free (worker->context);
+}
+
+static gboolean
+bumpalo_pass (Worker *worker)
+{
+  for (guint64 pass = 0; pass < worker->passes; pass++)
+    if (!nebula_bumpalo_replay (worker->context, worker->trace.arena, worker->trace.n_arena,
+                                worker->slots))
+      return FALSE;
+  return TRUE;
+}
+#endif
+
+/* ------------------------------------------------------------------ */
 /* APR pools: no single frees; apr_pool_clear() at each batch end       */
 
 #if HAVE_APR
@@ -618,6 +656,12 @@ Target nebula_bench_targets[] = {
     obstack_setup, obstack_teardown, obstack_pass, FALSE },
 #else
   { "obstack", KIND_PEER, "glibc obstack", .absent = ABSENT ("obstack.h") },
+#endif
+#if HAVE_BUMPALO
+  { "bumpalo", KIND_PEER, "bumpalo 3 (Rust), the replay loop in Rust, Bump::reset at batch end",
+    bumpalo_setup, bumpalo_teardown, bumpalo_pass, FALSE },
+#else
+  { "bumpalo", KIND_PEER, "bumpalo (Rust)", .absent = ABSENT ("cargo and librust-bumpalo-dev") },
 #endif
 #if HAVE_APR
   { "apr-pool", KIND_PEER, "APR pool, apr_pool_clear at batch end",
