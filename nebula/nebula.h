@@ -22,6 +22,7 @@
 # include "nebula-memory-budget.h"
 # include "nebula-system-allocator.h"
 # include "nebula-typed.h"
+# include "nebula-strings.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
