@@ -9,6 +9,7 @@
 
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-cleanup-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -749,6 +750,8 @@ nebula_allocator_reset (NebulaAllocator *self)
   iface = lookup_interface (self);
   g_return_if_fail (iface != NULL);
 
+  /* Cleanups first: they may still read the memory the reset releases. */
+  nebula_cleanup_run_all (self);
   if (iface->reset != NULL)
     iface->reset (self);
   nebula_script_forget_all (self);

@@ -23,6 +23,7 @@
 # include "nebula-system-allocator.h"
 # include "nebula-typed.h"
 # include "nebula-strings.h"
+# include "nebula-cleanup.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
