@@ -24,6 +24,7 @@
 # include "nebula-typed.h"
 # include "nebula-strings.h"
 # include "nebula-cleanup.h"
+# include "nebula-bytes.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
