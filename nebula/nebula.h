@@ -25,6 +25,7 @@
 # include "nebula-strings.h"
 # include "nebula-cleanup.h"
 # include "nebula-bytes.h"
+# include "nebula-arena-buffer.h"
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
