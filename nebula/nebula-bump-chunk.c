@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-bump-allocator-private.h"
+#include "nebula-child-private.h"
 
 /* The chunks of a bump allocator: taking them from the system (charged to
  * the budget), growth by regular chunks, dedicated chunks for large
@@ -33,7 +34,11 @@ nebula_bump_chunk_new (NebulaBumpAllocator  *self,
     return NULL;
 
   /* One block: the header, then the data at a 16-byte boundary. */
-  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
+  if (G_UNLIKELY (self->child_link != NULL))
+    chunk = nebula_child_link_alloc (self->child_link, sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size,
+                                     error);
+  else
+    chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
   if (chunk == NULL)
     {
       nebula_allocator_config_uncharge (&self->config, size);
@@ -58,7 +63,11 @@ nebula_bump_chunk_free (NebulaBumpAllocator *self,
 {
   nebula_allocator_config_uncharge (&self->config, chunk->size);
   NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
-  g_free (chunk);
+  if (G_UNLIKELY (self->child_link != NULL))
+    nebula_child_link_dealloc (self->child_link, chunk,
+                               sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + chunk->size);
+  else
+    g_free (chunk);
 }
 
 void

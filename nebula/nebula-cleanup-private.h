@@ -20,6 +20,15 @@ G_BEGIN_DECLS
  *   the first registration).
  *
  * All are cheap when no cleanup was ever registered: one qdata lookup. */
+/* nebula_allocator_add_cleanup_full() with a priority: a cleanup added
+ * with @first runs before the others of the same pass (newest first among
+ * those too), so that child arenas are released before their parent's own
+ * cleanups run. */
+guint   nebula_cleanup_add       (gpointer           allocator,
+                                  NebulaCleanupFunc  func,
+                                  gpointer           user_data,
+                                  GDestroyNotify     destroy,
+                                  gboolean           first);
 guint64 nebula_cleanup_mark      (gpointer allocator);
 void    nebula_cleanup_run_after (gpointer allocator,
                                   guint64  mark);

@@ -16,6 +16,7 @@ typedef struct
   NebulaCleanupFunc  func;
   gpointer           user_data;
   GDestroyNotify     destroy;
+  gboolean           first;       /* runs before the others of its pass */
 } Cleanup;
 
 /* The cleanups of one allocator, in its qdata from the first registration
@@ -53,25 +54,38 @@ cleanup_list_peek (gpointer allocator)
   return g_object_get_qdata (allocator, quark);
 }
 
-/* Takes the newest pending cleanup registered after @mark out of @list. */
+/* Takes the next cleanup of a pass over those registered after @mark out
+ * of @list: the newest of those that run first (child arenas), else the
+ * newest. */
 static gboolean
 cleanup_list_pop_after (CleanupList *list,
                         guint64      mark,
                         Cleanup     *out)
 {
   gboolean found = FALSE;
+  guint index;
 
   g_mutex_lock (&list->lock);
-  if (list->entries->len > 0)
+  index = list->entries->len;
+  for (guint i = list->entries->len; i > 0; i--)
     {
-      Cleanup *top = &g_array_index (list->entries, Cleanup, list->entries->len - 1);
+      Cleanup *cleanup = &g_array_index (list->entries, Cleanup, i - 1);
 
-      if (top->serial > mark)
+      if (cleanup->serial <= mark)
+        break;
+      if (index == list->entries->len)
+        index = i - 1;
+      if (cleanup->first)
         {
-          *out = *top;
-          g_array_set_size (list->entries, list->entries->len - 1);
-          found = TRUE;
+          index = i - 1;
+          break;
         }
+    }
+  if (index < list->entries->len)
+    {
+      *out = g_array_index (list->entries, Cleanup, index);
+      g_array_remove_index (list->entries, index);
+      found = TRUE;
     }
   g_mutex_unlock (&list->lock);
 
@@ -112,7 +126,7 @@ allocator_disposed_cb (gpointer  data,
 }
 
 static CleanupList *
-cleanup_list_get (NebulaAllocator *self)
+cleanup_list_get (gpointer self)
 {
   CleanupList *list;
 
@@ -212,13 +226,23 @@ nebula_allocator_add_cleanup_full (NebulaAllocator   *self,
                                    gpointer           user_data,
                                    GDestroyNotify     destroy)
 {
-  CleanupList *list;
-  Cleanup cleanup;
-
   g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), 0);
   g_return_val_if_fail (func != NULL, 0);
 
-  list = cleanup_list_get (self);
+  return nebula_cleanup_add (self, func, user_data, destroy, FALSE);
+}
+
+guint
+nebula_cleanup_add (gpointer           allocator,
+                    NebulaCleanupFunc  func,
+                    gpointer           user_data,
+                    GDestroyNotify     destroy,
+                    gboolean           first)
+{
+  CleanupList *list;
+  Cleanup cleanup;
+
+  list = cleanup_list_get (allocator);
 
   g_mutex_lock (&list->lock);
   /* Serials whose low half is 0 are skipped: 0 is no handle. */
@@ -228,6 +252,7 @@ nebula_allocator_add_cleanup_full (NebulaAllocator   *self,
   cleanup.func = func;
   cleanup.user_data = user_data;
   cleanup.destroy = destroy;
+  cleanup.first = first;
   g_array_append_val (list->entries, cleanup);
   g_mutex_unlock (&list->lock);
 
