@@ -158,6 +158,30 @@ def cache_compute_raises(observed):
     observed['entries-after'] = cache.get_n_entries()
 
 
+def strings(observed):
+    bump = Nebula.BumpAllocator.new(4096)
+    observed['copy'] = bump.strdup('héllo')
+    observed['bytes-used-after-copy'] = bump.get_bytes_used()
+    observed['joined'] = bump.strjoinv(', ', ['a', 'b', 'c'])
+
+
+def strings_exhausted(observed):
+    Nebula.BumpAllocator.new(64).strdup('s' * 100)
+
+
+def cleanups(observed):
+    bump = Nebula.BumpAllocator.new(4096)
+    order = []
+    bump.add_cleanup(lambda: order.append('a'))
+    bump.add_cleanup(lambda: order.append('b'))
+    bump.remove_cleanup(bump.add_cleanup(lambda: order.append('d')))
+    with bump.scope():
+        bump.add_cleanup(lambda: order.append('c'))
+    bump.reset()
+    observed['order'] = ''.join(order)
+    observed['cleanups-after'] = bump.get_n_cleanups()
+
+
 BEHAVIOURS = {
     'construct': construct,
     'bad-config': bad_config,
@@ -173,6 +197,9 @@ BEHAVIOURS = {
     'budget-exceeded': budget_exceeded,
     'cache-hit-miss': cache_hit_miss,
     'cache-compute-raises': cache_compute_raises,
+    'strings': strings,
+    'strings-exhausted': strings_exhausted,
+    'cleanups': cleanups,
 }
 
 
