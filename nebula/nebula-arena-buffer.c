@@ -13,6 +13,7 @@
 #include "nebula-arena-buffer.h"
 #include "nebula-bytes.h"
 #include "nebula-cleanup.h"
+#include "nebula-strings-private.h"
 
 /**
  * NebulaArenaBuffer:
@@ -435,7 +436,6 @@ nebula_arena_buffer_append_vprintf (NebulaArenaBuffer  *self,
                                     va_list             args)
 {
   gsize room;
-  va_list copy;
   int n;
 
   g_return_val_if_fail (self != NULL, FALSE);
@@ -452,10 +452,8 @@ nebula_arena_buffer_append_vprintf (NebulaArenaBuffer  *self,
   /* Straight into the room the block already has: one format when it
    * fits, which doubling makes the common case. */
   room = self->capacity - self->length;
-  G_VA_COPY (copy, args);
-  n = g_vsnprintf (room > 0 ? (char *) self->data + self->length : NULL, MIN (room, (gsize) G_MAXINT),
-                   format, copy);
-  va_end (copy);
+  n = nebula_strings_format (room > 0 ? (char *) self->data + self->length : NULL,
+                             MIN (room, (gsize) G_MAXINT), format, args);
 
   if (n < 0)
     {
@@ -474,9 +472,7 @@ nebula_arena_buffer_append_vprintf (NebulaArenaBuffer  *self,
   if (!grow_by (self, (gsize) n + 1, error))
     return FALSE;
 
-  G_VA_COPY (copy, args);
-  g_vsnprintf ((char *) self->data + self->length, (gsize) n + 1, format, copy);
-  va_end (copy);
+  nebula_strings_format ((char *) self->data + self->length, (gsize) n + 1, format, args);
   self->length += (gsize) n;
   return TRUE;
 }

@@ -25,17 +25,208 @@ nebula_strings_get_format_passes (void)
   return g_atomic_int_get (&format_passes);
 }
 
-/* g_vsnprintf() on a copy of @args, counted. */
+/* The quick formatter: the conversions request handlers use most (%s,
+ * %.*s, %d, %i, %u, %x, %c, %%, with the l, ll and z length modifiers,
+ * no flags or widths), written straight into the room it is given, which
+ * costs a fraction of setting up printf(). Like vsnprintf() it returns the
+ * length of the whole text, writing what fits (and a nul byte when all of
+ * it does); a format with anything else, or a NULL string, gives
+ * QUICK_UNSUPPORTED as soon as it is met (what was written and read until
+ * then is thrown away: the arguments are a copy), and the caller formats
+ * with printf(). */
+#define QUICK_UNSUPPORTED (-1)
+
+typedef struct
+{
+  char  *buffer;
+  gsize  room;        /* bytes @buffer may take, the nul byte included */
+  gsize  length;      /* of the whole text so far */
+} QuickOutput;
+
+static inline void
+quick_put (QuickOutput *out,
+           const char  *bytes,
+           gsize        n)
+{
+  if (out->length < out->room && n < out->room - out->length)
+    memcpy (out->buffer + out->length, bytes, n);
+  out->length += n;
+}
+
+/* @value in base @base, with a minus sign if @negative. */
+static inline void
+quick_put_number (QuickOutput *out,
+                  guint64      value,
+                  gboolean     negative,
+                  guint        base)
+{
+  static const char digits[] = "0123456789abcdef";
+  char text[24];
+  char *p = text + sizeof text;
+
+  /* Constant divisors: the compiler multiplies instead of dividing. */
+  if (base == 10)
+    do
+      {
+        *--p = (char) ('0' + value % 10);
+        value /= 10;
+      }
+    while (value != 0);
+  else
+    do
+      {
+        *--p = digits[value & 15];
+        value >>= 4;
+      }
+    while (value != 0);
+  if (negative)
+    *--p = '-';
+
+  quick_put (out, p, (gsize) (text + sizeof text - p));
+}
+
 static int
-format_into (char       *buffer,
-             gsize       size,
-             const char *format,
-             va_list     args)
+quick_format (char       *buffer,
+              gsize       room,
+              const char *format,
+              va_list     args)
+{
+  QuickOutput out = { buffer, room, 0 };
+  va_list ap;
+
+  G_VA_COPY (ap, args);
+  for (const char *f = format; *f != '\0'; f++)
+    {
+      const char *literal = f;
+      int modifier = 0;       /* 0, 'l', 'L' (ll), 'z' */
+
+      /* strchr() scans a word or a vector at a time. */
+      f = strchr (f, '%');
+      if (f == NULL)
+        f = literal + strlen (literal);
+      if (f > literal)
+        quick_put (&out, literal, (gsize) (f - literal));
+      if (*f == '\0')
+        break;
+
+      f++;
+      if (f[0] == '.' && f[1] == '*' && f[2] == 's')
+        {
+          int precision = va_arg (ap, int);
+          const char *str = va_arg (ap, const char *);
+
+          f += 2;
+          if (str == NULL)
+            goto unsupported;
+          quick_put (&out, str, precision < 0 ? strlen (str) : strnlen (str, (gsize) precision));
+          continue;
+        }
+      if (f[0] == 'l' && f[1] == 'l')
+        {
+          modifier = 'L';
+          f += 2;
+        }
+      else if (f[0] == 'l' || f[0] == 'z')
+        modifier = *f++;
+
+      switch (*f)
+        {
+        case 'd':
+        case 'i':
+        case 'u':
+        case 'x':
+          break;
+        case 's':
+        case 'c':
+        case '%':
+          if (modifier == 0)
+            break;
+          G_GNUC_FALLTHROUGH;
+        default:
+          /* Flags, widths, floats, pointers, ...: printf()'s. */
+          goto unsupported;
+        }
+
+      switch (*f)
+        {
+        case '%':
+          quick_put (&out, "%", 1);
+          break;
+
+        case 'c':
+          {
+            char c = (char) va_arg (ap, int);
+
+            quick_put (&out, &c, 1);
+          }
+          break;
+
+        case 's':
+          {
+            const char *str = va_arg (ap, const char *);
+
+            if (str == NULL)
+              goto unsupported;
+            quick_put (&out, str, strlen (str));
+          }
+          break;
+
+        case 'd':
+        case 'i':
+          {
+            gint64 value = modifier == 'L' ? (gint64) va_arg (ap, long long)
+                         : modifier == 'l' ? (gint64) va_arg (ap, long)
+                         : modifier == 'z' ? (gint64) va_arg (ap, gssize)
+                         : (gint64) va_arg (ap, int);
+            guint64 magnitude = value < 0 ? (guint64) 0 - (guint64) value : (guint64) value;
+
+            quick_put_number (&out, magnitude, value < 0, 10);
+          }
+          break;
+
+        default:   /* 'u', 'x' */
+          {
+            guint64 value = modifier == 'L' ? (guint64) va_arg (ap, unsigned long long)
+                          : modifier == 'l' ? (guint64) va_arg (ap, unsigned long)
+                          : modifier == 'z' ? (guint64) va_arg (ap, gsize)
+                          : (guint64) va_arg (ap, unsigned int);
+
+            quick_put_number (&out, value, FALSE, *f == 'x' ? 16 : 10);
+          }
+          break;
+        }
+    }
+  va_end (ap);
+
+  /* As printf(): a text longer than G_MAXINT is an error. */
+  if (out.length > G_MAXINT)
+    return -2;
+  if (out.length < room)
+    buffer[out.length] = '\0';
+  return (int) out.length;
+
+unsupported:
+  /* What a NULL string prints is the C library's business. */
+  va_end (ap);
+  return QUICK_UNSUPPORTED;
+}
+
+/* Formats into @buffer as vsnprintf() does (the quick formatter when it
+ * can, else g_vsnprintf()), on a copy of @args; counted. */
+int
+nebula_strings_format (char       *buffer,
+                       gsize       size,
+                       const char *format,
+                       va_list     args)
 {
   va_list copy;
   int n;
 
   g_atomic_int_inc (&format_passes);
+  n = quick_format (buffer, size, format, args);
+  if (n != QUICK_UNSUPPORTED)
+    return n < 0 ? -1 : n;
+
   G_VA_COPY (copy, args);
   n = g_vsnprintf (buffer, size, format, copy);
   va_end (copy);
@@ -129,6 +320,20 @@ nebula_allocator_strdup (NebulaAllocator  *self,
                          const char       *str,
                          GError          **error)
 {
+  /* A built-in allocator's inline path first, as
+   * nebula_allocator_allocate() does: the checks below cost as much as
+   * the copy of a short string. */
+  if (G_LIKELY (self != NULL && str != NULL && nebula_allocator_is_core (self)))
+    {
+      gsize size = strlen (str) + 1;
+      gpointer copy;
+
+      if (G_LIKELY (size <= NEBULA_MAX_FAST_SIZE &&
+                    nebula_allocator_core_fast_alloc (nebula_allocator_get_core (self), size, 1,
+                                                      &copy)))
+        return memcpy (copy, str, size);
+    }
+
   g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
@@ -254,7 +459,7 @@ bump_format_in_place (NebulaAllocator  *self,
     return FALSE;
 
   available = (gsize) (fast->limit - fast->cursor);
-  n = format_into ((char *) fast->cursor, MIN (available, (gsize) G_MAXINT), format, args);
+  n = nebula_strings_format ((char *) fast->cursor, MIN (available, (gsize) G_MAXINT), format, args);
 
   *needed = n;
   if (n < 0 || (gsize) n >= available || (gsize) n + 1 > fast->max_fast_size)
@@ -293,7 +498,10 @@ nebula_allocator_vprintf (NebulaAllocator  *self,
   char *result = NULL;
   int n;
 
-  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
+  /* A built-in allocator is known to be one (the type check costs as much
+   * as a short format). */
+  if (G_UNLIKELY (self == NULL || !nebula_allocator_is_core (self)))
+    g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (G_UNLIKELY (format == NULL))
@@ -309,7 +517,7 @@ nebula_allocator_vprintf (NebulaAllocator  *self,
     {
       /* Not a bump allocator (or its inline path is closed): a short
        * string is formatted once, on the C stack, and copied. */
-      n = format_into (short_buffer, sizeof short_buffer, format, args);
+      n = nebula_strings_format (short_buffer, sizeof short_buffer, format, args);
 
       if (n >= 0 && (gsize) n < sizeof short_buffer)
         return copy_string (self, short_buffer, (gsize) n, "nebula_allocator_printf", error);
@@ -329,7 +537,7 @@ nebula_allocator_vprintf (NebulaAllocator  *self,
   if (result == NULL)
     return NULL;
 
-  format_into (result, (gsize) n + 1, format, args);
+  nebula_strings_format (result, (gsize) n + 1, format, args);
 
   return result;
 }
@@ -376,8 +584,7 @@ nebula_allocator_printf (NebulaAllocator  *self,
   va_list args;
   char *result;
 
-  g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), NULL);
-
+  /* nebula_allocator_vprintf() checks @self. */
   va_start (args, format);
   result = nebula_allocator_vprintf (self, error, format, args);
   va_end (args);

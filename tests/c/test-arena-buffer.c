@@ -178,9 +178,11 @@ test_buffer_finish_variants (void)
   g_assert_true (nebula_allocator_deallocate (alloc, empty, 0, 8, &error));
 
   g_assert_true (nebula_arena_buffer_append_printf (buffer, &error, "%d-%d", 1, 2));
+  /* printf()'s own conversions too (widths, floats). */
+  g_assert_true (nebula_arena_buffer_append_printf (buffer, &error, "|%3d|%.1f", 7, 0.25));
   bytes = nebula_arena_buffer_finish_bytes (buffer, &error);
   g_assert_no_error (error);
-  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "1-2", 3);
+  g_assert_cmpmem (g_bytes_get_data (bytes, NULL), g_bytes_get_size (bytes), "1-2|  7|0.2", 11);
 
   g_assert_true (nebula_arena_buffer_reserve (buffer, 1000, &error));
   g_assert_cmpuint (nebula_arena_buffer_get_capacity (buffer), >=, 1000);

@@ -5,7 +5,9 @@
 
 #include "config.h"
 
+#include <stdint.h>
 #include <string.h>
+#include <wchar.h>
 
 #include <nebula.h>
 
@@ -293,6 +295,47 @@ test_strings_printf_null_format (void)
   g_assert_cmpuint (failed_allocations (bump), ==, 1);
 }
 
+/* The quick formatter and printf() agree, in a bump (formatted in place)
+ * and elsewhere (the C stack); what it does not know goes to printf(). */
+#define CHECK_FORMAT(alloc, ...)                                              \
+  G_STMT_START {                                                              \
+    g_autofree char *expected = g_strdup_printf (__VA_ARGS__);                \
+    char *got = nebula_allocator_printf ((alloc), &error, __VA_ARGS__);       \
+    g_assert_no_error (error);                                                \
+    g_assert_cmpstr (got, ==, expected);                                      \
+  } G_STMT_END
+
+static void
+test_strings_printf_conversions (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1 << 16, &error);
+  g_autoptr(NebulaSystemAllocator) sys = nebula_system_allocator_new (&error);
+  NebulaAllocator *allocators[] = { NEBULA_ALLOCATOR (bump), NEBULA_ALLOCATOR (sys) };
+  const char *no_string = NULL;
+
+  for (guint i = 0; i < G_N_ELEMENTS (allocators); i++)
+    {
+      NebulaAllocator *alloc = allocators[i];
+
+      CHECK_FORMAT (alloc, "plain text, no conversion");
+      CHECK_FORMAT (alloc, "%s|%d|%i|%u|%x|%c|%%", "s", -42, 7, 4000000000u, 0xbeefu, 'q');
+      CHECK_FORMAT (alloc, "%d %d %d", G_MININT, G_MAXINT, 0);
+      CHECK_FORMAT (alloc, "%ld %lu %lx", G_MINLONG, G_MAXULONG, (unsigned long) 0xabcdef);
+      CHECK_FORMAT (alloc, "%lld %llu", (long long) G_MININT64, (unsigned long long) G_MAXUINT64);
+      CHECK_FORMAT (alloc, "%zu %zd %zx", (gsize) G_MAXSIZE, (gssize) -5, (gsize) 255);
+      CHECK_FORMAT (alloc, "[%.*s] [%.*s] [%.*s]", 3, "abcdef", 10, "ab", -1, "whole");
+      CHECK_FORMAT (alloc, "%s and %.*s", no_string, 2, no_string);
+      CHECK_FORMAT (alloc, "%s", "");
+      CHECK_FORMAT (alloc, "100%%");
+      /* Not the quick formatter's: widths, flags, floats, pointers. */
+      CHECK_FORMAT (alloc, "%5d|%-4s|%05u|%.2f|%e", 42, "ab", 7u, 3.14159, 1e10);
+      CHECK_FORMAT (alloc, "%08lx %+d % d %#x", 0x1234ul, 5, 6, 0x10u);
+      CHECK_FORMAT (alloc, "%ls", L"wide");
+      CHECK_FORMAT (alloc, "%hhd %hd %jd", (signed char) 1, (short) 2, (intmax_t) 3);
+    }
+}
+
 static void
 test_strings_concat_join (void)
 {
@@ -414,6 +457,7 @@ main (int   argc,
   g_test_add_func ("/nebula/strings/printf/every-allocator", test_strings_printf_every_allocator);
   g_test_add_func ("/nebula/strings/printf/pool", test_strings_printf_pool);
   g_test_add_func ("/nebula/strings/printf/null-format", test_strings_printf_null_format);
+  g_test_add_func ("/nebula/strings/printf/conversions", test_strings_printf_conversions);
   g_test_add_func ("/nebula/strings/concat-join", test_strings_concat_join);
   g_test_add_func ("/nebula/strings/addresses", test_strings_addresses);
   g_test_add_func ("/nebula/strings/scope", test_strings_scope);
