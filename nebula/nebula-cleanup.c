@@ -212,7 +212,9 @@ cleanup_list_take (CleanupList *list,
  * in that pass, so it runs in the same pass (a cleanup that always
  * registers another makes the pass endless, as it would in APR).
  *
- * In Python and gjs, @func is any callable. gjs cannot call JavaScript
+ * In Python and gjs, @func is any callable; one that refers to @self
+ * keeps it alive until the cleanup has run or been removed. gjs cannot
+ * call JavaScript
  * while its garbage collector finalizes objects: reset (or end the scope
  * of) an allocator whose cleanups are JavaScript functions, rather than
  * letting the collector dispose of it.
