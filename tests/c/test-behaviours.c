@@ -374,8 +374,8 @@ behaviour_strings (GHashTable  *observed,
   if (copy == NULL)
     return FALSE;
   observe (observed, "copy", "%s", copy);
-  observe (observed, "bytes-used-after-copy", "%" G_GUINT64_FORMAT,
-           nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)));
+  observe (observed, "holds-copy", "%s",
+           boolean_text (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)) >= 7));
   joined = nebula_allocator_strjoinv (NEBULA_ALLOCATOR (bump), ", ", parts, error);
   if (joined == NULL)
     return FALSE;
