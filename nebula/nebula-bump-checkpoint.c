@@ -251,6 +251,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   if (!nebula_bump_ensure_ready (self, error))
     return FALSE;
 
+check:
   if (checkpoint->allocator_id != self->id)
     {
       set_stale (self, error, "it belongs to another allocator");
@@ -297,8 +298,10 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
     }
 
   /* The restore will happen: cleanups registered since run while the
-   * memory they may read is still there. */
-  nebula_cleanup_run_after (self, checkpoint->cleanup_mark);
+   * memory they may read is still there. They may have used the allocator
+   * (allocated, restored, reset): check again. */
+  if (nebula_cleanup_run_after (self, checkpoint->cleanup_mark))
+    goto check;
 
   /* Dedicated chunks created after the checkpoint go. */
   for (Chunk **link = &self->large; *link != NULL;)

@@ -19,6 +19,10 @@ G_BEGIN_DECLS
  * - disposing the allocator runs what is left (a weak reference, set up by
  *   the first registration).
  *
+ * nebula_cleanup_run_after() says whether any cleanup ran: one may have
+ * used the allocator (even reset it), so a caller that checked its state
+ * before checks it again.
+ *
  * All are cheap when no cleanup was ever registered: one qdata lookup. */
 /* nebula_allocator_add_cleanup_full() with a priority: a cleanup added
  * with @first runs before the others of the same pass (newest first among
@@ -30,8 +34,8 @@ guint   nebula_cleanup_add       (gpointer           allocator,
                                   GDestroyNotify     destroy,
                                   gboolean           first);
 guint64 nebula_cleanup_mark      (gpointer allocator);
-void    nebula_cleanup_run_after (gpointer allocator,
-                                  guint64  mark);
+gboolean nebula_cleanup_run_after (gpointer allocator,
+                                   guint64  mark);
 void    nebula_cleanup_run_all   (gpointer allocator);
 
 G_END_DECLS

@@ -92,16 +92,21 @@ cleanup_list_pop_after (CleanupList *list,
   return found;
 }
 
-static void
+static gboolean
 cleanup_list_run_after (CleanupList *list,
                         guint64      mark)
 {
   Cleanup cleanup;
+  gboolean ran = FALSE;
 
   /* One at a time: a cleanup registered by a running one is newer than
    * @mark too, so it runs in this same pass. */
   while (cleanup_list_pop_after (list, mark, &cleanup))
-    cleanup_finish (&cleanup, TRUE);
+    {
+      cleanup_finish (&cleanup, TRUE);
+      ran = TRUE;
+    }
+  return ran;
 }
 
 static void
@@ -388,14 +393,13 @@ nebula_cleanup_mark (gpointer allocator)
   return mark;
 }
 
-void
+gboolean
 nebula_cleanup_run_after (gpointer allocator,
                           guint64  mark)
 {
   CleanupList *list = cleanup_list_peek (allocator);
 
-  if (list != NULL)
-    cleanup_list_run_after (list, mark);
+  return list != NULL && cleanup_list_run_after (list, mark);
 }
 
 void

@@ -237,6 +237,57 @@ test_cleanup_bump_scope (void)
   g_assert_cmpuint (nebula_allocator_get_n_cleanups (alloc), ==, 1);
 }
 
+/* Cleanups that use the bump while its scope ends: the restore checks
+ * again after them, so it never works on state they changed. */
+static void
+allocate_more_cb (gpointer data)
+{
+  g_assert_nonnull (nebula_allocator_allocate (data, 3000, 8, NULL));
+}
+
+static void
+reset_it_cb (gpointer data)
+{
+  nebula_allocator_reset (data);
+}
+
+static void
+test_cleanup_uses_allocator_at_restore (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = NULL;
+  NebulaAllocator *alloc;
+  NebulaBumpCheckpoint *checkpoint;
+  guint64 before;
+
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                         "capacity", (guint64) 1024, "max-capacity", (guint64) 16384, NULL);
+  g_assert_no_error (error);
+  alloc = NEBULA_ALLOCATOR (bump);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  before = nebula_allocator_get_bytes_used (alloc);
+
+  /* Allocates (into a new chunk) while the scope ends: released too. */
+  checkpoint = nebula_bump_allocator_checkpoint (bump);
+  nebula_allocator_add_cleanup (alloc, allocate_more_cb, alloc);
+  g_assert_true (nebula_bump_allocator_restore (bump, checkpoint, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, before);
+  nebula_bump_checkpoint_free (checkpoint);
+
+  /* Resets it: the checkpoint is then stale, and the restore says so. */
+  checkpoint = nebula_bump_allocator_checkpoint (bump);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 500, 8, &error));
+  nebula_allocator_add_cleanup (alloc, reset_it_cb, alloc);
+  g_assert_false (nebula_bump_allocator_restore (bump, checkpoint, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_clear_error (&error);
+  nebula_bump_checkpoint_free (checkpoint);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+  g_assert_nonnull (nebula_allocator_strdup (alloc, "usable", &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_cleanup_stack_frame (void)
 {
@@ -322,6 +373,7 @@ main (int   argc,
   g_test_add_func ("/nebula/cleanup/reentrant", test_cleanup_reentrant);
   g_test_add_func ("/nebula/cleanup/bump-scope", test_cleanup_bump_scope);
   g_test_add_func ("/nebula/cleanup/stack-frame", test_cleanup_stack_frame);
+  g_test_add_func ("/nebula/cleanup/uses-allocator-at-restore", test_cleanup_uses_allocator_at_restore);
   g_test_add_func ("/nebula/cleanup/threads", test_cleanup_threads);
 
   status = g_test_run ();

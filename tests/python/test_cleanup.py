@@ -3,7 +3,7 @@
 import gc
 import unittest
 
-from nebulatest import AllocatorTestCase, Nebula
+from nebulatest import AllocatorTestCase, GLib, Nebula
 
 
 class CleanupTest(AllocatorTestCase):
@@ -61,6 +61,18 @@ class CleanupTest(AllocatorTestCase):
         bump.add_cleanup(register)
         bump.reset()
         self.assertEqual(log, ['first', 'second'])
+
+    def test_a_cleanup_resetting_its_allocator_at_scope_end(self):
+        bump = Nebula.BumpAllocator(capacity=1024)
+        try:
+            with bump.scope():
+                bump.strdup('inside')
+                bump.add_cleanup(bump.reset)
+        except GLib.Error as e:
+            # The reset made the scope's checkpoint stale: said, not crashed.
+            self.assertEqual(e.code, int(Nebula.AllocatorError.STALE_MARKER))
+        self.assertEqual(bump.props.bytes_used, 0)
+        self.assertEqual(bump.strdup('usable'), 'usable')
 
     def test_dropping_the_allocator_runs_them(self):
         log = []
