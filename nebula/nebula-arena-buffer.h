@@ -84,4 +84,46 @@ GBytes            *nebula_arena_buffer_finish_bytes   (NebulaArenaBuffer  *self,
 
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaArenaBuffer, nebula_arena_buffer_unref)
 
+/**
+ * nebula_arena_buffer_new_array:
+ * @allocator: a #NebulaAllocator
+ * @Type: the element type
+ * @error: return location for a #GError
+ *
+ * Makes a #NebulaArenaBuffer for an array of @Type: its block is aligned
+ * to `G_ALIGNOF (Type)`. Like nebula_allocator_new(), it takes any
+ * allocator without a cast.
+ *
+ * Returns: (transfer full) (nullable): the buffer, or %NULL with @error set
+ */
+#define nebula_arena_buffer_new_array(allocator, Type, error) \
+  nebula_arena_buffer_new (NEBULA_ALLOCATOR (allocator), G_ALIGNOF (Type), (error))
+
+/**
+ * nebula_arena_buffer_append_vals:
+ * @buffer: a #NebulaArenaBuffer made with nebula_arena_buffer_new_array()
+ * @Type: the element type
+ * @values: a `const Type *`: the elements to append
+ * @n_values: how many
+ * @error: return location for a #GError
+ *
+ * Appends @n_values elements of @Type (`n_values * sizeof (Type)` is
+ * overflow-checked), like g_array_append_vals(). A @values pointer of
+ * another type than `const Type *` is a compiler warning.
+ *
+ * |[<!-- language="C" -->
+ * g_autoptr(NebulaArenaBuffer) points = nebula_arena_buffer_new_array (arena, Point, &error);
+ * Point p = { 1, 2 };
+ * gsize size;
+ *
+ * nebula_arena_buffer_append_vals (points, Point, &p, 1, &error);
+ * Point *all = nebula_arena_buffer_finish (points, &size, &error);   // size / sizeof (Point) points
+ * ]|
+ *
+ * Returns: %TRUE on success, %FALSE with @error set
+ */
+#define nebula_arena_buffer_append_vals(buffer, Type, values, n_values, error) \
+  nebula_arena_buffer_append_array ((buffer), (1 ? (values) : (const Type *) NULL), (n_values), \
+                                    sizeof (Type), (error))
+
 G_END_DECLS

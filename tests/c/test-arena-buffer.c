@@ -70,7 +70,7 @@ test_buffer_moves (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (1 << 16, &error);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
-  g_autoptr(NebulaArenaBuffer) points = nebula_arena_buffer_new (alloc, G_ALIGNOF (Point), &error);
+  g_autoptr(NebulaArenaBuffer) points = nebula_arena_buffer_new_array (bump, Point, &error);
   Point *all;
   gsize size;
 
@@ -78,7 +78,7 @@ test_buffer_moves (void)
     {
       Point p = { i, -(double) i };
 
-      g_assert_true (nebula_arena_buffer_append_array (points, &p, 1, sizeof p, &error));
+      g_assert_true (nebula_arena_buffer_append_vals (points, Point, &p, 1, &error));
       /* Something else takes the top each time. */
       if (i % 10 == 0)
         g_assert_nonnull (nebula_allocator_strdup (alloc, "interleaved", &error));
