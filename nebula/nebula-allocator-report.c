@@ -12,6 +12,7 @@
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-report.h"
 #include "nebula-memory-budget.h"
+#include "nebula-child-private.h"
 
 static GQuark
 report_func_quark (void)
@@ -229,6 +230,7 @@ nebula_allocator_get_report (NebulaAllocator *self)
   report_func = find_report_func (G_OBJECT_TYPE (self));
   if (report_func != NULL)
     report_func (self, &dict);
+  nebula_child_report (self, &dict);
 
   return g_variant_ref_sink (g_variant_dict_end (&dict));
 }

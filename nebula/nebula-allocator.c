@@ -10,6 +10,7 @@
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-cleanup-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -725,6 +726,8 @@ nebula_allocator_reset (NebulaAllocator *self)
   iface = lookup_interface (self);
   g_return_if_fail (iface != NULL);
 
+  /* Cleanups first: they may still read the memory the reset releases. */
+  nebula_cleanup_run_all (self);
   if (iface->reset != NULL)
     iface->reset (self);
   nebula_script_forget_all (self);

@@ -92,6 +92,10 @@ struct _NebulaBumpAllocator
    * slow path, which tells the tools about it and leaves a poisoned redzone
    * after it. */
   gboolean               tools_watching;
+
+  /* A child arena's tie to its parent (nebula-child.c), or NULL: chunks
+   * then come from the parent instead of the system. */
+  struct _NebulaChildLink *child_link;
 };
 
 typedef struct

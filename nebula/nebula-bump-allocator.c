@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-bump-allocator-private.h"
+#include "nebula-child-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -40,6 +41,7 @@ enum {
   PROP_LARGE_ALLOCATION_THRESHOLD,
   PROP_RESET_POLICY,
   PROP_MIN_ALLOC_SIZE,
+  PROP_PARENT,
   N_PROPS
 };
 
@@ -740,6 +742,7 @@ nebula_bump_allocator_finalize (GObject *object)
   nebula_bump_chunk_list_free (self, self->current);
   nebula_bump_chunk_list_free (self, self->spare);
   nebula_bump_chunk_list_free (self, self->large);
+  g_clear_pointer (&self->child_link, nebula_child_link_free);
   g_array_unref (self->rewinds);
   g_mutex_clear (&self->grow_lock);
   nebula_stats_counters_clear (&self->stats);
@@ -793,6 +796,11 @@ nebula_bump_allocator_get_property (GObject    *object,
       g_value_set_uint64 (value, self->min_alloc_size);
       break;
 
+    case PROP_PARENT:
+      g_value_take_object (value, self->child_link != NULL
+                                    ? nebula_child_link_dup_parent (self->child_link) : NULL);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -834,6 +842,12 @@ nebula_bump_allocator_set_property (GObject      *object,
 
     case PROP_MIN_ALLOC_SIZE:
       self->min_alloc_size = g_value_get_uint64 (value);
+      break;
+
+    case PROP_PARENT:
+      if (g_value_get_object (value) != NULL)
+        self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self),
+                                                  g_value_get_object (value));
       break;
 
     default:
@@ -960,6 +974,29 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
     g_param_spec_uint64 ("min-alloc-size", NULL, NULL,
                          0, G_MAXUINT64, 1,
                          NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaBumpAllocator:parent:
+   *
+   * Makes this allocator a child arena of another allocator of any kind:
+   * its chunks (the first one included) are blocks of the parent instead
+   * of memory from the system, so the parent's capacity, budget and
+   * statistics count them. When the parent is reset or disposed, or ends
+   * a bump scope or checkpoint (or stack frame) that a chunk of the child
+   * was taken in, the child is released first: its own cleanups and
+   * children run, then every chunk goes back, whatever its reset-policy.
+   * The child may be reset on its own, and keeps working after a release
+   * (its next allocation takes a new chunk). The parent is held weakly:
+   * once it is finalized, an allocation that needs a chunk fails with
+   * %NEBULA_ALLOCATOR_ERROR_FAILED naming it. The report of each shows
+   * the tree ("parent", "children").
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PARENT] =
+    g_param_spec_object ("parent", NULL, NULL,
+                         NEBULA_TYPE_ALLOCATOR,
+                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 
   for (guint i = PROP_MAX_CAPACITY; i < N_PROPS; i++)
     g_object_class_install_property (object_class, i, properties[i]);

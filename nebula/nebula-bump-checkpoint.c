@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-bump-allocator-private.h"
+#include "nebula-cleanup-private.h"
 
 /* Checkpoints of a bump allocator, the restore to them and the detection
  * of stale ones, and scopes (#NebulaBumpScope). */
@@ -30,6 +31,7 @@ struct _NebulaBumpCheckpoint
    * as the callers counted it (padding excluded). */
   guint64 live_blocks;
   guint64 bytes_in_use;
+  guint64 cleanup_mark;       /* cleanups registered after it run at restore */
 };
 
 struct _NebulaBumpScope
@@ -74,6 +76,7 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
   checkpoint = g_new0 (NebulaBumpCheckpoint, 1);
   checkpoint->allocator_id = self->id;
   checkpoint->generation = self->generation;
+  checkpoint->cleanup_mark = nebula_cleanup_mark (self);
 
   if (nebula_bump_ensure_ready (self, NULL) && self->current != NULL)
     {
@@ -248,6 +251,7 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
   if (!nebula_bump_ensure_ready (self, error))
     return FALSE;
 
+check:
   if (checkpoint->allocator_id != self->id)
     {
       set_stale (self, error, "it belongs to another allocator");
@@ -292,6 +296,12 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
       set_stale (self, error, why);
       return FALSE;
     }
+
+  /* The restore will happen: cleanups registered since run while the
+   * memory they may read is still there. They may have used the allocator
+   * (allocated, restored, reset): check again. */
+  if (nebula_cleanup_run_after (self, checkpoint->cleanup_mark))
+    goto check;
 
   /* Dedicated chunks created after the checkpoint go. */
   for (Chunk **link = &self->large; *link != NULL;)

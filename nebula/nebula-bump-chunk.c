@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-bump-allocator-private.h"
+#include "nebula-child-private.h"
 
 /* The chunks of a bump allocator: taking them from the system (charged to
  * the budget), growth by regular chunks, dedicated chunks for large
@@ -20,6 +21,23 @@ chunk_region_size (const Chunk *chunk)
                   chunk->data);
 }
 
+/* A child arena's chunks come from its parent (nebula-child.c). */
+static gpointer
+child_source (gpointer   link,
+              gsize      size,
+              GError   **error)
+{
+  return nebula_child_link_alloc (link, size, error);
+}
+
+static void
+child_sink (gpointer link,
+            gpointer block,
+            gsize    size)
+{
+  nebula_child_link_dealloc (link, block, size);
+}
+
 /* Chunks are charged to the budget, if any, before they are taken from the
  * system: the budget's usage equals self->reserved. */
 Chunk *
@@ -30,9 +48,12 @@ nebula_bump_chunk_new (NebulaBumpAllocator  *self,
   Chunk *chunk;
   guint8 *data;
 
-  /* One block: the header, then the data at a 16-byte boundary. */
+  /* One block: the header, then the data at a 16-byte boundary; a child
+   * arena takes it from its parent. */
   chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
-                                      size, &data, error);
+                                      size,
+                                      self->child_link != NULL ? child_source : NULL,
+                                      self->child_link, &data, error);
   if (chunk == NULL)
     return NULL;
 
@@ -51,7 +72,10 @@ nebula_bump_chunk_free (NebulaBumpAllocator *self,
                         Chunk               *chunk)
 {
   NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
-  nebula_budget_account_give (&self->config.account, chunk, chunk->size);
+  nebula_budget_account_give (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT, chunk,
+                              chunk->size,
+                              self->child_link != NULL ? child_sink : NULL,
+                              self->child_link);
 }
 
 void

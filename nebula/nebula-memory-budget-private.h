@@ -65,22 +65,36 @@ void     nebula_budget_account_uncharge (NebulaBudgetAccount  *account,
                                          gsize                 size);
 void     nebula_budget_account_clear    (NebulaBudgetAccount  *account);
 
-/* A chunk or slab an allocator takes from the system for itself: @size
- * bytes are charged to the account first, then one malloc() block holds
- * @header_size bytes of header (zero-filled) and @size bytes of data at a
- * multiple of @data_alignment (a power of two), whose address goes to
- * *data. NULL with @error set when the budget refuses, NULL with @error
+/* A chunk or slab an allocator takes for itself: @size bytes are charged
+ * to the account first, then one block holds @header_size bytes of header
+ * (zero-filled) and @size bytes of data at a multiple of @data_alignment
+ * (a power of two), whose address goes to *data. The block comes from
+ * @source (with @source_data) if given, else from the system. NULL with
+ * @error set when the budget (or @source) refuses, NULL with @error
  * untouched when the system does (the caller says what it wanted);
- * nothing stays charged either way. nebula_budget_account_give() frees the
- * block and uncharges @size. */
+ * nothing stays charged either way. nebula_budget_account_give() returns
+ * the block the same way (@sink, or g_free()) and uncharges @size. */
+typedef gpointer (*NebulaBlockSource) (gpointer   source_data,
+                                       gsize      size,
+                                       GError   **error);
+typedef void     (*NebulaBlockSink)   (gpointer   sink_data,
+                                       gpointer   block,
+                                       gsize      size);
+
 gpointer nebula_budget_account_take     (NebulaBudgetAccount  *account,
                                          gsize                 header_size,
                                          gsize                 data_alignment,
                                          gsize                 size,
+                                         NebulaBlockSource     source,
+                                         gpointer              source_data,
                                          guint8              **data,
                                          GError              **error);
 void     nebula_budget_account_give     (NebulaBudgetAccount  *account,
+                                         gsize                 header_size,
+                                         gsize                 data_alignment,
                                          gpointer              block,
-                                         gsize                 size);
+                                         gsize                 size,
+                                         NebulaBlockSink       sink,
+                                         gpointer              sink_data);
 
 G_END_DECLS

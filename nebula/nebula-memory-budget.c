@@ -871,16 +871,19 @@ nebula_budget_account_take (NebulaBudgetAccount  *account,
                             gsize                 header_size,
                             gsize                 data_alignment,
                             gsize                 size,
+                            NebulaBlockSource     source,
+                            gpointer              source_data,
                             guint8              **data,
                             GError              **error)
 {
+  /* Callers keep @size at most G_MAXSSIZE, so the sum cannot wrap. */
+  gsize total = header_size + data_alignment + size;
   guint8 *block;
 
   if (!nebula_budget_account_charge (account, size, error))
     return NULL;
 
-  /* Callers keep @size at most G_MAXSSIZE, so the sum cannot wrap. */
-  block = g_try_malloc (header_size + data_alignment + size);
+  block = source != NULL ? source (source_data, total, error) : g_try_malloc (total);
   if (block == NULL)
     {
       nebula_budget_account_uncharge (account, size);
@@ -895,9 +898,16 @@ nebula_budget_account_take (NebulaBudgetAccount  *account,
 
 void
 nebula_budget_account_give (NebulaBudgetAccount *account,
+                            gsize                header_size,
+                            gsize                data_alignment,
                             gpointer             block,
-                            gsize                size)
+                            gsize                size,
+                            NebulaBlockSink      sink,
+                            gpointer             sink_data)
 {
   nebula_budget_account_uncharge (account, size);
-  g_free (block);
+  if (sink != NULL)
+    sink (sink_data, block, header_size + data_alignment + size);
+  else
+    g_free (block);
 }

@@ -29,7 +29,7 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
   GError *local_error = NULL;
 
   chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
-                                      size, &data, &local_error);
+                                      size, NULL, NULL, &data, &local_error);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .what = self->config.name };
@@ -67,7 +67,8 @@ nebula_stack_chunk_free (NebulaStackAllocator *self,
   if (self->double_ended)
     NEBULA_MEMPOOL_DESTROY (HIGH_POOL (chunk), chunk->data, 0);
   NEBULA_MEMPOOL_DESTROY (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
-  nebula_budget_account_give (&self->config.account, chunk, chunk->size);
+  nebula_budget_account_give (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT, chunk,
+                              chunk->size, NULL, NULL);
 }
 
 /* An emptied chunk: keep the largest one for the next growth. */

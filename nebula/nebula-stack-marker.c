@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-stack-allocator-private.h"
+#include "nebula-cleanup-private.h"
 
 /**
  * NebulaStackMarker:
@@ -25,6 +26,7 @@ struct _NebulaStackMarker
   gboolean high;
   gsize    position;      /* offset of the end's cursor in its chunk */
   gsize    last;          /* offset of the end's top block, or NO_BLOCK */
+  guint64  cleanup_mark;  /* cleanups registered after it run at release */
 };
 
 struct _NebulaStackFrame
@@ -45,6 +47,7 @@ mark (NebulaStackAllocator *self,
 
   marker->allocator_id = self->id;
   marker->high = high;
+  marker->cleanup_mark = nebula_cleanup_mark (self);
 
   stack_lock_ready (self);
   if (ensure_ready (self, NULL))
@@ -257,10 +260,19 @@ nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
                                           GError                  **error)
 {
   gboolean ok = FALSE;
+  gboolean current;
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
   g_return_val_if_fail (marker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
+
+  /* Cleanups registered since the marker run outside the lock (they may
+   * use the stack) and before the memory they may read is released. */
+  stack_lock_ready (self);
+  current = marker->allocator_id == self->id && marker->generation == self->generation;
+  stack_unlock (self);
+  if (current)
+    nebula_cleanup_run_after (self, marker->cleanup_mark);
 
   stack_lock_ready (self);
   if (ensure_ready (self, error))

@@ -15,6 +15,7 @@
 
 #include "bench-cache.h"
 #include "bench-dispatch.h"
+#include "bench-strings.h"
 #include "bench-output.h"
 #include "bench-simd.h"
 #include "nebula-utils-private.h"
@@ -211,6 +212,71 @@ print_speedups (const BenchReport *report)
   printf ("\n");
 }
 
+static void json_number (GString *out,
+                         double   value);
+
+/* The fastest peer's ns per string for @operation (NAN without one). */
+static double
+strings_fastest_peer (const char *operation)
+{
+  guint n_rows;
+  const StringsRow *rows = nebula_bench_strings_rows (&n_rows);
+  double best = NAN;
+
+  for (guint i = 0; i < n_rows; i++)
+    if (g_str_equal (rows[i].operation, operation) &&
+        !g_str_has_prefix (rows[i].implementation, "nebula") &&
+        (isnan (best) || rows[i].ns < best))
+      best = rows[i].ns;
+  return best;
+}
+
+static void
+print_strings_table (void)
+{
+  guint n_rows;
+  const StringsRow *rows = nebula_bench_strings_rows (&n_rows);
+
+  if (n_rows == 0)
+    return;
+
+  printf ("\nstrings: batches of 1,000 short strings, then a reset (GLib: a free each);\n"
+          "ns per string, and against the fastest peer\n");
+  for (guint i = 0; i < n_rows; i++)
+    printf ("  %-7s %-12s %7.2f  (%.2fx)\n", rows[i].operation, rows[i].implementation, rows[i].ns,
+            rows[i].ns / strings_fastest_peer (rows[i].operation));
+}
+
+/* Closes the array before and opens "strings"; the caller closes it. */
+static void
+append_strings_json (GString *out)
+{
+  guint n_rows;
+  const StringsRow *rows = nebula_bench_strings_rows (&n_rows);
+
+  g_string_append (out, "\n  ],\n  \"strings\": [");
+  for (guint i = 0; i < n_rows; i++)
+    {
+      g_string_append_printf (out, "%s\n    { \"operation\": \"%s\", \"implementation\": \"%s\", "
+                              "\"ns_per_string\": ", i == 0 ? "" : ",", rows[i].operation,
+                              rows[i].implementation);
+      json_number (out, rows[i].ns);
+      g_string_append (out, ", \"x_fastest_peer\": ");
+      json_number (out, rows[i].ns / strings_fastest_peer (rows[i].operation));
+      g_string_append (out, " }");
+    }
+}
+
+static void
+print_strings_csv (void)
+{
+  guint n_rows;
+  const StringsRow *rows = nebula_bench_strings_rows (&n_rows);
+
+  for (guint i = 0; i < n_rows; i++)
+    printf ("strings,%s,%s,ok,,,%.4f,,,\n", rows[i].implementation, rows[i].operation, rows[i].ns);
+}
+
 void
 nebula_bench_print_table (const BenchReport *report)
 {
@@ -294,6 +360,8 @@ nebula_bench_print_table (const BenchReport *report)
             printf ("  %-14s %6.2f  (%.2fx floor-call)\n", dispatch_rows[i].name, dispatch_rows[i].ns,
                     dispatch_rows[i].ns / nebula_bench_dispatch_ns ("floor-call"));
         }
+
+      print_strings_table ();
 
       n_goals = collect_goals (goals);
       print_goals (goals, n_goals);
@@ -424,6 +492,7 @@ nebula_bench_print_json (const BenchReport *report)
       json_number (out, dispatch_rows[i].ns);
       g_string_append (out, " }");
     }
+  append_strings_json (out);
   g_string_append (out, "\n  ],\n  \"targets\": [");
   for (guint i = 0; i < n_goals && !report->simd_only; i++)
     {
@@ -482,6 +551,7 @@ nebula_bench_print_csv (const BenchReport *report)
       }
   for (guint i = 0; i < n_dispatch_rows; i++)
     printf ("dispatch,%s,alloc-free-64,ok,,,%.4f,,%s,\n", dispatch_rows[i].name, dispatch_rows[i].ns, "");
+  print_strings_csv ();
   for (guint i = 0; i < n_simd_rows; i++)
     for (SimdImpl impl = 0; impl < N_SIMD; impl++)
       if (simd_rows[i].copy_gbs[impl] > 0)

@@ -22,6 +22,7 @@
 #include "bench-peers.h"
 #include "bench-runner.h"
 #include "bench-simd.h"
+#include "bench-strings.h"
 
 /* ------------------------------------------------------------------ */
 /* Options                                                             */
@@ -278,6 +279,10 @@ main (int   argc,
           progress (0, 1, "dispatch");
           nebula_bench_dispatch_run (opt_quick);
           progress (1, 1, "dispatch");
+          progress_line ("strings");
+          progress (0, 1, "strings");
+          nebula_bench_strings_run (opt_quick);
+          progress (1, 1, "strings");
         }
     }
 

@@ -359,7 +359,6 @@ behaviour_cache_compute_raises (GHashTable  *observed,
   return TRUE;
 }
 
-
 /* Single flight: the compute function parks its task; the behaviour
  * returns a value on it once both requests are waiting. */
 typedef struct
@@ -470,6 +469,84 @@ behaviour_cache_single_flight (GHashTable  *observed,
   return ok;
 }
 
+static gboolean
+behaviour_strings (GHashTable  *observed,
+                   GError     **error)
+{
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, error);
+  const char *parts[] = { "a", "b", "c", NULL };
+  const char *copy;
+  const char *joined;
+
+  if (bump == NULL)
+    return FALSE;
+  copy = nebula_allocator_strdup (NEBULA_ALLOCATOR (bump), "h\xc3\xa9llo", error);
+  if (copy == NULL)
+    return FALSE;
+  observe (observed, "copy", "%s", copy);
+  observe (observed, "holds-copy", "%s",
+           boolean_text (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)) >= 7));
+  joined = nebula_allocator_strjoinv (NEBULA_ALLOCATOR (bump), ", ", parts, error);
+  if (joined == NULL)
+    return FALSE;
+  observe (observed, "joined", "%s", joined);
+  return TRUE;
+}
+
+static gboolean
+behaviour_strings_exhausted (GHashTable  *observed,
+                             GError     **error)
+{
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (64, error);
+  g_autofree char *text = g_strnfill (100, 's');
+
+  return bump != NULL && nebula_allocator_strdup (NEBULA_ALLOCATOR (bump), text, error) != NULL;
+}
+
+typedef struct
+{
+  GString    *order;
+  const char *name;
+} CleanupEntry;
+
+static void
+append_entry_cb (gpointer data)
+{
+  CleanupEntry *entry = data;
+
+  g_string_append (entry->order, entry->name);
+}
+
+static gboolean
+behaviour_cleanups (GHashTable  *observed,
+                    GError     **error)
+{
+  g_autoptr(NebulaBumpAllocator) bump = nebula_bump_allocator_new (4096, error);
+  NebulaAllocator *alloc;
+  GString *order = g_string_new (NULL);
+  CleanupEntry entries[] = { { order, "a" }, { order, "b" }, { order, "c" }, { order, "d" } };
+  guint removed;
+
+  if (bump == NULL)
+    return FALSE;
+  alloc = NEBULA_ALLOCATOR (bump);
+
+  nebula_allocator_add_cleanup (alloc, append_entry_cb, &entries[0]);
+  nebula_allocator_add_cleanup (alloc, append_entry_cb, &entries[1]);
+  removed = nebula_allocator_add_cleanup (alloc, append_entry_cb, &entries[3]);
+  nebula_allocator_remove_cleanup (alloc, removed);
+  {
+    NEBULA_BUMP_SCOPE (bump);
+    nebula_allocator_add_cleanup (alloc, append_entry_cb, &entries[2]);
+  }
+  nebula_allocator_reset (alloc);
+
+  observe (observed, "order", "%s", order->str);
+  observe (observed, "cleanups-after", "%u", nebula_allocator_get_n_cleanups (alloc));
+  g_string_free (order, TRUE);
+  return TRUE;
+}
+
 static const struct {
   const char    *name;
   BehaviourFunc  func;
@@ -489,6 +566,9 @@ static const struct {
   { "cache-hit-miss", behaviour_cache_hit_miss },
   { "cache-compute-raises", behaviour_cache_compute_raises },
   { "cache-single-flight", behaviour_cache_single_flight },
+  { "strings", behaviour_strings },
+  { "strings-exhausted", behaviour_strings_exhausted },
+  { "cleanups", behaviour_cleanups },
 };
 
 /* The name of an allocator error code as the table spells it:

@@ -183,6 +183,29 @@ const BEHAVIOURS = {
         observed['same-value'] = results.every(([got]) => got === value);
         observed['joins'] = cache.get_stats().joins;
     },
+
+    'strings'(observed) {
+        const bump = Nebula.BumpAllocator.new(4096);
+        observed['copy'] = bump.strdup('héllo');
+        observed['holds-copy'] = bump.get_bytes_used() >= 7;
+        observed['joined'] = bump.strjoinv(', ', ['a', 'b', 'c']);
+    },
+
+    'strings-exhausted'() {
+        Nebula.BumpAllocator.new(64).strdup('s'.repeat(100));
+    },
+
+    'cleanups'(observed) {
+        const bump = Nebula.BumpAllocator.new(4096);
+        const order = [];
+        bump.add_cleanup(() => order.push('a'));
+        bump.add_cleanup(() => order.push('b'));
+        bump.remove_cleanup(bump.add_cleanup(() => order.push('d')));
+        withScope(bump, () => bump.add_cleanup(() => order.push('c')));
+        bump.reset();
+        observed['order'] = order.join('');
+        observed['cleanups-after'] = bump.get_n_cleanups();
+    },
 };
 
 // The name the table gives the allocator error `code`: EXHAUSTED for

@@ -187,6 +187,30 @@ def cache_single_flight(observed):
     observed['joins'] = cache.get_stats().joins
 
 
+def strings(observed):
+    bump = Nebula.BumpAllocator.new(4096)
+    observed['copy'] = bump.strdup('héllo')
+    observed['holds-copy'] = bump.get_bytes_used() >= 7
+    observed['joined'] = bump.strjoinv(', ', ['a', 'b', 'c'])
+
+
+def strings_exhausted(observed):
+    Nebula.BumpAllocator.new(64).strdup('s' * 100)
+
+
+def cleanups(observed):
+    bump = Nebula.BumpAllocator.new(4096)
+    order = []
+    bump.add_cleanup(lambda: order.append('a'))
+    bump.add_cleanup(lambda: order.append('b'))
+    bump.remove_cleanup(bump.add_cleanup(lambda: order.append('d')))
+    with bump.scope():
+        bump.add_cleanup(lambda: order.append('c'))
+    bump.reset()
+    observed['order'] = ''.join(order)
+    observed['cleanups-after'] = bump.get_n_cleanups()
+
+
 BEHAVIOURS = {
     'construct': construct,
     'bad-config': bad_config,
@@ -203,6 +227,9 @@ BEHAVIOURS = {
     'cache-hit-miss': cache_hit_miss,
     'cache-compute-raises': cache_compute_raises,
     'cache-single-flight': cache_single_flight,
+    'strings': strings,
+    'strings-exhausted': strings_exhausted,
+    'cleanups': cleanups,
 }
 
 
