@@ -9,6 +9,7 @@
 
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-allocator-trim-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -231,6 +232,7 @@ nebula_allocator_default_init (NebulaAllocatorInterface *iface)
   iface->resize = nebula_allocator_real_reallocate;
   iface->contains = nebula_allocator_real_owns;
   iface->reset = nebula_allocator_real_reset;
+  iface->trim = nebula_allocator_real_trim;
 
   /**
    * NebulaAllocator:capacity:

@@ -1,0 +1,207 @@
+/* nebula-sysprof.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sysprof-capture.h>
+
+#include "nebula-allocator-private.h"
+#include "nebula-sysprof-private.h"
+
+/* Writes marks and counters to a Sysprof capture: to the file descriptor
+ * of SYSPROF_TRACE_FD through a capture writer of our own, or through the
+ * collector when sysprof or sysprof-agent runs the process. Everything here
+ * runs on slow paths only, behind nebula_sysprof_active(); one lock orders
+ * the writer, which is not thread-safe, and the counter definitions. */
+
+#define GROUP "Nebula"
+
+int nebula_sysprof_state;
+
+static GMutex writer_lock;
+static SysprofCaptureWriter *writer;   /* SYSPROF_TRACE_FD, or NULL */
+static GQuark counters_quark;
+
+typedef struct
+{
+  unsigned int base;            /* the first of three counter ids */
+  guint64      last_allocations;
+  gint64       last_time;       /* sysprof clock, nanoseconds */
+} AllocatorCounters;
+
+static void
+flush_at_exit (void)
+{
+  nebula_sysprof_flush ();
+}
+
+gboolean
+nebula_sysprof_decide (void)
+{
+  static gsize decided;
+
+  if (g_once_init_enter (&decided))
+    {
+      int state = -1;
+
+      counters_quark = g_quark_from_static_string ("nebula-sysprof-counters");
+      sysprof_clock_init ();
+
+      if (g_getenv ("SYSPROF_TRACE_FD") != NULL)
+        {
+          writer = sysprof_capture_writer_new_from_env (0);
+          if (writer != NULL)
+            {
+              state = 1;
+              atexit (flush_at_exit);
+            }
+        }
+      if (state < 0 && g_getenv ("SYSPROF_CONTROL_FD") != NULL && sysprof_collector_is_active ())
+        state = 1;
+
+      __atomic_store_n (&nebula_sysprof_state, state, __ATOMIC_RELEASE);
+      g_once_init_leave (&decided, 1);
+    }
+
+  return __atomic_load_n (&nebula_sysprof_state, __ATOMIC_ACQUIRE) > 0;
+}
+
+/* Called with writer_lock held. */
+static void
+write_mark (gint64      time,
+            const char *name,
+            const char *message)
+{
+  if (writer != NULL)
+    sysprof_capture_writer_add_mark (writer, time, -1, getpid (), 0, GROUP, name, message);
+  else
+    sysprof_collector_mark (time, 0, GROUP, name, message);
+}
+
+void
+nebula_sysprof_mark_real (const char *name,
+                          const char *format,
+                          ...)
+{
+  g_autofree char *message = NULL;
+  va_list args;
+
+  va_start (args, format);
+  message = g_strdup_vprintf (format, args);
+  va_end (args);
+
+  g_mutex_lock (&writer_lock);
+  write_mark (SYSPROF_CAPTURE_CURRENT_TIME, name, message);
+  g_mutex_unlock (&writer_lock);
+}
+
+static void
+define_counter (SysprofCaptureCounter *counter,
+                const char            *category,
+                const char            *name,
+                const char            *description,
+                unsigned int           id,
+                unsigned int           type)
+{
+  memset (counter, 0, sizeof *counter);
+  g_strlcpy (counter->category, category, sizeof counter->category);
+  g_strlcpy (counter->name, name, sizeof counter->name);
+  g_strlcpy (counter->description, description, sizeof counter->description);
+  counter->id = id;
+  counter->type = type;
+}
+
+/* Called with writer_lock held: the allocator's counters, defined the first
+ * time it publishes. */
+static AllocatorCounters *
+ensure_counters (NebulaAllocator *self,
+                 const char      *label,
+                 gint64           time)
+{
+  AllocatorCounters *counters = g_object_get_qdata (G_OBJECT (self), counters_quark);
+  g_autofree char *category = NULL;
+  SysprofCaptureCounter defs[3];
+
+  if (counters != NULL)
+    return counters;
+
+  counters = g_new0 (AllocatorCounters, 1);
+  counters->base = writer != NULL ? sysprof_capture_writer_request_counter (writer, 3)
+                                  : sysprof_collector_request_counters (3);
+  counters->last_time = time;
+  g_object_set_qdata_full (G_OBJECT (self), counters_quark, counters, g_free);
+
+  category = g_strdup_printf (GROUP " %s", label);
+  define_counter (&defs[0], category, "Bytes in use", "Bytes the allocator's callers hold",
+                  counters->base, SYSPROF_CAPTURE_COUNTER_INT64);
+  define_counter (&defs[1], category, "Peak bytes in use", "The most bytes in use at once",
+                  counters->base + 1, SYSPROF_CAPTURE_COUNTER_INT64);
+  define_counter (&defs[2], category, "Allocations/s",
+                  "Allocations per second since the previous sample",
+                  counters->base + 2, SYSPROF_CAPTURE_COUNTER_DOUBLE);
+
+  if (writer != NULL)
+    sysprof_capture_writer_define_counters (writer, time, -1, getpid (), defs, 3);
+  else
+    sysprof_collector_define_counters (defs, 3);
+
+  return counters;
+}
+
+void
+nebula_sysprof_allocator_event_real (NebulaAllocator *self,
+                                     const char      *event,
+                                     guint64          bytes)
+{
+  g_autofree char *name = nebula_allocator_dup_name (self);
+  const char *label = name != NULL && *name != '\0' ? name : G_OBJECT_TYPE_NAME (self);
+  g_autofree char *message = NULL;
+  NebulaAllocatorStats stats = { 0 };
+  AllocatorCounters *counters;
+  SysprofCaptureCounterValue values[3];
+  unsigned int ids[3];
+  gint64 time = SYSPROF_CAPTURE_CURRENT_TIME;
+  double seconds;
+
+  nebula_stats_counters_read (nebula_allocator_get_counters (self), &stats);
+  message = g_strdup_printf ("%s %s: %" G_GUINT64_FORMAT " bytes (%" G_GUINT64_FORMAT
+                             " in use, peak %" G_GUINT64_FORMAT ")",
+                             G_OBJECT_TYPE_NAME (self), label, bytes,
+                             stats.bytes_in_use, stats.peak_bytes_in_use);
+
+  g_mutex_lock (&writer_lock);
+  write_mark (time, event, message);
+
+  counters = ensure_counters (self, label, time);
+  seconds = (double) (time - counters->last_time) / G_USEC_PER_SEC / 1000.0;
+  for (guint i = 0; i < 3; i++)
+    ids[i] = counters->base + i;
+  values[0].v64 = (gint64) stats.bytes_in_use;
+  values[1].v64 = (gint64) stats.peak_bytes_in_use;
+  values[2].vdbl = seconds > 0 && stats.allocations >= counters->last_allocations
+    ? (double) (stats.allocations - counters->last_allocations) / seconds
+    : 0.0;
+  counters->last_allocations = stats.allocations;
+  counters->last_time = time;
+
+  if (writer != NULL)
+    sysprof_capture_writer_set_counters (writer, time, -1, getpid (), ids, values, 3);
+  else
+    sysprof_collector_set_counters (ids, values, 3);
+  g_mutex_unlock (&writer_lock);
+}
+
+void
+nebula_sysprof_flush (void)
+{
+  g_mutex_lock (&writer_lock);
+  if (writer != NULL)
+    sysprof_capture_writer_flush (writer);
+  g_mutex_unlock (&writer_lock);
+}
