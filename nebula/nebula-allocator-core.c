@@ -12,6 +12,7 @@
 #include "nebula-allocator-core-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
+#include "nebula-sysprof-private.h"
 
 /* The inline functions of the installed headers read these places. */
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, kind, 0);
@@ -433,7 +434,11 @@ nebula_allocator_config_charge (NebulaAllocatorConfig  *config,
     return TRUE;
 
   if (!nebula_memory_budget_try_reserve (config->budget, size, error))
-    return FALSE;
+    {
+      nebula_sysprof_mark ("budget-exceeded", "'%s': %" G_GSIZE_FORMAT " bytes refused",
+                           config->name != NULL ? config->name : "", size);
+      return FALSE;
+    }
 
   __atomic_fetch_add (&config->charged, (guint64) size, __ATOMIC_RELAXED);
   return TRUE;

@@ -10,6 +10,7 @@
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-allocator-trim-private.h"
+#include "nebula-sysprof-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -755,6 +756,7 @@ nebula_allocator_reset (NebulaAllocator *self)
     iface->reset (self);
   nebula_script_forget_all (self);
   nebula_stats_counters_record_reset (get_counters (self, iface));
+  nebula_sysprof_allocator_event (self, "reset", 0);
 }
 
 /**

@@ -50,6 +50,10 @@ void     nebula_sysprof_allocator_event_real (NebulaAllocator *self,
 void     nebula_sysprof_mark_real            (const char      *name,
                                               const char      *format,
                                               ...) G_GNUC_PRINTF (2, 3);
+void     nebula_sysprof_cache_event_real     (gpointer         cache,
+                                              const char      *event,
+                                              GVariant        *key,
+                                              gint64           began_us);
 void     nebula_sysprof_flush                (void);
 
 #define nebula_sysprof_allocator_event(self, event, bytes)                     \
@@ -64,12 +68,22 @@ void     nebula_sysprof_flush                (void);
       nebula_sysprof_mark_real ((name), __VA_ARGS__);                        \
   } G_STMT_END
 
+/* A cache's event: @key may be NULL (a cache whose keys are pointers);
+ * @began_us, a g_get_monotonic_time() or 0, gives the mark a duration up
+ * to now (a flight's computation). */
+#define nebula_sysprof_cache_event(cache, event, key, began_us)              \
+  G_STMT_START {                                                             \
+    if (G_UNLIKELY (nebula_sysprof_active ()))                               \
+      nebula_sysprof_cache_event_real ((cache), (event), (key), (began_us)); \
+  } G_STMT_END
+
 #else
 
 static inline gboolean nebula_sysprof_active (void) { return FALSE; }
 static inline void nebula_sysprof_flush (void) { }
 #define nebula_sysprof_allocator_event(self, event, bytes) G_STMT_START { (void) (self); } G_STMT_END
 #define nebula_sysprof_mark(name, ...) G_STMT_START { } G_STMT_END
+#define nebula_sysprof_cache_event(cache, event, key, began_us) G_STMT_START { } G_STMT_END
 
 #endif
 

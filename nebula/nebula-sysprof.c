@@ -74,14 +74,23 @@ nebula_sysprof_decide (void)
 
 /* Called with writer_lock held. */
 static void
+write_mark_with_duration (gint64      time,
+                          gint64      duration,
+                          const char *name,
+                          const char *message)
+{
+  if (writer != NULL)
+    sysprof_capture_writer_add_mark (writer, time, -1, getpid (), duration, GROUP, name, message);
+  else
+    sysprof_collector_mark (time, duration, GROUP, name, message);
+}
+
+static void
 write_mark (gint64      time,
             const char *name,
             const char *message)
 {
-  if (writer != NULL)
-    sysprof_capture_writer_add_mark (writer, time, -1, getpid (), 0, GROUP, name, message);
-  else
-    sysprof_collector_mark (time, 0, GROUP, name, message);
+  write_mark_with_duration (time, 0, name, message);
 }
 
 void
@@ -194,6 +203,27 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
     sysprof_capture_writer_set_counters (writer, time, -1, getpid (), ids, values, 3);
   else
     sysprof_collector_set_counters (ids, values, 3);
+  g_mutex_unlock (&writer_lock);
+}
+
+void
+nebula_sysprof_cache_event_real (gpointer    cache,
+                                 const char *event,
+                                 GVariant   *key,
+                                 gint64      began_us)
+{
+  g_autofree char *printed = key != NULL ? g_variant_print (key, FALSE) : NULL;
+  g_autofree char *message = NULL;
+  gint64 now = SYSPROF_CAPTURE_CURRENT_TIME;
+  gint64 begin = began_us > 0 ? began_us * 1000 : now;
+
+  /* The sysprof clock is CLOCK_MONOTONIC in nanoseconds, as is
+   * g_get_monotonic_time() in microseconds. */
+  message = g_strdup_printf ("%s: key %s", G_OBJECT_TYPE_NAME (cache),
+                             printed != NULL ? printed : "(pointer)");
+
+  g_mutex_lock (&writer_lock);
+  write_mark_with_duration (MIN (begin, now), now - MIN (begin, now), event, message);
   g_mutex_unlock (&writer_lock);
 }
 
