@@ -246,7 +246,10 @@ compute_cb (GVariant     *key,
             GTask        *task,
             gpointer      user_data)
 {
-  nebula_compute_task_return_object (task, g_object_new (G_TYPE_OBJECT, NULL));
+  g_autoptr(GObject) value = g_object_new (G_TYPE_OBJECT, NULL);
+
+  /* The task takes its own reference. */
+  nebula_compute_task_return_object (task, value);
 }
 
 static void
