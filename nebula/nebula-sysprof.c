@@ -33,6 +33,7 @@ typedef struct
   unsigned int base;            /* the first of three counter ids */
   guint64      last_allocations;
   gint64       last_time;       /* sysprof clock, nanoseconds */
+  guint64      skipped_resets;  /* since the last sample */
 } AllocatorCounters;
 
 static void
@@ -163,14 +164,21 @@ ensure_counters (NebulaAllocator *self,
   return counters;
 }
 
+/* An allocator that resets once per request would write a mark and three
+ * values per request: resets closer than this to the allocator's previous
+ * sample are counted, and told with the next one. */
+#define RESET_SAMPLE_INTERVAL_NS G_GINT64_CONSTANT (1000000)
+
 void
 nebula_sysprof_allocator_event_real (NebulaAllocator *self,
                                      const char      *event,
                                      guint64          bytes)
 {
   g_autofree char *name = nebula_allocator_dup_name (self);
-  const char *label = name != NULL && *name != '\0' ? name : G_OBJECT_TYPE_NAME (self);
+  gboolean named = name != NULL && *name != '\0';
+  const char *label = named ? name : G_OBJECT_TYPE_NAME (self);
   g_autofree char *message = NULL;
+  g_autofree char *resets = NULL;
   NebulaAllocatorStats stats = { 0 };
   AllocatorCounters *counters;
   SysprofCaptureCounterValue values[3];
@@ -178,17 +186,29 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
   gint64 time = SYSPROF_CAPTURE_CURRENT_TIME;
   double seconds;
 
-  nebula_stats_counters_read (nebula_allocator_get_counters (self), &stats);
-  message = g_strdup_printf ("%s %s: %" G_GUINT64_FORMAT " bytes (%" G_GUINT64_FORMAT
-                             " in use, peak %" G_GUINT64_FORMAT ")",
-                             G_OBJECT_TYPE_NAME (self), label, bytes,
-                             stats.bytes_in_use, stats.peak_bytes_in_use);
-
   g_mutex_lock (&writer_lock);
+  counters = g_object_get_qdata (G_OBJECT (self), counters_quark);
+  if (counters != NULL && g_str_equal (event, "reset") &&
+      time - counters->last_time < RESET_SAMPLE_INTERVAL_NS)
+    {
+      counters->skipped_resets++;
+      g_mutex_unlock (&writer_lock);
+      return;
+    }
+
+  nebula_stats_counters_read (nebula_allocator_get_counters (self), &stats);
+  counters = ensure_counters (self, label, time);
+  if (counters->skipped_resets > 0)
+    resets = g_strdup_printf ("; %" G_GUINT64_FORMAT " more resets since the last sample",
+                              counters->skipped_resets);
+  message = g_strdup_printf ("%s%s%s%s: %" G_GUINT64_FORMAT " bytes (%" G_GUINT64_FORMAT
+                             " in use, peak %" G_GUINT64_FORMAT ")%s",
+                             G_OBJECT_TYPE_NAME (self), named ? " '" : "", named ? name : "",
+                             named ? "'" : "", bytes, stats.bytes_in_use,
+                             stats.peak_bytes_in_use, resets != NULL ? resets : "");
   write_mark (time, event, message);
 
-  counters = ensure_counters (self, label, time);
-  seconds = (double) (time - counters->last_time) / G_USEC_PER_SEC / 1000.0;
+  seconds = (double) (time - counters->last_time) / 1e9;
   for (guint i = 0; i < 3; i++)
     ids[i] = counters->base + i;
   values[0].v64 = (gint64) stats.bytes_in_use;
@@ -198,6 +218,7 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
     : 0.0;
   counters->last_allocations = stats.allocations;
   counters->last_time = time;
+  counters->skipped_resets = 0;
 
   if (writer != NULL)
     sysprof_capture_writer_set_counters (writer, time, -1, getpid (), ids, values, 3);
