@@ -219,8 +219,9 @@ nebula_memory_pressure_watch (GObject  *object,
     watched = g_ptr_array_new_with_free_func (weak_ref_free);
   if (monitor == NULL && new_monitor != NULL)
     {
-      monitor = g_steal_pointer (&new_monitor);
-      g_signal_connect (monitor, "low-memory-warning", G_CALLBACK (low_memory_warning_cb), NULL);
+      g_signal_connect (new_monitor, "low-memory-warning", G_CALLBACK (low_memory_warning_cb),
+                        NULL);
+      g_atomic_pointer_set (&monitor, g_steal_pointer (&new_monitor));
     }
   if (find_watched (object) < 0)
     {
