@@ -13,6 +13,7 @@
 #include "nebula-allocator-script-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
+#include "nebula-sysprof-private.h"
 
 /* The inline functions of the installed headers read these places. */
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, kind, 0);

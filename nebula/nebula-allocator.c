@@ -11,6 +11,8 @@
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-cleanup-private.h"
+#include "nebula-allocator-trim-private.h"
+#include "nebula-sysprof-private.h"
 #include "nebula-enums.h"
 
 /**
@@ -233,6 +235,7 @@ nebula_allocator_default_init (NebulaAllocatorInterface *iface)
   iface->resize = nebula_allocator_real_reallocate;
   iface->contains = nebula_allocator_real_owns;
   iface->reset = nebula_allocator_real_reset;
+  iface->trim = nebula_allocator_real_trim;
 
   /**
    * NebulaAllocator:capacity:
@@ -732,6 +735,7 @@ nebula_allocator_reset (NebulaAllocator *self)
     iface->reset (self);
   nebula_script_forget_all (self);
   nebula_stats_counters_record_reset (get_counters (self, iface));
+  nebula_sysprof_allocator_event (self, "reset", 0);
 }
 
 /**

@@ -54,6 +54,8 @@ G_DECLARE_INTERFACE (NebulaAllocator, nebula_allocator, NEBULA, ALLOCATOR, GObje
  * @dealloc: gives a block back
  * @reset: frees everything at once
  * @contains: whether a pointer lies in memory this allocator handed out
+ * @trim: gives back the memory no live block needs; the default gives back
+ *   nothing
  *
  * The virtual functions of #NebulaAllocator. The public wrappers validate the
  * layout (alignment a power of two, no overflow, size 0 mapped to a minimal
@@ -93,9 +95,11 @@ struct _NebulaAllocatorInterface
   void     (*reset)           (NebulaAllocator  *self);
   gboolean (*contains)        (NebulaAllocator  *self,
                                gconstpointer     ptr);
+  guint64  (*trim)            (NebulaAllocator  *self,
+                               GError          **error);
 
   /*< private >*/
-  gpointer padding[9];
+  gpointer padding[8];
 };
 
 NEBULA_AVAILABLE_IN_0_1
@@ -126,6 +130,9 @@ void                  nebula_allocator_reset                   (NebulaAllocator 
 NEBULA_AVAILABLE_IN_0_1
 gboolean              nebula_allocator_owns                    (NebulaAllocator  *self,
                                                                 gconstpointer     ptr);
+NEBULA_AVAILABLE_IN_0_1
+guint64               nebula_allocator_trim                    (NebulaAllocator  *self,
+                                                                GError          **error);
 NEBULA_AVAILABLE_IN_0_1
 NebulaAllocatorStats *nebula_allocator_get_stats               (NebulaAllocator  *self);
 NEBULA_AVAILABLE_IN_0_1

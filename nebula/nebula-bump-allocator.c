@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "nebula-allocator-trim-private.h"
 #include "nebula-bump-allocator-private.h"
 #include "nebula-child-private.h"
 #include "nebula-enums.h"
@@ -718,6 +719,7 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_bump_allocator_deallocate;
   iface->reset = nebula_bump_chunk_reset;
   iface->contains = nebula_bump_allocator_owns;
+  iface->trim = nebula_allocator_core_trim;
 }
 
 static gboolean

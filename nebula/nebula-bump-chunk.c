@@ -7,6 +7,7 @@
 
 #include "nebula-bump-allocator-private.h"
 #include "nebula-child-private.h"
+#include "nebula-sysprof-private.h"
 
 /* The chunks of a bump allocator: taking them from the system (charged to
  * the budget), growth by regular chunks, dedicated chunks for large
@@ -222,6 +223,7 @@ nebula_bump_chunk_grow (NebulaBumpAllocator  *self,
 
   self->reserved += chunk_size;
   push_chunk (self, chunk);
+  nebula_sysprof_allocator_event (self, "growth", chunk_size);
   return TRUE;
 }
 

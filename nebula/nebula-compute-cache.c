@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include "nebula-sysprof-private.h"
+
 #include "nebula-cache-entry-private.h"
 #include "nebula-cache-expiry-private.h"
 #include "nebula-cache-key-private.h"
@@ -172,6 +174,8 @@ get_or_compute (NebulaComputeCache        *self,
     self->stats.misses++;
   nebula_mutex_unlock (&self->mutex);
   nebula_cache_removal_flush (self, &graveyard);
+  if (result == NULL)
+    nebula_sysprof_cache_event (self, "cache-miss", self->variant_keys ? key : NULL, 0);
 
   if (result != NULL)
     {

@@ -5,6 +5,8 @@
 
 #include "config.h"
 
+#include "nebula-sysprof-private.h"
+
 #include "nebula-async-compute-cache-private.h"
 #include "nebula-circuit-breaker-private.h"
 #include "nebula-compute-cache-private.h"
@@ -204,6 +206,8 @@ flight_done_cb (GObject      *source,
   GQueue waiters = G_QUEUE_INIT;
   gboolean cancelled;
   Waiter *waiter;
+
+  nebula_sysprof_cache_event (self, "flight", flight->key, flight->started_at);
 
   /* g_task_had_error() also covers a cancelled task, whatever it was
    * returned with; g_task_propagate_value() then only gives the error. A

@@ -9,6 +9,7 @@
 
 #include "nebula-error-private.h"
 #include "nebula-memory-budget-private.h"
+#include "nebula-sysprof-private.h"
 
 /**
  * NebulaMemoryBudget:
@@ -822,7 +823,11 @@ nebula_budget_account_charge (NebulaBudgetAccount  *account,
     return TRUE;
 
   if (!nebula_memory_budget_try_reserve (account->budget, size, error))
-    return FALSE;
+    {
+      nebula_sysprof_mark ("budget-exceeded", "'%s': %" G_GSIZE_FORMAT " bytes refused",
+                           nebula_memory_budget_get_name (account->budget), size);
+      return FALSE;
+    }
 
   __atomic_fetch_add (&account->charged, (guint64) size, __ATOMIC_RELAXED);
   return TRUE;

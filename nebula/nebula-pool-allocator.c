@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "nebula-allocator-trim-private.h"
 #include "nebula-enums.h"
 #include "nebula-pool-allocator-private.h"
 
@@ -527,6 +528,7 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_pool_allocator_deallocate;
   iface->reset = nebula_pool_allocator_reset;
   iface->contains = nebula_pool_allocator_owns;
+  iface->trim = nebula_allocator_core_trim;
 }
 
 static gboolean

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "nebula-pool-allocator-private.h"
+#include "nebula-sysprof-private.h"
 
 /* The slabs of a pool: taking them from the system and growing by them,
  * the check-frees bits that say which blocks are out, and the repair of
@@ -157,6 +158,7 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
       self->n_slabs++;
     }
 
+  nebula_sysprof_allocator_event (self, "growth", slab->n_blocks * self->block_size);
   return TRUE;
 }
 

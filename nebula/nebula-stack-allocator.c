@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-allocator-script-private.h"
+#include "nebula-allocator-trim-private.h"
 #include "nebula-stack-allocator-private.h"
 
 /**
@@ -583,6 +584,7 @@ allocator_iface_init (NebulaAllocatorInterface *iface)
   iface->dealloc = nebula_stack_allocator_deallocate;
   iface->reset = nebula_stack_allocator_reset;
   iface->contains = nebula_stack_allocator_owns;
+  iface->trim = nebula_allocator_core_trim;
 }
 
 void

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-stack-allocator-private.h"
+#include "nebula-sysprof-private.h"
 
 /* The data and the slack after it, to the end of the malloc() block: the
  * region the memory tools guard. */
@@ -291,6 +292,7 @@ nebula_stack_chunk_grow (NebulaStackAllocator  *self,
     return FALSE;
 
   push_chunk (self, chunk);
+  nebula_sysprof_allocator_event (self, "growth", chunk_size);
   return TRUE;
 }
 

@@ -34,5 +34,6 @@
 # include "nebula-utils.h"
 # include "nebula-compute-cache.h"
 # include "nebula-async-compute-cache.h"
+# include "nebula-memory-pressure.h"
 # include "nebula-script.h"
 #undef NEBULA_INSIDE

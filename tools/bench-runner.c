@@ -14,6 +14,7 @@
 #include <gmodule.h>
 #include <nebula.h>
 
+#include "bench-memory.h"
 #include "bench-runner.h"
 
 static guint64
@@ -300,6 +301,7 @@ run_nebula (Target              *target,
       return;
     }
 
+  nebula_bench_memory_record (target->name, allocator);
   cell->ran = TRUE;
   cell->ns_min = result->ns_per_op_min;
   cell->ns_median = result->ns_per_op_median;

@@ -65,6 +65,14 @@ def main():
     expect(re.search(r'^talloc-pool', table, re.M) is None, 'unselected peer in the table')
     expect('goals met' in table and 'not measured' in table, 'targets have no summary line')
     expect('nebula-bench: bump' in result.stderr, f'no progress on stderr: {result.stderr!r}')
+    # Reserved and in-use bytes after the run and after a trim, per Nebula
+    # allocator that ran (stack only ran lifo-frames).
+    expect(re.search(r'^allocator\s+runs\s+reserved\s+in use\s+after trim\s+given back$',
+                     table, re.M), 'no memory section after the run')
+    expect(re.search(r'^bump\s+2\s+\d+\s+\d+\s+\d+\s+\d+$', table, re.M),
+           'no memory row for bump')
+    expect(re.search(r'^stack\s+1\s+\d+\s+\d+\s+\d+\s+\d+$', table, re.M),
+           'no memory row for stack')
 
     quiet = run(bench, '--quick', '--quiet', '-a', 'bump', '-w', 'fixed-64', '--format', 'json')
     expect(quiet.returncode == 0 and quiet.stderr == '', f'--quiet: {quiet.stderr!r}')

@@ -18,6 +18,7 @@
 
 #include "bench-cache.h"
 #include "bench-dispatch.h"
+#include "bench-memory.h"
 #include "bench-output.h"
 #include "bench-peers.h"
 #include "bench-runner.h"
@@ -311,6 +312,7 @@ main (int   argc,
     case FORMAT_TABLE:
     default:
       nebula_bench_print_table (&report);
+      nebula_bench_memory_print ();
       break;
     }
 
