@@ -29,4 +29,9 @@ void nebula_allocator_set_report_func (GType                      type,
 /* JSON text of any GVariant (g_variant_print() is not JSON). */
 char *nebula_variant_to_json (GVariant *value);
 
+/* A part that any allocator's report may have, registered once by the
+ * part that knows it (a child arena's parent and its children:
+ * nebula-child.c), so that this file includes none of them. */
+void nebula_allocator_add_report_extension (NebulaAllocatorReportFunc func);
+
 G_END_DECLS

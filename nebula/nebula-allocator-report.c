@@ -12,7 +12,19 @@
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-report.h"
 #include "nebula-memory-budget.h"
-#include "nebula-child-private.h"
+
+/* The parts of nebula_allocator_add_report_extension(). */
+static NebulaAllocatorReportFunc extensions[4];
+
+void
+nebula_allocator_add_report_extension (NebulaAllocatorReportFunc func)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (extensions); i++)
+    if (g_atomic_pointer_compare_and_exchange (&extensions[i], NULL, func) ||
+        g_atomic_pointer_get (&extensions[i]) == func)
+      return;
+  g_assert_not_reached ();
+}
 
 static GQuark
 report_func_quark (void)
@@ -230,7 +242,13 @@ nebula_allocator_get_report (NebulaAllocator *self)
   report_func = find_report_func (G_OBJECT_TYPE (self));
   if (report_func != NULL)
     report_func (self, &dict);
-  nebula_child_report (self, &dict);
+  for (guint i = 0; i < G_N_ELEMENTS (extensions); i++)
+    {
+      NebulaAllocatorReportFunc extension = g_atomic_pointer_get (&extensions[i]);
+
+      if (extension != NULL)
+        extension (self, &dict);
+    }
 
   return g_variant_ref_sink (g_variant_dict_end (&dict));
 }

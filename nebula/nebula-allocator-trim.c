@@ -81,7 +81,7 @@ nebula_allocator_trim_mode (NebulaAllocator  *self,
       return 0;
     }
 
-  nebula_sysprof_trim (self, mode, given);
+  nebula_sysprof_trim (self, mode == NEBULA_TRIM_RETAINED, given);
   return given;
 }
 

@@ -808,6 +808,19 @@ nebula_bump_allocator_get_property (GObject    *object,
     }
 }
 
+/* A child arena whose parent resets or goes gives back every chunk: a
+ * reset that keeps none. */
+static void
+release_as_child (NebulaAllocator *child)
+{
+  NebulaBumpAllocator *self = NEBULA_BUMP_ALLOCATOR (child);
+  NebulaResetPolicy policy = self->reset_policy;
+
+  self->reset_policy = NEBULA_RESET_POLICY_FREE_ALL;
+  nebula_allocator_reset (child);
+  self->reset_policy = policy;
+}
+
 static void
 nebula_bump_allocator_set_property (GObject      *object,
                                     guint         prop_id,
@@ -849,7 +862,8 @@ nebula_bump_allocator_set_property (GObject      *object,
     case PROP_PARENT:
       if (g_value_get_object (value) != NULL)
         self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self),
-                                                  g_value_get_object (value));
+                                                  g_value_get_object (value),
+                                                  release_as_child);
       break;
 
     default:

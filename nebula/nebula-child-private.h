@@ -19,8 +19,13 @@ G_BEGIN_DECLS
  * parent is gone, a chunk request is an error naming it. */
 typedef struct _NebulaChildLink NebulaChildLink;
 
+/* Releases every chunk of @child: called when its parent resets or goes.
+ * The child's kind knows how (a bump resets keeping no chunk). */
+typedef void (*NebulaChildReleaseFunc) (NebulaAllocator *child);
+
 NebulaChildLink  *nebula_child_link_new         (NebulaAllocator  *child,
-                                                 NebulaAllocator  *parent);
+                                                 NebulaAllocator  *parent,
+                                                 NebulaChildReleaseFunc release);
 void              nebula_child_link_free        (NebulaChildLink  *link);
 gpointer          nebula_child_link_alloc       (NebulaChildLink  *link,
                                                  gsize             size,

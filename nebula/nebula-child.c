@@ -5,8 +5,9 @@
 
 #include "config.h"
 
+#include "nebula-allocator-core-private.h"
 #include "nebula-allocator-report.h"
-#include "nebula-bump-allocator-private.h"
+#include "nebula-allocator-report-private.h"
 #include "nebula-child-private.h"
 #include "nebula-cleanup-private.h"
 
@@ -35,9 +36,12 @@ struct _NebulaChildLink
   ChildRef        *ref;
   guint            cleanup;     /* on the parent; 0: none */
   gboolean         releasing;   /* no chunk may be taken while set */
+  NebulaChildReleaseFunc release;
 };
 
 static GQuark children_quark;
+/* A child's link, as qdata on the child: reports find it there. */
+static gsize link_quark;   /* a GQuark, set once */
 
 static void
 child_ref_clear (gpointer data)
@@ -102,18 +106,13 @@ child_list_get (NebulaAllocator *parent,
 static void
 release_child (NebulaAllocator *child)
 {
-  NebulaBumpAllocator *bump = (NebulaBumpAllocator *) child;
-  NebulaChildLink *link = bump->child_link;
-  NebulaResetPolicy policy;
+  NebulaChildLink *link = g_object_get_qdata (G_OBJECT (child), (GQuark) link_quark);
 
   if (link == NULL || link->releasing)
     return;
 
   link->releasing = TRUE;
-  policy = bump->reset_policy;
-  bump->reset_policy = NEBULA_RESET_POLICY_FREE_ALL;
-  nebula_allocator_reset (child);
-  bump->reset_policy = policy;
+  link->release (child);
   link->releasing = FALSE;
 }
 
@@ -128,13 +127,22 @@ parent_lets_go_cb (gpointer data)
 }
 
 NebulaChildLink *
-nebula_child_link_new (NebulaAllocator *child,
-                       NebulaAllocator *parent)
+nebula_child_link_new (NebulaAllocator        *child,
+                       NebulaAllocator        *parent,
+                       NebulaChildReleaseFunc  release)
 {
   NebulaChildLink *link = g_new0 (NebulaChildLink, 1);
   ChildList *list = child_list_get (parent, TRUE);
 
+  if (g_once_init_enter (&link_quark))
+    {
+      nebula_allocator_add_report_extension (nebula_child_report);
+      g_once_init_leave (&link_quark, g_quark_from_static_string ("nebula-child-link"));
+    }
+  g_object_set_qdata (G_OBJECT (child), (GQuark) link_quark, link);
+
   link->child = child;
+  link->release = release;
   g_weak_ref_init (&link->parent, parent);
   link->parent_what = nebula_allocator_describe (parent);
   link->ref = g_atomic_rc_box_new0 (ChildRef);
@@ -155,6 +163,7 @@ nebula_child_link_free (NebulaChildLink *link)
   if (link == NULL)
     return;
 
+  g_object_set_qdata (G_OBJECT (link->child), (GQuark) link_quark, NULL);
   parent = g_weak_ref_get (&link->parent);
   if (parent != NULL)
     {
@@ -243,11 +252,10 @@ nebula_child_report (NebulaAllocator *self,
   g_autoptr(GPtrArray) children = NULL;
   GVariantBuilder builder;
 
-  if (nebula_allocator_is_core (self) &&
-      nebula_allocator_get_core (self)->kind == NEBULA_ALLOCATOR_KIND_BUMP &&
-      ((NebulaBumpAllocator *) self)->child_link != NULL)
+  NebulaChildLink *link = g_object_get_qdata (G_OBJECT (self), (GQuark) link_quark);
+
+  if (link != NULL)
     {
-      NebulaChildLink *link = ((NebulaBumpAllocator *) self)->child_link;
       g_autoptr(NebulaAllocator) parent = g_weak_ref_get (&link->parent);
       g_autofree char *name = parent != NULL ? nebula_allocator_dup_name (parent) : NULL;
 

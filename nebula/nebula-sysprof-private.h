@@ -8,7 +8,6 @@
 #include <glib-object.h>
 
 #include "nebula-allocator.h"
-#include "nebula-allocator-trim-private.h"
 
 G_BEGIN_DECLS
 
@@ -87,14 +86,14 @@ static inline void nebula_sysprof_flush (void) { }
 
 #endif
 
-/* A trim's mark and counters; mode says which kind of trim. */
+/* A trim's mark and counters; @retained: a trim that also gave back what
+ * the configuration keeps. */
 static inline void
 nebula_sysprof_trim (NebulaAllocator *self,
-                     NebulaTrimMode   mode,
+                     gboolean         retained,
                      guint64          given)
 {
-  nebula_sysprof_allocator_event (self, mode == NEBULA_TRIM_RETAINED ? "trim-retained" : "trim",
-                                  given);
+  nebula_sysprof_allocator_event (self, retained ? "trim-retained" : "trim", given);
 }
 
 G_END_DECLS

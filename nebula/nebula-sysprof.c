@@ -11,7 +11,6 @@
 
 #include <sysprof-capture.h>
 
-#include "nebula-allocator-private.h"
 #include "nebula-sysprof-private.h"
 
 /* Writes marks and counters to a Sysprof capture: to the file descriptor
@@ -179,6 +178,7 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
   const char *label = named ? name : G_OBJECT_TYPE_NAME (self);
   g_autofree char *message = NULL;
   g_autofree char *resets = NULL;
+  g_autoptr(NebulaAllocatorStats) snapshot = NULL;
   NebulaAllocatorStats stats = { 0 };
   AllocatorCounters *counters;
   SysprofCaptureCounterValue values[3];
@@ -196,7 +196,10 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
       return;
     }
 
-  nebula_stats_counters_read (nebula_allocator_get_counters (self), &stats);
+  /* The public snapshot: this file sits below the allocator core. */
+  snapshot = nebula_allocator_get_stats (self);
+  if (snapshot != NULL)
+    stats = *snapshot;
   counters = ensure_counters (self, label, time);
   if (counters->skipped_resets > 0)
     resets = g_strdup_printf ("; %" G_GUINT64_FORMAT " more resets since the last sample",
