@@ -13,14 +13,15 @@ G_BEGIN_DECLS
  * removed entries go to @graveyard. */
 
 /* Drops the entries whose time passed. */
-void    nebula_cache_expire    (NebulaComputeCache *self,
+void    nebula_cache_expire    (NebulaCacheShard   *shard,
                                 gint64              time,
-                                GQueue             *graveyard);
+                                Graveyard          *graveyard);
 
 /* Finds the live entry of @key; an expired one is removed on the way. */
-Entry  *nebula_cache_find_live (NebulaComputeCache *self,
+Entry  *nebula_cache_find_live (NebulaCacheShard   *shard,
                                 gconstpointer       key,
+                                guint               hash,
                                 gint64              time,
-                                GQueue             *graveyard);
+                                Graveyard          *graveyard);
 
 G_END_DECLS

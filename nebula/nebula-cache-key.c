@@ -8,8 +8,67 @@
 #include "nebula-cache-key-private.h"
 #include "nebula-error-private.h"
 
-/* g_variant_hash() takes basic values only; a tuple key mixes the hashes
- * of its members. */
+#include <string.h>
+
+/* Basic keys are hashed and compared through their values: g_variant_equal()
+ * compares sizes and serialised bytes, and prints both variants when one of
+ * them is not trusted (made from data). Equal keys (as g_variant_equal()
+ * says) get equal hashes; doubles compare by their bits, as the serialised
+ * bytes did. */
+
+/* The value of a basic key that is not a string, as 64 bits. */
+static inline guint64
+basic_bits (GVariant *variant,
+            char      type)
+{
+  double d;
+  guint64 bits;
+
+  switch (type)
+    {
+    case 'b':
+      return g_variant_get_boolean (variant) ? 1 : 0;
+    case 'y':
+      return g_variant_get_byte (variant);
+    case 'n':
+      return (guint64) (gint64) g_variant_get_int16 (variant);
+    case 'q':
+      return g_variant_get_uint16 (variant);
+    case 'i':
+      return (guint64) (gint64) g_variant_get_int32 (variant);
+    case 'u':
+      return g_variant_get_uint32 (variant);
+    case 'x':
+      return (guint64) g_variant_get_int64 (variant);
+    case 't':
+      return g_variant_get_uint64 (variant);
+    case 'h':
+      return (guint64) (gint64) g_variant_get_handle (variant);
+    case 'd':
+    default:
+      d = g_variant_get_double (variant);
+      memcpy (&bits, &d, sizeof bits);
+      return bits;
+    }
+}
+
+static inline gboolean
+is_string_type (char type)
+{
+  return type == 's' || type == 'o' || type == 'g';
+}
+
+static guint
+basic_hash (GVariant *variant)
+{
+  char type = g_variant_get_type_string (variant)[0];
+
+  if (is_string_type (type))
+    return g_str_hash (g_variant_get_string (variant, NULL));
+  return nebula_cache_int_hash ((gint64) basic_bits (variant, type));
+}
+
+/* A tuple key mixes the hashes of its members. */
 guint
 nebula_cache_key_hash (gconstpointer key)
 {
@@ -18,16 +77,37 @@ nebula_cache_key_hash (gconstpointer key)
   gsize n;
 
   if (!g_variant_is_container (variant))
-    return g_variant_hash (variant);
+    return basic_hash (variant);
 
   n = g_variant_n_children (variant);
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) child = g_variant_get_child_value (variant, i);
 
-      hash = hash * 31 + g_variant_hash (child);
+      hash = hash * 31 + basic_hash (child);
     }
   return hash;
+}
+
+gboolean
+nebula_cache_key_equal (gconstpointer a,
+                        gconstpointer b)
+{
+  GVariant *one = (GVariant *) a;
+  GVariant *two = (GVariant *) b;
+  const char *type = g_variant_get_type_string (one);
+  const char *other_type = g_variant_get_type_string (two);
+
+  if (one == two)
+    return TRUE;
+  /* Basic types share one type string; compare the text otherwise. */
+  if (type != other_type && strcmp (type, other_type) != 0)
+    return FALSE;
+  if (type[1] != '\0')
+    return g_variant_equal (one, two);      /* tuples */
+  if (is_string_type (type[0]))
+    return strcmp (g_variant_get_string (one, NULL), g_variant_get_string (two, NULL)) == 0;
+  return basic_bits (one, type[0]) == basic_bits (two, type[0]);
 }
 
 gboolean

@@ -9,6 +9,7 @@
 #include "nebula-cache-expiry-private.h"
 #include "nebula-cache-key-private.h"
 #include "nebula-cache-removal-private.h"
+#include "nebula-cache-table-private.h"
 #include "nebula-cache-weight-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
@@ -53,6 +54,7 @@ enum {
   PROP_TIME_TO_LIVE,
   PROP_TIME_TO_IDLE,
   PROP_PROMOTION_THRESHOLD,
+  PROP_SHARDS,
   PROP_N_ENTRIES,
   PROP_WEIGHT,
   N_PROPS
@@ -93,6 +95,22 @@ nebula_cache_stats_free (NebulaCacheStats *stats)
   g_free (stats);
 }
 
+/* Shards */
+
+void
+nebula_compute_cache_lock_all (NebulaComputeCache *self)
+{
+  for (guint i = 0; i < self->n_shards; i++)
+    nebula_mutex_lock (&self->shards[i].mutex);
+}
+
+void
+nebula_compute_cache_unlock_all (NebulaComputeCache *self)
+{
+  for (guint i = self->n_shards; i > 0; i--)
+    nebula_mutex_unlock (&self->shards[i - 1].mutex);
+}
+
 /* Entries */
 
 static inline gint64
@@ -103,7 +121,9 @@ now (NebulaComputeCache *self)
 
 /* The time entries are stamped with: only a cache whose entries expire, or
  * whose written times are read (the asynchronous cache's refresh-after),
- * reads its clock; the others stamp 0 and read no clock at all. */
+ * reads its clock; the others stamp 0 and read no clock at all. The clock
+ * and uses_time change with every shard locked, so one shard's lock is
+ * enough to read them. */
 static inline gint64
 entry_time (NebulaComputeCache *self)
 {
@@ -113,9 +133,9 @@ entry_time (NebulaComputeCache *self)
 void
 nebula_compute_cache_track_time (NebulaComputeCache *self)
 {
-  nebula_mutex_lock (&self->mutex);
+  nebula_compute_cache_lock_all (self);
   self->uses_time = TRUE;
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_unlock_all (self);
 }
 
 gint64
@@ -123,9 +143,9 @@ nebula_compute_cache_now (NebulaComputeCache *self)
 {
   gint64 result;
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&self->shards[0].mutex);
   result = now (self);
-  nebula_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&self->shards[0].mutex);
   return result;
 }
 
@@ -133,24 +153,93 @@ static inline gpointer
 ref_value (NebulaComputeCache *self,
            gpointer            value)
 {
-  return self->variant_keys ? g_object_ref (value) : value;
+  return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
 }
 
-/* The one get-or-compute of both APIs. @key is owned by the call: it is
- * stored on a miss or destroyed. For object caches the result is a new
- * reference, for pointer caches it is borrowed. */
-static gpointer
-get_or_compute (NebulaComputeCache        *self,
-                gpointer                   key,
-                NebulaPointerComputeFunc   pointer_func,
-                NebulaComputeFunc          object_func,
-                gpointer                   user_data,
-                GError                   **error)
+/* Keys. Every internal function takes the key as the API does (@probe: a
+ * GVariant, the caller's pointer, a string, a pointer to a gint64), and
+ * @owned, the key if the call owns it (a floating GVariant it sank, the
+ * key of a `_pointer` call), else NULL: a hit then neither copies nor
+ * references the key. */
+
+static inline guint
+key_hash (NebulaComputeCache *self,
+          gconstpointer       probe)
 {
-  GQueue graveyard = G_QUEUE_INIT;
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return nebula_cache_int_hash (*(const gint64 *) probe);
+    case NEBULA_CACHE_KEYS_STRING:
+      return g_str_hash (probe);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return nebula_cache_key_hash (probe);
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return self->hash_func (probe);
+    }
+}
+
+/* The key an entry keeps. */
+static inline gpointer
+key_to_store (NebulaComputeCache *self,
+              gconstpointer       probe,
+              gpointer            owned)
+{
+  if (owned != NULL)
+    return owned;
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return NULL;
+    case NEBULA_CACHE_KEYS_STRING:
+      return g_strdup (probe);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return g_variant_ref ((GVariant *) probe);
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return (gpointer) probe;
+    }
+}
+
+static inline gpointer
+call_compute (NebulaComputeCache  *self,
+              GCallback            func,
+              gconstpointer        probe,
+              gpointer             user_data,
+              GError             **error)
+{
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return ((NebulaIntComputeFunc) func) (*(const gint64 *) probe, user_data, error);
+    case NEBULA_CACHE_KEYS_STRING:
+      return ((NebulaStringComputeFunc) func) (probe, user_data, error);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return ((NebulaComputeFunc) func) ((GVariant *) probe, user_data, error);
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return ((NebulaPointerComputeFunc) func) (probe, user_data, error);
+    }
+}
+
+/* The one get-or-compute of every API. For variant caches the result is a
+ * new reference, for the others it is borrowed. */
+static gpointer
+get_or_compute (NebulaComputeCache  *self,
+                gconstpointer        probe,
+                gpointer             owned,
+                GCallback            func,
+                gpointer             user_data,
+                GError             **error)
+{
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   GError *local_error = NULL;
   gpointer value;
   gpointer result = NULL;
+  gpointer key = NULL;
   Entry *entry;
   gint64 started;
   gint64 finished;
@@ -158,70 +247,68 @@ get_or_compute (NebulaComputeCache        *self,
   guint64 weight = 0;
 
   /* A hit takes the lock once, a miss twice: to look, and to publish. */
-  nebula_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&shard->mutex);
   time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
-  self->stats.requests++;
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  shard->stats.requests++;
   if (entry != NULL)
     {
-      self->stats.hits++;
-      nebula_cache_entry_touch (self, entry, time);
+      shard->stats.hits++;
+      nebula_cache_entry_touch (shard, entry, time);
       result = ref_value (self, entry->value);
     }
   else
-    self->stats.misses++;
-  nebula_mutex_unlock (&self->mutex);
+    shard->stats.misses++;
+  nebula_mutex_unlock (&shard->mutex);
   nebula_cache_removal_flush (self, &graveyard);
 
   if (result != NULL)
     {
-      nebula_cache_removal_free_data (self, key, NULL);
+      nebula_cache_removal_free_data (self, owned, NULL);
       return result;
     }
 
   /* The two clock reads of a miss time the computation for load_time_us. */
   started = g_get_monotonic_time ();
-  if (object_func != NULL)
-    value = object_func (key, user_data, &local_error);
-  else
-    value = pointer_func (key, user_data, &local_error);
+  value = call_compute (self, func, probe, user_data, &local_error);
   finished = g_get_monotonic_time ();
 
   /* The weigher is the program's code: call it without the lock. */
   if (value != NULL)
-    weight = nebula_cache_weigh (self, key, value);
+    weight = nebula_cache_weigh (self, probe, value);
 
-  nebula_mutex_lock (&self->mutex);
-  self->stats.load_time_us += finished - started;
+  nebula_mutex_lock (&shard->mutex);
+  shard->stats.load_time_us += finished - started;
   if (value == NULL)
     {
-      self->stats.loads_failed++;
-      nebula_mutex_unlock (&self->mutex);
-      nebula_cache_removal_free_data (self, key, NULL);
+      shard->stats.loads_failed++;
+      nebula_mutex_unlock (&shard->mutex);
+      nebula_cache_removal_free_data (self, owned, NULL);
       if (local_error == NULL)
         nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
                           "The compute function returned no value and no error");
       g_propagate_error (error, local_error);
       return NULL;
     }
-  self->stats.loads_ok++;
+  shard->stats.loads_ok++;
   time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (entry != NULL)
     {
       /* Another thread stored a value while this one computed: keep it. */
       result = ref_value (self, entry->value);
-      nebula_mutex_unlock (&self->mutex);
-      nebula_cache_removal_free_data (self, key, value);
+      nebula_mutex_unlock (&shard->mutex);
+      nebula_cache_removal_free_data (self, owned, value);
     }
-  else if (nebula_cache_entry_store (self, key, value, weight, time, TRUE, &graveyard, error))
+  else if (nebula_cache_entry_store (shard, probe, hash, key = key_to_store (self, probe, owned),
+                                     value, weight, time, TRUE, &graveyard, error))
     {
       result = ref_value (self, value);
-      nebula_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&shard->mutex);
     }
   else
     {
-      nebula_mutex_unlock (&self->mutex);
+      nebula_mutex_unlock (&shard->mutex);
       nebula_cache_removal_free_data (self, key, value);
     }
 
@@ -229,22 +316,29 @@ get_or_compute (NebulaComputeCache        *self,
   return result;
 }
 
+/* Takes @value, and @owned if not NULL. */
 static gboolean
 insert (NebulaComputeCache  *self,
-        gpointer             key,
+        gconstpointer        probe,
+        gpointer             owned,
         gpointer             value,
         GError             **error)
 {
-  GQueue graveyard = G_QUEUE_INIT;
-  guint64 weight = nebula_cache_weigh (self, key, value);
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  guint64 weight = nebula_cache_weigh (self, probe, value);
+  gpointer key;
   gboolean stored;
   gint64 time;
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&shard->mutex);
   time = entry_time (self);
-  nebula_cache_expire (self, time, &graveyard);
-  stored = nebula_cache_entry_store (self, key, value, weight, time, FALSE, &graveyard, error);
-  nebula_mutex_unlock (&self->mutex);
+  nebula_cache_expire (shard, time, &graveyard);
+  key = key_to_store (self, probe, owned);
+  stored = nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, FALSE,
+                                     &graveyard, error);
+  nebula_mutex_unlock (&shard->mutex);
 
   if (!stored)
     nebula_cache_removal_free_data (self, key, value);
@@ -254,32 +348,34 @@ insert (NebulaComputeCache  *self,
 
 static gpointer
 lookup (NebulaComputeCache *self,
-        gconstpointer       key,
+        gconstpointer       probe,
         gboolean            count,
         gint64             *written_at)
 {
-  GQueue graveyard = G_QUEUE_INIT;
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   gpointer result = NULL;
   Entry *entry;
   gint64 time;
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_mutex_lock (&shard->mutex);
   time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (count)
-    self->stats.requests++;
+    shard->stats.requests++;
   if (entry != NULL)
     {
       if (count)
-        self->stats.hits++;
-      nebula_cache_entry_touch (self, entry, time);
+        shard->stats.hits++;
+      nebula_cache_entry_touch (shard, entry, time);
       result = ref_value (self, entry->value);
       if (written_at != NULL)
         *written_at = entry->written_at;
     }
   else if (count)
-    self->stats.misses++;
-  nebula_mutex_unlock (&self->mutex);
+    shard->stats.misses++;
+  nebula_mutex_unlock (&shard->mutex);
 
   nebula_cache_removal_flush (self, &graveyard);
   return result;
@@ -287,23 +383,70 @@ lookup (NebulaComputeCache *self,
 
 static gboolean
 invalidate (NebulaComputeCache *self,
-            gconstpointer       key)
+            gconstpointer       probe)
 {
-  GQueue graveyard = G_QUEUE_INIT;
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   Entry *entry;
   gboolean removed = FALSE;
 
-  nebula_mutex_lock (&self->mutex);
-  entry = nebula_cache_find_live (self, key, entry_time (self), &graveyard);
+  nebula_mutex_lock (&shard->mutex);
+  entry = nebula_cache_find_live (shard, probe, hash, entry_time (self), &graveyard);
   if (entry != NULL)
     {
-      nebula_cache_entry_remove (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
+      nebula_cache_entry_remove (shard, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
       removed = TRUE;
     }
-  nebula_mutex_unlock (&self->mutex);
+  nebula_mutex_unlock (&shard->mutex);
 
   nebula_cache_removal_flush (self, &graveyard);
   return removed;
+}
+
+/* A GVariant key as the API takes it: a floating one is consumed (the call
+ * owns it), a held one is only referenced if stored. */
+static inline GVariant *
+take_floating_key (GVariant *key)
+{
+  return g_variant_is_floating (key) ? g_variant_ref_sink (key) : NULL;
+}
+
+static void
+set_keys (NebulaComputeCache *self,
+          NebulaCacheKeys     keys,
+          GHashFunc           hash_func,
+          GEqualFunc          equal_func,
+          GDestroyNotify      key_destroy,
+          GDestroyNotify      value_destroy)
+{
+  self->keys = keys;
+  self->hash_func = hash_func;
+  self->equal_func = equal_func;
+  self->key_destroy = key_destroy;
+  self->value_destroy = value_destroy;
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      self->shards[i].keys = keys;
+      self->shards[i].equal_func = equal_func;
+    }
+}
+
+static NebulaComputeCache *
+new_valist (NebulaCacheKeys     keys,
+            GHashFunc           hash_func,
+            GEqualFunc          equal_func,
+            GDestroyNotify      key_destroy,
+            GDestroyNotify      value_destroy,
+            const char         *first_property_name,
+            va_list             args)
+{
+  NebulaComputeCache *self;
+
+  self = (NebulaComputeCache *) g_object_new_valist (NEBULA_TYPE_COMPUTE_CACHE,
+                                                     first_property_name, args);
+  set_keys (self, keys, hash_func, equal_func, key_destroy, value_destroy);
+  return self;
 }
 
 /**
@@ -363,16 +506,89 @@ nebula_compute_cache_new_full (GHashFunc       hash_func,
   g_return_val_if_fail (hash_func != NULL, NULL);
 
   va_start (args, first_property_name);
-  self = (NebulaComputeCache *) g_object_new_valist (NEBULA_TYPE_COMPUTE_CACHE,
-                                                     first_property_name, args);
+  self = new_valist (NEBULA_CACHE_KEYS_POINTER, hash_func, equal_func, key_destroy, value_destroy,
+                     first_property_name, args);
   va_end (args);
+  return self;
+}
 
-  g_hash_table_unref (self->map);
-  self->map = g_hash_table_new (hash_func, equal_func);
-  self->hash_func = hash_func;
-  self->key_destroy = key_destroy;
-  self->value_destroy = value_destroy;
-  self->variant_keys = FALSE;
+/**
+ * nebula_compute_cache_new_for_strings: (skip)
+ * @value_destroy: (nullable): frees a value the cache owns
+ * @first_property_name: (nullable): the name of the first property to set,
+ *   as for g_object_new()
+ * @...: its value, then more names and values, ending with %NULL
+ *
+ * Creates a cache keyed by strings, used through the `_string` functions:
+ * nebula_compute_cache_get_or_compute_string() and its siblings. The cache
+ * hashes and compares the strings itself, looks them up without copying
+ * them, and keeps a copy of the key of each entry it stores. Values are
+ * pointers, freed with @value_destroy.
+ *
+ * #NebulaComputeCache::entry-removed is not emitted by such a cache;
+ * @value_destroy sees every removal.
+ *
+ * |[<!-- language="C" -->
+ * cache = nebula_compute_cache_new_for_strings (g_free,
+ *                                               "policy", NEBULA_EVICTION_POLICY_LRU,
+ *                                               "max-entries", 10000,
+ *                                               NULL);
+ * page = nebula_compute_cache_get_or_compute_string (cache, "/index.html", render_cb, NULL, &error);
+ * ]|
+ *
+ * Returns: (transfer full): a new #NebulaComputeCache
+ */
+NebulaComputeCache *
+nebula_compute_cache_new_for_strings (GDestroyNotify  value_destroy,
+                                      const char     *first_property_name,
+                                      ...)
+{
+  NebulaComputeCache *self;
+  va_list args;
+
+  va_start (args, first_property_name);
+  self = new_valist (NEBULA_CACHE_KEYS_STRING, g_str_hash, NULL, g_free, value_destroy,
+                     first_property_name, args);
+  va_end (args);
+  return self;
+}
+
+/**
+ * nebula_compute_cache_new_for_ints: (skip)
+ * @value_destroy: (nullable): frees a value the cache owns
+ * @first_property_name: (nullable): the name of the first property to set,
+ *   as for g_object_new()
+ * @...: its value, then more names and values, ending with %NULL
+ *
+ * Creates a cache keyed by 64-bit integers, used through the `_int`
+ * functions: nebula_compute_cache_get_or_compute_int() and its siblings.
+ * Keys are kept in the entries, never boxed. Values are pointers, freed
+ * with @value_destroy.
+ *
+ * #NebulaComputeCache::entry-removed is not emitted by such a cache;
+ * @value_destroy sees every removal.
+ *
+ * |[<!-- language="C" -->
+ * cache = nebula_compute_cache_new_for_ints (NULL,
+ *                                            "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
+ *                                            "max-entries", 10000,
+ *                                            NULL);
+ * ]|
+ *
+ * Returns: (transfer full): a new #NebulaComputeCache
+ */
+NebulaComputeCache *
+nebula_compute_cache_new_for_ints (GDestroyNotify  value_destroy,
+                                   const char     *first_property_name,
+                                   ...)
+{
+  NebulaComputeCache *self;
+  va_list args;
+
+  va_start (args, first_property_name);
+  self = new_valist (NEBULA_CACHE_KEYS_INT, NULL, NULL, NULL, value_destroy,
+                     first_property_name, args);
+  va_end (args);
   return self;
 }
 
@@ -400,14 +616,14 @@ nebula_compute_cache_get_or_compute (NebulaComputeCache  *self,
                                      GError             **error)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
   if (!nebula_cache_check_key (key, error))
     return NULL;
 
-  return get_or_compute (self, g_variant_ref_sink (key), NULL, func, user_data, error);
+  return get_or_compute (self, key, take_floating_key (key), G_CALLBACK (func), user_data, error);
 }
 
 /**
@@ -426,18 +642,16 @@ nebula_compute_cache_get (NebulaComputeCache  *self,
                           GVariant            *key,
                           GError             **error)
 {
-  GObject *result;
+  g_autoptr(GVariant) owned = NULL;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
 
   if (!nebula_cache_check_key (key, error))
     return NULL;
 
-  g_variant_ref_sink (key);
-  result = lookup (self, key, TRUE, NULL);
-  g_variant_unref (key);
-  return result;
+  owned = take_floating_key (key);
+  return lookup (self, key, TRUE, NULL);
 }
 
 GObject *
@@ -469,13 +683,13 @@ nebula_compute_cache_insert (NebulaComputeCache  *self,
                              GError             **error)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
   g_return_val_if_fail (G_IS_OBJECT (value), FALSE);
 
   if (!nebula_cache_check_key (key, error))
     return FALSE;
 
-  return insert (self, g_variant_ref_sink (key), g_object_ref (value), error);
+  return insert (self, key, take_floating_key (key), g_object_ref (value), error);
 }
 
 /**
@@ -491,18 +705,16 @@ gboolean
 nebula_compute_cache_invalidate (NebulaComputeCache *self,
                                  GVariant           *key)
 {
-  gboolean removed;
+  g_autoptr(GVariant) owned = NULL;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
 
   if (!nebula_cache_check_key (key, NULL))
     return FALSE;
 
-  g_variant_ref_sink (key);
-  removed = invalidate (self, key);
-  g_variant_unref (key);
-  return removed;
+  owned = take_floating_key (key);
+  return invalidate (self, key);
 }
 
 /**
@@ -527,10 +739,10 @@ nebula_compute_cache_get_or_compute_pointer (NebulaComputeCache        *self,
                                              GError                   **error)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (!self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, NULL);
   g_return_val_if_fail (func != NULL, NULL);
 
-  return get_or_compute (self, key, func, NULL, user_data, error);
+  return get_or_compute (self, key, key, G_CALLBACK (func), user_data, error);
 }
 
 /**
@@ -547,7 +759,7 @@ nebula_compute_cache_get_pointer (NebulaComputeCache *self,
                                   gconstpointer       key)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (!self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, NULL);
 
   return lookup (self, key, TRUE, NULL);
 }
@@ -571,10 +783,10 @@ nebula_compute_cache_insert_pointer (NebulaComputeCache  *self,
                                      GError             **error)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (!self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, FALSE);
   g_return_val_if_fail (value != NULL, FALSE);
 
-  return insert (self, key, value, error);
+  return insert (self, key, key, value, error);
 }
 
 /**
@@ -591,9 +803,223 @@ nebula_compute_cache_invalidate_pointer (NebulaComputeCache *self,
                                          gconstpointer       key)
 {
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (!self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, FALSE);
 
   return invalidate (self, key);
+}
+
+/**
+ * nebula_compute_cache_get_or_compute_string: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
+ * @key: the key; the cache copies it when it stores an entry
+ * @func: (scope call): computes the value on a miss
+ * @user_data: data for @func
+ * @error: return location for an error
+ *
+ * Returns the live value stored for @key, or calls @func once, stores what
+ * it returns and returns that. A hit neither copies nor allocates.
+ *
+ * Returns: the value, owned by the cache (valid until its entry is
+ *   removed), or %NULL with @error set (%NEBULA_CACHE_ERROR_INVALID_KEY for
+ *   a %NULL @key, %NEBULA_CACHE_ERROR_OVERFLOW, or the error of @func)
+ */
+gpointer
+nebula_compute_cache_get_or_compute_string (NebulaComputeCache       *self,
+                                            const char               *key,
+                                            NebulaStringComputeFunc   func,
+                                            gpointer                  user_data,
+                                            GError                  **error)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (key == NULL)
+    {
+      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
+                        "The key is NULL; a string cache takes a string");
+      return NULL;
+    }
+
+  return get_or_compute (self, key, NULL, G_CALLBACK (func), user_data, error);
+}
+
+/**
+ * nebula_compute_cache_get_string: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
+ * @key: (nullable): the key
+ *
+ * Looks @key up without computing. Counts a hit or a miss; a %NULL @key
+ * has no entry and counts nothing.
+ *
+ * Returns: (nullable): the value, owned by the cache, or %NULL
+ */
+gpointer
+nebula_compute_cache_get_string (NebulaComputeCache *self,
+                                 const char         *key)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, NULL);
+
+  return key != NULL ? lookup (self, key, TRUE, NULL) : NULL;
+}
+
+/**
+ * nebula_compute_cache_insert_string: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
+ * @key: the key; the cache copies it
+ * @value: the value; the cache takes it
+ * @error: return location for an error
+ *
+ * Stores @value for @key, replacing any value there. On failure @value is
+ * freed with the value destroy function.
+ *
+ * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_INVALID_KEY
+ *   (a %NULL @key), %NEBULA_CACHE_ERROR_FAILED (a %NULL @value) or
+ *   %NEBULA_CACHE_ERROR_OVERFLOW
+ */
+gboolean
+nebula_compute_cache_insert_string (NebulaComputeCache  *self,
+                                    const char          *key,
+                                    gpointer             value,
+                                    GError             **error)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, FALSE);
+
+  if (key == NULL || value == NULL)
+    {
+      if (key == NULL)
+        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
+                          "The key is NULL; a string cache takes a string");
+      else
+        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                          "The value is NULL; a cache stores values, not their absence");
+      nebula_cache_removal_free_data (self, NULL, value);
+      return FALSE;
+    }
+
+  return insert (self, key, NULL, value, error);
+}
+
+/**
+ * nebula_compute_cache_invalidate_string: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
+ * @key: (nullable): the key
+ *
+ * Removes the entry of @key, if any.
+ *
+ * Returns: %TRUE if a live entry was removed
+ */
+gboolean
+nebula_compute_cache_invalidate_string (NebulaComputeCache *self,
+                                        const char         *key)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, FALSE);
+
+  return key != NULL && invalidate (self, key);
+}
+
+/**
+ * nebula_compute_cache_get_or_compute_int: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
+ * @key: the key
+ * @func: (scope call): computes the value on a miss
+ * @user_data: data for @func
+ * @error: return location for an error
+ *
+ * Returns the live value stored for @key, or calls @func once, stores what
+ * it returns and returns that.
+ *
+ * Returns: the value, owned by the cache (valid until its entry is
+ *   removed), or %NULL with @error set (%NEBULA_CACHE_ERROR_OVERFLOW or
+ *   the error of @func)
+ */
+gpointer
+nebula_compute_cache_get_or_compute_int (NebulaComputeCache    *self,
+                                         gint64                 key,
+                                         NebulaIntComputeFunc   func,
+                                         gpointer               user_data,
+                                         GError               **error)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, NULL);
+  g_return_val_if_fail (func != NULL, NULL);
+  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  return get_or_compute (self, &key, NULL, G_CALLBACK (func), user_data, error);
+}
+
+/**
+ * nebula_compute_cache_get_int: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
+ * @key: the key
+ *
+ * Looks @key up without computing. Counts a hit or a miss.
+ *
+ * Returns: (nullable): the value, owned by the cache, or %NULL
+ */
+gpointer
+nebula_compute_cache_get_int (NebulaComputeCache *self,
+                              gint64              key)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, NULL);
+
+  return lookup (self, &key, TRUE, NULL);
+}
+
+/**
+ * nebula_compute_cache_insert_int: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
+ * @key: the key
+ * @value: the value; the cache takes it
+ * @error: return location for an error
+ *
+ * Stores @value for @key, replacing any value there. On failure @value is
+ * freed with the value destroy function.
+ *
+ * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_FAILED (a
+ *   %NULL @value) or %NEBULA_CACHE_ERROR_OVERFLOW
+ */
+gboolean
+nebula_compute_cache_insert_int (NebulaComputeCache  *self,
+                                 gint64               key,
+                                 gpointer             value,
+                                 GError             **error)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, FALSE);
+
+  if (value == NULL)
+    {
+      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                        "The value is NULL; a cache stores values, not their absence");
+      return FALSE;
+    }
+
+  return insert (self, &key, NULL, value, error);
+}
+
+/**
+ * nebula_compute_cache_invalidate_int: (skip)
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
+ * @key: the key
+ *
+ * Removes the entry of @key, if any.
+ *
+ * Returns: %TRUE if a live entry was removed
+ */
+gboolean
+nebula_compute_cache_invalidate_int (NebulaComputeCache *self,
+                                     gint64              key)
+{
+  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, FALSE);
+
+  return invalidate (self, &key);
 }
 
 /**
@@ -605,19 +1031,22 @@ nebula_compute_cache_invalidate_pointer (NebulaComputeCache *self,
 void
 nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
 {
-  GQueue graveyard = G_QUEUE_INIT;
-  GList *entries;
-
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  nebula_mutex_lock (&self->mutex);
-  entries = g_hash_table_get_values (self->map);
-  for (GList *l = entries; l != NULL; l = l->next)
-    nebula_cache_entry_remove (self, l->data, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
-  nebula_mutex_unlock (&self->mutex);
-  g_list_free (entries);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      NebulaCacheShard *shard = &self->shards[i];
+      Graveyard graveyard = GRAVEYARD_INIT;
 
-  nebula_cache_removal_flush (self, &graveyard);
+      nebula_mutex_lock (&shard->mutex);
+      for (guint b = 0; b < (1u << shard->table.bits); b++)
+        while (shard->table.buckets[b] != NULL)
+          nebula_cache_entry_remove (shard, shard->table.buckets[b], NEBULA_REMOVAL_CAUSE_EXPLICIT,
+                                     &graveyard);
+      nebula_mutex_unlock (&shard->mutex);
+
+      nebula_cache_removal_flush (self, &graveyard);
+    }
 }
 
 /**
@@ -632,13 +1061,16 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
 guint
 nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 {
-  guint n;
+  guint n = 0;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  nebula_mutex_lock (&self->mutex);
-  n = g_hash_table_size (self->map);
-  nebula_mutex_unlock (&self->mutex);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      nebula_mutex_lock (&self->shards[i].mutex);
+      n += self->shards[i].table.size;
+      nebula_mutex_unlock (&self->shards[i].mutex);
+    }
   return n;
 }
 
@@ -653,13 +1085,16 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 guint64
 nebula_compute_cache_get_weight (NebulaComputeCache *self)
 {
-  guint64 weight;
+  guint64 weight = 0;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  nebula_mutex_lock (&self->mutex);
-  weight = self->weight;
-  nebula_mutex_unlock (&self->mutex);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      nebula_mutex_lock (&self->shards[i].mutex);
+      weight += self->shards[i].weight;
+      nebula_mutex_unlock (&self->shards[i].mutex);
+    }
   return weight;
 }
 
@@ -667,7 +1102,8 @@ nebula_compute_cache_get_weight (NebulaComputeCache *self)
  * nebula_compute_cache_get_stats:
  * @self: a #NebulaComputeCache
  *
- * A snapshot of the counters. `requests` is always `hits + misses`.
+ * A snapshot of the counters, summed over the shards. `requests` is
+ * always `hits + misses`.
  *
  * Returns: (transfer full): the counters
  */
@@ -678,9 +1114,20 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
 
-  nebula_mutex_lock (&self->mutex);
-  stats = nebula_cache_stats_copy (&self->stats);
-  nebula_mutex_unlock (&self->mutex);
+  stats = g_new0 (NebulaCacheStats, 1);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      const NebulaCacheStats *part = &self->shards[i].stats;
+      guint64 *sum = (guint64 *) stats;
+      const guint64 *add = (const guint64 *) part;
+
+      /* Every field is a guint64 counter. */
+      G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
+      nebula_mutex_lock (&self->shards[i].mutex);
+      for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
+        sum[f] += add[f];
+      nebula_mutex_unlock (&self->shards[i].mutex);
+    }
   return stats;
 }
 
@@ -707,45 +1154,123 @@ nebula_compute_cache_set_clock (NebulaComputeCache *self,
 
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_compute_cache_lock_all (self);
   old_destroy = self->clock_destroy;
   old_data = self->clock_data;
   self->clock = func;
   self->clock_data = user_data;
   self->clock_destroy = destroy;
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_unlock_all (self);
 
   if (old_destroy != NULL)
     old_destroy (old_data);
 }
 
 
+/* Shards: construction */
+
+#define MAX_SHARD_BITS 8
+
+/* The number of shards, as a power of two: the one asked for, rounded up;
+ * 0 asks for two per processor. A bounded cache has at most as many shards
+ * as its bound has units, so that every shard holds something. */
+static guint
+shard_bits_for (NebulaComputeCache *self)
+{
+  guint wanted = self->requested_shards;
+  guint bits = 0;
+
+  if (wanted == 0)
+    wanted = 2 * (guint) g_get_num_processors ();
+  while (bits < MAX_SHARD_BITS && (1u << bits) < wanted)
+    bits++;
+  while (bits > 0 &&
+         ((self->max_entries > 0 && (1u << bits) > self->max_entries) ||
+          (self->max_weight > 0 && (1u << bits) > self->max_weight)))
+    bits--;
+  return bits;
+}
+
+/* Shard @index's share of @bound: the bound split evenly, the remainder
+ * going to the first shards, so that the shares add up to the bound. */
+static guint64
+share_of (guint64 bound,
+          guint   n_shards,
+          guint   index)
+{
+  return bound / n_shards + (index < bound % n_shards ? 1 : 0);
+}
+
+static void
+shard_init (NebulaComputeCache *self,
+            NebulaCacheShard   *shard,
+            guint               index)
+{
+  g_mutex_init (&shard->mutex);
+  nebula_cache_table_init (&shard->table);
+  shard->policy = self->policy;
+  shard->max_entries = (guint) share_of (self->max_entries, self->n_shards, index);
+  shard->max_weight = share_of (self->max_weight, self->n_shards, index);
+  shard->total_max_weight = self->max_weight;
+  shard->n_shards = self->n_shards;
+  shard->time_to_live = self->time_to_live;
+  shard->time_to_idle = self->time_to_idle;
+  shard->promotion_threshold = self->promotion_threshold;
+  nebula_cache_queue_init (&shard->policy_queue);
+  nebula_cache_queue_init (&shard->main_queue);
+  nebula_cache_queue_init (&shard->buckets);
+  nebula_cache_queue_init (&shard->write_queue);
+  nebula_cache_queue_init (&shard->access_queue);
+  g_queue_init (&shard->ghost);
+  shard->ghost_index = g_hash_table_new (NULL, NULL);
+}
+
+static void
+shard_clear (NebulaComputeCache *self,
+             NebulaCacheShard   *shard)
+{
+  for (guint b = 0; b < (1u << shard->table.bits); b++)
+    {
+      Entry *entry = shard->table.buckets[b];
+
+      while (entry != NULL)
+        {
+          Entry *next = entry->chain;
+
+          nebula_cache_removal_free_data (self, entry->key, entry->value);
+          g_free (entry);
+          entry = next;
+        }
+    }
+  nebula_cache_table_clear (&shard->table);
+  while (shard->free_entries != NULL)
+    {
+      Entry *next = shard->free_entries->chain;
+
+      g_free (shard->free_entries);
+      shard->free_entries = next;
+    }
+
+  while (!nebula_cache_queue_is_empty (&shard->buckets))
+    {
+      Link *link = nebula_cache_queue_head (&shard->buckets);
+
+      nebula_cache_queue_unlink (&shard->buckets, link, 0);
+      g_free (link);
+    }
+  g_queue_clear (&shard->ghost);
+  g_hash_table_unref (shard->ghost_index);
+  g_mutex_clear (&shard->mutex);
+}
+
 static void
 nebula_compute_cache_finalize (GObject *object)
 {
   NebulaComputeCache *self = NEBULA_COMPUTE_CACHE (object);
-  GHashTableIter iter;
-  gpointer value;
 
-  g_hash_table_iter_init (&iter, self->map);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Entry *entry = value;
-
-      nebula_cache_removal_free_data (self, entry->key, entry->value);
-      g_slice_free (Entry, entry);
-    }
-  g_hash_table_unref (self->map);
-
-  while (!nebula_cache_queue_is_empty (&self->buckets))
-    {
-      Link *link = nebula_cache_queue_head (&self->buckets);
-
-      nebula_cache_queue_unlink (&self->buckets, link, 0);
-      g_free (link);
-    }
-  g_queue_clear (&self->ghost);
-  g_hash_table_unref (self->ghost_index);
+  for (guint i = 0; i < self->n_shards; i++)
+    shard_clear (self, &self->shards[i]);
+  g_free (self->shards);
 
   if (self->weigher_destroy != NULL)
     self->weigher_destroy (self->weigher_data);
@@ -753,7 +1278,6 @@ nebula_compute_cache_finalize (GObject *object)
     self->object_weigher_destroy (self->object_weigher_data);
   if (self->clock_destroy != NULL)
     self->clock_destroy (self->clock_data);
-  g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (nebula_compute_cache_parent_class)->finalize (object);
 }
@@ -766,6 +1290,13 @@ nebula_compute_cache_constructed (GObject *object)
   G_OBJECT_CLASS (nebula_compute_cache_parent_class)->constructed (object);
 
   self->uses_time = self->time_to_live > 0 || self->time_to_idle > 0;
+  self->shard_bits = shard_bits_for (self);
+  self->n_shards = 1u << self->shard_bits;
+  self->shards = g_new0 (NebulaCacheShard, self->n_shards);
+  for (guint i = 0; i < self->n_shards; i++)
+    shard_init (self, &self->shards[i], i);
+  set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,
+            self->value_destroy);
 }
 
 static void
@@ -795,6 +1326,9 @@ nebula_compute_cache_get_property (GObject    *object,
       break;
     case PROP_PROMOTION_THRESHOLD:
       g_value_set_uint (value, self->promotion_threshold);
+      break;
+    case PROP_SHARDS:
+      g_value_set_uint (value, self->n_shards);
       break;
     case PROP_N_ENTRIES:
       g_value_set_uint (value, nebula_compute_cache_get_n_entries (self));
@@ -834,6 +1368,9 @@ nebula_compute_cache_set_property (GObject      *object,
       break;
     case PROP_PROMOTION_THRESHOLD:
       self->promotion_threshold = g_value_get_uint (value);
+      break;
+    case PROP_SHARDS:
+      self->requested_shards = g_value_get_uint (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -921,6 +1458,30 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * NebulaComputeCache:shards:
+   *
+   * How many independently locked parts the cache is split into; a key's
+   * hash picks its shard, so threads working on different keys rarely wait
+   * for each other. 1, the default, keeps one lock and one policy over all
+   * the keys (the hit ratios of [enum@EvictionPolicy] hold exactly); 0
+   * asks for two shards per processor. The count is rounded up to a power
+   * of two, at most 256, and lowered so that no shard has a bound of 0.
+   * Reading the property gives the count in use.
+   *
+   * Each shard has its own policy, statistics and an even share of
+   * [property@ComputeCache:max-entries] and
+   * [property@ComputeCache:max-weight]: the shares add up to the bounds,
+   * so the cache never holds more than them, but a shard evicts when its
+   * share is full even if another has room, and a value heavier than its
+   * shard's share of max-weight is refused with
+   * %NEBULA_CACHE_ERROR_OVERFLOW.
+   */
+  properties[PROP_SHARDS] =
+    g_param_spec_uint ("shards", NULL, NULL,
+                       0, 1u << MAX_SHARD_BITS, 1,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * NebulaComputeCache:n-entries:
    *
    * The number of stored entries. Not notified: read it when needed.
@@ -948,17 +1509,10 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
 static void
 nebula_compute_cache_init (NebulaComputeCache *self)
 {
-  g_mutex_init (&self->mutex);
-  self->map = g_hash_table_new (nebula_cache_key_hash, g_variant_equal);
+  self->keys = NEBULA_CACHE_KEYS_VARIANT;
   self->hash_func = nebula_cache_key_hash;
+  self->equal_func = nebula_cache_key_equal;
   self->key_destroy = (GDestroyNotify) g_variant_unref;
   self->value_destroy = g_object_unref;
-  self->variant_keys = TRUE;
-  nebula_cache_queue_init (&self->policy_queue);
-  nebula_cache_queue_init (&self->main_queue);
-  nebula_cache_queue_init (&self->buckets);
-  nebula_cache_queue_init (&self->write_queue);
-  nebula_cache_queue_init (&self->access_queue);
-  g_queue_init (&self->ghost);
-  self->ghost_index = g_hash_table_new (NULL, NULL);
+  self->requested_shards = 1;
 }

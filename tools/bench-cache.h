@@ -36,5 +36,7 @@ void     nebula_bench_cache_zipf_print_table  (void);
 /* Appends `    "zipf": { ... }` and a newline: the last member. */
 void     nebula_bench_cache_zipf_append_json  (GString  *out);
 void     nebula_bench_cache_zipf_print_csv    (void);
+/* Replays the keys of @path (one per line) instead of the Zipf trace. */
+void     nebula_bench_cache_zipf_set_trace    (const char *path);
 
 G_END_DECLS

@@ -34,6 +34,7 @@ static gboolean opt_quick;
 static gboolean opt_simd_only;
 static gboolean opt_no_simd;
 static gboolean opt_cache_only;
+static char *opt_trace;
 static int      opt_threads = 1;
 static gint64   opt_iterations;
 static int      opt_rounds;
@@ -178,6 +179,7 @@ main (int   argc,
     { "simd", 0, 0, G_OPTION_ARG_NONE, &opt_simd_only, "Only the copy/fill comparison with glibc", NULL },
     { "no-simd", 0, 0, G_OPTION_ARG_NONE, &opt_no_simd, "Skip the copy/fill comparison", NULL },
     { "cache", 0, 0, G_OPTION_ARG_NONE, &opt_cache_only, "Only the compute-cache workloads", NULL },
+    { "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt_trace, "With --cache: replay FILE (one key per line) instead of the Zipf trace", "FILE" },
     { "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list, "List the allocators and workloads, and exit", NULL },
     { "quiet", 0, 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress lines on stderr", NULL },
     { NULL }
@@ -292,6 +294,8 @@ main (int   argc,
   if (opt_cache_only || (!opt_simd_only && opt_allocators == NULL && opt_workloads == NULL))
     {
       progress_line ("compute caches");
+      if (opt_trace != NULL)
+        nebula_bench_cache_zipf_set_trace (opt_trace);
       nebula_bench_cache_run (opt_quick, (guint) opt_rounds);
     }
 
