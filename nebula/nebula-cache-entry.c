@@ -183,8 +183,7 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
 
   entry = entry_new (shard);
   entry->key = key;
-  if (shard->keys == NEBULA_CACHE_KEYS_INT)
-    entry->int_key = *(const gint64 *) probe;
+  nebula_cache_table_set_key (shard, entry, probe);
   entry->value = value;
   entry->weight = weight;
   entry->written_at = entry->accessed_at = time;

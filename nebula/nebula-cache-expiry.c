@@ -42,11 +42,11 @@ nebula_cache_expire (NebulaCacheShard   *shard,
 
 /* Finds the live entry of @key; an expired one is removed on the way. */
 Entry *
-nebula_cache_find_live (NebulaCacheShard   *shard,
-                        gconstpointer       key,
-                        guint               hash,
-                        gint64              time,
-                        Graveyard          *graveyard)
+nebula_cache_find_live_expiring (NebulaCacheShard   *shard,
+                                 gconstpointer       key,
+                                 guint               hash,
+                                 gint64              time,
+                                 Graveyard          *graveyard)
 {
   Entry *entry;
 

@@ -52,11 +52,7 @@ basic_bits (GVariant *variant,
     }
 }
 
-static inline gboolean
-is_string_type (char type)
-{
-  return type == 's' || type == 'o' || type == 'g';
-}
+#define is_string_type nebula_cache_is_string_type
 
 static guint
 basic_hash (GVariant *variant)
@@ -144,4 +140,109 @@ nebula_cache_check_key (GVariant  *key,
                     "of basic types",
                     g_variant_get_type_string (key));
   return FALSE;
+}
+
+/* The bits of a fixed basic value from its bytes, signed types extended,
+ * without a typed getter's type checks. Data of the wrong size reads as 0,
+ * as the typed getters read it. */
+static guint64
+fixed_bits (GVariant *variant,
+            char      type)
+{
+  const guint8 *data;
+  guint64 bits = 0;
+
+  /* GVariant gives no data (NULL) for fixed-size data of the wrong size;
+   * data, when there is some, has the size of @type. */
+  data = g_variant_get_data (variant);
+  if (data == NULL)
+    return 0;
+
+  switch (type)
+    {
+    case 'b':
+    case 'y':
+      return data[0];
+    case 'n':
+      {
+        gint16 value;
+
+        memcpy (&value, data, sizeof value);
+        return (guint64) (gint64) value;
+      }
+    case 'q':
+      {
+        guint16 value;
+
+        memcpy (&value, data, sizeof value);
+        return value;
+      }
+    case 'i':
+    case 'h':
+      {
+        gint32 value;
+
+        memcpy (&value, data, sizeof value);
+        return (guint64) (gint64) value;
+      }
+    case 'u':
+      {
+        guint32 value;
+
+        memcpy (&value, data, sizeof value);
+        return value;
+      }
+    default:
+      memcpy (&bits, data, sizeof bits);
+      return bits;
+    }
+}
+
+gboolean
+nebula_cache_variant_probe_init (NebulaCacheVariantProbe  *probe,
+                                 GVariant                 *key,
+                                 GError                  **error)
+{
+  const char *type;
+
+  if (key == NULL)
+    return nebula_cache_check_key (key, error);
+
+  type = g_variant_get_type_string (key);
+  probe->variant = key;
+  probe->string = NULL;
+  probe->bits = 0;
+  if (type[1] == '\0')
+    switch (type[0])
+      {
+      case 's':
+      case 'o':
+      case 'g':
+        probe->type = type[0];
+        probe->string = g_variant_get_string (key, NULL);
+        probe->hash = g_str_hash (probe->string);
+        return TRUE;
+      case 'b':
+      case 'y':
+      case 'n':
+      case 'q':
+      case 'i':
+      case 'u':
+      case 'x':
+      case 't':
+      case 'h':
+      case 'd':
+        probe->type = type[0];
+        probe->bits = fixed_bits (key, type[0]);
+        probe->hash = nebula_cache_int_hash ((gint64) probe->bits);
+        return TRUE;
+      default:
+        break;
+      }
+
+  if (!nebula_cache_check_key (key, error))
+    return FALSE;
+  probe->type = '(';
+  probe->hash = nebula_cache_key_hash (key);
+  return TRUE;
 }

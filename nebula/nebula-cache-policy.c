@@ -108,40 +108,18 @@ ghost_capacity (NebulaCacheShard   *shard)
   return MAX (shard->main_queue.length, 1);
 }
 
-static void
-ghost_remember (NebulaCacheShard   *shard,
-                guint               hash)
+static inline void
+ghost_remember (NebulaCacheShard *shard,
+                guint             hash)
 {
-  GList *link = g_hash_table_lookup (shard->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link != NULL)
-    g_queue_unlink (&shard->ghost, link);
-  else
-    link = g_list_alloc ();
-  link->data = GUINT_TO_POINTER (hash);
-  g_queue_push_tail_link (&shard->ghost, link);
-  g_hash_table_insert (shard->ghost_index, GUINT_TO_POINTER (hash), link);
-
-  while (shard->ghost.length > ghost_capacity (shard))
-    {
-      GList *oldest = g_queue_pop_head_link (&shard->ghost);
-
-      g_hash_table_remove (shard->ghost_index, oldest->data);
-      g_list_free_1 (oldest);
-    }
+  nebula_cache_ghost_remember (&shard->ghost, hash, ghost_capacity (shard));
 }
 
-static gboolean
-ghost_forget (NebulaCacheShard   *shard,
-              guint               hash)
+static inline gboolean
+ghost_forget (NebulaCacheShard *shard,
+              guint             hash)
 {
-  GList *link = g_hash_table_lookup (shard->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link == NULL)
-    return FALSE;
-  g_hash_table_remove (shard->ghost_index, GUINT_TO_POINTER (hash));
-  g_queue_delete_link (&shard->ghost, link);
-  return TRUE;
+  return nebula_cache_ghost_forget (&shard->ghost, hash);
 }
 
 static void

@@ -54,8 +54,16 @@ static inline void
 nebula_cache_removal_flush (NebulaComputeCache *self,
                             Graveyard          *graveyard)
 {
-  if (graveyard->n > 0)
-    nebula_cache_removal_flush_slow (self, graveyard);
+  if (graveyard->n == 0)
+    return;
+  /* Integer or pointer keys without destroy functions: nothing to do. */
+  if (self->keys != NEBULA_CACHE_KEYS_VARIANT && self->key_destroy == NULL &&
+      self->value_destroy == NULL && graveyard->more == NULL)
+    {
+      graveyard->n = 0;
+      return;
+    }
+  nebula_cache_removal_flush_slow (self, graveyard);
 }
 
 /* Registers NebulaComputeCache::entry-removed, from class_init. */

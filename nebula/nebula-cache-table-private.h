@@ -46,10 +46,39 @@ nebula_cache_table_matches (const NebulaCacheShard *shard,
     case NEBULA_CACHE_KEYS_STRING:
       return strcmp (entry->key, key) == 0;
     case NEBULA_CACHE_KEYS_VARIANT:
-      return nebula_cache_key_equal (entry->key, key);
+      {
+        const NebulaCacheVariantProbe *probe = key;
+
+        if (entry->key_type != probe->type)
+          return FALSE;
+        if (probe->type == '(')
+          return nebula_cache_key_equal (entry->key, probe->variant);
+        if (nebula_cache_is_string_type (probe->type))
+          return strcmp ((const char *) (gintptr) entry->int_key, probe->string) == 0;
+        return entry->int_key == (gint64) probe->bits;
+      }
     case NEBULA_CACHE_KEYS_POINTER:
     default:
       return shard->equal_func != NULL ? shard->equal_func (entry->key, key) : entry->key == key;
+    }
+}
+
+/* Keeps in @entry what matching needs of its key, from @key as above. For
+ * GVariant keys the string pointer is the one inside the variant the entry
+ * holds (the same variant as the probe's). */
+static inline void
+nebula_cache_table_set_key (const NebulaCacheShard *shard,
+                            Entry                  *entry,
+                            gconstpointer           key)
+{
+  if (shard->keys == NEBULA_CACHE_KEYS_INT)
+    entry->int_key = *(const gint64 *) key;
+  else if (shard->keys == NEBULA_CACHE_KEYS_VARIANT)
+    {
+      const NebulaCacheVariantProbe *probe = key;
+
+      entry->key_type = probe->type;
+      entry->int_key = probe->string != NULL ? (gint64) (gintptr) probe->string : (gint64) probe->bits;
     }
 }
 

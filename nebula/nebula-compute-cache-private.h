@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "nebula-cache-ghost-private.h"
 #include "nebula-cache-queue-private.h"
 #include "nebula-compute-cache.h"
 
@@ -33,12 +34,13 @@ struct _Entry
   Entry           *chain;         /* next in the table's bucket, or the free list */
   gpointer         key;           /* NULL for integer keys */
   gpointer         value;
-  gint64           int_key;       /* integer keys */
+  gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   guint64          weight;
   FrequencyBucket *bucket;        /* LFU */
   guint            hash;          /* the table, S3-FIFO ghost */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
+  char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
   gint64           written_at;
@@ -106,13 +108,16 @@ typedef struct
   Queue                     buckets;         /* LFU */
   Queue                     write_queue;
   Queue                     access_queue;
-  GQueue                    ghost;           /* S3-FIFO: key hashes */
-  GHashTable               *ghost_index;     /* hash -> GList in ghost */
+  Ghost                     ghost;           /* S3-FIFO: key hashes */
 
   Entry                    *free_entries;    /* recycled, linked by chain */
   guint                     n_free;
 
   NebulaCacheStats          stats;
+
+  /* Shards sit side by side in one array: keep the statistics written at
+   * the end of one off the cache line of the next one's lock. */
+  guint8                    padding[64];
 } NebulaCacheShard;
 
 struct _NebulaComputeCache
@@ -128,6 +133,7 @@ struct _NebulaComputeCache
   GDestroyNotify            key_destroy;
   GDestroyNotify            value_destroy;
   gboolean                  uses_time;       /* entries carry times */
+  gboolean                  time_loads;      /* load_time_us is measured */
 
   NebulaEvictionPolicy      policy;
   guint                     max_entries;

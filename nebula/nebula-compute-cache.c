@@ -55,6 +55,7 @@ enum {
   PROP_TIME_TO_IDLE,
   PROP_PROMOTION_THRESHOLD,
   PROP_SHARDS,
+  PROP_TIME_LOADS,
   PROP_N_ENTRIES,
   PROP_WEIGHT,
   N_PROPS
@@ -157,7 +158,8 @@ ref_value (NebulaComputeCache *self,
 }
 
 /* Keys. Every internal function takes the key as the API does (@probe: a
- * GVariant, the caller's pointer, a string, a pointer to a gint64), and
+ * NebulaCacheVariantProbe of the GVariant, the caller's pointer, a string,
+ * a pointer to a gint64), and
  * @owned, the key if the call owns it (a floating GVariant it sank, the
  * key of a `_pointer` call), else NULL: a hit then neither copies nor
  * references the key. */
@@ -173,11 +175,21 @@ key_hash (NebulaComputeCache *self,
     case NEBULA_CACHE_KEYS_STRING:
       return g_str_hash (probe);
     case NEBULA_CACHE_KEYS_VARIANT:
-      return nebula_cache_key_hash (probe);
+      return ((const NebulaCacheVariantProbe *) probe)->hash;
     case NEBULA_CACHE_KEYS_POINTER:
     default:
       return self->hash_func (probe);
     }
+}
+
+/* The key as the program's functions (weighers) see it. */
+static inline gconstpointer
+user_key (NebulaComputeCache *self,
+          gconstpointer       probe)
+{
+  if (self->keys == NEBULA_CACHE_KEYS_VARIANT)
+    return ((const NebulaCacheVariantProbe *) probe)->variant;
+  return probe;
 }
 
 /* The key an entry keeps. */
@@ -195,7 +207,7 @@ key_to_store (NebulaComputeCache *self,
     case NEBULA_CACHE_KEYS_STRING:
       return g_strdup (probe);
     case NEBULA_CACHE_KEYS_VARIANT:
-      return g_variant_ref ((GVariant *) probe);
+      return g_variant_ref (((const NebulaCacheVariantProbe *) probe)->variant);
     case NEBULA_CACHE_KEYS_POINTER:
     default:
       return (gpointer) probe;
@@ -216,7 +228,8 @@ call_compute (NebulaComputeCache  *self,
     case NEBULA_CACHE_KEYS_STRING:
       return ((NebulaStringComputeFunc) func) (probe, user_data, error);
     case NEBULA_CACHE_KEYS_VARIANT:
-      return ((NebulaComputeFunc) func) ((GVariant *) probe, user_data, error);
+      return ((NebulaComputeFunc) func) (((const NebulaCacheVariantProbe *) probe)->variant,
+                                         user_data, error);
     case NEBULA_CACHE_KEYS_POINTER:
     default:
       return ((NebulaPointerComputeFunc) func) (probe, user_data, error);
@@ -268,14 +281,15 @@ get_or_compute (NebulaComputeCache  *self,
       return result;
     }
 
-  /* The two clock reads of a miss time the computation for load_time_us. */
-  started = g_get_monotonic_time ();
+  /* The two clock reads of a miss time the computation for load_time_us,
+   * unless time-loads is off. */
+  started = self->time_loads ? g_get_monotonic_time () : 0;
   value = call_compute (self, func, probe, user_data, &local_error);
-  finished = g_get_monotonic_time ();
+  finished = self->time_loads ? g_get_monotonic_time () : 0;
 
   /* The weigher is the program's code: call it without the lock. */
   if (value != NULL)
-    weight = nebula_cache_weigh (self, probe, value);
+    weight = nebula_cache_weigh (self, user_key (self, probe), value);
 
   nebula_mutex_lock (&shard->mutex);
   shard->stats.load_time_us += finished - started;
@@ -327,7 +341,7 @@ insert (NebulaComputeCache  *self,
   Graveyard graveyard = GRAVEYARD_INIT;
   guint hash = key_hash (self, probe);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  guint64 weight = nebula_cache_weigh (self, probe, value);
+  guint64 weight = nebula_cache_weigh (self, user_key (self, probe), value);
   gpointer key;
   gboolean stored;
   gint64 time;
@@ -615,15 +629,17 @@ nebula_compute_cache_get_or_compute (NebulaComputeCache  *self,
                                      gpointer             user_data,
                                      GError             **error)
 {
+  NebulaCacheVariantProbe probe;
+
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
   g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
-  return get_or_compute (self, key, take_floating_key (key), G_CALLBACK (func), user_data, error);
+  return get_or_compute (self, &probe, take_floating_key (key), G_CALLBACK (func), user_data, error);
 }
 
 /**
@@ -643,15 +659,16 @@ nebula_compute_cache_get (NebulaComputeCache  *self,
                           GError             **error)
 {
   g_autoptr(GVariant) owned = NULL;
+  NebulaCacheVariantProbe probe;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
   g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
   owned = take_floating_key (key);
-  return lookup (self, key, TRUE, NULL);
+  return lookup (self, &probe, TRUE, NULL);
 }
 
 GObject *
@@ -659,7 +676,11 @@ nebula_compute_cache_peek (NebulaComputeCache *self,
                            GVariant           *key,
                            gint64             *written_at)
 {
-  return lookup (self, key, FALSE, written_at);
+  NebulaCacheVariantProbe probe;
+
+  if (!nebula_cache_variant_probe_init (&probe, key, NULL))
+    return NULL;
+  return lookup (self, &probe, FALSE, written_at);
 }
 
 /**
@@ -682,14 +703,16 @@ nebula_compute_cache_insert (NebulaComputeCache  *self,
                              GObject             *value,
                              GError             **error)
 {
+  NebulaCacheVariantProbe probe;
+
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
   g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
   g_return_val_if_fail (G_IS_OBJECT (value), FALSE);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return FALSE;
 
-  return insert (self, key, take_floating_key (key), g_object_ref (value), error);
+  return insert (self, &probe, take_floating_key (key), g_object_ref (value), error);
 }
 
 /**
@@ -706,15 +729,16 @@ nebula_compute_cache_invalidate (NebulaComputeCache *self,
                                  GVariant           *key)
 {
   g_autoptr(GVariant) owned = NULL;
+  NebulaCacheVariantProbe probe;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
   g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
 
-  if (!nebula_cache_check_key (key, NULL))
+  if (!nebula_cache_variant_probe_init (&probe, key, NULL))
     return FALSE;
 
   owned = take_floating_key (key);
-  return invalidate (self, key);
+  return invalidate (self, &probe);
 }
 
 /**
@@ -1221,8 +1245,7 @@ shard_init (NebulaComputeCache *self,
   nebula_cache_queue_init (&shard->buckets);
   nebula_cache_queue_init (&shard->write_queue);
   nebula_cache_queue_init (&shard->access_queue);
-  g_queue_init (&shard->ghost);
-  shard->ghost_index = g_hash_table_new (NULL, NULL);
+  nebula_cache_ghost_init (&shard->ghost);
 }
 
 static void
@@ -1258,8 +1281,7 @@ shard_clear (NebulaComputeCache *self,
       nebula_cache_queue_unlink (&shard->buckets, link, 0);
       g_free (link);
     }
-  g_queue_clear (&shard->ghost);
-  g_hash_table_unref (shard->ghost_index);
+  nebula_cache_ghost_clear (&shard->ghost);
   g_mutex_clear (&shard->mutex);
 }
 
@@ -1330,6 +1352,9 @@ nebula_compute_cache_get_property (GObject    *object,
     case PROP_SHARDS:
       g_value_set_uint (value, self->n_shards);
       break;
+    case PROP_TIME_LOADS:
+      g_value_set_boolean (value, self->time_loads);
+      break;
     case PROP_N_ENTRIES:
       g_value_set_uint (value, nebula_compute_cache_get_n_entries (self));
       break;
@@ -1371,6 +1396,9 @@ nebula_compute_cache_set_property (GObject      *object,
       break;
     case PROP_SHARDS:
       self->requested_shards = g_value_get_uint (value);
+      break;
+    case PROP_TIME_LOADS:
+      self->time_loads = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -1482,6 +1510,18 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * NebulaComputeCache:time-loads:
+   *
+   * Whether computations are timed for the `load_time_us` statistic: two
+   * reads of the monotonic clock per miss. %TRUE by default; %FALSE leaves
+   * `load_time_us` at 0 and makes a miss read no clock at all (a cache
+   * without time-to-live or time-to-idle then never reads one).
+   */
+  properties[PROP_TIME_LOADS] =
+    g_param_spec_boolean ("time-loads", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * NebulaComputeCache:n-entries:
    *
    * The number of stored entries. Not notified: read it when needed.
@@ -1515,4 +1555,5 @@ nebula_compute_cache_init (NebulaComputeCache *self)
   self->key_destroy = (GDestroyNotify) g_variant_unref;
   self->value_destroy = g_object_unref;
   self->requested_shards = 1;
+  self->time_loads = TRUE;
 }

@@ -47,6 +47,7 @@ typedef enum
 {
   ZIPF_BASELINE,
   ZIPF_INT,
+  ZIPF_INT_UNTIMED,             /* time-loads off */
   ZIPF_POINTER,
   ZIPF_VARIANT,
   ZIPF_BASELINE_STRING,
@@ -65,7 +66,7 @@ typedef struct
   double                best_ns;      /* CPU time of the best round */
 } ZipfRow;
 
-#define STRING_BASELINE 13
+#define STRING_BASELINE 15
 
 static ZipfRow zipf_rows[] = {
   { "baseline-lru", ZIPF_BASELINE, 0 },
@@ -73,6 +74,8 @@ static ZipfRow zipf_rows[] = {
   { "int", ZIPF_INT, NEBULA_EVICTION_POLICY_FIFO },
   { "int", ZIPF_INT, NEBULA_EVICTION_POLICY_LFU },
   { "int", ZIPF_INT, NEBULA_EVICTION_POLICY_S3_FIFO },
+  { "int-untimed", ZIPF_INT_UNTIMED, NEBULA_EVICTION_POLICY_LRU },
+  { "int-untimed", ZIPF_INT_UNTIMED, NEBULA_EVICTION_POLICY_S3_FIFO },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_LRU },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_FIFO },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_LFU },
@@ -359,8 +362,10 @@ zipf_cache_new (ZipfApi              api,
   switch (api)
     {
     case ZIPF_INT:
+    case ZIPF_INT_UNTIMED:
       return nebula_compute_cache_new_for_ints (NULL, "policy", policy, "max-entries", capacity,
-                                                "shards", shards, NULL);
+                                                "shards", shards,
+                                                "time-loads", api == ZIPF_INT, NULL);
     case ZIPF_STRING:
       return nebula_compute_cache_new_for_strings (NULL, "policy", policy, "max-entries", capacity,
                                                    "shards", shards, NULL);
@@ -428,6 +433,7 @@ zipf_replay (ZipfRow      *row,
       break;
 
     case ZIPF_INT:
+    case ZIPF_INT_UNTIMED:
       for (guint i = 0; i < zipf_requests; i++)
         if (G_UNLIKELY (nebula_compute_cache_get_or_compute_int (cache, trace[i], int_identity_cb,
                                                                  NULL, NULL)
@@ -732,9 +738,10 @@ nebula_bench_cache_zipf_print_table (void)
         printf ("failed: %s\n", row->error);
     }
   printf ("(baseline-lru: a GHashTable + GQueue LRU under a GMutex; int: new_for_ints() and\n"
-          " get_or_compute_int(); pointer: new_full() with g_direct_hash; variant: int64 GVariant\n"
-          " keys built once, GObject values; baseline-str: the baseline with g_str_hash and a copy\n"
-          " of each key stored; string: new_for_strings(); string rows are against baseline-str)\n");
+          " get_or_compute_int(); int-untimed: the same with time-loads off; pointer: new_full()\n"
+          " with g_direct_hash; variant: int64 GVariant keys built once, GObject values;\n"
+          " baseline-str: the baseline with g_str_hash and a copy of each key stored; string:\n"
+          " new_for_strings(), against baseline-str; x int API: variant against int, same policy)\n");
 
   printf ("\nthreads on one integer-keyed LRU (each thread replays the whole trace), wall clock,\n"
           "best of %u rounds\n", zipf_rounds);
