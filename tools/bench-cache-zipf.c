@@ -113,6 +113,9 @@ static guint zipf_keys;
 static guint zipf_requests;
 static guint zipf_rounds;
 static char *trace_path;              /* NULL: the Zipf generator */
+static guint *file_trace;             /* read by nebula_bench_cache_zipf_set_trace() */
+static guint file_keys;
+static guint file_requests;
 
 /* The baseline: what a user writes in a few minutes. */
 
@@ -575,11 +578,19 @@ thread_run_row (ThreadRow   *row,
   row->ran = TRUE;
 }
 
-void
-nebula_bench_cache_zipf_set_trace (const char *path)
+gboolean
+nebula_bench_cache_zipf_set_trace (const char  *path,
+                                   GError     **error)
 {
+  guint *trace = file_trace_new (path, &file_keys, &file_requests, error);
+
+  if (trace == NULL)
+    return FALSE;
+  g_free (file_trace);
+  file_trace = trace;
   g_free (trace_path);
   trace_path = g_strdup (path);
+  return TRUE;
 }
 
 gboolean
@@ -588,24 +599,17 @@ nebula_bench_cache_zipf_run (gboolean quick,
 {
   g_autofree guint *trace = NULL;
   g_autoptr(GObject) shared_value = g_object_new (G_TYPE_OBJECT, NULL);
-  g_autoptr(GError) error = NULL;
   GVariant **keys;
   char **strings;
   gboolean ok = TRUE;
 
   zipf_rounds = rounds > 0 ? rounds : quick ? 1 : ZIPF_ROUNDS;
   zipf_ran = TRUE;
-  if (trace_path != NULL)
+  if (file_trace != NULL)
     {
-      trace = file_trace_new (trace_path, &zipf_keys, &zipf_requests, &error);
-      if (trace == NULL)
-        {
-          for (guint i = 0; i < G_N_ELEMENTS (zipf_rows); i++)
-            zipf_rows[i].error = g_strdup (error->message);
-          for (guint i = 0; i < G_N_ELEMENTS (thread_rows); i++)
-            thread_rows[i].error = g_strdup (error->message);
-          return FALSE;
-        }
+      zipf_keys = file_keys;
+      zipf_requests = file_requests;
+      trace = g_memdup2 (file_trace, sizeof (guint) * file_requests);
     }
   else
     {

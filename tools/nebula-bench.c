@@ -201,7 +201,8 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) ||
       !check_names ("--allocator", opt_allocators, (const char * const *) all_allocators, &error) ||
-      !check_names ("--workload", opt_workloads, (const char * const *) all_workloads, &error))
+      !check_names ("--workload", opt_workloads, (const char * const *) all_workloads, &error) ||
+      (opt_trace != NULL && !nebula_bench_cache_zipf_set_trace (opt_trace, &error)))
     {
       g_printerr ("nebula-bench: %s\n", error->message);
       return 2;
@@ -294,8 +295,6 @@ main (int   argc,
   if (opt_cache_only || (!opt_simd_only && opt_allocators == NULL && opt_workloads == NULL))
     {
       progress_line ("compute caches");
-      if (opt_trace != NULL)
-        nebula_bench_cache_zipf_set_trace (opt_trace);
       nebula_bench_cache_run (opt_quick, (guint) opt_rounds);
     }
 
