@@ -53,7 +53,8 @@ nebula_cache_removal_class_init (NebulaComputeCacheClass *klass)
    *
    * Emitted after an entry left the cache, outside the cache's lock, in the
    * thread that removed it. Not emitted by caches made with
-   * nebula_compute_cache_new_full().
+   * nebula_compute_cache_new_full(), nebula_compute_cache_new_for_strings()
+   * or nebula_compute_cache_new_for_ints().
    */
   signals[ENTRY_REMOVED] =
     g_signal_new ("entry-removed",

@@ -26,8 +26,11 @@
  * error from the function is returned and nothing is stored.
  *
  * For bindings, keys are [struct@GLib.Variant]s of basic types (or tuples of
- * them), hashed with g_variant_hash(), and values are GObjects. C code can
- * use any keys and values through nebula_compute_cache_new_full() and the
+ * them), hashed and compared by value, and values are GObjects. C code with
+ * string or integer keys uses the keyed API, without boxing:
+ * nebula_compute_cache_new_for_strings() and the `_string` functions,
+ * nebula_compute_cache_new_for_ints() and the `_int` functions; any other
+ * keys and values go through nebula_compute_cache_new_full() and the
  * `_pointer` functions.
  *
  * The cache is bounded by [property@ComputeCache:max-entries] or by
@@ -40,7 +43,8 @@
  *
  * The cache is thread-safe. Computations run without the lock held, so two
  * threads missing the same key at once may both compute; the first value
- * stored wins and both callers get it.
+ * stored wins and both callers get it. [property@ComputeCache:shards]
+ * splits it into independently locked parts for threads.
  *
  * [Compute caches](caches.html) describes the policies, with their hit
  * ratios and throughput.
