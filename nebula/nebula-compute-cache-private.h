@@ -12,8 +12,8 @@
 G_BEGIN_DECLS
 
 /* The instance, its shards and their entries, shared by the files of the
- * cache: nebula-cache-policy.c, -expiry.c, -entry.c, -table.c, -weight.c
- * and nebula-compute-cache.c. */
+ * cache: nebula-cache-access.c, -entry.c, -expiry.c, -ghost.c, -keyed.c,
+ * -policy.c, -table.c, -weight.c and nebula-compute-cache.c. */
 
 /* What the keys are; it decides how they are hashed, compared, copied and
  * freed, and which functions of the API the cache answers. */
@@ -168,6 +168,32 @@ nebula_compute_cache_shard_of (NebulaComputeCache *self,
     return &self->shards[0];
   return &self->shards[(hash * 0x85EBCA6Bu) >> (32 - self->shard_bits)];
 }
+
+/* The cache's clock, read with a shard's lock held. */
+static inline gint64
+nebula_compute_cache_clock_now (NebulaComputeCache *self)
+{
+  return self->clock != NULL ? self->clock (self->clock_data) : g_get_monotonic_time ();
+}
+
+/* The time entries are stamped with: only a cache whose entries expire, or
+ * whose written times are read (the asynchronous cache's refresh-after),
+ * reads its clock; the others stamp 0 and read no clock at all. The clock
+ * and uses_time change with every shard locked, so one shard's lock is
+ * enough to read them. */
+static inline gint64
+nebula_compute_cache_entry_time (NebulaComputeCache *self)
+{
+  return self->uses_time ? nebula_compute_cache_clock_now (self) : 0;
+}
+
+/* Sets what the keys are, on the cache and its shards (still empty). */
+void      nebula_compute_cache_set_keys   (NebulaComputeCache  *self,
+                                           NebulaCacheKeys      keys,
+                                           GHashFunc            hash_func,
+                                           GEqualFunc           equal_func,
+                                           GDestroyNotify       key_destroy,
+                                           GDestroyNotify       value_destroy);
 
 /* Locks and unlocks every shard, in order: for settings read under the
  * shards' locks (clock, weigher, track_time). */

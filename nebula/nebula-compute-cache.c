@@ -5,12 +5,11 @@
 
 #include "config.h"
 
+#include "nebula-cache-access-private.h"
 #include "nebula-cache-entry-private.h"
-#include "nebula-cache-expiry-private.h"
 #include "nebula-cache-key-private.h"
 #include "nebula-cache-removal-private.h"
 #include "nebula-cache-table-private.h"
-#include "nebula-cache-weight-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
@@ -116,24 +115,7 @@ nebula_compute_cache_unlock_all (NebulaComputeCache *self)
     nebula_mutex_unlock (&self->shards[i - 1].mutex);
 }
 
-/* Entries */
-
-static inline gint64
-now (NebulaComputeCache *self)
-{
-  return self->clock != NULL ? self->clock (self->clock_data) : g_get_monotonic_time ();
-}
-
-/* The time entries are stamped with: only a cache whose entries expire, or
- * whose written times are read (the asynchronous cache's refresh-after),
- * reads its clock; the others stamp 0 and read no clock at all. The clock
- * and uses_time change with every shard locked, so one shard's lock is
- * enough to read them. */
-static inline gint64
-entry_time (NebulaComputeCache *self)
-{
-  return self->uses_time ? now (self) : 0;
-}
+/* Time */
 
 void
 nebula_compute_cache_track_time (NebulaComputeCache *self)
@@ -149,277 +131,9 @@ nebula_compute_cache_now (NebulaComputeCache *self)
   gint64 result;
 
   nebula_mutex_lock (&self->shards[0].mutex);
-  result = now (self);
+  result = nebula_compute_cache_clock_now (self);
   nebula_mutex_unlock (&self->shards[0].mutex);
   return result;
-}
-
-static inline gpointer
-ref_value (NebulaComputeCache *self,
-           gpointer            value)
-{
-  return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
-}
-
-/* Keys. Every internal function takes the key as the API does (@probe: a
- * NebulaCacheVariantProbe of the GVariant, the caller's pointer, a string,
- * a pointer to a gint64), and
- * @owned, the key if the call owns it (a floating GVariant it sank, the
- * key of a `_pointer` call), else NULL: a hit then neither copies nor
- * references the key. */
-
-static inline guint
-key_hash (NebulaComputeCache *self,
-          gconstpointer       probe)
-{
-  switch (self->keys)
-    {
-    case NEBULA_CACHE_KEYS_INT:
-      return nebula_cache_int_hash (*(const gint64 *) probe);
-    case NEBULA_CACHE_KEYS_STRING:
-      return g_str_hash (probe);
-    case NEBULA_CACHE_KEYS_VARIANT:
-      return ((const NebulaCacheVariantProbe *) probe)->hash;
-    case NEBULA_CACHE_KEYS_POINTER:
-    default:
-      return self->hash_func (probe);
-    }
-}
-
-/* The key as the program's functions (weighers) see it. */
-static inline gconstpointer
-user_key (NebulaComputeCache *self,
-          gconstpointer       probe)
-{
-  if (self->keys == NEBULA_CACHE_KEYS_VARIANT)
-    return ((const NebulaCacheVariantProbe *) probe)->variant;
-  return probe;
-}
-
-/* The key an entry keeps. */
-static inline gpointer
-key_to_store (NebulaComputeCache *self,
-              gconstpointer       probe,
-              gpointer            owned)
-{
-  if (owned != NULL)
-    return owned;
-  switch (self->keys)
-    {
-    case NEBULA_CACHE_KEYS_INT:
-      return NULL;
-    case NEBULA_CACHE_KEYS_STRING:
-      return g_strdup (probe);
-    case NEBULA_CACHE_KEYS_VARIANT:
-      return g_variant_ref (((const NebulaCacheVariantProbe *) probe)->variant);
-    case NEBULA_CACHE_KEYS_POINTER:
-    default:
-      return (gpointer) probe;
-    }
-}
-
-static inline gpointer
-call_compute (NebulaComputeCache  *self,
-              GCallback            func,
-              gconstpointer        probe,
-              gpointer             user_data,
-              GError             **error)
-{
-  switch (self->keys)
-    {
-    case NEBULA_CACHE_KEYS_INT:
-      return ((NebulaIntComputeFunc) func) (*(const gint64 *) probe, user_data, error);
-    case NEBULA_CACHE_KEYS_STRING:
-      return ((NebulaStringComputeFunc) func) (probe, user_data, error);
-    case NEBULA_CACHE_KEYS_VARIANT:
-      return ((NebulaComputeFunc) func) (((const NebulaCacheVariantProbe *) probe)->variant,
-                                         user_data, error);
-    case NEBULA_CACHE_KEYS_POINTER:
-    default:
-      return ((NebulaPointerComputeFunc) func) (probe, user_data, error);
-    }
-}
-
-/* The one get-or-compute of every API. For variant caches the result is a
- * new reference, for the others it is borrowed. */
-static gpointer
-get_or_compute (NebulaComputeCache  *self,
-                gconstpointer        probe,
-                gpointer             owned,
-                GCallback            func,
-                gpointer             user_data,
-                GError             **error)
-{
-  Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  GError *local_error = NULL;
-  gpointer value;
-  gpointer result = NULL;
-  gpointer key = NULL;
-  Entry *entry;
-  gint64 started;
-  gint64 finished;
-  gint64 time;
-  guint64 weight = 0;
-
-  /* A hit takes the lock once, a miss twice: to look, and to publish. */
-  nebula_mutex_lock (&shard->mutex);
-  time = entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
-  shard->stats.requests++;
-  if (entry != NULL)
-    {
-      shard->stats.hits++;
-      nebula_cache_entry_touch (shard, entry, time);
-      result = ref_value (self, entry->value);
-    }
-  else
-    shard->stats.misses++;
-  nebula_mutex_unlock (&shard->mutex);
-  nebula_cache_removal_flush (self, &graveyard);
-
-  if (result != NULL)
-    {
-      nebula_cache_removal_free_data (self, owned, NULL);
-      return result;
-    }
-
-  /* The two clock reads of a miss time the computation for load_time_us,
-   * unless time-loads is off. */
-  started = self->time_loads ? g_get_monotonic_time () : 0;
-  value = call_compute (self, func, probe, user_data, &local_error);
-  finished = self->time_loads ? g_get_monotonic_time () : 0;
-
-  /* The weigher is the program's code: call it without the lock. */
-  if (value != NULL)
-    weight = nebula_cache_weigh (self, user_key (self, probe), value);
-
-  nebula_mutex_lock (&shard->mutex);
-  shard->stats.load_time_us += finished - started;
-  if (value == NULL)
-    {
-      shard->stats.loads_failed++;
-      nebula_mutex_unlock (&shard->mutex);
-      nebula_cache_removal_free_data (self, owned, NULL);
-      if (local_error == NULL)
-        nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
-                          "The compute function returned no value and no error");
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-  shard->stats.loads_ok++;
-  time = entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
-  if (entry != NULL)
-    {
-      /* Another thread stored a value while this one computed: keep it. */
-      result = ref_value (self, entry->value);
-      nebula_mutex_unlock (&shard->mutex);
-      nebula_cache_removal_free_data (self, owned, value);
-    }
-  else if (nebula_cache_entry_store (shard, probe, hash, key = key_to_store (self, probe, owned),
-                                     value, weight, time, TRUE, &graveyard, error))
-    {
-      result = ref_value (self, value);
-      nebula_mutex_unlock (&shard->mutex);
-    }
-  else
-    {
-      nebula_mutex_unlock (&shard->mutex);
-      nebula_cache_removal_free_data (self, key, value);
-    }
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return result;
-}
-
-/* Takes @value, and @owned if not NULL. */
-static gboolean
-insert (NebulaComputeCache  *self,
-        gconstpointer        probe,
-        gpointer             owned,
-        gpointer             value,
-        GError             **error)
-{
-  Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  guint64 weight = nebula_cache_weigh (self, user_key (self, probe), value);
-  gpointer key;
-  gboolean stored;
-  gint64 time;
-
-  nebula_mutex_lock (&shard->mutex);
-  time = entry_time (self);
-  nebula_cache_expire (shard, time, &graveyard);
-  key = key_to_store (self, probe, owned);
-  stored = nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, FALSE,
-                                     &graveyard, error);
-  nebula_mutex_unlock (&shard->mutex);
-
-  if (!stored)
-    nebula_cache_removal_free_data (self, key, value);
-  nebula_cache_removal_flush (self, &graveyard);
-  return stored;
-}
-
-static gpointer
-lookup (NebulaComputeCache *self,
-        gconstpointer       probe,
-        gboolean            count,
-        gint64             *written_at)
-{
-  Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  gpointer result = NULL;
-  Entry *entry;
-  gint64 time;
-
-  nebula_mutex_lock (&shard->mutex);
-  time = entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
-  if (count)
-    shard->stats.requests++;
-  if (entry != NULL)
-    {
-      if (count)
-        shard->stats.hits++;
-      nebula_cache_entry_touch (shard, entry, time);
-      result = ref_value (self, entry->value);
-      if (written_at != NULL)
-        *written_at = entry->written_at;
-    }
-  else if (count)
-    shard->stats.misses++;
-  nebula_mutex_unlock (&shard->mutex);
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return result;
-}
-
-static gboolean
-invalidate (NebulaComputeCache *self,
-            gconstpointer       probe)
-{
-  Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  Entry *entry;
-  gboolean removed = FALSE;
-
-  nebula_mutex_lock (&shard->mutex);
-  entry = nebula_cache_find_live (shard, probe, hash, entry_time (self), &graveyard);
-  if (entry != NULL)
-    {
-      nebula_cache_entry_remove (shard, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
-      removed = TRUE;
-    }
-  nebula_mutex_unlock (&shard->mutex);
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return removed;
 }
 
 /* A GVariant key as the API takes it: a floating one is consumed (the call
@@ -430,13 +144,13 @@ take_floating_key (GVariant *key)
   return g_variant_is_floating (key) ? g_variant_ref_sink (key) : NULL;
 }
 
-static void
-set_keys (NebulaComputeCache *self,
-          NebulaCacheKeys     keys,
-          GHashFunc           hash_func,
-          GEqualFunc          equal_func,
-          GDestroyNotify      key_destroy,
-          GDestroyNotify      value_destroy)
+void
+nebula_compute_cache_set_keys (NebulaComputeCache *self,
+                               NebulaCacheKeys     keys,
+                               GHashFunc           hash_func,
+                               GEqualFunc          equal_func,
+                               GDestroyNotify      key_destroy,
+                               GDestroyNotify      value_destroy)
 {
   self->keys = keys;
   self->hash_func = hash_func;
@@ -448,23 +162,6 @@ set_keys (NebulaComputeCache *self,
       self->shards[i].keys = keys;
       self->shards[i].equal_func = equal_func;
     }
-}
-
-static NebulaComputeCache *
-new_valist (NebulaCacheKeys     keys,
-            GHashFunc           hash_func,
-            GEqualFunc          equal_func,
-            GDestroyNotify      key_destroy,
-            GDestroyNotify      value_destroy,
-            const char         *first_property_name,
-            va_list             args)
-{
-  NebulaComputeCache *self;
-
-  self = (NebulaComputeCache *) g_object_new_valist (NEBULA_TYPE_COMPUTE_CACHE,
-                                                     first_property_name, args);
-  set_keys (self, keys, hash_func, equal_func, key_destroy, value_destroy);
-  return self;
 }
 
 /**
@@ -484,130 +181,6 @@ nebula_compute_cache_new (NebulaEvictionPolicy policy,
                        "policy", policy,
                        "max-entries", max_entries,
                        NULL);
-}
-
-/**
- * nebula_compute_cache_new_full: (skip)
- * @hash_func: hashes a key
- * @equal_func: compares two keys
- * @key_destroy: (nullable): frees a key the cache owns
- * @value_destroy: (nullable): frees a value the cache owns
- * @first_property_name: (nullable): the name of the first property to set,
- *   as for g_object_new()
- * @...: its value, then more names and values, ending with %NULL
- *
- * Creates a cache with keys and values of any type, used through the
- * `_pointer` functions. #NebulaComputeCache::entry-removed is not emitted
- * by such a cache (its keys are no #GVariant); @key_destroy and
- * @value_destroy see every removal.
- *
- * |[<!-- language="C" -->
- * cache = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
- *                                        "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
- *                                        "max-entries", 1000,
- *                                        NULL);
- * ]|
- *
- * Returns: (transfer full): a new #NebulaComputeCache
- */
-NebulaComputeCache *
-nebula_compute_cache_new_full (GHashFunc       hash_func,
-                               GEqualFunc      equal_func,
-                               GDestroyNotify  key_destroy,
-                               GDestroyNotify  value_destroy,
-                               const char     *first_property_name,
-                               ...)
-{
-  NebulaComputeCache *self;
-  va_list args;
-
-  g_return_val_if_fail (hash_func != NULL, NULL);
-
-  va_start (args, first_property_name);
-  self = new_valist (NEBULA_CACHE_KEYS_POINTER, hash_func, equal_func, key_destroy, value_destroy,
-                     first_property_name, args);
-  va_end (args);
-  return self;
-}
-
-/**
- * nebula_compute_cache_new_for_strings: (skip)
- * @value_destroy: (nullable): frees a value the cache owns
- * @first_property_name: (nullable): the name of the first property to set,
- *   as for g_object_new()
- * @...: its value, then more names and values, ending with %NULL
- *
- * Creates a cache keyed by strings, used through the `_string` functions:
- * nebula_compute_cache_get_or_compute_string() and its siblings. The cache
- * hashes and compares the strings itself, looks them up without copying
- * them, and keeps a copy of the key of each entry it stores. Values are
- * pointers, freed with @value_destroy.
- *
- * #NebulaComputeCache::entry-removed is not emitted by such a cache;
- * @value_destroy sees every removal.
- *
- * |[<!-- language="C" -->
- * cache = nebula_compute_cache_new_for_strings (g_free,
- *                                               "policy", NEBULA_EVICTION_POLICY_LRU,
- *                                               "max-entries", 10000,
- *                                               NULL);
- * page = nebula_compute_cache_get_or_compute_string (cache, "/index.html", render_cb, NULL, &error);
- * ]|
- *
- * Returns: (transfer full): a new #NebulaComputeCache
- */
-NebulaComputeCache *
-nebula_compute_cache_new_for_strings (GDestroyNotify  value_destroy,
-                                      const char     *first_property_name,
-                                      ...)
-{
-  NebulaComputeCache *self;
-  va_list args;
-
-  va_start (args, first_property_name);
-  self = new_valist (NEBULA_CACHE_KEYS_STRING, g_str_hash, NULL, g_free, value_destroy,
-                     first_property_name, args);
-  va_end (args);
-  return self;
-}
-
-/**
- * nebula_compute_cache_new_for_ints: (skip)
- * @value_destroy: (nullable): frees a value the cache owns
- * @first_property_name: (nullable): the name of the first property to set,
- *   as for g_object_new()
- * @...: its value, then more names and values, ending with %NULL
- *
- * Creates a cache keyed by 64-bit integers, used through the `_int`
- * functions: nebula_compute_cache_get_or_compute_int() and its siblings.
- * Keys are kept in the entries, never boxed. Values are pointers, freed
- * with @value_destroy.
- *
- * #NebulaComputeCache::entry-removed is not emitted by such a cache;
- * @value_destroy sees every removal.
- *
- * |[<!-- language="C" -->
- * cache = nebula_compute_cache_new_for_ints (NULL,
- *                                            "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
- *                                            "max-entries", 10000,
- *                                            NULL);
- * ]|
- *
- * Returns: (transfer full): a new #NebulaComputeCache
- */
-NebulaComputeCache *
-nebula_compute_cache_new_for_ints (GDestroyNotify  value_destroy,
-                                   const char     *first_property_name,
-                                   ...)
-{
-  NebulaComputeCache *self;
-  va_list args;
-
-  va_start (args, first_property_name);
-  self = new_valist (NEBULA_CACHE_KEYS_INT, NULL, NULL, NULL, value_destroy,
-                     first_property_name, args);
-  va_end (args);
-  return self;
 }
 
 /**
@@ -643,7 +216,8 @@ nebula_compute_cache_get_or_compute (NebulaComputeCache  *self,
   if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
-  return get_or_compute (self, &probe, take_floating_key (key), G_CALLBACK (func), user_data, error);
+  return nebula_cache_access_get_or_compute (self, &probe, take_floating_key (key), G_CALLBACK (func),
+                                             user_data, error);
 }
 
 /**
@@ -672,7 +246,7 @@ nebula_compute_cache_get (NebulaComputeCache  *self,
     return NULL;
 
   owned = take_floating_key (key);
-  return lookup (self, &probe, TRUE, NULL);
+  return nebula_cache_access_lookup (self, &probe, TRUE, NULL);
 }
 
 GObject *
@@ -684,7 +258,7 @@ nebula_compute_cache_peek (NebulaComputeCache *self,
 
   if (!nebula_cache_variant_probe_init (&probe, key, NULL))
     return NULL;
-  return lookup (self, &probe, FALSE, written_at);
+  return nebula_cache_access_lookup (self, &probe, FALSE, written_at);
 }
 
 /**
@@ -716,7 +290,7 @@ nebula_compute_cache_insert (NebulaComputeCache  *self,
   if (!nebula_cache_variant_probe_init (&probe, key, error))
     return FALSE;
 
-  return insert (self, &probe, take_floating_key (key), g_object_ref (value), error);
+  return nebula_cache_access_insert (self, &probe, take_floating_key (key), g_object_ref (value), error);
 }
 
 /**
@@ -742,312 +316,7 @@ nebula_compute_cache_invalidate (NebulaComputeCache *self,
     return FALSE;
 
   owned = take_floating_key (key);
-  return invalidate (self, &probe);
-}
-
-/**
- * nebula_compute_cache_get_or_compute_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key; the cache takes it (it is stored, or freed with the key
- *   destroy function)
- * @func: (scope call): computes the value on a miss
- * @user_data: data for @func
- * @error: return location for an error
- *
- * The get-or-compute of caches with arbitrary keys and values.
- *
- * Returns: the value, owned by the cache (valid until its entry is
- *   removed), or %NULL with @error set
- */
-gpointer
-nebula_compute_cache_get_or_compute_pointer (NebulaComputeCache        *self,
-                                             gpointer                   key,
-                                             NebulaPointerComputeFunc   func,
-                                             gpointer                   user_data,
-                                             GError                   **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-
-  return get_or_compute (self, key, key, G_CALLBACK (func), user_data, error);
-}
-
-/**
- * nebula_compute_cache_get_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key
- *
- * Looks @key up. Counts a hit or a miss.
- *
- * Returns: (nullable): the value, owned by the cache, or %NULL
- */
-gpointer
-nebula_compute_cache_get_pointer (NebulaComputeCache *self,
-                                  gconstpointer       key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, NULL);
-
-  return lookup (self, key, TRUE, NULL);
-}
-
-/**
- * nebula_compute_cache_insert_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key; the cache takes it
- * @value: the value; the cache takes it
- * @error: return location for an error
- *
- * Stores @value for @key. On failure both are freed with the destroy
- * functions.
- *
- * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_OVERFLOW
- */
-gboolean
-nebula_compute_cache_insert_pointer (NebulaComputeCache  *self,
-                                     gpointer             key,
-                                     gpointer             value,
-                                     GError             **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, FALSE);
-  g_return_val_if_fail (value != NULL, FALSE);
-
-  return insert (self, key, key, value, error);
-}
-
-/**
- * nebula_compute_cache_invalidate_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key
- *
- * Removes the entry of @key, if any.
- *
- * Returns: %TRUE if a live entry was removed
- */
-gboolean
-nebula_compute_cache_invalidate_pointer (NebulaComputeCache *self,
-                                         gconstpointer       key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_POINTER, FALSE);
-
-  return invalidate (self, key);
-}
-
-/**
- * nebula_compute_cache_get_or_compute_string: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
- * @key: the key; the cache copies it when it stores an entry
- * @func: (scope call): computes the value on a miss
- * @user_data: data for @func
- * @error: return location for an error
- *
- * Returns the live value stored for @key, or calls @func once, stores what
- * it returns and returns that. A hit neither copies nor allocates.
- *
- * Returns: the value, owned by the cache (valid until its entry is
- *   removed), or %NULL with @error set (%NEBULA_CACHE_ERROR_INVALID_KEY for
- *   a %NULL @key, %NEBULA_CACHE_ERROR_OVERFLOW, or the error of @func)
- */
-gpointer
-nebula_compute_cache_get_or_compute_string (NebulaComputeCache       *self,
-                                            const char               *key,
-                                            NebulaStringComputeFunc   func,
-                                            gpointer                  user_data,
-                                            GError                  **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  if (key == NULL)
-    {
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
-                        "The key is NULL; a string cache takes a string");
-      return NULL;
-    }
-
-  return get_or_compute (self, key, NULL, G_CALLBACK (func), user_data, error);
-}
-
-/**
- * nebula_compute_cache_get_string: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
- * @key: (nullable): the key
- *
- * Looks @key up without computing. Counts a hit or a miss; a %NULL @key
- * has no entry and counts nothing.
- *
- * Returns: (nullable): the value, owned by the cache, or %NULL
- */
-gpointer
-nebula_compute_cache_get_string (NebulaComputeCache *self,
-                                 const char         *key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, NULL);
-
-  return key != NULL ? lookup (self, key, TRUE, NULL) : NULL;
-}
-
-/**
- * nebula_compute_cache_insert_string: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
- * @key: the key; the cache copies it
- * @value: the value; the cache takes it
- * @error: return location for an error
- *
- * Stores @value for @key, replacing any value there. On failure @value is
- * freed with the value destroy function.
- *
- * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_INVALID_KEY
- *   (a %NULL @key), %NEBULA_CACHE_ERROR_FAILED (a %NULL @value) or
- *   %NEBULA_CACHE_ERROR_OVERFLOW
- */
-gboolean
-nebula_compute_cache_insert_string (NebulaComputeCache  *self,
-                                    const char          *key,
-                                    gpointer             value,
-                                    GError             **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, FALSE);
-
-  if (key == NULL || value == NULL)
-    {
-      if (key == NULL)
-        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY, NULL,
-                          "The key is NULL; a string cache takes a string");
-      else
-        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
-                          "The value is NULL; a cache stores values, not their absence");
-      nebula_cache_removal_free_data (self, NULL, value);
-      return FALSE;
-    }
-
-  return insert (self, key, NULL, value, error);
-}
-
-/**
- * nebula_compute_cache_invalidate_string: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_strings()
- * @key: (nullable): the key
- *
- * Removes the entry of @key, if any.
- *
- * Returns: %TRUE if a live entry was removed
- */
-gboolean
-nebula_compute_cache_invalidate_string (NebulaComputeCache *self,
-                                        const char         *key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_STRING, FALSE);
-
-  return key != NULL && invalidate (self, key);
-}
-
-/**
- * nebula_compute_cache_get_or_compute_int: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
- * @key: the key
- * @func: (scope call): computes the value on a miss
- * @user_data: data for @func
- * @error: return location for an error
- *
- * Returns the live value stored for @key, or calls @func once, stores what
- * it returns and returns that.
- *
- * Returns: the value, owned by the cache (valid until its entry is
- *   removed), or %NULL with @error set (%NEBULA_CACHE_ERROR_OVERFLOW or
- *   the error of @func)
- */
-gpointer
-nebula_compute_cache_get_or_compute_int (NebulaComputeCache    *self,
-                                         gint64                 key,
-                                         NebulaIntComputeFunc   func,
-                                         gpointer               user_data,
-                                         GError               **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-  g_return_val_if_fail (error == NULL || *error == NULL, NULL);
-
-  return get_or_compute (self, &key, NULL, G_CALLBACK (func), user_data, error);
-}
-
-/**
- * nebula_compute_cache_get_int: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
- * @key: the key
- *
- * Looks @key up without computing. Counts a hit or a miss.
- *
- * Returns: (nullable): the value, owned by the cache, or %NULL
- */
-gpointer
-nebula_compute_cache_get_int (NebulaComputeCache *self,
-                              gint64              key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, NULL);
-
-  return lookup (self, &key, TRUE, NULL);
-}
-
-/**
- * nebula_compute_cache_insert_int: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
- * @key: the key
- * @value: the value; the cache takes it
- * @error: return location for an error
- *
- * Stores @value for @key, replacing any value there. On failure @value is
- * freed with the value destroy function.
- *
- * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_FAILED (a
- *   %NULL @value) or %NEBULA_CACHE_ERROR_OVERFLOW
- */
-gboolean
-nebula_compute_cache_insert_int (NebulaComputeCache  *self,
-                                 gint64               key,
-                                 gpointer             value,
-                                 GError             **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, FALSE);
-
-  if (value == NULL)
-    {
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
-                        "The value is NULL; a cache stores values, not their absence");
-      return FALSE;
-    }
-
-  return insert (self, &key, NULL, value, error);
-}
-
-/**
- * nebula_compute_cache_invalidate_int: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_for_ints()
- * @key: the key
- *
- * Removes the entry of @key, if any.
- *
- * Returns: %TRUE if a live entry was removed
- */
-gboolean
-nebula_compute_cache_invalidate_int (NebulaComputeCache *self,
-                                     gint64              key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_INT, FALSE);
-
-  return invalidate (self, &key);
+  return nebula_cache_access_invalidate (self, &probe);
 }
 
 /**
@@ -1321,7 +590,7 @@ nebula_compute_cache_constructed (GObject *object)
   self->shards = g_new0 (NebulaCacheShard, self->n_shards);
   for (guint i = 0; i < self->n_shards; i++)
     shard_init (self, &self->shards[i], i);
-  set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,
+  nebula_compute_cache_set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,
             self->value_destroy);
 }
 
