@@ -225,11 +225,11 @@ NebulaComputeCache *nebula_compute_cache_new_full         (GHashFunc            
 NEBULA_AVAILABLE_IN_0_1
 NebulaComputeCache *nebula_compute_cache_new_for_strings  (GDestroyNotify            value_destroy,
                                                            const char               *first_property_name,
-                                                           ...) G_GNUC_NULL_TERMINATED;
+                                                           ...);
 NEBULA_AVAILABLE_IN_0_1
 NebulaComputeCache *nebula_compute_cache_new_for_ints     (GDestroyNotify            value_destroy,
                                                            const char               *first_property_name,
-                                                           ...) G_GNUC_NULL_TERMINATED;
+                                                           ...);
 NEBULA_AVAILABLE_IN_ALL
 GObject            *nebula_compute_cache_get_or_compute   (NebulaComputeCache       *self,
                                                            GVariant                 *key,

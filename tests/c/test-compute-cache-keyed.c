@@ -178,6 +178,23 @@ test_ints (void)
   g_assert_cmpuint (counts.destroyed, ==, G_N_ELEMENTS (keys) + 1);
 }
 
+/* A function of another kind of key is a programmer error: a critical,
+ * nothing done. */
+static void
+test_wrong_kind (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaComputeCache) strings = nebula_compute_cache_new_for_strings (NULL, NULL);
+
+      g_assert_null (nebula_compute_cache_get_int (strings, 1));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*NEBULA_CACHE_KEYS_INT*");
+}
+
 /* The keyed API scores exactly as the pointer API on the same trace: same
  * policies, same order of events. */
 static gpointer
@@ -539,6 +556,7 @@ main (int    argc,
 
   g_test_add_func ("/nebula/compute-cache/keyed/strings", test_strings);
   g_test_add_func ("/nebula/compute-cache/keyed/ints", test_ints);
+  g_test_add_func ("/nebula/compute-cache/keyed/wrong-kind", test_wrong_kind);
   g_test_add_func ("/nebula/compute-cache/keyed/same-hits-as-pointer-api", test_same_hits_as_pointer_api);
   g_test_add_func ("/nebula/compute-cache/shards/property", test_shards_property);
   g_test_add_func ("/nebula/compute-cache/shards/bounds", test_shards_bounds);
