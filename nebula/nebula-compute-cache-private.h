@@ -30,17 +30,19 @@ typedef struct _Entry Entry;
 
 struct _Entry
 {
-  Link             policy_link;   /* the policy's queue or LFU bucket */
+  /* What a lookup reads first, then what a hit touches: together at the
+   * start, in one cache line with the policy's link. */
   Entry           *chain;         /* next in the table's bucket, or the free list */
-  gpointer         key;           /* NULL for integer keys */
-  gpointer         value;
-  gint64           int_key;       /* integer keys; a GVariant key's bits or string */
-  guint64          weight;
-  FrequencyBucket *bucket;        /* LFU */
   guint            hash;          /* the table, S3-FIFO ghost */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
+  gpointer         key;           /* NULL for integer keys */
+  gint64           int_key;       /* integer keys; a GVariant key's bits or string */
+  gpointer         value;
+  Link             policy_link;   /* the policy's queue or LFU bucket */
+  guint64          weight;
+  FrequencyBucket *bucket;        /* LFU */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
   gint64           written_at;
