@@ -129,7 +129,7 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   guint64 weight = 0;
 
   /* A hit takes the lock once, a miss twice: to look, and to publish. */
-  nebula_mutex_lock (&shard->mutex);
+  nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
   entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   shard->stats.requests++;
@@ -141,7 +141,7 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
     }
   else
     shard->stats.misses++;
-  nebula_mutex_unlock (&shard->mutex);
+  nebula_compute_cache_unlock (self, shard);
   nebula_cache_removal_flush (self, &graveyard);
 
   if (result != NULL)
@@ -160,12 +160,12 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   if (value != NULL)
     weight = nebula_cache_weigh (self, user_key (self, probe), value);
 
-  nebula_mutex_lock (&shard->mutex);
+  nebula_compute_cache_lock (self, shard);
   shard->stats.load_time_us += finished - started;
   if (value == NULL)
     {
       shard->stats.loads_failed++;
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, owned, NULL);
       if (local_error == NULL)
         nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
@@ -180,18 +180,18 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
     {
       /* Another thread stored a value while this one computed: keep it. */
       result = ref_value (self, entry->value);
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, owned, value);
     }
   else if (nebula_cache_entry_store (shard, probe, hash, key = key_to_store (self, probe, owned),
                                      value, weight, time, TRUE, &graveyard, error))
     {
       result = ref_value (self, value);
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_compute_cache_unlock (self, shard);
     }
   else
     {
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, key, value);
     }
 
@@ -214,13 +214,13 @@ nebula_cache_access_insert (NebulaComputeCache  *self,
   gboolean stored;
   gint64 time;
 
-  nebula_mutex_lock (&shard->mutex);
+  nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
   nebula_cache_expire (shard, time, &graveyard);
   key = key_to_store (self, probe, owned);
   stored = nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, FALSE,
                                      &graveyard, error);
-  nebula_mutex_unlock (&shard->mutex);
+  nebula_compute_cache_unlock (self, shard);
 
   if (!stored)
     nebula_cache_removal_free_data (self, key, value);
@@ -241,7 +241,7 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
   Entry *entry;
   gint64 time;
 
-  nebula_mutex_lock (&shard->mutex);
+  nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
   entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (count)
@@ -257,7 +257,7 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
     }
   else if (count)
     shard->stats.misses++;
-  nebula_mutex_unlock (&shard->mutex);
+  nebula_compute_cache_unlock (self, shard);
 
   nebula_cache_removal_flush (self, &graveyard);
   return result;
@@ -273,14 +273,14 @@ nebula_cache_access_invalidate (NebulaComputeCache *self,
   Entry *entry;
   gboolean removed = FALSE;
 
-  nebula_mutex_lock (&shard->mutex);
+  nebula_compute_cache_lock (self, shard);
   entry = nebula_cache_find_live (shard, probe, hash, nebula_compute_cache_entry_time (self), &graveyard);
   if (entry != NULL)
     {
       nebula_cache_entry_remove (shard, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
       removed = TRUE;
     }
-  nebula_mutex_unlock (&shard->mutex);
+  nebula_compute_cache_unlock (self, shard);
 
   nebula_cache_removal_flush (self, &graveyard);
   return removed;

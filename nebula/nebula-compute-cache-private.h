@@ -8,6 +8,7 @@
 #include "nebula-cache-ghost-private.h"
 #include "nebula-cache-queue-private.h"
 #include "nebula-compute-cache.h"
+#include "nebula-sanitizer-private.h"
 
 G_BEGIN_DECLS
 
@@ -136,6 +137,7 @@ struct _NebulaComputeCache
   GDestroyNotify            value_destroy;
   gboolean                  uses_time;       /* entries carry times */
   gboolean                  time_loads;      /* load_time_us is measured */
+  gboolean                  thread_safe;     /* the shards' locks are taken */
 
   NebulaEvictionPolicy      policy;
   guint                     max_entries;
@@ -196,6 +198,23 @@ void      nebula_compute_cache_set_keys   (NebulaComputeCache  *self,
                                            GEqualFunc           equal_func,
                                            GDestroyNotify       key_destroy,
                                            GDestroyNotify       value_destroy);
+
+/* A shard's lock, unless the cache was made with thread-safe FALSE. */
+static inline void
+nebula_compute_cache_lock (NebulaComputeCache *self,
+                           NebulaCacheShard   *shard)
+{
+  if (self->thread_safe)
+    nebula_mutex_lock (&shard->mutex);
+}
+
+static inline void
+nebula_compute_cache_unlock (NebulaComputeCache *self,
+                             NebulaCacheShard   *shard)
+{
+  if (self->thread_safe)
+    nebula_mutex_unlock (&shard->mutex);
+}
 
 /* Locks and unlocks every shard, in order: for settings read under the
  * shards' locks (clock, weigher, track_time). */

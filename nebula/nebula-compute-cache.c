@@ -40,7 +40,9 @@
  * Every removal is announced by [signal@ComputeCache::entry-removed],
  * emitted after the cache's lock is released.
  *
- * The cache is thread-safe. Computations run without the lock held, so two
+ * The cache is thread-safe (unless made with
+ * [property@ComputeCache:thread-safe] %FALSE). Computations run without
+ * the lock held, so two
  * threads missing the same key at once may both compute; the first value
  * stored wins and both callers get it. [property@ComputeCache:shards]
  * splits it into independently locked parts for threads.
@@ -59,6 +61,7 @@ enum {
   PROP_PROMOTION_THRESHOLD,
   PROP_SHARDS,
   PROP_TIME_LOADS,
+  PROP_THREAD_SAFE,
   PROP_N_ENTRIES,
   PROP_WEIGHT,
   N_PROPS
@@ -105,14 +108,14 @@ void
 nebula_compute_cache_lock_all (NebulaComputeCache *self)
 {
   for (guint i = 0; i < self->n_shards; i++)
-    nebula_mutex_lock (&self->shards[i].mutex);
+    nebula_compute_cache_lock (self, &self->shards[i]);
 }
 
 void
 nebula_compute_cache_unlock_all (NebulaComputeCache *self)
 {
   for (guint i = self->n_shards; i > 0; i--)
-    nebula_mutex_unlock (&self->shards[i - 1].mutex);
+    nebula_compute_cache_unlock (self, &self->shards[i - 1]);
 }
 
 /* Time */
@@ -130,9 +133,9 @@ nebula_compute_cache_now (NebulaComputeCache *self)
 {
   gint64 result;
 
-  nebula_mutex_lock (&self->shards[0].mutex);
+  nebula_compute_cache_lock (self, &self->shards[0]);
   result = nebula_compute_cache_clock_now (self);
-  nebula_mutex_unlock (&self->shards[0].mutex);
+  nebula_compute_cache_unlock (self, &self->shards[0]);
   return result;
 }
 
@@ -335,12 +338,12 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
       NebulaCacheShard *shard = &self->shards[i];
       Graveyard graveyard = GRAVEYARD_INIT;
 
-      nebula_mutex_lock (&shard->mutex);
+      nebula_compute_cache_lock (self, shard);
       for (guint b = 0; b < (1u << shard->table.bits); b++)
         while (shard->table.buckets[b] != NULL)
           nebula_cache_entry_remove (shard, shard->table.buckets[b], NEBULA_REMOVAL_CAUSE_EXPLICIT,
                                      &graveyard);
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_compute_cache_unlock (self, shard);
 
       nebula_cache_removal_flush (self, &graveyard);
     }
@@ -364,9 +367,9 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 
   for (guint i = 0; i < self->n_shards; i++)
     {
-      nebula_mutex_lock (&self->shards[i].mutex);
+      nebula_compute_cache_lock (self, &self->shards[i]);
       n += self->shards[i].table.size;
-      nebula_mutex_unlock (&self->shards[i].mutex);
+      nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return n;
 }
@@ -388,9 +391,9 @@ nebula_compute_cache_get_weight (NebulaComputeCache *self)
 
   for (guint i = 0; i < self->n_shards; i++)
     {
-      nebula_mutex_lock (&self->shards[i].mutex);
+      nebula_compute_cache_lock (self, &self->shards[i]);
       weight += self->shards[i].weight;
-      nebula_mutex_unlock (&self->shards[i].mutex);
+      nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return weight;
 }
@@ -420,10 +423,10 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
 
       /* Every field is a guint64 counter. */
       G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
-      nebula_mutex_lock (&self->shards[i].mutex);
+      nebula_compute_cache_lock (self, &self->shards[i]);
       for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
         sum[f] += add[f];
-      nebula_mutex_unlock (&self->shards[i].mutex);
+      nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return stats;
 }
@@ -628,6 +631,9 @@ nebula_compute_cache_get_property (GObject    *object,
     case PROP_TIME_LOADS:
       g_value_set_boolean (value, self->time_loads);
       break;
+    case PROP_THREAD_SAFE:
+      g_value_set_boolean (value, self->thread_safe);
+      break;
     case PROP_N_ENTRIES:
       g_value_set_uint (value, nebula_compute_cache_get_n_entries (self));
       break;
@@ -672,6 +678,9 @@ nebula_compute_cache_set_property (GObject      *object,
       break;
     case PROP_TIME_LOADS:
       self->time_loads = g_value_get_boolean (value);
+      break;
+    case PROP_THREAD_SAFE:
+      self->thread_safe = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -795,6 +804,19 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
                           G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * NebulaComputeCache:thread-safe:
+   *
+   * Whether the cache takes its shards' locks. %TRUE by default; a cache
+   * used by one thread at a time (or under the program's own lock) can be
+   * made with %FALSE and saves two atomic operations per request. Using
+   * such a cache from two threads at once is undefined, as with a
+   * #GHashTable.
+   */
+  properties[PROP_THREAD_SAFE] =
+    g_param_spec_boolean ("thread-safe", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * NebulaComputeCache:n-entries:
    *
    * The number of stored entries. Not notified: read it when needed.
@@ -829,4 +851,5 @@ nebula_compute_cache_init (NebulaComputeCache *self)
   self->value_destroy = g_object_unref;
   self->requested_shards = 1;
   self->time_loads = TRUE;
+  self->thread_safe = TRUE;
 }

@@ -6,7 +6,8 @@
  * keys, or read from a file of one key per line (--trace), is replayed
  * against a cache with room for a tenth of the keys, through
  * get-or-compute: every policy through the C keyed API for integers
- * (new_for_ints), the C pointer API (new_full) and the GVariant API (keys
+ * (new_for_ints; LRU and S3-FIFO also with time-loads off and with
+ * thread-safe off), the C pointer API (new_full) and the GVariant API (keys
  * built once, GObject values), and as the baseline a plain GHashTable +
  * GQueue LRU under a GMutex, written below as a user would (a miss computes
  * outside the lock, as the caches do). The same with string keys: the
@@ -49,6 +50,7 @@ typedef enum
   ZIPF_BASELINE,
   ZIPF_INT,
   ZIPF_INT_UNTIMED,             /* time-loads off */
+  ZIPF_INT_UNLOCKED,            /* thread-safe off */
   ZIPF_POINTER,
   ZIPF_VARIANT,
   ZIPF_BASELINE_STRING,
@@ -67,7 +69,7 @@ typedef struct
   double                best_ns;      /* CPU time of the best round */
 } ZipfRow;
 
-#define STRING_BASELINE 15
+#define STRING_BASELINE 17
 
 static ZipfRow zipf_rows[] = {
   { "baseline-lru", ZIPF_BASELINE, 0 },
@@ -77,6 +79,8 @@ static ZipfRow zipf_rows[] = {
   { "int", ZIPF_INT, NEBULA_EVICTION_POLICY_S3_FIFO },
   { "int-untimed", ZIPF_INT_UNTIMED, NEBULA_EVICTION_POLICY_LRU },
   { "int-untimed", ZIPF_INT_UNTIMED, NEBULA_EVICTION_POLICY_S3_FIFO },
+  { "int-unlocked", ZIPF_INT_UNLOCKED, NEBULA_EVICTION_POLICY_LRU },
+  { "int-unlocked", ZIPF_INT_UNLOCKED, NEBULA_EVICTION_POLICY_S3_FIFO },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_LRU },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_FIFO },
   { "pointer", ZIPF_POINTER, NEBULA_EVICTION_POLICY_LFU },
@@ -368,9 +372,11 @@ zipf_cache_new (ZipfApi              api,
     {
     case ZIPF_INT:
     case ZIPF_INT_UNTIMED:
+    case ZIPF_INT_UNLOCKED:
       return nebula_compute_cache_new_for_ints (NULL, "policy", policy, "max-entries", capacity,
                                                 "shards", shards,
-                                                "time-loads", api == ZIPF_INT, NULL);
+                                                "time-loads", api != ZIPF_INT_UNTIMED,
+                                                "thread-safe", api != ZIPF_INT_UNLOCKED, NULL);
     case ZIPF_STRING:
       return nebula_compute_cache_new_for_strings (NULL, "policy", policy, "max-entries", capacity,
                                                    "shards", shards, NULL);
@@ -439,6 +445,7 @@ zipf_replay (ZipfRow      *row,
 
     case ZIPF_INT:
     case ZIPF_INT_UNTIMED:
+    case ZIPF_INT_UNLOCKED:
       for (guint i = 0; i < zipf_requests; i++)
         if (G_UNLIKELY (nebula_compute_cache_get_or_compute_int (cache, trace[i], int_identity_cb,
                                                                  NULL, NULL)
@@ -762,10 +769,11 @@ nebula_bench_cache_zipf_print_table (void)
         printf ("failed: %s\n", row->error);
     }
   printf ("(baseline-lru: a GHashTable + GQueue LRU under a GMutex; int: new_for_ints() and\n"
-          " get_or_compute_int(); int-untimed: the same with time-loads off; pointer: new_full()\n"
-          " with g_direct_hash; variant: int64 GVariant keys built once, GObject values;\n"
-          " baseline-str: the baseline with g_str_hash and a copy of each key stored; string:\n"
-          " new_for_strings(), against baseline-str; x int API: variant against int, same policy)\n");
+          " get_or_compute_int(); int-untimed: the same with time-loads off; int-unlocked: with\n"
+          " thread-safe off (no lock; the baseline keeps its mutex); pointer: new_full() with\n"
+          " g_direct_hash; variant: int64 GVariant keys built once, GObject values; baseline-str:\n"
+          " the baseline with g_str_hash and a copy of each key stored; string: new_for_strings(),\n"
+          " against baseline-str; x int API: variant against int, same policy)\n");
 
   printf ("\nthreads on one integer-keyed LRU (each thread replays the whole trace), wall clock,\n"
           "best of %u rounds\n", zipf_rounds);

@@ -196,7 +196,8 @@ test_wrong_kind (void)
 }
 
 /* The keyed API scores exactly as the pointer API on the same trace: same
- * policies, same order of events. */
+ * policies, same order of events; without locks (thread-safe FALSE) the
+ * counters are the same. */
 static gpointer
 pointer_identity_cb (gconstpointer   key,
                      gpointer        user_data,
@@ -239,8 +240,11 @@ test_same_hits_as_pointer_api (void)
     {
       g_autoptr(NebulaComputeCache) pointer = NULL;
       g_autoptr(NebulaComputeCache) keyed = NULL;
+      g_autoptr(NebulaComputeCache) unlocked = NULL;
       g_autoptr(NebulaCacheStats) pointer_stats = NULL;
       g_autoptr(NebulaCacheStats) keyed_stats = NULL;
+      g_autoptr(NebulaCacheStats) unlocked_stats = NULL;
+      gboolean thread_safe;
       guint64 ttl = policies[p] == NEBULA_EVICTION_POLICY_TTL ? 300 : 0;
 
       pointer = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
@@ -248,8 +252,13 @@ test_same_hits_as_pointer_api (void)
                                                "time-to-live", ttl, NULL);
       keyed = nebula_compute_cache_new_for_ints (NULL, "policy", policies[p], "max-entries", 200,
                                                  "time-to-live", ttl, NULL);
+      unlocked = nebula_compute_cache_new_for_ints (NULL, "policy", policies[p], "max-entries", 200,
+                                                    "time-to-live", ttl, "thread-safe", FALSE, NULL);
+      g_object_get (unlocked, "thread-safe", &thread_safe, NULL);
+      g_assert_false (thread_safe);
       nebula_compute_cache_set_clock (pointer, fake_clock, NULL, NULL);
       nebula_compute_cache_set_clock (keyed, fake_clock, NULL, NULL);
+      nebula_compute_cache_set_clock (unlocked, fake_clock, NULL, NULL);
       fake_now = 0;
       for (guint i = 0; i < G_N_ELEMENTS (trace); i++, fake_now++)
         {
@@ -257,6 +266,8 @@ test_same_hits_as_pointer_api (void)
                                                                       pointer_identity_cb, NULL, NULL)
                          == GUINT_TO_POINTER (trace[i]));
           g_assert_true (nebula_compute_cache_get_or_compute_int (keyed, trace[i], int_identity_cb, NULL, NULL)
+                         == GUINT_TO_POINTER (trace[i]));
+          g_assert_true (nebula_compute_cache_get_or_compute_int (unlocked, trace[i], int_identity_cb, NULL, NULL)
                          == GUINT_TO_POINTER (trace[i]));
         }
       pointer_stats = nebula_compute_cache_get_stats (pointer);
@@ -267,6 +278,9 @@ test_same_hits_as_pointer_api (void)
       g_assert_cmpuint (keyed_stats->hits, ==, pointer_stats->hits);
       g_assert_cmpuint (keyed_stats->evictions, ==, pointer_stats->evictions);
       g_assert_cmpuint (keyed_stats->expirations, ==, pointer_stats->expirations);
+      unlocked_stats = nebula_compute_cache_get_stats (unlocked);
+      unlocked_stats->load_time_us = keyed_stats->load_time_us = 0;   /* the clock's, not the cache's */
+      g_assert_cmpmem (unlocked_stats, sizeof *unlocked_stats, keyed_stats, sizeof *keyed_stats);
     }
 }
 
