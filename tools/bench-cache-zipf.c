@@ -112,6 +112,8 @@ static ThreadRow thread_rows[] = {
   { 1, 2 },
   { 0, 1 },
   { 0, 2 },
+  { 64, 1 },
+  { 64, 2 },
 };
 
 static gboolean zipf_ran;

@@ -94,7 +94,7 @@ def main():
     failures += [f'csv: {row}' for row in rows if row['status'] != 'ok']
 
     threads = caches.get('zipf', {}).get('threads', [])
-    if len(threads) != 4 or any(row['status'] != 'ok' or row['lookups_per_s'] <= 0 for row in threads):
+    if len(threads) != 6 or any(row['status'] != 'ok' or row['lookups_per_s'] <= 0 for row in threads):
         failures.append(f'json: thread rows {threads}')
 
     check_trace(bench, failures)
