@@ -26,12 +26,8 @@ ref_value (NebulaComputeCache *self,
   return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
 }
 
-/* Keys. Every internal function takes the key as the API does (@probe: a
- * NebulaCacheVariantProbe of the GVariant, the caller's pointer, a string,
- * a pointer to a gint64), and
- * @owned, the key if the call owns it (a floating GVariant it sank, the
- * key of a `_pointer` call), else NULL: a hit then neither copies nor
- * references the key. */
+/* Keys (nebula-cache-access-private.h says what @probe and @owned are):
+ * a hit neither copies nor references the key. */
 
 static inline guint
 key_hash (NebulaComputeCache *self,
