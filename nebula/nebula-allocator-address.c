@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 
 /**

@@ -6,8 +6,10 @@
 #pragma once
 
 #include "nebula-allocator-fast.h"
-#include "nebula-allocator-private.h"
+#include "nebula-error-private.h"
+#include "nebula-layout-private.h"
 #include "nebula-memory-budget-private.h"
+#include "nebula-stats-private.h"
 
 G_BEGIN_DECLS
 
@@ -28,6 +30,17 @@ enum {
   NEBULA_CONFIG_N_PROPS
 };
 
+/* Whether the configuration has been checked and the first chunk or slab
+ * taken (nebula_allocator_config_ensure()), and if that failed, why. */
+typedef struct
+{
+  gsize   once;                    /* NebulaConfigInitState; atomic */
+  GError *error;                   /* why the configuration is invalid */
+} NebulaInitState;
+
+/* The configuration every built-in allocator shares: the common
+ * properties, the budget account and the init state, each with its own
+ * functions. */
 typedef struct
 {
   char         *name;              /* always valid UTF-8 */
@@ -37,15 +50,15 @@ typedef struct
   gboolean      track_stats;
   int           alloc_fill;        /* -1: off */
   int           free_fill;         /* -1: off */
-  NebulaMemoryBudget *budget;      /* owned, or NULL */
-  guint64       charged;           /* bytes charged to budget; atomic */
 
   guint64       explicit_props;    /* bit n: property id n was given */
-  gsize         init_once;         /* NebulaConfigInitState; atomic */
-  GError       *init_error;        /* why the configuration is invalid */
+
+  NebulaBudgetAccount account;     /* the budget property and what it is
+                                    * charged (nebula-memory-budget.c) */
+  NebulaInitState     init;        /* nebula_allocator_config_ensure() */
 } NebulaAllocatorConfig;
 
-/* The states of NebulaAllocatorConfig.init_once. */
+/* The states of NebulaInitState.once. */
 typedef enum
 {
   NEBULA_CONFIG_INIT_NONE,
@@ -111,45 +124,6 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
                                                       NebulaConfigInitFunc    init,
                                                       GError                **error);
 
-/* Memory budgets. An allocator charges the memory it takes from the system
- * (chunks, slabs, blocks: what it holds, not what callers asked for) before
- * it takes it, and uncharges it when it gives it back:
- *
- *   if (!nebula_allocator_config_charge (&self->config, slab_size, error))
- *     return NULL;                        // BUDGET_EXCEEDED, nothing taken
- *   slab = g_try_malloc (slab_size);
- *   if (slab == NULL)
- *     {
- *       nebula_allocator_config_uncharge (&self->config, slab_size);
- *       ...OUT_OF_MEMORY...
- *     }
- *   ...
- *   g_free (slab);                        // on shrink, reset, finalize
- *   nebula_allocator_config_uncharge (&self->config, slab_size);
- *
- * Both are no-ops without a budget and safe from any thread. The config
- * counts what it charged, so nebula_allocator_config_clear() gives back
- * whatever is still charged when the allocator is finalized, and uncharge
- * never releases more than was charged. A Pool charges each slab (the first
- * one in its init function, so that a budget too small for it makes
- * construction fail with BUDGET_EXCEEDED), a Stack its buffer(s).
- *
- * A charge may emit the budget's signals. If the allocator charges while it
- * holds a lock of its own, it brackets the locked region so that the
- * signals wait until it unlocks (handlers may call back into it):
- *
- *   nebula_memory_budget_hold_signals ();
- *   g_mutex_lock (&self->lock);
- *   ...charge...
- *   g_mutex_unlock (&self->lock);
- *   nebula_memory_budget_emit_held_signals ();
- *
- * Holding is per thread and nests; it costs a thread-local increment. */
-gboolean  nebula_allocator_config_charge             (NebulaAllocatorConfig  *config,
-                                                      gsize                   size,
-                                                      GError                **error);
-void      nebula_allocator_config_uncharge           (NebulaAllocatorConfig  *config,
-                                                      gsize                   size);
 
 /* Every built-in allocator starts with a NebulaAllocatorCore
  * (nebula-allocator-fast.h) right after its GObject, set up in its

@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"
 
@@ -142,21 +143,19 @@ nebula_allocator_config_init (NebulaAllocatorConfig *config,
   config->alloc_fill = -1;
   config->free_fill = -1;
   config->explicit_props = 0;
-  config->init_once = 0;
-  config->init_error = NULL;
-  config->budget = NULL;
-  config->charged = 0;
+  config->init.once = 0;
+  config->init.error = NULL;
+  config->account.budget = NULL;
+  config->account.charged = 0;
 }
 
 void
 nebula_allocator_config_clear (NebulaAllocatorConfig *config)
 {
   /* Whatever the allocator still holds goes back with it. */
-  if (config->budget != NULL && config->charged != 0)
-    nebula_allocator_config_uncharge (config, config->charged);
-  g_clear_object (&config->budget);
+  nebula_budget_account_clear (&config->account);
   g_clear_pointer (&config->name, g_free);
-  g_clear_error (&config->init_error);
+  g_clear_error (&config->init.error);
 }
 
 gboolean
@@ -196,7 +195,7 @@ nebula_allocator_config_set_property (NebulaAllocatorConfig *config,
       config->preset = g_value_get_enum (value);
       return TRUE;
     case NEBULA_CONFIG_PROP_BUDGET:
-      g_set_object (&config->budget, g_value_get_object (value));
+      nebula_budget_account_set (&config->account, g_value_get_object (value));
       return TRUE;
     default:
       return FALSE;
@@ -229,7 +228,7 @@ nebula_allocator_config_get_property (NebulaAllocatorConfig *config,
       g_value_set_enum (value, config->preset);
       return TRUE;
     case NEBULA_CONFIG_PROP_BUDGET:
-      g_value_set_object (value, config->budget);
+      g_value_set_object (value, config->account.budget);
       return TRUE;
     default:
       return FALSE;
@@ -246,7 +245,7 @@ nebula_allocator_config_begin_set (NebulaAllocatorConfig *config,
                                    GObject               *object,
                                    GParamSpec            *pspec)
 {
-  if (g_atomic_pointer_get (&config->init_once) != 0)
+  if (g_atomic_pointer_get (&config->init.once) != 0)
     {
       g_warning ("%s:%s is a construct property and cannot change after initialization",
                  G_OBJECT_TYPE_NAME (object), pspec->name);
@@ -308,7 +307,7 @@ nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
   NebulaErrorInfo info = { 0, };
   va_list args;
 
-  if (config->init_error != NULL)
+  if (config->init.error != NULL)
     return;
 
   va_start (args, format);
@@ -320,12 +319,12 @@ nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
   info.suggestion = suggestion;
 
   if (config->name != NULL)
-    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+    nebula_set_error (&config->init.error, NEBULA_ALLOCATOR_ERROR,
                       NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
                       "%s '%s' has an invalid configuration: '%s' %s",
                       type_label, config->name, property, rule);
   else
-    nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+    nebula_set_error (&config->init.error, NEBULA_ALLOCATOR_ERROR,
                       NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
                       "%s has an invalid configuration: '%s' %s",
                       type_label, property, rule);
@@ -379,7 +378,7 @@ nebula_allocator_config_check_capacity (NebulaAllocatorConfig *config,
 }
 
 /* Applies the preset and checks the common properties; the first problem
- * found is kept in config->init_error. */
+ * found is kept in config->init.error. */
 void
 nebula_allocator_config_validate (NebulaAllocatorConfig *config,
                                   const char            *type_label)
@@ -424,42 +423,6 @@ tie_stats_to_object (gpointer self)
                              clear_stats_cb);
 }
 
-gboolean
-nebula_allocator_config_charge (NebulaAllocatorConfig  *config,
-                                gsize                   size,
-                                GError                **error)
-{
-  if (config->budget == NULL || size == 0)
-    return TRUE;
-
-  if (!nebula_memory_budget_try_reserve (config->budget, size, error))
-    return FALSE;
-
-  __atomic_fetch_add (&config->charged, (guint64) size, __ATOMIC_RELAXED);
-  return TRUE;
-}
-
-void
-nebula_allocator_config_uncharge (NebulaAllocatorConfig *config,
-                                  gsize                  size)
-{
-  guint64 charged, amount;
-  g_autoptr(GError) error = NULL;
-
-  if (config->budget == NULL || size == 0)
-    return;
-
-  charged = __atomic_load_n (&config->charged, __ATOMIC_RELAXED);
-  do
-    amount = MIN (charged, (guint64) size);
-  while (!__atomic_compare_exchange_n (&config->charged, &charged, charged - amount, TRUE,
-                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED));
-
-  if (amount != 0 && !nebula_memory_budget_release (config->budget, amount, &error))
-    g_critical ("Releasing %" G_GUINT64_FORMAT " bytes charged by an allocator: %s",
-                amount, error->message);
-}
-
 /* One lock for the rare slow path of every allocator's first call. */
 static GMutex init_lock;
 static GCond init_cond;
@@ -477,17 +440,17 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
                                 NebulaConfigInitFunc    init,
                                 GError                **error)
 {
-  if (G_UNLIKELY (__atomic_load_n (&config->init_once, __ATOMIC_ACQUIRE) !=
+  if (G_UNLIKELY (__atomic_load_n (&config->init.once, __ATOMIC_ACQUIRE) !=
                   NEBULA_CONFIG_INIT_DONE))
     {
       gboolean mine = FALSE;
 
       nebula_mutex_lock (&init_lock);
-      while (config->init_once == NEBULA_CONFIG_INIT_RUNNING)
+      while (config->init.once == NEBULA_CONFIG_INIT_RUNNING)
         nebula_cond_wait (&init_cond, &init_lock);
-      if (config->init_once == NEBULA_CONFIG_INIT_NONE)
+      if (config->init.once == NEBULA_CONFIG_INIT_NONE)
         {
-          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_RUNNING, __ATOMIC_RELAXED);
+          __atomic_store_n (&config->init.once, NEBULA_CONFIG_INIT_RUNNING, __ATOMIC_RELAXED);
           mine = TRUE;
         }
       nebula_mutex_unlock (&init_lock);
@@ -500,22 +463,22 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
           nebula_memory_budget_hold_signals ();
           init (self);
           tie_stats_to_object (self);
-          if (config->init_error == NULL)
+          if (config->init.error == NULL)
             nebula_allocator_registry_add (self);
 
           nebula_mutex_lock (&init_lock);
-          __atomic_store_n (&config->init_once, NEBULA_CONFIG_INIT_DONE, __ATOMIC_RELEASE);
+          __atomic_store_n (&config->init.once, NEBULA_CONFIG_INIT_DONE, __ATOMIC_RELEASE);
           g_cond_broadcast (&init_cond);
           nebula_mutex_unlock (&init_lock);
           nebula_memory_budget_emit_held_signals ();
         }
     }
 
-  if (G_LIKELY (config->init_error == NULL))
+  if (G_LIKELY (config->init.error == NULL))
     return TRUE;
 
   if (error != NULL)
-    *error = g_error_copy (config->init_error);
+    *error = g_error_copy (config->init.error);
 
   return FALSE;
 }

@@ -473,7 +473,7 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
 }
 
 /* The whole inline request, statistics included: what
- * nebula_stack_allocator_push() and nebula_allocator_allocate() try first. */
+ * nebula_stack_allocator_alloc() and nebula_allocator_allocate() try first. */
 static inline gboolean
 _nebula_stack_fast_alloc (NebulaStackFast *fast,
                           gsize            size,

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
 #include "nebula-allocator-report.h"
 #include "nebula-memory-budget.h"
 

@@ -6,7 +6,7 @@
  * comes from Python or JavaScript is checked against an allocator before
  * any memory is touched, whatever the preset. Three parts:
  *
- * - span checks, one per built-in type (nebula-allocator-private.h);
+ * - span checks, one per built-in type (nebula-allocator-script-private.h);
  * - the script ledger, for allocators that cannot tell a live block from a
  *   freed one (Pool and System without check-frees): the blocks the script
  *   entry points handed out, so that they alone can be freed, resized and
@@ -21,7 +21,7 @@
 
 #include <string.h>
 
-#include "nebula-allocator-private.h"
+#include "nebula-error-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-script.h"

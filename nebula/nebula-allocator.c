@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-enums.h"
 
@@ -352,31 +353,6 @@ nebula_allocator_get_counters (NebulaAllocator *self)
   g_return_val_if_fail (iface != NULL, NULL);
 
   return get_counters (self, iface);
-}
-
-char *
-nebula_allocator_describe (NebulaAllocator *self)
-{
-  const char *type_name = G_OBJECT_TYPE_NAME (self);
-  g_autofree char *name = NULL;
-  g_autofree char *label = NULL;
-  gsize len;
-
-  if (g_str_has_prefix (type_name, "Nebula"))
-    type_name += strlen ("Nebula");
-
-  len = strlen (type_name);
-  if (len > strlen ("Allocator") && g_str_has_suffix (type_name, "Allocator"))
-    label = g_strdup_printf ("%.*s allocator", (int) (len - strlen ("Allocator")), type_name);
-  else
-    label = g_strdup (type_name);
-
-  if (g_object_class_find_property (G_OBJECT_GET_CLASS (self), "name") != NULL)
-    name = nebula_allocator_dup_name (self);
-  if (name != NULL && name[0] != '\0')
-    return g_strdup_printf ("%s '%s'", label, name);
-
-  return g_steal_pointer (&label);
 }
 
 gboolean

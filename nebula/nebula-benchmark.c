@@ -39,7 +39,7 @@
  * through nebula_allocator_allocate(), or, with
  * [property@Benchmark:inline-fast-path], through the inline fast path of
  * allocators that have one (nebula_bump_allocator_alloc(),
- * nebula_pool_allocator_alloc(), nebula_stack_allocator_push()).
+ * nebula_pool_allocator_alloc(), nebula_stack_allocator_alloc()).
  *
  * With [property@Benchmark:threads] above 1 the threads share the
  * allocator, which must be thread-safe. So that they never wait for each
@@ -162,9 +162,9 @@ interface_free (gpointer data,
   return nebula_allocator_deallocate (worker->allocator, ptr, size, alignment, &worker->error);
 }
 
-DEFINE_INLINE_FUNCS (bump, NebulaBumpAllocator, nebula_bump_allocator_alloc, nebula_bump_allocator_dealloc)
+DEFINE_INLINE_FUNCS (bump, NebulaBumpAllocator, nebula_bump_allocator_alloc, nebula_bump_allocator_free)
 DEFINE_INLINE_FUNCS (pool, NebulaPoolAllocator, nebula_pool_allocator_alloc, nebula_pool_allocator_free)
-DEFINE_INLINE_FUNCS (stack, NebulaStackAllocator, nebula_stack_allocator_push, nebula_stack_allocator_pop)
+DEFINE_INLINE_FUNCS (stack, NebulaStackAllocator, nebula_stack_allocator_alloc, nebula_stack_allocator_free)
 
 static void
 reset_allocator (Worker *worker)
@@ -530,7 +530,7 @@ nebula_benchmark_class_init (NebulaBenchmarkClass *klass)
    *
    * Whether to allocate through the inline fast path of allocators that
    * have one (nebula_bump_allocator_alloc(), nebula_pool_allocator_alloc()
-   * and nebula_stack_allocator_push() with their frees), which is what C
+   * and nebula_stack_allocator_alloc() with their frees), which is what C
    * code calling them gets, rather than nebula_allocator_allocate(). Other
    * allocators, and runs with several threads, ignore it.
    */

@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-bump-allocator.h"
 #include "nebula-sanitizer-private.h"
 

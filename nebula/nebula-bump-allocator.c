@@ -132,7 +132,7 @@ nebula_bump_allocator_init_once (gpointer data)
   if (self->large_threshold == 0)
     self->large_threshold = MAX (self->capacity / 2, 1);
 
-  if (config->init_error != NULL)
+  if (config->init.error != NULL)
     return;
 
   if (self->max_capacity == 0)
@@ -146,12 +146,12 @@ nebula_bump_allocator_init_once (gpointer data)
   self->tools_watching = nebula_memory_tools_watching ();
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
-  chunk = nebula_bump_chunk_new (self, self->capacity, &config->init_error);
-  if (chunk == NULL && config->init_error == NULL)
+  chunk = nebula_bump_chunk_new (self, self->capacity, &config->init.error);
+  if (chunk == NULL && config->init.error == NULL)
     {
       NebulaErrorInfo info = { .requested = self->capacity, .what = config->name };
 
-      nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+      nebula_set_error (&config->init.error, NEBULA_ALLOCATOR_ERROR,
                         NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused the first chunk of %" G_GUINT64_FORMAT " bytes",
                         bump_label (), self->capacity);

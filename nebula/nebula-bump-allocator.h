@@ -112,7 +112,7 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
 }
 
 /**
- * nebula_bump_allocator_dealloc: (skip)
+ * nebula_bump_allocator_free: (skip)
  * @self: a #NebulaBumpAllocator
  * @ptr: a block from @self
  * @size: the size @ptr was allocated with
@@ -126,11 +126,11 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 static inline gboolean
-nebula_bump_allocator_dealloc (NebulaBumpAllocator  *self,
-                               gpointer              ptr,
-                               gsize                 size,
-                               gsize                 alignment,
-                               GError              **error)
+nebula_bump_allocator_free (NebulaBumpAllocator  *self,
+                            gpointer              ptr,
+                            gsize                 size,
+                            gsize                 alignment,
+                            GError              **error)
 {
   if (G_LIKELY (_nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment)))
     return TRUE;

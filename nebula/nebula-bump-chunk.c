@@ -28,21 +28,15 @@ nebula_bump_chunk_new (NebulaBumpAllocator  *self,
                        GError              **error)
 {
   Chunk *chunk;
-
-  if (!nebula_allocator_config_charge (&self->config, size, error))
-    return NULL;
+  guint8 *data;
 
   /* One block: the header, then the data at a 16-byte boundary. */
-  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
+  chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
+                                      size, &data, error);
   if (chunk == NULL)
-    {
-      nebula_allocator_config_uncharge (&self->config, size);
-      return NULL;
-    }
+    return NULL;
 
-  memset (chunk, 0, sizeof *chunk);
-  chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
-                            ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
+  chunk->data = data;
   chunk->size = size;
 
   /* Nothing is handed out yet: all of it, the slack after the data
@@ -56,9 +50,8 @@ void
 nebula_bump_chunk_free (NebulaBumpAllocator *self,
                         Chunk               *chunk)
 {
-  nebula_allocator_config_uncharge (&self->config, chunk->size);
   NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
-  g_free (chunk);
+  nebula_budget_account_give (&self->config.account, chunk, chunk->size);
 }
 
 void

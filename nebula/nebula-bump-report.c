@@ -139,7 +139,7 @@ nebula_bump_report (NebulaAllocator *allocator,
   g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
 }
 
-/* The span check for scripts (nebula-allocator-private.h). A bump
+/* The span check for scripts (nebula-allocator-script-private.h). A bump
  * allocator does not know where its blocks end: a span must lie in the
  * used part of one regular chunk, or in one dedicated chunk's block. A
  * free only needs its start there: it rewinds nothing but the most recent

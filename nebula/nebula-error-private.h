@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "nebula-allocator.h"
 #include "nebula-error.h"
 
 G_BEGIN_DECLS
@@ -38,5 +39,8 @@ const char *nebula_error_catalogue_suggestion (GQuark domain,
                                                gint   code);
 gboolean    nebula_error_catalogue_retryable  (GQuark domain,
                                                gint   code);
+
+/* "Bump allocator 'frames'" or "Bump allocator": for messages. */
+char *nebula_allocator_describe (NebulaAllocator *self);
 
 G_END_DECLS

@@ -5,7 +5,8 @@
 
 #include "config.h"
 
-#include "nebula-allocator-private.h"
+#include <string.h>
+
 #include "nebula-error-private.h"
 #include "nebula-memory-budget-private.h"
 
@@ -810,4 +811,93 @@ nebula_memory_budget_get_peak (NebulaMemoryBudget *self)
   g_return_val_if_fail (NEBULA_IS_MEMORY_BUDGET (self), 0);
 
   return LOAD (self->peak);
+}
+
+gboolean
+nebula_budget_account_charge (NebulaBudgetAccount  *account,
+                              gsize                 size,
+                              GError              **error)
+{
+  if (account->budget == NULL || size == 0)
+    return TRUE;
+
+  if (!nebula_memory_budget_try_reserve (account->budget, size, error))
+    return FALSE;
+
+  __atomic_fetch_add (&account->charged, (guint64) size, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
+void
+nebula_budget_account_uncharge (NebulaBudgetAccount *account,
+                                gsize                size)
+{
+  guint64 charged, amount;
+  g_autoptr(GError) error = NULL;
+
+  if (account->budget == NULL || size == 0)
+    return;
+
+  charged = __atomic_load_n (&account->charged, __ATOMIC_RELAXED);
+  do
+    amount = MIN (charged, (guint64) size);
+  while (!__atomic_compare_exchange_n (&account->charged, &charged, charged - amount, TRUE,
+                                       __ATOMIC_RELAXED, __ATOMIC_RELAXED));
+
+  if (amount != 0 && !nebula_memory_budget_release (account->budget, amount, &error))
+    g_critical ("Releasing %" G_GUINT64_FORMAT " bytes charged by an allocator: %s",
+                amount, error->message);
+}
+
+void
+nebula_budget_account_set (NebulaBudgetAccount *account,
+                           NebulaMemoryBudget  *budget)
+{
+  g_set_object (&account->budget, budget);
+}
+
+/* Gives back whatever is still charged (an allocator finalized with
+ * memory it never returned) and drops the budget. */
+void
+nebula_budget_account_clear (NebulaBudgetAccount *account)
+{
+  if (account->budget != NULL && account->charged != 0)
+    nebula_budget_account_uncharge (account, account->charged);
+  g_clear_object (&account->budget);
+}
+
+gpointer
+nebula_budget_account_take (NebulaBudgetAccount  *account,
+                            gsize                 header_size,
+                            gsize                 data_alignment,
+                            gsize                 size,
+                            guint8              **data,
+                            GError              **error)
+{
+  guint8 *block;
+
+  if (!nebula_budget_account_charge (account, size, error))
+    return NULL;
+
+  /* Callers keep @size at most G_MAXSSIZE, so the sum cannot wrap. */
+  block = g_try_malloc (header_size + data_alignment + size);
+  if (block == NULL)
+    {
+      nebula_budget_account_uncharge (account, size);
+      return NULL;
+    }
+
+  memset (block, 0, header_size);
+  *data = (guint8 *) (((guintptr) block + header_size + data_alignment - 1) &
+                      ~(guintptr) (data_alignment - 1));
+  return block;
+}
+
+void
+nebula_budget_account_give (NebulaBudgetAccount *account,
+                            gpointer             block,
+                            gsize                size)
+{
+  nebula_budget_account_uncharge (account, size);
+  g_free (block);
 }

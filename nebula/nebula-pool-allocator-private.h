@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-sanitizer-private.h"
 
@@ -29,7 +32,7 @@ G_BEGIN_DECLS
 #define DEFAULT_BLOCK_ALIGNMENT  16
 #define DEFAULT_BLOCK_COUNT      1024
 #define BITS_PER_WORD            (8 * GLIB_SIZEOF_SIZE_T)
-/* Thread-safe pools number their blocks in 32 bits (see pop_concurrent);
+/* Thread-safe pools number their blocks in 32 bits (see pop_batch_concurrent);
  * index + 1 is stored so that 0 can end the list. */
 #define MAX_CONCURRENT_BLOCKS    ((guint64) G_MAXUINT32 - 1)
 
@@ -43,9 +46,21 @@ typedef struct
    * touched (or paged in) before it is needed. Atomic in thread-safe mode,
    * where failed attempts may push it past n_blocks. */
   gsize    fresh;
-  gsize   *allocated;   /* with check-frees: bit i set while block i is out */
+  gsize   *allocated;   /* single-threaded with check-frees: bit i set while
+                         * block i is out */
   guint32 *links;       /* thread-safe: next free block as index + 1, 0 ends */
+  guint8  *states;      /* thread-safe with check-frees: 1 while block i is out
+                         * (a byte, so that marking it needs no atomic
+                         * read-modify-write); atomic */
 } Slab;
+
+/* A free block and its slab, as a thread's magazine and the depot keep
+ * them (nebula-pool-magazine.c). */
+typedef struct
+{
+  guint8 *block;
+  Slab   *slab;
+} PoolEntry;
 
 struct _NebulaPoolAllocator
 {
@@ -73,6 +88,16 @@ struct _NebulaPoolAllocator
     guint8               after[64];
   } shared;
 
+  /* Thread-safe mode: the per-thread caches of free blocks
+   * (nebula-pool-magazine.c). */
+  guint                  magazine_size;        /* 0: none, every call takes the shared list */
+  guint                  magazine_generation;  /* atomic; each reset changes it */
+  GPtrArray             *magazines;            /* under the process-wide magazine lock */
+  GMutex                 depot_lock;
+  PoolEntry             *depot;                /* full batches, under depot_lock */
+  gsize                  depot_len;
+  gsize                  depot_cap;
+
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */
   guint                  fresh_slab;    /* the slab whose tail is handed out */
@@ -89,6 +114,7 @@ struct _NebulaPoolAllocator
   guint64                block_count;
   guint64                max_block_count;
   gboolean               check_frees;
+  gint                   magazine_size_property;   /* -1: chosen from the size */
 
   /* Set at initialization when ASan or Valgrind watches the process: the
    * fast paths are closed (fast stays FALSE), so that every block handed
@@ -102,6 +128,7 @@ enum {
   PROP_BLOCK_COUNT,
   PROP_MAX_BLOCK_COUNT,
   PROP_CHECK_FREES,
+  PROP_MAGAZINE_SIZE,
   N_PROPS
 };
 
@@ -195,12 +222,38 @@ fresh_count (NebulaPoolAllocator *self,
   return MIN (fresh, slab->n_blocks);
 }
 
+gsize     nebula_pool_magazines_in_use         (NebulaPoolAllocator  *self);
+
 static inline gsize
 load_n_in_use (NebulaPoolAllocator *self)
 {
+  if (self->magazine_size != 0)
+    return nebula_pool_magazines_in_use (self);
   if (self->config.thread_safe)
     return atomic_load_size (&self->shared.n_in_use);
   return self->fast.n_in_use;
+}
+
+/* The index in its slab of @block, a block start. */
+static inline gsize
+entry_index (NebulaPoolAllocator *self,
+             Slab                *slab,
+             const guint8        *block)
+{
+  gsize offset = (gsize) (block - slab->data);
+
+  return self->block_shift != 0 ? offset >> self->block_shift : offset / self->block_size;
+}
+
+/* Whether block @index of @slab is handed out (check-frees only). */
+static inline gboolean
+block_is_out (NebulaPoolAllocator *self,
+              Slab                *slab,
+              gsize                index)
+{
+  if (slab->states != NULL)
+    return __atomic_load_n (&slab->states[index], __ATOMIC_ACQUIRE) != 0;
+  return bit_is_set (slab->allocated, index, FALSE);
 }
 
 static inline gsize
@@ -345,7 +398,24 @@ void      nebula_pool_count_listed_blocks      (NebulaPoolAllocator  *self,
 gsize     nebula_pool_count_allocated_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
-/* nebula-pool-concurrent.c: the paths of a thread-safe pool. */
+/* nebula-pool-concurrent.c: the paths of a thread-safe pool. The shared
+ * free list gives and takes single blocks, unmarked and uncounted;
+ * _allocate_concurrent() and _deallocate_concurrent() are whole requests
+ * on it, for pools without magazines. */
+guint     nebula_pool_take_shared              (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                PoolEntry            *entries,
+                                                guint                 max,
+                                                GError              **error);
+void      nebula_pool_give_shared              (NebulaPoolAllocator  *self,
+                                                PoolEntry            *entry);
+Slab     *nebula_pool_mark_freed               (NebulaPoolAllocator  *self,
+                                                gpointer              ptr,
+                                                gsize                 size,
+                                                GError              **error);
+gpointer  nebula_pool_hand_out                 (NebulaPoolAllocator  *self,
+                                                PoolEntry            *entry,
+                                                gsize                 size);
 gpointer  nebula_pool_allocate_concurrent      (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);
@@ -353,6 +423,21 @@ gboolean  nebula_pool_deallocate_concurrent    (NebulaPoolAllocator  *self,
                                                 gpointer              ptr,
                                                 gsize                 size,
                                                 GError              **error);
+
+/* nebula-pool-magazine.c: per-thread caches of free blocks, for a
+ * thread-safe pool with a magazine size. */
+void      nebula_pool_magazines_init           (NebulaPoolAllocator  *self);
+gpointer  nebula_pool_magazine_allocate        (NebulaPoolAllocator  *self,
+                                                gsize                 size,
+                                                GError              **error);
+gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
+                                                gpointer              ptr,
+                                                gsize                 size,
+                                                GError              **error);
+void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
+void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
+gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
 
 /* nebula-pool-allocator.c */
 void      nebula_pool_set_bad_pointer          (NebulaPoolAllocator  *self,

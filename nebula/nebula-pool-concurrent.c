@@ -37,38 +37,6 @@ slab_of_index (NebulaPoolAllocator *self,
   return self->slabs[i];
 }
 
-static gboolean
-pop_concurrent (NebulaPoolAllocator  *self,
-                Slab                **slab_out,
-                gsize                *local_out)
-{
-  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
-
-  for (;;)
-    {
-      guint32 top = (guint32) head;
-      guint64 next_head;
-      Slab *slab;
-      gsize local;
-
-      if (top == 0)
-        return FALSE;
-
-      slab = slab_of_index (self, top - 1);
-      local = top - 1 - slab->first;
-      next_head = ((head >> 32) + 1) << 32 |
-                  __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
-
-      if (__atomic_compare_exchange_n (&self->shared.head, &head, next_head, TRUE,
-                                       __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-        {
-          *slab_out = slab;
-          *local_out = local;
-          return TRUE;
-        }
-    }
-}
-
 static void
 push_concurrent (NebulaPoolAllocator *self,
                  Slab                *slab,
@@ -85,32 +53,6 @@ push_concurrent (NebulaPoolAllocator *self,
     }
   while (!__atomic_compare_exchange_n (&self->shared.head, &head, new_head, TRUE,
                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-}
-
-static gboolean
-take_fresh_concurrent (NebulaPoolAllocator  *self,
-                       Slab                **slab_out,
-                       gsize                *local_out)
-{
-  guint i = __atomic_load_n (&self->fresh_slab, __ATOMIC_ACQUIRE);
-  Slab *slab;
-  gsize local;
-
-  if (i >= __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE))
-    return FALSE;
-
-  slab = self->slabs[i];
-  /* Bounds the overshoot: once full, nobody increments again. */
-  if (__atomic_load_n (&slab->fresh, __ATOMIC_RELAXED) >= slab->n_blocks)
-    return FALSE;
-
-  local = __atomic_fetch_add (&slab->fresh, 1, __ATOMIC_RELAXED);
-  if (local >= slab->n_blocks)
-    return FALSE;
-
-  *slab_out = slab;
-  *local_out = local;
-  return TRUE;
 }
 
 /* Nothing free and the current tail used up: move to the next slab's tail
@@ -147,31 +89,166 @@ refill_concurrent (NebulaPoolAllocator  *self,
   return ok;
 }
 
+/* Up to @max blocks off the shared free list with one compare-and-swap:
+ * the walk reads links that other threads may change meanwhile, but then
+ * the head's tag changed too and the swap fails. */
+static guint
+pop_batch_concurrent (NebulaPoolAllocator *self,
+                      PoolEntry           *entries,
+                      guint                max)
+{
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+  for (;;)
+    {
+      guint32 top = (guint32) head;
+      guint n = 0;
+
+      while (top != 0 && n < max)
+        {
+          Slab *slab = slab_of_index (self, top - 1);
+          gsize local = top - 1 - slab->first;
+
+          entries[n].slab = slab;
+          entries[n].block = slab->data + local * self->block_size;
+          n++;
+          top = __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
+        }
+
+      if (n == 0)
+        return 0;
+      if (__atomic_compare_exchange_n (&self->shared.head, &head, ((head >> 32) + 1) << 32 | top,
+                                       TRUE, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        return n;
+    }
+}
+
+/* Up to @max never-used blocks of the current fresh slab, with one atomic
+ * addition. */
+static guint
+take_fresh_batch_concurrent (NebulaPoolAllocator *self,
+                             PoolEntry           *entries,
+                             guint                max)
+{
+  guint i = __atomic_load_n (&self->fresh_slab, __ATOMIC_ACQUIRE);
+  Slab *slab;
+  gsize first;
+  guint n;
+
+  if (i >= __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE))
+    return 0;
+
+  slab = self->slabs[i];
+  /* Bounds the overshoot: once full, nobody adds again. */
+  if (__atomic_load_n (&slab->fresh, __ATOMIC_RELAXED) >= slab->n_blocks)
+    return 0;
+
+  first = __atomic_fetch_add (&slab->fresh, max, __ATOMIC_RELAXED);
+  if (first >= slab->n_blocks)
+    return 0;
+
+  n = (guint) MIN ((gsize) max, slab->n_blocks - first);
+  for (guint k = 0; k < n; k++)
+    {
+      entries[k].slab = slab;
+      entries[k].block = slab->data + (first + k) * self->block_size;
+    }
+  return n;
+}
+
+/* Up to @max free blocks (at least one unless @error is set): off the
+ * shared free list, else the fresh tail, growing the pool if need be. */
+guint
+nebula_pool_take_shared (NebulaPoolAllocator  *self,
+                         gsize                 size,
+                         PoolEntry            *entries,
+                         guint                 max,
+                         GError              **error)
+{
+  guint n;
+
+  while ((n = pop_batch_concurrent (self, entries, max)) == 0 &&
+         (n = take_fresh_batch_concurrent (self, entries, max)) == 0)
+    {
+      if (!refill_concurrent (self, size, error))
+        return 0;
+    }
+
+  return n;
+}
+
+void
+nebula_pool_give_shared (NebulaPoolAllocator *self,
+                         PoolEntry           *entry)
+{
+  Slab *slab = entry->slab;
+
+  push_concurrent (self, slab, entry_index (self, slab, entry->block));
+}
+
+/* Marks a free block handed out, and prepares it for the caller. */
+gpointer
+nebula_pool_hand_out (NebulaPoolAllocator *self,
+                      PoolEntry           *entry,
+                      gsize                size)
+{
+  if (self->check_frees)
+    {
+      gsize local = entry_index (self, entry->slab, entry->block);
+
+      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELEASE);
+    }
+
+  tools_hand_out (self, entry->block);
+  fill_block (self, entry->block, size);
+  return entry->block;
+}
+
+/* Checks that @ptr is a block of the pool that is handed out, and marks it
+ * free. With check-frees the mark is an atomic exchange on the block's
+ * state byte: of two frees of one block, from any threads and at any
+ * time, exactly one finds it handed out; the other is DOUBLE_FREE. It is
+ * the one read-modify-write of a free (an allocation marks with a plain
+ * store). */
+Slab *
+nebula_pool_mark_freed (NebulaPoolAllocator  *self,
+                        gpointer              ptr,
+                        gsize                 size,
+                        GError              **error)
+{
+  Slab *slab;
+  gsize local;
+
+  if (!nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
+    return NULL;
+
+  if (self->check_frees &&
+      __atomic_exchange_n (&slab->states[local], 0, __ATOMIC_ACQ_REL) == 0)
+    {
+      nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                   "is not allocated: it was already freed (double free)",
+                                   error);
+      return NULL;
+    }
+
+  if (self->config.free_fill >= 0)
+    memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
+  return slab;
+}
+
 gpointer
 nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
                                  gsize                 size,
                                  GError              **error)
 {
-  Slab *slab;
-  gsize local;
-  guint8 *block;
+  PoolEntry entry;
 
-  while (!pop_concurrent (self, &slab, &local) &&
-         !take_fresh_concurrent (self, &slab, &local))
-    {
-      if (!refill_concurrent (self, size, error))
-        return NULL;
-    }
+  if (nebula_pool_take_shared (self, size, &entry, 1, error) == 0)
+    return NULL;
 
-  if (self->check_frees)
-    __atomic_fetch_or (&slab->allocated[local / BITS_PER_WORD],
-                       (gsize) 1 << (local % BITS_PER_WORD), __ATOMIC_ACQ_REL);
   __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
-
-  block = slab->data + local * self->block_size;
-  tools_hand_out (self, block);
-  fill_block (self, block, size);
-  return block;
+  return nebula_pool_hand_out (self, &entry, size);
 }
 
 gboolean
@@ -180,34 +257,13 @@ nebula_pool_deallocate_concurrent (NebulaPoolAllocator  *self,
                                    gsize                 size,
                                    GError              **error)
 {
-  Slab *slab;
-  gsize local;
+  PoolEntry entry = { ptr, nebula_pool_mark_freed (self, ptr, size, error) };
 
-  if (!nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
+  if (entry.slab == NULL)
     return FALSE;
-
-  if (self->check_frees)
-    {
-      gsize mask = (gsize) 1 << (local % BITS_PER_WORD);
-      gsize old = __atomic_fetch_and (&slab->allocated[local / BITS_PER_WORD], ~mask,
-                                      __ATOMIC_ACQ_REL);
-
-      if ((old & mask) == 0)
-        {
-          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                       "is not allocated: it was already freed (double free)",
-                                       error);
-          return FALSE;
-        }
-    }
-
-  if (self->config.free_fill >= 0)
-    memset (ptr, self->config.free_fill, self->block_size);
-  tools_take_back (self, ptr);
 
   /* Before the push, so that the count never exceeds the blocks out. */
   __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
-  push_concurrent (self, slab, local);
+  nebula_pool_give_shared (self, &entry);
   return TRUE;
 }
-

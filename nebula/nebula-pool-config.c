@@ -98,7 +98,7 @@ nebula_pool_init_once (gpointer data)
                                          "thread-safe pool, not %" G_GUINT64_FORMAT,
                                          MAX_CONCURRENT_BLOCKS, self->max_block_count);
 
-  if (config->init_error != NULL)
+  if (config->init.error != NULL)
     return;
 
   /* Sizes that cannot be represented are SIZE_OVERFLOW rather than
@@ -121,7 +121,7 @@ nebula_pool_init_once (gpointer data)
                       "pool fits in memory.",
       };
 
-      nebula_set_error (&config->init_error, NEBULA_ALLOCATOR_ERROR,
+      nebula_set_error (&config->init.error, NEBULA_ALLOCATOR_ERROR,
                         NEBULA_ALLOCATOR_ERROR_SIZE_OVERFLOW, &info,
                         "%s: 'block-size' x '%s' overflows: %" G_GUINT64_FORMAT " blocks of %"
                         G_GUINT64_FORMAT " bytes (block-size %" G_GUINT64_FORMAT
@@ -143,8 +143,9 @@ nebula_pool_init_once (gpointer data)
     self->max_block_count = self->block_count;
 
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
+  nebula_pool_magazines_init (self);
 
-  slab = nebula_pool_slab_new (self, 0, self->block_count, &config->init_error);
+  slab = nebula_pool_slab_new (self, 0, self->block_count, &config->init.error);
   if (slab == NULL)
     return;
 

@@ -22,17 +22,20 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
                       gsize                 n_blocks,
                       GError              **error)
 {
-  gsize n_words = self->check_frees ? (n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD : 0;
-  gsize n_links = self->config.thread_safe ? n_blocks : 0;
+  gboolean thread_safe = self->config.thread_safe;
+  gsize n_words = self->check_frees && !thread_safe ? (n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD : 0;
+  gsize n_links = thread_safe ? n_blocks : 0;
+  gsize n_states = self->check_frees && thread_safe ? n_blocks : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
   Slab *slab;
   int res;
 
-  if (!nebula_allocator_config_charge (&self->config, bytes, error))
+  if (!nebula_budget_account_charge (&self->config.account, bytes, error))
     return NULL;
 
-  slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32));
+  slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32) +
+                        n_states);
   if (slab != NULL)
     {
       res = posix_memalign (&data, MAX (self->block_alignment, sizeof (gpointer)), bytes);
@@ -45,7 +48,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
       NebulaErrorInfo info = { .requested = bytes, .what = what };
 
-      nebula_allocator_config_uncharge (&self->config, bytes);
+      nebula_budget_account_uncharge (&self->config.account, bytes);
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
                         G_GSIZE_FORMAT " bytes)",
@@ -59,6 +62,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   slab->n_blocks = n_blocks;
   slab->allocated = n_words > 0 ? (gsize *) (slab + 1) : NULL;
   slab->links = n_links > 0 ? (guint32 *) ((gsize *) (slab + 1) + n_words) : NULL;
+  slab->states = n_states > 0 ? (guint8 *) ((guint32 *) ((gsize *) (slab + 1) + n_words) + n_links)
+                              : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
    * memory tools. */
@@ -71,7 +76,7 @@ void
 nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
-  nebula_allocator_config_uncharge (&self->config, slab->n_blocks * self->block_size);
+  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
   NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
   free (slab->data);
   g_free (slab);
@@ -271,15 +276,15 @@ nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
   gsize n_words = (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD;
   gsize count = 0;
 
-  for (gsize i = 0; i < n_words; i++)
+  if (slab->states != NULL)
     {
-      gsize word = self->config.thread_safe
-        ? __atomic_load_n (&slab->allocated[i], __ATOMIC_RELAXED)
-        : slab->allocated[i];
-
-      count += (gsize) __builtin_popcountll ((unsigned long long) word);
+      for (gsize i = 0; i < slab->n_blocks; i++)
+        count += __atomic_load_n (&slab->states[i], __ATOMIC_RELAXED) != 0;
+      return count;
     }
+
+  for (gsize i = 0; i < n_words; i++)
+    count += (gsize) __builtin_popcountll ((unsigned long long) slab->allocated[i]);
 
   return count;
 }
-

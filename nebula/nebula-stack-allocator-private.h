@@ -8,6 +8,9 @@
 #include <string.h>
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
@@ -234,7 +237,7 @@ ensure_ready (NebulaStackAllocator  *self,
 static inline void
 stack_lock_ready (NebulaStackAllocator *self)
 {
-  if (G_UNLIKELY (__atomic_load_n (&self->config.init_once, __ATOMIC_ACQUIRE) !=
+  if (G_UNLIKELY (__atomic_load_n (&self->config.init.once, __ATOMIC_ACQUIRE) !=
                   NEBULA_CONFIG_INIT_DONE))
     (void) ensure_ready (self, NULL);
   stack_lock (self);

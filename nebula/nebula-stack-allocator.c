@@ -254,7 +254,7 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   return owned;
 }
 
-/* The span check for scripts (nebula-allocator-private.h). A stack keeps
+/* The span check for scripts (nebula-allocator-script-private.h). A stack keeps
  * no table of its blocks, so a span must lie in the used part of one
  * chunk, on one end; a free or resize then checks the top block and its
  * size itself, as it does for C. */
@@ -617,7 +617,7 @@ nebula_stack_allocator_init_once (gpointer data)
                                          "equal to the capacity (%" G_GUINT64_FORMAT ")",
                                          self->max_capacity, self->capacity);
 
-  if (config->init_error != NULL)
+  if (config->init.error != NULL)
     return;
 
   if (self->max_capacity == 0)
@@ -625,7 +625,7 @@ nebula_stack_allocator_init_once (gpointer data)
 
   nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
 
-  chunk = nebula_stack_chunk_new (self, self->capacity, &config->init_error);
+  chunk = nebula_stack_chunk_new (self, self->capacity, &config->init.error);
   if (chunk == NULL)
     return;
 

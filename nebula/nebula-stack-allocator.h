@@ -94,7 +94,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
 #ifndef __GI_SCANNER__
 
 /**
- * nebula_stack_allocator_push: (skip)
+ * nebula_stack_allocator_alloc: (skip)
  * @self: a #NebulaStackAllocator
  * @size: the number of bytes
  * @alignment: the alignment, a power of two
@@ -109,10 +109,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
  * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
  */
 static inline gpointer
-nebula_stack_allocator_push (NebulaStackAllocator  *self,
-                             gsize                  size,
-                             gsize                  alignment,
-                             GError               **error)
+nebula_stack_allocator_alloc (NebulaStackAllocator  *self,
+                              gsize                  size,
+                              gsize                  alignment,
+                              GError               **error)
 {
   gpointer ptr;
 
@@ -123,7 +123,7 @@ nebula_stack_allocator_push (NebulaStackAllocator  *self,
 }
 
 /**
- * nebula_stack_allocator_pop: (skip)
+ * nebula_stack_allocator_free: (skip)
  * @self: a #NebulaStackAllocator
  * @ptr: the top block of the low end of @self
  * @size: the size @ptr was allocated with
@@ -138,11 +138,11 @@ nebula_stack_allocator_push (NebulaStackAllocator  *self,
  * Returns: %TRUE on success, %FALSE with @error set
  */
 static inline gboolean
-nebula_stack_allocator_pop (NebulaStackAllocator  *self,
-                            gpointer               ptr,
-                            gsize                  size,
-                            gsize                  alignment,
-                            GError               **error)
+nebula_stack_allocator_free (NebulaStackAllocator  *self,
+                             gpointer               ptr,
+                             gsize                  size,
+                             gsize                  alignment,
+                             GError               **error)
 {
   if (G_LIKELY (_nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment)))
     return TRUE;

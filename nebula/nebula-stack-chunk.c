@@ -25,16 +25,20 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
                         GError               **error)
 {
   Chunk *chunk;
+  guint8 *data;
+  GError *local_error = NULL;
 
-  if (!nebula_allocator_config_charge (&self->config, size, error))
-    return NULL;
-
-  chunk = g_try_malloc (sizeof (Chunk) + CHUNK_DATA_ALIGNMENT + size);
+  chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
+                                      size, &data, &local_error);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .what = self->config.name };
 
-      nebula_allocator_config_uncharge (&self->config, size);
+      if (local_error != NULL)
+        {
+          g_propagate_error (error, local_error);
+          return NULL;
+        }
 
       nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
                         "%s: the system refused a chunk of %" G_GSIZE_FORMAT " bytes",
@@ -42,9 +46,7 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  memset (chunk, 0, sizeof *chunk);
-  chunk->data = (guint8 *) (((guintptr) (chunk + 1) + CHUNK_DATA_ALIGNMENT - 1) &
-                            ~(guintptr) (CHUNK_DATA_ALIGNMENT - 1));
+  chunk->data = data;
   chunk->size = size;
   self->reserved += size;
 
@@ -62,11 +64,10 @@ nebula_stack_chunk_free (NebulaStackAllocator *self,
                          Chunk                *chunk)
 {
   self->reserved -= chunk->size;
-  nebula_allocator_config_uncharge (&self->config, chunk->size);
   if (self->double_ended)
     NEBULA_MEMPOOL_DESTROY (HIGH_POOL (chunk), chunk->data, 0);
   NEBULA_MEMPOOL_DESTROY (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
-  g_free (chunk);
+  nebula_budget_account_give (&self->config.account, chunk, chunk->size);
 }
 
 /* An emptied chunk: keep the largest one for the next growth. */
@@ -233,7 +234,7 @@ push_chunk (NebulaStackAllocator *self,
 static inline void
 stack_hold_signals (NebulaStackAllocator *self)
 {
-  if (self->config.thread_safe && self->config.budget != NULL && !self->holding_signals)
+  if (self->config.thread_safe && self->config.account.budget != NULL && !self->holding_signals)
     {
       nebula_memory_budget_hold_signals ();
       self->holding_signals = TRUE;

@@ -12,6 +12,9 @@
 #endif
 
 #include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
 
@@ -151,13 +154,13 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   gpointer ptr;
 
   if (!ensure_ready (self, error) ||
-      !nebula_allocator_config_charge (&self->config, size, error))
+      !nebula_budget_account_charge (&self->config.account, size, error))
     return NULL;
 
   ptr = system_malloc (size, alignment);
   if (ptr == NULL)
     {
-      nebula_allocator_config_uncharge (&self->config, size);
+      nebula_budget_account_uncharge (&self->config.account, size);
       set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
@@ -180,7 +183,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
   gpointer ptr;
 
   if (!ensure_ready (self, error) ||
-      !nebula_allocator_config_charge (&self->config, size, error))
+      !nebula_budget_account_charge (&self->config.account, size, error))
     return NULL;
 
   if (alignment <= 2 * sizeof (gpointer))
@@ -190,7 +193,7 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 
   if (ptr == NULL)
     {
-      nebula_allocator_config_uncharge (&self->config, size);
+      nebula_budget_account_uncharge (&self->config.account, size);
       set_out_of_memory (self, size, alignment, error);
       return NULL;
     }
@@ -260,7 +263,7 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
     memset (ptr, self->config.free_fill, size);
 
   free (ptr);
-  nebula_allocator_config_uncharge (&self->config, size);
+  nebula_budget_account_uncharge (&self->config.account, size);
   return TRUE;
 }
 
@@ -290,7 +293,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
     }
 
   if (new_size > old_size &&
-      !nebula_allocator_config_charge (&self->config, new_size - old_size, error))
+      !nebula_budget_account_charge (&self->config.account, new_size - old_size, error))
     return NULL;
 
   if (alignment <= 2 * sizeof (gpointer))
@@ -310,13 +313,13 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
   if (new_ptr == NULL)
     {
       if (new_size > old_size)
-        nebula_allocator_config_uncharge (&self->config, new_size - old_size);
+        nebula_budget_account_uncharge (&self->config.account, new_size - old_size);
       set_out_of_memory (self, new_size, alignment, error);
       return NULL;
     }
 
   if (new_size < old_size)
-    nebula_allocator_config_uncharge (&self->config, old_size - new_size);
+    nebula_budget_account_uncharge (&self->config.account, old_size - new_size);
 
   if (self->live != NULL)
     {
@@ -345,7 +348,7 @@ nebula_system_allocator_reset (NebulaAllocator *allocator)
   while (g_hash_table_iter_next (&iter, &ptr, NULL))
     free (ptr);
   g_hash_table_remove_all (self->live);
-  nebula_allocator_config_uncharge (&self->config, self->bytes_used);
+  nebula_budget_account_uncharge (&self->config.account, self->bytes_used);
   self->bytes_used = 0;
   unlock (self);
 }
@@ -399,7 +402,7 @@ nebula_system_allocator_owns (NebulaAllocator *allocator,
   return owns;
 }
 
-/* The span check for scripts (nebula-allocator-private.h). With
+/* The span check for scripts (nebula-allocator-script-private.h). With
  * check-frees the table of live blocks answers; a range inside a block
  * needs a walk of the table, which only scripts pay for. Without it, malloc
  * knows nothing we could ask safely: the script ledger answers. */

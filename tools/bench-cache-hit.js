@@ -6,9 +6,10 @@
 // Every variant looks up one of 1,000 stored keys, in a fixed order, and
 // must return the value stored for it. Nanoseconds per hit of wall-clock
 // time (gjs has no CPU clock), best of ROUNDS rounds; run from the source
-// tree with the build tree's typelib and library:
+// tree with the build tree's typelib and library, and the source tree's
+// gjs override:
 //
-//   GI_TYPELIB_PATH=_build-release/introspection \
+//   GI_TYPELIB_PATH=_build-release/introspection GJS_PATH=bindings/js \
 //   LD_LIBRARY_PATH=_build-release/nebula gjs -m tools/bench-cache-hit.js
 import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';

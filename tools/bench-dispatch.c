@@ -66,7 +66,7 @@ DEFINE_DISPATCH (dispatch_floor_call, FloorContext,
                  nebula_bench_floor_free (&self->floor, p, 64, 8))
 DEFINE_DISPATCH (dispatch_bump_inline, NebulaBumpAllocator,
                  nebula_bump_allocator_alloc (self, 64, 8, NULL),
-                 nebula_bump_allocator_dealloc (self, p, 64, 8, NULL))
+                 nebula_bump_allocator_free (self, p, 64, 8, NULL))
 DEFINE_DISPATCH (dispatch_interface, NebulaAllocator,
                  nebula_allocator_allocate (self, 64, 8, NULL),
                  nebula_allocator_deallocate (self, p, 64, 8, NULL))

@@ -590,7 +590,7 @@ Target nebula_bench_targets[] = {
     .nebula_type = "pool" },
   { "pool-ts", KIND_NEBULA, "thread-safe NebulaPoolAllocator, one thread, nebula_allocator_allocate()",
     .nebula_type = "pool", .nebula_thread_safe = TRUE },
-  { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_push)",
+  { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_alloc)",
     .nebula_type = "stack", .nebula_inline = TRUE },
   { "stack", KIND_NEBULA, "NebulaStackAllocator through nebula_allocator_allocate()",
     .nebula_type = "stack" },

@@ -175,8 +175,8 @@ DEFINE_FRAMES (frames_floor_call, NebulaBenchFloor,
                nebula_bench_floor_alloc (self, size, 8),
                nebula_bench_floor_free (self, p, size, 8))
 DEFINE_FRAMES (frames_stack_inline, NebulaStackAllocator,
-               nebula_stack_allocator_push (self, size, 8, NULL),
-               nebula_stack_allocator_pop (self, p, size, 8, NULL))
+               nebula_stack_allocator_alloc (self, size, 8, NULL),
+               nebula_stack_allocator_free (self, p, size, 8, NULL))
 DEFINE_FRAMES (frames_stack_interface, NebulaAllocator,
                nebula_allocator_allocate (self, size, 8, NULL),
                nebula_allocator_deallocate (self, p, size, 8, NULL))

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// An asynchronous get-or-compute with getOrCompute() of nebula.js (a
+// An asynchronous get-or-compute with cache.getOrCompute() (a
 // promise of [value, outcome]; a compute function that throws completes
 // the request with the error): five concurrent requests for one profile
 // run one (pretend) fetch; a later request hits.
@@ -7,8 +7,6 @@ import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula';
 import System from 'system';
-
-import {getOrCompute} from '../../bindings/js/nebula.js';
 
 const Profile = GObject.registerClass({
     Properties: {
@@ -35,8 +33,8 @@ const outcomeName = outcome => Object.keys(Nebula.ComputeOutcome)
     .find(name => Nebula.ComputeOutcome[name] === outcome).toLowerCase();
 
 const results = await Promise.all(
-    [...Array(5)].map(() => getOrCompute(cache, key, fetchProfile)));
-results.push(await getOrCompute(cache, key, fetchProfile));
+    [...Array(5)].map(() => cache.getOrCompute(key, fetchProfile)));
+results.push(await cache.getOrCompute(key, fetchProfile));
 for (const [profile, outcome] of results)
     print(`${profile.name}: ${outcomeName(outcome)}`);
 const stats = cache.get_stats();

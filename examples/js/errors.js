@@ -4,13 +4,11 @@ import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula?version=1';
 import System from 'system';
 
-import {explain, withContext} from '../../bindings/js/nebula.js';
-
 const Code = Nebula.AllocatorError;
 const domain = Nebula.allocator_error_quark();
 
 function show(error) {
-    const {message, suggestion, retryable} = explain(error);
+    const {message, suggestion, retryable} = Nebula.explain(error);
     print(`error: ${message}`);
     print(`  suggestion: ${suggestion}`);
     print(`  retryable: ${retryable ? 'yes' : 'no'}`);
@@ -22,8 +20,8 @@ function fail(why) {
 }
 
 function handleClient(arena, size) {
-    return withContext('handle_client',
-        () => withContext('parse_request', () => arena.allocate(size, 8)));
+    return Nebula.withContext('handle_client',
+        () => Nebula.withContext('parse_request', () => arena.allocate(size, 8)));
 }
 
 // 1. An invalid configuration is refused by init().

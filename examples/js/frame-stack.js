@@ -2,7 +2,7 @@
 // Per-frame scratch memory on stack allocators, reserving the same blocks
 // as examples/c/frame-stack.c for native code to fill.
 //
-// 1. A stack for one frame's temporaries: withFrame() releases all of them
+// 1. A stack for one frame's temporaries: stack.withFrame() releases all of them
 //    when the frame ends, and a marker releases a buffer that is only
 //    needed for part of the frame.
 // 2. A double-ended stack: the level's data lives at the low end for as
@@ -10,8 +10,6 @@
 //    frame. Both share one region, so neither needs its own worst case.
 import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula?version=1';
-
-import {withFrame} from '../../bindings/js/nebula.js';
 
 // Sizes and alignments of the C structs.
 const PARTICLE = [16, 4];      // struct { float x, y, dx, dy; }
@@ -27,9 +25,9 @@ function newArray(stack, [size, alignment], n, {zeroed = false, high = false} = 
     return stack.allocate_array(n, size, alignment, zeroed);
 }
 
-// Part 1: everything a frame allocates goes when withFrame() returns.
+// Part 1: everything a frame allocates goes when stack.withFrame() returns.
 function simulateFrame(stack, frame) {
-    withFrame(stack, () => {
+    stack.withFrame(() => {
         const nParticles = 16 * frame;
         newArray(stack, PARTICLE, nParticles);
         const particles = Array.from({length: nParticles},
@@ -65,7 +63,7 @@ function loadLevel(stack, nEnemies) {
 
 // ...and each frame's data at the high end, released when the frame ends.
 function renderFrame(stack, enemies, frame) {
-    withFrame(stack, () => {
+    stack.withFrame(() => {
         newArray(stack, [2, 2], enemies.length, {high: true});
         const visible = enemies.filter(enemy => enemy.x < 8 * frame);
         newArray(stack, DRAW_COMMAND, visible.length, {high: true});

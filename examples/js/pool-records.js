@@ -7,8 +7,6 @@
 import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula?version=1';
 
-import {explain} from '../../bindings/js/nebula.js';
-
 const SIZE = 32;        // struct { guint32 id; char name[20]; double balance; }
 const ALIGNMENT = 8;
 const NAMES = ['alice', 'bob', 'carol', 'dave'];
@@ -20,8 +18,8 @@ function show(error, address = null, name = null) {
     if (address !== null)
         message = message.replace(`0x${address.toString(16)}`, name);
     print(`error: ${message}`);
-    // explain() gives the advice in a script's terms (no C-only fixes).
-    print(`  suggestion: ${explain(error).suggestion}`);
+    // Nebula.explain() gives the advice in a script's terms (no C-only fixes).
+    print(`  suggestion: ${Nebula.explain(error).suggestion}`);
 }
 
 function expectError(code, fn) {

@@ -4,8 +4,6 @@
 // allocator, and release all of it when the request is done.
 import Nebula from 'gi://Nebula?version=1';
 
-import {withContext, withScope} from '../../bindings/js/nebula.js';
-
 const REQUESTS = [
     'GET /index.html\nHost: example.org\nAccept: text/html',
     'POST /api/items\nHost: example.org\nContent-Type: application/json\nContent-Length: 17',
@@ -39,7 +37,7 @@ const arena = new Nebula.BumpAllocator({capacity: 1024, name: 'requests'});
 arena.init(null);
 
 for (const text of REQUESTS) {
-    withScope(arena, () => withContext('handle_request', () => {
+    arena.withScope(() => Nebula.withContext('handle_request', () => {
         const {method, path, headers} = parseRequest(arena, text);
         const listed = headers.map(([name, value]) => `${name}=${value}`).join(', ');
         print(`${method} ${path}: ${headers.length} headers` +

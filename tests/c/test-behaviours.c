@@ -359,6 +359,117 @@ behaviour_cache_compute_raises (GHashTable  *observed,
   return TRUE;
 }
 
+
+/* Single flight: the compute function parks its task; the behaviour
+ * returns a value on it once both requests are waiting. */
+typedef struct
+{
+  guint  calls;
+  GTask *task;
+} ParkedCompute;
+
+static void
+compute_parked_cb (GVariant     *key,
+                   GCancellable *cancellable,
+                   GTask        *task,
+                   gpointer      user_data)
+{
+  ParkedCompute *parked = user_data;
+
+  parked->calls++;
+  g_set_object (&parked->task, task);
+}
+
+typedef struct
+{
+  GObject              *value;
+  NebulaComputeOutcome  outcome;
+  GError               *error;
+  gboolean              done;
+} FlightRequest;
+
+static void
+flight_request_done_cb (GObject      *source,
+                        GAsyncResult *result,
+                        gpointer      user_data)
+{
+  FlightRequest *request = user_data;
+
+  request->value = nebula_async_compute_cache_get_or_compute_finish (NEBULA_ASYNC_COMPUTE_CACHE (source),
+                                                                     result, &request->outcome,
+                                                                     &request->error);
+  request->done = TRUE;
+}
+
+/* COMPUTED for NEBULA_COMPUTE_OUTCOME_COMPUTED, as the table spells it. */
+static char *
+outcome_name (NebulaComputeOutcome outcome)
+{
+  g_autoptr(GEnumClass) klass = g_type_class_ref (NEBULA_TYPE_COMPUTE_OUTCOME);
+  GEnumValue *value = g_enum_get_value (klass, outcome);
+  static const char prefix[] = "NEBULA_COMPUTE_OUTCOME_";
+
+  if (value == NULL || !g_str_has_prefix (value->value_name, prefix))
+    return g_strdup ("(unknown)");
+  return g_strdup (value->value_name + strlen (prefix));
+}
+
+static gboolean
+behaviour_cache_single_flight (GHashTable  *observed,
+                               GError     **error)
+{
+  g_autoptr(NebulaAsyncComputeCache) cache =
+    g_object_new (NEBULA_TYPE_ASYNC_COMPUTE_CACHE, "deduplicate", TRUE, NULL);
+  g_autoptr(NebulaCacheStats) stats = NULL;
+  g_autoptr(GObject) value = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autofree char *first_outcome = NULL;
+  g_autofree char *second_outcome = NULL;
+  ParkedCompute parked = { 0, NULL };
+  FlightRequest requests[2] = { { NULL, 0, NULL, FALSE }, { NULL, 0, NULL, FALSE } };
+  gboolean ok = TRUE;
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    nebula_async_compute_cache_get_or_compute_async (cache, g_variant_new_string ("key"),
+                                                     compute_parked_cb, &parked, NULL, NULL,
+                                                     flight_request_done_cb, &requests[i]);
+  if (parked.task == NULL)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "the compute function was not called");
+      return FALSE;
+    }
+
+  nebula_compute_task_return_object (parked.task, value);
+  while (!requests[0].done || !requests[1].done)
+    g_main_context_iteration (NULL, TRUE);
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    if (requests[i].error != NULL && ok)
+      {
+        g_propagate_error (error, g_steal_pointer (&requests[i].error));
+        ok = FALSE;
+      }
+  if (ok)
+    {
+      stats = nebula_async_compute_cache_get_stats (cache);
+      first_outcome = outcome_name (requests[0].outcome);
+      second_outcome = outcome_name (requests[1].outcome);
+      observe (observed, "computations", "%u", parked.calls);
+      observe (observed, "first-outcome", "%s", first_outcome);
+      observe (observed, "second-outcome", "%s", second_outcome);
+      observe (observed, "same-value", "%s",
+               boolean_text (requests[0].value == value && requests[1].value == value));
+      observe (observed, "joins", "%" G_GUINT64_FORMAT, stats->joins);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (requests); i++)
+    {
+      g_clear_object (&requests[i].value);
+      g_clear_error (&requests[i].error);
+    }
+  g_clear_object (&parked.task);
+  return ok;
+}
+
 static const struct {
   const char    *name;
   BehaviourFunc  func;
@@ -377,6 +488,7 @@ static const struct {
   { "budget-exceeded", behaviour_budget_exceeded },
   { "cache-hit-miss", behaviour_cache_hit_miss },
   { "cache-compute-raises", behaviour_cache_compute_raises },
+  { "cache-single-flight", behaviour_cache_single_flight },
 };
 
 /* The name of an allocator error code as the table spells it:

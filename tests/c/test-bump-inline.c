@@ -68,13 +68,13 @@ test_inline_matches_exported (void)
        * block of the ones before is freed late (no effect). */
       if (i % 3 == 0)
         {
-          g_assert_true (nebula_bump_allocator_dealloc (fast, a, size, alignment, &error));
+          g_assert_true (nebula_bump_allocator_free (fast, a, size, alignment, &error));
           g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (slow), b, size, alignment, &error));
           g_assert_no_error (error);
         }
       else if (i % 5 == 0)
         {
-          g_assert_true (nebula_bump_allocator_dealloc (fast, first_fast, 1, 1, &error));
+          g_assert_true (nebula_bump_allocator_free (fast, first_fast, 1, 1, &error));
           g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (slow), first_slow, 1, 1, &error));
           g_assert_no_error (error);
         }
@@ -133,15 +133,15 @@ test_inline_slow_cases (void)
   g_clear_error (&error);
 
   /* A pointer from elsewhere is refused, and a NULL one too. */
-  g_assert_false (nebula_bump_allocator_dealloc (bump, outside, 8, 1, &error));
+  g_assert_false (nebula_bump_allocator_free (bump, outside, 8, 1, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
   g_clear_error (&error);
-  g_assert_false (nebula_bump_allocator_dealloc (bump, NULL, 8, 1, &error));
+  g_assert_false (nebula_bump_allocator_free (bump, NULL, 8, 1, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
   g_clear_error (&error);
 
   /* The most recent block rewinds. */
-  g_assert_true (nebula_bump_allocator_dealloc (bump, b, 200, 1, &error));
+  g_assert_true (nebula_bump_allocator_free (bump, b, 200, 1, &error));
   g_assert_true (nebula_bump_allocator_alloc (bump, 200, 1, &error) == b);
 
   stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (bump));
@@ -183,7 +183,7 @@ test_inline_slow_modes (void)
   p = nebula_bump_allocator_alloc (growing, 600, 8, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (growing), ==, 2);
-  g_assert_true (nebula_bump_allocator_dealloc (growing, p, 600, 8, &error));
+  g_assert_true (nebula_bump_allocator_free (growing, p, 600, 8, &error));
   g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (growing), ==, 1);
   /* Filling the first chunk moves on to a new one. */
   for (guint i = 0; i < 10; i++)
@@ -214,7 +214,7 @@ test_inline_uninitialized (void)
   g_assert_null (nebula_bump_allocator_alloc (broken, 16, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
   g_clear_error (&error);
-  g_assert_false (nebula_bump_allocator_dealloc (broken, &error, 16, 8, &error));
+  g_assert_false (nebula_bump_allocator_free (broken, &error, 16, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
 }
 

@@ -294,7 +294,7 @@ test_stack_matches_exported (void)
           gsize alignment = (gsize) 1 << (state >> 4) % 5;
 
           sizes[i] = 1 + (state = state * 1103515245 + 12345) % 200;
-          blocks[0][i] = nebula_stack_allocator_push (stacks[0], sizes[i], alignment, &error);
+          blocks[0][i] = nebula_stack_allocator_alloc (stacks[0], sizes[i], alignment, &error);
           blocks[1][i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (stacks[1]), sizes[i],
                                                     alignment, &error);
           blocks[2][i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (stacks[2]), sizes[i],
@@ -313,7 +313,7 @@ test_stack_matches_exported (void)
        * into further chunks. */
       for (guint i = n; i-- > (frame % 4 == 0 ? 1 : 0);)
         {
-          g_assert_true (nebula_stack_allocator_pop (stacks[0], blocks[0][i], sizes[i], 1, &error));
+          g_assert_true (nebula_stack_allocator_free (stacks[0], blocks[0][i], sizes[i], 1, &error));
           g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stacks[1]), blocks[1][i],
                                                       sizes[i], 1, &error));
           g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stacks[2]), blocks[2][i],
@@ -352,21 +352,21 @@ test_stack_bad_pops (void)
   guint8 *a, *b, *c;
   guint8 saved[24];
 
-  a = nebula_stack_allocator_push (stack, 32, 8, &error);
-  b = nebula_stack_allocator_push (stack, 48, 16, &error);
-  c = nebula_stack_allocator_push (stack, 16, 8, &error);
+  a = nebula_stack_allocator_alloc (stack, 32, 8, &error);
+  b = nebula_stack_allocator_alloc (stack, 48, 16, &error);
+  c = nebula_stack_allocator_alloc (stack, 16, 8, &error);
   g_assert_no_error (error);
 
-  g_assert_false (nebula_stack_allocator_pop (stack, b, 48, 16, &error));
+  g_assert_false (nebula_stack_allocator_free (stack, b, 48, 16, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
   g_clear_error (&error);
 
-  g_assert_false (nebula_stack_allocator_pop (stack, c, 24, 8, &error));
+  g_assert_false (nebula_stack_allocator_free (stack, c, 24, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
   g_assert_nonnull (strstr (error->message, "has 16 bytes, not 24"));
   g_clear_error (&error);
 
-  g_assert_false (nebula_stack_allocator_pop (stack, c, 16, 3, &error));
+  g_assert_false (nebula_stack_allocator_free (stack, c, 16, 3, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
   g_clear_error (&error);
 
@@ -377,7 +377,7 @@ test_stack_bad_pops (void)
   memcpy (saved, c - sizeof saved, sizeof saved);
   memset (c - sizeof saved, 0x11, sizeof saved);
   NEBULA_MEM_CLOSE (c - sizeof saved, sizeof saved);
-  g_assert_false (nebula_stack_allocator_pop (stack, c, 16, 8, &error));
+  g_assert_false (nebula_stack_allocator_free (stack, c, 16, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_assert_nonnull (strstr (error->message, "24 bytes below the block"));
   g_clear_error (&error);
@@ -385,13 +385,13 @@ test_stack_bad_pops (void)
   memcpy (c - sizeof saved, saved, sizeof saved);
   NEBULA_MEM_CLOSE (c - sizeof saved, sizeof saved);
 
-  g_assert_true (nebula_stack_allocator_pop (stack, c, 16, 8, &error));
-  g_assert_true (nebula_stack_allocator_pop (stack, b, 48, 16, &error));
+  g_assert_true (nebula_stack_allocator_free (stack, c, 16, 8, &error));
+  g_assert_true (nebula_stack_allocator_free (stack, b, 48, 16, &error));
   /* The bottom block of a chunk goes through the exported path. */
-  g_assert_true (nebula_stack_allocator_pop (stack, a, 32, 8, &error));
+  g_assert_true (nebula_stack_allocator_free (stack, a, 32, 8, &error));
   g_assert_no_error (error);
 
-  g_assert_false (nebula_stack_allocator_pop (stack, a, 32, 8, &error));
+  g_assert_false (nebula_stack_allocator_free (stack, a, 32, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
   g_clear_error (&error);
 
@@ -403,10 +403,10 @@ test_stack_bad_pops (void)
   g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (stack)), ==, 0);
 
   /* Exhaustion of a stack that does not grow. */
-  g_assert_null (nebula_stack_allocator_push (stack, 8192, 8, &error));
+  g_assert_null (nebula_stack_allocator_alloc (stack, 8192, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
   g_clear_error (&error);
-  g_assert_null (nebula_stack_allocator_push (stack, 0x3FFFFFFFFFFFFFFF, (gsize) 1 << 62, &error));
+  g_assert_null (nebula_stack_allocator_alloc (stack, 0x3FFFFFFFFFFFFFFF, (gsize) 1 << 62, &error));
   g_assert_nonnull (error);
 }
 
@@ -428,15 +428,15 @@ test_stack_slow_modes (void)
       else
         stack = new_allocator (NEBULA_TYPE_STACK_ALLOCATOR, modes[i], 0xAB, NULL);
 
-      a = nebula_stack_allocator_push (stack, 16, 8, &error);
-      b = nebula_stack_allocator_push (stack, 16, 8, &error);
+      a = nebula_stack_allocator_alloc (stack, 16, 8, &error);
+      b = nebula_stack_allocator_alloc (stack, 16, 8, &error);
       g_assert_no_error (error);
       if (i == 1)
         g_assert_cmpuint (b[15], ==, 0xAB);
-      g_assert_false (nebula_stack_allocator_pop (stack, a, 16, 8, &error));
+      g_assert_false (nebula_stack_allocator_free (stack, a, 16, 8, &error));
       g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_ORDER);
       g_clear_error (&error);
-      g_assert_true (nebula_stack_allocator_pop (stack, b, 16, 8, &error));
+      g_assert_true (nebula_stack_allocator_free (stack, b, 16, 8, &error));
       g_assert_no_error (error);
       if (i == 2)
         {
@@ -451,13 +451,13 @@ test_stack_slow_modes (void)
     }
 
   uninitialized = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL);
-  a = nebula_stack_allocator_push (uninitialized, 16, 8, &error);
+  a = nebula_stack_allocator_alloc (uninitialized, 16, 8, &error);
   g_assert_no_error (error);
-  g_assert_true (nebula_stack_allocator_pop (uninitialized, a, 16, 8, &error));
+  g_assert_true (nebula_stack_allocator_free (uninitialized, a, 16, 8, &error));
   g_object_unref (uninitialized);
 
   uninitialized = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR, "capacity", (guint64) 0, NULL);
-  g_assert_null (nebula_stack_allocator_push (uninitialized, 16, 8, &error));
+  g_assert_null (nebula_stack_allocator_alloc (uninitialized, 16, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
   g_clear_error (&error);
   g_object_unref (uninitialized);

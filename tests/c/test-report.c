@@ -10,6 +10,7 @@
 #include <nebula.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-allocator-report-private.h"
 #include "test-util.h"
 
 static GVariant *

@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include <nebula.h>
-#include "nebula-allocator-private.h"
+#include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 
 #define A(ptr) ((guint64) GPOINTER_TO_SIZE (ptr))

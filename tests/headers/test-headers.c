@@ -22,11 +22,11 @@ main (void)
 
   a = nebula_bump_allocator_alloc (bump, 32, 8, NULL);
   b = nebula_pool_allocator_alloc (pool, 32, 8, NULL);
-  c = nebula_stack_allocator_push (stack, 32, 8, NULL);
+  c = nebula_stack_allocator_alloc (stack, 32, 8, NULL);
   ok = a != NULL && b != NULL && c != NULL;
-  ok = ok && nebula_bump_allocator_dealloc (bump, a, 32, 8, NULL);
+  ok = ok && nebula_bump_allocator_free (bump, a, 32, 8, NULL);
   ok = ok && nebula_pool_allocator_free (pool, b, 32, 8, NULL);
-  ok = ok && nebula_stack_allocator_pop (stack, c, 32, 8, NULL);
+  ok = ok && nebula_stack_allocator_free (stack, c, 32, 8, NULL);
 
   g_object_unref (stack);
   g_object_unref (pool);

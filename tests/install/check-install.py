@@ -68,6 +68,8 @@ def main():
                 (os.path.join(libdir, 'girepository-1.0', 'Nebula-1.typelib'), 'the typelib'),
                 (os.path.join(installed(PYTHON_DIR), 'gi', 'overrides', 'Nebula.py'),
                  'the Python override'),
+                (os.path.join(installed(DATADIR), 'gjs-1.0', 'overrides', 'Nebula.js'),
+                 'the gjs override'),
                 (os.path.join(installed(DATADIR), 'nebula-1', 'js', 'nebula.js'),
                  'the gjs module')]:
             expect(os.path.exists(path), f'installs {what}')
@@ -128,18 +130,28 @@ def main():
             check_example(env, os.path.join(EXAMPLES, 'js', 'getting-started.expected'),
                           [GJS, '-m', os.path.join(EXAMPLES, 'js', 'getting-started.js')],
                           'examples/js/getting-started runs against the installed typelib')
-            # The request arena imports nebula.js: point it at the installed copy.
+            # gjs finds the installed override through GJS_PATH (at /usr or
+            # /usr/local it would need nothing): the request arena uses it.
+            gjs_env = dict(env)
+            gjs_env['GJS_PATH'] = os.path.join(installed(DATADIR), 'gjs-1.0')
+            for name in ('request-arena', 'errors', 'frame-stack'):
+                check_example(gjs_env, os.path.join(EXAMPLES, 'js', name + '.expected'),
+                              [GJS, '-m', os.path.join(EXAMPLES, 'js', name + '.js')],
+                              f'examples/js/{name} runs with the installed override')
+            # The ES module re-exports the override's functions.
             module_url = 'file://' + os.path.join(installed(DATADIR), 'nebula-1', 'js',
                                                   'nebula.js')
-            with open(os.path.join(EXAMPLES, 'js', 'request-arena.js'), encoding='utf-8') as f:
-                script = f.read().replace("'../../bindings/js/nebula.js'", f"'{module_url}'")
-            expect(module_url in script, 'request-arena.js imports nebula.js')
-            copy = os.path.join(destdir, 'request-arena.js')
+            copy = os.path.join(destdir, 'module.js')
             with open(copy, 'w', encoding='utf-8') as f:
-                f.write(script)
-            check_example(env, os.path.join(EXAMPLES, 'js', 'request-arena.expected'),
-                          [GJS, '-m', copy],
-                          'examples/js/request-arena runs with the installed nebula.js')
+                f.write("import Nebula from 'gi://Nebula';\n"
+                        f"import {{withScope}} from '{module_url}';\n"
+                        "const bump = new Nebula.BumpAllocator({capacity: 64});\n"
+                        "withScope(bump, b => b.allocate(8, 8));\n"
+                        "print(bump.bytes_used);\n")
+            result = subprocess.run([GJS, '-m', copy], env=gjs_env, stdout=subprocess.PIPE,
+                                    text=True, check=False)
+            expect(result.returncode == 0 and result.stdout.strip() == '0',
+                   f'the installed nebula.js re-exports withScope ({result.stdout.strip()!r})')
     finally:
         shutil.rmtree(destdir, ignore_errors=True)
 

@@ -160,6 +160,29 @@ const BEHAVIOURS = {
         observed['usable-after'] = value instanceof GObject.Object;
         observed['entries-after'] = cache.get_n_entries();
     },
+
+    'cache-single-flight'(observed) {
+        const cache = new Nebula.AsyncComputeCache({deduplicate: true});
+        const tasks = [];
+        const results = [];
+        const value = new GObject.Object();
+        const compute = (key, cancellable, task) => tasks.push(task);
+        for (let i = 0; i < 2; i++) {
+            cache.get_or_compute_async(new GLib.Variant('s', 'key'), compute, null,
+                (source, result) => results.push(source.get_or_compute_finish(result)));
+        }
+        Nebula.compute_task_return_object(tasks[0], value);
+        const context = GLib.MainContext.default();
+        while (results.length < 2)
+            context.iteration(true);
+        const outcomeName = outcome => Object.entries(Nebula.ComputeOutcome)
+            .find(([, v]) => v === outcome)[0];
+        observed['computations'] = tasks.length;
+        observed['first-outcome'] = outcomeName(results[0][1]);
+        observed['second-outcome'] = outcomeName(results[1][1]);
+        observed['same-value'] = results.every(([got]) => got === value);
+        observed['joins'] = cache.get_stats().joins;
+    },
 };
 
 // The name the table gives the allocator error `code`: EXHAUSTED for

@@ -158,6 +158,35 @@ def cache_compute_raises(observed):
     observed['entries-after'] = cache.get_n_entries()
 
 
+def cache_single_flight(observed):
+    cache = Nebula.AsyncComputeCache(deduplicate=True)
+    loop = GLib.MainLoop()
+    tasks = []
+    results = []
+    value = GObject.Object()
+
+    def compute(key, cancellable, task):
+        tasks.append(task)
+
+    def done(cache, result):
+        results.append(cache.get_or_compute_finish(result))
+        if len(results) == 2:
+            loop.quit()
+
+    for _ in range(2):
+        cache.get_or_compute_async('key', compute, None, done)
+    tasks[0].return_value(value)
+    GLib.timeout_add_seconds(10, loop.quit)
+    loop.run()
+
+    prefix = 'NEBULA_COMPUTE_OUTCOME_'
+    observed['computations'] = len(tasks)
+    observed['first-outcome'] = results[0][1].value_name[len(prefix):]
+    observed['second-outcome'] = results[1][1].value_name[len(prefix):]
+    observed['same-value'] = all(got is value for got, _ in results)
+    observed['joins'] = cache.get_stats().joins
+
+
 BEHAVIOURS = {
     'construct': construct,
     'bad-config': bad_config,
@@ -173,6 +202,7 @@ BEHAVIOURS = {
     'budget-exceeded': budget_exceeded,
     'cache-hit-miss': cache_hit_miss,
     'cache-compute-raises': cache_compute_raises,
+    'cache-single-flight': cache_single_flight,
 }
 
 

@@ -257,6 +257,50 @@ class PoolTest(NebulaErrorMixin, unittest.TestCase):
         self.assertEqual(stats.allocations, stats.deallocations)
         self.assertEqual(stats.bytes_in_use, 0)
 
+    def test_magazines_across_threads(self):
+        # 1024 blocks: each thread keeps a magazine of 16 free blocks.
+        pool = Nebula.PoolAllocator(block_size=32, thread_safe=True)
+        pool.init(None)
+        self.assertEqual(pool.props.magazine_size, 16)
+        asked = Nebula.PoolAllocator(block_size=32, block_count=64, thread_safe=True,
+                                     magazine_size=8)
+        asked.init(None)
+        self.assertEqual(asked.props.magazine_size, 8)
+        small = Nebula.PoolAllocator(block_size=32, block_count=64, thread_safe=True)
+        small.init(None)
+        self.assertEqual(small.props.magazine_size, 0)
+
+        # Blocks allocated on one thread, freed on another, then a double
+        # free from a third: DOUBLE_FREE, and every block comes back.
+        addresses = []
+        producer = threading.Thread(
+            target=lambda: addresses.extend(pool.allocate(32, 8) for _ in range(300)))
+        producer.start()
+        producer.join()
+        self.assertEqual(pool.props.bytes_used, 300 * 32)
+        consumer = threading.Thread(
+            target=lambda: [pool.deallocate(a, 32, 8) for a in addresses])
+        consumer.start()
+        consumer.join()
+        self.assertEqual(pool.props.bytes_used, 0)
+        errors = []
+
+        def free_again():
+            try:
+                pool.deallocate(addresses[0], 32, 8)
+            except GLib.Error as e:
+                errors.append(e)
+        third = threading.Thread(target=free_again)
+        third.start()
+        third.join()
+        self.assertEqual(len(errors), 1)
+        self.assertTrue(errors[0].matches(Nebula.allocator_error_quark(),
+                                          Nebula.AllocatorError.DOUBLE_FREE))
+        everything = [pool.allocate(32, 8) for _ in range(1024)]
+        self.assertEqual(len(set(everything)), 1024)
+        with self.assertRaises(GLib.Error):
+            pool.allocate(32, 8)
+
 
 class AllocatorBase(GObject.Object, Nebula.Allocator):
     """The interface's read-only properties, which GObject requires of every

@@ -1,0 +1,416 @@
+/* nebula-pool-magazine.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-pool-allocator-private.h"
+
+/* Per-thread caches of free blocks for a thread-safe pool (Bonwick's
+ * magazines, the design GSlice implemented).
+ *
+ * Each thread that uses a pool gets a magazine: an array of up to
+ * magazine_size free blocks that only that thread touches. An allocation
+ * takes the last block of the calling thread's magazine and a free puts
+ * the block there, with plain loads and stores: the shared free list, its
+ * compare-and-swap and the shared in-use counter are not involved. Only
+ * when a magazine runs empty or full does the thread go to the shared
+ * parts, a batch of half a magazine at a time: the depot (an array of free
+ * blocks under a mutex: one lock per batch) first, then the shared free
+ * list and the fresh tail (nebula-pool-concurrent.c), then growth. A block
+ * freed by another thread than the one that took it goes to the freeing
+ * thread's magazine: blocks of one pool are interchangeable.
+ *
+ * Check-frees marks a block in a byte per block (Slab.states): a plain
+ * store when it is handed out, an atomic exchange when it is freed, so
+ * that of two frees of one block from any threads exactly one succeeds
+ * and the other is DOUBLE_FREE (nebula_pool_mark_freed()). That exchange is
+ * the one read-modify-write left on these paths; without check-frees
+ * there is none.
+ *
+ * The blocks a thread caches are free but only that thread can hand them
+ * out, so a pool may report EXHAUSTED while other threads hold free blocks
+ * in their magazines: at most magazine_size per thread, which is why a
+ * pool gets magazines by default only when it has at least
+ * MAGAZINE_MIN_BLOCKS blocks at its largest (max-block-count), and a
+ * magazine holds 1/64 of them, up to MAGAZINE_AUTO_MAX. Smaller pools share
+ * every block exactly, unless the magazine-size property asks otherwise.
+ *
+ * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
+ * lists its magazines so that it can count the blocks in use and drop the
+ * link when it is finalized. One process-wide lock orders the rare events
+ * that involve both: a thread's first call on a pool, the thread's exit
+ * (its cached blocks go back to the shared list), the pool's finalize (its
+ * magazines are orphaned: their pool pointer becomes NULL and the thread
+ * frees them on its next lookup or at its exit) and the in-use count.
+ *
+ * A reset changes the pool's generation; a magazine filled in an earlier
+ * generation is emptied by its thread on its next call (the reset made
+ * every block free, and its blocks are back in the fresh tail). A reset,
+ * like a finalize, needs every other thread to be done with the pool.
+ *
+ * Statistics: each magazine counts the blocks its thread took and gave
+ * back (single-writer atomic stores); the pool's in-use count is the shared
+ * counter plus the sum of the magazines' differences. Budgets are charged
+ * per slab, so the blocks cached per thread are charged once. */
+
+#define MAGAZINE_MAX        256   /* the largest magazine-size */
+#define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
+#define MAGAZINE_MIN_BLOCKS 256
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
+  guint                generation;  /* the pool's generation its blocks belong to */
+  gsize                taken;       /* blocks this thread took; atomic, one writer */
+  gsize                given;       /* blocks this thread gave back; atomic, one writer */
+  guint                n;           /* blocks in @entries */
+  PoolEntry            entries[MAGAZINE_MAX];
+} PoolMagazine;
+
+/* The process-wide lock of the rare events. GMutex is built from atomics
+ * in an uninstrumented GLib: ThreadSanitizer is told what it orders, as
+ * for the pool's growth lock. */
+static GMutex magazines_lock;
+
+static void
+lock_magazines (void)
+{
+  g_mutex_lock (&magazines_lock);
+#if NEBULA_TSAN
+  __tsan_acquire (&magazines_lock);
+#endif
+}
+
+static void
+unlock_magazines (void)
+{
+#if NEBULA_TSAN
+  __tsan_release (&magazines_lock);
+#endif
+  g_mutex_unlock (&magazines_lock);
+}
+
+static void
+lock_depot (NebulaPoolAllocator *self)
+{
+  g_mutex_lock (&self->depot_lock);
+#if NEBULA_TSAN
+  __tsan_acquire (&self->depot_lock);
+#endif
+}
+
+static void
+unlock_depot (NebulaPoolAllocator *self)
+{
+#if NEBULA_TSAN
+  __tsan_release (&self->depot_lock);
+#endif
+  g_mutex_unlock (&self->depot_lock);
+}
+
+static void thread_magazines_free (gpointer data);
+
+/* The calling thread's magazines, one per pool it used (a GPtrArray). */
+static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
+
+/* The magazine the thread used last: a pool used in a loop finds its own
+ * with one comparison. */
+static __thread PoolMagazine *last_magazine __attribute__ ((tls_model ("initial-exec")));
+
+static inline void
+count_one (gsize *counter)
+{
+  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Gives every block of @magazine back to the shared free list. Under the
+ * magazines lock, with the pool alive. */
+static void
+magazine_return_blocks (NebulaPoolAllocator *self,
+                        PoolMagazine        *magazine)
+{
+  if (magazine->generation == __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE))
+    {
+      for (guint i = 0; i < magazine->n; i++)
+        nebula_pool_give_shared (self, &magazine->entries[i]);
+    }
+  magazine->n = 0;
+}
+
+/* At thread exit: every magazine's blocks go back, its counts join the
+ * pool's shared counter. */
+static void
+thread_magazines_free (gpointer data)
+{
+  GPtrArray *magazines = data;
+
+  lock_magazines ();
+  for (guint i = 0; i < magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (magazines, i);
+      NebulaPoolAllocator *self = __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED);
+
+      if (self == NULL)
+        continue;
+
+      magazine_return_blocks (self, magazine);
+      __atomic_fetch_add (&self->shared.n_in_use, magazine->taken - magazine->given,
+                          __ATOMIC_RELAXED);
+      g_ptr_array_remove_fast (self->magazines, magazine);
+    }
+  unlock_magazines ();
+
+  last_magazine = NULL;
+  g_ptr_array_free (magazines, TRUE);
+}
+
+static G_NO_INLINE PoolMagazine *
+magazine_lookup (NebulaPoolAllocator *self)
+{
+  GPtrArray *magazines = g_private_get (&thread_magazines);
+  PoolMagazine *magazine;
+
+  if (magazines == NULL)
+    {
+      magazines = g_ptr_array_new_with_free_func (g_free);
+      g_private_set (&thread_magazines, magazines);
+    }
+
+  last_magazine = NULL;
+  for (guint i = magazines->len; i-- > 0;)
+    {
+      NebulaPoolAllocator *pool;
+
+      magazine = g_ptr_array_index (magazines, i);
+      pool = __atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE);
+
+      /* Orphaned when its pool was finalized: nobody else refers to it. */
+      if (pool == NULL)
+        g_ptr_array_remove_index_fast (magazines, i);
+      else if (pool == self)
+        last_magazine = magazine;
+    }
+  if (last_magazine != NULL)
+    return last_magazine;
+
+  magazine = g_new0 (PoolMagazine, 1);
+  magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
+  __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
+
+  lock_magazines ();
+  g_ptr_array_add (self->magazines, magazine);
+  unlock_magazines ();
+
+  g_ptr_array_add (magazines, magazine);
+  last_magazine = magazine;
+  return magazine;
+}
+
+/* The calling thread's magazine for @self, emptied if a reset came since
+ * it was filled. */
+static inline PoolMagazine *
+magazine_of (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = last_magazine;
+  guint generation;
+
+  if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
+    magazine = magazine_lookup (self);
+
+  generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
+  if (G_UNLIKELY (magazine->generation != generation))
+    {
+      magazine->n = 0;
+      magazine->generation = generation;
+    }
+
+  return magazine;
+}
+
+/* An empty magazine takes half a magazine of blocks: a batch from the
+ * depot if it has one, else blocks from the shared list, else growth. */
+static G_NO_INLINE gboolean
+magazine_refill (NebulaPoolAllocator  *self,
+                 PoolMagazine         *magazine,
+                 gsize                 size,
+                 GError              **error)
+{
+  guint batch = self->magazine_size / 2;
+  gsize n = 0;
+
+  /* An empty depot is not worth its lock. */
+  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) != 0)
+    {
+      lock_depot (self);
+      n = MIN (self->depot_len, batch);
+      __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
+      memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
+      unlock_depot (self);
+    }
+  magazine->n = n;
+
+  if (magazine->n == 0)
+    magazine->n = nebula_pool_take_shared (self, size, magazine->entries, batch, error);
+
+  return magazine->n > 0;
+}
+
+/* A full magazine gives half of its blocks to the depot. */
+static G_NO_INLINE void
+magazine_flush (NebulaPoolAllocator *self,
+                PoolMagazine        *magazine)
+{
+  guint batch = self->magazine_size / 2;
+
+  magazine->n -= batch;
+
+  lock_depot (self);
+  if (self->depot_len + batch > self->depot_cap)
+    {
+      self->depot_cap = MAX (2 * self->depot_cap, self->depot_len + batch);
+      self->depot = g_renew (PoolEntry, self->depot, self->depot_cap);
+    }
+  memcpy (self->depot + self->depot_len, magazine->entries + magazine->n, batch * sizeof (PoolEntry));
+  __atomic_store_n (&self->depot_len, self->depot_len + batch, __ATOMIC_RELAXED);
+  unlock_depot (self);
+}
+
+gpointer
+nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
+                               gsize                 size,
+                               GError              **error)
+{
+  PoolMagazine *magazine = magazine_of (self);
+
+  if (G_UNLIKELY (magazine->n == 0) && !magazine_refill (self, magazine, size, error))
+    return NULL;
+
+  count_one (&magazine->taken);
+  return nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+}
+
+gboolean
+nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
+                                 gpointer              ptr,
+                                 gsize                 size,
+                                 GError              **error)
+{
+  PoolMagazine *magazine;
+  Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
+  PoolEntry *entry;
+
+  if (slab == NULL)
+    return FALSE;
+
+  magazine = magazine_of (self);
+  if (G_UNLIKELY (magazine->n == self->magazine_size))
+    magazine_flush (self, magazine);
+
+  entry = &magazine->entries[magazine->n++];
+  entry->block = ptr;
+  entry->slab = slab;
+  count_one (&magazine->given);
+  return TRUE;
+}
+
+/* At initialization: a thread-safe pool large enough gets magazines. */
+void
+nebula_pool_magazines_init (NebulaPoolAllocator *self)
+{
+  gsize size = 0;
+
+  if (self->magazine_size_property >= 0)
+    size = (gsize) self->magazine_size_property;
+  else if (self->max_blocks >= MAGAZINE_MIN_BLOCKS)
+    size = MIN (self->max_blocks / 64, MAGAZINE_AUTO_MAX);
+
+  /* Refills and flushes move half a magazine: at least one block. */
+  self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
+  self->magazine_size_property = (gint) self->magazine_size;
+  self->magazines = g_ptr_array_new ();
+}
+
+/* The blocks handed out: the shared counter (blocks of exited threads,
+ * resets) and each magazine's own. */
+gsize
+nebula_pool_magazines_in_use (NebulaPoolAllocator *self)
+{
+  gsize n = __atomic_load_n (&self->shared.n_in_use, __ATOMIC_ACQUIRE);
+
+  lock_magazines ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      n += __atomic_load_n (&magazine->taken, __ATOMIC_RELAXED) -
+           __atomic_load_n (&magazine->given, __ATOMIC_RELAXED);
+    }
+  unlock_magazines ();
+
+  /* Counts read while other threads work may be a block apart. */
+  return (gssize) n < 0 ? 0 : n;
+}
+
+/* The pool was reset (no other thread uses it meanwhile): cached blocks
+ * are void, and nothing is in use. */
+void
+nebula_pool_magazines_reset (NebulaPoolAllocator *self)
+{
+  gsize in_magazines = 0;
+
+  if (self->magazine_size == 0)
+    return;
+
+  lock_depot (self);
+  __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
+  unlock_depot (self);
+
+  lock_magazines ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      in_magazines += __atomic_load_n (&magazine->taken, __ATOMIC_RELAXED) -
+                      __atomic_load_n (&magazine->given, __ATOMIC_RELAXED);
+    }
+  /* The shared counter cancels what the magazines count. */
+  __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
+  unlock_magazines ();
+}
+
+/* The pool goes: its magazines are orphaned, their threads free them. */
+void
+nebula_pool_magazines_finalize (NebulaPoolAllocator *self)
+{
+  if (self->magazines == NULL)
+    return;
+
+  lock_magazines ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      __atomic_store_n (&magazine->pool, NULL, __ATOMIC_RELEASE);
+    }
+  g_clear_pointer (&self->magazines, g_ptr_array_unref);
+  unlock_magazines ();
+
+  g_clear_pointer (&self->depot, g_free);
+}
+
+/* The depot's blocks in @slab, for the report. */
+gsize
+nebula_pool_magazines_depot_blocks (NebulaPoolAllocator *self,
+                                    Slab                *slab)
+{
+  gsize n = 0;
+
+  lock_depot (self);
+  for (gsize i = 0; i < self->depot_len; i++)
+    n += self->depot[i].slab == slab;
+  unlock_depot (self);
+  return n;
+}

@@ -1,0 +1,384 @@
+/* test-pool-magazine.c: the per-thread caches of a thread-safe pool
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Cross-thread frees, a double free split across two threads, a thread
+ * that exits while its magazine holds blocks, a reset and a finalize with
+ * caches alive, and exact counts afterwards. The threads suite runs it
+ * under ThreadSanitizer, the C suite under Valgrind and ASan.
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "nebula-pool-allocator-private.h"
+
+#define BLOCK_SIZE 64
+#define N_BLOCKS   4096
+
+static NebulaPoolAllocator *
+new_pool (gboolean check_frees)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaPoolAllocator *pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                              "block-size", (guint64) BLOCK_SIZE,
+                                              "block-count", (guint64) N_BLOCKS,
+                                              "thread-safe", TRUE,
+                                              "check-frees", check_frees,
+                                              NULL);
+
+  g_assert_no_error (error);
+  /* Large enough for magazines: the paths below are the cached ones. */
+  g_assert_cmpuint (pool->magazine_size, >, 0);
+  return pool;
+}
+
+static guint64
+bytes_used (NebulaPoolAllocator *pool)
+{
+  return nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (pool));
+}
+
+/* A small pool shares every block exactly: no magazines. */
+static void
+test_small_pool_has_no_magazines (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 16,
+                                                        "block-count", (guint64) 4,
+                                                        "thread-safe", TRUE, NULL);
+  gpointer blocks[4];
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, ==, 0);
+  for (guint i = 0; i < 4; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error);
+      g_assert_no_error (error);
+    }
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  for (guint i = 0; i < 4; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 16, 8, NULL));
+}
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;
+  gpointer            *blocks;
+  guint                n;
+  GError              *error;
+} Batch;
+
+static gpointer
+allocate_batch_thread (gpointer data)
+{
+  Batch *batch = data;
+
+  for (guint i = 0; i < batch->n && batch->error == NULL; i++)
+    batch->blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (batch->pool), BLOCK_SIZE, 8,
+                                                  &batch->error);
+  return NULL;
+}
+
+static gpointer
+free_batch_thread (gpointer data)
+{
+  Batch *batch = data;
+
+  for (guint i = 0; i < batch->n && batch->error == NULL; i++)
+    nebula_allocator_deallocate (NEBULA_ALLOCATOR (batch->pool), batch->blocks[i], BLOCK_SIZE, 8,
+                                 &batch->error);
+  return NULL;
+}
+
+/* Blocks taken on one thread and freed on another come back: the pool
+ * hands out no block twice and every block is reachable again. */
+static void
+test_cross_thread_frees (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (TRUE);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  g_autofree gpointer *blocks = g_new0 (gpointer, N_BLOCKS);
+  Batch batch = { pool, blocks, N_BLOCKS / 2, NULL };
+  GThread *thread;
+
+  for (guint round = 0; round < 3; round++)
+    {
+      thread = g_thread_new ("producer", allocate_batch_thread, &batch);
+      g_thread_join (thread);
+      g_assert_no_error (batch.error);
+      g_assert_cmpuint (bytes_used (pool), ==, (guint64) batch.n * BLOCK_SIZE);
+
+      g_hash_table_remove_all (seen);
+      for (guint i = 0; i < batch.n; i++)
+        {
+          g_assert_nonnull (blocks[i]);
+          g_assert_false (g_hash_table_contains (seen, blocks[i]));
+          g_hash_table_add (seen, blocks[i]);
+          memset (blocks[i], (int) round, BLOCK_SIZE);
+        }
+
+      thread = g_thread_new ("consumer", free_batch_thread, &batch);
+      g_thread_join (thread);
+      g_assert_no_error (batch.error);
+      g_assert_cmpuint (bytes_used (pool), ==, 0);
+    }
+
+  /* All of the pool is still there for one thread: no block is lost in
+   * the exited threads' magazines or the depot. */
+  batch.n = N_BLOCKS;
+  allocate_batch_thread (&batch);
+  g_assert_no_error (batch.error);
+  g_assert_cmpuint (bytes_used (pool), ==, (guint64) N_BLOCKS * BLOCK_SIZE);
+  free_batch_thread (&batch);
+  g_assert_no_error (batch.error);
+}
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;
+  gpointer             block;
+  gboolean             freed;
+  GError              *error;
+} Single;
+
+static gpointer
+free_one_thread (gpointer data)
+{
+  Single *single = data;
+
+  single->freed = nebula_allocator_deallocate (NEBULA_ALLOCATOR (single->pool), single->block,
+                                               BLOCK_SIZE, 8, &single->error);
+  return NULL;
+}
+
+/* Check-frees: the second free of a block, on another thread than the
+ * first, is DOUBLE_FREE, and the pool goes on. */
+static void
+test_double_free_across_threads (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (TRUE);
+  g_autoptr(GError) error = NULL;
+  Single single = { pool, NULL, FALSE, NULL };
+  gpointer again;
+
+  single.block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), single.block, BLOCK_SIZE, 8,
+                                              &error));
+
+  g_thread_join (g_thread_new ("second-free", free_one_thread, &single));
+  g_assert_false (single.freed);
+  g_assert_error (single.error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&single.error);
+
+  /* The other order: freed on a thread, then here. */
+  single.block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+  g_assert_no_error (error);
+  g_thread_join (g_thread_new ("first-free", free_one_thread, &single));
+  g_assert_no_error (single.error);
+  g_assert_true (single.freed);
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), single.block, BLOCK_SIZE,
+                                               8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+
+  /* A foreign pointer is still refused, and the pool is usable. */
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), &single, BLOCK_SIZE, 8,
+                                               &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  again = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bytes_used (pool), ==, BLOCK_SIZE);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), again, BLOCK_SIZE, 8, NULL));
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+}
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;
+  guint                keep;
+} Churn;
+
+/* Takes and frees blocks, keeps @keep of them, and exits: its magazine
+ * holds free blocks when it goes. */
+static gpointer
+churn_and_exit_thread (gpointer data)
+{
+  Churn *churn = data;
+  gpointer blocks[64];
+
+  for (guint round = 0; round < 10; round++)
+    {
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (churn->pool), BLOCK_SIZE, 8, NULL);
+      for (guint i = churn->keep; i < G_N_ELEMENTS (blocks); i++)
+        nebula_allocator_deallocate (NEBULA_ALLOCATOR (churn->pool), blocks[i], BLOCK_SIZE, 8, NULL);
+      if (round < 9)
+        for (guint i = 0; i < churn->keep; i++)
+          nebula_allocator_deallocate (NEBULA_ALLOCATOR (churn->pool), blocks[i], BLOCK_SIZE, 8,
+                                       NULL);
+    }
+  return NULL;
+}
+
+/* A thread that exits gives its cached blocks back; the blocks it still
+ * holds stay in use, and the counts stay exact. */
+static void
+test_thread_exit_returns_blocks (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (FALSE);
+  g_autofree gpointer *blocks = g_new0 (gpointer, N_BLOCKS);
+  Churn churn = { pool, 5 };
+  GThread *threads[4];
+  g_autoptr(GError) error = NULL;
+  guint n = 0;
+
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("churn", churn_and_exit_thread, &churn);
+  for (guint i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+
+  g_assert_cmpuint (bytes_used (pool), ==, (guint64) G_N_ELEMENTS (threads) * churn.keep * BLOCK_SIZE);
+
+  /* Everything else can be allocated here. */
+  while (n < N_BLOCKS &&
+         (blocks[n] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error)))
+    n++;
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_cmpuint (n, ==, N_BLOCKS - G_N_ELEMENTS (threads) * churn.keep);
+  for (guint i = 0; i < n; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], BLOCK_SIZE, 8,
+                                                NULL));
+}
+
+static gpointer
+hold_one_thread (gpointer data)
+{
+  Single *single = data;
+
+  single->block = nebula_allocator_allocate (NEBULA_ALLOCATOR (single->pool), BLOCK_SIZE, 8,
+                                             &single->error);
+  /* and one freed, so that the magazine caches blocks */
+  nebula_allocator_deallocate (NEBULA_ALLOCATOR (single->pool),
+                               nebula_allocator_allocate (NEBULA_ALLOCATOR (single->pool), BLOCK_SIZE,
+                                                          8, NULL),
+                               BLOCK_SIZE, 8, NULL);
+  return NULL;
+}
+
+/* A reset voids every thread's cache: afterwards the whole pool is free,
+ * and no block is handed out twice. */
+static void
+test_reset_voids_magazines (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (TRUE);
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  Single single = { pool, NULL, FALSE, NULL };
+  gpointer block;
+
+  g_thread_join (g_thread_new ("hold", hold_one_thread, &single));
+  g_assert_no_error (single.error);
+  block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (bytes_used (pool), ==, 2 * BLOCK_SIZE);
+
+  nebula_allocator_reset (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  /* The freed block is not in use any more: its free is a double free. */
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, BLOCK_SIZE, 8,
+                                               &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+
+  for (guint i = 0; i < N_BLOCKS; i++)
+    {
+      block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+      g_assert_no_error (error);
+      g_assert_false (g_hash_table_contains (seen, block));
+      g_hash_table_add (seen, block);
+    }
+  g_assert_cmpuint (bytes_used (pool), ==, (guint64) N_BLOCKS * BLOCK_SIZE);
+}
+
+/* A pool finalized while other threads cache its blocks: those threads
+ * drop their magazines, and a new pool (maybe at the same address) gets
+ * fresh ones. The pools are handed over through atomics (ThreadSanitizer
+ * cannot see GLib's queues order anything). */
+#define N_HANDOVERS 20
+
+typedef struct
+{
+  NebulaPoolAllocator *pools[N_HANDOVERS];
+  guint                published;   /* atomic: pools[0..published) are ready */
+} Handover;
+
+static gpointer
+use_handed_pools_thread (gpointer data)
+{
+  Handover *handover = data;
+
+  for (guint i = 0; i < N_HANDOVERS; i++)
+    {
+      NebulaPoolAllocator *pool;
+      gpointer block;
+
+      while (__atomic_load_n (&handover->published, __ATOMIC_ACQUIRE) <= i)
+        g_thread_yield ();
+      pool = handover->pools[i];
+
+      block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, NULL);
+      g_assert_nonnull (block);
+      g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, BLOCK_SIZE, 8,
+                                                  NULL));
+      g_assert_cmpuint (bytes_used (pool), ==, 0);
+      /* The last reference: the pool goes while the main thread caches
+       * its blocks too. */
+      g_object_unref (pool);
+    }
+  return NULL;
+}
+
+static void
+test_finalize_with_live_magazines (void)
+{
+  Handover handover = { { NULL, }, 0 };
+  GThread *thread = g_thread_new ("user", use_handed_pools_thread, &handover);
+
+  for (guint i = 0; i < N_HANDOVERS; i++)
+    {
+      NebulaPoolAllocator *pool = new_pool (i % 2 == 0);
+
+      nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool),
+                                   nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE,
+                                                              8, NULL),
+                                   BLOCK_SIZE, 8, NULL);
+      handover.pools[i] = pool;
+      __atomic_store_n (&handover.published, i + 1, __ATOMIC_RELEASE);
+    }
+  g_thread_join (thread);
+}
+
+int
+main (int   argc,
+      char *argv[])
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/pool/magazine/small-pool", test_small_pool_has_no_magazines);
+  g_test_add_func ("/pool/magazine/cross-thread-frees", test_cross_thread_frees);
+  g_test_add_func ("/pool/magazine/double-free-across-threads", test_double_free_across_threads);
+  g_test_add_func ("/pool/magazine/thread-exit", test_thread_exit_returns_blocks);
+  g_test_add_func ("/pool/magazine/reset", test_reset_voids_magazines);
+  g_test_add_func ("/pool/magazine/finalize", test_finalize_with_live_magazines);
+
+  return g_test_run ();
+}
