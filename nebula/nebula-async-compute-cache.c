@@ -867,8 +867,8 @@ static void
 nebula_async_compute_cache_init (NebulaAsyncComputeCache *self)
 {
   g_mutex_init (&self->mutex);
-  self->flights = g_hash_table_new (nebula_cache_key_hash, g_variant_equal);
-  self->breakers = g_hash_table_new_full (nebula_cache_key_hash, g_variant_equal, NULL, nebula_circuit_breaker_free);
+  self->flights = g_hash_table_new (nebula_cache_key_hash, nebula_cache_key_equal);
+  self->breakers = g_hash_table_new_full (nebula_cache_key_hash, nebula_cache_key_equal, NULL, nebula_circuit_breaker_free);
   self->failure_threshold = 5;
   self->open_duration = 30 * G_USEC_PER_SEC;
   self->handle = g_atomic_rc_box_new0 (CacheHandle);

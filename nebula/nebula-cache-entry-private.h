@@ -14,31 +14,34 @@ G_BEGIN_DECLS
 
 /* Takes @entry out of every structure except the policy's and counts the
  * removal by @cause. */
-void      nebula_cache_entry_bury   (NebulaComputeCache  *self,
+void      nebula_cache_entry_bury   (NebulaCacheShard    *shard,
                                      Entry               *entry,
                                      NebulaRemovalCause   cause,
-                                     GQueue              *graveyard);
+                                     Graveyard           *graveyard);
 
 /* Takes @entry out of every structure, the policy's included. */
-void      nebula_cache_entry_remove (NebulaComputeCache  *self,
+void      nebula_cache_entry_remove (NebulaCacheShard    *shard,
                                      Entry               *entry,
                                      NebulaRemovalCause   cause,
-                                     GQueue              *graveyard);
+                                     Graveyard           *graveyard);
 
 /* Records an access to @entry at @time. */
-void      nebula_cache_entry_touch  (NebulaComputeCache  *self,
+void      nebula_cache_entry_touch  (NebulaCacheShard    *shard,
                                      Entry               *entry,
                                      gint64               time);
 
-/* Stores @key -> @value (taking both) after making room; FALSE with
+/* Stores @key -> @value (taking both) after making room; @probe is the key
+ * as the API takes it, @hash its hash. FALSE with
  * NEBULA_CACHE_ERROR_OVERFLOW leaves both to the caller. */
-gboolean  nebula_cache_entry_store  (NebulaComputeCache  *self,
+gboolean  nebula_cache_entry_store  (NebulaCacheShard    *shard,
+                                     gconstpointer        probe,
+                                     guint                hash,
                                      gpointer             key,
                                      gpointer             value,
                                      guint64              weight,
                                      gint64               time,
                                      gboolean             known_absent,
-                                     GQueue              *graveyard,
+                                     Graveyard           *graveyard,
                                      GError             **error);
 
 G_END_DECLS

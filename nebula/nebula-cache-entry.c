@@ -5,150 +5,196 @@
 
 #include "config.h"
 
+#include <string.h>
+
 #include "nebula-cache-entry-private.h"
 #include "nebula-cache-policy-private.h"
+#include "nebula-cache-removal-private.h"
+#include "nebula-cache-table-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
 
-/* Takes @entry out of every structure except the policy's and queues it in
- * @graveyard, where it waits for the lock to be released. */
+/* Entries of a shard are recycled through a free list, up to this many:
+ * a full cache evicts one entry for each it stores. */
+#define MAX_FREE_ENTRIES 256
+
+static Entry *
+entry_new (NebulaCacheShard *shard)
+{
+  Entry *entry = shard->free_entries;
+
+  if (entry == NULL)
+    return g_new0 (Entry, 1);
+  shard->free_entries = entry->chain;
+  shard->n_free--;
+  memset (entry, 0, sizeof *entry);
+  return entry;
+}
+
+static void
+entry_recycle (NebulaCacheShard *shard,
+               Entry            *entry)
+{
+  if (shard->n_free >= MAX_FREE_ENTRIES)
+    {
+      g_free (entry);
+      return;
+    }
+  entry->chain = shard->free_entries;
+  shard->free_entries = entry;
+  shard->n_free++;
+}
+
+/* Takes @entry out of every structure except the policy's, queues its key
+ * and value in @graveyard, where they wait for the lock to be released,
+ * and recycles the entry. */
 void
-nebula_cache_entry_bury (NebulaComputeCache *self,
+nebula_cache_entry_bury (NebulaCacheShard   *shard,
                          Entry              *entry,
                          NebulaRemovalCause  cause,
-                         GQueue             *graveyard)
+                         Graveyard          *graveyard)
 {
-  g_hash_table_remove (self->map, entry->key);
-  if (self->time_to_live > 0)
-    nebula_cache_queue_unlink (&self->write_queue, &entry->write_link, 0);
-  if (self->time_to_idle > 0)
-    nebula_cache_queue_unlink (&self->access_queue, &entry->access_link, 0);
-  self->weight -= entry->weight;
+  nebula_cache_table_remove (&shard->table, entry);
+  if (shard->time_to_live > 0)
+    nebula_cache_queue_unlink (&shard->write_queue, &entry->write_link, 0);
+  if (shard->time_to_idle > 0)
+    nebula_cache_queue_unlink (&shard->access_queue, &entry->access_link, 0);
+  shard->weight -= entry->weight;
 
   switch (cause)
     {
     case NEBULA_REMOVAL_CAUSE_EXPLICIT:
-      self->stats.invalidations++;
+      shard->stats.invalidations++;
       break;
     case NEBULA_REMOVAL_CAUSE_REPLACED:
-      self->stats.replacements++;
+      shard->stats.replacements++;
       break;
     case NEBULA_REMOVAL_CAUSE_SIZE:
-      self->stats.evictions++;
+      shard->stats.evictions++;
       break;
     case NEBULA_REMOVAL_CAUSE_EXPIRED:
     default:
-      self->stats.expirations++;
+      shard->stats.expirations++;
       break;
     }
 
-  entry->cause = cause;
-  g_queue_push_tail (graveyard, entry);
+  nebula_cache_graveyard_add (graveyard, entry->key, entry->value, cause);
+  entry_recycle (shard, entry);
 }
 
 void
-nebula_cache_entry_remove (NebulaComputeCache *self,
+nebula_cache_entry_remove (NebulaCacheShard   *shard,
                            Entry              *entry,
                            NebulaRemovalCause  cause,
-                           GQueue             *graveyard)
+                           Graveyard          *graveyard)
 {
-  nebula_cache_policy_remove (self, entry);
-  nebula_cache_entry_bury (self, entry, cause, graveyard);
+  nebula_cache_policy_remove (shard, entry);
+  nebula_cache_entry_bury (shard, entry, cause, graveyard);
 }
 
 void
-nebula_cache_entry_touch (NebulaComputeCache *self,
+nebula_cache_entry_touch (NebulaCacheShard   *shard,
                           Entry              *entry,
                           gint64              time)
 {
   entry->accessed_at = time;
-  if (self->time_to_idle > 0)
-    nebula_cache_queue_move_to_tail (&self->access_queue, &entry->access_link);
-  nebula_cache_policy_touch (self, entry);
+  if (shard->time_to_idle > 0)
+    nebula_cache_queue_move_to_tail (&shard->access_queue, &entry->access_link);
+  nebula_cache_policy_touch (shard, entry);
 }
 
 /* Written so that no sum can wrap: weights may come close to 2^64. */
 static inline gboolean
-over_bound (NebulaComputeCache *self,
+over_bound (NebulaCacheShard   *shard,
             guint               extra_entries,
             guint64             extra_weight)
 {
-  return (self->max_entries > 0 &&
-          g_hash_table_size (self->map) + extra_entries > self->max_entries) ||
-         (self->max_weight > 0 &&
-          (self->weight > self->max_weight || extra_weight > self->max_weight - self->weight));
+  return (shard->max_entries > 0 &&
+          shard->table.size + extra_entries > shard->max_entries) ||
+         (shard->max_weight > 0 &&
+          (shard->weight > shard->max_weight || extra_weight > shard->max_weight - shard->weight));
 }
 
 
-/* Stores @key -> @value (taking both) after making room. @known_absent
- * spares a lookup when the caller just found no entry. Returns FALSE with
- * OVERFLOW when the value alone exceeds the bound; the caller still owns
- * @key and @value then. */
+/* Stores @key -> @value (taking both) after making room. @probe is the key
+ * as the API takes it (for integer keys, a pointer to the gint64, and @key
+ * is NULL), @hash its hash. @known_absent spares a lookup when the caller
+ * just found no entry. Returns FALSE with OVERFLOW when the value alone
+ * exceeds the bound; the caller still owns @key and @value then. */
 gboolean
-nebula_cache_entry_store (NebulaComputeCache  *self,
+nebula_cache_entry_store (NebulaCacheShard    *shard,
+                          gconstpointer        probe,
+                          guint                hash,
                           gpointer             key,
                           gpointer             value,
                           guint64              weight,
                           gint64               time,
                           gboolean             known_absent,
-                          GQueue              *graveyard,
+                          Graveyard           *graveyard,
                           GError             **error)
 {
   Entry *entry;
   Entry *previous;
 
-  if (self->max_weight > 0 && weight > self->max_weight)
+  if (shard->max_weight > 0 && weight > shard->max_weight)
     {
-      NebulaErrorInfo info = { .requested = weight, .capacity = self->max_weight };
+      NebulaErrorInfo info = { .requested = weight, .capacity = shard->max_weight };
 
-      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
-                        "Value weighs %" G_GUINT64_FORMAT ", more than max-weight %"
-                        G_GUINT64_FORMAT " of the whole cache",
-                        weight, self->max_weight);
+      if (shard->n_shards == 1)
+        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
+                          "Value weighs %" G_GUINT64_FORMAT ", more than max-weight %"
+                          G_GUINT64_FORMAT " of the whole cache",
+                          weight, shard->max_weight);
+      else
+        nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
+                          "Value weighs %" G_GUINT64_FORMAT ", more than the %" G_GUINT64_FORMAT
+                          " its shard holds (max-weight %" G_GUINT64_FORMAT " split across %u shards)",
+                          weight, shard->max_weight, shard->total_max_weight, shard->n_shards);
       return FALSE;
     }
 
-  previous = known_absent ? NULL : g_hash_table_lookup (self->map, key);
+  previous = known_absent ? NULL : nebula_cache_table_lookup (shard, probe, hash);
 
   /* Without a bound nothing makes room, and the total (hence every
    * queue's) must stay exact: refuse what would carry it past 2^64 - 1. */
-  if (self->max_weight == 0 &&
-      weight > G_MAXUINT64 - (self->weight - (previous != NULL ? previous->weight : 0)))
+  if (shard->max_weight == 0 &&
+      weight > G_MAXUINT64 - (shard->weight - (previous != NULL ? previous->weight : 0)))
     {
       NebulaErrorInfo info = { .requested = weight, .capacity = G_MAXUINT64 };
 
       nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW, &info,
                         "Value weighs %" G_GUINT64_FORMAT "; with the %" G_GUINT64_FORMAT
                         " stored the total weight would pass %" G_GUINT64_FORMAT,
-                        weight, self->weight, G_MAXUINT64);
+                        weight, shard->weight, G_MAXUINT64);
       return FALSE;
     }
 
   if (previous != NULL)
-    nebula_cache_entry_remove (self, previous, NEBULA_REMOVAL_CAUSE_REPLACED, graveyard);
+    nebula_cache_entry_remove (shard, previous, NEBULA_REMOVAL_CAUSE_REPLACED, graveyard);
 
-  while (over_bound (self, 1, weight))
+  while (over_bound (shard, 1, weight))
     {
-      Entry *victim = nebula_cache_policy_evict (self);
+      Entry *victim = nebula_cache_policy_evict (shard);
 
       if (victim == NULL)
         break;
-      nebula_cache_entry_bury (self, victim, NEBULA_REMOVAL_CAUSE_SIZE, graveyard);
+      nebula_cache_entry_bury (shard, victim, NEBULA_REMOVAL_CAUSE_SIZE, graveyard);
     }
 
-  entry = g_slice_new0 (Entry);
+  entry = entry_new (shard);
   entry->key = key;
+  nebula_cache_table_set_key (shard, entry, probe);
   entry->value = value;
   entry->weight = weight;
   entry->written_at = entry->accessed_at = time;
-  entry->hash = self->hash_func (key);
-  g_hash_table_insert (self->map, key, entry);
-  self->weight += weight;
-  if (self->time_to_live > 0)
-    nebula_cache_queue_push_tail (&self->write_queue, &entry->write_link, 0);
-  if (self->time_to_idle > 0)
-    nebula_cache_queue_push_tail (&self->access_queue, &entry->access_link, 0);
-  nebula_cache_policy_add (self, entry);
-  self->stats.insertions++;
+  entry->hash = hash;
+  nebula_cache_table_insert (&shard->table, entry);
+  shard->weight += weight;
+  if (shard->time_to_live > 0)
+    nebula_cache_queue_push_tail (&shard->write_queue, &entry->write_link, 0);
+  if (shard->time_to_idle > 0)
+    nebula_cache_queue_push_tail (&shard->access_queue, &entry->access_link, 0);
+  nebula_cache_policy_add (shard, entry);
+  shard->stats.insertions++;
   return TRUE;
 }

@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "nebula-cache-table-private.h"
 #include "nebula-compute-cache-private.h"
 
 G_BEGIN_DECLS
@@ -13,14 +14,28 @@ G_BEGIN_DECLS
  * removed entries go to @graveyard. */
 
 /* Drops the entries whose time passed. */
-void    nebula_cache_expire    (NebulaComputeCache *self,
+void    nebula_cache_expire    (NebulaCacheShard   *shard,
                                 gint64              time,
-                                GQueue             *graveyard);
+                                Graveyard          *graveyard);
 
-/* Finds the live entry of @key; an expired one is removed on the way. */
-Entry  *nebula_cache_find_live (NebulaComputeCache *self,
-                                gconstpointer       key,
-                                gint64              time,
-                                GQueue             *graveyard);
+Entry  *nebula_cache_find_live_expiring (NebulaCacheShard   *shard,
+                                         gconstpointer       key,
+                                         guint               hash,
+                                         gint64              time,
+                                         Graveyard          *graveyard);
+
+/* Finds the live entry of @key; an expired one is removed on the way. A
+ * cache without expiry only looks its table up. */
+static inline Entry *
+nebula_cache_find_live (NebulaCacheShard *shard,
+                        gconstpointer     key,
+                        guint             hash,
+                        gint64            time,
+                        Graveyard        *graveyard)
+{
+  if (shard->time_to_live == 0 && shard->time_to_idle == 0)
+    return nebula_cache_table_lookup (shard, key, hash);
+  return nebula_cache_find_live_expiring (shard, key, hash, time, graveyard);
+}
 
 G_END_DECLS

@@ -14,8 +14,45 @@ G_BEGIN_DECLS
 gboolean  nebula_cache_check_key          (GVariant            *key,
                                            GError             **error);
 
-/* Hashes a valid key: g_variant_hash() for basic values, a mix of the
- * members' hashes for tuples. */
+/* Hashes a valid key from its value (no serialising); tuples mix their
+ * members' hashes. */
 guint     nebula_cache_key_hash           (gconstpointer        key);
+
+/* Compares two valid keys as g_variant_equal() does, reading basic values
+ * directly instead of serialising them. */
+gboolean  nebula_cache_key_equal          (gconstpointer        a,
+                                           gconstpointer        b);
+
+/* A GVariant key taken apart once per call: the cache hashes and compares
+ * these fields, and entries keep them (Entry.key_type, Entry.int_key), so
+ * that finding an entry calls no GVariant function on the stored key. */
+typedef struct
+{
+  GVariant   *variant;
+  const char *string;             /* type 's', 'o', 'g': inside variant */
+  guint64     bits;               /* other basic types */
+  guint       hash;
+  char        type;               /* the type character; '(' for tuples */
+} NebulaCacheVariantProbe;
+
+/* Checks @key as nebula_cache_check_key() does and fills @probe. */
+gboolean  nebula_cache_variant_probe_init (NebulaCacheVariantProbe  *probe,
+                                           GVariant                 *key,
+                                           GError                  **error);
+
+static inline gboolean
+nebula_cache_is_string_type (char type)
+{
+  return type == 's' || type == 'o' || type == 'g';
+}
+
+/* Hashes an integer key: a multiplicative mix of its 64 bits. */
+static inline guint
+nebula_cache_int_hash (gint64 key)
+{
+  guint64 mixed = (guint64) key * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
+
+  return (guint) (mixed >> 32) ^ (guint) mixed;
+}
 
 G_END_DECLS

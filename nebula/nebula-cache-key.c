@@ -8,8 +8,63 @@
 #include "nebula-cache-key-private.h"
 #include "nebula-error-private.h"
 
-/* g_variant_hash() takes basic values only; a tuple key mixes the hashes
- * of its members. */
+#include <string.h>
+
+/* Basic keys are hashed and compared through their values: g_variant_equal()
+ * compares sizes and serialised bytes, and prints both variants when one of
+ * them is not trusted (made from data). Equal keys (as g_variant_equal()
+ * says) get equal hashes; doubles compare by their bits, as the serialised
+ * bytes did. */
+
+/* The value of a basic key that is not a string, as 64 bits. */
+static inline guint64
+basic_bits (GVariant *variant,
+            char      type)
+{
+  double d;
+  guint64 bits;
+
+  switch (type)
+    {
+    case 'b':
+      return g_variant_get_boolean (variant) ? 1 : 0;
+    case 'y':
+      return g_variant_get_byte (variant);
+    case 'n':
+      return (guint64) (gint64) g_variant_get_int16 (variant);
+    case 'q':
+      return g_variant_get_uint16 (variant);
+    case 'i':
+      return (guint64) (gint64) g_variant_get_int32 (variant);
+    case 'u':
+      return g_variant_get_uint32 (variant);
+    case 'x':
+      return (guint64) g_variant_get_int64 (variant);
+    case 't':
+      return g_variant_get_uint64 (variant);
+    case 'h':
+      return (guint64) (gint64) g_variant_get_handle (variant);
+    case 'd':
+    default:
+      d = g_variant_get_double (variant);
+      memcpy (&bits, &d, sizeof bits);
+      return bits;
+    }
+}
+
+#define is_string_type nebula_cache_is_string_type
+
+static guint
+basic_hash (GVariant *variant)
+{
+  char type = g_variant_get_type_string (variant)[0];
+
+  if (is_string_type (type))
+    return g_str_hash (g_variant_get_string (variant, NULL));
+  return nebula_cache_int_hash ((gint64) basic_bits (variant, type));
+}
+
+/* A tuple key mixes the hashes of its members. */
 guint
 nebula_cache_key_hash (gconstpointer key)
 {
@@ -18,16 +73,37 @@ nebula_cache_key_hash (gconstpointer key)
   gsize n;
 
   if (!g_variant_is_container (variant))
-    return g_variant_hash (variant);
+    return basic_hash (variant);
 
   n = g_variant_n_children (variant);
   for (gsize i = 0; i < n; i++)
     {
       g_autoptr(GVariant) child = g_variant_get_child_value (variant, i);
 
-      hash = hash * 31 + g_variant_hash (child);
+      hash = hash * 31 + basic_hash (child);
     }
   return hash;
+}
+
+gboolean
+nebula_cache_key_equal (gconstpointer a,
+                        gconstpointer b)
+{
+  GVariant *one = (GVariant *) a;
+  GVariant *two = (GVariant *) b;
+  const char *type = g_variant_get_type_string (one);
+  const char *other_type = g_variant_get_type_string (two);
+
+  if (one == two)
+    return TRUE;
+  /* Basic types share one type string; compare the text otherwise. */
+  if (type != other_type && strcmp (type, other_type) != 0)
+    return FALSE;
+  if (type[1] != '\0')
+    return g_variant_equal (one, two);      /* tuples */
+  if (is_string_type (type[0]))
+    return strcmp (g_variant_get_string (one, NULL), g_variant_get_string (two, NULL)) == 0;
+  return basic_bits (one, type[0]) == basic_bits (two, type[0]);
 }
 
 gboolean
@@ -64,4 +140,109 @@ nebula_cache_check_key (GVariant  *key,
                     "of basic types",
                     g_variant_get_type_string (key));
   return FALSE;
+}
+
+/* The bits of a fixed basic value from its bytes, signed types extended,
+ * without a typed getter's type checks. Data of the wrong size reads as 0,
+ * as the typed getters read it. */
+static guint64
+fixed_bits (GVariant *variant,
+            char      type)
+{
+  const guint8 *data;
+  guint64 bits = 0;
+
+  /* GVariant gives no data (NULL) for fixed-size data of the wrong size;
+   * data, when there is some, has the size of @type. */
+  data = g_variant_get_data (variant);
+  if (data == NULL)
+    return 0;
+
+  switch (type)
+    {
+    case 'b':
+    case 'y':
+      return data[0];
+    case 'n':
+      {
+        gint16 value;
+
+        memcpy (&value, data, sizeof value);
+        return (guint64) (gint64) value;
+      }
+    case 'q':
+      {
+        guint16 value;
+
+        memcpy (&value, data, sizeof value);
+        return value;
+      }
+    case 'i':
+    case 'h':
+      {
+        gint32 value;
+
+        memcpy (&value, data, sizeof value);
+        return (guint64) (gint64) value;
+      }
+    case 'u':
+      {
+        guint32 value;
+
+        memcpy (&value, data, sizeof value);
+        return value;
+      }
+    default:
+      memcpy (&bits, data, sizeof bits);
+      return bits;
+    }
+}
+
+gboolean
+nebula_cache_variant_probe_init (NebulaCacheVariantProbe  *probe,
+                                 GVariant                 *key,
+                                 GError                  **error)
+{
+  const char *type;
+
+  if (key == NULL)
+    return nebula_cache_check_key (key, error);
+
+  type = g_variant_get_type_string (key);
+  probe->variant = key;
+  probe->string = NULL;
+  probe->bits = 0;
+  if (type[1] == '\0')
+    switch (type[0])
+      {
+      case 's':
+      case 'o':
+      case 'g':
+        probe->type = type[0];
+        probe->string = g_variant_get_string (key, NULL);
+        probe->hash = g_str_hash (probe->string);
+        return TRUE;
+      case 'b':
+      case 'y':
+      case 'n':
+      case 'q':
+      case 'i':
+      case 'u':
+      case 'x':
+      case 't':
+      case 'h':
+      case 'd':
+        probe->type = type[0];
+        probe->bits = fixed_bits (key, type[0]);
+        probe->hash = nebula_cache_int_hash ((gint64) probe->bits);
+        return TRUE;
+      default:
+        break;
+      }
+
+  if (!nebula_cache_check_key (key, error))
+    return FALSE;
+  probe->type = '(';
+  probe->hash = nebula_cache_key_hash (key);
+  return TRUE;
 }

@@ -10,7 +10,7 @@
 /* LFU */
 
 static FrequencyBucket *
-bucket_new_after (NebulaComputeCache *self,
+bucket_new_after (NebulaCacheShard   *shard,
                   Link               *after,
                   guint64             frequency)
 {
@@ -22,143 +22,121 @@ bucket_new_after (NebulaComputeCache *self,
   bucket->link.next = after->next;
   after->next->prev = &bucket->link;
   after->next = &bucket->link;
-  self->buckets.length++;
+  shard->buckets.length++;
   return bucket;
 }
 
 static void
-bucket_release_if_empty (NebulaComputeCache *self,
+bucket_release_if_empty (NebulaCacheShard   *shard,
                          FrequencyBucket    *bucket)
 {
   if (!nebula_cache_queue_is_empty (&bucket->entries))
     return;
-  nebula_cache_queue_unlink (&self->buckets, &bucket->link, 0);
+  nebula_cache_queue_unlink (&shard->buckets, &bucket->link, 0);
   g_free (bucket);
 }
 
 static void
-lfu_add (NebulaComputeCache *self,
+lfu_add (NebulaCacheShard   *shard,
          Entry              *entry)
 {
-  Link *first = nebula_cache_queue_head (&self->buckets);
+  Link *first = nebula_cache_queue_head (&shard->buckets);
   FrequencyBucket *bucket = (FrequencyBucket *) first;
 
   if (bucket == NULL || bucket->frequency != 1)
-    bucket = bucket_new_after (self, &self->buckets.sentinel, 1);
+    bucket = bucket_new_after (shard, &shard->buckets.sentinel, 1);
   entry->bucket = bucket;
   nebula_cache_queue_push_tail (&bucket->entries, &entry->policy_link, entry->weight);
 }
 
 static void
-lfu_touch (NebulaComputeCache *self,
+lfu_touch (NebulaCacheShard   *shard,
            Entry              *entry)
 {
   FrequencyBucket *bucket = entry->bucket;
   FrequencyBucket *next = (FrequencyBucket *) bucket->link.next;
 
-  if (&next->link == &self->buckets.sentinel || next->frequency != bucket->frequency + 1)
-    next = bucket_new_after (self, &bucket->link, bucket->frequency + 1);
+  if (&next->link == &shard->buckets.sentinel || next->frequency != bucket->frequency + 1)
+    next = bucket_new_after (shard, &bucket->link, bucket->frequency + 1);
 
   nebula_cache_queue_unlink (&bucket->entries, &entry->policy_link, entry->weight);
   nebula_cache_queue_push_tail (&next->entries, &entry->policy_link, entry->weight);
   entry->bucket = next;
-  bucket_release_if_empty (self, bucket);
+  bucket_release_if_empty (shard, bucket);
 }
 
 static void
-lfu_remove (NebulaComputeCache *self,
+lfu_remove (NebulaCacheShard   *shard,
             Entry              *entry)
 {
   FrequencyBucket *bucket = entry->bucket;
 
   nebula_cache_queue_unlink (&bucket->entries, &entry->policy_link, entry->weight);
   entry->bucket = NULL;
-  bucket_release_if_empty (self, bucket);
+  bucket_release_if_empty (shard, bucket);
 }
 
 /* S3-FIFO */
 
 static inline gboolean
-bounded_by_weight (NebulaComputeCache *self)
+bounded_by_weight (NebulaCacheShard   *shard)
 {
-  return self->max_weight > 0;
+  return shard->max_weight > 0;
 }
 
 static inline guint64
-queue_size (NebulaComputeCache *self,
+queue_size (NebulaCacheShard   *shard,
             const Queue        *queue)
 {
-  return bounded_by_weight (self) ? queue->weight : queue->length;
+  return bounded_by_weight (shard) ? queue->weight : queue->length;
 }
 
 static guint64
-small_target (NebulaComputeCache *self)
+small_target (NebulaCacheShard   *shard)
 {
-  guint64 bound = bounded_by_weight (self) ? self->max_weight : self->max_entries;
+  guint64 bound = bounded_by_weight (shard) ? shard->max_weight : shard->max_entries;
 
   return MAX (bound / 10, 1);
 }
 
 static guint
-ghost_capacity (NebulaComputeCache *self)
+ghost_capacity (NebulaCacheShard   *shard)
 {
   /* As many keys as the main queue holds entries. */
-  if (self->max_entries > 0 && !bounded_by_weight (self))
-    return MAX (self->max_entries - (guint) small_target (self), 1);
-  return MAX (self->main_queue.length, 1);
+  if (shard->max_entries > 0 && !bounded_by_weight (shard))
+    return MAX (shard->max_entries - (guint) small_target (shard), 1);
+  return MAX (shard->main_queue.length, 1);
+}
+
+static inline void
+ghost_remember (NebulaCacheShard *shard,
+                guint             hash)
+{
+  nebula_cache_ghost_remember (&shard->ghost, hash, ghost_capacity (shard));
+}
+
+static inline gboolean
+ghost_forget (NebulaCacheShard *shard,
+              guint             hash)
+{
+  return nebula_cache_ghost_forget (&shard->ghost, hash);
 }
 
 static void
-ghost_remember (NebulaComputeCache *self,
-                guint               hash)
-{
-  GList *link = g_hash_table_lookup (self->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link != NULL)
-    g_queue_unlink (&self->ghost, link);
-  else
-    link = g_list_alloc ();
-  link->data = GUINT_TO_POINTER (hash);
-  g_queue_push_tail_link (&self->ghost, link);
-  g_hash_table_insert (self->ghost_index, GUINT_TO_POINTER (hash), link);
-
-  while (self->ghost.length > ghost_capacity (self))
-    {
-      GList *oldest = g_queue_pop_head_link (&self->ghost);
-
-      g_hash_table_remove (self->ghost_index, oldest->data);
-      g_list_free_1 (oldest);
-    }
-}
-
-static gboolean
-ghost_forget (NebulaComputeCache *self,
-              guint               hash)
-{
-  GList *link = g_hash_table_lookup (self->ghost_index, GUINT_TO_POINTER (hash));
-
-  if (link == NULL)
-    return FALSE;
-  g_hash_table_remove (self->ghost_index, GUINT_TO_POINTER (hash));
-  g_queue_delete_link (&self->ghost, link);
-  return TRUE;
-}
-
-static void
-s3_add (NebulaComputeCache *self,
+s3_add (NebulaCacheShard   *shard,
         Entry              *entry)
 {
   entry->frequency = 0;
-  entry->in_main = ghost_forget (self, entry->hash);
-  nebula_cache_queue_push_tail (entry->in_main ? &self->main_queue : &self->policy_queue,
+  entry->in_main = ghost_forget (shard, entry->hash);
+  nebula_cache_queue_push_tail (entry->in_main ? &shard->main_queue : &shard->policy_queue,
                    &entry->policy_link, entry->weight);
 }
 
 static inline Queue *
-s3_queue_of (NebulaComputeCache *self,
+s3_queue_of (NebulaCacheShard   *shard,
              Entry              *entry)
 {
-  return entry->in_main ? &self->main_queue : &self->policy_queue;
+  return entry->in_main ? &shard->main_queue : &shard->policy_queue;
 }
 
 /* Lazy promotion: an entry of the small queue hit promotion-threshold
@@ -166,24 +144,24 @@ s3_queue_of (NebulaComputeCache *self,
  * hash goes to the ghost queue. Moving does not change the total, so the
  * caller's loop decides whether the main queue must give up an entry. */
 static Entry *
-s3_evict_small (NebulaComputeCache *self)
+s3_evict_small (NebulaCacheShard   *shard)
 {
   Link *link;
 
-  while ((link = nebula_cache_queue_head (&self->policy_queue)) != NULL)
+  while ((link = nebula_cache_queue_head (&shard->policy_queue)) != NULL)
     {
       Entry *entry = ENTRY_OF (link, policy_link);
 
-      nebula_cache_queue_unlink (&self->policy_queue, link, entry->weight);
-      if (entry->frequency >= self->promotion_threshold)
+      nebula_cache_queue_unlink (&shard->policy_queue, link, entry->weight);
+      if (entry->frequency >= shard->promotion_threshold)
         {
           entry->frequency = 0;
           entry->in_main = TRUE;
-          nebula_cache_queue_push_tail (&self->main_queue, link, entry->weight);
+          nebula_cache_queue_push_tail (&shard->main_queue, link, entry->weight);
         }
       else
         {
-          ghost_remember (self, entry->hash);
+          ghost_remember (shard, entry->hash);
           return entry;
         }
     }
@@ -194,21 +172,21 @@ s3_evict_small (NebulaComputeCache *self)
 /* Lazy reinsertion: an entry hit since it was last looked at goes round
  * again with one use less. Frequencies are at most 3, so this ends. */
 static Entry *
-s3_evict_main (NebulaComputeCache *self)
+s3_evict_main (NebulaCacheShard   *shard)
 {
   Link *link;
 
-  while ((link = nebula_cache_queue_head (&self->main_queue)) != NULL)
+  while ((link = nebula_cache_queue_head (&shard->main_queue)) != NULL)
     {
       Entry *entry = ENTRY_OF (link, policy_link);
 
       if (entry->frequency > 0)
         {
           entry->frequency--;
-          nebula_cache_queue_move_to_tail (&self->main_queue, link);
+          nebula_cache_queue_move_to_tail (&shard->main_queue, link);
           continue;
         }
-      nebula_cache_queue_unlink (&self->main_queue, link, entry->weight);
+      nebula_cache_queue_unlink (&shard->main_queue, link, entry->weight);
       return entry;
     }
 
@@ -218,37 +196,37 @@ s3_evict_main (NebulaComputeCache *self)
 /* Policy dispatch */
 
 void
-nebula_cache_policy_add (NebulaComputeCache *self,
+nebula_cache_policy_add (NebulaCacheShard   *shard,
                          Entry              *entry)
 {
-  switch (self->policy)
+  switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LFU:
-      lfu_add (self, entry);
+      lfu_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_S3_FIFO:
-      s3_add (self, entry);
+      s3_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
-      nebula_cache_queue_push_tail (&self->policy_queue, &entry->policy_link, entry->weight);
+      nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
       break;
     }
 }
 
 void
-nebula_cache_policy_touch (NebulaComputeCache *self,
+nebula_cache_policy_touch (NebulaCacheShard   *shard,
                            Entry              *entry)
 {
-  switch (self->policy)
+  switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LRU:
-      nebula_cache_queue_move_to_tail (&self->policy_queue, &entry->policy_link);
+      nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
       break;
     case NEBULA_EVICTION_POLICY_LFU:
-      lfu_touch (self, entry);
+      lfu_touch (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_S3_FIFO:
       if (entry->frequency < 3)
@@ -264,56 +242,56 @@ nebula_cache_policy_touch (NebulaComputeCache *self,
 /* Unlinks @entry from the policy's structures (the entry is leaving for
  * another reason than the policy's choice). */
 void
-nebula_cache_policy_remove (NebulaComputeCache *self,
+nebula_cache_policy_remove (NebulaCacheShard   *shard,
                             Entry              *entry)
 {
-  switch (self->policy)
+  switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LFU:
-      lfu_remove (self, entry);
+      lfu_remove (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_S3_FIFO:
-      nebula_cache_queue_unlink (s3_queue_of (self, entry), &entry->policy_link, entry->weight);
+      nebula_cache_queue_unlink (s3_queue_of (shard, entry), &entry->policy_link, entry->weight);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
-      nebula_cache_queue_unlink (&self->policy_queue, &entry->policy_link, entry->weight);
+      nebula_cache_queue_unlink (&shard->policy_queue, &entry->policy_link, entry->weight);
       break;
     }
 }
 
 /* Chooses the victim and unlinks it from the policy's structures. */
 Entry *
-nebula_cache_policy_evict (NebulaComputeCache *self)
+nebula_cache_policy_evict (NebulaCacheShard   *shard)
 {
   Link *link;
 
-  switch (self->policy)
+  switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LFU:
       {
-        FrequencyBucket *lowest = (FrequencyBucket *) nebula_cache_queue_head (&self->buckets);
+        FrequencyBucket *lowest = (FrequencyBucket *) nebula_cache_queue_head (&shard->buckets);
         Entry *entry;
 
         if (lowest == NULL)
           return NULL;
         entry = ENTRY_OF (nebula_cache_queue_head (&lowest->entries), policy_link);
-        lfu_remove (self, entry);
+        lfu_remove (shard, entry);
         return entry;
       }
     case NEBULA_EVICTION_POLICY_S3_FIFO:
       {
         Entry *entry = NULL;
 
-        while (entry == NULL && (self->policy_queue.length > 0 || self->main_queue.length > 0))
+        while (entry == NULL && (shard->policy_queue.length > 0 || shard->main_queue.length > 0))
           {
-            if (queue_size (self, &self->policy_queue) >= small_target (self) ||
-                self->main_queue.length == 0)
-              entry = s3_evict_small (self);
+            if (queue_size (shard, &shard->policy_queue) >= small_target (shard) ||
+                shard->main_queue.length == 0)
+              entry = s3_evict_small (shard);
             else
-              entry = s3_evict_main (self);
+              entry = s3_evict_main (shard);
           }
         return entry;
       }
@@ -321,10 +299,10 @@ nebula_cache_policy_evict (NebulaComputeCache *self)
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
-      link = nebula_cache_queue_head (&self->policy_queue);
+      link = nebula_cache_queue_head (&shard->policy_queue);
       if (link == NULL)
         return NULL;
-      nebula_cache_queue_unlink (&self->policy_queue, link, ENTRY_OF (link, policy_link)->weight);
+      nebula_cache_queue_unlink (&shard->policy_queue, link, ENTRY_OF (link, policy_link)->weight);
       return ENTRY_OF (link, policy_link);
     }
 }

@@ -22,14 +22,15 @@
 /* A quarter of the bound, or of what the cache holds when it has none. */
 #define LOW_WATER_DIVISOR 4
 
+/* Whether @shard holds more than its share of the low-water mark. */
 static gboolean
-above_low_water (NebulaComputeCache *self,
-                 guint               entries_low,
-                 guint64             weight_low)
+above_low_water (NebulaCacheShard *shard,
+                 guint             entries_low,
+                 guint64           weight_low)
 {
-  if (g_hash_table_size (self->map) > entries_low)
+  if (shard->table.size > entries_low)
     return TRUE;
-  return self->max_weight > 0 && self->weight > weight_low;
+  return shard->max_weight > 0 && shard->weight > weight_low;
 }
 
 /**
@@ -59,8 +60,7 @@ guint
 nebula_compute_cache_handle_memory_pressure (NebulaComputeCache         *self,
                                              GMemoryMonitorWarningLevel  level)
 {
-  GQueue graveyard = G_QUEUE_INIT;
-  guint before, removed;
+  guint removed = 0;
   gint64 time;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
@@ -68,34 +68,44 @@ nebula_compute_cache_handle_memory_pressure (NebulaComputeCache         *self,
   if (level < G_MEMORY_MONITOR_WARNING_LEVEL_LOW)
     return 0;
 
-  /* The clock takes the lock itself. */
+  /* The clock takes a lock itself. */
   time = nebula_compute_cache_now (self);
-  nebula_mutex_lock (&self->mutex);
-  before = g_hash_table_size (self->map);
 
-  if (self->time_to_live > 0 || self->time_to_idle > 0)
-    nebula_cache_expire (self, time, &graveyard);
-
-  if (level >= G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL)
+  /* Shard by shard, each down to its share of the low-water mark (the
+   * bounds are split evenly across the shards). */
+  for (guint i = 0; i < self->n_shards; i++)
     {
-      guint entries_low = self->max_entries > 0 ? self->max_entries / LOW_WATER_DIVISOR
-                                                : before / LOW_WATER_DIVISOR;
-      guint64 weight_low = self->max_weight / LOW_WATER_DIVISOR;
+      NebulaCacheShard *shard = &self->shards[i];
+      Graveyard graveyard = GRAVEYARD_INIT;
+      guint before;
 
-      while (above_low_water (self, entries_low, weight_low))
+      nebula_compute_cache_lock (self, shard);
+      before = shard->table.size;
+
+      if (shard->time_to_live > 0 || shard->time_to_idle > 0)
+        nebula_cache_expire (shard, time, &graveyard);
+
+      if (level >= G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL)
         {
-          Entry *entry = nebula_cache_policy_evict (self);
+          guint entries_low = shard->max_entries > 0 ? shard->max_entries / LOW_WATER_DIVISOR
+                                                     : before / LOW_WATER_DIVISOR;
+          guint64 weight_low = shard->max_weight / LOW_WATER_DIVISOR;
 
-          if (entry == NULL)
-            break;
-          nebula_cache_entry_bury (self, entry, NEBULA_REMOVAL_CAUSE_SIZE, &graveyard);
+          while (above_low_water (shard, entries_low, weight_low))
+            {
+              Entry *entry = nebula_cache_policy_evict (shard);
+
+              if (entry == NULL)
+                break;
+              nebula_cache_entry_bury (shard, entry, NEBULA_REMOVAL_CAUSE_SIZE, &graveyard);
+            }
         }
+
+      removed += before - shard->table.size;
+      nebula_compute_cache_unlock (self, shard);
+      nebula_cache_removal_flush (self, &graveyard);
     }
 
-  removed = before - g_hash_table_size (self->map);
-  nebula_mutex_unlock (&self->mutex);
-
-  nebula_cache_removal_flush (self, &graveyard);
   nebula_sysprof_mark ("cache-pressure", "%s: level %d, %u entries removed",
                        G_OBJECT_TYPE_NAME (self), (int) level, removed);
   return removed;

@@ -25,10 +25,46 @@ nebula_cache_removal_free_data (NebulaComputeCache *self,
     self->value_destroy (value);
 }
 
-/* Emits NebulaComputeCache::entry-removed for each entry in @graveyard
- * (object caches only) and frees it. */
-void nebula_cache_removal_flush      (NebulaComputeCache      *self,
-                                      GQueue                  *graveyard);
+/* Keeps what left the cache until the lock is released. */
+static inline void
+nebula_cache_graveyard_add (Graveyard          *graveyard,
+                            gpointer            key,
+                            gpointer            value,
+                            NebulaRemovalCause  cause)
+{
+  Removal removal = { key, value, cause };
+
+  if (graveyard->n < G_N_ELEMENTS (graveyard->first))
+    graveyard->first[graveyard->n] = removal;
+  else
+    {
+      if (graveyard->more == NULL)
+        graveyard->more = g_array_new (FALSE, FALSE, sizeof (Removal));
+      g_array_append_val (graveyard->more, removal);
+    }
+  graveyard->n++;
+}
+
+void nebula_cache_removal_flush_slow (NebulaComputeCache      *self,
+                                      Graveyard               *graveyard);
+
+/* Emits NebulaComputeCache::entry-removed for each removal in @graveyard
+ * (variant caches only) and frees its key and value. */
+static inline void
+nebula_cache_removal_flush (NebulaComputeCache *self,
+                            Graveyard          *graveyard)
+{
+  if (graveyard->n == 0)
+    return;
+  /* Integer or pointer keys without destroy functions: nothing to do. */
+  if (self->keys != NEBULA_CACHE_KEYS_VARIANT && self->key_destroy == NULL &&
+      self->value_destroy == NULL && graveyard->more == NULL)
+    {
+      graveyard->n = 0;
+      return;
+    }
+  nebula_cache_removal_flush_slow (self, graveyard);
+}
 
 /* Registers NebulaComputeCache::entry-removed, from class_init. */
 void nebula_cache_removal_class_init (NebulaComputeCacheClass *klass);

@@ -21,24 +21,24 @@ static guint signals[N_SIGNALS];
 
 /* Runs outside the lock: handlers may call back into the cache. */
 void
-nebula_cache_removal_flush (NebulaComputeCache *self,
-                            GQueue             *graveyard)
+nebula_cache_removal_flush_slow (NebulaComputeCache *self,
+                                 Graveyard          *graveyard)
 {
-  Entry *entry;
-  gboolean emit;
+  gboolean emit = self->keys == NEBULA_CACHE_KEYS_VARIANT &&
+                  g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
 
-  if (graveyard->head == NULL)
-    return;
-
-  emit = self->variant_keys &&
-         g_signal_has_handler_pending (self, signals[ENTRY_REMOVED], 0, FALSE);
-  while ((entry = g_queue_pop_head (graveyard)) != NULL)
+  for (guint i = 0; i < graveyard->n; i++)
     {
+      Removal *removal = i < G_N_ELEMENTS (graveyard->first)
+                         ? &graveyard->first[i]
+                         : &g_array_index (graveyard->more, Removal, i - G_N_ELEMENTS (graveyard->first));
+
       if (emit)
-        g_signal_emit (self, signals[ENTRY_REMOVED], 0, entry->key, entry->value, entry->cause);
-      nebula_cache_removal_free_data (self, entry->key, entry->value);
-      g_slice_free (Entry, entry);
+        g_signal_emit (self, signals[ENTRY_REMOVED], 0, removal->key, removal->value, removal->cause);
+      nebula_cache_removal_free_data (self, removal->key, removal->value);
     }
+  graveyard->n = 0;
+  g_clear_pointer (&graveyard->more, g_array_unref);
 }
 
 void
@@ -53,7 +53,8 @@ nebula_cache_removal_class_init (NebulaComputeCacheClass *klass)
    *
    * Emitted after an entry left the cache, outside the cache's lock, in the
    * thread that removed it. Not emitted by caches made with
-   * nebula_compute_cache_new_full().
+   * nebula_compute_cache_new_full(), nebula_compute_cache_new_for_strings()
+   * or nebula_compute_cache_new_for_ints().
    */
   signals[ENTRY_REMOVED] =
     g_signal_new ("entry-removed",

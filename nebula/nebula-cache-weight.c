@@ -37,13 +37,13 @@ replace_weigher (NebulaComputeCache       *self,
   GDestroyNotify old_destroy;
   gpointer old_data;
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_compute_cache_lock_all (self);
   old_destroy = self->weigher_destroy;
   old_data = self->weigher_data;
   self->weigher = func;
   self->weigher_data = user_data;
   self->weigher_destroy = destroy;
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_unlock_all (self);
 
   if (old_destroy != NULL)
     old_destroy (old_data);
@@ -68,7 +68,7 @@ nebula_compute_cache_set_weigher (NebulaComputeCache *self,
                                   GDestroyNotify      destroy)
 {
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
-  g_return_if_fail (self->variant_keys);
+  g_return_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT);
 
   replace_weigher (self, NULL, NULL, NULL);
   if (self->object_weigher_destroy != NULL)
@@ -82,8 +82,11 @@ nebula_compute_cache_set_weigher (NebulaComputeCache *self,
 
 /**
  * nebula_compute_cache_set_pointer_weigher: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @func: (nullable): the weigher, or %NULL to weigh every entry 1
+ * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full(),
+ *   nebula_compute_cache_new_for_strings() or nebula_compute_cache_new_for_ints()
+ * @func: (nullable): the weigher, or %NULL to weigh every entry 1; the key
+ *   it gets is the string of a string cache, a pointer to the `gint64` of
+ *   an integer cache
  * @user_data: data for @func
  * @destroy: (nullable): frees @user_data
  *
@@ -96,7 +99,7 @@ nebula_compute_cache_set_pointer_weigher (NebulaComputeCache       *self,
                                           GDestroyNotify            destroy)
 {
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
-  g_return_if_fail (!self->variant_keys);
+  g_return_if_fail (self->keys != NEBULA_CACHE_KEYS_VARIANT);
 
   replace_weigher (self, func, user_data, destroy);
 }

@@ -5,13 +5,11 @@
 
 #include "config.h"
 
-#include "nebula-sysprof-private.h"
-
+#include "nebula-cache-access-private.h"
 #include "nebula-cache-entry-private.h"
-#include "nebula-cache-expiry-private.h"
 #include "nebula-cache-key-private.h"
 #include "nebula-cache-removal-private.h"
-#include "nebula-cache-weight-private.h"
+#include "nebula-cache-table-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
@@ -27,8 +25,11 @@
  * error from the function is returned and nothing is stored.
  *
  * For bindings, keys are [struct@GLib.Variant]s of basic types (or tuples of
- * them), hashed with g_variant_hash(), and values are GObjects. C code can
- * use any keys and values through nebula_compute_cache_new_full() and the
+ * them), hashed and compared by value, and values are GObjects. C code with
+ * string or integer keys uses the keyed API, without boxing:
+ * nebula_compute_cache_new_for_strings() and the `_string` functions,
+ * nebula_compute_cache_new_for_ints() and the `_int` functions; any other
+ * keys and values go through nebula_compute_cache_new_full() and the
  * `_pointer` functions.
  *
  * The cache is bounded by [property@ComputeCache:max-entries] or by
@@ -39,9 +40,12 @@
  * Every removal is announced by [signal@ComputeCache::entry-removed],
  * emitted after the cache's lock is released.
  *
- * The cache is thread-safe. Computations run without the lock held, so two
+ * The cache is thread-safe (unless made with
+ * [property@ComputeCache:thread-safe] %FALSE). Computations run without
+ * the lock held, so two
  * threads missing the same key at once may both compute; the first value
- * stored wins and both callers get it.
+ * stored wins and both callers get it. [property@ComputeCache:shards]
+ * splits it into independently locked parts for threads.
  *
  * [Compute caches](caches.html) describes the policies, with their hit
  * ratios and throughput.
@@ -55,6 +59,9 @@ enum {
   PROP_TIME_TO_LIVE,
   PROP_TIME_TO_IDLE,
   PROP_PROMOTION_THRESHOLD,
+  PROP_SHARDS,
+  PROP_TIME_LOADS,
+  PROP_THREAD_SAFE,
   PROP_N_ENTRIES,
   PROP_WEIGHT,
   N_PROPS
@@ -95,29 +102,30 @@ nebula_cache_stats_free (NebulaCacheStats *stats)
   g_free (stats);
 }
 
-/* Entries */
+/* Shards */
 
-static inline gint64
-now (NebulaComputeCache *self)
+void
+nebula_compute_cache_lock_all (NebulaComputeCache *self)
 {
-  return self->clock != NULL ? self->clock (self->clock_data) : g_get_monotonic_time ();
+  for (guint i = 0; i < self->n_shards; i++)
+    nebula_compute_cache_lock (self, &self->shards[i]);
 }
 
-/* The time entries are stamped with: only a cache whose entries expire, or
- * whose written times are read (the asynchronous cache's refresh-after),
- * reads its clock; the others stamp 0 and read no clock at all. */
-static inline gint64
-entry_time (NebulaComputeCache *self)
+void
+nebula_compute_cache_unlock_all (NebulaComputeCache *self)
 {
-  return self->uses_time ? now (self) : 0;
+  for (guint i = self->n_shards; i > 0; i--)
+    nebula_compute_cache_unlock (self, &self->shards[i - 1]);
 }
+
+/* Time */
 
 void
 nebula_compute_cache_track_time (NebulaComputeCache *self)
 {
-  nebula_mutex_lock (&self->mutex);
+  nebula_compute_cache_lock_all (self);
   self->uses_time = TRUE;
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_unlock_all (self);
 }
 
 gint64
@@ -125,189 +133,38 @@ nebula_compute_cache_now (NebulaComputeCache *self)
 {
   gint64 result;
 
-  nebula_mutex_lock (&self->mutex);
-  result = now (self);
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_lock (self, &self->shards[0]);
+  result = nebula_compute_cache_clock_now (self);
+  nebula_compute_cache_unlock (self, &self->shards[0]);
   return result;
 }
 
-static inline gpointer
-ref_value (NebulaComputeCache *self,
-           gpointer            value)
+/* A GVariant key as the API takes it: a floating one is consumed (the call
+ * owns it), a held one is only referenced if stored. */
+static inline GVariant *
+take_floating_key (GVariant *key)
 {
-  return self->variant_keys ? g_object_ref (value) : value;
+  return g_variant_is_floating (key) ? g_variant_ref_sink (key) : NULL;
 }
 
-/* The one get-or-compute of both APIs. @key is owned by the call: it is
- * stored on a miss or destroyed. For object caches the result is a new
- * reference, for pointer caches it is borrowed. */
-static gpointer
-get_or_compute (NebulaComputeCache        *self,
-                gpointer                   key,
-                NebulaPointerComputeFunc   pointer_func,
-                NebulaComputeFunc          object_func,
-                gpointer                   user_data,
-                GError                   **error)
+void
+nebula_compute_cache_set_keys (NebulaComputeCache *self,
+                               NebulaCacheKeys     keys,
+                               GHashFunc           hash_func,
+                               GEqualFunc          equal_func,
+                               GDestroyNotify      key_destroy,
+                               GDestroyNotify      value_destroy)
 {
-  GQueue graveyard = G_QUEUE_INIT;
-  GError *local_error = NULL;
-  gpointer value;
-  gpointer result = NULL;
-  Entry *entry;
-  gint64 started;
-  gint64 finished;
-  gint64 time;
-  guint64 weight = 0;
-
-  /* A hit takes the lock once, a miss twice: to look, and to publish. */
-  nebula_mutex_lock (&self->mutex);
-  time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
-  self->stats.requests++;
-  if (entry != NULL)
+  self->keys = keys;
+  self->hash_func = hash_func;
+  self->equal_func = equal_func;
+  self->key_destroy = key_destroy;
+  self->value_destroy = value_destroy;
+  for (guint i = 0; i < self->n_shards; i++)
     {
-      self->stats.hits++;
-      nebula_cache_entry_touch (self, entry, time);
-      result = ref_value (self, entry->value);
+      self->shards[i].keys = keys;
+      self->shards[i].equal_func = equal_func;
     }
-  else
-    self->stats.misses++;
-  nebula_mutex_unlock (&self->mutex);
-  nebula_cache_removal_flush (self, &graveyard);
-  if (result == NULL)
-    nebula_sysprof_cache_event (self, "cache-miss", self->variant_keys ? key : NULL, 0);
-
-  if (result != NULL)
-    {
-      nebula_cache_removal_free_data (self, key, NULL);
-      return result;
-    }
-
-  /* The two clock reads of a miss time the computation for load_time_us. */
-  started = g_get_monotonic_time ();
-  if (object_func != NULL)
-    value = object_func (key, user_data, &local_error);
-  else
-    value = pointer_func (key, user_data, &local_error);
-  finished = g_get_monotonic_time ();
-
-  /* The weigher is the program's code: call it without the lock. */
-  if (value != NULL)
-    weight = nebula_cache_weigh (self, key, value);
-
-  nebula_mutex_lock (&self->mutex);
-  self->stats.load_time_us += finished - started;
-  if (value == NULL)
-    {
-      self->stats.loads_failed++;
-      nebula_mutex_unlock (&self->mutex);
-      nebula_cache_removal_free_data (self, key, NULL);
-      if (local_error == NULL)
-        nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
-                          "The compute function returned no value and no error");
-      g_propagate_error (error, local_error);
-      return NULL;
-    }
-  self->stats.loads_ok++;
-  time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
-  if (entry != NULL)
-    {
-      /* Another thread stored a value while this one computed: keep it. */
-      result = ref_value (self, entry->value);
-      nebula_mutex_unlock (&self->mutex);
-      nebula_cache_removal_free_data (self, key, value);
-    }
-  else if (nebula_cache_entry_store (self, key, value, weight, time, TRUE, &graveyard, error))
-    {
-      result = ref_value (self, value);
-      nebula_mutex_unlock (&self->mutex);
-    }
-  else
-    {
-      nebula_mutex_unlock (&self->mutex);
-      nebula_cache_removal_free_data (self, key, value);
-    }
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return result;
-}
-
-static gboolean
-insert (NebulaComputeCache  *self,
-        gpointer             key,
-        gpointer             value,
-        GError             **error)
-{
-  GQueue graveyard = G_QUEUE_INIT;
-  guint64 weight = nebula_cache_weigh (self, key, value);
-  gboolean stored;
-  gint64 time;
-
-  nebula_mutex_lock (&self->mutex);
-  time = entry_time (self);
-  nebula_cache_expire (self, time, &graveyard);
-  stored = nebula_cache_entry_store (self, key, value, weight, time, FALSE, &graveyard, error);
-  nebula_mutex_unlock (&self->mutex);
-
-  if (!stored)
-    nebula_cache_removal_free_data (self, key, value);
-  nebula_cache_removal_flush (self, &graveyard);
-  return stored;
-}
-
-static gpointer
-lookup (NebulaComputeCache *self,
-        gconstpointer       key,
-        gboolean            count,
-        gint64             *written_at)
-{
-  GQueue graveyard = G_QUEUE_INIT;
-  gpointer result = NULL;
-  Entry *entry;
-  gint64 time;
-
-  nebula_mutex_lock (&self->mutex);
-  time = entry_time (self);
-  entry = nebula_cache_find_live (self, key, time, &graveyard);
-  if (count)
-    self->stats.requests++;
-  if (entry != NULL)
-    {
-      if (count)
-        self->stats.hits++;
-      nebula_cache_entry_touch (self, entry, time);
-      result = ref_value (self, entry->value);
-      if (written_at != NULL)
-        *written_at = entry->written_at;
-    }
-  else if (count)
-    self->stats.misses++;
-  nebula_mutex_unlock (&self->mutex);
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return result;
-}
-
-static gboolean
-invalidate (NebulaComputeCache *self,
-            gconstpointer       key)
-{
-  GQueue graveyard = G_QUEUE_INIT;
-  Entry *entry;
-  gboolean removed = FALSE;
-
-  nebula_mutex_lock (&self->mutex);
-  entry = nebula_cache_find_live (self, key, entry_time (self), &graveyard);
-  if (entry != NULL)
-    {
-      nebula_cache_entry_remove (self, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
-      removed = TRUE;
-    }
-  nebula_mutex_unlock (&self->mutex);
-
-  nebula_cache_removal_flush (self, &graveyard);
-  return removed;
 }
 
 /**
@@ -327,57 +184,6 @@ nebula_compute_cache_new (NebulaEvictionPolicy policy,
                        "policy", policy,
                        "max-entries", max_entries,
                        NULL);
-}
-
-/**
- * nebula_compute_cache_new_full: (skip)
- * @hash_func: hashes a key
- * @equal_func: compares two keys
- * @key_destroy: (nullable): frees a key the cache owns
- * @value_destroy: (nullable): frees a value the cache owns
- * @first_property_name: (nullable): the name of the first property to set,
- *   as for g_object_new()
- * @...: its value, then more names and values, ending with %NULL
- *
- * Creates a cache with keys and values of any type, used through the
- * `_pointer` functions. #NebulaComputeCache::entry-removed is not emitted
- * by such a cache (its keys are no #GVariant); @key_destroy and
- * @value_destroy see every removal.
- *
- * |[<!-- language="C" -->
- * cache = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
- *                                        "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
- *                                        "max-entries", 1000,
- *                                        NULL);
- * ]|
- *
- * Returns: (transfer full): a new #NebulaComputeCache
- */
-NebulaComputeCache *
-nebula_compute_cache_new_full (GHashFunc       hash_func,
-                               GEqualFunc      equal_func,
-                               GDestroyNotify  key_destroy,
-                               GDestroyNotify  value_destroy,
-                               const char     *first_property_name,
-                               ...)
-{
-  NebulaComputeCache *self;
-  va_list args;
-
-  g_return_val_if_fail (hash_func != NULL, NULL);
-
-  va_start (args, first_property_name);
-  self = (NebulaComputeCache *) g_object_new_valist (NEBULA_TYPE_COMPUTE_CACHE,
-                                                     first_property_name, args);
-  va_end (args);
-
-  g_hash_table_unref (self->map);
-  self->map = g_hash_table_new (hash_func, equal_func);
-  self->hash_func = hash_func;
-  self->key_destroy = key_destroy;
-  self->value_destroy = value_destroy;
-  self->variant_keys = FALSE;
-  return self;
 }
 
 /**
@@ -403,15 +209,18 @@ nebula_compute_cache_get_or_compute (NebulaComputeCache  *self,
                                      gpointer             user_data,
                                      GError             **error)
 {
+  NebulaCacheVariantProbe probe;
+
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
-  return get_or_compute (self, g_variant_ref_sink (key), NULL, func, user_data, error);
+  return nebula_cache_access_get_or_compute (self, &probe, take_floating_key (key), G_CALLBACK (func),
+                                             user_data, error);
 }
 
 /**
@@ -430,18 +239,17 @@ nebula_compute_cache_get (NebulaComputeCache  *self,
                           GVariant            *key,
                           GError             **error)
 {
-  GObject *result;
+  g_autoptr(GVariant) owned = NULL;
+  NebulaCacheVariantProbe probe;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (self->variant_keys, NULL);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
-  g_variant_ref_sink (key);
-  result = lookup (self, key, TRUE, NULL);
-  g_variant_unref (key);
-  return result;
+  owned = take_floating_key (key);
+  return nebula_cache_access_lookup (self, &probe, TRUE, NULL);
 }
 
 GObject *
@@ -449,7 +257,11 @@ nebula_compute_cache_peek (NebulaComputeCache *self,
                            GVariant           *key,
                            gint64             *written_at)
 {
-  return lookup (self, key, FALSE, written_at);
+  NebulaCacheVariantProbe probe;
+
+  if (!nebula_cache_variant_probe_init (&probe, key, NULL))
+    return NULL;
+  return nebula_cache_access_lookup (self, &probe, FALSE, written_at);
 }
 
 /**
@@ -472,14 +284,16 @@ nebula_compute_cache_insert (NebulaComputeCache  *self,
                              GObject             *value,
                              GError             **error)
 {
+  NebulaCacheVariantProbe probe;
+
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
   g_return_val_if_fail (G_IS_OBJECT (value), FALSE);
 
-  if (!nebula_cache_check_key (key, error))
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
     return FALSE;
 
-  return insert (self, g_variant_ref_sink (key), g_object_ref (value), error);
+  return nebula_cache_access_insert (self, &probe, take_floating_key (key), g_object_ref (value), error);
 }
 
 /**
@@ -495,109 +309,17 @@ gboolean
 nebula_compute_cache_invalidate (NebulaComputeCache *self,
                                  GVariant           *key)
 {
-  gboolean removed;
+  g_autoptr(GVariant) owned = NULL;
+  NebulaCacheVariantProbe probe;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (self->variant_keys, FALSE);
+  g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, FALSE);
 
-  if (!nebula_cache_check_key (key, NULL))
+  if (!nebula_cache_variant_probe_init (&probe, key, NULL))
     return FALSE;
 
-  g_variant_ref_sink (key);
-  removed = invalidate (self, key);
-  g_variant_unref (key);
-  return removed;
-}
-
-/**
- * nebula_compute_cache_get_or_compute_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key; the cache takes it (it is stored, or freed with the key
- *   destroy function)
- * @func: (scope call): computes the value on a miss
- * @user_data: data for @func
- * @error: return location for an error
- *
- * The get-or-compute of caches with arbitrary keys and values.
- *
- * Returns: the value, owned by the cache (valid until its entry is
- *   removed), or %NULL with @error set
- */
-gpointer
-nebula_compute_cache_get_or_compute_pointer (NebulaComputeCache        *self,
-                                             gpointer                   key,
-                                             NebulaPointerComputeFunc   func,
-                                             gpointer                   user_data,
-                                             GError                   **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (!self->variant_keys, NULL);
-  g_return_val_if_fail (func != NULL, NULL);
-
-  return get_or_compute (self, key, func, NULL, user_data, error);
-}
-
-/**
- * nebula_compute_cache_get_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key
- *
- * Looks @key up. Counts a hit or a miss.
- *
- * Returns: (nullable): the value, owned by the cache, or %NULL
- */
-gpointer
-nebula_compute_cache_get_pointer (NebulaComputeCache *self,
-                                  gconstpointer       key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (!self->variant_keys, NULL);
-
-  return lookup (self, key, TRUE, NULL);
-}
-
-/**
- * nebula_compute_cache_insert_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key; the cache takes it
- * @value: the value; the cache takes it
- * @error: return location for an error
- *
- * Stores @value for @key. On failure both are freed with the destroy
- * functions.
- *
- * Returns: %TRUE if stored, %FALSE with %NEBULA_CACHE_ERROR_OVERFLOW
- */
-gboolean
-nebula_compute_cache_insert_pointer (NebulaComputeCache  *self,
-                                     gpointer             key,
-                                     gpointer             value,
-                                     GError             **error)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (!self->variant_keys, FALSE);
-  g_return_val_if_fail (value != NULL, FALSE);
-
-  return insert (self, key, value, error);
-}
-
-/**
- * nebula_compute_cache_invalidate_pointer: (skip)
- * @self: a #NebulaComputeCache made by nebula_compute_cache_new_full()
- * @key: the key
- *
- * Removes the entry of @key, if any.
- *
- * Returns: %TRUE if a live entry was removed
- */
-gboolean
-nebula_compute_cache_invalidate_pointer (NebulaComputeCache *self,
-                                         gconstpointer       key)
-{
-  g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), FALSE);
-  g_return_val_if_fail (!self->variant_keys, FALSE);
-
-  return invalidate (self, key);
+  owned = take_floating_key (key);
+  return nebula_cache_access_invalidate (self, &probe);
 }
 
 /**
@@ -609,19 +331,22 @@ nebula_compute_cache_invalidate_pointer (NebulaComputeCache *self,
 void
 nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
 {
-  GQueue graveyard = G_QUEUE_INIT;
-  GList *entries;
-
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  nebula_mutex_lock (&self->mutex);
-  entries = g_hash_table_get_values (self->map);
-  for (GList *l = entries; l != NULL; l = l->next)
-    nebula_cache_entry_remove (self, l->data, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
-  nebula_mutex_unlock (&self->mutex);
-  g_list_free (entries);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      NebulaCacheShard *shard = &self->shards[i];
+      Graveyard graveyard = GRAVEYARD_INIT;
 
-  nebula_cache_removal_flush (self, &graveyard);
+      nebula_compute_cache_lock (self, shard);
+      for (guint b = 0; b < (1u << shard->table.bits); b++)
+        while (shard->table.buckets[b] != NULL)
+          nebula_cache_entry_remove (shard, shard->table.buckets[b], NEBULA_REMOVAL_CAUSE_EXPLICIT,
+                                     &graveyard);
+      nebula_compute_cache_unlock (self, shard);
+
+      nebula_cache_removal_flush (self, &graveyard);
+    }
 }
 
 /**
@@ -636,13 +361,16 @@ nebula_compute_cache_invalidate_all (NebulaComputeCache *self)
 guint
 nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 {
-  guint n;
+  guint n = 0;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  nebula_mutex_lock (&self->mutex);
-  n = g_hash_table_size (self->map);
-  nebula_mutex_unlock (&self->mutex);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      nebula_compute_cache_lock (self, &self->shards[i]);
+      n += self->shards[i].table.size;
+      nebula_compute_cache_unlock (self, &self->shards[i]);
+    }
   return n;
 }
 
@@ -657,13 +385,16 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
 guint64
 nebula_compute_cache_get_weight (NebulaComputeCache *self)
 {
-  guint64 weight;
+  guint64 weight = 0;
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), 0);
 
-  nebula_mutex_lock (&self->mutex);
-  weight = self->weight;
-  nebula_mutex_unlock (&self->mutex);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      nebula_compute_cache_lock (self, &self->shards[i]);
+      weight += self->shards[i].weight;
+      nebula_compute_cache_unlock (self, &self->shards[i]);
+    }
   return weight;
 }
 
@@ -671,7 +402,8 @@ nebula_compute_cache_get_weight (NebulaComputeCache *self)
  * nebula_compute_cache_get_stats:
  * @self: a #NebulaComputeCache
  *
- * A snapshot of the counters. `requests` is always `hits + misses`.
+ * A snapshot of the counters, summed over the shards. `requests` is
+ * always `hits + misses`.
  *
  * Returns: (transfer full): the counters
  */
@@ -682,9 +414,20 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
 
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
 
-  nebula_mutex_lock (&self->mutex);
-  stats = nebula_cache_stats_copy (&self->stats);
-  nebula_mutex_unlock (&self->mutex);
+  stats = g_new0 (NebulaCacheStats, 1);
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      const NebulaCacheStats *part = &self->shards[i].stats;
+      guint64 *sum = (guint64 *) stats;
+      const guint64 *add = (const guint64 *) part;
+
+      /* Every field is a guint64 counter. */
+      G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
+      nebula_compute_cache_lock (self, &self->shards[i]);
+      for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
+        sum[f] += add[f];
+      nebula_compute_cache_unlock (self, &self->shards[i]);
+    }
   return stats;
 }
 
@@ -711,45 +454,121 @@ nebula_compute_cache_set_clock (NebulaComputeCache *self,
 
   g_return_if_fail (NEBULA_IS_COMPUTE_CACHE (self));
 
-  nebula_mutex_lock (&self->mutex);
+  nebula_compute_cache_lock_all (self);
   old_destroy = self->clock_destroy;
   old_data = self->clock_data;
   self->clock = func;
   self->clock_data = user_data;
   self->clock_destroy = destroy;
-  nebula_mutex_unlock (&self->mutex);
+  nebula_compute_cache_unlock_all (self);
 
   if (old_destroy != NULL)
     old_destroy (old_data);
 }
 
 
+/* Shards: construction */
+
+#define MAX_SHARD_BITS 8
+
+/* The number of shards, as a power of two: the one asked for, rounded up;
+ * 0 asks for two per processor. A bounded cache has at most as many shards
+ * as its bound has units, so that every shard holds something. */
+static guint
+shard_bits_for (NebulaComputeCache *self)
+{
+  guint wanted = self->requested_shards;
+  guint bits = 0;
+
+  if (wanted == 0)
+    wanted = 2 * (guint) g_get_num_processors ();
+  while (bits < MAX_SHARD_BITS && (1u << bits) < wanted)
+    bits++;
+  while (bits > 0 &&
+         ((self->max_entries > 0 && (1u << bits) > self->max_entries) ||
+          (self->max_weight > 0 && (1u << bits) > self->max_weight)))
+    bits--;
+  return bits;
+}
+
+/* Shard @index's share of @bound: the bound split evenly, the remainder
+ * going to the first shards, so that the shares add up to the bound. */
+static guint64
+share_of (guint64 bound,
+          guint   n_shards,
+          guint   index)
+{
+  return bound / n_shards + (index < bound % n_shards ? 1 : 0);
+}
+
+static void
+shard_init (NebulaComputeCache *self,
+            NebulaCacheShard   *shard,
+            guint               index)
+{
+  g_mutex_init (&shard->mutex);
+  nebula_cache_table_init (&shard->table);
+  shard->policy = self->policy;
+  shard->max_entries = (guint) share_of (self->max_entries, self->n_shards, index);
+  shard->max_weight = share_of (self->max_weight, self->n_shards, index);
+  shard->total_max_weight = self->max_weight;
+  shard->n_shards = self->n_shards;
+  shard->time_to_live = self->time_to_live;
+  shard->time_to_idle = self->time_to_idle;
+  shard->promotion_threshold = self->promotion_threshold;
+  nebula_cache_queue_init (&shard->policy_queue);
+  nebula_cache_queue_init (&shard->main_queue);
+  nebula_cache_queue_init (&shard->buckets);
+  nebula_cache_queue_init (&shard->write_queue);
+  nebula_cache_queue_init (&shard->access_queue);
+  nebula_cache_ghost_init (&shard->ghost);
+}
+
+static void
+shard_clear (NebulaComputeCache *self,
+             NebulaCacheShard   *shard)
+{
+  for (guint b = 0; b < (1u << shard->table.bits); b++)
+    {
+      Entry *entry = shard->table.buckets[b];
+
+      while (entry != NULL)
+        {
+          Entry *next = entry->chain;
+
+          nebula_cache_removal_free_data (self, entry->key, entry->value);
+          g_free (entry);
+          entry = next;
+        }
+    }
+  nebula_cache_table_clear (&shard->table);
+  while (shard->free_entries != NULL)
+    {
+      Entry *next = shard->free_entries->chain;
+
+      g_free (shard->free_entries);
+      shard->free_entries = next;
+    }
+
+  while (!nebula_cache_queue_is_empty (&shard->buckets))
+    {
+      Link *link = nebula_cache_queue_head (&shard->buckets);
+
+      nebula_cache_queue_unlink (&shard->buckets, link, 0);
+      g_free (link);
+    }
+  nebula_cache_ghost_clear (&shard->ghost);
+  g_mutex_clear (&shard->mutex);
+}
+
 static void
 nebula_compute_cache_finalize (GObject *object)
 {
   NebulaComputeCache *self = NEBULA_COMPUTE_CACHE (object);
-  GHashTableIter iter;
-  gpointer value;
 
-  g_hash_table_iter_init (&iter, self->map);
-  while (g_hash_table_iter_next (&iter, NULL, &value))
-    {
-      Entry *entry = value;
-
-      nebula_cache_removal_free_data (self, entry->key, entry->value);
-      g_slice_free (Entry, entry);
-    }
-  g_hash_table_unref (self->map);
-
-  while (!nebula_cache_queue_is_empty (&self->buckets))
-    {
-      Link *link = nebula_cache_queue_head (&self->buckets);
-
-      nebula_cache_queue_unlink (&self->buckets, link, 0);
-      g_free (link);
-    }
-  g_queue_clear (&self->ghost);
-  g_hash_table_unref (self->ghost_index);
+  for (guint i = 0; i < self->n_shards; i++)
+    shard_clear (self, &self->shards[i]);
+  g_free (self->shards);
 
   if (self->weigher_destroy != NULL)
     self->weigher_destroy (self->weigher_data);
@@ -757,7 +576,6 @@ nebula_compute_cache_finalize (GObject *object)
     self->object_weigher_destroy (self->object_weigher_data);
   if (self->clock_destroy != NULL)
     self->clock_destroy (self->clock_data);
-  g_mutex_clear (&self->mutex);
 
   G_OBJECT_CLASS (nebula_compute_cache_parent_class)->finalize (object);
 }
@@ -770,6 +588,13 @@ nebula_compute_cache_constructed (GObject *object)
   G_OBJECT_CLASS (nebula_compute_cache_parent_class)->constructed (object);
 
   self->uses_time = self->time_to_live > 0 || self->time_to_idle > 0;
+  self->shard_bits = shard_bits_for (self);
+  self->n_shards = 1u << self->shard_bits;
+  self->shards = g_new0 (NebulaCacheShard, self->n_shards);
+  for (guint i = 0; i < self->n_shards; i++)
+    shard_init (self, &self->shards[i], i);
+  nebula_compute_cache_set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,
+            self->value_destroy);
 }
 
 static void
@@ -799,6 +624,15 @@ nebula_compute_cache_get_property (GObject    *object,
       break;
     case PROP_PROMOTION_THRESHOLD:
       g_value_set_uint (value, self->promotion_threshold);
+      break;
+    case PROP_SHARDS:
+      g_value_set_uint (value, self->n_shards);
+      break;
+    case PROP_TIME_LOADS:
+      g_value_set_boolean (value, self->time_loads);
+      break;
+    case PROP_THREAD_SAFE:
+      g_value_set_boolean (value, self->thread_safe);
       break;
     case PROP_N_ENTRIES:
       g_value_set_uint (value, nebula_compute_cache_get_n_entries (self));
@@ -838,6 +672,15 @@ nebula_compute_cache_set_property (GObject      *object,
       break;
     case PROP_PROMOTION_THRESHOLD:
       self->promotion_threshold = g_value_get_uint (value);
+      break;
+    case PROP_SHARDS:
+      self->requested_shards = g_value_get_uint (value);
+      break;
+    case PROP_TIME_LOADS:
+      self->time_loads = g_value_get_boolean (value);
+      break;
+    case PROP_THREAD_SAFE:
+      self->thread_safe = g_value_get_boolean (value);
       break;
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
@@ -925,6 +768,55 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
                        G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
 
   /**
+   * NebulaComputeCache:shards:
+   *
+   * How many independently locked parts the cache is split into; a key's
+   * hash picks its shard, so threads working on different keys rarely wait
+   * for each other. 1, the default, keeps one lock and one policy over all
+   * the keys (the hit ratios of [enum@EvictionPolicy] hold exactly); 0
+   * asks for two shards per processor. The count is rounded up to a power
+   * of two, at most 256, and lowered so that no shard has a bound of 0.
+   * Reading the property gives the count in use.
+   *
+   * Each shard has its own policy, statistics and an even share of
+   * [property@ComputeCache:max-entries] and
+   * [property@ComputeCache:max-weight]: the shares add up to the bounds,
+   * so the cache never holds more than them, but a shard evicts when its
+   * share is full even if another has room, and a value heavier than its
+   * shard's share of max-weight is refused with
+   * %NEBULA_CACHE_ERROR_OVERFLOW.
+   */
+  properties[PROP_SHARDS] =
+    g_param_spec_uint ("shards", NULL, NULL,
+                       0, 1u << MAX_SHARD_BITS, 1,
+                       G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NebulaComputeCache:time-loads:
+   *
+   * Whether computations are timed for the `load_time_us` statistic: two
+   * reads of the monotonic clock per miss. %TRUE by default; %FALSE leaves
+   * `load_time_us` at 0 and makes a miss read no clock at all (a cache
+   * without time-to-live or time-to-idle then never reads one).
+   */
+  properties[PROP_TIME_LOADS] =
+    g_param_spec_boolean ("time-loads", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
+   * NebulaComputeCache:thread-safe:
+   *
+   * Whether the cache takes its shards' locks. %TRUE by default; a cache
+   * used by one thread at a time (or under the program's own lock) can be
+   * made with %FALSE and saves two atomic operations per request. Using
+   * such a cache from two threads at once is undefined, as with a
+   * #GHashTable.
+   */
+  properties[PROP_THREAD_SAFE] =
+    g_param_spec_boolean ("thread-safe", NULL, NULL, TRUE,
+                          G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_EXPLICIT_NOTIFY | G_PARAM_STATIC_STRINGS);
+
+  /**
    * NebulaComputeCache:n-entries:
    *
    * The number of stored entries. Not notified: read it when needed.
@@ -952,17 +844,12 @@ nebula_compute_cache_class_init (NebulaComputeCacheClass *klass)
 static void
 nebula_compute_cache_init (NebulaComputeCache *self)
 {
-  g_mutex_init (&self->mutex);
-  self->map = g_hash_table_new (nebula_cache_key_hash, g_variant_equal);
+  self->keys = NEBULA_CACHE_KEYS_VARIANT;
   self->hash_func = nebula_cache_key_hash;
+  self->equal_func = nebula_cache_key_equal;
   self->key_destroy = (GDestroyNotify) g_variant_unref;
   self->value_destroy = g_object_unref;
-  self->variant_keys = TRUE;
-  nebula_cache_queue_init (&self->policy_queue);
-  nebula_cache_queue_init (&self->main_queue);
-  nebula_cache_queue_init (&self->buckets);
-  nebula_cache_queue_init (&self->write_queue);
-  nebula_cache_queue_init (&self->access_queue);
-  g_queue_init (&self->ghost);
-  self->ghost_index = g_hash_table_new (NULL, NULL);
+  self->requested_shards = 1;
+  self->time_loads = TRUE;
+  self->thread_safe = TRUE;
 }

@@ -134,6 +134,35 @@ typedef gpointer (*NebulaPointerComputeFunc) (gconstpointer   key,
                                               GError        **error);
 
 /**
+ * NebulaStringComputeFunc: (skip)
+ * @key: the key that missed
+ * @user_data: the data given with the function
+ * @error: return location for an error
+ *
+ * Computes the value of @key for
+ * nebula_compute_cache_get_or_compute_string().
+ *
+ * Returns: the value (the cache owns it), or %NULL with @error set
+ */
+typedef gpointer (*NebulaStringComputeFunc) (const char  *key,
+                                             gpointer     user_data,
+                                             GError     **error);
+
+/**
+ * NebulaIntComputeFunc: (skip)
+ * @key: the key that missed
+ * @user_data: the data given with the function
+ * @error: return location for an error
+ *
+ * Computes the value of @key for nebula_compute_cache_get_or_compute_int().
+ *
+ * Returns: the value (the cache owns it), or %NULL with @error set
+ */
+typedef gpointer (*NebulaIntComputeFunc) (gint64    key,
+                                          gpointer  user_data,
+                                          GError  **error);
+
+/**
  * NebulaWeigherFunc:
  * @key: the key of the entry
  * @value: the value of the entry
@@ -193,6 +222,14 @@ NebulaComputeCache *nebula_compute_cache_new_full         (GHashFunc            
                                                            GDestroyNotify            value_destroy,
                                                            const char               *first_property_name,
                                                            ...);
+NEBULA_AVAILABLE_IN_0_1
+NebulaComputeCache *nebula_compute_cache_new_for_strings  (GDestroyNotify            value_destroy,
+                                                           const char               *first_property_name,
+                                                           ...);
+NEBULA_AVAILABLE_IN_0_1
+NebulaComputeCache *nebula_compute_cache_new_for_ints     (GDestroyNotify            value_destroy,
+                                                           const char               *first_property_name,
+                                                           ...);
 NEBULA_AVAILABLE_IN_ALL
 GObject            *nebula_compute_cache_get_or_compute   (NebulaComputeCache       *self,
                                                            GVariant                 *key,
@@ -228,6 +265,40 @@ gboolean            nebula_compute_cache_insert_pointer   (NebulaComputeCache   
 NEBULA_AVAILABLE_IN_ALL
 gboolean            nebula_compute_cache_invalidate_pointer (NebulaComputeCache     *self,
                                                            gconstpointer             key);
+NEBULA_AVAILABLE_IN_0_1
+gpointer            nebula_compute_cache_get_or_compute_string (NebulaComputeCache       *self,
+                                                           const char               *key,
+                                                           NebulaStringComputeFunc   func,
+                                                           gpointer                  user_data,
+                                                           GError                  **error);
+NEBULA_AVAILABLE_IN_0_1
+gpointer            nebula_compute_cache_get_string       (NebulaComputeCache       *self,
+                                                           const char               *key);
+NEBULA_AVAILABLE_IN_0_1
+gboolean            nebula_compute_cache_insert_string    (NebulaComputeCache       *self,
+                                                           const char               *key,
+                                                           gpointer                  value,
+                                                           GError                  **error);
+NEBULA_AVAILABLE_IN_0_1
+gboolean            nebula_compute_cache_invalidate_string (NebulaComputeCache      *self,
+                                                           const char               *key);
+NEBULA_AVAILABLE_IN_0_1
+gpointer            nebula_compute_cache_get_or_compute_int (NebulaComputeCache     *self,
+                                                           gint64                    key,
+                                                           NebulaIntComputeFunc      func,
+                                                           gpointer                  user_data,
+                                                           GError                  **error);
+NEBULA_AVAILABLE_IN_0_1
+gpointer            nebula_compute_cache_get_int          (NebulaComputeCache       *self,
+                                                           gint64                    key);
+NEBULA_AVAILABLE_IN_0_1
+gboolean            nebula_compute_cache_insert_int       (NebulaComputeCache       *self,
+                                                           gint64                    key,
+                                                           gpointer                  value,
+                                                           GError                  **error);
+NEBULA_AVAILABLE_IN_0_1
+gboolean            nebula_compute_cache_invalidate_int   (NebulaComputeCache       *self,
+                                                           gint64                    key);
 NEBULA_AVAILABLE_IN_ALL
 void                nebula_compute_cache_invalidate_all   (NebulaComputeCache       *self);
 NEBULA_AVAILABLE_IN_ALL

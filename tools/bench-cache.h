@@ -36,5 +36,10 @@ void     nebula_bench_cache_zipf_print_table  (void);
 /* Appends `    "zipf": { ... }` and a newline: the last member. */
 void     nebula_bench_cache_zipf_append_json  (GString  *out);
 void     nebula_bench_cache_zipf_print_csv    (void);
+/* Reads @path (one key per line), to be replayed instead of the Zipf
+ * trace; FALSE with @error if it cannot be read or has fewer than 10
+ * distinct keys. */
+gboolean nebula_bench_cache_zipf_set_trace    (const char  *path,
+                                               GError     **error);
 
 G_END_DECLS

@@ -36,6 +36,7 @@ static gboolean opt_quick;
 static gboolean opt_simd_only;
 static gboolean opt_no_simd;
 static gboolean opt_cache_only;
+static char *opt_trace;
 static int      opt_threads = 1;
 static gint64   opt_iterations;
 static int      opt_rounds;
@@ -180,6 +181,7 @@ main (int   argc,
     { "simd", 0, 0, G_OPTION_ARG_NONE, &opt_simd_only, "Only the copy/fill comparison with glibc", NULL },
     { "no-simd", 0, 0, G_OPTION_ARG_NONE, &opt_no_simd, "Skip the copy/fill comparison", NULL },
     { "cache", 0, 0, G_OPTION_ARG_NONE, &opt_cache_only, "Only the compute-cache workloads", NULL },
+    { "trace", 0, 0, G_OPTION_ARG_FILENAME, &opt_trace, "With --cache: replay FILE (one key per line) instead of the Zipf trace", "FILE" },
     { "list", 'l', 0, G_OPTION_ARG_NONE, &opt_list, "List the allocators and workloads, and exit", NULL },
     { "quiet", 0, 0, G_OPTION_ARG_NONE, &opt_quiet, "No progress lines on stderr", NULL },
     { NULL }
@@ -201,7 +203,8 @@ main (int   argc,
   g_option_context_add_main_entries (context, entries, NULL);
   if (!g_option_context_parse (context, &argc, &argv, &error) ||
       !check_names ("--allocator", opt_allocators, (const char * const *) all_allocators, &error) ||
-      !check_names ("--workload", opt_workloads, (const char * const *) all_workloads, &error))
+      !check_names ("--workload", opt_workloads, (const char * const *) all_workloads, &error) ||
+      (opt_trace != NULL && !nebula_bench_cache_zipf_set_trace (opt_trace, &error)))
     {
       g_printerr ("nebula-bench: %s\n", error->message);
       return 2;

@@ -9,7 +9,7 @@ import Nebula from 'gi://Nebula';
 import System from 'system';
 
 import {test, assert, assertEqual, assertThrows, run} from './harness.js';
-import {getOrCompute, wrapCompute} from '../../bindings/js/nebula.js';
+import {cacheKey, getOrCompute, getOrComputeSync, wrapCompute} from '../../bindings/js/nebula.js';
 
 Gio._promisify(Nebula.AsyncComputeCache.prototype,
     'get_or_compute_async', 'get_or_compute_finish');
@@ -77,6 +77,27 @@ test('synchronous invalid key', () => {
         new GLib.Variant('as', ['a']), () => makeValue(1)));
     assert(e.matches(Nebula.cache_error_quark(), Nebula.CacheError.INVALID_KEY), e.message);
     assert(e.message.includes("'as'"), e.message);
+});
+
+test('a sharded cache counts every request once and keeps its bound', () => {
+    const cache = new Nebula.ComputeCache({max_entries: 4, shards: 2, time_loads: false});
+    assertEqual(cache.shards, 2);
+    assertEqual(cache.time_loads, false);
+    const keys = [...Array(40).keys(), 'a', 'b', true, 2.5, ['t', 1]];
+    for (const key of keys) {
+        const value = getOrComputeSync(cache, key, () => makeValue(0));
+        assertEqual(getOrComputeSync(cache, key, () => makeValue(1)), value);
+        assert(cache.get_n_entries() <= 4, `${cache.get_n_entries()} entries`);
+    }
+    const stats = cache.get_stats();
+    assertEqual(stats.requests, 2 * keys.length);
+    assertEqual(stats.hits, keys.length);
+    assertEqual(stats.load_time_us, 0);
+    // Keys made by cacheKey() and by hand are one key (the last one stored
+    // is still there).
+    const last = cache.get(cacheKey(['t', 1]));
+    assert(last !== null, 'the last key was evicted');
+    assertEqual(cache.get(new GLib.Variant('(sx)', ['t', 1])), last);
 });
 
 test('100 concurrent requests run one compute', async () => {

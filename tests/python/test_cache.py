@@ -34,6 +34,34 @@ class Clock:
 
 
 class ComputeCacheTest(unittest.TestCase):
+    def test_shards_and_time_loads(self):
+        # Two shards, room for 4 in all: the shares add up to max-entries,
+        # and every request is counted once across the shards.
+        cache = Nebula.ComputeCache(policy=Nebula.EvictionPolicy.LRU, max_entries=4, shards=2,
+                                    time_loads=False)
+        self.assertEqual(cache.props.shards, 2)
+        self.assertFalse(cache.props.time_loads)
+        for key in list(range(40)) + ['a', 'b', True, 2.5, ('t', 1)]:
+            value = cache.get_or_compute(key, lambda k: make_value(0))
+            self.assertIs(cache.get_or_compute(key, lambda k: self.fail('computed twice')), value)
+            self.assertLessEqual(cache.get_n_entries(), 4)
+        stats = cache.get_stats()
+        self.assertEqual(stats.requests, 90)
+        self.assertEqual(stats.hits, 45)
+        self.assertEqual(stats.load_time_us, 0)
+        self.assertEqual(Nebula.ComputeCache(shards=3).props.shards, 4)
+        self.assertEqual(Nebula.ComputeCache().props.shards, 1)
+
+    def test_keys_equal_by_value(self):
+        # A key built by the override and one built by hand are one key;
+        # an int and a float of the same value are two.
+        cache = Nebula.ComputeCache(max_entries=10)
+        value = cache.get_or_compute(7, lambda k: make_value(7))
+        self.assertIs(cache.get(GLib.Variant('x', 7)), value)
+        self.assertIs(cache.get(GLib.Variant.new_int64(7)), value)
+        self.assertIsNone(cache.get(7.0))
+        self.assertIsNone(cache.get(GLib.Variant('i', 7)))
+
     def test_get_or_compute_once(self):
         cache = Nebula.ComputeCache(policy=Nebula.EvictionPolicy.S3_FIFO, max_entries=10)
         calls = []

@@ -208,15 +208,18 @@ function view(allocator, address, size) {
 function cacheKey(value) {
     if (value instanceof GLib.Variant)
         return value;
+    // The typed constructors, not new GLib.Variant(format, value): that one
+    // packs in JavaScript and costs more than a whole hit (docs/caches.md,
+    // "the cost of a hit").
     switch (typeof value) {
     case 'string':
-        return new GLib.Variant('s', value);
+        return GLib.Variant.new_string(value);
     case 'boolean':
-        return new GLib.Variant('b', value);
+        return GLib.Variant.new_boolean(value);
     case 'bigint':
         return new GLib.Variant('x', value);
     case 'number':
-        return Number.isSafeInteger(value) ? new GLib.Variant('x', value) : new GLib.Variant('d', value);
+        return Number.isSafeInteger(value) ? GLib.Variant.new_int64(value) : GLib.Variant.new_double(value);
     default:
         if (Array.isArray(value))
             return GLib.Variant.new_tuple(value.map(cacheKey));

@@ -461,14 +461,17 @@ def _variant_key(key):
     left for the cache to reject with INVALID_KEY."""
     if key is None or isinstance(key, GLib.Variant):
         return key
+    # The typed constructors, not GLib.Variant(format, value): that one
+    # parses its format in Python and costs about twice a whole hit
+    # (docs/caches.md, "the cost of a hit").
     if isinstance(key, bool):
-        return GLib.Variant('b', key)
+        return GLib.Variant.new_boolean(key)
     if isinstance(key, int):
-        return GLib.Variant('x', key)
+        return GLib.Variant.new_int64(key)
     if isinstance(key, float):
-        return GLib.Variant('d', key)
+        return GLib.Variant.new_double(key)
     if isinstance(key, str):
-        return GLib.Variant('s', key)
+        return GLib.Variant.new_string(key)
     if isinstance(key, tuple):
         return GLib.Variant.new_tuple(*[_variant_key(item) for item in key])
     return key

@@ -1,0 +1,289 @@
+/* nebula-cache-access.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * The operations every API of NebulaComputeCache ends in: get-or-compute,
+ * insert, lookup and invalidate, for every kind of key, on the key's shard.
+ */
+
+#include "config.h"
+
+#include "nebula-cache-access-private.h"
+#include "nebula-sysprof-private.h"
+#include "nebula-cache-entry-private.h"
+#include "nebula-cache-expiry-private.h"
+#include "nebula-cache-key-private.h"
+#include "nebula-cache-removal-private.h"
+#include "nebula-cache-table-private.h"
+#include "nebula-cache-weight-private.h"
+#include "nebula-enums.h"
+#include "nebula-error-private.h"
+#include "nebula-sanitizer-private.h"
+
+static inline gpointer
+ref_value (NebulaComputeCache *self,
+           gpointer            value)
+{
+  return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
+}
+
+/* Keys (nebula-cache-access-private.h says what @probe and @owned are):
+ * a hit neither copies nor references the key. */
+
+static inline guint
+key_hash (NebulaComputeCache *self,
+          gconstpointer       probe)
+{
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return nebula_cache_int_hash (*(const gint64 *) probe);
+    case NEBULA_CACHE_KEYS_STRING:
+      return g_str_hash (probe);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return ((const NebulaCacheVariantProbe *) probe)->hash;
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return self->hash_func (probe);
+    }
+}
+
+/* The key as the program's functions (weighers) see it. */
+static inline gconstpointer
+user_key (NebulaComputeCache *self,
+          gconstpointer       probe)
+{
+  if (self->keys == NEBULA_CACHE_KEYS_VARIANT)
+    return ((const NebulaCacheVariantProbe *) probe)->variant;
+  return probe;
+}
+
+/* The key an entry keeps. */
+static inline gpointer
+key_to_store (NebulaComputeCache *self,
+              gconstpointer       probe,
+              gpointer            owned)
+{
+  if (owned != NULL)
+    return owned;
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return NULL;
+    case NEBULA_CACHE_KEYS_STRING:
+      return g_strdup (probe);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return g_variant_ref (((const NebulaCacheVariantProbe *) probe)->variant);
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return (gpointer) probe;
+    }
+}
+
+static inline gpointer
+call_compute (NebulaComputeCache  *self,
+              GCallback            func,
+              gconstpointer        probe,
+              gpointer             user_data,
+              GError             **error)
+{
+  switch (self->keys)
+    {
+    case NEBULA_CACHE_KEYS_INT:
+      return ((NebulaIntComputeFunc) func) (*(const gint64 *) probe, user_data, error);
+    case NEBULA_CACHE_KEYS_STRING:
+      return ((NebulaStringComputeFunc) func) (probe, user_data, error);
+    case NEBULA_CACHE_KEYS_VARIANT:
+      return ((NebulaComputeFunc) func) (((const NebulaCacheVariantProbe *) probe)->variant,
+                                         user_data, error);
+    case NEBULA_CACHE_KEYS_POINTER:
+    default:
+      return ((NebulaPointerComputeFunc) func) (probe, user_data, error);
+    }
+}
+
+/* The one get-or-compute of every API. For variant caches the result is a
+ * new reference, for the others it is borrowed. */
+gpointer
+nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
+                gconstpointer        probe,
+                gpointer             owned,
+                GCallback            func,
+                gpointer             user_data,
+                GError             **error)
+{
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  GError *local_error = NULL;
+  gpointer value;
+  gpointer result = NULL;
+  gpointer key = NULL;
+  Entry *entry;
+  gint64 started;
+  gint64 finished;
+  gint64 time;
+  guint64 weight = 0;
+
+  /* A hit takes the lock once, a miss twice: to look, and to publish. */
+  nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  shard->stats.requests++;
+  if (entry != NULL)
+    {
+      shard->stats.hits++;
+      nebula_cache_entry_touch (shard, entry, time);
+      result = ref_value (self, entry->value);
+    }
+  else
+    shard->stats.misses++;
+  nebula_compute_cache_unlock (self, shard);
+  nebula_cache_removal_flush (self, &graveyard);
+
+  if (result != NULL)
+    {
+      nebula_cache_removal_free_data (self, owned, NULL);
+      return result;
+    }
+  nebula_sysprof_cache_event (self, "cache-miss",
+                              self->keys == NEBULA_CACHE_KEYS_VARIANT
+                                ? ((const NebulaCacheVariantProbe *) probe)->variant : NULL,
+                              0);
+
+  /* The two clock reads of a miss time the computation for load_time_us,
+   * unless time-loads is off. */
+  started = self->time_loads ? g_get_monotonic_time () : 0;
+  value = call_compute (self, func, probe, user_data, &local_error);
+  finished = self->time_loads ? g_get_monotonic_time () : 0;
+
+  /* The weigher is the program's code: call it without the lock. */
+  if (value != NULL)
+    weight = nebula_cache_weigh (self, user_key (self, probe), value);
+
+  nebula_compute_cache_lock (self, shard);
+  shard->stats.load_time_us += finished - started;
+  if (value == NULL)
+    {
+      shard->stats.loads_failed++;
+      nebula_compute_cache_unlock (self, shard);
+      nebula_cache_removal_free_data (self, owned, NULL);
+      if (local_error == NULL)
+        nebula_set_error (&local_error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                          "The compute function returned no value and no error");
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  shard->stats.loads_ok++;
+  time = nebula_compute_cache_entry_time (self);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  if (entry != NULL)
+    {
+      /* Another thread stored a value while this one computed: keep it. */
+      result = ref_value (self, entry->value);
+      nebula_compute_cache_unlock (self, shard);
+      nebula_cache_removal_free_data (self, owned, value);
+    }
+  else if (nebula_cache_entry_store (shard, probe, hash, key = key_to_store (self, probe, owned),
+                                     value, weight, time, TRUE, &graveyard, error))
+    {
+      result = ref_value (self, value);
+      nebula_compute_cache_unlock (self, shard);
+    }
+  else
+    {
+      nebula_compute_cache_unlock (self, shard);
+      nebula_cache_removal_free_data (self, key, value);
+    }
+
+  nebula_cache_removal_flush (self, &graveyard);
+  return result;
+}
+
+gboolean
+nebula_cache_access_insert (NebulaComputeCache  *self,
+        gconstpointer        probe,
+        gpointer             owned,
+        gpointer             value,
+        GError             **error)
+{
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  guint64 weight = nebula_cache_weigh (self, user_key (self, probe), value);
+  gpointer key;
+  gboolean stored;
+  gint64 time;
+
+  nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  nebula_cache_expire (shard, time, &graveyard);
+  key = key_to_store (self, probe, owned);
+  stored = nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, FALSE,
+                                     &graveyard, error);
+  nebula_compute_cache_unlock (self, shard);
+
+  if (!stored)
+    nebula_cache_removal_free_data (self, key, value);
+  nebula_cache_removal_flush (self, &graveyard);
+  return stored;
+}
+
+gpointer
+nebula_cache_access_lookup (NebulaComputeCache *self,
+        gconstpointer       probe,
+        gboolean            count,
+        gint64             *written_at)
+{
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  gpointer result = NULL;
+  Entry *entry;
+  gint64 time;
+
+  nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  if (count)
+    shard->stats.requests++;
+  if (entry != NULL)
+    {
+      if (count)
+        shard->stats.hits++;
+      nebula_cache_entry_touch (shard, entry, time);
+      result = ref_value (self, entry->value);
+      if (written_at != NULL)
+        *written_at = entry->written_at;
+    }
+  else if (count)
+    shard->stats.misses++;
+  nebula_compute_cache_unlock (self, shard);
+
+  nebula_cache_removal_flush (self, &graveyard);
+  return result;
+}
+
+gboolean
+nebula_cache_access_invalidate (NebulaComputeCache *self,
+            gconstpointer       probe)
+{
+  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  Entry *entry;
+  gboolean removed = FALSE;
+
+  nebula_compute_cache_lock (self, shard);
+  entry = nebula_cache_find_live (shard, probe, hash, nebula_compute_cache_entry_time (self), &graveyard);
+  if (entry != NULL)
+    {
+      nebula_cache_entry_remove (shard, entry, NEBULA_REMOVAL_CAUSE_EXPLICIT, &graveyard);
+      removed = TRUE;
+    }
+  nebula_compute_cache_unlock (self, shard);
+
+  nebula_cache_removal_flush (self, &graveyard);
+  return removed;
+}
+

@@ -1,0 +1,583 @@
+/* test-compute-cache-keyed.c: the keyed API (strings, integers), shards,
+ * GVariant keys compared by value, time-loads and the S3-FIFO ghost queue
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include <string.h>
+
+#include <nebula.h>
+
+#include "nebula-cache-ghost-private.h"
+
+typedef struct
+{
+  guint computed;
+  guint destroyed;
+} Counts;
+
+static Counts counts;
+
+static void
+counted_free (gpointer data)
+{
+  counts.destroyed++;
+  g_free (data);
+}
+
+static gpointer
+string_compute_cb (const char  *key,
+                   gpointer     user_data,
+                   GError     **error)
+{
+  counts.computed++;
+  if (g_str_has_prefix (key, "fail"))
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "no %s", key);
+      return NULL;
+    }
+  return g_strdup_printf ("value of %s", key);
+}
+
+static gpointer
+int_compute_cb (gint64    key,
+                gpointer  user_data,
+                GError  **error)
+{
+  counts.computed++;
+  if (key == 13)
+    {
+      g_set_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND, "unlucky");
+      return NULL;
+    }
+  return g_strdup_printf ("%" G_GINT64_FORMAT, key);
+}
+
+static void
+assert_requests_add_up (NebulaComputeCache *cache)
+{
+  g_autoptr(NebulaCacheStats) stats = nebula_compute_cache_get_stats (cache);
+
+  g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+}
+
+static void
+test_strings (void)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaComputeCache *cache;
+  char key[16] = "alpha";
+  const char *first;
+  const char *again;
+
+  counts = (Counts) { 0 };
+  cache = nebula_compute_cache_new_for_strings (counted_free,
+                                                "policy", NEBULA_EVICTION_POLICY_LRU,
+                                                "max-entries", 2,
+                                                NULL);
+
+  first = nebula_compute_cache_get_or_compute_string (cache, key, string_compute_cb, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (first, ==, "value of alpha");
+
+  /* The cache copied the key: the caller's buffer may change. */
+  strcpy (key, "beta");
+  g_assert_null (nebula_compute_cache_get_string (cache, key));
+  again = nebula_compute_cache_get_or_compute_string (cache, "alpha", string_compute_cb, NULL, &error);
+  g_assert_true (again == first);
+  g_assert_cmpuint (counts.computed, ==, 1);
+
+  /* An error is returned and nothing is stored. */
+  g_assert_null (nebula_compute_cache_get_or_compute_string (cache, "fail-1", string_compute_cb,
+                                                             NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (nebula_compute_cache_get_string (cache, "fail-1"));
+
+  /* LRU with room for two: alpha was used last, so beta goes. */
+  g_assert_nonnull (nebula_compute_cache_get_or_compute_string (cache, "beta", string_compute_cb, NULL, NULL));
+  g_assert_nonnull (nebula_compute_cache_get_string (cache, "alpha"));
+  g_assert_nonnull (nebula_compute_cache_get_or_compute_string (cache, "gamma", string_compute_cb, NULL, NULL));
+  g_assert_null (nebula_compute_cache_get_string (cache, "beta"));
+  g_assert_cmpstr (nebula_compute_cache_get_string (cache, "alpha"), ==, "value of alpha");
+  g_assert_cmpuint (counts.destroyed, ==, 1);
+
+  /* Insert replaces (the old value is freed), invalidate removes. */
+  g_assert_true (nebula_compute_cache_insert_string (cache, "gamma", g_strdup ("new"), &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (counts.destroyed, ==, 2);
+  g_assert_cmpstr (nebula_compute_cache_get_string (cache, "gamma"), ==, "new");
+  g_assert_true (nebula_compute_cache_invalidate_string (cache, "gamma"));
+  g_assert_false (nebula_compute_cache_invalidate_string (cache, "gamma"));
+  g_assert_false (nebula_compute_cache_invalidate_string (cache, NULL));
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 1);
+
+  /* Bad input: errors, no crash, nothing computed or stored. */
+  g_assert_null (nebula_compute_cache_get_or_compute_string (cache, NULL, string_compute_cb, NULL, &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY);
+  g_clear_error (&error);
+  g_assert_false (nebula_compute_cache_insert_string (cache, NULL, g_strdup ("x"), &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY);
+  g_clear_error (&error);
+  g_assert_false (nebula_compute_cache_insert_string (cache, "delta", NULL, &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_null (nebula_compute_cache_get_string (cache, NULL));
+  g_assert_cmpuint (counts.computed, ==, 4);
+
+  assert_requests_add_up (cache);
+  g_object_unref (cache);
+  /* Every value the cache held was freed: 4 computed and stored or
+   * inserted (alpha, beta, gamma, new gamma) and the refused "x". */
+  g_assert_cmpuint (counts.destroyed, ==, 5);
+}
+
+static void
+test_ints (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  const gint64 keys[] = { 0, -1, 1, G_MININT64, G_MAXINT64, G_GINT64_CONSTANT (1) << 32 };
+
+  counts = (Counts) { 0 };
+  cache = nebula_compute_cache_new_for_ints (counted_free, "max-entries", 100, NULL);
+
+  for (guint round = 0; round < 2; round++)
+    for (guint i = 0; i < G_N_ELEMENTS (keys); i++)
+      {
+        g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT, keys[i]);
+        const char *value = nebula_compute_cache_get_or_compute_int (cache, keys[i], int_compute_cb,
+                                                                     NULL, &error);
+
+        g_assert_no_error (error);
+        g_assert_cmpstr (value, ==, expected);
+      }
+  g_assert_cmpuint (counts.computed, ==, G_N_ELEMENTS (keys));
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, G_N_ELEMENTS (keys));
+
+  g_assert_null (nebula_compute_cache_get_or_compute_int (cache, 13, int_compute_cb, NULL, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (nebula_compute_cache_get_int (cache, 13));
+
+  g_assert_true (nebula_compute_cache_insert_int (cache, 13, g_strdup ("inserted"), &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (nebula_compute_cache_get_int (cache, 13), ==, "inserted");
+  g_assert_false (nebula_compute_cache_insert_int (cache, 14, NULL, &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED);
+  g_clear_error (&error);
+  g_assert_true (nebula_compute_cache_invalidate_int (cache, G_MININT64));
+  g_assert_false (nebula_compute_cache_invalidate_int (cache, G_MININT64));
+  g_assert_null (nebula_compute_cache_get_int (cache, G_MININT64));
+
+  assert_requests_add_up (cache);
+  nebula_compute_cache_invalidate_all (cache);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
+  g_assert_cmpuint (counts.destroyed, ==, G_N_ELEMENTS (keys) + 1);
+}
+
+/* A function of another kind of key is a programmer error: a critical,
+ * nothing done. */
+static void
+test_wrong_kind (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaComputeCache) strings = nebula_compute_cache_new_for_strings (NULL, NULL);
+
+      g_assert_null (nebula_compute_cache_get_int (strings, 1));
+      return;
+    }
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_failed ();
+  g_test_trap_assert_stderr ("*CRITICAL*NEBULA_CACHE_KEYS_INT*");
+}
+
+/* The keyed API scores exactly as the pointer API on the same trace: same
+ * policies, same order of events; without locks (thread-safe FALSE) the
+ * counters are the same. */
+static gpointer
+pointer_identity_cb (gconstpointer   key,
+                     gpointer        user_data,
+                     GError        **error)
+{
+  return (gpointer) key;
+}
+
+static gpointer
+int_identity_cb (gint64    key,
+                 gpointer  user_data,
+                 GError  **error)
+{
+  return GSIZE_TO_POINTER ((gsize) key);
+}
+
+static gint64 fake_now;
+
+static gint64
+fake_clock (gpointer user_data)
+{
+  return fake_now;
+}
+
+static void
+test_same_hits_as_pointer_api (void)
+{
+  const NebulaEvictionPolicy policies[] = {
+    NEBULA_EVICTION_POLICY_LRU, NEBULA_EVICTION_POLICY_FIFO, NEBULA_EVICTION_POLICY_LFU,
+    NEBULA_EVICTION_POLICY_TTL, NEBULA_EVICTION_POLICY_S3_FIFO,
+  };
+  g_autoptr(GRand) rand = g_rand_new_with_seed (17);
+  guint trace[20000];
+
+  /* Skewed keys 1..2000: the smaller, the likelier. */
+  for (guint i = 0; i < G_N_ELEMENTS (trace); i++)
+    trace[i] = 1 + (guint) (2000 * g_rand_double (rand) * g_rand_double (rand));
+
+  for (guint p = 0; p < G_N_ELEMENTS (policies); p++)
+    {
+      g_autoptr(NebulaComputeCache) pointer = NULL;
+      g_autoptr(NebulaComputeCache) keyed = NULL;
+      g_autoptr(NebulaComputeCache) unlocked = NULL;
+      g_autoptr(NebulaCacheStats) pointer_stats = NULL;
+      g_autoptr(NebulaCacheStats) keyed_stats = NULL;
+      g_autoptr(NebulaCacheStats) unlocked_stats = NULL;
+      gboolean thread_safe;
+      guint64 ttl = policies[p] == NEBULA_EVICTION_POLICY_TTL ? 300 : 0;
+
+      pointer = nebula_compute_cache_new_full (g_direct_hash, g_direct_equal, NULL, NULL,
+                                               "policy", policies[p], "max-entries", 200,
+                                               "time-to-live", ttl, NULL);
+      keyed = nebula_compute_cache_new_for_ints (NULL, "policy", policies[p], "max-entries", 200,
+                                                 "time-to-live", ttl, NULL);
+      unlocked = nebula_compute_cache_new_for_ints (NULL, "policy", policies[p], "max-entries", 200,
+                                                    "time-to-live", ttl, "thread-safe", FALSE, NULL);
+      g_object_get (unlocked, "thread-safe", &thread_safe, NULL);
+      g_assert_false (thread_safe);
+      nebula_compute_cache_set_clock (pointer, fake_clock, NULL, NULL);
+      nebula_compute_cache_set_clock (keyed, fake_clock, NULL, NULL);
+      nebula_compute_cache_set_clock (unlocked, fake_clock, NULL, NULL);
+      fake_now = 0;
+      for (guint i = 0; i < G_N_ELEMENTS (trace); i++, fake_now++)
+        {
+          g_assert_true (nebula_compute_cache_get_or_compute_pointer (pointer, GUINT_TO_POINTER (trace[i]),
+                                                                      pointer_identity_cb, NULL, NULL)
+                         == GUINT_TO_POINTER (trace[i]));
+          g_assert_true (nebula_compute_cache_get_or_compute_int (keyed, trace[i], int_identity_cb, NULL, NULL)
+                         == GUINT_TO_POINTER (trace[i]));
+          g_assert_true (nebula_compute_cache_get_or_compute_int (unlocked, trace[i], int_identity_cb, NULL, NULL)
+                         == GUINT_TO_POINTER (trace[i]));
+        }
+      pointer_stats = nebula_compute_cache_get_stats (pointer);
+      keyed_stats = nebula_compute_cache_get_stats (keyed);
+      g_test_message ("policy %u: %" G_GUINT64_FORMAT " hits of %u", p, keyed_stats->hits,
+                      (guint) G_N_ELEMENTS (trace));
+      g_assert_cmpuint (keyed_stats->hits, >, 0);
+      g_assert_cmpuint (keyed_stats->hits, ==, pointer_stats->hits);
+      g_assert_cmpuint (keyed_stats->evictions, ==, pointer_stats->evictions);
+      g_assert_cmpuint (keyed_stats->expirations, ==, pointer_stats->expirations);
+      unlocked_stats = nebula_compute_cache_get_stats (unlocked);
+      unlocked_stats->load_time_us = keyed_stats->load_time_us = 0;   /* the clock's, not the cache's */
+      g_assert_cmpmem (unlocked_stats, sizeof *unlocked_stats, keyed_stats, sizeof *keyed_stats);
+    }
+}
+
+/* Shards */
+
+static void
+test_shards_property (void)
+{
+  g_autoptr(NebulaComputeCache) plain = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 100);
+  g_autoptr(NebulaComputeCache) three = NULL;
+  g_autoptr(NebulaComputeCache) automatic = NULL;
+  g_autoptr(NebulaComputeCache) tiny = NULL;
+  guint shards;
+  guint expected = 1;
+
+  g_object_get (plain, "shards", &shards, NULL);
+  g_assert_cmpuint (shards, ==, 1);
+
+  three = g_object_new (NEBULA_TYPE_COMPUTE_CACHE, "shards", 3, NULL);
+  g_object_get (three, "shards", &shards, NULL);
+  g_assert_cmpuint (shards, ==, 4);
+
+  automatic = g_object_new (NEBULA_TYPE_COMPUTE_CACHE, "shards", 0, NULL);
+  g_object_get (automatic, "shards", &shards, NULL);
+  while (expected < 2 * (guint) g_get_num_processors () && expected < 256)
+    expected <<= 1;
+  g_assert_cmpuint (shards, ==, expected);
+
+  /* No shard gets a bound of 0 (which would mean no bound). */
+  tiny = nebula_compute_cache_new_for_ints (NULL, "max-entries", 3, "shards", 64, NULL);
+  g_object_get (tiny, "shards", &shards, NULL);
+  g_assert_cmpuint (shards, ==, 2);
+}
+
+static guint64
+weight_is_value_cb (gconstpointer key,
+                    gconstpointer value,
+                    gpointer      user_data)
+{
+  return GPOINTER_TO_SIZE (value);
+}
+
+static void
+test_shards_bounds (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaComputeCache) weighed = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+
+  /* The shares of max-entries add up to it: never more entries. */
+  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_S3_FIFO,
+                                             "max-entries", 1000, "shards", 8, NULL);
+  for (gint64 key = 1; key <= 20000; key++)
+    {
+      g_assert_true (nebula_compute_cache_get_or_compute_int (cache, key % 3000 + 1, int_identity_cb,
+                                                              NULL, NULL)
+                     == GSIZE_TO_POINTER (key % 3000 + 1));
+      g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), <=, 1000);
+    }
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), >, 900);
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->requests, ==, 20000);
+  g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+  g_assert_cmpuint (stats->insertions, ==, stats->misses);
+  g_assert_cmpuint (stats->insertions - stats->evictions, ==, nebula_compute_cache_get_n_entries (cache));
+  nebula_compute_cache_invalidate_all (cache);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
+
+  /* max-weight 40 over 4 shards: 10 each. */
+  weighed = nebula_compute_cache_new_for_ints (NULL, "max-weight", G_GUINT64_CONSTANT (40),
+                                               "shards", 4, NULL);
+  nebula_compute_cache_set_pointer_weigher (weighed, weight_is_value_cb, NULL, NULL);
+  g_assert_true (nebula_compute_cache_insert_int (weighed, 1, GSIZE_TO_POINTER (10), &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_compute_cache_insert_int (weighed, 2, GSIZE_TO_POINTER (11), &error));
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_OVERFLOW);
+  g_assert_nonnull (strstr (error->message, "split across 4 shards"));
+  g_assert_cmpuint (nebula_compute_cache_get_weight (weighed), ==, 10);
+}
+
+/* Threads on a sharded cache: every answer is the key's value, and the
+ * counters add up. Runs under TSan (suite threads). */
+#define THREAD_OPS 20000
+
+static gpointer
+thread_work (gpointer data)
+{
+  NebulaComputeCache *cache = data;
+  g_autoptr(GRand) rand = g_rand_new ();
+
+  for (guint i = 0; i < THREAD_OPS; i++)
+    {
+      gint64 key = 1 + g_rand_int_range (rand, 0, 500);
+
+      switch (i % 16)
+        {
+        case 0:
+          nebula_compute_cache_invalidate_int (cache, key);
+          break;
+        case 1:
+          nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL);
+          break;
+        default:
+          g_assert_true (nebula_compute_cache_get_or_compute_int (cache, key, int_identity_cb, NULL, NULL)
+                         == GSIZE_TO_POINTER ((gsize) key));
+        }
+    }
+  return NULL;
+}
+
+static void
+test_shards_threads (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+  GThread *threads[4];
+
+  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                             "max-entries", 200, "shards", 4, NULL);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    threads[t] = g_thread_new ("keyed", thread_work, cache);
+  for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+    g_thread_join (threads[t]);
+
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+  g_assert_cmpuint (stats->requests, ==, G_N_ELEMENTS (threads) * THREAD_OPS * 14 / 16);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), <=, 200);
+}
+
+/* GVariant keys */
+
+static GObject *
+object_cb (GVariant  *key,
+           gpointer   user_data,
+           GError   **error)
+{
+  counts.computed++;
+  return g_object_new (G_TYPE_OBJECT, NULL);
+}
+
+static void
+test_variant_keys_by_value (void)
+{
+  g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 100);
+  const guint8 bytes[8] = { 7, 0, 0, 0, 0, 0, 0, 0 };
+  const guint8 short_bytes[3] = { 1, 2, 3 };
+  double zero = 0.0;
+  double minus_zero = -0.0;
+  struct
+  {
+    GVariant *key;
+    GVariant *same;        /* NULL: distinct from every other key */
+  } cases[] = {
+    { g_variant_new_int64 (7), g_variant_new_from_data (G_VARIANT_TYPE_INT64, bytes, 8, FALSE, NULL, NULL) },
+    { g_variant_new_int64 (0), g_variant_new_from_data (G_VARIANT_TYPE_INT64, short_bytes, 3, FALSE, NULL, NULL) },
+    { g_variant_new_int32 (7), g_variant_new_int32 (7) },
+    { g_variant_new_uint32 (7), NULL },
+    { g_variant_new_int16 (-7), g_variant_new_int16 (-7) },
+    { g_variant_new_byte (7), NULL },
+    { g_variant_new_boolean (TRUE), g_variant_new_boolean (TRUE) },
+    { g_variant_new_double (zero), g_variant_new_double (0.0) },
+    { g_variant_new_double (minus_zero), NULL },
+    { g_variant_new_string ("/a"), g_variant_new_string ("/a") },
+    { g_variant_new_object_path ("/a"), g_variant_new_object_path ("/a") },
+    { g_variant_new_signature ("as"), NULL },
+    { g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (1)), g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (1)) },
+    { g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (2)), NULL },
+  };
+  GObject *values[G_N_ELEMENTS (cases)];
+
+  counts = (Counts) { 0 };
+  /* Held keys: the cache references them only when it stores them. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_variant_ref_sink (cases[i].key);
+      values[i] = nebula_compute_cache_get_or_compute (cache, cases[i].key, object_cb, NULL, NULL);
+      g_assert_nonnull (values[i]);
+    }
+  g_assert_cmpuint (counts.computed, ==, G_N_ELEMENTS (cases));
+
+  /* Equal keys (floating ones, consumed) find the same entry. */
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    if (cases[i].same != NULL)
+      {
+        g_autoptr(GObject) value = nebula_compute_cache_get_or_compute (cache, cases[i].same, object_cb,
+                                                                        NULL, NULL);
+
+        g_assert_true (value == values[i]);
+      }
+  g_assert_cmpuint (counts.computed, ==, G_N_ELEMENTS (cases));
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, G_N_ELEMENTS (cases));
+
+  for (guint i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_assert_true (nebula_compute_cache_invalidate (cache, cases[i].key));
+      g_variant_unref (cases[i].key);
+      g_object_unref (values[i]);
+    }
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
+}
+
+/* time-loads */
+
+static gpointer
+slow_cb (gint64    key,
+         gpointer  user_data,
+         GError  **error)
+{
+  g_usleep (2000);
+  return GSIZE_TO_POINTER (1);
+}
+
+static void
+test_time_loads (void)
+{
+  for (guint timed = 0; timed < 2; timed++)
+    {
+      g_autoptr(NebulaComputeCache) cache = NULL;
+      g_autoptr(NebulaCacheStats) stats = NULL;
+      gboolean property;
+
+      cache = nebula_compute_cache_new_for_ints (NULL, "time-loads", (gboolean) timed, NULL);
+      g_object_get (cache, "time-loads", &property, NULL);
+      g_assert_cmpint (property, ==, timed);
+      nebula_compute_cache_get_or_compute_int (cache, 1, slow_cb, NULL, NULL);
+      stats = nebula_compute_cache_get_stats (cache);
+      g_assert_cmpuint (stats->loads_ok, ==, 1);
+      if (timed)
+        g_assert_cmpuint (stats->load_time_us, >=, 2000);
+      else
+        g_assert_cmpuint (stats->load_time_us, ==, 0);
+    }
+}
+
+/* The ghost queue against a GQueue model, with random operations. */
+static void
+test_ghost_model (void)
+{
+  g_autoptr(GRand) rand = g_rand_new_with_seed (99);
+  GQueue model = G_QUEUE_INIT;
+  Ghost ghost;
+
+  nebula_cache_ghost_init (&ghost);
+  for (guint i = 0; i < 200000; i++)
+    {
+      guint hash = (guint) g_rand_int_range (rand, 0, 300) * 0x10001u;   /* collisions in the index */
+      guint capacity = 1 + (i / 20000) * 20;
+      GList *link = g_queue_find (&model, GUINT_TO_POINTER (hash));
+
+      if (g_rand_boolean (rand))
+        {
+          if (link != NULL)
+            g_queue_delete_link (&model, link);
+          g_queue_push_tail (&model, GUINT_TO_POINTER (hash));
+          while (model.length > capacity)
+            g_queue_pop_head (&model);
+          nebula_cache_ghost_remember (&ghost, hash, capacity);
+        }
+      else
+        {
+          g_assert_cmpint (nebula_cache_ghost_forget (&ghost, hash), ==, link != NULL);
+          if (link != NULL)
+            g_queue_delete_link (&model, link);
+        }
+      g_assert_cmpuint (ghost.length, ==, model.length);
+    }
+
+  /* Same contents, same order. */
+  for (GList *l = model.head; l != NULL; l = l->next)
+    {
+      while (!ghost.alive[ghost.head & ghost.ring_mask])
+        ghost.head++;
+      g_assert_cmpuint (ghost.ring[ghost.head & ghost.ring_mask], ==, GPOINTER_TO_UINT (l->data));
+      ghost.head++;
+    }
+  g_queue_clear (&model);
+  nebula_cache_ghost_clear (&ghost);
+}
+
+int
+main (int    argc,
+      char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+
+  g_test_add_func ("/nebula/compute-cache/keyed/strings", test_strings);
+  g_test_add_func ("/nebula/compute-cache/keyed/ints", test_ints);
+  g_test_add_func ("/nebula/compute-cache/keyed/wrong-kind", test_wrong_kind);
+  g_test_add_func ("/nebula/compute-cache/keyed/same-hits-as-pointer-api", test_same_hits_as_pointer_api);
+  g_test_add_func ("/nebula/compute-cache/shards/property", test_shards_property);
+  g_test_add_func ("/nebula/compute-cache/shards/bounds", test_shards_bounds);
+  g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
+  g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
+  g_test_add_func ("/nebula/compute-cache/time-loads", test_time_loads);
+  g_test_add_func ("/nebula/compute-cache/ghost/model", test_ghost_model);
+
+  return g_test_run ();
+}
