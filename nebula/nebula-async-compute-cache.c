@@ -95,14 +95,6 @@ static guint signals[N_SIGNALS];
 
 G_DEFINE_FINAL_TYPE (NebulaAsyncComputeCache, nebula_async_compute_cache, G_TYPE_OBJECT)
 
-void
-nebula_async_compute_cache_emit_load_failed (NebulaAsyncComputeCache *self,
-                                             GVariant                *key,
-                                             const GError            *error)
-{
-  g_signal_emit (self, signals[LOAD_FAILED], 0, key, error);
-}
-
 static void
 set_self_wait_error (NebulaAsyncComputeCache  *self,
                      GVariant                 *key,

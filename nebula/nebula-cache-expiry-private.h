@@ -6,7 +6,7 @@
 #pragma once
 
 #include "nebula-cache-table-private.h"
-#include "nebula-compute-cache-private.h"
+#include "nebula-cache-shard-private.h"
 
 G_BEGIN_DECLS
 

@@ -10,6 +10,7 @@
 
 #include "config.h"
 
+#include "nebula-compute-cache-private.h"
 #include "nebula-cache-access-private.h"
 #include "nebula-cache-removal-private.h"
 #include "nebula-enums.h"

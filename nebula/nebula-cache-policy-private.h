@@ -5,7 +5,7 @@
 
 #pragma once
 
-#include "nebula-compute-cache-private.h"
+#include "nebula-cache-shard-private.h"
 
 G_BEGIN_DECLS
 

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "nebula-async-compute-cache-private.h"
+#include "nebula-compute-cache-private.h"
 #include "nebula-cache-entry-private.h"
 #include "nebula-cache-expiry-private.h"
 #include "nebula-cache-policy-private.h"

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "nebula-cache-key-private.h"
-#include "nebula-compute-cache-private.h"
+#include "nebula-cache-shard-private.h"
 
 G_BEGIN_DECLS
 

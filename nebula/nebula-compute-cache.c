@@ -104,20 +104,6 @@ nebula_cache_stats_free (NebulaCacheStats *stats)
 
 /* Shards */
 
-void
-nebula_compute_cache_lock_all (NebulaComputeCache *self)
-{
-  for (guint i = 0; i < self->n_shards; i++)
-    nebula_compute_cache_lock (self, &self->shards[i]);
-}
-
-void
-nebula_compute_cache_unlock_all (NebulaComputeCache *self)
-{
-  for (guint i = self->n_shards; i > 0; i--)
-    nebula_compute_cache_unlock (self, &self->shards[i - 1]);
-}
-
 /* Time */
 
 void

@@ -7,7 +7,7 @@
 
 #include "nebula-sysprof-private.h"
 
-#include "nebula-async-compute-cache-private.h"
+#include "nebula-async-cache-instance-private.h"
 #include "nebula-circuit-breaker-private.h"
 #include "nebula-compute-cache-private.h"
 #include "nebula-compute-flight-private.h"
@@ -278,7 +278,7 @@ flight_done_cb (GObject      *source,
     }
 
   if (flight->refresh && error != NULL && !cancelled)
-    nebula_async_compute_cache_emit_load_failed (self, flight->key, error);
+    g_signal_emit_by_name (self, "load-failed", flight->key, error);
 
   nebula_compute_flight_start_all (&to_start);
   nebula_compute_flight_free (flight);

@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "nebula-async-compute-cache-private.h"
+#include "nebula-async-cache-instance-private.h"
 #include "nebula-compute-permit-private.h"
 #include "nebula-error-private.h"
 

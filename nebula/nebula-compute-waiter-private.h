@@ -17,7 +17,7 @@ G_BEGIN_DECLS
  * cancellable (its handler needs the cache back). A GWeakRef per waiter
  * would cost O(N^2) for N waiters: GLib 2.74 keeps an object's weak
  * references in a list that clearing one walks. */
-typedef struct
+typedef struct _CacheHandle
 {
   GWeakRef cache;
 } CacheHandle;

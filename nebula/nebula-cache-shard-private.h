@@ -1,0 +1,229 @@
+/* nebula-cache-shard-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-cache-ghost-private.h"
+#include "nebula-cache-queue-private.h"
+#include "nebula-compute-cache.h"
+#include "nebula-sanitizer-private.h"
+
+G_BEGIN_DECLS
+
+/* The instance, its shards and their entries, shared by the files of the
+ * cache: nebula-cache-access.c, -entry.c, -expiry.c, -ghost.c, -keyed.c,
+ * -policy.c, -table.c, -weight.c and nebula-compute-cache.c. Header only:
+ * the lowest layer of the cache, so that each part includes it and none
+ * includes the file that uses them all (nebula-compute-cache-private.h). */
+
+/* What the keys are; it decides how they are hashed, compared, copied and
+ * freed, and which functions of the API the cache answers. */
+typedef enum
+{
+  NEBULA_CACHE_KEYS_VARIANT,     /* GVariant, owned; GObject values */
+  NEBULA_CACHE_KEYS_POINTER,     /* new_full(): the caller's functions */
+  NEBULA_CACHE_KEYS_STRING,      /* copied when stored */
+  NEBULA_CACHE_KEYS_INT,         /* a gint64 kept in the entry */
+} NebulaCacheKeys;
+
+typedef struct _FrequencyBucket FrequencyBucket;
+typedef struct _Entry Entry;
+
+struct _Entry
+{
+  /* What a lookup reads first, then what a hit touches: together at the
+   * start, in one cache line with the policy's link. */
+  Entry           *chain;         /* next in the table's bucket, or the free list */
+  guint            hash;          /* the table, S3-FIFO ghost */
+  guint8           frequency;     /* S3-FIFO, 0..3 */
+  guint8           in_main;       /* S3-FIFO */
+  char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
+  gpointer         key;           /* NULL for integer keys */
+  gint64           int_key;       /* integer keys; a GVariant key's bits or string */
+  gpointer         value;
+  Link             policy_link;   /* the policy's queue or LFU bucket */
+  guint64          weight;
+  FrequencyBucket *bucket;        /* LFU */
+  Link             write_link;    /* write order, with time-to-live */
+  Link             access_link;   /* access order, with time-to-idle */
+  gint64           written_at;
+  gint64           accessed_at;
+};
+
+/* The O(1) LFU of Shah, Mitra and Matani: buckets of equal frequency in a
+ * list sorted by frequency, each holding its entries in arrival order. */
+struct _FrequencyBucket
+{
+  Link    link;
+  Queue   entries;
+  guint64 frequency;
+};
+
+/* Chained hash table of entries, intrusive (Entry.chain) so that a lookup
+ * hashes once and a store allocates nothing beyond the entry. */
+typedef struct
+{
+  Entry **buckets;
+  guint   bits;                   /* 1 << bits buckets */
+  guint   size;
+} Table;
+
+/* An entry that left, waiting for the lock to be released to be announced
+ * and freed; the Entry itself is recycled at once. */
+typedef struct
+{
+  gpointer           key;
+  gpointer           value;
+  NebulaRemovalCause cause;
+} Removal;
+
+typedef struct
+{
+  guint    n;
+  Removal  first[4];              /* most operations remove at most one */
+  GArray  *more;
+} Graveyard;
+
+#define GRAVEYARD_INIT { 0, }
+
+/* A shard: its own lock, table, policy queues, statistics and share of the
+ * bounds. A cache has 2^k of them; a key's hash picks one. The settings
+ * are copied from the cache so that the policy code reads one struct. */
+typedef struct
+{
+  GMutex                    mutex;
+  Table                     table;
+  NebulaCacheKeys           keys;
+  GEqualFunc                equal_func;      /* pointer keys */
+
+  NebulaEvictionPolicy      policy;
+  guint                     max_entries;     /* this shard's share */
+  guint64                   max_weight;      /* this shard's share */
+  guint64                   total_max_weight; /* the cache's, for messages */
+  guint                     n_shards;
+  guint64                   time_to_live;
+  guint64                   time_to_idle;
+  guint                     promotion_threshold; /* S3-FIFO, 1..3 */
+
+  guint64                   weight;
+  Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
+  Queue                     main_queue;      /* S3-FIFO main */
+  Queue                     buckets;         /* LFU */
+  Queue                     write_queue;
+  Queue                     access_queue;
+  Ghost                     ghost;           /* S3-FIFO: key hashes */
+
+  Entry                    *free_entries;    /* recycled, linked by chain */
+  guint                     n_free;
+
+  NebulaCacheStats          stats;
+
+  /* Shards sit side by side in one array: keep the statistics written at
+   * the end of one off the cache line of the next one's lock. */
+  guint8                    padding[64];
+} NebulaCacheShard;
+
+struct _NebulaComputeCache
+{
+  GObject                   parent_instance;
+
+  NebulaCacheShard         *shards;
+  guint                     n_shards;
+  guint                     shard_bits;
+  NebulaCacheKeys           keys;
+  GHashFunc                 hash_func;       /* pointer keys */
+  GEqualFunc                equal_func;      /* pointer keys */
+  GDestroyNotify            key_destroy;
+  GDestroyNotify            value_destroy;
+  gboolean                  uses_time;       /* entries carry times */
+  gboolean                  time_loads;      /* load_time_us is measured */
+  gboolean                  thread_safe;     /* the shards' locks are taken */
+
+  NebulaEvictionPolicy      policy;
+  guint                     max_entries;
+  guint64                   max_weight;
+  guint64                   time_to_live;
+  guint64                   time_to_idle;
+  guint                     promotion_threshold; /* S3-FIFO, 1..3 */
+  guint                     requested_shards;    /* 0: the default */
+
+  NebulaPointerWeigherFunc  weigher;
+  gpointer                  weigher_data;
+  GDestroyNotify            weigher_destroy;
+  NebulaWeigherFunc         object_weigher;
+  gpointer                  object_weigher_data;
+  GDestroyNotify            object_weigher_destroy;
+
+  NebulaClockFunc           clock;
+  gpointer                  clock_data;
+  GDestroyNotify            clock_destroy;
+};
+
+#define ENTRY_OF(link, member) \
+  ((Entry *) (gpointer) ((guint8 *) (link) - G_STRUCT_OFFSET (Entry, member)))
+
+/* The shard of a key's hash: the top bits of a multiplicative mix, so that
+ * the table (which uses another mix) sees all its buckets in every shard. */
+static inline NebulaCacheShard *
+nebula_compute_cache_shard_of (NebulaComputeCache *self,
+                               guint               hash)
+{
+  if (self->shard_bits == 0)
+    return &self->shards[0];
+  return &self->shards[(hash * 0x85EBCA6Bu) >> (32 - self->shard_bits)];
+}
+
+/* The cache's clock, read with a shard's lock held. */
+static inline gint64
+nebula_compute_cache_clock_now (NebulaComputeCache *self)
+{
+  return self->clock != NULL ? self->clock (self->clock_data) : g_get_monotonic_time ();
+}
+
+/* The time entries are stamped with: only a cache whose entries expire, or
+ * whose written times are read (the asynchronous cache's refresh-after),
+ * reads its clock; the others stamp 0 and read no clock at all. The clock
+ * and uses_time change with every shard locked, so one shard's lock is
+ * enough to read them. */
+static inline gint64
+nebula_compute_cache_entry_time (NebulaComputeCache *self)
+{
+  return self->uses_time ? nebula_compute_cache_clock_now (self) : 0;
+}
+
+/* A shard's lock, unless the cache was made with thread-safe FALSE. */
+static inline void
+nebula_compute_cache_lock (NebulaComputeCache *self,
+                           NebulaCacheShard   *shard)
+{
+  if (self->thread_safe)
+    nebula_mutex_lock (&shard->mutex);
+}
+
+static inline void
+nebula_compute_cache_unlock (NebulaComputeCache *self,
+                             NebulaCacheShard   *shard)
+{
+  if (self->thread_safe)
+    nebula_mutex_unlock (&shard->mutex);
+}
+
+/* Locks and unlocks every shard, in order: for settings read under the
+ * shards' locks (clock, weigher, track_time). */
+static inline void
+nebula_compute_cache_lock_all (NebulaComputeCache *self)
+{
+  for (guint i = 0; i < self->n_shards; i++)
+    nebula_compute_cache_lock (self, &self->shards[i]);
+}
+
+static inline void
+nebula_compute_cache_unlock_all (NebulaComputeCache *self)
+{
+  for (guint i = self->n_shards; i > 0; i--)
+    nebula_compute_cache_unlock (self, &self->shards[i - 1]);
+}
+
+G_END_DECLS
