@@ -229,4 +229,57 @@ nebula_bump_chunk_position (NebulaBumpAllocator *self,
   return nebula_bump_chunk_used (chunk, self->config.thread_safe);
 }
 
+/* The bump allocator's own property ids, after the shared ones. */
+enum {
+  PROP_MAX_CAPACITY = NEBULA_CONFIG_N_PROPS,
+  PROP_GROWTH_FACTOR,
+  PROP_LARGE_ALLOCATION_THRESHOLD,
+  PROP_RESET_POLICY,
+  PROP_MIN_ALLOC_SIZE,
+  PROP_PARENT,
+  N_PROPS
+};
+
+/* Shared by the files of the bump allocator. */
+
+/* @size rounded up to min-alloc-size. Not from fast.min_alloc_mask: in
+ * thread-safe mode the initialization leaves the fast fields alone (see
+ * nebula_bump_allocator_init_once()). */
+static inline gsize
+round_size (NebulaBumpAllocator *self,
+            gsize                size)
+{
+  gsize mask = (gsize) self->min_alloc_size - 1;
+
+  return (size + mask) & ~mask;
+}
+
+static inline const char *
+bump_label (void)
+{
+  return "Bump allocator";
+}
+
+/* How far the cursor moves past a block of @rounded bytes with @room bytes
+ * (at least @rounded) left in its chunk. While the tools watch, the block is
+ * followed by padding up to the next ASan granule and a redzone, so that the
+ * next block starts granule aligned (byte-exact reports) and an overflow
+ * lands on poisoned bytes. At the end of a chunk the redzone shrinks to what
+ * is left: the chunk's poisoned slack and ASan's heap redzone follow, and
+ * the allocator fits exactly as much as without the tools. */
+static inline gsize
+block_span (NebulaBumpAllocator *self,
+            gsize                rounded,
+            gsize                room)
+{
+  gsize span;
+
+  if (G_LIKELY (!self->tools_watching))
+    return rounded;
+
+  span = ((rounded + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
+         NEBULA_SANITIZER_REDZONE;
+  return MIN (span, room);
+}
+
 G_END_DECLS

@@ -11,7 +11,8 @@
 # sits on which; this test fails, naming the includes, when some parts
 # import each other in a circle, or when the interface (nebula-allocator*)
 # includes any header, public or private, of a built-in allocator: the
-# dispatch knows built-ins only through their common core.
+# dispatch knows built-ins only through their common core; or when a .c
+# file reaches 1,000 lines.
 #
 # Usage: check-layers.py NEBULA_SOURCE_DIR
 
@@ -53,6 +54,9 @@ def imports(directory):
                 why[(a, b)].append("%s includes %s" % (name, included))
     return graph, why
 
+
+# Files hold one behaviour each: none reaches this many lines.
+MAX_LINES = 1000
 
 BUILT_INS = re.compile(r"^nebula-(bump|pool|stack|system)-allocator")
 
@@ -117,6 +121,14 @@ def main():
                 for line in why.get((a, b), ()):
                     print("  %s" % line)
     upward = interface_includes(directory)
+    for name in sorted(os.listdir(directory)):
+        if name.endswith(".c"):
+            with open(os.path.join(directory, name), encoding="utf-8") as f:
+                n_lines = sum(1 for _ in f)
+            if n_lines >= MAX_LINES:
+                print("%s has %d lines: split it by behaviour (at most %d)" %
+                      (name, n_lines, MAX_LINES - 1))
+                upward.append(name)
     for line in upward:
         print("The interface includes a built-in allocator's header: %s" % line)
     if found or upward:
