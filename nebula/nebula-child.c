@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "nebula-sanitizer-private.h"
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-report.h"
 #include "nebula-allocator-report-private.h"
@@ -82,7 +83,11 @@ child_list_get (NebulaAllocator *parent,
                         (gint) g_quark_from_static_string ("nebula-allocator-children"));
     }
 
+  /* GLib's qdata is not instrumented: tell ThreadSanitizer that a list
+   * found there was published by its creator. */
   list = g_object_get_qdata (G_OBJECT (parent), children_quark);
+  if (list != NULL)
+    NEBULA_TSAN_ACQUIRE (list);
   if (list != NULL || !create)
     return list;
 
@@ -93,8 +98,11 @@ child_list_get (NebulaAllocator *parent,
       list = g_new0 (ChildList, 1);
       g_mutex_init (&list->lock);
       list->children = g_ptr_array_new_with_free_func (child_ref_release);
+      NEBULA_TSAN_RELEASE (list);
       g_object_set_qdata_full (G_OBJECT (parent), children_quark, list, child_list_free);
     }
+  else
+    NEBULA_TSAN_ACQUIRE (list);
   G_UNLOCK (create_lock);
 
   return list;
@@ -148,9 +156,9 @@ nebula_child_link_new (NebulaAllocator        *child,
   link->ref = g_atomic_rc_box_new0 (ChildRef);
   g_weak_ref_init (&link->ref->child, child);
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   g_ptr_array_add (list->children, g_atomic_rc_box_acquire (link->ref));
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return link;
 }
@@ -173,9 +181,9 @@ nebula_child_link_free (NebulaChildLink *link)
         nebula_allocator_remove_cleanup (parent, link->cleanup);
       if (list != NULL)
         {
-          g_mutex_lock (&list->lock);
+          nebula_mutex_lock (&list->lock);
           g_ptr_array_remove (list->children, link->ref);
-          g_mutex_unlock (&list->lock);
+          nebula_mutex_unlock (&list->lock);
         }
     }
 
@@ -269,7 +277,7 @@ nebula_child_report (NebulaAllocator *self,
 
   /* Reports are made outside the lock: a child's may take its own locks. */
   children = g_ptr_array_new_with_free_func (g_object_unref);
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   for (guint i = 0; i < list->children->len; i++)
     {
       ChildRef *ref = g_ptr_array_index (list->children, i);
@@ -278,7 +286,7 @@ nebula_child_report (NebulaAllocator *self,
       if (child != NULL)
         g_ptr_array_add (children, child);
     }
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   if (children->len == 0)
     return;

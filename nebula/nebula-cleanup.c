@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "nebula-sanitizer-private.h"
 #include "nebula-cleanup-private.h"
 
 /* One registration. Serials rise in registration order and are never
@@ -43,6 +44,16 @@ cleanup_finish (Cleanup *cleanup,
     cleanup->destroy (cleanup->user_data);
 }
 
+/* GLib's qdata is not instrumented: tell ThreadSanitizer that a list
+ * found there was published by its creator. */
+static inline CleanupList *
+cleanup_list_acquire (CleanupList *list)
+{
+  if (list != NULL)
+    NEBULA_TSAN_ACQUIRE (list);
+  return list;
+}
+
 static CleanupList *
 cleanup_list_peek (gpointer allocator)
 {
@@ -51,7 +62,7 @@ cleanup_list_peek (gpointer allocator)
   /* No allocator ever had a cleanup. */
   if (G_UNLIKELY (quark == 0))
     return NULL;
-  return g_object_get_qdata (allocator, quark);
+  return cleanup_list_acquire (g_object_get_qdata (allocator, quark));
 }
 
 /* Takes the next cleanup of a pass over those registered after @mark out
@@ -65,7 +76,7 @@ cleanup_list_pop_after (CleanupList *list,
   gboolean found = FALSE;
   guint index;
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   index = list->entries->len;
   for (guint i = list->entries->len; i > 0; i--)
     {
@@ -87,7 +98,7 @@ cleanup_list_pop_after (CleanupList *list,
       g_array_remove_index (list->entries, index);
       found = TRUE;
     }
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return found;
 }
@@ -139,17 +150,18 @@ cleanup_list_get (gpointer self)
     g_atomic_int_set ((gint *) &cleanup_quark,
                       (gint) g_quark_from_static_string ("nebula-allocator-cleanups"));
 
-  list = g_object_get_qdata (G_OBJECT (self), cleanup_quark);
+  list = cleanup_list_acquire (g_object_get_qdata (G_OBJECT (self), cleanup_quark));
   if (G_LIKELY (list != NULL))
     return list;
 
   G_LOCK (cleanup_list_create);
-  list = g_object_get_qdata (G_OBJECT (self), cleanup_quark);
+  list = cleanup_list_acquire (g_object_get_qdata (G_OBJECT (self), cleanup_quark));
   if (list == NULL)
     {
       list = g_new0 (CleanupList, 1);
       g_mutex_init (&list->lock);
       list->entries = g_array_new (FALSE, FALSE, sizeof (Cleanup));
+      NEBULA_TSAN_RELEASE (list);
       g_object_set_qdata_full (G_OBJECT (self), cleanup_quark, list, cleanup_list_free);
       g_object_weak_ref (G_OBJECT (self), allocator_disposed_cb, list);
     }
@@ -166,7 +178,7 @@ cleanup_list_take (CleanupList *list,
 {
   gboolean found = FALSE;
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   for (guint i = list->entries->len; i > 0; i--)
     {
       Cleanup *cleanup = &g_array_index (list->entries, Cleanup, i - 1);
@@ -179,7 +191,7 @@ cleanup_list_take (CleanupList *list,
           break;
         }
     }
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return found;
 }
@@ -251,7 +263,7 @@ nebula_cleanup_add (gpointer           allocator,
 
   list = cleanup_list_get (allocator);
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   /* Serials whose low half is 0 are skipped: 0 is no handle. */
   if ((guint) (list->last_serial + 1) == 0)
     list->last_serial++;
@@ -261,7 +273,7 @@ nebula_cleanup_add (gpointer           allocator,
   cleanup.destroy = destroy;
   cleanup.first = first;
   g_array_append_val (list->entries, cleanup);
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return (guint) cleanup.serial;
 }
@@ -370,9 +382,9 @@ nebula_allocator_get_n_cleanups (NebulaAllocator *self)
   if (list == NULL)
     return 0;
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   n = list->entries->len;
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return n;
 }
@@ -386,9 +398,9 @@ nebula_cleanup_mark (gpointer allocator)
   if (list == NULL)
     return 0;
 
-  g_mutex_lock (&list->lock);
+  nebula_mutex_lock (&list->lock);
   mark = list->last_serial;
-  g_mutex_unlock (&list->lock);
+  nebula_mutex_unlock (&list->lock);
 
   return mark;
 }

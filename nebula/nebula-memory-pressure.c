@@ -5,6 +5,7 @@
 
 #include "config.h"
 
+#include "nebula-sanitizer-private.h"
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-trim-private.h"
 #include "nebula-error-private.h"
@@ -106,7 +107,7 @@ nebula_memory_pressure_notify (GMemoryMonitorWarningLevel level)
 
   /* Handlers run without the lock: an entry-removed handler may watch or
    * unwatch. */
-  g_mutex_lock (&watch_lock);
+  nebula_mutex_lock (&watch_lock);
   for (guint i = 0; watched != NULL && i < watched->len; i++)
     {
       GObject *object = g_weak_ref_get (g_ptr_array_index (watched, i));
@@ -114,7 +115,7 @@ nebula_memory_pressure_notify (GMemoryMonitorWarningLevel level)
       if (object != NULL)
         g_ptr_array_add (objects, object);
     }
-  g_mutex_unlock (&watch_lock);
+  nebula_mutex_unlock (&watch_lock);
 
   for (guint i = 0; i < objects->len; i++)
     given += handle_object (g_ptr_array_index (objects, i), level);
@@ -214,7 +215,7 @@ nebula_memory_pressure_watch (GObject  *object,
   if (g_atomic_pointer_get (&monitor) == NULL)
     new_monitor = g_memory_monitor_dup_default ();
 
-  g_mutex_lock (&watch_lock);
+  nebula_mutex_lock (&watch_lock);
   if (watched == NULL)
     watched = g_ptr_array_new_with_free_func (weak_ref_free);
   if (monitor == NULL && new_monitor != NULL)
@@ -230,7 +231,7 @@ nebula_memory_pressure_watch (GObject  *object,
       g_weak_ref_init (ref, object);
       g_ptr_array_add (watched, ref);
     }
-  g_mutex_unlock (&watch_lock);
+  nebula_mutex_unlock (&watch_lock);
 
   g_clear_object (&new_monitor);
   return TRUE;
@@ -250,8 +251,8 @@ nebula_memory_pressure_unwatch (GObject *object)
 
   g_return_if_fail (G_IS_OBJECT (object));
 
-  g_mutex_lock (&watch_lock);
+  nebula_mutex_lock (&watch_lock);
   if (watched != NULL && (index = find_watched (object)) >= 0)
     g_ptr_array_remove_index_fast (watched, (guint) index);
-  g_mutex_unlock (&watch_lock);
+  nebula_mutex_unlock (&watch_lock);
 }

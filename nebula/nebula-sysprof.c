@@ -11,6 +11,7 @@
 
 #include <sysprof-capture.h>
 
+#include "nebula-sanitizer-private.h"
 #include "nebula-sysprof-private.h"
 
 /* Writes marks and counters to a Sysprof capture: to the file descriptor
@@ -105,9 +106,9 @@ nebula_sysprof_mark_real (const char *name,
   message = g_strdup_vprintf (format, args);
   va_end (args);
 
-  g_mutex_lock (&writer_lock);
+  nebula_mutex_lock (&writer_lock);
   write_mark (SYSPROF_CAPTURE_CURRENT_TIME, name, message);
-  g_mutex_unlock (&writer_lock);
+  nebula_mutex_unlock (&writer_lock);
 }
 
 static void
@@ -186,13 +187,13 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
   gint64 time = SYSPROF_CAPTURE_CURRENT_TIME;
   double seconds;
 
-  g_mutex_lock (&writer_lock);
+  nebula_mutex_lock (&writer_lock);
   counters = g_object_get_qdata (G_OBJECT (self), counters_quark);
   if (counters != NULL && g_str_equal (event, "reset") &&
       time - counters->last_time < RESET_SAMPLE_INTERVAL_NS)
     {
       counters->skipped_resets++;
-      g_mutex_unlock (&writer_lock);
+      nebula_mutex_unlock (&writer_lock);
       return;
     }
 
@@ -227,7 +228,7 @@ nebula_sysprof_allocator_event_real (NebulaAllocator *self,
     sysprof_capture_writer_set_counters (writer, time, -1, getpid (), ids, values, 3);
   else
     sysprof_collector_set_counters (ids, values, 3);
-  g_mutex_unlock (&writer_lock);
+  nebula_mutex_unlock (&writer_lock);
 }
 
 void
@@ -246,16 +247,16 @@ nebula_sysprof_cache_event_real (gpointer    cache,
   message = g_strdup_printf ("%s: key %s", G_OBJECT_TYPE_NAME (cache),
                              printed != NULL ? printed : "(pointer)");
 
-  g_mutex_lock (&writer_lock);
+  nebula_mutex_lock (&writer_lock);
   write_mark_with_duration (MIN (begin, now), now - MIN (begin, now), event, message);
-  g_mutex_unlock (&writer_lock);
+  nebula_mutex_unlock (&writer_lock);
 }
 
 void
 nebula_sysprof_flush (void)
 {
-  g_mutex_lock (&writer_lock);
+  nebula_mutex_lock (&writer_lock);
   if (writer != NULL)
     sysprof_capture_writer_flush (writer);
-  g_mutex_unlock (&writer_lock);
+  nebula_mutex_unlock (&writer_lock);
 }
