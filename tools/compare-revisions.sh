@@ -25,7 +25,7 @@ cd "$(dirname "$0")/.."
 old=${1:?usage: tools/compare-revisions.sh OLD [NEW [RUNS]]}
 new=${2:-.}
 runs=${3:-2}
-allocators=floor-call,bump,bump-inline,pool,pool-inline,stack,stack-inline
+allocators=floor-inline,floor-call,bump,bump-inline,pool,pool-inline,stack,stack-inline
 workloads=small-mixed,fixed-64,lifo-frames,request-response
 layouts=(
   "-falign-functions=16"
