@@ -425,6 +425,13 @@ nebula_allocator_memdup (NebulaAllocator  *self,
   return copy;
 }
 
+static gboolean bump_format_in_place (NebulaAllocator  *self,
+                                      const char       *format,
+                                      va_list           args,
+                                      char            **result,
+                                      int              *needed,
+                                      GError          **error) G_GNUC_PRINTF (2, 0);
+
 /* The bump allocator's single format: formats straight into the free
  * space after the cursor of the current chunk and, when the string fits,
  * allocates exactly the bytes it took, which the inline path serves at the

@@ -14,6 +14,8 @@ esac
 
 mkdir -p "$work/crate/.cargo"
 cp "$src/Cargo.toml" "$src/lib.rs" "$work/crate/"
+# A lock file another cargo wrote may be a format this one cannot read.
+rm -f "$work/crate/Cargo.lock"
 cat >"$work/crate/.cargo/config.toml" <<'CONFIG'
 [source.crates-io]
 replace-with = "debian"
@@ -26,5 +28,5 @@ offline = true
 CONFIG
 
 cd "$work/crate"
-CARGO_HOME="$work/cargo-home" cargo build --release --offline --quiet --target-dir "$work/target"
+CARGO_HOME="$work/cargo-home" "${CARGO:-cargo}" build --release --offline --quiet --target-dir "$work/target"
 cp "$work/target/release/libnebula_bench_bumpalo.a" "$out"
