@@ -27,6 +27,15 @@ directory = "/usr/share/cargo/registry"
 offline = true
 CONFIG
 
+# The rustc beside this cargo: a rustup proxy on PATH needs the user's
+# HOME, which a package build replaces.
+cargo=${CARGO:-cargo}
+rustc=$(dirname "$(command -v "$cargo")")/rustc
+if [ -x "$rustc" ]; then
+  RUSTC=$rustc
+  export RUSTC
+fi
+
 cd "$work/crate"
-CARGO_HOME="$work/cargo-home" "${CARGO:-cargo}" build --release --offline --quiet --target-dir "$work/target"
+CARGO_HOME="$work/cargo-home" "$cargo" build --release --offline --quiet --target-dir "$work/target"
 cp "$work/target/release/libnebula_bench_bumpalo.a" "$out"
