@@ -363,4 +363,14 @@ function _init() {
     Nebula.AsyncComputeCache.prototype.getOrCompute = function (key, func, cancellable = null) {
         return getOrCompute(this, key, func, cancellable);
     };
+
+    // The introspected calls take plain keys too, and a compute function
+    // that throws completes its request with the error (gjs only logs what
+    // a callback throws, and the request would wait for the garbage
+    // collector).
+    const getOrComputeAsync = Nebula.AsyncComputeCache.prototype.get_or_compute_async;
+    Nebula.AsyncComputeCache.prototype.get_or_compute_async = function (key, func, ...rest) {
+        return getOrComputeAsync.call(this, cacheKey(key),
+            typeof func === 'function' ? wrapCompute(func) : func, ...rest);
+    };
 }
