@@ -304,6 +304,23 @@ nebula_allocator_add_cleanup (NebulaAllocator *self,
   return nebula_allocator_add_cleanup_full (self, (NebulaCleanupFunc) func, data, NULL);
 }
 
+/* Takes the pending cleanup @handle of @self out of its list and runs it
+ * (@run) or only frees its data. */
+static gboolean
+take_and_finish (NebulaAllocator *self,
+                 guint            handle,
+                 gboolean         run)
+{
+  CleanupList *list = cleanup_list_peek (self);
+  Cleanup cleanup;
+
+  if (list == NULL || handle == 0 || !cleanup_list_take (list, handle, &cleanup))
+    return FALSE;
+
+  cleanup_finish (&cleanup, run);
+  return TRUE;
+}
+
 /**
  * nebula_allocator_remove_cleanup:
  * @self: a #NebulaAllocator
@@ -321,17 +338,9 @@ gboolean
 nebula_allocator_remove_cleanup (NebulaAllocator *self,
                                  guint            handle)
 {
-  CleanupList *list;
-  Cleanup cleanup;
-
   g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
 
-  list = cleanup_list_peek (self);
-  if (list == NULL || handle == 0 || !cleanup_list_take (list, handle, &cleanup))
-    return FALSE;
-
-  cleanup_finish (&cleanup, FALSE);
-  return TRUE;
+  return take_and_finish (self, handle, FALSE);
 }
 
 /**
@@ -348,17 +357,9 @@ gboolean
 nebula_allocator_run_cleanup (NebulaAllocator *self,
                               guint            handle)
 {
-  CleanupList *list;
-  Cleanup cleanup;
-
   g_return_val_if_fail (NEBULA_IS_ALLOCATOR (self), FALSE);
 
-  list = cleanup_list_peek (self);
-  if (list == NULL || handle == 0 || !cleanup_list_take (list, handle, &cleanup))
-    return FALSE;
-
-  cleanup_finish (&cleanup, TRUE);
-  return TRUE;
+  return take_and_finish (self, handle, TRUE);
 }
 
 /**
