@@ -525,17 +525,13 @@ nebula_allocator_allocate (NebulaAllocator  *self,
                            gsize             alignment,
                            GError          **error)
 {
+  gpointer ptr;
+
   /* Speculative devirtualization: a built-in allocator's inline path runs
    * here, with the same statistics; anything else (and NULL) takes the
    * dispatch. */
-  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)))
-    {
-      gpointer ptr;
-
-      if (G_LIKELY (nebula_allocator_core_fast_alloc (nebula_allocator_get_core (self),
-                                                      size, alignment, &ptr)))
-        return ptr;
-    }
+  if (G_LIKELY (nebula_allocator_core_try_alloc (self, size, alignment, &ptr)))
+    return ptr;
 
   return allocate_dispatch (self, size, alignment, error);
 }
@@ -704,9 +700,7 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
                              gsize             alignment,
                              GError          **error)
 {
-  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)) &&
-      G_LIKELY (nebula_allocator_core_fast_dealloc (nebula_allocator_get_core (self),
-                                                    ptr, size, alignment)))
+  if (G_LIKELY (nebula_allocator_core_try_dealloc (self, ptr, size, alignment)))
     return TRUE;
 
   return deallocate_dispatch (self, ptr, size, alignment, error);

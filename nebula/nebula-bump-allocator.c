@@ -726,7 +726,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_BUMP);
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;

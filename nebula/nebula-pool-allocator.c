@@ -762,7 +762,7 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_POOL);
   object_class->finalize = nebula_pool_allocator_finalize;
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;

@@ -564,7 +564,7 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_SYSTEM);
   object_class->finalize = nebula_system_allocator_finalize;
   object_class->get_property = nebula_system_allocator_get_property;
   object_class->set_property = nebula_system_allocator_set_property;
