@@ -10,6 +10,7 @@
 #include "nebula-layout-private.h"
 #include "nebula-memory-budget-private.h"
 #include "nebula-stats-private.h"
+#include "nebula-system-fast-private.h"
 
 G_BEGIN_DECLS
 
@@ -204,6 +205,32 @@ nebula_allocator_core_try_alloc (gconstpointer  self,
     return _nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, out);
 
   return FALSE;
+}
+
+/* The System allocator's path (malloc behind the interface), which the
+ * wrappers take once the inline paths above declined: it calls malloc, so
+ * it runs where the wrappers already have a stack frame, and the paths
+ * above stay leaf code. */
+static inline gboolean
+nebula_allocator_core_try_system_alloc (gconstpointer  self,
+                                        gsize          size,
+                                        gsize          alignment,
+                                        gpointer      *out)
+{
+  return self != NULL &&
+         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
+         _nebula_system_fast_alloc (_NEBULA_CORE_FAST (self), size, alignment, out);
+}
+
+static inline gboolean
+nebula_allocator_core_try_system_dealloc (gconstpointer  self,
+                                          gpointer       ptr,
+                                          gsize          size,
+                                          gsize          alignment)
+{
+  return self != NULL &&
+         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
+         _nebula_system_fast_dealloc (_NEBULA_CORE_FAST (self), ptr, size, alignment);
 }
 
 static inline gboolean

@@ -473,13 +473,13 @@ allocate_checked (NebulaAllocator           *self,
   return ptr;
 }
 
-/* Everything but the inlined fast path, out of line so that the fast path
- * needs no stack frame. */
+/* Everything but the fast paths, out of line so that they need no large
+ * stack frame. */
 static G_NO_INLINE gpointer
-allocate_dispatch (NebulaAllocator  *self,
-                   gsize             size,
-                   gsize             alignment,
-                   GError          **error)
+allocate_slow (NebulaAllocator  *self,
+               gsize             size,
+               gsize             alignment,
+               GError          **error)
 {
   NebulaAllocatorInterface *iface;
   gpointer ptr;
@@ -505,6 +505,23 @@ allocate_dispatch (NebulaAllocator  *self,
     }
 
   return allocate_checked (self, iface, size, alignment, FALSE, error);
+}
+
+/* What the inline paths declined: malloc behind the interface first (it
+ * calls malloc, so it does not belong in the leaf paths of the wrapper),
+ * then everything else. */
+static G_NO_INLINE gpointer
+allocate_dispatch (NebulaAllocator  *self,
+                   gsize             size,
+                   gsize             alignment,
+                   GError          **error)
+{
+  gpointer ptr;
+
+  if (G_LIKELY (nebula_allocator_core_try_system_alloc (self, size, alignment, &ptr)))
+    return ptr;
+
+  return allocate_slow (self, size, alignment, error);
 }
 
 /**
@@ -626,11 +643,11 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 }
 
 static G_NO_INLINE gboolean
-deallocate_dispatch (NebulaAllocator  *self,
-                     gpointer          ptr,
-                     gsize             size,
-                     gsize             alignment,
-                     GError          **error)
+deallocate_slow (NebulaAllocator  *self,
+                 gpointer          ptr,
+                 gsize             size,
+                 gsize             alignment,
+                 GError          **error)
 {
   NebulaAllocatorInterface *iface;
   GError *local_error = NULL;
@@ -674,6 +691,19 @@ deallocate_dispatch (NebulaAllocator  *self,
   g_clear_error (&local_error);
   nebula_stats_counters_record_deallocation (get_counters (self, iface), size);
   return TRUE;
+}
+
+static G_NO_INLINE gboolean
+deallocate_dispatch (NebulaAllocator  *self,
+                     gpointer          ptr,
+                     gsize             size,
+                     gsize             alignment,
+                     GError          **error)
+{
+  if (G_LIKELY (nebula_allocator_core_try_system_dealloc (self, ptr, size, alignment)))
+    return TRUE;
+
+  return deallocate_slow (self, ptr, size, alignment, error);
 }
 
 /**
