@@ -11,6 +11,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-child-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
@@ -100,6 +101,7 @@ struct _NebulaStackAllocator
   NebulaAllocatorConfig  config;
   GMutex                 lock;
   gboolean               holding_signals;  /* under the lock: budget signals held */
+  NebulaChildLink       *child_link;    /* a child arena's parent, or NULL */
 
   /* configuration */
   guint64                capacity;
@@ -150,6 +152,9 @@ Chunk     *nebula_stack_chunk_new                     (NebulaStackAllocator  *se
                                                        GError               **error);
 void       nebula_stack_chunk_free                    (NebulaStackAllocator  *self,
                                                        Chunk                 *chunk);
+gboolean   nebula_stack_chunk_start                   (NebulaStackAllocator  *self,
+                                                       GError               **error);
+void       nebula_stack_chunk_release_all             (NebulaStackAllocator  *self);
 void       nebula_stack_chunk_give_back_low           (NebulaStackAllocator  *self,
                                                        Chunk                 *chunk,
                                                        guint8                *top,
