@@ -547,6 +547,16 @@ behaviour_cleanups (GHashTable  *observed,
   return TRUE;
 }
 
+/* A pool of 4 blocks of 64 bytes whose slabs come from @parent. */
+static NebulaPoolAllocator *
+child_pool_new (gpointer  parent,
+                GError  **error)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, error,
+                         "parent", parent, "block-size", (guint64) 64,
+                         "block-count", (guint64) 4, NULL);
+}
+
 static gboolean
 behaviour_children (GHashTable  *observed,
                     GError     **error)
@@ -562,9 +572,7 @@ behaviour_children (GHashTable  *observed,
                           "parent", parent, "capacity", (guint64) 1024, NULL);
   if (stack == NULL)
     return FALSE;
-  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, error,
-                         "parent", parent, "block-size", (guint64) 64,
-                         "block-count", (guint64) 4, NULL);
+  pool = child_pool_new (parent, error);
   if (pool == NULL)
     return FALSE;
 
@@ -602,9 +610,7 @@ behaviour_child_stale_block (GHashTable  *observed,
 
   if (parent == NULL)
     return FALSE;
-  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, error,
-                         "parent", parent, "block-size", (guint64) 64,
-                         "block-count", (guint64) 4, NULL);
+  pool = child_pool_new (parent, error);
   if (pool == NULL)
     return FALSE;
   block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, error);
