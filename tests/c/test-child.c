@@ -116,6 +116,8 @@ test_child_released_by_parent_reset (void)
   g_autoptr(NebulaBumpAllocator) parent = nebula_bump_allocator_new (1 << 16, &error);
   g_autoptr(NebulaBumpAllocator) child = NULL;
   g_autoptr(NebulaBumpAllocator) grandchild = NULL;
+  g_autoptr(NebulaBumpCheckpoint) checkpoint = NULL;
+  char *old;
 
   order = g_string_new (NULL);
   child = child_new (parent, "child", 4096, 4096, &error);
@@ -124,7 +126,9 @@ test_child_released_by_parent_reset (void)
   nebula_allocator_add_cleanup (NEBULA_ALLOCATOR (parent), order_cb, "P");
   nebula_allocator_add_cleanup (NEBULA_ALLOCATOR (child), order_cb, "C");
   nebula_allocator_add_cleanup (NEBULA_ALLOCATOR (grandchild), order_cb, "G");
-  g_assert_nonnull (nebula_allocator_strdup (NEBULA_ALLOCATOR (grandchild), "deep", &error));
+  checkpoint = nebula_bump_allocator_checkpoint (grandchild);
+  old = nebula_allocator_strdup (NEBULA_ALLOCATOR (grandchild), "deep", &error);
+  g_assert_nonnull (old);
 
   /* Children first, the deepest first, then the parent's own. */
   nebula_allocator_reset (NEBULA_ALLOCATOR (parent));
@@ -132,6 +136,15 @@ test_child_released_by_parent_reset (void)
   g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (child), ==, 0);
   g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (grandchild), ==, 0);
   g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (parent)), ==, 0);
+
+  /* What the grandchild handed out before is not its own any more. */
+  g_assert_false (nebula_allocator_owns (NEBULA_ALLOCATOR (grandchild), old));
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (grandchild), old, 5, 1, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_false (nebula_bump_allocator_restore (grandchild, checkpoint, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_clear_error (&error);
 
   /* Both work again, with new chunks from their parents. */
   g_assert_cmpstr (nebula_allocator_strdup (NEBULA_ALLOCATOR (grandchild), "back", &error), ==,
