@@ -310,7 +310,7 @@ tools_hand_out (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_ALLOC (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_ALLOC (slab, block, self->block_size);
     }
 }
 
@@ -323,7 +323,7 @@ tools_take_back (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_FREE (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_FREE (slab, block, self->block_size);
     }
 }
 

@@ -446,7 +446,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
           NEBULA_MEM_WRITABLE (slab->data, fresh * self->block_size);
           memset (slab->data, self->config.free_fill, fresh * self->block_size);
         }
-      NEBULA_MEMPOOL_TRIM (slab->data, slab->data, 0, slab->n_blocks * self->block_size);
+      NEBULA_MEMPOOL_TRIM (slab, slab->data, 0, slab->n_blocks * self->block_size);
       if (slab->allocated != NULL)
         memset (slab->allocated, 0,
                 (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD * sizeof (gsize));

@@ -92,8 +92,10 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
                               : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
-   * memory tools. */
-  NEBULA_MEMPOOL_CREATE (slab->data, slab->data, bytes);
+   * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
+   * data: a child arena's slab is a block of its parent, which may start
+   * where the parent's own pool is anchored. */
+  NEBULA_MEMPOOL_CREATE (slab, slab->data, bytes);
 
   return slab;
 }
@@ -103,7 +105,7 @@ nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
   nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
-  NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
+  NEBULA_MEMPOOL_DESTROY (slab, slab->data, slab->n_blocks * self->block_size);
   if (self->child_link != NULL)
     nebula_child_link_dealloc (self->child_link, slab->data, slab->n_blocks * self->block_size,
                                slab_alignment (self));

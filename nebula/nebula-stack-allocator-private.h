@@ -71,12 +71,14 @@ G_STATIC_ASSERT (HEADER_SIZE >= NEBULA_SANITIZER_REDZONE);
 #endif
 
 /* Valgrind's pools: the low end's blocks live in one anchored at the
- * chunk's data, the high end's in a second one anchored at the chunk
- * itself. A rewind trims a pool to the range that stays, and Valgrind
- * keeps every block that intersects it: with a single pool, rewinding one
- * end would drop or keep the other end's blocks wholesale. */
+ * chunk's data, the high end's in a second one anchored inside the chunk's
+ * header (not at its start: a child arena's chunk is a block of its
+ * parent, which may start where the parent's own pool is anchored). A
+ * rewind trims a pool to the range that stays, and Valgrind keeps every
+ * block that intersects it: with a single pool, rewinding one end would
+ * drop or keep the other end's blocks wholesale. */
 #define LOW_POOL(chunk)       ((gpointer) (chunk)->data)
-#define HIGH_POOL(chunk)      ((gpointer) (chunk))
+#define HIGH_POOL(chunk)      ((gpointer) &(chunk)->data)
 
 struct _NebulaStackAllocator
 {

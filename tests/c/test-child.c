@@ -396,33 +396,44 @@ test_stack_child_released_by_parent_reset (void)
   g_assert_cmpuint (used (child), ==, 0);
 }
 
+/* Double-ended, over a parent whose first block starts where its own
+ * Valgrind pool is anchored (a bump) and over one without pools. */
 static void
 test_stack_child_double_ended (void)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NebulaSystemAllocator) parent = nebula_system_allocator_new (&error);
-  g_autoptr(NebulaStackAllocator) child = NULL;
-  g_autoptr(NebulaStackMarker) high = NULL;
-  gpointer block;
 
-  child = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
-                          "parent", parent, "capacity", (guint64) 1024,
-                          "double-ended", TRUE, NULL);
-  g_assert_no_error (error);
-  g_assert_nonnull (nebula_stack_allocator_allocate_high (child, 100, 8, &error));
-  g_assert_no_error (error);
+  for (guint p = 0; p < 2; p++)
+    {
+      g_autoptr(NebulaAllocator) parent = NULL;
+      g_autoptr(NebulaStackAllocator) child = NULL;
+      g_autoptr(NebulaStackMarker) high = NULL;
+      gpointer block;
 
-  nebula_allocator_reset (NEBULA_ALLOCATOR (parent));
-  g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (child), ==, 0);
+      parent = p == 0 ? NEBULA_ALLOCATOR (nebula_system_allocator_new (&error))
+                      : NEBULA_ALLOCATOR (nebula_bump_allocator_new (1 << 16, &error));
+      g_assert_no_error (error);
+      child = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                              "parent", parent, "capacity", (guint64) 1024,
+                              "double-ended", TRUE, NULL);
+      g_assert_no_error (error);
+      g_assert_nonnull (nebula_stack_allocator_allocate_high (child, 100, 8, &error));
+      g_assert_no_error (error);
+      g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (child), 100, 8, &error));
+      g_assert_no_error (error);
 
-  /* A high marker of the empty stack, then the high end starts again. */
-  high = nebula_stack_allocator_mark_high (child);
-  block = nebula_stack_allocator_allocate_high (child, 100, 8, &error);
-  g_assert_no_error (error);
-  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (child), block));
-  g_assert_true (nebula_stack_allocator_release_to_marker (child, high, &error));
-  g_assert_no_error (error);
-  g_assert_cmpuint (used (child), ==, 0);
+      nebula_allocator_reset (parent);
+      g_assert_cmpuint (nebula_stack_allocator_get_n_chunks (child), ==, 0);
+
+      /* A high marker of the empty stack, then the high end starts again. */
+      high = nebula_stack_allocator_mark_high (child);
+      block = nebula_stack_allocator_allocate_high (child, 100, 8, &error);
+      g_assert_no_error (error);
+      g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (child), block));
+      g_assert_true (nebula_stack_allocator_release_to_marker (child, high, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (used (child), ==, 0);
+    }
 }
 
 static void
