@@ -772,7 +772,8 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    * later slab when the pool grows, where a refusal fails that request with
    * the same error and changes nothing (blocks already in the pool are
    * still handed out and freed). A pool keeps its slabs through resets and
-   * releases them all when it is finalized.
+   * releases them all when it is finalized (or, as a child arena, when its
+   * parent releases it).
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
