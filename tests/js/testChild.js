@@ -1,22 +1,11 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // Child arenas: a bump, stack or pool allocator with a parent (the "parent"
 // property).
-import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula';
 
-import {test, assert, assertEqual, assertThrows, run} from './harness.js';
+import {test, assert, assertEqual, assertThrows, isAllocatorError, run} from './harness.js';
 
 const E = Nebula.AllocatorError;
-
-function isAllocatorError(code, ...fragments) {
-    return e => {
-        assert(e instanceof GLib.Error, `not a GLib.Error: ${e}`);
-        assert(e.matches(Nebula.allocator_error_quark(), code),
-            `expected code ${code}, got ${e.code}: ${e.message}`);
-        for (const fragment of fragments)
-            assert(e.message.includes(fragment), `"${fragment}" not in: ${e.message}`);
-    };
-}
 
 test('chunks come from the parent; a parent reset releases the child', () => {
     const parent = new Nebula.BumpAllocator({capacity: 1 << 16, name: 'server'});
