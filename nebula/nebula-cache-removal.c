@@ -62,7 +62,9 @@ nebula_cache_removal_class_init (NebulaComputeCacheClass *klass)
   /**
    * NebulaComputeCache::entry-removed:
    * @self: the cache
-   * @key: the key of the entry
+   * @key: the key of the entry; for a key of a fixed-size type (which the
+   *   cache keeps as its value) a new variant equal to it, of the same type
+   *   and bytes
    * @value: the value of the entry
    * @cause: why it left
    *
