@@ -10,7 +10,6 @@
 #include "nebula-layout-private.h"
 #include "nebula-memory-budget-private.h"
 #include "nebula-stats-private.h"
-#include "nebula-system-fast-private.h"
 
 G_BEGIN_DECLS
 
@@ -207,30 +206,37 @@ nebula_allocator_core_try_alloc (gconstpointer  self,
   return FALSE;
 }
 
-/* The System allocator's path (malloc behind the interface), which the
- * wrappers take once the inline paths above declined: it calls malloc, so
- * it runs where the wrappers already have a stack frame, and the paths
- * above stay leaf code. */
-static inline gboolean
-nebula_allocator_core_try_system_alloc (gconstpointer  self,
-                                        gsize          size,
-                                        gsize          alignment,
-                                        gpointer      *out)
+/* A kind's direct path: what the wrappers try once the inline paths
+ * declined, before the full dispatch (one vtable call after the checks).
+ * A kind sets it at the end of a successful initialization, in the modes
+ * where its exported path would do nothing more than the direct one: a
+ * thread-safe pool's magazines, the System allocator's malloc. Each
+ * function counts its own statistics and never sets an error: %NULL (or
+ * %FALSE) declines, and the full dispatch then serves the request or
+ * explains what is wrong with it. */
+typedef struct
 {
-  return self != NULL &&
-         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
-         _nebula_system_fast_alloc (_NEBULA_CORE_FAST (self), size, alignment, out);
-}
+  gpointer (*alloc)   (gpointer self,
+                       gsize    size,
+                       gsize    alignment);
+  gboolean (*dealloc) (gpointer self,
+                       gpointer ptr,
+                       gsize    size,
+                       gsize    alignment);
+} NebulaCoreDirect;
 
-static inline gboolean
-nebula_allocator_core_try_system_dealloc (gconstpointer  self,
-                                          gpointer       ptr,
-                                          gsize          size,
-                                          gsize          alignment)
+/* Published with a release store: a thread-safe allocator may meet its
+ * first calls on several threads, whose wrappers read it at once. */
+void nebula_allocator_core_set_direct (gpointer                self,
+                                       const NebulaCoreDirect *direct);
+
+static inline const NebulaCoreDirect *
+nebula_allocator_core_direct (gconstpointer self)
 {
-  return self != NULL &&
-         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
-         _nebula_system_fast_dealloc (_NEBULA_CORE_FAST (self), ptr, size, alignment);
+  if (G_UNLIKELY (self == NULL) || !nebula_allocator_is_core (self))
+    return NULL;
+
+  return __atomic_load_n (&nebula_allocator_get_core (self)->direct, __ATOMIC_ACQUIRE);
 }
 
 static inline gboolean

@@ -20,7 +20,8 @@ NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, kind, 0);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, iface, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, counters, 2);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, config, 3);
-G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 4 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, direct, 4);
+G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 5 * sizeof (gpointer));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 /* Every core class derives from GObject directly; the mark of each kind
@@ -75,6 +76,14 @@ nebula_allocator_core_class_init (GObjectClass        *klass,
   g_assert (kind > NEBULA_ALLOCATOR_KIND_NONE && kind < G_N_ELEMENTS (marks));
 
   klass->constructed = marks[kind];
+}
+
+void
+nebula_allocator_core_set_direct (gpointer                self,
+                                  const NebulaCoreDirect *direct)
+{
+  __atomic_store_n (&nebula_allocator_get_core (self)->direct, (gconstpointer) direct,
+                    __ATOMIC_RELEASE);
 }
 
 /* Type-independent setup, once per instance: what PostgreSQL's

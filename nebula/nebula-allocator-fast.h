@@ -48,16 +48,20 @@ typedef enum
  * allocator it is; @iface is the class's #NebulaAllocatorInterface, so
  * that the exported paths need no interface lookup; @counters and @config
  * point at the allocator's statistics and configuration (private types,
- * nebula-stats-private.h and nebula-allocator-core-private.h). The kind's
- * fast fields (#NebulaBumpFast, #NebulaPoolFast, #NebulaStackFast) follow
- * it directly; the system allocator has none.
+ * nebula-stats-private.h and nebula-allocator-core-private.h). @direct is
+ * the kind's out-of-line path for what its inline path declines (a
+ * thread-safe pool's magazines, the System allocator's malloc), or %NULL
+ * (private, nebula-allocator-core-private.h). The kind's fast fields
+ * (#NebulaBumpFast, #NebulaPoolFast, #NebulaStackFast) follow it directly;
+ * the system allocator has none.
  */
 typedef struct
 {
-  gsize     kind;
-  gpointer  iface;
-  gpointer  counters;
-  gpointer  config;
+  gsize          kind;
+  gpointer       iface;
+  gpointer       counters;
+  gpointer       config;
+  gconstpointer  direct;
 } NebulaAllocatorCore;
 
 #define _NEBULA_CORE(self)      ((NebulaAllocatorCore *) (gpointer) ((GObject *) (self) + 1))

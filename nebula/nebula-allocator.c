@@ -507,19 +507,35 @@ allocate_slow (NebulaAllocator  *self,
   return allocate_checked (self, iface, size, alignment, FALSE, error);
 }
 
-/* What the inline paths declined: malloc behind the interface first (it
- * calls malloc, so it does not belong in the leaf paths of the wrapper),
- * then everything else. */
+/* What the inline paths declined: the kind's direct path if it has one
+ * (nebula-allocator-core-private.h), else, or when it declines,
+ * everything else. Both steps are out of line, so that the kinds without
+ * a direct path pass through without a stack frame. */
+static G_NO_INLINE gpointer
+allocate_direct (NebulaAllocator        *self,
+                 const NebulaCoreDirect *direct,
+                 gsize                   size,
+                 gsize                   alignment,
+                 GError                **error)
+{
+  gpointer ptr = direct->alloc (self, size, alignment);
+
+  if (G_LIKELY (ptr != NULL))
+    return ptr;
+
+  return allocate_slow (self, size, alignment, error);
+}
+
 static G_NO_INLINE gpointer
 allocate_dispatch (NebulaAllocator  *self,
                    gsize             size,
                    gsize             alignment,
                    GError          **error)
 {
-  gpointer ptr;
+  const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
 
-  if (G_LIKELY (nebula_allocator_core_try_system_alloc (self, size, alignment, &ptr)))
-    return ptr;
+  if (direct != NULL)
+    return allocate_direct (self, direct, size, alignment, error);
 
   return allocate_slow (self, size, alignment, error);
 }
@@ -694,14 +710,30 @@ deallocate_slow (NebulaAllocator  *self,
 }
 
 static G_NO_INLINE gboolean
+deallocate_direct (NebulaAllocator        *self,
+                   const NebulaCoreDirect *direct,
+                   gpointer                ptr,
+                   gsize                   size,
+                   gsize                   alignment,
+                   GError                **error)
+{
+  if (G_LIKELY (direct->dealloc (self, ptr, size, alignment)))
+    return TRUE;
+
+  return deallocate_slow (self, ptr, size, alignment, error);
+}
+
+static G_NO_INLINE gboolean
 deallocate_dispatch (NebulaAllocator  *self,
                      gpointer          ptr,
                      gsize             size,
                      gsize             alignment,
                      GError          **error)
 {
-  if (G_LIKELY (nebula_allocator_core_try_system_dealloc (self, ptr, size, alignment)))
-    return TRUE;
+  const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
+
+  if (direct != NULL)
+    return deallocate_direct (self, direct, ptr, size, alignment, error);
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }

@@ -17,7 +17,6 @@
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
-#include "nebula-system-fast-private.h"
 #include "nebula-system-table-private.h"
 
 /**
@@ -33,16 +32,14 @@
  * bad pointer is undefined behaviour and reset does nothing.
  *
  * nebula_allocator_allocate() and nebula_allocator_deallocate() call
- * malloc() and free() directly for a System allocator, with the check of
- * the live-block table and the statistics, unless a budget or a fill
- * pattern asks for more.
+ * malloc() and free() with little more than the check of the live blocks
+ * and the statistics, unless a budget or a fill pattern asks for more.
  */
 
 struct _NebulaSystemAllocator
 {
   GObject                parent_instance;
   NebulaAllocatorCore    core;
-  NebulaSystemFast       fast;
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
@@ -51,9 +48,9 @@ struct _NebulaSystemAllocator
   NebulaSystemTable     *live;          /* with check-frees */
 };
 
-/* The dispatch finds every built-in's core right after its GObject, and
- * the wrappers the System's fast fields after the core. */
-NEBULA_ASSERT_CORE_LAYOUT (NebulaSystemAllocator);
+/* The dispatch finds every built-in's core right after its GObject; the
+ * system allocator has no inline fast fields after it. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaSystemAllocator, core) == sizeof (GObject));
 
 enum {
   PROP_CHECK_FREES = NEBULA_CONFIG_N_PROPS,
@@ -69,6 +66,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaSystemAllocator, nebula_system_allocator, G
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
+static const NebulaCoreDirect system_direct;
+
 static void
 system_init_once (gpointer data)
 {
@@ -83,13 +82,12 @@ system_init_once (gpointer data)
   if (self->check_frees)
     self->live = nebula_system_table_new (self->config.thread_safe);
 
-  /* The wrappers' path: malloc, the table and the counters. A budget to
-   * charge or a fill pattern keeps every request on the exported path. */
-  self->fast.live = self->live;
-  self->fast.counters = &self->stats;
+  /* The wrappers' direct path: malloc, the table and the counters. A
+   * budget to charge or a fill pattern keeps every request on the
+   * exported path. */
   if (self->config.init.error == NULL && self->config.account.budget == NULL &&
       self->config.alloc_fill < 0 && self->config.free_fill < 0)
-    __atomic_store_n (&self->fast.max_fast_size, NEBULA_MAX_ALLOCATION_SIZE, __ATOMIC_RELEASE);
+    nebula_allocator_core_set_direct (self, &system_direct);
 }
 
 static inline gboolean
@@ -464,6 +462,71 @@ system_span (NebulaAllocator *allocator,
   nebula_system_table_foreach (self->live, find_span, &search, FALSE);
   return search.inside ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 }
+
+/* The direct path (nebula-allocator-core-private.h): what
+ * nebula_allocator_allocate() and _deallocate() run for a System allocator
+ * without a budget or a fill pattern. A request it declines (a layout
+ * malloc does not serve as is, a refusal, a block that is not live with
+ * that size) goes to the exported path, which serves it or says what is
+ * wrong; after a refusal that means asking malloc again, which is rare
+ * and has to be explained. */
+static inline gboolean
+direct_layout_ok (gsize size,
+                  gsize alignment)
+{
+  /* size - 1 wraps for 0 and alignment - 1 for 0; an alignment that is not
+   * a power of two shares a bit with the number below it. */
+  return size - 1 < NEBULA_MAX_ALLOCATION_SIZE && alignment - 1 < 2 * sizeof (gpointer) &&
+         (alignment & (alignment - 1)) == 0;
+}
+
+static gpointer
+system_direct_alloc (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  NebulaSystemAllocator *self = allocator;
+  gpointer ptr;
+
+  if (G_UNLIKELY (!direct_layout_ok (size, alignment)))
+    return NULL;
+
+  ptr = malloc (size);
+  if (G_UNLIKELY (ptr == NULL))
+    return NULL;
+  if (self->live != NULL && G_UNLIKELY (!nebula_system_table_insert (self->live, ptr, size)))
+    {
+      free (ptr);
+      return NULL;
+    }
+
+  nebula_stats_counters_record_allocation (&self->stats, size);
+  return ptr;
+}
+
+static gboolean
+system_direct_dealloc (gpointer allocator,
+                       gpointer ptr,
+                       gsize    size,
+                       gsize    alignment)
+{
+  NebulaSystemAllocator *self = allocator;
+
+  if (G_UNLIKELY (!direct_layout_ok (size, alignment) || ptr == NULL))
+    return FALSE;
+  if (self->live != NULL &&
+      nebula_system_table_take (self->live, ptr, size, NULL) != NEBULA_SYSTEM_TABLE_TAKEN)
+    return FALSE;
+
+  free (ptr);
+  nebula_stats_counters_record_deallocation (&self->stats, size);
+  return TRUE;
+}
+
+static const NebulaCoreDirect system_direct = {
+  system_direct_alloc,
+  system_direct_dealloc,
+};
 
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)
