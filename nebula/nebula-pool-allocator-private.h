@@ -38,6 +38,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  /* The blocks. A thread-safe pool's trim frees them and keeps the rest of
+   * the header (nebula-pool-trim.c), which growth revives: there both are
+   * written and read atomically, see slab_data(). */
   guint8  *data;
   guint8  *end;
   gsize    first;       /* pool-wide index of the first block */
@@ -91,7 +94,8 @@ struct _NebulaPoolAllocator
   /* Thread-safe mode: the per-thread caches of free blocks
    * (nebula-pool-magazine.c). */
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
-  guint                  magazine_generation;  /* atomic; each reset changes it */
+  guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
+  guint                  magazine_resets;      /* atomic; each reset changes it */
   GPtrArray             *magazines;            /* under the process-wide magazine lock */
   GMutex                 depot_lock;
   PoolEntry             *depot;                /* full batches, under depot_lock */
@@ -100,6 +104,10 @@ struct _NebulaPoolAllocator
 
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */
+  /* Thread-safe mode: the headers ever made, release-published. Those from
+   * n_slabs on are retired (trimmed: no blocks, fresh tail closed) and stay
+   * for the threads that may still read them; growth revives them. */
+  guint                  n_headers;
   guint                  fresh_slab;    /* the slab whose tail is handed out */
   gsize                  n_blocks;      /* in all slabs */
   gsize                  max_blocks;
@@ -166,6 +174,23 @@ n_slabs_of (NebulaPoolAllocator *self)
   return self->n_slabs;
 }
 
+/* A slab's blocks. In a thread-safe pool, a thread that read n_slabs just
+ * before a trim may still look at a retired header, and growth may revive
+ * it meanwhile: these relaxed atomic loads (plain loads in the machine
+ * code) keep that defined. A retired header has no blocks (NULL, NULL), so
+ * no pointer matches it. */
+static inline guint8 *
+slab_data (const Slab *slab)
+{
+  return __atomic_load_n (&slab->data, __ATOMIC_RELAXED);
+}
+
+static inline guint8 *
+slab_end (const Slab *slab)
+{
+  return __atomic_load_n (&slab->end, __ATOMIC_RELAXED);
+}
+
 /* The slab holding @ptr, or NULL; newest first, as it is the largest. */
 static inline Slab *
 find_slab (NebulaPoolAllocator *self,
@@ -176,7 +201,7 @@ find_slab (NebulaPoolAllocator *self,
     {
       Slab *slab = self->slabs[i];
 
-      if ((const guint8 *) ptr >= slab->data && (const guint8 *) ptr < slab->end)
+      if ((const guint8 *) ptr >= slab_data (slab) && (const guint8 *) ptr < slab_end (slab))
         return slab;
     }
 
@@ -189,7 +214,7 @@ block_index (NebulaPoolAllocator *self,
              gconstpointer        ptr,
              gboolean            *at_start)
 {
-  gsize offset = (const guint8 *) ptr - slab->data;
+  gsize offset = (const guint8 *) ptr - slab_data (slab);
 
   if (self->block_shift != 0)
     {
@@ -240,7 +265,7 @@ entry_index (NebulaPoolAllocator *self,
              Slab                *slab,
              const guint8        *block)
 {
-  gsize offset = (gsize) (block - slab->data);
+  gsize offset = (gsize) (block - slab_data (slab));
 
   return self->block_shift != 0 ? offset >> self->block_shift : offset / self->block_size;
 }
@@ -307,7 +332,7 @@ tools_hand_out (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_ALLOC (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_ALLOC (slab_data (slab), block, self->block_size);
     }
 }
 
@@ -320,7 +345,7 @@ tools_take_back (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_FREE (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_FREE (slab_data (slab), block, self->block_size);
     }
 }
 
@@ -383,6 +408,8 @@ Slab     *nebula_pool_slab_new                 (NebulaPoolAllocator  *self,
                                                 GError              **error);
 void      nebula_pool_slab_free                (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+void      nebula_pool_slab_retire              (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
 void      nebula_pool_set_current_slab         (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 gboolean  nebula_pool_grow                     (NebulaPoolAllocator  *self,
@@ -435,6 +462,7 @@ gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
+void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);

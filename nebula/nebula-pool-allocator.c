@@ -280,7 +280,7 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
       g_autofree char *why = g_strdup_printf ("is not the start of a block (it lies %"
                                               G_GSIZE_FORMAT " bytes into block %"
                                               G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes)",
-                                              (gsize) ((const guint8 *) ptr - slab->data -
+                                              (gsize) ((const guint8 *) ptr - slab_data (slab) -
                                                        index * self->block_size),
                                               slab->first + index, self->block_size);
 
@@ -499,7 +499,7 @@ pool_span (NebulaAllocator *allocator,
   if (index >= fresh_count (self, slab))
     return NEBULA_SPAN_FOREIGN;
 
-  block = slab->data + index * self->block_size;
+  block = slab_data (slab) + index * self->block_size;
   *block_size = self->block_size;
   if (kind != NEBULA_SPAN_INSIDE)
     {
@@ -585,8 +585,9 @@ pool_report (NebulaAllocator *allocator,
   if (!ensure_ready (self, NULL))
     return;
 
-  /* Slabs are never freed before finalize: the first n_slabs stay valid
-   * while other threads grow the pool. */
+  /* Slab headers are never freed before finalize: the first n_slabs stay
+   * readable while other threads grow or trim the pool (a concurrent trim
+   * may make this report count a slab it is giving back). */
   n_slabs = n_slabs_of (self);
   if (!self->check_frees)
     {
@@ -647,7 +648,8 @@ nebula_pool_allocator_finalize (GObject *object)
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
   nebula_pool_magazines_finalize (self);
-  for (guint i = 0; i < self->n_slabs; i++)
+  /* With the headers a thread-safe pool's trims retired. */
+  for (guint i = 0; i < self->n_headers; i++)
     nebula_pool_slab_free (self, self->slabs[i]);
   g_mutex_clear (&self->grow_lock);
   g_mutex_clear (&self->depot_lock);

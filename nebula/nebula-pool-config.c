@@ -151,6 +151,7 @@ nebula_pool_init_once (gpointer data)
 
   self->slabs[0] = slab;
   self->n_slabs = 1;
+  self->n_headers = 1;
   self->n_blocks = slab->n_blocks;
   /* The fast fields are written only in single-threaded mode: a
    * thread-safe pool that a binding never initialized may meet its first

@@ -14,6 +14,24 @@
  * the check-frees bits that say which blocks are out, and the repair of
  * a damaged free list from those bits. */
 
+/* The system refused the memory for @n_blocks blocks, which the budget was
+ * charged for: the charge is undone. */
+static void
+refused (NebulaPoolAllocator  *self,
+         gsize                 n_blocks,
+         GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  gsize bytes = n_blocks * self->block_size;
+  NebulaErrorInfo info = { .requested = bytes, .what = what };
+
+  nebula_budget_account_uncharge (&self->config.account, bytes);
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                    "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
+                    G_GSIZE_FORMAT " bytes)",
+                    what, n_blocks, bytes);
+}
+
 /* Every slab comes from here and goes in nebula_pool_slab_free(): the
  * budget, if any, is charged for the blocks (not the bookkeeping) before
  * they are taken from the system. A refusal changes nothing. */
@@ -46,14 +64,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
 
   if (slab == NULL)
     {
-      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = bytes, .what = what };
-
-      nebula_budget_account_uncharge (&self->config.account, bytes);
-      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
-                        "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
-                        G_GSIZE_FORMAT " bytes)",
-                        what, n_blocks, bytes);
+      refused (self, n_blocks, error);
       return NULL;
     }
 
@@ -73,13 +84,63 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   return slab;
 }
 
+/* Gives a slab's blocks back to the system and uncharges them, keeping the
+ * header: a thread-safe pool's trim, with the grow lock held, once no
+ * block of @slab is handed out, listed or cached and its fresh tail is
+ * closed. Threads that read the header before the trim may still read it
+ * (nebula-pool-concurrent.c), never the blocks. */
+void
+nebula_pool_slab_retire (NebulaPoolAllocator *self,
+                         Slab                *slab)
+{
+  guint8 *data = slab_data (slab);
+
+  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
+  NEBULA_MEMPOOL_DESTROY (data, data, slab->n_blocks * self->block_size);
+  __atomic_store_n (&slab->data, NULL, __ATOMIC_RELAXED);
+  __atomic_store_n (&slab->end, NULL, __ATOMIC_RELAXED);
+  free (data);
+}
+
+/* Gives a retired header (nebula_pool_slab_retire()) blocks again: growth,
+ * with the grow lock held. Its fresh tail stays closed until the pool has
+ * published it again (nebula_pool_grow()). */
+static gboolean
+slab_revive (NebulaPoolAllocator  *self,
+             Slab                 *slab,
+             GError              **error)
+{
+  gsize bytes = slab->n_blocks * self->block_size;
+  gpointer data = NULL;
+
+  if (!nebula_budget_account_charge (&self->config.account, bytes, error))
+    return FALSE;
+
+  if (posix_memalign (&data, MAX (self->block_alignment, sizeof (gpointer)), bytes) != 0)
+    {
+      refused (self, slab->n_blocks, error);
+      return FALSE;
+    }
+
+  NEBULA_MEMPOOL_CREATE (data, data, bytes);
+  __atomic_store_n (&slab->end, (guint8 *) data + bytes, __ATOMIC_RELAXED);
+  __atomic_store_n (&slab->data, (guint8 *) data, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
 void
 nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
-  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
-  NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
-  free (slab->data);
+  guint8 *data = slab_data (slab);
+
+  /* A retired header's blocks are gone already. */
+  if (data != NULL)
+    {
+      nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
+      NEBULA_MEMPOOL_DESTROY (data, data, slab->n_blocks * self->block_size);
+      free (data);
+    }
   g_free (slab);
 }
 
@@ -132,6 +193,7 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
                   GError              **error)
 {
   gsize room = self->max_blocks - self->n_blocks;
+  gboolean revived = FALSE;
   Slab *slab;
 
   if (room == 0)
@@ -142,15 +204,33 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
 
   g_assert (self->n_slabs < MAX_SLABS);
 
-  slab = nebula_pool_slab_new (self, self->n_blocks, MIN (self->n_blocks, room), error);
-  if (slab == NULL)
-    return FALSE;
+  /* Slab sizes follow from the position alone, so a retired header fits. */
+  if (self->config.thread_safe && self->n_slabs < self->n_headers)
+    {
+      slab = self->slabs[self->n_slabs];
+      g_assert (slab->first == self->n_blocks && slab->n_blocks == MIN (self->n_blocks, room));
+      if (!slab_revive (self, slab, error))
+        return FALSE;
+      revived = TRUE;
+    }
+  else
+    {
+      slab = nebula_pool_slab_new (self, self->n_blocks, MIN (self->n_blocks, room), error);
+      if (slab == NULL)
+        return FALSE;
+      self->slabs[self->n_slabs] = slab;
+      __atomic_store_n (&self->n_headers, self->n_slabs + 1, __ATOMIC_RELEASE);
+    }
 
-  self->slabs[self->n_slabs] = slab;
   if (self->config.thread_safe)
     {
       __atomic_store_n (&self->n_blocks, self->n_blocks + slab->n_blocks, __ATOMIC_RELEASE);
       __atomic_store_n (&self->n_slabs, self->n_slabs + 1, __ATOMIC_RELEASE);
+      /* Opens a revived slab's tail once the pool shows it: a thread that
+       * kept the header from before the trim may take blocks from it now,
+       * and its acquiring addition sees the slab published. */
+      if (revived)
+        __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELEASE);
     }
   else
     {
@@ -211,8 +291,8 @@ slab_position (NebulaPoolAllocator *self,
                gconstpointer        block)
 {
   for (guint i = 0; i < n_slabs; i++)
-    if ((const guint8 *) block >= self->slabs[i]->data &&
-        (const guint8 *) block < self->slabs[i]->end)
+    if ((const guint8 *) block >= slab_data (self->slabs[i]) &&
+        (const guint8 *) block < slab_end (self->slabs[i]))
       return i;
 
   return n_slabs;

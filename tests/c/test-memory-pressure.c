@@ -80,16 +80,6 @@ new_keep_all_bump (void)
   return bump;
 }
 
-static guint64
-reserved_of (gpointer allocator)
-{
-  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (allocator));
-  guint64 reserved = 0;
-
-  g_assert_true (g_variant_lookup (report, "reserved", "t", &reserved));
-  return reserved;
-}
-
 static NebulaComputeCache *
 new_filled_cache (guint max_entries,
                   guint n)
@@ -122,7 +112,7 @@ test_pressure_allocator_levels (void)
 {
   g_autoptr(NebulaBumpAllocator) bump = new_keep_all_bump ();
   g_autoptr(GError) error = NULL;
-  guint64 reserved = reserved_of (bump), given;
+  guint64 reserved = test_reserved_of (bump), given;
 
   g_assert_cmpuint (reserved, >, 1024);
 
@@ -136,14 +126,14 @@ test_pressure_allocator_levels (void)
                                                              G_MEMORY_MONITOR_WARNING_LEVEL_LOW,
                                                              &error), ==, 0);
   g_assert_no_error (error);
-  g_assert_cmpuint (reserved_of (bump), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, reserved);
 
   /* MEDIUM drops retained chunks. */
   given = nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (bump),
                                                    G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (given, ==, reserved - 1024);
-  g_assert_cmpuint (reserved_of (bump), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (bump), ==, 1024);
 
   /* CRITICAL: nothing left. */
   g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (bump),
@@ -298,7 +288,7 @@ test_pressure_monitor (void)
   g_autoptr(NebulaBumpAllocator) unwatched = new_keep_all_bump ();
   g_autoptr(NebulaComputeCache) cache = new_filled_cache (100, 80);
   g_autoptr(GError) error = NULL;
-  guint64 reserved = reserved_of (bump);
+  guint64 reserved = test_reserved_of (bump);
 
   g_assert_true (nebula_memory_pressure_watch (G_OBJECT (bump), &error));
   g_assert_true (nebula_memory_pressure_watch (G_OBJECT (bump), &error));
@@ -310,12 +300,12 @@ test_pressure_monitor (void)
   g_assert_true (TEST_IS_MEMORY_MONITOR (monitor));
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_LOW);
-  g_assert_cmpuint (reserved_of (bump), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, reserved);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 80);
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM);
-  g_assert_cmpuint (reserved_of (bump), ==, 1024);
-  g_assert_cmpuint (reserved_of (unwatched), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (unwatched), ==, reserved);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 80);
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL);
@@ -337,7 +327,7 @@ test_pressure_monitor (void)
   /* A watched object may go away while watched. */
   {
     NebulaBumpAllocator *gone = new_keep_all_bump ();
-    guint64 gone_reserved = reserved_of (gone);
+    guint64 gone_reserved = test_reserved_of (gone);
 
     g_assert_true (nebula_memory_pressure_watch (G_OBJECT (gone), NULL));
     g_assert_cmpuint (nebula_memory_pressure_notify (G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM), ==,
