@@ -191,30 +191,48 @@ slab_end (const Slab *slab)
   return __atomic_load_n (&slab->end, __ATOMIC_RELAXED);
 }
 
-/* The slab holding @ptr, or NULL; newest first, as it is the largest. */
+/* The slab holding @ptr, or NULL; newest first, as it is the largest.
+ * *@data is the start of its blocks as matched: index from it, not from a
+ * second load, which a trim retiring the slab could have changed (only
+ * when @ptr is no block handed out, but a bad free must not index out of
+ * bounds either). */
 static inline Slab *
-find_slab (NebulaPoolAllocator *self,
-           guint                n_slabs,
-           gconstpointer        ptr)
+find_slab_at (NebulaPoolAllocator  *self,
+              guint                 n_slabs,
+              gconstpointer         ptr,
+              guint8              **data)
 {
   for (guint i = n_slabs; i-- > 0;)
     {
       Slab *slab = self->slabs[i];
 
-      if ((const guint8 *) ptr >= slab_data (slab) && (const guint8 *) ptr < slab_end (slab))
+      *data = slab_data (slab);
+      if ((const guint8 *) ptr >= *data && (const guint8 *) ptr < slab_end (slab))
         return slab;
     }
 
   return NULL;
 }
 
-static inline gsize
-block_index (NebulaPoolAllocator *self,
-             Slab                *slab,
-             gconstpointer        ptr,
-             gboolean            *at_start)
+static inline Slab *
+find_slab (NebulaPoolAllocator *self,
+           guint                n_slabs,
+           gconstpointer        ptr)
 {
-  gsize offset = (const guint8 *) ptr - slab_data (slab);
+  guint8 *data;
+
+  return find_slab_at (self, n_slabs, ptr, &data);
+}
+
+/* The index of the block holding @ptr in the slab whose blocks start at
+ * @data. */
+static inline gsize
+block_index_at (NebulaPoolAllocator *self,
+                const guint8        *data,
+                gconstpointer        ptr,
+                gboolean            *at_start)
+{
+  gsize offset = (const guint8 *) ptr - data;
 
   if (self->block_shift != 0)
     {
@@ -224,6 +242,15 @@ block_index (NebulaPoolAllocator *self,
 
   *at_start = offset % self->block_size == 0;
   return offset / self->block_size;
+}
+
+static inline gsize
+block_index (NebulaPoolAllocator *self,
+             Slab                *slab,
+             gconstpointer        ptr,
+             gboolean            *at_start)
+{
+  return block_index_at (self, slab_data (slab), ptr, at_start);
 }
 
 static inline gboolean
@@ -259,13 +286,15 @@ load_n_in_use (NebulaPoolAllocator *self)
   return self->fast.n_in_use;
 }
 
-/* The index in its slab of @block, a block start. */
+/* The index in its slab of @block, a block start that the caller holds
+ * (handed out, or free in its hands): a slab with such a block is neither
+ * retired nor revived, so its data is read plainly. */
 static inline gsize
 entry_index (NebulaPoolAllocator *self,
              Slab                *slab,
              const guint8        *block)
 {
-  gsize offset = (gsize) (block - slab_data (slab));
+  gsize offset = (gsize) (block - slab->data);
 
   return self->block_shift != 0 ? offset >> self->block_shift : offset / self->block_size;
 }
