@@ -142,6 +142,41 @@ test_pressure_allocator_levels (void)
   g_assert_no_error (error);
 }
 
+/* A thread-safe pool's LOW handler flushes this thread's magazine and the
+ * depot, where every freed block sits, before it trims. */
+static void
+test_pressure_thread_safe_pool (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 32,
+                                                        "block-count", (guint64) 16,
+                                                        "max-block-count", (guint64) 64,
+                                                        "thread-safe", TRUE,
+                                                        "magazine-size", 8,
+                                                        NULL);
+  gpointer blocks[64];
+  guint64 reserved;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 64; i++)
+    blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 32, 8, &error);
+  for (guint i = 0; i < 64; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 32, 8, &error));
+  reserved = test_reserved_of (pool);
+  g_assert_cmpuint (reserved, ==, 64 * 32);
+
+  g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (pool),
+                                                             G_MEMORY_MONITOR_WARNING_LEVEL_LOW,
+                                                             &error), ==, 48 * 32);
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_reserved_of (pool), ==, 16 * 32);
+  g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (pool),
+                                                             G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL,
+                                                             &error), ==, 0);
+  g_assert_no_error (error);
+}
+
 static void
 test_pressure_allocator_invalid (void)
 {
@@ -365,6 +400,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/nebula/pressure/allocator/levels", test_pressure_allocator_levels);
+  g_test_add_func ("/nebula/pressure/allocator/thread-safe-pool", test_pressure_thread_safe_pool);
   g_test_add_func ("/nebula/pressure/allocator/invalid", test_pressure_allocator_invalid);
   g_test_add_func ("/nebula/pressure/cache/levels", test_pressure_cache_levels);
   g_test_add_func ("/nebula/pressure/cache/unbounded", test_pressure_cache_unbounded);
