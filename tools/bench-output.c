@@ -126,6 +126,10 @@ collect_goals (Goal *goals)
                         1.0 / ratio ("stack", "malloc", NEBULA_BENCH_LIFO_FRAMES), 1.5, FALSE };
   goals[n++] = (Goal) { "thread-safe pool / pool, one thread (fixed-64)",
                         ratio ("pool-ts", "pool", NEBULA_BENCH_FIXED_64), 1.6, TRUE };
+  goals[n++] = (Goal) { "system, check-frees off / malloc (geometric mean)",
+                        geomean_ratio ("system-unchecked", "malloc"), 1.3, TRUE };
+  goals[n++] = (Goal) { "system / malloc (geometric mean)",
+                        geomean_ratio ("system", "malloc"), 2.0, TRUE };
   return n;
 }
 
