@@ -92,8 +92,8 @@ nebula_allocator_trim_mode (NebulaAllocator  *self,
  *
  * Gives back to the system the memory that no live block needs and that
  * the configuration does not ask to keep: the slabs a #NebulaPoolAllocator
- * grew by once all their blocks are free (a thread-safe pool keeps its
- * slabs), the spare chunks of a #NebulaBumpAllocator (those a checkpoint
+ * grew by once all their blocks are free, the spare chunks of a
+ * #NebulaBumpAllocator (those a checkpoint
  * restore emptied; with #NebulaResetPolicy keep-all the configuration asks
  * to keep them, and they stay) and the spare chunk of a
  * #NebulaStackAllocator. Chunks and slabs holding live blocks always stay,
@@ -105,7 +105,11 @@ nebula_allocator_trim_mode (NebulaAllocator  *self,
  * Trimming twice in a row gives back nothing the second time.
  *
  * A thread-safe allocator takes its locks; another one must not be used
- * from another thread meanwhile. An implementation from outside gives back
+ * from another thread meanwhile. A thread-safe pool is trimmed while other
+ * threads use it: the free blocks the calling thread keeps for itself
+ * (#NebulaPoolAllocator:magazine-size) are given back first, those other
+ * threads keep count as in use until each thread's next call on the pool.
+ * An implementation from outside gives back
  * what its #NebulaAllocatorInterface::trim does (by default, nothing).
  * docs/desktop.md says when to call it.
  *

@@ -39,6 +39,9 @@ G_BEGIN_DECLS
 
 typedef struct
 {
+  /* The blocks. A thread-safe pool's trim frees them and keeps the rest of
+   * the header (nebula-pool-trim.c), which growth revives: there both are
+   * written and read atomically, see slab_data(). */
   guint8  *data;
   guint8  *end;
   gsize    first;       /* pool-wide index of the first block */
@@ -92,7 +95,8 @@ struct _NebulaPoolAllocator
   /* Thread-safe mode: the per-thread caches of free blocks
    * (nebula-pool-magazine.c). */
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
-  guint                  magazine_generation;  /* atomic; each reset changes it */
+  guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
+  guint                  magazine_resets;      /* atomic; each reset changes it */
   GPtrArray             *magazines;            /* under the process-wide magazine lock */
   GMutex                 depot_lock;
   PoolEntry             *depot;                /* full batches, under depot_lock */
@@ -101,6 +105,10 @@ struct _NebulaPoolAllocator
 
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */
+  /* Thread-safe mode: the headers ever made, release-published. Those from
+   * n_slabs on are retired (trimmed: no blocks, fresh tail closed) and stay
+   * for the threads that may still read them; growth revives them. */
+  guint                  n_headers;
   guint                  fresh_slab;    /* the slab whose tail is handed out */
   gsize                  n_blocks;      /* in all slabs */
   gsize                  max_blocks;
@@ -169,30 +177,65 @@ n_slabs_of (NebulaPoolAllocator *self)
   return self->n_slabs;
 }
 
-/* The slab holding @ptr, or NULL; newest first, as it is the largest. */
+/* A slab's blocks. In a thread-safe pool, a thread that read n_slabs just
+ * before a trim may still look at a retired header, and growth may revive
+ * it meanwhile: these relaxed atomic loads (plain loads in the machine
+ * code) keep that defined. A retired header has no blocks (NULL, NULL), so
+ * no pointer matches it. */
+static inline guint8 *
+slab_data (const Slab *slab)
+{
+  return __atomic_load_n (&slab->data, __ATOMIC_RELAXED);
+}
+
+static inline guint8 *
+slab_end (const Slab *slab)
+{
+  return __atomic_load_n (&slab->end, __ATOMIC_RELAXED);
+}
+
+/* The slab holding @ptr, or NULL; newest first, as it is the largest.
+ * *@data is the start of its blocks as matched: index from it, not from a
+ * second load, which a trim retiring the slab could have changed (only
+ * when @ptr is no block handed out, but a bad free must not index out of
+ * bounds either). */
 static inline Slab *
-find_slab (NebulaPoolAllocator *self,
-           guint                n_slabs,
-           gconstpointer        ptr)
+find_slab_at (NebulaPoolAllocator  *self,
+              guint                 n_slabs,
+              gconstpointer         ptr,
+              guint8              **data)
 {
   for (guint i = n_slabs; i-- > 0;)
     {
       Slab *slab = self->slabs[i];
 
-      if ((const guint8 *) ptr >= slab->data && (const guint8 *) ptr < slab->end)
+      *data = slab_data (slab);
+      if ((const guint8 *) ptr >= *data && (const guint8 *) ptr < slab_end (slab))
         return slab;
     }
 
   return NULL;
 }
 
-static inline gsize
-block_index (NebulaPoolAllocator *self,
-             Slab                *slab,
-             gconstpointer        ptr,
-             gboolean            *at_start)
+static inline Slab *
+find_slab (NebulaPoolAllocator *self,
+           guint                n_slabs,
+           gconstpointer        ptr)
 {
-  gsize offset = (const guint8 *) ptr - slab->data;
+  guint8 *data;
+
+  return find_slab_at (self, n_slabs, ptr, &data);
+}
+
+/* The index of the block holding @ptr in the slab whose blocks start at
+ * @data. */
+static inline gsize
+block_index_at (NebulaPoolAllocator *self,
+                const guint8        *data,
+                gconstpointer        ptr,
+                gboolean            *at_start)
+{
+  gsize offset = (const guint8 *) ptr - data;
 
   if (self->block_shift != 0)
     {
@@ -202,6 +245,15 @@ block_index (NebulaPoolAllocator *self,
 
   *at_start = offset % self->block_size == 0;
   return offset / self->block_size;
+}
+
+static inline gsize
+block_index (NebulaPoolAllocator *self,
+             Slab                *slab,
+             gconstpointer        ptr,
+             gboolean            *at_start)
+{
+  return block_index_at (self, slab_data (slab), ptr, at_start);
 }
 
 static inline gboolean
@@ -237,7 +289,9 @@ load_n_in_use (NebulaPoolAllocator *self)
   return self->fast.n_in_use;
 }
 
-/* The index in its slab of @block, a block start. */
+/* The index in its slab of @block, a block start that the caller holds
+ * (handed out, or free in its hands): a slab with such a block is neither
+ * retired nor revived, so its data is read plainly. */
 static inline gsize
 entry_index (NebulaPoolAllocator *self,
              Slab                *slab,
@@ -386,6 +440,8 @@ Slab     *nebula_pool_slab_new                 (NebulaPoolAllocator  *self,
                                                 GError              **error);
 void      nebula_pool_slab_free                (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+void      nebula_pool_slab_retire              (NebulaPoolAllocator  *self,
+                                                Slab                 *slab);
 void      nebula_pool_release_slabs            (NebulaPoolAllocator  *self);
 void      nebula_pool_set_current_slab         (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
@@ -441,6 +497,7 @@ gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
+void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);

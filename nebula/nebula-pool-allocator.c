@@ -263,7 +263,8 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
                           gsize                *index_out,
                           GError              **error)
 {
-  Slab *slab = find_slab (self, n_slabs_of (self), ptr);
+  guint8 *data;
+  Slab *slab = find_slab_at (self, n_slabs_of (self), ptr, &data);
   gboolean at_start;
   gsize index;
 
@@ -274,13 +275,13 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
       return FALSE;
     }
 
-  index = block_index (self, slab, ptr, &at_start);
+  index = block_index_at (self, data, ptr, &at_start);
   if (!at_start)
     {
       g_autofree char *why = g_strdup_printf ("is not the start of a block (it lies %"
                                               G_GSIZE_FORMAT " bytes into block %"
                                               G_GSIZE_FORMAT " of %" G_GSIZE_FORMAT " bytes)",
-                                              (gsize) ((const guint8 *) ptr - slab->data -
+                                              (gsize) ((const guint8 *) ptr - data -
                                                        index * self->block_size),
                                               slab->first + index, self->block_size);
 
@@ -405,17 +406,18 @@ nebula_pool_allocator_owns (NebulaAllocator *allocator,
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
   gboolean at_start;
+  guint8 *data;
   Slab *slab;
   gsize index;
 
   if (!ensure_ready (self, NULL))
     return FALSE;
 
-  slab = find_slab (self, n_slabs_of (self), ptr);
+  slab = find_slab_at (self, n_slabs_of (self), ptr, &data);
   if (slab == NULL)
     return FALSE;
 
-  index = block_index (self, slab, ptr, &at_start);
+  index = block_index_at (self, data, ptr, &at_start);
   if (index >= fresh_count (self, slab))
     return FALSE;
 
@@ -480,7 +482,7 @@ pool_span (NebulaAllocator *allocator,
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
   gconstpointer ptr = GSIZE_TO_POINTER (start);
   gboolean at_start;
-  guint8 *block;
+  guint8 *block, *data;
   Slab *slab;
   gsize index;
 
@@ -492,15 +494,15 @@ pool_span (NebulaAllocator *allocator,
   if (kind != NEBULA_SPAN_INSIDE && self->check_frees)
     return NEBULA_SPAN_DEFER;
 
-  slab = find_slab (self, n_slabs_of (self), ptr);
+  slab = find_slab_at (self, n_slabs_of (self), ptr, &data);
   if (slab == NULL)
     return NEBULA_SPAN_FOREIGN;
 
-  index = block_index (self, slab, ptr, &at_start);
+  index = block_index_at (self, data, ptr, &at_start);
   if (index >= fresh_count (self, slab))
     return NEBULA_SPAN_FOREIGN;
 
-  block = slab->data + index * self->block_size;
+  block = data + index * self->block_size;
   *block_size = self->block_size;
   if (kind != NEBULA_SPAN_INSIDE)
     {
@@ -576,6 +578,7 @@ nebula_pool_allocator_finalize (GObject *object)
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
   nebula_pool_magazines_finalize (self);
+  /* With the headers a thread-safe pool's trims retired. */
   nebula_pool_release_slabs (self);
   g_clear_pointer (&self->child_link, nebula_child_link_free);
   g_mutex_clear (&self->grow_lock);
@@ -877,8 +880,8 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    * finalized, an allocation that needs a slab fails with
    * %NEBULA_ALLOCATOR_ERROR_FAILED naming it. A thread-safe pool cannot
    * be a child (%NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG): its lock-free
-   * readers rely on its slabs living as long as it does. The report of
-   * each shows the tree ("parent", "children").
+   * readers rely on its slab headers living as long as it does. The
+   * report of each shows the tree ("parent", "children").
    *
    * Since: 0.1
    */

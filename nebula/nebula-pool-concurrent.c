@@ -23,14 +23,17 @@
  * has just taken and is writing into. That read is discarded (the CAS
  * fails), but on user memory it would still be a data race in the C memory
  * model and a report under ThreadSanitizer; on the side array both sides
- * are atomic. Slabs are never freed before finalize, so a stale index
- * always points at readable memory. */
+ * are atomic. A trim frees a slab's blocks but keeps its header and links
+ * (nebula-pool-trim.c), so a stale index always leads to readable links;
+ * the walk never reads a block. */
 
+/* The header holding block @index, retired ones included: a walk that
+ * started before a trim may meet their indices. */
 static inline Slab *
 slab_of_index (NebulaPoolAllocator *self,
                gsize                index)
 {
-  guint i = __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE);
+  guint i = __atomic_load_n (&self->n_headers, __ATOMIC_ACQUIRE);
 
   while (--i > 0 && self->slabs[i]->first > index)
     ;
@@ -110,7 +113,7 @@ pop_batch_concurrent (NebulaPoolAllocator *self,
           gsize local = top - 1 - slab->first;
 
           entries[n].slab = slab;
-          entries[n].block = slab->data + local * self->block_size;
+          entries[n].block = slab_data (slab) + local * self->block_size;
           n++;
           top = __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
         }
@@ -143,7 +146,9 @@ take_fresh_batch_concurrent (NebulaPoolAllocator *self,
   if (__atomic_load_n (&slab->fresh, __ATOMIC_RELAXED) >= slab->n_blocks)
     return 0;
 
-  first = __atomic_fetch_add (&slab->fresh, max, __ATOMIC_RELAXED);
+  /* Acquire: a slab a trim retired and growth revived meanwhile opens its
+   * tail after its new blocks are published (nebula_pool_grow()). */
+  first = __atomic_fetch_add (&slab->fresh, max, __ATOMIC_ACQUIRE);
   if (first >= slab->n_blocks)
     return 0;
 
@@ -151,7 +156,7 @@ take_fresh_batch_concurrent (NebulaPoolAllocator *self,
   for (guint k = 0; k < n; k++)
     {
       entries[k].slab = slab;
-      entries[k].block = slab->data + (first + k) * self->block_size;
+      entries[k].block = slab_data (slab) + (first + k) * self->block_size;
     }
   return n;
 }

@@ -99,8 +99,8 @@ nebula_pool_init_once (gpointer data)
                                          MAX_CONCURRENT_BLOCKS, self->max_block_count);
 
   /* A child gives its slabs back whenever its parent resets: a
-   * thread-safe pool's lock-free readers rely on its slabs living as long
-   * as it does. */
+   * thread-safe pool's lock-free readers rely on its slab headers living
+   * as long as it does (a trim keeps them, nebula-pool-trim.c). */
   if (self->child_link != NULL && config->thread_safe)
     nebula_allocator_config_set_invalid (config, pool_label (), "parent",
                                          "cannot be combined with 'thread-safe': a child pool "
@@ -162,6 +162,7 @@ nebula_pool_init_once (gpointer data)
 
   self->slabs[0] = slab;
   self->n_slabs = 1;
+  self->n_headers = 1;
   self->n_blocks = slab->n_blocks;
   /* The fast fields are written only in single-threaded mode: a
    * thread-safe pool that a binding never initialized may meet its first

@@ -50,6 +50,15 @@
  * every block free, and its blocks are back in the fresh tail). A reset,
  * like a finalize, needs every other thread to be done with the pool.
  *
+ * A trim (nebula-pool-trim.c) can only give back a slab none of whose
+ * blocks is cached, so it flushes first (nebula_pool_magazines_flush()):
+ * the depot's blocks and the calling thread's magazine go back to the
+ * shared list, and the generation changes as for a reset, but not the
+ * count of resets: a thread that finds its magazine's generation old
+ * gives its blocks back to the shared list on its next call on the pool
+ * (a reset came: it drops them). The fast paths keep their one check. A
+ * thread that never calls the pool again keeps its blocks until it exits.
+ *
  * Statistics: each magazine counts the blocks its thread took and gave
  * back (single-writer atomic stores); the pool's in-use count is the shared
  * counter plus the sum of the magazines' differences. Budgets are charged
@@ -62,7 +71,8 @@
 typedef struct
 {
   NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
-  guint                generation;  /* the pool's generation its blocks belong to */
+  guint                generation;  /* the pool's generation it last saw */
+  guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
   guint                n;           /* blocks in @entries */
@@ -125,13 +135,14 @@ count_one (gsize *counter)
   __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
-/* Gives every block of @magazine back to the shared free list. Under the
- * magazines lock, with the pool alive. */
+/* Gives every block of @magazine back to the shared free list, unless a
+ * reset voided them. By its thread, or under the magazines lock at its
+ * exit; with the pool alive. */
 static void
 magazine_return_blocks (NebulaPoolAllocator *self,
                         PoolMagazine        *magazine)
 {
-  if (magazine->generation == __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE))
+  if (magazine->resets == __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE))
     {
       for (guint i = 0; i < magazine->n; i++)
         nebula_pool_give_shared (self, &magazine->entries[i]);
@@ -197,6 +208,7 @@ magazine_lookup (NebulaPoolAllocator *self)
 
   magazine = g_new0 (PoolMagazine, 1);
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
+  magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
 
   lock_magazines ();
@@ -208,8 +220,20 @@ magazine_lookup (NebulaPoolAllocator *self)
   return magazine;
 }
 
-/* The calling thread's magazine for @self, emptied if a reset came since
- * it was filled. */
+/* A reset or a flush request came since @magazine last looked: its blocks
+ * are dropped or go back to the shared list. */
+static G_NO_INLINE void
+magazine_catch_up (NebulaPoolAllocator *self,
+                   PoolMagazine        *magazine,
+                   guint                generation)
+{
+  magazine_return_blocks (self, magazine);
+  magazine->generation = generation;
+  magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
+}
+
+/* The calling thread's magazine for @self, emptied if a reset or a flush
+ * request came since it was filled. */
 static inline PoolMagazine *
 magazine_of (NebulaPoolAllocator *self)
 {
@@ -221,10 +245,7 @@ magazine_of (NebulaPoolAllocator *self)
 
   generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   if (G_UNLIKELY (magazine->generation != generation))
-    {
-      magazine->n = 0;
-      magazine->generation = generation;
-    }
+    magazine_catch_up (self, magazine, generation);
 
   return magazine;
 }
@@ -377,8 +398,42 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     }
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
+  __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();
+}
+
+/* Before a trim: every cached block that can be reached now goes back to
+ * the shared list (the depot's, the calling thread's magazine), and the
+ * other threads are asked to give theirs back on their next call. The
+ * in-use counts do not change: the blocks were free. */
+void
+nebula_pool_magazines_flush (NebulaPoolAllocator *self)
+{
+  GPtrArray *magazines;
+
+  if (self->magazine_size == 0)
+    return;
+
+  /* The request first: a block a thread caches after it will be given
+   * back at the thread's next call. */
+  __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
+
+  magazines = g_private_get (&thread_magazines);
+  for (guint i = 0; magazines != NULL && i < magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (magazines, i);
+
+      if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == self)
+        magazine_catch_up (self, magazine,
+                           __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+    }
+
+  lock_depot (self);
+  for (gsize i = 0; i < self->depot_len; i++)
+    nebula_pool_give_shared (self, &self->depot[i]);
+  __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
+  unlock_depot (self);
 }
 
 /* The pool goes: its magazines are orphaned, their threads free them. */

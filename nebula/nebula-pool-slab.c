@@ -28,6 +28,24 @@ slab_alignment (NebulaPoolAllocator *self)
   return MAX (self->block_alignment, sizeof (gpointer));
 }
 
+/* The system refused the memory for @n_blocks blocks, which the budget was
+ * charged for: the charge is undone. */
+static void
+refused (NebulaPoolAllocator  *self,
+         gsize                 n_blocks,
+         GError              **error)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  gsize bytes = n_blocks * self->block_size;
+  NebulaErrorInfo info = { .requested = bytes, .what = what };
+
+  nebula_budget_account_uncharge (&self->config.account, bytes);
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
+                    "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
+                    G_GSIZE_FORMAT " bytes)",
+                    what, n_blocks, bytes);
+}
+
 /* Every slab comes from here and goes in nebula_pool_slab_free(): the
  * budget, if any, is charged for the blocks (not the bookkeeping) before
  * they are taken from the system, or for a child arena from its parent
@@ -71,14 +89,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
     }
   if (slab == NULL)
     {
-      g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-      NebulaErrorInfo info = { .requested = bytes, .what = what };
-
-      nebula_budget_account_uncharge (&self->config.account, bytes);
-      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY, &info,
-                        "%s: the system refused a slab of %" G_GSIZE_FORMAT " blocks (%"
-                        G_GSIZE_FORMAT " bytes)",
-                        what, n_blocks, bytes);
+      refused (self, n_blocks, error);
       return NULL;
     }
 
@@ -100,36 +111,90 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   return slab;
 }
 
+/* Gives a slab's blocks back to the system and uncharges them, keeping the
+ * header: a thread-safe pool's trim, with the grow lock held, once no
+ * block of @slab is handed out, listed or cached and its fresh tail is
+ * closed. Threads that read the header before the trim may still read it
+ * (nebula-pool-concurrent.c), never the blocks. */
+void
+nebula_pool_slab_retire (NebulaPoolAllocator *self,
+                         Slab                *slab)
+{
+  guint8 *data = slab_data (slab);
+
+  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
+  NEBULA_MEMPOOL_DESTROY (slab, data, slab->n_blocks * self->block_size);
+  __atomic_store_n (&slab->data, NULL, __ATOMIC_RELAXED);
+  __atomic_store_n (&slab->end, NULL, __ATOMIC_RELAXED);
+  free (data);
+}
+
+/* Gives a retired header (nebula_pool_slab_retire()) blocks again: growth,
+ * with the grow lock held. Its fresh tail stays closed until the pool has
+ * published it again (nebula_pool_grow()). */
+static gboolean
+slab_revive (NebulaPoolAllocator  *self,
+             Slab                 *slab,
+             GError              **error)
+{
+  gsize bytes = slab->n_blocks * self->block_size;
+  gpointer data = NULL;
+
+  if (!nebula_budget_account_charge (&self->config.account, bytes, error))
+    return FALSE;
+
+  if (posix_memalign (&data, slab_alignment (self), bytes) != 0)
+    {
+      refused (self, slab->n_blocks, error);
+      return FALSE;
+    }
+
+  NEBULA_MEMPOOL_CREATE (slab, data, bytes);
+  __atomic_store_n (&slab->end, (guint8 *) data + bytes, __ATOMIC_RELAXED);
+  __atomic_store_n (&slab->data, (guint8 *) data, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
 void
 nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
-  nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
-  NEBULA_MEMPOOL_DESTROY (slab, slab->data, slab->n_blocks * self->block_size);
-  if (self->child_link != NULL)
-    nebula_child_link_dealloc (self->child_link, slab->data, slab->n_blocks * self->block_size,
-                               slab_alignment (self));
-  else
-    free (slab->data);
+  guint8 *data = slab_data (slab);
+
+  /* A retired header's blocks are gone already (thread-safe pools only,
+   * which are never a child). */
+  if (data != NULL)
+    {
+      nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
+      NEBULA_MEMPOOL_DESTROY (slab, data, slab->n_blocks * self->block_size);
+      if (self->child_link != NULL)
+        nebula_child_link_dealloc (self->child_link, data, slab->n_blocks * self->block_size,
+                                   slab_alignment (self));
+      else
+        free (data);
+    }
   g_free (slab);
 }
 
-/* Gives every slab back, the first one included: at finalization, and
- * for a child arena that its parent releases (after a reset, so that no
- * block is out). The next allocation grows the pool by a first slab of
- * block-count blocks again. Single-threaded pools only, as a thread-safe
- * pool's readers rely on its slabs living as long as it does. */
+/* Gives every slab back, the first one included, with the headers a
+ * thread-safe pool's trims retired: at finalization, and for a child
+ * arena that its parent releases (after a reset, so that no block is
+ * out). The next allocation grows the pool by a first slab of block-count
+ * blocks again. A thread-safe pool, whose readers rely on its slab
+ * headers living as long as it does, meets only the first (it is never a
+ * child). */
 void
 nebula_pool_release_slabs (NebulaPoolAllocator *self)
 {
-  while (self->n_slabs > 0)
+  while (self->n_headers > 0)
     {
-      Slab *slab = self->slabs[--self->n_slabs];
+      Slab *slab = self->slabs[--self->n_headers];
 
-      self->slabs[self->n_slabs] = NULL;
+      self->slabs[self->n_headers] = NULL;
       nebula_pool_slab_free (self, slab);
     }
 
+  self->n_slabs = 0;
   self->n_blocks = 0;
   self->fresh_slab = 0;
   self->fast.free_head = NULL;
@@ -189,6 +254,7 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
 {
   gsize room = self->max_blocks - self->n_blocks;
   gsize n_blocks = self->n_slabs == 0 ? self->block_count : MIN (self->n_blocks, room);
+  gboolean revived = FALSE;
   Slab *slab;
 
   if (room == 0)
@@ -199,17 +265,35 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
 
   g_assert (self->n_slabs < MAX_SLABS);
 
-  /* A pool without a slab (a child arena its parent released) starts
-   * again with its first one. */
-  slab = nebula_pool_slab_new (self, self->n_blocks, n_blocks, error);
-  if (slab == NULL)
-    return FALSE;
+  /* Slab sizes follow from the position alone, so a retired header fits.
+   * A pool without a slab (a child arena its parent released, never
+   * thread-safe) starts again with its first one. */
+  if (self->config.thread_safe && self->n_slabs < self->n_headers)
+    {
+      slab = self->slabs[self->n_slabs];
+      g_assert (slab->first == self->n_blocks && slab->n_blocks == n_blocks);
+      if (!slab_revive (self, slab, error))
+        return FALSE;
+      revived = TRUE;
+    }
+  else
+    {
+      slab = nebula_pool_slab_new (self, self->n_blocks, n_blocks, error);
+      if (slab == NULL)
+        return FALSE;
+      self->slabs[self->n_slabs] = slab;
+      __atomic_store_n (&self->n_headers, self->n_slabs + 1, __ATOMIC_RELEASE);
+    }
 
-  self->slabs[self->n_slabs] = slab;
   if (self->config.thread_safe)
     {
       __atomic_store_n (&self->n_blocks, self->n_blocks + slab->n_blocks, __ATOMIC_RELEASE);
       __atomic_store_n (&self->n_slabs, self->n_slabs + 1, __ATOMIC_RELEASE);
+      /* Opens a revived slab's tail once the pool shows it: a thread that
+       * kept the header from before the trim may take blocks from it now,
+       * and its acquiring addition sees the slab published. */
+      if (revived)
+        __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELEASE);
     }
   else
     {
@@ -270,8 +354,8 @@ slab_position (NebulaPoolAllocator *self,
                gconstpointer        block)
 {
   for (guint i = 0; i < n_slabs; i++)
-    if ((const guint8 *) block >= self->slabs[i]->data &&
-        (const guint8 *) block < self->slabs[i]->end)
+    if ((const guint8 *) block >= slab_data (self->slabs[i]) &&
+        (const guint8 *) block < slab_end (self->slabs[i]))
       return i;
 
   return n_slabs;
@@ -366,8 +450,10 @@ nebula_pool_report (NebulaAllocator *allocator,
   if (!nebula_allocator_config_ensure (&self->config, self, nebula_pool_init_once, NULL))
     return;
 
-  /* A thread-safe pool frees no slab before finalize: the first n_slabs
-   * stay valid while other threads grow the pool. */
+  /* Slab headers are never freed before finalize: the first n_slabs stay
+   * readable while other threads grow or trim the pool (a concurrent trim
+   * may make this report count a slab it is giving back). A child arena,
+   * whose parent may take its slabs, is never thread-safe. */
   n_slabs = n_slabs_of (self);
   if (!self->check_frees)
     {

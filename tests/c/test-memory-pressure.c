@@ -80,16 +80,6 @@ new_keep_all_bump (void)
   return bump;
 }
 
-static guint64
-reserved_of (gpointer allocator)
-{
-  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (allocator));
-  guint64 reserved = 0;
-
-  g_assert_true (g_variant_lookup (report, "reserved", "t", &reserved));
-  return reserved;
-}
-
 static NebulaComputeCache *
 new_filled_cache (guint max_entries,
                   guint n)
@@ -122,7 +112,7 @@ test_pressure_allocator_levels (void)
 {
   g_autoptr(NebulaBumpAllocator) bump = new_keep_all_bump ();
   g_autoptr(GError) error = NULL;
-  guint64 reserved = reserved_of (bump), given;
+  guint64 reserved = test_reserved_of (bump), given;
 
   g_assert_cmpuint (reserved, >, 1024);
 
@@ -136,17 +126,52 @@ test_pressure_allocator_levels (void)
                                                              G_MEMORY_MONITOR_WARNING_LEVEL_LOW,
                                                              &error), ==, 0);
   g_assert_no_error (error);
-  g_assert_cmpuint (reserved_of (bump), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, reserved);
 
   /* MEDIUM drops retained chunks. */
   given = nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (bump),
                                                    G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (given, ==, reserved - 1024);
-  g_assert_cmpuint (reserved_of (bump), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (bump), ==, 1024);
 
   /* CRITICAL: nothing left. */
   g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (bump),
+                                                             G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL,
+                                                             &error), ==, 0);
+  g_assert_no_error (error);
+}
+
+/* A thread-safe pool's LOW handler flushes this thread's magazine and the
+ * depot, where every freed block sits, before it trims. */
+static void
+test_pressure_thread_safe_pool (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 32,
+                                                        "block-count", (guint64) 16,
+                                                        "max-block-count", (guint64) 64,
+                                                        "thread-safe", TRUE,
+                                                        "magazine-size", 8,
+                                                        NULL);
+  gpointer blocks[64];
+  guint64 reserved;
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < 64; i++)
+    blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 32, 8, &error);
+  for (guint i = 0; i < 64; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 32, 8, &error));
+  reserved = test_reserved_of (pool);
+  g_assert_cmpuint (reserved, ==, 64 * 32);
+
+  g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (pool),
+                                                             G_MEMORY_MONITOR_WARNING_LEVEL_LOW,
+                                                             &error), ==, 48 * 32);
+  g_assert_no_error (error);
+  g_assert_cmpuint (test_reserved_of (pool), ==, 16 * 32);
+  g_assert_cmpuint (nebula_allocator_handle_memory_pressure (NEBULA_ALLOCATOR (pool),
                                                              G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL,
                                                              &error), ==, 0);
   g_assert_no_error (error);
@@ -298,7 +323,7 @@ test_pressure_monitor (void)
   g_autoptr(NebulaBumpAllocator) unwatched = new_keep_all_bump ();
   g_autoptr(NebulaComputeCache) cache = new_filled_cache (100, 80);
   g_autoptr(GError) error = NULL;
-  guint64 reserved = reserved_of (bump);
+  guint64 reserved = test_reserved_of (bump);
 
   g_assert_true (nebula_memory_pressure_watch (G_OBJECT (bump), &error));
   g_assert_true (nebula_memory_pressure_watch (G_OBJECT (bump), &error));
@@ -310,12 +335,12 @@ test_pressure_monitor (void)
   g_assert_true (TEST_IS_MEMORY_MONITOR (monitor));
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_LOW);
-  g_assert_cmpuint (reserved_of (bump), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, reserved);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 80);
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM);
-  g_assert_cmpuint (reserved_of (bump), ==, 1024);
-  g_assert_cmpuint (reserved_of (unwatched), ==, reserved);
+  g_assert_cmpuint (test_reserved_of (bump), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (unwatched), ==, reserved);
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 80);
 
   g_signal_emit_by_name (monitor, "low-memory-warning", G_MEMORY_MONITOR_WARNING_LEVEL_CRITICAL);
@@ -337,7 +362,7 @@ test_pressure_monitor (void)
   /* A watched object may go away while watched. */
   {
     NebulaBumpAllocator *gone = new_keep_all_bump ();
-    guint64 gone_reserved = reserved_of (gone);
+    guint64 gone_reserved = test_reserved_of (gone);
 
     g_assert_true (nebula_memory_pressure_watch (G_OBJECT (gone), NULL));
     g_assert_cmpuint (nebula_memory_pressure_notify (G_MEMORY_MONITOR_WARNING_LEVEL_MEDIUM), ==,
@@ -375,6 +400,7 @@ main (int   argc,
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/nebula/pressure/allocator/levels", test_pressure_allocator_levels);
+  g_test_add_func ("/nebula/pressure/allocator/thread-safe-pool", test_pressure_thread_safe_pool);
   g_test_add_func ("/nebula/pressure/allocator/invalid", test_pressure_allocator_invalid);
   g_test_add_func ("/nebula/pressure/cache/levels", test_pressure_cache_levels);
   g_test_add_func ("/nebula/pressure/cache/unbounded", test_pressure_cache_unbounded);

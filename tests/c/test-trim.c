@@ -14,16 +14,6 @@
 #include "nebula-allocator-trim-private.h"
 #include "test-util.h"
 
-static guint64
-reserved_of (gpointer allocator)
-{
-  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (allocator));
-  guint64 reserved = 0;
-
-  g_assert_true (g_variant_lookup (report, "reserved", "t", &reserved));
-  return reserved;
-}
-
 /* Trims @allocator in @mode and checks the bookkeeping: the bytes given
  * back are the drop in `reserved` and in the budget's usage. */
 static guint64
@@ -32,7 +22,7 @@ trim_and_check (gpointer            allocator,
                 NebulaTrimMode      mode)
 {
   g_autoptr(GError) error = NULL;
-  guint64 before = reserved_of (allocator);
+  guint64 before = test_reserved_of (allocator);
   guint64 budget_before = budget != NULL ? nebula_memory_budget_get_used (budget) : 0;
   guint64 given;
 
@@ -42,7 +32,7 @@ trim_and_check (gpointer            allocator,
     given = nebula_allocator_trim_mode (NEBULA_ALLOCATOR (allocator), mode, &error);
   g_assert_no_error (error);
 
-  g_assert_cmpuint (reserved_of (allocator), ==, before - given);
+  g_assert_cmpuint (test_reserved_of (allocator), ==, before - given);
   if (budget != NULL)
     g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, budget_before - given);
   return given;
@@ -93,7 +83,7 @@ test_trim_pool (gconstpointer data)
       fill_pattern (blocks[i], 32, (guint8) i);
     }
   g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 4);
-  g_assert_cmpuint (reserved_of (pool), ==, 64 * 32);
+  g_assert_cmpuint (test_reserved_of (pool), ==, 64 * 32);
 
   /* Every slab holds a live block: nothing goes. */
   g_assert_cmpuint (trim_and_check (pool, budget, NEBULA_TRIM_KEEP_CONFIGURED), ==, 0);
@@ -133,7 +123,7 @@ test_trim_pool (gconstpointer data)
    * stays. */
   given = trim_and_check (pool, budget, NEBULA_TRIM_RETAINED);
   g_assert_cmpuint (given, ==, 56 * 32);
-  g_assert_cmpuint (reserved_of (pool), ==, 8 * 32);
+  g_assert_cmpuint (test_reserved_of (pool), ==, 8 * 32);
   g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 8 * 32);
 }
 
@@ -156,9 +146,25 @@ test_trim_pool_thread_safe (void)
   for (guint i = 0; i < 16; i++)
     g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 32, 8, &error));
 
-  /* Documented: a thread-safe pool keeps its slabs. */
+  /* The slab it grew by goes; the first stays. */
+  g_assert_cmpuint (trim_and_check (pool, NULL, NEBULA_TRIM_RETAINED), ==, 8 * 32);
+  g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 1);
   g_assert_cmpuint (trim_and_check (pool, NULL, NEBULA_TRIM_RETAINED), ==, 0);
+
+  /* It grows again into the retired slab, and every block serves once. */
+  for (guint i = 0; i < 16; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 32, 8, &error);
+      g_assert_no_error (error);
+      fill_pattern (blocks[i], 32, (guint8) i);
+    }
   g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 2);
+  g_assert_cmpuint (test_reserved_of (pool), ==, 16 * 32);
+  for (guint i = 0; i < 16; i++)
+    assert_pattern (blocks[i], 32, (guint8) i);
+  for (guint i = 0; i < 16; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 32, 8, &error));
+  g_assert_cmpuint (trim_and_check (pool, NULL, NEBULA_TRIM_KEEP_CONFIGURED), ==, 8 * 32);
 }
 
 static void
@@ -200,7 +206,7 @@ test_trim_bump (gconstpointer data)
   g_assert_true (nebula_bump_allocator_restore (bump, checkpoint, &error));
   given = trim_and_check (bump, budget, NEBULA_TRIM_KEEP_CONFIGURED);
   g_assert_cmpuint (given, >, 0);
-  g_assert_cmpuint (reserved_of (bump), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (bump), ==, 1024);
   g_assert_cmpuint (trim_and_check (bump, budget, NEBULA_TRIM_KEEP_CONFIGURED), ==, 0);
   assert_pattern (first, 100, 7);
 
@@ -226,9 +232,9 @@ test_trim_bump_keep_all (void)
   for (guint i = 0; i < 30; i++)
     nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 200, 8, &error);
   g_assert_no_error (error);
-  grown = reserved_of (bump);
+  grown = test_reserved_of (bump);
   nebula_allocator_reset (NEBULA_ALLOCATOR (bump));
-  g_assert_cmpuint (reserved_of (bump), ==, grown);
+  g_assert_cmpuint (test_reserved_of (bump), ==, grown);
 
   /* keep-all asks to keep the spares: a plain trim leaves them ... */
   g_assert_cmpuint (trim_and_check (bump, NULL, NEBULA_TRIM_KEEP_CONFIGURED), ==, 0);
@@ -269,7 +275,7 @@ test_trim_stack (gconstpointer data)
   g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (stack), big, 4000, 8, &error));
   given = trim_and_check (stack, budget, NEBULA_TRIM_KEEP_CONFIGURED);
   g_assert_cmpuint (given, >, 0);
-  g_assert_cmpuint (reserved_of (stack), ==, 1024);
+  g_assert_cmpuint (test_reserved_of (stack), ==, 1024);
   g_assert_cmpuint (trim_and_check (stack, budget, NEBULA_TRIM_RETAINED), ==, 0);
   assert_pattern (bottom, 64, 3);
 

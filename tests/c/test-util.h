@@ -22,6 +22,17 @@ test_bump_span (gsize size)
          NEBULA_SANITIZER_REDZONE;
 }
 
+/* The report's `reserved`: the bytes @allocator holds from the system. */
+static inline guint64
+test_reserved_of (gpointer allocator)
+{
+  g_autoptr(GVariant) report = nebula_allocator_get_report (NEBULA_ALLOCATOR (allocator));
+  guint64 reserved = 0;
+
+  g_assert_true (g_variant_lookup (report, "reserved", "t", &reserved));
+  return reserved;
+}
+
 typedef struct {
   guint8 *start;
   gsize   size;

@@ -15,8 +15,10 @@ function reserved(allocator) {
     return allocator.get_report().recursiveUnpack().reserved;
 }
 
-test('a pool gives back its empty slabs, once', () => {
-    const pool = new Nebula.PoolAllocator({block_size: 32, block_count: 8, max_block_count: 64});
+function checkPoolTrim(properties) {
+    const pool = new Nebula.PoolAllocator({
+        block_size: 32, block_count: 8, max_block_count: 64, ...properties,
+    });
     const blocks = [];
     for (let i = 0; i < 64; i++)
         blocks.push(pool.allocate(32, 8));
@@ -30,6 +32,16 @@ test('a pool gives back its empty slabs, once', () => {
     assertEqual(reserved(pool), before - given);
     assertEqual(pool.trim(), 0);
     assert(pool.owns(blocks[0]), 'a live block stays owned');
+}
+
+test('a pool gives back its empty slabs, once', () => {
+    checkPoolTrim({});
+});
+
+// The freed blocks sit in this thread's magazine and the depot: the trim
+// flushes them first.
+test('a thread-safe pool with magazines gives back its empty slabs', () => {
+    checkPoolTrim({thread_safe: true, magazine_size: 4});
 });
 
 test('a bump allocator gives back its spares', () => {

@@ -17,10 +17,10 @@ def reserved(allocator):
 
 
 class TrimTest(AllocatorTestCase):
-    def test_pool_gives_back_empty_slabs(self):
+    def check_pool_trim(self, **properties):
         budget = Nebula.MemoryBudget.new('py-pool', 1 << 20)
         pool = Nebula.PoolAllocator(block_size=32, block_count=8, max_block_count=64,
-                                    budget=budget)
+                                    budget=budget, **properties)
         blocks = [pool.allocate(32) for _ in range(64)]
         ctypes.memmove(blocks[0], b'keep me!', 8)
         self.assertEqual(reserved(pool), 64 * 32)
@@ -35,6 +35,14 @@ class TrimTest(AllocatorTestCase):
         self.assertEqual(budget.get_used(), 8 * 32)
         self.assertEqual(ctypes.string_at(blocks[0], 8), b'keep me!')
         self.assertEqual(pool.trim(), 0)
+        self.assertEqual(pool.get_stats().bytes_in_use, 8 * 32)
+
+    def test_pool_gives_back_empty_slabs(self):
+        self.check_pool_trim()
+
+    def test_thread_safe_pool_gives_back_empty_slabs(self):
+        # Its magazine and depot hold the freed blocks: the trim flushes them.
+        self.check_pool_trim(thread_safe=True, magazine_size=4)
 
     def test_bump_spares_after_restore(self):
         bump = Nebula.BumpAllocator(capacity=1024, max_capacity=16384)
