@@ -211,18 +211,29 @@ nebula_allocator_core_try_alloc (gconstpointer  self,
  * A kind sets it at the end of a successful initialization, in the modes
  * where its exported path would do nothing more than the direct one: a
  * thread-safe pool's magazines, the System allocator's malloc. Each
- * function counts its own statistics and never sets an error: %NULL (or
- * %FALSE) declines, and the full dispatch then serves the request or
- * explains what is wrong with it. */
+ * function counts its own statistics. @alloc never sets an error: %NULL
+ * declines, and the full dispatch then serves the request or explains
+ * what is wrong with it; so it declines before any step that could fail
+ * or be seen (a refill, a call to a budget). @dealloc either declines
+ * (nothing done: a layout or a state the full path handles) or answers,
+ * success or an error, exactly as the kind's vfunc would. */
+typedef enum
+{
+  NEBULA_DIRECT_DECLINED,
+  NEBULA_DIRECT_DONE,
+  NEBULA_DIRECT_FAILED,
+} NebulaDirectResult;
+
 typedef struct
 {
-  gpointer (*alloc)   (gpointer self,
-                       gsize    size,
-                       gsize    alignment);
-  gboolean (*dealloc) (gpointer self,
-                       gpointer ptr,
-                       gsize    size,
-                       gsize    alignment);
+  gpointer           (*alloc)   (gpointer   self,
+                                 gsize      size,
+                                 gsize      alignment);
+  NebulaDirectResult (*dealloc) (gpointer   self,
+                                 gpointer   ptr,
+                                 gsize      size,
+                                 gsize      alignment,
+                                 GError   **error);
 } NebulaCoreDirect;
 
 /* Published with a release store: a thread-safe allocator may meet its

@@ -717,8 +717,12 @@ deallocate_direct (NebulaAllocator        *self,
                    gsize                   alignment,
                    GError                **error)
 {
-  if (G_LIKELY (direct->dealloc (self, ptr, size, alignment)))
+  NebulaDirectResult result = direct->dealloc (self, ptr, size, alignment, error);
+
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     return TRUE;
+  if (result == NEBULA_DIRECT_FAILED)
+    return FALSE;
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }

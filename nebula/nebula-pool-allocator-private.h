@@ -489,6 +489,7 @@ gboolean  nebula_pool_deallocate_concurrent    (NebulaPoolAllocator  *self,
 /* nebula-pool-magazine.c: per-thread caches of free blocks, for a
  * thread-safe pool with a magazine size. */
 void      nebula_pool_magazines_init           (NebulaPoolAllocator  *self);
+void      nebula_pool_magazines_publish        (NebulaPoolAllocator  *self);
 gpointer  nebula_pool_magazine_allocate        (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);

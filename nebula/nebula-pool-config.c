@@ -184,5 +184,6 @@ nebula_pool_init_once (gpointer data)
         self->fast.max_fast_size = self->block_size;
     }
   __atomic_store_n (&self->ready, TRUE, __ATOMIC_RELEASE);
+  nebula_pool_magazines_publish (self);
 }
 

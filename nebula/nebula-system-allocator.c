@@ -504,23 +504,29 @@ system_direct_alloc (gpointer allocator,
   return ptr;
 }
 
-static gboolean
-system_direct_dealloc (gpointer allocator,
-                       gpointer ptr,
-                       gsize    size,
-                       gsize    alignment)
+static NebulaDirectResult
+system_direct_dealloc (gpointer   allocator,
+                       gpointer   ptr,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
 {
   NebulaSystemAllocator *self = allocator;
 
   if (G_UNLIKELY (!direct_layout_ok (size, alignment) || ptr == NULL))
-    return FALSE;
-  if (self->live != NULL &&
-      nebula_system_table_take (self->live, ptr, size, NULL) != NEBULA_SYSTEM_TABLE_TAKEN)
-    return FALSE;
+    return NEBULA_DIRECT_DECLINED;
+  if (self->live != NULL)
+    {
+      gsize stored = 0;
+      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, &stored);
+
+      if (!check_result (self, result, ptr, size, stored, error))
+        return NEBULA_DIRECT_FAILED;
+    }
 
   free (ptr);
   nebula_stats_counters_record_deallocation (&self->stats, size);
-  return TRUE;
+  return NEBULA_DIRECT_DONE;
 }
 
 static const NebulaCoreDirect system_direct = {

@@ -367,6 +367,60 @@ test_finalize_with_live_magazines (void)
   g_thread_join (thread);
 }
 
+/* The wrappers' direct path: many more blocks than a magazine holds go out
+ * and come back (so refills and flushes decline to the full path in the
+ * middle), bad layouts and a block of another pool are refused with the
+ * full path's errors, and the statistics count every call exactly once. */
+static void
+test_direct_path (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (TRUE);
+  g_autoptr(NebulaPoolAllocator) other = new_pool (TRUE);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  const guint n = 20 * pool->magazine_size;
+  g_autofree gpointer *blocks = g_new0 (gpointer, n);
+  gpointer foreign;
+
+  for (guint i = 0; i < n; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (alloc, 1 + i % BLOCK_SIZE, 8, &error);
+      g_assert_no_error (error);
+      memset (blocks[i], (int) i, 1 + i % BLOCK_SIZE);
+    }
+  g_assert_cmpuint (bytes_used (pool), ==, (guint64) n * BLOCK_SIZE);
+
+  g_assert_null (nebula_allocator_allocate (alloc, BLOCK_SIZE + 1, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  g_clear_error (&error);
+  g_assert_false (nebula_allocator_deallocate (alloc, blocks[0], 1, 3, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  g_clear_error (&error);
+
+  foreign = nebula_allocator_allocate (NEBULA_ALLOCATOR (other), 8, 8, &error);
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_deallocate (alloc, foreign, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (other), foreign, 8, 8, &error));
+
+  for (guint i = 0; i < n; i++)
+    {
+      g_assert_cmpuint (((guint8 *) blocks[i])[0], ==, (guint8) i);
+      g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 1 + i % BLOCK_SIZE, 8, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_false (nebula_allocator_deallocate (alloc, blocks[1], 2, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, n);
+  g_assert_cmpuint (stats->deallocations, ==, n);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -379,6 +433,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/thread-exit", test_thread_exit_returns_blocks);
   g_test_add_func ("/pool/magazine/reset", test_reset_voids_magazines);
   g_test_add_func ("/pool/magazine/finalize", test_finalize_with_live_magazines);
+  g_test_add_func ("/pool/magazine/direct-path", test_direct_path);
 
   return g_test_run ();
 }
