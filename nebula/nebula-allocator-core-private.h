@@ -236,6 +236,20 @@ typedef struct
                                  GError   **error);
 } NebulaCoreDirect;
 
+/* The layouts a direct path serves: a size from 1 to @max_size and an
+ * alignment that is a power of two up to @max_alignment (size - 1 wraps
+ * for 0, alignment - 1 for 0; an alignment that is not a power of two
+ * shares a bit with the number below it). */
+static inline gboolean
+nebula_allocator_core_direct_layout_ok (gsize size,
+                                        gsize alignment,
+                                        gsize max_size,
+                                        gsize max_alignment)
+{
+  return size - 1 < max_size && alignment - 1 < max_alignment &&
+         (alignment & (alignment - 1)) == 0;
+}
+
 /* Published with a release store: a thread-safe allocator may meet its
  * first calls on several threads, whose wrappers read it at once. */
 void nebula_allocator_core_set_direct (gpointer                self,

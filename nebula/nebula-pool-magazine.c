@@ -347,10 +347,8 @@ direct_layout_ok (NebulaPoolAllocator *self,
                   gsize                size,
                   gsize                alignment)
 {
-  /* size - 1 wraps for 0 and alignment - 1 for 0; an alignment that is
-   * not a power of two shares a bit with the number below it. */
-  return size - 1 < self->block_size && alignment - 1 < self->block_alignment &&
-         (alignment & (alignment - 1)) == 0;
+  return nebula_allocator_core_direct_layout_ok (size, alignment, self->block_size,
+                                                 self->block_alignment);
 }
 
 static gpointer

@@ -474,10 +474,8 @@ static inline gboolean
 direct_layout_ok (gsize size,
                   gsize alignment)
 {
-  /* size - 1 wraps for 0 and alignment - 1 for 0; an alignment that is not
-   * a power of two shares a bit with the number below it. */
-  return size - 1 < NEBULA_MAX_ALLOCATION_SIZE && alignment - 1 < 2 * sizeof (gpointer) &&
-         (alignment & (alignment - 1)) == 0;
+  return nebula_allocator_core_direct_layout_ok (size, alignment, NEBULA_MAX_ALLOCATION_SIZE,
+                                                 2 * sizeof (gpointer));
 }
 
 static gpointer
