@@ -269,6 +269,15 @@ run_nebula (Target              *target,
 
   g_assert (type != G_TYPE_INVALID);
 
+  /* Several threads share one allocator, which must be thread-safe, and a
+   * stack refuses to be: each thread would need its own. */
+  if (n_threads > 1 && type == NEBULA_TYPE_STACK_ALLOCATOR)
+    {
+      cell->error = g_strdup ("does not apply: the threads would share one stack, and a stack "
+                              "belongs to one thread");
+      return;
+    }
+
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
   allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
                                     target->nebula_thread_safe, &error);
