@@ -126,6 +126,9 @@ collect_goals (Goal *goals)
                         1.0 / ratio ("stack", "malloc", NEBULA_BENCH_LIFO_FRAMES), 1.5, FALSE };
   goals[n++] = (Goal) { "thread-safe pool / pool, one thread (fixed-64)",
                         ratio ("pool-ts", "pool", NEBULA_BENCH_FIXED_64), 1.6, TRUE };
+  goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
+                        1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
+                        FALSE };
   return n;
 }
 

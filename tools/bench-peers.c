@@ -119,11 +119,19 @@ floor_call_reset (gpointer data)
 }
 
 /* One pass function per target: the replay loop inlined with that
- * target's functions. `arena` or `individual` picks the rendering. */
+ * target's functions. `arena` or `individual` picks the rendering. A
+ * producer/consumer pair runs its side of the hand-off instead (only
+ * targets with cross_thread_frees get there). */
 #define DEFINE_PASS(name, rendering, alloc_func, free_func, reset_func)              \
   static gboolean                                                                  \
   name (Worker *worker)                                                            \
   {                                                                                \
+    if (worker->handoff != NULL && worker->consumer)                               \
+      return nebula_bench_consume (worker->handoff, worker->batches,               \
+                                   worker->context, free_func);                    \
+    if (worker->handoff != NULL)                                                   \
+      return nebula_bench_produce (worker->handoff, worker->batches,               \
+                                   worker->context, alloc_func);                   \
     for (guint64 pass = 0; pass < worker->passes; pass++)                          \
       if (!nebula_bench_replay (worker->trace.rendering, worker->trace.n_##rendering, \
                                 worker->slots, worker->context,                    \
@@ -635,13 +643,13 @@ Target nebula_bench_targets[] = {
   { "system", KIND_NEBULA, "NebulaSystemAllocator (malloc + checked frees) through the interface",
     .nebula_type = "system" },
   { "malloc", KIND_PEER, "glibc malloc/free",
-    no_setup, no_teardown, malloc_pass, FALSE },
+    no_setup, no_teardown, malloc_pass, FALSE, .cross_thread_frees = TRUE },
   { "gslice", KIND_PEER, "GSlice g_slice_alloc/g_slice_free1 (GLib " G_STRINGIFY (GLIB_MAJOR_VERSION) "."
     G_STRINGIFY (GLIB_MINOR_VERSION) ")",
-    no_setup, no_teardown, gslice_pass, FALSE },
+    no_setup, no_teardown, gslice_pass, FALSE, .cross_thread_frees = TRUE },
 #if HAVE_JEMALLOC
   { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx",
-    no_setup, no_teardown, jemalloc_pass, FALSE },
+    no_setup, no_teardown, jemalloc_pass, FALSE, .cross_thread_frees = TRUE },
 #else
   { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx", .absent = ABSENT ("libjemalloc-dev") },
 #endif
