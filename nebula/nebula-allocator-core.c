@@ -493,6 +493,14 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
            * initialization is over, or it would wait for itself. */
           nebula_memory_budget_hold_signals ();
           init (self);
+          /* A configuration that failed leaves the counters as instance
+           * init made them; the failures every call now records must be
+           * atomic if the allocator was asked to be thread-safe (a
+           * refused thread-safe stack, a thread-safe bump of capacity 0),
+           * since its threads may all be calling. */
+          if (config->init.error != NULL && config->thread_safe)
+            nebula_stats_counters_init (nebula_allocator_get_core (self)->counters,
+                                        config->track_stats, TRUE);
           tie_stats_to_object (self);
           if (config->init.error == NULL)
             nebula_allocator_registry_add (self);

@@ -654,8 +654,11 @@ Target nebula_bench_targets[] = {
   { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx", .absent = ABSENT ("libjemalloc-dev") },
 #endif
 #if HAVE_MIMALLOC
+  /* producer-consumer: mi_free() takes a block of another thread's heap
+   * (a remote free), and the producer destroys its heap only after the
+   * last round's barrier, when its consumer has freed everything. */
   { "mimalloc-heap", KIND_PEER, "mimalloc heap per thread, mi_heap_destroy at batch end",
-    mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE },
+    mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE, .cross_thread_frees = TRUE },
 #else
   { "mimalloc-heap", KIND_PEER, "mimalloc heaps", .absent = ABSENT ("libmimalloc-dev") },
 #endif

@@ -467,6 +467,9 @@ test_lazy_init_race (void)
 
         stats = nebula_allocator_get_stats (alloc);
         g_assert_cmpuint (stats->allocations, ==, refused ? 0 : N_THREADS);
+        /* Counted atomically, though the refused allocator never made its
+         * thread-safe counters. */
+        g_assert_cmpuint (stats->failed_allocations, ==, refused ? N_THREADS : 0);
       }
 }
 
