@@ -305,15 +305,10 @@ typedef struct
 } MimallocContext;
 
 static const char *
-mimalloc_load (void)
+mimalloc_load_once (void)
 {
   static char *error;
-  static gboolean loaded;
   void *handle;
-
-  if (loaded)
-    return error;
-  loaded = TRUE;
 
 #if HAVE_VALGRIND
   /* Valgrind redirects the free() that libmimalloc exports, and with it
@@ -339,6 +334,23 @@ mimalloc_load (void)
     return error = g_strdup ("libmimalloc lacks the heap API");
 
   return NULL;
+}
+
+/* Every worker thread of a run sets up at once: the first loads, the
+ * others wait for it (they used to find the functions still NULL). */
+static const char *
+mimalloc_load (void)
+{
+  static gsize once;
+  static const char *error;
+
+  if (g_once_init_enter (&once))
+    {
+      error = mimalloc_load_once ();
+      g_once_init_leave (&once, 1);
+    }
+
+  return error;
 }
 
 static gboolean
