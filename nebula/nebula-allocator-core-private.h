@@ -10,6 +10,7 @@
 #include "nebula-layout-private.h"
 #include "nebula-memory-budget-private.h"
 #include "nebula-stats-private.h"
+#include "nebula-system-fast-private.h"
 
 G_BEGIN_DECLS
 
@@ -134,29 +135,49 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
 /* Every built-in allocator starts with a NebulaAllocatorCore
  * (nebula-allocator-fast.h) right after its GObject, set up in its
  * instance init by nebula_allocator_core_init(), and its class_init calls
- * nebula_allocator_core_class_init(). The public wrappers of
- * NebulaAllocator then recognise a built-in with one test,
- * nebula_allocator_is_core(), and run its kind's inline path through
- * nebula_allocator_core_fast_alloc() and _fast_dealloc(); every other
- * implementation (C, Python, gjs) is one vtable call. */
+ * nebula_allocator_core_class_init() with its kind. The public wrappers of
+ * NebulaAllocator then recognise a built-in by its class mark and run its
+ * kind's inline path (nebula_allocator_core_try_alloc() and
+ * _try_dealloc()); every other implementation (C, Python, gjs) is one
+ * vtable call. */
 
-void nebula_allocator_core_class_init (GObjectClass          *klass);
+void nebula_allocator_core_class_init (GObjectClass          *klass,
+                                       NebulaAllocatorKind    kind);
 void nebula_allocator_core_init       (gpointer               self,
                                        NebulaAllocatorKind    kind,
                                        NebulaStatsCounters   *counters,
                                        NebulaAllocatorConfig *config,
                                        gboolean               thread_safe_default);
 
-/* The class mark: core classes share this constructed(), which only
- * chains up. Every NebulaAllocator is a GObject, so reading its class's
- * constructed is safe whatever the implementation, where reading past the
- * GObject would not be (a Python class's instance ends there). */
-void nebula_allocator_core_constructed (GObject *object);
+/* The class marks: each built-in kind's class has its own constructed(),
+ * which only chains up, so that the class alone tells the kind. Every
+ * NebulaAllocator is a GObject, so reading its class's constructed is safe
+ * whatever the implementation, where reading past the GObject would not
+ * be (a Python class's instance ends there). One compare recognises a
+ * bump allocator, as one class-pointer compare did before there was a
+ * core, and each further kind costs one more. */
+void nebula_allocator_core_constructed_bump   (GObject *object);
+void nebula_allocator_core_constructed_pool   (GObject *object);
+void nebula_allocator_core_constructed_stack  (GObject *object);
+void nebula_allocator_core_constructed_system (GObject *object);
+
+typedef void (*NebulaConstructedFunc) (GObject *object);
+
+static inline NebulaConstructedFunc
+nebula_allocator_core_mark (gconstpointer self)
+{
+  return G_OBJECT_GET_CLASS (self)->constructed;
+}
 
 static inline gboolean
 nebula_allocator_is_core (gconstpointer self)
 {
-  return G_OBJECT_GET_CLASS (self)->constructed == nebula_allocator_core_constructed;
+  NebulaConstructedFunc mark = nebula_allocator_core_mark (self);
+
+  return mark == nebula_allocator_core_constructed_bump ||
+         mark == nebula_allocator_core_constructed_pool ||
+         mark == nebula_allocator_core_constructed_stack ||
+         mark == nebula_allocator_core_constructed_system;
 }
 
 static inline NebulaAllocatorCore *
@@ -166,41 +187,76 @@ nebula_allocator_get_core (gconstpointer self)
 }
 
 /* The inline paths of every kind, for the public wrappers: FALSE sends the
- * request to the exported path, which handles (and explains) the rest. */
+ * request to the exported path, which handles (and explains) the rest,
+ * including a %NULL or foreign @self. */
 static inline gboolean
-nebula_allocator_core_fast_alloc (NebulaAllocatorCore *core,
-                                  gsize                size,
-                                  gsize                alignment,
-                                  gpointer            *out)
+nebula_allocator_core_try_alloc (gconstpointer  self,
+                                 gsize          size,
+                                 gsize          alignment,
+                                 gpointer      *out)
 {
-  gpointer fast = core + 1;
+  NebulaConstructedFunc mark;
+
+  if (G_UNLIKELY (self == NULL))
+    return FALSE;
 
   /* The bump allocator's first, as before there was a core: it is the
    * one whose whole request is a handful of instructions. */
-  if (G_LIKELY (core->kind == NEBULA_ALLOCATOR_KIND_BUMP))
-    return _nebula_bump_fast_alloc ((NebulaBumpFast *) fast, size, alignment, out);
-  if (core->kind == NEBULA_ALLOCATOR_KIND_POOL)
-    return _nebula_pool_fast_alloc ((NebulaPoolFast *) fast, size, alignment, out);
-  if (core->kind == NEBULA_ALLOCATOR_KIND_STACK)
-    return _nebula_stack_fast_alloc ((NebulaStackFast *) fast, size, alignment, out);
+  mark = nebula_allocator_core_mark (self);
+  if (G_LIKELY (mark == nebula_allocator_core_constructed_bump))
+    return _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, out);
+  if (mark == nebula_allocator_core_constructed_pool)
+    return _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, out);
+  if (mark == nebula_allocator_core_constructed_stack)
+    return _nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, out);
 
   return FALSE;
 }
 
+/* The System allocator's path (malloc behind the interface), which the
+ * wrappers take once the inline paths above declined: it calls malloc, so
+ * it runs where the wrappers already have a stack frame, and the paths
+ * above stay leaf code. */
 static inline gboolean
-nebula_allocator_core_fast_dealloc (NebulaAllocatorCore *core,
-                                    gpointer             ptr,
-                                    gsize                size,
-                                    gsize                alignment)
+nebula_allocator_core_try_system_alloc (gconstpointer  self,
+                                        gsize          size,
+                                        gsize          alignment,
+                                        gpointer      *out)
 {
-  gpointer fast = core + 1;
+  return self != NULL &&
+         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
+         _nebula_system_fast_alloc (_NEBULA_CORE_FAST (self), size, alignment, out);
+}
 
-  if (G_LIKELY (core->kind == NEBULA_ALLOCATOR_KIND_BUMP))
-    return _nebula_bump_fast_dealloc ((NebulaBumpFast *) fast, ptr, size, alignment);
-  if (core->kind == NEBULA_ALLOCATOR_KIND_POOL)
-    return _nebula_pool_fast_dealloc ((NebulaPoolFast *) fast, ptr, size, alignment);
-  if (core->kind == NEBULA_ALLOCATOR_KIND_STACK)
-    return _nebula_stack_fast_dealloc ((NebulaStackFast *) fast, ptr, size, alignment);
+static inline gboolean
+nebula_allocator_core_try_system_dealloc (gconstpointer  self,
+                                          gpointer       ptr,
+                                          gsize          size,
+                                          gsize          alignment)
+{
+  return self != NULL &&
+         nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_system &&
+         _nebula_system_fast_dealloc (_NEBULA_CORE_FAST (self), ptr, size, alignment);
+}
+
+static inline gboolean
+nebula_allocator_core_try_dealloc (gconstpointer  self,
+                                   gpointer       ptr,
+                                   gsize          size,
+                                   gsize          alignment)
+{
+  NebulaConstructedFunc mark;
+
+  if (G_UNLIKELY (self == NULL))
+    return FALSE;
+
+  mark = nebula_allocator_core_mark (self);
+  if (G_LIKELY (mark == nebula_allocator_core_constructed_bump))
+    return _nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment);
+  if (mark == nebula_allocator_core_constructed_pool)
+    return _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (self), ptr, size, alignment);
+  if (mark == nebula_allocator_core_constructed_stack)
+    return _nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment);
 
   return FALSE;
 }

@@ -23,22 +23,58 @@ NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, config, 3);
 G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 4 * sizeof (gpointer));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
-void
-nebula_allocator_core_constructed (GObject *object)
+/* Every core class derives from GObject directly; the mark of each kind
+ * checks that its instances carry that kind. */
+static inline void
+core_constructed (GObject             *object,
+                  NebulaAllocatorKind  kind)
 {
-  /* Every core class derives from GObject directly. */
   GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
 
+  g_assert (nebula_allocator_get_core (object)->kind == kind);
   if (object_class->constructed != NULL)
     object_class->constructed (object);
 }
 
 void
-nebula_allocator_core_class_init (GObjectClass *klass)
+nebula_allocator_core_constructed_bump (GObject *object)
 {
-  g_assert (g_type_parent (G_TYPE_FROM_CLASS (klass)) == G_TYPE_OBJECT);
+  core_constructed (object, NEBULA_ALLOCATOR_KIND_BUMP);
+}
 
-  klass->constructed = nebula_allocator_core_constructed;
+void
+nebula_allocator_core_constructed_pool (GObject *object)
+{
+  core_constructed (object, NEBULA_ALLOCATOR_KIND_POOL);
+}
+
+void
+nebula_allocator_core_constructed_stack (GObject *object)
+{
+  core_constructed (object, NEBULA_ALLOCATOR_KIND_STACK);
+}
+
+void
+nebula_allocator_core_constructed_system (GObject *object)
+{
+  core_constructed (object, NEBULA_ALLOCATOR_KIND_SYSTEM);
+}
+
+void
+nebula_allocator_core_class_init (GObjectClass        *klass,
+                                  NebulaAllocatorKind  kind)
+{
+  static const NebulaConstructedFunc marks[] = {
+    [NEBULA_ALLOCATOR_KIND_BUMP] = nebula_allocator_core_constructed_bump,
+    [NEBULA_ALLOCATOR_KIND_POOL] = nebula_allocator_core_constructed_pool,
+    [NEBULA_ALLOCATOR_KIND_STACK] = nebula_allocator_core_constructed_stack,
+    [NEBULA_ALLOCATOR_KIND_SYSTEM] = nebula_allocator_core_constructed_system,
+  };
+
+  g_assert (g_type_parent (G_TYPE_FROM_CLASS (klass)) == G_TYPE_OBJECT);
+  g_assert (kind > NEBULA_ALLOCATOR_KIND_NONE && kind < G_N_ELEMENTS (marks));
+
+  klass->constructed = marks[kind];
 }
 
 /* Type-independent setup, once per instance: what PostgreSQL's

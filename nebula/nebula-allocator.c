@@ -473,13 +473,13 @@ allocate_checked (NebulaAllocator           *self,
   return ptr;
 }
 
-/* Everything but the inlined fast path, out of line so that the fast path
- * needs no stack frame. */
+/* Everything but the fast paths, out of line so that they need no large
+ * stack frame. */
 static G_NO_INLINE gpointer
-allocate_dispatch (NebulaAllocator  *self,
-                   gsize             size,
-                   gsize             alignment,
-                   GError          **error)
+allocate_slow (NebulaAllocator  *self,
+               gsize             size,
+               gsize             alignment,
+               GError          **error)
 {
   NebulaAllocatorInterface *iface;
   gpointer ptr;
@@ -507,6 +507,23 @@ allocate_dispatch (NebulaAllocator  *self,
   return allocate_checked (self, iface, size, alignment, FALSE, error);
 }
 
+/* What the inline paths declined: malloc behind the interface first (it
+ * calls malloc, so it does not belong in the leaf paths of the wrapper),
+ * then everything else. */
+static G_NO_INLINE gpointer
+allocate_dispatch (NebulaAllocator  *self,
+                   gsize             size,
+                   gsize             alignment,
+                   GError          **error)
+{
+  gpointer ptr;
+
+  if (G_LIKELY (nebula_allocator_core_try_system_alloc (self, size, alignment, &ptr)))
+    return ptr;
+
+  return allocate_slow (self, size, alignment, error);
+}
+
 /**
  * nebula_allocator_allocate: (skip)
  * @self: a #NebulaAllocator
@@ -525,17 +542,13 @@ nebula_allocator_allocate (NebulaAllocator  *self,
                            gsize             alignment,
                            GError          **error)
 {
+  gpointer ptr;
+
   /* Speculative devirtualization: a built-in allocator's inline path runs
    * here, with the same statistics; anything else (and NULL) takes the
    * dispatch. */
-  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)))
-    {
-      gpointer ptr;
-
-      if (G_LIKELY (nebula_allocator_core_fast_alloc (nebula_allocator_get_core (self),
-                                                      size, alignment, &ptr)))
-        return ptr;
-    }
+  if (G_LIKELY (nebula_allocator_core_try_alloc (self, size, alignment, &ptr)))
+    return ptr;
 
   return allocate_dispatch (self, size, alignment, error);
 }
@@ -630,11 +643,11 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 }
 
 static G_NO_INLINE gboolean
-deallocate_dispatch (NebulaAllocator  *self,
-                     gpointer          ptr,
-                     gsize             size,
-                     gsize             alignment,
-                     GError          **error)
+deallocate_slow (NebulaAllocator  *self,
+                 gpointer          ptr,
+                 gsize             size,
+                 gsize             alignment,
+                 GError          **error)
 {
   NebulaAllocatorInterface *iface;
   GError *local_error = NULL;
@@ -680,6 +693,19 @@ deallocate_dispatch (NebulaAllocator  *self,
   return TRUE;
 }
 
+static G_NO_INLINE gboolean
+deallocate_dispatch (NebulaAllocator  *self,
+                     gpointer          ptr,
+                     gsize             size,
+                     gsize             alignment,
+                     GError          **error)
+{
+  if (G_LIKELY (nebula_allocator_core_try_system_dealloc (self, ptr, size, alignment)))
+    return TRUE;
+
+  return deallocate_slow (self, ptr, size, alignment, error);
+}
+
 /**
  * nebula_allocator_deallocate: (skip)
  * @self: a #NebulaAllocator
@@ -704,9 +730,7 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
                              gsize             alignment,
                              GError          **error)
 {
-  if (G_LIKELY (self != NULL && nebula_allocator_is_core (self)) &&
-      G_LIKELY (nebula_allocator_core_fast_dealloc (nebula_allocator_get_core (self),
-                                                    ptr, size, alignment)))
+  if (G_LIKELY (nebula_allocator_core_try_dealloc (self, ptr, size, alignment)))
     return TRUE;
 
   return deallocate_dispatch (self, ptr, size, alignment, error);

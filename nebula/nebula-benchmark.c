@@ -11,6 +11,7 @@
 #include "nebula-bump-allocator.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-stack-allocator.h"
+#include "nebula-system-allocator.h"
 #include "nebula-enums.h"
 
 /**
@@ -46,7 +47,9 @@
  * other within a round, each frees every block it allocated (where one
  * thread alone resets at each batch end) and the allocator is reset only
  * between rounds: a bump allocator then needs room for a whole round of
- * every thread (or a max-capacity to grow into).
+ * every thread (or a max-capacity to grow into). A
+ * [class@SystemAllocator] frees every block too, as malloc would, whatever
+ * the number of threads.
  *
  * %NEBULA_WORKLOAD_PRODUCER_CONSUMER pairs the threads instead: each
  * block is allocated by one thread of a pair and freed by the other.
@@ -122,6 +125,7 @@ typedef struct
   guint                index;
   guint                rounds;
   InlinePath           inline_path;
+  gboolean             one_by_one;   /* frees every block itself */
   NebulaBenchBarrier  *barrier;      /* NULL with one thread */
   NebulaBenchHandoff  *handoff;      /* producer/consumer: the pair's ring */
   gboolean             consumer;     /* producer/consumer: this side frees */
@@ -207,7 +211,7 @@ no_reset (gpointer data)
 static gboolean
 worker_pass (Worker *worker)
 {
-  gboolean shared = worker->barrier != NULL;
+  gboolean shared = worker->barrier != NULL || worker->one_by_one;
   const NebulaBenchOp *ops = shared ? worker->trace.individual : worker->trace.arena;
   gsize n_ops = shared ? worker->trace.n_individual : worker->trace.n_arena;
 
@@ -397,6 +401,10 @@ nebula_benchmark_run (NebulaBenchmark  *self,
       worker->rounds = self->rounds;
       worker->inline_path = inline_path;
       worker->barrier = self->threads > 1 ? &barrier : NULL;
+      /* malloc behind the interface: it is measured as malloc is, freeing
+       * every block (its reset is a convenience, and without check-frees
+       * it frees nothing). */
+      worker->one_by_one = NEBULA_IS_SYSTEM_ALLOCATOR (allocator);
       worker->round_ns = round_ns;
       if (pairs)
         {

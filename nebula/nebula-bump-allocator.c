@@ -649,8 +649,7 @@ nebula_bump_allocator_get_property (GObject    *object,
       break;
 
     case PROP_PARENT:
-      g_value_take_object (value, self->child_link != NULL
-                                    ? nebula_child_link_dup_parent (self->child_link) : NULL);
+      g_value_take_object (value, nebula_child_link_dup_parent (self->child_link));
       break;
 
     default:
@@ -710,10 +709,8 @@ nebula_bump_allocator_set_property (GObject      *object,
       break;
 
     case PROP_PARENT:
-      if (g_value_get_object (value) != NULL)
-        self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self),
-                                                  g_value_get_object (value),
-                                                  release_as_child);
+      self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self), g_value_get_object (value),
+                                                release_as_child);
       break;
 
     default:
@@ -726,7 +723,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_BUMP);
   object_class->finalize = nebula_bump_allocator_finalize;
   object_class->get_property = nebula_bump_allocator_get_property;
   object_class->set_property = nebula_bump_allocator_set_property;
@@ -859,10 +856,7 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
    *
    * Since: 0.1
    */
-  properties[PROP_PARENT] =
-    g_param_spec_object ("parent", NULL, NULL,
-                         NEBULA_TYPE_ALLOCATOR,
-                         G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
+  properties[PROP_PARENT] = nebula_child_param_spec ();
 
   for (guint i = PROP_MAX_CAPACITY; i < N_PROPS; i++)
     g_object_class_install_property (object_class, i, properties[i]);

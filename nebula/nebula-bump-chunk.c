@@ -22,23 +22,6 @@ chunk_region_size (const Chunk *chunk)
                   chunk->data);
 }
 
-/* A child arena's chunks come from its parent (nebula-child.c). */
-static gpointer
-child_source (gpointer   link,
-              gsize      size,
-              GError   **error)
-{
-  return nebula_child_link_alloc (link, size, error);
-}
-
-static void
-child_sink (gpointer link,
-            gpointer block,
-            gsize    size)
-{
-  nebula_child_link_dealloc (link, block, size);
-}
-
 /* Chunks are charged to the budget, if any, before they are taken from the
  * system: the budget's usage equals self->reserved. */
 Chunk *
@@ -53,7 +36,7 @@ nebula_bump_chunk_new (NebulaBumpAllocator  *self,
    * arena takes it from its parent. */
   chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
                                       size,
-                                      self->child_link != NULL ? child_source : NULL,
+                                      self->child_link != NULL ? nebula_child_block_source : NULL,
                                       self->child_link, &data, error);
   if (chunk == NULL)
     return NULL;
@@ -75,7 +58,7 @@ nebula_bump_chunk_free (NebulaBumpAllocator *self,
   NEBULA_MEMPOOL_DESTROY (chunk->data, chunk->data, chunk_region_size (chunk));
   nebula_budget_account_give (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT, chunk,
                               chunk->size,
-                              self->child_link != NULL ? child_sink : NULL,
+                              self->child_link != NULL ? nebula_child_block_sink : NULL,
                               self->child_link);
 }
 

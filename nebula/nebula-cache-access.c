@@ -58,12 +58,18 @@ user_key (NebulaComputeCache *self,
   return probe;
 }
 
-/* The key an entry keeps. */
+/* The key an entry keeps: NULL for integers and for GVariant keys of a
+ * fixed-size type, which the entry keeps as their bits (so the caller's
+ * variant is neither referenced when stored nor touched when evicted). When
+ * this is not @owned, the caller frees @owned. */
 static inline gpointer
 key_to_store (NebulaComputeCache *self,
               gconstpointer       probe,
               gpointer            owned)
 {
+  if (self->keys == NEBULA_CACHE_KEYS_VARIANT &&
+      !nebula_cache_variant_probe_needs_variant (probe))
+    return NULL;
   if (owned != NULL)
     return owned;
   switch (self->keys)
@@ -119,6 +125,7 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   gpointer value;
   gpointer result = NULL;
   gpointer key = NULL;
+  gpointer unkept = NULL;
   Entry *entry;
   gint64 started;
   gint64 finished;
@@ -184,16 +191,23 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
       nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, owned, value);
     }
-  else if (nebula_cache_entry_store (shard, probe, hash, key = key_to_store (self, probe, owned),
-                                     value, weight, time, TRUE, &graveyard, error))
-    {
-      result = ref_value (self, value);
-      nebula_compute_cache_unlock (self, shard);
-    }
   else
     {
-      nebula_compute_cache_unlock (self, shard);
-      nebula_cache_removal_free_data (self, key, value);
+      key = key_to_store (self, probe, owned);
+      if (key != owned)
+        unkept = owned;
+      if (nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, TRUE, &graveyard,
+                                    error))
+        {
+          result = ref_value (self, value);
+          nebula_compute_cache_unlock (self, shard);
+        }
+      else
+        {
+          nebula_compute_cache_unlock (self, shard);
+          nebula_cache_removal_free_data (self, key, value);
+        }
+      nebula_cache_removal_free_data (self, unkept, NULL);
     }
 
   nebula_cache_removal_flush (self, &graveyard);
@@ -225,6 +239,8 @@ nebula_cache_access_insert (NebulaComputeCache  *self,
 
   if (!stored)
     nebula_cache_removal_free_data (self, key, value);
+  if (key != owned)
+    nebula_cache_removal_free_data (self, owned, NULL);
   nebula_cache_removal_flush (self, &graveyard);
   return stored;
 }

@@ -78,7 +78,7 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
       break;
     }
 
-  nebula_cache_graveyard_add (graveyard, entry->key, entry->value, cause);
+  nebula_cache_graveyard_add (graveyard, entry, cause);
   entry_recycle (shard, entry);
 }
 

@@ -46,6 +46,21 @@ nebula_cache_is_string_type (char type)
   return type == 's' || type == 'o' || type == 'g';
 }
 
+/* Whether an entry must hold the key's variant: strings (the entry keeps a
+ * pointer into it) and tuples (compared through it). A key of a fixed-size
+ * type is kept as its type and bits alone. */
+static inline gboolean
+nebula_cache_variant_probe_needs_variant (const NebulaCacheVariantProbe *probe)
+{
+  return probe->type == '(' || probe->string != NULL;
+}
+
+/* A new floating variant equal to the fixed-size key of @type whose bits
+ * nebula_cache_variant_probe_init() read (for entry-removed: the entry did
+ * not keep the caller's variant). */
+GVariant *nebula_cache_key_from_bits      (char                      type,
+                                           guint64                   bits);
+
 /* Hashes an integer key: a multiplicative mix of its 64 bits. */
 static inline guint
 nebula_cache_int_hash (gint64 key)

@@ -198,6 +198,49 @@ fixed_bits (GVariant *variant,
     }
 }
 
+GVariant *
+nebula_cache_key_from_bits (char    type,
+                            guint64 bits)
+{
+  double d;
+
+  switch (type)
+    {
+    case 'b':
+      if (bits <= 1)
+        return g_variant_new_boolean (bits != 0);
+      else
+        {
+          /* Untrusted data with another byte: keep the byte, which is what
+           * the key was compared by. */
+          guint8 byte = (guint8) bits;
+          g_autoptr(GBytes) bytes = g_bytes_new (&byte, 1);
+
+          return g_variant_new_from_bytes (G_VARIANT_TYPE_BOOLEAN, bytes, FALSE);
+        }
+    case 'y':
+      return g_variant_new_byte ((guint8) bits);
+    case 'n':
+      return g_variant_new_int16 ((gint16) bits);
+    case 'q':
+      return g_variant_new_uint16 ((guint16) bits);
+    case 'i':
+      return g_variant_new_int32 ((gint32) bits);
+    case 'u':
+      return g_variant_new_uint32 ((guint32) bits);
+    case 'x':
+      return g_variant_new_int64 ((gint64) bits);
+    case 't':
+      return g_variant_new_uint64 (bits);
+    case 'h':
+      return g_variant_new_handle ((gint32) bits);
+    case 'd':
+    default:
+      memcpy (&d, &bits, sizeof d);
+      return g_variant_new_double (d);
+    }
+}
+
 gboolean
 nebula_cache_variant_probe_init (NebulaCacheVariantProbe  *probe,
                                  GVariant                 *key,

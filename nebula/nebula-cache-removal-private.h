@@ -28,11 +28,17 @@ nebula_cache_removal_free_data (NebulaComputeCache *self,
 /* Keeps what left the cache until the lock is released. */
 static inline void
 nebula_cache_graveyard_add (Graveyard          *graveyard,
-                            gpointer            key,
-                            gpointer            value,
+                            const Entry        *entry,
                             NebulaRemovalCause  cause)
 {
-  Removal removal = { key, value, cause };
+  Removal removal = { .value = entry->value, .cause = cause, .key_type = entry->key_type };
+
+  /* A GVariant key of a fixed-size type lives in the entry as its bits
+   * (key_type is 0 in caches of other keys). */
+  if (entry->key == NULL && entry->key_type != 0)
+    removal.key_bits = entry->int_key;
+  else
+    removal.key = entry->key;
 
   if (graveyard->n < G_N_ELEMENTS (graveyard->first))
     graveyard->first[graveyard->n] = removal;

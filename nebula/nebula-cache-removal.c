@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include "nebula-cache-removal-private.h"
+#include "nebula-cache-key-private.h"
 #include "nebula-enums.h"
 
 enum {
@@ -33,9 +34,23 @@ nebula_cache_removal_flush_slow (NebulaComputeCache *self,
                          ? &graveyard->first[i]
                          : &g_array_index (graveyard->more, Removal, i - G_N_ELEMENTS (graveyard->first));
 
+      /* A GVariant key of a fixed-size type was kept as its bits: the
+       * handlers get an equal variant, and there is no key to free. */
+      gboolean bits = self->keys == NEBULA_CACHE_KEYS_VARIANT && removal->key_type != '(' &&
+                      !nebula_cache_is_string_type (removal->key_type);
+      gpointer key = bits ? NULL : removal->key;
+
       if (emit)
-        g_signal_emit (self, signals[ENTRY_REMOVED], 0, removal->key, removal->value, removal->cause);
-      nebula_cache_removal_free_data (self, removal->key, removal->value);
+        {
+          g_autoptr(GVariant) rebuilt = NULL;
+
+          if (bits)
+            rebuilt = g_variant_ref_sink (nebula_cache_key_from_bits (removal->key_type,
+                                                                      (guint64) removal->key_bits));
+          g_signal_emit (self, signals[ENTRY_REMOVED], 0, bits ? rebuilt : key, removal->value,
+                         removal->cause);
+        }
+      nebula_cache_removal_free_data (self, key, removal->value);
     }
   graveyard->n = 0;
   g_clear_pointer (&graveyard->more, g_array_unref);
@@ -47,7 +62,9 @@ nebula_cache_removal_class_init (NebulaComputeCacheClass *klass)
   /**
    * NebulaComputeCache::entry-removed:
    * @self: the cache
-   * @key: the key of the entry
+   * @key: the key of the entry; for a key of a fixed-size type (which the
+   *   cache keeps as its value) a new variant equal to it, of the same type
+   *   and bytes
    * @value: the value of the entry
    * @cause: why it left
    *

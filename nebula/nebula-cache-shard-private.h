@@ -74,9 +74,14 @@ typedef struct
  * and freed; the Entry itself is recycled at once. */
 typedef struct
 {
-  gpointer           key;
+  union
+  {
+    gpointer         key;
+    gint64           key_bits;    /* a GVariant key of a fixed-size type */
+  };
   gpointer           value;
   NebulaRemovalCause cause;
+  char               key_type;    /* GVariant keys: Entry.key_type */
 } Removal;
 
 typedef struct

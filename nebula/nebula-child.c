@@ -108,9 +108,9 @@ child_list_get (NebulaAllocator *parent,
   return list;
 }
 
-/* Gives every chunk of a bump child back: a reset whose policy keeps no
- * chunk, with chunk requests refused meanwhile (the reset starts a new
- * first chunk otherwise, and the parent is about to release its memory). */
+/* Gives every chunk or slab of a child back (its kind's release function),
+ * with chunk requests refused meanwhile: a reset that starts a new first
+ * chunk must not take it from a parent about to release its memory. */
 static void
 release_child (NebulaAllocator *child)
 {
@@ -139,8 +139,14 @@ nebula_child_link_new (NebulaAllocator        *child,
                        NebulaAllocator        *parent,
                        NebulaChildReleaseFunc  release)
 {
-  NebulaChildLink *link = g_new0 (NebulaChildLink, 1);
-  ChildList *list = child_list_get (parent, TRUE);
+  NebulaChildLink *link;
+  ChildList *list;
+
+  if (parent == NULL)
+    return NULL;
+
+  link = g_new0 (NebulaChildLink, 1);
+  list = child_list_get (parent, TRUE);
 
   if (g_once_init_enter (&link_quark))
     {
@@ -196,12 +202,13 @@ nebula_child_link_free (NebulaChildLink *link)
 NebulaAllocator *
 nebula_child_link_dup_parent (NebulaChildLink *link)
 {
-  return g_weak_ref_get (&link->parent);
+  return link != NULL ? g_weak_ref_get (&link->parent) : NULL;
 }
 
 gpointer
 nebula_child_link_alloc (NebulaChildLink  *link,
                          gsize             size,
+                         gsize             alignment,
                          GError          **error)
 {
   g_autoptr(NebulaAllocator) parent = g_weak_ref_get (&link->parent);
@@ -225,7 +232,7 @@ nebula_child_link_alloc (NebulaChildLink  *link,
       return NULL;
     }
 
-  memory = nebula_allocator_allocate (parent, size, CHILD_CHUNK_ALIGNMENT, error);
+  memory = nebula_allocator_allocate (parent, size, alignment, error);
   if (memory == NULL)
     return NULL;
 
@@ -241,7 +248,8 @@ nebula_child_link_alloc (NebulaChildLink  *link,
 void
 nebula_child_link_dealloc (NebulaChildLink *link,
                            gpointer         memory,
-                           gsize            size)
+                           gsize            size,
+                           gsize            alignment)
 {
   g_autoptr(NebulaAllocator) parent = g_weak_ref_get (&link->parent);
 
@@ -249,7 +257,32 @@ nebula_child_link_dealloc (NebulaChildLink *link,
    * parent refuses all but its top block, which its next reset or frame
    * end reclaims. */
   if (parent != NULL)
-    nebula_allocator_deallocate (parent, memory, size, CHILD_CHUNK_ALIGNMENT, NULL);
+    nebula_allocator_deallocate (parent, memory, size, alignment, NULL);
+}
+
+gpointer
+nebula_child_block_source (gpointer   link,
+                           gsize      size,
+                           GError   **error)
+{
+  return nebula_child_link_alloc (link, size, CHILD_CHUNK_ALIGNMENT, error);
+}
+
+void
+nebula_child_block_sink (gpointer link,
+                         gpointer block,
+                         gsize    size)
+{
+  nebula_child_link_dealloc (link, block, size, CHILD_CHUNK_ALIGNMENT);
+}
+
+/* A class of its own each time: a GParamSpec has one owner. */
+GParamSpec *
+nebula_child_param_spec (void)
+{
+  return g_param_spec_object ("parent", NULL, NULL,
+                              NEBULA_TYPE_ALLOCATOR,
+                              G_PARAM_READWRITE | G_PARAM_CONSTRUCT_ONLY | G_PARAM_STATIC_STRINGS);
 }
 
 void

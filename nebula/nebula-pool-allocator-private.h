@@ -11,6 +11,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-child-private.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-sanitizer-private.h"
 
@@ -115,6 +116,7 @@ struct _NebulaPoolAllocator
   guint64                max_block_count;
   gboolean               check_frees;
   gint                   magazine_size_property;   /* -1: chosen from the size */
+  NebulaChildLink       *child_link;    /* a child arena's parent, or NULL */
 
   /* Set at initialization when ASan or Valgrind watches the process: the
    * fast paths are closed (fast stays FALSE), so that every block handed
@@ -129,6 +131,7 @@ enum {
   PROP_MAX_BLOCK_COUNT,
   PROP_CHECK_FREES,
   PROP_MAGAZINE_SIZE,
+  PROP_PARENT,
   N_PROPS
 };
 
@@ -307,7 +310,7 @@ tools_hand_out (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_ALLOC (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_ALLOC (slab, block, self->block_size);
     }
 }
 
@@ -320,7 +323,7 @@ tools_take_back (NebulaPoolAllocator *self,
     {
       Slab *slab = find_slab (self, n_slabs_of (self), block);
 
-      NEBULA_MEMPOOL_FREE (slab->data, block, self->block_size);
+      NEBULA_MEMPOOL_FREE (slab, block, self->block_size);
     }
 }
 
@@ -383,6 +386,7 @@ Slab     *nebula_pool_slab_new                 (NebulaPoolAllocator  *self,
                                                 GError              **error);
 void      nebula_pool_slab_free                (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+void      nebula_pool_release_slabs            (NebulaPoolAllocator  *self);
 void      nebula_pool_set_current_slab         (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 gboolean  nebula_pool_grow                     (NebulaPoolAllocator  *self,
@@ -397,6 +401,8 @@ void      nebula_pool_count_listed_blocks      (NebulaPoolAllocator  *self,
                                                 gsize                *listed);
 gsize     nebula_pool_count_allocated_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+void      nebula_pool_report                   (NebulaAllocator      *allocator,
+                                                GVariantDict         *report);
 
 /* nebula-pool-concurrent.c: the paths of a thread-safe pool. The shared
  * free list gives and takes single blocks, unmarked and uncounted;

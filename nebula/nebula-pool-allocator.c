@@ -446,7 +446,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
           NEBULA_MEM_WRITABLE (slab->data, fresh * self->block_size);
           memset (slab->data, self->config.free_fill, fresh * self->block_size);
         }
-      NEBULA_MEMPOOL_TRIM (slab->data, slab->data, 0, slab->n_blocks * self->block_size);
+      NEBULA_MEMPOOL_TRIM (slab, slab->data, 0, slab->n_blocks * self->block_size);
       if (slab->allocated != NULL)
         memset (slab->allocated, 0,
                 (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD * sizeof (gsize));
@@ -457,7 +457,8 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
 
   self->fast.free_head = NULL;
   __atomic_store_n (&self->fresh_slab, 0, __ATOMIC_RELEASE);
-  if (!self->config.thread_safe)
+  /* A child arena that its parent released holds no slab. */
+  if (!self->config.thread_safe && self->n_slabs > 0)
     nebula_pool_set_current_slab (self, self->slabs[0]);
   self->fast.n_in_use = 0;
   __atomic_store_n (&self->shared.n_in_use, 0, __ATOMIC_RELAXED);
@@ -569,86 +570,14 @@ bytes_available (NebulaPoolAllocator *self)
           (self->max_blocks - n_blocks)) * self->block_size;
 }
 
-/* The report's Pool part: the slabs, oldest first, with their blocks in
- * use; and how much of the blocks in use their callers left unused. */
-static void
-pool_report (NebulaAllocator *allocator,
-             GVariantDict    *report)
-{
-  NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
-  NebulaStatsCounters *counters = nebula_allocator_get_counters (allocator);
-  g_autofree gsize *listed = NULL;
-  GVariantBuilder slabs;
-  guint64 total_blocks = 0, total_used = 0;
-  guint n_slabs;
-
-  if (!ensure_ready (self, NULL))
-    return;
-
-  /* Slabs are never freed before finalize: the first n_slabs stay valid
-   * while other threads grow the pool. */
-  n_slabs = n_slabs_of (self);
-  if (!self->check_frees)
-    {
-      listed = g_new0 (gsize, n_slabs);
-      nebula_pool_count_listed_blocks (self, n_slabs, listed);
-    }
-
-  g_variant_builder_init (&slabs, G_VARIANT_TYPE ("aa{sv}"));
-  for (guint i = 0; i < n_slabs; i++)
-    {
-      Slab *slab = self->slabs[i];
-      gsize fresh = fresh_count (self, slab);
-      gsize used = self->check_frees ? nebula_pool_count_allocated_blocks (self, slab)
-                                     : fresh - MIN (listed[i], fresh);
-      GVariantDict dict;
-
-      /* Without check-frees, blocks are free when listed or in the depot;
-       * those cached in threads' magazines count as used here. */
-      if (!self->check_frees && self->magazine_size != 0)
-        used -= MIN (used, nebula_pool_magazines_depot_blocks (self, slab));
-
-      used = MIN (used, slab->n_blocks);
-      g_variant_dict_init (&dict, NULL);
-      g_variant_dict_insert (&dict, "size", "t", (guint64) slab->n_blocks * self->block_size);
-      g_variant_dict_insert (&dict, "used", "t", (guint64) used * self->block_size);
-      g_variant_dict_insert (&dict, "blocks", "t", (guint64) slab->n_blocks);
-      g_variant_dict_insert (&dict, "blocks-used", "t", (guint64) used);
-      g_variant_dict_insert (&dict, "blocks-free", "t", (guint64) (slab->n_blocks - used));
-      g_variant_dict_insert (&dict, "blocks-untouched", "t", (guint64) (slab->n_blocks - fresh));
-      g_variant_builder_add_value (&slabs, g_variant_dict_end (&dict));
-
-      total_blocks += slab->n_blocks;
-      total_used += used;
-    }
-
-  g_variant_dict_insert (report, "reserved", "t", total_blocks * self->block_size);
-  g_variant_dict_insert (report, "blocks", "t", total_blocks);
-  g_variant_dict_insert (report, "blocks-used", "t", total_used);
-  g_variant_dict_insert_value (report, "slabs", g_variant_builder_end (&slabs));
-
-  /* Any free block serves any request, so a pool wastes memory only inside
-   * the blocks it hands out; the statistics know how much was asked for. */
-  if (counters->enabled)
-    {
-      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (allocator);
-      guint64 held = total_used * self->block_size;
-
-      g_variant_dict_insert (report, "fragmentation", "d",
-                             held > stats->bytes_in_use
-                               ? (double) (held - stats->bytes_in_use) / (double) held
-                               : 0.0);
-    }
-}
-
 static void
 nebula_pool_allocator_finalize (GObject *object)
 {
   NebulaPoolAllocator *self = (NebulaPoolAllocator *) object;
 
   nebula_pool_magazines_finalize (self);
-  for (guint i = 0; i < self->n_slabs; i++)
-    nebula_pool_slab_free (self, self->slabs[i]);
+  nebula_pool_release_slabs (self);
+  g_clear_pointer (&self->child_link, nebula_child_link_free);
   g_mutex_clear (&self->grow_lock);
   g_mutex_clear (&self->depot_lock);
   nebula_allocator_config_clear (&self->config);
@@ -709,9 +638,22 @@ nebula_pool_allocator_get_property (GObject    *object,
       g_value_set_int (value, self->magazine_size_property);
       break;
 
+    case PROP_PARENT:
+      g_value_take_object (value, nebula_child_link_dup_parent (self->child_link));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* A child arena whose parent resets or goes gives back every slab: a
+ * reset, then the slabs themselves, the first one included. */
+static void
+release_as_child (NebulaAllocator *child)
+{
+  nebula_allocator_reset (child);
+  nebula_pool_release_slabs (NEBULA_POOL_ALLOCATOR (child));
 }
 
 static void
@@ -752,6 +694,11 @@ nebula_pool_allocator_set_property (GObject      *object,
       self->magazine_size_property = g_value_get_int (value);
       break;
 
+    case PROP_PARENT:
+      self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self), g_value_get_object (value),
+                                                release_as_child);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -762,7 +709,7 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_POOL);
   object_class->finalize = nebula_pool_allocator_finalize;
   object_class->get_property = nebula_pool_allocator_get_property;
   object_class->set_property = nebula_pool_allocator_set_property;
@@ -825,11 +772,12 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    * later slab when the pool grows, where a refusal fails that request with
    * the same error and changes nothing (blocks already in the pool are
    * still handed out and freed). A pool keeps its slabs through resets and
-   * releases them all when it is finalized.
+   * releases them all when it is finalized (or, as a child arena, when its
+   * parent releases it).
    */
   nebula_allocator_config_install_properties (object_class, properties, FALSE,
                                               NEBULA_CAPACITY_READ_ONLY, 0);
-  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), pool_report);
+  nebula_allocator_set_report_func (G_TYPE_FROM_CLASS (klass), nebula_pool_report);
   nebula_allocator_set_span_func (G_TYPE_FROM_CLASS (klass), pool_span);
 
   /**
@@ -909,6 +857,32 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
     g_param_spec_int ("magazine-size", NULL, NULL,
                       -1, 256, -1,
                       NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaPoolAllocator:parent:
+   *
+   * Makes this pool a child arena of another allocator of any kind: its
+   * slabs (the first one included) are blocks of the parent, aligned to
+   * [property@PoolAllocator:block-alignment], instead of memory from the
+   * system, so the parent's capacity, budget and statistics count them.
+   * When the parent is reset or disposed, or ends a bump scope or
+   * checkpoint (or stack frame) that a slab of the pool was taken in, the
+   * pool is released first: its own cleanups and children run, then it is
+   * reset and gives back every slab. Its blocks from before are then
+   * foreign to it (with [property@PoolAllocator:check-frees], a free gives
+   * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER). The pool may be reset on its
+   * own (it keeps its slabs) and trimmed (the slabs it grew by go back to
+   * the parent), and keeps working after a release: its next allocation
+   * takes a new first slab. The parent is held weakly: once it is
+   * finalized, an allocation that needs a slab fails with
+   * %NEBULA_ALLOCATOR_ERROR_FAILED naming it. A thread-safe pool cannot
+   * be a child (%NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG): its lock-free
+   * readers rely on its slabs living as long as it does. The report of
+   * each shows the tree ("parent", "children").
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PARENT] = nebula_child_param_spec ();
 
   for (guint i = PROP_BLOCK_SIZE; i < N_PROPS; i++)
     g_object_class_install_property (object_class, i, properties[i]);

@@ -98,6 +98,17 @@ nebula_pool_init_once (gpointer data)
                                          "thread-safe pool, not %" G_GUINT64_FORMAT,
                                          MAX_CONCURRENT_BLOCKS, self->max_block_count);
 
+  /* A child gives its slabs back whenever its parent resets: a
+   * thread-safe pool's lock-free readers rely on its slabs living as long
+   * as it does. */
+  if (self->child_link != NULL && config->thread_safe)
+    nebula_allocator_config_set_invalid (config, pool_label (), "parent",
+                                         "cannot be combined with 'thread-safe': a child pool "
+                                         "gives its slabs back when its parent resets, which a "
+                                         "thread-safe pool cannot do while other threads use "
+                                         "it; make the child single-threaded, or use a "
+                                         "thread-safe pool without a parent");
+
   if (config->init.error != NULL)
     return;
 

@@ -10,13 +10,28 @@
 #include "nebula-pool-allocator-private.h"
 #include "nebula-sysprof-private.h"
 
-/* The slabs of a pool: taking them from the system and growing by them,
- * the check-frees bits that say which blocks are out, and the repair of
- * a damaged free list from those bits. */
+/* The slabs of a pool: taking them from the system (or a child arena's
+ * parent) and growing by them, giving them all back, the check-frees bits
+ * that say which blocks are out, and the repair of a damaged free list
+ * from those bits. */
+
+/* What the inline paths see while the pool holds no slab (a child arena
+ * its parent released): no fresh block, and with check-frees no block out
+ * (the index check fails first, so that every free takes the exported
+ * path, which calls the pointer foreign). Never written. */
+static gsize no_fresh_blocks;
+static gsize no_allocated_word;
+
+static inline gsize
+slab_alignment (NebulaPoolAllocator *self)
+{
+  return MAX (self->block_alignment, sizeof (gpointer));
+}
 
 /* Every slab comes from here and goes in nebula_pool_slab_free(): the
  * budget, if any, is charged for the blocks (not the bookkeeping) before
- * they are taken from the system. A refusal changes nothing. */
+ * they are taken from the system, or for a child arena from its parent
+ * (whose refusal is the error). A refusal changes nothing. */
 Slab *
 nebula_pool_slab_new (NebulaPoolAllocator  *self,
                       gsize                 first,
@@ -29,8 +44,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   gsize n_states = self->check_frees && thread_safe ? n_blocks : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
+  GError *local_error = NULL;
   Slab *slab;
-  int res;
 
   if (!nebula_budget_account_charge (&self->config.account, bytes, error))
     return NULL;
@@ -39,11 +54,21 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
                         n_states);
   if (slab != NULL)
     {
-      res = posix_memalign (&data, MAX (self->block_alignment, sizeof (gpointer)), bytes);
-      if (res != 0)
+      if (self->child_link != NULL)
+        data = nebula_child_link_alloc (self->child_link, bytes, slab_alignment (self),
+                                        &local_error);
+      else if (posix_memalign (&data, slab_alignment (self), bytes) != 0)
+        data = NULL;
+      if (data == NULL)
         g_clear_pointer (&slab, g_free);
     }
 
+  if (slab == NULL && local_error != NULL)
+    {
+      nebula_budget_account_uncharge (&self->config.account, bytes);
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
   if (slab == NULL)
     {
       g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
@@ -67,8 +92,10 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
                               : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
-   * memory tools. */
-  NEBULA_MEMPOOL_CREATE (slab->data, slab->data, bytes);
+   * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
+   * data: a child arena's slab is a block of its parent, which may start
+   * where the parent's own pool is anchored. */
+  NEBULA_MEMPOOL_CREATE (slab, slab->data, bytes);
 
   return slab;
 }
@@ -78,9 +105,38 @@ nebula_pool_slab_free (NebulaPoolAllocator *self,
                        Slab                *slab)
 {
   nebula_budget_account_uncharge (&self->config.account, slab->n_blocks * self->block_size);
-  NEBULA_MEMPOOL_DESTROY (slab->data, slab->data, slab->n_blocks * self->block_size);
-  free (slab->data);
+  NEBULA_MEMPOOL_DESTROY (slab, slab->data, slab->n_blocks * self->block_size);
+  if (self->child_link != NULL)
+    nebula_child_link_dealloc (self->child_link, slab->data, slab->n_blocks * self->block_size,
+                               slab_alignment (self));
+  else
+    free (slab->data);
   g_free (slab);
+}
+
+/* Gives every slab back, the first one included: at finalization, and
+ * for a child arena that its parent releases (after a reset, so that no
+ * block is out). The next allocation grows the pool by a first slab of
+ * block-count blocks again. Single-threaded pools only, as a thread-safe
+ * pool's readers rely on its slabs living as long as it does. */
+void
+nebula_pool_release_slabs (NebulaPoolAllocator *self)
+{
+  while (self->n_slabs > 0)
+    {
+      Slab *slab = self->slabs[--self->n_slabs];
+
+      self->slabs[self->n_slabs] = NULL;
+      nebula_pool_slab_free (self, slab);
+    }
+
+  self->n_blocks = 0;
+  self->fresh_slab = 0;
+  self->fast.free_head = NULL;
+  self->fast.base = NULL;
+  self->fast.allocated = self->check_frees ? &no_allocated_word : NULL;
+  self->fast.fresh = &no_fresh_blocks;
+  self->fast.fresh_limit = 0;
 }
 
 /* Points the inline paths at @slab, whose never-used tail is handed out
@@ -132,6 +188,7 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
                   GError              **error)
 {
   gsize room = self->max_blocks - self->n_blocks;
+  gsize n_blocks = self->n_slabs == 0 ? self->block_count : MIN (self->n_blocks, room);
   Slab *slab;
 
   if (room == 0)
@@ -142,7 +199,9 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
 
   g_assert (self->n_slabs < MAX_SLABS);
 
-  slab = nebula_pool_slab_new (self, self->n_blocks, MIN (self->n_blocks, room), error);
+  /* A pool without a slab (a child arena its parent released) starts
+   * again with its first one. */
+  slab = nebula_pool_slab_new (self, self->n_blocks, n_blocks, error);
   if (slab == NULL)
     return FALSE;
 
@@ -289,4 +348,76 @@ nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
     count += (gsize) __builtin_popcountll ((unsigned long long) slab->allocated[i]);
 
   return count;
+}
+
+/* The report's Pool part: the slabs, oldest first, with their blocks in
+ * use; and how much of the blocks in use their callers left unused. */
+void
+nebula_pool_report (NebulaAllocator *allocator,
+                    GVariantDict    *report)
+{
+  NebulaPoolAllocator *self = (NebulaPoolAllocator *) allocator;
+  NebulaStatsCounters *counters = nebula_allocator_get_counters (allocator);
+  g_autofree gsize *listed = NULL;
+  GVariantBuilder slabs;
+  guint64 total_blocks = 0, total_used = 0;
+  guint n_slabs;
+
+  if (!nebula_allocator_config_ensure (&self->config, self, nebula_pool_init_once, NULL))
+    return;
+
+  /* A thread-safe pool frees no slab before finalize: the first n_slabs
+   * stay valid while other threads grow the pool. */
+  n_slabs = n_slabs_of (self);
+  if (!self->check_frees)
+    {
+      listed = g_new0 (gsize, n_slabs);
+      nebula_pool_count_listed_blocks (self, n_slabs, listed);
+    }
+
+  g_variant_builder_init (&slabs, G_VARIANT_TYPE ("aa{sv}"));
+  for (guint i = 0; i < n_slabs; i++)
+    {
+      Slab *slab = self->slabs[i];
+      gsize fresh = fresh_count (self, slab);
+      gsize used = self->check_frees ? nebula_pool_count_allocated_blocks (self, slab)
+                                     : fresh - MIN (listed[i], fresh);
+      GVariantDict dict;
+
+      /* Without check-frees, blocks are free when listed or in the depot;
+       * those cached in threads' magazines count as used here. */
+      if (!self->check_frees && self->magazine_size != 0)
+        used -= MIN (used, nebula_pool_magazines_depot_blocks (self, slab));
+
+      used = MIN (used, slab->n_blocks);
+      g_variant_dict_init (&dict, NULL);
+      g_variant_dict_insert (&dict, "size", "t", (guint64) slab->n_blocks * self->block_size);
+      g_variant_dict_insert (&dict, "used", "t", (guint64) used * self->block_size);
+      g_variant_dict_insert (&dict, "blocks", "t", (guint64) slab->n_blocks);
+      g_variant_dict_insert (&dict, "blocks-used", "t", (guint64) used);
+      g_variant_dict_insert (&dict, "blocks-free", "t", (guint64) (slab->n_blocks - used));
+      g_variant_dict_insert (&dict, "blocks-untouched", "t", (guint64) (slab->n_blocks - fresh));
+      g_variant_builder_add_value (&slabs, g_variant_dict_end (&dict));
+
+      total_blocks += slab->n_blocks;
+      total_used += used;
+    }
+
+  g_variant_dict_insert (report, "reserved", "t", total_blocks * self->block_size);
+  g_variant_dict_insert (report, "blocks", "t", total_blocks);
+  g_variant_dict_insert (report, "blocks-used", "t", total_used);
+  g_variant_dict_insert_value (report, "slabs", g_variant_builder_end (&slabs));
+
+  /* Any free block serves any request, so a pool wastes memory only inside
+   * the blocks it hands out; the statistics know how much was asked for. */
+  if (counters->enabled)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (allocator);
+      guint64 held = total_used * self->block_size;
+
+      g_variant_dict_insert (report, "fragmentation", "d",
+                             held > stats->bytes_in_use
+                               ? (double) (held - stats->bytes_in_use) / (double) held
+                               : 0.0);
+    }
 }

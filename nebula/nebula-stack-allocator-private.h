@@ -11,6 +11,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-child-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
@@ -66,12 +67,14 @@ G_STATIC_ASSERT (HEADER_SIZE >= NEBULA_SANITIZER_REDZONE);
 #endif
 
 /* Valgrind's pools: the low end's blocks live in one anchored at the
- * chunk's data, the high end's in a second one anchored at the chunk
- * itself. A rewind trims a pool to the range that stays, and Valgrind
- * keeps every block that intersects it: with a single pool, rewinding one
- * end would drop or keep the other end's blocks wholesale. */
+ * chunk's data, the high end's in a second one anchored inside the chunk's
+ * header (not at its start: a child arena's chunk is a block of its
+ * parent, which may start where the parent's own pool is anchored). A
+ * rewind trims a pool to the range that stays, and Valgrind keeps every
+ * block that intersects it: with a single pool, rewinding one end would
+ * drop or keep the other end's blocks wholesale. */
 #define LOW_POOL(chunk)       ((gpointer) (chunk)->data)
-#define HIGH_POOL(chunk)      ((gpointer) (chunk))
+#define HIGH_POOL(chunk)      ((gpointer) &(chunk)->data)
 
 struct _NebulaStackAllocator
 {
@@ -94,6 +97,7 @@ struct _NebulaStackAllocator
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
+  NebulaChildLink       *child_link;    /* a child arena's parent, or NULL */
 
   /* configuration */
   guint64                capacity;
@@ -144,6 +148,9 @@ Chunk     *nebula_stack_chunk_new                     (NebulaStackAllocator  *se
                                                        GError               **error);
 void       nebula_stack_chunk_free                    (NebulaStackAllocator  *self,
                                                        Chunk                 *chunk);
+gboolean   nebula_stack_chunk_start                   (NebulaStackAllocator  *self,
+                                                       GError               **error);
+void       nebula_stack_chunk_release_all             (NebulaStackAllocator  *self);
 void       nebula_stack_chunk_give_back_low           (NebulaStackAllocator  *self,
                                                        Chunk                 *chunk,
                                                        guint8                *top,

@@ -59,6 +59,7 @@
 enum {
   PROP_MAX_CAPACITY = NEBULA_CONFIG_N_PROPS,
   PROP_DOUBLE_ENDED,
+  PROP_PARENT,
   N_PROPS
 };
 
@@ -552,6 +553,9 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
     return;
 
   self->generation++;
+  /* A child arena that its parent released holds no chunk. */
+  if (self->current == NULL)
+    return;
 
   /* Every chunk but the first goes; the largest of them stays spare. */
   first = self->current;
@@ -578,7 +582,6 @@ nebula_stack_allocator_init_once (gpointer data)
 {
   NebulaStackAllocator *self = data;
   NebulaAllocatorConfig *config = &self->config;
-  Chunk *chunk;
 
   nebula_allocator_config_validate (config, stack_label ());
 
@@ -626,15 +629,9 @@ nebula_stack_allocator_init_once (gpointer data)
 
   nebula_stats_counters_init (&self->stats, config->track_stats, FALSE);
 
-  chunk = nebula_stack_chunk_new (self, self->capacity, &config->init.error);
-  if (chunk == NULL)
+  if (!nebula_stack_chunk_start (self, &config->init.error))
     return;
 
-  self->current = chunk;
-  self->fast.cursor = chunk->data;
-  self->fast.limit = chunk_end (chunk);
-  self->fast.base = chunk->data;
-  self->fast.bottom = chunk->data;
   self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
   /* The inline paths: closed (max_fast_size 0) in every mode that needs
    * the exported one (fills, and memory tools watching, which must hear of
@@ -695,15 +692,8 @@ nebula_stack_allocator_finalize (GObject *object)
 {
   NebulaStackAllocator *self = (NebulaStackAllocator *) object;
 
-  while (self->current != NULL)
-    {
-      Chunk *prev = self->current->prev;
-
-      nebula_stack_chunk_free (self, self->current);
-      self->current = prev;
-    }
-  if (self->spare != NULL)
-    nebula_stack_chunk_free (self, self->spare);
+  nebula_stack_chunk_release_all (self);
+  g_clear_pointer (&self->child_link, nebula_child_link_free);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_stack_allocator_parent_class)->finalize (object);
@@ -742,9 +732,24 @@ nebula_stack_allocator_get_property (GObject    *object,
       g_value_set_boolean (value, self->double_ended);
       break;
 
+    case PROP_PARENT:
+      g_value_take_object (value, nebula_child_link_dup_parent (self->child_link));
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
+}
+
+/* A child arena whose parent resets or goes gives back every chunk: a
+ * reset, then the first chunk and the spare too. */
+static void
+release_as_child (NebulaAllocator *child)
+{
+  NebulaStackAllocator *self = NEBULA_STACK_ALLOCATOR (child);
+
+  nebula_allocator_reset (child);
+  nebula_stack_chunk_release_all (self);
 }
 
 static void
@@ -773,6 +778,11 @@ nebula_stack_allocator_set_property (GObject      *object,
       self->double_ended = g_value_get_boolean (value);
       break;
 
+    case PROP_PARENT:
+      self->child_link = nebula_child_link_new (NEBULA_ALLOCATOR (self), g_value_get_object (value),
+                                                release_as_child);
+      break;
+
     default:
       G_OBJECT_WARN_INVALID_PROPERTY_ID (object, prop_id, pspec);
     }
@@ -783,7 +793,7 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_STACK);
   object_class->finalize = nebula_stack_allocator_finalize;
   object_class->get_property = nebula_stack_allocator_get_property;
   object_class->set_property = nebula_stack_allocator_set_property;
@@ -882,6 +892,29 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
     g_param_spec_boolean ("double-ended", NULL, NULL,
                           FALSE,
                           NEBULA_CONFIG_PARAM_FLAGS);
+
+  /**
+   * NebulaStackAllocator:parent:
+   *
+   * Makes this stack a child arena of another allocator of any kind: its
+   * chunks (the first one included) are blocks of the parent instead of
+   * memory from the system, so the parent's capacity, budget and
+   * statistics count them. When the parent is reset or disposed, or ends
+   * a bump scope or checkpoint (or stack frame) that a chunk of the stack
+   * was taken in, the stack is released first: its own cleanups and
+   * children run, then it is reset and gives back every chunk, the first
+   * one and the spare included. Its blocks from before are then foreign
+   * to it (%NEBULA_ALLOCATOR_ERROR_INVALID_POINTER), its markers stale
+   * (%NEBULA_ALLOCATOR_ERROR_STALE_MARKER). The stack may be reset on its
+   * own (it keeps its first chunk), and keeps working after a release:
+   * its next allocation takes a new first chunk. The parent is held
+   * weakly: once it is finalized, an allocation that needs a chunk fails
+   * with %NEBULA_ALLOCATOR_ERROR_FAILED naming it. The report of each
+   * shows the tree ("parent", "children").
+   *
+   * Since: 0.1
+   */
+  properties[PROP_PARENT] = nebula_child_param_spec ();
 
   for (guint i = PROP_MAX_CAPACITY; i < N_PROPS; i++)
     g_object_class_install_property (object_class, i, properties[i]);

@@ -29,8 +29,11 @@ nebula_stack_chunk_new (NebulaStackAllocator  *self,
   guint8 *data;
   GError *local_error = NULL;
 
+  /* A child arena takes it from its parent. */
   chunk = nebula_budget_account_take (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT,
-                                      size, NULL, NULL, &data, &local_error);
+                                      size,
+                                      self->child_link != NULL ? nebula_child_block_source : NULL,
+                                      self->child_link, &data, &local_error);
   if (chunk == NULL)
     {
       NebulaErrorInfo info = { .requested = size, .what = self->config.name };
@@ -69,7 +72,54 @@ nebula_stack_chunk_free (NebulaStackAllocator *self,
     NEBULA_MEMPOOL_DESTROY (HIGH_POOL (chunk), chunk->data, 0);
   NEBULA_MEMPOOL_DESTROY (LOW_POOL (chunk), chunk->data, chunk_region_size (chunk));
   nebula_budget_account_give (&self->config.account, sizeof (Chunk), CHUNK_DATA_ALIGNMENT, chunk,
-                              chunk->size, NULL, NULL);
+                              chunk->size,
+                              self->child_link != NULL ? nebula_child_block_sink : NULL,
+                              self->child_link);
+}
+
+/* Takes the first chunk, of the capacity: at initialization, and when a
+ * child arena that its parent released allocates again. */
+gboolean
+nebula_stack_chunk_start (NebulaStackAllocator  *self,
+                          GError               **error)
+{
+  Chunk *chunk = nebula_stack_chunk_new (self, self->capacity, error);
+
+  if (chunk == NULL)
+    return FALSE;
+
+  self->current = chunk;
+  self->fast.cursor = chunk->data;
+  self->fast.limit = chunk_end (chunk);
+  self->fast.base = chunk->data;
+  self->fast.bottom = chunk->data;
+  return TRUE;
+}
+
+/* Gives back every chunk, the first and the spare included (at
+ * finalization, and for a child arena that its parent releases, after a
+ * reset): no chunk is left, and nothing is owned, until
+ * nebula_stack_chunk_start(). */
+void
+nebula_stack_chunk_release_all (NebulaStackAllocator *self)
+{
+  while (self->current != NULL)
+    {
+      Chunk *prev = self->current->prev;
+
+      nebula_stack_chunk_free (self, self->current);
+      self->current = prev;
+    }
+  if (self->spare != NULL)
+    nebula_stack_chunk_free (self, g_steal_pointer (&self->spare));
+
+  self->fast.cursor = NULL;
+  self->fast.limit = NULL;
+  self->fast.last = NULL;
+  self->fast.base = NULL;
+  self->fast.bottom = NULL;
+  self->high_last = NULL;
+  self->used_before = 0;
 }
 
 /* An emptied chunk: keep the largest one for the next growth. */
@@ -241,6 +291,10 @@ nebula_stack_chunk_grow (NebulaStackAllocator  *self,
   gsize align = effective_alignment (alignment);
   gsize need, room, chunk_size;
   Chunk *chunk;
+
+  /* A child arena that its parent released starts again. */
+  if (self->current == NULL)
+    return nebula_stack_chunk_start (self, error);
 
   if (!can_grow (self) || size > NEBULA_MAX_ALLOCATION_SIZE / 2 ||
       align > NEBULA_MAX_ALLOCATION_SIZE / 2)

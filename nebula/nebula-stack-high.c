@@ -35,6 +35,9 @@ allocate_high (NebulaStackAllocator  *self,
       set_single_ended (self, size, error);
       return NULL;
     }
+  /* A child arena that its parent released starts again. */
+  if (self->current == NULL && !nebula_stack_chunk_start (self, error))
+    return NULL;
 
   block = ((guintptr) self->fast.limit - size) & ~(guintptr) mask;
   if (size > (gsize) (self->fast.limit - self->fast.cursor) ||

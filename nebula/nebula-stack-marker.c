@@ -53,9 +53,19 @@ mark (NebulaStackAllocator *self,
     {
       state = high ? high_state (self) : low_state (self);
       marker->generation = self->generation;
-      marker->chunk_index = state.chunk->index;
-      marker->position = state.cursor - state.chunk->data;
-      marker->last = state.last != NULL ? (gsize) (state.last - state.chunk->data) : NO_BLOCK;
+      if (state.chunk != NULL)
+        {
+          marker->chunk_index = state.chunk->index;
+          marker->position = state.cursor - state.chunk->data;
+          marker->last = state.last != NULL ? (gsize) (state.last - state.chunk->data) : NO_BLOCK;
+        }
+      else
+        {
+          /* A child arena that its parent released: the empty stack its
+           * first chunk will hold. */
+          marker->position = high ? self->capacity : 0;
+          marker->last = NO_BLOCK;
+        }
     }
   else
     {
@@ -190,8 +200,9 @@ release_blocks (NebulaStackAllocator     *self,
       return FALSE;
     }
 
-  /* A single-ended stack has nothing at its high end. */
-  if (marker->high && !self->double_ended)
+  /* A single-ended stack has nothing at its high end, a released child
+   * (with a marker from after the release) nothing at all. */
+  if ((marker->high && !self->double_ended) || self->current == NULL)
     return TRUE;
 
   state = marker->high ? high_state (self) : low_state (self);

@@ -323,14 +323,13 @@ nebula_allocator_strdup (NebulaAllocator  *self,
   /* A built-in allocator's inline path first, as
    * nebula_allocator_allocate() does: the checks below cost as much as
    * the copy of a short string. */
-  if (G_LIKELY (self != NULL && str != NULL && nebula_allocator_is_core (self)))
+  if (G_LIKELY (str != NULL))
     {
       gsize size = strlen (str) + 1;
       gpointer copy;
 
       if (G_LIKELY (size <= NEBULA_MAX_FAST_SIZE &&
-                    nebula_allocator_core_fast_alloc (nebula_allocator_get_core (self), size, 1,
-                                                      &copy)))
+                    nebula_allocator_core_try_alloc (self, size, 1, &copy)))
         return memcpy (copy, str, size);
     }
 

@@ -17,6 +17,8 @@
 #include "nebula-allocator-script-private.h"
 #include "nebula-sanitizer-private.h"
 #include "nebula-system-allocator.h"
+#include "nebula-system-fast-private.h"
+#include "nebula-system-table-private.h"
 
 /**
  * NebulaSystemAllocator:
@@ -29,25 +31,29 @@
  * instead of corrupting the C heap, and [method@Allocator.reset] frees
  * everything. With it off, it is plain malloc(): nothing is remembered, a
  * bad pointer is undefined behaviour and reset does nothing.
+ *
+ * nebula_allocator_allocate() and nebula_allocator_deallocate() call
+ * malloc() and free() directly for a System allocator, with the check of
+ * the live-block table and the statistics, unless a budget or a fill
+ * pattern asks for more.
  */
 
 struct _NebulaSystemAllocator
 {
   GObject                parent_instance;
   NebulaAllocatorCore    core;
+  NebulaSystemFast       fast;
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
   gboolean               check_frees;
 
-  GMutex                 mutex;
-  GHashTable            *live;          /* pointer -> size, with check-frees */
-  guint64                bytes_used;
+  NebulaSystemTable     *live;          /* with check-frees */
 };
 
-/* The dispatch finds every built-in's core right after its GObject; the
- * system allocator has no inline fast fields to assert after it. */
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaSystemAllocator, core) == sizeof (GObject));
+/* The dispatch finds every built-in's core right after its GObject, and
+ * the wrappers the System's fast fields after the core. */
+NEBULA_ASSERT_CORE_LAYOUT (NebulaSystemAllocator);
 
 enum {
   PROP_CHECK_FREES = NEBULA_CONFIG_N_PROPS,
@@ -75,7 +81,15 @@ system_init_once (gpointer data)
 
   nebula_stats_counters_init (&self->stats, self->config.track_stats, self->config.thread_safe);
   if (self->check_frees)
-    self->live = g_hash_table_new (NULL, NULL);
+    self->live = nebula_system_table_new (self->config.thread_safe);
+
+  /* The wrappers' path: malloc, the table and the counters. A budget to
+   * charge or a fill pattern keeps every request on the exported path. */
+  self->fast.live = self->live;
+  self->fast.counters = &self->stats;
+  if (self->config.init.error == NULL && self->config.account.budget == NULL &&
+      self->config.alloc_fill < 0 && self->config.free_fill < 0)
+    __atomic_store_n (&self->fast.max_fast_size, NEBULA_MAX_ALLOCATION_SIZE, __ATOMIC_RELEASE);
 }
 
 static inline gboolean
@@ -83,20 +97,6 @@ ensure_ready (NebulaSystemAllocator  *self,
               GError                **error)
 {
   return nebula_allocator_config_ensure (&self->config, self, system_init_once, error);
-}
-
-static inline void
-lock (NebulaSystemAllocator *self)
-{
-  if (self->config.thread_safe)
-    nebula_mutex_lock (&self->mutex);
-}
-
-static inline void
-unlock (NebulaSystemAllocator *self)
-{
-  if (self->config.thread_safe)
-    nebula_mutex_unlock (&self->mutex);
 }
 
 static gpointer
@@ -129,19 +129,22 @@ set_out_of_memory (NebulaSystemAllocator  *self,
 }
 
 /* With check-frees, records a new block so that frees can be checked and
- * reset can free it. */
-static void
-remember_block (NebulaSystemAllocator *self,
-                gpointer               ptr,
-                gsize                  size)
+ * reset can free it; FALSE (the block freed, @error set) when the table
+ * could not grow. */
+static gboolean
+remember_block (NebulaSystemAllocator  *self,
+                gpointer                ptr,
+                gsize                   size,
+                gsize                   alignment,
+                GError                **error)
 {
-  if (self->live == NULL)
-    return;
+  if (self->live == NULL || G_LIKELY (nebula_system_table_insert (self->live, ptr, size)))
+    return TRUE;
 
-  lock (self);
-  g_hash_table_insert (self->live, ptr, GSIZE_TO_POINTER (size));
-  self->bytes_used += size;
-  unlock (self);
+  free (ptr);
+  nebula_budget_account_uncharge (&self->config.account, size);
+  set_out_of_memory (self, size, alignment, error);
+  return FALSE;
 }
 
 static gpointer
@@ -168,9 +171,7 @@ nebula_system_allocator_allocate (NebulaAllocator  *allocator,
   if (self->config.alloc_fill >= 0)
     memset (ptr, self->config.alloc_fill, size);
 
-  remember_block (self, ptr, size);
-
-  return ptr;
+  return remember_block (self, ptr, size, alignment, error) ? ptr : NULL;
 }
 
 static gpointer
@@ -198,40 +199,50 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
       return NULL;
     }
 
-  remember_block (self, ptr, size);
-
-  return ptr;
+  return remember_block (self, ptr, size, alignment, error) ? ptr : NULL;
 }
 
-/* With check-frees, looks @ptr up and reports a foreign or freed pointer or
- * a size that does not match. Called with the lock held. */
+/* With check-frees, reports a foreign or freed pointer or a size that does
+ * not match, given what the table said. */
 static gboolean
-check_live (NebulaSystemAllocator  *self,
-            gpointer                ptr,
-            gsize                   size,
-            GError                **error)
+check_result (NebulaSystemAllocator    *self,
+              NebulaSystemTableResult   result,
+              gpointer                  ptr,
+              gsize                     size,
+              gsize                     stored,
+              GError                  **error)
 {
   g_autofree char *what = NULL;
   NebulaErrorInfo info = { .requested = size };
-  gpointer stored;
 
-  if (G_LIKELY (g_hash_table_lookup_extended (self->live, ptr, NULL, &stored) &&
-                GPOINTER_TO_SIZE (stored) == size))
+  if (G_LIKELY (result == NEBULA_SYSTEM_TABLE_TAKEN))
     return TRUE;
 
   what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   info.what = what;
 
-  if (g_hash_table_contains (self->live, ptr))
+  if (result == NEBULA_SYSTEM_TABLE_WRONG_SIZE)
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
                       "%s: block %p was allocated with %" G_GSIZE_FORMAT
                       " bytes but freed with %" G_GSIZE_FORMAT,
-                      what, ptr, GPOINTER_TO_SIZE (stored), size);
+                      what, ptr, stored, size);
   else
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
                       "%s: %p is not a live block of this allocator (foreign, or already freed)",
                       what, ptr);
   return FALSE;
+}
+
+/* Looks @ptr up without taking it: TAKEN means live with @size. */
+static NebulaSystemTableResult
+look_up (NebulaSystemAllocator *self,
+         gpointer               ptr,
+         gsize                  size,
+         gsize                 *stored)
+{
+  if (!nebula_system_table_lookup (self->live, ptr, stored))
+    return NEBULA_SYSTEM_TABLE_ABSENT;
+  return *stored == size ? NEBULA_SYSTEM_TABLE_TAKEN : NEBULA_SYSTEM_TABLE_WRONG_SIZE;
 }
 
 static gboolean
@@ -248,15 +259,11 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
 
   if (self->live != NULL)
     {
-      lock (self);
-      if (!check_live (self, ptr, size, error))
-        {
-          unlock (self);
-          return FALSE;
-        }
-      g_hash_table_remove (self->live, ptr);
-      self->bytes_used -= size;
-      unlock (self);
+      gsize stored = 0;
+      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, &stored);
+
+      if (!check_result (self, result, ptr, size, stored, error))
+        return FALSE;
     }
 
   if (self->config.free_fill >= 0)
@@ -283,13 +290,11 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
 
   if (self->live != NULL)
     {
-      lock (self);
-      if (!check_live (self, ptr, old_size, error))
-        {
-          unlock (self);
-          return NULL;
-        }
-      unlock (self);
+      gsize stored = 0;
+      NebulaSystemTableResult result = look_up (self, ptr, old_size, &stored);
+
+      if (!check_result (self, result, ptr, old_size, stored, error))
+        return NULL;
     }
 
   if (new_size > old_size &&
@@ -321,68 +326,82 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
   if (new_size < old_size)
     nebula_budget_account_uncharge (&self->config.account, old_size - new_size);
 
-  if (self->live != NULL)
+  if (self->live != NULL && !nebula_system_table_move (self->live, ptr, new_ptr, new_size))
     {
-      lock (self);
-      g_hash_table_remove (self->live, ptr);
-      g_hash_table_insert (self->live, new_ptr, GSIZE_TO_POINTER (new_size));
-      self->bytes_used = self->bytes_used - old_size + new_size;
-      unlock (self);
+      /* The block is valid but the table could not hold it: give it back
+       * rather than hand out a block no free would accept. */
+      free (new_ptr);
+      nebula_budget_account_uncharge (&self->config.account, new_size);
+      set_out_of_memory (self, new_size, alignment, error);
+      return NULL;
     }
 
   return new_ptr;
 }
 
 static void
+free_block (gpointer ptr,
+            gsize    size G_GNUC_UNUSED,
+            gpointer user_data G_GNUC_UNUSED)
+{
+  free (ptr);
+}
+
+static void
 nebula_system_allocator_reset (NebulaAllocator *allocator)
 {
   NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
-  GHashTableIter iter;
-  gpointer ptr;
+  guint64 n_bytes = 0;
 
   if (!ensure_ready (self, NULL) || self->live == NULL)
     return;
 
-  lock (self);
-  g_hash_table_iter_init (&iter, self->live);
-  while (g_hash_table_iter_next (&iter, &ptr, NULL))
-    free (ptr);
-  g_hash_table_remove_all (self->live);
-  nebula_budget_account_uncharge (&self->config.account, self->bytes_used);
-  self->bytes_used = 0;
-  unlock (self);
+  /* Like every reset, not concurrent with other calls on the allocator:
+   * the total read first is what the loop frees. */
+  nebula_system_table_totals (self->live, NULL, &n_bytes);
+  nebula_system_table_foreach (self->live, free_block, NULL, TRUE);
+  nebula_budget_account_uncharge (&self->config.account, n_bytes);
 }
 
 /* The report's System part: how many blocks live and, where the C library
  * tells the usable size of a block, how much of what malloc reserved for
  * them they leave unused. */
+typedef struct
+{
+  guint64 n_blocks;
+  guint64 requested;
+  guint64 usable;
+} ReportSums;
+
+static void
+add_to_report (gpointer ptr,
+               gsize    size,
+               gpointer user_data)
+{
+  ReportSums *sums = user_data;
+
+  sums->n_blocks++;
+  sums->requested += size;
+#if HAVE_MALLOC_USABLE_SIZE
+  sums->usable += malloc_usable_size (ptr);
+#endif
+}
+
 static void
 system_report (NebulaAllocator *allocator,
                GVariantDict    *report)
 {
   NebulaSystemAllocator *self = NEBULA_SYSTEM_ALLOCATOR (allocator);
-  GHashTableIter iter;
-  gpointer ptr, size;
-  guint64 requested = 0, usable = 0;
+  ReportSums sums = { 0 };
 
   if (!ensure_ready (self, NULL) || self->live == NULL)
     return;
 
-  lock (self);
-  g_variant_dict_insert (report, "blocks", "t", (guint64) g_hash_table_size (self->live));
-  g_hash_table_iter_init (&iter, self->live);
-  while (g_hash_table_iter_next (&iter, &ptr, &size))
-    {
-      requested += GPOINTER_TO_SIZE (size);
-#if HAVE_MALLOC_USABLE_SIZE
-      usable += malloc_usable_size (ptr);
-#endif
-    }
-  unlock (self);
-
-  if (usable >= requested && usable != 0)
+  nebula_system_table_foreach (self->live, add_to_report, &sums, FALSE);
+  g_variant_dict_insert (report, "blocks", "t", sums.n_blocks);
+  if (sums.usable >= sums.requested && sums.usable != 0)
     g_variant_dict_insert (report, "fragmentation", "d",
-                           (double) (usable - requested) / (double) usable);
+                           (double) (sums.usable - sums.requested) / (double) sums.usable);
 }
 
 static gboolean
@@ -390,16 +409,30 @@ nebula_system_allocator_owns (NebulaAllocator *allocator,
                               gconstpointer    ptr)
 {
   NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;  /* checked by the dispatch */
-  gboolean owns;
 
   if (!ensure_ready (self, NULL) || self->live == NULL)
     return FALSE;
 
-  lock (self);
-  owns = g_hash_table_contains (self->live, ptr);
-  unlock (self);
+  return nebula_system_table_lookup (self->live, ptr, NULL);
+}
 
-  return owns;
+typedef struct
+{
+  guintptr start;
+  gsize    size;
+  gboolean inside;
+} SpanSearch;
+
+static void
+find_span (gpointer ptr,
+           gsize    size,
+           gpointer user_data)
+{
+  SpanSearch *search = user_data;
+
+  if (!search->inside &&
+      nebula_span_within (search->start, search->size, ptr, (guint8 *) ptr + MAX (size, 1)))
+    search->inside = TRUE;
 }
 
 /* The span check for scripts (nebula-allocator-script-private.h). With
@@ -414,8 +447,7 @@ system_span (NebulaAllocator *allocator,
              gsize           *block_size)
 {
   NebulaSystemAllocator *self = (NebulaSystemAllocator *) allocator;
-  NebulaSpanResult result = NEBULA_SPAN_FOREIGN;
-  gpointer stored;
+  SpanSearch search = { .start = start, .size = size };
 
   if (!ensure_ready (self, NULL))
     return NEBULA_SPAN_NOT_READY;
@@ -426,29 +458,11 @@ system_span (NebulaAllocator *allocator,
   if (kind != NEBULA_SPAN_INSIDE)
     return NEBULA_SPAN_DEFER;
 
-  lock (self);
-  if (g_hash_table_lookup_extended (self->live, GSIZE_TO_POINTER (start), NULL, &stored))
-    {
-      *block_size = GPOINTER_TO_SIZE (stored);
-      if (kind != NEBULA_SPAN_INSIDE)
-        result = size <= *block_size ? NEBULA_SPAN_OK : NEBULA_SPAN_WRONG_SIZE;
-      else
-        result = size <= MAX (*block_size, 1) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
-    }
-  else if (kind == NEBULA_SPAN_INSIDE)
-    {
-      GHashTableIter iter;
-      gpointer ptr;
+  if (nebula_system_table_lookup (self->live, GSIZE_TO_POINTER (start), block_size))
+    return size <= MAX (*block_size, 1) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 
-      g_hash_table_iter_init (&iter, self->live);
-      while (result != NEBULA_SPAN_OK && g_hash_table_iter_next (&iter, &ptr, &stored))
-        if (nebula_span_within (start, size, ptr,
-                                (guint8 *) ptr + MAX (GPOINTER_TO_SIZE (stored), 1)))
-          result = NEBULA_SPAN_OK;
-    }
-  unlock (self);
-
-  return result;
+  nebula_system_table_foreach (self->live, find_span, &search, FALSE);
+  return search.inside ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 }
 
 static void
@@ -484,9 +498,8 @@ nebula_system_allocator_finalize (GObject *object)
   if (self->live != NULL)
     {
       nebula_system_allocator_reset (NEBULA_ALLOCATOR (self));
-      g_clear_pointer (&self->live, g_hash_table_unref);
+      g_clear_pointer (&self->live, nebula_system_table_free);
     }
-  g_mutex_clear (&self->mutex);
   nebula_stats_counters_clear (&self->stats);
   nebula_allocator_config_clear (&self->config);
 
@@ -514,9 +527,10 @@ nebula_system_allocator_get_property (GObject    *object,
     case NEBULA_CONFIG_PROP_BYTES_USED:
       if (self->live != NULL)
         {
-          lock (self);
-          g_value_set_uint64 (value, self->bytes_used);
-          unlock (self);
+          guint64 n_bytes = 0;
+
+          nebula_system_table_totals (self->live, NULL, &n_bytes);
+          g_value_set_uint64 (value, n_bytes);
         }
       else
         {
@@ -564,7 +578,7 @@ nebula_system_allocator_class_init (NebulaSystemAllocatorClass *klass)
 {
   GObjectClass *object_class = G_OBJECT_CLASS (klass);
 
-  nebula_allocator_core_class_init (object_class);
+  nebula_allocator_core_class_init (object_class, NEBULA_ALLOCATOR_KIND_SYSTEM);
   object_class->finalize = nebula_system_allocator_finalize;
   object_class->get_property = nebula_system_allocator_get_property;
   object_class->set_property = nebula_system_allocator_set_property;
@@ -640,7 +654,6 @@ nebula_system_allocator_init (NebulaSystemAllocator *self)
 {
   nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_SYSTEM, &self->stats, &self->config, TRUE);
   self->check_frees = TRUE;
-  g_mutex_init (&self->mutex);
 }
 
 /**

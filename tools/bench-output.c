@@ -126,6 +126,10 @@ collect_goals (Goal *goals)
                         1.0 / ratio ("stack", "malloc", NEBULA_BENCH_LIFO_FRAMES), 1.5, FALSE };
   goals[n++] = (Goal) { "thread-safe pool / pool, one thread (fixed-64)",
                         ratio ("pool-ts", "pool", NEBULA_BENCH_FIXED_64), 1.6, TRUE };
+  goals[n++] = (Goal) { "system, check-frees off / malloc (geometric mean)",
+                        geomean_ratio ("system-unchecked", "malloc"), 1.3, TRUE };
+  goals[n++] = (Goal) { "system / malloc (geometric mean)",
+                        geomean_ratio ("system", "malloc"), 2.0, TRUE };
   goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
                         1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
                         FALSE };
@@ -286,7 +290,7 @@ nebula_bench_print_table (const BenchReport *report)
   guint n_dispatch_rows, n_simd_rows;
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
-  Goal goals[16];
+  Goal goals[24];
   guint n_goals;
 
   printf ("nebula-bench %s: %d thread%s, >= %" G_GUINT64_FORMAT " ops per round and thread, "
@@ -443,7 +447,7 @@ nebula_bench_print_json (const BenchReport *report)
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
   g_autoptr(GString) out = g_string_new ("{\n");
-  Goal goals[16];
+  Goal goals[24];
   guint n_goals = collect_goals (goals);
   gboolean first = TRUE;
 

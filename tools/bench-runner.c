@@ -249,6 +249,7 @@ new_nebula_allocator (GType                    type,
                       guint                    n_threads,
                       gboolean                 no_stats,
                       gboolean                 thread_safe,
+                      gboolean                 unchecked,
                       GError                 **error)
 {
   /* One thread resets at every batch end; several reset once per round
@@ -267,6 +268,8 @@ new_nebula_allocator (GType                    type,
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
   if (no_stats)
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
+  if (unchecked)
+    add_property (klass, names, values, "check-frees", FALSE, TRUE);
   add_property (klass, names, values, "capacity", next_power_of_two (capacity), FALSE);
   add_property (klass, names, values, "block-size", NEBULA_ALIGN_UP (trace->max_size, 16), FALSE);
   add_property (klass, names, values, "block-count", (guint64) trace->max_live * n_threads, FALSE);
@@ -314,7 +317,7 @@ run_nebula (Target              *target,
 
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
   allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
-                                    target->nebula_thread_safe, &error);
+                                    target->nebula_thread_safe, target->nebula_unchecked, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {

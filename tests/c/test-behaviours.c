@@ -547,6 +547,80 @@ behaviour_cleanups (GHashTable  *observed,
   return TRUE;
 }
 
+/* A pool of 4 blocks of 64 bytes whose slabs come from @parent. */
+static NebulaPoolAllocator *
+child_pool_new (gpointer  parent,
+                GError  **error)
+{
+  return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, error,
+                         "parent", parent, "block-size", (guint64) 64,
+                         "block-count", (guint64) 4, NULL);
+}
+
+static gboolean
+behaviour_children (GHashTable  *observed,
+                    GError     **error)
+{
+  g_autoptr(NebulaBumpAllocator) parent = nebula_bump_allocator_new (65536, error);
+  g_autoptr(NebulaStackAllocator) stack = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  gpointer in_stack, in_pool;
+
+  if (parent == NULL)
+    return FALSE;
+  stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, error,
+                          "parent", parent, "capacity", (guint64) 1024, NULL);
+  if (stack == NULL)
+    return FALSE;
+  pool = child_pool_new (parent, error);
+  if (pool == NULL)
+    return FALSE;
+
+  in_stack = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 64, 8, error);
+  in_pool = in_stack != NULL ? nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, error)
+                             : NULL;
+  if (in_pool == NULL)
+    return FALSE;
+  observe (observed, "owned-by-parent", "%s",
+           boolean_text (nebula_allocator_owns (NEBULA_ALLOCATOR (parent), in_stack) &&
+                         nebula_allocator_owns (NEBULA_ALLOCATOR (parent), in_pool)));
+
+  nebula_allocator_reset (NEBULA_ALLOCATOR (parent));
+  observe (observed, "stack-chunks-after-reset", "%u", nebula_stack_allocator_get_n_chunks (stack));
+  observe (observed, "pool-slabs-after-reset", "%u", nebula_pool_allocator_get_n_slabs (pool));
+  observe (observed, "parent-bytes-after-reset", "%" G_GUINT64_FORMAT,
+           nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (parent)));
+
+  in_stack = nebula_allocator_allocate (NEBULA_ALLOCATOR (stack), 64, 8, error);
+  in_pool = in_stack != NULL ? nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, error)
+                             : NULL;
+  if (in_pool == NULL)
+    return FALSE;
+  observe (observed, "allocates-again", "%s", boolean_text (TRUE));
+  return TRUE;
+}
+
+static gboolean
+behaviour_child_stale_block (GHashTable  *observed,
+                             GError     **error)
+{
+  g_autoptr(NebulaBumpAllocator) parent = nebula_bump_allocator_new (65536, error);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  gpointer block;
+
+  if (parent == NULL)
+    return FALSE;
+  pool = child_pool_new (parent, error);
+  if (pool == NULL)
+    return FALSE;
+  block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 64, 8, error);
+  if (block == NULL)
+    return FALSE;
+
+  nebula_allocator_reset (NEBULA_ALLOCATOR (parent));
+  return nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 64, 8, error);
+}
+
 static const struct {
   const char    *name;
   BehaviourFunc  func;
@@ -569,6 +643,8 @@ static const struct {
   { "strings", behaviour_strings },
   { "strings-exhausted", behaviour_strings_exhausted },
   { "cleanups", behaviour_cleanups },
+  { "children", behaviour_children },
+  { "child-stale-block", behaviour_child_stale_block },
 };
 
 /* The name of an allocator error code as the table spells it:

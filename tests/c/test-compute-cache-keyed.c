@@ -484,6 +484,111 @@ test_variant_keys_by_value (void)
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
 }
 
+/* A key of a fixed-size type is kept as its bits, not as the caller's
+ * variant: entry-removed hands an equal variant of the same type and bytes.
+ * Strings and tuples are kept, and handed back as they were stored. */
+
+static void
+removed_key_cb (NebulaComputeCache *cache,
+                GVariant           *key,
+                GObject            *value,
+                NebulaRemovalCause  cause,
+                GPtrArray          *removed)
+{
+  g_ptr_array_add (removed, g_variant_ref (key));
+}
+
+static void
+test_variant_removed_keys (void)
+{
+  g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 100);
+  g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  const guint8 two = 2;   /* a boolean's byte other than 0 and 1, from untrusted data */
+  guint64 nan_bits = G_GUINT64_CONSTANT (0x7ff8000000000123);
+  double nan;
+  GVariant *keys[17];
+  guint n = 0;
+
+  memcpy (&nan, &nan_bits, sizeof nan);
+  keys[n++] = g_variant_new_boolean (FALSE);
+  keys[n++] = g_variant_new_boolean (TRUE);
+  keys[n++] = g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, &two, 1, FALSE, NULL, NULL);
+  keys[n++] = g_variant_new_byte (255);
+  keys[n++] = g_variant_new_int16 (-7);
+  keys[n++] = g_variant_new_uint16 (65535);
+  keys[n++] = g_variant_new_int32 (G_MININT32);
+  keys[n++] = g_variant_new_uint32 (G_MAXUINT32);
+  keys[n++] = g_variant_new_int64 (G_MININT64);
+  keys[n++] = g_variant_new_uint64 (G_MAXUINT64);
+  keys[n++] = g_variant_new_handle (-1);
+  keys[n++] = g_variant_new_double (-0.0);
+  keys[n++] = g_variant_new_double (nan);
+  keys[n++] = g_variant_new_string ("kept");
+  keys[n++] = g_variant_new_object_path ("/kept");
+  keys[n++] = g_variant_new_signature ("as");
+  keys[n++] = g_variant_new ("(sx)", "kept", G_GINT64_CONSTANT (1));
+  g_assert_cmpuint (n, ==, G_N_ELEMENTS (keys));
+
+  g_signal_connect (cache, "entry-removed", G_CALLBACK (removed_key_cb), removed);
+  for (guint i = 0; i < n; i++)
+    {
+      g_autoptr(GObject) value = NULL;
+
+      g_variant_ref_sink (keys[i]);
+      value = nebula_compute_cache_get_or_compute (cache, keys[i], object_cb, NULL, NULL);
+      g_assert_nonnull (value);
+    }
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, n);
+
+  for (guint i = 0; i < n; i++)
+    {
+      GVariant *key;
+
+      g_assert_true (nebula_compute_cache_invalidate (cache, keys[i]));
+      g_assert_cmpuint (removed->len, ==, i + 1);
+      key = removed->pdata[i];
+      g_assert_cmpstr (g_variant_get_type_string (key), ==, g_variant_get_type_string (keys[i]));
+      g_assert_cmpuint (g_variant_get_size (key), ==, g_variant_get_size (keys[i]));
+      g_assert_cmpmem (g_variant_get_data (key), g_variant_get_size (key),
+                       g_variant_get_data (keys[i]), g_variant_get_size (keys[i]));
+      if (g_variant_is_of_type (keys[i], G_VARIANT_TYPE_STRING) ||
+          g_variant_is_of_type (keys[i], G_VARIANT_TYPE_OBJECT_PATH) ||
+          g_variant_is_of_type (keys[i], G_VARIANT_TYPE_SIGNATURE) ||
+          g_variant_is_container (keys[i]))
+        g_assert_true (key == keys[i]);
+    }
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
+
+  /* Floating keys, stored (get-or-compute), replacing (insert) and
+   * found (get): each is consumed, whether the entry keeps it or not
+   * (Valgrind's leak check sees one that is not). */
+  for (guint i = 0; i < n; i++)
+    {
+      for (guint step = 0; step < 3; step++)
+        {
+          g_autoptr(GBytes) bytes = g_variant_get_data_as_bytes (keys[i]);
+          GVariant *copy = g_variant_new_from_bytes (g_variant_get_type (keys[i]), bytes, FALSE);
+          g_autoptr(GObject) value = NULL;
+
+          if (step == 0)
+            value = nebula_compute_cache_get_or_compute (cache, copy, object_cb, NULL, NULL);
+          else if (step == 1)
+            g_assert_true (nebula_compute_cache_insert (cache, copy, G_OBJECT (cache), NULL));
+          else
+            value = nebula_compute_cache_get (cache, copy, NULL);
+          g_assert_true (step == 1 || value != NULL);
+          g_assert_true (step != 2 || value == G_OBJECT (cache));
+        }
+    }
+  g_assert_cmpuint (removed->len, ==, 2 * n);         /* the replaced ones */
+  nebula_compute_cache_invalidate_all (cache);
+  g_assert_cmpuint (removed->len, ==, 3 * n);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 0);
+
+  for (guint i = 0; i < n; i++)
+    g_variant_unref (keys[i]);
+}
+
 /* time-loads */
 
 static gpointer
@@ -576,6 +681,7 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/bounds", test_shards_bounds);
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
+  g_test_add_func ("/nebula/compute-cache/variant/removed-keys", test_variant_removed_keys);
   g_test_add_func ("/nebula/compute-cache/time-loads", test_time_loads);
   g_test_add_func ("/nebula/compute-cache/ghost/model", test_ghost_model);
 

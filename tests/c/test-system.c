@@ -9,6 +9,8 @@
 
 #include <nebula.h>
 
+#include "nebula-system-table-private.h"
+
 static void
 test_system_basic (void)
 {
@@ -143,6 +145,299 @@ test_system_out_of_memory (void)
   g_assert_no_error (error);
 }
 
+/* The live-block table against a GHashTable model: inserts, takes in a
+ * random order (each take shifts later entries back), wrong sizes, moves,
+ * and the totals after every step of a run long enough to grow every
+ * shard several times. Addresses are never dereferenced, so made-up
+ * 16-byte-aligned ones serve. */
+static void
+check_table (NebulaSystemTable *table,
+             GHashTable        *model)
+{
+  GHashTableIter iter;
+  gpointer key, value;
+  guint64 n_blocks, n_bytes, bytes = 0;
+
+  g_hash_table_iter_init (&iter, model);
+  while (g_hash_table_iter_next (&iter, &key, &value))
+    {
+      gsize size = 0;
+
+      g_assert_true (nebula_system_table_lookup (table, key, &size));
+      g_assert_cmpuint (size, ==, GPOINTER_TO_SIZE (value));
+      bytes += size;
+    }
+  nebula_system_table_totals (table, &n_blocks, &n_bytes);
+  g_assert_cmpuint (n_blocks, ==, g_hash_table_size (model));
+  g_assert_cmpuint (n_bytes, ==, bytes);
+}
+
+static void
+count_entry (gpointer ptr,
+             gsize    size,
+             gpointer user_data)
+{
+  guint64 *sums = user_data;
+
+  sums[0]++;
+  sums[1] += size;
+}
+
+static void
+test_system_table (void)
+{
+  NebulaSystemTable *table = nebula_system_table_new (TRUE);
+  g_autoptr(GHashTable) model = g_hash_table_new (NULL, NULL);
+  g_autoptr(GPtrArray) live = g_ptr_array_new ();
+  GRand *rand = g_rand_new_with_seed (7);
+  guint64 sums[2] = { 0, 0 };
+  gsize found = 0;
+
+  for (guint step = 0; step < 20000; step++)
+    {
+      if (live->len == 0 || g_rand_int_range (rand, 0, 3) != 0)
+        {
+          /* Clustered addresses, as malloc's are: probes collide. */
+          gpointer ptr = GSIZE_TO_POINTER ((gsize) 0x10000 + 16 * (gsize) g_rand_int_range (rand, 1, 1 << 20));
+          gsize size = (gsize) g_rand_int_range (rand, 1, 1000);
+
+          if (g_hash_table_contains (model, ptr))
+            continue;
+          g_assert_true (nebula_system_table_insert (table, ptr, size));
+          g_hash_table_insert (model, ptr, GSIZE_TO_POINTER (size));
+          g_ptr_array_add (live, ptr);
+        }
+      else
+        {
+          guint i = g_rand_int_range (rand, 0, live->len);
+          gpointer ptr = g_ptr_array_steal_index_fast (live, i);
+          gsize size = GPOINTER_TO_SIZE (g_hash_table_lookup (model, ptr));
+
+          g_assert_cmpint (nebula_system_table_take (table, ptr, size + 1, &found), ==,
+                           NEBULA_SYSTEM_TABLE_WRONG_SIZE);
+          g_assert_cmpuint (found, ==, size);
+          g_assert_cmpint (nebula_system_table_take (table, ptr, size, NULL), ==,
+                           NEBULA_SYSTEM_TABLE_TAKEN);
+          g_assert_cmpint (nebula_system_table_take (table, ptr, size, NULL), ==,
+                           NEBULA_SYSTEM_TABLE_ABSENT);
+          g_assert_false (nebula_system_table_lookup (table, ptr, NULL));
+          g_hash_table_remove (model, ptr);
+        }
+      if (step % 997 == 0)
+        check_table (table, model);
+    }
+  check_table (table, model);
+
+  /* A move replaces the address and the size. */
+  if (live->len > 0)
+    {
+      gpointer old = g_ptr_array_index (live, 0);
+      gpointer moved = GSIZE_TO_POINTER ((gsize) 0x10 << 40);
+
+      g_assert_true (nebula_system_table_move (table, old, moved, 12345));
+      g_hash_table_remove (model, old);
+      g_hash_table_insert (model, moved, GSIZE_TO_POINTER (12345));
+      g_assert_false (nebula_system_table_lookup (table, old, NULL));
+      check_table (table, model);
+    }
+
+  g_assert_false (nebula_system_table_lookup (table, NULL, NULL));
+
+  /* foreach sees every pair once; with clear the table is empty after. */
+  nebula_system_table_foreach (table, count_entry, sums, TRUE);
+  g_assert_cmpuint (sums[0], ==, g_hash_table_size (model));
+  g_hash_table_remove_all (model);
+  check_table (table, model);
+
+  g_rand_free (rand);
+  nebula_system_table_free (table);
+}
+
+/* The interface's System path is open only when nothing else has to
+ * happen per request: with a budget every allocation is charged, with a
+ * fill pattern every block is filled. */
+static void
+test_system_closed_paths (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("system", 1000);
+  g_autoptr(NebulaSystemAllocator) charged = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                                                             "budget", budget, NULL);
+  g_autoptr(NebulaSystemAllocator) filled = NULL;
+  guint8 *p, *q;
+
+  g_assert_no_error (error);
+  p = nebula_allocator_allocate (NEBULA_ALLOCATOR (charged), 600, 8, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 600);
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (charged), 600, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (charged), p, 600, 8, &error));
+  g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 0);
+
+  filled = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error, "alloc-fill", 0xab, NULL);
+  g_assert_no_error (error);
+  q = nebula_allocator_allocate (NEBULA_ALLOCATOR (filled), 48, 8, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 48; i++)
+    g_assert_cmpuint (q[i], ==, 0xab);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (filled), q, 48, 8, &error));
+}
+
+/* Threads share a checked System allocator: every block is freed by a
+ * thread other than the one that allocated it half of the time, and the
+ * totals are exact afterwards. */
+#define N_THREADS 4
+#define N_ROUNDS  2000
+#define N_LIVE    32
+
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gpointer         handoff[N_THREADS][N_LIVE];
+  gint             errors;
+} Shared;
+
+typedef struct
+{
+  Shared *shared;
+  guint   index;
+} ThreadArg;
+
+static gpointer
+churn_thread (gpointer data)
+{
+  ThreadArg *arg = data;
+  NebulaAllocator *alloc = arg->shared->alloc;
+  gpointer mine[N_LIVE] = { NULL };
+
+  for (guint round = 0; round < N_ROUNDS; round++)
+    {
+      guint slot = round % N_LIVE;
+      gsize size = 16 + (round % 7) * 24;
+
+      if (mine[slot] != NULL &&
+          !nebula_allocator_deallocate (alloc, mine[slot], *(gsize *) mine[slot], 8, NULL))
+        g_atomic_int_inc (&arg->shared->errors);
+      mine[slot] = nebula_allocator_allocate (alloc, size, 8, NULL);
+      if (mine[slot] == NULL)
+        g_atomic_int_inc (&arg->shared->errors);
+      else
+        *(gsize *) mine[slot] = size;
+    }
+
+  /* Half the blocks go to the next thread through the array, which the
+   * join publishes. */
+  for (guint slot = 0; slot < N_LIVE; slot++)
+    if (slot % 2 == 0)
+      arg->shared->handoff[(arg->index + 1) % N_THREADS][slot] = mine[slot];
+    else if (!nebula_allocator_deallocate (alloc, mine[slot], *(gsize *) mine[slot], 8, NULL))
+      g_atomic_int_inc (&arg->shared->errors);
+  return NULL;
+}
+
+static gpointer
+free_handoff_thread (gpointer data)
+{
+  ThreadArg *arg = data;
+
+  for (guint slot = 0; slot < N_LIVE; slot++)
+    {
+      gpointer p = arg->shared->handoff[arg->index][slot];
+
+      if (p != NULL &&
+          !nebula_allocator_deallocate (arg->shared->alloc, p, *(gsize *) p, 8, NULL))
+        g_atomic_int_inc (&arg->shared->errors);
+    }
+  return NULL;
+}
+
+static void
+test_system_threads (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaSystemAllocator) sys = nebula_system_allocator_new (&error);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  Shared shared = { .alloc = NEBULA_ALLOCATOR (sys) };
+  ThreadArg args[N_THREADS];
+  GThread *threads[N_THREADS];
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < N_THREADS; i++)
+    {
+      args[i] = (ThreadArg) { &shared, i };
+      threads[i] = g_thread_new ("churn", churn_thread, &args[i]);
+    }
+  for (guint i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+  for (guint i = 0; i < N_THREADS; i++)
+    threads[i] = g_thread_new ("free", free_handoff_thread, &args[i]);
+  for (guint i = 0; i < N_THREADS; i++)
+    g_thread_join (threads[i]);
+
+  g_assert_cmpint (shared.errors, ==, 0);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (shared.alloc), ==, 0);
+  stats = nebula_allocator_get_stats (shared.alloc);
+  g_assert_cmpuint (stats->allocations, ==, N_THREADS * N_ROUNDS);
+  g_assert_cmpuint (stats->deallocations, ==, N_THREADS * N_ROUNDS);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+/* Two threads free the same block at once: exactly one succeeds, the other
+ * is INVALID_POINTER, many times over. */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gpointer         block;
+  gint             start;
+  gint             successes;
+  gint             failures;
+} Race;
+
+static gpointer
+race_thread (gpointer data)
+{
+  Race *race = data;
+  GError *error = NULL;
+
+  while (!g_atomic_int_get (&race->start))
+    ;
+  if (nebula_allocator_deallocate (race->alloc, race->block, 24, 8, &error))
+    g_atomic_int_inc (&race->successes);
+  else
+    {
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      g_error_free (error);
+      g_atomic_int_inc (&race->failures);
+    }
+  return NULL;
+}
+
+static void
+test_system_double_free_race (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaSystemAllocator) sys = nebula_system_allocator_new (&error);
+
+  for (guint round = 0; round < 200; round++)
+    {
+      Race race = { .alloc = NEBULA_ALLOCATOR (sys) };
+      GThread *a, *b;
+
+      race.block = nebula_allocator_allocate (race.alloc, 24, 8, &error);
+      g_assert_no_error (error);
+      a = g_thread_new ("a", race_thread, &race);
+      b = g_thread_new ("b", race_thread, &race);
+      g_atomic_int_set (&race.start, 1);
+      g_thread_join (a);
+      g_thread_join (b);
+      g_assert_cmpint (race.successes, ==, 1);
+      g_assert_cmpint (race.failures, ==, 1);
+    }
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (sys)), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -153,6 +448,10 @@ main (int   argc,
   g_test_add_func ("/nebula/system/bad-frees", test_system_bad_frees);
   g_test_add_func ("/nebula/system/unchecked", test_system_unchecked);
   g_test_add_func ("/nebula/system/out-of-memory", test_system_out_of_memory);
+  g_test_add_func ("/nebula/system/table", test_system_table);
+  g_test_add_func ("/nebula/system/closed-paths", test_system_closed_paths);
+  g_test_add_func ("/nebula/system/threads", test_system_threads);
+  g_test_add_func ("/nebula/system/double-free-race", test_system_double_free_race);
 
   return g_test_run ();
 }

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 // A tiny test harness for gjs: tests run in order, each failure is printed
 // with its stack, and the process exits non-zero when any test failed.
+import GLib from 'gi://GLib';
+import Nebula from 'gi://Nebula';
 import System from 'system';
 
 const tests = [];
@@ -12,6 +14,18 @@ export function test(name, fn) {
 export function assert(cond, message = 'assertion failed') {
     if (!cond)
         throw new Error(message);
+}
+
+// A check for assertThrows(): a NebulaAllocatorError of `code` whose
+// message holds every fragment.
+export function isAllocatorError(code, ...fragments) {
+    return e => {
+        assert(e instanceof GLib.Error, `not a GLib.Error: ${e}`);
+        assert(e.matches(Nebula.allocator_error_quark(), code),
+            `expected code ${code}, got ${e.code}: ${e.message}`);
+        for (const fragment of fragments)
+            assert(e.message.includes(fragment), `'${fragment}' not in '${e.message}'`);
+    };
 }
 
 export function assertEqual(actual, expected, message = '') {

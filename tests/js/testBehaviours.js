@@ -206,6 +206,30 @@ const BEHAVIOURS = {
         observed['order'] = order.join('');
         observed['cleanups-after'] = bump.get_n_cleanups();
     },
+
+    'children'(observed) {
+        const parent = Nebula.BumpAllocator.new(65536);
+        const stack = new Nebula.StackAllocator({capacity: 1024, parent});
+        const pool = new Nebula.PoolAllocator({block_size: 64, block_count: 4, parent});
+        const inStack = stack.allocate(64, 8);
+        const inPool = pool.allocate(64, 8);
+        observed['owned-by-parent'] = parent.owns(inStack) && parent.owns(inPool);
+        parent.reset();
+        observed['stack-chunks-after-reset'] = stack.get_n_chunks();
+        observed['pool-slabs-after-reset'] = pool.get_n_slabs();
+        observed['parent-bytes-after-reset'] = parent.bytes_used;
+        stack.allocate(64, 8);
+        pool.allocate(64, 8);
+        observed['allocates-again'] = true;
+    },
+
+    'child-stale-block'() {
+        const parent = Nebula.BumpAllocator.new(65536);
+        const pool = new Nebula.PoolAllocator({block_size: 64, block_count: 4, parent});
+        const block = pool.allocate(64, 8);
+        parent.reset();
+        pool.deallocate(block, 64, 8);
+    },
 };
 
 // The name the table gives the allocator error `code`: EXHAUSTED for

@@ -1,21 +1,10 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-import GLib from 'gi://GLib';
 import GObject from 'gi://GObject';
 import Nebula from 'gi://Nebula';
 
-import {test, assert, assertEqual, assertThrows, run} from './harness.js';
+import {test, assert, assertEqual, assertThrows, isAllocatorError, run} from './harness.js';
 
 const E = Nebula.AllocatorError;
-
-function isAllocatorError(code, ...fragments) {
-    return e => {
-        assert(e instanceof GLib.Error, `not a GLib.Error: ${e}`);
-        assert(e.matches(Nebula.allocator_error_quark(), code),
-            `expected code ${code}, got ${e.code}: ${e.message}`);
-        for (const fragment of fragments)
-            assert(e.message.includes(fragment), `'${fragment}' not in '${e.message}'`);
-    };
-}
 
 test('blocks are aligned, distinct and owned', () => {
     const pool = new Nebula.PoolAllocator({block_size: 64, block_count: 128, name: 'nodes'});

@@ -7,19 +7,9 @@ import GLib from 'gi://GLib';
 import Nebula from 'gi://Nebula';
 import System from 'system';
 
-import {test, assert, assertEqual, assertThrows, run} from './harness.js';
+import {test, assert, assertEqual, assertThrows, isAllocatorError, run} from './harness.js';
 
 const E = Nebula.AllocatorError;
-
-function isAllocatorError(code, ...fragments) {
-    return e => {
-        assert(e instanceof GLib.Error, `not a GLib.Error: ${e}`);
-        assert(e.matches(Nebula.allocator_error_quark(), code),
-            `expected code ${code}, got ${e.code}: ${e.message}`);
-        for (const fragment of fragments)
-            assert(e.message.includes(fragment), `'${fragment}' not in '${e.message}'`);
-    };
-}
 
 function makeUnchecked(kind, threadSafe) {
     const config = {preset: Nebula.Preset.PERFORMANCE, thread_safe: threadSafe};

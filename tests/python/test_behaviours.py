@@ -211,6 +211,30 @@ def cleanups(observed):
     observed['cleanups-after'] = bump.get_n_cleanups()
 
 
+def children(observed):
+    parent = Nebula.BumpAllocator.new(65536)
+    stack = Nebula.StackAllocator(capacity=1024, parent=parent)
+    pool = Nebula.PoolAllocator(block_size=64, block_count=4, parent=parent)
+    in_stack = stack.allocate(64, 8)
+    in_pool = pool.allocate(64, 8)
+    observed['owned-by-parent'] = parent.owns(in_stack) and parent.owns(in_pool)
+    parent.reset()
+    observed['stack-chunks-after-reset'] = stack.get_n_chunks()
+    observed['pool-slabs-after-reset'] = pool.get_n_slabs()
+    observed['parent-bytes-after-reset'] = parent.props.bytes_used
+    stack.allocate(64, 8)
+    pool.allocate(64, 8)
+    observed['allocates-again'] = True
+
+
+def child_stale_block(observed):
+    parent = Nebula.BumpAllocator.new(65536)
+    pool = Nebula.PoolAllocator(block_size=64, block_count=4, parent=parent)
+    block = pool.allocate(64, 8)
+    parent.reset()
+    pool.deallocate(block, 64, 8)
+
+
 BEHAVIOURS = {
     'construct': construct,
     'bad-config': bad_config,
@@ -230,6 +254,8 @@ BEHAVIOURS = {
     'strings': strings,
     'strings-exhausted': strings_exhausted,
     'cleanups': cleanups,
+    'children': children,
+    'child-stale-block': child_stale_block,
 }
 
 
