@@ -103,6 +103,12 @@ void      nebula_allocator_config_set_invalid        (NebulaAllocatorConfig  *co
                                                       const char             *property,
                                                       const char             *format,
                                                       ...) G_GNUC_PRINTF (4, 5);
+void      nebula_allocator_config_set_refused        (NebulaAllocatorConfig  *config,
+                                                      const char             *type_label,
+                                                      const char             *property,
+                                                      const char             *suggestion,
+                                                      const char             *format,
+                                                      ...) G_GNUC_PRINTF (5, 6);
 
 /* Rules shared by several allocators, one message each (the first
  * problem found is kept, as for every rule). */

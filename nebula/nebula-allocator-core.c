@@ -341,26 +341,25 @@ nebula_allocator_config_apply_preset (NebulaAllocatorConfig *config)
     config->free_fill = free_fill;
 }
 
-void
-nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
-                                     const char            *type_label,
-                                     const char            *property,
-                                     const char            *format,
-                                     ...)
+static void G_GNUC_PRINTF (5, 0)
+config_set_invalid_va (NebulaAllocatorConfig *config,
+                       const char            *type_label,
+                       const char            *property,
+                       const char            *suggestion,
+                       const char            *format,
+                       va_list                args)
 {
   g_autofree char *rule = NULL;
-  g_autofree char *suggestion = NULL;
+  g_autofree char *fix = NULL;
   NebulaErrorInfo info = { 0, };
-  va_list args;
 
   if (config->init.error != NULL)
     return;
 
-  va_start (args, format);
   rule = g_strdup_vprintf (format, args);
-  va_end (args);
 
-  suggestion = g_strdup_printf ("Fix the '%s' property: %s.", property, rule);
+  if (suggestion == NULL)
+    suggestion = fix = g_strdup_printf ("Fix the '%s' property: %s.", property, rule);
   info.what = config->name;
   info.suggestion = suggestion;
 
@@ -374,6 +373,37 @@ nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
                       NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG, &info,
                       "%s has an invalid configuration: '%s' %s",
                       type_label, property, rule);
+}
+
+void
+nebula_allocator_config_set_invalid (NebulaAllocatorConfig *config,
+                                     const char            *type_label,
+                                     const char            *property,
+                                     const char            *format,
+                                     ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  config_set_invalid_va (config, type_label, property, NULL, format, args);
+  va_end (args);
+}
+
+/* The same with a suggestion of its own, for a value no fix of the
+ * property makes sound: it names what to use instead. */
+void
+nebula_allocator_config_set_refused (NebulaAllocatorConfig *config,
+                                     const char            *type_label,
+                                     const char            *property,
+                                     const char            *suggestion,
+                                     const char            *format,
+                                     ...)
+{
+  va_list args;
+
+  va_start (args, format);
+  config_set_invalid_va (config, type_label, property, suggestion, format, args);
+  va_end (args);
 }
 
 /* The PRODUCTION preset lets an allocator grow to eight times its initial
@@ -508,6 +538,14 @@ nebula_allocator_config_ensure (NebulaAllocatorConfig  *config,
            * initialization is over, or it would wait for itself. */
           nebula_memory_budget_hold_signals ();
           init (self);
+          /* A configuration that failed leaves the counters as instance
+           * init made them; the failures every call now records must be
+           * atomic if the allocator was asked to be thread-safe (a
+           * refused thread-safe stack, a thread-safe bump of capacity 0),
+           * since its threads may all be calling. */
+          if (config->init.error != NULL && config->thread_safe)
+            nebula_stats_counters_init (nebula_allocator_get_core (self)->counters,
+                                        config->track_stats, TRUE);
           tie_stats_to_object (self);
           if (config->init.error == NULL)
             nebula_allocator_registry_add (self);

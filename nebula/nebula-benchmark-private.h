@@ -28,6 +28,7 @@ typedef enum
   NEBULA_BENCH_REQUEST_RESPONSE,
   NEBULA_BENCH_MIXED_LIFETIMES,
   NEBULA_BENCH_REQUEST_ARENA,
+  NEBULA_BENCH_PRODUCER_CONSUMER,
   NEBULA_BENCH_N_WORKLOADS
 } NebulaBenchWorkload;
 
@@ -160,6 +161,125 @@ void     nebula_bench_barrier_init  (NebulaBenchBarrier *barrier,
                                      guint               n_threads);
 gboolean nebula_bench_barrier_wait  (NebulaBenchBarrier *barrier);
 void     nebula_bench_barrier_abort (NebulaBenchBarrier *barrier);
+
+/* Producer/consumer (NEBULA_BENCH_PRODUCER_CONSUMER): threads run in
+ * pairs. The producer allocates batches of blocks and hands each batch to
+ * its consumer through a single-producer, single-consumer ring of batch
+ * slots; the consumer reads the byte the producer wrote into each block,
+ * writes one of its own and frees it. Handing over a batch costs one
+ * release store and one acquire load on each side, 1/64 of a block's. The
+ * trace of this workload is what one thread alone would do with a batch
+ * (allocate it, then free it in the same order): it sizes the allocators,
+ * and its `ops` are a batch's. */
+#define NEBULA_BENCH_HANDOFF_BATCH  64    /* blocks per batch */
+#define NEBULA_BENCH_HANDOFF_DEPTH  8     /* batches in flight */
+#define NEBULA_BENCH_HANDOFF_SIZE   64    /* bytes per block, alignment 8 */
+
+typedef struct
+{
+  gpointer  blocks[NEBULA_BENCH_HANDOFF_DEPTH][NEBULA_BENCH_HANDOFF_BATCH];
+  /* Batches published by the producer and taken by the consumer, counted
+   * from the start, each on a cache line of its own. */
+  guint     head __attribute__ ((aligned (64)));
+  guint     tail __attribute__ ((aligned (64)));
+  gint      aborted __attribute__ ((aligned (64)));
+} NebulaBenchHandoff;
+
+/* Batches a thread runs so that it makes at least @iterations operations. */
+static inline guint64
+nebula_bench_handoff_batches (guint64 iterations)
+{
+  return MAX ((iterations + NEBULA_BENCH_HANDOFF_BATCH - 1) / NEBULA_BENCH_HANDOFF_BATCH, 1);
+}
+
+void      nebula_bench_handoff_init  (NebulaBenchHandoff *handoff);
+/* Waits until *@counter differs from @value (the producer: until a slot
+ * is free; the consumer: until a batch is published). FALSE if the other
+ * side aborted. */
+gboolean  nebula_bench_handoff_wait  (NebulaBenchHandoff *handoff,
+                                      const guint        *counter,
+                                      guint               value);
+void      nebula_bench_handoff_abort (NebulaBenchHandoff *handoff);
+
+/* The producer's side: @n_batches batches. Inlined with constant function
+ * arguments, as the replay loop is. On a failed allocation the consumer
+ * is released (abort) and FALSE returned. */
+static inline __attribute__ ((always_inline)) gboolean
+nebula_bench_produce (NebulaBenchHandoff   *handoff,
+                      guint64               n_batches,
+                      gpointer              data,
+                      NebulaBenchAllocFunc  alloc_func)
+{
+  guint head = handoff->head;
+
+  for (guint64 b = 0; b < n_batches; b++, head++)
+    {
+      gpointer *slot = handoff->blocks[head % NEBULA_BENCH_HANDOFF_DEPTH];
+
+      /* A slot is free once the consumer has taken the batch written
+       * there NEBULA_BENCH_HANDOFF_DEPTH batches ago. */
+      if (head - __atomic_load_n (&handoff->tail, __ATOMIC_ACQUIRE) >= NEBULA_BENCH_HANDOFF_DEPTH &&
+          !nebula_bench_handoff_wait (handoff, &handoff->tail, head - NEBULA_BENCH_HANDOFF_DEPTH))
+        return FALSE;
+
+      for (guint i = 0; i < NEBULA_BENCH_HANDOFF_BATCH; i++)
+        {
+          guint8 *ptr = alloc_func (data, NEBULA_BENCH_HANDOFF_SIZE, 8);
+
+          if (G_UNLIKELY (ptr == NULL))
+            {
+              nebula_bench_handoff_abort (handoff);
+              return FALSE;
+            }
+          *ptr = (guint8) i;
+          slot[i] = ptr;
+        }
+      __atomic_store_n (&handoff->head, head + 1, __ATOMIC_RELEASE);
+    }
+
+  return TRUE;
+}
+
+/* The consumer's side. A block whose first byte is not the producer's
+ * (a block handed out twice, or overwritten) fails the run, as does a
+ * failed free. */
+static inline __attribute__ ((always_inline)) gboolean
+nebula_bench_consume (NebulaBenchHandoff  *handoff,
+                      guint64              n_batches,
+                      gpointer             data,
+                      NebulaBenchFreeFunc  free_func)
+{
+  guint tail = handoff->tail;
+
+  for (guint64 b = 0; b < n_batches; b++, tail++)
+    {
+      gpointer *slot = handoff->blocks[tail % NEBULA_BENCH_HANDOFF_DEPTH];
+
+      if (__atomic_load_n (&handoff->head, __ATOMIC_ACQUIRE) == tail &&
+          !nebula_bench_handoff_wait (handoff, &handoff->head, tail))
+        return FALSE;
+
+      for (guint i = 0; i < NEBULA_BENCH_HANDOFF_BATCH; i++)
+        {
+          guint8 *ptr = slot[i];
+
+          if (G_UNLIKELY (ptr[0] != (guint8) i))
+            {
+              nebula_bench_handoff_abort (handoff);
+              return FALSE;
+            }
+          ptr[NEBULA_BENCH_HANDOFF_SIZE - 1] = (guint8) i;
+          if (G_UNLIKELY (!free_func (data, ptr, NEBULA_BENCH_HANDOFF_SIZE, 8)))
+            {
+              nebula_bench_handoff_abort (handoff);
+              return FALSE;
+            }
+        }
+      __atomic_store_n (&handoff->tail, tail + 1, __ATOMIC_RELEASE);
+    }
+
+  return TRUE;
+}
 
 /* Minimum and median of @n values (sorts @values). */
 void     nebula_bench_summarize     (double             *values,

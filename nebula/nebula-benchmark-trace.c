@@ -251,6 +251,17 @@ batch_request_arena (Builder *b)
     }
 }
 
+/* What one thread alone does with a producer/consumer batch: allocate
+ * it, then free it in the same order (see NebulaBenchHandoff). */
+static void
+batch_producer_consumer (Builder *b)
+{
+  for (guint i = 0; i < NEBULA_BENCH_HANDOFF_BATCH; i++)
+    emit_alloc (b, i, NEBULA_BENCH_HANDOFF_SIZE, 3);
+  for (guint i = 0; i < NEBULA_BENCH_HANDOFF_BATCH; i++)
+    emit_free (b, i);
+}
+
 void
 nebula_bench_trace_init (NebulaBenchTrace    *trace,
                          NebulaBenchWorkload  workload,
@@ -289,6 +300,9 @@ nebula_bench_trace_init (NebulaBenchTrace    *trace,
         case NEBULA_BENCH_REQUEST_ARENA:
           batch_request_arena (b);
           break;
+        case NEBULA_BENCH_PRODUCER_CONSUMER:
+          batch_producer_consumer (b);
+          break;
         case NEBULA_BENCH_MIXED_LIFETIMES:
         case NEBULA_BENCH_N_WORKLOADS:
         default:
@@ -303,6 +317,10 @@ nebula_bench_trace_init (NebulaBenchTrace    *trace,
   trace->max_size = b->max_size;
   trace->max_batch_bytes = b->max_batch_bytes;
   trace->max_live = b->max_live;
+  /* A pair holds up to a ring of batches at once, and as many again may
+   * wait in an allocator's per-thread caches between the two threads. */
+  if (workload == NEBULA_BENCH_PRODUCER_CONSUMER)
+    trace->max_live = 2 * NEBULA_BENCH_HANDOFF_DEPTH * NEBULA_BENCH_HANDOFF_BATCH;
   trace->n_arena = b->arena->len;
   trace->arena = (NebulaBenchOp *) (gpointer) g_array_free (b->arena, FALSE);
   trace->n_individual = b->individual->len;
@@ -322,11 +340,35 @@ nebula_bench_workload_name (NebulaBenchWorkload workload)
 {
   static const char * const names[] = {
     "small-mixed", "fixed-64", "lifo-frames", "request-response", "mixed-lifetimes",
-    "request-arena",
+    "request-arena", "producer-consumer",
   };
+
+  G_STATIC_ASSERT (G_N_ELEMENTS (names) == NEBULA_BENCH_N_WORKLOADS);
 
   g_return_val_if_fail (workload < NEBULA_BENCH_N_WORKLOADS, NULL);
   return names[workload];
+}
+
+/* Spins (then yields) while *@counter is @value; FALSE once *@aborted is
+ * set. Spinning, because on two cores a futex round trip would dominate
+ * the work between two waits; yielding, because with more threads than
+ * free cores the thread being waited for needs this one's core. */
+static gboolean
+wait_while_equal (const guint *counter,
+                  guint        value,
+                  const gint  *aborted)
+{
+  guint spins = 0;
+
+  while (__atomic_load_n (counter, __ATOMIC_ACQUIRE) == value)
+    {
+      if (__atomic_load_n (aborted, __ATOMIC_ACQUIRE))
+        return FALSE;
+      if (++spins > 256)
+        sched_yield ();
+    }
+
+  return TRUE;
 }
 
 void
@@ -343,7 +385,6 @@ gboolean
 nebula_bench_barrier_wait (NebulaBenchBarrier *barrier)
 {
   guint generation = __atomic_load_n (&barrier->generation, __ATOMIC_ACQUIRE);
-  guint spins = 0;
 
   if (__atomic_load_n (&barrier->aborted, __ATOMIC_ACQUIRE))
     return FALSE;
@@ -355,22 +396,33 @@ nebula_bench_barrier_wait (NebulaBenchBarrier *barrier)
       return TRUE;
     }
 
-  while (__atomic_load_n (&barrier->generation, __ATOMIC_ACQUIRE) == generation)
-    {
-      if (__atomic_load_n (&barrier->aborted, __ATOMIC_ACQUIRE))
-        return FALSE;
-      /* More threads than cores: let the others run. */
-      if (++spins > 256)
-        sched_yield ();
-    }
-
-  return TRUE;
+  return wait_while_equal (&barrier->generation, generation, &barrier->aborted);
 }
 
 void
 nebula_bench_barrier_abort (NebulaBenchBarrier *barrier)
 {
   __atomic_store_n (&barrier->aborted, 1, __ATOMIC_RELEASE);
+}
+
+void
+nebula_bench_handoff_init (NebulaBenchHandoff *handoff)
+{
+  memset (handoff, 0, sizeof *handoff);
+}
+
+gboolean
+nebula_bench_handoff_wait (NebulaBenchHandoff *handoff,
+                           const guint        *counter,
+                           guint               value)
+{
+  return wait_while_equal (counter, value, &handoff->aborted);
+}
+
+void
+nebula_bench_handoff_abort (NebulaBenchHandoff *handoff)
+{
+  __atomic_store_n (&handoff->aborted, 1, __ATOMIC_RELEASE);
 }
 
 static int

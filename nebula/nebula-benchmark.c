@@ -50,6 +50,16 @@
  * every thread (or a max-capacity to grow into). A
  * [class@SystemAllocator] frees every block too, as malloc would, whatever
  * the number of threads.
+ *
+ * %NEBULA_WORKLOAD_PRODUCER_CONSUMER pairs the threads instead: each
+ * block is allocated by one thread of a pair and freed by the other.
+ *
+ * ```python
+ * bench = Nebula.Benchmark.new(Nebula.Workload.PRODUCER_CONSUMER)
+ * bench.props.threads = 2
+ * pool = Nebula.PoolAllocator(block_size=64, block_count=2048, thread_safe=True)
+ * print(bench.run(pool).ns_per_op_min)
+ * ```
  */
 
 struct _NebulaBenchmark
@@ -94,6 +104,7 @@ G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_LIFO_FRAMES == (int) NEBULA_BENCH_LIFO_FR
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_REQUEST_RESPONSE == (int) NEBULA_BENCH_REQUEST_RESPONSE);
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_MIXED_LIFETIMES == (int) NEBULA_BENCH_MIXED_LIFETIMES);
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_REQUEST_ARENA == (int) NEBULA_BENCH_REQUEST_ARENA);
+G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_PRODUCER_CONSUMER == (int) NEBULA_BENCH_PRODUCER_CONSUMER);
 
 /* Which inline fast path a single-threaded run replays through. */
 typedef enum
@@ -116,6 +127,9 @@ typedef struct
   InlinePath           inline_path;
   gboolean             one_by_one;   /* frees every block itself */
   NebulaBenchBarrier  *barrier;      /* NULL with one thread */
+  NebulaBenchHandoff  *handoff;      /* producer/consumer: the pair's ring */
+  gboolean             consumer;     /* producer/consumer: this side frees */
+  guint64              batches;      /* producer/consumer: per pass */
   gboolean             sampling;     /* warm-up: record the peak */
   guint64              peak;
   double              *round_ns;     /* filled by thread 0 */
@@ -201,6 +215,11 @@ worker_pass (Worker *worker)
   const NebulaBenchOp *ops = shared ? worker->trace.individual : worker->trace.arena;
   gsize n_ops = shared ? worker->trace.n_individual : worker->trace.n_arena;
 
+  if (worker->handoff != NULL && worker->consumer)
+    return nebula_bench_consume (worker->handoff, worker->batches, worker, interface_free);
+  if (worker->handoff != NULL)
+    return nebula_bench_produce (worker->handoff, worker->batches, worker, interface_alloc);
+
   for (guint64 pass = 0; pass < worker->passes; pass++)
     {
       gboolean ok;
@@ -276,6 +295,8 @@ failed:
   worker->failed = TRUE;
   if (worker->barrier != NULL)
     nebula_bench_barrier_abort (worker->barrier);
+  if (worker->handoff != NULL)
+    nebula_bench_handoff_abort (worker->handoff);
   return NULL;
 }
 
@@ -291,7 +312,8 @@ failed:
  * Fails with the allocator's error when an operation fails (a bump
  * allocator too small for a batch, a stack allocator given a workload that
  * frees out of order), and with %NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED when
- * several threads are asked of an allocator that is not thread-safe.
+ * several threads are asked of an allocator that is not thread-safe, or
+ * an odd number of threads of %NEBULA_WORKLOAD_PRODUCER_CONSUMER.
  *
  * Returns: (transfer full): the result, or %NULL with @error set
  */
@@ -305,12 +327,27 @@ nebula_benchmark_run (NebulaBenchmark  *self,
   g_autofree Worker *workers = NULL;
   g_autofree double *round_ns = NULL;
   g_autofree GThread **threads = NULL;
+  NebulaBenchHandoff *handoffs = NULL;
+  gboolean pairs = self->workload == NEBULA_WORKLOAD_PRODUCER_CONSUMER;
   InlinePath inline_path = INLINE_PATH_NONE;
   guint64 ops = 0;
 
   g_return_val_if_fail (NEBULA_IS_BENCHMARK (self), NULL);
   g_return_val_if_fail (NEBULA_IS_ALLOCATOR (allocator), NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
+
+  if (pairs && self->threads % 2 != 0)
+    {
+      NebulaErrorInfo info = {
+        .suggestion = "Set threads to 2 (one producer and its consumer) or another even number.",
+      };
+
+      nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED, &info,
+                        "The producer-consumer workload runs in pairs of threads (a producer and "
+                        "its consumer), so it needs an even number of threads, not %u",
+                        self->threads);
+      return NULL;
+    }
 
   if (self->threads > 1 && !nebula_allocator_get_thread_safe (allocator))
     {
@@ -341,6 +378,14 @@ nebula_benchmark_run (NebulaBenchmark  *self,
   round_ns = g_new0 (double, self->rounds);
   threads = g_new0 (GThread *, self->threads);
   nebula_bench_barrier_init (&barrier, self->threads);
+  if (pairs)
+    {
+      /* Aligned: the counters sit on cache lines of their own. */
+      handoffs = g_aligned_alloc (self->threads / 2, sizeof (NebulaBenchHandoff),
+                                  G_ALIGNOF (NebulaBenchHandoff));
+      for (guint i = 0; i < self->threads / 2; i++)
+        nebula_bench_handoff_init (&handoffs[i]);
+    }
 
   for (guint i = 0; i < self->threads; i++)
     {
@@ -361,7 +406,16 @@ nebula_benchmark_run (NebulaBenchmark  *self,
        * it frees nothing). */
       worker->one_by_one = NEBULA_IS_SYSTEM_ALLOCATOR (allocator);
       worker->round_ns = round_ns;
-      ops += worker->passes * worker->trace.ops;
+      if (pairs)
+        {
+          /* Even threads produce, odd ones consume what their pair made. */
+          worker->handoff = &handoffs[i / 2];
+          worker->consumer = i % 2 == 1;
+          worker->batches = nebula_bench_handoff_batches (self->iterations);
+          ops += worker->batches * NEBULA_BENCH_HANDOFF_BATCH;
+        }
+      else
+        ops += worker->passes * worker->trace.ops;
     }
 
   for (guint i = 1; i < self->threads; i++)
@@ -398,6 +452,7 @@ out:
                          "The benchmark failed without a reason");
   for (guint i = 0; i < self->threads; i++)
     nebula_bench_trace_clear (&workers[i].trace);
+  g_aligned_free (handoffs);
 
   /* Leave the allocator empty, as it was given (or emptier). */
   nebula_allocator_reset (allocator);
@@ -505,7 +560,8 @@ nebula_benchmark_class_init (NebulaBenchmarkClass *klass)
    * NebulaBenchmark:threads:
    *
    * How many threads share the allocator, from 1 to 256. Above 1 the
-   * allocator must be thread-safe.
+   * allocator must be thread-safe. %NEBULA_WORKLOAD_PRODUCER_CONSUMER runs
+   * them in pairs (a producer and its consumer): an even number.
    */
   properties[PROP_THREADS] =
     g_param_spec_uint ("threads", NULL, NULL,

@@ -39,6 +39,17 @@ G_BEGIN_DECLS
  *   2048; alignment 8; a request stops early before it would pass 60 KiB),
  *   a byte written in each, all released at once by the reset that ends the
  *   request: the arena a server keeps per request. Since: 0.1
+ * @NEBULA_WORKLOAD_PRODUCER_CONSUMER: threads in pairs (so
+ *   [property@Benchmark:threads] must be even): a producer allocates
+ *   64-byte blocks (alignment 8) in batches of 64, writes a byte into
+ *   each and hands every batch to its consumer through a ring of 8 batch
+ *   slots (one release store and one acquire load per batch on each
+ *   side); the consumer checks the byte, writes one and frees the block.
+ *   Every block is freed on another thread than the one that allocated
+ *   it, so the allocator must be thread-safe and free single blocks (a
+ *   bump allocator frees nothing and soon runs out). An operation is an
+ *   allocation or a free; nothing is live at a reset, so
+ *   [struct@BenchmarkResult]'s peak_bytes says little. Since: 0.1
  *
  * The workloads of #NebulaBenchmark. Each runs in batches that end with
  * [method@Allocator.reset], which releases what is still live (costing next
@@ -56,6 +67,7 @@ typedef enum
   NEBULA_WORKLOAD_REQUEST_RESPONSE,
   NEBULA_WORKLOAD_MIXED_LIFETIMES,
   NEBULA_WORKLOAD_REQUEST_ARENA,
+  NEBULA_WORKLOAD_PRODUCER_CONSUMER,
 } NebulaWorkload;
 
 /**

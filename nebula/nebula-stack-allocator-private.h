@@ -15,10 +15,6 @@
 #include "nebula-sanitizer-private.h"
 #include "nebula-stack-allocator.h"
 
-#if NEBULA_TSAN
-# include <sanitizer/tsan_interface.h>
-#endif
-
 G_BEGIN_DECLS
 
 /* The instance, its chunks and its block headers, shared by the files of
@@ -88,7 +84,7 @@ struct _NebulaStackAllocator
   /* The fast paths, inline and exported, read these (cursor, limit, last,
    * base, cookie): see nebula-stack-allocator.h. */
   NebulaStackFast        fast;
-  gboolean               unlocked;      /* no lock, no fill, no tool: the short path applies */
+  gboolean               short_path;    /* no fill, no tool: the short path applies */
   gboolean               tools_watching; /* ASan or Valgrind: no inline path */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
@@ -101,8 +97,6 @@ struct _NebulaStackAllocator
 
   NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
-  GMutex                 lock;
-  gboolean               holding_signals;  /* under the lock: budget signals held */
   NebulaChildLink       *child_link;    /* a child arena's parent, or NULL */
 
   /* configuration */
@@ -130,7 +124,7 @@ void       nebula_stack_allocator_mark_outside        (guint8                *st
                                                        const guint8          *hole,
                                                        gsize                  hole_size,
                                                        gboolean               writable);
-gboolean   nebula_stack_allocator_owns_locked         (NebulaStackAllocator  *self,
+gboolean   nebula_stack_allocator_owns_ptr            (NebulaStackAllocator  *self,
                                                        gconstpointer          ptr);
 void       nebula_stack_allocator_set_foreign_pointer (NebulaStackAllocator  *self,
                                                        gconstpointer          ptr,
@@ -194,60 +188,12 @@ stack_label (void)
   return "Stack allocator";
 }
 
-/* GMutex is built from atomics in an uninstrumented GLib, so
- * ThreadSanitizer cannot see that it orders the stack's operations: tell
- * it. */
-static inline void
-stack_lock (NebulaStackAllocator *self)
-{
-  if (self->config.thread_safe)
-    {
-      g_mutex_lock (&self->lock);
-#if NEBULA_TSAN
-      __tsan_acquire (&self->lock);
-#endif
-    }
-}
-
-static inline void
-stack_unlock (NebulaStackAllocator *self)
-{
-  if (!self->config.thread_safe)
-    return;
-
-#if NEBULA_TSAN
-  __tsan_release (&self->lock);
-#endif
-  if (G_LIKELY (!self->holding_signals))
-    {
-      g_mutex_unlock (&self->lock);
-      return;
-    }
-
-  self->holding_signals = FALSE;
-  g_mutex_unlock (&self->lock);
-  nebula_memory_budget_emit_held_signals ();
-}
-
 static inline gboolean
 ensure_ready (NebulaStackAllocator  *self,
               GError               **error)
 {
   return nebula_allocator_config_ensure (&self->config, self, nebula_stack_allocator_init_once,
                                          error);
-}
-
-/* Initializes the stack before taking the lock (the first chunk's charge
- * may emit the budget's signals, which must not run under it); the
- * ensure_ready() under the lock then only reports an invalid
- * configuration. */
-static inline void
-stack_lock_ready (NebulaStackAllocator *self)
-{
-  if (G_UNLIKELY (__atomic_load_n (&self->config.init.once, __ATOMIC_ACQUIRE) !=
-                  NEBULA_CONFIG_INIT_DONE))
-    (void) ensure_ready (self, NULL);
-  stack_lock (self);
 }
 
 static inline guint8 *

@@ -47,11 +47,13 @@
  * the fill level of both ends in the message. A double-ended stack does not
  * grow: both ends share one region.
  *
- * A stack is ordered by nature, so [property@StackAllocator:thread-safe]
- * simply serializes every operation with a mutex; without it no lock or
- * atomic instruction is on the path. Note that blocks pushed by several
- * threads interleave, so a thread can only pop its block while nobody
- * pushed above it.
+ * A stack belongs to one thread at a time: no lock or atomic instruction
+ * is on its path. Blocks pushed by several threads onto one stack would
+ * interleave, and a thread could pop its own only while no other thread
+ * had pushed above it, so [property@StackAllocator:thread-safe] %TRUE is
+ * refused with %NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG. Give each thread a
+ * stack of its own (a #GPrivate holds one per thread), or share a
+ * thread-safe #NebulaBumpAllocator or #NebulaPoolAllocator.
  */
 
 enum {
@@ -140,10 +142,10 @@ push_block (NebulaStackAllocator *self,
 }
 
 static gpointer
-allocate_low_locked (NebulaStackAllocator  *self,
-                     gsize                  size,
-                     gsize                  alignment,
-                     GError               **error)
+allocate_low (NebulaStackAllocator  *self,
+              gsize                  size,
+              gsize                  alignment,
+              GError               **error)
 {
   gsize mask = effective_alignment (alignment) - 1;
 
@@ -176,10 +178,8 @@ allocate_slow (NebulaStackAllocator  *self,
 {
   gpointer ptr = NULL;
 
-  stack_lock_ready (self);
   if (ensure_ready (self, error))
-    ptr = allocate_low_locked (self, size, alignment, error);
-  stack_unlock (self);
+    ptr = allocate_low (self, size, alignment, error);
 
   return ptr;
 }
@@ -194,11 +194,11 @@ nebula_stack_allocator_allocate (NebulaAllocator  *allocator,
   gsize mask = effective_alignment (alignment) - 1;
   guintptr start;
 
-  /* `unlocked` is FALSE before initialization, in thread-safe mode, where
-   * the cursor may only be read under the lock, and while a memory tool
-   * watches, which must hear of every block. Addresses stay below 2^63
-   * and alignments are at most 2^63, so the rounding cannot wrap. */
-  if (G_LIKELY (self->unlocked))
+  /* `short_path` is FALSE before initialization, while blocks are
+   * filled and while a memory tool watches, which must hear of every
+   * block. Addresses stay below 2^63 and alignments are at most 2^63, so
+   * the rounding cannot wrap. */
+  if (G_LIKELY (self->short_path))
     {
       start = ((guintptr) self->fast.cursor + HEADER_SIZE + mask) & ~(guintptr) mask;
       if (G_LIKELY (start <= (guintptr) self->fast.limit && (guintptr) self->fast.limit - start >= size))
@@ -221,8 +221,8 @@ in_high_end (NebulaStackAllocator *self,
 }
 
 gboolean
-nebula_stack_allocator_owns_locked (NebulaStackAllocator *self,
-                                    gconstpointer         ptr)
+nebula_stack_allocator_owns_ptr (NebulaStackAllocator *self,
+                                 gconstpointer         ptr)
 {
   const guint8 *p = ptr;
 
@@ -248,10 +248,8 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean owned = FALSE;
 
-  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
-    owned = nebula_stack_allocator_owns_locked (self, ptr);
-  stack_unlock (self);
+    owned = nebula_stack_allocator_owns_ptr (self, ptr);
 
   return owned;
 }
@@ -261,9 +259,9 @@ nebula_stack_allocator_owns (NebulaAllocator *allocator,
  * chunk, on one end; a free or resize then checks the top block and its
  * size itself, as it does for C. */
 static gboolean
-span_in_use_locked (NebulaStackAllocator *self,
-                    guintptr              start,
-                    gsize                 size)
+span_in_use (NebulaStackAllocator *self,
+             guintptr              start,
+             gsize                 size)
 {
   if (self->current == NULL)
     return FALSE;
@@ -291,10 +289,8 @@ stack_span (NebulaAllocator *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   NebulaSpanResult result = NEBULA_SPAN_NOT_READY;
 
-  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
-    result = span_in_use_locked (self, start, size) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
-  stack_unlock (self);
+    result = span_in_use (self, start, size) ? NEBULA_SPAN_OK : NEBULA_SPAN_FOREIGN;
 
   /* A free and a resize take only the top block of an end, after checking
    * that it is one, and say precisely what is wrong (OUT_OF_ORDER, a wrong
@@ -361,7 +357,7 @@ nebula_stack_allocator_set_not_top (NebulaStackAllocator  *self,
                                     const char            *operation,
                                     GError               **error)
 {
-  if (ptr != NULL && nebula_stack_allocator_owns_locked (self, ptr))
+  if (ptr != NULL && nebula_stack_allocator_owns_ptr (self, ptr))
     set_out_of_order (self, ptr, size, operation, error);
   else
     nebula_stack_allocator_set_foreign_pointer (self, ptr, size,
@@ -410,11 +406,10 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gboolean ok = FALSE;
 
-  /* `fast` means initialized and unlocked. */
-  if (G_LIKELY (self->unlocked) && ptr == self->fast.last && ptr != NULL)
+  /* Initialized, no fill and no tool watching. */
+  if (G_LIKELY (self->short_path) && ptr == self->fast.last && ptr != NULL)
     return pop_low (self, size, error);
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->fast.last && ptr != NULL)
@@ -423,7 +418,6 @@ nebula_stack_allocator_deallocate (NebulaAllocator  *allocator,
     ok = nebula_stack_high_pop (self, size, error);
   else
     nebula_stack_allocator_set_not_top (self, ptr, size, "free", error);
-  stack_unlock (self);
 
   return ok;
 }
@@ -456,7 +450,7 @@ move_low_top (NebulaStackAllocator  *self,
       return NULL;
     }
 
-  new_ptr = allocate_low_locked (self, new_size, alignment, error);
+  new_ptr = allocate_low (self, new_size, alignment, error);
   g_assert (new_ptr != NULL);
   memcpy (new_ptr, ptr, MIN (old_size, new_size));
   fill (self->config.alloc_fill, (guint8 *) new_ptr + old_size,
@@ -537,7 +531,6 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   gpointer new_ptr = NULL;
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (ptr == self->fast.last && ptr != NULL)
@@ -546,7 +539,6 @@ nebula_stack_allocator_reallocate (NebulaAllocator  *allocator,
     new_ptr = nebula_stack_high_reallocate_top (self, ptr, old_size, new_size, alignment, error);
   else
     nebula_stack_allocator_set_not_top (self, ptr, old_size, "resize", error);
-  stack_unlock (self);
 
   return new_ptr;
 }
@@ -557,20 +549,13 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   Chunk *first;
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
-    {
-      stack_unlock (self);
-      return;
-    }
+    return;
 
   self->generation++;
   /* A child arena that its parent released holds no chunk. */
   if (self->current == NULL)
-    {
-      stack_unlock (self);
-      return;
-    }
+    return;
 
   /* Every chunk but the first goes; the largest of them stays spare. */
   first = self->current;
@@ -579,8 +564,6 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
   nebula_stack_chunk_set_low_state (self, &(EndState) { first, NULL, first->data });
   nebula_stack_chunk_set_high_state (self, &(EndState) { first, NULL, chunk_end (first) });
   self->used_before = 0;
-
-  stack_unlock (self);
 }
 
 static void
@@ -599,7 +582,21 @@ nebula_stack_allocator_init_once (gpointer data)
 {
   NebulaStackAllocator *self = data;
   NebulaAllocatorConfig *config = &self->config;
+
   nebula_allocator_config_validate (config, stack_label ());
+
+  /* Refused rather than served under a mutex: threads pushing onto one
+   * stack interleave their blocks, and a thread could pop its own only
+   * while no other thread had pushed above it. */
+  if (config->thread_safe)
+    nebula_allocator_config_set_refused (config, stack_label (), "thread-safe",
+                                         "Use one NebulaStackAllocator per thread (for "
+                                         "example kept in a GPrivate), or a thread-safe "
+                                         "NebulaBumpAllocator or NebulaPoolAllocator for "
+                                         "memory that threads share.",
+                                         "cannot be TRUE: a stack shared by threads has no "
+                                         "sound last-in, first-out order (one thread's block "
+                                         "lands above another's, which then cannot be popped)");
 
   /* Both ends share one region, which cannot grow: no preset growth. */
   if (!self->double_ended)
@@ -630,26 +627,20 @@ nebula_stack_allocator_init_once (gpointer data)
   if (self->max_capacity == 0)
     self->max_capacity = self->capacity;
 
-  nebula_stats_counters_init (&self->stats, config->track_stats, config->thread_safe);
+  nebula_stats_counters_init (&self->stats, config->track_stats, FALSE);
 
   if (!nebula_stack_chunk_start (self, &config->init.error))
     return;
 
+  self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
   /* The inline paths: closed (max_fast_size 0) in every mode that needs
    * the exported one (fills, and memory tools watching, which must hear of
    * every block from the slow path), and counting into the plain counters.
    * The vfunc's short path is closed to the tools as well. */
   self->tools_watching = nebula_memory_tools_watching ();
-  /* Written only when TRUE: other threads of a thread-safe stack may be
-   * reading it already. */
-  if (!config->thread_safe && config->alloc_fill < 0 && !self->tools_watching)
-    self->unlocked = TRUE;
-  if (!config->thread_safe)
-    {
-      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
-        self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
-    }
+  self->short_path = config->alloc_fill < 0 && !self->tools_watching;
+  if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
+    self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
 }
 
 static gboolean
@@ -703,7 +694,6 @@ nebula_stack_allocator_finalize (GObject *object)
 
   nebula_stack_chunk_release_all (self);
   g_clear_pointer (&self->child_link, nebula_child_link_free);
-  g_mutex_clear (&self->lock);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_stack_allocator_parent_class)->finalize (object);
@@ -727,15 +717,11 @@ nebula_stack_allocator_get_property (GObject    *object,
       break;
 
     case NEBULA_CONFIG_PROP_BYTES_USED:
-      stack_lock (self);
       g_value_set_uint64 (value, bytes_used (self));
-      stack_unlock (self);
       break;
 
     case NEBULA_CONFIG_PROP_BYTES_AVAILABLE:
-      stack_lock (self);
       g_value_set_uint64 (value, bytes_available (self));
-      stack_unlock (self);
       break;
 
     case PROP_MAX_CAPACITY:
@@ -763,9 +749,7 @@ release_as_child (NebulaAllocator *child)
   NebulaStackAllocator *self = NEBULA_STACK_ALLOCATOR (child);
 
   nebula_allocator_reset (child);
-  stack_lock (self);
   nebula_stack_chunk_release_all (self);
-  stack_unlock (self);
 }
 
 static void
@@ -830,9 +814,12 @@ nebula_stack_allocator_class_init (NebulaStackAllocatorClass *klass)
   /**
    * NebulaStackAllocator:thread-safe:
    *
-   * Whether several threads may use the stack at once. Every operation then
-   * takes a mutex; without it the allocation path has no lock and no atomic
-   * instruction.
+   * Must stay %FALSE: a stack shared by threads has no sound last-in,
+   * first-out order, so %TRUE makes construction fail with
+   * %NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG and a suggestion. Use one stack
+   * per thread (for example in a #GPrivate), or a thread-safe
+   * #NebulaBumpAllocator or #NebulaPoolAllocator. The allocation path has
+   * no lock and no atomic instruction.
    */
   /**
    * NebulaStackAllocator:track-stats:
@@ -937,7 +924,6 @@ static void
 nebula_stack_allocator_init (NebulaStackAllocator *self)
 {
   nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_STACK, &self->stats, &self->config, FALSE);
-  g_mutex_init (&self->lock);
   self->capacity = DEFAULT_CAPACITY;
   self->fast.cookie = (guintptr) g_random_int () * 0x9E3779B97F4A7C15u + (guintptr) g_random_int ();
   self->id = __atomic_fetch_add (&next_allocator_id, 1, __ATOMIC_RELAXED);

@@ -103,7 +103,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaStackFrame, nebula_stack_frame_free)
  * nebula_allocator_allocate() for a #NebulaStackAllocator, inlined into
  * the caller: a block that fits in the current chunk costs a few
  * instructions and no call. Anything else (a full chunk, growth, a size of
- * 0, an invalid layout, a thread-safe or filling stack) goes through
+ * 0, an invalid layout, a filling stack) goes through
  * nebula_allocator_allocate(), with identical results and statistics.
  *
  * Returns: (transfer none) (nullable): the memory, or %NULL with @error set

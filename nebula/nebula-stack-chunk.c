@@ -280,19 +280,6 @@ push_chunk (NebulaStackAllocator *self,
   self->fast.last = NULL;
 }
 
-/* Growth charges the budget under the lock, and the budget's handlers may
- * call back into the stack: the signals wait until stack_unlock(). Only
- * growth holds them, so that other operations pay nothing for it. */
-static inline void
-stack_hold_signals (NebulaStackAllocator *self)
-{
-  if (self->config.thread_safe && self->config.account.budget != NULL && !self->holding_signals)
-    {
-      nebula_memory_budget_hold_signals ();
-      self->holding_signals = TRUE;
-    }
-}
-
 /* Continues the low end in a new (or the spare) chunk with room for a block
  * of @size bytes at @alignment. */
 gboolean
@@ -307,10 +294,7 @@ nebula_stack_chunk_grow (NebulaStackAllocator  *self,
 
   /* A child arena that its parent released starts again. */
   if (self->current == NULL)
-    {
-      stack_hold_signals (self);
-      return nebula_stack_chunk_start (self, error);
-    }
+    return nebula_stack_chunk_start (self, error);
 
   if (!can_grow (self) || size > NEBULA_MAX_ALLOCATION_SIZE / 2 ||
       align > NEBULA_MAX_ALLOCATION_SIZE / 2)
@@ -343,7 +327,6 @@ nebula_stack_chunk_grow (NebulaStackAllocator  *self,
     nebula_stack_chunk_free (self, g_steal_pointer (&self->spare));
 
   chunk_size = CLAMP (self->current->size * 2, need, room);
-  stack_hold_signals (self);
   chunk = nebula_stack_chunk_new (self, chunk_size, error);
   if (chunk == NULL)
     return FALSE;
@@ -385,12 +368,8 @@ nebula_stack_chunk_report (NebulaAllocator *allocator,
   GVariantBuilder chunks;
   gsize stranded = 0;
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, NULL))
-    {
-      stack_unlock (self);
-      return;
-    }
+    return;
 
   g_variant_builder_init (&chunks, G_VARIANT_TYPE ("aa{sv}"));
   for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
@@ -413,7 +392,6 @@ nebula_stack_chunk_report (NebulaAllocator *allocator,
   g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
   g_variant_dict_insert (report, "fragmentation", "d",
                          self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
-  stack_unlock (self);
 
   g_variant_dict_insert_value (report, "chunks", g_variant_builder_end (&chunks));
 }
@@ -434,11 +412,9 @@ nebula_stack_allocator_get_n_chunks (NebulaStackAllocator *self)
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), 0);
 
-  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
       n++;
-  stack_unlock (self);
 
   return n;
 }

@@ -22,10 +22,10 @@ set_single_ended (NebulaStackAllocator  *self,
 }
 
 static gpointer
-allocate_high_locked (NebulaStackAllocator  *self,
-                      gsize                  size,
-                      gsize                  alignment,
-                      GError               **error)
+allocate_high (NebulaStackAllocator  *self,
+               gsize                  size,
+               gsize                  alignment,
+               GError               **error)
 {
   gsize mask = effective_alignment (alignment) - 1;
   guintptr block;
@@ -154,10 +154,8 @@ nebula_stack_allocator_allocate_high (NebulaStackAllocator  *self,
 
   if (nebula_layout_check (NEBULA_ALLOCATOR (self), size, alignment, error))
     {
-      stack_lock_ready (self);
       if (ensure_ready (self, error))
-        ptr = allocate_high_locked (self, MAX (size, 1), alignment, error);
-      stack_unlock (self);
+        ptr = allocate_high (self, MAX (size, 1), alignment, error);
     }
 
   if (ptr != NULL)
@@ -214,20 +212,18 @@ nebula_stack_allocator_deallocate_high (NebulaStackAllocator  *self,
 
   g_return_val_if_fail (NEBULA_IS_STACK_ALLOCATOR (self), FALSE);
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, error))
     ;
   else if (!self->double_ended)
     set_single_ended (self, size, error);
   else if (ptr != NULL && ptr == self->high_last)
     ok = nebula_stack_high_pop (self, MAX (size, 1), error);
-  else if (ptr != NULL && nebula_stack_allocator_owns_locked (self, ptr) &&
+  else if (ptr != NULL && nebula_stack_allocator_owns_ptr (self, ptr) &&
            (guint8 *) ptr < self->fast.limit)
     nebula_stack_allocator_set_foreign_pointer (self, ptr, size, "belongs to the low end of the "
                                                 "stack, not the high end", error);
   else
     nebula_stack_allocator_set_not_top (self, ptr, size, "free", error);
-  stack_unlock (self);
 
   if (ok)
     nebula_stats_counters_record_deallocation (&self->stats, size);

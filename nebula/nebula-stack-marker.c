@@ -49,7 +49,6 @@ mark (NebulaStackAllocator *self,
   marker->high = high;
   marker->cleanup_mark = nebula_cleanup_mark (self);
 
-  stack_lock_ready (self);
   if (ensure_ready (self, NULL))
     {
       state = high ? high_state (self) : low_state (self);
@@ -73,7 +72,6 @@ mark (NebulaStackAllocator *self,
       /* An unusable allocator gives a marker that release refuses. */
       marker->allocator_id = 0;
     }
-  stack_unlock (self);
 
   return marker;
 }
@@ -183,7 +181,7 @@ record_release (NebulaStackAllocator *self,
 }
 
 static gboolean
-release_locked (NebulaStackAllocator     *self,
+release_blocks (NebulaStackAllocator     *self,
                 const NebulaStackMarker  *marker,
                 GError                  **error)
 {
@@ -277,18 +275,14 @@ nebula_stack_allocator_release_to_marker (NebulaStackAllocator     *self,
   g_return_val_if_fail (marker != NULL, FALSE);
   g_return_val_if_fail (error == NULL || *error == NULL, FALSE);
 
-  /* Cleanups registered since the marker run outside the lock (they may
-   * use the stack) and before the memory they may read is released. */
-  stack_lock_ready (self);
+  /* Cleanups registered since the marker run first (they may use the
+   * stack), before the memory they may read is released. */
   current = marker->allocator_id == self->id && marker->generation == self->generation;
-  stack_unlock (self);
   if (current)
     nebula_cleanup_run_after (self, marker->cleanup_mark);
 
-  stack_lock_ready (self);
   if (ensure_ready (self, error))
-    ok = release_locked (self, marker, error);
-  stack_unlock (self);
+    ok = release_blocks (self, marker, error);
 
   return ok;
 }

@@ -19,12 +19,8 @@ nebula_stack_trim (NebulaAllocator  *allocator,
   NebulaStackAllocator *self = (NebulaStackAllocator *) allocator;
   guint64 given = 0;
 
-  stack_lock_ready (self);
   if (!ensure_ready (self, error))
-    {
-      stack_unlock (self);
-      return 0;
-    }
+    return 0;
 
   if (self->spare != NULL)
     {
@@ -32,6 +28,5 @@ nebula_stack_trim (NebulaAllocator  *allocator,
       nebula_stack_chunk_free (self, g_steal_pointer (&self->spare));
     }
 
-  stack_unlock (self);
   return given;
 }

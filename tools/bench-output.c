@@ -130,6 +130,9 @@ collect_goals (Goal *goals)
                         geomean_ratio ("system-unchecked", "malloc"), 1.3, TRUE };
   goals[n++] = (Goal) { "system / malloc (geometric mean)",
                         geomean_ratio ("system", "malloc"), 2.0, TRUE };
+  goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
+                        1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
+                        FALSE };
   return n;
 }
 
@@ -287,7 +290,7 @@ nebula_bench_print_table (const BenchReport *report)
   guint n_dispatch_rows, n_simd_rows;
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
-  Goal goals[16];
+  Goal goals[24];
   guint n_goals;
 
   printf ("nebula-bench %s: %d thread%s, >= %" G_GUINT64_FORMAT " ops per round and thread, "
@@ -444,7 +447,7 @@ nebula_bench_print_json (const BenchReport *report)
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
   g_autoptr(GString) out = g_string_new ("{\n");
-  Goal goals[16];
+  Goal goals[24];
   guint n_goals = collect_goals (goals);
   gboolean first = TRUE;
 

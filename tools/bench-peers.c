@@ -119,11 +119,19 @@ floor_call_reset (gpointer data)
 }
 
 /* One pass function per target: the replay loop inlined with that
- * target's functions. `arena` or `individual` picks the rendering. */
+ * target's functions. `arena` or `individual` picks the rendering. A
+ * producer/consumer pair runs its side of the hand-off instead (only
+ * targets with cross_thread_frees get there). */
 #define DEFINE_PASS(name, rendering, alloc_func, free_func, reset_func)              \
   static gboolean                                                                  \
   name (Worker *worker)                                                            \
   {                                                                                \
+    if (worker->handoff != NULL && worker->consumer)                               \
+      return nebula_bench_consume (worker->handoff, worker->batches,               \
+                                   worker->context, free_func);                    \
+    if (worker->handoff != NULL)                                                   \
+      return nebula_bench_produce (worker->handoff, worker->batches,               \
+                                   worker->context, alloc_func);                   \
     for (guint64 pass = 0; pass < worker->passes; pass++)                          \
       if (!nebula_bench_replay (worker->trace.rendering, worker->trace.n_##rendering, \
                                 worker->slots, worker->context,                    \
@@ -297,15 +305,10 @@ typedef struct
 } MimallocContext;
 
 static const char *
-mimalloc_load (void)
+mimalloc_load_once (void)
 {
   static char *error;
-  static gboolean loaded;
   void *handle;
-
-  if (loaded)
-    return error;
-  loaded = TRUE;
 
 #if HAVE_VALGRIND
   /* Valgrind redirects the free() that libmimalloc exports, and with it
@@ -331,6 +334,23 @@ mimalloc_load (void)
     return error = g_strdup ("libmimalloc lacks the heap API");
 
   return NULL;
+}
+
+/* Every worker thread of a run sets up at once: the first loads, the
+ * others wait for it (they used to find the functions still NULL). */
+static const char *
+mimalloc_load (void)
+{
+  static gsize once;
+  static const char *error;
+
+  if (g_once_init_enter (&once))
+    {
+      error = mimalloc_load_once ();
+      g_once_init_leave (&once, 1);
+    }
+
+  return error;
 }
 
 static gboolean
@@ -637,19 +657,22 @@ Target nebula_bench_targets[] = {
   { "system-unchecked", KIND_NEBULA, "NebulaSystemAllocator with check-frees off, through the interface",
     .nebula_type = "system", .nebula_unchecked = TRUE },
   { "malloc", KIND_PEER, "glibc malloc/free",
-    no_setup, no_teardown, malloc_pass, FALSE },
+    no_setup, no_teardown, malloc_pass, FALSE, .cross_thread_frees = TRUE },
   { "gslice", KIND_PEER, "GSlice g_slice_alloc/g_slice_free1 (GLib " G_STRINGIFY (GLIB_MAJOR_VERSION) "."
     G_STRINGIFY (GLIB_MINOR_VERSION) ")",
-    no_setup, no_teardown, gslice_pass, FALSE },
+    no_setup, no_teardown, gslice_pass, FALSE, .cross_thread_frees = TRUE },
 #if HAVE_JEMALLOC
   { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx",
-    no_setup, no_teardown, jemalloc_pass, FALSE },
+    no_setup, no_teardown, jemalloc_pass, FALSE, .cross_thread_frees = TRUE },
 #else
   { "jemalloc", KIND_PEER, "jemalloc mallocx/sdallocx", .absent = ABSENT ("libjemalloc-dev") },
 #endif
 #if HAVE_MIMALLOC
+  /* producer-consumer: mi_free() takes a block of another thread's heap
+   * (a remote free), and the producer destroys its heap only after the
+   * last round's barrier, when its consumer has freed everything. */
   { "mimalloc-heap", KIND_PEER, "mimalloc heap per thread, mi_heap_destroy at batch end",
-    mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE },
+    mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE, .cross_thread_frees = TRUE },
 #else
   { "mimalloc-heap", KIND_PEER, "mimalloc heaps", .absent = ABSENT ("libmimalloc-dev") },
 #endif

@@ -42,6 +42,9 @@ typedef struct
   guint                index;
   guint                rounds;
   NebulaBenchBarrier  *barrier;
+  NebulaBenchHandoff  *handoff;      /* producer/consumer: the pair's ring */
+  gboolean             consumer;     /* producer/consumer: this side frees */
+  guint64              batches;      /* producer/consumer: per pass */
   double              *round_ns;
   const Target        *target;
   gpointer             context;
@@ -63,6 +66,7 @@ struct _Target
   TeardownFunc  teardown;
   PassFunc      pass;
   gboolean      shared_needs_thread_safety;
+  gboolean      cross_thread_frees;  /* a block may be freed on another thread */
   /* Nebula: the short type name and whether to use the inline path */
   const char   *nebula_type;
   gboolean      nebula_inline;

@@ -64,6 +64,8 @@ failed:
   worker->failed = TRUE;
   if (worker->barrier != NULL)
     nebula_bench_barrier_abort (worker->barrier);
+  if (worker->handoff != NULL)
+    nebula_bench_handoff_abort (worker->handoff);
   return NULL;
 }
 
@@ -79,11 +81,27 @@ run_direct (Target              *target,
   g_autofree Worker *workers = g_new0 (Worker, n_threads);
   g_autofree GThread **threads = g_new0 (GThread *, n_threads);
   g_autofree double *round_ns = g_new0 (double, rounds);
+  NebulaBenchHandoff *handoffs = NULL;
+  gboolean pairs = workload == NEBULA_BENCH_PRODUCER_CONSUMER;
   NebulaBenchBarrier barrier;
   gboolean failed = FALSE;
   guint64 ops = 0;
 
+  if (pairs && !target->cross_thread_frees)
+    {
+      cell->error = g_strdup ("does not apply: every block is freed on another thread, which "
+                              "this target's blocks (or its per-thread arenas) cannot take");
+      return;
+    }
+
   nebula_bench_barrier_init (&barrier, n_threads);
+  if (pairs)
+    {
+      handoffs = g_aligned_alloc (n_threads / 2, sizeof (NebulaBenchHandoff),
+                                  G_ALIGNOF (NebulaBenchHandoff));
+      for (guint i = 0; i < n_threads / 2; i++)
+        nebula_bench_handoff_init (&handoffs[i]);
+    }
 
   for (guint i = 0; i < n_threads; i++)
     {
@@ -97,7 +115,16 @@ run_direct (Target              *target,
       worker->barrier = n_threads > 1 ? &barrier : NULL;
       worker->round_ns = round_ns;
       worker->target = target;
-      ops += worker->passes * worker->trace.ops;
+      if (pairs)
+        {
+          /* Even threads produce, odd ones consume (as NebulaBenchmark). */
+          worker->handoff = &handoffs[i / 2];
+          worker->consumer = i % 2 == 1;
+          worker->batches = nebula_bench_handoff_batches (iterations);
+          ops += worker->batches * NEBULA_BENCH_HANDOFF_BATCH;
+        }
+      else
+        ops += worker->passes * worker->trace.ops;
     }
 
   for (guint i = 1; i < n_threads; i++)
@@ -114,6 +141,7 @@ run_direct (Target              *target,
       g_free (workers[i].why);
       nebula_bench_trace_clear (&workers[i].trace);
     }
+  g_aligned_free (handoffs);
 
   if (failed)
     {
@@ -272,6 +300,21 @@ run_nebula (Target              *target,
 
   g_assert (type != G_TYPE_INVALID);
 
+  /* Several threads share one allocator, which must be thread-safe, and a
+   * stack refuses to be: each thread would need its own. */
+  if (n_threads > 1 && type == NEBULA_TYPE_STACK_ALLOCATOR)
+    {
+      cell->error = g_strdup ("does not apply: the threads would share one stack, and a stack "
+                              "belongs to one thread");
+      return;
+    }
+  if (workload == NEBULA_BENCH_PRODUCER_CONSUMER && type == NEBULA_TYPE_BUMP_ALLOCATOR)
+    {
+      cell->error = g_strdup ("does not apply: every block is freed on its own, and a bump "
+                              "allocator frees nothing before a reset");
+      return;
+    }
+
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
   allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
                                     target->nebula_thread_safe, target->nebula_unchecked, &error);
@@ -321,7 +364,10 @@ nebula_bench_run_target (Target              *target,
                          guint64              seed,
                          Cell                *cell)
 {
-  if (target->kind == KIND_NEBULA)
+  if (workload == NEBULA_BENCH_PRODUCER_CONSUMER && n_threads % 2 != 0)
+    cell->error = g_strdup ("does not apply: the threads run in pairs (a producer and its "
+                            "consumer): give --threads an even number");
+  else if (target->kind == KIND_NEBULA)
     run_nebula (target, workload, iterations, rounds, n_threads, seed, cell);
   else
     run_direct (target, workload, iterations, rounds, n_threads, seed, cell);

@@ -74,6 +74,24 @@ def main():
     expect(re.search(r'^stack\s+1\s+\d+\s+\d+\s+\d+\s+\d+$', table, re.M),
            'no memory row for stack')
 
+    # producer-consumer pairs the threads: only when named, an even
+    # --threads, and n/a where a block cannot be freed on another thread.
+    result = run(bench, '--quick', '-t', '2', '-a', 'bump,pool-ts,floor-inline,malloc',
+                 '-w', 'producer-consumer')
+    expect(result.returncode == 0, f'producer-consumer: exit {result.returncode}: {result.stderr}')
+    table = result.stdout
+    expect(re.search(r'^pool-ts\s+\d+\.\d+', table, re.M), f'no pool-ts figure: {table}')
+    expect(re.search(r'^malloc\s+\d+\.\d+', table, re.M), f'no malloc figure: {table}')
+    expect(re.search(r'^bump\s+n/a', table, re.M) and 'a bump allocator frees nothing' in table,
+           'bump on producer-consumer is not explained')
+    expect(re.search(r'^floor-inline\s+n/a', table, re.M), 'floor ran producer-consumer')
+    result = run(bench, '--quick', '-a', 'malloc', '-w', 'producer-consumer')
+    expect(re.search(r'^malloc\s+n/a', result.stdout, re.M) and 'even number' in result.stdout,
+           'producer-consumer with one thread is not explained')
+    result = run(bench, '--quick', '-a', 'malloc', '--no-simd')
+    expect(result.returncode == 0 and 'producer-consumer' not in result.stdout,
+           'producer-consumer ran without being named')
+
     quiet = run(bench, '--quick', '--quiet', '-a', 'bump', '-w', 'fixed-64', '--format', 'json')
     expect(quiet.returncode == 0 and quiet.stderr == '', f'--quiet: {quiet.stderr!r}')
     rows = json.loads(quiet.stdout)['results']

@@ -159,7 +159,9 @@ print_list (void)
             nebula_bench_targets[t].absent != NULL ? nebula_bench_targets[t].absent : "");
   printf ("workloads:\n");
   for (guint w = 0; w < N_WORKLOADS; w++)
-    printf ("  %s\n", nebula_bench_workload_name (w));
+    printf ("  %s%s\n", nebula_bench_workload_name (w),
+            w == NEBULA_BENCH_PRODUCER_CONSUMER
+              ? " (only when named with -w; threads in pairs, so an even --threads)" : "");
 }
 
 int
@@ -235,8 +237,11 @@ main (int   argc,
     opt_simd_only = opt_no_simd = TRUE;
   report.simd_only = opt_simd_only;
 
+  /* producer-consumer pairs the threads, unlike every other workload, so
+   * it runs only when asked for by name. */
   for (guint w = 0; w < N_WORKLOADS; w++)
-    report.workload_selected[w] = name_listed (opt_workloads, nebula_bench_workload_name (w));
+    report.workload_selected[w] = name_listed (opt_workloads, nebula_bench_workload_name (w)) &&
+                                  (w != NEBULA_BENCH_PRODUCER_CONSUMER || opt_workloads != NULL);
 
   nebula_bench_peers_init ();
 

@@ -40,13 +40,6 @@ create_stack (void)
 }
 
 static NebulaAllocator *
-create_stack_thread_safe (void)
-{
-  return g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, NULL,
-                         "capacity", (guint64) (64 * 1024), "thread-safe", TRUE, NULL);
-}
-
-static NebulaAllocator *
 create_pool (void)
 {
   return g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
@@ -76,7 +69,6 @@ static const Factory factories[] = {
   { "bump", create_bump },
   { "bump-thread-safe", create_bump_thread_safe },
   { "stack", create_stack },
-  { "stack-thread-safe", create_stack_thread_safe },
   { "pool", create_pool },
   { "pool-unchecked", create_pool_unchecked },
   { "pool-thread-safe", create_pool_thread_safe },

@@ -53,6 +53,10 @@ test_benchmark_workloads (void)
       g_autoptr(NebulaAllocatorStats) stats = NULL;
       g_autoptr(GError) error = NULL;
 
+      /* Threads in pairs: test_benchmark_producer_consumer(). */
+      if (workload == NEBULA_WORKLOAD_PRODUCER_CONSUMER)
+        continue;
+
       on_bump = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (bump), &error);
       g_assert_no_error (error);
       check_result (on_bump, workload);
@@ -281,6 +285,189 @@ test_benchmark_request_arena_trace (void)
   nebula_bench_trace_clear (&trace);
 }
 
+/* The producer/consumer hand-off on its own, with allocation functions
+ * that hand out numbered blocks of one buffer and count the frees of each:
+ * every block is allocated on one thread, freed on the other, exactly
+ * once, in a run split in passes as the rounds split it. */
+#define PC_BATCHES 100
+#define PC_PASSES  3
+#define PC_BLOCKS  (PC_PASSES * PC_BATCHES * NEBULA_BENCH_HANDOFF_BATCH)
+
+typedef struct
+{
+  guint8  *buffer;
+  guint    next;           /* the producer's */
+  guint8   frees[PC_BLOCKS];  /* the consumer's */
+  guint    bad_frees;
+  guint    fail_at;        /* the allocation that fails, or G_MAXUINT */
+} Ledger;
+
+static gpointer
+ledger_alloc (gpointer data, gsize size, gsize alignment)
+{
+  Ledger *ledger = data;
+
+  g_assert_cmpuint (size, ==, NEBULA_BENCH_HANDOFF_SIZE);
+  if (ledger->next == ledger->fail_at || ledger->next == PC_BLOCKS)
+    return NULL;
+  return ledger->buffer + (gsize) ledger->next++ * NEBULA_BENCH_HANDOFF_SIZE;
+}
+
+static gboolean
+ledger_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  Ledger *ledger = data;
+  gsize offset = (guint8 *) ptr - ledger->buffer;
+
+  if (size != NEBULA_BENCH_HANDOFF_SIZE || offset % NEBULA_BENCH_HANDOFF_SIZE != 0 ||
+      offset / NEBULA_BENCH_HANDOFF_SIZE >= PC_BLOCKS)
+    ledger->bad_frees++;
+  else
+    ledger->frees[offset / NEBULA_BENCH_HANDOFF_SIZE]++;
+  return TRUE;
+}
+
+typedef struct
+{
+  NebulaBenchHandoff *handoff;
+  Ledger             *ledger;
+  gboolean            ok;
+} ConsumerRun;
+
+static gpointer
+consumer_thread (gpointer data)
+{
+  ConsumerRun *run = data;
+
+  run->ok = TRUE;
+  for (guint pass = 0; pass < PC_PASSES && run->ok; pass++)
+    run->ok = nebula_bench_consume (run->handoff, PC_BATCHES, run->ledger, ledger_free);
+  return NULL;
+}
+
+static void
+run_handoff (Ledger   *ledger,
+             gboolean *produced,
+             gboolean *consumed)
+{
+  NebulaBenchHandoff *handoff = g_aligned_alloc (1, sizeof *handoff, G_ALIGNOF (NebulaBenchHandoff));
+  ConsumerRun run = { handoff, ledger, FALSE };
+  GThread *consumer;
+
+  nebula_bench_handoff_init (handoff);
+  consumer = g_thread_new ("consumer", consumer_thread, &run);
+  *produced = TRUE;
+  for (guint pass = 0; pass < PC_PASSES && *produced; pass++)
+    *produced = nebula_bench_produce (handoff, PC_BATCHES, ledger, ledger_alloc);
+  g_thread_join (consumer);
+  *consumed = run.ok;
+  g_aligned_free (handoff);
+}
+
+static void
+test_benchmark_handoff_frees_once (void)
+{
+  Ledger *ledger = g_new0 (Ledger, 1);
+  gboolean produced, consumed;
+
+  ledger->buffer = g_malloc0 (PC_BLOCKS * NEBULA_BENCH_HANDOFF_SIZE);
+  ledger->fail_at = G_MAXUINT;
+  run_handoff (ledger, &produced, &consumed);
+  g_assert_true (produced);
+  g_assert_true (consumed);
+  g_assert_cmpuint (ledger->next, ==, PC_BLOCKS);
+  g_assert_cmpuint (ledger->bad_frees, ==, 0);
+  for (guint i = 0; i < PC_BLOCKS; i++)
+    {
+      if (ledger->frees[i] != 1)
+        g_error ("block %u was freed %u times", i, ledger->frees[i]);
+      /* The producer's byte, and the consumer's. */
+      g_assert_cmpuint (ledger->buffer[(gsize) i * NEBULA_BENCH_HANDOFF_SIZE], ==,
+                        i % NEBULA_BENCH_HANDOFF_BATCH);
+      g_assert_cmpuint (ledger->buffer[(gsize) i * NEBULA_BENCH_HANDOFF_SIZE +
+                                       NEBULA_BENCH_HANDOFF_SIZE - 1], ==,
+                        i % NEBULA_BENCH_HANDOFF_BATCH);
+    }
+
+  /* A failed allocation stops both sides: the consumer is not left
+   * waiting, and nothing of the unfinished batch is freed. */
+  memset (ledger->frees, 0, sizeof ledger->frees);
+  memset (ledger->buffer, 0, PC_BLOCKS * NEBULA_BENCH_HANDOFF_SIZE);
+  ledger->next = 0;
+  ledger->fail_at = 10 * NEBULA_BENCH_HANDOFF_BATCH + 5;
+  run_handoff (ledger, &produced, &consumed);
+  g_assert_false (produced);
+  g_assert_false (consumed);
+  for (guint i = 0; i < PC_BLOCKS; i++)
+    g_assert_cmpuint (ledger->frees[i], ==, i < 10 * NEBULA_BENCH_HANDOFF_BATCH ? 1 : 0);
+
+  g_free (ledger->buffer);
+  g_free (ledger);
+}
+
+/* The workload through NebulaBenchmark: threads in pairs, every block
+ * freed once (the system allocator's check-frees would report a double or
+ * foreign free, the pool's too), nothing left in use. */
+static void
+test_benchmark_producer_consumer (void)
+{
+  g_autoptr(NebulaBenchmark) bench = small_benchmark (NEBULA_WORKLOAD_PRODUCER_CONSUMER);
+  g_autoptr(NebulaPoolAllocator) plain = nebula_pool_allocator_new (64, 64, NULL);
+  g_autoptr(NebulaBenchmarkResult) result = NULL;
+  g_autoptr(GError) error = NULL;
+  guint64 per_thread = nebula_bench_handoff_batches (3000) * NEBULA_BENCH_HANDOFF_BATCH;
+  NebulaAllocator *allocators[2];
+
+  /* One thread cannot pair. */
+  g_assert_null (nebula_benchmark_run (bench, NEBULA_ALLOCATOR (plain), &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "even number of threads, not 1"));
+  g_assert_nonnull (strstr (nebula_error_get_suggestion (error), "Set threads to 2"));
+  g_clear_error (&error);
+
+  g_object_set (bench, "threads", 2, NULL);
+  g_assert_null (nebula_benchmark_run (bench, NEBULA_ALLOCATOR (plain), &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_NOT_SUPPORTED);
+  g_assert_nonnull (strstr (error->message, "thread-safe"));
+  g_clear_error (&error);
+
+  allocators[0] = NEBULA_ALLOCATOR (nebula_system_allocator_new (&error));
+  g_assert_no_error (error);
+  allocators[1] = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                  "block-size", (guint64) 64, "block-count", (guint64) 1024,
+                                  "max-block-count", (guint64) 65536, "thread-safe", TRUE,
+                                  NULL);
+  g_assert_no_error (error);
+
+  for (guint a = 0; a < G_N_ELEMENTS (allocators); a++)
+    for (guint threads = 2; threads <= 4; threads += 2)
+      {
+        g_autoptr(NebulaAllocatorStats) stats = NULL;
+        /* The warm-up round and the timed ones. */
+        guint64 blocks = (3 + 1) * (threads / 2) * per_thread;
+
+        g_test_message ("%s, %u threads", G_OBJECT_TYPE_NAME (allocators[a]), threads);
+        nebula_allocator_reset_stats (allocators[a]);
+        g_object_set (bench, "threads", threads, NULL);
+        result = nebula_benchmark_run (bench, allocators[a], &error);
+        g_assert_no_error (error);
+        g_assert_cmpint (result->workload, ==, NEBULA_WORKLOAD_PRODUCER_CONSUMER);
+        g_assert_cmpuint (result->threads, ==, threads);
+        g_assert_cmpuint (result->ops, ==, threads * per_thread);
+        g_assert_cmpfloat (result->ns_per_op_min, >, 0);
+        g_clear_pointer (&result, nebula_benchmark_result_free);
+
+        stats = nebula_allocator_get_stats (allocators[a]);
+        g_assert_cmpuint (stats->allocations, ==, blocks);
+        g_assert_cmpuint (stats->deallocations, ==, blocks);
+        g_assert_cmpuint (stats->failed_allocations, ==, 0);
+        g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      }
+
+  for (guint a = 0; a < G_N_ELEMENTS (allocators); a++)
+    g_object_unref (allocators[a]);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -292,6 +479,8 @@ main (int   argc,
   g_test_add_func ("/nebula/benchmark/request-arena", test_benchmark_request_arena_trace);
   g_test_add_func ("/nebula/benchmark/threads", test_benchmark_threads);
   g_test_add_func ("/nebula/benchmark/allocator-error", test_benchmark_allocator_error);
+  g_test_add_func ("/nebula/benchmark/producer-consumer/handoff", test_benchmark_handoff_frees_once);
+  g_test_add_func ("/nebula/benchmark/producer-consumer", test_benchmark_producer_consumer);
   g_test_add_func ("/nebula/benchmark/properties", test_benchmark_properties);
 
   return g_test_run ();

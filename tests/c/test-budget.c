@@ -608,21 +608,18 @@ test_budget_pool_concurrent (void)
 /* Capacity 1024, then chunks of 2048 and 4096. */
 static NebulaStackAllocator *
 new_stack (NebulaMemoryBudget  *budget,
-           gboolean             thread_safe,
            GError             **error)
 {
   return g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, error,
                          "capacity", (guint64) 1024,
                          "max-capacity", (guint64) 16384,
-                         "thread-safe", thread_safe,
                          "budget", budget,
                          NULL);
 }
 
 static void
-test_budget_stack (gconstpointer data)
+test_budget_stack (void)
 {
-  gboolean thread_safe = GPOINTER_TO_INT (data);
   g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("frames", 4096);
   g_autoptr(NebulaStackAllocator) stack = NULL;
   g_autoptr(NebulaStackMarker) bottom = NULL;
@@ -630,7 +627,7 @@ test_budget_stack (gconstpointer data)
   g_autoptr(GError) error = NULL;
   gpointer a, b, c;
 
-  stack = new_stack (budget, thread_safe, &error);
+  stack = new_stack (budget, &error);
   g_assert_no_error (error);
   alloc = NEBULA_ALLOCATOR (stack);
   g_assert_cmpuint (nebula_memory_budget_get_used (budget), ==, 1024);
@@ -694,7 +691,7 @@ test_budget_stack (gconstpointer data)
 
   /* A budget too small for the first chunk fails construction. */
   nebula_memory_budget_set_limit (budget, 1000);
-  stack = new_stack (budget, thread_safe, &error);
+  stack = new_stack (budget, &error);
   g_assert_null (stack);
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
   g_assert_nonnull (strstr (error->message,
@@ -715,7 +712,7 @@ test_budget_parent (void)
 
   pool = new_pool (child, FALSE, &error);
   g_assert_no_error (error);
-  stack = new_stack (child, FALSE, &error);
+  stack = new_stack (child, &error);
   g_assert_no_error (error);
   g_assert_cmpuint (nebula_memory_budget_get_used (child), ==, 256 + 1024);
   g_assert_cmpuint (nebula_memory_budget_get_used (root), ==, 256 + 1024);
@@ -742,7 +739,7 @@ test_budget_parent (void)
 }
 
 /* Pool and stack growth may call a handler that calls back into them, even
- * when thread-safe (the pool's grow lock, the stack's lock), and even when
+ * when thread-safe (the pool's grow lock), and even when
  * the charge is the first chunk of an allocator that initializes lazily. */
 static void
 test_budget_signal_reentry (void)
@@ -763,7 +760,7 @@ test_budget_signal_reentry (void)
       else
         alloc = g_object_new (NEBULA_TYPE_STACK_ALLOCATOR,
                               "capacity", (guint64) 512, "max-capacity", (guint64) 65536,
-                              "thread-safe", TRUE, "budget", budget, NULL);
+                              "budget", budget, NULL);
 
       /* The first chunk or slab (512 bytes) crosses a soft limit of 100; or,
        * once initialized, the first growth crosses one of 600. */
@@ -802,8 +799,7 @@ main (int   argc,
   g_test_add_data_func ("/nebula/budget/pool", GINT_TO_POINTER (FALSE), test_budget_pool);
   g_test_add_data_func ("/nebula/budget/pool/thread-safe", GINT_TO_POINTER (TRUE), test_budget_pool);
   g_test_add_func ("/nebula/budget/pool/concurrent", test_budget_pool_concurrent);
-  g_test_add_data_func ("/nebula/budget/stack", GINT_TO_POINTER (FALSE), test_budget_stack);
-  g_test_add_data_func ("/nebula/budget/stack/thread-safe", GINT_TO_POINTER (TRUE), test_budget_stack);
+  g_test_add_func ("/nebula/budget/stack", test_budget_stack);
   g_test_add_func ("/nebula/budget/parent", test_budget_parent);
   g_test_add_func ("/nebula/budget/signal-outside-lock", test_budget_signal_outside_lock);
   g_test_add_func ("/nebula/budget/signal-reentry", test_budget_signal_reentry);

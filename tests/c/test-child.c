@@ -540,13 +540,20 @@ test_pool_child_thread_safe_refused (void)
   g_assert_nonnull (strstr (error->message, "'thread-safe'"));
   g_assert_nonnull (strstr (nebula_error_get_suggestion (error), "single-threaded"));
 
-  /* A thread-safe stack may be a child: its lock covers a release. */
+  /* A stack is never thread-safe, as a child neither; a single-threaded
+   * stack child is released by its parent's reset. */
   g_clear_error (&error);
   {
     g_autoptr(NebulaStackAllocator) stack = NULL;
 
     stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
                             "parent", parent, "thread-safe", TRUE, NULL);
+    g_assert_null (stack);
+    g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_CONFIG);
+    g_assert_nonnull (strstr (error->message, "'thread-safe' cannot be TRUE"));
+    g_clear_error (&error);
+
+    stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error, "parent", parent, NULL);
     g_assert_no_error (error);
     g_assert_nonnull (nebula_allocator_strdup (NEBULA_ALLOCATOR (stack), "x", &error));
     nebula_allocator_reset (NEBULA_ALLOCATOR (parent));

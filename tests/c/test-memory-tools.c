@@ -79,8 +79,7 @@ new_pool (gboolean thread_safe)
 /* A stack of 4096 bytes that grows to 64 KiB, or a double-ended one that
  * does not grow; with @fill, the DEBUG preset's fills. */
 static NebulaStackAllocator *
-new_stack (gboolean thread_safe,
-           gboolean double_ended,
+new_stack (gboolean double_ended,
            gboolean fill)
 {
   GError *error = NULL;
@@ -88,7 +87,6 @@ new_stack (gboolean thread_safe,
                                                 "capacity", (guint64) 4096,
                                                 "max-capacity", (guint64) (double_ended ? 0 : 65536),
                                                 "double-ended", double_ended,
-                                                "thread-safe", thread_safe,
                                                 "alloc-fill", fill ? 0xAA : -1,
                                                 "free-fill", fill ? 0xDD : -1,
                                                 NULL);
@@ -189,13 +187,13 @@ pool_clean_use (void)
 /* The low end of a growing stack through every path that moves its top:
  * growth, reallocation in place (up and down), to a new chunk and one
  * slot over for a stricter alignment, a frame, a marker, pops that empty
- * chunks, and a reset; plain, thread-safe, and filling. */
+ * chunks, and a reset; plain and filling. */
 static G_NO_INLINE void
 stack_clean_use_low (void)
 {
-  for (guint mode = 0; mode < 3; mode++)
+  for (guint mode = 0; mode < 2; mode++)
     {
-      NebulaStackAllocator *stack = new_stack (mode == 1, FALSE, mode == 2);
+      NebulaStackAllocator *stack = new_stack (FALSE, mode == 1);
       g_autoptr(NebulaStackMarker) marker = NULL;
       guint8 *a, *b, *c;
 
@@ -240,7 +238,7 @@ stack_clean_use_high (void)
 {
   for (guint mode = 0; mode < 2; mode++)
     {
-      NebulaStackAllocator *stack = new_stack (FALSE, TRUE, mode == 1);
+      NebulaStackAllocator *stack = new_stack (TRUE, mode == 1);
       g_autoptr(NebulaStackMarker) marker = NULL;
       guint8 *low, *h1, *h2;
 
@@ -446,7 +444,7 @@ bump_use_after_free_dedicated (void)
 static G_NO_INLINE void
 stack_read_after_pop (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *b;
 
   allocate (stack, 48);
@@ -456,21 +454,9 @@ stack_read_after_pop (void)
 }
 
 static G_NO_INLINE void
-stack_thread_safe_read_after_pop (void)
-{
-  NebulaStackAllocator *stack = new_stack (TRUE, FALSE, FALSE);
-  guint8 *b;
-
-  allocate (stack, 48);
-  b = allocate (stack, 48);
-  pop (stack, b, 48);
-  touch_read (b);
-}
-
-static G_NO_INLINE void
 stack_read_after_release (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   g_autoptr(NebulaStackMarker) marker = NULL;
   guint8 *b;
 
@@ -485,7 +471,7 @@ stack_read_after_release (void)
 static G_NO_INLINE void
 stack_read_after_frame (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *b;
 
   allocate (stack, 32);
@@ -500,7 +486,7 @@ stack_read_after_frame (void)
 static G_NO_INLINE void
 stack_read_after_reset (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 64);
 
   nebula_allocator_reset (NEBULA_ALLOCATOR (stack));
@@ -510,7 +496,7 @@ stack_read_after_reset (void)
 static G_NO_INLINE void
 stack_read_retired_chunk (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *b;
 
   allocate (stack, 3000);
@@ -522,7 +508,7 @@ stack_read_retired_chunk (void)
 static G_NO_INLINE void
 stack_read_after_moving_reallocate (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 3000);
 
   /* No room in the first chunk: the block moves to a new one. */
@@ -533,7 +519,7 @@ stack_read_after_moving_reallocate (void)
 static G_NO_INLINE void
 stack_read_shrunk_tail (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 100);
 
   g_assert_true (reallocate (stack, a, 100, 40, 8) == a);
@@ -543,7 +529,7 @@ stack_read_shrunk_tail (void)
 static G_NO_INLINE void
 stack_overflow_into_next (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 24);
 
   allocate (stack, 24);
@@ -554,7 +540,7 @@ stack_overflow_into_next (void)
 static G_NO_INLINE void
 stack_overflow_odd_size (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 13);
 
   allocate (stack, 8);
@@ -564,7 +550,7 @@ stack_overflow_odd_size (void)
 static G_NO_INLINE void
 stack_read_header (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 32);
 
   /* The allocator's own bookkeeping, just below the block. */
@@ -574,7 +560,7 @@ stack_read_header (void)
 static G_NO_INLINE void
 stack_read_free_space (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, FALSE, FALSE);
+  NebulaStackAllocator *stack = new_stack (FALSE, FALSE);
   guint8 *a = allocate (stack, 16);
 
   touch_read (a + 1024);
@@ -583,7 +569,7 @@ stack_read_free_space (void)
 static G_NO_INLINE void
 stack_high_read_after_pop (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  NebulaStackAllocator *stack = new_stack (TRUE, FALSE);
   guint8 *h;
 
   allocate (stack, 64);
@@ -596,7 +582,7 @@ stack_high_read_after_pop (void)
 static G_NO_INLINE void
 stack_high_read_after_release (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  NebulaStackAllocator *stack = new_stack (TRUE, FALSE);
   g_autoptr(NebulaStackMarker) marker = NULL;
   guint8 *h;
 
@@ -613,7 +599,7 @@ stack_high_read_after_release (void)
 static G_NO_INLINE void
 stack_high_overflow_into_next (void)
 {
-  NebulaStackAllocator *stack = new_stack (FALSE, TRUE, FALSE);
+  NebulaStackAllocator *stack = new_stack (TRUE, FALSE);
   guint8 *h;
 
   allocate_high (stack, 24);
@@ -769,8 +755,6 @@ static const Misuse misuses[] = {
   MISUSE ("pool/overflow-into-free", pool_overflow_into_free,
           "AddressSanitizer: use-after-poison", "Invalid write of size 1"),
   MISUSE ("stack/read-after-pop", stack_read_after_pop,
-          "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
-  MISUSE ("stack/thread-safe/read-after-pop", stack_thread_safe_read_after_pop,
           "AddressSanitizer: use-after-poison", "Invalid read of size 1"),
   MISUSE ("stack/read-after-release", stack_read_after_release,
           "AddressSanitizer: use-after-poison", "Invalid read of size 1"),

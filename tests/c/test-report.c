@@ -364,9 +364,8 @@ assert_chunk (GVariant   *chunks,
 }
 
 static void
-test_report_stack (gconstpointer data)
+test_report_stack (void)
 {
-  gboolean thread_safe = GPOINTER_TO_INT (data);
   g_autoptr(NebulaStackAllocator) stack = NULL;
   g_autoptr(GVariant) report = NULL;
   g_autoptr(GVariant) chunks = NULL;
@@ -379,7 +378,6 @@ test_report_stack (gconstpointer data)
                           "name", "frame",
                           "capacity", (guint64) 1024,
                           "max-capacity", (guint64) 8192,
-                          "thread-safe", thread_safe,
                           NULL);
   g_assert_no_error (error);
 
@@ -633,8 +631,7 @@ main (int   argc,
   g_test_add_func ("/nebula/report/pool", test_report_pool);
   g_test_add_func ("/nebula/report/pool/no-stats", test_report_pool_no_stats);
   g_test_add_func ("/nebula/report/pool/damaged-list", test_report_pool_damaged_list);
-  g_test_add_data_func ("/nebula/report/stack", GINT_TO_POINTER (FALSE), test_report_stack);
-  g_test_add_data_func ("/nebula/report/stack/thread-safe", GINT_TO_POINTER (TRUE), test_report_stack);
+  g_test_add_func ("/nebula/report/stack", test_report_stack);
   g_test_add_func ("/nebula/report/stack/double-ended", test_report_stack_double_ended);
   g_test_add_func ("/nebula/report/stack/invalid", test_report_invalid_pool_stack);
   g_test_add_func ("/nebula/report/system", test_report_system);

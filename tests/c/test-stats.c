@@ -733,41 +733,37 @@ test_stats_counters_modes_agree (void)
 static void
 test_stats_zero_size_release (void)
 {
-  for (guint thread_safe = 0; thread_safe < 2; thread_safe++)
-    {
-      g_autoptr(GError) error = NULL;
-      g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
-                                                              "capacity", (guint64) 4096,
-                                                              "thread-safe", thread_safe, NULL);
-      NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
-      g_autoptr(NebulaStackMarker) marker = NULL;
-      g_autoptr(NebulaAllocatorStats) stats = NULL;
-      gpointer keep;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                          "capacity", (guint64) 4096, NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer keep;
 
-      g_assert_no_error (error);
-      keep = nebula_allocator_allocate (alloc, 0, 8, &error);
-      g_assert_no_error (error);
-      marker = nebula_stack_allocator_mark (stack);
-      g_assert_nonnull (nebula_allocator_allocate (alloc, 0, 8, &error));
-      g_assert_nonnull (nebula_allocator_allocate (alloc, 16, 8, &error));
-      g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
-      g_assert_no_error (error);
+  g_assert_no_error (error);
+  keep = nebula_allocator_allocate (alloc, 0, 8, &error);
+  g_assert_no_error (error);
+  marker = nebula_stack_allocator_mark (stack);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 0, 8, &error));
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 16, 8, &error));
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, marker, &error));
+  g_assert_no_error (error);
 
-      stats = nebula_allocator_get_stats (alloc);
-      g_assert_cmpuint (stats->allocations, ==, 3);
-      g_assert_cmpuint (stats->deallocations, ==, 2);
-      g_assert_cmpuint (stats->total_bytes_allocated, ==, 18);
-      g_assert_cmpuint (stats->total_bytes_freed, ==, 17);
-      g_assert_cmpuint (stats->bytes_in_use, ==, 1);
-      g_assert_cmpuint (stats->peak_bytes_in_use, ==, 18);
-      g_clear_pointer (&stats, nebula_allocator_stats_free);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->deallocations, ==, 2);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, 18);
+  g_assert_cmpuint (stats->total_bytes_freed, ==, 17);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 1);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 18);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
 
-      g_assert_true (nebula_allocator_deallocate (alloc, keep, 0, 8, &error));
-      g_assert_no_error (error);
-      stats = nebula_allocator_get_stats (alloc);
-      g_assert_cmpuint (stats->total_bytes_freed, ==, stats->total_bytes_allocated);
-      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
-    }
+  g_assert_true (nebula_allocator_deallocate (alloc, keep, 0, 8, &error));
+  g_assert_no_error (error);
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->total_bytes_freed, ==, stats->total_bytes_allocated);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
 }
 
 int

@@ -59,6 +59,31 @@ test('threads need a thread-safe allocator', () => {
     assertEqual(bench.run(new Nebula.SystemAllocator()).threads, 2);
 });
 
+test('producer-consumer: threads in pairs, blocks freed on the other thread', () => {
+    const bench = small(Nebula.Workload.PRODUCER_CONSUMER);
+    const pool = new Nebula.PoolAllocator({
+        block_size: 64, block_count: 1024, max_block_count: 65536, thread_safe: true,
+    });
+    const e = assertThrows(() => bench.run(pool));
+    assert(e.matches(Nebula.allocator_error_quark(), Nebula.AllocatorError.NOT_SUPPORTED), e.message);
+    assert(e.message.includes('even number of threads, not 1'), e.message);
+    assert(Nebula.error_get_suggestion(e).includes('Set threads to 2'), 'suggestion');
+
+    bench.threads = 2;
+    for (const alloc of [pool, new Nebula.SystemAllocator()]) {
+        alloc.reset_stats();
+        const result = bench.run(alloc);
+        assertEqual(result.workload, Nebula.Workload.PRODUCER_CONSUMER, 'workload');
+        assertEqual(result.threads, 2, 'threads');
+        assertEqual(result.ops, 2 * 5056, 'ops: 79 batches of 64 per thread');
+        assert(result.ns_per_op_min > 0, `min ${result.ns_per_op_min}`);
+        const stats = alloc.get_stats();
+        assertEqual(stats.allocations, 4 * 5056, 'the warm-up and 3 rounds');
+        assertEqual(stats.deallocations, 4 * 5056, 'each block freed once');
+        assertEqual(stats.bytes_in_use, 0, 'nothing left');
+    }
+});
+
 test('allocator errors propagate', () => {
     const bench = small(Nebula.Workload.SMALL_MIXED);
     const e = assertThrows(() => bench.run(new Nebula.BumpAllocator({capacity: 1024})));

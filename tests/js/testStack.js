@@ -63,6 +63,25 @@ test('invalid config without init gives INVALID_CONFIG and never crashes', () =>
     }
 });
 
+test('thread-safe is refused with a suggestion: one stack per thread', () => {
+    const check = isAllocatorError(Nebula.AllocatorError.INVALID_CONFIG);
+    for (const preset of [Nebula.Preset.DEFAULT, Nebula.Preset.DEBUG,
+        Nebula.Preset.PERFORMANCE, Nebula.Preset.PRODUCTION]) {
+        const stack = new Nebula.StackAllocator({capacity: 4096, thread_safe: true, preset});
+        const e = assertThrows(() => stack.init(null), check);
+        assert(e.message.includes("'thread-safe' cannot be TRUE: a stack shared by threads " +
+            'has no sound last-in, first-out order'), e.message);
+        const suggestion = Nebula.error_get_suggestion(e);
+        assert(suggestion.includes('one NebulaStackAllocator per thread'), suggestion);
+        assert(suggestion.includes('GPrivate'), suggestion);
+        // A first call without init says the same.
+        assertThrows(() => stack.allocate(8, 8), check);
+        const plain = new Nebula.StackAllocator({capacity: 4096, preset});
+        plain.init(null);
+        assertEqual(plain.get_thread_safe(), false);
+    }
+});
+
 test('exhaustion message carries the numbers', () => {
     const stack = Nebula.StackAllocator.new(4096);
     stack.allocate(4000, 8);

@@ -67,6 +67,33 @@ class BenchmarkTest(unittest.TestCase):
         self.assertEqual(result.threads, 2)
         self.assertGreaterEqual(result.ops, 2 * 5000)
 
+    def test_producer_consumer(self):
+        # Threads in pairs: every block is freed on another thread.
+        bench = small(Nebula.Workload.PRODUCER_CONSUMER)
+        pool = Nebula.PoolAllocator(block_size=64, block_count=1024, max_block_count=65536,
+                                    thread_safe=True)
+        with self.assertRaises(GLib.Error) as cm:
+            bench.run(pool)
+        self.assertEqual(cm.exception.code, int(Nebula.AllocatorError.NOT_SUPPORTED))
+        self.assertIn('even number of threads, not 1', cm.exception.message)
+        self.assertIn('Set threads to 2', Nebula.error_get_suggestion(cm.exception))
+
+        bench.props.threads = 2
+        for alloc in (pool, Nebula.SystemAllocator()):
+            with self.subTest(allocator=type(alloc).__name__):
+                alloc.reset_stats()
+                result = bench.run(alloc)
+                self.assertEqual(result.workload, Nebula.Workload.PRODUCER_CONSUMER)
+                self.assertEqual(result.threads, 2)
+                self.assertEqual(result.ops, 2 * 5056)   # 79 batches of 64 per thread
+                self.assertGreater(result.ns_per_op_min, 0)
+                self.assertLess(result.ns_per_op_median, 1e9)
+                stats = alloc.get_stats()
+                # The warm-up and 3 rounds, each block freed once.
+                self.assertEqual(stats.allocations, 4 * 5056)
+                self.assertEqual(stats.deallocations, 4 * 5056)
+                self.assertEqual(stats.bytes_in_use, 0)
+
     def test_allocator_errors_propagate(self):
         bench = small(Nebula.Workload.REQUEST_RESPONSE)
         with self.assertRaises(GLib.Error) as cm:

@@ -147,8 +147,7 @@ class BudgetTest(unittest.TestCase):
 
     def test_stack_charges_chunks(self):
         budget = Nebula.MemoryBudget(name='frames', limit=4096)
-        stack = Nebula.StackAllocator(capacity=1024, max_capacity=16384, budget=budget,
-                                      thread_safe=True)
+        stack = Nebula.StackAllocator(capacity=1024, max_capacity=16384, budget=budget)
         self.assertEqual(budget.props.used, 1024)
         a = stack.allocate(900, 8)
         b = stack.allocate(900, 8)             # a chunk of 2048
@@ -188,13 +187,13 @@ class BudgetTest(unittest.TestCase):
                                                     max_block_count=64, thread_safe=True,
                                                     budget=b),
                      lambda b: Nebula.StackAllocator(capacity=512, max_capacity=65536,
-                                                     thread_safe=True, budget=b)):
+                                                     budget=b)):
             budget = Nebula.MemoryBudget(limit=1 << 20, soft_limit=600)
             alloc = make(budget)
             seen = []
 
             def on_soft_limit(b, used):
-                # Both lock when thread-safe: the signal waits for the unlock.
+                # The pool locks when thread-safe: the signal waits for the unlock.
                 seen.append((used, alloc.get_report().unpack()['bytes-used']))
                 alloc.allocate(100, 8)
 
