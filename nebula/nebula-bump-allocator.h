@@ -138,6 +138,170 @@ nebula_bump_allocator_free (NebulaBumpAllocator  *self,
   return nebula_allocator_deallocate ((NebulaAllocator *) self, ptr, size, alignment, error);
 }
 
+/**
+ * NebulaBumpBatch: (skip)
+ *
+ * A run of allocations from one #NebulaBumpAllocator whose cursor lives in
+ * the caller's local variable, so that the compiler keeps it in a
+ * register: writing through a `char *` into a block forces C to reload a
+ * cursor kept in the allocator (the block could alias it), never one kept
+ * in a local whose address does not escape. C only; the fields are
+ * private.
+ *
+ * |[<!-- language="C" -->
+ * NebulaBumpBatch batch;
+ *
+ * nebula_bump_batch_begin (&batch, bump);
+ * for (guint i = 0; i < n; i++)
+ *   {
+ *     char *p = nebula_bump_batch_alloc (&batch, sizes[i], 8, &error);
+ *
+ *     if (p == NULL)
+ *       break;
+ *     p[0] = 0;
+ *   }
+ * nebula_bump_batch_end (&batch);
+ * ]|
+ *
+ * Between nebula_bump_batch_begin() and nebula_bump_batch_end() the
+ * allocator must not be used other than through the batch: its cursor
+ * and statistics are behind until the end. nebula_bump_batch_end()
+ * reports a use in between with a critical warning. A request the current
+ * chunk cannot hold, a thread-safe or filling allocator, or memory tools
+ * watching take nebula_allocator_allocate() for that request, with the
+ * same results and errors as nebula_bump_allocator_alloc().
+ */
+typedef struct
+{
+  /*< private >*/
+  NebulaBumpAllocator *owner;
+  guint8              *cursor;
+  guint8              *limit;
+  guint8              *last;
+  guint8              *origin;
+  gsize                min_alloc_mask;
+  gsize                max_fast_size;
+  guint64              n_allocations;
+  guint64              n_bytes;
+} NebulaBumpBatch;
+
+/* Takes the allocator's fast fields into the batch. */
+static inline void
+_nebula_bump_batch_load (NebulaBumpBatch *batch)
+{
+  const NebulaBumpFast *fast = _NEBULA_BUMP_FAST (batch->owner);
+
+  /* A closed fast path (0) leaves the batch closed: nothing is taken, and
+   * nothing will be written back. */
+  batch->max_fast_size = fast->max_fast_size;
+  batch->cursor = batch->origin = fast->cursor;
+  batch->limit = fast->limit;
+  batch->last = fast->last;
+  batch->min_alloc_mask = fast->min_alloc_mask;
+  batch->n_allocations = 0;
+  batch->n_bytes = 0;
+}
+
+/* Writes the batch's cursor and counts back into the allocator. */
+static inline void
+_nebula_bump_batch_store (NebulaBumpBatch *batch)
+{
+  NebulaBumpFast *fast;
+
+  if (batch->max_fast_size == 0 || batch->cursor == batch->origin)
+    return;
+
+  fast = _NEBULA_BUMP_FAST (batch->owner);
+  if (G_UNLIKELY (fast->cursor != batch->origin))
+    {
+      /* Someone allocated or freed behind the batch's back: both hold
+       * blocks from the same place. Keep the higher cursor so that no
+       * further block overlaps either. */
+      g_critical ("NebulaBumpBatch: the allocator was used outside the batch between "
+                  "nebula_bump_batch_begin() and nebula_bump_batch_end()");
+      if (fast->cursor > batch->cursor)
+        return;
+    }
+
+  fast->cursor = batch->cursor;
+  fast->last = batch->last;
+  if (fast->stats != NULL)
+    {
+      fast->stats->allocations += batch->n_allocations;
+      fast->stats->total_bytes_allocated += batch->n_bytes;
+    }
+  batch->origin = batch->cursor;
+  batch->n_allocations = 0;
+  batch->n_bytes = 0;
+}
+
+/**
+ * nebula_bump_batch_begin: (skip)
+ * @batch: a #NebulaBumpBatch, usually a local variable
+ * @self: a #NebulaBumpAllocator
+ *
+ * Starts a batch of allocations from @self. See #NebulaBumpBatch.
+ */
+static inline void
+nebula_bump_batch_begin (NebulaBumpBatch     *batch,
+                         NebulaBumpAllocator *self)
+{
+  batch->owner = self;
+  _nebula_bump_batch_load (batch);
+}
+
+/**
+ * nebula_bump_batch_alloc: (skip)
+ * @batch: a #NebulaBumpBatch between begin and end
+ * @size: the number of bytes
+ * @alignment: the alignment, a power of two
+ * @error: return location for a #GError
+ *
+ * nebula_bump_allocator_alloc() within a batch: the same blocks, the same
+ * errors, with the cursor in the caller's register.
+ *
+ * Returns: (transfer none) (nullable): the memory, or %NULL with @error set
+ */
+static inline gpointer
+nebula_bump_batch_alloc (NebulaBumpBatch  *batch,
+                         gsize             size,
+                         gsize             alignment,
+                         GError          **error)
+{
+  guintptr start = ((guintptr) batch->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+  guintptr end = start + ((size + batch->min_alloc_mask) & ~batch->min_alloc_mask);
+  gpointer ptr;
+
+  if (G_LIKELY (_nebula_fast_layout_ok (size, alignment, batch->max_fast_size) &&
+                end <= (guintptr) batch->limit))
+    {
+      batch->last = (guint8 *) start;
+      batch->cursor = (guint8 *) end;
+      batch->n_allocations++;
+      batch->n_bytes += size;
+      return (gpointer) start;
+    }
+
+  _nebula_bump_batch_store (batch);
+  ptr = nebula_allocator_allocate ((NebulaAllocator *) batch->owner, size, alignment, error);
+  _nebula_bump_batch_load (batch);
+  return ptr;
+}
+
+/**
+ * nebula_bump_batch_end: (skip)
+ * @batch: a #NebulaBumpBatch
+ *
+ * Ends a batch: the allocator's cursor and statistics catch up. The
+ * allocator may be used directly again; the batch may be begun again.
+ */
+static inline void
+nebula_bump_batch_end (NebulaBumpBatch *batch)
+{
+  _nebula_bump_batch_store (batch);
+  batch->max_fast_size = 0;
+}
+
 #endif /* __GI_SCANNER__ */
 
 G_END_DECLS

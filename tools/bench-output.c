@@ -583,6 +583,9 @@ bar_colour (const Target *target)
       return target->nebula_inline ? "#1a73e8" : "#4f9cf9";
     case KIND_PEER:
     default:
+      /* A Nebula allocator driven by the tool itself (bump-batch). */
+      if (g_str_has_prefix (target->name, "bump-"))
+        return "#1a73e8";
       return g_str_equal (target->name, "malloc") ? "#d93025" : "#f29900";
     }
 }

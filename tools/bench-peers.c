@@ -143,6 +143,87 @@ floor_call_reset (gpointer data)
 DEFINE_PASS (floor_inline_pass, arena, floor_inline_alloc, floor_inline_free, floor_inline_reset)
 DEFINE_PASS (floor_call_pass, arena, floor_call_alloc, floor_call_free, floor_call_reset)
 
+/* ------------------------------------------------------------------ */
+/* Nebula bump through a NebulaBumpBatch: the cursor in a local, one     */
+/* allocator per thread, default configuration                           */
+
+typedef struct
+{
+  NebulaBumpBatch      batch;
+  NebulaBumpAllocator *bump;
+} BatchContext;
+
+static gboolean
+bump_batch_setup (Worker  *worker,
+                  char   **why)
+{
+  g_autoptr(GError) error = NULL;
+  gsize capacity = 64 * 1024;
+
+  /* As the bump rows: room for two batches of the trace. */
+  while (capacity < worker->trace.max_batch_bytes * 2)
+    capacity *= 2;
+  worker->context = nebula_bump_allocator_new (capacity, &error);
+  if (worker->context == NULL)
+    {
+      *why = g_strdup (error->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+static void
+bump_batch_teardown (Worker *worker)
+{
+  g_clear_object ((NebulaBumpAllocator **) &worker->context);
+}
+
+static inline gpointer
+bump_batch_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bump_batch_alloc (&((BatchContext *) data)->batch, size, alignment, NULL);
+}
+
+/* A single free leaves the batch for the allocator's own path. */
+static inline gboolean
+bump_batch_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  BatchContext *context = data;
+  gboolean ok;
+
+  nebula_bump_batch_end (&context->batch);
+  ok = nebula_bump_allocator_free (context->bump, ptr, size, alignment, NULL);
+  nebula_bump_batch_begin (&context->batch, context->bump);
+  return ok;
+}
+
+static inline gboolean
+bump_batch_reset (gpointer data)
+{
+  BatchContext *context = data;
+
+  nebula_bump_batch_end (&context->batch);
+  nebula_allocator_reset (NEBULA_ALLOCATOR (context->bump));
+  nebula_bump_batch_begin (&context->batch, context->bump);
+  return TRUE;
+}
+
+/* The batch is a local of the pass, so that its cursor stays in a
+ * register across the replay loop. */
+static gboolean
+bump_batch_pass (Worker *worker)
+{
+  BatchContext context = { .bump = worker->context };
+  gboolean ok = TRUE;
+
+  nebula_bump_batch_begin (&context.batch, context.bump);
+  for (guint64 pass = 0; ok && pass < worker->passes; pass++)
+    ok = nebula_bench_replay (worker->trace.arena, worker->trace.n_arena, worker->slots, &context,
+                              bump_batch_alloc, bump_batch_free, bump_batch_reset);
+  nebula_bump_batch_end (&context.batch);
+  return ok;
+}
+
 /* The pool's floors: a free list of blocks as large as the largest
  * request, enough of them for the most blocks a batch holds at once. */
 static gboolean
@@ -642,6 +723,9 @@ Target nebula_bench_targets[] = {
     .nebula_type = "bump" },
   { "bump-nostats", KIND_NEBULA, "NebulaBumpAllocator, inline fast path, track-stats off",
     .nebula_type = "bump", .nebula_inline = TRUE, .nebula_no_stats = TRUE },
+  { "bump-batch", KIND_PEER, "NebulaBumpAllocator through a NebulaBumpBatch (cursor in a local), "
+    "default configuration",
+    bump_batch_setup, bump_batch_teardown, bump_batch_pass, FALSE },
   { "pool-inline", KIND_NEBULA, "NebulaPoolAllocator, inline fast path (nebula_pool_allocator_alloc)",
     .nebula_type = "pool", .nebula_inline = TRUE },
   { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",

@@ -247,6 +247,118 @@ test_inline_after_reset_and_restore (void)
                     ((test_bump_span (100) + 7) & ~(gsize) 7) + test_bump_span (100));
 }
 
+/* A batch hands out the blocks the inline path would, across chunk
+ * boundaries and growth, with errors for bad layouts, and the statistics
+ * and the cursor catch up at its end: the most recent block of the batch
+ * can then be freed (a rewind). */
+static void
+test_batch_matches_inline (void)
+{
+  g_autoptr(NebulaBumpAllocator) batched = new_bump ("capacity", (guint64) 4096,
+                                                     "max-capacity", (guint64) 1 << 20,
+                                                     "min-alloc-size", (guint64) 8, NULL);
+  g_autoptr(NebulaBumpAllocator) plain = new_bump ("capacity", (guint64) 4096,
+                                                   "max-capacity", (guint64) 1 << 20,
+                                                   "min-alloc-size", (guint64) 8, NULL);
+  g_autoptr(GError) error = NULL;
+  NebulaBumpBatch batch;
+  guint8 *a = NULL, *b = NULL;
+  gsize size = 0, used;
+  guint32 state = 11;
+
+  nebula_bump_batch_begin (&batch, batched);
+  for (guint i = 0; i < 2000; i++)
+    {
+      gsize alignment = (gsize) 1 << (state >> 8) % 5;
+
+      size = 1 + (state = state * 1103515245 + 12345) % 300;
+      a = nebula_bump_batch_alloc (&batch, size, alignment, &error);
+      g_assert_no_error (error);
+      b = nebula_bump_allocator_alloc (plain, size, alignment, &error);
+      g_assert_no_error (error);
+      g_assert_cmpuint (GPOINTER_TO_SIZE (a) % alignment, ==, 0);
+      memset (a, 0x5A, size);
+    }
+
+  /* A bad layout: the exported path's error, and the batch goes on. */
+  g_assert_null (nebula_bump_batch_alloc (&batch, 16, 3, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  g_clear_error (&error);
+  nebula_bump_batch_end (&batch);
+
+  test_assert_stats_equal (NEBULA_ALLOCATOR (batched), NEBULA_ALLOCATOR (plain));
+  g_assert_cmpuint (nebula_bump_allocator_get_n_chunks (batched), ==,
+                    nebula_bump_allocator_get_n_chunks (plain));
+  used = nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (batched));
+  g_assert_cmpuint (used, ==, nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (plain)));
+
+  /* The batch's last block is the allocator's most recent one. */
+  g_assert_true (nebula_allocator_owns (NEBULA_ALLOCATOR (batched), a));
+  g_assert_true (nebula_bump_allocator_free (batched, a, size, 1, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (batched)), <, used);
+}
+
+/* Modes without a fast path take the exported path for every request of
+ * a batch, and a batch that allocates nothing changes nothing. */
+static void
+test_batch_slow_modes (void)
+{
+  g_autoptr(NebulaBumpAllocator) fill = new_bump ("alloc-fill", 0xAA, NULL);
+  g_autoptr(NebulaBumpAllocator) shared = new_bump ("thread-safe", TRUE, NULL);
+  g_autoptr(NebulaBumpAllocator) idle = new_bump (NULL, NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  g_autoptr(GError) error = NULL;
+  NebulaBumpBatch batch;
+  guint8 *p;
+
+  nebula_bump_batch_begin (&batch, fill);
+  p = nebula_bump_batch_alloc (&batch, 16, 8, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < 16; i++)
+    g_assert_cmpuint (p[i], ==, 0xAA);
+  nebula_bump_batch_end (&batch);
+
+  nebula_bump_batch_begin (&batch, shared);
+  for (guint i = 0; i < 10; i++)
+    g_assert_nonnull (nebula_bump_batch_alloc (&batch, 16, 8, &error));
+  nebula_bump_batch_end (&batch);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (shared));
+  g_assert_cmpuint (stats->allocations, ==, 10);
+
+  nebula_bump_batch_begin (&batch, idle);
+  nebula_bump_batch_end (&batch);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (idle)), ==, 0);
+}
+
+/* Using the allocator directly inside a batch is a programmer error that
+ * the batch's end reports; the allocator keeps the higher cursor, so the
+ * blocks handed out afterwards overlap neither side's. */
+static void
+test_batch_misuse (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_bump (NULL, NULL);
+  g_autoptr(GError) error = NULL;
+  NebulaBumpBatch batch;
+  guint8 *inside, *outside, *after;
+
+  /* Warm up: the allocator initializes on its first call. */
+  g_assert_nonnull (nebula_bump_allocator_alloc (bump, 8, 8, &error));
+
+  nebula_bump_batch_begin (&batch, bump);
+  inside = nebula_bump_batch_alloc (&batch, 64, 8, &error);
+  outside = nebula_bump_allocator_alloc (bump, 256, 8, &error);
+  g_assert_nonnull (inside);
+  g_assert_nonnull (outside);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL, "*used outside the batch*");
+  nebula_bump_batch_end (&batch);
+  g_test_assert_expected_messages ();
+
+  after = nebula_bump_allocator_alloc (bump, 8, 8, &error);
+  g_assert_true (after >= outside + 256);
+  g_assert_true (after >= inside + 64);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -258,6 +370,9 @@ main (int   argc,
   g_test_add_func ("/nebula/bump/inline/slow-modes", test_inline_slow_modes);
   g_test_add_func ("/nebula/bump/inline/uninitialized", test_inline_uninitialized);
   g_test_add_func ("/nebula/bump/inline/reset-restore", test_inline_after_reset_and_restore);
+  g_test_add_func ("/nebula/bump/batch/matches-inline", test_batch_matches_inline);
+  g_test_add_func ("/nebula/bump/batch/slow-modes", test_batch_slow_modes);
+  g_test_add_func ("/nebula/bump/batch/misuse", test_batch_misuse);
 
   return g_test_run ();
 }
