@@ -277,12 +277,15 @@ test_batch_matches_inline (void)
       b = nebula_bump_allocator_alloc (plain, size, alignment, &error);
       g_assert_no_error (error);
       g_assert_cmpuint (GPOINTER_TO_SIZE (a) % alignment, ==, 0);
+      g_assert_cmpuint (GPOINTER_TO_SIZE (b) % alignment, ==, 0);
       memset (a, 0x5A, size);
     }
 
   /* A bad layout: the exported path's error, and the batch goes on. */
   g_assert_null (nebula_bump_batch_alloc (&batch, 16, 3, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_ALIGNMENT);
+  g_clear_error (&error);
+  g_assert_null (nebula_bump_allocator_alloc (plain, 16, 3, &error));
   g_clear_error (&error);
   nebula_bump_batch_end (&batch);
 
