@@ -117,20 +117,38 @@ typedef struct
 
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) _NEBULA_CORE_FAST (self))
 
+/* Where a request would lie from @cursor: its start in *@start_out, and
+ * its end returned. The arithmetic of the inline path and of a
+ * #NebulaBumpBatch, whose fields live in the caller's registers. Callers
+ * test _nebula_fast_layout_ok() and the end against the limit:
+ * max_fast_size is below 2^62 and user-space addresses below 2^57, so
+ * start + rounded cannot wrap for any alignment that passes, and one
+ * comparison with the limit is enough. */
+static inline guintptr
+_nebula_bump_span (const guint8 *cursor,
+                   gsize         min_alloc_mask,
+                   gsize         size,
+                   gsize         alignment,
+                   guintptr     *start_out)
+{
+  guintptr start = ((guintptr) cursor + alignment - 1) & ~(guintptr) (alignment - 1);
+
+  *start_out = start;
+  return start + ((size + min_alloc_mask) & ~min_alloc_mask);
+}
+
 /* Serves the request from the current chunk into *out, or returns FALSE
  * for the exported path to handle it (_nebula_fast_layout_ok() sends
  * empty and large requests, and every request of a slow-mode allocator,
- * there). max_fast_size is below 2^62 and user-space addresses below
- * 2^57, so start + rounded cannot wrap for any alignment that passes, and
- * one comparison with the limit is enough. */
+ * there). */
 static inline gboolean
 _nebula_bump_fast_alloc (NebulaBumpFast *fast,
                          gsize           size,
                          gsize           alignment,
                          gpointer       *out)
 {
-  guintptr start = ((guintptr) fast->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  guintptr end = start + ((size + fast->min_alloc_mask) & ~fast->min_alloc_mask);
+  guintptr start;
+  guintptr end = _nebula_bump_span (fast->cursor, fast->min_alloc_mask, size, alignment, &start);
 
   if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
                   end > (guintptr) fast->limit))

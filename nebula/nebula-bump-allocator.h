@@ -268,8 +268,8 @@ nebula_bump_batch_alloc (NebulaBumpBatch  *batch,
                          gsize             alignment,
                          GError          **error)
 {
-  guintptr start = ((guintptr) batch->cursor + alignment - 1) & ~(guintptr) (alignment - 1);
-  guintptr end = start + ((size + batch->min_alloc_mask) & ~batch->min_alloc_mask);
+  guintptr start;
+  guintptr end = _nebula_bump_span (batch->cursor, batch->min_alloc_mask, size, alignment, &start);
   gpointer ptr;
 
   if (G_LIKELY (_nebula_fast_layout_ok (size, alignment, batch->max_fast_size) &&

@@ -298,6 +298,29 @@ magazine_flush (NebulaPoolAllocator *self,
   unlock_depot (self);
 }
 
+/* Hands out the magazine's newest block (there is one). */
+static inline gpointer
+magazine_pop (NebulaPoolAllocator *self,
+              PoolMagazine        *magazine,
+              gsize                size)
+{
+  count_one (&magazine->taken);
+  return nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+}
+
+/* Caches a freed block (there is room). */
+static inline void
+magazine_push (PoolMagazine *magazine,
+               gpointer      ptr,
+               Slab         *slab)
+{
+  PoolEntry *entry = &magazine->entries[magazine->n++];
+
+  entry->block = ptr;
+  entry->slab = slab;
+  count_one (&magazine->given);
+}
+
 gpointer
 nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
                                gsize                 size,
@@ -308,8 +331,7 @@ nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
   if (G_UNLIKELY (magazine->n == 0) && !magazine_refill (self, magazine, size, error))
     return NULL;
 
-  count_one (&magazine->taken);
-  return nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+  return magazine_pop (self, magazine, size);
 }
 
 gboolean
@@ -320,7 +342,6 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
 {
   PoolMagazine *magazine;
   Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
-  PoolEntry *entry;
 
   if (slab == NULL)
     return FALSE;
@@ -329,10 +350,7 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
   if (G_UNLIKELY (magazine->n == self->magazine_size))
     magazine_flush (self, magazine);
 
-  entry = &magazine->entries[magazine->n++];
-  entry->block = ptr;
-  entry->slab = slab;
-  count_one (&magazine->given);
+  magazine_push (magazine, ptr, slab);
   return TRUE;
 }
 
@@ -367,8 +385,7 @@ magazine_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (magazine->n == 0))
     return NULL;
 
-  count_one (&magazine->taken);
-  block = nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+  block = magazine_pop (self, magazine, size);
   nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
 }
@@ -382,7 +399,6 @@ magazine_direct_dealloc (gpointer   allocator,
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
-  PoolEntry *entry;
   Slab *slab;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
@@ -396,10 +412,7 @@ magazine_direct_dealloc (gpointer   allocator,
   if (slab == NULL)
     return NEBULA_DIRECT_FAILED;
 
-  entry = &magazine->entries[magazine->n++];
-  entry->block = ptr;
-  entry->slab = slab;
-  count_one (&magazine->given);
+  magazine_push (magazine, ptr, slab);
   nebula_stats_counters_record_deallocation (&self->stats, size);
   return NEBULA_DIRECT_DONE;
 }

@@ -337,11 +337,15 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
   return new_ptr;
 }
 
+/* Frees a live block at reset and counts its bytes. */
 static void
 free_block (gpointer ptr,
-            gsize    size G_GNUC_UNUSED,
-            gpointer user_data G_GNUC_UNUSED)
+            gsize    size,
+            gpointer user_data)
 {
+  guint64 *n_bytes = user_data;
+
+  *n_bytes += size;
   free (ptr);
 }
 
@@ -354,10 +358,7 @@ nebula_system_allocator_reset (NebulaAllocator *allocator)
   if (!ensure_ready (self, NULL) || self->live == NULL)
     return;
 
-  /* Like every reset, not concurrent with other calls on the allocator:
-   * the total read first is what the loop frees. */
-  nebula_system_table_totals (self->live, NULL, &n_bytes);
-  nebula_system_table_foreach (self->live, free_block, NULL, TRUE);
+  nebula_system_table_foreach (self->live, free_block, &n_bytes, TRUE);
   nebula_budget_account_uncharge (&self->config.account, n_bytes);
 }
 
