@@ -5,6 +5,11 @@
  *     _build-release/tools/nebula-fastpath-driver [no-stats]
  *   callgrind_annotate --inclusive=yes cg.out | grep run_
  *
+ * With `--time ROUNDS` it runs each loop ROUNDS times instead and prints
+ * the fastest round's nanoseconds per operation, one loop per line, so
+ * that two builds can be timed with the same harness
+ * (tools/compare-revisions.sh --driver).
+ *
  * Each run_* function allocates 64 bytes (alignment 8) N times, writing
  * one byte, with a reset every 512 allocations; Ir of run_x / N is the
  * cost of one allocation plus the loop around it (run_floor_inline has
@@ -21,6 +26,8 @@
 
 #include "config.h"
 
+#include <time.h>
+
 #include <nebula.h>
 
 #include "nebula-bench-floor.h"
@@ -29,8 +36,9 @@
 #define BATCH   512
 
 static G_NO_INLINE guint64
-run_floor_inline (NebulaBenchFloor *floor)
+run_floor_inline (gpointer data)
 {
+  NebulaBenchFloor *floor = data;
   guint64 sum = 0;
 
   for (guint i = 0; i < N; i++)
@@ -46,8 +54,9 @@ run_floor_inline (NebulaBenchFloor *floor)
 }
 
 static G_NO_INLINE guint64
-run_floor_call (NebulaBenchFloor *floor)
+run_floor_call (gpointer data)
 {
+  NebulaBenchFloor *floor = data;
   guint64 sum = 0;
 
   for (guint i = 0; i < N; i++)
@@ -63,8 +72,9 @@ run_floor_call (NebulaBenchFloor *floor)
 }
 
 static G_NO_INLINE guint64
-run_bump_inline (NebulaBumpAllocator *bump)
+run_bump_inline (gpointer data)
 {
+  NebulaBumpAllocator *bump = data;
   guint64 sum = 0;
 
   for (guint i = 0; i < N; i++)
@@ -80,8 +90,9 @@ run_bump_inline (NebulaBumpAllocator *bump)
 }
 
 static G_NO_INLINE guint64
-run_bump_interface (NebulaAllocator *bump)
+run_bump_interface (gpointer data)
 {
+  NebulaAllocator *bump = data;
   guint64 sum = 0;
 
   for (guint i = 0; i < N; i++)
@@ -101,8 +112,9 @@ run_bump_interface (NebulaAllocator *bump)
 /* What the churn and frames loops call: one set per path. */
 #define DEFINE_CHURN(name, Type, alloc_expr, free_expr)                           \
   static G_NO_INLINE guint64                                                      \
-  name (Type *self)                                                               \
+  name (gpointer data)                                                            \
   {                                                                               \
+    Type *self = data;                                                            \
     guint8 *live[LIVE];                                                           \
     guint64 sum = 0;                                                              \
                                                                                   \
@@ -142,8 +154,9 @@ DEFINE_CHURN (churn_pool_interface, NebulaAllocator,
 
 #define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
   static G_NO_INLINE guint64                                                      \
-  name (Type *self)                                                               \
+  name (gpointer data)                                                            \
   {                                                                               \
+    Type *self = data;                                                            \
     guint8 *frame[4];                                                             \
     guint64 sum = 0;                                                              \
                                                                                   \
@@ -181,6 +194,40 @@ DEFINE_FRAMES (frames_stack_interface, NebulaAllocator,
                nebula_allocator_allocate (self, size, 8, NULL),
                nebula_allocator_deallocate (self, p, size, 8, NULL))
 
+typedef guint64 (*LoopFunc) (gpointer data);
+
+/* 0: run each loop once (for callgrind); else how many times to time it. */
+static guint rounds;
+
+static guint64
+run_loop (const char *name,
+          LoopFunc    loop,
+          gpointer    data)
+{
+  guint64 sum = 0;
+  gint64 best = G_MAXINT64;
+
+  if (rounds == 0)
+    return loop (data);
+
+  for (guint r = 0; r < rounds; r++)
+    {
+      struct timespec start, end;
+      gint64 ns;
+
+      clock_gettime (CLOCK_MONOTONIC, &start);
+      sum += loop (data);
+      clock_gettime (CLOCK_MONOTONIC, &end);
+      ns = (end.tv_sec - start.tv_sec) * G_GINT64_CONSTANT (1000000000) +
+           (end.tv_nsec - start.tv_nsec);
+      best = MIN (best, ns);
+    }
+  g_print ("%s %.3f\n", name, (double) best / N);
+  return sum;
+}
+
+#define RUN(loop, data) run_loop (#loop, loop, data)
+
 int
 main (int   argc,
       char *argv[])
@@ -190,15 +237,25 @@ main (int   argc,
                                                          "track-stats", FALSE, NULL);
   guint8 *buffer = g_malloc (64 * BATCH + 64);
   NebulaBenchFloor floor = { buffer, buffer + 64 * BATCH + 64, buffer };
+  gboolean stats = TRUE;
   guint64 sum = 0;
 
-  sum += run_floor_inline (&floor);
-  sum += run_floor_call (&floor);
-  /* With any argument: the bump allocator without statistics. */
-  if (argc > 1)
+  /* [no-stats] [--time ROUNDS] */
+  for (int i = 1; i < argc; i++)
+    {
+      if (g_str_equal (argv[i], "--time") && i + 1 < argc)
+        rounds = (guint) g_ascii_strtoull (argv[++i], NULL, 10);
+      else
+        stats = FALSE;
+    }
+
+  sum += RUN (run_floor_inline, &floor);
+  sum += RUN (run_floor_call, &floor);
+  /* no-stats: the bump allocator without statistics. */
+  if (!stats)
     g_set_object (&bump, quiet);
-  sum += run_bump_inline (bump);
-  sum += run_bump_interface (NEBULA_ALLOCATOR (bump));
+  sum += RUN (run_bump_inline, bump);
+  sum += RUN (run_bump_interface, bump);
 
   {
     guint8 *blocks = g_malloc (64 * (LIVE + 1));
@@ -207,19 +264,19 @@ main (int   argc,
     g_autoptr(NebulaPoolAllocator) pool = NULL;
     g_autoptr(NebulaStackAllocator) stack = NULL;
 
-    /* With an argument, both without statistics, as the bump allocator. */
+    /* no-stats: both without statistics, as the bump allocator. */
     pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
-                           "block-count", (guint64) LIVE, "track-stats", argc <= 1, NULL);
-    stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, NULL, "track-stats", argc <= 1, NULL);
+                           "block-count", (guint64) LIVE, "track-stats", stats, NULL);
+    stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, NULL, "track-stats", stats, NULL);
 
-    sum += churn_free_list_inline (&list);
-    sum += churn_free_list_call (&list);
-    sum += churn_pool_inline (pool);
-    sum += churn_pool_interface (NEBULA_ALLOCATOR (pool));
-    sum += frames_floor_inline (&frames);
-    sum += frames_floor_call (&frames);
-    sum += frames_stack_inline (stack);
-    sum += frames_stack_interface (NEBULA_ALLOCATOR (stack));
+    sum += RUN (churn_free_list_inline, &list);
+    sum += RUN (churn_free_list_call, &list);
+    sum += RUN (churn_pool_inline, pool);
+    sum += RUN (churn_pool_interface, pool);
+    sum += RUN (frames_floor_inline, &frames);
+    sum += RUN (frames_floor_call, &frames);
+    sum += RUN (frames_stack_inline, stack);
+    sum += RUN (frames_stack_interface, stack);
     g_free (blocks);
   }
 
