@@ -13,6 +13,61 @@
 
 G_BEGIN_DECLS
 
+/* The scope and frame macros: the scanner sees them, so that they are in
+ * the reference; they expand to g_autoptr() of types that <nebula.h>
+ * declares (nebula-bump-allocator.h, nebula-stack-allocator.h). */
+
+/**
+ * NEBULA_BUMP_SCOPE:
+ * @bump: a #NebulaBumpAllocator
+ *
+ * Opens a #NebulaBumpScope on @bump for the rest of the enclosing C scope:
+ * everything allocated from @bump after this line is released when the
+ * scope ends, on every path out of it (return, break, goto).
+ *
+ * |[<!-- language="C" -->
+ * for (guint i = 0; i < n_requests; i++)
+ *   {
+ *     NEBULA_BUMP_SCOPE (bump);
+ *     handle_request (bump, requests[i]);
+ *   }
+ * ]|
+ *
+ * It is `g_autoptr (NebulaBumpScope)` under a name nobody has to invent;
+ * use g_autoptr() directly when the scope must end early (g_clear_pointer()).
+ */
+#define NEBULA_BUMP_SCOPE(bump) \
+  G_GNUC_UNUSED g_autoptr (NebulaBumpScope) G_PASTE (_nebula_bump_scope_, __LINE__) = \
+    nebula_bump_scope_new (bump)
+
+/**
+ * NEBULA_STACK_FRAME:
+ * @stack: a #NebulaStackAllocator
+ *
+ * Opens a #NebulaStackFrame on the low end of @stack for the rest of the
+ * enclosing C scope: everything pushed on that end after this line is
+ * released when the scope ends, on every path out of it (return, break,
+ * goto).
+ *
+ * |[<!-- language="C" -->
+ * static void
+ * render_frame (NebulaStackAllocator *stack)
+ * {
+ *   NEBULA_STACK_FRAME (stack);
+ *   Vertex *scratch = nebula_allocator_new (stack, Vertex, n_vertices, &error);
+ *   ...
+ * }
+ * ]|
+ *
+ * It is `g_autoptr (NebulaStackFrame)` from nebula_stack_frame_new(); for
+ * the high end of a double-ended stack, or to close the frame early, use
+ * g_autoptr() with nebula_stack_frame_new_high() or g_clear_pointer()
+ * directly.
+ */
+#define NEBULA_STACK_FRAME(stack) \
+  G_GNUC_UNUSED g_autoptr (NebulaStackFrame) G_PASTE (_nebula_stack_frame_, __LINE__) = \
+    nebula_stack_frame_new (stack)
+
 /* C conveniences: macros and static inline functions that language
  * bindings have no use for, so the scanner does not see them. */
 #ifndef __GI_SCANNER__

@@ -12,8 +12,6 @@
 #include <glib-object.h>
 
 #include "nebula-allocator.h"
-#include "nebula-bump-allocator.h"
-#include "nebula-stack-allocator.h"
 #include "nebula-version-macros.h"
 
 G_BEGIN_DECLS
@@ -105,56 +103,5 @@ guint64  nebula_allocator_allocate_array_address (NebulaAllocator  *self,
 #define nebula_allocator_delete(allocator, Type, mem, n_elements, error) \
   nebula_allocator_deallocate_array (NEBULA_ALLOCATOR (allocator), (mem), (n_elements), \
                                      sizeof (Type), G_ALIGNOF (Type), (error))
-
-/**
- * NEBULA_BUMP_SCOPE:
- * @bump: a #NebulaBumpAllocator
- *
- * Opens a #NebulaBumpScope on @bump for the rest of the enclosing C scope:
- * everything allocated from @bump after this line is released when the
- * scope ends, on every path out of it (return, break, goto).
- *
- * |[<!-- language="C" -->
- * for (guint i = 0; i < n_requests; i++)
- *   {
- *     NEBULA_BUMP_SCOPE (bump);
- *     handle_request (bump, requests[i]);
- *   }
- * ]|
- *
- * It is `g_autoptr (NebulaBumpScope)` under a name nobody has to invent;
- * use g_autoptr() directly when the scope must end early (g_clear_pointer()).
- */
-#define NEBULA_BUMP_SCOPE(bump) \
-  G_GNUC_UNUSED g_autoptr (NebulaBumpScope) G_PASTE (_nebula_bump_scope_, __LINE__) = \
-    nebula_bump_scope_new (bump)
-
-/**
- * NEBULA_STACK_FRAME:
- * @stack: a #NebulaStackAllocator
- *
- * Opens a #NebulaStackFrame on the low end of @stack for the rest of the
- * enclosing C scope: everything pushed on that end after this line is
- * released when the scope ends, on every path out of it (return, break,
- * goto).
- *
- * |[<!-- language="C" -->
- * static void
- * render_frame (NebulaStackAllocator *stack)
- * {
- *   NEBULA_STACK_FRAME (stack);
- *   Vertex *scratch = nebula_allocator_new (stack, Vertex, n_vertices, &error);
- *   ...
- * }
- * ]|
- *
- * It is `g_autoptr (NebulaStackFrame)` from nebula_stack_frame_new(); for
- * the high end of a double-ended stack, or to close the frame early, use
- * g_autoptr() with nebula_stack_frame_new_high() or g_clear_pointer()
- * directly.
- */
-#define NEBULA_STACK_FRAME(stack) \
-  G_GNUC_UNUSED g_autoptr (NebulaStackFrame) G_PASTE (_nebula_stack_frame_, __LINE__) = \
-    nebula_stack_frame_new (stack)
 
 G_END_DECLS

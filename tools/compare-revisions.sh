@@ -70,7 +70,7 @@ sources() {
   # The same driver on both sides; before 7cc9c51 the stack's inline
   # entry points were called _push() and _pop().
   if [ -n "$driver" ]; then
-    if grep -q nebula_stack_allocator_alloc "$dir/nebula/nebula-stack-allocator.h"; then
+    if grep -q 'nebula_stack_allocator_alloc (' "$dir/nebula/nebula-stack-allocator.h"; then
       cp "$driver_source" "$dir/tools/"
     else
       sed -e 's/nebula_stack_allocator_alloc (/nebula_stack_allocator_push (/' \
