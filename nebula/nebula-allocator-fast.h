@@ -67,12 +67,28 @@ typedef struct
 #define _NEBULA_CORE(self)      ((NebulaAllocatorCore *) (gpointer) ((GObject *) (self) + 1))
 #define _NEBULA_CORE_FAST(self) ((gpointer) (_NEBULA_CORE (self) + 1))
 
-/* Whether a request may take an inline path whose largest request is
- * @max_fast_size: size - 1 wraps for 0 and alignment - 1 for 0, so one
- * comparison refuses both, sizes and alignments at or above the limit
- * (the exported path serves them the same way), and every request while
- * the limit is 0; an alignment that is not a power of two shares a bit
- * with the number below it. */
+/* Whether a request must leave an inline path whose largest request is
+ * @max_fast_size for the exported one: size - 1 wraps for 0 and
+ * alignment - 1 for 0, so one comparison sends both, sizes and alignments
+ * at or above the limit (the exported path serves them the same way), and
+ * every request while the limit is 0; an alignment that is not a power of
+ * two shares a bit with the number below it.
+ *
+ * The bump allocator asks this inside one G_UNLIKELY() with its limit
+ * test. It must stay free of __builtin_constant_p(): with it, GCC lays
+ * the caller's fast path out with a jump back after the statistics, one
+ * instruction more per allocation (HACKING.md, "Allocator core: speed
+ * before and after"). */
+static inline gboolean
+_nebula_fast_layout_refused (gsize size,
+                             gsize alignment,
+                             gsize max_fast_size)
+{
+  return ((size - 1) | (alignment - 1)) >= max_fast_size ||
+         (alignment & (alignment - 1)) != 0;
+}
+
+/* Whether the request may take the inline path, for a test on its own. */
 static inline gboolean
 _nebula_fast_layout_ok (gsize size,
                         gsize alignment,
@@ -84,8 +100,7 @@ _nebula_fast_layout_ok (gsize size,
   if (__builtin_constant_p (alignment))
     return !(size - 1 >= max_fast_size || (alignment & (alignment - 1)) != 0 || alignment == 0);
 #endif
-  return ((size - 1) | (alignment - 1)) < max_fast_size &&
-         (alignment & (alignment - 1)) == 0;
+  return !_nebula_fast_layout_refused (size, alignment, max_fast_size);
 }
 
 /*< private >
@@ -150,7 +165,7 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
   guintptr start;
   guintptr end = _nebula_bump_span (fast->cursor, fast->min_alloc_mask, size, alignment, &start);
 
-  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
+  if (G_UNLIKELY (_nebula_fast_layout_refused (size, alignment, fast->max_fast_size) ||
                   end > (guintptr) fast->limit))
     return FALSE;
 
@@ -174,7 +189,7 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
 {
   gsize rounded = (size + fast->min_alloc_mask) & ~fast->min_alloc_mask;
 
-  if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size) ||
+  if (G_UNLIKELY (_nebula_fast_layout_refused (size, alignment, fast->max_fast_size) ||
                   (guint8 *) ptr < fast->base || (guint8 *) ptr >= fast->cursor))
     return FALSE;
 
