@@ -188,8 +188,7 @@ low_run (NebulaStackAllocator     *self,
   const guint8 *data = state->chunk->data;
   guintptr cookie = self->fast.cookie;
   gboolean bare = !self->tools_watching;
-  guintptr stop;
-  const guint8 *floor;
+  guintptr stop, floor;
   guint8 *last = state->last, *cursor = state->cursor;
   guint64 blocks = 0, bytes = 0;
   gboolean ok = TRUE;
@@ -198,8 +197,8 @@ low_run (NebulaStackAllocator     *self,
     return TRUE;
 
   stop = marker->last != NO_BLOCK ? (guintptr) data + marker->last : 0;
-  floor = data + marker->position;
-  while (last != NULL && (guintptr) last > stop && cursor > floor)
+  floor = (guintptr) data + marker->position;
+  while (last != NULL && (guintptr) last > stop && (guintptr) cursor > floor)
     {
       BlockHeader copy = bare ? *(const BlockHeader *) (gconstpointer) (last - HEADER_SIZE)
                               : load_header (last);
@@ -218,7 +217,9 @@ low_run (NebulaStackAllocator     *self,
 
   state->last = last;
   state->cursor = cursor;
-  low_hop (state);
+  /* As low_step() after the step that emptied the chunk. */
+  if (blocks > 0)
+    low_hop (state);
   *n_blocks += blocks;
   *n_bytes += bytes;
   return ok;
