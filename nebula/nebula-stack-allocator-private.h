@@ -268,9 +268,35 @@ effective_alignment (gsize alignment)
   return MAX (alignment, MIN_ALIGNMENT);
 }
 
+/* Whether @copy, the header found below @block, a block of the low end
+ * of the chunk whose data starts at @data and of the block ending at
+ * @end, is intact and describes where the low end stood before @block
+ * (in the same chunk) and the block below it. Every value is checked
+ * before it is believed. The unsigned difference folds both bounds of the
+ * low end's old position into one comparison. */
+static inline gboolean
+low_header_ok (guintptr           cookie,
+               const guint8      *data,
+               const guint8      *block,
+               const guint8      *end,
+               const BlockHeader *copy)
+{
+  guintptr header = (guintptr) block - HEADER_SIZE;
+  guintptr base = (guintptr) data;
+  guintptr p = (guintptr) copy->prev;
+  guintptr e = copy->word;
+
+  if (copy->check != _nebula_stack_header_check (cookie, (const BlockHeader *) header,
+                                                 copy->prev, e) ||
+      end <= block || e - base > header - base)
+    return FALSE;
+  if (p == 0)
+    return e == base;
+  return (p & (MIN_ALIGNMENT - 1)) == 0 && p >= base + HEADER_SIZE && p < e;
+}
+
 /* Reads the header of @block, a block of the low end of @chunk ending at
- * @end: the block below it and where the low end stood before it. Every
- * value is checked before it is believed. */
+ * @end: the block below it and where the low end stood before it. */
 static inline gboolean
 read_low_header (NebulaStackAllocator  *self,
                  const Chunk           *chunk,
@@ -280,25 +306,16 @@ read_low_header (NebulaStackAllocator  *self,
                  guint8               **prev_end,
                  GError               **error)
 {
-  const BlockHeader *header = (const BlockHeader *) (gconstpointer) (block - HEADER_SIZE);
   BlockHeader copy = load_header (block);
-  guintptr p = (guintptr) copy.prev;
-  guintptr e = copy.word;
 
-  if (copy.check != header_check (self, header, copy.prev, e) ||
-      end <= block ||
-      e < (guintptr) chunk->data || e > (guintptr) header ||
-      (p == 0 && e != (guintptr) chunk->data) ||
-      (p != 0 && ((p & (MIN_ALIGNMENT - 1)) != 0 ||
-                  p < (guintptr) chunk->data + HEADER_SIZE ||
-                  p >= e)))
+  if (!low_header_ok (self->fast.cookie, chunk->data, block, end, &copy))
     {
       nebula_stack_allocator_set_corruption (self, block, error);
       return FALSE;
     }
 
   *prev = copy.prev;
-  *prev_end = (guint8 *) e;
+  *prev_end = (guint8 *) copy.word;
   return TRUE;
 }
 
@@ -345,6 +362,19 @@ high_state (NebulaStackAllocator *self)
   return (EndState) { self->current, self->high_last, self->fast.limit };
 }
 
+/* An empty chunk above the first one is never a position of its own:
+ * a walk that emptied one goes on in the chunk below. */
+static inline void
+low_hop (EndState *state)
+{
+  while (state->last == NULL && state->chunk->prev != NULL)
+    {
+      state->chunk = state->chunk->prev;
+      state->last = state->chunk->saved_last;
+      state->cursor = state->chunk->saved_cursor;
+    }
+}
+
 /* Pops the top block of @state (which has one), giving its size. */
 static inline gboolean
 low_step (NebulaStackAllocator  *self,
@@ -360,14 +390,7 @@ low_step (NebulaStackAllocator  *self,
   *popped_size = state->cursor - state->last;
   state->last = prev;
   state->cursor = prev_end;
-
-  /* An empty chunk above the first one is never a position of its own. */
-  while (state->last == NULL && state->chunk->prev != NULL)
-    {
-      state->chunk = state->chunk->prev;
-      state->last = state->chunk->saved_last;
-      state->cursor = state->chunk->saved_cursor;
-    }
+  low_hop (state);
 
   return TRUE;
 }

@@ -170,6 +170,61 @@ state_below (const EndState          *state,
          (state->chunk->index == marker->chunk_index && position < marker->position);
 }
 
+/* The walk of a frame's release: the low end's blocks above @marker in
+ * the chunk @state is in, each header checked as low_step() does, in a
+ * loop that keeps the chunk's bounds and the marker's offsets in
+ * registers and reads the headers directly unless a memory tool watches
+ * (which poisons them). It stops at the marker, at the bottom of the
+ * chunk, or where the walk would pass below the marker, and leaves those
+ * cases to the general walk; only a damaged header fails here. */
+static gboolean
+low_run (NebulaStackAllocator     *self,
+         EndState                 *state,
+         const NebulaStackMarker  *marker,
+         guint64                  *n_blocks,
+         guint64                  *n_bytes,
+         GError                  **error)
+{
+  const guint8 *data = state->chunk->data;
+  guintptr cookie = self->fast.cookie;
+  gboolean bare = !self->tools_watching;
+  guintptr stop, floor;
+  guint8 *last = state->last, *cursor = state->cursor;
+  guint64 blocks = 0, bytes = 0;
+  gboolean ok = TRUE;
+
+  if (state->chunk->index != marker->chunk_index)
+    return TRUE;
+
+  stop = marker->last != NO_BLOCK ? (guintptr) data + marker->last : 0;
+  floor = (guintptr) data + marker->position;
+  while (last != NULL && (guintptr) last > stop && (guintptr) cursor > floor)
+    {
+      BlockHeader copy = bare ? *(const BlockHeader *) (gconstpointer) (last - HEADER_SIZE)
+                              : load_header (last);
+
+      if (G_UNLIKELY (!low_header_ok (cookie, data, last, cursor, &copy)))
+        {
+          nebula_stack_allocator_set_corruption (self, last, error);
+          ok = FALSE;
+          break;
+        }
+      blocks++;
+      bytes += cursor - last;
+      last = copy.prev;
+      cursor = (guint8 *) copy.word;
+    }
+
+  state->last = last;
+  state->cursor = cursor;
+  /* As low_step() after the step that emptied the chunk. */
+  if (blocks > 0)
+    low_hop (state);
+  *n_blocks += blocks;
+  *n_bytes += bytes;
+  return ok;
+}
+
 static void
 record_release (NebulaStackAllocator *self,
                 guint64               n_blocks,
@@ -216,7 +271,10 @@ release_blocks (NebulaStackAllocator     *self,
     }
 
   /* Walk down to the marker, checking every header on the way, before
-   * anything changes. */
+   * anything changes: a frame's own blocks first, then whatever the
+   * general walk has to decide. */
+  if (!marker->high && !low_run (self, &state, marker, &n_blocks, &n_bytes, error))
+    return FALSE;
   while (!state_is_marker (&state, marker))
     {
       gsize size;

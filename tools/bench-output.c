@@ -112,6 +112,8 @@ collect_goals (Goal *goals)
                         ratio ("pool-inline", "floor-freelist", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
   goals[n++] = (Goal) { "stack-inline / floor-inline (lifo-frames)",
                         ratio ("stack-inline", "floor-inline", NEBULA_BENCH_LIFO_FRAMES), 1.20, TRUE };
+  goals[n++] = (Goal) { "stack-frame / bump-scope (request-arena)",
+                        ratio ("stack-frame", "bump-scope", NEBULA_BENCH_REQUEST_ARENA), 1.5, TRUE };
   goals[n++] = (Goal) { "pool interface / floor-freelist-call (fixed-64)",
                         ratio ("pool", "floor-freelist-call", NEBULA_BENCH_FIXED_64), 1.25, TRUE };
   goals[n++] = (Goal) { "stack interface / floor-call (lifo-frames)",
@@ -583,8 +585,9 @@ bar_colour (const Target *target)
       return target->nebula_inline ? "#1a73e8" : "#4f9cf9";
     case KIND_PEER:
     default:
-      /* A Nebula allocator driven by the tool itself (bump-batch). */
-      if (g_str_has_prefix (target->name, "bump-"))
+      /* A Nebula allocator driven by the tool itself (bump-batch,
+       * bump-scope, stack-frame). */
+      if (g_str_has_prefix (target->name, "bump-") || g_str_has_prefix (target->name, "stack-"))
         return "#1a73e8";
       return g_str_equal (target->name, "malloc") ? "#d93025" : "#f29900";
     }

@@ -224,6 +224,127 @@ bump_batch_pass (Worker *worker)
   return ok;
 }
 
+/* ------------------------------------------------------------------ */
+/* Nebula bump and stack with a scope per batch: a NebulaBumpScope or a  */
+/* NebulaStackFrame opens at the start of each request and its free      */
+/* releases the request's blocks (the RESET of the trace), the way a     */
+/* server would use them; the blocks come from the inline paths.         */
+
+typedef struct
+{
+  gpointer          allocator;
+  NebulaBumpScope  *scope;
+  NebulaStackFrame *frame;
+} ScopeContext;
+
+/* Room for two batches, as the bump rows, plus every block's header on a
+ * stack. */
+static gsize
+scope_capacity (const Worker *worker)
+{
+  gsize capacity = 64 * 1024;
+
+  while (capacity < (worker->trace.max_batch_bytes + worker->trace.max_live * 32) * 2)
+    capacity *= 2;
+  return capacity;
+}
+
+static gboolean
+scope_setup (Worker   *worker,
+             gpointer  allocator,
+             GError   *error,
+             char    **why)
+{
+  ScopeContext *context;
+
+  if (allocator == NULL)
+    {
+      *why = g_strdup (error->message);
+      g_error_free (error);
+      return FALSE;
+    }
+  context = g_new0 (ScopeContext, 1);
+  context->allocator = allocator;
+  worker->context = context;
+  return TRUE;
+}
+
+static gboolean
+bump_scope_setup (Worker  *worker,
+                  char   **why)
+{
+  GError *error = NULL;
+
+  return scope_setup (worker, nebula_bump_allocator_new (scope_capacity (worker), &error),
+                      error, why);
+}
+
+static gboolean
+stack_frame_setup (Worker  *worker,
+                   char   **why)
+{
+  GError *error = NULL;
+
+  return scope_setup (worker, nebula_stack_allocator_new (scope_capacity (worker), &error),
+                      error, why);
+}
+
+static void
+scope_teardown (Worker *worker)
+{
+  ScopeContext *context = worker->context;
+
+  g_object_unref (context->allocator);
+  g_free (context);
+}
+
+/* A target's functions and its pass. The first request's scope opens
+ * before the pass, the last one's (empty: the trace ends with a RESET)
+ * closes after it. */
+#define DEFINE_SCOPE_PASS(prefix, field, open_func, close_func, alloc_func, free_func)  \
+  static inline gpointer                                                           \
+  prefix##_alloc (gpointer data, gsize size, gsize alignment)                      \
+  {                                                                                \
+    return alloc_func (((ScopeContext *) data)->allocator, size, alignment, NULL); \
+  }                                                                                \
+                                                                                   \
+  static inline gboolean                                                           \
+  prefix##_free (gpointer data, gpointer ptr, gsize size, gsize alignment)         \
+  {                                                                                \
+    return free_func (((ScopeContext *) data)->allocator, ptr, size, alignment, NULL); \
+  }                                                                                \
+                                                                                   \
+  static inline gboolean                                                           \
+  prefix##_reset (gpointer data)                                                   \
+  {                                                                                \
+    ScopeContext *context = data;                                                  \
+                                                                                   \
+    close_func (context->field);                                                   \
+    context->field = open_func (context->allocator);                               \
+    return TRUE;                                                                   \
+  }                                                                                \
+                                                                                   \
+  static gboolean                                                                  \
+  prefix##_pass (Worker *worker)                                                   \
+  {                                                                                \
+    ScopeContext *context = worker->context;                                       \
+    gboolean ok = TRUE;                                                            \
+                                                                                   \
+    context->field = open_func (context->allocator);                               \
+    for (guint64 pass = 0; ok && pass < worker->passes; pass++)                    \
+      ok = nebula_bench_replay (worker->trace.arena, worker->trace.n_arena,        \
+                                worker->slots, context, prefix##_alloc,            \
+                                prefix##_free, prefix##_reset);                    \
+    close_func (context->field);                                                   \
+    context->field = NULL;                                                         \
+    return ok;                                                                     \
+  }
+
+DEFINE_SCOPE_PASS (bump_scope, scope, nebula_bump_scope_new, nebula_bump_scope_free,
+                   nebula_bump_allocator_alloc, nebula_bump_allocator_free)
+DEFINE_SCOPE_PASS (stack_frame, frame, nebula_stack_frame_new, nebula_stack_frame_free,
+                   nebula_stack_allocator_alloc, nebula_stack_allocator_free)
+
 /* The pool's floors: a free list of blocks as large as the largest
  * request, enough of them for the most blocks a batch holds at once. */
 static gboolean
@@ -726,6 +847,8 @@ Target nebula_bench_targets[] = {
   { "bump-batch", KIND_PEER, "NebulaBumpAllocator through a NebulaBumpBatch (cursor in a local), "
     "default configuration",
     bump_batch_setup, bump_batch_teardown, bump_batch_pass, FALSE },
+  { "bump-scope", KIND_PEER, "NebulaBumpAllocator, a NebulaBumpScope per batch, inline fast path",
+    bump_scope_setup, scope_teardown, bump_scope_pass, FALSE },
   { "pool-inline", KIND_NEBULA, "NebulaPoolAllocator, inline fast path (nebula_pool_allocator_alloc)",
     .nebula_type = "pool", .nebula_inline = TRUE },
   { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",
@@ -736,6 +859,8 @@ Target nebula_bench_targets[] = {
     .nebula_type = "stack", .nebula_inline = TRUE },
   { "stack", KIND_NEBULA, "NebulaStackAllocator through nebula_allocator_allocate()",
     .nebula_type = "stack" },
+  { "stack-frame", KIND_PEER, "NebulaStackAllocator, a NebulaStackFrame per batch, inline fast path",
+    stack_frame_setup, scope_teardown, stack_frame_pass, FALSE },
   { "system", KIND_NEBULA, "NebulaSystemAllocator (malloc + checked frees) through the interface",
     .nebula_type = "system" },
   { "system-unchecked", KIND_NEBULA, "NebulaSystemAllocator with check-frees off, through the interface",

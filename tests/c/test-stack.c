@@ -43,24 +43,6 @@ assert_released_filled (guint8 *p,
 }
 
 static void
-read_header (const guint8 *block,
-             guint8        out[HEADER])
-{
-  NEBULA_MEM_OPEN (block - HEADER, HEADER);
-  memcpy (out, block - HEADER, HEADER);
-  NEBULA_MEM_CLOSE (block - HEADER, HEADER);
-}
-
-static void
-write_header (guint8       *block,
-              const guint8  in[HEADER])
-{
-  NEBULA_MEM_OPEN (block - HEADER, HEADER);
-  memcpy (block - HEADER, in, HEADER);
-  NEBULA_MEM_CLOSE (block - HEADER, HEADER);
-}
-
-static void
 test_stack_basic (void)
 {
   g_autoptr(GError) error = NULL;
@@ -921,7 +903,7 @@ test_stack_corruption (void)
 
   /* Damaged in several ways: garbage, zeros, one flipped bit, a wild
    * pointer. None of it may crash or change the stack. */
-  read_header (c, saved);
+  test_stack_read_header (c, saved);
   for (guint round = 0; round < 4; round++)
     {
       memcpy (damaged, saved, HEADER);
@@ -937,7 +919,7 @@ test_stack_corruption (void)
           }
           break;
         }
-      write_header (c, damaged);
+      test_stack_write_header (c, damaged);
 
       g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
       g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
@@ -954,10 +936,10 @@ test_stack_corruption (void)
 
   /* Repaired, c is fine; a damaged header further down stops a release
    * that walks through it, and the pop that reaches it. */
-  write_header (c, saved);
-  read_header (b, saved);
+  test_stack_write_header (c, saved);
+  test_stack_read_header (b, saved);
   memset (damaged, 0xff, HEADER);
-  write_header (b, damaged);
+  test_stack_write_header (b, damaged);
   g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
@@ -969,7 +951,7 @@ test_stack_corruption (void)
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
   g_assert_cmpuint (used (stack), ==, before);
-  write_header (b, saved);
+  test_stack_write_header (b, saved);
 
   g_assert_true (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
   g_assert_true (nebula_allocator_deallocate (alloc, a, 64, 8, &error));
@@ -990,9 +972,9 @@ test_stack_corruption_high (void)
   b = nebula_stack_allocator_allocate_high (stack, 40, 8, &error);
   g_assert_no_error (error);
 
-  read_header (a, saved);
+  test_stack_read_header (a, saved);
   memset (damaged, 0x33, HEADER);
-  write_header (a, damaged);
+  test_stack_write_header (a, damaged);
   g_assert_false (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
@@ -1002,7 +984,7 @@ test_stack_corruption_high (void)
   g_assert_false (nebula_stack_allocator_deallocate_high (stack, a, 40, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
   g_clear_error (&error);
-  write_header (a, saved);
+  test_stack_write_header (a, saved);
   g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
   g_assert_no_error (error);
   g_assert_cmpuint (used (stack), ==, 0);

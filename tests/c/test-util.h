@@ -6,6 +6,7 @@
 #pragma once
 
 #include <glib.h>
+#include <string.h>
 
 #include <nebula.h>
 #include "nebula-sanitizer-private.h"
@@ -94,4 +95,27 @@ static inline int
 test_value_number (GObject *object)
 {
   return GPOINTER_TO_INT (g_object_get_data (object, "number"));
+}
+
+/* Every stack block has a header of this many bytes below it, poisoned
+ * while the memory tools watch: tests that read or damage one on purpose
+ * open it as the allocator does, and close it again. */
+#define TEST_STACK_HEADER 24
+
+static inline void
+test_stack_read_header (const guint8 *block,
+                        guint8       *out)
+{
+  NEBULA_MEM_OPEN (block - TEST_STACK_HEADER, TEST_STACK_HEADER);
+  memcpy (out, block - TEST_STACK_HEADER, TEST_STACK_HEADER);
+  NEBULA_MEM_CLOSE (block - TEST_STACK_HEADER, TEST_STACK_HEADER);
+}
+
+static inline void
+test_stack_write_header (guint8       *block,
+                         const guint8 *in)
+{
+  NEBULA_MEM_OPEN (block - TEST_STACK_HEADER, TEST_STACK_HEADER);
+  memcpy (block - TEST_STACK_HEADER, in, TEST_STACK_HEADER);
+  NEBULA_MEM_CLOSE (block - TEST_STACK_HEADER, TEST_STACK_HEADER);
 }
