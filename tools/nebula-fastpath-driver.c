@@ -21,6 +21,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include <nebula.h>
 
 #include "nebula-bench-floor.h"
@@ -139,6 +141,30 @@ DEFINE_CHURN (churn_pool_inline, NebulaPoolAllocator,
 DEFINE_CHURN (churn_pool_interface, NebulaAllocator,
               nebula_allocator_allocate (self, 64, 8, NULL),
               nebula_allocator_deallocate (self, p, 64, 8, NULL))
+/* The same two paths with the PERFORMANCE preset, and the System
+ * allocator (default, check-frees off) and malloc itself. noipa keeps
+ * GCC from folding the identical functions into one (then one name
+ * would carry the instructions of several rows). */
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_pool_perf_inline, NebulaPoolAllocator,
+              nebula_pool_allocator_alloc (self, 64, 8, NULL),
+              nebula_pool_allocator_free (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_pool_perf_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_system_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_system_unchecked_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_malloc, void,
+              malloc (64),
+              free (p))
 
 #define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
   static G_NO_INLINE guint64                                                      \
@@ -216,6 +242,24 @@ main (int   argc,
     sum += churn_free_list_call (&list);
     sum += churn_pool_inline (pool);
     sum += churn_pool_interface (NEBULA_ALLOCATOR (pool));
+    {
+      g_autoptr(NebulaPoolAllocator) perf = NULL;
+      g_autoptr(NebulaSystemAllocator) system = NULL;
+      g_autoptr(NebulaSystemAllocator) unchecked = NULL;
+
+      perf = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
+                             "block-count", (guint64) LIVE, "preset", NEBULA_PRESET_PERFORMANCE,
+                             NULL);
+      system = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL, "track-stats", argc <= 1,
+                               NULL);
+      unchecked = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                  "track-stats", argc <= 1, "check-frees", FALSE, NULL);
+      sum += churn_pool_perf_inline (perf);
+      sum += churn_pool_perf_interface (NEBULA_ALLOCATOR (perf));
+      sum += churn_system_interface (NEBULA_ALLOCATOR (system));
+      sum += churn_system_unchecked_interface (NEBULA_ALLOCATOR (unchecked));
+      sum += churn_malloc (NULL);
+    }
     sum += frames_floor_inline (&frames);
     sum += frames_floor_call (&frames);
     sum += frames_stack_inline (stack);
