@@ -217,14 +217,21 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
  * address). @base is the start of the current slab, the one whose
  * never-used tail is being handed out: @fresh points at its count of
  * blocks handed out so far, @fresh_limit is its number of blocks, and
- * @allocated its allocation bits when the pool checks frees (else %NULL).
+ * @states its state bytes when the pool checks frees (else %NULL): one
+ * per block, %_NEBULA_POOL_BLOCK_OUT while it is handed out,
+ * %_NEBULA_POOL_BLOCK_LISTED while it is on the free list, 0 until it is
+ * first handed out after a reset.
  * @max_fast_size is the block size, the stride of the slab, or 0 whenever
  * every request must take the exported path (uninitialized, thread-safe,
  * filling memory, or checking frees with a stride that is not a power of
  * two). @alignment_mask is ~(block alignment - 1); @block_shift is log2 of
  * the stride when it is a power of two. @n_in_use counts the blocks out.
- * @stats points at the plain counters when statistics are kept, else
- * %NULL.
+ * @mode says which work the inline paths do besides a free-list pop or
+ * push: none (%_NEBULA_POOL_FAST_PLAIN, the PERFORMANCE preset), the
+ * check-frees states and the statistics, with @states and @stats both
+ * set (%_NEBULA_POOL_FAST_CHECKED, the default), or either of them, each
+ * tested (%_NEBULA_POOL_FAST_OTHER). @stats points at the plain counters
+ * when statistics are kept, else %NULL.
  *
  * Blocks of other slabs (a pool that grew) are served by the exported
  * path, which checks them the same way.
@@ -235,16 +242,22 @@ typedef struct
   gsize                 max_fast_size;
   gsize                 alignment_mask;
   guint8               *base;
-  gsize                *allocated;
+  guint8               *states;
   gsize                *fresh;
   gsize                 fresh_limit;
   gsize                 n_in_use;
   guint                 block_shift;
+  guint                 mode;
   NebulaStatsPlain     *stats;
 } NebulaPoolFast;
 
 #define _NEBULA_POOL_FAST(self) ((NebulaPoolFast *) _NEBULA_CORE_FAST (self))
 #define _NEBULA_POOL_WORD_BITS  (8 * GLIB_SIZEOF_SIZE_T)
+#define _NEBULA_POOL_BLOCK_OUT    1
+#define _NEBULA_POOL_BLOCK_LISTED 2
+#define _NEBULA_POOL_FAST_PLAIN   0
+#define _NEBULA_POOL_FAST_CHECKED 1
+#define _NEBULA_POOL_FAST_OTHER   2
 
 /* Whether a request of @size bytes at @alignment may take the inline path:
  * size - 1 wraps for 0, and a single test refuses alignments that are
@@ -259,93 +272,177 @@ _nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
          ((alignment - 1) & (alignment | fast->alignment_mask)) == 0;
 }
 
+/* The index in the current slab of the block at @block, for a pool that
+ * checks frees (its stride is a power of two). The offset is rotated
+ * rather than shifted: when @block is not at a block boundary, the low
+ * bits land on top and make the index larger than any block count, so
+ * that one comparison refuses a pointer into a block together with one
+ * outside the slab (below it, the offset wraps). */
+static inline gsize
+_nebula_pool_fast_index (const NebulaPoolFast *fast,
+                         gconstpointer         block)
+{
+  gsize offset = (gsize) ((guintptr) block - (guintptr) fast->base);
+  guint shift = fast->block_shift;
+
+  return (offset >> shift) | (offset << ((0u - shift) & (_NEBULA_POOL_WORD_BITS - 1)));
+}
+
+/* The next never-used block of the current slab, marked allocated when
+ * the pool checks frees, or %NULL for the exported path (which moves on
+ * to the next slab or grows the pool). */
+static inline gpointer
+_nebula_pool_fast_take_fresh (NebulaPoolFast *fast)
+{
+  gsize index = *fast->fresh;
+
+  if (G_UNLIKELY (index >= fast->fresh_limit))
+    return NULL;
+  *fast->fresh = index + 1;
+  if (fast->states != NULL)
+    fast->states[index] = _NEBULA_POOL_BLOCK_OUT;
+  fast->n_in_use++;
+  return fast->base + index * fast->max_fast_size;
+}
+
+/* Moves the state byte of the block at @block of the current slab from
+ * @from to @to, or returns FALSE (the block is not at a block boundary of
+ * the slab, or not in state @from). */
+static inline gboolean
+_nebula_pool_fast_flip (const NebulaPoolFast *fast,
+                        guint8               *states,
+                        gconstpointer         block,
+                        guint8                from,
+                        guint8                to)
+{
+  gsize index = _nebula_pool_fast_index (fast, block);
+
+  if (G_UNLIKELY (index >= fast->fresh_limit || states[index] != from))
+    return FALSE;
+  states[index] = to;
+  return TRUE;
+}
+
+/* Marks @block, the head of the free list, handed out, or returns FALSE
+ * for the exported path. With check-frees it must be a listed block of
+ * the current slab that starts at a block boundary, since its address was
+ * read from memory the caller could write; the state byte says so in one
+ * comparison (neither a block handed out nor one of the never-used tail
+ * is listed). */
+static inline gboolean
+_nebula_pool_fast_mark_taken (NebulaPoolFast *fast,
+                              const guint8   *block)
+{
+  return fast->states == NULL ||
+         _nebula_pool_fast_flip (fast, fast->states, block, _NEBULA_POOL_BLOCK_LISTED,
+                                 _NEBULA_POOL_BLOCK_OUT);
+}
+
+/* Marks the block at @ptr free, or returns FALSE for the exported path
+ * (which reports bad pointers): with check-frees it must be a block of the
+ * current slab that is handed out; without, only %NULL is refused. */
+static inline gboolean
+_nebula_pool_fast_mark_given (NebulaPoolFast *fast,
+                              gconstpointer   ptr)
+{
+  if (fast->states == NULL)
+    return ptr != NULL;
+  return _nebula_pool_fast_flip (fast, fast->states, ptr, _NEBULA_POOL_BLOCK_OUT,
+                                 _NEBULA_POOL_BLOCK_LISTED);
+}
+
+static inline void
+_nebula_pool_fast_pop (NebulaPoolFast *fast,
+                       const guint8   *block)
+{
+  memcpy (&fast->free_head, block, sizeof (gpointer));
+  fast->n_in_use++;
+}
+
+static inline void
+_nebula_pool_fast_push (NebulaPoolFast *fast,
+                        gpointer        ptr)
+{
+  memcpy (ptr, &fast->free_head, sizeof (gpointer));
+  fast->free_head = (guint8 *) ptr;
+  fast->n_in_use--;
+}
+
 /* Takes a block (the head of the free list, else the next never-used one
  * of the current slab) without counting statistics, or returns %NULL for
- * the exported path to decide. With check-frees, a listed block must be
- * a free block of the current slab that starts at a block boundary, since
- * its address was read from memory the caller could write. */
+ * the exported path to decide. */
 static inline gpointer
 _nebula_pool_fast_take (NebulaPoolFast *fast)
 {
   guint8 *block = fast->free_head;
-  gsize *words = fast->allocated;
-  gsize index, bit;
 
-  if (G_LIKELY (block != NULL))
-    {
-      if (words != NULL)
-        {
-          gsize offset = (gsize) (block - fast->base);
-
-          index = offset >> fast->block_shift;
-          bit = (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
-          if (G_UNLIKELY (index >= *fast->fresh || (offset & (fast->max_fast_size - 1)) != 0 ||
-                          (words[index / _NEBULA_POOL_WORD_BITS] & bit) != 0))
-            return NULL;
-          words[index / _NEBULA_POOL_WORD_BITS] |= bit;
-        }
-      memcpy (&fast->free_head, block, sizeof (gpointer));
-    }
-  else
-    {
-      index = *fast->fresh;
-      if (G_UNLIKELY (index >= fast->fresh_limit))
-        return NULL;
-      *fast->fresh = index + 1;
-      if (words != NULL)
-        words[index / _NEBULA_POOL_WORD_BITS] |= (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
-      block = fast->base + index * fast->max_fast_size;
-    }
-
-  fast->n_in_use++;
+  if (G_UNLIKELY (block == NULL))
+    return _nebula_pool_fast_take_fresh (fast);
+  if (G_UNLIKELY (!_nebula_pool_fast_mark_taken (fast, block)))
+    return NULL;
+  _nebula_pool_fast_pop (fast, block);
   return block;
 }
 
-/* Puts an allocated block of the current slab back on the free list, or
- * returns FALSE for the exported path (which reports bad pointers). */
+/* Puts an allocated block of the current slab back on the free list
+ * without counting statistics, or returns FALSE for the exported path. */
 static inline gboolean
 _nebula_pool_fast_give (NebulaPoolFast *fast,
                         gpointer        ptr)
 {
-  gsize *words = fast->allocated;
-
-  if (words != NULL)
-    {
-      gsize offset = (gsize) ((guint8 *) ptr - fast->base);
-      gsize index = offset >> fast->block_shift;
-      gsize bit = (gsize) 1 << (index % _NEBULA_POOL_WORD_BITS);
-
-      if (G_UNLIKELY (index >= *fast->fresh || (offset & (fast->max_fast_size - 1)) != 0 ||
-                      (words[index / _NEBULA_POOL_WORD_BITS] & bit) == 0))
-        return FALSE;
-      words[index / _NEBULA_POOL_WORD_BITS] &= ~bit;
-    }
-  else if (G_UNLIKELY (ptr == NULL))
-    {
-      return FALSE;
-    }
-
-  memcpy (ptr, &fast->free_head, sizeof (gpointer));
-  fast->free_head = (guint8 *) ptr;
-  fast->n_in_use--;
+  if (G_UNLIKELY (!_nebula_pool_fast_mark_given (fast, ptr)))
+    return FALSE;
+  _nebula_pool_fast_push (fast, ptr);
   return TRUE;
 }
 
 /* The whole inline request, statistics included: what
- * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first. */
+ * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first.
+ * In %_NEBULA_POOL_FAST_PLAIN mode (the PERFORMANCE preset) a request is
+ * the layout test and a pop or a push; in %_NEBULA_POOL_FAST_CHECKED mode
+ * (the default) it adds the state byte and the counters, with no test
+ * for what the mode says is there. */
 static inline gboolean
 _nebula_pool_fast_alloc (NebulaPoolFast *fast,
                          gsize           size,
                          gsize           alignment,
                          gpointer       *out)
 {
-  gpointer block;
+  guint8 *block;
+  guint mode;
 
-  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
-                  (block = _nebula_pool_fast_take (fast)) == NULL))
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment)))
     return FALSE;
 
-  _nebula_fast_stats_alloc (fast->stats, size);
+  block = fast->free_head;
+  mode = fast->mode;
+  if (G_UNLIKELY (block == NULL))
+    {
+      /* One call site, so that the compiler inlines it. */
+      block = (guint8 *) _nebula_pool_fast_take_fresh (fast);
+      if (G_UNLIKELY (block == NULL))
+        return FALSE;
+      _nebula_fast_stats_alloc (fast->stats, size);
+      *out = block;
+      return TRUE;
+    }
+
+  if (mode == _NEBULA_POOL_FAST_CHECKED)
+    {
+      if (G_UNLIKELY (!_nebula_pool_fast_flip (fast, fast->states, block,
+                                               _NEBULA_POOL_BLOCK_LISTED,
+                                               _NEBULA_POOL_BLOCK_OUT)))
+        return FALSE;
+      _nebula_fast_stats_count_alloc (fast->stats, size);
+    }
+  else if (mode != _NEBULA_POOL_FAST_PLAIN)
+    {
+      if (G_UNLIKELY (!_nebula_pool_fast_mark_taken (fast, block)))
+        return FALSE;
+      _nebula_fast_stats_alloc (fast->stats, size);
+    }
+
+  _nebula_pool_fast_pop (fast, block);
   *out = block;
   return TRUE;
 }
@@ -356,11 +453,33 @@ _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
                            gsize           size,
                            gsize           alignment)
 {
-  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment) ||
-                  !_nebula_pool_fast_give (fast, ptr)))
+  guint mode;
+
+  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment)))
     return FALSE;
 
-  _nebula_fast_stats_free (fast->stats, size);
+  mode = fast->mode;
+  if (mode == _NEBULA_POOL_FAST_CHECKED)
+    {
+      if (G_UNLIKELY (!_nebula_pool_fast_flip (fast, fast->states, ptr,
+                                               _NEBULA_POOL_BLOCK_OUT,
+                                               _NEBULA_POOL_BLOCK_LISTED)))
+        return FALSE;
+      _nebula_fast_stats_count_free (fast->stats, size);
+    }
+  else if (mode != _NEBULA_POOL_FAST_PLAIN)
+    {
+      if (G_UNLIKELY (!_nebula_pool_fast_mark_given (fast, ptr)))
+        return FALSE;
+      _nebula_fast_stats_free (fast->stats, size);
+    }
+  else if (G_UNLIKELY (ptr == NULL))
+    {
+      /* The exported path refuses it. */
+      return FALSE;
+    }
+
+  _nebula_pool_fast_push (fast, ptr);
   return TRUE;
 }
 

@@ -32,7 +32,8 @@ G_BEGIN_DECLS
 #define DEFAULT_BLOCK_SIZE       64
 #define DEFAULT_BLOCK_ALIGNMENT  16
 #define DEFAULT_BLOCK_COUNT      1024
-#define BITS_PER_WORD            (8 * GLIB_SIZEOF_SIZE_T)
+#define POOL_BLOCK_OUT           _NEBULA_POOL_BLOCK_OUT
+#define POOL_BLOCK_LISTED        _NEBULA_POOL_BLOCK_LISTED
 /* Thread-safe pools number their blocks in 32 bits (see pop_batch_concurrent);
  * index + 1 is stored so that 0 can end the list. */
 #define MAX_CONCURRENT_BLOCKS    ((guint64) G_MAXUINT32 - 1)
@@ -50,12 +51,13 @@ typedef struct
    * touched (or paged in) before it is needed. Atomic in thread-safe mode,
    * where failed attempts may push it past n_blocks. */
   gsize    fresh;
-  gsize   *allocated;   /* single-threaded with check-frees: bit i set while
-                         * block i is out */
   guint32 *links;       /* thread-safe: next free block as index + 1, 0 ends */
-  guint8  *states;      /* thread-safe with check-frees: 1 while block i is out
-                         * (a byte, so that marking it needs no atomic
-                         * read-modify-write); atomic */
+  /* With check-frees, a byte per block (so that marking it needs no atomic
+   * read-modify-write): POOL_BLOCK_OUT while block i is handed out, else 0;
+   * single-threaded, POOL_BLOCK_LISTED while it is on the free list (0
+   * then means never handed out since the last reset). Atomic in
+   * thread-safe mode. */
+  guint8  *states;
 } Slab;
 
 /* A free block and its slab, as a thread's magazine and the depot keep
@@ -256,18 +258,6 @@ block_index (NebulaPoolAllocator *self,
   return block_index_at (self, slab_data (slab), ptr, at_start);
 }
 
-static inline gboolean
-bit_is_set (const gsize *words,
-            gsize        index,
-            gboolean     atomic)
-{
-  gsize word = atomic
-    ? __atomic_load_n (&words[index / BITS_PER_WORD], __ATOMIC_ACQUIRE)
-    : words[index / BITS_PER_WORD];
-
-  return (word & ((gsize) 1 << (index % BITS_PER_WORD))) != 0;
-}
-
 static inline gsize
 fresh_count (NebulaPoolAllocator *self,
              Slab                *slab)
@@ -308,9 +298,7 @@ block_is_out (NebulaPoolAllocator *self,
               Slab                *slab,
               gsize                index)
 {
-  if (slab->states != NULL)
-    return __atomic_load_n (&slab->states[index], __ATOMIC_ACQUIRE) != 0;
-  return bit_is_set (slab->allocated, index, FALSE);
+  return __atomic_load_n (&slab->states[index], __ATOMIC_ACQUIRE) == POOL_BLOCK_OUT;
 }
 
 static inline gsize
@@ -390,24 +378,22 @@ mark_listed_block (NebulaPoolAllocator *self,
 {
   Slab *slab = find_slab (self, self->n_slabs, block);
   gboolean at_start;
-  gsize index, mask;
+  gsize index;
 
   if (G_UNLIKELY (slab == NULL))
     return FALSE;
 
   index = block_index (self, slab, block, &at_start);
-  mask = (gsize) 1 << (index % BITS_PER_WORD);
-  if (G_UNLIKELY (!at_start || index >= slab->fresh ||
-                  (slab->allocated[index / BITS_PER_WORD] & mask) != 0))
+  if (G_UNLIKELY (!at_start || index >= slab->fresh || slab->states[index] != POOL_BLOCK_LISTED))
     return FALSE;
 
-  slab->allocated[index / BITS_PER_WORD] |= mask;
+  slab->states[index] = POOL_BLOCK_OUT;
   return TRUE;
 }
 
 /* Single-threaded, with check-frees: marks the allocated block at @ptr
  * free. Anything else (a foreign pointer, one into a block, a free block)
- * changes nothing; nebula_pool_locate_block() and the bits say which it
+ * changes nothing; nebula_pool_locate_block() and the states say which it
  * was. */
 static inline gboolean
 mark_block_free (NebulaPoolAllocator *self,
@@ -415,17 +401,16 @@ mark_block_free (NebulaPoolAllocator *self,
 {
   Slab *slab = find_slab (self, self->n_slabs, ptr);
   gboolean at_start;
-  gsize index, mask;
+  gsize index;
 
   if (G_UNLIKELY (slab == NULL))
     return FALSE;
 
   index = block_index (self, slab, ptr, &at_start);
-  mask = (gsize) 1 << (index % BITS_PER_WORD);
-  if (G_UNLIKELY (!at_start || (slab->allocated[index / BITS_PER_WORD] & mask) == 0))
+  if (G_UNLIKELY (!at_start || slab->states[index] != POOL_BLOCK_OUT))
     return FALSE;
 
-  slab->allocated[index / BITS_PER_WORD] &= ~mask;
+  slab->states[index] = POOL_BLOCK_LISTED;
   return TRUE;
 }
 

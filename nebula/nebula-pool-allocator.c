@@ -35,11 +35,11 @@
  * back before it is finalized.
  *
  * With [property@PoolAllocator:check-frees] (the default) the pool keeps one
- * bit per block that says whether it is allocated, so freeing a pointer that
+ * byte per block that says whether it is allocated, so freeing a pointer that
  * is not the start of one of its blocks gives
  * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER and freeing a block twice gives
  * %NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE; in both cases nothing changes. The
- * bits are also checked against the free list, so a write into a freed
+ * states are also checked against the free list, so a write into a freed
  * block that damages the list is reported as
  * %NEBULA_ALLOCATOR_ERROR_CORRUPTION and repaired instead of handing out
  * memory the pool does not own. Without check-frees, a bad free is undefined
@@ -66,11 +66,12 @@ NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, free_head, 0);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, alignment_mask, 2);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, base, 3);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, allocated, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, states, 4);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 5);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh_limit, 6);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, n_in_use, 7);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 8);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaPoolFast, mode) == 8 * sizeof (gpointer) + sizeof (guint));
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 9);
 G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 10 * sizeof (gpointer));
 
@@ -156,7 +157,7 @@ take_fresh (NebulaPoolAllocator *self)
           if (self->fast.fresh != &slab->fresh)
             nebula_pool_set_current_slab (self, slab);
           if (self->check_frees)
-            slab->allocated[index / BITS_PER_WORD] |= (gsize) 1 << (index % BITS_PER_WORD);
+            slab->states[index] = POOL_BLOCK_OUT;
           return slab->data + index * self->block_size;
         }
 
@@ -449,9 +450,6 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
           memset (slab->data, self->config.free_fill, fresh * self->block_size);
         }
       NEBULA_MEMPOOL_TRIM (slab, slab->data, 0, slab->n_blocks * self->block_size);
-      if (slab->allocated != NULL)
-        memset (slab->allocated, 0,
-                (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD * sizeof (gsize));
       if (slab->states != NULL)
         memset (slab->states, 0, slab->n_blocks);
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);
@@ -833,7 +831,7 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
   /**
    * NebulaPoolAllocator:check-frees:
    *
-   * Whether to keep one bit per block so that foreign pointers, pointers
+   * Whether to keep one byte per block so that foreign pointers, pointers
    * into the middle of a block and double frees give an error instead of
    * corrupting the pool. On by default, off in the PERFORMANCE preset.
    */

@@ -175,6 +175,12 @@ nebula_pool_init_once (gpointer data)
       self->fast.alignment_mask = ~(self->block_alignment - 1);
       self->fast.block_shift = self->block_shift;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      if (self->check_frees && config->track_stats)
+        self->fast.mode = _NEBULA_POOL_FAST_CHECKED;
+      else if (self->check_frees || config->track_stats)
+        self->fast.mode = _NEBULA_POOL_FAST_OTHER;
+      else
+        self->fast.mode = _NEBULA_POOL_FAST_PLAIN;
       /* The inline check of a free needs the block index as a shift. Any
        * mode that needs the slow path (fills, and memory tools watching, whose
        * poisoning lives in the slow path) leaves max_fast_size 0, which

@@ -11,16 +11,16 @@
 #include "nebula-sysprof-private.h"
 
 /* The slabs of a pool: taking them from the system (or a child arena's
- * parent) and growing by them, giving them all back, the check-frees bits
+ * parent) and growing by them, giving them all back, the check-frees states
  * that say which blocks are out, and the repair of a damaged free list
- * from those bits. */
+ * from those states. */
 
 /* What the inline paths see while the pool holds no slab (a child arena
  * its parent released): no fresh block, and with check-frees no block out
  * (the index check fails first, so that every free takes the exported
  * path, which calls the pointer foreign). Never written. */
 static gsize no_fresh_blocks;
-static gsize no_allocated_word;
+static guint8 no_block_state;
 
 static inline gsize
 slab_alignment (NebulaPoolAllocator *self)
@@ -57,9 +57,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
                       GError              **error)
 {
   gboolean thread_safe = self->config.thread_safe;
-  gsize n_words = self->check_frees && !thread_safe ? (n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD : 0;
   gsize n_links = thread_safe ? n_blocks : 0;
-  gsize n_states = self->check_frees && thread_safe ? n_blocks : 0;
+  gsize n_states = self->check_frees ? n_blocks : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
   GError *local_error = NULL;
@@ -68,8 +67,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   if (!nebula_budget_account_charge (&self->config.account, bytes, error))
     return NULL;
 
-  slab = g_try_malloc0 (sizeof (Slab) + n_words * sizeof (gsize) + n_links * sizeof (guint32) +
-                        n_states);
+  slab = g_try_malloc0 (sizeof (Slab) + n_links * sizeof (guint32) + n_states);
   if (slab != NULL)
     {
       if (self->child_link != NULL)
@@ -97,10 +95,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   slab->end = slab->data + bytes;
   slab->first = first;
   slab->n_blocks = n_blocks;
-  slab->allocated = n_words > 0 ? (gsize *) (slab + 1) : NULL;
-  slab->links = n_links > 0 ? (guint32 *) ((gsize *) (slab + 1) + n_words) : NULL;
-  slab->states = n_states > 0 ? (guint8 *) ((guint32 *) ((gsize *) (slab + 1) + n_words) + n_links)
-                              : NULL;
+  slab->links = n_links > 0 ? (guint32 *) (gpointer) (slab + 1) : NULL;
+  slab->states = n_states > 0 ? (guint8 *) ((guint32 *) (gpointer) (slab + 1) + n_links) : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
    * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
@@ -199,7 +195,7 @@ nebula_pool_release_slabs (NebulaPoolAllocator *self)
   self->fresh_slab = 0;
   self->fast.free_head = NULL;
   self->fast.base = NULL;
-  self->fast.allocated = self->check_frees ? &no_allocated_word : NULL;
+  self->fast.states = self->check_frees ? &no_block_state : NULL;
   self->fast.fresh = &no_fresh_blocks;
   self->fast.fresh_limit = 0;
 }
@@ -211,7 +207,7 @@ nebula_pool_set_current_slab (NebulaPoolAllocator *self,
                               Slab                *slab)
 {
   self->fast.base = slab->data;
-  self->fast.allocated = slab->allocated;
+  self->fast.states = slab->states;
   self->fast.fresh = &slab->fresh;
   self->fast.fresh_limit = slab->n_blocks;
 }
@@ -306,7 +302,7 @@ nebula_pool_grow (NebulaPoolAllocator  *self,
 }
 
 /* The free list was damaged (a freed block written to): rebuild it from the
- * allocation bits, which live outside the blocks. */
+ * state bytes, which live outside the blocks. */
 static void
 rebuild_free_list (NebulaPoolAllocator *self)
 {
@@ -318,10 +314,11 @@ rebuild_free_list (NebulaPoolAllocator *self)
 
       for (gsize j = slab->fresh; j-- > 0;)
         {
-          if (!bit_is_set (slab->allocated, j, FALSE))
+          if (slab->states[j] != POOL_BLOCK_OUT)
             {
               guint8 *block = slab->data + j * self->block_size;
 
+              slab->states[j] = POOL_BLOCK_LISTED;
               write_link (block, self->fast.free_head);
               self->fast.free_head = block;
             }
@@ -413,24 +410,15 @@ nebula_pool_count_listed_blocks (NebulaPoolAllocator *self,
     }
 }
 
-/* Blocks of @slab in use, from its allocation bits. */
+/* Blocks of @slab in use, from its state bytes. */
 gsize
 nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
                                     Slab                *slab)
 {
-  gsize n_words = (slab->n_blocks + BITS_PER_WORD - 1) / BITS_PER_WORD;
   gsize count = 0;
 
-  if (slab->states != NULL)
-    {
-      for (gsize i = 0; i < slab->n_blocks; i++)
-        count += __atomic_load_n (&slab->states[i], __ATOMIC_RELAXED) != 0;
-      return count;
-    }
-
-  for (gsize i = 0; i < n_words; i++)
-    count += (gsize) __builtin_popcountll ((unsigned long long) slab->allocated[i]);
-
+  for (gsize i = 0; i < slab->n_blocks; i++)
+    count += __atomic_load_n (&slab->states[i], __ATOMIC_RELAXED) == POOL_BLOCK_OUT;
   return count;
 }
 

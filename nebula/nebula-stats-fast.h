@@ -73,15 +73,21 @@ _nebula_fast_stats_balance (const NebulaStatsPlain *stats)
   return (gint64) (stats->total_bytes_allocated - stats->freed_less_base);
 }
 
+/* The _count_ variants are for callers that know @stats is set. */
+static inline void
+_nebula_fast_stats_count_alloc (NebulaStatsPlain *stats,
+                                gsize             size)
+{
+  stats->allocations++;
+  stats->total_bytes_allocated += size;
+}
+
 static inline void
 _nebula_fast_stats_alloc (NebulaStatsPlain *stats,
                           gsize                 size)
 {
   if (stats != NULL)
-    {
-      stats->allocations++;
-      stats->total_bytes_allocated += size;
-    }
+    _nebula_fast_stats_count_alloc (stats, size);
 }
 
 /* Settles the peak, then takes @size off the balance. The usual free runs
@@ -98,14 +104,19 @@ _nebula_fast_stats_take (NebulaStatsPlain *stats,
 }
 
 static inline void
+_nebula_fast_stats_count_free (NebulaStatsPlain *stats,
+                               gsize             size)
+{
+  _nebula_fast_stats_take (stats, size);
+  stats->deallocations++;
+}
+
+static inline void
 _nebula_fast_stats_free (NebulaStatsPlain *stats,
                          gsize                 size)
 {
   if (stats != NULL)
-    {
-      _nebula_fast_stats_take (stats, size);
-      stats->deallocations++;
-    }
+    _nebula_fast_stats_count_free (stats, size);
 }
 
 #endif /* __GI_SCANNER__ */

@@ -853,6 +853,12 @@ Target nebula_bench_targets[] = {
     .nebula_type = "pool", .nebula_inline = TRUE },
   { "pool", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate()",
     .nebula_type = "pool" },
+  { "pool-inline-perf", KIND_NEBULA, "NebulaPoolAllocator, inline fast path, PERFORMANCE preset "
+    "(no check-frees, no statistics)",
+    .nebula_type = "pool", .nebula_inline = TRUE, .nebula_performance = TRUE },
+  { "pool-perf", KIND_NEBULA, "NebulaPoolAllocator through nebula_allocator_allocate(), "
+    "PERFORMANCE preset",
+    .nebula_type = "pool", .nebula_performance = TRUE },
   { "pool-ts", KIND_NEBULA, "thread-safe NebulaPoolAllocator, one thread, nebula_allocator_allocate()",
     .nebula_type = "pool", .nebula_thread_safe = TRUE },
   { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_alloc)",

@@ -250,6 +250,7 @@ new_nebula_allocator (GType                    type,
                       gboolean                 no_stats,
                       gboolean                 thread_safe,
                       gboolean                 unchecked,
+                      gboolean                 performance,
                       GError                 **error)
 {
   /* One thread resets at every batch end; several reset once per round
@@ -270,6 +271,15 @@ new_nebula_allocator (GType                    type,
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
   if (unchecked)
     add_property (klass, names, values, "check-frees", FALSE, TRUE);
+  if (performance)
+    {
+      GValue preset = G_VALUE_INIT;
+
+      g_value_init (&preset, NEBULA_TYPE_PRESET);
+      g_value_set_enum (&preset, NEBULA_PRESET_PERFORMANCE);
+      g_ptr_array_add (names, (gpointer) "preset");
+      g_array_append_val (values, preset);
+    }
   add_property (klass, names, values, "capacity", next_power_of_two (capacity), FALSE);
   add_property (klass, names, values, "block-size", NEBULA_ALIGN_UP (trace->max_size, 16), FALSE);
   add_property (klass, names, values, "block-count", (guint64) trace->max_live * n_threads, FALSE);
@@ -317,7 +327,8 @@ run_nebula (Target              *target,
 
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
   allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
-                                    target->nebula_thread_safe, target->nebula_unchecked, &error);
+                                    target->nebula_thread_safe, target->nebula_unchecked,
+                                    target->nebula_performance, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {

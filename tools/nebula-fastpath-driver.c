@@ -26,6 +26,7 @@
 
 #include "config.h"
 
+#include <stdlib.h>
 #include <time.h>
 
 #include <nebula.h>
@@ -114,7 +115,7 @@ run_bump_interface (gpointer data)
   static G_NO_INLINE guint64                                                      \
   name (gpointer data)                                                            \
   {                                                                               \
-    Type *self = data;                                                            \
+    G_GNUC_UNUSED Type *self = data;                                              \
     guint8 *live[LIVE];                                                           \
     guint64 sum = 0;                                                              \
                                                                                   \
@@ -151,6 +152,30 @@ DEFINE_CHURN (churn_pool_inline, NebulaPoolAllocator,
 DEFINE_CHURN (churn_pool_interface, NebulaAllocator,
               nebula_allocator_allocate (self, 64, 8, NULL),
               nebula_allocator_deallocate (self, p, 64, 8, NULL))
+/* The same two paths with the PERFORMANCE preset, and the System
+ * allocator (default, check-frees off) and malloc itself. noipa keeps
+ * GCC from folding the identical functions into one (then one name
+ * would carry the instructions of several rows). */
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_pool_perf_inline, NebulaPoolAllocator,
+              nebula_pool_allocator_alloc (self, 64, 8, NULL),
+              nebula_pool_allocator_free (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_pool_perf_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_system_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_system_unchecked_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_malloc, void,
+              malloc (64),
+              free (p))
 
 #define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
   static G_NO_INLINE guint64                                                      \
@@ -273,6 +298,24 @@ main (int   argc,
     sum += RUN (churn_free_list_call, &list);
     sum += RUN (churn_pool_inline, pool);
     sum += RUN (churn_pool_interface, pool);
+    {
+      g_autoptr(NebulaPoolAllocator) perf = NULL;
+      g_autoptr(NebulaSystemAllocator) system = NULL;
+      g_autoptr(NebulaSystemAllocator) unchecked = NULL;
+
+      perf = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
+                             "block-count", (guint64) LIVE, "preset", NEBULA_PRESET_PERFORMANCE,
+                             NULL);
+      system = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL, "track-stats", stats,
+                               NULL);
+      unchecked = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                  "track-stats", stats, "check-frees", FALSE, NULL);
+      sum += RUN (churn_pool_perf_inline, perf);
+      sum += RUN (churn_pool_perf_interface, perf);
+      sum += RUN (churn_system_interface, system);
+      sum += RUN (churn_system_unchecked_interface, unchecked);
+      sum += RUN (churn_malloc, NULL);
+    }
     sum += RUN (frames_floor_inline, &frames);
     sum += RUN (frames_floor_call, &frames);
     sum += RUN (frames_stack_inline, stack);

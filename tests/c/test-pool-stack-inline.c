@@ -160,6 +160,34 @@ test_pool_bad_frees (void)
   g_assert_no_error (error);
 }
 
+/* Takes blocks *@a and *@b of a fresh 64-byte pool, frees *@a and writes
+ * *@b + @offset into its link, as a write into a freed block would. FALSE
+ * (the test skipped) while memory tools watch: they report that write
+ * before the pool can (test-memory-tools covers that report). */
+static gboolean
+damage_first_link (NebulaPoolAllocator  *pool,
+                   gsize                 offset,
+                   guint8              **a,
+                   guint8              **b)
+{
+  g_autoptr(GError) error = NULL;
+  gpointer bogus;
+
+  if (nebula_memory_tools_watching ())
+    {
+      g_test_skip ("memory tools report the deliberate write into a freed block");
+      return FALSE;
+    }
+
+  *a = nebula_pool_allocator_alloc (pool, 64, 8, &error);
+  *b = nebula_pool_allocator_alloc (pool, 64, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_pool_allocator_free (pool, *a, 64, 8, &error));
+  bogus = *b + offset;
+  memcpy (*a, &bogus, sizeof bogus);
+  return TRUE;
+}
+
 /* A freed block whose link was overwritten: the inline path does not
  * follow it, and the exported path reports and repairs it. */
 static void
@@ -168,22 +196,10 @@ test_pool_damaged_list (void)
   g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (64, 4, NULL);
   g_autoptr(GError) error = NULL;
   guint8 *a, *b;
-  gpointer bogus;
 
-  /* The damage is a write into a freed block: ASan and Valgrind report it
-   * before the pool can (test-memory-tools covers that report). */
-  if (nebula_memory_tools_watching ())
-    {
-      g_test_skip ("memory tools report the deliberate write into a freed block");
-      return;
-    }
-
-  a = nebula_pool_allocator_alloc (pool, 64, 8, &error);
-  b = nebula_pool_allocator_alloc (pool, 64, 8, &error);
-  g_assert_no_error (error);
-  g_assert_true (nebula_pool_allocator_free (pool, a, 64, 8, &error));
-  bogus = b + 3;   /* allocated, and not a block boundary */
-  memcpy (a, &bogus, sizeof bogus);
+  /* b + 3: allocated, and not a block boundary. */
+  if (!damage_first_link (pool, 3, &a, &b))
+    return;
 
   g_assert_true (nebula_pool_allocator_alloc (pool, 64, 8, &error) == (gpointer) a);
   g_assert_no_error (error);
@@ -199,6 +215,117 @@ test_pool_damaged_list (void)
   g_assert_null (nebula_pool_allocator_alloc (pool, 64, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
   g_assert_nonnull (strstr (error->message, "0 of 4 blocks free"));
+}
+
+/* A link to a block of the never-used tail: that block is free but not
+ * listed, and handing it out would give it twice (the tail hands it out
+ * again). The inline path declines it and the exported path reports and
+ * repairs the list. */
+static void
+test_pool_link_into_tail (void)
+{
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (64, 4, NULL);
+  g_autoptr(GError) error = NULL;
+  guint8 *a, *b, *c, *d;
+
+  /* b + 64: block 2, never handed out. */
+  if (!damage_first_link (pool, 64, &a, &b))
+    return;
+
+  g_assert_true (nebula_pool_allocator_alloc (pool, 64, 8, &error) == (gpointer) a);
+  g_assert_null (nebula_pool_allocator_alloc (pool, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+
+  /* Rebuilt: blocks 2 and 3, once each. */
+  c = nebula_pool_allocator_alloc (pool, 64, 8, &error);
+  d = nebula_pool_allocator_alloc (pool, 64, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (c == b + 64 && d == b + 128);
+  g_assert_null (nebula_pool_allocator_alloc (pool, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+}
+
+/* The inline path has one branch per configuration (PERFORMANCE: no
+ * checks and no counters; the default; either one alone): each frees and
+ * reuses blocks, counts what it keeps, and leaves to the exported path
+ * the errors its configuration promises. */
+static void
+test_pool_configurations (void)
+{
+  struct { gboolean performance, check_frees, track_stats; } configs[] = {
+    { TRUE, FALSE, FALSE },
+    { FALSE, TRUE, TRUE },
+    { FALSE, TRUE, FALSE },
+    { FALSE, FALSE, TRUE },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (configs); i++)
+    {
+      g_autoptr(NebulaPoolAllocator) pool = NULL;
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      g_autoptr(GError) error = NULL;
+      guint8 *a, *b, *c;
+
+      if (configs[i].performance)
+        pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                               "block-size", (guint64) 64, "block-count", (guint64) 4,
+                               "preset", NEBULA_PRESET_PERFORMANCE, NULL);
+      else
+        pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                               "block-size", (guint64) 64, "block-count", (guint64) 4,
+                               "check-frees", configs[i].check_frees,
+                               "track-stats", configs[i].track_stats, NULL);
+      g_assert_no_error (error);
+
+      a = nebula_pool_allocator_alloc (pool, 64, 8, &error);
+      b = nebula_pool_allocator_alloc (pool, 40, 8, &error);
+      c = nebula_pool_allocator_alloc (pool, 64, 16, &error);
+      g_assert_no_error (error);
+      g_assert_true (b == a + 64 && c == a + 128);
+      g_assert_true (nebula_pool_allocator_free (pool, b, 40, 8, &error));
+      g_assert_no_error (error);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (pool)), ==, 128);
+      g_assert_true (nebula_pool_allocator_alloc (pool, 8, 8, &error) == (gpointer) b);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (pool)), ==, 192);
+
+      /* What every configuration checks. */
+      g_assert_false (nebula_pool_allocator_free (pool, NULL, 64, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      g_clear_error (&error);
+      g_assert_null (nebula_pool_allocator_alloc (pool, 65, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+      g_assert_false (nebula_pool_allocator_free (pool, a, 65, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+
+      /* What check-frees adds. */
+      if (configs[i].check_frees)
+        {
+          g_assert_true (nebula_pool_allocator_free (pool, c, 64, 16, &error));
+          g_assert_false (nebula_pool_allocator_free (pool, c, 64, 16, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+          g_clear_error (&error);
+          g_assert_false (nebula_pool_allocator_free (pool, a + 8, 64, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_clear_error (&error);
+          g_assert_true (nebula_pool_allocator_alloc (pool, 64, 8, &error) == (gpointer) c);
+          g_assert_no_error (error);
+        }
+
+      stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+      if (configs[i].track_stats)
+        {
+          g_assert_cmpuint (stats->allocations, ==, configs[i].check_frees ? 5 : 4);
+          g_assert_cmpuint (stats->deallocations, ==, configs[i].check_frees ? 2 : 1);
+          g_assert_cmpuint (stats->bytes_in_use, ==, 64 + 8 + 64);
+        }
+      else
+        {
+          g_assert_cmpuint (stats->allocations, ==, 0);
+        }
+    }
 }
 
 /* Modes that close the inline path still give working pools through it. */
@@ -469,6 +596,8 @@ main (int   argc,
   g_test_add_func ("/nebula/pool/inline/matches-exported", test_pool_matches_exported);
   g_test_add_func ("/nebula/pool/inline/bad-frees", test_pool_bad_frees);
   g_test_add_func ("/nebula/pool/inline/damaged-list", test_pool_damaged_list);
+  g_test_add_func ("/nebula/pool/inline/link-into-tail", test_pool_link_into_tail);
+  g_test_add_func ("/nebula/pool/inline/configurations", test_pool_configurations);
   g_test_add_func ("/nebula/pool/inline/slow-modes", test_pool_slow_modes);
   g_test_add_func ("/nebula/stack/inline/matches-exported", test_stack_matches_exported);
   g_test_add_func ("/nebula/stack/inline/bad-pops", test_stack_bad_pops);
