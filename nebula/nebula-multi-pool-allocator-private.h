@@ -53,6 +53,10 @@ struct _NebulaMultiPoolAllocator
    * an acquire load, written once under @classes_lock with a release
    * store. */
   NebulaAllocator       *pools[NEBULA_MULTI_POOL_MAX_CLASSES];
+  /* Each class pool's direct path (a thread-safe pool's magazines), or
+   * NULL (a single-threaded pool: its inline path); written before the
+   * pool is published. */
+  const NebulaCoreDirect *directs[NEBULA_MULTI_POOL_MAX_CLASSES];
   GMutex                 classes_lock;
 };
 

@@ -65,6 +65,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaMultiPoolAllocator, nebula_multi_pool_alloc
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
+static const NebulaCoreDirect multi_pool_direct;
+
 static const char *
 multi_pool_label (void)
 {
@@ -98,6 +100,7 @@ multi_pool_init_once (gpointer data)
   self->largest_request = (gsize) self->max_block_size;
   self->n_classes = nebula_multi_pool_n_classes_for (self->max_block_size);
   g_assert (self->n_classes <= NEBULA_MULTI_POOL_MAX_CLASSES);
+  nebula_allocator_core_set_direct (self, &multi_pool_direct);
 }
 
 gboolean
@@ -329,6 +332,96 @@ nebula_multi_pool_allocator_contains (NebulaAllocator *allocator,
 
   return nebula_multi_pool_ensure (self, NULL) && nebula_multi_pool_owns (allocator, ptr);
 }
+
+/* The direct path (nebula-allocator-core-private.h): what
+ * nebula_allocator_allocate() and _deallocate() run once the configuration
+ * is valid. A request of a class already made goes straight to its pool's
+ * own fast path: a thread-safe pool's direct path (its magazines), a
+ * single-threaded pool's inline path. Whatever those decline (a class not
+ * made yet, a refill, a larger alignment, a fill, a bad free) takes the
+ * exported path above, which serves it or says what is wrong. */
+static inline gboolean
+direct_layout_ok (NebulaMultiPoolAllocator *self,
+                  gsize                     size,
+                  gsize                     alignment)
+{
+  return nebula_allocator_core_direct_layout_ok (size, alignment, self->largest_request,
+                                                 NEBULA_MULTI_POOL_SMALL_STEP);
+}
+
+static gpointer
+multi_pool_direct_alloc (gpointer allocator,
+                         gsize    size,
+                         gsize    alignment)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  const NebulaCoreDirect *direct;
+  NebulaAllocator *pool;
+  guint index;
+  gpointer ptr;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
+    return NULL;
+
+  index = (guint) nebula_multi_pool_class_of_size (size);
+  pool = nebula_multi_pool_peek_class (self, index);
+  if (G_UNLIKELY (pool == NULL))
+    return NULL;
+
+  direct = self->directs[index];
+  if (direct != NULL)
+    ptr = direct->alloc (pool, size, alignment);
+  else if (!_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size, alignment, &ptr))
+    ptr = NULL;
+
+  if (G_LIKELY (ptr != NULL))
+    nebula_stats_counters_record_allocation (&self->stats, size);
+  return ptr;
+}
+
+static NebulaDirectResult
+multi_pool_direct_dealloc (gpointer   allocator,
+                           gpointer   ptr,
+                           gsize      size,
+                           gsize      alignment,
+                           GError   **error)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  const NebulaCoreDirect *direct;
+  NebulaDirectResult result;
+  NebulaAllocator *pool;
+  guint index;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  index = (guint) nebula_multi_pool_class_of_size (size);
+  pool = nebula_multi_pool_peek_class (self, index);
+  if (G_UNLIKELY (pool == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  direct = self->directs[index];
+  if (direct != NULL)
+    {
+      result = direct->dealloc (pool, ptr, size, alignment, error);
+      if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
+        explain_class_error (error, size, nebula_multi_pool_class_size (index));
+    }
+  else
+    {
+      result = _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment)
+        ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_DECLINED;
+    }
+
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    nebula_stats_counters_record_deallocation (&self->stats, size);
+  return result;
+}
+
+static const NebulaCoreDirect multi_pool_direct = {
+  multi_pool_direct_alloc,
+  multi_pool_direct_dealloc,
+};
 
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)

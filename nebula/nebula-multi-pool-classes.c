@@ -104,7 +104,10 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                          "name", name,
                          "preset", config->preset,
                          "thread-safe", config->thread_safe,
-                         "track-stats", config->track_stats,
+                         /* The multi-pool's own counters are the record (the
+                          * report's per-class figures come from the slabs):
+                          * counting twice would cost every call. */
+                          "track-stats", FALSE,
                          "alloc-fill", config->alloc_fill,
                          "free-fill", config->free_fill,
                          "budget", config->account.budget,
@@ -115,7 +118,10 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                          "max-block-count", MAX (max_blocks, block_count),
                          NULL);
   if (pool != NULL)
-    __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
+    {
+      self->directs[index] = nebula_allocator_core_direct (pool);
+      __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
+    }
   nebula_mutex_unlock (&self->classes_lock);
 
   return pool;
