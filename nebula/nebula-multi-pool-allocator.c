@@ -220,24 +220,32 @@ nebula_multi_pool_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 }
 
 /* A class pool's refusal of a free says what the pool saw; add what the
- * multi-pool knows: the size given picked that class. */
+ * multi-pool knows: the size given picked that class. The error is made
+ * anew so that its suggestion is the multi-pool's. */
 static void
-explain_class_error (GError **error,
-                     gsize    size,
-                     gsize    block_size)
+explain_class_error (NebulaMultiPoolAllocator  *self,
+                     GError                   **error,
+                     gsize                      size,
+                     gsize                      block_size)
 {
-  char *message;
+  g_autofree char *what = NULL;
+  g_autofree char *message = NULL;
+  NebulaErrorInfo info = { .requested = size };
 
   if (error == NULL || *error == NULL ||
       !g_error_matches (*error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER))
     return;
 
-  message = g_strdup_printf ("%s (the size given, %" G_GSIZE_FORMAT ", picked the %"
-                             G_GSIZE_FORMAT "-byte class: a block must be freed with the "
-                             "size it was allocated with)",
-                             (*error)->message, size, block_size);
-  g_free ((*error)->message);
-  (*error)->message = message;
+  what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  info.what = what;
+  info.suggestion = "Free a block with the size (and alignment) it was allocated with, "
+                    "through the allocator that returned it.";
+  message = g_steal_pointer (&(*error)->message);
+  g_clear_error (error);
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
+                    "%s (the size given, %" G_GSIZE_FORMAT ", picked the %" G_GSIZE_FORMAT
+                    "-byte class: a block must be freed with the size it was allocated with)",
+                    message, size, block_size);
 }
 
 static gboolean
@@ -260,7 +268,7 @@ nebula_multi_pool_allocator_deallocate (NebulaAllocator  *allocator,
   if (G_LIKELY (nebula_allocator_deallocate (pool, ptr, size, alignment, error)))
     return TRUE;
 
-  explain_class_error (error, size,
+  explain_class_error (self, error, size,
                        nebula_multi_pool_class_size (nebula_multi_pool_class_for (self, size,
                                                                                   alignment)));
   return FALSE;
@@ -290,7 +298,7 @@ nebula_multi_pool_allocator_reallocate (NebulaAllocator  *allocator,
     return NULL;
   if (nebula_allocator_reallocate (old_pool, ptr, old_size, old_size, alignment, error) == NULL)
     {
-      explain_class_error (error, old_size,
+      explain_class_error (self, error, old_size,
                            nebula_multi_pool_class_size (nebula_multi_pool_class_for (self, old_size,
                                                                                       alignment)));
       return NULL;
@@ -405,7 +413,7 @@ multi_pool_direct_dealloc (gpointer   allocator,
     {
       result = direct->dealloc (pool, ptr, size, alignment, error);
       if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
-        explain_class_error (error, size, nebula_multi_pool_class_size (index));
+        explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
     }
   else
     {
