@@ -673,6 +673,31 @@ test_multi_pool_threads_double_free (void)
     }
 }
 
+/* The larson workload with two threads sharing the allocator: every block
+ * is freed, the counters agree. */
+static void
+test_multi_pool_larson (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaAllocator) alloc = new_multi_pool (&error, NULL, NULL);
+  g_autoptr(NebulaBenchmark) bench = nebula_benchmark_new (NEBULA_WORKLOAD_LARSON);
+  g_autoptr(NebulaBenchmarkResult) result = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+  g_assert_no_error (error);
+  g_object_set (bench, "iterations", (guint64) 5000, "rounds", 2, "threads", 2, NULL);
+  result = nebula_benchmark_run (bench, alloc, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (result->workload, ==, NEBULA_WORKLOAD_LARSON);
+  g_assert_cmpuint (result->ops, >=, 5000);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, >, 0);
+  g_assert_cmpuint (stats->allocations, ==, stats->deallocations);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -690,6 +715,7 @@ main (int   argc,
   g_test_add_func ("/nebula/multi-pool/budget", test_multi_pool_budget);
   g_test_add_func ("/nebula/multi-pool/threads", test_multi_pool_threads);
   g_test_add_func ("/nebula/multi-pool/threads/double-free", test_multi_pool_threads_double_free);
+  g_test_add_func ("/nebula/multi-pool/threads/larson", test_multi_pool_larson);
 
   return g_test_run ();
 }

@@ -79,6 +79,20 @@ class MultiPoolTest(unittest.TestCase):
         stats = multi.get_stats()
         self.assertEqual((stats.allocations, stats.deallocations, stats.bytes_in_use), (800, 800, 0))
 
+    def test_larson_benchmark_two_threads(self):
+        multi = Nebula.MultiPoolAllocator()
+        bench = Nebula.Benchmark.new(Nebula.Workload.LARSON)
+        bench.props.iterations = 5000
+        bench.props.rounds = 2
+        bench.props.threads = 2
+        result = bench.run(multi)
+        self.assertEqual(result.workload, Nebula.Workload.LARSON)
+        self.assertEqual(result.threads, 2)
+        self.assertGreaterEqual(result.ops, 5000)
+        stats = multi.get_stats()
+        self.assertEqual(stats.allocations, stats.deallocations)
+        self.assertEqual(multi.props.bytes_used, 0)
+
 
 if __name__ == '__main__':
     unittest.main(verbosity=2)
