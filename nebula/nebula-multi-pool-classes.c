@@ -77,26 +77,22 @@ nebula_multi_pool_class_for (NebulaMultiPoolAllocator *self,
 
 /* The pool of class @index, made now if this is its first request. A pool
  * that could not be made (no memory for its first slab, a budget that
- * refused it) is not kept: the next request tries again. */
+ * refused it) is not kept: the next request tries again. The pool is made
+ * outside the lock, since its initialization may emit a budget's signals
+ * whose handler may allocate from this allocator; of two threads that
+ * make the same class at once, the first to publish wins and the other
+ * drops its pool. */
 NebulaAllocator *
 nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                               guint                      index,
                               GError                   **error)
 {
   NebulaAllocatorConfig *config = &self->config;
-  NebulaAllocator *pool;
+  NebulaAllocator *pool, *published;
   gsize block_size = nebula_multi_pool_class_size (index);
   guint64 block_count = CLAMP (CLASS_FIRST_SLAB_BYTES / block_size, 4, 1024);
   guint64 max_blocks = MIN (CLASS_MAX_BLOCKS, NEBULA_MAX_ALLOCATION_SIZE / 2 / block_size);
   g_autofree char *name = NULL;
-
-  nebula_mutex_lock (&self->classes_lock);
-  pool = self->pools[index];
-  if (pool != NULL)
-    {
-      nebula_mutex_unlock (&self->classes_lock);
-      return pool;
-    }
 
   name = g_strdup_printf ("%s: %" G_GSIZE_FORMAT "-byte class",
                           config->name != NULL ? config->name : "multi-pool", block_size);
@@ -107,7 +103,7 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                          /* The multi-pool's own counters are the record (the
                           * report's per-class figures come from the slabs):
                           * counting twice would cost every call. */
-                          "track-stats", FALSE,
+                         "track-stats", FALSE,
                          "alloc-fill", config->alloc_fill,
                          "free-fill", config->free_fill,
                          "budget", config->account.budget,
@@ -117,14 +113,21 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                          "block-count", block_count,
                          "max-block-count", MAX (max_blocks, block_count),
                          NULL);
-  if (pool != NULL)
+  if (pool == NULL)
+    return NULL;
+
+  nebula_mutex_lock (&self->classes_lock);
+  published = self->pools[index];
+  if (published == NULL)
     {
       self->directs[index] = nebula_allocator_core_direct (pool);
       __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
+      published = g_steal_pointer (&pool);
     }
   nebula_mutex_unlock (&self->classes_lock);
 
-  return pool;
+  g_clear_object (&pool);
+  return published;
 }
 
 void
