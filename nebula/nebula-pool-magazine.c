@@ -129,9 +129,9 @@ static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
  * slots in turn as they are made): a pool used in a loop finds its own
  * with one comparison, and so do the pools of a NebulaMultiPoolAllocator's
  * size classes used in turn (two that share a slot take turns through
- * magazine_lookup()). A slot may
- * hold another pool's magazine, never a freed one: magazine_lookup()
- * clears them all before it frees an orphaned magazine. */
+ * magazine_lookup()). A slot may hold another pool's magazine, never a
+ * freed one: magazine_lookup() clears them all before it frees an
+ * orphaned magazine. */
 #define RECENT_MAGAZINES 16
 static __thread PoolMagazine *recent_magazines[RECENT_MAGAZINES] __attribute__ ((tls_model ("initial-exec")));
 
