@@ -380,6 +380,25 @@ is_live_address (FuzzState     *state,
 }
 
 void
+fuzz_expect_pool_checks (FuzzState       *state,
+                         NebulaAllocator *alloc,
+                         gboolean         check_frees)
+{
+  gboolean actual_check_frees, track_stats;
+
+  FUZZ_CHECK (alloc != NULL);
+  g_object_get (alloc, "check-frees", &actual_check_frees, "track-stats", &track_stats, NULL);
+  FUZZ_CHECK (actual_check_frees == check_frees);
+
+  state->track_stats = track_stats;
+  state->checks_pointers = check_frees;
+  state->owns_interior = TRUE;
+  state->checks_double_free = check_frees;
+  state->double_free_code = NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE;
+  state->reset_frees = TRUE;
+}
+
+void
 fuzz_model_expect_error (const GError *error,
                          gint          code)
 {

@@ -140,6 +140,15 @@ gsize fuzz_read_alignment        (FuzzInput *input);
 gint  fuzz_expected_layout_error (gsize      size,
                                   gsize      alignment);
 
+/* For targets built from pools (pool, multi-pool): checks that @alloc was
+ * made and that its check-frees is @check_frees, and sets what a pool
+ * promises: statistics as configured, foreign pointers, interior owns()
+ * and double frees (DOUBLE_FREE) checked with check-frees, reset frees
+ * everything. */
+void     fuzz_expect_pool_checks  (FuzzState       *state,
+                                   NebulaAllocator *alloc,
+                                   gboolean         check_frees);
+
 /* For targets: model helpers. */
 void     fuzz_model_add_block     (FuzzState       *state,
                                    const FuzzBlock *block);

@@ -30,7 +30,6 @@ pool_create (FuzzState *state)
   guint8 flags = fuzz_byte (input);
   gsize max_block_count = block_count * (1 + (flags >> 4) % 4);
   NebulaPreset preset = presets[(flags >> 1) & 3];
-  gboolean check_frees, track_stats;
   NebulaAllocator *alloc;
 
   alloc = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
@@ -43,19 +42,11 @@ pool_create (FuzzState *state)
                           "check-frees", (flags & 8) == 0,
                           "name", "fuzz",
                           NULL);
-  FUZZ_CHECK (alloc != NULL && error == NULL);
-  g_object_get (alloc, "check-frees", &check_frees, "track-stats", &track_stats, NULL);
-  FUZZ_CHECK (check_frees == ((flags & 8) == 0));
-
-  state->track_stats = track_stats;
+  FUZZ_CHECK (error == NULL);
+  fuzz_expect_pool_checks (state, alloc, (flags & 8) == 0);
   state->max_request = block_size;
   state->max_alignment = block_alignment;
   state->bounded = TRUE;
-  state->checks_pointers = check_frees;
-  state->owns_interior = TRUE;
-  state->checks_double_free = check_frees;
-  state->double_free_code = NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE;
-  state->reset_frees = TRUE;
 
   return alloc;
 }

@@ -159,6 +159,7 @@ void nebula_allocator_core_constructed_bump   (GObject *object);
 void nebula_allocator_core_constructed_pool   (GObject *object);
 void nebula_allocator_core_constructed_stack  (GObject *object);
 void nebula_allocator_core_constructed_system (GObject *object);
+void nebula_allocator_core_constructed_multi_pool (GObject *object);
 
 typedef void (*NebulaConstructedFunc) (GObject *object);
 
@@ -176,7 +177,8 @@ nebula_allocator_is_core (gconstpointer self)
   return mark == nebula_allocator_core_constructed_bump ||
          mark == nebula_allocator_core_constructed_pool ||
          mark == nebula_allocator_core_constructed_stack ||
-         mark == nebula_allocator_core_constructed_system;
+         mark == nebula_allocator_core_constructed_system ||
+         mark == nebula_allocator_core_constructed_multi_pool;
 }
 
 static inline NebulaAllocatorCore *

@@ -62,6 +62,12 @@ nebula_allocator_core_constructed_system (GObject *object)
 }
 
 void
+nebula_allocator_core_constructed_multi_pool (GObject *object)
+{
+  core_constructed (object, NEBULA_ALLOCATOR_KIND_MULTI_POOL);
+}
+
+void
 nebula_allocator_core_class_init (GObjectClass        *klass,
                                   NebulaAllocatorKind  kind)
 {
@@ -70,6 +76,7 @@ nebula_allocator_core_class_init (GObjectClass        *klass,
     [NEBULA_ALLOCATOR_KIND_POOL] = nebula_allocator_core_constructed_pool,
     [NEBULA_ALLOCATOR_KIND_STACK] = nebula_allocator_core_constructed_stack,
     [NEBULA_ALLOCATOR_KIND_SYSTEM] = nebula_allocator_core_constructed_system,
+    [NEBULA_ALLOCATOR_KIND_MULTI_POOL] = nebula_allocator_core_constructed_multi_pool,
   };
 
   g_assert (g_type_parent (G_TYPE_FROM_CLASS (klass)) == G_TYPE_OBJECT);

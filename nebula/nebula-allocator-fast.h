@@ -38,6 +38,7 @@ typedef enum
   NEBULA_ALLOCATOR_KIND_POOL,
   NEBULA_ALLOCATOR_KIND_STACK,
   NEBULA_ALLOCATOR_KIND_SYSTEM,
+  NEBULA_ALLOCATOR_KIND_MULTI_POOL,
 } NebulaAllocatorKind;
 
 /*< private >
@@ -53,7 +54,7 @@ typedef enum
  * thread-safe pool's magazines, the System allocator's malloc), or %NULL
  * (private, nebula-allocator-core-private.h). The kind's fast fields
  * (#NebulaBumpFast, #NebulaPoolFast, #NebulaStackFast) follow it directly;
- * the system allocator has none.
+ * the system and multi-pool allocators have none.
  */
 typedef struct
 {

@@ -251,6 +251,27 @@ batch_request_arena (Builder *b)
     }
 }
 
+/* larson: sizes of 8 to 999 bytes, a fixed number of live blocks, random
+ * frees, each replaced at once by a block of a new random size, until the
+ * batch would pass 60 KiB (what a bump allocator holds by default). */
+static void
+batch_larson (Builder *b)
+{
+  for (guint i = 0; i < 32; i++)
+    emit_alloc (b, i, uniform (b, 8, 999), 3);
+
+  for (;;)
+    {
+      guint slot = uniform (b, 0, 31);
+      guint32 size = uniform (b, 8, 999);
+
+      if (b->batch_bytes + size + 16 > 60 * 1024)
+        break;
+      emit_free (b, slot);
+      emit_alloc (b, slot, size, 3);
+    }
+}
+
 /* What one thread alone does with a producer/consumer batch: allocate
  * it, then free it in the same order (see NebulaBenchHandoff). */
 static void
@@ -303,6 +324,9 @@ nebula_bench_trace_init (NebulaBenchTrace    *trace,
         case NEBULA_BENCH_PRODUCER_CONSUMER:
           batch_producer_consumer (b);
           break;
+        case NEBULA_BENCH_LARSON:
+          batch_larson (b);
+          break;
         case NEBULA_BENCH_MIXED_LIFETIMES:
         case NEBULA_BENCH_N_WORKLOADS:
         default:
@@ -340,7 +364,7 @@ nebula_bench_workload_name (NebulaBenchWorkload workload)
 {
   static const char * const names[] = {
     "small-mixed", "fixed-64", "lifo-frames", "request-response", "mixed-lifetimes",
-    "request-arena", "producer-consumer",
+    "request-arena", "producer-consumer", "larson",
   };
 
   G_STATIC_ASSERT (G_N_ELEMENTS (names) == NEBULA_BENCH_N_WORKLOADS);

@@ -9,6 +9,7 @@
 #include "nebula-benchmark.h"
 #include "nebula-benchmark-private.h"
 #include "nebula-bump-allocator.h"
+#include "nebula-multi-pool-allocator.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-stack-allocator.h"
 #include "nebula-system-allocator.h"
@@ -105,6 +106,7 @@ G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_REQUEST_RESPONSE == (int) NEBULA_BENCH_RE
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_MIXED_LIFETIMES == (int) NEBULA_BENCH_MIXED_LIFETIMES);
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_REQUEST_ARENA == (int) NEBULA_BENCH_REQUEST_ARENA);
 G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_PRODUCER_CONSUMER == (int) NEBULA_BENCH_PRODUCER_CONSUMER);
+G_STATIC_ASSERT ((int) NEBULA_WORKLOAD_LARSON == (int) NEBULA_BENCH_LARSON);
 
 /* Which inline fast path a single-threaded run replays through. */
 typedef enum
@@ -401,10 +403,12 @@ nebula_benchmark_run (NebulaBenchmark  *self,
       worker->rounds = self->rounds;
       worker->inline_path = inline_path;
       worker->barrier = self->threads > 1 ? &barrier : NULL;
-      /* malloc behind the interface: it is measured as malloc is, freeing
-       * every block (its reset is a convenience, and without check-frees
-       * it frees nothing). */
-      worker->one_by_one = NEBULA_IS_SYSTEM_ALLOCATOR (allocator);
+      /* malloc behind the interface, and the multi-pool that replaces
+       * GSlice: measured as malloc is, freeing every block (their resets
+       * are a convenience: without check-frees the system allocator's
+       * frees nothing, the multi-pool's resets every class). */
+      worker->one_by_one = NEBULA_IS_SYSTEM_ALLOCATOR (allocator) ||
+                           NEBULA_IS_MULTI_POOL_ALLOCATOR (allocator);
       worker->round_ns = round_ns;
       if (pairs)
         {

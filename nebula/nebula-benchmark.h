@@ -50,6 +50,15 @@ G_BEGIN_DECLS
  *   bump allocator frees nothing and soon runs out). An operation is an
  *   allocation or a free; nothing is live at a reset, so
  *   [struct@BenchmarkResult]'s peak_bytes says little. Since: 0.1
+ * @NEBULA_WORKLOAD_LARSON: blocks of 8 to 999 bytes (uniform, alignment
+ *   8), as in the larson benchmark: 32 live blocks, then a random live
+ *   block is freed and replaced by one of a new random size until the
+ *   batch would pass 60 KiB (about 88 times); the rest is released by
+ *   reset. Frees are out of order (a stack
+ *   allocator refuses it) and sizes vary (a pool needs one block size for
+ *   all: 1008 bytes; a [class@MultiPoolAllocator] has a class for each).
+ *   With several threads, each thread runs its own sequence on the shared
+ *   allocator. Since: 0.1
  *
  * The workloads of #NebulaBenchmark. Each runs in batches that end with
  * [method@Allocator.reset], which releases what is still live (costing next
@@ -68,6 +77,7 @@ typedef enum
   NEBULA_WORKLOAD_MIXED_LIFETIMES,
   NEBULA_WORKLOAD_REQUEST_ARENA,
   NEBULA_WORKLOAD_PRODUCER_CONSUMER,
+  NEBULA_WORKLOAD_LARSON,
 } NebulaWorkload;
 
 /**

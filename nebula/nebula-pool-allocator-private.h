@@ -99,6 +99,7 @@ struct _NebulaPoolAllocator
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
   guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
   guint                  magazine_resets;      /* atomic; each reset changes it */
+  guint                  magazine_slot;        /* its slot in each thread's recent magazines */
   GPtrArray             *magazines;            /* under the process-wide magazine lock */
   GMutex                 depot_lock;
   PoolEntry             *depot;                /* full batches, under depot_lock */

@@ -125,9 +125,23 @@ static void thread_magazines_free (gpointer data);
 /* The calling thread's magazines, one per pool it used (a GPtrArray). */
 static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
 
-/* The magazine the thread used last: a pool used in a loop finds its own
- * with one comparison. */
-static __thread PoolMagazine *last_magazine __attribute__ ((tls_model ("initial-exec")));
+/* The magazines the thread used last, one slot per pool (pools take the
+ * slots in turn as they are made): a pool used in a loop finds its own
+ * with one comparison, and so do the pools of a NebulaMultiPoolAllocator's
+ * size classes used in turn (two that share a slot take turns through
+ * magazine_lookup()). A slot may hold another pool's magazine, never a
+ * freed one: magazine_lookup() clears them all before it frees an
+ * orphaned magazine. */
+#define RECENT_MAGAZINES 16
+static __thread PoolMagazine *recent_magazines[RECENT_MAGAZINES] __attribute__ ((tls_model ("initial-exec")));
+
+static gint next_magazine_slot;
+
+static inline PoolMagazine **
+recent_slot (NebulaPoolAllocator *self)
+{
+  return &recent_magazines[self->magazine_slot];
+}
 
 static inline void
 count_one (gsize *counter)
@@ -173,7 +187,7 @@ thread_magazines_free (gpointer data)
     }
   unlock_magazines ();
 
-  last_magazine = NULL;
+  memset (recent_magazines, 0, sizeof recent_magazines);
   g_ptr_array_free (magazines, TRUE);
 }
 
@@ -181,7 +195,7 @@ static G_NO_INLINE PoolMagazine *
 magazine_lookup (NebulaPoolAllocator *self)
 {
   GPtrArray *magazines = g_private_get (&thread_magazines);
-  PoolMagazine *magazine;
+  PoolMagazine *magazine, *found = NULL;
 
   if (magazines == NULL)
     {
@@ -189,7 +203,6 @@ magazine_lookup (NebulaPoolAllocator *self)
       g_private_set (&thread_magazines, magazines);
     }
 
-  last_magazine = NULL;
   for (guint i = magazines->len; i-- > 0;)
     {
       NebulaPoolAllocator *pool;
@@ -197,14 +210,21 @@ magazine_lookup (NebulaPoolAllocator *self)
       magazine = g_ptr_array_index (magazines, i);
       pool = __atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE);
 
-      /* Orphaned when its pool was finalized: nobody else refers to it. */
+      /* Orphaned when its pool was finalized: nobody else refers to it
+       * once no recent slot does. */
       if (pool == NULL)
-        g_ptr_array_remove_index_fast (magazines, i);
+        {
+          memset (recent_magazines, 0, sizeof recent_magazines);
+          g_ptr_array_remove_index_fast (magazines, i);
+        }
       else if (pool == self)
-        last_magazine = magazine;
+        found = magazine;
     }
-  if (last_magazine != NULL)
-    return last_magazine;
+  if (found != NULL)
+    {
+      *recent_slot (self) = found;
+      return found;
+    }
 
   magazine = g_new0 (PoolMagazine, 1);
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
@@ -216,7 +236,7 @@ magazine_lookup (NebulaPoolAllocator *self)
   unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
-  last_magazine = magazine;
+  *recent_slot (self) = magazine;
   return magazine;
 }
 
@@ -237,7 +257,7 @@ magazine_catch_up (NebulaPoolAllocator *self,
 static inline PoolMagazine *
 magazine_of (NebulaPoolAllocator *self)
 {
-  PoolMagazine *magazine = last_magazine;
+  PoolMagazine *magazine = *recent_slot (self);
   guint generation;
 
   if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
@@ -444,6 +464,7 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
+  self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }
 

@@ -29,6 +29,7 @@
 # include "nebula-bump-allocator.h"
 # include "nebula-stack-allocator.h"
 # include "nebula-pool-allocator.h"
+# include "nebula-multi-pool-allocator.h"
 # include "nebula-macros.h"
 # include "nebula-benchmark.h"
 # include "nebula-utils.h"

@@ -138,6 +138,10 @@ collect_goals (Goal *goals)
   goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
                         1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
                         FALSE };
+  goals[n++] = (Goal) { "malloc / multipool, speed-up (larson)",
+                        1.0 / ratio ("multipool", "malloc", NEBULA_BENCH_LARSON), 1.0, FALSE };
+  goals[n++] = (Goal) { "multipool / mimalloc-heap (larson)",
+                        ratio ("multipool", "mimalloc-heap", NEBULA_BENCH_LARSON), 1.3, TRUE };
   return n;
 }
 

@@ -861,6 +861,11 @@ Target nebula_bench_targets[] = {
     .nebula_type = "pool", .nebula_performance = TRUE },
   { "pool-ts", KIND_NEBULA, "thread-safe NebulaPoolAllocator, one thread, nebula_allocator_allocate()",
     .nebula_type = "pool", .nebula_thread_safe = TRUE },
+  { "multipool", KIND_NEBULA, "NebulaMultiPoolAllocator, its default (size classes over thread-safe "
+    "pools), nebula_allocator_allocate()",
+    .nebula_type = "multi_pool" },
+  { "multipool-st", KIND_NEBULA, "NebulaMultiPoolAllocator with thread-safe off (one thread only)",
+    .nebula_type = "multi_pool", .nebula_single_thread = TRUE },
   { "stack-inline", KIND_NEBULA, "NebulaStackAllocator, inline fast path (nebula_stack_allocator_alloc)",
     .nebula_type = "stack", .nebula_inline = TRUE },
   { "stack", KIND_NEBULA, "NebulaStackAllocator through nebula_allocator_allocate()",

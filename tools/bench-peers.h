@@ -74,6 +74,7 @@ struct _Target
   gboolean      nebula_thread_safe;
   gboolean      nebula_unchecked;   /* check-frees off */
   gboolean      nebula_performance; /* the PERFORMANCE preset */
+  gboolean      nebula_single_thread; /* thread-safe off: one thread only */
   /* absent at configure time, or failed to load */
   const char   *absent;
   gboolean      selected;      /* by --allocator, or no filter */

@@ -249,6 +249,7 @@ new_nebula_allocator (GType                    type,
                       guint                    n_threads,
                       gboolean                 no_stats,
                       gboolean                 thread_safe,
+                      gboolean                 single_thread,
                       gboolean                 unchecked,
                       gboolean                 performance,
                       GError                 **error)
@@ -267,6 +268,8 @@ new_nebula_allocator (GType                    type,
 
   if (n_threads > 1 || thread_safe)
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
+  else if (single_thread)
+    add_property (klass, names, values, "thread-safe", FALSE, TRUE);
   if (no_stats)
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
   if (unchecked)
@@ -318,6 +321,11 @@ run_nebula (Target              *target,
                               "belongs to one thread");
       return;
     }
+  if (n_threads > 1 && target->nebula_single_thread)
+    {
+      cell->error = g_strdup ("does not apply: this row is the single-threaded configuration");
+      return;
+    }
   if (workload == NEBULA_BENCH_PRODUCER_CONSUMER && type == NEBULA_TYPE_BUMP_ALLOCATOR)
     {
       cell->error = g_strdup ("does not apply: every block is freed on its own, and a bump "
@@ -327,8 +335,8 @@ run_nebula (Target              *target,
 
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
   allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
-                                    target->nebula_thread_safe, target->nebula_unchecked,
-                                    target->nebula_performance, &error);
+                                    target->nebula_thread_safe, target->nebula_single_thread,
+                                    target->nebula_unchecked, target->nebula_performance, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {

@@ -38,6 +38,17 @@ observe (GHashTable *observed,
   va_end (args);
 }
 
+/* The counters the statistics behaviours observe. */
+static void
+observe_stats (GHashTable                 *observed,
+               const NebulaAllocatorStats *stats)
+{
+  observe (observed, "allocations", "%" G_GUINT64_FORMAT, stats->allocations);
+  observe (observed, "deallocations", "%" G_GUINT64_FORMAT, stats->deallocations);
+  observe (observed, "failed-allocations", "%" G_GUINT64_FORMAT, stats->failed_allocations);
+  observe (observed, "bytes-in-use", "%" G_GUINT64_FORMAT, stats->bytes_in_use);
+}
+
 static const char *
 boolean_text (gboolean value)
 {
@@ -111,6 +122,51 @@ behaviour_pool_double_free (GHashTable  *observed,
       !nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 8, 8, error))
     return FALSE;
   return nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 8, 8, error);
+}
+
+static gboolean
+behaviour_multi_pool_classes (GHashTable  *observed,
+                              GError     **error)
+{
+  g_autoptr(NebulaMultiPoolAllocator) multi = nebula_multi_pool_allocator_new (error);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *allocator;
+  gpointer small, large;
+
+  if (multi == NULL)
+    return FALSE;
+  allocator = NEBULA_ALLOCATOR (multi);
+  small = nebula_allocator_allocate (allocator, 40, 8, error);
+  if (small == NULL)
+    return FALSE;
+  large = nebula_allocator_allocate (allocator, 1000, 8, error);
+  if (large == NULL || !nebula_allocator_deallocate (allocator, small, 40, 8, error))
+    return FALSE;
+  /* The failure is the point: the statistics count it. */
+  g_assert_null (nebula_allocator_allocate (allocator, 1025, 8, NULL));
+
+  stats = nebula_allocator_get_stats (allocator);
+  observe (observed, "bytes-used", "%" G_GUINT64_FORMAT, nebula_allocator_get_bytes_used (allocator));
+  observe (observed, "class-size-40", "%" G_GUINT64_FORMAT,
+           nebula_multi_pool_allocator_get_class_size (multi, 40));
+  observe_stats (observed, stats);
+  return TRUE;
+}
+
+static gboolean
+behaviour_multi_pool_wrong_size_free (GHashTable  *observed,
+                                      GError     **error)
+{
+  g_autoptr(NebulaMultiPoolAllocator) multi = nebula_multi_pool_allocator_new (error);
+  gpointer small, other;
+
+  if (multi == NULL)
+    return FALSE;
+  small = nebula_allocator_allocate (NEBULA_ALLOCATOR (multi), 40, 8, error);
+  other = small != NULL ? nebula_allocator_allocate (NEBULA_ALLOCATOR (multi), 100, 8, error) : NULL;
+  if (other == NULL)
+    return FALSE;
+  return nebula_allocator_deallocate (NEBULA_ALLOCATOR (multi), small, 100, 8, error);
 }
 
 static gboolean
@@ -234,10 +290,7 @@ behaviour_pool_stats (GHashTable  *observed,
   g_assert_null (nebula_allocator_allocate (allocator, 128, 8, NULL));
 
   stats = nebula_allocator_get_stats (allocator);
-  observe (observed, "allocations", "%" G_GUINT64_FORMAT, stats->allocations);
-  observe (observed, "deallocations", "%" G_GUINT64_FORMAT, stats->deallocations);
-  observe (observed, "failed-allocations", "%" G_GUINT64_FORMAT, stats->failed_allocations);
-  observe (observed, "bytes-in-use", "%" G_GUINT64_FORMAT, stats->bytes_in_use);
+  observe_stats (observed, stats);
   return TRUE;
 }
 
@@ -635,6 +688,8 @@ static const struct {
   { "bump-scope", behaviour_bump_scope },
   { "stack-frame", behaviour_stack_frame },
   { "pool-stats", behaviour_pool_stats },
+  { "multi-pool-classes", behaviour_multi_pool_classes },
+  { "multi-pool-wrong-size-free", behaviour_multi_pool_wrong_size_free },
   { "report", behaviour_report },
   { "budget-exceeded", behaviour_budget_exceeded },
   { "cache-hit-miss", behaviour_cache_hit_miss },

@@ -31,6 +31,14 @@ function releaseRegion(observed, allocator, region) {
     observed['bytes-used-after'] = allocator.get_bytes_used();
 }
 
+// The counters the statistics behaviours observe.
+function observeStats(observed, stats) {
+    observed['allocations'] = stats.allocations;
+    observed['deallocations'] = stats.deallocations;
+    observed['failed-allocations'] = stats.failed_allocations;
+    observed['bytes-in-use'] = stats.bytes_in_use;
+}
+
 const BEHAVIOURS = {
     'construct'(observed) {
         const pool = Nebula.PoolAllocator.new(64, 4);
@@ -104,10 +112,33 @@ const BEHAVIOURS = {
         }
         assert(failed, 'a 128-byte block from a 64-byte pool did not fail');
         const stats = pool.get_stats();
-        observed['allocations'] = stats.allocations;
-        observed['deallocations'] = stats.deallocations;
-        observed['failed-allocations'] = stats.failed_allocations;
-        observed['bytes-in-use'] = stats.bytes_in_use;
+        observeStats(observed, stats);
+    },
+
+    'multi-pool-classes'(observed) {
+        const multi = Nebula.MultiPoolAllocator.new();
+        const small = multi.allocate(40, 8);
+        multi.allocate(1000, 8);
+        multi.deallocate(small, 40, 8);
+        // The failure is the point: the statistics count it.
+        let failed = false;
+        try {
+            multi.allocate(1025, 8);
+        } catch (e) {
+            failed = e instanceof GLib.Error;
+        }
+        assert(failed, 'a 1025-byte block above max-block-size did not fail');
+        const stats = multi.get_stats();
+        observed['bytes-used'] = multi.get_bytes_used();
+        observed['class-size-40'] = multi.get_class_size(40);
+        observeStats(observed, stats);
+    },
+
+    'multi-pool-wrong-size-free'() {
+        const multi = Nebula.MultiPoolAllocator.new();
+        const small = multi.allocate(40, 8);
+        multi.allocate(100, 8);
+        multi.deallocate(small, 100, 8);
     },
 
     'report'(observed) {

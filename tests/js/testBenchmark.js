@@ -13,6 +13,7 @@ const WORKLOADS = [
     Nebula.Workload.REQUEST_RESPONSE,
     Nebula.Workload.MIXED_LIFETIMES,
     Nebula.Workload.REQUEST_ARENA,
+    Nebula.Workload.LARSON,
 ];
 
 function small(workload) {

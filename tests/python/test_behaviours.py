@@ -49,6 +49,31 @@ def pool_double_free(observed):
     pool.deallocate(address, 8)
 
 
+def multi_pool_classes(observed):
+    multi = Nebula.MultiPoolAllocator()
+    small = multi.allocate(40)
+    multi.allocate(1000)
+    multi.deallocate(small, 40)
+    # The failure is the point: the statistics count it.
+    try:
+        multi.allocate(1025)
+    except GLib.Error:
+        pass
+    else:
+        raise AssertionError('a 1025-byte block above max-block-size did not fail')
+    stats = multi.get_stats()
+    observed['bytes-used'] = multi.get_bytes_used()
+    observed['class-size-40'] = multi.get_class_size(40)
+    observe_stats(observed, stats)
+
+
+def multi_pool_wrong_size_free(observed):
+    multi = Nebula.MultiPoolAllocator()
+    small = multi.allocate(40)
+    multi.allocate(100)
+    multi.deallocate(small, 100)
+
+
 def pool_foreign_pointer(observed):
     pool = Nebula.PoolAllocator(block_size=64, block_count=1)
     pool.deallocate(0x1000, 8)
@@ -90,6 +115,13 @@ def stack_frame(observed):
     release_region(observed, stack, stack.frame())
 
 
+def observe_stats(observed, stats):
+    observed['allocations'] = stats.allocations
+    observed['deallocations'] = stats.deallocations
+    observed['failed-allocations'] = stats.failed_allocations
+    observed['bytes-in-use'] = stats.bytes_in_use
+
+
 def pool_stats(observed):
     pool = Nebula.PoolAllocator(block_size=64, block_count=4)
     blocks = [pool.allocate(64) for _ in range(3)]
@@ -102,10 +134,7 @@ def pool_stats(observed):
     else:
         raise AssertionError('a 128-byte block from a 64-byte pool did not fail')
     stats = pool.get_stats()
-    observed['allocations'] = stats.allocations
-    observed['deallocations'] = stats.deallocations
-    observed['failed-allocations'] = stats.failed_allocations
-    observed['bytes-in-use'] = stats.bytes_in_use
+    observe_stats(observed, stats)
 
 
 def report(observed):
@@ -246,6 +275,8 @@ BEHAVIOURS = {
     'bump-scope': bump_scope,
     'stack-frame': stack_frame,
     'pool-stats': pool_stats,
+    'multi-pool-classes': multi_pool_classes,
+    'multi-pool-wrong-size-free': multi_pool_wrong_size_free,
     'report': report,
     'budget-exceeded': budget_exceeded,
     'cache-hit-miss': cache_hit_miss,

@@ -14,6 +14,7 @@ WORKLOADS = [
     Nebula.Workload.REQUEST_RESPONSE,
     Nebula.Workload.MIXED_LIFETIMES,
     Nebula.Workload.REQUEST_ARENA,
+    Nebula.Workload.LARSON,
 ]
 
 

@@ -1,0 +1,119 @@
+/* nebula-multi-pool-allocator-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-allocator-core-private.h"
+#include "nebula-allocator-private.h"
+#include "nebula-allocator-script-private.h"
+#include "nebula-multi-pool-allocator.h"
+
+G_BEGIN_DECLS
+
+/* The instance, shared by nebula-multi-pool-allocator.c (the type, its
+ * properties and the allocation paths) and nebula-multi-pool-classes.c
+ * (the size classes: arithmetic, lazy creation of their pools, and what
+ * walks all of them: reset, trim, report, span checks, byte counts). */
+
+/* 16-byte steps up to 128 bytes (8 classes), then 4 classes per power of
+ * two up to the largest allowed max-block-size, 1 MiB: 8 + 4 * 13. */
+#define NEBULA_MULTI_POOL_MAX_CLASSES          60
+#define NEBULA_MULTI_POOL_SMALL_STEP           16
+#define NEBULA_MULTI_POOL_SMALL_LIMIT          128
+#define NEBULA_MULTI_POOL_DEFAULT_MAX_BLOCK    1024
+#define NEBULA_MULTI_POOL_LARGEST_MAX_BLOCK    ((guint64) 1 << 20)
+/* The largest alignment a class's blocks get (and so the largest a
+ * request may ask for): a page. */
+#define NEBULA_MULTI_POOL_MAX_ALIGNMENT        4096
+
+enum {
+  NEBULA_MULTI_POOL_PROP_MAX_BLOCK_SIZE = NEBULA_CONFIG_N_PROPS,
+  NEBULA_MULTI_POOL_PROP_CHECK_FREES,
+  NEBULA_MULTI_POOL_N_PROPS
+};
+
+struct _NebulaMultiPoolAllocator
+{
+  GObject                parent_instance;
+  NebulaAllocatorCore    core;
+
+  NebulaStatsCounters    stats;
+  NebulaAllocatorConfig  config;
+
+  /* configuration */
+  guint64                max_block_size;
+  gboolean               check_frees;
+
+  /* after initialization */
+  guint                  n_classes;
+  gsize                  largest_request;    /* max-block-size */
+  /* Each class's pool, made on the first request of its size; read with
+   * an acquire load, written once under @classes_lock with a release
+   * store. */
+  NebulaAllocator       *pools[NEBULA_MULTI_POOL_MAX_CLASSES];
+  /* Each class pool's direct path (a thread-safe pool's magazines), or
+   * NULL (a single-threaded pool: its inline path); written before the
+   * pool is published. */
+  const NebulaCoreDirect *directs[NEBULA_MULTI_POOL_MAX_CLASSES];
+  GMutex                 classes_lock;
+};
+
+/* The lazy, thread-safe first initialization (nebula-multi-pool-allocator.c). */
+gboolean nebula_multi_pool_ensure (NebulaMultiPoolAllocator  *self,
+                                   GError                   **error);
+
+/* The size classes (nebula-multi-pool-classes.c). */
+
+/* The class of a request of @size bytes aligned to @alignment (both valid
+ * for the dispatch, size not 0), or -1 when none of the @n_classes classes
+ * serves it. */
+static inline int
+nebula_multi_pool_class_of_size (gsize size)
+{
+  guint p;
+
+  if (size <= NEBULA_MULTI_POOL_SMALL_LIMIT)
+    return (int) ((size + NEBULA_MULTI_POOL_SMALL_STEP - 1) / NEBULA_MULTI_POOL_SMALL_STEP) - 1;
+
+  /* 2^p < size <= 2^(p + 1), p >= 7: four classes of 2^(p - 2) bytes. */
+  p = (guint) g_bit_storage (size - 1) - 1;
+  return 8 + (int) (p - 7) * 4 + (int) ((size - 1) >> (p - 2)) - 4;
+}
+
+gsize nebula_multi_pool_class_size      (guint                      index);
+gsize nebula_multi_pool_class_alignment (guint                      index);
+int   nebula_multi_pool_class_for       (NebulaMultiPoolAllocator  *self,
+                                         gsize                      size,
+                                         gsize                      alignment);
+guint nebula_multi_pool_n_classes_for   (guint64                    max_block_size);
+
+NebulaAllocator *nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
+                                               guint                      index,
+                                               GError                   **error);
+
+static inline NebulaAllocator *
+nebula_multi_pool_peek_class (NebulaMultiPoolAllocator *self,
+                              guint                     index)
+{
+  return __atomic_load_n (&self->pools[index], __ATOMIC_ACQUIRE);
+}
+
+void     nebula_multi_pool_reset_classes   (NebulaMultiPoolAllocator  *self);
+guint64  nebula_multi_pool_trim_classes    (NebulaAllocator           *allocator,
+                                            GError                   **error);
+guint64  nebula_multi_pool_bytes           (NebulaMultiPoolAllocator  *self,
+                                            gboolean                   available);
+gboolean nebula_multi_pool_owns            (NebulaAllocator           *allocator,
+                                            gconstpointer              ptr);
+void     nebula_multi_pool_report          (NebulaAllocator           *allocator,
+                                            GVariantDict              *report);
+void     nebula_multi_pool_free_classes    (NebulaMultiPoolAllocator  *self);
+NebulaSpanResult nebula_multi_pool_span    (NebulaAllocator           *allocator,
+                                            guintptr                   start,
+                                            gsize                      size,
+                                            NebulaSpanKind             kind,
+                                            gsize                     *block_size);
+
+G_END_DECLS
