@@ -127,17 +127,17 @@ push_chunk (NebulaBumpAllocator *self,
   gboolean atomic = self->config.thread_safe;
   Chunk *old = self->current;
 
-  if (old != NULL)
+  /* In thread-safe mode a thread may still take a slice of @old, or
+   * give one back: bytes-used sums the chunks instead. */
+  if (old != NULL && !atomic)
     {
-      if (!atomic)
-        old->used = self->fast.cursor - old->data;
-      self->used_before += nebula_bump_chunk_used (old, atomic);
+      old->used = self->fast.cursor - old->data;
+      self->used_before += old->used;
     }
 
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  chunk->last = NULL;
   nebula_bump_set_fast_cursor (self, chunk, 0);
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
@@ -319,7 +319,6 @@ nebula_bump_chunk_make_current (NebulaBumpAllocator *self,
                                 gsize                used)
 {
   chunk->used = used;
-  chunk->last = NULL;
   self->current = chunk;
   nebula_bump_set_fast_cursor (self, chunk, used);
   if (!self->config.thread_safe)
@@ -336,6 +335,10 @@ nebula_bump_chunk_reset (NebulaAllocator *allocator)
     return;
 
   self->generation++;
+  /* Every thread's slice is void (the quiescence rule: no other thread
+   * allocates meanwhile). */
+  if (self->config.thread_safe)
+    nebula_bump_thread_invalidate (self);
   free_all_dedicated (self);
 
   /* Checkpoints from before are refused by their generation. */
