@@ -100,6 +100,14 @@ struct _NebulaBumpAllocator
   guint                  slice_generation;
   gsize                  direct_max_size;
 
+  /* The DEBUG preset's check of the quiescence rule (thread-safe mode):
+   * allocations in progress, plus NEBULA_BUMP_QUIESCING while a reset or
+   * restore runs (atomic); quiesce_waiting is set while a reset waits for
+   * allocations in progress. */
+  gboolean               check_quiescence;
+  guint                  busy;
+  gint                   quiesce_waiting;
+
   /* A child arena's tie to its parent (nebula-child.c), or NULL: chunks
    * then come from the parent instead of the system. */
   struct _NebulaChildLink *child_link;
@@ -113,6 +121,7 @@ typedef struct
 } Rewind;
 
 #define CHUNK_DATA_ALIGNMENT  16
+#define NEBULA_BUMP_QUIESCING (1u << 30)
 
 /* nebula-bump-allocator.c: the once-only initialization. */
 void              nebula_bump_allocator_init_once      (gpointer              data);
@@ -168,6 +177,12 @@ const guint8     *nebula_bump_thread_handed_out_end    (NebulaBumpAllocator  *se
 void              nebula_bump_thread_give_back         (NebulaBumpAllocator  *self);
 void              nebula_bump_thread_invalidate        (NebulaBumpAllocator  *self);
 void              nebula_bump_thread_publish           (NebulaBumpAllocator  *self);
+gboolean          nebula_bump_thread_enter             (NebulaBumpAllocator  *self,
+                                                        GError              **error);
+void              nebula_bump_thread_leave             (NebulaBumpAllocator  *self);
+void              nebula_bump_thread_quiesce_begin     (NebulaBumpAllocator  *self,
+                                                        const char           *what);
+void              nebula_bump_thread_quiesce_end       (NebulaBumpAllocator  *self);
 void              nebula_bump_thread_finalize          (NebulaBumpAllocator  *self);
 
 /* nebula-bump-report.c */

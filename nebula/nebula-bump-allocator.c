@@ -82,15 +82,23 @@ allocate_concurrent (NebulaBumpAllocator  *self,
 {
   gpointer ptr;
 
-  if (G_LIKELY (!is_large (self, size)))
-    return nebula_bump_thread_allocate (self, size, alignment, error);
+  if (G_UNLIKELY (self->check_quiescence) && !nebula_bump_thread_enter (self, error))
+    return NULL;
 
-  /* A charge to the budget may emit: not under our lock. */
-  nebula_memory_budget_hold_signals ();
-  nebula_mutex_lock (&self->grow_lock);
-  ptr = nebula_bump_chunk_allocate_dedicated (self, size, alignment, error);
-  nebula_mutex_unlock (&self->grow_lock);
-  nebula_memory_budget_emit_held_signals ();
+  if (G_LIKELY (!is_large (self, size)))
+    ptr = nebula_bump_thread_allocate (self, size, alignment, error);
+  else
+    {
+      /* A charge to the budget may emit: not under our lock. */
+      nebula_memory_budget_hold_signals ();
+      nebula_mutex_lock (&self->grow_lock);
+      ptr = nebula_bump_chunk_allocate_dedicated (self, size, alignment, error);
+      nebula_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
+    }
+
+  if (G_UNLIKELY (self->check_quiescence))
+    nebula_bump_thread_leave (self);
   return ptr;
 }
 

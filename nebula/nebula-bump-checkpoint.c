@@ -315,9 +315,12 @@ check:
     goto check;
 
   /* Every thread's slice is void (the quiescence rule: no other thread
-   * allocates meanwhile). */
+   * allocates meanwhile; the DEBUG preset checks it). */
   if (atomic)
-    nebula_bump_thread_invalidate (self);
+    {
+      nebula_bump_thread_quiesce_begin (self, "restore");
+      nebula_bump_thread_invalidate (self);
+    }
 
   /* Dedicated chunks created after the checkpoint go. */
   for (Chunk **link = &self->large; *link != NULL;)
@@ -354,6 +357,8 @@ check:
   nebula_bump_chunk_make_current (self, target, checkpoint->offset);
   record_restore (self, checkpoint->chunk_index, checkpoint->offset);
   record_rewind (self, checkpoint);
+  if (atomic)
+    nebula_bump_thread_quiesce_end (self);
   return TRUE;
 }
 

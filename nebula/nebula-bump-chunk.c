@@ -336,9 +336,12 @@ nebula_bump_chunk_reset (NebulaAllocator *allocator)
 
   self->generation++;
   /* Every thread's slice is void (the quiescence rule: no other thread
-   * allocates meanwhile). */
+   * allocates meanwhile; the DEBUG preset checks it). */
   if (self->config.thread_safe)
-    nebula_bump_thread_invalidate (self);
+    {
+      nebula_bump_thread_quiesce_begin (self, "reset");
+      nebula_bump_thread_invalidate (self);
+    }
   free_all_dedicated (self);
 
   /* Checkpoints from before are refused by their generation. */
@@ -411,6 +414,9 @@ nebula_bump_chunk_reset (NebulaAllocator *allocator)
       /* FREE_ALL: the next allocation starts a fresh first chunk. */
       nebula_bump_chunk_grow (self, 1, 1, NULL);
     }
+
+  if (self->config.thread_safe)
+    nebula_bump_thread_quiesce_end (self);
 }
 
 /**

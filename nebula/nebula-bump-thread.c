@@ -551,17 +551,92 @@ static const NebulaCoreDirect thread_direct = {
   thread_direct_dealloc,
 };
 
+/* The DEBUG preset checks the quiescence rule: every allocation of a
+ * thread-safe allocator counts itself in @busy while it runs, and a reset
+ * or restore sets NEBULA_BUMP_QUIESCING while it changes the chunks. An
+ * allocation that meets a reset fails with an error that names the rule;
+ * a reset that meets an allocation in progress logs a critical warning
+ * and waits for it to finish. Either way neither touches memory the other
+ * is changing. Both sides are one read-modify-write of the same word, so
+ * one of them always sees the other. */
+gboolean
+nebula_bump_thread_enter (NebulaBumpAllocator  *self,
+                          GError              **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0 };
+
+  if (G_LIKELY (!(__atomic_fetch_add (&self->busy, 1, __ATOMIC_SEQ_CST) & NEBULA_BUMP_QUIESCING)))
+    return TRUE;
+
+  nebula_bump_thread_leave (self);
+  what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  info.what = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, &info,
+                    "%s: allocated while another thread resets or restores it; a reset or "
+                    "restore of a thread-safe bump allocator needs every other thread to be "
+                    "done allocating (join the threads or make them wait first)", what);
+  return FALSE;
+}
+
+void
+nebula_bump_thread_leave (NebulaBumpAllocator *self)
+{
+  __atomic_fetch_sub (&self->busy, 1, __ATOMIC_SEQ_CST);
+}
+
+void
+nebula_bump_thread_quiesce_begin (NebulaBumpAllocator *self,
+                                  const char          *what)
+{
+  guint idle = 0;
+
+  if (!self->check_quiescence)
+    return;
+
+  if (__atomic_compare_exchange_n (&self->busy, &idle, NEBULA_BUMP_QUIESCING, FALSE,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    return;
+
+  {
+    g_autofree char *name = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+
+    g_critical ("%s: %s while another thread allocates; a reset or restore of a thread-safe "
+                "bump allocator needs every other thread to be done allocating. Waiting for "
+                "the allocation to finish.", name, what);
+  }
+  __atomic_store_n (&self->quiesce_waiting, 1, __ATOMIC_SEQ_CST);
+  do
+    {
+      g_thread_yield ();
+      idle = 0;
+    }
+  while (!__atomic_compare_exchange_n (&self->busy, &idle, NEBULA_BUMP_QUIESCING, FALSE,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+  __atomic_store_n (&self->quiesce_waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+void
+nebula_bump_thread_quiesce_end (NebulaBumpAllocator *self)
+{
+  if (self->check_quiescence)
+    __atomic_fetch_and (&self->busy, ~NEBULA_BUMP_QUIESCING, __ATOMIC_SEQ_CST);
+}
+
 /* At the end of a successful initialization of a thread-safe allocator. */
 void
 nebula_bump_thread_publish (NebulaBumpAllocator *self)
 {
   self->threads = g_ptr_array_new ();
+  self->check_quiescence = self->config.preset == NEBULA_PRESET_DEBUG;
   self->direct_max_size = self->max_capacity > self->capacity
     ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
     : NEBULA_MAX_FAST_SIZE;
 
-  /* Fills and the memory tools' bookkeeping are the vfunc's. */
-  if (self->config.alloc_fill < 0 && self->config.free_fill < 0 && !self->tools_watching)
+  /* Fills, the memory tools' bookkeeping and the quiescence check are
+   * the vfunc's. */
+  if (self->config.alloc_fill < 0 && self->config.free_fill < 0 && !self->tools_watching &&
+      !self->check_quiescence)
     nebula_allocator_core_set_direct (self, &thread_direct);
 }
 

@@ -10,6 +10,7 @@
 
 #include <nebula.h>
 
+#include "nebula-bump-allocator-private.h"
 #include "test-util.h"
 
 #define N_THREADS 4
@@ -439,6 +440,83 @@ test_exhausted_shared (void)
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), <=, 8192);
 }
 
+typedef struct {
+  NebulaBumpAllocator *bump;
+  gint                 inside;   /* set once the allocation is in progress */
+  GError              *error;
+  gpointer             block;
+} Intruder;
+
+/* Stands for an allocation in progress on another thread: enters the
+ * DEBUG preset's check and stays until the reset waits for it. */
+static gpointer
+in_progress_thread (gpointer data)
+{
+  Intruder *in = data;
+
+  g_assert_true (nebula_bump_thread_enter (in->bump, NULL));
+  g_atomic_int_set (&in->inside, 1);
+  while (!g_atomic_int_get (&in->bump->quiesce_waiting))
+    g_thread_yield ();
+  nebula_bump_thread_leave (in->bump);
+
+  return NULL;
+}
+
+static gpointer
+allocating_thread (gpointer data)
+{
+  Intruder *in = data;
+
+  in->block = nebula_allocator_allocate (NEBULA_ALLOCATOR (in->bump), 64, 8, &in->error);
+  return NULL;
+}
+
+/* The DEBUG preset checks the quiescence rule: a reset that meets an
+ * allocation in progress says so and waits for it; an allocation that
+ * meets a reset or restore in progress fails with an error that names the
+ * rule, and the allocator stays usable. */
+static void
+test_debug_detects_reset_while_allocating (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_shared_bump (NEBULA_PRESET_DEBUG, NULL);
+  g_autoptr(NebulaBumpAllocator) plain = new_shared_bump (NEBULA_PRESET_DEFAULT, NULL);
+  Intruder in = { bump };
+  GThread *thread;
+
+  g_assert_true (bump->check_quiescence);
+  g_assert_false (plain->check_quiescence);
+  g_assert_nonnull (nebula_allocator_allocate (NEBULA_ALLOCATOR (bump), 64, 8, NULL));
+
+  /* A reset meets an allocation in progress. */
+  thread = g_thread_new ("in-progress", in_progress_thread, &in);
+  wait_for (&in.inside, 1);
+  g_test_expect_message (G_LOG_DOMAIN, G_LOG_LEVEL_CRITICAL,
+                         "*reset while another thread allocates*");
+  nebula_allocator_reset (NEBULA_ALLOCATOR (bump));
+  g_test_assert_expected_messages ();
+  g_thread_join (thread);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)), ==, 0);
+
+  /* An allocation meets a reset in progress (standing for one). */
+  nebula_bump_thread_quiesce_begin (bump, "reset");
+  thread = g_thread_new ("allocating", allocating_thread, &in);
+  g_thread_join (thread);
+  nebula_bump_thread_quiesce_end (bump);
+  g_assert_null (in.block);
+  g_assert_error (in.error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED);
+  g_assert_nonnull (strstr (in.error->message, "resets or restores"));
+  g_clear_error (&in.error);
+
+  /* Still usable, from any thread. */
+  thread = g_thread_new ("allocating", allocating_thread, &in);
+  g_thread_join (thread);
+  g_assert_no_error (in.error);
+  g_assert_nonnull (in.block);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (bump)), ==,
+                    test_bump_span (64));
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -458,6 +536,8 @@ main (int   argc,
   g_test_add_func ("/nebula/bump-threads/checkpoint", test_checkpoint_across_threads);
   g_test_add_func ("/nebula/bump-threads/budget-charged-once", test_budget_charged_once);
   g_test_add_func ("/nebula/bump-threads/exhausted", test_exhausted_shared);
+  g_test_add_func ("/nebula/bump-threads/debug-detects-reset-while-allocating",
+                   test_debug_detects_reset_while_allocating);
 
   return g_test_run ();
 }
