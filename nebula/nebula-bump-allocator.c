@@ -82,8 +82,18 @@ allocate_concurrent (NebulaBumpAllocator  *self,
 {
   gpointer ptr;
 
-  if (G_UNLIKELY (self->check_quiescence) && !nebula_bump_thread_enter (self, error))
-    return NULL;
+  /* The DEBUG check: a budget's signal handler that resets this
+   * allocator runs after the allocation has left, not inside it (where
+   * the reset would wait for it forever). */
+  if (G_UNLIKELY (self->check_quiescence))
+    {
+      nebula_memory_budget_hold_signals ();
+      if (!nebula_bump_thread_enter (self, error))
+        {
+          nebula_memory_budget_emit_held_signals ();
+          return NULL;
+        }
+    }
 
   if (G_LIKELY (!is_large (self, size)))
     ptr = nebula_bump_thread_allocate (self, size, alignment, error);
@@ -98,7 +108,10 @@ allocate_concurrent (NebulaBumpAllocator  *self,
     }
 
   if (G_UNLIKELY (self->check_quiescence))
-    nebula_bump_thread_leave (self);
+    {
+      nebula_bump_thread_leave (self);
+      nebula_memory_budget_emit_held_signals ();
+    }
   return ptr;
 }
 

@@ -517,6 +517,42 @@ test_debug_detects_reset_while_allocating (void)
                     test_bump_span (64));
 }
 
+static void
+reset_cb (NebulaMemoryBudget *budget,
+          guint64             used,
+          gpointer            data)
+{
+  nebula_allocator_reset (data);
+  g_object_set_data (G_OBJECT (budget), "called", GINT_TO_POINTER (1));
+}
+
+/* The DEBUG check does not hold a budget's signal handler inside the
+ * allocation that emitted it: a handler that resets the allocator runs
+ * once the allocation has left (it would otherwise wait for itself). */
+static void
+test_debug_reset_from_budget_signal (void)
+{
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("debug", 1 << 20);
+  g_autoptr(NebulaBumpAllocator) bump = new_shared_bump (NEBULA_PRESET_DEBUG, budget);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(GError) error = NULL;
+
+  nebula_memory_budget_set_soft_limit (budget, 6000);
+  g_signal_connect (budget, "soft-limit-exceeded", G_CALLBACK (reset_cb), bump);
+
+  /* The first chunk is 4096 bytes (requests up to 2048 bytes are not
+   * large): growth by a chunk of 8192 crosses the soft limit. */
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 2000, 8, &error));
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 2000, 8, &error));
+  g_assert_null (g_object_get_data (G_OBJECT (budget), "called"));
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 1000, 8, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_object_get_data (G_OBJECT (budget), "called") != NULL);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 100, 8, &error));
+  g_assert_no_error (error);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -538,6 +574,8 @@ main (int   argc,
   g_test_add_func ("/nebula/bump-threads/exhausted", test_exhausted_shared);
   g_test_add_func ("/nebula/bump-threads/debug-detects-reset-while-allocating",
                    test_debug_detects_reset_while_allocating);
+  g_test_add_func ("/nebula/bump-threads/debug-reset-from-budget-signal",
+                   test_debug_reset_from_budget_signal);
 
   return g_test_run ();
 }
