@@ -484,20 +484,37 @@ nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
  * thread's slice, with the statistics the exported path would count. A
  * request the slice cannot hold declines; the vfunc then takes a new
  * slice (which may grow the allocator, charge a budget, fail). */
+static gpointer thread_direct_alloc (gpointer allocator,
+                                     gsize    size,
+                                     gsize    alignment);
+
+/* The first use of the allocator on this thread, or after another: out of
+ * line, as the path's last call. */
+static G_NO_INLINE gpointer
+direct_alloc_lookup (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  thread_lookup (allocator);
+  return thread_direct_alloc (allocator, size, alignment);
+}
+
 static gpointer
 thread_direct_alloc (gpointer allocator,
                      gsize    size,
                      gsize    alignment)
 {
   NebulaBumpAllocator *self = allocator;
-  BumpThread *thread;
+  BumpThread *thread = last_thread;
   guintptr start, end;
 
   if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
                                                           NEBULA_MAX_FAST_SIZE)))
     return NULL;
 
-  thread = thread_of (self);
+  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+    return direct_alloc_lookup (allocator, size, alignment);
+
   if (G_UNLIKELY (thread->generation != slice_generation (self)))
     return NULL;
 
