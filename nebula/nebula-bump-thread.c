@@ -94,27 +94,28 @@ slice_valid (NebulaBumpAllocator *self,
 }
 
 /* The unused end of @thread's slice goes back to its chunk if no slice
- * was taken after it; the thread holds no slice afterwards. Under
- * threads_lock. */
-static void
+ * was taken after it: the slice then ends at its cursor, and its newest
+ * block can still be given back (a checkpoint or restore that fails must
+ * not change which block is the top). FALSE: a slice follows, the end
+ * stays unused. Under threads_lock. */
+static gboolean
 give_back_locked (NebulaBumpAllocator *self,
                   BumpThread          *thread)
 {
-  if (slice_valid (self, thread))
-    {
-      Chunk *chunk = thread->chunk;
-      gsize end = thread->limit - chunk->data;
+  guint8 *cursor = load_cursor (thread);
+  gsize end;
 
-      /* Not at the top: the slice stays, its end unused. */
-      if (!__atomic_compare_exchange_n (&chunk->used, &end,
-                                        (gsize) (load_cursor (thread) - chunk->data),
-                                        FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-        return;
-    }
+  if (!slice_valid (self, thread) || thread->limit == cursor)
+    return TRUE;
 
-  thread->chunk = NULL;
-  thread->base = thread->limit = thread->last = NULL;
-  store_cursor (thread, NULL);
+  end = thread->limit - thread->chunk->data;
+  if (!__atomic_compare_exchange_n (&thread->chunk->used, &end,
+                                    (gsize) (cursor - thread->chunk->data),
+                                    FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return FALSE;
+
+  thread->limit = cursor;
+  return TRUE;
 }
 
 /* At thread exit: every record's slice goes back to its chunk, and the
@@ -136,14 +137,13 @@ thread_records_free (gpointer data)
       if (self == NULL)
         continue;
 
-      give_back_locked (self, thread);
-      if (slice_valid (self, thread))
+      if (give_back_locked (self, thread))
+        g_ptr_array_remove_fast (self->threads, thread);
+      else
         {
           thread->dead = TRUE;
           g_ptr_array_index (records, i) = NULL;
         }
-      else
-        g_ptr_array_remove_fast (self->threads, thread);
     }
   nebula_mutex_unlock (&threads_lock);
 

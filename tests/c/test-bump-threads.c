@@ -517,6 +517,36 @@ test_debug_detects_reset_while_allocating (void)
                     test_bump_span (64));
 }
 
+/* Found by fuzz-bump: a restore that fails (here: a checkpoint of another
+ * allocator) gives back the unused end of the calling thread's slice, and
+ * must leave its newest block the top, which a free then gives back once. */
+static void
+test_failed_restore_keeps_top (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_shared_bump (NEBULA_PRESET_DEFAULT, NULL);
+  g_autoptr(NebulaBumpAllocator) other = new_shared_bump (NEBULA_PRESET_DEFAULT, NULL);
+  g_autoptr(NebulaBumpCheckpoint) foreign = nebula_bump_allocator_checkpoint (other);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(GError) error = NULL;
+  guint8 *top;
+
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 32, 8, &error));
+  top = nebula_allocator_allocate (alloc, 32, 8, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (nebula_bump_allocator_restore (bump, foreign, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+  g_clear_error (&error);
+
+  g_assert_true (nebula_allocator_deallocate (alloc, top, 32, 8, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, test_bump_span (32));
+  g_assert_false (nebula_allocator_deallocate (alloc, top, 32, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_allocate (alloc, 32, 8, &error) == top);
+}
+
 static void
 reset_cb (NebulaMemoryBudget *budget,
           guint64             used,
@@ -574,6 +604,8 @@ main (int   argc,
   g_test_add_func ("/nebula/bump-threads/exhausted", test_exhausted_shared);
   g_test_add_func ("/nebula/bump-threads/debug-detects-reset-while-allocating",
                    test_debug_detects_reset_while_allocating);
+  g_test_add_func ("/nebula/bump-threads/failed-restore-keeps-top",
+                   test_failed_restore_keeps_top);
   g_test_add_func ("/nebula/bump-threads/debug-reset-from-budget-signal",
                    test_debug_reset_from_budget_signal);
 
