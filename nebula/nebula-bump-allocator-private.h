@@ -19,8 +19,9 @@ G_BEGIN_DECLS
 /* The instance and its chunks, shared by the files of the bump allocator:
  * nebula-bump-allocator.c (the object, properties, allocation, free and
  * resize), nebula-bump-chunk.c (chunks, growth, dedicated chunks, reset),
- * nebula-bump-checkpoint.c (checkpoints, restore, scopes) and
- * nebula-bump-report.c (bytes used, the report, the span check). */
+ * nebula-bump-checkpoint.c (checkpoints, restore, scopes),
+ * nebula-bump-report.c (bytes used, the report, the span check) and
+ * nebula-bump-thread.c (the threads' slices in thread-safe mode). */
 
 typedef struct _Chunk Chunk;
 
@@ -29,13 +30,10 @@ struct _Chunk
   Chunk   *prev;        /* the chunk before this one (older), or NULL */
   guint8  *data;
   gsize    size;
-  gsize    used;        /* bytes consumed; atomic in thread-safe mode */
+  gsize    used;        /* bytes consumed; atomic in thread-safe mode,
+                         * where the threads' slices count wholly */
   guint    index;       /* 0 for the first chunk of the chain */
   guint    dedicated : 1;
-  /* thread-safe mode: the start of the newest block (atomic, only grows
-   * until a rewind or checkpoint clears it), for the top-block free that
-   * the single-threaded cursor does with fast.last */
-  guint8  *last;
   /* dedicated chunks: the block and the size it was asked with */
   guint8  *block;
   gsize    block_size;
@@ -59,7 +57,8 @@ struct _NebulaBumpAllocator
   Chunk                 *spare;         /* regular chunks kept for reuse */
   Chunk                 *large;         /* dedicated chunks */
   gsize                  reserved;      /* bytes in all chunks, spares included */
-  gsize                  used_before;   /* bytes used in chunks older than current */
+  gsize                  used_before;   /* bytes used in chunks older than current;
+                                         * single-threaded mode only */
   guint64                generation;
   guint64                id;
   guint64                dedicated_serial; /* dedicated chunks created so far */
@@ -93,6 +92,22 @@ struct _NebulaBumpAllocator
    * after it. */
   gboolean               tools_watching;
 
+  /* Thread-safe mode (nebula-bump-thread.c): the threads' records
+   * (BumpThread, under the process-wide threads lock), the generation of
+   * their slices (atomic) and the largest request the direct path
+   * serves. */
+  GPtrArray             *threads;
+  guint                  slice_generation;
+  gsize                  direct_max_size;
+
+  /* The DEBUG preset's check of the quiescence rule (thread-safe mode):
+   * allocations in progress, plus NEBULA_BUMP_QUIESCING while a reset or
+   * restore runs (atomic); quiesce_waiting is set while a reset waits for
+   * allocations in progress. */
+  gboolean               check_quiescence;
+  guint                  busy;
+  gint                   quiesce_waiting;
+
   /* A child arena's tie to its parent (nebula-child.c), or NULL: chunks
    * then come from the parent instead of the system. */
   struct _NebulaChildLink *child_link;
@@ -106,6 +121,7 @@ typedef struct
 } Rewind;
 
 #define CHUNK_DATA_ALIGNMENT  16
+#define NEBULA_BUMP_QUIESCING (1u << 30)
 
 /* nebula-bump-allocator.c: the once-only initialization. */
 void              nebula_bump_allocator_init_once      (gpointer              data);
@@ -138,6 +154,37 @@ void              nebula_bump_chunk_make_current       (NebulaBumpAllocator  *se
                                                         gsize                 used);
 void              nebula_bump_chunk_reset              (NebulaAllocator      *allocator);
 
+/* nebula-bump-thread.c */
+typedef struct _BumpThread BumpThread;
+
+gpointer          nebula_bump_thread_allocate          (NebulaBumpAllocator  *self,
+                                                        gsize                 size,
+                                                        gsize                 alignment,
+                                                        GError              **error);
+gboolean          nebula_bump_thread_free_top          (NebulaBumpAllocator  *self,
+                                                        gpointer              ptr,
+                                                        gsize                 size);
+gboolean          nebula_bump_thread_resize_top        (NebulaBumpAllocator  *self,
+                                                        gpointer              ptr,
+                                                        gsize                 old_size,
+                                                        gsize                 new_size);
+gboolean          nebula_bump_thread_in_tail           (NebulaBumpAllocator  *self,
+                                                        gconstpointer         ptr);
+gsize             nebula_bump_thread_tails             (NebulaBumpAllocator  *self);
+const guint8     *nebula_bump_thread_handed_out_end    (NebulaBumpAllocator  *self,
+                                                        gconstpointer         ptr,
+                                                        const guint8         *end);
+void              nebula_bump_thread_give_back         (NebulaBumpAllocator  *self);
+void              nebula_bump_thread_invalidate        (NebulaBumpAllocator  *self);
+void              nebula_bump_thread_publish           (NebulaBumpAllocator  *self);
+gboolean          nebula_bump_thread_enter             (NebulaBumpAllocator  *self,
+                                                        GError              **error);
+void              nebula_bump_thread_leave             (NebulaBumpAllocator  *self);
+void              nebula_bump_thread_quiesce_begin     (NebulaBumpAllocator  *self,
+                                                        const char           *what);
+void              nebula_bump_thread_quiesce_end       (NebulaBumpAllocator  *self);
+void              nebula_bump_thread_finalize          (NebulaBumpAllocator  *self);
+
 /* nebula-bump-report.c */
 gsize             nebula_bump_report_bytes_used        (NebulaBumpAllocator  *self);
 gsize             nebula_bump_report_bytes_available   (NebulaBumpAllocator  *self);
@@ -159,8 +206,8 @@ nebula_bump_chunk_used (const Chunk *chunk,
 }
 
 /* Points the single-threaded cursor into @chunk. In thread-safe mode the
- * fast fields stay NULL: allocation goes through the chunk's atomic
- * counter, and the inline path (closed by max_fast_size, but it still loads
+ * fast fields stay NULL: allocation goes through the threads' slices
+ * (nebula-bump-thread.c), and the inline path (closed by max_fast_size, but it still loads
  * the cursor) reads them without synchronization. Writing them while other
  * threads allocate would be a data race. */
 static inline void

@@ -32,8 +32,14 @@
  * so they do not inflate the next regular one.
  *
  * With [property@BumpAllocator:thread-safe], many threads may allocate at
- * once (an atomic cursor per chunk, growth under a lock); reset, restore and
- * checkpoints must still not race with allocations.
+ * once: each thread takes a slice of the current chunk (one atomic
+ * operation per slice, growth under a lock) and bumps its own cursor in it
+ * without atomic instructions. [method@Allocator.deallocate] and
+ * [method@Allocator.reallocate] then work in place on the calling thread's
+ * own most recent block only. A reset or a restore needs every other
+ * thread to be done allocating (it voids every thread's slice; the next
+ * allocation of each thread takes a new one); a checkpoint does not. See
+ * the thread-safety section of docs/allocators.md.
  */
 
 #define DEFAULT_CAPACITY      (64 * 1024)
@@ -66,69 +72,47 @@ is_large (NebulaBumpAllocator *self,
   return size > self->large_threshold && self->max_capacity > self->capacity;
 }
 
+/* Thread-safe mode: large requests get their dedicated chunk under the
+ * grow lock, the rest the calling thread's slice (nebula-bump-thread.c). */
 static gpointer
 allocate_concurrent (NebulaBumpAllocator  *self,
                      gsize                 size,
                      gsize                 alignment,
                      GError              **error)
 {
-  gsize rounded = round_size (self, size);
+  gpointer ptr;
 
-  if (G_UNLIKELY (is_large (self, size)))
+  /* The DEBUG check: a budget's signal handler that resets this
+   * allocator runs after the allocation has left, not inside it (where
+   * the reset would wait for it forever). */
+  if (G_UNLIKELY (self->check_quiescence))
     {
-      gpointer ptr;
+      nebula_memory_budget_hold_signals ();
+      if (!nebula_bump_thread_enter (self, error))
+        {
+          nebula_memory_budget_emit_held_signals ();
+          return NULL;
+        }
+    }
 
+  if (G_LIKELY (!is_large (self, size)))
+    ptr = nebula_bump_thread_allocate (self, size, alignment, error);
+  else
+    {
+      /* A charge to the budget may emit: not under our lock. */
       nebula_memory_budget_hold_signals ();
       nebula_mutex_lock (&self->grow_lock);
       ptr = nebula_bump_chunk_allocate_dedicated (self, size, alignment, error);
       nebula_mutex_unlock (&self->grow_lock);
       nebula_memory_budget_emit_held_signals ();
-      return ptr;
     }
 
-  for (;;)
+  if (G_UNLIKELY (self->check_quiescence))
     {
-      Chunk *chunk = __atomic_load_n (&self->current, __ATOMIC_ACQUIRE);
-      gsize used = chunk != NULL ? __atomic_load_n (&chunk->used, __ATOMIC_RELAXED) : 0;
-
-      while (chunk != NULL)
-        {
-          guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
-          gsize offset = start - (guintptr) chunk->data;
-          gsize end;
-
-          if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
-            break;
-
-          end = offset + block_span (self, rounded, chunk->size - offset);
-          if (__atomic_compare_exchange_n (&chunk->used, &used, end, TRUE,
-                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            {
-              guint8 *last = __atomic_load_n (&chunk->last, __ATOMIC_RELAXED);
-
-              /* Blocks of a chunk rise: the highest start is the top. */
-              while (last < (guint8 *) start &&
-                     !__atomic_compare_exchange_n (&chunk->last, &last, (guint8 *) start, TRUE,
-                                                   __ATOMIC_RELAXED, __ATOMIC_RELAXED))
-                ;
-              nebula_bump_hand_out (self, chunk, GSIZE_TO_POINTER (start), size);
-              return GSIZE_TO_POINTER (start);
-            }
-        }
-
-      /* A charge to the budget may emit: not under our lock. */
-      nebula_memory_budget_hold_signals ();
-      nebula_mutex_lock (&self->grow_lock);
-      if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
-          !nebula_bump_chunk_grow (self, rounded, alignment, error))
-        {
-          nebula_mutex_unlock (&self->grow_lock);
-          nebula_memory_budget_emit_held_signals ();
-          return NULL;
-        }
-      nebula_mutex_unlock (&self->grow_lock);
+      nebula_bump_thread_leave (self);
       nebula_memory_budget_emit_held_signals ();
     }
+  return ptr;
 }
 
 static G_NO_INLINE gpointer
@@ -196,11 +180,13 @@ owns_locked (NebulaBumpAllocator *self,
   if (chunk == NULL)
     return FALSE;
 
-  /* Only the part that was handed out. */
+  /* Only the part that was handed out: not what the threads' slices
+   * still hold. */
   if (chunk == self->current && !atomic)
     return (const guint8 *) ptr < self->fast.cursor;
 
-  return (const guint8 *) ptr < chunk->data + nebula_bump_chunk_used (chunk, atomic);
+  return (const guint8 *) ptr < chunk->data + nebula_bump_chunk_used (chunk, atomic) &&
+         !(atomic && nebula_bump_thread_in_tail (self, ptr));
 }
 
 static gboolean
@@ -235,49 +221,6 @@ set_foreign_pointer (NebulaBumpAllocator  *self,
   nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, &info,
                     "%s: %p (size %" G_GSIZE_FORMAT ") was not allocated by this allocator",
                     what, ptr, size);
-}
-
-/* The thread-safe top-block free: the single-threaded one compares with
- * fast.last and moves the cursor; here the chunk's counter moves back only
- * if @ptr starts its newest block and that block still ends at the
- * counter. Of two frees of the same block, one moves it; the other then
- * finds @ptr at or past the counter, which owns() refuses, as a second
- * free of the single-threaded top is refused. */
-static gboolean
-free_top_concurrent (NebulaBumpAllocator *self,
-                     gpointer             ptr,
-                     gsize                size,
-                     gsize                rounded)
-{
-  Chunk *chunk;
-  gsize offset, end;
-  gboolean freed = FALSE;
-
-  nebula_mutex_lock (&self->grow_lock);
-  chunk = self->current;
-  if (chunk != NULL && (guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size &&
-      __atomic_load_n (&chunk->last, __ATOMIC_RELAXED) == (guint8 *) ptr)
-    {
-      offset = (guint8 *) ptr - chunk->data;
-      if (rounded <= chunk->size - offset)
-        {
-          end = offset + block_span (self, rounded, chunk->size - offset);
-          if (nebula_bump_chunk_used (chunk, TRUE) == end)
-            {
-              /* Before the counter moves: once it has, another thread may
-               * be handed these bytes. Allocations do not touch them
-               * before that, and frees hold the lock. */
-              if (self->config.free_fill >= 0)
-                memset (ptr, self->config.free_fill, size);
-              NEBULA_MEMPOOL_FREE (chunk->data, ptr, size);
-              freed = __atomic_compare_exchange_n (&chunk->used, &end, offset, FALSE,
-                                                   __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-            }
-        }
-    }
-  nebula_mutex_unlock (&self->grow_lock);
-
-  return freed;
 }
 
 /* The chunk, regular or dedicated, that holds @ptr; for the memory tools,
@@ -345,7 +288,7 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
       return TRUE;
     }
 
-  if (self->config.thread_safe && free_top_concurrent (self, ptr, size, rounded))
+  if (self->config.thread_safe && nebula_bump_thread_free_top (self, ptr, size))
     return TRUE;
 
   if (!nebula_bump_allocator_owns (allocator, ptr))
@@ -366,56 +309,6 @@ nebula_bump_allocator_deallocate (NebulaAllocator  *allocator,
 
   forget_block (self, ptr, size);
   return TRUE;
-}
-
-/* The thread-safe counterpart of the single-threaded in-place resize of
- * the top block: the chunk's counter moves from the block's old end to its
- * new one, unless another thread allocated meanwhile. */
-static gboolean
-resize_top_concurrent (NebulaBumpAllocator *self,
-                       gpointer             ptr,
-                       gsize                old_size,
-                       gsize                new_size)
-{
-  gsize old_rounded = round_size (self, old_size);
-  gsize new_rounded = round_size (self, new_size);
-  gsize offset, room, end;
-  gboolean resized = FALSE;
-  Chunk *chunk;
-
-  nebula_mutex_lock (&self->grow_lock);
-  chunk = self->current;
-  if (chunk != NULL && (guint8 *) ptr >= chunk->data && (guint8 *) ptr < chunk->data + chunk->size &&
-      __atomic_load_n (&chunk->last, __ATOMIC_RELAXED) == (guint8 *) ptr)
-    {
-      offset = (guint8 *) ptr - chunk->data;
-      room = chunk->size - offset;
-      if (old_rounded <= room && new_rounded <= room)
-        {
-          end = offset + block_span (self, old_rounded, room);
-          /* A shrunk tail dies for the tools before the counter lets
-           * another thread have it (the caller gives it up either way);
-           * grown bytes come alive only once the counter is ours. */
-          if (nebula_bump_chunk_used (chunk, TRUE) == end)
-            {
-              if (new_size < old_size)
-                NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
-              resized = __atomic_compare_exchange_n (&chunk->used, &end,
-                                                     offset + block_span (self, new_rounded, room),
-                                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED);
-              if (resized && new_size > old_size)
-                {
-                  NEBULA_MEMPOOL_RESIZE (chunk->data, ptr, old_size, new_size);
-                  if (self->config.alloc_fill >= 0)
-                    memset ((guint8 *) ptr + old_size, self->config.alloc_fill,
-                            new_size - old_size);
-                }
-            }
-        }
-    }
-  nebula_mutex_unlock (&self->grow_lock);
-
-  return resized;
 }
 
 /* Whether @old_size can be the size of the block at @ptr (which the
@@ -447,6 +340,8 @@ check_old_size (NebulaBumpAllocator  *self,
     {
       start = chunk->data;
       end = chunk->data + nebula_bump_chunk_position (self, chunk);
+      if (atomic)
+        end = nebula_bump_thread_handed_out_end (self, ptr, end);
     }
   if (atomic)
     nebula_mutex_unlock (&self->grow_lock);
@@ -507,7 +402,7 @@ nebula_bump_allocator_reallocate (NebulaAllocator  *allocator,
   old_rounded = round_size (self, old_size);
   new_rounded = round_size (self, new_size);
 
-  if (self->config.thread_safe && resize_top_concurrent (self, ptr, old_size, new_size))
+  if (self->config.thread_safe && nebula_bump_thread_resize_top (self, ptr, old_size, new_size))
     return ptr;
 
   /* The top allocation grows or shrinks in place when the chunk has room. */
@@ -591,6 +486,7 @@ nebula_bump_allocator_finalize (GObject *object)
 {
   NebulaBumpAllocator *self = (NebulaBumpAllocator *) object;
 
+  nebula_bump_thread_finalize (self);
   nebula_bump_chunk_list_free (self, self->current);
   nebula_bump_chunk_list_free (self, self->spare);
   nebula_bump_chunk_list_free (self, self->large);
@@ -741,8 +637,10 @@ nebula_bump_allocator_class_init (NebulaBumpAllocatorClass *klass)
   /**
    * NebulaBumpAllocator:thread-safe:
    *
-   * Whether several threads may allocate at once (atomic cursor). Without it
-   * the allocation path uses no atomic instruction.
+   * Whether several threads may allocate at once: each thread bumps in a
+   * slice of a chunk of its own, taken with one atomic operation. Without
+   * it the allocation path uses no atomic instruction and no thread-local
+   * lookup.
    */
   /**
    * NebulaBumpAllocator:track-stats:

@@ -85,9 +85,15 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
       Chunk *chunk;
       gsize offset;
 
-      /* Top-block frees of other threads take the lock. */
+      /* The calling thread's unused end goes back, and every slice is
+       * void: blocks allocated from now on lie above the position. Other
+       * threads add chunks under the lock. */
       if (atomic)
-        nebula_mutex_lock (&self->grow_lock);
+        {
+          nebula_bump_thread_give_back (self);
+          nebula_bump_thread_invalidate (self);
+          nebula_mutex_lock (&self->grow_lock);
+        }
 
       chunk = self->current;
       offset = nebula_bump_chunk_position (self, chunk);
@@ -116,10 +122,9 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
         }
 
       /* Only blocks allocated after the checkpoint may move the position
-       * back from now on, and none of them starts below it. */
-      if (atomic)
-        __atomic_store_n (&self->current->last, NULL, __ATOMIC_RELAXED);
-      else
+       * back from now on, and none of them starts below it (in
+       * thread-safe mode, the void slices see to it). */
+      if (!atomic)
         self->fast.last = NULL;
 
       if (atomic)
@@ -230,7 +235,9 @@ set_stale (NebulaBumpAllocator  *self,
  * made stale (even once the allocator has moved past it again: blocks
  * allocated since may span its position) gives
  * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and leaves @self unchanged. Must
- * not race with allocations.
+ * not race with allocations: with #NebulaBumpAllocator:thread-safe, every
+ * other thread must be done allocating, and each takes a new slice at its
+ * next allocation.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
@@ -250,6 +257,10 @@ nebula_bump_allocator_restore (NebulaBumpAllocator         *self,
 
   if (!nebula_bump_ensure_ready (self, error))
     return FALSE;
+
+  /* The calling thread's unused end is not a position of the chunk. */
+  if (self->config.thread_safe)
+    nebula_bump_thread_give_back (self);
 
 check:
   if (checkpoint->allocator_id != self->id)
@@ -303,6 +314,14 @@ check:
   if (nebula_cleanup_run_after (self, checkpoint->cleanup_mark))
     goto check;
 
+  /* Every thread's slice is void (the quiescence rule: no other thread
+   * allocates meanwhile; the DEBUG preset checks it). */
+  if (atomic)
+    {
+      nebula_bump_thread_quiesce_begin (self, "restore");
+      nebula_bump_thread_invalidate (self);
+    }
+
   /* Dedicated chunks created after the checkpoint go. */
   for (Chunk **link = &self->large; *link != NULL;)
     {
@@ -324,7 +343,8 @@ check:
       chunk = target;
       target = chunk->prev;
       nebula_bump_chunk_rewind (self, chunk, 0, nebula_bump_chunk_position (self, chunk));
-      self->used_before -= nebula_bump_chunk_used (target, atomic);
+      if (!atomic)
+        self->used_before -= target->used;
       chunk->prev = self->spare;
       self->spare = chunk;
     }
@@ -337,6 +357,8 @@ check:
   nebula_bump_chunk_make_current (self, target, checkpoint->offset);
   record_restore (self, checkpoint->chunk_index, checkpoint->offset);
   record_rewind (self, checkpoint);
+  if (atomic)
+    nebula_bump_thread_quiesce_end (self);
   return TRUE;
 }
 

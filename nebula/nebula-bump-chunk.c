@@ -127,17 +127,17 @@ push_chunk (NebulaBumpAllocator *self,
   gboolean atomic = self->config.thread_safe;
   Chunk *old = self->current;
 
-  if (old != NULL)
+  /* In thread-safe mode a thread may still take a slice of @old, or
+   * give one back: bytes-used sums the chunks instead. */
+  if (old != NULL && !atomic)
     {
-      if (!atomic)
-        old->used = self->fast.cursor - old->data;
-      self->used_before += nebula_bump_chunk_used (old, atomic);
+      old->used = self->fast.cursor - old->data;
+      self->used_before += old->used;
     }
 
   chunk->prev = old;
   chunk->index = old != NULL ? old->index + 1 : 0;
   chunk->used = 0;
-  chunk->last = NULL;
   nebula_bump_set_fast_cursor (self, chunk, 0);
   __atomic_store_n (&self->current, chunk, __ATOMIC_RELEASE);
 }
@@ -319,21 +319,18 @@ nebula_bump_chunk_make_current (NebulaBumpAllocator *self,
                                 gsize                used)
 {
   chunk->used = used;
-  chunk->last = NULL;
   self->current = chunk;
   nebula_bump_set_fast_cursor (self, chunk, used);
   if (!self->config.thread_safe)
     self->fast.last = NULL;
 }
 
-void
-nebula_bump_chunk_reset (NebulaAllocator *allocator)
+/* Inlined twice: the single-threaded reset pays one test for the
+ * thread-safe mode's steps around it. */
+G_ALWAYS_INLINE static inline void
+reset_chunks (NebulaBumpAllocator *self)
 {
-  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
   Chunk *keep = NULL, *chunk, *prev;
-
-  if (!nebula_bump_ensure_ready (self, NULL))
-    return;
 
   self->generation++;
   free_all_dedicated (self);
@@ -408,6 +405,28 @@ nebula_bump_chunk_reset (NebulaAllocator *allocator)
       /* FREE_ALL: the next allocation starts a fresh first chunk. */
       nebula_bump_chunk_grow (self, 1, 1, NULL);
     }
+}
+
+void
+nebula_bump_chunk_reset (NebulaAllocator *allocator)
+{
+  NebulaBumpAllocator *self = (NebulaBumpAllocator *) allocator;
+
+  if (!nebula_bump_ensure_ready (self, NULL))
+    return;
+
+  if (G_LIKELY (!self->config.thread_safe))
+    {
+      reset_chunks (self);
+      return;
+    }
+
+  /* Every thread's slice is void (the quiescence rule: no other thread
+   * allocates meanwhile; the DEBUG preset checks it). */
+  nebula_bump_thread_quiesce_begin (self, "reset");
+  nebula_bump_thread_invalidate (self);
+  reset_chunks (self);
+  nebula_bump_thread_quiesce_end (self);
 }
 
 /**

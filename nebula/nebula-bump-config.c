@@ -109,4 +109,6 @@ nebula_bump_allocator_init_once (gpointer data)
    * wrappers; it never runs in thread-safe mode, where they are atomic. */
   if (!config->thread_safe)
     self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+  else
+    nebula_bump_thread_publish (self);
 }

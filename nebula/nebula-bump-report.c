@@ -21,7 +21,19 @@ bytes_used_locked (NebulaBumpAllocator *self)
   if (self->current == NULL)
     return 0;
 
-  used += nebula_bump_chunk_position (self, self->current);
+  /* Thread-safe mode: every chunk's counter, which counts the threads'
+   * slices wholly, less what the slices have not handed out. Exact when
+   * no thread allocates meanwhile; the unused end of a slice that a
+   * checkpoint voided counts as used. */
+  if (self->config.thread_safe)
+    {
+      used = 0;
+      for (Chunk *chunk = self->current; chunk != NULL; chunk = chunk->prev)
+        used += nebula_bump_chunk_used (chunk, TRUE);
+      used -= MIN (used, nebula_bump_thread_tails (self));
+    }
+  else
+    used += nebula_bump_chunk_position (self, self->current);
 
   for (Chunk *chunk = self->large; chunk != NULL; chunk = chunk->prev)
     used += chunk->size;
@@ -38,6 +50,10 @@ bytes_available_locked (NebulaBumpAllocator *self)
     return 0;
 
   in_current = nebula_bump_chunk_current_available (self);
+  /* What the threads' slices have not handed out yet, each to its own
+   * thread. */
+  if (self->config.thread_safe)
+    in_current += nebula_bump_thread_tails (self);
   room = self->max_capacity > self->reserved ? self->max_capacity - self->reserved : 0;
   for (Chunk *chunk = self->spare; chunk != NULL; chunk = chunk->prev)
     room += chunk->size;
@@ -130,6 +146,11 @@ nebula_bump_report (NebulaAllocator *allocator,
                                                             FALSE));
 
   g_variant_dict_insert (report, "reserved", "t", (guint64) self->reserved);
+  /* A chunk's "used" counts the threads' slices wholly; this much of them
+   * is not handed out yet. */
+  if (atomic)
+    g_variant_dict_insert (report, "thread-slice-free", "t",
+                           (guint64) nebula_bump_thread_tails (self));
   g_variant_dict_insert (report, "fragmentation", "d",
                          self->reserved != 0 ? (double) stranded / (double) self->reserved : 0.0);
 
@@ -171,6 +192,8 @@ nebula_bump_report_span (NebulaAllocator *allocator,
 
       if (chunk == self->current && !atomic)
         end = self->fast.cursor;
+      else if (atomic && !chunk->dedicated)
+        end = nebula_bump_thread_handed_out_end (self, ptr, end);
       inside = nebula_span_within (start, kind == NEBULA_SPAN_FREE ? 1 : size, chunk->data, end);
     }
 

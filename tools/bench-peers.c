@@ -844,6 +844,8 @@ Target nebula_bench_targets[] = {
     .nebula_type = "bump" },
   { "bump-nostats", KIND_NEBULA, "NebulaBumpAllocator, inline fast path, track-stats off",
     .nebula_type = "bump", .nebula_inline = TRUE, .nebula_no_stats = TRUE },
+  { "bump-ts", KIND_NEBULA, "thread-safe NebulaBumpAllocator, one thread, nebula_allocator_allocate()",
+    .nebula_type = "bump", .nebula_thread_safe = TRUE },
   { "bump-batch", KIND_PEER, "NebulaBumpAllocator through a NebulaBumpBatch (cursor in a local), "
     "default configuration",
     bump_batch_setup, bump_batch_teardown, bump_batch_pass, FALSE },

@@ -14,6 +14,8 @@
  * one byte, with a reset every 512 allocations; Ir of run_x / N is the
  * cost of one allocation plus the loop around it (run_floor_inline has
  * the loop and a trivial bump, so the difference is the allocator's).
+ * run_bump_ts_interface runs run_bump_interface's loop on a thread-safe
+ * bump allocator (one thread).
  *
  * The churn_* functions keep 64 live 64-byte blocks and N times free one
  * (in a scattered order) and allocate its replacement, a pool's workload
@@ -92,6 +94,27 @@ run_bump_inline (gpointer data)
 
 static G_NO_INLINE guint64
 run_bump_interface (gpointer data)
+{
+  NebulaAllocator *bump = data;
+  guint64 sum = 0;
+
+  for (guint i = 0; i < N; i++)
+    {
+      guint8 *p = nebula_allocator_allocate (bump, 64, 8, NULL);
+
+      *p = (guint8) i;
+      sum += GPOINTER_TO_SIZE (p);
+      if (i % BATCH == BATCH - 1)
+        nebula_allocator_reset (bump);
+    }
+  return sum;
+}
+
+/* run_bump_interface's loop on a thread-safe bump allocator (one
+ * thread). noipa keeps GCC from folding it into run_bump_interface (then
+ * that name would carry both rows' instructions). */
+__attribute__ ((noipa)) static G_NO_INLINE guint64
+run_bump_ts_interface (gpointer data)
 {
   NebulaAllocator *bump = data;
   guint64 sum = 0;
@@ -281,6 +304,13 @@ main (int   argc,
     g_set_object (&bump, quiet);
   sum += RUN (run_bump_inline, bump);
   sum += RUN (run_bump_interface, bump);
+  {
+    g_autoptr(NebulaBumpAllocator) shared = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL,
+                                                            "thread-safe", TRUE,
+                                                            "track-stats", stats, NULL);
+
+    sum += RUN (run_bump_ts_interface, shared);
+  }
 
   {
     guint8 *blocks = g_malloc (64 * (LIVE + 1));

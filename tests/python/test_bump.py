@@ -184,6 +184,36 @@ class BumpTest(AllocatorTestCase):
             self.assertGreaterEqual(y - x, 24)
         self.assertEqual(bump.get_stats().allocations, 8000)
 
+    def test_threads_top_is_per_thread(self):
+        # Thread-safe: each thread bumps in its own slice; the top block a
+        # free gives back is the calling thread's own newest one.
+        bump = Nebula.BumpAllocator(capacity=4096, thread_safe=True)
+        a = bump.allocate(48, 16)
+        write(a, b'x' * 48)
+        freed = []
+        other = threading.Thread(target=lambda: freed.append(bump.deallocate(a, 48, 16)))
+        other.start()
+        other.join()
+        self.assertEqual(freed, [True])                 # not that thread's: no effect
+        self.assertEqual(bump.props.bytes_used, 48)
+        self.assertEqual(read(a, 48), b'x' * 48)
+        self.assertTrue(bump.deallocate(a, 48, 16))     # the owner gives it back
+        self.assertEqual(bump.props.bytes_used, 0)
+        self.assertNebulaError(E.INVALID_POINTER, bump.deallocate, a, 48, 16)
+
+        # A thread that exits gives the unused end of its slice back;
+        # bytes_used counts blocks, not the slices' unused parts.
+        blocks = []
+        worker = threading.Thread(target=lambda: blocks.append(bump.allocate(40, 8)))
+        worker.start()
+        worker.join()
+        self.assertEqual(bump.props.bytes_used, 40)
+        c = bump.allocate(8, 8)
+        self.assertTrue(c + 8 <= blocks[0] or c >= blocks[0] + 40)
+        self.assertEqual(bump.props.bytes_used, 48)
+        bump.reset()
+        self.assertEqual(bump.props.bytes_used, 0)
+
     def test_context(self):
         bump = Nebula.BumpAllocator(capacity=64)
         with Nebula.context('handle_client'):

@@ -1,0 +1,677 @@
+/* nebula-bump-thread.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-bump-allocator-private.h"
+
+/* Per-thread slices of a thread-safe bump allocator (thread-local
+ * allocation buffers, as a JVM's TLABs or mimalloc's thread-local pages).
+ *
+ * Each thread that allocates from a thread-safe bump allocator takes a
+ * slice of the current chunk, [base, limit), with one compare-and-swap on
+ * the chunk's counter, and bumps its own cursor in it with plain loads and
+ * stores: an allocation that fits in the slice makes no atomic
+ * read-modify-write. A request the slice cannot hold takes the next slice
+ * (growth, when the chunk is full, under the grow lock as before), first
+ * giving back the unused end of the old one if nobody took a slice after
+ * it, so that one thread alone packs its blocks exactly as a
+ * single-threaded allocator does. Large requests keep their dedicated
+ * chunks. Slices are parts of chunks, which the budget was charged for
+ * once; a slice is not charged again.
+ *
+ * A thread's record of its slice (BumpThread) belongs to the thread (a
+ * GPrivate table, and the last one used in a thread-local pointer); the
+ * allocator lists the records so that it can count what their slices
+ * still hold and orphan them when it is finalized. One process-wide lock,
+ * threads_lock, orders what a record shares: the owner changes its slice
+ * under it, and readers (bytes-used, owns, reports, finalize, the thread's
+ * exit) look at other threads' slices under it; the cursor, which only
+ * the owner moves, is a relaxed atomic that readers may load at any time.
+ * Lock order: the grow lock, then threads_lock.
+ *
+ * The slice generation: a reset, a checkpoint and a restore increment it;
+ * a slice taken in an earlier generation is void, and its thread takes a
+ * new one at its next allocation. A reset and a restore need every other
+ * thread to be done allocating (the quiescence rule, docs/allocators.md);
+ * a checkpoint does not: a block another thread allocates while it is
+ * taken counts as before it. The void slice's unused end stays counted as
+ * used until a reset or a restore below it (the calling thread gives its
+ * own back first). */
+
+struct _BumpThread
+{
+  NebulaBumpAllocator *bump;        /* atomic; NULL once the allocator is finalized */
+  guint                generation;  /* the slice generation of the slice */
+  Chunk               *chunk;       /* the chunk of the slice, or NULL for none */
+  guint8              *base;
+  guint8              *cursor;      /* atomic (relaxed): only the owner writes it */
+  guint8              *limit;
+  guint8              *last;        /* the newest block, for the top-block free */
+  gboolean             dead;        /* its thread exited: the allocator owns it */
+};
+
+static GMutex threads_lock;
+
+static void thread_records_free (gpointer data);
+
+/* The calling thread's records, one per thread-safe bump allocator it
+ * used (a GPtrArray). */
+static GPrivate thread_records = G_PRIVATE_INIT (thread_records_free);
+
+/* The record the thread used last: an allocator used in a loop finds its
+ * own with one comparison. */
+static __thread BumpThread *last_thread __attribute__ ((tls_model ("initial-exec")));
+
+static inline guint8 *
+load_cursor (const BumpThread *thread)
+{
+  return __atomic_load_n (&thread->cursor, __ATOMIC_RELAXED);
+}
+
+static inline void
+store_cursor (BumpThread *thread,
+              guint8     *cursor)
+{
+  __atomic_store_n (&thread->cursor, cursor, __ATOMIC_RELAXED);
+}
+
+static inline guint
+slice_generation (NebulaBumpAllocator *self)
+{
+  return __atomic_load_n (&self->slice_generation, __ATOMIC_ACQUIRE);
+}
+
+/* Whether @thread has a slice of the allocator's generation. Under
+ * threads_lock, or by the owner. */
+static inline gboolean
+slice_valid (NebulaBumpAllocator *self,
+             const BumpThread    *thread)
+{
+  return thread->chunk != NULL && thread->generation == slice_generation (self);
+}
+
+/* The unused end of @thread's slice goes back to its chunk if no slice
+ * was taken after it: the slice then ends at its cursor, and its newest
+ * block can still be given back (a checkpoint or restore that fails must
+ * not change which block is the top). FALSE: a slice follows, the end
+ * stays unused. Under threads_lock. */
+static gboolean
+give_back_locked (NebulaBumpAllocator *self,
+                  BumpThread          *thread)
+{
+  guint8 *cursor = load_cursor (thread);
+  gsize end;
+
+  if (!slice_valid (self, thread) || thread->limit == cursor)
+    return TRUE;
+
+  end = thread->limit - thread->chunk->data;
+  if (!__atomic_compare_exchange_n (&thread->chunk->used, &end,
+                                    (gsize) (cursor - thread->chunk->data),
+                                    FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+    return FALSE;
+
+  thread->limit = cursor;
+  return TRUE;
+}
+
+/* At thread exit: every record's slice goes back to its chunk, and the
+ * record leaves its allocator's list. A slice that cannot go back (a
+ * slice was taken after it) stays listed, owned by the allocator, so that
+ * bytes-used still leaves its unused end out, until the next reset,
+ * checkpoint or restore voids it or the allocator is finalized. */
+static void
+thread_records_free (gpointer data)
+{
+  GPtrArray *records = data;
+
+  nebula_mutex_lock (&threads_lock);
+  for (guint i = 0; i < records->len; i++)
+    {
+      BumpThread *thread = g_ptr_array_index (records, i);
+      NebulaBumpAllocator *self = __atomic_load_n (&thread->bump, __ATOMIC_RELAXED);
+
+      if (self == NULL)
+        continue;
+
+      if (give_back_locked (self, thread))
+        g_ptr_array_remove_fast (self->threads, thread);
+      else
+        {
+          thread->dead = TRUE;
+          g_ptr_array_index (records, i) = NULL;
+        }
+    }
+  nebula_mutex_unlock (&threads_lock);
+
+  last_thread = NULL;
+  g_ptr_array_free (records, TRUE);
+}
+
+static G_NO_INLINE BumpThread *
+thread_lookup (NebulaBumpAllocator *self)
+{
+  GPtrArray *records = g_private_get (&thread_records);
+  BumpThread *thread;
+
+  if (records == NULL)
+    {
+      records = g_ptr_array_new_with_free_func (g_free);
+      g_private_set (&thread_records, records);
+    }
+
+  last_thread = NULL;
+  for (guint i = records->len; i-- > 0;)
+    {
+      NebulaBumpAllocator *bump;
+
+      thread = g_ptr_array_index (records, i);
+      bump = __atomic_load_n (&thread->bump, __ATOMIC_ACQUIRE);
+
+      /* Orphaned when its allocator was finalized: nobody else refers
+       * to it. */
+      if (bump == NULL)
+        g_ptr_array_remove_index_fast (records, i);
+      else if (bump == self)
+        last_thread = thread;
+    }
+  if (last_thread != NULL)
+    return last_thread;
+
+  thread = g_new0 (BumpThread, 1);
+  __atomic_store_n (&thread->bump, self, __ATOMIC_RELAXED);
+
+  nebula_mutex_lock (&threads_lock);
+  g_ptr_array_add (self->threads, thread);
+  nebula_mutex_unlock (&threads_lock);
+
+  g_ptr_array_add (records, thread);
+  last_thread = thread;
+  return thread;
+}
+
+/* The calling thread's record for @self. */
+static inline BumpThread *
+thread_of (NebulaBumpAllocator *self)
+{
+  BumpThread *thread = last_thread;
+
+  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+    thread = thread_lookup (self);
+
+  return thread;
+}
+
+/* How much a thread takes at once from a chunk: a sixteenth of it, from
+ * 256 bytes to 32 KiB, so that a small chunk still serves several threads
+ * and a large one is not left to a few. */
+static inline gsize
+slice_size (const Chunk *chunk)
+{
+  return CLAMP (chunk->size / 16, 256, 32 * 1024);
+}
+
+/* A new slice that holds a block of @rounded bytes at @alignment (what
+ * block_span() adds included): the old one's end goes back first, then
+ * a part of the current chunk, which grows under the grow lock when it
+ * is full. */
+static gboolean
+refill (NebulaBumpAllocator  *self,
+        BumpThread           *thread,
+        gsize                 rounded,
+        gsize                 alignment,
+        GError              **error)
+{
+  guint generation = slice_generation (self);
+
+  nebula_mutex_lock (&threads_lock);
+  give_back_locked (self, thread);
+  nebula_mutex_unlock (&threads_lock);
+
+  for (;;)
+    {
+      Chunk *chunk = __atomic_load_n (&self->current, __ATOMIC_ACQUIRE);
+      gsize used = chunk != NULL ? __atomic_load_n (&chunk->used, __ATOMIC_RELAXED) : 0;
+
+      while (chunk != NULL)
+        {
+          guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
+          gsize offset = start - (guintptr) chunk->data;
+          gsize need, take;
+
+          if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
+            break;
+
+          need = offset - used + block_span (self, rounded, chunk->size - offset);
+          take = MIN (MAX (need, slice_size (chunk)), chunk->size - used);
+          if (__atomic_compare_exchange_n (&chunk->used, &used, used + take, TRUE,
+                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+            {
+              nebula_mutex_lock (&threads_lock);
+              thread->chunk = chunk;
+              thread->generation = generation;
+              thread->base = chunk->data + used;
+              thread->limit = thread->base + take;
+              thread->last = NULL;
+              store_cursor (thread, thread->base);
+              nebula_mutex_unlock (&threads_lock);
+              return TRUE;
+            }
+        }
+
+      /* A charge to the budget may emit: not under our lock. */
+      nebula_memory_budget_hold_signals ();
+      nebula_mutex_lock (&self->grow_lock);
+      if (__atomic_load_n (&self->current, __ATOMIC_ACQUIRE) == chunk &&
+          !nebula_bump_chunk_grow (self, rounded, alignment, error))
+        {
+          nebula_mutex_unlock (&self->grow_lock);
+          nebula_memory_budget_emit_held_signals ();
+          return FALSE;
+        }
+      nebula_mutex_unlock (&self->grow_lock);
+      nebula_memory_budget_emit_held_signals ();
+    }
+}
+
+/* A regular (not large) request of a thread-safe allocator, through the
+ * vfunc: with the fills and the memory tools' bookkeeping. */
+gpointer
+nebula_bump_thread_allocate (NebulaBumpAllocator  *self,
+                             gsize                 size,
+                             gsize                 alignment,
+                             GError              **error)
+{
+  BumpThread *thread = thread_of (self);
+  gsize rounded = round_size (self, size);
+
+  for (;;)
+    {
+      if (slice_valid (self, thread))
+        {
+          guintptr start = ((guintptr) load_cursor (thread) + alignment - 1) & ~(guintptr) (alignment - 1);
+
+          if (start <= (guintptr) thread->limit && (guintptr) thread->limit - start >= rounded)
+            {
+              thread->last = GSIZE_TO_POINTER (start);
+              store_cursor (thread, (guint8 *) start +
+                                    block_span (self, rounded, (guintptr) thread->limit - start));
+              nebula_bump_hand_out (self, thread->chunk, thread->last, size);
+              return thread->last;
+            }
+        }
+
+      if (!refill (self, thread, rounded, alignment, error))
+        return NULL;
+    }
+}
+
+/* The calling thread's newest block is @ptr, of @rounded bytes, and still
+ * ends at its cursor: the room after it in its slice, else 0. */
+static gsize
+own_top_room (NebulaBumpAllocator *self,
+              BumpThread          *thread,
+              gpointer             ptr,
+              gsize                rounded)
+{
+  gsize room;
+
+  if (!slice_valid (self, thread) || (guint8 *) ptr != thread->last)
+    return 0;
+
+  room = thread->limit - (guint8 *) ptr;
+  if (rounded > room || load_cursor (thread) != (guint8 *) ptr + block_span (self, rounded, room))
+    return 0;
+
+  return room;
+}
+
+/* The top-block free of a thread-safe allocator: the calling thread's
+ * newest block moves its cursor back. A block of another thread is not
+ * the caller's top: the caller then finds it owned and frees it without
+ * effect. */
+gboolean
+nebula_bump_thread_free_top (NebulaBumpAllocator *self,
+                             gpointer             ptr,
+                             gsize                size)
+{
+  BumpThread *thread = thread_of (self);
+
+  if (own_top_room (self, thread, ptr, round_size (self, size)) == 0)
+    return FALSE;
+
+  if (self->config.free_fill >= 0)
+    memset (ptr, self->config.free_fill, size);
+  NEBULA_MEMPOOL_FREE (thread->chunk->data, ptr, size);
+  store_cursor (thread, ptr);
+  thread->last = NULL;
+  return TRUE;
+}
+
+/* The in-place resize of the calling thread's newest block, within its
+ * slice. */
+gboolean
+nebula_bump_thread_resize_top (NebulaBumpAllocator *self,
+                               gpointer             ptr,
+                               gsize                old_size,
+                               gsize                new_size)
+{
+  BumpThread *thread = thread_of (self);
+  gsize new_rounded = round_size (self, new_size);
+  gsize room = own_top_room (self, thread, ptr, round_size (self, old_size));
+
+  if (room == 0 || new_rounded > room)
+    return FALSE;
+
+  NEBULA_MEMPOOL_RESIZE (thread->chunk->data, ptr, old_size, new_size);
+  if (new_size > old_size && self->config.alloc_fill >= 0)
+    memset ((guint8 *) ptr + old_size, self->config.alloc_fill, new_size - old_size);
+  store_cursor (thread, (guint8 *) ptr + block_span (self, new_rounded, room));
+  return TRUE;
+}
+
+/* Whether @ptr lies in the part of a thread's slice that was not handed
+ * out. */
+gboolean
+nebula_bump_thread_in_tail (NebulaBumpAllocator *self,
+                            gconstpointer        ptr)
+{
+  gboolean in_tail = FALSE;
+
+  nebula_mutex_lock (&threads_lock);
+  for (guint i = 0; self->threads != NULL && i < self->threads->len && !in_tail; i++)
+    {
+      BumpThread *thread = g_ptr_array_index (self->threads, i);
+
+      in_tail = slice_valid (self, thread) && (const guint8 *) ptr >= load_cursor (thread) &&
+                (const guint8 *) ptr < thread->limit;
+    }
+  nebula_mutex_unlock (&threads_lock);
+
+  return in_tail;
+}
+
+/* Where the handed-out part that @ptr lies in ends: the cursor of the
+ * slice that holds @ptr, else @end (the chunk's used part). */
+const guint8 *
+nebula_bump_thread_handed_out_end (NebulaBumpAllocator *self,
+                                   gconstpointer        ptr,
+                                   const guint8        *end)
+{
+  nebula_mutex_lock (&threads_lock);
+  for (guint i = 0; self->threads != NULL && i < self->threads->len; i++)
+    {
+      BumpThread *thread = g_ptr_array_index (self->threads, i);
+
+      if (slice_valid (self, thread) && (const guint8 *) ptr >= thread->base &&
+          (const guint8 *) ptr < thread->limit)
+        {
+          end = load_cursor (thread);
+          break;
+        }
+    }
+  nebula_mutex_unlock (&threads_lock);
+
+  return end;
+}
+
+/* The bytes the threads' slices hold but have not handed out: counted in
+ * their chunks' counters, they are not in use. */
+gsize
+nebula_bump_thread_tails (NebulaBumpAllocator *self)
+{
+  gsize tails = 0;
+
+  nebula_mutex_lock (&threads_lock);
+  for (guint i = 0; self->threads != NULL && i < self->threads->len; i++)
+    {
+      BumpThread *thread = g_ptr_array_index (self->threads, i);
+
+      if (slice_valid (self, thread))
+        tails += thread->limit - load_cursor (thread);
+    }
+  nebula_mutex_unlock (&threads_lock);
+
+  return tails;
+}
+
+/* Before a checkpoint or a restore: the calling thread's unused end goes
+ * back, so that one thread alone sees the positions a single-threaded
+ * allocator has. */
+void
+nebula_bump_thread_give_back (NebulaBumpAllocator *self)
+{
+  BumpThread *thread = thread_of (self);
+
+  nebula_mutex_lock (&threads_lock);
+  give_back_locked (self, thread);
+  nebula_mutex_unlock (&threads_lock);
+}
+
+/* Drops the records of exited threads. Under threads_lock. */
+static void
+free_dead_locked (NebulaBumpAllocator *self)
+{
+  for (guint i = self->threads->len; i-- > 0;)
+    {
+      BumpThread *thread = g_ptr_array_index (self->threads, i);
+
+      if (thread->dead)
+        {
+          g_ptr_array_remove_index_fast (self->threads, i);
+          g_free (thread);
+        }
+    }
+}
+
+/* Every slice taken so far is void: a reset, a restore or a checkpoint
+ * moved the position. Under the lock, so that a thread exiting meanwhile
+ * gives its slice back before or not at all. */
+void
+nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
+{
+  nebula_mutex_lock (&threads_lock);
+  __atomic_fetch_add (&self->slice_generation, 1, __ATOMIC_RELEASE);
+  free_dead_locked (self);
+  nebula_mutex_unlock (&threads_lock);
+}
+
+/* The wrappers' direct path (nebula-allocator-core-private.h), published
+ * for a thread-safe allocator without fills and memory tools: the calling
+ * thread's slice, with the statistics the exported path would count. A
+ * request the slice cannot hold declines; the vfunc then takes a new
+ * slice (which may grow the allocator, charge a budget, fail). */
+static gpointer thread_direct_alloc (gpointer allocator,
+                                     gsize    size,
+                                     gsize    alignment);
+
+/* The first use of the allocator on this thread, or after another: out of
+ * line, as the path's last call. */
+static G_NO_INLINE gpointer
+direct_alloc_lookup (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  thread_lookup (allocator);
+  return thread_direct_alloc (allocator, size, alignment);
+}
+
+static gpointer
+thread_direct_alloc (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  NebulaBumpAllocator *self = allocator;
+  BumpThread *thread = last_thread;
+  guintptr start, end;
+
+  if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
+                                                          NEBULA_MAX_FAST_SIZE)))
+    return NULL;
+
+  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+    return direct_alloc_lookup (allocator, size, alignment);
+
+  if (G_UNLIKELY (thread->generation != slice_generation (self)))
+    return NULL;
+
+  /* No slice: limit is NULL, and end is at least 1. */
+  end = _nebula_bump_span (load_cursor (thread), self->min_alloc_size - 1, size, alignment, &start);
+  if (G_UNLIKELY (end > (guintptr) thread->limit))
+    return NULL;
+
+  thread->last = (guint8 *) start;
+  store_cursor (thread, (guint8 *) end);
+  nebula_stats_counters_record_allocation (&self->stats, size);
+  return (gpointer) start;
+}
+
+static NebulaDirectResult
+thread_direct_dealloc (gpointer   allocator,
+                       gpointer   ptr,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
+{
+  NebulaBumpAllocator *self = allocator;
+  BumpThread *thread = last_thread;
+  guint8 *cursor;
+
+  if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
+                                                          NEBULA_MAX_FAST_SIZE)) ||
+      thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self ||
+      !slice_valid (self, thread))
+    return NEBULA_DIRECT_DECLINED;
+
+  /* A block the thread handed out from its slice: the newest moves the
+   * cursor back, any other is freed without effect. The rest (another
+   * thread's blocks, foreign pointers) takes the vfunc. */
+  cursor = load_cursor (thread);
+  if ((guint8 *) ptr < thread->base || (guint8 *) ptr >= cursor)
+    return NEBULA_DIRECT_DECLINED;
+
+  if ((guint8 *) ptr == thread->last && (guint8 *) ptr + round_size (self, size) == cursor)
+    {
+      store_cursor (thread, ptr);
+      thread->last = NULL;
+    }
+
+  nebula_stats_counters_record_deallocation (&self->stats, size);
+  return NEBULA_DIRECT_DONE;
+}
+
+static const NebulaCoreDirect thread_direct = {
+  thread_direct_alloc,
+  thread_direct_dealloc,
+};
+
+/* The DEBUG preset checks the quiescence rule: every allocation of a
+ * thread-safe allocator counts itself in @busy while it runs, and a reset
+ * or restore sets NEBULA_BUMP_QUIESCING while it changes the chunks. An
+ * allocation that meets a reset fails with an error that names the rule;
+ * a reset that meets an allocation in progress logs a critical warning
+ * and waits for it to finish. Either way neither touches memory the other
+ * is changing. Both sides are one read-modify-write of the same word, so
+ * one of them always sees the other. */
+gboolean
+nebula_bump_thread_enter (NebulaBumpAllocator  *self,
+                          GError              **error)
+{
+  g_autofree char *what = NULL;
+  NebulaErrorInfo info = { 0 };
+
+  if (G_LIKELY (!(__atomic_fetch_add (&self->busy, 1, __ATOMIC_SEQ_CST) & NEBULA_BUMP_QUIESCING)))
+    return TRUE;
+
+  nebula_bump_thread_leave (self);
+  what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  info.what = what;
+  nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_FAILED, &info,
+                    "%s: allocated while another thread resets or restores it; a reset or "
+                    "restore of a thread-safe bump allocator needs every other thread to be "
+                    "done allocating (join the threads or make them wait first)", what);
+  return FALSE;
+}
+
+void
+nebula_bump_thread_leave (NebulaBumpAllocator *self)
+{
+  __atomic_fetch_sub (&self->busy, 1, __ATOMIC_SEQ_CST);
+}
+
+void
+nebula_bump_thread_quiesce_begin (NebulaBumpAllocator *self,
+                                  const char          *what)
+{
+  guint idle = 0;
+
+  if (!self->check_quiescence)
+    return;
+
+  if (__atomic_compare_exchange_n (&self->busy, &idle, NEBULA_BUMP_QUIESCING, FALSE,
+                                   __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST))
+    return;
+
+  {
+    g_autofree char *name = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+
+    g_critical ("%s: %s while another thread allocates; a reset or restore of a thread-safe "
+                "bump allocator needs every other thread to be done allocating. Waiting for "
+                "the allocation to finish.", name, what);
+  }
+  __atomic_store_n (&self->quiesce_waiting, 1, __ATOMIC_SEQ_CST);
+  do
+    {
+      g_thread_yield ();
+      idle = 0;
+    }
+  while (!__atomic_compare_exchange_n (&self->busy, &idle, NEBULA_BUMP_QUIESCING, FALSE,
+                                       __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST));
+  __atomic_store_n (&self->quiesce_waiting, 0, __ATOMIC_SEQ_CST);
+}
+
+void
+nebula_bump_thread_quiesce_end (NebulaBumpAllocator *self)
+{
+  if (self->check_quiescence)
+    __atomic_fetch_and (&self->busy, ~NEBULA_BUMP_QUIESCING, __ATOMIC_SEQ_CST);
+}
+
+/* At the end of a successful initialization of a thread-safe allocator. */
+void
+nebula_bump_thread_publish (NebulaBumpAllocator *self)
+{
+  self->threads = g_ptr_array_new ();
+  self->check_quiescence = self->config.preset == NEBULA_PRESET_DEBUG;
+  self->direct_max_size = self->max_capacity > self->capacity
+    ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
+    : NEBULA_MAX_FAST_SIZE;
+
+  /* Fills, the memory tools' bookkeeping and the quiescence check are
+   * the vfunc's. */
+  if (self->config.alloc_fill < 0 && self->config.free_fill < 0 && !self->tools_watching &&
+      !self->check_quiescence)
+    nebula_allocator_core_set_direct (self, &thread_direct);
+}
+
+/* The allocator goes: its records are orphaned, their threads free them. */
+void
+nebula_bump_thread_finalize (NebulaBumpAllocator *self)
+{
+  if (self->threads == NULL)
+    return;
+
+  nebula_mutex_lock (&threads_lock);
+  free_dead_locked (self);
+  for (guint i = 0; i < self->threads->len; i++)
+    {
+      BumpThread *thread = g_ptr_array_index (self->threads, i);
+
+      __atomic_store_n (&thread->bump, NULL, __ATOMIC_RELEASE);
+    }
+  g_clear_pointer (&self->threads, g_ptr_array_unref);
+  nebula_mutex_unlock (&threads_lock);
+}
