@@ -92,44 +92,31 @@ run_bump_inline (gpointer data)
   return sum;
 }
 
-static G_NO_INLINE guint64
-run_bump_interface (gpointer data)
-{
-  NebulaAllocator *bump = data;
-  guint64 sum = 0;
+/* One allocation through the interface per iteration: run_bump_interface
+ * on a plain bump allocator, run_bump_ts_interface on a thread-safe one
+ * (one thread). noipa keeps GCC from folding the two into one (then one
+ * name would carry both rows' instructions). */
+#define DEFINE_RUN_INTERFACE(name)                                                \
+  __attribute__ ((noipa)) static G_NO_INLINE guint64                              \
+  name (gpointer data)                                                            \
+  {                                                                               \
+    NebulaAllocator *bump = data;                                                 \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < N; i++)                                                 \
+      {                                                                           \
+        guint8 *p = nebula_allocator_allocate (bump, 64, 8, NULL);                \
+                                                                                  \
+        *p = (guint8) i;                                                          \
+        sum += GPOINTER_TO_SIZE (p);                                              \
+        if (i % BATCH == BATCH - 1)                                               \
+          nebula_allocator_reset (bump);                                          \
+      }                                                                           \
+    return sum;                                                                   \
+  }
 
-  for (guint i = 0; i < N; i++)
-    {
-      guint8 *p = nebula_allocator_allocate (bump, 64, 8, NULL);
-
-      *p = (guint8) i;
-      sum += GPOINTER_TO_SIZE (p);
-      if (i % BATCH == BATCH - 1)
-        nebula_allocator_reset (bump);
-    }
-  return sum;
-}
-
-/* run_bump_interface's loop on a thread-safe bump allocator (one
- * thread). noipa keeps GCC from folding it into run_bump_interface (then
- * that name would carry both rows' instructions). */
-__attribute__ ((noipa)) static G_NO_INLINE guint64
-run_bump_ts_interface (gpointer data)
-{
-  NebulaAllocator *bump = data;
-  guint64 sum = 0;
-
-  for (guint i = 0; i < N; i++)
-    {
-      guint8 *p = nebula_allocator_allocate (bump, 64, 8, NULL);
-
-      *p = (guint8) i;
-      sum += GPOINTER_TO_SIZE (p);
-      if (i % BATCH == BATCH - 1)
-        nebula_allocator_reset (bump);
-    }
-  return sum;
-}
+DEFINE_RUN_INTERFACE (run_bump_interface)
+DEFINE_RUN_INTERFACE (run_bump_ts_interface)
 
 #define LIVE 64
 
