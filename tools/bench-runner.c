@@ -240,18 +240,15 @@ add_property (GObjectClass  *klass,
 
 /* The allocator's defaults, except what the workload needs to run at all:
  * room for a batch, blocks as large as the largest request, thread
- * safety for several threads. Discovered by property name, so that any
- * allocator type of the library plugs in. */
+ * safety for several threads, and the options of @target's row
+ * (statistics, check-frees, preset, thread safety). Discovered by
+ * property name, so that any allocator type of the library plugs in. */
 static NebulaAllocator *
 new_nebula_allocator (GType                    type,
+                      const Target            *target,
                       const NebulaBenchTrace  *trace,
                       guint64                  iterations,
                       guint                    n_threads,
-                      gboolean                 no_stats,
-                      gboolean                 thread_safe,
-                      gboolean                 single_thread,
-                      gboolean                 unchecked,
-                      gboolean                 performance,
                       GError                 **error)
 {
   /* One thread resets at every batch end; several reset once per round
@@ -266,15 +263,15 @@ new_nebula_allocator (GType                    type,
 
   g_array_set_clear_func (values, (GDestroyNotify) g_value_unset);
 
-  if (n_threads > 1 || thread_safe)
+  if (n_threads > 1 || target->nebula_thread_safe)
     add_property (klass, names, values, "thread-safe", TRUE, TRUE);
-  else if (single_thread)
+  else if (target->nebula_single_thread)
     add_property (klass, names, values, "thread-safe", FALSE, TRUE);
-  if (no_stats)
+  if (target->nebula_no_stats)
     add_property (klass, names, values, "track-stats", FALSE, TRUE);
-  if (unchecked)
+  if (target->nebula_unchecked)
     add_property (klass, names, values, "check-frees", FALSE, TRUE);
-  if (performance)
+  if (target->nebula_performance)
     {
       GValue preset = G_VALUE_INIT;
 
@@ -334,9 +331,7 @@ run_nebula (Target              *target,
     }
 
   nebula_bench_trace_init (&trace, workload, seed, iterations, 0);
-  allocator = new_nebula_allocator (type, &trace, iterations, n_threads, target->nebula_no_stats,
-                                    target->nebula_thread_safe, target->nebula_single_thread,
-                                    target->nebula_unchecked, target->nebula_performance, &error);
+  allocator = new_nebula_allocator (type, target, &trace, iterations, n_threads, &error);
   nebula_bench_trace_clear (&trace);
   if (allocator == NULL)
     {
