@@ -29,8 +29,10 @@
  * size, with this allocator's configuration: `thread-safe` (on by
  * default, as GSlice was; each class then keeps per-thread magazines, so
  * an uncontended allocation or free makes no atomic read-modify-write),
- * `check-frees`, `track-stats`, `preset`, `budget`, the fills and a name
- * made of this allocator's name and the class ("cache: 48-byte class").
+ * `check-frees`, `preset`, `budget`, the fills and a name made of this
+ * allocator's name and the class ("cache: 48-byte class"). The class
+ * pools keep no statistics of their own: this allocator counts every
+ * request once, with `track-stats`.
  *
  * A block is freed with the size (and alignment) it was allocated with,
  * as with g_slice_free1(): the size picks the class, so no header is kept
@@ -567,8 +569,9 @@ nebula_multi_pool_allocator_class_init (NebulaMultiPoolAllocatorClass *klass)
   /**
    * NebulaMultiPoolAllocator:track-stats:
    *
-   * Whether to keep statistics, here and in every class. Off in the
-   * PERFORMANCE preset.
+   * Whether to keep statistics. They are kept here only, once per
+   * request; the class pools count nothing. Off in the PERFORMANCE
+   * preset.
    */
   /**
    * NebulaMultiPoolAllocator:alloc-fill:
