@@ -242,6 +242,22 @@ typedef struct
                                  gsize      size,
                                  gsize      alignment,
                                  GError   **error);
+  /* Optional (%NULL: unused): the whole request, for a kind whose direct
+   * path is nearly all it ever runs (the System allocator). The dispatch
+   * jumps to them instead of calling @alloc or @dealloc, one call level
+   * and a frame fewer. They never decline: what they do not serve they
+   * pass on to nebula_allocator_allocate_slow() or _deallocate_slow()
+   * (nebula-allocator-private.h) themselves, as a tail call. @alloc and
+   * @dealloc stay valid for other callers. */
+  gpointer           (*alloc_all)   (gpointer   self,
+                                     gsize      size,
+                                     gsize      alignment,
+                                     GError   **error);
+  gboolean           (*dealloc_all) (gpointer   self,
+                                     gpointer   ptr,
+                                     gsize      size,
+                                     gsize      alignment,
+                                     GError   **error);
 } NebulaCoreDirect;
 
 /* The layouts a direct path serves: a size from 1 to @max_size and an

@@ -474,9 +474,10 @@ allocate_checked (NebulaAllocator           *self,
 }
 
 /* Everything but the fast paths, out of line so that they need no large
- * stack frame. */
-static G_NO_INLINE gpointer
-allocate_slow (NebulaAllocator  *self,
+ * stack frame; also where a direct path's alloc_all sends what it does
+ * not serve (nebula-allocator-private.h). */
+G_NO_INLINE gpointer
+nebula_allocator_allocate_slow (NebulaAllocator  *self,
                gsize             size,
                gsize             alignment,
                GError          **error)
@@ -523,7 +524,7 @@ allocate_direct (NebulaAllocator        *self,
   if (G_LIKELY (ptr != NULL))
     return ptr;
 
-  return allocate_slow (self, size, alignment, error);
+  return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
 static G_NO_INLINE gpointer
@@ -535,9 +536,14 @@ allocate_dispatch (NebulaAllocator  *self,
   const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
 
   if (direct != NULL)
-    return allocate_direct (self, direct, size, alignment, error);
+    {
+      /* A kind that serves the whole request: a jump, no frame here. */
+      if (direct->alloc_all != NULL)
+        return direct->alloc_all (self, size, alignment, error);
+      return allocate_direct (self, direct, size, alignment, error);
+    }
 
-  return allocate_slow (self, size, alignment, error);
+  return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
 /**
@@ -658,8 +664,8 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
   return new_ptr;
 }
 
-static G_NO_INLINE gboolean
-deallocate_slow (NebulaAllocator  *self,
+G_NO_INLINE gboolean
+nebula_allocator_deallocate_slow (NebulaAllocator  *self,
                  gpointer          ptr,
                  gsize             size,
                  gsize             alignment,
@@ -724,7 +730,7 @@ deallocate_direct (NebulaAllocator        *self,
   if (result == NEBULA_DIRECT_FAILED)
     return FALSE;
 
-  return deallocate_slow (self, ptr, size, alignment, error);
+  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
 }
 
 static G_NO_INLINE gboolean
@@ -737,9 +743,13 @@ deallocate_dispatch (NebulaAllocator  *self,
   const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
 
   if (direct != NULL)
-    return deallocate_direct (self, direct, ptr, size, alignment, error);
+    {
+      if (direct->dealloc_all != NULL)
+        return direct->dealloc_all (self, ptr, size, alignment, error);
+      return deallocate_direct (self, direct, ptr, size, alignment, error);
+    }
 
-  return deallocate_slow (self, ptr, size, alignment, error);
+  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
 }
 
 /**

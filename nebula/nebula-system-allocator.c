@@ -201,23 +201,18 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 }
 
 /* With check-frees, reports a foreign or freed pointer or a size that does
- * not match, given what the table said. */
-static gboolean
-check_result (NebulaSystemAllocator    *self,
-              NebulaSystemTableResult   result,
-              gpointer                  ptr,
-              gsize                     size,
-              gsize                     stored,
-              GError                  **error)
+ * not match, given what the table said. Out of line: the direct path
+ * only tests the result. */
+static G_NO_INLINE gboolean
+report_bad_free (NebulaSystemAllocator    *self,
+                 NebulaSystemTableResult   result,
+                 gpointer                  ptr,
+                 gsize                     size,
+                 gsize                     stored,
+                 GError                  **error)
 {
-  g_autofree char *what = NULL;
-  NebulaErrorInfo info = { .requested = size };
-
-  if (G_LIKELY (result == NEBULA_SYSTEM_TABLE_TAKEN))
-    return TRUE;
-
-  what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
-  info.what = what;
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+  NebulaErrorInfo info = { .requested = size, .what = what };
 
   if (result == NEBULA_SYSTEM_TABLE_WRONG_SIZE)
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
@@ -229,6 +224,19 @@ check_result (NebulaSystemAllocator    *self,
                       "%s: %p is not a live block of this allocator (foreign, or already freed)",
                       what, ptr);
   return FALSE;
+}
+
+static inline gboolean
+check_result (NebulaSystemAllocator    *self,
+              NebulaSystemTableResult   result,
+              gpointer                  ptr,
+              gsize                     size,
+              gsize                     stored,
+              GError                  **error)
+{
+  if (G_LIKELY (result == NEBULA_SYSTEM_TABLE_TAKEN))
+    return TRUE;
+  return report_bad_free (self, result, ptr, size, stored, error);
 }
 
 /* Looks @ptr up without taking it: TAKEN means live with @size. */
@@ -479,12 +487,11 @@ direct_layout_ok (gsize size,
                                                  2 * sizeof (gpointer));
 }
 
-static gpointer
-system_direct_alloc (gpointer allocator,
-                     gsize    size,
-                     gsize    alignment)
+G_ALWAYS_INLINE static inline gpointer
+direct_alloc (NebulaSystemAllocator *self,
+              gsize                  size,
+              gsize                  alignment)
 {
-  NebulaSystemAllocator *self = allocator;
   gpointer ptr;
 
   if (G_UNLIKELY (!direct_layout_ok (size, alignment)))
@@ -503,15 +510,13 @@ system_direct_alloc (gpointer allocator,
   return ptr;
 }
 
-static NebulaDirectResult
-system_direct_dealloc (gpointer   allocator,
-                       gpointer   ptr,
-                       gsize      size,
-                       gsize      alignment,
-                       GError   **error)
+G_ALWAYS_INLINE static inline NebulaDirectResult
+direct_dealloc (NebulaSystemAllocator  *self,
+                gpointer                ptr,
+                gsize                   size,
+                gsize                   alignment,
+                GError                **error)
 {
-  NebulaSystemAllocator *self = allocator;
-
   if (G_UNLIKELY (!direct_layout_ok (size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
   if (self->live != NULL)
@@ -528,9 +533,60 @@ system_direct_dealloc (gpointer   allocator,
   return NEBULA_DIRECT_DONE;
 }
 
+static gpointer
+system_direct_alloc (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  return direct_alloc (allocator, size, alignment);
+}
+
+static NebulaDirectResult
+system_direct_dealloc (gpointer   allocator,
+                       gpointer   ptr,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
+{
+  return direct_dealloc (allocator, ptr, size, alignment, error);
+}
+
+/* What the dispatch jumps to: the direct path, and the exported path for
+ * what it declines, each a tail call. */
+static gpointer
+system_alloc_all (gpointer   allocator,
+                  gsize      size,
+                  gsize      alignment,
+                  GError   **error)
+{
+  gpointer ptr = direct_alloc (allocator, size, alignment);
+
+  if (G_LIKELY (ptr != NULL))
+    return ptr;
+  return nebula_allocator_allocate_slow (allocator, size, alignment, error);
+}
+
+static gboolean
+system_dealloc_all (gpointer   allocator,
+                    gpointer   ptr,
+                    gsize      size,
+                    gsize      alignment,
+                    GError   **error)
+{
+  NebulaDirectResult result = direct_dealloc (allocator, ptr, size, alignment, error);
+
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    return TRUE;
+  if (result == NEBULA_DIRECT_FAILED)
+    return FALSE;
+  return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error);
+}
+
 static const NebulaCoreDirect system_direct = {
   system_direct_alloc,
   system_direct_dealloc,
+  system_alloc_all,
+  system_dealloc_all,
 };
 
 static void

@@ -72,16 +72,15 @@ home_of (const Shard *shard,
   return (gsize) (hash >> (32 - SHARD_BITS)) & shard->s.mask;
 }
 
-static inline void
-shard_lock (NebulaSystemTable *table,
-            Shard             *shard)
+/* What a thread that found the lock taken does: spin on a plain load,
+ * pausing, and yield now and then. Out of line, so that the callers'
+ * uncontended path is one atomic exchange without a stack frame. */
+static G_NO_INLINE void
+shard_lock_contended (Shard *shard)
 {
   guint spins = 0;
 
-  if (!table->thread_safe)
-    return;
-
-  while (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) != 0)
+  do
     while (__atomic_load_n (&shard->s.lock, __ATOMIC_RELAXED) != 0)
       {
         /* The holder runs a few dozen instructions; if it was preempted,
@@ -93,6 +92,25 @@ shard_lock (NebulaSystemTable *table,
           __builtin_ia32_pause ();
 #endif
       }
+  while (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) != 0);
+}
+
+/* TRUE when the shard is now locked (or the table needs no lock); FALSE
+ * when another thread holds it: then shard_lock_contended() waits. */
+static inline gboolean
+shard_try_lock (NebulaSystemTable *table,
+                Shard             *shard)
+{
+  return !table->thread_safe ||
+         G_LIKELY (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) == 0);
+}
+
+static inline void
+shard_lock (NebulaSystemTable *table,
+            Shard             *shard)
+{
+  if (G_UNLIKELY (!shard_try_lock (table, shard)))
+    shard_lock_contended (shard);
 }
 
 static inline void
@@ -136,8 +154,9 @@ find_slot (const Shard   *shard,
   return i;
 }
 
-/* Doubles the shard (or makes its first array); FALSE when out of memory. */
-static gboolean
+/* Doubles the shard (or makes its first array); FALSE when out of memory.
+ * Out of line: rare, and its call would give every insert a frame. */
+static G_NO_INLINE gboolean
 grow (Shard *shard)
 {
   gsize old_capacity = shard->s.entries != NULL ? shard->s.mask + 1 : 0;
@@ -157,20 +176,23 @@ grow (Shard *shard)
   return TRUE;
 }
 
-static gboolean
-insert_locked (Shard    *shard,
-               gpointer  ptr,
-               gsize     size,
-               guint64   hash)
+/* Whether the shard must grow before one more entry: at most half full,
+ * so that a miss ends after a probe or two. */
+static inline gboolean
+needs_growth (const Shard *shard)
 {
-  gsize i;
+  return shard->s.entries == NULL || (shard->s.n_entries + 1) * 2 > shard->s.mask + 1;
+}
 
-  /* At most half full, so that a miss ends after a probe or two. */
-  if (G_UNLIKELY (shard->s.entries == NULL || (shard->s.n_entries + 1) * 2 > shard->s.mask + 1) &&
-      !grow (shard))
-    return FALSE;
+/* Records @ptr in a shard with room for it. */
+static inline void
+put_locked (Shard    *shard,
+            gpointer  ptr,
+            gsize     size,
+            guint64   hash)
+{
+  gsize i = find_slot (shard, ptr, hash);
 
-  i = find_slot (shard, ptr, hash);
   if (shard->s.entries[i].ptr == NULL)
     shard->s.n_entries++;
   else
@@ -178,12 +200,11 @@ insert_locked (Shard    *shard,
   shard->s.entries[i].ptr = ptr;
   shard->s.entries[i].size = size;
   shard->s.n_bytes += size;
-  return TRUE;
 }
 
 /* Empties slot @i and moves back the entries after it that probed past
  * it, so that every entry stays reachable from its home slot. */
-static void
+static inline void
 remove_at (Shard *shard,
            gsize  i)
 {
@@ -213,6 +234,28 @@ remove_at (Shard *shard,
   entries[i].size = 0;
 }
 
+/* An insert that found the lock taken (@locked FALSE) or the shard full:
+ * out of line, so that the common insert runs without a stack frame. */
+static G_NO_INLINE gboolean
+insert_slow (NebulaSystemTable *table,
+             Shard             *shard,
+             gpointer           ptr,
+             gsize              size,
+             guint64            hash,
+             gboolean           locked)
+{
+  gboolean ok = TRUE;
+
+  if (!locked)
+    shard_lock_contended (shard);
+  if (needs_growth (shard))
+    ok = grow (shard);
+  if (ok)
+    put_locked (shard, ptr, size, hash);
+  shard_unlock (table, shard);
+  return ok;
+}
+
 gboolean
 nebula_system_table_insert (NebulaSystemTable *table,
                             gpointer           ptr,
@@ -220,12 +263,58 @@ nebula_system_table_insert (NebulaSystemTable *table,
 {
   guint64 hash = hash_address (ptr);
   Shard *shard = shard_of (table, hash);
-  gboolean ok;
 
-  shard_lock (table, shard);
-  ok = insert_locked (shard, ptr, size, hash);
+  if (G_UNLIKELY (!shard_try_lock (table, shard)))
+    return insert_slow (table, shard, ptr, size, hash, FALSE);
+  if (G_UNLIKELY (needs_growth (shard)))
+    return insert_slow (table, shard, ptr, size, hash, TRUE);
+
+  put_locked (shard, ptr, size, hash);
   shard_unlock (table, shard);
-  return ok;
+  return TRUE;
+}
+
+static inline NebulaSystemTableResult
+take_locked (Shard    *shard,
+             gpointer  ptr,
+             gsize     size,
+             guint64   hash,
+             gsize    *found_size)
+{
+  gsize i;
+
+  if (G_UNLIKELY (shard->s.entries == NULL))
+    return NEBULA_SYSTEM_TABLE_ABSENT;
+
+  i = find_slot (shard, ptr, hash);
+  if (G_UNLIKELY (shard->s.entries[i].ptr == NULL))
+    return NEBULA_SYSTEM_TABLE_ABSENT;
+  if (G_UNLIKELY (shard->s.entries[i].size != size))
+    {
+      if (found_size != NULL)
+        *found_size = shard->s.entries[i].size;
+      return NEBULA_SYSTEM_TABLE_WRONG_SIZE;
+    }
+
+  remove_at (shard, i);
+  return NEBULA_SYSTEM_TABLE_TAKEN;
+}
+
+/* A take that found the lock taken. */
+static G_NO_INLINE NebulaSystemTableResult
+take_contended (NebulaSystemTable *table,
+                Shard             *shard,
+                gpointer           ptr,
+                gsize              size,
+                guint64            hash,
+                gsize             *found_size)
+{
+  NebulaSystemTableResult result;
+
+  shard_lock_contended (shard);
+  result = take_locked (shard, ptr, size, hash, found_size);
+  shard_unlock (table, shard);
+  return result;
 }
 
 NebulaSystemTableResult
@@ -236,28 +325,12 @@ nebula_system_table_take (NebulaSystemTable *table,
 {
   guint64 hash = hash_address (ptr);
   Shard *shard = shard_of (table, hash);
-  NebulaSystemTableResult result = NEBULA_SYSTEM_TABLE_ABSENT;
+  NebulaSystemTableResult result;
 
-  shard_lock (table, shard);
-  if (G_LIKELY (shard->s.entries != NULL))
-    {
-      gsize i = find_slot (shard, ptr, hash);
+  if (G_UNLIKELY (!shard_try_lock (table, shard)))
+    return take_contended (table, shard, ptr, size, hash, found_size);
 
-      if (G_LIKELY (shard->s.entries[i].ptr != NULL))
-        {
-          if (G_LIKELY (shard->s.entries[i].size == size))
-            {
-              remove_at (shard, i);
-              result = NEBULA_SYSTEM_TABLE_TAKEN;
-            }
-          else
-            {
-              if (found_size != NULL)
-                *found_size = shard->s.entries[i].size;
-              result = NEBULA_SYSTEM_TABLE_WRONG_SIZE;
-            }
-        }
-    }
+  result = take_locked (shard, ptr, size, hash, found_size);
   shard_unlock (table, shard);
   return result;
 }
