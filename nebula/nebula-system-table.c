@@ -147,10 +147,12 @@ find_slot (const Shard   *shard,
            gconstpointer  ptr,
            guint64        hash)
 {
+  const Entry *entries = shard->s.entries;
+  gsize mask = shard->s.mask;
   gsize i = home_of (shard, hash);
 
-  while (shard->s.entries[i].ptr != NULL && shard->s.entries[i].ptr != ptr)
-    i = (i + 1) & shard->s.mask;
+  while (entries[i].ptr != NULL && entries[i].ptr != ptr)
+    i = (i + 1) & mask;
   return i;
 }
 
@@ -191,15 +193,20 @@ put_locked (Shard    *shard,
             gsize     size,
             guint64   hash)
 {
-  gsize i = find_slot (shard, ptr, hash);
+  Entry *entry = &shard->s.entries[find_slot (shard, ptr, hash)];
 
-  if (shard->s.entries[i].ptr == NULL)
-    shard->s.n_entries++;
+  /* The counters first: the entry's stores could alias them. */
+  if (entry->ptr == NULL)
+    {
+      shard->s.n_entries++;
+      shard->s.n_bytes += size;
+    }
   else
-    shard->s.n_bytes -= shard->s.entries[i].size;
-  shard->s.entries[i].ptr = ptr;
-  shard->s.entries[i].size = size;
-  shard->s.n_bytes += size;
+    {
+      shard->s.n_bytes += size - entry->size;
+    }
+  entry->ptr = ptr;
+  entry->size = size;
 }
 
 /* Empties slot @i and moves back the entries after it that probed past
@@ -281,18 +288,20 @@ take_locked (Shard    *shard,
              guint64   hash,
              gsize    *found_size)
 {
+  const Entry *entry;
   gsize i;
 
   if (G_UNLIKELY (shard->s.entries == NULL))
     return NEBULA_SYSTEM_TABLE_ABSENT;
 
   i = find_slot (shard, ptr, hash);
-  if (G_UNLIKELY (shard->s.entries[i].ptr == NULL))
+  entry = &shard->s.entries[i];
+  if (G_UNLIKELY (entry->ptr == NULL))
     return NEBULA_SYSTEM_TABLE_ABSENT;
-  if (G_UNLIKELY (shard->s.entries[i].size != size))
+  if (G_UNLIKELY (entry->size != size))
     {
       if (found_size != NULL)
-        *found_size = shard->s.entries[i].size;
+        *found_size = entry->size;
       return NEBULA_SYSTEM_TABLE_WRONG_SIZE;
     }
 
