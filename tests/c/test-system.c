@@ -438,6 +438,155 @@ test_system_double_free_race (void)
   g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (sys)), ==, 0);
 }
 
+/* Several threads on one thread-safe table, all from its first insert:
+ * the shards grow while other threads wait for their locks, so both the
+ * contended lock and the growth run out of line (insert_slow(),
+ * take_contended()). Each thread works on its own addresses, which hash
+ * over every shard; at the end the table holds exactly what each thread
+ * left. */
+#define TABLE_THREADS 4
+#define TABLE_BLOCKS  4096
+
+typedef struct
+{
+  NebulaSystemTable *table;
+  guint              index;
+  gint               errors;
+} TableArg;
+
+static gpointer
+table_address (guint thread,
+               guint i)
+{
+  return GSIZE_TO_POINTER ((gsize) 0x100000 + 16 * ((gsize) i * TABLE_THREADS + thread));
+}
+
+static gpointer
+table_thread (gpointer data)
+{
+  TableArg *arg = data;
+
+  for (guint round = 0; round < 4; round++)
+    {
+      for (guint i = 0; i < TABLE_BLOCKS; i++)
+        if (!nebula_system_table_insert (arg->table, table_address (arg->index, i), i + 1))
+          arg->errors++;
+      /* Take back all but every eighth block; the first take of each
+       * size is wrong and leaves the entry. */
+      for (guint i = 0; i < TABLE_BLOCKS; i++)
+        {
+          gsize found = 0;
+
+          if (i % 8 == 0)
+            continue;
+          if (nebula_system_table_take (arg->table, table_address (arg->index, i), i + 2,
+                                        &found) != NEBULA_SYSTEM_TABLE_WRONG_SIZE || found != i + 1)
+            arg->errors++;
+          if (nebula_system_table_take (arg->table, table_address (arg->index, i), i + 1,
+                                        NULL) != NEBULA_SYSTEM_TABLE_TAKEN)
+            arg->errors++;
+        }
+    }
+  return NULL;
+}
+
+static void
+test_system_table_contended (void)
+{
+  NebulaSystemTable *table = nebula_system_table_new (TRUE);
+  TableArg args[TABLE_THREADS];
+  GThread *threads[TABLE_THREADS];
+  guint64 n_blocks = 0, n_bytes = 0, expected_bytes = 0;
+
+  for (guint t = 0; t < TABLE_THREADS; t++)
+    {
+      args[t] = (TableArg) { table, t, 0 };
+      threads[t] = g_thread_new ("table", table_thread, &args[t]);
+    }
+  for (guint t = 0; t < TABLE_THREADS; t++)
+    {
+      g_thread_join (threads[t]);
+      g_assert_cmpint (args[t].errors, ==, 0);
+    }
+
+  for (guint i = 0; i < TABLE_BLOCKS; i += 8)
+    expected_bytes += TABLE_THREADS * (guint64) (i + 1);
+  nebula_system_table_totals (table, &n_blocks, &n_bytes);
+  g_assert_cmpuint (n_blocks, ==, TABLE_THREADS * TABLE_BLOCKS / 8);
+  g_assert_cmpuint (n_bytes, ==, expected_bytes);
+  for (guint t = 0; t < TABLE_THREADS; t++)
+    for (guint i = 0; i < TABLE_BLOCKS; i++)
+      {
+        gsize size = 0;
+
+        g_assert_cmpint (nebula_system_table_lookup (table, table_address (t, i), &size), ==,
+                         i % 8 == 0);
+        if (i % 8 == 0)
+          g_assert_cmpuint (size, ==, i + 1);
+      }
+  nebula_system_table_free (table);
+}
+
+/* What the direct path declines (a size of 0, an alignment above 16)
+ * goes to the exported path, whose checks say the same: a wrong size or a
+ * second free of such a block is an error, and the statistics count each
+ * request once. */
+static void
+test_system_declined_layouts (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaSystemAllocator) sys = nebula_system_allocator_new (&error);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (sys);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer aligned, empty, plain;
+
+  g_assert_no_error (error);
+  aligned = nebula_allocator_allocate (alloc, 40, 64, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (GPOINTER_TO_SIZE (aligned) % 64, ==, 0);
+  empty = nebula_allocator_allocate (alloc, 0, 8, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (empty);
+  plain = nebula_allocator_allocate (alloc, 40, 16, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_owns (alloc, aligned));
+  g_assert_true (nebula_allocator_owns (alloc, plain));
+
+  /* An aligned block freed through the direct path's size check. */
+  g_assert_false (nebula_allocator_deallocate (alloc, aligned, 41, 64, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+  g_assert_nonnull (strstr (error->message, "allocated with 40 bytes but freed with 41"));
+  g_clear_error (&error);
+  g_assert_true (nebula_allocator_deallocate (alloc, aligned, 40, 64, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_deallocate (alloc, aligned, 40, 64, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_nonnull (strstr (error->message, "already freed"));
+  g_clear_error (&error);
+
+  /* A block from the direct path freed with a layout it declines: the
+   * System allocator does not record alignments (free() needs none), so
+   * the exported path frees it, and the direct path then finds it gone. */
+  g_assert_true (nebula_allocator_deallocate (alloc, plain, 40, 64, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_owns (alloc, plain));
+  g_assert_false (nebula_allocator_deallocate (alloc, plain, 40, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  g_assert_true (nebula_allocator_deallocate (alloc, empty, 0, 8, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_deallocate (alloc, NULL, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_clear_error (&error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->deallocations, ==, 3);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -449,6 +598,8 @@ main (int   argc,
   g_test_add_func ("/nebula/system/unchecked", test_system_unchecked);
   g_test_add_func ("/nebula/system/out-of-memory", test_system_out_of_memory);
   g_test_add_func ("/nebula/system/table", test_system_table);
+  g_test_add_func ("/nebula/system/table-contended", test_system_table_contended);
+  g_test_add_func ("/nebula/system/declined-layouts", test_system_declined_layouts);
   g_test_add_func ("/nebula/system/closed-paths", test_system_closed_paths);
   g_test_add_func ("/nebula/system/threads", test_system_threads);
   g_test_add_func ("/nebula/system/double-free-race", test_system_double_free_race);
