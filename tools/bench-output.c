@@ -135,6 +135,8 @@ collect_goals (Goal *goals)
                         geomean_ratio ("system-unchecked", "malloc"), 1.3, TRUE };
   goals[n++] = (Goal) { "system / malloc (geometric mean)",
                         geomean_ratio ("system", "malloc"), 2.0, TRUE };
+  goals[n++] = (Goal) { "system interface / floor-malloc-call (geometric mean)",
+                        geomean_ratio ("system", "floor-malloc-call"), 1.25, TRUE };
   goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
                         1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
                         FALSE };

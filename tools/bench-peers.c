@@ -451,6 +451,21 @@ malloc_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
 DEFINE_PASS (malloc_pass, individual, malloc_alloc, malloc_free, nothing_to_reset)
 
 static inline gpointer
+malloc_call_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_bench_floor_malloc (size, alignment);
+}
+
+static inline gboolean
+malloc_call_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  nebula_bench_floor_malloc_free (ptr, size, alignment);
+  return TRUE;
+}
+
+DEFINE_PASS (malloc_call_pass, individual, malloc_call_alloc, malloc_call_free, nothing_to_reset)
+
+static inline gpointer
 gslice_alloc (gpointer data, gsize size, gsize alignment)
 {
   /* GSlice aligns to 2 * sizeof (void *), 16 bytes. */
@@ -838,6 +853,8 @@ Target nebula_bench_targets[] = {
     free_list_setup, free_list_teardown, free_list_inline_pass, FALSE },
   { "floor-freelist-call", KIND_FLOOR, "the same behind an exported call into a shared library",
     free_list_setup, free_list_teardown, free_list_call_pass, FALSE },
+  { "floor-malloc-call", KIND_FLOOR, "glibc malloc/free behind an exported call each (the System allocator's floor)",
+    no_setup, no_teardown, malloc_call_pass, FALSE, .cross_thread_frees = TRUE },
   { "bump-inline", KIND_NEBULA, "NebulaBumpAllocator, inline fast path (nebula_bump_allocator_alloc)",
     .nebula_type = "bump", .nebula_inline = TRUE },
   { "bump", KIND_NEBULA, "NebulaBumpAllocator through nebula_allocator_allocate()",

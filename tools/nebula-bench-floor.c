@@ -8,6 +8,8 @@
 
 #include "config.h"
 
+#include <stdlib.h>
+
 #include "nebula-bench-floor.h"
 
 G_NO_INLINE gpointer
@@ -54,4 +56,21 @@ G_NO_INLINE void
 nebula_bench_free_list_reset (NebulaBenchFreeList *list)
 {
   nebula_bench_free_list_reset_inline (list);
+}
+
+/* The System allocator's floor: malloc and free behind one exported call
+ * each, what any malloc behind NebulaAllocator pays at least. */
+G_NO_INLINE gpointer
+nebula_bench_floor_malloc (gsize size,
+                           gsize alignment)
+{
+  return malloc (size);
+}
+
+G_NO_INLINE void
+nebula_bench_floor_malloc_free (gpointer ptr,
+                                gsize    size,
+                                gsize    alignment)
+{
+  free (ptr);
 }

@@ -122,4 +122,14 @@ gboolean nebula_bench_free_list_free  (NebulaBenchFreeList *list,
 __attribute__ ((visibility ("default")))
 void     nebula_bench_free_list_reset (NebulaBenchFreeList *list);
 
+/* malloc and free behind one exported call each: the System allocator's
+ * floor (glibc aligns to 16; the callers ask for 8 or 16). */
+__attribute__ ((visibility ("default")))
+gpointer nebula_bench_floor_malloc      (gsize    size,
+                                         gsize    alignment);
+__attribute__ ((visibility ("default")))
+void     nebula_bench_floor_malloc_free (gpointer ptr,
+                                         gsize    size,
+                                         gsize    alignment);
+
 G_END_DECLS

@@ -186,6 +186,11 @@ __attribute__ ((noipa))
 DEFINE_CHURN (churn_malloc, void,
               malloc (64),
               free (p))
+/* The System allocator's floor: the same behind one exported call each. */
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_malloc_call, void,
+              nebula_bench_floor_malloc (64, 8),
+              nebula_bench_floor_malloc_free (p, 64, 8))
 
 #define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
   static G_NO_INLINE guint64                                                      \
@@ -332,6 +337,7 @@ main (int   argc,
       sum += RUN (churn_system_interface, system);
       sum += RUN (churn_system_unchecked_interface, unchecked);
       sum += RUN (churn_malloc, NULL);
+      sum += RUN (churn_malloc_call, NULL);
     }
     sum += RUN (frames_floor_inline, &frames);
     sum += RUN (frames_floor_call, &frames);
