@@ -895,6 +895,8 @@ Target nebula_bench_targets[] = {
     .nebula_type = "system" },
   { "system-unchecked", KIND_NEBULA, "NebulaSystemAllocator with check-frees off, through the interface",
     .nebula_type = "system", .nebula_unchecked = TRUE },
+  { "system-st", KIND_NEBULA, "NebulaSystemAllocator, check-frees on, thread-safe off (no lock on its table)",
+    .nebula_type = "system", .nebula_single_thread = TRUE },
   { "malloc", KIND_PEER, "glibc malloc/free",
     no_setup, no_teardown, malloc_pass, FALSE, .cross_thread_frees = TRUE },
   { "gslice", KIND_PEER, "GSlice g_slice_alloc/g_slice_free1 (GLib " G_STRINGIFY (GLIB_MAJOR_VERSION) "."
