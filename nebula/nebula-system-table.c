@@ -8,7 +8,8 @@
  * the address once, takes the lock of one of 16 shards with one atomic
  * exchange (none in a plain table) and probes a flat array of pairs.
  * Deletion shifts the following entries back (no tombstones), so probes
- * stay short however blocks come and go.
+ * stay short however blocks come and go. The uncontended insert and take
+ * are inline in the header; this file has what they leave out of line.
  */
 
 #include "config.h"
@@ -17,66 +18,14 @@
 
 #include "nebula-system-table-private.h"
 
-#define N_SHARDS        16
-#define SHARD_BITS      4
 #define MIN_CAPACITY    64
 #define SPINS_BEFORE_YIELD 64
-
-typedef struct
-{
-  gpointer ptr;          /* NULL: empty */
-  gsize    size;
-} Entry;
-
-typedef union
-{
-  struct
-  {
-    gint     lock;
-    gsize    mask;       /* capacity - 1, or 0 before the first insert */
-    gsize    n_entries;
-    guint64  n_bytes;
-    Entry   *entries;
-  } s;
-  guint8 padding[64];    /* one cache line each: threads on different
-                            shards never share one */
-} Shard;
-
-struct _NebulaSystemTable
-{
-  Shard    shards[N_SHARDS];
-  gboolean thread_safe;
-};
-
-static inline guint64
-hash_address (gconstpointer ptr)
-{
-  /* malloc's blocks are 16-byte aligned: the low bits carry nothing. */
-  return ((guint64) (guintptr) ptr >> 4) * G_GUINT64_CONSTANT (0x9E3779B97F4A7C15);
-}
-
-static inline Shard *
-shard_of (NebulaSystemTable *table,
-          guint64            hash)
-{
-  return &table->shards[hash >> (64 - SHARD_BITS)];
-}
-
-static inline gsize
-home_of (const Shard *shard,
-         guint64      hash)
-{
-  /* Bits 28 and up: a multiplicative hash mixes its low bits poorly, and
-   * bits 16 and up left clusters that every removal shifted back (issue
-   * 18: 49 instructions per removal on a churn of 64 blocks, 20 now). */
-  return (gsize) (hash >> (32 - SHARD_BITS)) & shard->s.mask;
-}
 
 /* What a thread that found the lock taken does: spin on a plain load,
  * pausing, and yield now and then. Out of line, so that the callers'
  * uncontended path is one atomic exchange without a stack frame. */
-static G_NO_INLINE void
-shard_lock_contended (Shard *shard)
+G_NO_INLINE void
+nebula_system_table_lock_contended (NebulaSystemShard *shard)
 {
   guint spins = 0;
 
@@ -95,30 +44,12 @@ shard_lock_contended (Shard *shard)
   while (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) != 0);
 }
 
-/* TRUE when the shard is now locked (or the table needs no lock); FALSE
- * when another thread holds it: then shard_lock_contended() waits. */
-static inline gboolean
-shard_try_lock (NebulaSystemTable *table,
-                Shard             *shard)
-{
-  return !table->thread_safe ||
-         G_LIKELY (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) == 0);
-}
-
 static inline void
 shard_lock (NebulaSystemTable *table,
-            Shard             *shard)
+            NebulaSystemShard *shard)
 {
-  if (G_UNLIKELY (!shard_try_lock (table, shard)))
-    shard_lock_contended (shard);
-}
-
-static inline void
-shard_unlock (NebulaSystemTable *table,
-              Shard             *shard)
-{
-  if (table->thread_safe)
-    __atomic_store_n (&shard->s.lock, 0, __ATOMIC_RELEASE);
+  if (G_UNLIKELY (!nebula_system_table_try_lock (table, shard)))
+    nebula_system_table_lock_contended (shard);
 }
 
 NebulaSystemTable *
@@ -136,35 +67,20 @@ nebula_system_table_free (NebulaSystemTable *table)
   if (table == NULL)
     return;
 
-  for (guint i = 0; i < N_SHARDS; i++)
+  for (guint i = 0; i < NEBULA_SYSTEM_TABLE_N_SHARDS; i++)
     g_free (table->shards[i].s.entries);
   g_free (table);
-}
-
-/* The slot of @ptr, or of the empty slot that ends its probe. */
-static inline gsize
-find_slot (const Shard   *shard,
-           gconstpointer  ptr,
-           guint64        hash)
-{
-  const Entry *entries = shard->s.entries;
-  gsize mask = shard->s.mask;
-  gsize i = home_of (shard, hash);
-
-  while (entries[i].ptr != NULL && entries[i].ptr != ptr)
-    i = (i + 1) & mask;
-  return i;
 }
 
 /* Doubles the shard (or makes its first array); FALSE when out of memory.
  * Out of line: rare, and its call would give every insert a frame. */
 static G_NO_INLINE gboolean
-grow (Shard *shard)
+grow (NebulaSystemShard *shard)
 {
   gsize old_capacity = shard->s.entries != NULL ? shard->s.mask + 1 : 0;
   gsize capacity = MAX (old_capacity * 2, MIN_CAPACITY);
-  Entry *old = shard->s.entries;
-  Entry *entries = g_try_new0 (Entry, capacity);
+  NebulaSystemEntry *old = shard->s.entries;
+  NebulaSystemEntry *entries = g_try_new0 (NebulaSystemEntry, capacity);
 
   if (entries == NULL)
     return FALSE;
@@ -173,174 +89,52 @@ grow (Shard *shard)
   shard->s.mask = capacity - 1;
   for (gsize i = 0; i < old_capacity; i++)
     if (old[i].ptr != NULL)
-      entries[find_slot (shard, old[i].ptr, hash_address (old[i].ptr))] = old[i];
+      {
+        guint64 hash = nebula_system_table_hash (old[i].ptr);
+
+        entries[nebula_system_table_find_slot (shard, old[i].ptr, hash)] = old[i];
+      }
   g_free (old);
   return TRUE;
 }
 
-/* Whether the shard must grow before one more entry: at most half full,
- * so that a miss ends after a probe or two. */
-static inline gboolean
-needs_growth (const Shard *shard)
-{
-  return shard->s.entries == NULL || (shard->s.n_entries + 1) * 2 > shard->s.mask + 1;
-}
-
-/* Records @ptr in a shard with room for it. */
-static inline void
-put_locked (Shard    *shard,
-            gpointer  ptr,
-            gsize     size,
-            guint64   hash)
-{
-  Entry *entry = &shard->s.entries[find_slot (shard, ptr, hash)];
-
-  /* The counters first: the entry's stores could alias them. */
-  if (entry->ptr == NULL)
-    {
-      shard->s.n_entries++;
-      shard->s.n_bytes += size;
-    }
-  else
-    {
-      shard->s.n_bytes += size - entry->size;
-    }
-  entry->ptr = ptr;
-  entry->size = size;
-}
-
-/* Empties slot @i and moves back the entries after it that probed past
- * it, so that every entry stays reachable from its home slot. */
-static inline void
-remove_at (Shard *shard,
-           gsize  i)
-{
-  Entry *entries = shard->s.entries;
-  gsize mask = shard->s.mask;
-  gsize j = i;
-
-  shard->s.n_entries--;
-  shard->s.n_bytes -= entries[i].size;
-
-  for (;;)
-    {
-      gsize home;
-
-      j = (j + 1) & mask;
-      if (entries[j].ptr == NULL)
-        break;
-      home = home_of (shard, hash_address (entries[j].ptr));
-      /* Entry j may move to i unless its home lies in (i, j] cyclically. */
-      if (((j - home) & mask) >= ((j - i) & mask))
-        {
-          entries[i] = entries[j];
-          i = j;
-        }
-    }
-  entries[i].ptr = NULL;
-  entries[i].size = 0;
-}
-
 /* An insert that found the lock taken (@locked FALSE) or the shard full:
- * out of line, so that the common insert runs without a stack frame. */
-static G_NO_INLINE gboolean
-insert_slow (NebulaSystemTable *table,
-             Shard             *shard,
-             gpointer           ptr,
-             gsize              size,
-             guint64            hash,
-             gboolean           locked)
+ * out of line, so that the common insert (inline in the header) runs
+ * without a call. */
+G_NO_INLINE gboolean
+nebula_system_table_insert_slow (NebulaSystemTable *table,
+                                 NebulaSystemShard *shard,
+                                 gpointer           ptr,
+                                 gsize              size,
+                                 guint64            hash,
+                                 gboolean           locked)
 {
   gboolean ok = TRUE;
 
   if (!locked)
-    shard_lock_contended (shard);
-  if (needs_growth (shard))
+    nebula_system_table_lock_contended (shard);
+  if (nebula_system_table_needs_growth (shard))
     ok = grow (shard);
   if (ok)
-    put_locked (shard, ptr, size, hash);
-  shard_unlock (table, shard);
+    nebula_system_table_put_locked (shard, ptr, size, hash);
+  nebula_system_table_unlock (table, shard);
   return ok;
 }
 
-gboolean
-nebula_system_table_insert (NebulaSystemTable *table,
-                            gpointer           ptr,
-                            gsize              size)
-{
-  guint64 hash = hash_address (ptr);
-  Shard *shard = shard_of (table, hash);
-
-  if (G_UNLIKELY (!shard_try_lock (table, shard)))
-    return insert_slow (table, shard, ptr, size, hash, FALSE);
-  if (G_UNLIKELY (needs_growth (shard)))
-    return insert_slow (table, shard, ptr, size, hash, TRUE);
-
-  put_locked (shard, ptr, size, hash);
-  shard_unlock (table, shard);
-  return TRUE;
-}
-
-static inline NebulaSystemTableResult
-take_locked (Shard    *shard,
-             gpointer  ptr,
-             gsize     size,
-             guint64   hash,
-             gsize    *found_size)
-{
-  const Entry *entry;
-  gsize i;
-
-  if (G_UNLIKELY (shard->s.entries == NULL))
-    return NEBULA_SYSTEM_TABLE_ABSENT;
-
-  i = find_slot (shard, ptr, hash);
-  entry = &shard->s.entries[i];
-  if (G_UNLIKELY (entry->ptr == NULL))
-    return NEBULA_SYSTEM_TABLE_ABSENT;
-  if (G_UNLIKELY (entry->size != size))
-    {
-      if (found_size != NULL)
-        *found_size = entry->size;
-      return NEBULA_SYSTEM_TABLE_WRONG_SIZE;
-    }
-
-  remove_at (shard, i);
-  return NEBULA_SYSTEM_TABLE_TAKEN;
-}
-
 /* A take that found the lock taken. */
-static G_NO_INLINE NebulaSystemTableResult
-take_contended (NebulaSystemTable *table,
-                Shard             *shard,
-                gpointer           ptr,
-                gsize              size,
-                guint64            hash,
-                gsize             *found_size)
+G_NO_INLINE NebulaSystemTableResult
+nebula_system_table_take_contended (NebulaSystemTable *table,
+                                    NebulaSystemShard *shard,
+                                    gpointer           ptr,
+                                    gsize              size,
+                                    guint64            hash,
+                                    gsize             *found_size)
 {
   NebulaSystemTableResult result;
 
-  shard_lock_contended (shard);
-  result = take_locked (shard, ptr, size, hash, found_size);
-  shard_unlock (table, shard);
-  return result;
-}
-
-NebulaSystemTableResult
-nebula_system_table_take (NebulaSystemTable *table,
-                          gpointer           ptr,
-                          gsize              size,
-                          gsize             *found_size)
-{
-  guint64 hash = hash_address (ptr);
-  Shard *shard = shard_of (table, hash);
-  NebulaSystemTableResult result;
-
-  if (G_UNLIKELY (!shard_try_lock (table, shard)))
-    return take_contended (table, shard, ptr, size, hash, found_size);
-
-  result = take_locked (shard, ptr, size, hash, found_size);
-  shard_unlock (table, shard);
+  nebula_system_table_lock_contended (shard);
+  result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
+  nebula_system_table_unlock (table, shard);
   return result;
 }
 
@@ -349,8 +143,8 @@ nebula_system_table_lookup (NebulaSystemTable *table,
                             gconstpointer      ptr,
                             gsize             *size)
 {
-  guint64 hash = hash_address (ptr);
-  Shard *shard = shard_of (table, hash);
+  guint64 hash = nebula_system_table_hash (ptr);
+  NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
   gboolean found = FALSE;
 
   if (ptr == NULL)
@@ -359,7 +153,7 @@ nebula_system_table_lookup (NebulaSystemTable *table,
   shard_lock (table, shard);
   if (shard->s.entries != NULL)
     {
-      gsize i = find_slot (shard, ptr, hash);
+      gsize i = nebula_system_table_find_slot (shard, ptr, hash);
 
       if (shard->s.entries[i].ptr != NULL)
         {
@@ -368,7 +162,7 @@ nebula_system_table_lookup (NebulaSystemTable *table,
             *size = shard->s.entries[i].size;
         }
     }
-  shard_unlock (table, shard);
+  nebula_system_table_unlock (table, shard);
   return found;
 }
 
@@ -378,18 +172,18 @@ nebula_system_table_move (NebulaSystemTable *table,
                           gpointer           new_ptr,
                           gsize              new_size)
 {
-  guint64 old_hash = hash_address (old_ptr);
-  Shard *shard = shard_of (table, old_hash);
+  guint64 old_hash = nebula_system_table_hash (old_ptr);
+  NebulaSystemShard *shard = nebula_system_table_shard (table, old_hash);
 
   shard_lock (table, shard);
   if (shard->s.entries != NULL)
     {
-      gsize i = find_slot (shard, old_ptr, old_hash);
+      gsize i = nebula_system_table_find_slot (shard, old_ptr, old_hash);
 
       if (shard->s.entries[i].ptr != NULL)
-        remove_at (shard, i);
+        nebula_system_table_remove_at (shard, i);
     }
-  shard_unlock (table, shard);
+  nebula_system_table_unlock (table, shard);
 
   return nebula_system_table_insert (table, new_ptr, new_size);
 }
@@ -400,9 +194,9 @@ nebula_system_table_foreach (NebulaSystemTable     *table,
                              gpointer               user_data,
                              gboolean               clear)
 {
-  for (guint s = 0; s < N_SHARDS; s++)
+  for (guint s = 0; s < NEBULA_SYSTEM_TABLE_N_SHARDS; s++)
     {
-      Shard *shard = &table->shards[s];
+      NebulaSystemShard *shard = &table->shards[s];
 
       shard_lock (table, shard);
       if (shard->s.entries != NULL)
@@ -412,12 +206,12 @@ nebula_system_table_foreach (NebulaSystemTable     *table,
               func (shard->s.entries[i].ptr, shard->s.entries[i].size, user_data);
           if (clear)
             {
-              memset (shard->s.entries, 0, (shard->s.mask + 1) * sizeof (Entry));
+              memset (shard->s.entries, 0, (shard->s.mask + 1) * sizeof (NebulaSystemEntry));
               shard->s.n_entries = 0;
               shard->s.n_bytes = 0;
             }
         }
-      shard_unlock (table, shard);
+      nebula_system_table_unlock (table, shard);
     }
 }
 
@@ -428,14 +222,14 @@ nebula_system_table_totals (NebulaSystemTable *table,
 {
   guint64 blocks = 0, bytes = 0;
 
-  for (guint s = 0; s < N_SHARDS; s++)
+  for (guint s = 0; s < NEBULA_SYSTEM_TABLE_N_SHARDS; s++)
     {
-      Shard *shard = &table->shards[s];
+      NebulaSystemShard *shard = &table->shards[s];
 
       shard_lock (table, shard);
       blocks += shard->s.n_entries;
       bytes += shard->s.n_bytes;
-      shard_unlock (table, shard);
+      nebula_system_table_unlock (table, shard);
     }
 
   if (n_blocks != NULL)
