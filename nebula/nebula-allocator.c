@@ -478,9 +478,9 @@ allocate_checked (NebulaAllocator           *self,
  * not serve (nebula-allocator-private.h). */
 G_NO_INLINE gpointer
 nebula_allocator_allocate_slow (NebulaAllocator  *self,
-               gsize             size,
-               gsize             alignment,
-               GError          **error)
+                                gsize             size,
+                                gsize             alignment,
+                                GError          **error)
 {
   NebulaAllocatorInterface *iface;
   gpointer ptr;
@@ -666,10 +666,10 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 
 G_NO_INLINE gboolean
 nebula_allocator_deallocate_slow (NebulaAllocator  *self,
-                 gpointer          ptr,
-                 gsize             size,
-                 gsize             alignment,
-                 GError          **error)
+                                  gpointer          ptr,
+                                  gsize             size,
+                                  gsize             alignment,
+                                  GError          **error)
 {
   NebulaAllocatorInterface *iface;
   GError *local_error = NULL;
