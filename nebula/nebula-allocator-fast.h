@@ -494,8 +494,11 @@ _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
  *
  * @cursor is the first free byte of the low end, @limit the end of the
  * current chunk (or the bottom of the high end), @last the low end's top
- * block or %NULL, @base the start of the current chunk, @bottom the same
- * when that chunk is the first one (else %NULL), @cookie the
+ * block or %NULL, @base the lowest cursor an inline pop may leave (the
+ * start of the current chunk, or the position of the newest marker in it
+ * that a frame may rewind to: a pop below it goes to the exported path,
+ * which notes that the marker's position no longer stands), @bottom the
+ * start of the current chunk when it is the first one (else %NULL), @cookie the
  * allocator's secret for block headers. @max_fast_size is the largest
  * request the inline path may serve: 0 while the allocator is
  * uninitialized, thread-safe or filling memory, 2^62 - 1 otherwise (so

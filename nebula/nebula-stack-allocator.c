@@ -27,7 +27,9 @@
  * where the stack stood before it, and a check word), so blocks are aligned
  * to at least 8 bytes. Headers live in memory the caller can overwrite:
  * they are validated before use, and a damaged one gives
- * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash.
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Releasing a
+ * frame reads none of its headers, except with the DEBUG preset and on a
+ * double-ended stack (see [method@StackAllocator.release_to_marker]).
  *
  * [method@Allocator.reallocate] resizes the top block in place when there
  * is room (when there is not and the stack may grow, the block moves to a

@@ -508,9 +508,16 @@ release_blocks (NebulaStackAllocator     *self,
  * counts as a deallocation in the statistics). A marker of another
  * allocator, from before a reset, above the current top, or in space that
  * was released and allocated again gives
- * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing; a damaged block
- * header on the way gives %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes
- * nothing either. Releasing to the same marker twice is allowed.
+ * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing. Releasing to
+ * the same marker twice is allowed.
+ *
+ * With the DEBUG preset, and on a double-ended stack, the release walks
+ * the block headers down to @marker and checks each one first: a damaged
+ * header (a write past the end of the block below it) gives
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes nothing. Otherwise a
+ * marker of the low end that the stack has not gone below since it was
+ * taken rewinds in constant time, without reading the headers above it;
+ * the other markers take the walk.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */
