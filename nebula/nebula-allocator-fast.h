@@ -494,8 +494,11 @@ _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
  *
  * @cursor is the first free byte of the low end, @limit the end of the
  * current chunk (or the bottom of the high end), @last the low end's top
- * block or %NULL, @base the start of the current chunk, @bottom the same
- * when that chunk is the first one (else %NULL), @cookie the
+ * block or %NULL, @base the lowest cursor an inline pop may leave (the
+ * start of the current chunk, or the position of the newest marker in it
+ * that a frame may rewind to: a pop below it goes to the exported path,
+ * which notes that the marker's position no longer stands), @bottom the
+ * start of the current chunk when it is the first one (else %NULL), @cookie the
  * allocator's secret for block headers. @max_fast_size is the largest
  * request the inline path may serve: 0 while the allocator is
  * uninitialized, thread-safe or filling memory, 2^62 - 1 otherwise (so
@@ -548,36 +551,42 @@ _nebula_stack_header_check (guintptr                      cookie,
   return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ cookie;
 }
 
-/* Pushes a block of @size bytes on the low end, or returns %NULL for the
- * exported path. max_fast_size is below 2^62 and user-space addresses
- * below 2^57, so start + size cannot wrap for any alignment that passes
- * _nebula_fast_layout_ok(). */
-static inline gpointer
+/* Pushes a block of @size bytes on the low end into @out, or returns
+ * %FALSE for the exported path. max_fast_size is below 2^62 and user-space
+ * addresses below 2^57, so start + size cannot wrap for any alignment that
+ * passes _nebula_fast_layout_ok(). */
+static inline gboolean
 _nebula_stack_fast_push (NebulaStackFast *fast,
                          gsize            size,
-                         gsize            alignment)
+                         gsize            alignment,
+                         gpointer        *out)
 {
   gsize mask = (alignment - 1) | (_NEBULA_STACK_MIN_ALIGNMENT - 1);
   NebulaStackBlockHeader *header;
+  guint8 *cursor, *last;
   guintptr start;
 
   /* max_fast_size first: in thread-safe mode the other fields belong to
    * the lock. */
   if (G_UNLIKELY (!_nebula_fast_layout_ok (size, alignment, fast->max_fast_size)))
-    return NULL;
+    return FALSE;
 
-  start = ((guintptr) fast->cursor + sizeof (NebulaStackBlockHeader) + mask) & ~(guintptr) mask;
+  /* Read once, before the header's stores (which the compiler must assume
+   * may overwrite them). */
+  cursor = fast->cursor;
+  last = fast->last;
+  start = ((guintptr) cursor + sizeof (NebulaStackBlockHeader) + mask) & ~(guintptr) mask;
   if (G_UNLIKELY (start + size > (guintptr) fast->limit))
-    return NULL;
+    return FALSE;
 
   header = (NebulaStackBlockHeader *) (start - sizeof (NebulaStackBlockHeader));
-  header->prev = fast->last;
-  header->word = (guintptr) fast->cursor;
-  header->check = _nebula_stack_header_check (fast->cookie, header, fast->last,
-                                              (guintptr) fast->cursor);
+  header->prev = last;
+  header->word = (guintptr) cursor;
+  header->check = _nebula_stack_header_check (fast->cookie, header, last, (guintptr) cursor);
   fast->last = (guint8 *) start;
   fast->cursor = (guint8 *) start + size;
-  return (gpointer) start;
+  *out = (gpointer) start;
+  return TRUE;
 }
 
 /* Pops the low end's top block when @ptr is that block, @size its size,
@@ -637,13 +646,10 @@ _nebula_stack_fast_alloc (NebulaStackFast *fast,
                           gsize            alignment,
                           gpointer        *out)
 {
-  gpointer ptr = _nebula_stack_fast_push (fast, size, alignment);
-
-  if (G_UNLIKELY (ptr == NULL))
+  if (G_UNLIKELY (!_nebula_stack_fast_push (fast, size, alignment, out)))
     return FALSE;
 
   _nebula_fast_stats_alloc (fast->stats, size);
-  *out = ptr;
   return TRUE;
 }
 

@@ -99,6 +99,15 @@ struct _NebulaStackAllocator
   NebulaAllocatorConfig  config;
   NebulaChildLink       *child_link;    /* a child arena's parent, or NULL */
 
+  /* Frames that rewind (nebula-stack-marker.c): the positions of the low
+   * end's markers that no pop, resize or release has gone below since
+   * they were taken, lowest first (MarkEntry), and the serial of the
+   * newest marker. frame_rewind is FALSE in the DEBUG preset and on a
+   * double-ended stack: every release walks and checks each header. */
+  GArray                *marks;
+  guint64                mark_serial;
+  gboolean               frame_rewind;
+
   /* configuration */
   guint64                capacity;
   guint64                max_capacity;
@@ -170,6 +179,11 @@ gboolean   nebula_stack_chunk_grow                    (NebulaStackAllocator  *se
                                                        GError               **error);
 void       nebula_stack_chunk_report                  (NebulaAllocator       *allocator,
                                                        GVariantDict          *report);
+
+/* nebula-stack-marker.c */
+void       nebula_stack_marks_lower                   (NebulaStackAllocator  *self,
+                                                       const guint8          *floor);
+void       nebula_stack_marks_clear                   (NebulaStackAllocator  *self);
 
 /* nebula-stack-high.c */
 gboolean   nebula_stack_high_pop                      (NebulaStackAllocator  *self,

@@ -27,7 +27,9 @@
  * where the stack stood before it, and a check word), so blocks are aligned
  * to at least 8 bytes. Headers live in memory the caller can overwrite:
  * they are validated before use, and a damaged one gives
- * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash.
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Releasing a
+ * frame reads none of its headers, except with the DEBUG preset and on a
+ * double-ended stack (see [method@StackAllocator.release_to_marker]).
  *
  * [method@Allocator.reallocate] resizes the top block in place when there
  * is room (when there is not and the stack may grow, the block moves to a
@@ -389,6 +391,8 @@ pop_low (NebulaStackAllocator  *self,
       NEBULA_MEMPOOL_FREE (LOW_POOL (self->current), block, size);
       self->fast.cursor = state.cursor;
       self->fast.last = state.last;
+      if (G_UNLIKELY (state.cursor < self->fast.base))
+        nebula_stack_marks_lower (self, state.cursor);
       return TRUE;
     }
 
@@ -481,6 +485,10 @@ reallocate_low_top (NebulaStackAllocator  *self,
       return NULL;
     }
 
+  /* Every path below changes the top block: markers above its start no
+   * longer rewind (nebula-stack-marker.c). */
+  nebula_stack_marks_lower (self, prev_end);
+
   if (((guintptr) ptr & (alignment - 1)) != 0 || new_size > (gsize) (self->fast.limit - ptr))
     {
       gsize mask = effective_alignment (alignment) - 1;
@@ -563,6 +571,7 @@ nebula_stack_allocator_reset (NebulaAllocator *allocator)
     first = first->prev;
   nebula_stack_chunk_set_low_state (self, &(EndState) { first, NULL, first->data });
   nebula_stack_chunk_set_high_state (self, &(EndState) { first, NULL, chunk_end (first) });
+  nebula_stack_marks_clear (self);
   self->used_before = 0;
 }
 
@@ -633,6 +642,9 @@ nebula_stack_allocator_init_once (gpointer data)
     return;
 
   self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+  /* The DEBUG preset walks every frame it releases, checking each header;
+   * a double-ended stack does too (its statistics mix both ends). */
+  self->frame_rewind = config->preset != NEBULA_PRESET_DEBUG && !self->double_ended;
   /* The inline paths: closed (max_fast_size 0) in every mode that needs
    * the exported one (fills, and memory tools watching, which must hear of
    * every block from the slow path), and counting into the plain counters.
@@ -693,6 +705,7 @@ nebula_stack_allocator_finalize (GObject *object)
   NebulaStackAllocator *self = (NebulaStackAllocator *) object;
 
   nebula_stack_chunk_release_all (self);
+  g_clear_pointer (&self->marks, g_array_unref);
   g_clear_pointer (&self->child_link, nebula_child_link_free);
   nebula_allocator_config_clear (&self->config);
 

@@ -116,7 +116,7 @@ nebula_stack_chunk_release_all (NebulaStackAllocator *self)
   self->fast.cursor = NULL;
   self->fast.limit = NULL;
   self->fast.last = NULL;
-  self->fast.base = NULL;
+  nebula_stack_marks_clear (self);
   self->fast.bottom = NULL;
   self->high_last = NULL;
   self->used_before = 0;
@@ -194,7 +194,7 @@ nebula_stack_chunk_set_low_state (NebulaStackAllocator *self,
   nebula_stack_chunk_give_back_low (self, self->current, state->cursor, self->fast.cursor);
   self->fast.cursor = state->cursor;
   self->fast.last = state->last;
-  self->fast.base = self->current->data;
+  nebula_stack_marks_lower (self, state->cursor);
   self->fast.bottom = self->current->prev == NULL ? self->current->data : NULL;
   if (!self->double_ended)
     self->fast.limit = chunk_end (self->current);

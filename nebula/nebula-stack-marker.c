@@ -27,6 +27,13 @@ struct _NebulaStackMarker
   gsize    position;      /* offset of the end's cursor in its chunk */
   gsize    last;          /* offset of the end's top block, or NO_BLOCK */
   guint64  cleanup_mark;  /* cleanups registered after it run at release */
+  /* A marker the release may rewind to without walking (a MarkEntry holds
+   * its position; 0 for none), and what the statistics said, so that the
+   * rewind counts what it frees as the callers counted it. */
+  guint64  serial;
+  guint64  live_blocks;
+  guint64  balance;
+  guint64  zeroings;
 };
 
 struct _NebulaStackFrame
@@ -37,6 +44,130 @@ struct _NebulaStackFrame
 
 G_DEFINE_BOXED_TYPE (NebulaStackMarker, nebula_stack_marker,
                      nebula_stack_marker_copy, nebula_stack_marker_free)
+
+/* Frames that rewind. Releasing a low-end marker needs no walk when the
+ * low end has not been below the marker's position since it was taken:
+ * then every block below the position is the one that was there, the
+ * marked top block included, and the release sets the cursor back and
+ * counts the difference of the statistics. So the stack keeps the
+ * positions of its markers (one entry per position, lowest first), and
+ * everything that lowers the low end (a pop, a resize of the top block,
+ * a release, a reset) drops the entries above where it ends:
+ * nebula_stack_marks_lower(). A marker whose entry is gone (or was made
+ * again, with a newer serial) is left to the walk, which decides as it
+ * always did: stale, or valid again when the stack grew back to the very
+ * same offsets. Dropping an entry is therefore always safe; keeping one
+ * that should go is not, which is why fast.base is the newest entry's
+ * position in the current chunk: an inline pop that would leave the
+ * cursor below it goes to the exported pop, which drops it. */
+typedef struct
+{
+  guint    chunk_index;
+  gsize    offset;
+  guint64  serial;        /* the marker that made the entry */
+} MarkEntry;
+
+static inline gboolean
+position_above (guint chunk_index_a, gsize offset_a,
+                guint chunk_index_b, gsize offset_b)
+{
+  return chunk_index_a > chunk_index_b ||
+         (chunk_index_a == chunk_index_b && offset_a > offset_b);
+}
+
+/* The newest entry's position in the current chunk, or its start. */
+static void
+update_base (NebulaStackAllocator *self)
+{
+  guint8 *base = self->current->data;
+
+  if (self->marks != NULL && self->marks->len > 0)
+    {
+      const MarkEntry *top = &g_array_index (self->marks, MarkEntry, self->marks->len - 1);
+
+      if (top->chunk_index == self->current->index)
+        base += top->offset;
+    }
+  self->fast.base = base;
+}
+
+/* The low end went down to @floor, a position in the current chunk (or
+ * is about to, or its top block is about to change above @floor): the
+ * entries above it go. */
+void
+nebula_stack_marks_lower (NebulaStackAllocator *self,
+                          const guint8         *floor)
+{
+  guint index, n;
+  gsize offset;
+
+  if (self->current == NULL)
+    {
+      nebula_stack_marks_clear (self);
+      return;
+    }
+
+  index = self->current->index;
+  offset = floor - self->current->data;
+  n = self->marks != NULL ? self->marks->len : 0;
+  while (n > 0)
+    {
+      const MarkEntry *entry = &g_array_index (self->marks, MarkEntry, n - 1);
+
+      if (!position_above (entry->chunk_index, entry->offset, index, offset))
+        break;
+      n--;
+    }
+  if (self->marks != NULL)
+    g_array_set_size (self->marks, n);
+  update_base (self);
+}
+
+/* A reset, or a release of every chunk: no entry holds. */
+void
+nebula_stack_marks_clear (NebulaStackAllocator *self)
+{
+  if (self->marks != NULL)
+    g_array_set_size (self->marks, 0);
+  self->fast.base = self->current != NULL ? self->current->data : NULL;
+}
+
+/* Gives @marker, just taken of the low end at the current position, an
+ * entry (or the one already there). */
+static void
+add_entry (NebulaStackAllocator *self,
+           NebulaStackMarker    *marker)
+{
+  MarkEntry entry = { marker->chunk_index, marker->position, 0 };
+  const MarkEntry *top;
+
+  if (self->marks == NULL)
+    self->marks = g_array_new (FALSE, FALSE, sizeof (MarkEntry));
+
+  marker->serial = ++self->mark_serial;
+  top = self->marks->len > 0
+    ? &g_array_index (self->marks, MarkEntry, self->marks->len - 1) : NULL;
+  if (top != NULL && top->chunk_index == entry.chunk_index && top->offset == entry.offset)
+    return;
+
+  /* Every entry lies at or below the position. */
+  g_assert (top == NULL ||
+            position_above (entry.chunk_index, entry.offset, top->chunk_index, top->offset));
+  entry.serial = marker->serial;
+  g_array_append_val (self->marks, entry);
+  update_base (self);
+}
+
+static void
+take_stats (NebulaStackAllocator *self,
+            NebulaStackMarker    *marker)
+{
+  const NebulaStatsPlain *plain = &self->stats.plain;
+
+  marker->live_blocks = plain->allocations - plain->deallocations;
+  marker->balance = plain->total_bytes_allocated - plain->freed_less_base;
+  marker->zeroings = self->stats.zeroings;
+}
 
 static NebulaStackMarker *
 mark (NebulaStackAllocator *self,
@@ -58,6 +189,11 @@ mark (NebulaStackAllocator *self,
           marker->chunk_index = state.chunk->index;
           marker->position = state.cursor - state.chunk->data;
           marker->last = state.last != NULL ? (gsize) (state.last - state.chunk->data) : NO_BLOCK;
+          if (!high && self->frame_rewind)
+            {
+              add_entry (self, marker);
+              take_stats (self, marker);
+            }
         }
       else
         {
@@ -235,6 +371,57 @@ record_release (NebulaStackAllocator *self,
   nebula_stats_counters_record_release (&self->stats, n_blocks, n_bytes);
 }
 
+/* Whether releasing to @marker may rewind without a walk: a marker of
+ * the low end in the current chunk whose entry still stands (made by it
+ * or by an older marker at the same position), and statistics that were
+ * not zeroed since. */
+static gboolean
+rewind_holds (NebulaStackAllocator    *self,
+              const NebulaStackMarker *marker)
+{
+  const Chunk *chunk = self->current;
+
+  if (marker->serial == 0 || !self->frame_rewind || chunk->index != marker->chunk_index ||
+      marker->position > (gsize) (self->fast.cursor - chunk->data) ||
+      marker->zeroings != self->stats.zeroings)
+    return FALSE;
+
+  for (guint n = self->marks->len; n > 0; n--)
+    {
+      const MarkEntry *entry = &g_array_index (self->marks, MarkEntry, n - 1);
+
+      if (entry->chunk_index == marker->chunk_index && entry->offset == marker->position)
+        return entry->serial <= marker->serial;
+      if (!position_above (entry->chunk_index, entry->offset,
+                           marker->chunk_index, marker->position))
+        break;
+    }
+
+  return FALSE;
+}
+
+/* The release without a walk: the cursor goes back to the marker, and the
+ * statistics count what was allocated since and is still live, as the
+ * walk would have counted it block by block. No header is read: the
+ * DEBUG preset walks instead, which is where a damaged header in the
+ * frame is found (docs/safety.md). */
+static void
+rewind_to (NebulaStackAllocator    *self,
+           const NebulaStackMarker *marker)
+{
+  Chunk *chunk = self->current;
+  const NebulaStatsPlain *plain = &self->stats.plain;
+  EndState state = {
+    chunk,
+    marker->last != NO_BLOCK ? chunk->data + marker->last : NULL,
+    chunk->data + marker->position,
+  };
+
+  nebula_stack_chunk_set_low_state (self, &state);
+  record_release (self, plain->allocations - plain->deallocations - marker->live_blocks,
+                  plain->total_bytes_allocated - plain->freed_less_base - marker->balance);
+}
+
 static gboolean
 release_blocks (NebulaStackAllocator     *self,
                 const NebulaStackMarker  *marker,
@@ -259,6 +446,12 @@ release_blocks (NebulaStackAllocator     *self,
    * (with a marker from after the release) nothing at all. */
   if ((marker->high && !self->double_ended) || self->current == NULL)
     return TRUE;
+
+  if (!marker->high && rewind_holds (self, marker))
+    {
+      rewind_to (self, marker);
+      return TRUE;
+    }
 
   state = marker->high ? high_state (self) : low_state (self);
   if (state_below (&state, marker))
@@ -315,9 +508,16 @@ release_blocks (NebulaStackAllocator     *self,
  * counts as a deallocation in the statistics). A marker of another
  * allocator, from before a reset, above the current top, or in space that
  * was released and allocated again gives
- * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing; a damaged block
- * header on the way gives %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes
- * nothing either. Releasing to the same marker twice is allowed.
+ * %NEBULA_ALLOCATOR_ERROR_STALE_MARKER and changes nothing. Releasing to
+ * the same marker twice is allowed.
+ *
+ * With the DEBUG preset, and on a double-ended stack, the release walks
+ * the block headers down to @marker and checks each one first: a damaged
+ * header (a write past the end of the block below it) gives
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION and changes nothing. Otherwise a
+ * marker of the low end that the stack has not gone below since it was
+ * taken rewinds in constant time, without reading the headers above it;
+ * the other markers take the walk.
  *
  * Returns: %TRUE on success, %FALSE with @error set
  */

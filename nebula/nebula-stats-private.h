@@ -50,6 +50,8 @@ typedef struct
   NebulaStatsPlain       plain;
   NebulaStatsShardTable *table;         /* thread-safe mode, created on first use */
   guint64                peak_upper;    /* thread-safe mode: folded upper bound of the peak */
+  guint64                zeroings;      /* nebula_stats_counters_zero() calls: a stack
+                                         * frame compares it (nebula-stack-marker.c) */
   guint                  enabled : 1;
   guint                  thread_safe : 1;
 } NebulaStatsCounters;

@@ -487,6 +487,7 @@ nebula_stats_counters_zero (NebulaStatsCounters *counters)
     counters->plain.freed_less_base = (guint64) 0 - current.bytes_in_use;
   counters->plain.peak_bytes_in_use = current.bytes_in_use;
   counters->peak_upper = current.bytes_in_use;
+  counters->zeroings++;
 }
 
 void

@@ -21,7 +21,9 @@
  * (in a scattered order) and allocate its replacement, a pool's workload
  * (Ir / N is one free plus one allocation); the frames_* functions push
  * four blocks of 16..64 bytes and pop them again, N / 4 times (Ir / N is
- * one push plus one pop).
+ * one push plus one pop). The requests_* functions open a bump scope or a
+ * stack frame, allocate 16 blocks of 16..128 bytes and close it, N / 16
+ * times (Ir / N is one allocation plus a 16th of the scope or frame).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -234,6 +236,43 @@ DEFINE_FRAMES (frames_stack_interface, NebulaAllocator,
                nebula_allocator_allocate (self, size, 8, NULL),
                nebula_allocator_deallocate (self, p, size, 8, NULL))
 
+/* A scope or frame per request of REQUEST blocks of 16..128 bytes, freed
+ * by closing it (the request-arena rows of nebula-bench): Ir / N is one
+ * allocation plus a REQUEST-th of opening and closing. */
+#define REQUEST 16
+#define DEFINE_REQUESTS(name, Type, Scope, open_expr, alloc_expr, close_expr)    \
+  static G_NO_INLINE guint64                                                      \
+  name (gpointer data)                                                            \
+  {                                                                               \
+    Type *self = data;                                                            \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < N / REQUEST; i++)                                       \
+      {                                                                           \
+        Scope *scope = open_expr;                                                 \
+                                                                                  \
+        for (guint j = 0; j < REQUEST; j++)                                       \
+          {                                                                       \
+            gsize size = 16 << (j % 4);                                           \
+            guint8 *p = alloc_expr;                                               \
+                                                                                  \
+            *p = (guint8) i;                                                      \
+            sum += GPOINTER_TO_SIZE (p);                                          \
+          }                                                                       \
+        close_expr;                                                               \
+      }                                                                           \
+    return sum;                                                                   \
+  }
+
+DEFINE_REQUESTS (requests_bump_scope, NebulaBumpAllocator, NebulaBumpScope,
+                 nebula_bump_scope_new (self),
+                 nebula_bump_allocator_alloc (self, size, 8, NULL),
+                 nebula_bump_scope_free (scope))
+DEFINE_REQUESTS (requests_stack_frame, NebulaStackAllocator, NebulaStackFrame,
+                 nebula_stack_frame_new (self),
+                 nebula_stack_allocator_alloc (self, size, 8, NULL),
+                 nebula_stack_frame_free (scope))
+
 typedef guint64 (*LoopFunc) (gpointer data);
 
 /* 0: run each loop once (for callgrind); else how many times to time it. */
@@ -343,6 +382,8 @@ main (int   argc,
     sum += RUN (frames_floor_call, &frames);
     sum += RUN (frames_stack_inline, stack);
     sum += RUN (frames_stack_interface, stack);
+    sum += RUN (requests_bump_scope, bump);
+    sum += RUN (requests_stack_frame, stack);
     g_free (blocks);
   }
 

@@ -1,7 +1,9 @@
-/* test-stack-frame.c: releasing a stack frame (the walk down to its
- * marker), in every preset: the blocks it releases and their statistics,
- * damaged headers inside and outside the frame, markers that went stale
- * in each way the walk can see, and frames that span chunks.
+/* test-stack-frame.c: releasing a stack frame, in every preset: the
+ * blocks it releases and their statistics, damaged headers inside and
+ * outside the frame (found by the walk of the DEBUG preset and of a
+ * double-ended stack; the other presets rewind without reading them),
+ * markers that went stale in each way the walk can see and in each way
+ * the rewind must notice, and frames that span chunks.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -141,41 +143,71 @@ test_frame_release_counts (void)
     }
 }
 
-/* A damaged header anywhere in the frame fails the release with
- * CORRUPTION and changes nothing; a damaged header below the marker is not
- * the frame's, and its release does not read it. */
+/* With the DEBUG preset, and on a double-ended stack, a damaged header
+ * anywhere in the frame fails the release with CORRUPTION and changes
+ * nothing. The other presets rewind to the marker without reading the
+ * frame's headers: the release succeeds, and the blocks pushed again
+ * land where they were. A damaged header below the marker is not the
+ * frame's, and no release reads it. */
+static void
+check_release_damaged (NebulaStackAllocator *stack,
+                       gboolean              walks)
+{
+  g_autoptr(NebulaStackMarker) marker = NULL;
+  guint8 saved[HEADER];
+  guint8 *below, *blocks[4];
+  guint64 base;
+
+  below = push (stack, 48, 8);
+  marker = nebula_stack_allocator_mark (stack);
+  base = used (stack);
+  for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
+    blocks[j] = push (stack, 24 + 40 * j, 8);
+
+  for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
+    for (guint byte = 0; byte < 2; byte++)
+      {
+        damage_header (blocks[j], saved, byte == 0 ? 0x00 : 0xa5);
+        if (walks)
+          {
+            assert_release_fails (stack, marker, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+            test_stack_write_header (blocks[j], saved);
+            continue;
+          }
+
+        assert_release (stack, marker);
+        g_assert_cmpuint (used (stack), ==, base);
+        for (guint k = 0; k < G_N_ELEMENTS (blocks); k++)
+          g_assert_true (push (stack, 24 + 40 * k, 8) == blocks[k]);
+      }
+
+  /* Nothing changed: the top still pops, and the rest releases. */
+  g_assert_true (nebula_stack_allocator_free (stack, blocks[3], 24 + 40 * 3, 8, NULL));
+  damage_header (below, saved, 0xff);
+  assert_release (stack, marker);
+  g_assert_cmpuint (used (stack), ==, HEADER + 48);
+  test_stack_write_header (below, saved);
+  g_assert_true (nebula_stack_allocator_free (stack, below, 48, 8, NULL));
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
 static void
 test_frame_release_damaged (void)
 {
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) double_ended = NULL;
+
   for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
     {
       g_autoptr(NebulaStackAllocator) stack = new_stack (presets[i], 4096, 4096);
-      g_autoptr(NebulaStackMarker) marker = NULL;
-      guint8 saved[HEADER];
-      guint8 *below, *blocks[4];
 
-      below = push (stack, 48, 8);
-      marker = nebula_stack_allocator_mark (stack);
-      for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
-        blocks[j] = push (stack, 24 + 40 * j, 8);
-
-      for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
-        for (guint byte = 0; byte < 2; byte++)
-          {
-            damage_header (blocks[j], saved, byte == 0 ? 0x00 : 0xa5);
-            assert_release_fails (stack, marker, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
-            test_stack_write_header (blocks[j], saved);
-          }
-
-      /* Nothing changed: the top still pops, and the rest releases. */
-      g_assert_true (nebula_stack_allocator_free (stack, blocks[3], 24 + 40 * 3, 8, NULL));
-      damage_header (below, saved, 0xff);
-      assert_release (stack, marker);
-      g_assert_cmpuint (used (stack), ==, HEADER + 48);
-      test_stack_write_header (below, saved);
-      g_assert_true (nebula_stack_allocator_free (stack, below, 48, 8, NULL));
-      g_assert_cmpuint (used (stack), ==, 0);
+      check_release_damaged (stack, presets[i] == NEBULA_PRESET_DEBUG);
     }
+
+  double_ended = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                 "capacity", (guint64) 4096, "double-ended", TRUE, NULL);
+  g_assert_no_error (error);
+  check_release_damaged (double_ended, TRUE);
 }
 
 /* A marker whose top block was popped and pushed again with another size
@@ -218,6 +250,120 @@ test_frame_release_stale (void)
       g_assert_true (push (stack, 64, 8) == x);
       push (stack, 200, 16);
       assert_release (stack, marker);
+    }
+}
+
+/* Pushes 64 bytes and takes a new @marker above them. */
+static guint8 *
+push_and_mark (NebulaStackAllocator  *stack,
+               NebulaStackMarker    **marker)
+{
+  guint8 *p = push (stack, 64, 8);
+
+  g_clear_pointer (marker, nebula_stack_marker_free);
+  *marker = nebula_stack_allocator_mark (stack);
+  return p;
+}
+
+/* Resizes the top block @p in place. */
+static void
+resize (NebulaStackAllocator *stack,
+        guint8               *p,
+        gsize                 old_size,
+        gsize                 new_size)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_true (nebula_allocator_reallocate (NEBULA_ALLOCATOR (stack), p, old_size, new_size,
+                                              8, &error) == p);
+  g_assert_no_error (error);
+}
+
+/* What the rewind of the default preset must notice, with the same
+ * answers as the walk of the DEBUG preset: nested markers released out of
+ * order and twice, the marked top block resized (in place, so that the
+ * walk would meet it at another end), popped and pushed again with the
+ * same size (the walk finds the marked state again), and statistics
+ * zeroed between the mark and the release. */
+static void
+test_frame_release_nested (void)
+{
+  for (guint i = 0; i < G_N_ELEMENTS (presets); i++)
+    {
+      g_autoptr(NebulaStackAllocator) stack = new_stack (presets[i], 4096, 4096);
+      NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+      g_autoptr(NebulaStackMarker) outer = NULL;
+      g_autoptr(NebulaStackMarker) inner = NULL;
+      g_autoptr(NebulaStackMarker) copy = NULL;
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      guint64 empty, base;
+      guint8 *x, *y;
+
+      empty = used (stack);
+      outer = nebula_stack_allocator_mark (stack);
+      x = push (stack, 64, 8);
+      base = used (stack);
+      inner = nebula_stack_allocator_mark (stack);
+      copy = nebula_stack_marker_copy (inner);
+      push (stack, 32, 8);
+      push (stack, 16, 16);
+
+      /* Inner, inner again (and its copy), then outer; inner is stale now. */
+      assert_release (stack, inner);
+      g_assert_cmpuint (used (stack), ==, base);
+      assert_release (stack, copy);
+      push (stack, 100, 8);
+      assert_release (stack, inner);
+      g_assert_cmpuint (used (stack), ==, base);
+      assert_release (stack, outer);
+      g_assert_cmpuint (used (stack), ==, empty);
+      assert_release_fails (stack, inner, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+      assert_release (stack, outer);
+
+      /* The marked top resized in place: the frame above it no longer
+       * starts where the marker says. */
+      x = push_and_mark (stack, &inner);
+      resize (stack, x, 64, 96);
+      push (stack, 8, 8);
+      assert_release_fails (stack, inner, NEBULA_ALLOCATOR_ERROR_STALE_MARKER);
+      /* Back to its size, the walk finds the marked state again. */
+      assert_release (stack, outer);
+      x = push_and_mark (stack, &inner);
+      resize (stack, x, 64, 96);
+      resize (stack, x, 96, 64);
+      push (stack, 8, 8);
+      assert_release (stack, inner);
+      g_assert_cmpuint (used (stack), ==, base);
+
+      /* Popped and pushed again with the same size: the same state. */
+      g_assert_true (nebula_stack_allocator_free (stack, x, 64, 8, NULL));
+      g_assert_true (push (stack, 64, 8) == x);
+      push (stack, 40, 8);
+      assert_release (stack, inner);
+      g_assert_cmpuint (used (stack), ==, base);
+
+      /* Statistics zeroed inside the frame: each block released counts. */
+      g_clear_pointer (&inner, nebula_stack_marker_free);
+      inner = nebula_stack_allocator_mark (stack);
+      push (stack, 10, 8);
+      nebula_allocator_reset_stats (alloc);
+      push (stack, 20, 8);
+      push (stack, 30, 8);
+      assert_release (stack, inner);
+      y = push (stack, 5, 8);
+      g_assert_true (nebula_stack_allocator_free (stack, y, 5, 8, NULL));
+      stats = nebula_allocator_get_stats (alloc);
+      if (tracks_stats (stack))
+        {
+          g_assert_cmpuint (stats->allocations, ==, 3);
+          g_assert_cmpuint (stats->deallocations, ==, 4);
+        }
+      g_assert_cmpuint (stats->bytes_in_use, ==, tracks_stats (stack) ? 64 : 0);
+      assert_release (stack, outer);
+      g_clear_pointer (&stats, nebula_allocator_stats_free);
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      g_assert_cmpuint (used (stack), ==, empty);
     }
 }
 
@@ -273,6 +419,7 @@ main (int   argc,
   g_test_add_func ("/nebula/stack-frame/release/counts", test_frame_release_counts);
   g_test_add_func ("/nebula/stack-frame/release/damaged", test_frame_release_damaged);
   g_test_add_func ("/nebula/stack-frame/release/stale", test_frame_release_stale);
+  g_test_add_func ("/nebula/stack-frame/release/nested", test_frame_release_nested);
   g_test_add_func ("/nebula/stack-frame/release/chunks", test_frame_release_chunks);
 
   return g_test_run ();

@@ -236,7 +236,8 @@ class StackTest(AllocatorTestCase):
             pass
 
     def test_corrupted_header(self):
-        stack = Nebula.StackAllocator(capacity=1024)
+        # The DEBUG preset's release walks and checks every header.
+        stack = Nebula.StackAllocator(capacity=1024, preset=Nebula.Preset.DEBUG)
         bottom = stack.mark()
         stack.allocate(64, 8)
         top = stack.allocate(64, 8)
@@ -248,6 +249,19 @@ class StackTest(AllocatorTestCase):
         self.assertEqual(stack.props.bytes_used, 2 * (HEADER + 64))
         write(top - HEADER, saved)
         self.assertTrue(stack.deallocate(top, 64, 8))
+
+    def test_corrupted_header_default_release(self):
+        # The default preset's pop checks the header; its release rewinds
+        # to the marker without reading the headers above it.
+        stack = Nebula.StackAllocator(capacity=1024)
+        bottom = stack.mark()
+        stack.allocate(64, 8)
+        top = stack.allocate(64, 8)
+        write(top - HEADER, b'\x41' * HEADER)
+        self.assertNebulaError(E.CORRUPTION, stack.deallocate, top, 64, 8)
+        self.assertTrue(stack.release_to_marker(bottom))
+        self.assertEqual(stack.props.bytes_used, 0)
+        self.assertEqual(stack.allocate(64, 8) + 64 + HEADER, top)
         self.assertTrue(stack.release_to_marker(bottom))
 
     def test_preset_defaults_and_override(self):
