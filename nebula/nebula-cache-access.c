@@ -12,6 +12,7 @@
 #include "nebula-sysprof-private.h"
 #include "nebula-cache-entry-private.h"
 #include "nebula-cache-expiry-private.h"
+#include "nebula-cache-hits-private.h"
 #include "nebula-cache-key-private.h"
 #include "nebula-cache-removal-private.h"
 #include "nebula-cache-table-private.h"
@@ -25,6 +26,14 @@ ref_value (NebulaComputeCache *self,
            gpointer            value)
 {
   return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
+}
+
+/* Integer keys on a cache whose hits may skip the lock. */
+static inline gboolean
+lock_free_hits (NebulaComputeCache *self)
+{
+  return self->keys == NEBULA_CACHE_KEYS_INT &&
+         __atomic_load_n (&self->lock_free_hits, __ATOMIC_RELAXED);
 }
 
 /* Keys (nebula-cache-access-private.h says what @probe and @owned are):
@@ -131,6 +140,13 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   gint64 finished;
   gint64 time;
   guint64 weight = 0;
+
+  if (lock_free_hits (self))
+    {
+      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash);
+      if (result != NULL)
+        return result;
+    }
 
   /* A hit takes the lock once, a miss twice: to look, and to publish. */
   nebula_compute_cache_lock (self, shard);
@@ -257,6 +273,13 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
   gpointer result = NULL;
   Entry *entry;
   gint64 time;
+
+  if (count && written_at == NULL && lock_free_hits (self))
+    {
+      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash);
+      if (result != NULL)
+        return result;
+    }
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);

@@ -15,7 +15,9 @@
 #include "nebula-error-private.h"
 
 /* Entries of a shard are recycled through a free list, up to this many:
- * a full cache evicts one entry for each it stores. */
+ * a full cache evicts one entry for each it stores. A shard with lock-free
+ * hits keeps every entry it had (a reader may still be reading one that
+ * left, and its hit buffer may still name it) until the cache is freed. */
 #define MAX_FREE_ENTRIES 256
 
 static Entry *
@@ -27,7 +29,15 @@ entry_new (NebulaCacheShard *shard)
     return g_new0 (Entry, 1);
   shard->free_entries = entry->chain;
   shard->n_free--;
-  memset (entry, 0, sizeof *entry);
+  /* What a lock-free reader reads is written atomically, the rest plainly. */
+  NEBULA_CACHE_PUBLISH (entry->chain, NULL);
+  NEBULA_CACHE_PUBLISH (entry->hash, 0);
+  NEBULA_CACHE_PUBLISH (entry->int_key, 0);
+  NEBULA_CACHE_PUBLISH (entry->value, NULL);
+  entry->frequency = entry->in_main = entry->live = 0;
+  entry->key_type = 0;
+  entry->key = NULL;
+  memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
   return entry;
 }
 
@@ -35,12 +45,12 @@ static void
 entry_recycle (NebulaCacheShard *shard,
                Entry            *entry)
 {
-  if (shard->n_free >= MAX_FREE_ENTRIES)
+  if (shard->n_free >= MAX_FREE_ENTRIES && shard->stripes == NULL)
     {
       g_free (entry);
       return;
     }
-  entry->chain = shard->free_entries;
+  NEBULA_CACHE_PUBLISH (entry->chain, shard->free_entries);
   shard->free_entries = entry;
   shard->n_free++;
 }
@@ -55,6 +65,7 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
                          Graveyard          *graveyard)
 {
   nebula_cache_table_remove (&shard->table, entry);
+  entry->live = 0;
   if (shard->time_to_live > 0)
     nebula_cache_queue_unlink (&shard->write_queue, &entry->write_link, 0);
   if (shard->time_to_idle > 0)
@@ -184,10 +195,11 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
   entry = entry_new (shard);
   entry->key = key;
   nebula_cache_table_set_key (shard, entry, probe);
-  entry->value = value;
+  NEBULA_CACHE_PUBLISH (entry->value, value);
   entry->weight = weight;
   entry->written_at = entry->accessed_at = time;
-  entry->hash = hash;
+  NEBULA_CACHE_PUBLISH (entry->hash, hash);
+  entry->live = 1;
   nebula_cache_table_insert (&shard->table, entry);
   shard->weight += weight;
   if (shard->time_to_live > 0)

@@ -40,6 +40,7 @@ struct _Entry
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
+  guint8           live;          /* in the table (a buffered hit checks it) */
   gpointer         key;           /* NULL for integer keys */
   gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   gpointer         value;
@@ -68,7 +69,43 @@ typedef struct
   Entry **buckets;
   guint   bits;                   /* 1 << bits buckets */
   guint   size;
+  GSList *retired;                /* outgrown buckets kept for optimistic readers */
+  gboolean keep_retired;
 } Table;
+
+/* The bucket of @hash among 1 << @bits. Fibonacci hashing: the top bits of
+ * the product depend on every bit of the hash, so g_direct_hash() of
+ * aligned pointers spreads too. */
+static inline guint
+nebula_cache_bucket_of (guint hash,
+                        guint bits)
+{
+  return (hash * 0x9E3779B1u) >> (32 - bits);
+}
+
+/* The fields a lock-free hit reads (nebula-cache-hits-private.h), written
+ * with the shard's lock held and its sequence odd: release stores, so that
+ * a reader that sees one of them sees the odd sequence too. Plain moves on
+ * x86; atomic for ThreadSanitizer. */
+#define NEBULA_CACHE_PUBLISH(field, value) \
+  __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
+
+/* Hits recorded without the shard's lock: one stripe per thread (threads
+ * share one when there are more threads than stripes), two cache lines,
+ * written by its thread only but for the drain that empties it. The
+ * entries' recency updates wait here until the next holder of the shard's
+ * lock applies them, in order, before it does anything else. */
+#define NEBULA_CACHE_STRIPE_SLOTS 14
+
+typedef struct
+{
+  guint    n;                     /* pending[0 .. n) wait */
+  guint    unused;
+  guint64  hits;                  /* counted here, summed by get_stats() */
+  Entry   *pending[NEBULA_CACHE_STRIPE_SLOTS];
+} NebulaCacheHitStripe;
+
+G_STATIC_ASSERT (sizeof (NebulaCacheHitStripe) == 128);
 
 /* An entry that left, waiting for the lock to be released to be announced
  * and freed; the Entry itself is recycled at once. */
@@ -99,6 +136,7 @@ typedef struct
 typedef struct
 {
   GMutex                    mutex;
+  guint                     seq;             /* odd while the lock holder writes */
   Table                     table;
   NebulaCacheKeys           keys;
   GEqualFunc                equal_func;      /* pointer keys */
@@ -124,6 +162,7 @@ typedef struct
   guint                     n_free;
 
   NebulaCacheStats          stats;
+  NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
 
   /* Shards sit side by side in one array: keep the statistics written at
    * the end of one off the cache line of the next one's lock. */
@@ -145,6 +184,9 @@ struct _NebulaComputeCache
   gboolean                  uses_time;       /* entries carry times */
   gboolean                  time_loads;      /* load_time_us is measured */
   gboolean                  thread_safe;     /* the shards' locks are taken */
+  gint                      lock_free_hits;  /* atomic: hits skip the lock */
+  guint                     stripe_mask;     /* stripes per shard - 1 */
+  gpointer                  stripes_memory;  /* every shard's stripes, aligned */
 
   NebulaEvictionPolicy      policy;
   guint                     max_entries;
@@ -198,13 +240,25 @@ nebula_compute_cache_entry_time (NebulaComputeCache *self)
   return self->uses_time ? nebula_compute_cache_clock_now (self) : 0;
 }
 
-/* A shard's lock, unless the cache was made with thread-safe FALSE. */
+/* Applies the hits waiting in @shard's stripes (nebula-cache-hits.c). */
+void nebula_cache_hits_drain (NebulaComputeCache *self,
+                              NebulaCacheShard   *shard);
+
+/* A shard's lock, unless the cache was made with thread-safe FALSE. The
+ * holder makes the shard's sequence odd (lock-free readers then retry or
+ * take the lock), and applies the hits that wait, so that whatever it
+ * decides (an eviction above all) sees the order of every hit before. */
 static inline void
 nebula_compute_cache_lock (NebulaComputeCache *self,
                            NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    nebula_mutex_lock (&shard->mutex);
+    {
+      nebula_mutex_lock (&shard->mutex);
+      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
+      if (shard->stripes != NULL)
+        nebula_cache_hits_drain (self, shard);
+    }
 }
 
 static inline void
@@ -212,7 +266,10 @@ nebula_compute_cache_unlock (NebulaComputeCache *self,
                              NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    nebula_mutex_unlock (&shard->mutex);
+    {
+      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELEASE);
+      nebula_mutex_unlock (&shard->mutex);
+    }
 }
 
 /* Locks and unlocks every shard, in order: for settings read under the
