@@ -33,25 +33,35 @@ typedef struct _Entry Entry;
 
 struct _Entry
 {
-  /* What a lookup reads first, then what a hit touches: together at the
-   * start, in one cache line with the policy's link. */
+  /* What a lookup reads, and what only a store or a removal writes: the
+   * first 64 bytes. A hit's recency update writes only what follows, so
+   * that in a shard with lock-free hits (whose entries start on a cache
+   * line) it never takes away a line another core's lookups read. */
   Entry           *chain;         /* next in the table's bucket, or the free list */
   guint            hash;          /* the table, S3-FIFO ghost */
-  guint8           frequency;     /* S3-FIFO, 0..3 */
-  guint8           in_main;       /* S3-FIFO */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
   guint8           live;          /* in the table (a buffered hit checks it) */
   gpointer         key;           /* NULL for integer keys */
   gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   gpointer         value;
-  Link             policy_link;   /* the policy's queue or LFU bucket */
   guint64          weight;
+  gint64           written_at;
+  gint64           accessed_at;   /* written by a hit with time-to-idle only */
+
+  /* What a hit's recency update writes. */
+  Link             policy_link;   /* the policy's queue or LFU bucket */
   FrequencyBucket *bucket;        /* LFU */
+  guint8           frequency;     /* S3-FIFO, 0..3 */
+  guint8           in_main;       /* S3-FIFO */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
-  gint64           written_at;
-  gint64           accessed_at;
 };
+
+/* Entries of a shard with lock-free hits sit in slabs, each on its own two
+ * cache lines. */
+#define NEBULA_CACHE_ENTRY_STRIDE 128
+G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, policy_link) == 64);
+G_STATIC_ASSERT (sizeof (Entry) <= NEBULA_CACHE_ENTRY_STRIDE);
 
 /* The O(1) LFU of Shah, Mitra and Matani: buckets of equal frequency in a
  * list sorted by frequency, each holding its entries in arrival order. */
@@ -160,6 +170,9 @@ typedef struct
 
   Entry                    *free_entries;    /* recycled, linked by chain */
   guint                     n_free;
+  GSList                   *slabs;           /* lock-free hits: where entries live */
+  guint8                   *slab_next;
+  guint                     slab_left;
 
   NebulaCacheStats          stats;
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */

@@ -531,7 +531,7 @@ shard_clear (NebulaComputeCache *self,
           Entry *next = entry->chain;
 
           nebula_cache_removal_free_data (self, entry->key, entry->value);
-          g_free (entry);
+          nebula_cache_entry_free (shard, entry);
           entry = next;
         }
     }
@@ -540,9 +540,10 @@ shard_clear (NebulaComputeCache *self,
     {
       Entry *next = shard->free_entries->chain;
 
-      g_free (shard->free_entries);
+      nebula_cache_entry_free (shard, shard->free_entries);
       shard->free_entries = next;
     }
+  nebula_cache_entry_free_slabs (shard);
 
   while (!nebula_cache_queue_is_empty (&shard->buckets))
     {
