@@ -140,10 +140,11 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   gint64 finished;
   gint64 time;
   guint64 weight = 0;
+  guint absent_at = 1;
 
   if (lock_free_hits (self))
     {
-      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash);
+      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash, &absent_at);
       if (result != NULL)
         return result;
     }
@@ -151,7 +152,10 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   /* A hit takes the lock once, a miss twice: to look, and to publish. */
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  if (nebula_cache_hits_still_absent (shard, absent_at))
+    entry = NULL;
+  else
+    entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   shard->stats.requests++;
   if (entry != NULL)
     {
@@ -274,16 +278,21 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
   Entry *entry;
   gint64 time;
 
+  guint absent_at = 1;
+
   if (count && written_at == NULL && lock_free_hits (self))
     {
-      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash);
+      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash, &absent_at);
       if (result != NULL)
         return result;
     }
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  if (nebula_cache_hits_still_absent (shard, absent_at))
+    entry = NULL;
+  else
+    entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (count)
     shard->stats.requests++;
   if (entry != NULL)

@@ -78,12 +78,17 @@ nebula_cache_hits_record (NebulaComputeCache *self,
 }
 
 /* The value of @key's live entry, its hit counted and its touch recorded;
- * or NULL, and nothing done: the caller takes the lock. */
+ * or NULL, and nothing done: the caller takes the lock. If the shard had
+ * no entry for @key at sequence S, sets *@absent_at to S (even); else
+ * leaves it alone (the caller sets it odd). With the lock taken, the
+ * shard's sequence before the taker's increment still S means still no
+ * entry: nebula_cache_hits_still_absent(). */
 static inline gpointer
 nebula_cache_hits_find_int (NebulaComputeCache *self,
                             NebulaCacheShard   *shard,
                             gint64              key,
-                            guint               hash)
+                            guint               hash,
+                            guint              *absent_at)
 {
   guint seq = NEBULA_CACHE_READ (shard->seq);
   guint bits;
@@ -106,10 +111,26 @@ nebula_cache_hits_find_int (NebulaComputeCache *self,
       entry = NEBULA_CACHE_READ (entry->chain);
     }
   /* Acquire loads above: this one cannot be read before them. */
-  if (value == NULL || NEBULA_CACHE_READ (shard->seq) != seq)
+  if (NEBULA_CACHE_READ (shard->seq) != seq)
     return NULL;
+  if (value == NULL)
+    {
+      if (entry == NULL)
+        *absent_at = seq;
+      return NULL;
+    }
   nebula_cache_hits_record (self, shard, entry);
   return value;
+}
+
+/* With @shard locked: whether the table is as it was when
+ * nebula_cache_hits_find_int() found no entry (its lock taker made the
+ * sequence odd once since; a drain changes no entry's presence). */
+static inline gboolean
+nebula_cache_hits_still_absent (NebulaCacheShard *shard,
+                                guint             absent_at)
+{
+  return shard->seq - 1 == absent_at;
 }
 
 G_END_DECLS

@@ -145,13 +145,17 @@ typedef struct
  * are copied from the cache so that the policy code reads one struct. */
 typedef struct
 {
+  /* The first cache line (shards are 64-byte aligned): the lock and what a
+   * lock-free hit reads. */
   GMutex                    mutex;
   guint                     seq;             /* odd while the lock holder writes */
+  NebulaEvictionPolicy      policy;
+  NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
+
   NebulaCacheKeys           keys;
   GEqualFunc                equal_func;      /* pointer keys */
 
-  NebulaEvictionPolicy      policy;
   guint                     max_entries;     /* this shard's share */
   guint64                   max_weight;      /* this shard's share */
   guint64                   total_max_weight; /* the cache's, for messages */
@@ -175,12 +179,13 @@ typedef struct
   guint                     slab_left;
 
   NebulaCacheStats          stats;
-  NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
 
-  /* Shards sit side by side in one array: keep the statistics written at
-   * the end of one off the cache line of the next one's lock. */
-  guint8                    padding[64];
-} NebulaCacheShard;
+  /* Shards sit side by side in one 64-byte aligned array; the alignment
+   * keeps the statistics at the end of one off the next one's lock. */
+} __attribute__ ((aligned (64))) NebulaCacheShard;
+
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, table) + sizeof (Table) <= 64);
+G_STATIC_ASSERT (sizeof (NebulaCacheShard) % 64 == 0);
 
 struct _NebulaComputeCache
 {
@@ -270,7 +275,12 @@ nebula_compute_cache_lock (NebulaComputeCache *self,
       nebula_mutex_lock (&shard->mutex);
       __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
       if (shard->stripes != NULL)
-        nebula_cache_hits_drain (self, shard);
+        for (guint s = 0; s <= self->stripe_mask; s++)
+          if (__atomic_load_n (&shard->stripes[s].n, __ATOMIC_RELAXED) != 0)
+            {
+              nebula_cache_hits_drain (self, shard);
+              break;
+            }
     }
 }
 

@@ -563,7 +563,7 @@ nebula_compute_cache_finalize (GObject *object)
 
   for (guint i = 0; i < self->n_shards; i++)
     shard_clear (self, &self->shards[i]);
-  g_free (self->shards);
+  g_aligned_free (self->shards);
   nebula_cache_hits_free (self);
 
   if (self->weigher_destroy != NULL)
@@ -586,7 +586,7 @@ nebula_compute_cache_constructed (GObject *object)
   self->uses_time = self->time_to_live > 0 || self->time_to_idle > 0;
   self->shard_bits = shard_bits_for (self);
   self->n_shards = 1u << self->shard_bits;
-  self->shards = g_new0 (NebulaCacheShard, self->n_shards);
+  self->shards = g_aligned_alloc0 (self->n_shards, sizeof (NebulaCacheShard), 64);
   for (guint i = 0; i < self->n_shards; i++)
     shard_init (self, &self->shards[i], i);
   nebula_compute_cache_set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,
