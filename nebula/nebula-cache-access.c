@@ -119,7 +119,7 @@ call_compute (NebulaComputeCache  *self,
 
 /* get-or-compute with the shard's lock; @absent_at as in
  * nebula_cache_hits_find_int(). Apart, so that a lock-free hit does not
- * pay for this one's frame (the graveyard is zeroed on entry). */
+ * pay for this one's frame. */
 static G_NO_INLINE gpointer
 get_or_compute_locked (NebulaComputeCache  *self,
                        gconstpointer        probe,
@@ -127,11 +127,11 @@ get_or_compute_locked (NebulaComputeCache  *self,
                        GCallback            func,
                        gpointer             user_data,
                        GError             **error,
-                       guint                hash,
-                       NebulaCacheShard    *shard,
                        guint                absent_at)
 {
-  Graveyard graveyard = GRAVEYARD_INIT;
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  Graveyard graveyard;
   GError *local_error = NULL;
   gpointer value;
   gpointer result = NULL;
@@ -142,6 +142,10 @@ get_or_compute_locked (NebulaComputeCache  *self,
   gint64 finished;
   gint64 time;
   guint64 weight = 0;
+
+  /* Only what the graveyard's functions read first: not its 128 bytes. */
+  graveyard.n = 0;
+  graveyard.more = NULL;
 
   /* A hit takes the lock once, a miss twice: to look, and to publish. */
   nebula_compute_cache_lock (self, shard);
@@ -238,19 +242,18 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
                                     gpointer             user_data,
                                     GError             **error)
 {
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   guint absent_at = 1;
 
   if (lock_free_hits (self))
     {
-      gpointer result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash,
-                                                    &absent_at);
+      guint hash = key_hash (self, probe);
+      gpointer result = nebula_cache_hits_find_int (self, nebula_compute_cache_shard_of (self, hash),
+                                                    *(const gint64 *) probe, hash, &absent_at);
 
       if (result != NULL)
         return result;
     }
-  return get_or_compute_locked (self, probe, owned, func, user_data, error, hash, shard, absent_at);
+  return get_or_compute_locked (self, probe, owned, func, user_data, error, absent_at);
 }
 
 gboolean

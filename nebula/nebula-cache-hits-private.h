@@ -37,9 +37,10 @@ G_BEGIN_DECLS
 extern __thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
 
 guint    nebula_cache_hits_claim_stripe (void);
-void     nebula_cache_hits_overflow     (NebulaComputeCache *self,
-                                         NebulaCacheShard   *shard,
-                                         Entry              *entry);
+void     nebula_cache_hits_overflow     (NebulaComputeCache   *self,
+                                         NebulaCacheShard     *shard,
+                                         Entry                *entry,
+                                         NebulaCacheHitStripe *stripe);
 void     nebula_cache_hits_enable       (NebulaComputeCache *self);
 void     nebula_cache_hits_disable      (NebulaComputeCache *self);
 guint64  nebula_cache_hits_count        (NebulaComputeCache *self,
@@ -72,9 +73,13 @@ nebula_cache_hits_record (NebulaComputeCache *self,
     {
       __atomic_store_n (&stripe->pending[n], entry, __ATOMIC_RELAXED);
       __atomic_store_n (&stripe->n, n + 1, __ATOMIC_RELEASE);
+      /* The shard's one shared write, once per batch: tell the lock's
+       * next holder that this stripe has hits for it. */
+      if (n == 0)
+        __atomic_fetch_or (&shard->pending, 1u << (slot & self->stripe_mask), __ATOMIC_RELEASE);
     }
   else
-    nebula_cache_hits_overflow (self, shard, entry);
+    nebula_cache_hits_overflow (self, shard, entry, stripe);
 }
 
 /* The value of @key's live entry, its hit counted and its touch recorded;

@@ -33,16 +33,46 @@ nebula_cache_hits_claim_stripe (void)
   return slot;
 }
 
-/* The stripe is full: take the lock, which applies the waiting hits, and
- * apply this one after them. */
-void
-nebula_cache_hits_overflow (NebulaComputeCache *self,
-                            NebulaCacheShard   *shard,
-                            Entry              *entry)
+/* Applies the hits waiting in @stripe, in order. A recorder that shares
+ * the stripe may add one meanwhile: that update is lost or applied twice,
+ * and a slot it named may hold an entry that left since (not live:
+ * skipped) or came back for another key (touched: an approximation of the
+ * order). */
+static void
+drain_stripe (NebulaCacheShard     *shard,
+              NebulaCacheHitStripe *stripe,
+              gint64                time)
 {
+  guint n = __atomic_load_n (&stripe->n, __ATOMIC_ACQUIRE);
+
+  for (guint i = 0; i < MIN (n, NEBULA_CACHE_STRIPE_SLOTS); i++)
+    {
+      Entry *entry = __atomic_load_n (&stripe->pending[i], __ATOMIC_RELAXED);
+
+      if (entry != NULL && entry->live)
+        nebula_cache_entry_touch (shard, entry, time);
+    }
+  __atomic_store_n (&stripe->n, 0, __ATOMIC_RELAXED);
+}
+
+/* The stripe is full: take the lock, which applies the waiting hits, and
+ * apply this one after them. The stripe is drained here too in case its
+ * bit was taken by a drain that raced with its filling (it would stay
+ * full otherwise). */
+void
+nebula_cache_hits_overflow (NebulaComputeCache   *self,
+                            NebulaCacheShard     *shard,
+                            Entry                *entry,
+                            NebulaCacheHitStripe *stripe)
+{
+  gint64 time;
+
   nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  if (__atomic_load_n (&stripe->n, __ATOMIC_RELAXED) != 0)
+    drain_stripe (shard, stripe, time);
   if (entry->live)
-    nebula_cache_entry_touch (shard, entry, nebula_compute_cache_entry_time (self));
+    nebula_cache_entry_touch (shard, entry, time);
   nebula_compute_cache_unlock (self, shard);
 }
 
@@ -50,34 +80,12 @@ void
 nebula_cache_hits_drain (NebulaComputeCache *self,
                          NebulaCacheShard   *shard)
 {
-  gint64 time = 0;
-  gboolean timed = FALSE;
+  guint pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
+  gint64 time = nebula_compute_cache_entry_time (self);
 
-  for (guint s = 0; s <= self->stripe_mask; s++)
-    {
-      NebulaCacheHitStripe *stripe = &shard->stripes[s];
-      guint n = __atomic_load_n (&stripe->n, __ATOMIC_ACQUIRE);
-
-      if (n == 0)
-        continue;
-      if (!timed)
-        {
-          time = nebula_compute_cache_entry_time (self);
-          timed = TRUE;
-        }
-      /* A recorder that shares this stripe may add one while it drains:
-       * that update is lost or applied twice, and a slot it named may
-       * hold an entry that left since (not live: skipped) or came back
-       * for another key (touched: an approximation of the order). */
-      for (guint i = 0; i < MIN (n, NEBULA_CACHE_STRIPE_SLOTS); i++)
-        {
-          Entry *entry = __atomic_load_n (&stripe->pending[i], __ATOMIC_RELAXED);
-
-          if (entry != NULL && entry->live)
-            nebula_cache_entry_touch (shard, entry, time);
-        }
-      __atomic_store_n (&stripe->n, 0, __ATOMIC_RELAXED);
-    }
+  for (guint s = 0; pending != 0; s++, pending >>= 1)
+    if (pending & 1)
+      drain_stripe (shard, &shard->stripes[s], time);
 }
 
 /* Called once the keys and settings are known, before the cache is shared:

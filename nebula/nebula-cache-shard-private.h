@@ -150,6 +150,7 @@ typedef struct
   GMutex                    mutex;
   guint                     seq;             /* odd while the lock holder writes */
   NebulaEvictionPolicy      policy;
+  guint                     pending;         /* stripes with hits waiting, a bit each */
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
 
@@ -274,13 +275,8 @@ nebula_compute_cache_lock (NebulaComputeCache *self,
     {
       nebula_mutex_lock (&shard->mutex);
       __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
-      if (shard->stripes != NULL)
-        for (guint s = 0; s <= self->stripe_mask; s++)
-          if (__atomic_load_n (&shard->stripes[s].n, __ATOMIC_RELAXED) != 0)
-            {
-              nebula_cache_hits_drain (self, shard);
-              break;
-            }
+      if (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) != 0)
+        nebula_cache_hits_drain (self, shard);
     }
 }
 
