@@ -120,7 +120,7 @@ call_compute (NebulaComputeCache  *self,
 /* get-or-compute with the shard's lock; @absent_at as in
  * nebula_cache_hits_find_int(). Apart, so that a lock-free hit does not
  * pay for this one's frame. */
-static G_NO_INLINE gpointer
+G_ALWAYS_INLINE static inline gpointer
 get_or_compute_locked (NebulaComputeCache  *self,
                        gconstpointer        probe,
                        gpointer             owned,
@@ -232,6 +232,51 @@ get_or_compute_locked (NebulaComputeCache  *self,
   return result;
 }
 
+/* Two copies of the locked path: one that the entry point below reaches
+ * by a jump, with the caller's arguments (every cache but a lock-free
+ * one), and one after a lock-free miss. */
+static G_NO_INLINE gpointer
+get_or_compute_unseen (NebulaComputeCache  *self,
+                       gconstpointer        probe,
+                       gpointer             owned,
+                       GCallback            func,
+                       gpointer             user_data,
+                       GError             **error)
+{
+  return get_or_compute_locked (self, probe, owned, func, user_data, error, 1);
+}
+
+static G_NO_INLINE gpointer
+get_or_compute_after_miss (NebulaComputeCache  *self,
+                           gconstpointer        probe,
+                           GCallback            func,
+                           gpointer             user_data,
+                           GError             **error,
+                           guint                absent_at)
+{
+  return get_or_compute_locked (self, probe, NULL, func, user_data, error, absent_at);
+}
+
+/* Integer keys (nothing owned): a hit without the lock, else the lock. */
+static G_NO_INLINE gpointer
+get_or_compute_lock_free (NebulaComputeCache  *self,
+                          gconstpointer        probe,
+                          GCallback            func,
+                          gpointer             user_data,
+                          GError             **error)
+{
+  gint64 key = *(const gint64 *) probe;
+  guint hash = nebula_cache_int_hash (key);
+  guint absent_at = 1;
+  gpointer result;
+
+  result = nebula_cache_hits_find_int (self, nebula_compute_cache_shard_of (self, hash), key, hash,
+                                       &absent_at);
+  if (result != NULL)
+    return result;
+  return get_or_compute_after_miss (self, probe, func, user_data, error, absent_at);
+}
+
 /* The one get-or-compute of every API. For variant caches the result is a
  * new reference, for the others it is borrowed. */
 gpointer
@@ -242,18 +287,10 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
                                     gpointer             user_data,
                                     GError             **error)
 {
-  guint absent_at = 1;
-
+  /* Both are jumps: neither path pays for the other's frame. */
   if (lock_free_hits (self))
-    {
-      guint hash = key_hash (self, probe);
-      gpointer result = nebula_cache_hits_find_int (self, nebula_compute_cache_shard_of (self, hash),
-                                                    *(const gint64 *) probe, hash, &absent_at);
-
-      if (result != NULL)
-        return result;
-    }
-  return get_or_compute_locked (self, probe, owned, func, user_data, error, absent_at);
+    return get_or_compute_lock_free (self, probe, func, user_data, error);
+  return get_or_compute_unseen (self, probe, owned, func, user_data, error);
 }
 
 gboolean
