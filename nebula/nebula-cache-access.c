@@ -118,8 +118,8 @@ call_compute (NebulaComputeCache  *self,
 }
 
 /* get-or-compute with the shard's lock; @absent_at as in
- * nebula_cache_hits_find_int(). Apart, so that a lock-free hit does not
- * pay for this one's frame. */
+ * nebula_cache_hits_find_int() (odd: nothing known). Inlined into the two
+ * functions below. */
 G_ALWAYS_INLINE static inline gpointer
 get_or_compute_locked (NebulaComputeCache  *self,
                        gconstpointer        probe,
