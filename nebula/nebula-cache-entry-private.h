@@ -12,6 +12,12 @@ G_BEGIN_DECLS
 /* Storing, touching and removing entries. Called with the cache's lock
  * held; removed entries wait in @graveyard until the lock is released. */
 
+/* Frees an entry that no structure holds any more; one of a shard with
+ * lock-free hits stays in its slab until the slabs are freed. */
+void      nebula_cache_entry_free       (NebulaCacheShard    *shard,
+                                         Entry               *entry);
+void      nebula_cache_entry_free_slabs (NebulaCacheShard    *shard);
+
 /* Takes @entry out of every structure except the policy's and counts the
  * removal by @cause. */
 void      nebula_cache_entry_bury   (NebulaCacheShard    *shard,

@@ -15,8 +15,49 @@
 #include "nebula-error-private.h"
 
 /* Entries of a shard are recycled through a free list, up to this many:
- * a full cache evicts one entry for each it stores. */
+ * a full cache evicts one entry for each it stores. A shard with lock-free
+ * hits keeps every entry it had (a reader may still be reading one that
+ * left, and its hit buffer may still name it) until the cache is freed. */
 #define MAX_FREE_ENTRIES 256
+
+#define SLAB_ENTRIES 32
+
+/* A new entry: for a shard with lock-free hits, 64-byte aligned in a slab
+ * freed with the shard (nebula_cache_entry_free_slabs()). */
+static Entry *
+entry_alloc (NebulaCacheShard *shard)
+{
+  Entry *entry;
+
+  if (shard->stripes == NULL)
+    return g_new0 (Entry, 1);
+  if (shard->slab_left == 0)
+    {
+      shard->slab_next = g_aligned_alloc0 (SLAB_ENTRIES, NEBULA_CACHE_ENTRY_STRIDE, 64);
+      shard->slabs = g_slist_prepend (shard->slabs, shard->slab_next);
+      shard->slab_left = SLAB_ENTRIES;
+    }
+  entry = (Entry *) (gpointer) shard->slab_next;
+  shard->slab_next += NEBULA_CACHE_ENTRY_STRIDE;
+  shard->slab_left--;
+  return entry;
+}
+
+void
+nebula_cache_entry_free (NebulaCacheShard *shard,
+                         Entry            *entry)
+{
+  if (shard->stripes == NULL)
+    g_free (entry);
+}
+
+void
+nebula_cache_entry_free_slabs (NebulaCacheShard *shard)
+{
+  g_slist_free_full (g_steal_pointer (&shard->slabs), g_aligned_free);
+  shard->slab_next = NULL;
+  shard->slab_left = 0;
+}
 
 static Entry *
 entry_new (NebulaCacheShard *shard)
@@ -24,10 +65,20 @@ entry_new (NebulaCacheShard *shard)
   Entry *entry = shard->free_entries;
 
   if (entry == NULL)
-    return g_new0 (Entry, 1);
+    return entry_alloc (shard);
   shard->free_entries = entry->chain;
   shard->n_free--;
-  memset (entry, 0, sizeof *entry);
+  /* What a lock-free reader reads is written atomically, the rest plainly. */
+  NEBULA_CACHE_PUBLISH (entry->chain, NULL);
+  NEBULA_CACHE_PUBLISH (entry->hash, 0);
+  NEBULA_CACHE_PUBLISH (entry->int_key, 0);
+  NEBULA_CACHE_PUBLISH (entry->value, NULL);
+  entry->key_type = 0;
+  entry->live = 0;
+  entry->key = NULL;
+  entry->weight = 0;
+  entry->written_at = entry->accessed_at = 0;
+  memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
   return entry;
 }
 
@@ -35,12 +86,12 @@ static void
 entry_recycle (NebulaCacheShard *shard,
                Entry            *entry)
 {
-  if (shard->n_free >= MAX_FREE_ENTRIES)
+  if (shard->n_free >= MAX_FREE_ENTRIES && shard->stripes == NULL)
     {
-      g_free (entry);
+      nebula_cache_entry_free (shard, entry);
       return;
     }
-  entry->chain = shard->free_entries;
+  NEBULA_CACHE_PUBLISH (entry->chain, shard->free_entries);
   shard->free_entries = entry;
   shard->n_free++;
 }
@@ -55,6 +106,7 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
                          Graveyard          *graveyard)
 {
   nebula_cache_table_remove (&shard->table, entry);
+  entry->live = 0;
   if (shard->time_to_live > 0)
     nebula_cache_queue_unlink (&shard->write_queue, &entry->write_link, 0);
   if (shard->time_to_idle > 0)
@@ -97,9 +149,13 @@ nebula_cache_entry_touch (NebulaCacheShard   *shard,
                           Entry              *entry,
                           gint64              time)
 {
-  entry->accessed_at = time;
+  /* accessed_at is read with time-to-idle only: without it a hit writes
+   * nothing in the lines a lookup reads. */
   if (shard->time_to_idle > 0)
-    nebula_cache_queue_move_to_tail (&shard->access_queue, &entry->access_link);
+    {
+      entry->accessed_at = time;
+      nebula_cache_queue_move_to_tail (&shard->access_queue, &entry->access_link);
+    }
   nebula_cache_policy_touch (shard, entry);
 }
 
@@ -184,10 +240,11 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
   entry = entry_new (shard);
   entry->key = key;
   nebula_cache_table_set_key (shard, entry, probe);
-  entry->value = value;
+  NEBULA_CACHE_PUBLISH (entry->value, value);
   entry->weight = weight;
   entry->written_at = entry->accessed_at = time;
-  entry->hash = hash;
+  NEBULA_CACHE_PUBLISH (entry->hash, hash);
+  entry->live = 1;
   nebula_cache_table_insert (&shard->table, entry);
   shard->weight += weight;
   if (shard->time_to_live > 0)

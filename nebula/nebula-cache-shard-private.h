@@ -33,24 +33,35 @@ typedef struct _Entry Entry;
 
 struct _Entry
 {
-  /* What a lookup reads first, then what a hit touches: together at the
-   * start, in one cache line with the policy's link. */
+  /* What a lookup reads, and what only a store or a removal writes: the
+   * first 64 bytes. A hit's recency update writes only what follows, so
+   * that in a shard with lock-free hits (whose entries start on a cache
+   * line) it never takes away a line another core's lookups read. */
   Entry           *chain;         /* next in the table's bucket, or the free list */
   guint            hash;          /* the table, S3-FIFO ghost */
-  guint8           frequency;     /* S3-FIFO, 0..3 */
-  guint8           in_main;       /* S3-FIFO */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
+  guint8           live;          /* in the table (a buffered hit checks it) */
   gpointer         key;           /* NULL for integer keys */
   gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   gpointer         value;
-  Link             policy_link;   /* the policy's queue or LFU bucket */
   guint64          weight;
+  gint64           written_at;
+  gint64           accessed_at;   /* written by a hit with time-to-idle only */
+
+  /* What a hit's recency update writes. */
+  Link             policy_link;   /* the policy's queue or LFU bucket */
   FrequencyBucket *bucket;        /* LFU */
+  guint8           frequency;     /* S3-FIFO, 0..3 */
+  guint8           in_main;       /* S3-FIFO */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
-  gint64           written_at;
-  gint64           accessed_at;
 };
+
+/* Entries of a shard with lock-free hits sit in slabs, each on its own two
+ * cache lines. */
+#define NEBULA_CACHE_ENTRY_STRIDE 128
+G_STATIC_ASSERT (G_STRUCT_OFFSET (Entry, policy_link) == 64);
+G_STATIC_ASSERT (sizeof (Entry) <= NEBULA_CACHE_ENTRY_STRIDE);
 
 /* The O(1) LFU of Shah, Mitra and Matani: buckets of equal frequency in a
  * list sorted by frequency, each holding its entries in arrival order. */
@@ -68,7 +79,43 @@ typedef struct
   Entry **buckets;
   guint   bits;                   /* 1 << bits buckets */
   guint   size;
+  GSList *retired;                /* outgrown buckets kept for optimistic readers */
+  gboolean keep_retired;
 } Table;
+
+/* The bucket of @hash among 1 << @bits. Fibonacci hashing: the top bits of
+ * the product depend on every bit of the hash, so g_direct_hash() of
+ * aligned pointers spreads too. */
+static inline guint
+nebula_cache_bucket_of (guint hash,
+                        guint bits)
+{
+  return (hash * 0x9E3779B1u) >> (32 - bits);
+}
+
+/* The fields a lock-free hit reads (nebula-cache-hits-private.h), written
+ * with the shard's lock held and its sequence odd: release stores, so that
+ * a reader that sees one of them sees the odd sequence too. Plain moves on
+ * x86; atomic for ThreadSanitizer. */
+#define NEBULA_CACHE_PUBLISH(field, value) \
+  __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
+
+/* Hits recorded without the shard's lock: one stripe per thread (threads
+ * share one when there are more threads than stripes), two cache lines,
+ * written by its thread only but for the drain that empties it. The
+ * entries' recency updates wait here until the next holder of the shard's
+ * lock applies them, in order, before it does anything else. */
+#define NEBULA_CACHE_STRIPE_SLOTS 14
+
+typedef struct
+{
+  guint    n;                     /* pending[0 .. n) wait */
+  guint    unused;
+  guint64  hits;                  /* counted here, summed by get_stats() */
+  Entry   *pending[NEBULA_CACHE_STRIPE_SLOTS];
+} NebulaCacheHitStripe;
+
+G_STATIC_ASSERT (sizeof (NebulaCacheHitStripe) == 128);
 
 /* An entry that left, waiting for the lock to be released to be announced
  * and freed; the Entry itself is recycled at once. */
@@ -98,12 +145,18 @@ typedef struct
  * are copied from the cache so that the policy code reads one struct. */
 typedef struct
 {
+  /* The first cache line (shards are 64-byte aligned): the lock and what a
+   * lock-free hit reads. */
   GMutex                    mutex;
+  guint                     seq;             /* odd while the lock holder writes */
+  NebulaEvictionPolicy      policy;
+  guint                     pending;         /* stripes with hits waiting, a bit each */
+  NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
+
   NebulaCacheKeys           keys;
   GEqualFunc                equal_func;      /* pointer keys */
 
-  NebulaEvictionPolicy      policy;
   guint                     max_entries;     /* this shard's share */
   guint64                   max_weight;      /* this shard's share */
   guint64                   total_max_weight; /* the cache's, for messages */
@@ -122,13 +175,18 @@ typedef struct
 
   Entry                    *free_entries;    /* recycled, linked by chain */
   guint                     n_free;
+  GSList                   *slabs;           /* lock-free hits: where entries live */
+  guint8                   *slab_next;
+  guint                     slab_left;
 
   NebulaCacheStats          stats;
 
-  /* Shards sit side by side in one array: keep the statistics written at
-   * the end of one off the cache line of the next one's lock. */
-  guint8                    padding[64];
-} NebulaCacheShard;
+  /* Shards sit side by side in one 64-byte aligned array; the alignment
+   * keeps the statistics at the end of one off the next one's lock. */
+} __attribute__ ((aligned (64))) NebulaCacheShard;
+
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, table) + sizeof (Table) <= 64);
+G_STATIC_ASSERT (sizeof (NebulaCacheShard) % 64 == 0);
 
 struct _NebulaComputeCache
 {
@@ -145,6 +203,9 @@ struct _NebulaComputeCache
   gboolean                  uses_time;       /* entries carry times */
   gboolean                  time_loads;      /* load_time_us is measured */
   gboolean                  thread_safe;     /* the shards' locks are taken */
+  gint                      lock_free_hits;  /* atomic: hits skip the lock */
+  guint                     stripe_mask;     /* stripes per shard - 1 */
+  gpointer                  stripes_memory;  /* every shard's stripes, aligned */
 
   NebulaEvictionPolicy      policy;
   guint                     max_entries;
@@ -198,13 +259,25 @@ nebula_compute_cache_entry_time (NebulaComputeCache *self)
   return self->uses_time ? nebula_compute_cache_clock_now (self) : 0;
 }
 
-/* A shard's lock, unless the cache was made with thread-safe FALSE. */
+/* Applies the hits waiting in @shard's stripes (nebula-cache-hits.c). */
+void nebula_cache_hits_drain (NebulaComputeCache *self,
+                              NebulaCacheShard   *shard);
+
+/* A shard's lock, unless the cache was made with thread-safe FALSE. The
+ * holder makes the shard's sequence odd (lock-free readers then retry or
+ * take the lock), and applies the hits that wait, so that whatever it
+ * decides (an eviction above all) sees the order of every hit before. */
 static inline void
 nebula_compute_cache_lock (NebulaComputeCache *self,
                            NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    nebula_mutex_lock (&shard->mutex);
+    {
+      nebula_mutex_lock (&shard->mutex);
+      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
+      if (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) != 0)
+        nebula_cache_hits_drain (self, shard);
+    }
 }
 
 static inline void
@@ -212,7 +285,10 @@ nebula_compute_cache_unlock (NebulaComputeCache *self,
                              NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    nebula_mutex_unlock (&shard->mutex);
+    {
+      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELEASE);
+      nebula_mutex_unlock (&shard->mutex);
+    }
 }
 
 /* Locks and unlocks every shard, in order: for settings read under the

@@ -27,9 +27,7 @@ static inline guint
 nebula_cache_table_index (const Table *table,
                           guint        hash)
 {
-  /* Fibonacci hashing: the top bits of the product depend on every bit of
-   * the hash, so g_direct_hash() of aligned pointers spreads too. */
-  return (hash * 0x9E3779B1u) >> (32 - table->bits);
+  return nebula_cache_bucket_of (hash, table->bits);
 }
 
 /* @key is what the kind's API takes: a GVariant, the caller's pointer, a
@@ -72,7 +70,7 @@ nebula_cache_table_set_key (const NebulaCacheShard *shard,
                             gconstpointer           key)
 {
   if (shard->keys == NEBULA_CACHE_KEYS_INT)
-    entry->int_key = *(const gint64 *) key;
+    NEBULA_CACHE_PUBLISH (entry->int_key, *(const gint64 *) key);
   else if (shard->keys == NEBULA_CACHE_KEYS_VARIANT)
     {
       const NebulaCacheVariantProbe *probe = key;

@@ -25,6 +25,7 @@ void
 nebula_cache_table_clear (Table *table)
 {
   g_clear_pointer (&table->buckets, g_free);
+  g_slist_free_full (g_steal_pointer (&table->retired), g_free);
   table->size = 0;
 }
 
@@ -34,10 +35,13 @@ static void
 grow (Table *table)
 {
   guint old_n = 1u << table->bits;
+  guint new_bits = table->bits + 1;
   Entry **old = table->buckets;
+  Entry **buckets = g_new0 (Entry *, 1u << new_bits);
 
-  table->bits++;
-  table->buckets = g_new0 (Entry *, 1u << table->bits);
+  /* Relinks every entry into the new buckets before they are published:
+   * a lock-free reader still in the old chains may stray into another
+   * chain, which its bounded walk and the sequence check catch. */
   for (guint i = 0; i < old_n; i++)
     {
       Entry *entry = old[i];
@@ -45,14 +49,22 @@ grow (Table *table)
       while (entry != NULL)
         {
           Entry *next = entry->chain;
-          guint index = nebula_cache_table_index (table, entry->hash);
+          guint index = nebula_cache_bucket_of (entry->hash, new_bits);
 
-          entry->chain = table->buckets[index];
-          table->buckets[index] = entry;
+          NEBULA_CACHE_PUBLISH (entry->chain, buckets[index]);
+          buckets[index] = entry;
           entry = next;
         }
     }
-  g_free (old);
+  /* Buckets first, then bits: a reader that reads the new bits reads the
+   * new buckets; one that reads the old bits indexes either array within
+   * its bounds. The old array stays readable as long as the table. */
+  NEBULA_CACHE_PUBLISH (table->buckets, buckets);
+  NEBULA_CACHE_PUBLISH (table->bits, new_bits);
+  if (table->keep_retired)
+    table->retired = g_slist_prepend (table->retired, old);
+  else
+    g_free (old);
 }
 
 void
@@ -64,8 +76,8 @@ nebula_cache_table_insert (Table *table,
   if (table->size >= (1u << table->bits) && table->bits < 31)
     grow (table);
   index = nebula_cache_table_index (table, entry->hash);
-  entry->chain = table->buckets[index];
-  table->buckets[index] = entry;
+  NEBULA_CACHE_PUBLISH (entry->chain, table->buckets[index]);
+  NEBULA_CACHE_PUBLISH (table->buckets[index], entry);
   table->size++;
 }
 
@@ -77,7 +89,7 @@ nebula_cache_table_remove (Table *table,
 
   while (*slot != entry)
     slot = &(*slot)->chain;
-  *slot = entry->chain;
-  entry->chain = NULL;
+  NEBULA_CACHE_PUBLISH (*slot, entry->chain);
+  NEBULA_CACHE_PUBLISH (entry->chain, NULL);
   table->size--;
 }

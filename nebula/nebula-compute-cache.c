@@ -7,6 +7,7 @@
 
 #include "nebula-cache-access-private.h"
 #include "nebula-cache-entry-private.h"
+#include "nebula-cache-hits-private.h"
 #include "nebula-cache-key-private.h"
 #include "nebula-cache-removal-private.h"
 #include "nebula-cache-table-private.h"
@@ -111,6 +112,7 @@ nebula_compute_cache_track_time (NebulaComputeCache *self)
 {
   nebula_compute_cache_lock_all (self);
   self->uses_time = TRUE;
+  nebula_cache_hits_disable (self);
   nebula_compute_cache_unlock_all (self);
 }
 
@@ -151,6 +153,7 @@ nebula_compute_cache_set_keys (NebulaComputeCache *self,
       self->shards[i].keys = keys;
       self->shards[i].equal_func = equal_func;
     }
+  nebula_cache_hits_enable (self);
 }
 
 /**
@@ -409,9 +412,14 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
 
       /* Every field is a guint64 counter. */
       G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
+      guint64 lock_free_hits;
+
       nebula_compute_cache_lock (self, &self->shards[i]);
       for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
         sum[f] += add[f];
+      lock_free_hits = nebula_cache_hits_count (self, &self->shards[i]);
+      stats->requests += lock_free_hits;
+      stats->hits += lock_free_hits;
       nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return stats;
@@ -523,7 +531,7 @@ shard_clear (NebulaComputeCache *self,
           Entry *next = entry->chain;
 
           nebula_cache_removal_free_data (self, entry->key, entry->value);
-          g_free (entry);
+          nebula_cache_entry_free (shard, entry);
           entry = next;
         }
     }
@@ -532,9 +540,10 @@ shard_clear (NebulaComputeCache *self,
     {
       Entry *next = shard->free_entries->chain;
 
-      g_free (shard->free_entries);
+      nebula_cache_entry_free (shard, shard->free_entries);
       shard->free_entries = next;
     }
+  nebula_cache_entry_free_slabs (shard);
 
   while (!nebula_cache_queue_is_empty (&shard->buckets))
     {
@@ -554,7 +563,8 @@ nebula_compute_cache_finalize (GObject *object)
 
   for (guint i = 0; i < self->n_shards; i++)
     shard_clear (self, &self->shards[i]);
-  g_free (self->shards);
+  g_aligned_free (self->shards);
+  nebula_cache_hits_free (self);
 
   if (self->weigher_destroy != NULL)
     self->weigher_destroy (self->weigher_data);
@@ -576,7 +586,7 @@ nebula_compute_cache_constructed (GObject *object)
   self->uses_time = self->time_to_live > 0 || self->time_to_idle > 0;
   self->shard_bits = shard_bits_for (self);
   self->n_shards = 1u << self->shard_bits;
-  self->shards = g_new0 (NebulaCacheShard, self->n_shards);
+  self->shards = g_aligned_alloc0 (self->n_shards, sizeof (NebulaCacheShard), 64);
   for (guint i = 0; i < self->n_shards; i++)
     shard_init (self, &self->shards[i], i);
   nebula_compute_cache_set_keys (self, self->keys, self->hash_func, self->equal_func, self->key_destroy,

@@ -412,6 +412,122 @@ test_shards_threads (void)
   g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), <=, 200);
 }
 
+/* Hits without the lock (nebula-cache-hits-private.h): two threads hit the
+ * same hot keys while a third stores, evicts, invalidates and, in the
+ * unbounded cache, makes the table grow under the readers. Every answer is
+ * the key's value and the counters add up. Runs under TSan. */
+typedef struct
+{
+  NebulaComputeCache *cache;
+  guint               seed;
+  guint               n_keys;
+} LockFreeWork;
+
+static gpointer
+lock_free_reader (gpointer data)
+{
+  LockFreeWork *work = data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (work->seed);
+
+  for (guint i = 0; i < THREAD_OPS; i++)
+    {
+      /* Skewed: the smaller keys are hit the most. */
+      gint64 key = 1 + (gint64) (work->n_keys * g_rand_double (rand) * g_rand_double (rand));
+      gpointer value = nebula_compute_cache_get_int (work->cache, key);
+
+      g_assert_true (value == NULL || value == GSIZE_TO_POINTER ((gsize) key));
+      g_assert_true (nebula_compute_cache_get_or_compute_int (work->cache, key, int_identity_cb, NULL, NULL)
+                     == GSIZE_TO_POINTER ((gsize) key));
+    }
+  return NULL;
+}
+
+static gpointer
+lock_free_writer (gpointer data)
+{
+  LockFreeWork *work = data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (work->seed);
+
+  for (guint i = 0; i < THREAD_OPS; i++)
+    {
+      gint64 key = 1 + g_rand_int_range (rand, 0, (gint32) work->n_keys);
+
+      if (i % 3 == 0)
+        nebula_compute_cache_invalidate_int (work->cache, key);
+      else
+        nebula_compute_cache_insert_int (work->cache, key, GSIZE_TO_POINTER ((gsize) key), NULL);
+    }
+  return NULL;
+}
+
+static void
+test_lock_free_hits_threads (void)
+{
+  const NebulaEvictionPolicy policies[] = {
+    NEBULA_EVICTION_POLICY_LRU, NEBULA_EVICTION_POLICY_LFU, NEBULA_EVICTION_POLICY_S3_FIFO,
+    NEBULA_EVICTION_POLICY_FIFO,
+  };
+  const guint shards[] = { 1, 64 };
+
+  for (guint p = 0; p < G_N_ELEMENTS (policies); p++)
+    for (guint s = 0; s < G_N_ELEMENTS (shards); s++)
+      for (guint bounded = 0; bounded < 2; bounded++)
+        {
+          g_autoptr(NebulaComputeCache) cache = NULL;
+          g_autoptr(NebulaCacheStats) stats = NULL;
+          LockFreeWork work[3];
+          GThread *threads[3];
+
+          cache = nebula_compute_cache_new_for_ints (NULL, "policy", policies[p],
+                                                     "max-entries", bounded ? 100 : 0,
+                                                     "shards", shards[s], NULL);
+          for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+            {
+              work[t] = (LockFreeWork) { cache, 100 + t, bounded ? 400 : 5000 };
+              threads[t] = g_thread_new ("lock-free", t == 2 ? lock_free_writer : lock_free_reader,
+                                         &work[t]);
+            }
+          for (guint t = 0; t < G_N_ELEMENTS (threads); t++)
+            g_thread_join (threads[t]);
+
+          stats = nebula_compute_cache_get_stats (cache);
+          g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+          g_assert_cmpuint (stats->requests, ==, 2 * 2 * THREAD_OPS);
+          g_assert_cmpuint (stats->hits, >, 0);
+          if (bounded)
+            g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), <=, 100);
+        }
+}
+
+/* With one thread, hits that skip the lock keep the exact LRU order: more
+ * hits than a stripe holds, then a store that evicts. */
+static void
+test_lock_free_hits_order (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                             "max-entries", 40, NULL);
+  for (gint64 key = 1; key <= 40; key++)
+    g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
+  /* Hit keys 1..39, oldest first: key 40 becomes the least recent. */
+  for (gint64 key = 1; key < 40; key++)
+    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
+  g_assert_true (nebula_compute_cache_insert_int (cache, 41, GSIZE_TO_POINTER (41), NULL));
+  g_assert_null (nebula_compute_cache_get_int (cache, 40));
+  for (gint64 key = 1; key <= 39; key++)
+    g_assert_nonnull (nebula_compute_cache_get_int (cache, key));
+  /* Now 41 is the least recent. */
+  g_assert_true (nebula_compute_cache_insert_int (cache, 42, GSIZE_TO_POINTER (42), NULL));
+  g_assert_null (nebula_compute_cache_get_int (cache, 41));
+
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->hits, ==, 39 + 39);
+  g_assert_cmpuint (stats->misses, ==, 2);
+  g_assert_cmpuint (stats->requests, ==, 39 + 39 + 2);
+}
+
 /* GVariant keys */
 
 static GObject *
@@ -680,6 +796,8 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/property", test_shards_property);
   g_test_add_func ("/nebula/compute-cache/shards/bounds", test_shards_bounds);
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
   g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
   g_test_add_func ("/nebula/compute-cache/variant/removed-keys", test_variant_removed_keys);
   g_test_add_func ("/nebula/compute-cache/time-loads", test_time_loads);

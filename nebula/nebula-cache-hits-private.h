@@ -1,0 +1,141 @@
+/* nebula-cache-hits-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-cache-shard-private.h"
+
+G_BEGIN_DECLS
+
+/* Hits without the shard's lock, for integer keys of a thread-safe cache
+ * whose entries do not expire (NebulaComputeCache.lock_free_hits).
+ *
+ * A hit that takes the lock writes the lock word, the statistics and the
+ * entry's and its neighbours' policy links: lines that then move between
+ * the cores of every thread that hits the same shard. Here a hit writes
+ * only its thread's stripe of the shard:
+ *
+ * - the lookup is optimistic: the shard's sequence is even and unchanged
+ *   around it (the lock holder makes it odd while it writes, and publishes
+ *   what a reader reads with release stores), else the caller takes the
+ *   lock and looks again;
+ * - the hit is counted in the stripe (get_stats() sums the stripes);
+ * - the recency update (LRU, LFU, S3-FIFO) waits in the stripe, applied in
+ *   order by the next holder of the shard's lock before anything else, or
+ *   by this thread when its stripe is full. With one thread no update is
+ *   lost or reordered, so every policy keeps its exact order; with several
+ *   a stripe two threads share may lose or repeat one (an approximation of
+ *   the order, never a corruption: a buffered entry that has left is
+ *   skipped, and entries are not freed before the cache is).
+ *
+ * Nothing here frees memory: outgrown buckets and left entries stay until
+ * the cache is finalized, so a reader reads nothing freed. */
+
+/* The calling thread's stripe + 1, 0 before its first hit. */
+extern __thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
+
+guint    nebula_cache_hits_claim_stripe (void);
+void     nebula_cache_hits_overflow     (NebulaComputeCache   *self,
+                                         NebulaCacheShard     *shard,
+                                         Entry                *entry,
+                                         NebulaCacheHitStripe *stripe);
+void     nebula_cache_hits_enable       (NebulaComputeCache *self);
+void     nebula_cache_hits_disable      (NebulaComputeCache *self);
+guint64  nebula_cache_hits_count        (NebulaComputeCache *self,
+                                         NebulaCacheShard   *shard);
+void     nebula_cache_hits_free         (NebulaComputeCache *self);
+
+#define NEBULA_CACHE_READ(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
+
+/* Longest chain walked without the lock: chains average one entry or
+ * fewer; a longer walk may be a reader that strayed while the table grew. */
+#define NEBULA_CACHE_MAX_WALK 16
+
+static inline void
+nebula_cache_hits_record (NebulaComputeCache *self,
+                          NebulaCacheShard   *shard,
+                          Entry              *entry)
+{
+  guint slot = nebula_cache_thread_stripe;
+  NebulaCacheHitStripe *stripe;
+  guint n;
+
+  if (G_UNLIKELY (slot == 0))
+    slot = nebula_cache_hits_claim_stripe ();
+  stripe = &shard->stripes[slot & self->stripe_mask];
+  __atomic_fetch_add (&stripe->hits, 1, __ATOMIC_RELAXED);
+  if (shard->policy == NEBULA_EVICTION_POLICY_FIFO || shard->policy == NEBULA_EVICTION_POLICY_TTL)
+    return;                       /* a hit changes nothing in their order */
+  n = __atomic_load_n (&stripe->n, __ATOMIC_RELAXED);
+  if (G_LIKELY (n < NEBULA_CACHE_STRIPE_SLOTS))
+    {
+      __atomic_store_n (&stripe->pending[n], entry, __ATOMIC_RELAXED);
+      __atomic_store_n (&stripe->n, n + 1, __ATOMIC_RELEASE);
+      /* The shard's one shared write, once per batch: tell the lock's
+       * next holder that this stripe has hits for it. */
+      if (n == 0)
+        __atomic_fetch_or (&shard->pending, 1u << (slot & self->stripe_mask), __ATOMIC_RELEASE);
+    }
+  else
+    nebula_cache_hits_overflow (self, shard, entry, stripe);
+}
+
+/* The value of @key's live entry, its hit counted and its touch recorded;
+ * or NULL, and nothing done: the caller takes the lock. If the shard had
+ * no entry for @key at sequence S, sets *@absent_at to S (even); else
+ * leaves it alone (the caller sets it odd). With the lock taken, the
+ * shard's sequence before the taker's increment still S means still no
+ * entry: nebula_cache_hits_still_absent(). */
+static inline gpointer
+nebula_cache_hits_find_int (NebulaComputeCache *self,
+                            NebulaCacheShard   *shard,
+                            gint64              key,
+                            guint               hash,
+                            guint              *absent_at)
+{
+  guint seq = NEBULA_CACHE_READ (shard->seq);
+  guint bits;
+  Entry **buckets;
+  Entry *entry;
+  gpointer value = NULL;
+
+  if (seq & 1)
+    return NULL;
+  bits = NEBULA_CACHE_READ (shard->table.bits);
+  buckets = NEBULA_CACHE_READ (shard->table.buckets);
+  entry = NEBULA_CACHE_READ (buckets[nebula_cache_bucket_of (hash, bits)]);
+  for (guint steps = 0; entry != NULL && steps < NEBULA_CACHE_MAX_WALK; steps++)
+    {
+      if (NEBULA_CACHE_READ (entry->hash) == hash && NEBULA_CACHE_READ (entry->int_key) == key)
+        {
+          value = NEBULA_CACHE_READ (entry->value);
+          break;
+        }
+      entry = NEBULA_CACHE_READ (entry->chain);
+    }
+  /* Acquire loads above: this one cannot be read before them. */
+  if (NEBULA_CACHE_READ (shard->seq) != seq)
+    return NULL;
+  if (value == NULL)
+    {
+      if (entry == NULL)
+        *absent_at = seq;
+      return NULL;
+    }
+  nebula_cache_hits_record (self, shard, entry);
+  return value;
+}
+
+/* With @shard locked: whether the table is as it was when
+ * nebula_cache_hits_find_int() found no entry (its lock taker made the
+ * sequence odd once since; a drain changes no entry's presence). */
+static inline gboolean
+nebula_cache_hits_still_absent (NebulaCacheShard *shard,
+                                guint             absent_at)
+{
+  return shard->seq - 1 == absent_at;
+}
+
+G_END_DECLS

@@ -1,0 +1,145 @@
+/* nebula-cache-hits.c
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ *
+ * Hits of a compute cache without its shard's lock: the stripes that
+ * count them and hold their recency updates, and the drain that applies
+ * those under the lock (nebula-cache-hits-private.h says how it works).
+ */
+
+#include "config.h"
+
+#include "nebula-cache-hits-private.h"
+#include "nebula-cache-entry-private.h"
+
+/* initial-exec: one instruction to reach it, even in the shared library. */
+__thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
+
+/* Threads take stripes in turn: two threads of a process never share one
+ * while there are fewer threads than stripes. */
+static guint next_stripe;
+
+#define MAX_STRIPES 16
+
+guint
+nebula_cache_hits_claim_stripe (void)
+{
+  guint slot;
+
+  do
+    slot = __atomic_add_fetch (&next_stripe, 1, __ATOMIC_RELAXED);
+  while (slot == 0);
+  nebula_cache_thread_stripe = slot;
+  return slot;
+}
+
+/* Applies the hits waiting in @stripe, in order. A recorder that shares
+ * the stripe may add one meanwhile: that update is lost or applied twice,
+ * and a slot it named may hold an entry that left since (not live:
+ * skipped) or came back for another key (touched: an approximation of the
+ * order). */
+static void
+drain_stripe (NebulaCacheShard     *shard,
+              NebulaCacheHitStripe *stripe,
+              gint64                time)
+{
+  guint n = __atomic_load_n (&stripe->n, __ATOMIC_ACQUIRE);
+
+  for (guint i = 0; i < MIN (n, NEBULA_CACHE_STRIPE_SLOTS); i++)
+    {
+      Entry *entry = __atomic_load_n (&stripe->pending[i], __ATOMIC_RELAXED);
+
+      if (entry != NULL && entry->live)
+        nebula_cache_entry_touch (shard, entry, time);
+    }
+  __atomic_store_n (&stripe->n, 0, __ATOMIC_RELAXED);
+}
+
+/* The stripe is full: take the lock, which applies the waiting hits, and
+ * apply this one after them. The stripe is drained here too in case its
+ * bit was taken by a drain that raced with its filling (it would stay
+ * full otherwise). */
+void
+nebula_cache_hits_overflow (NebulaComputeCache   *self,
+                            NebulaCacheShard     *shard,
+                            Entry                *entry,
+                            NebulaCacheHitStripe *stripe)
+{
+  gint64 time;
+
+  nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  if (__atomic_load_n (&stripe->n, __ATOMIC_RELAXED) != 0)
+    drain_stripe (shard, stripe, time);
+  if (entry->live)
+    nebula_cache_entry_touch (shard, entry, time);
+  nebula_compute_cache_unlock (self, shard);
+}
+
+void
+nebula_cache_hits_drain (NebulaComputeCache *self,
+                         NebulaCacheShard   *shard)
+{
+  guint pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
+  gint64 time = nebula_compute_cache_entry_time (self);
+
+  for (guint s = 0; pending != 0; s++, pending >>= 1)
+    if (pending & 1)
+      drain_stripe (shard, &shard->stripes[s], time);
+}
+
+/* Called once the keys and settings are known, before the cache is shared:
+ * integer keys, the shards' locks taken, no expiry. */
+void
+nebula_cache_hits_enable (NebulaComputeCache *self)
+{
+  guint n_stripes = 1;
+  gsize size;
+  guint8 *aligned;
+
+  if (self->keys != NEBULA_CACHE_KEYS_INT || !self->thread_safe || self->uses_time ||
+      self->stripes_memory != NULL)
+    return;
+
+  while (n_stripes < 2 * g_get_num_processors () && n_stripes < MAX_STRIPES)
+    n_stripes *= 2;
+  size = (gsize) self->n_shards * n_stripes * sizeof (NebulaCacheHitStripe);
+  self->stripes_memory = g_malloc0 (size + 63);
+  aligned = (guint8 *) (((guintptr) self->stripes_memory + 63) & ~(guintptr) 63);
+  self->stripe_mask = n_stripes - 1;
+  for (guint i = 0; i < self->n_shards; i++)
+    {
+      self->shards[i].stripes = (NebulaCacheHitStripe *) (gpointer)
+        (aligned + (gsize) i * n_stripes * sizeof (NebulaCacheHitStripe));
+      self->shards[i].table.keep_retired = TRUE;
+    }
+  __atomic_store_n (&self->lock_free_hits, TRUE, __ATOMIC_RELAXED);
+}
+
+/* With every shard locked: hits take the lock from now on. The stripes stay
+ * (their counts, and updates recorded by a hit that had begun). */
+void
+nebula_cache_hits_disable (NebulaComputeCache *self)
+{
+  __atomic_store_n (&self->lock_free_hits, FALSE, __ATOMIC_RELAXED);
+}
+
+/* The hits counted in @shard's stripes. */
+guint64
+nebula_cache_hits_count (NebulaComputeCache *self,
+                         NebulaCacheShard   *shard)
+{
+  guint64 hits = 0;
+
+  if (shard->stripes == NULL)
+    return 0;
+  for (guint s = 0; s <= self->stripe_mask; s++)
+    hits += __atomic_load_n (&shard->stripes[s].hits, __ATOMIC_RELAXED);
+  return hits;
+}
+
+void
+nebula_cache_hits_free (NebulaComputeCache *self)
+{
+  g_clear_pointer (&self->stripes_memory, g_free);
+}
