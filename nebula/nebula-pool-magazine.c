@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "nebula-pool-allocator-private.h"
+#include "nebula-pool-concurrent-private.h"
 
 /* Per-thread caches of free blocks for a thread-safe pool (Bonwick's
  * magazines, the design GSlice implemented).
@@ -76,7 +76,7 @@ typedef struct
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
   guint                n;           /* blocks in @entries */
-  PoolEntry            entries[MAGAZINE_MAX];
+  PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;
 
 /* The process-wide lock of the rare events. GMutex is built from atomics
@@ -132,7 +132,7 @@ static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
  * magazine_lookup()). A slot may hold another pool's magazine, never a
  * freed one: magazine_lookup() clears them all before it frees an
  * orphaned magazine. */
-#define RECENT_MAGAZINES 16
+#define RECENT_MAGAZINES 64
 static __thread PoolMagazine *recent_magazines[RECENT_MAGAZINES] __attribute__ ((tls_model ("initial-exec")));
 
 static gint next_magazine_slot;
@@ -226,7 +226,7 @@ magazine_lookup (NebulaPoolAllocator *self)
       return found;
     }
 
-  magazine = g_new0 (PoolMagazine, 1);
+  magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -442,12 +442,71 @@ static const NebulaCoreDirect magazine_direct = {
   magazine_direct_dealloc,
 };
 
-/* At the end of a successful initialization. */
+/* The direct path of a thread-safe pool without magazines: the shared
+ * list's steps, without growth (the vfunc grows the pool or says that it
+ * cannot). The thread's record (a magazine that caches nothing) counts
+ * the blocks taken and given back, so that no shared counter is written. */
+static gpointer
+shared_direct_alloc (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
+  PoolEntry entry;
+  gpointer block;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
+    return NULL;
+
+  magazine = magazine_of (self);
+  if (!nebula_pool_take_one_shared (self, &entry))
+    return NULL;
+
+  count_one (&magazine->taken);
+  block = nebula_pool_hand_out (self, &entry, size);
+  nebula_stats_counters_record_allocation (&self->stats, size);
+  return block;
+}
+
+static NebulaDirectResult
+shared_direct_dealloc (gpointer   allocator,
+                       gpointer   ptr,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolEntry entry = { ptr, NULL };
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  entry.slab = nebula_pool_mark_freed (self, ptr, size, error);
+  if (entry.slab == NULL)
+    return NEBULA_DIRECT_FAILED;
+
+  /* Before the push, so that the count never exceeds the blocks out. */
+  count_one (&magazine_of (self)->given);
+  nebula_pool_give_shared (self, &entry);
+  nebula_stats_counters_record_deallocation (&self->stats, size);
+  return NEBULA_DIRECT_DONE;
+}
+
+static const NebulaCoreDirect shared_direct = {
+  shared_direct_alloc,
+  shared_direct_dealloc,
+};
+
+/* At the end of a successful initialization: a thread-safe pool's direct
+ * path, its magazines' or, without, the shared list's. */
 void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
   if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
+  else if (self->config.thread_safe)
+    nebula_allocator_core_set_direct (self, &shared_direct);
 }
 
 /* At initialization: a thread-safe pool large enough gets magazines. */
@@ -496,7 +555,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
 {
   gsize in_magazines = 0;
 
-  if (self->magazine_size == 0)
+  if (!self->config.thread_safe)
     return;
 
   lock_depot (self);
