@@ -504,6 +504,9 @@ void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
+/* nebula-pool-direct.c: the direct path of a single-threaded pool. */
+const NebulaCoreDirect *nebula_pool_single_direct (void);
+
 /* nebula-pool-allocator.c */
 void      nebula_pool_set_bad_pointer          (NebulaPoolAllocator  *self,
                                                 gint                  code,

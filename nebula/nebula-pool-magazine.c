@@ -498,8 +498,9 @@ static const NebulaCoreDirect shared_direct = {
   shared_direct_dealloc,
 };
 
-/* At the end of a successful initialization: a thread-safe pool's direct
- * path, its magazines' or, without, the shared list's. */
+/* At the end of a successful initialization: the pool's direct path, its
+ * magazines' or, without, the shared list's, or a single-threaded pool's
+ * (nebula-pool-direct.c). */
 void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
@@ -507,6 +508,8 @@ nebula_pool_magazines_publish (NebulaPoolAllocator *self)
     nebula_allocator_core_set_direct (self, &magazine_direct);
   else if (self->config.thread_safe)
     nebula_allocator_core_set_direct (self, &shared_direct);
+  else
+    nebula_allocator_core_set_direct (self, nebula_pool_single_direct ());
 }
 
 /* At initialization: a thread-safe pool large enough gets magazines. */

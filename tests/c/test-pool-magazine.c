@@ -447,6 +447,7 @@ check_odd_stride (gboolean thread_safe)
                                                         "thread-safe", thread_safe,
                                                         NULL);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
   guint8 *blocks[64];
 
   g_assert_no_error (error);
@@ -474,6 +475,29 @@ check_odd_stride (gboolean thread_safe)
     }
   g_assert_false (nebula_allocator_deallocate (alloc, blocks[5], 48, 16, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  /* Again, off the free list (the direct paths), every block once. */
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      guint8 *block = nebula_allocator_allocate (alloc, 1 + i % 48, 16, &error);
+
+      g_assert_no_error (error);
+      for (guint j = 0; j < i; j++)
+        g_assert_true (blocks[j] != block);
+      blocks[i] = block;
+    }
+  g_assert_null (nebula_allocator_allocate (alloc, 48, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_cmpuint (bytes_used (pool), ==, 64 * 48);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 1 + i % 48, 16, NULL));
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 128);
+  g_assert_cmpuint (stats->deallocations, ==, 128);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
   g_assert_cmpuint (bytes_used (pool), ==, 0);
 }
 
