@@ -131,16 +131,37 @@ static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
  * size classes used in turn (two that share a slot take turns through
  * magazine_lookup()). A slot may hold another pool's magazine, never a
  * freed one: magazine_lookup() clears them all before it frees an
- * orphaned magazine. */
-#define RECENT_MAGAZINES 64
-static __thread PoolMagazine *recent_magazines[RECENT_MAGAZINES] __attribute__ ((tls_model ("initial-exec")));
+ * orphaned magazine. The slots are a heap array made by the thread's first
+ * lookup and freed at its exit: the initial-exec TLS is one pointer (a
+ * library loaded with dlopen(), as from Python or gjs, takes it from
+ * glibc's small static TLS surplus), and there are enough slots for the
+ * classes of several multi-pools. */
+#define RECENT_MAGAZINES 256
+static __thread PoolMagazine **recent_magazines __attribute__ ((tls_model ("initial-exec")));
 
 static gint next_magazine_slot;
 
-static inline PoolMagazine **
-recent_slot (NebulaPoolAllocator *self)
+static inline PoolMagazine *
+recent_get (NebulaPoolAllocator *self)
 {
-  return &recent_magazines[self->magazine_slot];
+  PoolMagazine **slots = recent_magazines;
+
+  return G_LIKELY (slots != NULL) ? slots[self->magazine_slot] : NULL;
+}
+
+/* After magazine_lookup() made the slots. */
+static inline void
+recent_set (NebulaPoolAllocator *self,
+            PoolMagazine        *magazine)
+{
+  recent_magazines[self->magazine_slot] = magazine;
+}
+
+static void
+recent_clear (void)
+{
+  if (recent_magazines != NULL)
+    memset (recent_magazines, 0, RECENT_MAGAZINES * sizeof (PoolMagazine *));
 }
 
 static inline void
@@ -187,7 +208,7 @@ thread_magazines_free (gpointer data)
     }
   unlock_magazines ();
 
-  memset (recent_magazines, 0, sizeof recent_magazines);
+  g_clear_pointer (&recent_magazines, g_free);
   g_ptr_array_free (magazines, TRUE);
 }
 
@@ -202,6 +223,8 @@ magazine_lookup (NebulaPoolAllocator *self)
       magazines = g_ptr_array_new_with_free_func (g_free);
       g_private_set (&thread_magazines, magazines);
     }
+  if (recent_magazines == NULL)
+    recent_magazines = g_new0 (PoolMagazine *, RECENT_MAGAZINES);
 
   for (guint i = magazines->len; i-- > 0;)
     {
@@ -214,7 +237,7 @@ magazine_lookup (NebulaPoolAllocator *self)
        * once no recent slot does. */
       if (pool == NULL)
         {
-          memset (recent_magazines, 0, sizeof recent_magazines);
+          recent_clear ();
           g_ptr_array_remove_index_fast (magazines, i);
         }
       else if (pool == self)
@@ -222,7 +245,7 @@ magazine_lookup (NebulaPoolAllocator *self)
     }
   if (found != NULL)
     {
-      *recent_slot (self) = found;
+      recent_set (self, found);
       return found;
     }
 
@@ -236,7 +259,7 @@ magazine_lookup (NebulaPoolAllocator *self)
   unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
-  *recent_slot (self) = magazine;
+  recent_set (self, magazine);
   return magazine;
 }
 
@@ -257,7 +280,7 @@ magazine_catch_up (NebulaPoolAllocator *self,
 static inline PoolMagazine *
 magazine_of (NebulaPoolAllocator *self)
 {
-  PoolMagazine *magazine = *recent_slot (self);
+  PoolMagazine *magazine = recent_get (self);
   guint generation;
 
   if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
