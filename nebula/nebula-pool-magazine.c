@@ -62,9 +62,13 @@
  * Statistics: each magazine counts the blocks its thread took and gave
  * back (single-writer atomic stores); the pool's in-use count is the shared
  * counter plus the sum of the magazines' differences. Budgets are charged
- * per slab, so the blocks cached per thread are charged once. */
+ * per slab, so the blocks cached per thread are charged once.
+ *
+ * A thread-safe pool without magazines (magazine_size 0) still gives each
+ * thread a record, a magazine that caches nothing: its direct path
+ * (shared_direct_alloc() below) takes and gives blocks on the shared list
+ * and counts them there, so that no shared counter is written. */
 
-#define MAGAZINE_MAX        256   /* the largest magazine-size */
 #define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
 #define MAGAZINE_MIN_BLOCKS 256
 
