@@ -507,12 +507,25 @@ allocate_slow (NebulaAllocator  *self,
   return allocate_checked (self, iface, size, alignment, FALSE, error);
 }
 
-
 /* What the inline paths declined: the kind's direct path if it has one
  * (nebula-allocator-core-private.h), else, or when it declines,
- * everything else (out of line: it needs a large stack frame). One
- * function, so that a direct request costs one call here; a kind without
- * a direct path passes through to allocate_slow() with a tail call. */
+ * everything else. Both steps are out of line, so that the kinds without
+ * a direct path pass through without a stack frame. */
+static G_NO_INLINE gpointer
+allocate_direct (NebulaAllocator        *self,
+                 const NebulaCoreDirect *direct,
+                 gsize                   size,
+                 gsize                   alignment,
+                 GError                **error)
+{
+  gpointer ptr = direct->alloc (self, size, alignment);
+
+  if (G_LIKELY (ptr != NULL))
+    return ptr;
+
+  return allocate_slow (self, size, alignment, error);
+}
+
 static G_NO_INLINE gpointer
 allocate_dispatch (NebulaAllocator  *self,
                    gsize             size,
@@ -520,10 +533,9 @@ allocate_dispatch (NebulaAllocator  *self,
                    GError          **error)
 {
   const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
-  gpointer ptr;
 
-  if (direct != NULL && G_LIKELY ((ptr = direct->alloc (self, size, alignment)) != NULL))
-    return ptr;
+  if (direct != NULL)
+    return allocate_direct (self, direct, size, alignment, error);
 
   return allocate_slow (self, size, alignment, error);
 }
@@ -697,6 +709,23 @@ deallocate_slow (NebulaAllocator  *self,
   return TRUE;
 }
 
+static G_NO_INLINE gboolean
+deallocate_direct (NebulaAllocator        *self,
+                   const NebulaCoreDirect *direct,
+                   gpointer                ptr,
+                   gsize                   size,
+                   gsize                   alignment,
+                   GError                **error)
+{
+  NebulaDirectResult result = direct->dealloc (self, ptr, size, alignment, error);
+
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    return TRUE;
+  if (result == NEBULA_DIRECT_FAILED)
+    return FALSE;
+
+  return deallocate_slow (self, ptr, size, alignment, error);
+}
 
 static G_NO_INLINE gboolean
 deallocate_dispatch (NebulaAllocator  *self,
@@ -708,14 +737,7 @@ deallocate_dispatch (NebulaAllocator  *self,
   const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
 
   if (direct != NULL)
-    {
-      NebulaDirectResult result = direct->dealloc (self, ptr, size, alignment, error);
-
-      if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-        return TRUE;
-      if (result == NEBULA_DIRECT_FAILED)
-        return FALSE;
-    }
+    return deallocate_direct (self, direct, ptr, size, alignment, error);
 
   return deallocate_slow (self, ptr, size, alignment, error);
 }
