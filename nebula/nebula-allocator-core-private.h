@@ -222,7 +222,8 @@ nebula_allocator_core_try_alloc (gconstpointer  self,
  * declined, before the full dispatch (one vtable call after the checks).
  * A kind sets it at the end of a successful initialization, in the modes
  * where its exported path would do nothing more than the direct one: a
- * thread-safe pool's magazines, the System allocator's malloc. Each
+ * thread-safe pool's magazines or shared list, a single-threaded pool's
+ * free list, the System allocator's malloc. Each
  * function counts its own statistics. @alloc never sets an error: %NULL
  * declines, and the full dispatch then serves the request or explains
  * what is wrong with it; so it declines before any step that could fail

@@ -53,9 +53,9 @@ struct _NebulaMultiPoolAllocator
    * an acquire load, written once under @classes_lock with a release
    * store. */
   NebulaAllocator       *pools[NEBULA_MULTI_POOL_MAX_CLASSES];
-  /* Each class pool's direct path (a thread-safe pool's magazines), or
-   * NULL (a single-threaded pool: its inline path); written before the
-   * pool is published. */
+  /* Each class pool's direct path (a thread-safe pool's magazines or
+   * shared list, a single-threaded pool's free list behind its inline
+   * path), or NULL; written before the pool is published. */
   const NebulaCoreDirect *directs[NEBULA_MULTI_POOL_MAX_CLASSES];
   GMutex                 classes_lock;
 };

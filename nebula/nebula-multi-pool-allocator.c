@@ -346,8 +346,9 @@ nebula_multi_pool_allocator_contains (NebulaAllocator *allocator,
 /* The direct path (nebula-allocator-core-private.h): what
  * nebula_allocator_allocate() and _deallocate() run once the configuration
  * is valid. A request of a class already made goes straight to its pool's
- * own fast path: a thread-safe pool's direct path (its magazines), a
- * single-threaded pool's inline path. Whatever those decline (a class not
+ * own fast path: a single-threaded pool's inline path, then its direct
+ * path (the free list of a stride that is not a power of two), a
+ * thread-safe pool's direct path (its magazines). Whatever those decline (a class not
  * made yet, a refill, a larger alignment, a fill, a bad free) takes the
  * exported path above, which serves it or says what is wrong. */
 static inline gboolean
@@ -378,11 +379,12 @@ multi_pool_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (pool == NULL))
     return NULL;
 
+  /* A single-threaded class's inline path first (a thread-safe one has
+   * none). */
   direct = self->directs[index];
-  if (direct != NULL)
-    ptr = direct->alloc (pool, size, alignment);
-  else if (!_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size, alignment, &ptr))
-    ptr = NULL;
+  if (self->config.thread_safe || !_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size,
+                                                            alignment, &ptr))
+    ptr = direct != NULL ? direct->alloc (pool, size, alignment) : NULL;
 
   if (G_LIKELY (ptr != NULL))
     nebula_stats_counters_record_allocation (&self->stats, size);
@@ -411,17 +413,17 @@ multi_pool_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_DECLINED;
 
   direct = self->directs[index];
-  if (direct != NULL)
+  if (!self->config.thread_safe &&
+      _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment))
+    result = NEBULA_DIRECT_DONE;
+  else if (direct != NULL)
     {
       result = direct->dealloc (pool, ptr, size, alignment, error);
       if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
         explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
     }
   else
-    {
-      result = _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment)
-        ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_DECLINED;
-    }
+    result = NEBULA_DIRECT_DECLINED;
 
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     nebula_stats_counters_record_deallocation (&self->stats, size);

@@ -80,6 +80,14 @@ struct _NebulaPoolAllocator
   gsize                  block_alignment;
   gboolean               ready;         /* initialized and valid; release-published */
   guint                  block_shift;   /* log2 (block_size), or 0 if not a power of two */
+  /* block_size is odd << block_odd_shift: the index of a block start is
+   * (offset >> block_odd_shift) * block_odd_inverse (mod 2^64), and that
+   * product exceeds block_odd_limit (G_MAXSIZE / odd) exactly when the
+   * offset is not a multiple of block_size, so the hot paths divide by
+   * none (block_start_index()). */
+  guint                  block_odd_shift;
+  gsize                  block_odd_inverse;
+  gsize                  block_odd_limit;
 
   /* Thread-safe mode: every operation writes both, so they share a cache
    * line that no read-mostly field shares (the padding keeps the others
@@ -250,6 +258,22 @@ block_index_at (NebulaPoolAllocator *self,
   return offset / self->block_size;
 }
 
+/* The index of the block that starts at @ptr, FALSE if @ptr is not a
+ * block start (then *@index is meaningless): no division, see
+ * block_odd_inverse. */
+static inline gboolean
+block_start_index (NebulaPoolAllocator *self,
+                   const guint8        *data,
+                   gconstpointer        ptr,
+                   gsize               *index)
+{
+  gsize offset = (gsize) ((const guint8 *) ptr - data);
+
+  *index = (offset >> self->block_odd_shift) * self->block_odd_inverse;
+  return (offset & (((gsize) 1 << self->block_odd_shift) - 1)) == 0 &&
+         *index <= self->block_odd_limit;
+}
+
 static inline gsize
 block_index (NebulaPoolAllocator *self,
              Slab                *slab,
@@ -273,10 +297,8 @@ gsize     nebula_pool_magazines_in_use         (NebulaPoolAllocator  *self);
 static inline gsize
 load_n_in_use (NebulaPoolAllocator *self)
 {
-  if (self->magazine_size != 0)
-    return nebula_pool_magazines_in_use (self);
   if (self->config.thread_safe)
-    return atomic_load_size (&self->shared.n_in_use);
+    return nebula_pool_magazines_in_use (self);
   return self->fast.n_in_use;
 }
 
@@ -290,7 +312,7 @@ entry_index (NebulaPoolAllocator *self,
 {
   gsize offset = (gsize) (block - slab->data);
 
-  return self->block_shift != 0 ? offset >> self->block_shift : offset / self->block_size;
+  return (offset >> self->block_odd_shift) * self->block_odd_inverse;
 }
 
 /* Whether block @index of @slab is handed out (check-frees only). */
@@ -377,15 +399,15 @@ static inline gboolean
 mark_listed_block (NebulaPoolAllocator *self,
                    guint8              *block)
 {
-  Slab *slab = find_slab (self, self->n_slabs, block);
-  gboolean at_start;
+  guint8 *data;
+  Slab *slab = find_slab_at (self, self->n_slabs, block, &data);
   gsize index;
 
   if (G_UNLIKELY (slab == NULL))
     return FALSE;
 
-  index = block_index (self, slab, block, &at_start);
-  if (G_UNLIKELY (!at_start || index >= slab->fresh || slab->states[index] != POOL_BLOCK_LISTED))
+  if (G_UNLIKELY (!block_start_index (self, data, block, &index) || index >= slab->fresh ||
+                  slab->states[index] != POOL_BLOCK_LISTED))
     return FALSE;
 
   slab->states[index] = POOL_BLOCK_OUT;
@@ -400,15 +422,15 @@ static inline gboolean
 mark_block_free (NebulaPoolAllocator *self,
                  gconstpointer        ptr)
 {
-  Slab *slab = find_slab (self, self->n_slabs, ptr);
-  gboolean at_start;
+  guint8 *data;
+  Slab *slab = find_slab_at (self, self->n_slabs, ptr, &data);
   gsize index;
 
   if (G_UNLIKELY (slab == NULL))
     return FALSE;
 
-  index = block_index (self, slab, ptr, &at_start);
-  if (G_UNLIKELY (!at_start || slab->states[index] != POOL_BLOCK_OUT))
+  if (G_UNLIKELY (!block_start_index (self, data, ptr, &index) ||
+                  slab->states[index] != POOL_BLOCK_OUT))
     return FALSE;
 
   slab->states[index] = POOL_BLOCK_LISTED;
@@ -455,15 +477,6 @@ guint     nebula_pool_take_shared              (NebulaPoolAllocator  *self,
                                                 PoolEntry            *entries,
                                                 guint                 max,
                                                 GError              **error);
-void      nebula_pool_give_shared              (NebulaPoolAllocator  *self,
-                                                PoolEntry            *entry);
-Slab     *nebula_pool_mark_freed               (NebulaPoolAllocator  *self,
-                                                gpointer              ptr,
-                                                gsize                 size,
-                                                GError              **error);
-gpointer  nebula_pool_hand_out                 (NebulaPoolAllocator  *self,
-                                                PoolEntry            *entry,
-                                                gsize                 size);
 gpointer  nebula_pool_allocate_concurrent      (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);
@@ -471,6 +484,8 @@ gboolean  nebula_pool_deallocate_concurrent    (NebulaPoolAllocator  *self,
                                                 gpointer              ptr,
                                                 gsize                 size,
                                                 GError              **error);
+gboolean  nebula_pool_take_fresh_one           (NebulaPoolAllocator  *self,
+                                                PoolEntry            *entry);
 
 /* nebula-pool-magazine.c: per-thread caches of free blocks, for a
  * thread-safe pool with a magazine size. */
@@ -488,6 +503,9 @@ void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+
+/* nebula-pool-direct.c: the direct path of a single-threaded pool. */
+const NebulaCoreDirect *nebula_pool_single_direct (void);
 
 /* nebula-pool-allocator.c */
 void      nebula_pool_set_bad_pointer          (NebulaPoolAllocator  *self,

@@ -6,7 +6,7 @@
 #include "config.h"
 
 
-#include "nebula-pool-allocator-private.h"
+#include "nebula-pool-concurrent-private.h"
 
 /* Thread-safe free list.
  *
@@ -26,37 +26,6 @@
  * are atomic. A trim frees a slab's blocks but keeps its header and links
  * (nebula-pool-trim.c), so a stale index always leads to readable links;
  * the walk never reads a block. */
-
-/* The header holding block @index, retired ones included: a walk that
- * started before a trim may meet their indices. */
-static inline Slab *
-slab_of_index (NebulaPoolAllocator *self,
-               gsize                index)
-{
-  guint i = __atomic_load_n (&self->n_headers, __ATOMIC_ACQUIRE);
-
-  while (--i > 0 && self->slabs[i]->first > index)
-    ;
-  return self->slabs[i];
-}
-
-static void
-push_concurrent (NebulaPoolAllocator *self,
-                 Slab                *slab,
-                 gsize                local)
-{
-  guint64 top = slab->first + local + 1;
-  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_RELAXED);
-  guint64 new_head;
-
-  do
-    {
-      __atomic_store_n (&slab->links[local], (guint32) head, __ATOMIC_RELAXED);
-      new_head = ((head >> 32) + 1) << 32 | top;
-    }
-  while (!__atomic_compare_exchange_n (&self->shared.head, &head, new_head, TRUE,
-                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
-}
 
 /* Nothing free and the current tail used up: move to the next slab's tail
  * or grow. Growth is rare, so it takes a lock. */
@@ -182,66 +151,6 @@ nebula_pool_take_shared (NebulaPoolAllocator  *self,
   return n;
 }
 
-void
-nebula_pool_give_shared (NebulaPoolAllocator *self,
-                         PoolEntry           *entry)
-{
-  Slab *slab = entry->slab;
-
-  push_concurrent (self, slab, entry_index (self, slab, entry->block));
-}
-
-/* Marks a free block handed out, and prepares it for the caller. */
-gpointer
-nebula_pool_hand_out (NebulaPoolAllocator *self,
-                      PoolEntry           *entry,
-                      gsize                size)
-{
-  if (self->check_frees)
-    {
-      gsize local = entry_index (self, entry->slab, entry->block);
-
-      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELEASE);
-    }
-
-  tools_hand_out (self, entry->block);
-  fill_block (self, entry->block, size);
-  return entry->block;
-}
-
-/* Checks that @ptr is a block of the pool that is handed out, and marks it
- * free. With check-frees the mark is an atomic exchange on the block's
- * state byte: of two frees of one block, from any threads and at any
- * time, exactly one finds it handed out; the other is DOUBLE_FREE. It is
- * the one read-modify-write of a free (an allocation marks with a plain
- * store). */
-Slab *
-nebula_pool_mark_freed (NebulaPoolAllocator  *self,
-                        gpointer              ptr,
-                        gsize                 size,
-                        GError              **error)
-{
-  Slab *slab;
-  gsize local;
-
-  if (!nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
-    return NULL;
-
-  if (self->check_frees &&
-      __atomic_exchange_n (&slab->states[local], 0, __ATOMIC_ACQ_REL) == 0)
-    {
-      nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                   "is not allocated: it was already freed (double free)",
-                                   error);
-      return NULL;
-    }
-
-  if (self->config.free_fill >= 0)
-    memset (ptr, self->config.free_fill, self->block_size);
-  tools_take_back (self, ptr);
-  return slab;
-}
-
 gpointer
 nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
                                  gsize                 size,
@@ -271,4 +180,13 @@ nebula_pool_deallocate_concurrent (NebulaPoolAllocator  *self,
   __atomic_fetch_sub (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
   nebula_pool_give_shared (self, &entry);
   return TRUE;
+}
+
+/* One block of the fresh tail, for the inline steps
+ * (nebula-pool-concurrent-private.h). */
+gboolean
+nebula_pool_take_fresh_one (NebulaPoolAllocator *self,
+                            PoolEntry           *entry)
+{
+  return take_fresh_batch_concurrent (self, entry, 1) != 0;
 }

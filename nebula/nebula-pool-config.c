@@ -23,6 +23,18 @@ is_power_of_two (guint64 value)
   return value != 0 && (value & (value - 1)) == 0;
 }
 
+/* The inverse of @odd modulo 2^64 (Newton's iteration: each step doubles
+ * the bits that are right, and @odd is its own inverse to 3 bits). */
+static gsize
+odd_inverse (gsize odd)
+{
+  gsize inverse = odd;
+
+  for (guint i = 0; i < 5; i++)
+    inverse *= 2 - odd * inverse;
+  return inverse;
+}
+
 void
 nebula_pool_init_once (gpointer data)
 {
@@ -149,6 +161,9 @@ nebula_pool_init_once (gpointer data)
   self->block_size_property = stride;
   self->block_alignment = self->block_alignment_property;
   self->block_shift = is_power_of_two (stride) ? (guint) g_bit_nth_lsf (stride, -1) : 0;
+  self->block_odd_shift = (guint) g_bit_nth_lsf (stride, -1);
+  self->block_odd_inverse = odd_inverse (stride >> self->block_odd_shift);
+  self->block_odd_limit = G_MAXSIZE / (stride >> self->block_odd_shift);
   self->max_blocks = total;
   if (self->max_block_count == 0)
     self->max_block_count = self->block_count;

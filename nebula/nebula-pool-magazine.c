@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "nebula-pool-allocator-private.h"
+#include "nebula-pool-concurrent-private.h"
 
 /* Per-thread caches of free blocks for a thread-safe pool (Bonwick's
  * magazines, the design GSlice implemented).
@@ -62,9 +62,13 @@
  * Statistics: each magazine counts the blocks its thread took and gave
  * back (single-writer atomic stores); the pool's in-use count is the shared
  * counter plus the sum of the magazines' differences. Budgets are charged
- * per slab, so the blocks cached per thread are charged once. */
+ * per slab, so the blocks cached per thread are charged once.
+ *
+ * A thread-safe pool without magazines (magazine_size 0) still gives each
+ * thread a record, a magazine that caches nothing: its direct path
+ * (shared_direct_alloc() below) takes and gives blocks on the shared list
+ * and counts them there, so that no shared counter is written. */
 
-#define MAGAZINE_MAX        256   /* the largest magazine-size */
 #define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
 #define MAGAZINE_MIN_BLOCKS 256
 
@@ -76,7 +80,7 @@ typedef struct
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
   guint                n;           /* blocks in @entries */
-  PoolEntry            entries[MAGAZINE_MAX];
+  PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;
 
 /* The process-wide lock of the rare events. GMutex is built from atomics
@@ -131,16 +135,37 @@ static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
  * size classes used in turn (two that share a slot take turns through
  * magazine_lookup()). A slot may hold another pool's magazine, never a
  * freed one: magazine_lookup() clears them all before it frees an
- * orphaned magazine. */
-#define RECENT_MAGAZINES 16
-static __thread PoolMagazine *recent_magazines[RECENT_MAGAZINES] __attribute__ ((tls_model ("initial-exec")));
+ * orphaned magazine. The slots are a heap array made by the thread's first
+ * lookup and freed at its exit: the initial-exec TLS is one pointer (a
+ * library loaded with dlopen(), as from Python or gjs, takes it from
+ * glibc's small static TLS surplus), and there are enough slots for the
+ * classes of several multi-pools. */
+#define RECENT_MAGAZINES 256
+static __thread PoolMagazine **recent_magazines __attribute__ ((tls_model ("initial-exec")));
 
 static gint next_magazine_slot;
 
-static inline PoolMagazine **
-recent_slot (NebulaPoolAllocator *self)
+static inline PoolMagazine *
+recent_get (NebulaPoolAllocator *self)
 {
-  return &recent_magazines[self->magazine_slot];
+  PoolMagazine **slots = recent_magazines;
+
+  return G_LIKELY (slots != NULL) ? slots[self->magazine_slot] : NULL;
+}
+
+/* After magazine_lookup() made the slots. */
+static inline void
+recent_set (NebulaPoolAllocator *self,
+            PoolMagazine        *magazine)
+{
+  recent_magazines[self->magazine_slot] = magazine;
+}
+
+static void
+recent_clear (void)
+{
+  if (recent_magazines != NULL)
+    memset (recent_magazines, 0, RECENT_MAGAZINES * sizeof (PoolMagazine *));
 }
 
 static inline void
@@ -187,7 +212,7 @@ thread_magazines_free (gpointer data)
     }
   unlock_magazines ();
 
-  memset (recent_magazines, 0, sizeof recent_magazines);
+  g_clear_pointer (&recent_magazines, g_free);
   g_ptr_array_free (magazines, TRUE);
 }
 
@@ -202,6 +227,8 @@ magazine_lookup (NebulaPoolAllocator *self)
       magazines = g_ptr_array_new_with_free_func (g_free);
       g_private_set (&thread_magazines, magazines);
     }
+  if (recent_magazines == NULL)
+    recent_magazines = g_new0 (PoolMagazine *, RECENT_MAGAZINES);
 
   for (guint i = magazines->len; i-- > 0;)
     {
@@ -214,7 +241,7 @@ magazine_lookup (NebulaPoolAllocator *self)
        * once no recent slot does. */
       if (pool == NULL)
         {
-          memset (recent_magazines, 0, sizeof recent_magazines);
+          recent_clear ();
           g_ptr_array_remove_index_fast (magazines, i);
         }
       else if (pool == self)
@@ -222,11 +249,11 @@ magazine_lookup (NebulaPoolAllocator *self)
     }
   if (found != NULL)
     {
-      *recent_slot (self) = found;
+      recent_set (self, found);
       return found;
     }
 
-  magazine = g_new0 (PoolMagazine, 1);
+  magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -236,7 +263,7 @@ magazine_lookup (NebulaPoolAllocator *self)
   unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
-  *recent_slot (self) = magazine;
+  recent_set (self, magazine);
   return magazine;
 }
 
@@ -257,7 +284,7 @@ magazine_catch_up (NebulaPoolAllocator *self,
 static inline PoolMagazine *
 magazine_of (NebulaPoolAllocator *self)
 {
-  PoolMagazine *magazine = *recent_slot (self);
+  PoolMagazine *magazine = recent_get (self);
   guint generation;
 
   if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
@@ -442,12 +469,74 @@ static const NebulaCoreDirect magazine_direct = {
   magazine_direct_dealloc,
 };
 
-/* At the end of a successful initialization. */
+/* The direct path of a thread-safe pool without magazines: the shared
+ * list's steps, without growth (the vfunc grows the pool or says that it
+ * cannot). The thread's record (a magazine that caches nothing) counts
+ * the blocks taken and given back, so that no shared counter is written. */
+static gpointer
+shared_direct_alloc (gpointer allocator,
+                     gsize    size,
+                     gsize    alignment)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
+  PoolEntry entry;
+  gpointer block;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
+    return NULL;
+
+  magazine = magazine_of (self);
+  if (!nebula_pool_take_one_shared (self, &entry))
+    return NULL;
+
+  count_one (&magazine->taken);
+  block = nebula_pool_hand_out (self, &entry, size);
+  nebula_stats_counters_record_allocation (&self->stats, size);
+  return block;
+}
+
+static NebulaDirectResult
+shared_direct_dealloc (gpointer   allocator,
+                       gpointer   ptr,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolEntry entry = { ptr, NULL };
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  entry.slab = nebula_pool_mark_freed (self, ptr, size, error);
+  if (entry.slab == NULL)
+    return NEBULA_DIRECT_FAILED;
+
+  /* Before the push, so that the count never exceeds the blocks out. */
+  count_one (&magazine_of (self)->given);
+  nebula_pool_give_shared (self, &entry);
+  nebula_stats_counters_record_deallocation (&self->stats, size);
+  return NEBULA_DIRECT_DONE;
+}
+
+static const NebulaCoreDirect shared_direct = {
+  shared_direct_alloc,
+  shared_direct_dealloc,
+};
+
+/* At the end of a successful initialization: the pool's direct path, its
+ * magazines' or, without, the shared list's, or a single-threaded pool's
+ * (nebula-pool-direct.c). */
 void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
   if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
+  else if (self->config.thread_safe)
+    nebula_allocator_core_set_direct (self, &shared_direct);
+  else
+    nebula_allocator_core_set_direct (self, nebula_pool_single_direct ());
 }
 
 /* At initialization: a thread-safe pool large enough gets magazines. */
@@ -496,7 +585,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
 {
   gsize in_magazines = 0;
 
-  if (self->magazine_size == 0)
+  if (!self->config.thread_safe)
     return;
 
   lock_depot (self);

@@ -24,6 +24,9 @@
  * one push plus one pop). The requests_* functions open a bump scope or a
  * stack frame, allocate 16 blocks of 16..128 bytes and close it, N / 16
  * times (Ir / N is one allocation plus a 16th of the scope or frame).
+ * churn_pool_ts_interface runs the churn loop on a thread-safe pool (one
+ * thread); the mixed_* functions run it with sizes of 8 to 999 bytes on a
+ * multi-pool, thread-safe (its default) and not.
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -184,6 +187,11 @@ __attribute__ ((noipa))
 DEFINE_CHURN (churn_system_unchecked_interface, NebulaAllocator,
               nebula_allocator_allocate (self, 64, 8, NULL),
               nebula_allocator_deallocate (self, p, 64, 8, NULL))
+/* A thread-safe pool (one thread): its magazines' direct path. */
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_pool_ts_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
 __attribute__ ((noipa))
 DEFINE_CHURN (churn_malloc, void,
               malloc (64),
@@ -193,6 +201,41 @@ __attribute__ ((noipa))
 DEFINE_CHURN (churn_malloc_call, void,
               nebula_bench_floor_malloc (64, 8),
               nebula_bench_floor_malloc_free (p, 64, 8))
+
+/* The churn loop with sizes of 8 to 999 bytes (as the larson workload),
+ * each block freed with its own size: the multi-pool's classes. */
+#define DEFINE_MIXED(name)                                                        \
+  __attribute__ ((noipa)) static G_NO_INLINE guint64                              \
+  name (gpointer data)                                                            \
+  {                                                                               \
+    NebulaAllocator *self = data;                                                 \
+    guint8 *live[LIVE];                                                           \
+    gsize sizes[LIVE];                                                            \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < LIVE; i++)                                              \
+      {                                                                           \
+        sizes[i] = 8 + (i * 7919) % 992;                                          \
+        live[i] = nebula_allocator_allocate (self, sizes[i], 8, NULL);            \
+      }                                                                           \
+    for (guint i = 0; i < N; i++)                                                 \
+      {                                                                           \
+        guint slot = (i * 37) % LIVE;                                             \
+        guint8 *p;                                                                \
+                                                                                  \
+        nebula_allocator_deallocate (self, live[slot], sizes[slot], 8, NULL);     \
+        sizes[slot] = 8 + (i * 7919) % 992;                                       \
+        p = live[slot] = nebula_allocator_allocate (self, sizes[slot], 8, NULL);  \
+        *p = (guint8) i;                                                          \
+        sum += GPOINTER_TO_SIZE (p);                                              \
+      }                                                                           \
+    for (guint i = 0; i < LIVE; i++)                                              \
+      nebula_allocator_deallocate (self, live[i], sizes[i], 8, NULL);             \
+    return sum;                                                                   \
+  }
+
+DEFINE_MIXED (mixed_multipool_interface)
+DEFINE_MIXED (mixed_multipool_st_interface)
 
 #define DEFINE_FRAMES(name, Type, alloc_expr, free_expr)                          \
   static G_NO_INLINE guint64                                                      \
@@ -377,6 +420,22 @@ main (int   argc,
       sum += RUN (churn_system_unchecked_interface, unchecked);
       sum += RUN (churn_malloc, NULL);
       sum += RUN (churn_malloc_call, NULL);
+    }
+    {
+      g_autoptr(NebulaPoolAllocator) shared = NULL;
+      g_autoptr(NebulaMultiPoolAllocator) multi = NULL;
+      g_autoptr(NebulaMultiPoolAllocator) multi_st = NULL;
+
+      shared = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
+                               "block-count", (guint64) LIVE, "thread-safe", TRUE,
+                               "track-stats", stats, NULL);
+      multi = g_initable_new (NEBULA_TYPE_MULTI_POOL_ALLOCATOR, NULL, NULL,
+                              "track-stats", stats, NULL);
+      multi_st = g_initable_new (NEBULA_TYPE_MULTI_POOL_ALLOCATOR, NULL, NULL,
+                                 "thread-safe", FALSE, "track-stats", stats, NULL);
+      sum += RUN (churn_pool_ts_interface, shared);
+      sum += RUN (mixed_multipool_interface, multi);
+      sum += RUN (mixed_multipool_st_interface, multi_st);
     }
     sum += RUN (frames_floor_inline, &frames);
     sum += RUN (frames_floor_call, &frames);

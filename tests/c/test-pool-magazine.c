@@ -4,8 +4,11 @@
  *
  * Cross-thread frees, a double free split across two threads, a thread
  * that exits while its magazine holds blocks, a reset and a finalize with
- * caches alive, and exact counts afterwards. The threads suite runs it
- * under ThreadSanitizer, the C suite under Valgrind and ASan.
+ * caches alive, and exact counts afterwards. The /pool/shared/ paths run
+ * the same tests on a pool without magazines (magazine-size 0: the shared
+ * free list's direct path, whose threads count their blocks in records
+ * that cache nothing). The threads suite runs it under ThreadSanitizer,
+ * the C suite under Valgrind and ASan.
  */
 
 #include "config.h"
@@ -19,6 +22,9 @@
 #define BLOCK_SIZE 64
 #define N_BLOCKS   4096
 
+/* Whether the pools of the running test have magazines. */
+static gboolean use_magazines = TRUE;
+
 static NebulaPoolAllocator *
 new_pool (gboolean check_frees)
 {
@@ -28,11 +34,16 @@ new_pool (gboolean check_frees)
                                               "block-count", (guint64) N_BLOCKS,
                                               "thread-safe", TRUE,
                                               "check-frees", check_frees,
+                                              "magazine-size", use_magazines ? -1 : 0,
                                               NULL);
 
   g_assert_no_error (error);
-  /* Large enough for magazines: the paths below are the cached ones. */
-  g_assert_cmpuint (pool->magazine_size, >, 0);
+  /* Large enough for magazines: the paths below are the cached ones
+   * (unless the test asks for none). */
+  if (use_magazines)
+    g_assert_cmpuint (pool->magazine_size, >, 0);
+  else
+    g_assert_cmpuint (pool->magazine_size, ==, 0);
   return pool;
 }
 
@@ -379,7 +390,7 @@ test_direct_path (void)
   g_autoptr(NebulaAllocatorStats) stats = NULL;
   g_autoptr(GError) error = NULL;
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
-  const guint n = 20 * pool->magazine_size;
+  const guint n = 20 * MAX (pool->magazine_size, 16);
   g_autofree gpointer *blocks = g_new0 (gpointer, n);
   gpointer foreign;
 
@@ -421,6 +432,134 @@ test_direct_path (void)
   g_assert_cmpuint (bytes_used (pool), ==, 0);
 }
 
+/* A stride that is not a power of two (48 bytes): block starts are found
+ * without a division (nebula-pool-allocator-private.h, block_odd_inverse);
+ * a pointer into a block, or just past the slab, is still refused with
+ * the full message, thread-safe or not, and a block start is accepted. */
+static void
+check_odd_stride (gboolean thread_safe)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 48,
+                                                        "block-alignment", (guint64) 16,
+                                                        "block-count", (guint64) 64,
+                                                        "thread-safe", thread_safe,
+                                                        NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  guint8 *blocks[64];
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->block_size, ==, 48);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      blocks[i] = nebula_allocator_allocate (alloc, 48, 16, &error);
+      g_assert_no_error (error);
+    }
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      for (guint offset = 8; offset < 48; offset += 8)
+        {
+          g_assert_false (nebula_allocator_deallocate (alloc, blocks[i] + offset, 8, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_assert_nonnull (strstr (error->message, "is not the start of a block"));
+          g_clear_error (&error);
+        }
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 48, 16, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_false (nebula_allocator_deallocate (alloc, blocks[5], 48, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  /* Again, off the free list (the direct paths), every block once. */
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    {
+      guint8 *block = nebula_allocator_allocate (alloc, 1 + i % 48, 16, &error);
+
+      g_assert_no_error (error);
+      for (guint j = 0; j < i; j++)
+        g_assert_true (blocks[j] != block);
+      blocks[i] = block;
+    }
+  g_assert_null (nebula_allocator_allocate (alloc, 48, 16, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+  g_assert_cmpuint (bytes_used (pool), ==, 64 * 48);
+  for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+    g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 1 + i % 48, 16, NULL));
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, 128);
+  g_assert_cmpuint (stats->deallocations, ==, 128);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+}
+
+/* block_start_index() against a division, for every stride a multi-pool
+ * class or a small pool may have, and every offset in a few blocks. */
+static void
+test_block_start_index (void)
+{
+  g_autofree guint8 *buffer = g_malloc (16 * 1024);
+
+  for (guint64 size = 8; size <= 1024; size += 8)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                            "block-size", size,
+                                                            "block-alignment", (guint64) 8,
+                                                            "block-count", (guint64) 4,
+                                                            NULL);
+
+      g_assert_no_error (error);
+      for (gsize offset = 0; offset < 16 * 1024; offset++)
+        {
+          gsize index;
+          gboolean start = block_start_index (pool, buffer, buffer + offset, &index);
+
+          g_assert_cmpint (start, ==, offset % pool->block_size == 0);
+          if (start)
+            g_assert_cmpuint (index, ==, offset / pool->block_size);
+        }
+    }
+}
+
+static void
+test_odd_stride_shared (void)
+{
+  check_odd_stride (TRUE);
+}
+
+static void
+test_odd_stride_single (void)
+{
+  check_odd_stride (FALSE);
+}
+
+/* The tests above on a pool without magazines. */
+static void
+run_without_magazines (gconstpointer data)
+{
+  GTestFunc test = (GTestFunc) data;
+
+  use_magazines = FALSE;
+  test ();
+  use_magazines = TRUE;
+}
+
+static void
+add_shared (const char *path,
+            GTestFunc   test)
+{
+  g_test_add_data_func (path, (gconstpointer) test, run_without_magazines);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -434,6 +573,15 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/reset", test_reset_voids_magazines);
   g_test_add_func ("/pool/magazine/finalize", test_finalize_with_live_magazines);
   g_test_add_func ("/pool/magazine/direct-path", test_direct_path);
+  g_test_add_func ("/pool/odd-stride/block-start-index", test_block_start_index);
+  g_test_add_func ("/pool/odd-stride/thread-safe", test_odd_stride_shared);
+  g_test_add_func ("/pool/odd-stride/single-threaded", test_odd_stride_single);
+  add_shared ("/pool/shared/cross-thread-frees", test_cross_thread_frees);
+  add_shared ("/pool/shared/double-free-across-threads", test_double_free_across_threads);
+  add_shared ("/pool/shared/thread-exit", test_thread_exit_returns_blocks);
+  add_shared ("/pool/shared/reset", test_reset_voids_magazines);
+  add_shared ("/pool/shared/finalize", test_finalize_with_live_magazines);
+  add_shared ("/pool/shared/direct-path", test_direct_path);
 
   return g_test_run ();
 }

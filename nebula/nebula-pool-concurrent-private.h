@@ -1,0 +1,157 @@
+/* nebula-pool-concurrent-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-pool-allocator-private.h"
+
+G_BEGIN_DECLS
+
+/* The steps of a thread-safe pool that every request takes, inline so
+ * that the direct paths (nebula-pool-magazine.c) and the exported ones
+ * (nebula-pool-concurrent.c) run them without a call: a block off or onto
+ * the shared free list, the check of a freed pointer and the marks of
+ * check-frees. nebula-pool-concurrent.c explains the free list. */
+
+/* The header holding block @index, retired ones included: a walk that
+ * started before a trim may meet their indices. */
+static inline Slab *
+slab_of_index (NebulaPoolAllocator *self,
+               gsize                index)
+{
+  guint i = __atomic_load_n (&self->n_headers, __ATOMIC_ACQUIRE);
+
+  while (--i > 0 && self->slabs[i]->first > index)
+    ;
+  return self->slabs[i];
+}
+
+static inline void
+push_concurrent (NebulaPoolAllocator *self,
+                 Slab                *slab,
+                 gsize                local)
+{
+  guint64 top = slab->first + local + 1;
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_RELAXED);
+  guint64 new_head;
+
+  do
+    {
+      __atomic_store_n (&slab->links[local], (guint32) head, __ATOMIC_RELAXED);
+      new_head = ((head >> 32) + 1) << 32 | top;
+    }
+  while (!__atomic_compare_exchange_n (&self->shared.head, &head, new_head, TRUE,
+                                       __ATOMIC_RELEASE, __ATOMIC_RELAXED));
+}
+
+/* The top block off the shared free list, or FALSE if it is empty: one
+ * compare-and-swap, whose tag makes a link read from a block another
+ * thread took meanwhile harmless (the swap fails). */
+static inline gboolean
+pop_one_concurrent (NebulaPoolAllocator *self,
+                    PoolEntry           *entry)
+{
+  guint64 head = __atomic_load_n (&self->shared.head, __ATOMIC_ACQUIRE);
+
+  for (;;)
+    {
+      guint32 top = (guint32) head;
+      Slab *slab;
+      gsize local;
+      guint32 next;
+
+      if (top == 0)
+        return FALSE;
+
+      slab = slab_of_index (self, top - 1);
+      local = top - 1 - slab->first;
+      next = __atomic_load_n (&slab->links[local], __ATOMIC_RELAXED);
+      if (__atomic_compare_exchange_n (&self->shared.head, &head, ((head >> 32) + 1) << 32 | next,
+                                       TRUE, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+        {
+          entry->slab = slab;
+          entry->block = slab_data (slab) + local * self->block_size;
+          return TRUE;
+        }
+    }
+}
+
+/* One free block off the shared list, else the fresh tail, without
+ * growing: FALSE when neither has one (a failed attempt on the fresh tail
+ * only pushes its count past the end, which every reader clamps). */
+static inline gboolean
+nebula_pool_take_one_shared (NebulaPoolAllocator *self,
+                             PoolEntry           *entry)
+{
+  return pop_one_concurrent (self, entry) || nebula_pool_take_fresh_one (self, entry);
+}
+
+static inline void
+nebula_pool_give_shared (NebulaPoolAllocator *self,
+                         PoolEntry           *entry)
+{
+  Slab *slab = entry->slab;
+
+  push_concurrent (self, slab, entry_index (self, slab, entry->block));
+}
+
+/* Marks a free block handed out, and prepares it for the caller. */
+static inline gpointer
+nebula_pool_hand_out (NebulaPoolAllocator *self,
+                      PoolEntry           *entry,
+                      gsize                size)
+{
+  if (self->check_frees)
+    {
+      gsize local = entry_index (self, entry->slab, entry->block);
+
+      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELEASE);
+    }
+
+  tools_hand_out (self, entry->block);
+  fill_block (self, entry->block, size);
+  return entry->block;
+}
+
+/* Checks that @ptr is a block of the pool that is handed out, and marks it
+ * free. The common case inline (a block start in a slab); anything else
+ * asks nebula_pool_locate_block(), which says what is wrong. With
+ * check-frees the mark is an atomic exchange on the block's state byte:
+ * of two frees of one block, from any threads and at any time, exactly
+ * one finds it handed out; the other is DOUBLE_FREE. It is the one
+ * read-modify-write of a free (an allocation marks with a plain store). */
+static inline Slab *
+nebula_pool_mark_freed (NebulaPoolAllocator  *self,
+                        gpointer              ptr,
+                        gsize                 size,
+                        GError              **error)
+{
+  guint8 *data;
+  Slab *slab = find_slab_at (self, n_slabs_of (self), ptr, &data);
+  gboolean at_start = FALSE;
+  gsize local = 0;
+
+  if (G_LIKELY (slab != NULL))
+    at_start = block_start_index (self, data, ptr, &local);
+  if (G_UNLIKELY (!at_start) &&
+      !nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
+    return NULL;
+
+  if (self->check_frees &&
+      __atomic_exchange_n (&slab->states[local], 0, __ATOMIC_ACQ_REL) == 0)
+    {
+      nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                   "is not allocated: it was already freed (double free)",
+                                   error);
+      return NULL;
+    }
+
+  if (G_UNLIKELY (self->config.free_fill >= 0))
+    memset (ptr, self->config.free_fill, self->block_size);
+  tools_take_back (self, ptr);
+  return slab;
+}
+
+G_END_DECLS
