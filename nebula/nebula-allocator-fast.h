@@ -410,17 +410,24 @@ _nebula_pool_fast_give (NebulaPoolFast *fast,
   return TRUE;
 }
 
-/* An allocation that is not a PERFORMANCE pool's pop (whose test the
- * caller made): the default configuration's, a listed head in the other
- * configurations, and the never-used tail in all of them. Each path reads
- * the free list only once its limit says the inline path is open: a
- * thread-safe pool's fields are not for the calling thread. */
+/* The whole inline request, statistics included: what
+ * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first.
+ * The default configuration is tested first (its limit, then the state
+ * byte and the counters, neither pointer tested), then the PERFORMANCE
+ * preset's (a pop), then the general path (check-frees or statistics
+ * alone, each pointer tested, and every configuration's never-used tail).
+ * Each path reads the free list only once its limit says the inline path
+ * is open: a thread-safe pool's fields are not the calling thread's. */
 static inline gboolean
-_nebula_pool_fast_alloc_checked (NebulaPoolFast *fast,
-                                 gsize           size,
-                                 gpointer       *out)
+_nebula_pool_fast_alloc (NebulaPoolFast *fast,
+                         gsize           size,
+                         gsize           alignment,
+                         gpointer       *out)
 {
   guint8 *block;
+
+  if (G_UNLIKELY (!_nebula_pool_fast_alignment_ok (fast, alignment)))
+    return FALSE;
 
   if (G_LIKELY (size - 1 < fast->checked_max && (block = fast->free_head) != NULL))
     {
@@ -429,6 +436,13 @@ _nebula_pool_fast_alloc_checked (NebulaPoolFast *fast,
                                                _NEBULA_POOL_BLOCK_OUT)))
         return FALSE;
       _nebula_fast_stats_count_alloc (_NEBULA_POOL_STATS (fast), size);
+      _nebula_pool_fast_pop (fast, block);
+      *out = block;
+      return TRUE;
+    }
+
+  if (G_LIKELY (size - 1 < fast->plain_max && (block = fast->free_head) != NULL))
+    {
       _nebula_pool_fast_pop (fast, block);
       *out = block;
       return TRUE;
@@ -444,32 +458,7 @@ _nebula_pool_fast_alloc_checked (NebulaPoolFast *fast,
   return TRUE;
 }
 
-/* The whole inline request, statistics included: what
- * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first.
- * With the PERFORMANCE preset a request is the layout test and a pop or a
- * push; in the default configuration it adds the state byte and the
- * counters, with no test for what @checked_max says is there. */
-static inline gboolean
-_nebula_pool_fast_alloc (NebulaPoolFast *fast,
-                         gsize           size,
-                         gsize           alignment,
-                         gpointer       *out)
-{
-  guint8 *block;
-
-  if (G_UNLIKELY (!_nebula_pool_fast_alignment_ok (fast, alignment)))
-    return FALSE;
-
-  if (G_LIKELY (size - 1 < fast->plain_max && (block = fast->free_head) != NULL))
-    {
-      _nebula_pool_fast_pop (fast, block);
-      *out = block;
-      return TRUE;
-    }
-
-  return _nebula_pool_fast_alloc_checked (fast, size, out);
-}
-
+/* The same order as an allocation. */
 static inline gboolean
 _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
                            gpointer        ptr,
@@ -479,13 +468,6 @@ _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
   if (G_UNLIKELY (!_nebula_pool_fast_alignment_ok (fast, alignment)))
     return FALSE;
 
-  /* A NULL free is an error, which the exported path reports. */
-  if (G_LIKELY (size - 1 < fast->plain_max && ptr != NULL))
-    {
-      _nebula_pool_fast_push (fast, ptr);
-      return TRUE;
-    }
-
   if (G_LIKELY (size - 1 < fast->checked_max))
     {
       if (G_UNLIKELY (!_nebula_pool_fast_flip (fast, fast->states, ptr,
@@ -494,13 +476,12 @@ _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
         return FALSE;
       _nebula_fast_stats_count_free (_NEBULA_POOL_STATS (fast), size);
     }
-  else if (G_UNLIKELY (size - 1 >= fast->max_fast_size ||
-                       !_nebula_pool_fast_mark_given (fast, ptr)))
+  else if (G_UNLIKELY (size - 1 >= fast->plain_max || ptr == NULL))
     {
-      return FALSE;
-    }
-  else
-    {
+      /* Not the PERFORMANCE preset's push (a NULL free is an error, which
+       * the exported path reports): the general path. */
+      if (G_UNLIKELY (size - 1 >= fast->max_fast_size || !_nebula_pool_fast_mark_given (fast, ptr)))
+        return FALSE;
       _nebula_fast_stats_free (fast->stats, size);
     }
 
