@@ -227,12 +227,19 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
  * filling memory, or checking frees with a stride that is not a power of
  * two). @alignment_mask is ~(block alignment - 1); @block_shift is log2 of
  * the stride when it is a power of two. @n_in_use counts the blocks out.
- * @mode says which work the inline paths do besides a free-list pop or
- * push: none (%_NEBULA_POOL_FAST_PLAIN, the PERFORMANCE preset), the
- * check-frees states and the statistics, with @states and @stats both
- * set (%_NEBULA_POOL_FAST_CHECKED, the default), or either of them, each
- * tested (%_NEBULA_POOL_FAST_OTHER). @stats points at the plain counters
- * when statistics are kept, else %NULL.
+ * @stats points at the plain counters when statistics are kept, else
+ * %NULL; they follow the fast fields in the instance
+ * (_NEBULA_POOL_STATS()), where the default configuration's paths,
+ * which know they are kept, find them without reading @stats.
+ *
+ * The configuration is in the limits rather than in a mode field, so that
+ * the size test of a request also picks its path: @plain_max is
+ * @max_fast_size when the pool neither checks frees nor keeps statistics
+ * (the PERFORMANCE preset: a request is a free-list pop or push), else 0;
+ * @checked_max is @max_fast_size when it does both (the default: the
+ * state byte and the counters, neither pointer tested), else 0. A pool
+ * with one of the two takes the general path under @max_fast_size, which
+ * tests each pointer.
  *
  * Blocks of other slabs (a pool that grew) are served by the exported
  * path, which checks them the same way.
@@ -240,37 +247,43 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
 typedef struct
 {
   guint8               *free_head;
-  gsize                 max_fast_size;
+  gsize                 plain_max;
   gsize                 alignment_mask;
+  gsize                 checked_max;
   guint8               *base;
   guint8               *states;
-  gsize                *fresh;
   gsize                 fresh_limit;
   gsize                 n_in_use;
-  guint                 block_shift;
-  guint                 mode;
   NebulaStatsPlain     *stats;
+  gsize                *fresh;
+  gsize                 max_fast_size;
+  guint                 block_shift;
 } NebulaPoolFast;
 
 #define _NEBULA_POOL_FAST(self) ((NebulaPoolFast *) _NEBULA_CORE_FAST (self))
+#define _NEBULA_POOL_STATS(fast) ((NebulaStatsPlain *) (gpointer) ((fast) + 1))
 #define _NEBULA_POOL_WORD_BITS  (8 * GLIB_SIZEOF_SIZE_T)
 #define _NEBULA_POOL_BLOCK_OUT    1
 #define _NEBULA_POOL_BLOCK_LISTED 2
-#define _NEBULA_POOL_FAST_PLAIN   0
-#define _NEBULA_POOL_FAST_CHECKED 1
-#define _NEBULA_POOL_FAST_OTHER   2
+
+/* Whether @alignment is one the blocks satisfy: a power of two no stricter
+ * than theirs (0 and other numbers share a bit with the one below them). */
+static inline gboolean
+_nebula_pool_fast_alignment_ok (const NebulaPoolFast *fast,
+                                gsize                 alignment)
+{
+  return ((alignment - 1) & (alignment | fast->alignment_mask)) == 0;
+}
 
 /* Whether a request of @size bytes at @alignment may take the inline path:
  * size - 1 wraps for 0, and a single test refuses alignments that are
- * stricter than the blocks', 0, or not a power of two (a power of two
- * shares no bit with the one below it). */
+ * stricter than the blocks', 0, or not a power of two. */
 static inline gboolean
 _nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
                              gsize                 size,
                              gsize                 alignment)
 {
-  return size - 1 < fast->max_fast_size &&
-         ((alignment - 1) & (alignment | fast->alignment_mask)) == 0;
+  return size - 1 < fast->max_fast_size && _nebula_pool_fast_alignment_ok (fast, alignment);
 }
 
 /* The index in the current slab of the block at @block, for a pool that
@@ -399,10 +412,12 @@ _nebula_pool_fast_give (NebulaPoolFast *fast,
 
 /* The whole inline request, statistics included: what
  * nebula_pool_allocator_alloc() and nebula_allocator_allocate() try first.
- * In %_NEBULA_POOL_FAST_PLAIN mode (the PERFORMANCE preset) a request is
- * the layout test and a pop or a push; in %_NEBULA_POOL_FAST_CHECKED mode
- * (the default) it adds the state byte and the counters, with no test
- * for what the mode says is there. */
+ * The default configuration is tested first (its limit, then the state
+ * byte and the counters, neither pointer tested), then the PERFORMANCE
+ * preset's (a pop), then the general path (check-frees or statistics
+ * alone, each pointer tested, and every configuration's never-used tail).
+ * Each path reads the free list only once its limit says the inline path
+ * is open: a thread-safe pool's fields are not the calling thread's. */
 static inline gboolean
 _nebula_pool_fast_alloc (NebulaPoolFast *fast,
                          gsize           size,
@@ -410,74 +425,64 @@ _nebula_pool_fast_alloc (NebulaPoolFast *fast,
                          gpointer       *out)
 {
   guint8 *block;
-  guint mode;
 
-  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment)))
+  if (G_UNLIKELY (!_nebula_pool_fast_alignment_ok (fast, alignment)))
     return FALSE;
 
-  block = fast->free_head;
-  mode = fast->mode;
-  if (G_UNLIKELY (block == NULL))
-    {
-      /* One call site, so that the compiler inlines it. */
-      block = (guint8 *) _nebula_pool_fast_take_fresh (fast);
-      if (G_UNLIKELY (block == NULL))
-        return FALSE;
-      _nebula_fast_stats_alloc (fast->stats, size);
-      *out = block;
-      return TRUE;
-    }
-
-  if (mode == _NEBULA_POOL_FAST_CHECKED)
+  if (G_LIKELY (size - 1 < fast->checked_max && (block = fast->free_head) != NULL))
     {
       if (G_UNLIKELY (!_nebula_pool_fast_flip (fast, fast->states, block,
                                                _NEBULA_POOL_BLOCK_LISTED,
                                                _NEBULA_POOL_BLOCK_OUT)))
         return FALSE;
-      _nebula_fast_stats_count_alloc (fast->stats, size);
-    }
-  else if (mode != _NEBULA_POOL_FAST_PLAIN)
-    {
-      if (G_UNLIKELY (!_nebula_pool_fast_mark_taken (fast, block)))
-        return FALSE;
-      _nebula_fast_stats_alloc (fast->stats, size);
+      _nebula_fast_stats_count_alloc (_NEBULA_POOL_STATS (fast), size);
+      _nebula_pool_fast_pop (fast, block);
+      *out = block;
+      return TRUE;
     }
 
-  _nebula_pool_fast_pop (fast, block);
+  if (G_LIKELY (size - 1 < fast->plain_max && (block = fast->free_head) != NULL))
+    {
+      _nebula_pool_fast_pop (fast, block);
+      *out = block;
+      return TRUE;
+    }
+
+  if (G_UNLIKELY (size - 1 >= fast->max_fast_size))
+    return FALSE;
+  block = (guint8 *) _nebula_pool_fast_take (fast);
+  if (G_UNLIKELY (block == NULL))
+    return FALSE;
+  _nebula_fast_stats_alloc (fast->stats, size);
   *out = block;
   return TRUE;
 }
 
+/* The same order as an allocation. */
 static inline gboolean
 _nebula_pool_fast_dealloc (NebulaPoolFast *fast,
                            gpointer        ptr,
                            gsize           size,
                            gsize           alignment)
 {
-  guint mode;
-
-  if (G_UNLIKELY (!_nebula_pool_fast_layout_ok (fast, size, alignment)))
+  if (G_UNLIKELY (!_nebula_pool_fast_alignment_ok (fast, alignment)))
     return FALSE;
 
-  mode = fast->mode;
-  if (mode == _NEBULA_POOL_FAST_CHECKED)
+  if (G_LIKELY (size - 1 < fast->checked_max))
     {
       if (G_UNLIKELY (!_nebula_pool_fast_flip (fast, fast->states, ptr,
                                                _NEBULA_POOL_BLOCK_OUT,
                                                _NEBULA_POOL_BLOCK_LISTED)))
         return FALSE;
-      _nebula_fast_stats_count_free (fast->stats, size);
+      _nebula_fast_stats_count_free (_NEBULA_POOL_STATS (fast), size);
     }
-  else if (mode != _NEBULA_POOL_FAST_PLAIN)
+  else if (G_UNLIKELY (size - 1 >= fast->plain_max || ptr == NULL))
     {
-      if (G_UNLIKELY (!_nebula_pool_fast_mark_given (fast, ptr)))
+      /* Not the PERFORMANCE preset's push (a NULL free is an error, which
+       * the exported path reports): the general path. */
+      if (G_UNLIKELY (size - 1 >= fast->max_fast_size || !_nebula_pool_fast_mark_given (fast, ptr)))
         return FALSE;
       _nebula_fast_stats_free (fast->stats, size);
-    }
-  else if (G_UNLIKELY (ptr == NULL))
-    {
-      /* The exported path refuses it. */
-      return FALSE;
     }
 
   _nebula_pool_fast_push (fast, ptr);

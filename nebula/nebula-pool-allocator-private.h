@@ -76,6 +76,9 @@ struct _NebulaPoolAllocator
   /* The single-threaded paths, inline and exported, read and write
    * these; see nebula-pool-allocator.h. */
   NebulaPoolFast         fast;
+  /* Right after the fast fields: the default configuration's inline paths
+   * reach the plain counters at a fixed offset (_NEBULA_POOL_STATS()). */
+  NebulaStatsCounters    stats;
   gsize                  block_size;    /* the stride, after rounding */
   gsize                  block_alignment;
   gboolean               ready;         /* initialized and valid; release-published */
@@ -125,7 +128,6 @@ struct _NebulaPoolAllocator
   gsize                  max_blocks;
   GMutex                 grow_lock;
 
-  NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
 
   /* configuration */

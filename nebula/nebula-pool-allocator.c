@@ -63,17 +63,22 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaPoolAllocator, nebula_pool_allocator, G_TYP
 /* The public header finds the fast fields right after the core. */
 NEBULA_ASSERT_CORE_LAYOUT (NebulaPoolAllocator);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, free_head, 0);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, plain_max, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, alignment_mask, 2);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, base, 3);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, states, 4);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, checked_max, 3);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, base, 4);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, states, 5);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh_limit, 6);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, n_in_use, 7);
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 8);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaPoolFast, mode) == 8 * sizeof (gpointer) + sizeof (guint));
-NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 9);
-G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 10 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 8);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 9);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 10);
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 11);
+G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 12 * sizeof (gpointer));
+/* _NEBULA_POOL_STATS(): the plain counters follow the fast fields. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaPoolAllocator, stats) ==
+                 G_STRUCT_OFFSET (NebulaPoolAllocator, fast) + sizeof (NebulaPoolFast));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 static inline gboolean
 ensure_ready (NebulaPoolAllocator  *self,

@@ -190,19 +190,20 @@ nebula_pool_init_once (gpointer data)
       self->fast.alignment_mask = ~(self->block_alignment - 1);
       self->fast.block_shift = self->block_shift;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-      if (self->check_frees && config->track_stats)
-        self->fast.mode = _NEBULA_POOL_FAST_CHECKED;
-      else if (self->check_frees || config->track_stats)
-        self->fast.mode = _NEBULA_POOL_FAST_OTHER;
-      else
-        self->fast.mode = _NEBULA_POOL_FAST_PLAIN;
       /* The inline check of a free needs the block index as a shift. Any
        * mode that needs the slow path (fills, and memory tools watching, whose
-       * poisoning lives in the slow path) leaves max_fast_size 0, which
+       * poisoning lives in the slow path) leaves the limits 0, which
        * closes the inline paths with the test they make anyway. */
       if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching &&
           (!self->check_frees || self->block_shift != 0))
-        self->fast.max_fast_size = self->block_size;
+        {
+          self->fast.max_fast_size = self->block_size;
+          /* The two configurations whose inline paths test no pointer. */
+          if (self->check_frees && config->track_stats)
+            self->fast.checked_max = self->block_size;
+          else if (!self->check_frees && !config->track_stats)
+            self->fast.plain_max = self->block_size;
+        }
     }
   __atomic_store_n (&self->ready, TRUE, __ATOMIC_RELEASE);
   nebula_pool_magazines_publish (self);
