@@ -249,6 +249,7 @@ class StackTest(AllocatorTestCase):
         self.assertEqual(stack.props.bytes_used, 2 * (HEADER + 64))
         write(top - HEADER, saved)
         self.assertTrue(stack.deallocate(top, 64, 8))
+        self.assertTrue(stack.release_to_marker(bottom))
 
     def test_corrupted_header_default_release(self):
         # The default preset's pop checks the header; its release rewinds
