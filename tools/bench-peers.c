@@ -514,6 +514,8 @@ static struct
   __typeof__ (mi_heap_malloc)         *heap_malloc;
   __typeof__ (mi_heap_malloc_aligned) *heap_malloc_aligned;
   __typeof__ (mi_free)                *free;
+  __typeof__ (mi_malloc)              *malloc;
+  __typeof__ (mi_malloc_aligned)      *malloc_aligned;
 } mi;
 
 typedef struct
@@ -546,8 +548,11 @@ mimalloc_load_once (void)
   mi.heap_malloc = (__typeof__ (mi.heap_malloc)) dlsym (handle, "mi_heap_malloc");
   mi.heap_malloc_aligned = (__typeof__ (mi.heap_malloc_aligned)) dlsym (handle, "mi_heap_malloc_aligned");
   mi.free = (__typeof__ (mi.free)) dlsym (handle, "mi_free");
+  mi.malloc = (__typeof__ (mi.malloc)) dlsym (handle, "mi_malloc");
+  mi.malloc_aligned = (__typeof__ (mi.malloc_aligned)) dlsym (handle, "mi_malloc_aligned");
   if (mi.heap_new == NULL || mi.heap_destroy == NULL || mi.heap_malloc == NULL ||
-      mi.heap_malloc_aligned == NULL || mi.free == NULL)
+      mi.heap_malloc_aligned == NULL || mi.free == NULL || mi.malloc == NULL ||
+      mi.malloc_aligned == NULL)
     return error = g_strdup ("libmimalloc lacks the heap API");
 
   return NULL;
@@ -627,6 +632,31 @@ mimalloc_reset (gpointer data)
 }
 
 DEFINE_PASS (mimalloc_pass, arena, mimalloc_alloc, mimalloc_free, mimalloc_reset)
+
+/* mimalloc as a malloc: mi_malloc/mi_free on its default per-thread heap,
+ * each block freed on its own, nothing destroyed at batch end (the honest
+ * peer of the individual-free workloads, larson above all). */
+static gboolean
+mimalloc_plain_setup (Worker  *worker,
+                      char   **why)
+{
+  const char *error = mimalloc_load ();
+
+  if (error != NULL)
+    *why = g_strdup (error);
+  return error == NULL;
+}
+
+static inline gpointer
+mimalloc_plain_alloc (gpointer data, gsize size, gsize alignment)
+{
+  /* mimalloc aligns to 16 (MI_MAX_ALIGN_SIZE). */
+  if (alignment <= 16)
+    return mi.malloc (size);
+  return mi.malloc_aligned (size, alignment);
+}
+
+DEFINE_PASS (mimalloc_plain_pass, individual, mimalloc_plain_alloc, mimalloc_free, nothing_to_reset)
 #endif
 
 /* ------------------------------------------------------------------ */
@@ -914,8 +944,11 @@ Target nebula_bench_targets[] = {
    * last round's barrier, when its consumer has freed everything. */
   { "mimalloc-heap", KIND_PEER, "mimalloc heap per thread, mi_heap_destroy at batch end",
     mimalloc_setup, mimalloc_teardown, mimalloc_pass, FALSE, .cross_thread_frees = TRUE },
+  { "mimalloc", KIND_PEER, "mimalloc mi_malloc/mi_free (its default heap, nothing destroyed)",
+    mimalloc_plain_setup, no_teardown, mimalloc_plain_pass, FALSE, .cross_thread_frees = TRUE },
 #else
   { "mimalloc-heap", KIND_PEER, "mimalloc heaps", .absent = ABSENT ("libmimalloc-dev") },
+  { "mimalloc", KIND_PEER, "mimalloc mi_malloc/mi_free", .absent = ABSENT ("libmimalloc-dev") },
 #endif
 #if HAVE_OBSTACK
   { "obstack", KIND_PEER, "glibc obstack, 64 KiB chunks, freed to a mark at batch end",
