@@ -224,9 +224,11 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
  * first handed out after a reset.
  * @max_fast_size is the block size, the stride of the slab, or 0 whenever
  * every request must take the exported path (uninitialized, thread-safe,
- * filling memory, or checking frees with a stride that is not a power of
- * two). @alignment_mask is ~(block alignment - 1); @block_shift is log2 of
- * the stride when it is a power of two. @n_in_use counts the blocks out.
+ * or filling memory). @alignment_mask is ~(block alignment - 1). The
+ * stride is an odd number shifted left by @block_shift; @block_inverse is
+ * that odd number's inverse modulo 2^64 (1 for a power of two), so that
+ * the index of a block needs no division (_nebula_pool_fast_index()).
+ * @n_in_use counts the blocks out.
  * @stats points at the plain counters when statistics are kept, else
  * %NULL; they follow the fast fields in the instance
  * (_NEBULA_POOL_STATS()), where the default configuration's paths,
@@ -258,6 +260,7 @@ typedef struct
   gsize                *fresh;
   gsize                 max_fast_size;
   guint                 block_shift;
+  gsize                 block_inverse;
 } NebulaPoolFast;
 
 #define _NEBULA_POOL_FAST(self) ((NebulaPoolFast *) _NEBULA_CORE_FAST (self))
@@ -287,11 +290,14 @@ _nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
 }
 
 /* The index in the current slab of the block at @block, for a pool that
- * checks frees (its stride is a power of two). The offset is rotated
- * rather than shifted: when @block is not at a block boundary, the low
- * bits land on top and make the index larger than any block count, so
- * that one comparison refuses a pointer into a block together with one
- * outside the slab (below it, the offset wraps). */
+ * checks frees, with no division whatever the stride (odd << @block_shift).
+ * The offset is rotated rather than shifted: when its low bits are not 0,
+ * they land on top. The product with the odd part's inverse (modulo 2^64)
+ * is the quotient exactly when the rotated offset is a multiple of the
+ * odd part; any other value maps to a number above G_MAXSIZE / odd, as the
+ * product is a bijection. So a pointer into a block, one outside the slab
+ * (below it, the offset wraps) and one off the low bits all give an index
+ * larger than any block count, and one comparison refuses them all. */
 static inline gsize
 _nebula_pool_fast_index (const NebulaPoolFast *fast,
                          gconstpointer         block)
@@ -299,7 +305,8 @@ _nebula_pool_fast_index (const NebulaPoolFast *fast,
   gsize offset = (gsize) ((guintptr) block - (guintptr) fast->base);
   guint shift = fast->block_shift;
 
-  return (offset >> shift) | (offset << ((0u - shift) & (_NEBULA_POOL_WORD_BITS - 1)));
+  return ((offset >> shift) | (offset << ((0u - shift) & (_NEBULA_POOL_WORD_BITS - 1)))) *
+         fast->block_inverse;
 }
 
 /* The next never-used block of the current slab, marked allocated when

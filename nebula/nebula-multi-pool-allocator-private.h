@@ -57,6 +57,11 @@ struct _NebulaMultiPoolAllocator
    * shared list, a single-threaded pool's free list behind its inline
    * path), or NULL; written before the pool is published. */
   const NebulaCoreDirect *directs[NEBULA_MULTI_POOL_MAX_CLASSES];
+  /* Whether each class pool keeps per-thread magazines, whose steps the
+   * direct path calls itself (nebula_pool_magazine_take() and _give()):
+   * no second dispatch, layout check or statistics. Written before the
+   * pool is published. */
+  gboolean               cached[NEBULA_MULTI_POOL_MAX_CLASSES];
   GMutex                 classes_lock;
 };
 
@@ -66,11 +71,11 @@ gboolean nebula_multi_pool_ensure (NebulaMultiPoolAllocator  *self,
 
 /* The size classes (nebula-multi-pool-classes.c). */
 
-/* The class of a request of @size bytes aligned to @alignment (both valid
- * for the dispatch, size not 0), or -1 when none of the @n_classes classes
- * serves it. */
+/* The class of a request of @size bytes (at most 2^20, and at most
+ * 16-byte aligned) by arithmetic: 16-byte steps up to 128, then four
+ * classes per power of two. A @size of 0 gives -1. */
 static inline int
-nebula_multi_pool_class_of_size (gsize size)
+nebula_multi_pool_class_of_size_computed (gsize size)
 {
   guint p;
 
@@ -80,6 +85,22 @@ nebula_multi_pool_class_of_size (gsize size)
   /* 2^p < size <= 2^(p + 1), p >= 7: four classes of 2^(p - 2) bytes. */
   p = (guint) g_bit_storage (size - 1) - 1;
   return 8 + (int) (p - 7) * 4 + (int) ((size - 1) >> (p - 2)) - 4;
+}
+
+/* Every class size is a multiple of 16, so the classes of the sizes up to
+ * the default max-block-size are a table indexed by (size - 1) / 16. */
+#define NEBULA_MULTI_POOL_TABLE_LIMIT NEBULA_MULTI_POOL_DEFAULT_MAX_BLOCK
+extern const guint8 nebula_multi_pool_class_table[NEBULA_MULTI_POOL_TABLE_LIMIT /
+                                                  NEBULA_MULTI_POOL_SMALL_STEP];
+
+/* The class of a request of @size bytes, as
+ * nebula_multi_pool_class_of_size_computed(): one load up to 1024 bytes. */
+static inline int
+nebula_multi_pool_class_of_size (gsize size)
+{
+  if (G_LIKELY (size - 1 < NEBULA_MULTI_POOL_TABLE_LIMIT))
+    return nebula_multi_pool_class_table[(size - 1) / NEBULA_MULTI_POOL_SMALL_STEP];
+  return nebula_multi_pool_class_of_size_computed (size);
 }
 
 gsize nebula_multi_pool_class_size      (guint                      index);

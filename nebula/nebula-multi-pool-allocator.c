@@ -10,6 +10,7 @@
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-trim-private.h"
 #include "nebula-multi-pool-allocator-private.h"
+#include "nebula-pool-allocator-private.h"
 
 /**
  * NebulaMultiPoolAllocator:
@@ -347,8 +348,10 @@ nebula_multi_pool_allocator_contains (NebulaAllocator *allocator,
  * nebula_allocator_allocate() and _deallocate() run once the configuration
  * is valid. A request of a class already made goes straight to its pool's
  * own fast path: a single-threaded pool's inline path, then its direct
- * path (the free list of a stride that is not a power of two), a
- * thread-safe pool's direct path (its magazines). Whatever those decline (a class not
+ * path (a block of an older slab); a thread-safe pool's magazine steps,
+ * called here without the pool's dispatch, layout check or statistics
+ * (the layout checked here is within every class's); a thread-safe pool
+ * without magazines, its direct path. Whatever those decline (a class not
  * made yet, a refill, a larger alignment, a fill, a bad free) takes the
  * exported path above, which serves it or says what is wrong. */
 static inline gboolean
@@ -382,8 +385,10 @@ multi_pool_direct_alloc (gpointer allocator,
   /* A single-threaded class's inline path first (a thread-safe one has
    * none). */
   direct = self->directs[index];
-  if (self->config.thread_safe || !_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size,
-                                                            alignment, &ptr))
+  if (G_LIKELY (self->cached[index]))
+    ptr = nebula_pool_magazine_take ((NebulaPoolAllocator *) pool, size);
+  else if (self->config.thread_safe || !_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size,
+                                                                 alignment, &ptr))
     ptr = direct != NULL ? direct->alloc (pool, size, alignment) : NULL;
 
   if (G_LIKELY (ptr != NULL))
@@ -413,17 +418,18 @@ multi_pool_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_DECLINED;
 
   direct = self->directs[index];
-  if (!self->config.thread_safe &&
-      _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment))
+  if (G_LIKELY (self->cached[index]))
+    result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
+  else if (!self->config.thread_safe &&
+           _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment))
     result = NEBULA_DIRECT_DONE;
   else if (direct != NULL)
-    {
-      result = direct->dealloc (pool, ptr, size, alignment, error);
-      if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
-        explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
-    }
+    result = direct->dealloc (pool, ptr, size, alignment, error);
   else
     result = NEBULA_DIRECT_DECLINED;
+
+  if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
+    explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
 
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     nebula_stats_counters_record_deallocation (&self->stats, size);

@@ -3,7 +3,8 @@
  * The size classes of a NebulaMultiPoolAllocator: which class serves a
  * request, the lazy creation of each class's NebulaPoolAllocator, and what
  * walks all of them (reset, trim, report, span checks, byte counts). Every
- * pool is used through the NebulaAllocator API only.
+ * pool is used through the NebulaAllocator API, but for whether it keeps
+ * per-thread magazines (the direct path then calls their steps).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,7 +15,7 @@
 #include "nebula-allocator-script-private.h"
 #include "nebula-allocator-report.h"
 #include "nebula-multi-pool-allocator-private.h"
-#include "nebula-pool-allocator.h"
+#include "nebula-pool-allocator-private.h"
 #include "nebula-sanitizer-private.h"
 
 /* A thread-safe pool numbers its blocks in 32 bits; a class may grow to
@@ -23,6 +24,20 @@
 /* The first slab of a class: about 16 KiB, 4 to 1024 blocks. Later slabs
  * double the class (the pool's growth rule). */
 #define CLASS_FIRST_SLAB_BYTES 16384
+
+/* Checked against nebula_multi_pool_class_of_size_computed() for every
+ * size by test-multi-pool-allocator.c. */
+const guint8 nebula_multi_pool_class_table[NEBULA_MULTI_POOL_TABLE_LIMIT /
+                                           NEBULA_MULTI_POOL_SMALL_STEP] = {
+  0, 1, 2, 3, 4, 5, 6, 7,                              /* 16 to 128 */
+  8, 8, 9, 9, 10, 10, 11, 11,                          /* 160 to 256 */
+  12, 12, 12, 12, 13, 13, 13, 13,                      /* 320 to 512 */
+  14, 14, 14, 14, 15, 15, 15, 15,
+  16, 16, 16, 16, 16, 16, 16, 16,                      /* 640 to 1024 */
+  17, 17, 17, 17, 17, 17, 17, 17,
+  18, 18, 18, 18, 18, 18, 18, 18,
+  19, 19, 19, 19, 19, 19, 19, 19,
+};
 
 gsize
 nebula_multi_pool_class_size (guint index)
@@ -121,6 +136,7 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
   if (published == NULL)
     {
       self->directs[index] = nebula_allocator_core_direct (pool);
+      self->cached[index] = nebula_pool_magazines_enabled ((NebulaPoolAllocator *) pool);
       __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
       published = g_steal_pointer (&pool);
     }

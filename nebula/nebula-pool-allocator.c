@@ -74,7 +74,8 @@ NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, stats, 8);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, fresh, 9);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, max_fast_size, 10);
 NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_shift, 11);
-G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 12 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaPoolFast, block_inverse, 12);
+G_STATIC_ASSERT (sizeof (NebulaPoolFast) == 13 * sizeof (gpointer));
 /* _NEBULA_POOL_STATS(): the plain counters follow the fast fields. */
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaPoolAllocator, stats) ==
                  G_STRUCT_OFFSET (NebulaPoolAllocator, fast) + sizeof (NebulaPoolFast));

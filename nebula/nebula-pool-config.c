@@ -188,14 +188,16 @@ nebula_pool_init_once (gpointer data)
     {
       nebula_pool_set_current_slab (self, slab);
       self->fast.alignment_mask = ~(self->block_alignment - 1);
-      self->fast.block_shift = self->block_shift;
+      self->fast.block_shift = self->block_odd_shift;
+      self->fast.block_inverse = self->block_odd_inverse;
       self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
-      /* The inline check of a free needs the block index as a shift. Any
-       * mode that needs the slow path (fills, and memory tools watching, whose
-       * poisoning lives in the slow path) leaves the limits 0, which
-       * closes the inline paths with the test they make anyway. */
-      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching &&
-          (!self->check_frees || self->block_shift != 0))
+      /* Any mode that needs the slow path (fills, and memory tools
+       * watching, whose poisoning lives in the slow path) leaves the limits
+       * 0, which closes the inline paths with the test they make anyway.
+       * Check-frees takes them whatever the stride: the inline check of a
+       * free finds the block index with a rotation and a multiplication
+       * (_nebula_pool_fast_index()), as block_start_index() does. */
+      if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
         {
           self->fast.max_fast_size = self->block_size;
           /* The two configurations whose inline paths test no pointer. */

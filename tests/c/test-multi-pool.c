@@ -9,6 +9,7 @@
 
 #include <nebula.h>
 
+#include "nebula-multi-pool-allocator-private.h"
 #include "test-util.h"
 
 static NebulaAllocator *
@@ -117,6 +118,103 @@ test_multi_pool_class_boundaries (void)
       g_assert_no_error (error);
       used -= 2 * high;
       g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+    }
+}
+
+/* The table the direct path picks a class with gives what the arithmetic
+ * gives, for every size it covers; both give the smallest class that holds
+ * the size, and the arithmetic carries on up to the largest max-block-size. */
+static void
+test_multi_pool_class_table (void)
+{
+  g_assert_cmpint (nebula_multi_pool_class_of_size_computed (0), ==, -1);
+
+  for (gsize size = 1; size <= NEBULA_MULTI_POOL_LARGEST_MAX_BLOCK; size++)
+    {
+      int index = nebula_multi_pool_class_of_size (size);
+
+      if (size <= NEBULA_MULTI_POOL_TABLE_LIMIT)
+        g_assert_cmpint (index, ==, nebula_multi_pool_class_of_size_computed (size));
+      if (size <= NEBULA_MULTI_POOL_TABLE_LIMIT || size % 61 == 0)
+        {
+          g_assert_cmpint (index, >=, 0);
+          g_assert_cmpint (index, <, NEBULA_MULTI_POOL_MAX_CLASSES);
+          g_assert_cmpuint (nebula_multi_pool_class_size ((guint) index), >=, size);
+          if (index > 0)
+            g_assert_cmpuint (nebula_multi_pool_class_size ((guint) index - 1), <, size);
+        }
+    }
+}
+
+/* Every class boundary, thread-safe (the magazine steps the direct path
+ * calls) and not (the class pools' inline paths): the two sizes of a class
+ * free each other's blocks, and a pointer into a block, one from nowhere,
+ * the size of the next class and a double free are refused with what the
+ * class saw, changing nothing. */
+static void
+test_multi_pool_bad_frees_every_class (void)
+{
+  for (guint thread_safe = 0; thread_safe < 2; thread_safe++)
+    {
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaAllocator) alloc = new_multi_pool (&error, "thread-safe", (gboolean) thread_safe,
+                                                         NULL);
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      guint64 local[4] = { 0 };
+
+      g_assert_no_error (error);
+      for (guint i = 0; i < G_N_ELEMENTS (expected_classes); i++)
+        {
+          gsize low = i == 0 ? 1 : expected_classes[i - 1] + 1;
+          gsize high = expected_classes[i];
+          g_autofree char *class_name = g_strdup_printf ("%" G_GSIZE_FORMAT "-byte class", high);
+          guint8 *a, *b;
+
+          a = nebula_allocator_allocate (alloc, low, 8, &error);
+          b = nebula_allocator_allocate (alloc, high, 8, &error);
+          g_assert_no_error (error);
+
+          /* Into the block: its second byte, its middle, its last. */
+          for (gsize offset = 1; offset < high; offset += MAX (high / 2 - 1, 1))
+            {
+              g_assert_false (nebula_allocator_deallocate (alloc, a + offset, high, 8, &error));
+              g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+              g_assert_nonnull (strstr (error->message, class_name));
+              g_clear_error (&error);
+            }
+          g_assert_false (nebula_allocator_deallocate (alloc, a + high - 1, low, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_clear_error (&error);
+
+          /* From nowhere. */
+          g_assert_false (nebula_allocator_deallocate (alloc, local, low, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_clear_error (&error);
+
+          /* With the first size of the next class. */
+          if (i + 1 < G_N_ELEMENTS (expected_classes))
+            {
+              g_assert_false (nebula_allocator_deallocate (alloc, a, high + 1, 8, &error));
+              g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+              g_clear_error (&error);
+            }
+
+          /* Each size of the class frees the other's block, once. */
+          g_assert_true (nebula_allocator_deallocate (alloc, a, high, 8, &error));
+          g_assert_no_error (error);
+          g_assert_true (nebula_allocator_deallocate (alloc, b, low, 8, &error));
+          g_assert_no_error (error);
+          g_assert_false (nebula_allocator_deallocate (alloc, a, low, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+          g_assert_nonnull (strstr (error->message, class_name));
+          g_clear_error (&error);
+        }
+
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->allocations, ==, 2 * G_N_ELEMENTS (expected_classes));
+      g_assert_cmpuint (stats->deallocations, ==, 2 * G_N_ELEMENTS (expected_classes));
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
     }
 }
 
@@ -706,6 +804,8 @@ main (int   argc,
 
   g_test_add_func ("/nebula/multi-pool/defaults", test_multi_pool_defaults);
   g_test_add_func ("/nebula/multi-pool/class-boundaries", test_multi_pool_class_boundaries);
+  g_test_add_func ("/nebula/multi-pool/class-table", test_multi_pool_class_table);
+  g_test_add_func ("/nebula/multi-pool/bad-frees/every-class", test_multi_pool_bad_frees_every_class);
   g_test_add_func ("/nebula/multi-pool/layouts", test_multi_pool_layouts);
   g_test_add_func ("/nebula/multi-pool/bad-frees", test_multi_pool_bad_frees);
   g_test_add_func ("/nebula/multi-pool/reallocate", test_multi_pool_reallocate);

@@ -160,6 +160,89 @@ test_pool_bad_frees (void)
   g_assert_no_error (error);
 }
 
+/* Check-frees with strides that are not powers of two (48 = 3 << 4,
+ * 24 = 3 << 3, 80, 1008 = 63 << 4, as the larson workload's 8-999 bytes
+ * get): the inline path is open (it finds the block index with a rotation
+ * and a multiplication) and refuses exactly what the exported path
+ * refuses: a pointer at every offset into a block, one below and past
+ * the slab, a double free, a block never handed out. */
+static void
+test_pool_odd_strides (void)
+{
+  static const struct { guint64 size, alignment; } strides[] = {
+    { 48, 16 }, { 24, 8 }, { 80, 16 }, { 1008, 16 }, { 64, 16 },
+  };
+
+  for (guint i = 0; i < G_N_ELEMENTS (strides); i++)
+    {
+      gsize stride = strides[i].size;
+      g_autoptr(NebulaPoolAllocator) pool = new_allocator (NEBULA_TYPE_POOL_ALLOCATOR,
+                                                           "block-size", strides[i].size,
+                                                           "block-alignment", strides[i].alignment,
+                                                           "block-count", (guint64) 8, NULL);
+      NebulaPoolFast *fast = _NEBULA_POOL_FAST (pool);
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      g_autoptr(GError) error = NULL;
+      guint8 *blocks[4];
+      guint8 outside[16];
+
+      for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
+        {
+          blocks[j] = nebula_pool_allocator_alloc (pool, stride, 8, &error);
+          g_assert_no_error (error);
+          g_assert_true (blocks[j] == blocks[0] + j * stride);
+        }
+      /* The inline path is open whatever the stride (memory tools close
+       * it, to see every block). */
+      g_assert_cmpuint (fast->max_fast_size, ==, nebula_memory_tools_watching () ? 0 : stride);
+      g_assert_cmpuint (fast->checked_max, ==, nebula_memory_tools_watching () ? 0 : stride);
+
+      /* Every offset into an allocated block, and into a free one. */
+      g_assert_true (nebula_pool_allocator_free (pool, blocks[3], stride, 8, &error));
+      g_assert_no_error (error);
+      for (gsize offset = 1; offset < stride; offset++)
+        {
+          g_assert_false (_nebula_pool_fast_dealloc (fast, blocks[1] + offset, stride, 8));
+          g_assert_false (nebula_pool_allocator_free (pool, blocks[1] + offset, stride, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_assert_nonnull (strstr (error->message, "is not the start of a block"));
+          g_clear_error (&error);
+          g_assert_false (nebula_pool_allocator_free (pool, blocks[3] + offset, stride, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_clear_error (&error);
+        }
+
+      /* Below the slab, past it, and not in it at all. */
+      g_assert_false (_nebula_pool_fast_dealloc (fast, blocks[0] - stride, stride, 8));
+      g_assert_false (_nebula_pool_fast_dealloc (fast, blocks[0] - 1, stride, 8));
+      g_assert_false (_nebula_pool_fast_dealloc (fast, blocks[0] + 8 * stride, stride, 8));
+      g_assert_false (nebula_pool_allocator_free (pool, outside, 8, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      g_assert_nonnull (strstr (error->message, "does not lie in this pool"));
+      g_clear_error (&error);
+
+      /* A double free, and a block of the tail never handed out. */
+      g_assert_false (nebula_pool_allocator_free (pool, blocks[3], stride, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+      g_clear_error (&error);
+      g_assert_false (nebula_pool_allocator_free (pool, blocks[0] + 5 * stride, stride, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+      g_clear_error (&error);
+
+      /* Nothing changed; the good frees and the free list still work. */
+      stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+      g_assert_cmpuint (stats->allocations, ==, 4);
+      g_assert_cmpuint (stats->deallocations, ==, 1);
+      g_assert_true (nebula_pool_allocator_alloc (pool, 1, 8, &error) == (gpointer) blocks[3]);
+      g_assert_no_error (error);
+      for (guint j = 0; j < G_N_ELEMENTS (blocks); j++)
+        g_assert_true (_nebula_pool_fast_dealloc (fast, blocks[j], stride, 8) ||
+                       (nebula_memory_tools_watching () &&
+                        nebula_pool_allocator_free (pool, blocks[j], stride, 8, NULL)));
+      g_assert_cmpuint (nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (pool)), ==, 0);
+    }
+}
+
 /* Takes blocks *@a and *@b of a fresh 64-byte pool, frees *@a and writes
  * *@b + @offset into its link, as a write into a freed block would. FALSE
  * (the test skipped) while memory tools watch: they report that write
@@ -595,6 +678,7 @@ main (int   argc,
 
   g_test_add_func ("/nebula/pool/inline/matches-exported", test_pool_matches_exported);
   g_test_add_func ("/nebula/pool/inline/bad-frees", test_pool_bad_frees);
+  g_test_add_func ("/nebula/pool/inline/odd-strides", test_pool_odd_strides);
   g_test_add_func ("/nebula/pool/inline/damaged-list", test_pool_damaged_list);
   g_test_add_func ("/nebula/pool/inline/link-into-tail", test_pool_link_into_tail);
   g_test_add_func ("/nebula/pool/inline/configurations", test_pool_configurations);
