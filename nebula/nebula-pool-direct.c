@@ -9,10 +9,9 @@
 
 /* The direct path of a single-threaded pool (nebula-allocator-core-private.h):
  * what the wrappers, and a NebulaMultiPoolAllocator's classes, run when
- * the inline path declined. The inline path serves the current slab of a
- * pool whose stride is a power of two (or that does not check frees); this
- * one serves every block of the free list whatever the stride, so a class
- * of 48 or 80 bytes with check-frees takes no full dispatch either. An
+ * the inline path declined. The inline path serves the current slab;
+ * this one serves every block of the free list, so a block of an older
+ * slab takes no full dispatch either. An
  * empty free list, and anything the checks refuse, declines: the full
  * path takes the fresh tail, grows, or says what is wrong. */
 
