@@ -368,14 +368,36 @@ magazine_push (PoolMagazine *magazine,
   count_one (&magazine->given);
 }
 
+/* A request already checked against the pool's block, as a
+ * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
+ * cached block, or NULL when its magazine is empty (the exported path
+ * refills it, which may grow the pool and fail). No statistics: the
+ * caller keeps them. */
+gpointer
+nebula_pool_magazine_take (NebulaPoolAllocator *self,
+                           gsize                size)
+{
+  PoolMagazine *magazine = magazine_of (self);
+
+  if (G_UNLIKELY (magazine->n == 0))
+    return NULL;
+
+  return magazine_pop (self, magazine, size);
+}
+
 gpointer
 nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
                                gsize                 size,
                                GError              **error)
 {
-  PoolMagazine *magazine = magazine_of (self);
+  gpointer block = nebula_pool_magazine_take (self, size);
+  PoolMagazine *magazine;
 
-  if (G_UNLIKELY (magazine->n == 0) && !magazine_refill (self, magazine, size, error))
+  if (G_LIKELY (block != NULL))
+    return block;
+
+  magazine = magazine_of (self);
+  if (!magazine_refill (self, magazine, size, error))
     return NULL;
 
   return magazine_pop (self, magazine, size);
@@ -399,23 +421,6 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
 
   magazine_push (magazine, ptr, slab);
   return TRUE;
-}
-
-/* A request already checked against the pool's block, as a
- * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
- * cached block, or NULL when its magazine is empty (the exported path
- * refills it, which may grow the pool and fail). No statistics: the
- * caller keeps them. */
-gpointer
-nebula_pool_magazine_take (NebulaPoolAllocator *self,
-                           gsize                size)
-{
-  PoolMagazine *magazine = magazine_of (self);
-
-  if (G_UNLIKELY (magazine->n == 0))
-    return NULL;
-
-  return magazine_pop (self, magazine, size);
 }
 
 /* A free of a block of the pool's layout, not NULL: DECLINED when the
