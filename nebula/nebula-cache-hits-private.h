@@ -85,6 +85,17 @@ nebula_cache_hits_recent_enough (NebulaComputeCache *self,
                     __atomic_load_n (&entry->moved_at, __ATOMIC_RELAXED)) < shard->lru_window;
 }
 
+/* LRU once several threads hit the cache: a lock holder applies only its
+ * own stripe's hits, so that a stripe's lines are written by its thread
+ * alone; the others wait for their thread's next lock (or full stripe). */
+static inline gboolean
+nebula_cache_hits_own_drains (NebulaComputeCache *self,
+                              NebulaCacheShard   *shard)
+{
+  return shard->policy == NEBULA_EVICTION_POLICY_LRU &&
+         __atomic_load_n (&self->several_threads, __ATOMIC_RELAXED);
+}
+
 static inline void
 nebula_cache_hits_record (NebulaComputeCache *self,
                           NebulaCacheShard   *shard,
@@ -104,9 +115,17 @@ nebula_cache_hits_record (NebulaComputeCache *self,
       __atomic_store_n (&stripe->pending[n], entry, __ATOMIC_RELAXED);
       __atomic_store_n (&stripe->n, n + 1, __ATOMIC_RELEASE);
       /* The shard's one shared write, once per batch: tell the lock's
-       * next holder that this stripe has hits for it. */
+       * next holder that this stripe has hits for it. An approximate LRU
+       * leaves the bit set until this thread drains its stripe itself
+       * (nebula_cache_hits_drain()). */
       if (n == 0)
-        __atomic_fetch_or (&shard->pending, 1u << (guint) (stripe - shard->stripes), __ATOMIC_RELEASE);
+        {
+          guint bit = 1u << (guint) (stripe - shard->stripes);
+
+          if (!nebula_cache_hits_own_drains (self, shard) ||
+              (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) & bit) == 0)
+            __atomic_fetch_or (&shard->pending, bit, __ATOMIC_RELEASE);
+        }
     }
   else
     nebula_cache_hits_overflow (self, shard, entry, stripe);

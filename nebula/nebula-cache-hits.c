@@ -82,9 +82,21 @@ void
 nebula_cache_hits_drain (NebulaComputeCache *self,
                          NebulaCacheShard   *shard)
 {
-  guint pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
-  gint64 time = nebula_compute_cache_entry_time (self);
   guint own = nebula_cache_thread_stripe != 0 ? 1u << (nebula_cache_thread_stripe & self->stripe_mask) : 0;
+  gint64 time = nebula_compute_cache_entry_time (self);
+  guint pending;
+
+  if (nebula_cache_hits_own_drains (self, shard))
+    {
+      if (own != 0 && (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) & own) != 0)
+        {
+          __atomic_fetch_and (&shard->pending, ~own, __ATOMIC_ACQUIRE);
+          drain_stripe (self, shard, &shard->stripes[nebula_cache_thread_stripe & self->stripe_mask], time);
+        }
+      return;
+    }
+
+  pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
 
   /* Hits of a stripe that is not this thread's: several threads use the
    * cache, and LRU becomes approximate (nebula_cache_hits_recent_enough()). */

@@ -574,29 +574,24 @@ test_lock_free_hits_several_threads (void)
 
 /* A miss that the lock-free read proved takes the lock once, to store; its
  * request is counted all the same. */
-static gpointer
-count_int_cb (gint64    key,
-              gpointer  user_data,
-              GError  **error)
-{
-  (*(guint *) user_data)++;
-  return GSIZE_TO_POINTER ((gsize) key);
-}
-
 static void
 test_lock_free_misses_counted (void)
 {
   g_autoptr(NebulaComputeCache) cache = NULL;
   g_autoptr(NebulaCacheStats) stats = NULL;
-  guint computed = 0;
 
-  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+  counts = (Counts) { 0 };
+  cache = nebula_compute_cache_new_for_ints (g_free, "policy", NEBULA_EVICTION_POLICY_LRU,
                                              "max-entries", 64, "shards", 2, NULL);
   for (guint round = 0; round < 2; round++)
     for (gint64 key = 1; key <= 6; key++)
-      g_assert_true (nebula_compute_cache_get_or_compute_int (cache, key, count_int_cb, &computed, NULL)
-                     == GSIZE_TO_POINTER ((gsize) key));
-  g_assert_cmpuint (computed, ==, 6);
+      {
+        g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT, key);
+
+        g_assert_cmpstr (nebula_compute_cache_get_or_compute_int (cache, key, int_compute_cb, NULL, NULL),
+                         ==, expected);
+      }
+  g_assert_cmpuint (counts.computed, ==, 6);
   stats = nebula_compute_cache_get_stats (cache);
   g_assert_cmpuint (stats->misses, ==, 6);
   g_assert_cmpuint (stats->hits, ==, 6);
