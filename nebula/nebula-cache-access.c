@@ -117,20 +117,19 @@ call_compute (NebulaComputeCache  *self,
     }
 }
 
-/* get-or-compute with the shard's lock; @absent_at as in
- * nebula_cache_hits_find_int() (odd: nothing known). Inlined into the two
- * functions below. */
+/* The second half of a miss: computes the value without the lock, then
+ * takes the shard's lock once to store it (or to take the value another
+ * thread stored meanwhile). Inlined into the two paths below. */
 G_ALWAYS_INLINE static inline gpointer
-get_or_compute_locked (NebulaComputeCache  *self,
-                       gconstpointer        probe,
-                       gpointer             owned,
-                       GCallback            func,
-                       gpointer             user_data,
-                       GError             **error,
-                       guint                absent_at)
+compute_and_store (NebulaComputeCache  *self,
+                   NebulaCacheShard    *shard,
+                   gconstpointer        probe,
+                   guint                hash,
+                   gpointer             owned,
+                   GCallback            func,
+                   gpointer             user_data,
+                   GError             **error)
 {
-  guint hash = key_hash (self, probe);
-  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   Graveyard graveyard;
   GError *local_error = NULL;
   gpointer value;
@@ -147,30 +146,6 @@ get_or_compute_locked (NebulaComputeCache  *self,
   graveyard.n = 0;
   graveyard.more = NULL;
 
-  /* A hit takes the lock once, a miss twice: to look, and to publish. */
-  nebula_compute_cache_lock (self, shard);
-  time = nebula_compute_cache_entry_time (self);
-  if (nebula_cache_hits_still_absent (shard, absent_at))
-    entry = NULL;
-  else
-    entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
-  shard->stats.requests++;
-  if (entry != NULL)
-    {
-      shard->stats.hits++;
-      nebula_cache_entry_touch (shard, entry, time);
-      result = ref_value (self, entry->value);
-    }
-  else
-    shard->stats.misses++;
-  nebula_compute_cache_unlock (self, shard);
-  nebula_cache_removal_flush (self, &graveyard);
-
-  if (result != NULL)
-    {
-      nebula_cache_removal_free_data (self, owned, NULL);
-      return result;
-    }
   nebula_sysprof_cache_event (self, "cache-miss",
                               self->keys == NEBULA_CACHE_KEYS_VARIANT
                                 ? ((const NebulaCacheVariantProbe *) probe)->variant : NULL,
@@ -232,9 +207,9 @@ get_or_compute_locked (NebulaComputeCache  *self,
   return result;
 }
 
-/* Two copies of the locked path: one that the entry point below reaches
- * by a jump, with the caller's arguments (every cache but a lock-free
- * one), and one after a lock-free miss. */
+/* get-or-compute with the shard's lock: a hit takes it once, a miss twice
+ * (to look, and to store). Every cache but a lock-free one reaches it by a
+ * jump from the entry point below, with the caller's arguments. */
 static G_NO_INLINE gpointer
 get_or_compute_unseen (NebulaComputeCache  *self,
                        gconstpointer        probe,
@@ -243,21 +218,42 @@ get_or_compute_unseen (NebulaComputeCache  *self,
                        gpointer             user_data,
                        GError             **error)
 {
-  return get_or_compute_locked (self, probe, owned, func, user_data, error, 1);
+  guint hash = key_hash (self, probe);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
+  Graveyard graveyard;
+  gpointer result = NULL;
+  Entry *entry;
+  gint64 time;
+
+  graveyard.n = 0;
+  graveyard.more = NULL;
+
+  nebula_compute_cache_lock (self, shard);
+  time = nebula_compute_cache_entry_time (self);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  shard->stats.requests++;
+  if (entry != NULL)
+    {
+      shard->stats.hits++;
+      nebula_cache_entry_touch (shard, entry, time);
+      result = ref_value (self, entry->value);
+    }
+  else
+    shard->stats.misses++;
+  nebula_compute_cache_unlock (self, shard);
+  nebula_cache_removal_flush (self, &graveyard);
+
+  if (result != NULL)
+    {
+      nebula_cache_removal_free_data (self, owned, NULL);
+      return result;
+    }
+  return compute_and_store (self, shard, probe, hash, owned, func, user_data, error);
 }
 
-static G_NO_INLINE gpointer
-get_or_compute_after_miss (NebulaComputeCache  *self,
-                           gconstpointer        probe,
-                           GCallback            func,
-                           gpointer             user_data,
-                           GError             **error,
-                           guint                absent_at)
-{
-  return get_or_compute_locked (self, probe, NULL, func, user_data, error, absent_at);
-}
-
-/* Integer keys (nothing owned): a hit without the lock, else the lock. */
+/* Integer keys (nothing owned): a hit without the lock; a miss the
+ * optimistic read proved computes at once and locks only to store, its
+ * request counted in the thread's stripe; else the locked path. */
 static G_NO_INLINE gpointer
 get_or_compute_lock_free (NebulaComputeCache  *self,
                           gconstpointer        probe,
@@ -267,14 +263,19 @@ get_or_compute_lock_free (NebulaComputeCache  *self,
 {
   gint64 key = *(const gint64 *) probe;
   guint hash = nebula_cache_int_hash (key);
+  NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   guint absent_at = 1;
   gpointer result;
 
-  result = nebula_cache_hits_find_int (self, nebula_compute_cache_shard_of (self, hash), key, hash,
-                                       &absent_at);
+  result = nebula_cache_hits_find_int (self, shard, key, hash, &absent_at);
   if (result != NULL)
     return result;
-  return get_or_compute_after_miss (self, probe, func, user_data, error, absent_at);
+  if ((absent_at & 1) == 0)
+    {
+      nebula_cache_hits_record_miss (self, shard);
+      return compute_and_store (self, shard, probe, hash, NULL, func, user_data, error);
+    }
+  return get_or_compute_unseen (self, probe, NULL, func, user_data, error);
 }
 
 /* The one get-or-compute of every API. For variant caches the result is a

@@ -43,8 +43,10 @@ void     nebula_cache_hits_overflow     (NebulaComputeCache   *self,
                                          NebulaCacheHitStripe *stripe);
 void     nebula_cache_hits_enable       (NebulaComputeCache *self);
 void     nebula_cache_hits_disable      (NebulaComputeCache *self);
-guint64  nebula_cache_hits_count        (NebulaComputeCache *self,
-                                         NebulaCacheShard   *shard);
+void     nebula_cache_hits_count        (NebulaComputeCache *self,
+                                         NebulaCacheShard   *shard,
+                                         guint64            *hits,
+                                         guint64            *misses);
 void     nebula_cache_hits_free         (NebulaComputeCache *self);
 
 #define NEBULA_CACHE_READ(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
@@ -53,30 +55,77 @@ void     nebula_cache_hits_free         (NebulaComputeCache *self);
  * fewer; a longer walk may be a reader that strayed while the table grew. */
 #define NEBULA_CACHE_MAX_WALK 16
 
+/* The calling thread's stripe of @shard. */
+static inline NebulaCacheHitStripe *
+nebula_cache_hits_stripe (NebulaComputeCache *self,
+                          NebulaCacheShard   *shard)
+{
+  guint slot = nebula_cache_thread_stripe;
+
+  if (G_UNLIKELY (slot == 0))
+    slot = nebula_cache_hits_claim_stripe ();
+  return &shard->stripes[slot & self->stripe_mask];
+}
+
+/* LRU once several threads have hit the cache: whether @entry went to the
+ * tail within the shard's last lru_window moves (a quarter of its
+ * entries), so that moving it again would change little in which entry is
+ * evicted next. Such a hit is counted but neither buffered nor applied: a
+ * hot entry's lines, and the tail's, stop moving between the cores of the
+ * threads that hit it. With one thread (several_threads stays FALSE) every
+ * hit moves its entry and the order is exact. */
+static inline gboolean
+nebula_cache_hits_recent_enough (NebulaComputeCache *self,
+                                 NebulaCacheShard   *shard,
+                                 Entry              *entry)
+{
+  return shard->policy == NEBULA_EVICTION_POLICY_LRU &&
+         __atomic_load_n (&self->several_threads, __ATOMIC_RELAXED) &&
+         (guint16) (__atomic_load_n (&shard->moves, __ATOMIC_RELAXED) -
+                    __atomic_load_n (&entry->moved_at, __ATOMIC_RELAXED)) < shard->lru_window;
+}
+
+/* LRU once several threads hit the cache: a lock holder applies only its
+ * own stripe's hits, so that a stripe's lines are written by its thread
+ * alone; the others wait for their thread's next lock (or full stripe). */
+static inline gboolean
+nebula_cache_hits_own_drains (NebulaComputeCache *self,
+                              NebulaCacheShard   *shard)
+{
+  return shard->policy == NEBULA_EVICTION_POLICY_LRU &&
+         __atomic_load_n (&self->several_threads, __ATOMIC_RELAXED);
+}
+
 static inline void
 nebula_cache_hits_record (NebulaComputeCache *self,
                           NebulaCacheShard   *shard,
                           Entry              *entry)
 {
-  guint slot = nebula_cache_thread_stripe;
-  NebulaCacheHitStripe *stripe;
+  NebulaCacheHitStripe *stripe = nebula_cache_hits_stripe (self, shard);
   guint n;
 
-  if (G_UNLIKELY (slot == 0))
-    slot = nebula_cache_hits_claim_stripe ();
-  stripe = &shard->stripes[slot & self->stripe_mask];
   __atomic_fetch_add (&stripe->hits, 1, __ATOMIC_RELAXED);
   if (shard->policy == NEBULA_EVICTION_POLICY_FIFO || shard->policy == NEBULA_EVICTION_POLICY_TTL)
     return;                       /* a hit changes nothing in their order */
+  if (nebula_cache_hits_recent_enough (self, shard, entry))
+    return;
   n = __atomic_load_n (&stripe->n, __ATOMIC_RELAXED);
   if (G_LIKELY (n < NEBULA_CACHE_STRIPE_SLOTS))
     {
       __atomic_store_n (&stripe->pending[n], entry, __ATOMIC_RELAXED);
       __atomic_store_n (&stripe->n, n + 1, __ATOMIC_RELEASE);
       /* The shard's one shared write, once per batch: tell the lock's
-       * next holder that this stripe has hits for it. */
+       * next holder that this stripe has hits for it. An approximate LRU
+       * leaves the bit set until this thread drains its stripe itself
+       * (nebula_cache_hits_drain()). */
       if (n == 0)
-        __atomic_fetch_or (&shard->pending, 1u << (slot & self->stripe_mask), __ATOMIC_RELEASE);
+        {
+          guint bit = 1u << (guint) (stripe - shard->stripes);
+
+          if (!nebula_cache_hits_own_drains (self, shard) ||
+              (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) & bit) == 0)
+            __atomic_fetch_or (&shard->pending, bit, __ATOMIC_RELEASE);
+        }
     }
   else
     nebula_cache_hits_overflow (self, shard, entry, stripe);
@@ -126,6 +175,16 @@ nebula_cache_hits_find_int (NebulaComputeCache *self,
     }
   nebula_cache_hits_record (self, shard, entry);
   return value;
+}
+
+/* A miss that nebula_cache_hits_find_int() proved (the shard had no entry
+ * for the key): counted in the thread's stripe, so that the miss takes the
+ * shard's lock only once, to publish what it computed. */
+static inline void
+nebula_cache_hits_record_miss (NebulaComputeCache *self,
+                               NebulaCacheShard   *shard)
+{
+  __atomic_fetch_add (&nebula_cache_hits_stripe (self, shard)->misses, 1, __ATOMIC_RELAXED);
 }
 
 /* With @shard locked: whether the table is as it was when

@@ -39,7 +39,8 @@ nebula_cache_hits_claim_stripe (void)
  * skipped) or came back for another key (touched: an approximation of the
  * order). */
 static void
-drain_stripe (NebulaCacheShard     *shard,
+drain_stripe (NebulaComputeCache   *self,
+              NebulaCacheShard     *shard,
               NebulaCacheHitStripe *stripe,
               gint64                time)
 {
@@ -49,7 +50,8 @@ drain_stripe (NebulaCacheShard     *shard,
     {
       Entry *entry = __atomic_load_n (&stripe->pending[i], __ATOMIC_RELAXED);
 
-      if (entry != NULL && entry->live)
+      /* Another thread's drain may have moved it since it was buffered. */
+      if (entry != NULL && entry->live && !nebula_cache_hits_recent_enough (self, shard, entry))
         nebula_cache_entry_touch (shard, entry, time);
     }
   __atomic_store_n (&stripe->n, 0, __ATOMIC_RELAXED);
@@ -70,8 +72,8 @@ nebula_cache_hits_overflow (NebulaComputeCache   *self,
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
   if (__atomic_load_n (&stripe->n, __ATOMIC_RELAXED) != 0)
-    drain_stripe (shard, stripe, time);
-  if (entry->live)
+    drain_stripe (self, shard, stripe, time);
+  if (entry->live && !nebula_cache_hits_recent_enough (self, shard, entry))
     nebula_cache_entry_touch (shard, entry, time);
   nebula_compute_cache_unlock (self, shard);
 }
@@ -80,12 +82,29 @@ void
 nebula_cache_hits_drain (NebulaComputeCache *self,
                          NebulaCacheShard   *shard)
 {
-  guint pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
+  guint own = nebula_cache_thread_stripe != 0 ? 1u << (nebula_cache_thread_stripe & self->stripe_mask) : 0;
   gint64 time = nebula_compute_cache_entry_time (self);
+  guint pending;
 
+  if (nebula_cache_hits_own_drains (self, shard))
+    {
+      if (own != 0 && (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) & own) != 0)
+        {
+          __atomic_fetch_and (&shard->pending, ~own, __ATOMIC_ACQUIRE);
+          drain_stripe (self, shard, &shard->stripes[nebula_cache_thread_stripe & self->stripe_mask], time);
+        }
+      return;
+    }
+
+  pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
+
+  /* Hits of a stripe that is not this thread's: several threads use the
+   * cache, and LRU becomes approximate (nebula_cache_hits_recent_enough()). */
+  if ((pending & ~own) != 0 && !__atomic_load_n (&self->several_threads, __ATOMIC_RELAXED))
+    __atomic_store_n (&self->several_threads, TRUE, __ATOMIC_RELAXED);
   for (guint s = 0; pending != 0; s++, pending >>= 1)
     if (pending & 1)
-      drain_stripe (shard, &shard->stripes[s], time);
+      drain_stripe (self, shard, &shard->stripes[s], time);
 }
 
 /* Called once the keys and settings are known, before the cache is shared:
@@ -104,8 +123,10 @@ nebula_cache_hits_enable (NebulaComputeCache *self)
   while (n_stripes < 2 * g_get_num_processors () && n_stripes < MAX_STRIPES)
     n_stripes *= 2;
   size = (gsize) self->n_shards * n_stripes * sizeof (NebulaCacheHitStripe);
-  self->stripes_memory = g_malloc0 (size + 63);
-  aligned = (guint8 *) (((guintptr) self->stripes_memory + 63) & ~(guintptr) 63);
+  /* 128-byte aligned: the adjacent-line prefetcher fetches lines in
+   * pairs, and a pair must not hold two threads' stripes. */
+  self->stripes_memory = g_malloc0 (size + 127);
+  aligned = (guint8 *) (((guintptr) self->stripes_memory + 127) & ~(guintptr) 127);
   self->stripe_mask = n_stripes - 1;
   for (guint i = 0; i < self->n_shards; i++)
     {
@@ -124,18 +145,21 @@ nebula_cache_hits_disable (NebulaComputeCache *self)
   __atomic_store_n (&self->lock_free_hits, FALSE, __ATOMIC_RELAXED);
 }
 
-/* The hits counted in @shard's stripes. */
-guint64
+/* The hits and misses counted in @shard's stripes. */
+void
 nebula_cache_hits_count (NebulaComputeCache *self,
-                         NebulaCacheShard   *shard)
+                         NebulaCacheShard   *shard,
+                         guint64            *hits,
+                         guint64            *misses)
 {
-  guint64 hits = 0;
-
+  *hits = *misses = 0;
   if (shard->stripes == NULL)
-    return 0;
+    return;
   for (guint s = 0; s <= self->stripe_mask; s++)
-    hits += __atomic_load_n (&shard->stripes[s].hits, __ATOMIC_RELAXED);
-  return hits;
+    {
+      *hits += __atomic_load_n (&shard->stripes[s].hits, __ATOMIC_RELAXED);
+      *misses += __atomic_load_n (&shard->stripes[s].misses, __ATOMIC_RELAXED);
+    }
 }
 
 void

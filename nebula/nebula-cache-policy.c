@@ -195,6 +195,19 @@ s3_evict_main (NebulaCacheShard   *shard)
 
 /* Policy dispatch */
 
+/* LRU: @entry goes to the tail; the shard counts the moves and the entry
+ * keeps the count, both read without the lock by
+ * nebula_cache_hits_recent_enough(). */
+static inline void
+lru_stamp (NebulaCacheShard *shard,
+           Entry            *entry)
+{
+  guint moves = shard->moves + 1;
+
+  __atomic_store_n (&shard->moves, moves, __ATOMIC_RELAXED);
+  __atomic_store_n (&entry->moved_at, (guint16) moves, __ATOMIC_RELAXED);
+}
+
 void
 nebula_cache_policy_add (NebulaCacheShard   *shard,
                          Entry              *entry)
@@ -208,6 +221,9 @@ nebula_cache_policy_add (NebulaCacheShard   *shard,
       s3_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
+      lru_stamp (shard, entry);
+      nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
+      break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
@@ -223,6 +239,7 @@ nebula_cache_policy_touch (NebulaCacheShard   *shard,
   switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LRU:
+      lru_stamp (shard, entry);
       nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
       break;
     case NEBULA_EVICTION_POLICY_LFU:

@@ -6,6 +6,7 @@
 #pragma once
 
 #include "nebula-cache-ghost-private.h"
+#include "nebula-cache-lock-private.h"
 #include "nebula-cache-queue-private.h"
 #include "nebula-compute-cache.h"
 #include "nebula-sanitizer-private.h"
@@ -27,6 +28,10 @@ typedef enum
   NEBULA_CACHE_KEYS_STRING,      /* copied when stored */
   NEBULA_CACHE_KEYS_INT,         /* a gint64 kept in the entry */
 } NebulaCacheKeys;
+
+/* Bytes before a shard's statistics: puts their insertions .. load_time_us
+ * on one cache line (asserted below). */
+#define NEBULA_CACHE_STATS_PADDING 40
 
 typedef struct _FrequencyBucket FrequencyBucket;
 typedef struct _Entry Entry;
@@ -53,6 +58,7 @@ struct _Entry
   FrequencyBucket *bucket;        /* LFU */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
+  guint16          moved_at;      /* LRU: the shard's moves when it last went to the tail */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
 };
@@ -105,13 +111,14 @@ nebula_cache_bucket_of (guint hash,
  * written by its thread only but for the drain that empties it. The
  * entries' recency updates wait here until the next holder of the shard's
  * lock applies them, in order, before it does anything else. */
-#define NEBULA_CACHE_STRIPE_SLOTS 14
+#define NEBULA_CACHE_STRIPE_SLOTS 13
 
 typedef struct
 {
   guint    n;                     /* pending[0 .. n) wait */
   guint    unused;
   guint64  hits;                  /* counted here, summed by get_stats() */
+  guint64  misses;                /* lock-free misses, likewise */
   Entry   *pending[NEBULA_CACHE_STRIPE_SLOTS];
 } NebulaCacheHitStripe;
 
@@ -147,38 +154,46 @@ typedef struct
 {
   /* The first cache line (shards are 64-byte aligned): the lock and what a
    * lock-free hit reads. */
-  GMutex                    mutex;
+  NebulaCacheLock           lock;
   guint                     seq;             /* odd while the lock holder writes */
   NebulaEvictionPolicy      policy;
   guint                     pending;         /* stripes with hits waiting, a bit each */
+  guint                     moves;           /* LRU: entries sent to the tail, mod 2^32 */
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
 
+  /* The second line: settings, read only. */
   NebulaCacheKeys           keys;
   GEqualFunc                equal_func;      /* pointer keys */
-
   guint                     max_entries;     /* this shard's share */
+  guint                     lru_window;      /* LRU with several threads: moves an entry
+                                              * stays "recent enough" (nebula-cache-hits-private.h) */
   guint64                   max_weight;      /* this shard's share */
   guint64                   total_max_weight; /* the cache's, for messages */
   guint                     n_shards;
+  guint                     promotion_threshold; /* S3-FIFO, 1..3 */
   guint64                   time_to_live;
   guint64                   time_to_idle;
-  guint                     promotion_threshold; /* S3-FIFO, 1..3 */
 
+  /* The third line: what every store and eviction of LRU, FIFO and TTL
+   * writes besides the first line, the table and the entries, so that a
+   * miss moves as few of the shard's lines between cores as it can. */
   guint64                   weight;
   Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
+  Entry                    *free_entries;    /* recycled, linked by chain */
+  guint                     n_free;
+  guint                     slab_left;
+  guint8                   *slab_next;
+
   Queue                     main_queue;      /* S3-FIFO main */
   Queue                     buckets;         /* LFU */
   Queue                     write_queue;
   Queue                     access_queue;
   Ghost                     ghost;           /* S3-FIFO: key hashes */
-
-  Entry                    *free_entries;    /* recycled, linked by chain */
-  guint                     n_free;
   GSList                   *slabs;           /* lock-free hits: where entries live */
-  guint8                   *slab_next;
-  guint                     slab_left;
 
+  /* The counters a miss writes (insertions .. load_time_us) share a line. */
+  guint8                    stats_padding[NEBULA_CACHE_STATS_PADDING];
   NebulaCacheStats          stats;
 
   /* Shards sit side by side in one 64-byte aligned array; the alignment
@@ -186,6 +201,12 @@ typedef struct
 } __attribute__ ((aligned (64))) NebulaCacheShard;
 
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, table) + sizeof (Table) <= 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, weight) == 128);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, slab_next) + sizeof (gpointer) <= 192);
+G_STATIC_ASSERT ((G_STRUCT_OFFSET (NebulaCacheShard, stats) +
+                  G_STRUCT_OFFSET (NebulaCacheStats, insertions)) % 64 == 0);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) + sizeof (guint64) -
+                 G_STRUCT_OFFSET (NebulaCacheStats, insertions) <= 64);
 G_STATIC_ASSERT (sizeof (NebulaCacheShard) % 64 == 0);
 
 struct _NebulaComputeCache
@@ -204,6 +225,7 @@ struct _NebulaComputeCache
   gboolean                  time_loads;      /* load_time_us is measured */
   gboolean                  thread_safe;     /* the shards' locks are taken */
   gint                      lock_free_hits;  /* atomic: hits skip the lock */
+  gint                      several_threads; /* atomic: a drain met another thread's hits */
   guint                     stripe_mask;     /* stripes per shard - 1 */
   gpointer                  stripes_memory;  /* every shard's stripes, aligned */
 
@@ -273,7 +295,7 @@ nebula_compute_cache_lock (NebulaComputeCache *self,
 {
   if (self->thread_safe)
     {
-      nebula_mutex_lock (&shard->mutex);
+      nebula_cache_lock_acquire (&shard->lock);
       __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
       if (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) != 0)
         nebula_cache_hits_drain (self, shard);
@@ -287,7 +309,7 @@ nebula_compute_cache_unlock (NebulaComputeCache *self,
   if (self->thread_safe)
     {
       __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELEASE);
-      nebula_mutex_unlock (&shard->mutex);
+      nebula_cache_lock_release (&shard->lock);
     }
 }
 

@@ -413,13 +413,15 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
       /* Every field is a guint64 counter. */
       G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
       guint64 lock_free_hits;
+      guint64 lock_free_misses;
 
       nebula_compute_cache_lock (self, &self->shards[i]);
       for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
         sum[f] += add[f];
-      lock_free_hits = nebula_cache_hits_count (self, &self->shards[i]);
-      stats->requests += lock_free_hits;
+      nebula_cache_hits_count (self, &self->shards[i], &lock_free_hits, &lock_free_misses);
+      stats->requests += lock_free_hits + lock_free_misses;
       stats->hits += lock_free_hits;
+      stats->misses += lock_free_misses;
       nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return stats;
@@ -500,10 +502,11 @@ shard_init (NebulaComputeCache *self,
             NebulaCacheShard   *shard,
             guint               index)
 {
-  g_mutex_init (&shard->mutex);
   nebula_cache_table_init (&shard->table);
   shard->policy = self->policy;
   shard->max_entries = (guint) share_of (self->max_entries, self->n_shards, index);
+  /* Entry.moved_at keeps 16 bits of the move count. */
+  shard->lru_window = MIN (shard->max_entries / 4, G_MAXINT16);
   shard->max_weight = share_of (self->max_weight, self->n_shards, index);
   shard->total_max_weight = self->max_weight;
   shard->n_shards = self->n_shards;
@@ -553,7 +556,6 @@ shard_clear (NebulaComputeCache *self,
       g_free (link);
     }
   nebula_cache_ghost_clear (&shard->ghost);
-  g_mutex_clear (&shard->mutex);
 }
 
 static void

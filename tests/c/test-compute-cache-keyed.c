@@ -528,6 +528,78 @@ test_lock_free_hits_order (void)
   g_assert_cmpuint (stats->requests, ==, 39 + 39 + 2);
 }
 
+/* Once a second thread's hits have been applied, LRU is approximate: a hit
+ * on an entry that went to the tail within the shard's last max-entries / 4
+ * moves leaves it where it is (docs/caches.md, "Several threads"). Here the
+ * window is 10 moves; the test above shows the exact order of one thread. */
+static gpointer
+hit_key_one (gpointer data)
+{
+  g_assert_true (nebula_compute_cache_get_int (data, 1) == GSIZE_TO_POINTER (1));
+  return NULL;
+}
+
+static void
+test_lock_free_hits_several_threads (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                             "max-entries", 40, "shards", 1, NULL);
+  for (gint64 key = 1; key <= 40; key++)
+    g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
+  /* Another thread hits key 1; the next store applies that hit (key 1 had
+   * not moved for 39 moves: it goes to the tail) and evicts key 2. From
+   * the head: 3 .. 40, 1, 41. */
+  g_thread_join (g_thread_new ("second", hit_key_one, cache));
+  g_assert_true (nebula_compute_cache_insert_int (cache, 41, GSIZE_TO_POINTER (41), NULL));
+  g_assert_null (nebula_compute_cache_get_int (cache, 2));
+
+  /* Key 40 went to the tail 2 moves ago: its hit is counted, not applied.
+   * Keys 3 .. 39 are older: they move. Exact LRU would now evict key 1;
+   * the approximation evicts key 40. */
+  g_assert_true (nebula_compute_cache_get_int (cache, 40) == GSIZE_TO_POINTER (40));
+  for (gint64 key = 3; key <= 39; key++)
+    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
+  g_assert_true (nebula_compute_cache_insert_int (cache, 42, GSIZE_TO_POINTER (42), NULL));
+  g_assert_null (nebula_compute_cache_get_int (cache, 40));
+  g_assert_nonnull (nebula_compute_cache_get_int (cache, 1));
+
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->hits, ==, 1 + 1 + 37 + 1);
+  g_assert_cmpuint (stats->misses, ==, 2);
+  g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+}
+
+/* A miss that the lock-free read proved takes the lock once, to store; its
+ * request is counted all the same. */
+static void
+test_lock_free_misses_counted (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  counts = (Counts) { 0 };
+  cache = nebula_compute_cache_new_for_ints (g_free, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                             "max-entries", 64, "shards", 2, NULL);
+  for (guint round = 0; round < 2; round++)
+    for (gint64 key = 1; key <= 6; key++)
+      {
+        g_autofree char *expected = g_strdup_printf ("%" G_GINT64_FORMAT, key);
+
+        g_assert_cmpstr (nebula_compute_cache_get_or_compute_int (cache, key, int_compute_cb, NULL, NULL),
+                         ==, expected);
+      }
+  g_assert_cmpuint (counts.computed, ==, 6);
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->misses, ==, 6);
+  g_assert_cmpuint (stats->hits, ==, 6);
+  g_assert_cmpuint (stats->requests, ==, 12);
+  g_assert_cmpuint (stats->loads_ok, ==, 6);
+  g_assert_cmpuint (stats->insertions, ==, 6);
+}
+
 /* GVariant keys */
 
 static GObject *
@@ -798,6 +870,9 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
+                   test_lock_free_hits_several_threads);
+  g_test_add_func ("/nebula/compute-cache/lock-free-misses/counted", test_lock_free_misses_counted);
   g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
   g_test_add_func ("/nebula/compute-cache/variant/removed-keys", test_variant_removed_keys);
   g_test_add_func ("/nebula/compute-cache/time-loads", test_time_loads);
