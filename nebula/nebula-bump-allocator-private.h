@@ -361,9 +361,11 @@ block_span (NebulaBumpAllocator *self,
  * serve a dispatch that reaches a thread-safe bump allocator before its
  * vtable: FALSE (nothing done) sends the request on, to the exported
  * path, which takes a new slice, finds the record of another allocator,
- * or handles the layout. Only for allocators whose direct path is
- * published (no fills, memory tools or DEBUG check:
- * nebula_bump_thread_publish()); self->direct_max_size is 0 before. */
+ * or handles the layout. Any bump allocator may be passed: the step
+ * serves only a thread-safe one whose direct path is published (no
+ * fills, memory tools or DEBUG check: nebula_bump_thread_publish()),
+ * because direct_max_size is 0 in every other, and only a thread that
+ * has a record for it. */
 
 void nebula_bump_thread_count_slow (NebulaBumpAllocator *self,
                                     BumpThread          *thread,
@@ -405,6 +407,8 @@ nebula_bump_thread_last (NebulaBumpAllocator *self)
   return thread;
 }
 
+/* The record first: a thread has one only after the allocator's
+ * initialization, which wrote direct_max_size, happened before on it. */
 static inline gboolean
 nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
                               gsize                size,
@@ -414,9 +418,9 @@ nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
   BumpThread *thread = nebula_bump_thread_last (self);
   guintptr start, end;
 
-  if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
+  if (G_UNLIKELY (thread == NULL ||
+                  !nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
                                                           NEBULA_MAX_FAST_SIZE) ||
-                  thread == NULL ||
                   thread->generation != __atomic_load_n (&self->slice_generation,
                                                          __ATOMIC_ACQUIRE)))
     return FALSE;

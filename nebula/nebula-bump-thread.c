@@ -675,15 +675,18 @@ nebula_bump_thread_publish (NebulaBumpAllocator *self)
 {
   self->threads = g_ptr_array_new ();
   self->check_quiescence = self->config.preset == NEBULA_PRESET_DEBUG;
-  self->direct_max_size = self->max_capacity > self->capacity
-    ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
-    : NEBULA_MAX_FAST_SIZE;
 
   /* Fills, the memory tools' bookkeeping and the quiescence check are
-   * the vfunc's. */
+   * the vfunc's: then direct_max_size stays 0, and the inline step
+   * declines every request. */
   if (self->config.alloc_fill < 0 && self->config.free_fill < 0 && !self->tools_watching &&
       !self->check_quiescence)
-    nebula_allocator_core_set_direct (self, &thread_direct);
+    {
+      self->direct_max_size = self->max_capacity > self->capacity
+        ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
+        : NEBULA_MAX_FAST_SIZE;
+      nebula_allocator_core_set_direct (self, &thread_direct);
+    }
 }
 
 /* The allocator goes: its records are orphaned, their threads free them. */
