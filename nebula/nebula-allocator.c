@@ -9,7 +9,6 @@
 
 #include "nebula-allocator-core-private.h"
 #include "nebula-allocator-private.h"
-#include "nebula-bump-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-cleanup-private.h"
 #include "nebula-allocator-trim-private.h"
@@ -547,25 +546,6 @@ allocate_dispatch (NebulaAllocator  *self,
   return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
-/* A bump allocator's request that its inline path declined: a
- * thread-safe one's per-thread step (issue 14, branch tsbump), before the
- * mark tests of the direct path. It declines at once for a
- * single-threaded allocator (direct_max_size is 0) and for a thread-safe
- * one whose direct path is not published. */
-static G_NO_INLINE gpointer
-allocate_bump_thread (NebulaAllocator  *self,
-                      gsize             size,
-                      gsize             alignment,
-                      GError          **error)
-{
-  gpointer ptr;
-
-  if (G_LIKELY (nebula_bump_thread_try_alloc ((NebulaBumpAllocator *) self, size, alignment,
-                                              &ptr)))
-    return ptr;
-  return allocate_dispatch (self, size, alignment, error);
-}
-
 /**
  * nebula_allocator_allocate: (skip)
  * @self: a #NebulaAllocator
@@ -591,12 +571,6 @@ nebula_allocator_allocate (NebulaAllocator  *self,
    * dispatch. */
   if (G_LIKELY (nebula_allocator_core_try_alloc (self, size, alignment, &ptr)))
     return ptr;
-
-  /* A bump allocator the inline path declined: a thread-safe one's
-   * per-thread step (issue 14, branch tsbump). The compiler threads this
-   * test into the marks' tests above: the other kinds do not pay it. */
-  if (self != NULL && nebula_allocator_core_mark (self) == nebula_allocator_core_constructed_bump)
-    return allocate_bump_thread (self, size, alignment, error);
 
   return allocate_dispatch (self, size, alignment, error);
 }
