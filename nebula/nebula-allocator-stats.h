@@ -45,8 +45,10 @@ typedef struct _NebulaAllocatorStats NebulaAllocatorStats;
  * A snapshot of an allocator's counters, from nebula_allocator_get_stats().
  * Reads are exact: thread-safe allocators sum their per-thread shards, so
  * there is no delay and nothing to flush. A read made while other threads
- * make requests sees each thread's requests whole, up to some point during
- * the read.
+ * make requests sees each thread's bytes up to some point during the
+ * read: @bytes_in_use is consistent with @total_bytes_allocated and
+ * @total_bytes_freed of the same read, but a count (@allocations, ...)
+ * may be one request of a thread ahead of or behind the bytes.
  */
 struct _NebulaAllocatorStats
 {

@@ -157,6 +157,32 @@ void              nebula_bump_chunk_reset              (NebulaAllocator      *al
 /* nebula-bump-thread.c */
 typedef struct _BumpThread BumpThread;
 
+/* A thread's record of its slice of a thread-safe allocator
+ * (nebula-bump-thread.c explains the design). Here so that the inline
+ * step below can bump in it. */
+struct _BumpThread
+{
+  NebulaBumpAllocator *bump;        /* atomic; NULL once the allocator is finalized */
+  guint                generation;  /* the slice generation of the slice */
+  Chunk               *chunk;       /* the chunk of the slice, or NULL for none */
+  guint8              *base;
+  guint8              *cursor;      /* atomic (relaxed): only the owner writes it */
+  guint8              *limit;
+  guint8              *last;        /* the newest block, for the top-block free */
+  gboolean             dead;        /* its thread exited: the allocator owns it */
+
+  /* The thread's statistics shard of the allocator, kept while the
+   * thread holds the statistics slot @shard_slot (nebula-stats-private.h:
+   * a thread that gave its slot back, at exit, gets 0 or another slot,
+   * and the comparison sends it to the lookup); G_MAXUINT: none kept. */
+  NebulaStatsShard    *shard;
+  guint                shard_slot;
+};
+
+/* The record the calling thread used last: an allocator used in a loop
+ * finds its own with one comparison. */
+extern __thread BumpThread *nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
+
 gpointer          nebula_bump_thread_allocate          (NebulaBumpAllocator  *self,
                                                         gsize                 size,
                                                         gsize                 alignment,
@@ -327,6 +353,89 @@ block_span (NebulaBumpAllocator *self,
   span = ((rounded + NEBULA_SANITIZER_GRANULE - 1) & ~(gsize) (NEBULA_SANITIZER_GRANULE - 1)) +
          NEBULA_SANITIZER_REDZONE;
   return MIN (span, room);
+}
+
+/* The inline per-thread steps of a thread-safe allocator: the calling
+ * thread's record (the last one it used), its slice, the statistics in
+ * its shard. They serve the direct path (nebula-bump-thread.c) and may
+ * serve a dispatch that reaches a thread-safe bump allocator before its
+ * vtable: FALSE (nothing done) sends the request on, to the exported
+ * path, which takes a new slice, finds the record of another allocator,
+ * or handles the layout. Any bump allocator may be passed: the step
+ * serves only a thread-safe one whose direct path is published (no
+ * fills, memory tools or DEBUG check: nebula_bump_thread_publish()),
+ * because direct_max_size is 0 in every other, and only a thread that
+ * has a record for it. */
+
+void nebula_bump_thread_count_slow (NebulaBumpAllocator *self,
+                                    BumpThread          *thread,
+                                    gsize                allocated,
+                                    gsize                freed);
+
+/* The statistics of one allocation (@allocated bytes) or one free
+ * (@freed bytes) by the calling thread, which owns @thread. */
+G_ALWAYS_INLINE static inline void
+nebula_bump_thread_count (NebulaBumpAllocator *self,
+                          BumpThread          *thread,
+                          gsize                allocated,
+                          gsize                freed)
+{
+  if (!self->stats.enabled)
+    return;
+
+  if (G_UNLIKELY (thread->shard_slot != nebula_stats_thread_slot))
+    {
+      nebula_bump_thread_count_slow (self, thread, allocated, freed);
+      return;
+    }
+
+  if (allocated != 0)
+    nebula_stats_shard_add (thread->shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (thread->shard, 0, 1, 0, 0, freed);
+}
+
+/* The calling thread's record for @self if it is the last one it used,
+ * else %NULL. */
+static inline BumpThread *
+nebula_bump_thread_last (NebulaBumpAllocator *self)
+{
+  BumpThread *thread = nebula_bump_last_thread;
+
+  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+    return NULL;
+  return thread;
+}
+
+/* The record first: a thread has one only after the allocator's
+ * initialization, which wrote direct_max_size, happened before on it. */
+static inline gboolean
+nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
+                              gsize                size,
+                              gsize                alignment,
+                              gpointer            *out)
+{
+  BumpThread *thread = nebula_bump_thread_last (self);
+  guintptr start, end;
+
+  if (G_UNLIKELY (thread == NULL ||
+                  !nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
+                                                          NEBULA_MAX_FAST_SIZE) ||
+                  thread->generation != __atomic_load_n (&self->slice_generation,
+                                                         __ATOMIC_ACQUIRE)))
+    return FALSE;
+
+  /* No slice: limit is NULL, and end is at least 1. */
+  end = _nebula_bump_span (__atomic_load_n (&thread->cursor, __ATOMIC_RELAXED),
+                           self->min_alloc_size - 1, size, alignment, &start);
+  if (G_UNLIKELY (end > (guintptr) thread->limit))
+    return FALSE;
+
+  thread->last = (guint8 *) start;
+  __atomic_store_n (&thread->cursor, (guint8 *) end, __ATOMIC_RELAXED);
+  nebula_bump_thread_count (self, thread, size, 0);
+  *out = (gpointer) start;
+  return TRUE;
 }
 
 G_END_DECLS

@@ -41,18 +41,6 @@
  * used until a reset or a restore below it (the calling thread gives its
  * own back first). */
 
-struct _BumpThread
-{
-  NebulaBumpAllocator *bump;        /* atomic; NULL once the allocator is finalized */
-  guint                generation;  /* the slice generation of the slice */
-  Chunk               *chunk;       /* the chunk of the slice, or NULL for none */
-  guint8              *base;
-  guint8              *cursor;      /* atomic (relaxed): only the owner writes it */
-  guint8              *limit;
-  guint8              *last;        /* the newest block, for the top-block free */
-  gboolean             dead;        /* its thread exited: the allocator owns it */
-};
-
 static GMutex threads_lock;
 
 static void thread_records_free (gpointer data);
@@ -61,9 +49,7 @@ static void thread_records_free (gpointer data);
  * used (a GPtrArray). */
 static GPrivate thread_records = G_PRIVATE_INIT (thread_records_free);
 
-/* The record the thread used last: an allocator used in a loop finds its
- * own with one comparison. */
-static __thread BumpThread *last_thread __attribute__ ((tls_model ("initial-exec")));
+__thread BumpThread *nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
 
 static inline guint8 *
 load_cursor (const BumpThread *thread)
@@ -147,7 +133,7 @@ thread_records_free (gpointer data)
     }
   nebula_mutex_unlock (&threads_lock);
 
-  last_thread = NULL;
+  nebula_bump_last_thread = NULL;
   g_ptr_array_free (records, TRUE);
 }
 
@@ -163,7 +149,7 @@ thread_lookup (NebulaBumpAllocator *self)
       g_private_set (&thread_records, records);
     }
 
-  last_thread = NULL;
+  nebula_bump_last_thread = NULL;
   for (guint i = records->len; i-- > 0;)
     {
       NebulaBumpAllocator *bump;
@@ -176,12 +162,13 @@ thread_lookup (NebulaBumpAllocator *self)
       if (bump == NULL)
         g_ptr_array_remove_index_fast (records, i);
       else if (bump == self)
-        last_thread = thread;
+        nebula_bump_last_thread = thread;
     }
-  if (last_thread != NULL)
-    return last_thread;
+  if (nebula_bump_last_thread != NULL)
+    return nebula_bump_last_thread;
 
   thread = g_new0 (BumpThread, 1);
+  thread->shard_slot = G_MAXUINT;
   __atomic_store_n (&thread->bump, self, __ATOMIC_RELAXED);
 
   nebula_mutex_lock (&threads_lock);
@@ -189,7 +176,7 @@ thread_lookup (NebulaBumpAllocator *self)
   nebula_mutex_unlock (&threads_lock);
 
   g_ptr_array_add (records, thread);
-  last_thread = thread;
+  nebula_bump_last_thread = thread;
   return thread;
 }
 
@@ -197,7 +184,7 @@ thread_lookup (NebulaBumpAllocator *self)
 static inline BumpThread *
 thread_of (NebulaBumpAllocator *self)
 {
-  BumpThread *thread = last_thread;
+  BumpThread *thread = nebula_bump_last_thread;
 
   if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
     thread = thread_lookup (self);
@@ -479,54 +466,82 @@ nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
   nebula_mutex_unlock (&threads_lock);
 }
 
+/* The thread's shard is not kept, or was kept under a slot the thread
+ * has given back: find it (and keep it), or count in the overflow shard. */
+void
+nebula_bump_thread_count_slow (NebulaBumpAllocator *self,
+                               BumpThread          *thread,
+                               gsize                allocated,
+                               gsize                freed)
+{
+  NebulaStatsShard *shard = nebula_stats_counters_shard (&self->stats);
+
+  if (shard == NULL)
+    {
+      thread->shard_slot = G_MAXUINT;
+      if (allocated != 0)
+        nebula_stats_counters_record_allocation (&self->stats, allocated);
+      else
+        nebula_stats_counters_record_deallocation (&self->stats, freed);
+      return;
+    }
+
+  thread->shard = shard;
+  thread->shard_slot = nebula_stats_thread_slot;
+  nebula_bump_thread_count (self, thread, allocated, freed);
+}
+
 /* The wrappers' direct path (nebula-allocator-core-private.h), published
  * for a thread-safe allocator without fills and memory tools: the calling
  * thread's slice, with the statistics the exported path would count. A
- * request the slice cannot hold declines; the vfunc then takes a new
- * slice (which may grow the allocator, charge a budget, fail). */
-static gpointer thread_direct_alloc (gpointer allocator,
-                                     gsize    size,
-                                     gsize    alignment);
-
-/* The first use of the allocator on this thread, or after another: out of
- * line, as the path's last call. */
-static G_NO_INLINE gpointer
-direct_alloc_lookup (gpointer allocator,
-                     gsize    size,
-                     gsize    alignment)
-{
-  thread_lookup (allocator);
-  return thread_direct_alloc (allocator, size, alignment);
-}
-
+ * request the slice cannot hold, or the first of the thread after it used
+ * another allocator, takes the exported path: the vfunc finds the record
+ * and takes a new slice (which may grow the allocator, charge a budget,
+ * fail). The dispatch jumps to thread_alloc_all(), one call level fewer
+ * than thread_direct_alloc(), which other callers may use. */
 static gpointer
 thread_direct_alloc (gpointer allocator,
                      gsize    size,
                      gsize    alignment)
 {
-  NebulaBumpAllocator *self = allocator;
-  BumpThread *thread = last_thread;
-  guintptr start, end;
+  gpointer ptr;
 
-  if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
-                                                          NEBULA_MAX_FAST_SIZE)))
-    return NULL;
+  if (nebula_bump_thread_try_alloc (allocator, size, alignment, &ptr))
+    return ptr;
+  return NULL;
+}
 
-  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
-    return direct_alloc_lookup (allocator, size, alignment);
+/* What the inline step declined: the first request of the thread, or the
+ * first after it used another allocator, finds its record and tries
+ * again; the rest takes the exported path. */
+static G_NO_INLINE gpointer
+thread_alloc_declined (gpointer   allocator,
+                       gsize      size,
+                       gsize      alignment,
+                       GError   **error)
+{
+  gpointer ptr;
 
-  if (G_UNLIKELY (thread->generation != slice_generation (self)))
-    return NULL;
+  if (nebula_bump_thread_last (allocator) == NULL)
+    {
+      thread_lookup (allocator);
+      if (nebula_bump_thread_try_alloc (allocator, size, alignment, &ptr))
+        return ptr;
+    }
+  return nebula_allocator_allocate_slow (allocator, size, alignment, error);
+}
 
-  /* No slice: limit is NULL, and end is at least 1. */
-  end = _nebula_bump_span (load_cursor (thread), self->min_alloc_size - 1, size, alignment, &start);
-  if (G_UNLIKELY (end > (guintptr) thread->limit))
-    return NULL;
+static gpointer
+thread_alloc_all (gpointer   allocator,
+                  gsize      size,
+                  gsize      alignment,
+                  GError   **error)
+{
+  gpointer ptr;
 
-  thread->last = (guint8 *) start;
-  store_cursor (thread, (guint8 *) end);
-  nebula_stats_counters_record_allocation (&self->stats, size);
-  return (gpointer) start;
+  if (G_LIKELY (nebula_bump_thread_try_alloc (allocator, size, alignment, &ptr)))
+    return ptr;
+  return thread_alloc_declined (allocator, size, alignment, error);
 }
 
 static NebulaDirectResult
@@ -537,13 +552,12 @@ thread_direct_dealloc (gpointer   allocator,
                        GError   **error)
 {
   NebulaBumpAllocator *self = allocator;
-  BumpThread *thread = last_thread;
+  BumpThread *thread = nebula_bump_thread_last (self);
   guint8 *cursor;
 
   if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
                                                           NEBULA_MAX_FAST_SIZE)) ||
-      thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self ||
-      !slice_valid (self, thread))
+      thread == NULL || !slice_valid (self, thread))
     return NEBULA_DIRECT_DECLINED;
 
   /* A block the thread handed out from its slice: the newest moves the
@@ -559,13 +573,28 @@ thread_direct_dealloc (gpointer   allocator,
       thread->last = NULL;
     }
 
-  nebula_stats_counters_record_deallocation (&self->stats, size);
+  nebula_bump_thread_count (self, thread, 0, size);
   return NEBULA_DIRECT_DONE;
+}
+
+static gboolean
+thread_dealloc_all (gpointer   allocator,
+                    gpointer   ptr,
+                    gsize      size,
+                    gsize      alignment,
+                    GError   **error)
+{
+  if (G_LIKELY (thread_direct_dealloc (allocator, ptr, size, alignment, error) ==
+                NEBULA_DIRECT_DONE))
+    return TRUE;
+  return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error);
 }
 
 static const NebulaCoreDirect thread_direct = {
   thread_direct_alloc,
   thread_direct_dealloc,
+  thread_alloc_all,
+  thread_dealloc_all,
 };
 
 /* The DEBUG preset checks the quiescence rule: every allocation of a
@@ -646,15 +675,18 @@ nebula_bump_thread_publish (NebulaBumpAllocator *self)
 {
   self->threads = g_ptr_array_new ();
   self->check_quiescence = self->config.preset == NEBULA_PRESET_DEBUG;
-  self->direct_max_size = self->max_capacity > self->capacity
-    ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
-    : NEBULA_MAX_FAST_SIZE;
 
   /* Fills, the memory tools' bookkeeping and the quiescence check are
-   * the vfunc's. */
+   * the vfunc's: then direct_max_size stays 0, and the inline step
+   * declines every request. */
   if (self->config.alloc_fill < 0 && self->config.free_fill < 0 && !self->tools_watching &&
       !self->check_quiescence)
-    nebula_allocator_core_set_direct (self, &thread_direct);
+    {
+      self->direct_max_size = self->max_capacity > self->capacity
+        ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
+        : NEBULA_MAX_FAST_SIZE;
+      nebula_allocator_core_set_direct (self, &thread_direct);
+    }
 }
 
 /* The allocator goes: its records are orphaned, their threads free them. */

@@ -71,19 +71,28 @@ guint64 nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters);
 
 /* The per-thread path of thread-safe counters (nebula-stats.c). The fast
  * part is inline: the calling thread's slot, then its shard in this
- * allocator's table. @bytes_in and @bytes_out are what the request added
- * to and removed from bytes_in_use. */
+ * allocator's table, then a few plain additions. @bytes_in and
+ * @bytes_out are what the request added to and removed from
+ * bytes_in_use.
+ *
+ * Only the shard's owner writes it, with release stores (plain moves on
+ * common hardware) and no read-modify-write. There is no balance field
+ * and no sequence lock: the shard's balance is bytes_allocated -
+ * bytes_freed, so bytes_in_use is consistent with the totals of any read
+ * by construction, and a reader takes a real (allocated, freed) pair by
+ * reading bytes_freed again after bytes_allocated (nebula-stats.c,
+ * shard_snapshot()). high and low lag as the plain peak does: a free
+ * settles high before it takes its bytes off and low after, and a read
+ * takes the current balance into both. */
 typedef struct
 {
-  guint64 sequence;       /* odd while the owner writes */
   guint64 allocations;
   guint64 deallocations;
   guint64 reallocations;
-  guint64 bytes_allocated;
-  guint64 bytes_freed;
-  gint64  balance;        /* bytes_in_use contributed by this shard */
-  gint64  high;           /* highest balance since the last reset */
-  gint64  low;            /* lowest balance since the last reset */
+  guint64 bytes_allocated;  /* since the last reset: a reset folds them */
+  guint64 bytes_freed;      /* into the allocator's plain counters */
+  gint64  high;             /* highest balance settled since the last reset */
+  gint64  low;              /* lowest balance settled since the last reset */
 } NebulaStatsShard;
 
 #define NEBULA_STATS_SHARD_STRIDE    128
@@ -114,10 +123,70 @@ void              nebula_stats_counters_record_overflow (NebulaStatsCounters *co
                                                          gsize                bytes_in,
                                                          gsize                bytes_out);
 
-/* Only the shard's owner writes it; a sequence lock lets readers take a
- * consistent copy. Relaxed atomics are plain moves on common hardware. */
-/* Always inlined: every call site passes constants, which fold away two
- * thirds of the body; a call would cost as much as the body. */
+/* The calling thread's shard of @counters (thread-safe, enabled), or
+ * %NULL for a thread beyond the last slot (its requests go to the
+ * overflow shard). Valid while the allocator lives and the thread holds
+ * the slot it had (nebula_stats_thread_slot unchanged): a caller that
+ * keeps it (the thread-safe bump's record of a thread) compares the slot
+ * before each use. */
+static inline NebulaStatsShard *
+nebula_stats_counters_shard (NebulaStatsCounters *counters)
+{
+  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
+  guint slot = nebula_stats_thread_slot - 1;
+  NebulaStatsShardSlot *page;
+
+  /* No table yet, no slot yet (slot wraps to G_MAXUINT) or an overflow
+   * thread: all beyond the last page. */
+  if (G_LIKELY (table != NULL && slot < NEBULA_STATS_SHARDS_PER_PAGE * NEBULA_STATS_N_PAGES &&
+                (page = __atomic_load_n (&table->pages[slot / NEBULA_STATS_SHARDS_PER_PAGE],
+                                         __ATOMIC_ACQUIRE)) != NULL))
+    return &page[slot % NEBULA_STATS_SHARDS_PER_PAGE].shard;
+
+  return nebula_stats_counters_find_shard_slow (counters);
+}
+
+/* Adds a request to the calling thread's own @shard. Release stores: a
+ * reader that sees a value also sees every store before it, which is
+ * what lets it take a real (allocated, freed) pair. Always inlined:
+ * every call site passes constants, which fold away most of the body. */
+G_ALWAYS_INLINE static inline void
+nebula_stats_shard_add (NebulaStatsShard *shard,
+                        guint64           allocations,
+                        guint64           deallocations,
+                        guint64           reallocations,
+                        gsize             bytes_in,
+                        gsize             bytes_out)
+{
+#define NEBULA_STATS_LOAD(field) __atomic_load_n (&shard->field, __ATOMIC_RELAXED)
+#define NEBULA_STATS_SET(field, value) __atomic_store_n (&shard->field, (value), __ATOMIC_RELEASE)
+
+  if (allocations != 0)
+    NEBULA_STATS_SET (allocations, NEBULA_STATS_LOAD (allocations) + allocations);
+  if (reallocations != 0)
+    NEBULA_STATS_SET (reallocations, NEBULA_STATS_LOAD (reallocations) + reallocations);
+  if (bytes_in != 0)
+    NEBULA_STATS_SET (bytes_allocated, NEBULA_STATS_LOAD (bytes_allocated) + bytes_in);
+  if (bytes_out != 0)
+    {
+      guint64 freed = NEBULA_STATS_LOAD (bytes_freed);
+      gint64 balance = (gint64) (NEBULA_STATS_LOAD (bytes_allocated) - freed);
+
+      /* The balance only rose since the last free: settle its high. */
+      if (G_UNLIKELY (balance > NEBULA_STATS_LOAD (high)))
+        NEBULA_STATS_SET (high, balance);
+      NEBULA_STATS_SET (bytes_freed, freed + bytes_out);
+      balance -= (gint64) bytes_out;
+      if (balance < NEBULA_STATS_LOAD (low))
+        NEBULA_STATS_SET (low, balance);
+    }
+  if (deallocations != 0)
+    NEBULA_STATS_SET (deallocations, NEBULA_STATS_LOAD (deallocations) + deallocations);
+
+#undef NEBULA_STATS_SET
+#undef NEBULA_STATS_LOAD
+}
+
 G_ALWAYS_INLINE static inline void
 nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
                                      guint64              allocations,
@@ -126,21 +195,7 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
                                      gsize                bytes_in,
                                      gsize                bytes_out)
 {
-  NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
-  guint slot = nebula_stats_thread_slot - 1;
-  NebulaStatsShardSlot *page;
-  NebulaStatsShard *shard;
-  guint64 sequence;
-  gint64 balance;
-
-  /* No table yet, no slot yet (slot wraps to G_MAXUINT) or an overflow
-   * thread: all beyond the last page. */
-  if (G_LIKELY (table != NULL && slot < NEBULA_STATS_SHARDS_PER_PAGE * NEBULA_STATS_N_PAGES &&
-                (page = __atomic_load_n (&table->pages[slot / NEBULA_STATS_SHARDS_PER_PAGE],
-                                         __ATOMIC_ACQUIRE)) != NULL))
-    shard = &page[slot % NEBULA_STATS_SHARDS_PER_PAGE].shard;
-  else
-    shard = nebula_stats_counters_find_shard_slow (counters);
+  NebulaStatsShard *shard = nebula_stats_counters_shard (counters);
 
   if (G_UNLIKELY (shard == NULL))
     {
@@ -149,43 +204,7 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
       return;
     }
 
-  /* Release stores keep every data store after the odd sequence number
-   * (without a fence, which ThreadSanitizer cannot follow); on x86 they are
-   * plain moves. */
-#define NEBULA_STATS_ADD(field, delta) \
-  __atomic_store_n (&shard->field, __atomic_load_n (&shard->field, __ATOMIC_RELAXED) + (delta), \
-                    __ATOMIC_RELEASE)
-
-  sequence = __atomic_load_n (&shard->sequence, __ATOMIC_RELAXED);
-  __atomic_store_n (&shard->sequence, sequence + 1, __ATOMIC_RELAXED);
-
-  /* The deltas are constants at every call site: two of these vanish. */
-  if (allocations != 0)
-    NEBULA_STATS_ADD (allocations, allocations);
-  if (deallocations != 0)
-    NEBULA_STATS_ADD (deallocations, deallocations);
-  if (reallocations != 0)
-    NEBULA_STATS_ADD (reallocations, reallocations);
-  balance = __atomic_load_n (&shard->balance, __ATOMIC_RELAXED);
-  if (bytes_in != 0)
-    {
-      NEBULA_STATS_ADD (bytes_allocated, bytes_in);
-      balance += (gint64) bytes_in;
-      if (balance > __atomic_load_n (&shard->high, __ATOMIC_RELAXED))
-        __atomic_store_n (&shard->high, balance, __ATOMIC_RELEASE);
-    }
-  if (bytes_out != 0)
-    {
-      NEBULA_STATS_ADD (bytes_freed, bytes_out);
-      balance -= (gint64) bytes_out;
-      if (balance < __atomic_load_n (&shard->low, __ATOMIC_RELAXED))
-        __atomic_store_n (&shard->low, balance, __ATOMIC_RELEASE);
-    }
-  __atomic_store_n (&shard->balance, balance, __ATOMIC_RELEASE);
-
-#undef NEBULA_STATS_ADD
-
-  __atomic_store_n (&shard->sequence, sequence + 2, __ATOMIC_RELEASE);
+  nebula_stats_shard_add (shard, allocations, deallocations, reallocations, bytes_in, bytes_out);
 }
 
 /* Plain mode: bytes_in_use is derived from the balance (see

@@ -27,9 +27,18 @@
  * A read sums the shards. There is nothing to flush: each shard holds
  * everything its threads recorded, so a read taken while nothing runs is
  * exact, and a read taken while other threads record sees each thread's
- * requests up to some point during the read. Each shard is a sequence lock
- * (only its owner writes it), so a read never sees half of a request:
- * bytes_in_use is always consistent with the totals of the same read.
+ * bytes up to some point during the read. A shard stores no balance: its
+ * bytes in use are bytes_allocated - bytes_freed, so bytes_in_use is
+ * always consistent with the totals of the same read (they are one sum),
+ * and the owner writes each field with one release store, no sequence
+ * lock (which cost the writer two stores and a load per request, and the
+ * balance's load and store). The reader takes a real pair: it reads
+ * bytes_freed, bytes_allocated, then bytes_freed again, and retries if a
+ * free came in between; with release stores and acquire loads the pair
+ * is then the shard's state at some instant (shard_snapshot()). The
+ * request counts are separate counters, each exact up to some point
+ * during the read: in a read taken while threads record, a count and
+ * the bytes may be one request apart.
  *
  * Why this layout answers the questions a sharded counter raises:
  *
@@ -60,7 +69,10 @@
  * would need a shared counter, which is what shards avoid. Each shard keeps
  * its own running balance (bytes its threads added minus bytes they removed)
  * and that balance's highest (high) and lowest (low) values since the last
- * reset. When shard s reached its high, every other shard r stood at least
+ * reset. The owner settles them lazily, as the plain counters settle the
+ * peak: a free settles high before it takes its bytes off (between two
+ * frees the balance only rises) and low after; a read takes the current
+ * balance into both. When shard s reached its high, every other shard r stood at least
  * at its low, so the total was at least
  *     base + high_s + sum over r != s of low_r
  * and the reported peak is the largest of: that bound over all s, every
@@ -76,8 +88,8 @@
  *
  * Resets and nebula_stats_counters_zero() are never concurrent with requests
  * on the same allocator (nebula_allocator_reset() requires it), so they may
- * write every shard: they fold the current values into `plain` and start a
- * new period for the running balances. */
+ * write every shard: they fold the shards' counts into `plain` and start
+ * every shard again from 0, a new period for the running balances. */
 
 #define SHARD_STRIDE    NEBULA_STATS_SHARD_STRIDE
 #define SHARDS_PER_PAGE NEBULA_STATS_SHARDS_PER_PAGE
@@ -229,22 +241,25 @@ nebula_stats_counters_record_overflow (NebulaStatsCounters *counters,
   NebulaStatsShardTable *table = __atomic_load_n (&counters->table, __ATOMIC_ACQUIRE);
   Shard *shard = &table->overflow;
 
+  /* Under the lock, high and low are kept exact. */
   nebula_mutex_lock (&table->overflow_lock);
   shard->allocations += allocations;
   shard->deallocations += deallocations;
   shard->reallocations += reallocations;
   shard->bytes_allocated += bytes_in;
+  shard->high = MAX (shard->high, (gint64) (shard->bytes_allocated - shard->bytes_freed));
   shard->bytes_freed += bytes_out;
-  shard->balance += (gint64) bytes_in;
-  shard->high = MAX (shard->high, shard->balance);
-  shard->balance -= (gint64) bytes_out;
-  shard->low = MIN (shard->low, shard->balance);
+  shard->low = MIN (shard->low, (gint64) (shard->bytes_allocated - shard->bytes_freed));
   nebula_mutex_unlock (&table->overflow_lock);
 }
 
-/* One consistent copy of a shard that its owner may be writing. */
-/* One consistent copy of a shard that its owner may be writing. Acquire
- * loads keep the second read of the sequence number after the data. */
+/* A copy of a shard that its owner may be writing, with a real
+ * (bytes_allocated, bytes_freed) pair: bytes_freed did not change while
+ * bytes_allocated was read, so both held at that instant. Acquire loads
+ * pair with the owner's release stores: the allocated total read is at
+ * least what it was when the first freed total read was stored, and the
+ * second freed total at least what it was when the allocated total read
+ * was stored. high and low then take that instant's balance in. */
 static void
 shard_snapshot (const Shard *shard,
                 Shard       *copy)
@@ -252,23 +267,24 @@ shard_snapshot (const Shard *shard,
 #define ACQUIRE(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)
   for (guint attempt = 0;; attempt++)
     {
-      guint64 before = ACQUIRE (shard->sequence);
+      guint64 freed = ACQUIRE (shard->bytes_freed);
+      gint64 balance;
 
-      if ((before & 1) == 0)
+      copy->bytes_allocated = ACQUIRE (shard->bytes_allocated);
+      if (ACQUIRE (shard->bytes_freed) == freed)
         {
+          copy->bytes_freed = freed;
           copy->allocations = ACQUIRE (shard->allocations);
           copy->deallocations = ACQUIRE (shard->deallocations);
           copy->reallocations = ACQUIRE (shard->reallocations);
-          copy->bytes_allocated = ACQUIRE (shard->bytes_allocated);
-          copy->bytes_freed = ACQUIRE (shard->bytes_freed);
-          copy->balance = ACQUIRE (shard->balance);
-          copy->high = ACQUIRE (shard->high);
-          copy->low = ACQUIRE (shard->low);
-          if (ACQUIRE (shard->sequence) == before)
-            return;
+          balance = (gint64) (copy->bytes_allocated - freed);
+          copy->high = MAX (ACQUIRE (shard->high), balance);
+          copy->low = MIN (ACQUIRE (shard->low), balance);
+          return;
         }
 
-      /* The owner was preempted in the middle of a few stores. */
+      /* The owner freed in between: a few instructions, unless it was
+       * preempted there. */
       if (attempt > 64)
         g_thread_yield ();
     }
@@ -320,19 +336,21 @@ summarize (NebulaStatsCounters *counters,
 
       for (guint i = 0; i < n; i++)
         {
+          gint64 copy_balance;
           Shard copy;
 
           if (page != NULL)
             shard_snapshot (&page[i].shard, &copy);
           else
             copy = table->overflow;
+          copy_balance = (gint64) (copy.bytes_allocated - copy.bytes_freed);
 
           out->allocations += copy.allocations;
           out->deallocations += copy.deallocations;
           out->reallocations += copy.reallocations;
           out->total_bytes_allocated += copy.bytes_allocated;
           out->total_bytes_freed += copy.bytes_freed;
-          balance += copy.balance;
+          balance += copy_balance;
           sum_low += copy.low;
           sum_high += copy.high;
           widest = MAX (widest, copy.high - copy.low);
@@ -436,7 +454,27 @@ nebula_stats_counters_peak_upper_bound (NebulaStatsCounters *counters)
   return summary.peak_upper;
 }
 
-/* Starts a new period for the running balances; quiescent callers only. */
+/* Starts every shard again from 0, its counts folded into `plain` first
+ * unless @forget_history (then the caller clears `plain`); quiescent
+ * callers only. */
+static void
+shard_restart (NebulaStatsCounters *counters,
+               Shard               *shard,
+               gboolean             forget_history)
+{
+  NebulaStatsPlain *plain = &counters->plain;
+
+  if (!forget_history)
+    {
+      plain->allocations += shard->allocations;
+      plain->deallocations += shard->deallocations;
+      plain->reallocations += shard->reallocations;
+      plain->total_bytes_allocated += shard->bytes_allocated;
+      plain->freed_less_base += shard->bytes_freed;
+    }
+  memset (shard, 0, sizeof *shard);
+}
+
 static void
 restart_balances (NebulaStatsCounters *counters,
                   gboolean             forget_history)
@@ -448,25 +486,11 @@ restart_balances (NebulaStatsCounters *counters,
       ShardSlot *page = table->pages[p];
 
       for (guint i = 0; page != NULL && i < SHARDS_PER_PAGE; i++)
-        {
-          Shard *shard = &page[i].shard;
-          guint64 sequence = shard->sequence;
-
-          if (forget_history)
-            memset (shard, 0, sizeof *shard);
-          else
-            shard->balance = shard->high = shard->low = 0;
-          shard->sequence = sequence;
-        }
+        shard_restart (counters, &page[i].shard, forget_history);
     }
 
   if (table != NULL)
-    {
-      if (forget_history)
-        memset (&table->overflow, 0, sizeof table->overflow);
-      else
-        table->overflow.balance = table->overflow.high = table->overflow.low = 0;
-    }
+    shard_restart (counters, &table->overflow, forget_history);
 }
 
 void

@@ -109,10 +109,28 @@ reader_cb (gpointer data)
   return NULL;
 }
 
-static void
-test_stats_threads_exact (void)
+/* A thread-safe bump allocator with room to grow for every worker's
+ * blocks (a bump frees only its top blocks). */
+static NebulaAllocator *
+new_shared_bump (void)
 {
-  g_autoptr(NebulaAllocator) alloc = new_shared_system ();
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *alloc = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                                           "thread-safe", TRUE,
+                                           "capacity", (guint64) (1 << 20),
+                                           "max-capacity", (guint64) (64 << 20),
+                                           NULL);
+
+  g_assert_no_error (error);
+  return alloc;
+}
+
+/* data: the constructor of the shared allocator. */
+static void
+test_stats_threads_exact (gconstpointer data)
+{
+  NebulaAllocator *(*new_shared) (void) = data;
+  g_autoptr(NebulaAllocator) alloc = new_shared ();
   g_autoptr(NebulaAllocatorStats) stats = NULL;
   Worker workers[N_WORKERS];
   GThread *threads[N_WORKERS], *reader;
@@ -293,6 +311,165 @@ test_stats_finalize_with_live_threads (void)
   g_object_unref (fd.survivor);
   g_mutex_clear (&fd.lock);
   g_cond_clear (&fd.cond);
+}
+
+/* A thread-safe bump allocator's record of a thread keeps the thread's
+ * statistics shard. The allocator is finalized while the thread still
+ * holds that record, and a new one is made, usually at the same address:
+ * the thread's requests to the new one count in the new one's shard, and
+ * nothing writes the old one's (freed with it: ASan and Valgrind would
+ * see the write). */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  GMutex           lock;
+  GCond            cond;
+  guint            phase;       /* 1: first used, 2: replaced, 3: done */
+} ReplaceData;
+
+static void
+replace_wait (ReplaceData *rd,
+              guint        phase)
+{
+  nebula_mutex_lock (&rd->lock);
+  while (rd->phase < phase)
+    nebula_cond_wait (&rd->cond, &rd->lock);
+  nebula_mutex_unlock (&rd->lock);
+}
+
+static void
+replace_advance (ReplaceData *rd)
+{
+  nebula_mutex_lock (&rd->lock);
+  rd->phase++;
+  g_cond_broadcast (&rd->cond);
+  nebula_mutex_unlock (&rd->lock);
+}
+
+static gpointer
+replace_worker_cb (gpointer data)
+{
+  ReplaceData *rd = data;
+  gpointer block;
+
+  for (guint i = 0; i < 3; i++)
+    g_assert_nonnull (nebula_allocator_allocate (rd->alloc, 48, 8, NULL));
+  replace_advance (rd);
+  replace_wait (rd, 2);
+
+  for (guint i = 0; i < 5; i++)
+    g_assert_nonnull (nebula_allocator_allocate (rd->alloc, 16, 8, NULL));
+  block = nebula_allocator_allocate (rd->alloc, 100, 8, NULL);
+  g_assert_true (nebula_allocator_deallocate (rd->alloc, block, 100, 8, NULL));
+  replace_advance (rd);
+  return NULL;
+}
+
+static void
+test_stats_cached_shard_new_allocator (void)
+{
+  ReplaceData rd = { 0, };
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer old_address;
+  GThread *thread;
+
+  g_mutex_init (&rd.lock);
+  g_cond_init (&rd.cond);
+  rd.alloc = new_bump (TRUE);
+  thread = g_thread_new ("holder", replace_worker_cb, &rd);
+  replace_wait (&rd, 1);
+
+  stats = nebula_allocator_get_stats (rd.alloc);
+  g_assert_cmpuint (stats->allocations, ==, 3);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 3 * 48);
+  g_clear_pointer (&stats, nebula_allocator_stats_free);
+
+  old_address = rd.alloc;
+  g_clear_object (&rd.alloc);
+  rd.alloc = new_bump (TRUE);
+  g_test_message ("the new allocator %s the old one's address",
+                  (gpointer) rd.alloc == old_address ? "has" : "does not have");
+  replace_advance (&rd);
+  g_thread_join (thread);
+
+  stats = nebula_allocator_get_stats (rd.alloc);
+  g_assert_cmpuint (stats->allocations, ==, 6);
+  g_assert_cmpuint (stats->deallocations, ==, 1);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, 5 * 16 + 100);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 5 * 16);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, 5 * 16 + 100);
+
+  g_object_unref (rd.alloc);
+  g_mutex_clear (&rd.lock);
+  g_cond_clear (&rd.cond);
+}
+
+/* A thread's statistics slot goes back at its exit (a GPrivate
+ * destructor), and other destructors may run after that one and still
+ * allocate: here one whose key was made after the slot's and before the
+ * thread-safe bump allocator's records' (destructors run in the order of
+ * their keys with glibc), so that it allocates while the thread's record
+ * still keeps the shard of a slot the thread no longer holds. Its
+ * requests must count, once, and the thread that takes the slot next
+ * must not share a shard with it. In a subprocess: the order of the keys
+ * is the order of their first use in the process. */
+static NebulaAllocator *late_alloc;
+
+static void
+late_destructor (gpointer data)
+{
+  gpointer block;
+
+  for (guint i = 0; i < 4; i++)
+    g_assert_nonnull (nebula_allocator_allocate (late_alloc, 24, 8, NULL));
+  block = nebula_allocator_allocate (late_alloc, 40, 8, NULL);
+  g_assert_true (nebula_allocator_deallocate (late_alloc, block, 40, 8, NULL));
+}
+
+static GPrivate late_key = G_PRIVATE_INIT (late_destructor);
+
+static gpointer
+late_worker_cb (gpointer data)
+{
+  g_private_set (&late_key, GINT_TO_POINTER (1));
+  /* The first takes the thread's slice, the second keeps its shard. */
+  g_assert_nonnull (nebula_allocator_allocate (late_alloc, 8, 8, NULL));
+  g_assert_nonnull (nebula_allocator_allocate (late_alloc, 8, 8, NULL));
+  return NULL;
+}
+
+static void
+test_stats_record_after_slot_released (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaAllocator) first = new_shared_system ();
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+      /* The statistics slot's key first (a thread-safe allocator's first
+       * request), then the test's, then the bump records' (the bump
+       * allocator's first request, on the worker). */
+      nebula_allocator_deallocate (first, nebula_allocator_allocate (first, 8, 8, NULL), 8, 8,
+                                   NULL);
+      g_private_set (&late_key, NULL);
+      late_alloc = new_bump (TRUE);
+
+      for (guint round = 1; round <= 3; round++)
+        {
+          g_thread_join (g_thread_new ("late", late_worker_cb, NULL));
+          stats = nebula_allocator_get_stats (late_alloc);
+          g_assert_cmpuint (stats->allocations, ==, round * 7);
+          g_assert_cmpuint (stats->deallocations, ==, round);
+          g_assert_cmpuint (stats->bytes_in_use, ==, round * (2 * 8 + 4 * 24));
+          g_assert_cmpuint (stats->total_bytes_freed, ==, round * 40);
+          g_clear_pointer (&stats, nebula_allocator_stats_free);
+        }
+      g_clear_object (&late_alloc);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
 }
 
 static void
@@ -772,7 +949,13 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/nebula/stats/threads/exact", test_stats_threads_exact);
+  g_test_add_data_func ("/nebula/stats/threads/exact", new_shared_system, test_stats_threads_exact);
+  g_test_add_data_func ("/nebula/stats/threads/exact/bump", new_shared_bump,
+                        test_stats_threads_exact);
+  g_test_add_func ("/nebula/stats/threads/cached-shard-new-allocator",
+                   test_stats_cached_shard_new_allocator);
+  g_test_add_func ("/nebula/stats/threads/record-after-slot-released",
+                   test_stats_record_after_slot_released);
   g_test_add_func ("/nebula/stats/threads/exit", test_stats_thread_exit);
   g_test_add_func ("/nebula/stats/threads/two-allocators-one-thread",
                    test_stats_two_allocators_one_thread);
