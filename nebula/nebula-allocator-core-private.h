@@ -292,6 +292,33 @@ nebula_allocator_core_direct_layout_ok (gsize size,
          (alignment & (alignment - 1)) == 0;
 }
 
+/* The wrappers' full path (nebula-allocator.c): everything the inline and
+ * direct paths do not serve, with its checks and statistics. A direct
+ * path's alloc_all and dealloc_all end here for what they decline. */
+gpointer nebula_allocator_allocate_slow   (gpointer          self,
+                                           gsize             size,
+                                           gsize             alignment,
+                                           GError          **error);
+gboolean nebula_allocator_deallocate_slow (gpointer          self,
+                                           gpointer          ptr,
+                                           gsize             size,
+                                           gsize             alignment,
+                                           GError          **error);
+
+/* What a direct path without alloc_all / dealloc_all gets as its
+ * whole-request entry points (nebula_allocator_core_set_direct()): its
+ * alloc / dealloc, then the full path for what they decline. @self is a
+ * built-in with a direct path. */
+gpointer nebula_allocator_allocate_direct   (gpointer          self,
+                                             gsize             size,
+                                             gsize             alignment,
+                                             GError          **error);
+gboolean nebula_allocator_deallocate_direct (gpointer          self,
+                                             gpointer          ptr,
+                                             gsize             size,
+                                             gsize             alignment,
+                                             GError          **error);
+
 /* Published with release stores: a thread-safe allocator may meet its
  * first calls on several threads, whose wrappers read it at once. %NULL
  * (what nebula_allocator_core_init() sets) sends everything the inline

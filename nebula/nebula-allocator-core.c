@@ -10,7 +10,6 @@
 #include "config.h"
 
 #include "nebula-allocator-core-private.h"
-#include "nebula-allocator-private.h"
 #include "nebula-allocator-script-private.h"
 #include "nebula-enums.h"
 #include "nebula-sanitizer-private.h"

@@ -15,7 +15,6 @@
 #include <nebula.h>
 
 #include "nebula-allocator-core-private.h"
-#include "nebula-allocator-private.h"
 
 #define N_BLOCKS 8
 
