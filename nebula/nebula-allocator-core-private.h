@@ -136,10 +136,13 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
  * instance init by nebula_allocator_core_init(), and its class_init calls
  * nebula_allocator_core_class_init() with its kind. The public wrappers of
  * NebulaAllocator then recognise any built-in with one test, the class
- * mark, and jump on the kind its core holds: the inline path of a bump,
- * pool or stack allocator (nebula_allocator_core_try_alloc() and
- * _try_dealloc()), then the kind's direct path (nebula_allocator_core_direct()).
- * Every other implementation (C, Python, gjs) is one vtable call. */
+ * mark, and branch on the kind its core holds to the inline path of a
+ * bump, pool or stack allocator (nebula_allocator_core_try_alloc_kind()
+ * and _try_dealloc_kind()); what that declines, and every request of the
+ * other kinds, is one jump through the core's whole-request entry points
+ * (nebula_allocator_core_alloc_all() and _dealloc_all(): the kind's direct
+ * path, or the exported path). Every other implementation (C, Python,
+ * gjs) is one vtable call. */
 
 void nebula_allocator_core_class_init (GObjectClass          *klass,
                                        NebulaAllocatorKind    kind);
