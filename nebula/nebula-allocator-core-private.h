@@ -135,10 +135,14 @@ gboolean  nebula_allocator_config_ensure             (NebulaAllocatorConfig  *co
  * (nebula-allocator-fast.h) right after its GObject, set up in its
  * instance init by nebula_allocator_core_init(), and its class_init calls
  * nebula_allocator_core_class_init() with its kind. The public wrappers of
- * NebulaAllocator then recognise a built-in by its class mark and run its
- * kind's inline path (nebula_allocator_core_try_alloc() and
- * _try_dealloc()); every other implementation (C, Python, gjs) is one
- * vtable call. */
+ * NebulaAllocator then recognise any built-in with one test, the class
+ * mark, and branch on the kind its core holds to the inline path of a
+ * bump, pool or stack allocator (nebula_allocator_core_try_alloc_kind()
+ * and _try_dealloc_kind()); what that declines, and every request of the
+ * other kinds, is one jump through the core's whole-request entry points
+ * (nebula_allocator_core_alloc_all() and _dealloc_all(): the kind's direct
+ * path, or the exported path). Every other implementation (C, Python,
+ * gjs) is one vtable call. */
 
 void nebula_allocator_core_class_init (GObjectClass          *klass,
                                        NebulaAllocatorKind    kind);
@@ -148,41 +152,20 @@ void nebula_allocator_core_init       (gpointer               self,
                                        NebulaAllocatorConfig *config,
                                        gboolean               thread_safe_default);
 
-/* The class marks: each built-in kind's class has its own constructed(),
- * which only chains up, so that the class alone tells the kind. Every
- * NebulaAllocator is a GObject, so reading its class's constructed is safe
- * whatever the implementation, where reading past the GObject would not
- * be (a Python class's instance ends there). One compare recognises a
- * bump allocator, as one class-pointer compare did before there was a
- * core, and each further kind costs one more. */
-void nebula_allocator_core_constructed_bump   (GObject *object);
-void nebula_allocator_core_constructed_pool   (GObject *object);
-void nebula_allocator_core_constructed_stack  (GObject *object);
-void nebula_allocator_core_constructed_system (GObject *object);
-void nebula_allocator_core_constructed_multi_pool (GObject *object);
-
-typedef void (*NebulaConstructedFunc) (GObject *object);
-
-static inline NebulaConstructedFunc
-nebula_allocator_core_mark (gconstpointer self)
-{
-  return G_OBJECT_GET_CLASS (self)->constructed;
-}
-
-static inline gboolean
-nebula_allocator_core_mark_is_core (NebulaConstructedFunc mark)
-{
-  return mark == nebula_allocator_core_constructed_bump ||
-         mark == nebula_allocator_core_constructed_pool ||
-         mark == nebula_allocator_core_constructed_stack ||
-         mark == nebula_allocator_core_constructed_system ||
-         mark == nebula_allocator_core_constructed_multi_pool;
-}
+/* The class mark: every built-in class's constructed(), which only chains
+ * up, so that the class alone says whether an instance is a built-in.
+ * Every NebulaAllocator is a GObject, so reading its class's constructed
+ * is safe whatever the implementation, where reading past the GObject
+ * would not be (a Python class's instance ends there); once the mark says
+ * it is a built-in, its core, and so its kind, lies right after the
+ * GObject. The built-in types are final: no class from outside can
+ * inherit the mark (tests/c/test-allocator.c, "dispatch"). */
+void nebula_allocator_core_constructed (GObject *object);
 
 static inline gboolean
 nebula_allocator_is_core (gconstpointer self)
 {
-  return nebula_allocator_core_mark_is_core (nebula_allocator_core_mark (self));
+  return G_OBJECT_GET_CLASS (self)->constructed == nebula_allocator_core_constructed;
 }
 
 static inline NebulaAllocatorCore *
@@ -191,31 +174,54 @@ nebula_allocator_get_core (gconstpointer self)
   return _NEBULA_CORE (self);
 }
 
+/* The one test of the wrappers: whether @self is a built-in (%NULL is
+ * not). Its core's kind is then never NEBULA_ALLOCATOR_KIND_NONE. */
+static inline gboolean
+nebula_allocator_is_core_nonnull (gconstpointer self)
+{
+  return G_LIKELY (self != NULL) && nebula_allocator_is_core (self);
+}
+
+/* The kind of @self, or NEBULA_ALLOCATOR_KIND_NONE for %NULL and for every
+ * implementation that is not a built-in: the one test, then one load. */
+static inline NebulaAllocatorKind
+nebula_allocator_core_kind (gconstpointer self)
+{
+  if (G_UNLIKELY (!nebula_allocator_is_core_nonnull (self)))
+    return NEBULA_ALLOCATOR_KIND_NONE;
+  return (NebulaAllocatorKind) nebula_allocator_get_core (self)->kind;
+}
+
 /* The inline paths of every kind, for the public wrappers: FALSE sends the
  * request to the exported path, which handles (and explains) the rest,
  * including a %NULL or foreign @self. */
+static inline gboolean
+nebula_allocator_core_try_alloc_kind (gconstpointer        self,
+                                      NebulaAllocatorKind  kind,
+                                      gsize                size,
+                                      gsize                alignment,
+                                      gpointer            *out)
+{
+  /* The bump allocator's first: its whole request is a handful of
+   * instructions. */
+  if (G_LIKELY (kind == NEBULA_ALLOCATOR_KIND_BUMP))
+    return _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, out);
+  if (kind == NEBULA_ALLOCATOR_KIND_POOL)
+    return _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, out);
+  if (kind == NEBULA_ALLOCATOR_KIND_STACK)
+    return _nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, out);
+
+  return FALSE;
+}
+
 static inline gboolean
 nebula_allocator_core_try_alloc (gconstpointer  self,
                                  gsize          size,
                                  gsize          alignment,
                                  gpointer      *out)
 {
-  NebulaConstructedFunc mark;
-
-  if (G_UNLIKELY (self == NULL))
-    return FALSE;
-
-  /* The bump allocator's first, as before there was a core: it is the
-   * one whose whole request is a handful of instructions. */
-  mark = nebula_allocator_core_mark (self);
-  if (G_LIKELY (mark == nebula_allocator_core_constructed_bump))
-    return _nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, out);
-  if (mark == nebula_allocator_core_constructed_pool)
-    return _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (self), size, alignment, out);
-  if (mark == nebula_allocator_core_constructed_stack)
-    return _nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, out);
-
-  return FALSE;
+  return nebula_allocator_core_try_alloc_kind (self, nebula_allocator_core_kind (self),
+                                               size, alignment, out);
 }
 
 /* A kind's direct path: what the wrappers try once the inline paths
@@ -265,6 +271,16 @@ typedef struct
                                      GError   **error);
 } NebulaCoreDirect;
 
+typedef gpointer (*NebulaCoreAllocAll)   (gpointer   self,
+                                          gsize      size,
+                                          gsize      alignment,
+                                          GError   **error);
+typedef gboolean (*NebulaCoreDeallocAll) (gpointer   self,
+                                          gpointer   ptr,
+                                          gsize      size,
+                                          gsize      alignment,
+                                          GError   **error);
+
 /* The layouts a direct path serves: a size from 1 to @max_size and an
  * alignment that is a power of two up to @max_alignment (size - 1 wraps
  * for 0, alignment - 1 for 0; an alignment that is not a power of two
@@ -279,51 +295,87 @@ nebula_allocator_core_direct_layout_ok (gsize size,
          (alignment & (alignment - 1)) == 0;
 }
 
-/* Published with a release store: a thread-safe allocator may meet its
- * first calls on several threads, whose wrappers read it at once. */
+/* The wrappers' full path (nebula-allocator.c): everything the inline and
+ * direct paths do not serve, with its checks and statistics. A direct
+ * path's alloc_all and dealloc_all end here for what they decline. */
+gpointer nebula_allocator_allocate_slow   (gpointer          self,
+                                           gsize             size,
+                                           gsize             alignment,
+                                           GError          **error);
+gboolean nebula_allocator_deallocate_slow (gpointer          self,
+                                           gpointer          ptr,
+                                           gsize             size,
+                                           gsize             alignment,
+                                           GError          **error);
+
+/* What a direct path without alloc_all / dealloc_all gets as its
+ * whole-request entry points (nebula_allocator_core_set_direct()): its
+ * alloc / dealloc, then the full path for what they decline. @self is a
+ * built-in with a direct path. */
+gpointer nebula_allocator_allocate_direct   (gpointer          self,
+                                             gsize             size,
+                                             gsize             alignment,
+                                             GError          **error);
+gboolean nebula_allocator_deallocate_direct (gpointer          self,
+                                             gpointer          ptr,
+                                             gsize             size,
+                                             gsize             alignment,
+                                             GError          **error);
+
+/* Published with release stores: a thread-safe allocator may meet its
+ * first calls on several threads, whose wrappers read it at once. %NULL
+ * (what nebula_allocator_core_init() sets) sends everything the inline
+ * path declines to the exported path. */
 void nebula_allocator_core_set_direct (gpointer                self,
                                        const NebulaCoreDirect *direct);
+
+/* The direct path of a built-in's core (NULL until its kind sets one). */
+static inline const NebulaCoreDirect *
+nebula_allocator_core_get_direct (gconstpointer self)
+{
+  return __atomic_load_n (&nebula_allocator_get_core (self)->direct, __ATOMIC_ACQUIRE);
+}
+
+/* Where the wrappers jump once the inline path declined (or for a kind
+ * without one): one load and an indirect jump, whatever the kind. */
+static inline NebulaCoreAllocAll
+nebula_allocator_core_alloc_all (gconstpointer self)
+{
+  return (NebulaCoreAllocAll) __atomic_load_n (&nebula_allocator_get_core (self)->alloc_all,
+                                               __ATOMIC_ACQUIRE);
+}
+
+static inline NebulaCoreDeallocAll
+nebula_allocator_core_dealloc_all (gconstpointer self)
+{
+  return (NebulaCoreDeallocAll) __atomic_load_n (&nebula_allocator_get_core (self)->dealloc_all,
+                                                 __ATOMIC_ACQUIRE);
+}
 
 static inline const NebulaCoreDirect *
 nebula_allocator_core_direct (gconstpointer self)
 {
-  NebulaConstructedFunc mark;
-
-  if (G_UNLIKELY (self == NULL))
+  if (nebula_allocator_core_kind (self) == NEBULA_ALLOCATOR_KIND_NONE)
     return NULL;
-  /* The System allocator's mark first, on its own branch: its direct
-   * path is nearly all it runs, and this test costs it two instructions
-   * instead of the five compares. The empty asm hides the mark from GCC,
-   * which would otherwise fold this compare back into the five. */
-  mark = nebula_allocator_core_mark (self);
-  if (mark != nebula_allocator_core_constructed_system)
-    {
-      __asm__ ("" : "+r" (mark));
-      if (!nebula_allocator_core_mark_is_core (mark))
-        return NULL;
-    }
-
-  return __atomic_load_n (&nebula_allocator_get_core (self)->direct, __ATOMIC_ACQUIRE);
+  return nebula_allocator_core_get_direct (self);
 }
 
+/* The inline frees of the bump and pool allocators. The stack's pop is
+ * not here: its header check needs more registers than the wrapper has
+ * free, and inline it gave every deallocation, whatever the kind, a stack
+ * frame; the wrapper jumps to it out of line (deallocate_stack() in
+ * nebula-allocator.c). */
 static inline gboolean
-nebula_allocator_core_try_dealloc (gconstpointer  self,
-                                   gpointer       ptr,
-                                   gsize          size,
-                                   gsize          alignment)
+nebula_allocator_core_try_dealloc_kind (gconstpointer        self,
+                                        NebulaAllocatorKind  kind,
+                                        gpointer             ptr,
+                                        gsize                size,
+                                        gsize                alignment)
 {
-  NebulaConstructedFunc mark;
-
-  if (G_UNLIKELY (self == NULL))
-    return FALSE;
-
-  mark = nebula_allocator_core_mark (self);
-  if (G_LIKELY (mark == nebula_allocator_core_constructed_bump))
+  if (G_LIKELY (kind == NEBULA_ALLOCATOR_KIND_BUMP))
     return _nebula_bump_fast_dealloc (_NEBULA_BUMP_FAST (self), ptr, size, alignment);
-  if (mark == nebula_allocator_core_constructed_pool)
+  if (kind == NEBULA_ALLOCATOR_KIND_POOL)
     return _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (self), ptr, size, alignment);
-  if (mark == nebula_allocator_core_constructed_stack)
-    return _nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment);
 
   return FALSE;
 }

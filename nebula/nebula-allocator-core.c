@@ -1,6 +1,6 @@
 /* nebula-allocator-core.c: what every built-in allocator shares. Its
  * common head (NebulaAllocatorCore: kind, vtable, counters, configuration)
- * and the class mark the public wrappers test; the configuration
+ * and the one class mark the public wrappers test; the configuration
  * properties and their presets; the validation rules, one message each;
  * the budget account; and the one-time initialization (ensure).
  *
@@ -21,76 +21,61 @@ NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, iface, 1);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, counters, 2);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, config, 3);
 NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, direct, 4);
-G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 5 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, alloc_all, 5);
+NEBULA_ASSERT_FAST_FIELD (NebulaAllocatorCore, dealloc_all, 6);
+G_STATIC_ASSERT (sizeof (NebulaAllocatorCore) == 7 * sizeof (gpointer));
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
-/* Every core class derives from GObject directly; the mark of each kind
- * checks that its instances carry that kind. */
-static inline void
-core_constructed (GObject             *object,
-                  NebulaAllocatorKind  kind)
+/* The class mark of every built-in (nebula-allocator-core-private.h).
+ * Each core class derives from GObject directly; an instance carries its
+ * kind from its instance init. */
+void
+nebula_allocator_core_constructed (GObject *object)
 {
   GObjectClass *object_class = g_type_class_peek_static (G_TYPE_OBJECT);
 
-  g_assert (nebula_allocator_get_core (object)->kind == kind);
+  g_assert (nebula_allocator_get_core (object)->kind > NEBULA_ALLOCATOR_KIND_NONE &&
+            nebula_allocator_get_core (object)->kind <= NEBULA_ALLOCATOR_KIND_MULTI_POOL);
   if (object_class->constructed != NULL)
     object_class->constructed (object);
-}
-
-void
-nebula_allocator_core_constructed_bump (GObject *object)
-{
-  core_constructed (object, NEBULA_ALLOCATOR_KIND_BUMP);
-}
-
-void
-nebula_allocator_core_constructed_pool (GObject *object)
-{
-  core_constructed (object, NEBULA_ALLOCATOR_KIND_POOL);
-}
-
-void
-nebula_allocator_core_constructed_stack (GObject *object)
-{
-  core_constructed (object, NEBULA_ALLOCATOR_KIND_STACK);
-}
-
-void
-nebula_allocator_core_constructed_system (GObject *object)
-{
-  core_constructed (object, NEBULA_ALLOCATOR_KIND_SYSTEM);
-}
-
-void
-nebula_allocator_core_constructed_multi_pool (GObject *object)
-{
-  core_constructed (object, NEBULA_ALLOCATOR_KIND_MULTI_POOL);
 }
 
 void
 nebula_allocator_core_class_init (GObjectClass        *klass,
                                   NebulaAllocatorKind  kind)
 {
-  static const NebulaConstructedFunc marks[] = {
-    [NEBULA_ALLOCATOR_KIND_BUMP] = nebula_allocator_core_constructed_bump,
-    [NEBULA_ALLOCATOR_KIND_POOL] = nebula_allocator_core_constructed_pool,
-    [NEBULA_ALLOCATOR_KIND_STACK] = nebula_allocator_core_constructed_stack,
-    [NEBULA_ALLOCATOR_KIND_SYSTEM] = nebula_allocator_core_constructed_system,
-    [NEBULA_ALLOCATOR_KIND_MULTI_POOL] = nebula_allocator_core_constructed_multi_pool,
-  };
-
   g_assert (g_type_parent (G_TYPE_FROM_CLASS (klass)) == G_TYPE_OBJECT);
-  g_assert (kind > NEBULA_ALLOCATOR_KIND_NONE && kind < G_N_ELEMENTS (marks));
+  /* The mark says "built-in" to every class that has it: a subclass
+   * would have it too, and its own vfuncs would be bypassed. */
+  g_assert (G_TYPE_IS_FINAL (G_TYPE_FROM_CLASS (klass)));
+  g_assert (kind > NEBULA_ALLOCATOR_KIND_NONE && kind <= NEBULA_ALLOCATOR_KIND_MULTI_POOL);
 
-  klass->constructed = marks[kind];
+  klass->constructed = nebula_allocator_core_constructed;
 }
 
+/* The direct path, and the whole-request entry points the wrappers jump
+ * to (nebula_allocator_core_alloc_all()): the direct path's own, or the
+ * generic pair that calls @alloc / @dealloc and passes on what they
+ * decline. Each store is a release: each field is valid on its own, and a
+ * thread that sees one sees the state the kind set up before. */
 void
 nebula_allocator_core_set_direct (gpointer                self,
                                   const NebulaCoreDirect *direct)
 {
-  __atomic_store_n (&nebula_allocator_get_core (self)->direct, (gconstpointer) direct,
-                    __ATOMIC_RELEASE);
+  NebulaAllocatorCore *core = nebula_allocator_get_core (self);
+  NebulaCoreAllocAll alloc_all = nebula_allocator_allocate_slow;
+  NebulaCoreDeallocAll dealloc_all = nebula_allocator_deallocate_slow;
+
+  if (direct != NULL)
+    {
+      alloc_all = direct->alloc_all != NULL ? direct->alloc_all : nebula_allocator_allocate_direct;
+      dealloc_all = direct->dealloc_all != NULL ? direct->dealloc_all
+                                                : nebula_allocator_deallocate_direct;
+    }
+
+  __atomic_store_n (&core->direct, (gconstpointer) direct, __ATOMIC_RELEASE);
+  __atomic_store_n (&core->alloc_all, (gpointer) alloc_all, __ATOMIC_RELEASE);
+  __atomic_store_n (&core->dealloc_all, (gpointer) dealloc_all, __ATOMIC_RELEASE);
 }
 
 /* Type-independent setup, once per instance: what PostgreSQL's
@@ -109,6 +94,7 @@ nebula_allocator_core_init (gpointer               self,
   core->iface = g_type_interface_peek (G_OBJECT_GET_CLASS (self), NEBULA_TYPE_ALLOCATOR);
   core->counters = counters;
   core->config = config;
+  nebula_allocator_core_set_direct (self, NULL);
 
   g_assert (core->iface != NULL);
 

@@ -52,9 +52,12 @@ typedef enum
  * nebula-stats-private.h and nebula-allocator-core-private.h). @direct is
  * the kind's out-of-line path for what its inline path declines (a
  * thread-safe pool's magazines, the System allocator's malloc), or %NULL
- * (private, nebula-allocator-core-private.h). The kind's fast fields
- * (#NebulaBumpFast, #NebulaPoolFast, #NebulaStackFast) follow it directly;
- * the system and multi-pool allocators have none.
+ * (private, nebula-allocator-core-private.h). @alloc_all and @dealloc_all
+ * are what the public wrappers jump to once a kind's inline path declined
+ * (or for a kind without one): the direct path's whole request, or the
+ * exported path. The kind's fast fields (#NebulaBumpFast, #NebulaPoolFast,
+ * #NebulaStackFast) follow it directly; the system and multi-pool
+ * allocators have none.
  */
 typedef struct
 {
@@ -63,6 +66,8 @@ typedef struct
   gpointer       counters;
   gpointer       config;
   gconstpointer  direct;
+  gpointer       alloc_all;
+  gpointer       dealloc_all;
 } NebulaAllocatorCore;
 
 #define _NEBULA_CORE(self)      ((NebulaAllocatorCore *) (gpointer) ((GObject *) (self) + 1))

@@ -24,18 +24,4 @@ void     nebula_allocator_record_failure (NebulaAllocator *self);
 /* The counters the public wrappers record into. */
 NebulaStatsCounters *nebula_allocator_get_counters (NebulaAllocator *self);
 
-/* The wrappers' full path: everything the inline and direct paths do not
- * serve, with its checks and statistics. A direct path's alloc_all and
- * dealloc_all (nebula-allocator-core-private.h) end here for what they
- * decline. */
-gpointer nebula_allocator_allocate_slow   (NebulaAllocator  *self,
-                                           gsize             size,
-                                           gsize             alignment,
-                                           GError          **error);
-gboolean nebula_allocator_deallocate_slow (NebulaAllocator  *self,
-                                           gpointer          ptr,
-                                           gsize             size,
-                                           gsize             alignment,
-                                           GError          **error);
-
 G_END_DECLS

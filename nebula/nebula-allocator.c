@@ -477,7 +477,7 @@ allocate_checked (NebulaAllocator           *self,
  * stack frame; also where a direct path's alloc_all sends what it does
  * not serve (nebula-allocator-private.h). */
 G_NO_INLINE gpointer
-nebula_allocator_allocate_slow (NebulaAllocator  *self,
+nebula_allocator_allocate_slow (gpointer          self,
                                 gsize             size,
                                 gsize             alignment,
                                 GError          **error)
@@ -508,40 +508,19 @@ nebula_allocator_allocate_slow (NebulaAllocator  *self,
   return allocate_checked (self, iface, size, alignment, FALSE, error);
 }
 
-/* What the inline paths declined: the kind's direct path if it has one
- * (nebula-allocator-core-private.h), else, or when it declines,
- * everything else. Both steps are out of line, so that the kinds without
- * a direct path pass through without a stack frame. */
-static G_NO_INLINE gpointer
-allocate_direct (NebulaAllocator        *self,
-                 const NebulaCoreDirect *direct,
-                 gsize                   size,
-                 gsize                   alignment,
-                 GError                **error)
+/* The whole-request entry point of a direct path without its own
+ * (nebula-allocator-private.h). */
+gpointer
+nebula_allocator_allocate_direct (gpointer   self,
+                                  gsize      size,
+                                  gsize      alignment,
+                                  GError   **error)
 {
+  const NebulaCoreDirect *direct = nebula_allocator_core_get_direct (self);
   gpointer ptr = direct->alloc (self, size, alignment);
 
   if (G_LIKELY (ptr != NULL))
     return ptr;
-
-  return nebula_allocator_allocate_slow (self, size, alignment, error);
-}
-
-static G_NO_INLINE gpointer
-allocate_dispatch (NebulaAllocator  *self,
-                   gsize             size,
-                   gsize             alignment,
-                   GError          **error)
-{
-  const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
-
-  if (direct != NULL)
-    {
-      /* A kind that serves the whole request: a jump, no frame here. */
-      if (direct->alloc_all != NULL)
-        return direct->alloc_all (self, size, alignment, error);
-      return allocate_direct (self, direct, size, alignment, error);
-    }
 
   return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
@@ -566,13 +545,17 @@ nebula_allocator_allocate (NebulaAllocator  *self,
 {
   gpointer ptr;
 
-  /* Speculative devirtualization: a built-in allocator's inline path runs
-   * here, with the same statistics; anything else (and NULL) takes the
-   * dispatch. */
-  if (G_LIKELY (nebula_allocator_core_try_alloc (self, size, alignment, &ptr)))
+  /* Speculative devirtualization: one test recognises every built-in,
+   * whose kind then picks its inline path (with the same statistics) and
+   * its direct path; anything else (and NULL) takes the full dispatch. */
+  if (G_UNLIKELY (!nebula_allocator_is_core_nonnull (self)))
+    return nebula_allocator_allocate_slow (self, size, alignment, error);
+  if (G_LIKELY (nebula_allocator_core_try_alloc_kind (self, nebula_allocator_get_core (self)->kind,
+                                                      size, alignment, &ptr)))
     return ptr;
 
-  return allocate_dispatch (self, size, alignment, error);
+  /* The kind's direct path or the exported one: a jump. */
+  return nebula_allocator_core_alloc_all (self) (self, size, alignment, error);
 }
 
 /**
@@ -665,7 +648,7 @@ nebula_allocator_reallocate (NebulaAllocator  *self,
 }
 
 G_NO_INLINE gboolean
-nebula_allocator_deallocate_slow (NebulaAllocator  *self,
+nebula_allocator_deallocate_slow (gpointer          self,
                                   gpointer          ptr,
                                   gsize             size,
                                   gsize             alignment,
@@ -715,14 +698,14 @@ nebula_allocator_deallocate_slow (NebulaAllocator  *self,
   return TRUE;
 }
 
-static G_NO_INLINE gboolean
-deallocate_direct (NebulaAllocator        *self,
-                   const NebulaCoreDirect *direct,
-                   gpointer                ptr,
-                   gsize                   size,
-                   gsize                   alignment,
-                   GError                **error)
+gboolean
+nebula_allocator_deallocate_direct (gpointer   self,
+                                    gpointer   ptr,
+                                    gsize      size,
+                                    gsize      alignment,
+                                    GError   **error)
 {
+  const NebulaCoreDirect *direct = nebula_allocator_core_get_direct (self);
   NebulaDirectResult result = direct->dealloc (self, ptr, size, alignment, error);
 
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
@@ -733,23 +716,19 @@ deallocate_direct (NebulaAllocator        *self,
   return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
 }
 
+/* The stack's inline pop (nebula_allocator_core_try_dealloc_kind() says
+ * why it is out of line), then what it declines. */
 static G_NO_INLINE gboolean
-deallocate_dispatch (NebulaAllocator  *self,
-                     gpointer          ptr,
-                     gsize             size,
-                     gsize             alignment,
-                     GError          **error)
+deallocate_stack (NebulaAllocator  *self,
+                  gpointer          ptr,
+                  gsize             size,
+                  gsize             alignment,
+                  GError          **error)
 {
-  const NebulaCoreDirect *direct = nebula_allocator_core_direct (self);
+  if (G_LIKELY (_nebula_stack_fast_dealloc (_NEBULA_STACK_FAST (self), ptr, size, alignment)))
+    return TRUE;
 
-  if (direct != NULL)
-    {
-      if (direct->dealloc_all != NULL)
-        return direct->dealloc_all (self, ptr, size, alignment, error);
-      return deallocate_direct (self, direct, ptr, size, alignment, error);
-    }
-
-  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+  return nebula_allocator_core_dealloc_all (self) (self, ptr, size, alignment, error);
 }
 
 /**
@@ -776,10 +755,17 @@ nebula_allocator_deallocate (NebulaAllocator  *self,
                              gsize             alignment,
                              GError          **error)
 {
-  if (G_LIKELY (nebula_allocator_core_try_dealloc (self, ptr, size, alignment)))
-    return TRUE;
+  NebulaAllocatorKind kind;
 
-  return deallocate_dispatch (self, ptr, size, alignment, error);
+  if (G_UNLIKELY (!nebula_allocator_is_core_nonnull (self)))
+    return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+  kind = nebula_allocator_get_core (self)->kind;
+  if (G_LIKELY (nebula_allocator_core_try_dealloc_kind (self, kind, ptr, size, alignment)))
+    return TRUE;
+  if (kind == NEBULA_ALLOCATOR_KIND_STACK)
+    return deallocate_stack (self, ptr, size, alignment, error);
+
+  return nebula_allocator_core_dealloc_all (self) (self, ptr, size, alignment, error);
 }
 
 /**

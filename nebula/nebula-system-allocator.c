@@ -66,7 +66,8 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaSystemAllocator, nebula_system_allocator, G
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
-static const NebulaCoreDirect system_direct;
+static const NebulaCoreDirect checked_direct;
+static const NebulaCoreDirect unchecked_direct;
 
 static void
 system_init_once (gpointer data)
@@ -87,7 +88,8 @@ system_init_once (gpointer data)
    * exported path. */
   if (self->config.init.error == NULL && self->config.account.budget == NULL &&
       self->config.alloc_fill < 0 && self->config.free_fill < 0)
-    nebula_allocator_core_set_direct (self, &system_direct);
+    nebula_allocator_core_set_direct (self, self->live != NULL ? &checked_direct
+                                                               : &unchecked_direct);
 }
 
 static inline gboolean
@@ -201,20 +203,23 @@ nebula_system_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 }
 
 /* With check-frees, reports a foreign or freed pointer or a size that does
- * not match, given what the table said. Out of line: the direct path
- * only tests the result. */
+ * not match, given what the table said; for a wrong size it looks up the
+ * size the block was allocated with. Out of line: the direct path only
+ * tests the result, and keeps no slot for that size. */
 static G_NO_INLINE gboolean
 report_bad_free (NebulaSystemAllocator    *self,
                  NebulaSystemTableResult   result,
                  gpointer                  ptr,
                  gsize                     size,
-                 gsize                     stored,
                  GError                  **error)
 {
   g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
   NebulaErrorInfo info = { .requested = size, .what = what };
+  gsize stored = 0;
 
-  if (result == NEBULA_SYSTEM_TABLE_WRONG_SIZE)
+  /* Another thread may have freed the block since: then it is not live. */
+  if (result == NEBULA_SYSTEM_TABLE_WRONG_SIZE &&
+      nebula_system_table_lookup (self->live, ptr, &stored) && stored != size)
     nebula_set_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT, &info,
                       "%s: block %p was allocated with %" G_GSIZE_FORMAT
                       " bytes but freed with %" G_GSIZE_FORMAT,
@@ -231,12 +236,11 @@ check_result (NebulaSystemAllocator    *self,
               NebulaSystemTableResult   result,
               gpointer                  ptr,
               gsize                     size,
-              gsize                     stored,
               GError                  **error)
 {
   if (G_LIKELY (result == NEBULA_SYSTEM_TABLE_TAKEN))
     return TRUE;
-  return report_bad_free (self, result, ptr, size, stored, error);
+  return report_bad_free (self, result, ptr, size, error);
 }
 
 /* Looks @ptr up without taking it: TAKEN means live with @size. */
@@ -265,10 +269,9 @@ nebula_system_allocator_deallocate (NebulaAllocator  *allocator,
 
   if (self->live != NULL)
     {
-      gsize stored = 0;
-      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, &stored);
+      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, NULL);
 
-      if (!check_result (self, result, ptr, size, stored, error))
+      if (!check_result (self, result, ptr, size, error))
         return FALSE;
     }
 
@@ -299,7 +302,7 @@ nebula_system_allocator_reallocate (NebulaAllocator  *allocator,
       gsize stored = 0;
       NebulaSystemTableResult result = look_up (self, ptr, old_size, &stored);
 
-      if (!check_result (self, result, ptr, old_size, stored, error))
+      if (!check_result (self, result, ptr, old_size, error))
         return NULL;
     }
 
@@ -487,10 +490,14 @@ direct_layout_ok (gsize size,
                                                  2 * sizeof (gpointer));
 }
 
+/* @checked: whether the allocator checks frees (its table of live
+ * blocks); a constant in each instance of the path below, so that the
+ * path without the table carries none of its code or registers. */
 G_ALWAYS_INLINE static inline gpointer
 direct_alloc (NebulaSystemAllocator *self,
               gsize                  size,
-              gsize                  alignment)
+              gsize                  alignment,
+              gboolean               checked)
 {
   gpointer ptr;
 
@@ -500,7 +507,7 @@ direct_alloc (NebulaSystemAllocator *self,
   ptr = malloc (size);
   if (G_UNLIKELY (ptr == NULL))
     return NULL;
-  if (self->live != NULL && G_UNLIKELY (!nebula_system_table_insert (self->live, ptr, size)))
+  if (checked && G_UNLIKELY (!nebula_system_table_insert (self->live, ptr, size)))
     {
       free (ptr);
       return NULL;
@@ -515,16 +522,16 @@ direct_dealloc (NebulaSystemAllocator  *self,
                 gpointer                ptr,
                 gsize                   size,
                 gsize                   alignment,
+                gboolean                checked,
                 GError                **error)
 {
   if (G_UNLIKELY (!direct_layout_ok (size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
-  if (self->live != NULL)
+  if (checked)
     {
-      gsize stored = 0;
-      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, &stored);
+      NebulaSystemTableResult result = nebula_system_table_take (self->live, ptr, size, NULL);
 
-      if (!check_result (self, result, ptr, size, stored, error))
+      if (!check_result (self, result, ptr, size, error))
         return NEBULA_DIRECT_FAILED;
     }
 
@@ -533,61 +540,68 @@ direct_dealloc (NebulaSystemAllocator  *self,
   return NEBULA_DIRECT_DONE;
 }
 
-static gpointer
-system_direct_alloc (gpointer allocator,
-                     gsize    size,
-                     gsize    alignment)
-{
-  return direct_alloc (allocator, size, alignment);
-}
+/* One direct path per mode (check-frees on or off), each a
+ * NebulaCoreDirect: @alloc and @dealloc, and what the dispatch jumps to,
+ * which passes what they decline to the exported path, each a tail
+ * call. */
+#define DEFINE_SYSTEM_DIRECT(name, checked)                                          \
+  static gpointer                                                                   \
+  name##_alloc (gpointer allocator,                                                 \
+                gsize    size,                                                      \
+                gsize    alignment)                                                 \
+  {                                                                                 \
+    return direct_alloc (allocator, size, alignment, checked);                      \
+  }                                                                                 \
+                                                                                    \
+  static NebulaDirectResult                                                         \
+  name##_dealloc (gpointer   allocator,                                             \
+                  gpointer   ptr,                                                   \
+                  gsize      size,                                                  \
+                  gsize      alignment,                                             \
+                  GError   **error)                                                 \
+  {                                                                                 \
+    return direct_dealloc (allocator, ptr, size, alignment, checked, error);        \
+  }                                                                                 \
+                                                                                    \
+  static gpointer                                                                   \
+  name##_alloc_all (gpointer   allocator,                                           \
+                    gsize      size,                                                \
+                    gsize      alignment,                                           \
+                    GError   **error)                                               \
+  {                                                                                 \
+    gpointer ptr = direct_alloc (allocator, size, alignment, checked);              \
+                                                                                    \
+    if (G_LIKELY (ptr != NULL))                                                     \
+      return ptr;                                                                   \
+    return nebula_allocator_allocate_slow (allocator, size, alignment, error);      \
+  }                                                                                 \
+                                                                                    \
+  static gboolean                                                                   \
+  name##_dealloc_all (gpointer   allocator,                                         \
+                      gpointer   ptr,                                               \
+                      gsize      size,                                              \
+                      gsize      alignment,                                         \
+                      GError   **error)                                             \
+  {                                                                                 \
+    NebulaDirectResult result = direct_dealloc (allocator, ptr, size, alignment,    \
+                                                checked, error);                    \
+                                                                                    \
+    if (G_LIKELY (result == NEBULA_DIRECT_DONE))                                    \
+      return TRUE;                                                                  \
+    if (result == NEBULA_DIRECT_FAILED)                                             \
+      return FALSE;                                                                 \
+    return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error); \
+  }                                                                                 \
+                                                                                    \
+  static const NebulaCoreDirect name = {                                            \
+    name##_alloc,                                                                   \
+    name##_dealloc,                                                                 \
+    name##_alloc_all,                                                               \
+    name##_dealloc_all,                                                             \
+  };
 
-static NebulaDirectResult
-system_direct_dealloc (gpointer   allocator,
-                       gpointer   ptr,
-                       gsize      size,
-                       gsize      alignment,
-                       GError   **error)
-{
-  return direct_dealloc (allocator, ptr, size, alignment, error);
-}
-
-/* What the dispatch jumps to: the direct path, and the exported path for
- * what it declines, each a tail call. */
-static gpointer
-system_alloc_all (gpointer   allocator,
-                  gsize      size,
-                  gsize      alignment,
-                  GError   **error)
-{
-  gpointer ptr = direct_alloc (allocator, size, alignment);
-
-  if (G_LIKELY (ptr != NULL))
-    return ptr;
-  return nebula_allocator_allocate_slow (allocator, size, alignment, error);
-}
-
-static gboolean
-system_dealloc_all (gpointer   allocator,
-                    gpointer   ptr,
-                    gsize      size,
-                    gsize      alignment,
-                    GError   **error)
-{
-  NebulaDirectResult result = direct_dealloc (allocator, ptr, size, alignment, error);
-
-  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    return TRUE;
-  if (result == NEBULA_DIRECT_FAILED)
-    return FALSE;
-  return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error);
-}
-
-static const NebulaCoreDirect system_direct = {
-  system_direct_alloc,
-  system_direct_dealloc,
-  system_alloc_all,
-  system_dealloc_all,
-};
+DEFINE_SYSTEM_DIRECT (checked_direct, TRUE)
+DEFINE_SYSTEM_DIRECT (unchecked_direct, FALSE)
 
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)

@@ -132,18 +132,20 @@ nebula_system_table_home (const NebulaSystemShard *shard,
  * when another thread holds it: nebula_system_table_lock_contended()
  * then waits. */
 static inline gboolean
-nebula_system_table_try_lock (NebulaSystemTable *table,
+nebula_system_table_try_lock (gboolean           thread_safe,
                               NebulaSystemShard *shard)
 {
-  return !table->thread_safe ||
+  return !thread_safe ||
          G_LIKELY (__atomic_exchange_n (&shard->s.lock, 1, __ATOMIC_ACQUIRE) == 0);
 }
 
+/* @thread_safe as read before the lock: the stores in between may alias
+ * the table's flag, which would otherwise be read again. */
 static inline void
-nebula_system_table_unlock (NebulaSystemTable *table,
+nebula_system_table_unlock (gboolean           thread_safe,
                             NebulaSystemShard *shard)
 {
-  if (table->thread_safe)
+  if (thread_safe)
     __atomic_store_n (&shard->s.lock, 0, __ATOMIC_RELEASE);
 }
 
@@ -262,14 +264,15 @@ nebula_system_table_insert (NebulaSystemTable *table,
 {
   guint64 hash = nebula_system_table_hash (ptr);
   NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
+  gboolean thread_safe = table->thread_safe;
 
-  if (G_UNLIKELY (!nebula_system_table_try_lock (table, shard)))
+  if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
     return nebula_system_table_insert_slow (table, shard, ptr, size, hash, FALSE);
   if (G_UNLIKELY (nebula_system_table_needs_growth (shard)))
     return nebula_system_table_insert_slow (table, shard, ptr, size, hash, TRUE);
 
   nebula_system_table_put_locked (shard, ptr, size, hash);
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (thread_safe, shard);
   return TRUE;
 }
 
@@ -283,13 +286,14 @@ nebula_system_table_take (NebulaSystemTable *table,
 {
   guint64 hash = nebula_system_table_hash (ptr);
   NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
+  gboolean thread_safe = table->thread_safe;
   NebulaSystemTableResult result;
 
-  if (G_UNLIKELY (!nebula_system_table_try_lock (table, shard)))
+  if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
     return nebula_system_table_take_contended (table, shard, ptr, size, hash, found_size);
 
   result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (thread_safe, shard);
   return result;
 }
 

@@ -48,7 +48,7 @@ static inline void
 shard_lock (NebulaSystemTable *table,
             NebulaSystemShard *shard)
 {
-  if (G_UNLIKELY (!nebula_system_table_try_lock (table, shard)))
+  if (G_UNLIKELY (!nebula_system_table_try_lock (table->thread_safe, shard)))
     nebula_system_table_lock_contended (shard);
 }
 
@@ -117,7 +117,7 @@ nebula_system_table_insert_slow (NebulaSystemTable *table,
     ok = grow (shard);
   if (ok)
     nebula_system_table_put_locked (shard, ptr, size, hash);
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (table->thread_safe, shard);
   return ok;
 }
 
@@ -134,7 +134,7 @@ nebula_system_table_take_contended (NebulaSystemTable *table,
 
   nebula_system_table_lock_contended (shard);
   result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (table->thread_safe, shard);
   return result;
 }
 
@@ -162,7 +162,7 @@ nebula_system_table_lookup (NebulaSystemTable *table,
             *size = shard->s.entries[i].size;
         }
     }
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (table->thread_safe, shard);
   return found;
 }
 
@@ -183,7 +183,7 @@ nebula_system_table_move (NebulaSystemTable *table,
       if (shard->s.entries[i].ptr != NULL)
         nebula_system_table_remove_at (shard, i);
     }
-  nebula_system_table_unlock (table, shard);
+  nebula_system_table_unlock (table->thread_safe, shard);
 
   return nebula_system_table_insert (table, new_ptr, new_size);
 }
@@ -211,7 +211,7 @@ nebula_system_table_foreach (NebulaSystemTable     *table,
               shard->s.n_bytes = 0;
             }
         }
-      nebula_system_table_unlock (table, shard);
+      nebula_system_table_unlock (table->thread_safe, shard);
     }
 }
 
@@ -229,7 +229,7 @@ nebula_system_table_totals (NebulaSystemTable *table,
       shard_lock (table, shard);
       blocks += shard->s.n_entries;
       bytes += shard->s.n_bytes;
-      nebula_system_table_unlock (table, shard);
+      nebula_system_table_unlock (table->thread_safe, shard);
     }
 
   if (n_blocks != NULL)
