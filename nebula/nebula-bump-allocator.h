@@ -13,6 +13,7 @@
 
 #include "nebula-allocator.h"
 #include "nebula-allocator-fast.h"
+#include "nebula-macros.h"
 
 G_BEGIN_DECLS
 
@@ -106,7 +107,10 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
   gpointer ptr;
 
   if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
-    return ptr;
+    {
+      _NEBULA_FAST_BLOCK (ptr);
+      return ptr;
+    }
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
 }
@@ -279,6 +283,7 @@ nebula_bump_batch_alloc (NebulaBumpBatch  *batch,
       batch->cursor = (guint8 *) end;
       batch->n_allocations++;
       batch->n_bytes += size;
+      _NEBULA_FAST_BLOCK ((gpointer) start);
       return (gpointer) start;
     }
 
