@@ -119,10 +119,10 @@ _nebula_fast_layout_ok (gsize size,
  * when it can grow, 2^62 - 1 otherwise (so that no arithmetic can wrap).
  * @stats points at the allocator's plain counters when it keeps statistics
  * without atomics, else %NULL. @counted_max is @max_fast_size when it does
- * (the default configuration), else 0: the size test of the inline
- * allocation then also picks the path that counts, and that path finds the
- * counters right after these fields (_NEBULA_BUMP_STATS()) without
- * loading or testing @stats.
+ * (the default configuration), else 0: the size test of
+ * nebula_bump_allocator_alloc() then also picks the path that counts, and
+ * that path finds the counters right after these fields
+ * (_NEBULA_BUMP_STATS()) without loading or testing @stats.
  */
 typedef struct
 {
@@ -159,24 +159,10 @@ _nebula_bump_span (const guint8 *cursor,
   return start + ((size + min_alloc_mask) & ~min_alloc_mask);
 }
 
-/* Moves the cursor past the block [start, end) and returns it. */
-static inline gpointer
-_nebula_bump_fast_take (NebulaBumpFast *fast,
-                        guintptr        start,
-                        guintptr        end)
-{
-  fast->last = (guint8 *) start;
-  fast->cursor = (guint8 *) end;
-  return (gpointer) start;
-}
-
 /* Serves the request from the current chunk into *out, or returns FALSE
  * for the exported path to handle it (_nebula_fast_layout_ok() sends
  * empty and large requests, and every request of a slow-mode allocator,
- * there). The default configuration passes the first test, against
- * @counted_max, and counts without testing @stats; an allocator without
- * statistics fails it (@counted_max is 0) and takes the second, against
- * @max_fast_size. */
+ * there). */
 static inline gboolean
 _nebula_bump_fast_alloc (NebulaBumpFast *fast,
                          gsize           size,
@@ -186,19 +172,16 @@ _nebula_bump_fast_alloc (NebulaBumpFast *fast,
   guintptr start;
   guintptr end = _nebula_bump_span (fast->cursor, fast->min_alloc_mask, size, alignment, &start);
 
-  if (G_LIKELY (!_nebula_fast_layout_refused (size, alignment, fast->counted_max) &&
-                end <= (guintptr) fast->limit))
-    {
-      *out = _nebula_bump_fast_take (fast, start, end);
-      _nebula_fast_stats_count_alloc (_NEBULA_BUMP_STATS (fast), size);
-      return TRUE;
-    }
-
   if (G_UNLIKELY (_nebula_fast_layout_refused (size, alignment, fast->max_fast_size) ||
                   end > (guintptr) fast->limit))
     return FALSE;
 
-  *out = _nebula_bump_fast_take (fast, start, end);
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) end;
+
+  _nebula_fast_stats_alloc (fast->stats, size);
+
+  *out = (gpointer) start;
   return TRUE;
 }
 
