@@ -123,7 +123,11 @@ _nebula_fast_layout_ok (gsize size,
  * request then takes the exported path), the large-allocation threshold
  * when it can grow, 2^62 - 1 otherwise (so that no arithmetic can wrap).
  * @stats points at the allocator's plain counters when it keeps statistics
- * without atomics, else %NULL.
+ * without atomics, else %NULL. @counted_max is @max_fast_size when it does
+ * (the default configuration), else 0: the size test of
+ * nebula_bump_allocator_alloc() then also picks the path that counts, and
+ * that path finds the counters right after these fields
+ * (_NEBULA_BUMP_STATS()) without loading or testing @stats.
  */
 typedef struct
 {
@@ -134,9 +138,11 @@ typedef struct
   gsize                 min_alloc_mask;
   gsize                 max_fast_size;
   NebulaStatsPlain     *stats;
+  gsize                 counted_max;
 } NebulaBumpFast;
 
 #define _NEBULA_BUMP_FAST(self) ((NebulaBumpFast *) _NEBULA_CORE_FAST (self))
+#define _NEBULA_BUMP_STATS(fast) ((NebulaStatsPlain *) (gpointer) ((fast) + 1))
 
 /* Where a request would lie from @cursor: its start in *@start_out, and
  * its end returned. The arithmetic of the inline path and of a

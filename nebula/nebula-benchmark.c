@@ -139,6 +139,19 @@ typedef struct
   gboolean             failed;
 } Worker;
 
+/* What the replay functions of a pass see: the allocator and the error
+ * location in a local of worker_pass() whose address never leaves the
+ * inlined loop, so that the compiler keeps both in registers. Read from
+ * the Worker, they would be loaded again after every byte the loop writes
+ * (a store through a `char *` may alias any object whose address has
+ * escaped), which the floors and the peers of nebula-bench do not pay. */
+typedef struct
+{
+  gpointer   allocator;
+  GError   **error;
+  Worker    *worker;
+} PassContext;
+
 /* Defines the replay functions of a type's inline fast path. */
 #define DEFINE_INLINE_FUNCS(prefix, Type, alloc_func, free_func)                    \
   static inline gpointer                                                          \
@@ -146,9 +159,9 @@ typedef struct
                          gsize    size,                                           \
                          gsize    alignment)                                      \
   {                                                                               \
-    Worker *worker = data;                                                        \
+    PassContext *context = data;                                                  \
                                                                                   \
-    return alloc_func ((Type *) worker->allocator, size, alignment, &worker->error); \
+    return alloc_func ((Type *) context->allocator, size, alignment, context->error); \
   }                                                                               \
                                                                                   \
   static inline gboolean                                                          \
@@ -157,15 +170,21 @@ typedef struct
                         gsize    size,                                            \
                         gsize    alignment)                                       \
   {                                                                               \
-    Worker *worker = data;                                                        \
+    PassContext *context = data;                                                  \
                                                                                   \
-    return free_func ((Type *) worker->allocator, ptr, size, alignment, &worker->error); \
+    return free_func ((Type *) context->allocator, ptr, size, alignment, context->error); \
   }
 
+DEFINE_INLINE_FUNCS (interface, NebulaAllocator, nebula_allocator_allocate, nebula_allocator_deallocate)
+DEFINE_INLINE_FUNCS (bump, NebulaBumpAllocator, nebula_bump_allocator_alloc, nebula_bump_allocator_free)
+DEFINE_INLINE_FUNCS (pool, NebulaPoolAllocator, nebula_pool_allocator_alloc, nebula_pool_allocator_free)
+DEFINE_INLINE_FUNCS (stack, NebulaStackAllocator, nebula_stack_allocator_alloc, nebula_stack_allocator_free)
+
+/* The producer/consumer sides take the Worker itself. */
 static inline gpointer
-interface_alloc (gpointer data,
-                 gsize    size,
-                 gsize    alignment)
+worker_alloc (gpointer data,
+              gsize    size,
+              gsize    alignment)
 {
   Worker *worker = data;
 
@@ -173,19 +192,15 @@ interface_alloc (gpointer data,
 }
 
 static inline gboolean
-interface_free (gpointer data,
-                gpointer ptr,
-                gsize    size,
-                gsize    alignment)
+worker_free (gpointer data,
+             gpointer ptr,
+             gsize    size,
+             gsize    alignment)
 {
   Worker *worker = data;
 
   return nebula_allocator_deallocate (worker->allocator, ptr, size, alignment, &worker->error);
 }
-
-DEFINE_INLINE_FUNCS (bump, NebulaBumpAllocator, nebula_bump_allocator_alloc, nebula_bump_allocator_free)
-DEFINE_INLINE_FUNCS (pool, NebulaPoolAllocator, nebula_pool_allocator_alloc, nebula_pool_allocator_free)
-DEFINE_INLINE_FUNCS (stack, NebulaStackAllocator, nebula_stack_allocator_alloc, nebula_stack_allocator_free)
 
 static void
 reset_allocator (Worker *worker)
@@ -195,10 +210,17 @@ reset_allocator (Worker *worker)
   nebula_allocator_reset (worker->allocator);
 }
 
-static G_NO_INLINE gboolean
-worker_reset (gpointer data)
+static G_NO_INLINE void
+worker_reset (Worker *worker)
 {
-  reset_allocator (data);
+  reset_allocator (worker);
+}
+
+/* Only the Worker's address reaches the call, never the context's. */
+static inline gboolean
+context_reset (gpointer data)
+{
+  worker_reset (((PassContext *) data)->worker);
   return TRUE;
 }
 
@@ -216,31 +238,32 @@ worker_pass (Worker *worker)
   gboolean shared = worker->barrier != NULL || worker->one_by_one;
   const NebulaBenchOp *ops = shared ? worker->trace.individual : worker->trace.arena;
   gsize n_ops = shared ? worker->trace.n_individual : worker->trace.n_arena;
+  PassContext context = { worker->allocator, &worker->error, worker };
 
   if (worker->handoff != NULL && worker->consumer)
-    return nebula_bench_consume (worker->handoff, worker->batches, worker, interface_free);
+    return nebula_bench_consume (worker->handoff, worker->batches, worker, worker_free);
   if (worker->handoff != NULL)
-    return nebula_bench_produce (worker->handoff, worker->batches, worker, interface_alloc);
+    return nebula_bench_produce (worker->handoff, worker->batches, worker, worker_alloc);
 
   for (guint64 pass = 0; pass < worker->passes; pass++)
     {
       gboolean ok;
 
       if (shared)
-        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
-                                  interface_alloc, interface_free, no_reset);
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, &context,
+                                  interface_inline_alloc, interface_inline_free, no_reset);
       else if (worker->inline_path == INLINE_PATH_BUMP)
-        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
-                                  bump_inline_alloc, bump_inline_free, worker_reset);
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, &context,
+                                  bump_inline_alloc, bump_inline_free, context_reset);
       else if (worker->inline_path == INLINE_PATH_POOL)
-        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
-                                  pool_inline_alloc, pool_inline_free, worker_reset);
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, &context,
+                                  pool_inline_alloc, pool_inline_free, context_reset);
       else if (worker->inline_path == INLINE_PATH_STACK)
-        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
-                                  stack_inline_alloc, stack_inline_free, worker_reset);
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, &context,
+                                  stack_inline_alloc, stack_inline_free, context_reset);
       else
-        ok = nebula_bench_replay (ops, n_ops, worker->slots, worker,
-                                  interface_alloc, interface_free, worker_reset);
+        ok = nebula_bench_replay (ops, n_ops, worker->slots, &context,
+                                  interface_inline_alloc, interface_inline_free, context_reset);
       if (!ok)
         return FALSE;
     }

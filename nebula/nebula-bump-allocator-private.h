@@ -52,6 +52,9 @@ struct _NebulaBumpAllocator
   /* Right after the core, where the inline fast path of the public header
    * finds it. */
   NebulaBumpFast         fast;
+  /* Right after the fast fields: the default configuration's inline path
+   * reaches the plain counters at a fixed offset (_NEBULA_BUMP_STATS()). */
+  NebulaStatsCounters    stats;
 
   Chunk                 *current;       /* newest regular chunk */
   Chunk                 *spare;         /* regular chunks kept for reuse */
@@ -74,7 +77,6 @@ struct _NebulaBumpAllocator
   guint                  high_index;
   gsize                  high_offset;
 
-  NebulaStatsCounters    stats;
   NebulaAllocatorConfig  config;
   GMutex                 grow_lock;
 

@@ -63,7 +63,12 @@ NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, base, 3);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, min_alloc_mask, 4);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, max_fast_size, 5);
 NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, stats, 6);
-G_STATIC_ASSERT (sizeof (NebulaBumpFast) == 7 * sizeof (gpointer));
+NEBULA_ASSERT_FAST_FIELD (NebulaBumpFast, counted_max, 7);
+G_STATIC_ASSERT (sizeof (NebulaBumpFast) == 8 * sizeof (gpointer));
+/* _NEBULA_BUMP_STATS(): the plain counters follow the fast fields. */
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaBumpAllocator, stats) ==
+                 G_STRUCT_OFFSET (NebulaBumpAllocator, fast) + sizeof (NebulaBumpFast));
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaStatsCounters, plain) == 0);
 
 static inline gboolean
 is_large (NebulaBumpAllocator *self,

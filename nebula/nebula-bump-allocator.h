@@ -13,6 +13,7 @@
 
 #include "nebula-allocator.h"
 #include "nebula-allocator-fast.h"
+#include "nebula-macros.h"
 
 G_BEGIN_DECLS
 
@@ -82,6 +83,50 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (NebulaBumpScope, nebula_bump_scope_free)
 
 #ifndef __GI_SCANNER__
 
+/* Moves the cursor past the block [start, end) and returns it. */
+static inline gpointer
+_nebula_bump_inline_take (NebulaBumpFast *fast,
+                          guintptr        start,
+                          guintptr        end)
+{
+  fast->last = (guint8 *) start;
+  fast->cursor = (guint8 *) end;
+  return (gpointer) start;
+}
+
+/* The inline path of nebula_bump_allocator_alloc(). The default
+ * configuration (statistics kept: @counted_max open) passes the first test
+ * and counts at a fixed offset, without loading or testing the stats
+ * pointer. An allocator without statistics fails it and takes the second
+ * test, which counts nothing: @counted_max is 0 with statistics kept only
+ * when @max_fast_size is 0 too, which refuses every request. The same
+ * blocks and counts as _nebula_bump_fast_alloc(), the path
+ * nebula_allocator_allocate() tries. */
+static inline gboolean
+_nebula_bump_inline_alloc (NebulaBumpFast *fast,
+                           gsize           size,
+                           gsize           alignment,
+                           gpointer       *out)
+{
+  guintptr start;
+  guintptr end = _nebula_bump_span (fast->cursor, fast->min_alloc_mask, size, alignment, &start);
+
+  if (G_LIKELY (!_nebula_fast_layout_refused (size, alignment, fast->counted_max) &&
+                end <= (guintptr) fast->limit))
+    {
+      *out = _nebula_bump_inline_take (fast, start, end);
+      _nebula_fast_stats_count_alloc (_NEBULA_BUMP_STATS (fast), size);
+      return TRUE;
+    }
+
+  if (G_UNLIKELY (_nebula_fast_layout_refused (size, alignment, fast->max_fast_size) ||
+                  end > (guintptr) fast->limit))
+    return FALSE;
+
+  *out = _nebula_bump_inline_take (fast, start, end);
+  return TRUE;
+}
+
 /**
  * nebula_bump_allocator_alloc: (skip)
  * @self: a #NebulaBumpAllocator
@@ -105,8 +150,11 @@ nebula_bump_allocator_alloc (NebulaBumpAllocator  *self,
 {
   gpointer ptr;
 
-  if (G_LIKELY (_nebula_bump_fast_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
-    return ptr;
+  if (G_LIKELY (_nebula_bump_inline_alloc (_NEBULA_BUMP_FAST (self), size, alignment, &ptr)))
+    {
+      _NEBULA_FAST_BLOCK (ptr);
+      return ptr;
+    }
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
 }
@@ -279,6 +327,7 @@ nebula_bump_batch_alloc (NebulaBumpBatch  *batch,
       batch->cursor = (guint8 *) end;
       batch->n_allocations++;
       batch->n_bytes += size;
+      _NEBULA_FAST_BLOCK ((gpointer) start);
       return (gpointer) start;
     }
 

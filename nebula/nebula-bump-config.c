@@ -108,7 +108,10 @@ nebula_bump_allocator_init_once (gpointer data)
   /* The inline path counts into the same plain counters as the public
    * wrappers; it never runs in thread-safe mode, where they are atomic. */
   if (!config->thread_safe)
-    self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+    {
+      self->fast.stats = config->track_stats ? &self->stats.plain : NULL;
+      self->fast.counted_max = config->track_stats ? self->fast.max_fast_size : 0;
+    }
   else
     nebula_bump_thread_publish (self);
 }

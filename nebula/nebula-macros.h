@@ -13,6 +13,19 @@
 
 G_BEGIN_DECLS
 
+#ifndef __GI_SCANNER__
+/* Tells the compiler that @ptr, a block an inline fast path has just
+ * carved out of a chunk, is not %NULL (a chunk never starts at address 0),
+ * so that the caller's test of the result folds away and the fast path
+ * runs straight into the caller's code. Private. */
+#if defined(__GNUC__)
+# define _NEBULA_FAST_BLOCK(ptr) \
+  G_STMT_START { if ((ptr) == NULL) __builtin_unreachable (); } G_STMT_END
+#else
+# define _NEBULA_FAST_BLOCK(ptr) G_STMT_START { } G_STMT_END
+#endif
+#endif /* __GI_SCANNER__ */
+
 /* The scope and frame macros: the scanner sees them, so that they are in
  * the reference; they expand to g_autoptr() of types that <nebula.h>
  * declares (nebula-bump-allocator.h, nebula-stack-allocator.h). */

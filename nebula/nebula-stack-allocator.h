@@ -13,6 +13,7 @@
 
 #include "nebula-allocator.h"
 #include "nebula-allocator-fast.h"
+#include "nebula-macros.h"
 
 G_BEGIN_DECLS
 
@@ -117,7 +118,10 @@ nebula_stack_allocator_alloc (NebulaStackAllocator  *self,
   gpointer ptr;
 
   if (G_LIKELY (_nebula_stack_fast_alloc (_NEBULA_STACK_FAST (self), size, alignment, &ptr)))
-    return ptr;
+    {
+      _NEBULA_FAST_BLOCK (ptr);
+      return ptr;
+    }
 
   return nebula_allocator_allocate ((NebulaAllocator *) self, size, alignment, error);
 }

@@ -87,6 +87,9 @@ machine_cpu (void)
   return model;
 }
 
+/* Room for every goal collect_goals() lists. */
+#define MAX_GOALS 32
+
 typedef struct
 {
   const char *text;
@@ -102,6 +105,10 @@ collect_goals (Goal *goals)
 
   goals[n++] = (Goal) { "bump-inline / floor-inline (geometric mean of workloads)",
                         geomean_ratio ("bump-inline", "floor-inline"), 1.10, TRUE };
+  goals[n++] = (Goal) { "bump-inline / bumpalo (request-arena)",
+                        ratio ("bump-inline", "bumpalo", NEBULA_BENCH_REQUEST_ARENA), 1.15, TRUE };
+  goals[n++] = (Goal) { "bump-nostats / bumpalo (request-arena)",
+                        ratio ("bump-nostats", "bumpalo", NEBULA_BENCH_REQUEST_ARENA), 1.00, TRUE };
   goals[n++] = (Goal) { "bump interface / floor-call (geometric mean of workloads)",
                         geomean_ratio ("bump", "floor-call"), 1.25, TRUE };
   goals[n++] = (Goal) { "malloc / bump-inline, speed-up (geometric mean)",
@@ -144,6 +151,7 @@ collect_goals (Goal *goals)
                         1.0 / ratio ("multipool", "malloc", NEBULA_BENCH_LARSON), 1.0, FALSE };
   goals[n++] = (Goal) { "multipool / mimalloc (larson)",
                         ratio ("multipool", "mimalloc", NEBULA_BENCH_LARSON), 1.3, TRUE };
+  g_assert (n <= MAX_GOALS);
   return n;
 }
 
@@ -301,7 +309,7 @@ nebula_bench_print_table (const BenchReport *report)
   guint n_dispatch_rows, n_simd_rows;
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
-  Goal goals[24];
+  Goal goals[MAX_GOALS];
   guint n_goals;
 
   printf ("nebula-bench %s: %d thread%s, >= %" G_GUINT64_FORMAT " ops per round and thread, "
@@ -458,7 +466,7 @@ nebula_bench_print_json (const BenchReport *report)
   const DispatchRow *dispatch_rows = nebula_bench_dispatch_rows (&n_dispatch_rows);
   const SimdRow *simd_rows = nebula_bench_simd_rows (&n_simd_rows);
   g_autoptr(GString) out = g_string_new ("{\n");
-  Goal goals[24];
+  Goal goals[MAX_GOALS];
   guint n_goals = collect_goals (goals);
   gboolean first = TRUE;
 

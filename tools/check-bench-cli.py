@@ -74,6 +74,23 @@ def main():
     expect(re.search(r'^stack\s+1\s+\d+\s+\d+\s+\d+\s+\d+$', table, re.M),
            'no memory row for stack')
 
+    # The bumpalo goals (issue 18): the inline path by default and without
+    # statistics against bumpalo on request-arena, measured when bumpalo
+    # was built, else counted as not measured.
+    listing = run(bench, '--list').stdout
+    result = run(bench, '--quick', '--no-simd', '-a', 'bumpalo,bump-inline,bump-nostats',
+                 '-w', 'request-arena')
+    expect(result.returncode == 0, f'bumpalo run: exit {result.returncode}: {result.stderr}')
+    if re.search(r'^\s*bumpalo\s.*not found', listing, re.M):
+        expect('bumpalo (request-arena)' not in result.stdout and 'not measured' in result.stdout,
+               'bumpalo goals without bumpalo are not counted as not measured')
+    else:
+        for goal, limit in (('bump-inline / bumpalo (request-arena)', '1.15'),
+                            ('bump-nostats / bumpalo (request-arena)', '1.00')):
+            expect(re.search(r'^  %s\s+\d+\.\d\d  \(<= %s\) (met|MISSED)$'
+                             % (re.escape(goal), re.escape(limit)), result.stdout, re.M),
+                   f'no target line for {goal}: {result.stdout}')
+
     # producer-consumer pairs the threads: only when named, an even
     # --threads, and n/a where a block cannot be freed on another thread.
     result = run(bench, '--quick', '-t', '2', '-a', 'bump,pool-ts,floor-inline,malloc',
