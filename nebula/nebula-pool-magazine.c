@@ -7,6 +7,12 @@
 
 #include "nebula-pool-concurrent-private.h"
 
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 /* Per-thread caches of free blocks for a thread-safe pool (Bonwick's
  * magazines, the design GSlice implemented).
  *
@@ -70,11 +76,14 @@
  * and counts them there, so that no shared counter is written. */
 
 #define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
-#define MAGAZINE_MIN_BLOCKS 256
+#define MAGAZINE_SHARE      8     /* a magazine holds up to 1/8 of the blocks */
 
 typedef struct
 {
   NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
+  guint                busy;        /* atomic; its thread is using @n and @entries */
+  guint                reclaim;     /* atomic; another thread is taking its blocks */
+  gboolean             fence;       /* its thread fences (no membarrier()) */
   guint                generation;  /* the pool's generation it last saw */
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
@@ -174,6 +183,83 @@ count_one (gsize *counter)
   __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
+/* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
+ * above) is Dekker's handshake: the owner stores busy, then loads
+ * reclaim; the reclaiming thread stores reclaim, then loads busy. Each
+ * side needs a full fence between its store and its load, and the
+ * owner's, on every call, would cost what a read-modify-write does. So the
+ * fence is asymmetric: the owner's is a compiler barrier, and the
+ * reclaiming thread runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * which makes every running thread of the process execute a full fence
+ * before it returns (a thread that is not running passed one when it was
+ * switched out). Then either the owner's busy is visible to the
+ * reclaiming thread, or the owner's load sees reclaim and it waits.
+ * Where membarrier() is missing or refused, owners fence themselves. */
+static gboolean owners_fence;
+
+static gpointer
+magazines_init_fence (gpointer data)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return GINT_TO_POINTER (1);
+#endif
+  owners_fence = TRUE;
+  return GINT_TO_POINTER (1);
+}
+
+static void
+magazines_fence_all (void)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (!owners_fence && syscall (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return;
+#endif
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+}
+
+static inline void
+owner_fence (PoolMagazine *magazine)
+{
+  if (G_UNLIKELY (magazine->fence))
+    __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  else
+    __atomic_signal_fence (__ATOMIC_SEQ_CST);
+}
+
+/* Another thread is taking the magazine's blocks: wait until it is done. */
+static G_NO_INLINE void
+magazine_wait (PoolMagazine *magazine)
+{
+  do
+    {
+      __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
+      while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE))
+        g_thread_yield ();
+      __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
+      owner_fence (magazine);
+    }
+  while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE));
+}
+
+/* The owner's side: between magazine_enter() and magazine_leave() its
+ * thread alone reads and writes the magazine's blocks. Nothing in between
+ * waits for a lock that a reclaiming thread holds while it waits. */
+static inline void
+magazine_enter (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
+  owner_fence (magazine);
+  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE)))
+    magazine_wait (magazine);
+}
+
+static inline void
+magazine_leave (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
+}
+
 /* Gives every block of @magazine back to the shared free list, unless a
  * reset voided them. By its thread, or under the magazines lock at its
  * exit; with the pool alive. */
@@ -254,6 +340,7 @@ magazine_lookup (NebulaPoolAllocator *self)
     }
 
   magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
+  magazine->fence = owners_fence;
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -279,17 +366,26 @@ magazine_catch_up (NebulaPoolAllocator *self,
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
 }
 
-/* The calling thread's magazine for @self, emptied if a reset or a flush
- * request came since it was filled. */
+/* The calling thread's record for @self. */
 static inline PoolMagazine *
-magazine_of (NebulaPoolAllocator *self)
+magazine_find (NebulaPoolAllocator *self)
 {
   PoolMagazine *magazine = recent_get (self);
-  guint generation;
 
   if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
     magazine = magazine_lookup (self);
+  return magazine;
+}
 
+/* The calling thread's magazine for @self, entered (magazine_leave() when
+ * done), emptied if a reset or a flush request came since it was filled. */
+static inline PoolMagazine *
+magazine_open (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = magazine_find (self);
+  guint generation;
+
+  magazine_enter (magazine);
   generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   if (G_UNLIKELY (magazine->generation != generation))
     magazine_catch_up (self, magazine, generation);
@@ -297,32 +393,150 @@ magazine_of (NebulaPoolAllocator *self)
   return magazine;
 }
 
-/* An empty magazine takes half a magazine of blocks: a batch from the
- * depot if it has one, else blocks from the shared list, else growth. */
-static G_NO_INLINE gboolean
-magazine_refill (NebulaPoolAllocator  *self,
-                 PoolMagazine         *magazine,
-                 gsize                 size,
-                 GError              **error)
+/* Up to @max blocks from the depot, under its lock. */
+static guint
+depot_take (NebulaPoolAllocator *self,
+            PoolEntry           *entries,
+            guint                max)
 {
-  guint batch = self->magazine_size / 2;
-  gsize n = 0;
+  guint n;
 
   /* An empty depot is not worth its lock. */
-  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) != 0)
+  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) == 0)
+    return 0;
+
+  lock_depot (self);
+  n = (guint) MIN (self->depot_len, max);
+  __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
+  memcpy (entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
+  unlock_depot (self);
+  return n;
+}
+
+/* Every block the depot and the magazines of all threads cache goes back
+ * to the shared list, so that a pool never reports EXHAUSTED while a block
+ * is free: the number of blocks given back. Each magazine's thread waits
+ * (magazine_enter()) while its blocks are taken; one membarrier() covers
+ * them all. Rare: only when the pool is out of blocks. */
+static gsize
+magazines_reclaim (NebulaPoolAllocator *self)
+{
+  guint resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
+  gsize n = 0;
+
+  lock_magazines ();
+  for (guint i = 0; i < self->magazines->len; i++)
     {
-      lock_depot (self);
-      n = MIN (self->depot_len, batch);
-      __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
-      memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
-      unlock_depot (self);
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      __atomic_store_n (&magazine->reclaim, 1, __ATOMIC_SEQ_CST);
     }
-  magazine->n = n;
+  magazines_fence_all ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
 
-  if (magazine->n == 0)
-    magazine->n = nebula_pool_take_shared (self, size, magazine->entries, batch, error);
+      while (__atomic_load_n (&magazine->busy, __ATOMIC_ACQUIRE))
+        g_thread_yield ();
+      if (magazine->resets == resets)
+        n += magazine->n;
+      magazine_return_blocks (self, magazine);
+      __atomic_store_n (&magazine->reclaim, 0, __ATOMIC_RELEASE);
+    }
+  unlock_magazines ();
 
-  return magazine->n > 0;
+  lock_depot (self);
+  for (gsize i = 0; i < self->depot_len; i++)
+    nebula_pool_give_shared (self, &self->depot[i]);
+  n += self->depot_len;
+  __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
+  unlock_depot (self);
+  return n;
+}
+
+/* Up to @max blocks for an empty magazine, outside it: from the depot,
+ * else the shared list or the fresh tail, growing the pool if need be;
+ * when the pool is out of blocks, after the blocks the other threads
+ * cache were reclaimed. 0 with @error set if none is free. */
+static guint
+magazine_gather (NebulaPoolAllocator  *self,
+                 gsize                 size,
+                 PoolEntry            *entries,
+                 guint                 max,
+                 GError              **error)
+{
+  guint n = depot_take (self, entries, max);
+
+  while (n == 0)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      n = nebula_pool_take_shared (self, size, entries, max, &local_error);
+      if (n == 0 &&
+          (!g_error_matches (local_error, NEBULA_ALLOCATOR_ERROR,
+                             NEBULA_ALLOCATOR_ERROR_EXHAUSTED) ||
+           magazines_reclaim (self) == 0))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return 0;
+        }
+    }
+  return n;
+}
+
+/* Hands out the magazine's newest block, skipping copies a racing double
+ * free left: NULL once it is empty. */
+static inline gpointer
+magazine_pop (NebulaPoolAllocator *self,
+              PoolMagazine        *magazine,
+              gsize                size)
+{
+  while (magazine->n > 0)
+    {
+      gpointer block = nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+
+      if (G_LIKELY (block != NULL))
+        {
+          count_one (&magazine->taken);
+          return block;
+        }
+    }
+  return NULL;
+}
+
+/* The magazine (entered) is empty: half a magazine of blocks, gathered
+ * with the magazine left (the gathering may grow the pool, whose budget's
+ * handlers may call the pool, and it may wait for other threads), then
+ * one is handed out. */
+static G_NO_INLINE gpointer
+magazine_allocate_slow (NebulaPoolAllocator  *self,
+                        PoolMagazine         *magazine,
+                        gsize                 size,
+                        GError              **error)
+{
+  PoolEntry batch[128];
+  gpointer block = NULL;
+
+  while (block == NULL)
+    {
+      guint n, room;
+
+      magazine_leave (magazine);
+      n = magazine_gather (self, size, batch, MAX (self->magazine_size / 2, 1), error);
+      magazine_enter (magazine);
+      if (n == 0)
+        break;
+
+      /* A handler of the budget may have filled the magazine meanwhile. */
+      room = MIN (n, self->magazine_size - magazine->n);
+      memcpy (magazine->entries + magazine->n, batch, room * sizeof (PoolEntry));
+      magazine->n += room;
+      for (guint i = room; i < n; i++)
+        nebula_pool_give_shared (self, &batch[i]);
+
+      block = magazine_pop (self, magazine, size);
+    }
+  return block;
 }
 
 /* A full magazine gives half of its blocks to the depot. */
@@ -345,16 +559,6 @@ magazine_flush (NebulaPoolAllocator *self,
   unlock_depot (self);
 }
 
-/* Hands out the magazine's newest block (there is one). */
-static inline gpointer
-magazine_pop (NebulaPoolAllocator *self,
-              PoolMagazine        *magazine,
-              gsize                size)
-{
-  count_one (&magazine->taken);
-  return nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
-}
-
 /* Caches a freed block (there is room). */
 static inline void
 magazine_push (PoolMagazine *magazine,
@@ -373,12 +577,13 @@ nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
                                gsize                 size,
                                GError              **error)
 {
-  PoolMagazine *magazine = magazine_of (self);
+  PoolMagazine *magazine = magazine_open (self);
+  gpointer block = magazine_pop (self, magazine, size);
 
-  if (G_UNLIKELY (magazine->n == 0) && !magazine_refill (self, magazine, size, error))
-    return NULL;
-
-  return magazine_pop (self, magazine, size);
+  if (G_UNLIKELY (block == NULL))
+    block = magazine_allocate_slow (self, magazine, size, error);
+  magazine_leave (magazine);
+  return block;
 }
 
 gboolean
@@ -393,11 +598,12 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
   if (slab == NULL)
     return FALSE;
 
-  magazine = magazine_of (self);
+  magazine = magazine_open (self);
   if (G_UNLIKELY (magazine->n == self->magazine_size))
     magazine_flush (self, magazine);
 
   magazine_push (magazine, ptr, slab);
+  magazine_leave (magazine);
   return TRUE;
 }
 
@@ -428,11 +634,12 @@ magazine_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  magazine = magazine_of (self);
-  if (G_UNLIKELY (magazine->n == 0))
+  magazine = magazine_open (self);
+  block = magazine_pop (self, magazine, size);
+  magazine_leave (magazine);
+  if (G_UNLIKELY (block == NULL))
     return NULL;
 
-  block = magazine_pop (self, magazine, size);
   nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
 }
@@ -451,15 +658,20 @@ magazine_direct_dealloc (gpointer   allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
 
-  magazine = magazine_of (self);
+  magazine = magazine_open (self);
   if (G_UNLIKELY (magazine->n == self->magazine_size))
-    return NEBULA_DIRECT_DECLINED;
+    {
+      magazine_leave (magazine);
+      return NEBULA_DIRECT_DECLINED;
+    }
 
   slab = nebula_pool_mark_freed (self, ptr, size, error);
+  if (slab != NULL)
+    magazine_push (magazine, ptr, slab);
+  magazine_leave (magazine);
   if (slab == NULL)
     return NEBULA_DIRECT_FAILED;
 
-  magazine_push (magazine, ptr, slab);
   nebula_stats_counters_record_deallocation (&self->stats, size);
   return NEBULA_DIRECT_DONE;
 }
@@ -486,12 +698,15 @@ shared_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  magazine = magazine_of (self);
-  if (!nebula_pool_take_one_shared (self, &entry))
-    return NULL;
+  magazine = magazine_find (self);
+  do
+    {
+      if (!nebula_pool_take_one_shared (self, &entry))
+        return NULL;
+    }
+  while ((block = nebula_pool_hand_out (self, &entry, size)) == NULL);
 
   count_one (&magazine->taken);
-  block = nebula_pool_hand_out (self, &entry, size);
   nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
 }
@@ -514,7 +729,7 @@ shared_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_FAILED;
 
   /* Before the push, so that the count never exceeds the blocks out. */
-  count_one (&magazine_of (self)->given);
+  count_one (&magazine_find (self)->given);
   nebula_pool_give_shared (self, &entry);
   nebula_stats_counters_record_deallocation (&self->stats, size);
   return NEBULA_DIRECT_DONE;
@@ -545,10 +760,14 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
 {
   gsize size = 0;
 
+  static GOnce fence_once = G_ONCE_INIT;
+
   if (self->magazine_size_property >= 0)
     size = (gsize) self->magazine_size_property;
-  else if (self->max_blocks >= MAGAZINE_MIN_BLOCKS)
-    size = MIN (self->max_blocks / 64, MAGAZINE_AUTO_MAX);
+  else
+    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2, MAGAZINE_AUTO_MAX);
+  if (self->config.thread_safe)
+    g_once (&fence_once, magazines_init_fence, NULL);
 
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
@@ -629,8 +848,12 @@ nebula_pool_magazines_flush (NebulaPoolAllocator *self)
       PoolMagazine *magazine = g_ptr_array_index (magazines, i);
 
       if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == self)
-        magazine_catch_up (self, magazine,
-                           __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+        {
+          magazine_enter (magazine);
+          magazine_catch_up (self, magazine,
+                             __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+          magazine_leave (magazine);
+        }
     }
 
   lock_depot (self);

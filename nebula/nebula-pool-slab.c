@@ -145,6 +145,11 @@ slab_revive (NebulaPoolAllocator  *self,
       return FALSE;
     }
 
+  /* Its blocks were on the shared list when it was retired: they start
+   * again as never handed out. Atomic, as the report reads the states. */
+  for (gsize i = 0; slab->states != NULL && i < slab->n_blocks; i++)
+    __atomic_store_n (&slab->states[i], 0, __ATOMIC_RELAXED);
+
   NEBULA_MEMPOOL_CREATE (slab, data, bytes);
   __atomic_store_n (&slab->end, (guint8 *) data + bytes, __ATOMIC_RELAXED);
   __atomic_store_n (&slab->data, (guint8 *) data, __ATOMIC_RELAXED);
