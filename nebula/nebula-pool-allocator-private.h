@@ -108,6 +108,7 @@ struct _NebulaPoolAllocator
   /* Thread-safe mode: the per-thread caches of free blocks
    * (nebula-pool-magazine.c). */
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
+  guint                  magazine_limit;       /* atomic; blocks a magazine may keep (halved by each reclaim) */
   guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
   guint                  magazine_resets;      /* atomic; each reset changes it */
   guint                  magazine_slot;        /* its slot in each thread's recent magazines */
@@ -503,7 +504,7 @@ gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
-gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
+gsize     nebula_pool_magazines_cached_blocks  (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
 /* nebula-pool-direct.c: the direct path of a single-threaded pool. */

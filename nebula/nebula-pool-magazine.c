@@ -443,6 +443,10 @@ magazines_reclaim (NebulaPoolAllocator *self)
       magazine_return_blocks (self, magazine);
       __atomic_store_n (&magazine->reclaim, 0, __ATOMIC_RELEASE);
     }
+  /* Magazines that kept blocks another thread needed: from now on they
+   * keep half as many, down to none (every block shared exactly). */
+  if (n > 0)
+    __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
   unlock_magazines ();
 
   lock_depot (self);
@@ -522,7 +526,9 @@ magazine_allocate_slow (NebulaPoolAllocator  *self,
       guint n, room;
 
       magazine_leave (magazine);
-      n = magazine_gather (self, size, batch, MAX (self->magazine_size / 2, 1), error);
+      n = magazine_gather (self, size, batch,
+                           MAX (__atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED) / 2, 1),
+                           error);
       magazine_enter (magazine);
       if (n == 0)
         break;
@@ -539,14 +545,23 @@ magazine_allocate_slow (NebulaPoolAllocator  *self,
   return block;
 }
 
-/* A full magazine gives half of its blocks to the depot. */
+/* A full magazine (@limit blocks or more) keeps half of @limit and gives
+ * the others to the depot; below 2, all of them to the shared list. */
 static G_NO_INLINE void
 magazine_flush (NebulaPoolAllocator *self,
-                PoolMagazine        *magazine)
+                PoolMagazine        *magazine,
+                guint                limit)
 {
-  guint batch = self->magazine_size / 2;
+  guint keep = limit >= 2 ? limit / 2 : 0;
+  guint batch = magazine->n - keep;
 
-  magazine->n -= batch;
+  magazine->n = keep;
+  if (limit < 2)
+    {
+      for (guint i = 0; i < batch; i++)
+        nebula_pool_give_shared (self, &magazine->entries[i]);
+      return;
+    }
 
   lock_depot (self);
   if (self->depot_len + batch > self->depot_cap)
@@ -554,9 +569,16 @@ magazine_flush (NebulaPoolAllocator *self,
       self->depot_cap = MAX (2 * self->depot_cap, self->depot_len + batch);
       self->depot = g_renew (PoolEntry, self->depot, self->depot_cap);
     }
-  memcpy (self->depot + self->depot_len, magazine->entries + magazine->n, batch * sizeof (PoolEntry));
+  memcpy (self->depot + self->depot_len, magazine->entries + keep, batch * sizeof (PoolEntry));
   __atomic_store_n (&self->depot_len, self->depot_len + batch, __ATOMIC_RELAXED);
   unlock_depot (self);
+}
+
+/* The blocks a magazine may keep now. */
+static inline guint
+magazine_limit (NebulaPoolAllocator *self)
+{
+  return __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
 }
 
 /* Caches a freed block (there is room). */
@@ -594,13 +616,27 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
 {
   PoolMagazine *magazine;
   Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
+  guint limit;
 
   if (slab == NULL)
     return FALSE;
 
   magazine = magazine_open (self);
-  if (G_UNLIKELY (magazine->n == self->magazine_size))
-    magazine_flush (self, magazine);
+  limit = magazine_limit (self);
+  if (G_UNLIKELY (magazine->n >= limit))
+    {
+      magazine_flush (self, magazine, limit);
+      /* Caching nothing: the block is shared at once. */
+      if (limit < 2)
+        {
+          PoolEntry entry = { ptr, slab };
+
+          count_one (&magazine->given);
+          nebula_pool_give_shared (self, &entry);
+          magazine_leave (magazine);
+          return TRUE;
+        }
+    }
 
   magazine_push (magazine, ptr, slab);
   magazine_leave (magazine);
@@ -659,7 +695,7 @@ magazine_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_DECLINED;
 
   magazine = magazine_open (self);
-  if (G_UNLIKELY (magazine->n == self->magazine_size))
+  if (G_UNLIKELY (magazine->n >= magazine_limit (self)))
     {
       magazine_leave (magazine);
       return NEBULA_DIRECT_DECLINED;
@@ -772,6 +808,7 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
+  self->magazine_limit = self->magazine_size;
   self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }
@@ -821,6 +858,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     }
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->magazine_limit, self->magazine_size, __ATOMIC_RELAXED);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();
@@ -883,16 +921,25 @@ nebula_pool_magazines_finalize (NebulaPoolAllocator *self)
   g_clear_pointer (&self->depot, g_free);
 }
 
-/* The depot's blocks in @slab, for the report. */
+/* The free blocks in @slab that the depot and the calling thread's
+ * magazine hold, for the report (other threads' magazines are theirs to
+ * read). */
 gsize
-nebula_pool_magazines_depot_blocks (NebulaPoolAllocator *self,
-                                    Slab                *slab)
+nebula_pool_magazines_cached_blocks (NebulaPoolAllocator *self,
+                                     Slab                *slab)
 {
+  PoolMagazine *magazine = magazine_find (self);
   gsize n = 0;
 
   lock_depot (self);
   for (gsize i = 0; i < self->depot_len; i++)
     n += self->depot[i].slab == slab;
   unlock_depot (self);
+
+  magazine_enter (magazine);
+  if (magazine->resets == __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE))
+    for (guint i = 0; i < magazine->n; i++)
+      n += magazine->entries[i].slab == slab;
+  magazine_leave (magazine);
   return n;
 }

@@ -463,10 +463,11 @@ nebula_pool_report (NebulaAllocator *allocator,
                                      : fresh - MIN (listed[i], fresh);
       GVariantDict dict;
 
-      /* Without check-frees, blocks are free when listed or in the depot;
-       * those cached in threads' magazines count as used here. */
+      /* Without check-frees, blocks are free when listed, in the depot or
+       * in the calling thread's magazine; those cached in other threads'
+       * magazines count as used here. */
       if (!self->check_frees && self->magazine_size != 0)
-        used -= MIN (used, nebula_pool_magazines_depot_blocks (self, slab));
+        used -= MIN (used, nebula_pool_magazines_cached_blocks (self, slab));
 
       used = MIN (used, slab->n_blocks);
       g_variant_dict_init (&dict, NULL);

@@ -159,6 +159,8 @@ check_exhaustion_reclaims (gint     magazine_size,
       g_hash_table_add (seen, blocks[i]);
     }
   g_assert_cmpuint (bytes_used (pool), ==, SMALL_BLOCKS * BLOCK_SIZE);
+  /* The reclaim halved what a magazine may keep from now on. */
+  g_assert_cmpuint (pool->magazine_limit, <=, pool->magazine_size / 2);
   g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
   g_clear_error (&error);
