@@ -82,8 +82,7 @@ typedef struct
 {
   NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
   guint                busy;        /* atomic; its thread is using @n and @entries */
-  guint                reclaim;     /* atomic; another thread is taking its blocks */
-  gboolean             fence;       /* its thread fences (no membarrier()) */
+  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES */
   guint                generation;  /* the pool's generation it last saw */
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
@@ -194,8 +193,13 @@ count_one (gsize *counter)
  * before it returns (a thread that is not running passed one when it was
  * switched out). Then either the owner's busy is visible to the
  * reclaiming thread, or the owner's load sees reclaim and it waits.
- * Where membarrier() is missing or refused, owners fence themselves. */
+ * Where membarrier() is missing or refused, owners fence themselves: their
+ * magazines' reclaim word carries OWNER_FENCES, so that the one test of
+ * the fast path sends them to magazine_wait(). */
 static gboolean owners_fence;
+
+#define RECLAIMING   1u   /* another thread is taking the magazine's blocks */
+#define OWNER_FENCES 2u   /* its thread fences (no membarrier()) */
 
 static gpointer
 magazines_init_fence (gpointer data)
@@ -218,28 +222,25 @@ magazines_fence_all (void)
   __atomic_thread_fence (__ATOMIC_SEQ_CST);
 }
 
-static inline void
-owner_fence (PoolMagazine *magazine)
-{
-  if (G_UNLIKELY (magazine->fence))
-    __atomic_thread_fence (__ATOMIC_SEQ_CST);
-  else
-    __atomic_signal_fence (__ATOMIC_SEQ_CST);
-}
-
-/* Another thread is taking the magazine's blocks: wait until it is done. */
+/* The reclaim word is not 0: with OWNER_FENCES the owner fences before it
+ * reads the word again; with RECLAIMING another thread is taking the
+ * magazine's blocks, and the owner waits until it is done. */
 static G_NO_INLINE void
 magazine_wait (PoolMagazine *magazine)
 {
-  do
+  for (;;)
     {
+      if (__atomic_load_n (&magazine->reclaim, __ATOMIC_RELAXED) & OWNER_FENCES)
+        __atomic_thread_fence (__ATOMIC_SEQ_CST);
+      if (!(__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & RECLAIMING))
+        return;
+
       __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
-      while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE))
+      while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & RECLAIMING)
         g_thread_yield ();
       __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
-      owner_fence (magazine);
+      __atomic_signal_fence (__ATOMIC_SEQ_CST);
     }
-  while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE));
 }
 
 /* The owner's side: between magazine_enter() and magazine_leave() its
@@ -249,8 +250,8 @@ static inline void
 magazine_enter (PoolMagazine *magazine)
 {
   __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
-  owner_fence (magazine);
-  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE)))
+  __atomic_signal_fence (__ATOMIC_SEQ_CST);
+  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) != 0))
     magazine_wait (magazine);
 }
 
@@ -340,7 +341,7 @@ magazine_lookup (NebulaPoolAllocator *self)
     }
 
   magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
-  magazine->fence = owners_fence;
+  magazine->reclaim = owners_fence ? OWNER_FENCES : 0;
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -429,7 +430,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
     {
       PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
 
-      __atomic_store_n (&magazine->reclaim, 1, __ATOMIC_SEQ_CST);
+      __atomic_store_n (&magazine->reclaim, magazine->reclaim | RECLAIMING, __ATOMIC_SEQ_CST);
     }
   magazines_fence_all ();
   for (guint i = 0; i < self->magazines->len; i++)
@@ -441,7 +442,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
       if (magazine->resets == resets)
         n += magazine->n;
       magazine_return_blocks (self, magazine);
-      __atomic_store_n (&magazine->reclaim, 0, __ATOMIC_RELEASE);
+      __atomic_store_n (&magazine->reclaim, magazine->reclaim & ~RECLAIMING, __ATOMIC_RELEASE);
     }
   /* Magazines that kept blocks another thread needed: from now on they
    * keep half as many, down to none (every block shared exactly). */
