@@ -198,6 +198,20 @@ count_one (gsize *counter)
  * the fast path sends them to magazine_wait(). */
 static gboolean owners_fence;
 
+/* ThreadSanitizer does not model fences: there a sequentially consistent
+ * read-modify-write (a full barrier on x86) stands for one. */
+static inline void
+full_fence (void)
+{
+#if NEBULA_TSAN
+  static guint tsan_fence;
+
+  __atomic_fetch_add (&tsan_fence, 0, __ATOMIC_SEQ_CST);
+#else
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+#endif
+}
+
 #define RECLAIMING   1u   /* another thread is taking the magazine's blocks */
 #define OWNER_FENCES 2u   /* its thread fences (no membarrier()) */
 
@@ -219,7 +233,7 @@ magazines_fence_all (void)
   if (!owners_fence && syscall (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
     return;
 #endif
-  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+  full_fence ();
 }
 
 /* The reclaim word is not 0: with OWNER_FENCES the owner fences before it
@@ -231,7 +245,7 @@ magazine_wait (PoolMagazine *magazine)
   for (;;)
     {
       if (__atomic_load_n (&magazine->reclaim, __ATOMIC_RELAXED) & OWNER_FENCES)
-        __atomic_thread_fence (__ATOMIC_SEQ_CST);
+        full_fence ();
       if (!(__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & RECLAIMING))
         return;
 
