@@ -58,6 +58,10 @@ typedef struct
    * then means never handed out since the last reset). Atomic in
    * thread-safe mode. */
   guint8  *states;
+  /* Thread-safe with check-frees, a byte per block: 1 while it is on the
+   * shared free list (set by a compare-and-swap when it is pushed), so that
+   * no block is ever listed twice; they follow @states. */
+  guint8  *listed;
 } Slab;
 
 /* A free block and its slab, as a thread's magazine and the depot keep

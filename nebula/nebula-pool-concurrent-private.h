@@ -47,21 +47,21 @@ push_concurrent (NebulaPoolAllocator *self,
 }
 
 /* Check-frees in a thread-safe pool. A block's state byte is
- * POOL_BLOCK_OUT while it is handed out, POOL_BLOCK_LISTED while it is on
- * the shared free list, else 0 (free in a thread's magazine or the depot,
- * or never handed out). The paths of a magazine mark it with a load and a
- * store, no read-modify-write: a free that is ordered after another free of
- * the same block (by happens-before: a join, a lock, an atomic flag, every
- * double free a program can stage on purpose) finds 0 and is DOUBLE_FREE.
- * Two frees that race (no order between them) may both find OUT and both
- * succeed: the block is then in two magazines. The second copy is caught
- * when it would be handed out while the first is out (its state is OUT),
- * or pushed onto the shared list while the first is listed (the push's
- * compare-and-swap from 0 to LISTED fails: the shared list's links never
- * hold a block twice). A caught copy is dropped and counts as in use again
- * (the second free had counted it back), so the in-use count stays exact.
- * Left open: two copies handed out at the same instant by two threads,
- * after a racing double free, both find 0. */
+ * POOL_BLOCK_OUT while it is handed out, else 0; its listed flag is 1
+ * while it is on the shared free list. The paths of a magazine mark the
+ * state with a load and a store, no read-modify-write: a free that is
+ * ordered after another free of the same block (by happens-before: a
+ * join, a lock, an atomic flag, every double free a program can stage on
+ * purpose) finds 0 and is DOUBLE_FREE. Two frees that race (no order
+ * between them) may both find OUT and both succeed: the block is then in
+ * two magazines. The second copy is caught when it would be handed out
+ * while the first is out (its state is OUT), or pushed onto the shared
+ * list while the first is on it (the push sets the listed flag with a
+ * compare-and-swap, which fails): the shared list never holds a block
+ * twice, whatever the timing. A caught copy is dropped and counts as in
+ * use again (the second free had counted it back), so the in-use count
+ * stays exact. Left open: two copies handed out at the same instant by
+ * two threads both find 0, and both callers get the block. */
 
 /* A copy of a free block that a racing double free left (see above):
  * dropped, and counted in use again. */
@@ -75,12 +75,11 @@ nebula_pool_give_shared (NebulaPoolAllocator *self,
 {
   Slab *slab = entry->slab;
   gsize local = entry_index (self, slab, entry->block);
-  guint8 free_state = 0;
+  guint8 not_listed = 0;
 
   if (self->check_frees &&
-      G_UNLIKELY (!__atomic_compare_exchange_n (&slab->states[local], &free_state,
-                                                POOL_BLOCK_LISTED, FALSE, __ATOMIC_ACQ_REL,
-                                                __ATOMIC_ACQUIRE)))
+      G_UNLIKELY (!__atomic_compare_exchange_n (&slab->listed[local], &not_listed, 1, FALSE,
+                                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
     {
       nebula_pool_drop_copy (self, entry);
       return;
@@ -96,7 +95,7 @@ nebula_pool_unlist (NebulaPoolAllocator *self,
                     gsize                local)
 {
   if (self->check_frees)
-    __atomic_store_n (&slab->states[local], 0, __ATOMIC_RELAXED);
+    __atomic_store_n (&slab->listed[local], 0, __ATOMIC_RELEASE);
 }
 
 /* The top block off the shared free list, or FALSE if it is empty: one
@@ -144,7 +143,7 @@ nebula_pool_take_one_shared (NebulaPoolAllocator *self,
 
 /* Marks a free block handed out, and prepares it for the caller; NULL if
  * the block is a copy a racing double free left (its state is not 0: the
- * other copy is out or listed), which is dropped. */
+ * other copy is out), which is dropped. */
 static inline gpointer
 nebula_pool_hand_out (NebulaPoolAllocator *self,
                       PoolEntry           *entry,
