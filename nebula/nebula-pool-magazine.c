@@ -28,20 +28,21 @@
  * freed by another thread than the one that took it goes to the freeing
  * thread's magazine: blocks of one pool are interchangeable.
  *
- * Check-frees marks a block in a byte per block (Slab.states): a plain
- * store when it is handed out, an atomic exchange when it is freed, so
- * that of two frees of one block from any threads exactly one succeeds
- * and the other is DOUBLE_FREE (nebula_pool_mark_freed()). That exchange is
- * the one read-modify-write left on these paths; without check-frees
- * there is none.
+ * Check-frees marks a block in a byte per block (Slab.states) with a load
+ * and a store, no read-modify-write: nebula-pool-concurrent-private.h says
+ * what that catches (every double free ordered after the first; a racing
+ * one as a dropped copy). Without check-frees a double free is not
+ * checked.
  *
- * The blocks a thread caches are free but only that thread can hand them
- * out, so a pool may report EXHAUSTED while other threads hold free blocks
- * in their magazines: at most magazine_size per thread, which is why a
- * pool gets magazines by default only when it has at least
- * MAGAZINE_MIN_BLOCKS blocks at its largest (max-block-count), and a
- * magazine holds 1/64 of them, up to MAGAZINE_AUTO_MAX. Smaller pools share
- * every block exactly, unless the magazine-size property asks otherwise.
+ * Exhaustion. The blocks a thread caches are free but only that thread
+ * hands them out; so before a pool reports EXHAUSTED, the thread that
+ * found it out of blocks reclaims every other magazine's blocks and the
+ * depot's (magazines_reclaim(); the handshake is explained above
+ * owners_fence), and each reclaim that found blocks halves
+ * magazine_limit, what a magazine may keep, down to 0 (every free goes to
+ * the shared list). Every pool gets magazines by default, 1/MAGAZINE_SHARE
+ * of its blocks at its largest (max-block-count), from 2 to
+ * MAGAZINE_AUTO_MAX.
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
