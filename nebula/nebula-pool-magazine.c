@@ -674,25 +674,68 @@ direct_layout_ok (NebulaPoolAllocator *self,
                                                  self->block_alignment);
 }
 
+/* A request already checked against the pool's block, as a
+ * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
+ * cached block, or NULL when its magazine is empty (the exported path
+ * refills it, which may grow the pool and fail). No statistics: the
+ * caller keeps them. */
+gpointer
+nebula_pool_magazine_take (NebulaPoolAllocator *self,
+                           gsize                size)
+{
+  PoolMagazine *magazine = magazine_open (self);
+  gpointer block = magazine_pop (self, magazine, size);
+
+  magazine_leave (magazine);
+  return block;
+}
+
+/* A free of a block of the pool's layout, not NULL: DECLINED when the
+ * calling thread's magazine is full (the exported path flushes it),
+ * FAILED with @error set for a bad pointer (nothing changed), DONE once
+ * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
+NebulaDirectResult
+nebula_pool_magazine_give (NebulaPoolAllocator  *self,
+                           gpointer              ptr,
+                           gsize                 size,
+                           GError              **error)
+{
+  PoolMagazine *magazine = magazine_open (self);
+  Slab *slab = NULL;
+
+  if (G_LIKELY (magazine->n < magazine_limit (self)))
+    {
+      slab = nebula_pool_mark_freed (self, ptr, size, error);
+      if (slab != NULL)
+        magazine_push (magazine, ptr, slab);
+      magazine_leave (magazine);
+      return slab != NULL ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_FAILED;
+    }
+
+  magazine_leave (magazine);
+  return NEBULA_DIRECT_DECLINED;
+}
+
+gboolean
+nebula_pool_magazines_enabled (NebulaPoolAllocator *self)
+{
+  return self->magazine_size != 0;
+}
+
 static gpointer
 magazine_direct_alloc (gpointer allocator,
                        gsize    size,
                        gsize    alignment)
 {
   NebulaPoolAllocator *self = allocator;
-  PoolMagazine *magazine;
   gpointer block;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  magazine = magazine_open (self);
-  block = magazine_pop (self, magazine, size);
-  magazine_leave (magazine);
-  if (G_UNLIKELY (block == NULL))
-    return NULL;
-
-  nebula_stats_counters_record_allocation (&self->stats, size);
+  block = nebula_pool_magazine_take (self, size);
+  if (G_LIKELY (block != NULL))
+    nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
 }
 
@@ -704,28 +747,15 @@ magazine_direct_dealloc (gpointer   allocator,
                          GError   **error)
 {
   NebulaPoolAllocator *self = allocator;
-  PoolMagazine *magazine;
-  Slab *slab;
+  NebulaDirectResult result;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
 
-  magazine = magazine_open (self);
-  if (G_UNLIKELY (magazine->n >= magazine_limit (self)))
-    {
-      magazine_leave (magazine);
-      return NEBULA_DIRECT_DECLINED;
-    }
-
-  slab = nebula_pool_mark_freed (self, ptr, size, error);
-  if (slab != NULL)
-    magazine_push (magazine, ptr, slab);
-  magazine_leave (magazine);
-  if (slab == NULL)
-    return NEBULA_DIRECT_FAILED;
-
-  nebula_stats_counters_record_deallocation (&self->stats, size);
-  return NEBULA_DIRECT_DONE;
+  result = nebula_pool_magazine_give (self, ptr, size, error);
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    nebula_stats_counters_record_deallocation (&self->stats, size);
+  return result;
 }
 
 static const NebulaCoreDirect magazine_direct = {
