@@ -34,15 +34,10 @@
  * one as a dropped copy). Without check-frees a double free is not
  * checked.
  *
- * Exhaustion. The blocks a thread caches are free but only that thread
- * hands them out; so before a pool reports EXHAUSTED, the thread that
- * found it out of blocks reclaims every other magazine's blocks and the
- * depot's (magazines_reclaim(); the handshake is explained above
- * owners_fence), and each reclaim that found blocks halves
- * magazine_limit, what a magazine may keep, down to 0 (every free goes to
- * the shared list). Every pool gets magazines by default, 1/MAGAZINE_SHARE
- * of its blocks at its largest (max-block-count), from 2 to
- * MAGAZINE_AUTO_MAX.
+ * Exhaustion: before a pool reports EXHAUSTED, the thread that found it
+ * out of blocks reclaims the other magazines' blocks and the depot's
+ * (magazines_reclaim(), the handshake above owners_fence); each reclaim
+ * that found blocks halves magazine_limit, down to 0 (exact sharing).
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -237,9 +232,8 @@ magazines_fence_all (void)
   full_fence ();
 }
 
-/* The reclaim word is not 0: with OWNER_FENCES the owner fences before it
- * reads the word again; with RECLAIMING another thread is taking the
- * magazine's blocks, and the owner waits until it is done. */
+/* The reclaim word is not 0: with OWNER_FENCES, fence and read it again;
+ * with RECLAIMING, wait until the other thread is done. */
 static G_NO_INLINE void
 magazine_wait (PoolMagazine *magazine)
 {
@@ -258,9 +252,8 @@ magazine_wait (PoolMagazine *magazine)
     }
 }
 
-/* The owner's side: between magazine_enter() and magazine_leave() its
- * thread alone reads and writes the magazine's blocks. Nothing in between
- * waits for a lock that a reclaiming thread holds while it waits. */
+/* Between magazine_enter() and magazine_leave() the owner alone uses the
+ * magazine's blocks, and waits for no lock a reclaiming thread holds. */
 static inline void
 magazine_enter (PoolMagazine *magazine)
 {
@@ -429,11 +422,9 @@ depot_take (NebulaPoolAllocator *self,
   return n;
 }
 
-/* Every block the depot and the magazines of all threads cache goes back
- * to the shared list, so that a pool never reports EXHAUSTED while a block
- * is free: the number of blocks given back. Each magazine's thread waits
- * (magazine_enter()) while its blocks are taken; one membarrier() covers
- * them all. Rare: only when the pool is out of blocks. */
+/* Every block the depot and the threads' magazines cache goes back to the
+ * shared list: the number of blocks given back. Each magazine's thread
+ * waits (magazine_enter()) meanwhile; one membarrier() covers them all. */
 static gsize
 magazines_reclaim (NebulaPoolAllocator *self)
 {
@@ -474,10 +465,9 @@ magazines_reclaim (NebulaPoolAllocator *self)
   return n;
 }
 
-/* Up to @max blocks for an empty magazine, outside it: from the depot,
- * else the shared list or the fresh tail, growing the pool if need be;
- * when the pool is out of blocks, after the blocks the other threads
- * cache were reclaimed. 0 with @error set if none is free. */
+/* Up to @max blocks for an empty magazine, outside it: the depot's, else
+ * the shared list's or the fresh tail's, growing the pool if need be, and
+ * reclaiming cached blocks before EXHAUSTED (0, @error set). */
 static guint
 magazine_gather (NebulaPoolAllocator  *self,
                  gsize                 size,
@@ -524,10 +514,9 @@ magazine_pop (NebulaPoolAllocator *self,
   return NULL;
 }
 
-/* The magazine (entered) is empty: half a magazine of blocks, gathered
- * with the magazine left (the gathering may grow the pool, whose budget's
- * handlers may call the pool, and it may wait for other threads), then
- * one is handed out. */
+/* The magazine (entered) is empty: a batch gathered with the magazine
+ * left (growth runs budget handlers; a reclaim waits for other threads),
+ * then one block handed out. */
 static G_NO_INLINE gpointer
 magazine_allocate_slow (NebulaPoolAllocator  *self,
                         PoolMagazine         *magazine,
@@ -674,14 +663,10 @@ direct_layout_ok (NebulaPoolAllocator *self,
                                                  self->block_alignment);
 }
 
-/* A request already checked against the pool's block, as a
- * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
- * cached block, or NULL when its magazine is empty (the exported path
- * refills it, which may grow the pool and fail). No statistics: the
- * caller keeps them. */
-gpointer
-nebula_pool_magazine_take (NebulaPoolAllocator *self,
-                           gsize                size)
+/* nebula_pool_magazine_take() and _give(), inline in the direct paths. */
+static inline gpointer
+magazine_take (NebulaPoolAllocator *self,
+               gsize                size)
 {
   PoolMagazine *magazine = magazine_open (self);
   gpointer block = magazine_pop (self, magazine, size);
@@ -690,15 +675,11 @@ nebula_pool_magazine_take (NebulaPoolAllocator *self,
   return block;
 }
 
-/* A free of a block of the pool's layout, not NULL: DECLINED when the
- * calling thread's magazine is full (the exported path flushes it),
- * FAILED with @error set for a bad pointer (nothing changed), DONE once
- * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
-NebulaDirectResult
-nebula_pool_magazine_give (NebulaPoolAllocator  *self,
-                           gpointer              ptr,
-                           gsize                 size,
-                           GError              **error)
+static inline NebulaDirectResult
+magazine_give (NebulaPoolAllocator  *self,
+               gpointer              ptr,
+               gsize                 size,
+               GError              **error)
 {
   PoolMagazine *magazine = magazine_open (self);
   Slab *slab = NULL;
@@ -714,6 +695,31 @@ nebula_pool_magazine_give (NebulaPoolAllocator  *self,
 
   magazine_leave (magazine);
   return NEBULA_DIRECT_DECLINED;
+}
+
+/* A request already checked against the pool's block, as a
+ * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
+ * cached block, or NULL when its magazine is empty (the exported path
+ * refills it, which may grow the pool and fail). No statistics: the
+ * caller keeps them. */
+gpointer
+nebula_pool_magazine_take (NebulaPoolAllocator *self,
+                           gsize                size)
+{
+  return magazine_take (self, size);
+}
+
+/* A free of a block of the pool's layout, not NULL: DECLINED when the
+ * calling thread's magazine is full (the exported path flushes it),
+ * FAILED with @error set for a bad pointer (nothing changed), DONE once
+ * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
+NebulaDirectResult
+nebula_pool_magazine_give (NebulaPoolAllocator  *self,
+                           gpointer              ptr,
+                           gsize                 size,
+                           GError              **error)
+{
+  return magazine_give (self, ptr, size, error);
 }
 
 gboolean
@@ -733,7 +739,7 @@ magazine_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  block = nebula_pool_magazine_take (self, size);
+  block = magazine_take (self, size);
   if (G_LIKELY (block != NULL))
     nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
@@ -752,7 +758,7 @@ magazine_direct_dealloc (gpointer   allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
 
-  result = nebula_pool_magazine_give (self, ptr, size, error);
+  result = magazine_give (self, ptr, size, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     nebula_stats_counters_record_deallocation (&self->stats, size);
   return result;
