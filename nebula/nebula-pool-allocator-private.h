@@ -58,6 +58,10 @@ typedef struct
    * then means never handed out since the last reset). Atomic in
    * thread-safe mode. */
   guint8  *states;
+  /* Thread-safe with check-frees, a byte per block: 1 while it is on the
+   * shared free list (set by a compare-and-swap when it is pushed), so that
+   * no block is ever listed twice; they follow @states. */
+  guint8  *listed;
 } Slab;
 
 /* A free block and its slab, as a thread's magazine and the depot keep
@@ -108,6 +112,7 @@ struct _NebulaPoolAllocator
   /* Thread-safe mode: the per-thread caches of free blocks
    * (nebula-pool-magazine.c). */
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
+  guint                  magazine_limit;       /* atomic; blocks a magazine may keep (halved by each reclaim) */
   guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
   guint                  magazine_resets;      /* atomic; each reset changes it */
   guint                  magazine_slot;        /* its slot in each thread's recent magazines */
@@ -510,7 +515,7 @@ gboolean  nebula_pool_magazines_enabled        (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
-gsize     nebula_pool_magazines_depot_blocks   (NebulaPoolAllocator  *self,
+gsize     nebula_pool_magazines_cached_blocks  (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
 /* nebula-pool-direct.c: the direct path of a single-threaded pool. */

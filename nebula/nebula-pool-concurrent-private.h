@@ -46,6 +46,58 @@ push_concurrent (NebulaPoolAllocator *self,
                                        __ATOMIC_RELEASE, __ATOMIC_RELAXED));
 }
 
+/* Check-frees in a thread-safe pool. A block's state byte is
+ * POOL_BLOCK_OUT while it is handed out, else 0; its listed flag is 1
+ * while it is on the shared free list. The paths of a magazine mark the
+ * state with a load and a store, no read-modify-write: a free that is
+ * ordered after another free of the same block (by happens-before: a
+ * join, a lock, an atomic flag, every double free a program can stage on
+ * purpose) finds 0 and is DOUBLE_FREE. Two frees that race (no order
+ * between them) may both find OUT and both succeed: the block is then in
+ * two magazines. The second copy is caught when it would be handed out
+ * while the first is out (its state is OUT), or pushed onto the shared
+ * list while the first is on it (the push sets the listed flag with a
+ * compare-and-swap, which fails): the shared list never holds a block
+ * twice, whatever the timing. A caught copy is dropped and counts as in
+ * use again (the second free had counted it back), so the in-use count
+ * stays exact. Left open: two copies handed out at the same instant by
+ * two threads both find 0, and both callers get the block. */
+
+/* A copy of a free block that a racing double free left (see above):
+ * dropped, and counted in use again. */
+void nebula_pool_drop_copy (NebulaPoolAllocator *self,
+                            PoolEntry           *entry);
+
+/* Pushes @entry's block onto the shared list, unless it is a copy. */
+static inline void
+nebula_pool_give_shared (NebulaPoolAllocator *self,
+                         PoolEntry           *entry)
+{
+  Slab *slab = entry->slab;
+  gsize local = entry_index (self, slab, entry->block);
+  guint8 not_listed = 0;
+
+  if (self->check_frees &&
+      G_UNLIKELY (!__atomic_compare_exchange_n (&slab->listed[local], &not_listed, 1, FALSE,
+                                                __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE)))
+    {
+      nebula_pool_drop_copy (self, entry);
+      return;
+    }
+
+  push_concurrent (self, slab, local);
+}
+
+/* A block just taken off the shared list (its taker alone has it). */
+static inline void
+nebula_pool_unlist (NebulaPoolAllocator *self,
+                    Slab                *slab,
+                    gsize                local)
+{
+  if (self->check_frees)
+    __atomic_store_n (&slab->listed[local], 0, __ATOMIC_RELEASE);
+}
+
 /* The top block off the shared free list, or FALSE if it is empty: one
  * compare-and-swap, whose tag makes a link read from a block another
  * thread took meanwhile harmless (the swap fails). */
@@ -71,6 +123,7 @@ pop_one_concurrent (NebulaPoolAllocator *self,
       if (__atomic_compare_exchange_n (&self->shared.head, &head, ((head >> 32) + 1) << 32 | next,
                                        TRUE, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
         {
+          nebula_pool_unlist (self, slab, local);
           entry->slab = slab;
           entry->block = slab_data (slab) + local * self->block_size;
           return TRUE;
@@ -88,16 +141,9 @@ nebula_pool_take_one_shared (NebulaPoolAllocator *self,
   return pop_one_concurrent (self, entry) || nebula_pool_take_fresh_one (self, entry);
 }
 
-static inline void
-nebula_pool_give_shared (NebulaPoolAllocator *self,
-                         PoolEntry           *entry)
-{
-  Slab *slab = entry->slab;
-
-  push_concurrent (self, slab, entry_index (self, slab, entry->block));
-}
-
-/* Marks a free block handed out, and prepares it for the caller. */
+/* Marks a free block handed out, and prepares it for the caller; NULL if
+ * the block is a copy a racing double free left (its state is not 0: the
+ * other copy is out), which is dropped. */
 static inline gpointer
 nebula_pool_hand_out (NebulaPoolAllocator *self,
                       PoolEntry           *entry,
@@ -105,9 +151,14 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
 {
   if (self->check_frees)
     {
-      gsize local = entry_index (self, entry->slab, entry->block);
+      guint8 *state = &entry->slab->states[entry_index (self, entry->slab, entry->block)];
 
-      __atomic_store_n (&entry->slab->states[local], 1, __ATOMIC_RELEASE);
+      if (G_UNLIKELY (__atomic_load_n (state, __ATOMIC_ACQUIRE) != 0))
+        {
+          nebula_pool_drop_copy (self, entry);
+          return NULL;
+        }
+      __atomic_store_n (state, POOL_BLOCK_OUT, __ATOMIC_RELAXED);
     }
 
   tools_hand_out (self, entry->block);
@@ -118,10 +169,9 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
 /* Checks that @ptr is a block of the pool that is handed out, and marks it
  * free. The common case inline (a block start in a slab); anything else
  * asks nebula_pool_locate_block(), which says what is wrong. With
- * check-frees the mark is an atomic exchange on the block's state byte:
- * of two frees of one block, from any threads and at any time, exactly
- * one finds it handed out; the other is DOUBLE_FREE. It is the one
- * read-modify-write of a free (an allocation marks with a plain store). */
+ * check-frees the mark is an acquire load and a release store of the
+ * block's state byte: a free ordered after another free of the block is
+ * DOUBLE_FREE; two that race are caught later (above). */
 static inline Slab *
 nebula_pool_mark_freed (NebulaPoolAllocator  *self,
                         gpointer              ptr,
@@ -140,7 +190,7 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
     return NULL;
 
   if (self->check_frees &&
-      __atomic_exchange_n (&slab->states[local], 0, __ATOMIC_ACQ_REL) == 0)
+      G_UNLIKELY (__atomic_load_n (&slab->states[local], __ATOMIC_ACQUIRE) != POOL_BLOCK_OUT))
     {
       nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
                                    "is not allocated: it was already freed (double free)",
@@ -151,6 +201,8 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
   if (G_UNLIKELY (self->config.free_fill >= 0))
     memset (ptr, self->config.free_fill, self->block_size);
   tools_take_back (self, ptr);
+  if (self->check_frees)
+    __atomic_store_n (&slab->states[local], 0, __ATOMIC_RELEASE);
   return slab;
 }
 

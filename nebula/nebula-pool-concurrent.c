@@ -91,7 +91,12 @@ pop_batch_concurrent (NebulaPoolAllocator *self,
         return 0;
       if (__atomic_compare_exchange_n (&self->shared.head, &head, ((head >> 32) + 1) << 32 | top,
                                        TRUE, __ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-        return n;
+        {
+          for (guint k = 0; k < n; k++)
+            nebula_pool_unlist (self, entries[k].slab,
+                                entry_index (self, entries[k].slab, entries[k].block));
+          return n;
+        }
     }
 }
 
@@ -157,12 +162,31 @@ nebula_pool_allocate_concurrent (NebulaPoolAllocator  *self,
                                  GError              **error)
 {
   PoolEntry entry;
+  gpointer block;
 
-  if (nebula_pool_take_shared (self, size, &entry, 1, error) == 0)
-    return NULL;
+  /* Blocks off the shared list and the fresh tail are never copies, but a
+   * dropped one would only mean taking the next. */
+  do
+    {
+      if (nebula_pool_take_shared (self, size, &entry, 1, error) == 0)
+        return NULL;
+    }
+  while ((block = nebula_pool_hand_out (self, &entry, size)) == NULL);
 
   __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
-  return nebula_pool_hand_out (self, &entry, size);
+  return block;
+}
+
+void
+nebula_pool_drop_copy (NebulaPoolAllocator *self,
+                       PoolEntry           *entry)
+{
+  g_autofree char *what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));
+
+  __atomic_fetch_add (&self->shared.n_in_use, 1, __ATOMIC_RELAXED);
+  g_warning ("%s: block %p was freed twice at the same time by two threads (a double free "
+             "that check-frees could not report to either call); the second copy is dropped",
+             what, entry->block);
 }
 
 gboolean

@@ -7,6 +7,12 @@
 
 #include "nebula-pool-concurrent-private.h"
 
+#ifdef __linux__
+#include <linux/membarrier.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
+
 /* Per-thread caches of free blocks for a thread-safe pool (Bonwick's
  * magazines, the design GSlice implemented).
  *
@@ -22,20 +28,16 @@
  * freed by another thread than the one that took it goes to the freeing
  * thread's magazine: blocks of one pool are interchangeable.
  *
- * Check-frees marks a block in a byte per block (Slab.states): a plain
- * store when it is handed out, an atomic exchange when it is freed, so
- * that of two frees of one block from any threads exactly one succeeds
- * and the other is DOUBLE_FREE (nebula_pool_mark_freed()). That exchange is
- * the one read-modify-write left on these paths; without check-frees
- * there is none.
+ * Check-frees marks a block in a byte per block (Slab.states) with a load
+ * and a store, no read-modify-write: nebula-pool-concurrent-private.h says
+ * what that catches (every double free ordered after the first; a racing
+ * one as a dropped copy). Without check-frees a double free is not
+ * checked.
  *
- * The blocks a thread caches are free but only that thread can hand them
- * out, so a pool may report EXHAUSTED while other threads hold free blocks
- * in their magazines: at most magazine_size per thread, which is why a
- * pool gets magazines by default only when it has at least
- * MAGAZINE_MIN_BLOCKS blocks at its largest (max-block-count), and a
- * magazine holds 1/64 of them, up to MAGAZINE_AUTO_MAX. Smaller pools share
- * every block exactly, unless the magazine-size property asks otherwise.
+ * Exhaustion: before a pool reports EXHAUSTED, the thread that found it
+ * out of blocks reclaims the other magazines' blocks and the depot's
+ * (magazines_reclaim(), the handshake above owners_fence); each reclaim
+ * that found blocks halves magazine_limit, down to 0 (exact sharing).
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -70,11 +72,13 @@
  * and counts them there, so that no shared counter is written. */
 
 #define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
-#define MAGAZINE_MIN_BLOCKS 256
+#define MAGAZINE_SHARE      8     /* a magazine holds up to 1/8 of the blocks */
 
 typedef struct
 {
   NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
+  guint                busy;        /* atomic; its thread is using @n and @entries */
+  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES */
   guint                generation;  /* the pool's generation it last saw */
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
@@ -174,6 +178,97 @@ count_one (gsize *counter)
   __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
 }
 
+/* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
+ * above) is Dekker's handshake: the owner stores busy, then loads
+ * reclaim; the reclaiming thread stores reclaim, then loads busy. Each
+ * side needs a full fence between its store and its load, and the
+ * owner's, on every call, would cost what a read-modify-write does. So the
+ * fence is asymmetric: the owner's is a compiler barrier, and the
+ * reclaiming thread runs membarrier(MEMBARRIER_CMD_PRIVATE_EXPEDITED),
+ * which makes every running thread of the process execute a full fence
+ * before it returns (a thread that is not running passed one when it was
+ * switched out). Then either the owner's busy is visible to the
+ * reclaiming thread, or the owner's load sees reclaim and it waits.
+ * Where membarrier() is missing or refused, owners fence themselves: their
+ * magazines' reclaim word carries OWNER_FENCES, so that the one test of
+ * the fast path sends them to magazine_wait(). */
+static gboolean owners_fence;
+
+/* ThreadSanitizer does not model fences: there a sequentially consistent
+ * read-modify-write (a full barrier on x86) stands for one. */
+static inline void
+full_fence (void)
+{
+#if NEBULA_TSAN
+  static guint tsan_fence;
+
+  __atomic_fetch_add (&tsan_fence, 0, __ATOMIC_SEQ_CST);
+#else
+  __atomic_thread_fence (__ATOMIC_SEQ_CST);
+#endif
+}
+
+#define RECLAIMING   1u   /* another thread is taking the magazine's blocks */
+#define OWNER_FENCES 2u   /* its thread fences (no membarrier()) */
+
+static gpointer
+magazines_init_fence (gpointer data)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return GINT_TO_POINTER (1);
+#endif
+  owners_fence = TRUE;
+  return GINT_TO_POINTER (1);
+}
+
+static void
+magazines_fence_all (void)
+{
+#if defined(__linux__) && defined(SYS_membarrier)
+  if (!owners_fence && syscall (SYS_membarrier, MEMBARRIER_CMD_PRIVATE_EXPEDITED, 0, 0) == 0)
+    return;
+#endif
+  full_fence ();
+}
+
+/* The reclaim word is not 0: with OWNER_FENCES, fence and read it again;
+ * with RECLAIMING, wait until the other thread is done. */
+static G_NO_INLINE void
+magazine_wait (PoolMagazine *magazine)
+{
+  for (;;)
+    {
+      if (__atomic_load_n (&magazine->reclaim, __ATOMIC_RELAXED) & OWNER_FENCES)
+        full_fence ();
+      if (!(__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & RECLAIMING))
+        return;
+
+      __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
+      while (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & RECLAIMING)
+        g_thread_yield ();
+      __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
+      __atomic_signal_fence (__ATOMIC_SEQ_CST);
+    }
+}
+
+/* Between magazine_enter() and magazine_leave() the owner alone uses the
+ * magazine's blocks, and waits for no lock a reclaiming thread holds. */
+static inline void
+magazine_enter (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
+  __atomic_signal_fence (__ATOMIC_SEQ_CST);
+  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) != 0))
+    magazine_wait (magazine);
+}
+
+static inline void
+magazine_leave (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
+}
+
 /* Gives every block of @magazine back to the shared free list, unless a
  * reset voided them. By its thread, or under the magazines lock at its
  * exit; with the pool alive. */
@@ -254,6 +349,7 @@ magazine_lookup (NebulaPoolAllocator *self)
     }
 
   magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
+  magazine->reclaim = owners_fence ? OWNER_FENCES : 0;
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -279,17 +375,26 @@ magazine_catch_up (NebulaPoolAllocator *self,
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
 }
 
-/* The calling thread's magazine for @self, emptied if a reset or a flush
- * request came since it was filled. */
+/* The calling thread's record for @self. */
 static inline PoolMagazine *
-magazine_of (NebulaPoolAllocator *self)
+magazine_find (NebulaPoolAllocator *self)
 {
   PoolMagazine *magazine = recent_get (self);
-  guint generation;
 
   if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
     magazine = magazine_lookup (self);
+  return magazine;
+}
 
+/* The calling thread's magazine for @self, entered (magazine_leave() when
+ * done), emptied if a reset or a flush request came since it was filled. */
+static inline PoolMagazine *
+magazine_open (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = magazine_find (self);
+  guint generation;
+
+  magazine_enter (magazine);
   generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   if (G_UNLIKELY (magazine->generation != generation))
     magazine_catch_up (self, magazine, generation);
@@ -297,42 +402,171 @@ magazine_of (NebulaPoolAllocator *self)
   return magazine;
 }
 
-/* An empty magazine takes half a magazine of blocks: a batch from the
- * depot if it has one, else blocks from the shared list, else growth. */
-static G_NO_INLINE gboolean
-magazine_refill (NebulaPoolAllocator  *self,
-                 PoolMagazine         *magazine,
-                 gsize                 size,
-                 GError              **error)
+/* Up to @max blocks from the depot, under its lock. */
+static guint
+depot_take (NebulaPoolAllocator *self,
+            PoolEntry           *entries,
+            guint                max)
 {
-  guint batch = self->magazine_size / 2;
-  gsize n = 0;
+  guint n;
 
   /* An empty depot is not worth its lock. */
-  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) != 0)
-    {
-      lock_depot (self);
-      n = MIN (self->depot_len, batch);
-      __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
-      memcpy (magazine->entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
-      unlock_depot (self);
-    }
-  magazine->n = n;
+  if (__atomic_load_n (&self->depot_len, __ATOMIC_RELAXED) == 0)
+    return 0;
 
-  if (magazine->n == 0)
-    magazine->n = nebula_pool_take_shared (self, size, magazine->entries, batch, error);
-
-  return magazine->n > 0;
+  lock_depot (self);
+  n = (guint) MIN (self->depot_len, max);
+  __atomic_store_n (&self->depot_len, self->depot_len - n, __ATOMIC_RELAXED);
+  memcpy (entries, self->depot + self->depot_len, n * sizeof (PoolEntry));
+  unlock_depot (self);
+  return n;
 }
 
-/* A full magazine gives half of its blocks to the depot. */
+/* Every block the depot and the threads' magazines cache goes back to the
+ * shared list: the number of blocks given back. Each magazine's thread
+ * waits (magazine_enter()) meanwhile; one membarrier() covers them all. */
+static gsize
+magazines_reclaim (NebulaPoolAllocator *self)
+{
+  guint resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
+  gsize n = 0;
+
+  lock_magazines ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      __atomic_store_n (&magazine->reclaim, magazine->reclaim | RECLAIMING, __ATOMIC_SEQ_CST);
+    }
+  magazines_fence_all ();
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      while (__atomic_load_n (&magazine->busy, __ATOMIC_ACQUIRE))
+        g_thread_yield ();
+      if (magazine->resets == resets)
+        n += magazine->n;
+      magazine_return_blocks (self, magazine);
+      __atomic_store_n (&magazine->reclaim, magazine->reclaim & ~RECLAIMING, __ATOMIC_RELEASE);
+    }
+  /* Magazines that kept blocks another thread needed: from now on they
+   * keep half as many, down to none (every block shared exactly). */
+  if (n > 0)
+    __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
+  unlock_magazines ();
+
+  lock_depot (self);
+  for (gsize i = 0; i < self->depot_len; i++)
+    nebula_pool_give_shared (self, &self->depot[i]);
+  n += self->depot_len;
+  __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
+  unlock_depot (self);
+  return n;
+}
+
+/* Up to @max blocks for an empty magazine, outside it: the depot's, else
+ * the shared list's or the fresh tail's, growing the pool if need be, and
+ * reclaiming cached blocks before EXHAUSTED (0, @error set). */
+static guint
+magazine_gather (NebulaPoolAllocator  *self,
+                 gsize                 size,
+                 PoolEntry            *entries,
+                 guint                 max,
+                 GError              **error)
+{
+  guint n = depot_take (self, entries, max);
+
+  while (n == 0)
+    {
+      g_autoptr(GError) local_error = NULL;
+
+      n = nebula_pool_take_shared (self, size, entries, max, &local_error);
+      if (n == 0 &&
+          (!g_error_matches (local_error, NEBULA_ALLOCATOR_ERROR,
+                             NEBULA_ALLOCATOR_ERROR_EXHAUSTED) ||
+           magazines_reclaim (self) == 0))
+        {
+          g_propagate_error (error, g_steal_pointer (&local_error));
+          return 0;
+        }
+    }
+  return n;
+}
+
+/* Hands out the magazine's newest block, skipping copies a racing double
+ * free left: NULL once it is empty. */
+static inline gpointer
+magazine_pop (NebulaPoolAllocator *self,
+              PoolMagazine        *magazine,
+              gsize                size)
+{
+  while (magazine->n > 0)
+    {
+      gpointer block = nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+
+      if (G_LIKELY (block != NULL))
+        {
+          count_one (&magazine->taken);
+          return block;
+        }
+    }
+  return NULL;
+}
+
+/* The magazine (entered) is empty: a batch gathered with the magazine
+ * left (growth runs budget handlers; a reclaim waits for other threads),
+ * then one block handed out. */
+static G_NO_INLINE gpointer
+magazine_allocate_slow (NebulaPoolAllocator  *self,
+                        PoolMagazine         *magazine,
+                        gsize                 size,
+                        GError              **error)
+{
+  PoolEntry batch[128];
+  gpointer block = NULL;
+
+  while (block == NULL)
+    {
+      guint n, room;
+
+      magazine_leave (magazine);
+      n = magazine_gather (self, size, batch,
+                           MAX (__atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED) / 2, 1),
+                           error);
+      magazine_enter (magazine);
+      if (n == 0)
+        break;
+
+      /* A handler of the budget may have filled the magazine meanwhile. */
+      room = MIN (n, self->magazine_size - magazine->n);
+      memcpy (magazine->entries + magazine->n, batch, room * sizeof (PoolEntry));
+      magazine->n += room;
+      for (guint i = room; i < n; i++)
+        nebula_pool_give_shared (self, &batch[i]);
+
+      block = magazine_pop (self, magazine, size);
+    }
+  return block;
+}
+
+/* A full magazine (@limit blocks or more) keeps half of @limit and gives
+ * the others to the depot; below 2, all of them to the shared list. */
 static G_NO_INLINE void
 magazine_flush (NebulaPoolAllocator *self,
-                PoolMagazine        *magazine)
+                PoolMagazine        *magazine,
+                guint                limit)
 {
-  guint batch = self->magazine_size / 2;
+  guint keep = limit >= 2 ? limit / 2 : 0;
+  guint batch = magazine->n - keep;
 
-  magazine->n -= batch;
+  magazine->n = keep;
+  if (limit < 2)
+    {
+      for (guint i = 0; i < batch; i++)
+        nebula_pool_give_shared (self, &magazine->entries[i]);
+      return;
+    }
 
   lock_depot (self);
   if (self->depot_len + batch > self->depot_cap)
@@ -340,19 +574,16 @@ magazine_flush (NebulaPoolAllocator *self,
       self->depot_cap = MAX (2 * self->depot_cap, self->depot_len + batch);
       self->depot = g_renew (PoolEntry, self->depot, self->depot_cap);
     }
-  memcpy (self->depot + self->depot_len, magazine->entries + magazine->n, batch * sizeof (PoolEntry));
+  memcpy (self->depot + self->depot_len, magazine->entries + keep, batch * sizeof (PoolEntry));
   __atomic_store_n (&self->depot_len, self->depot_len + batch, __ATOMIC_RELAXED);
   unlock_depot (self);
 }
 
-/* Hands out the magazine's newest block (there is one). */
-static inline gpointer
-magazine_pop (NebulaPoolAllocator *self,
-              PoolMagazine        *magazine,
-              gsize                size)
+/* The blocks a magazine may keep now. */
+static inline guint
+magazine_limit (NebulaPoolAllocator *self)
 {
-  count_one (&magazine->taken);
-  return nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+  return __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
 }
 
 /* Caches a freed block (there is room). */
@@ -368,39 +599,18 @@ magazine_push (PoolMagazine *magazine,
   count_one (&magazine->given);
 }
 
-/* A request already checked against the pool's block, as a
- * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
- * cached block, or NULL when its magazine is empty (the exported path
- * refills it, which may grow the pool and fail). No statistics: the
- * caller keeps them. */
-gpointer
-nebula_pool_magazine_take (NebulaPoolAllocator *self,
-                           gsize                size)
-{
-  PoolMagazine *magazine = magazine_of (self);
-
-  if (G_UNLIKELY (magazine->n == 0))
-    return NULL;
-
-  return magazine_pop (self, magazine, size);
-}
-
 gpointer
 nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
                                gsize                 size,
                                GError              **error)
 {
-  gpointer block = nebula_pool_magazine_take (self, size);
-  PoolMagazine *magazine;
+  PoolMagazine *magazine = magazine_open (self);
+  gpointer block = magazine_pop (self, magazine, size);
 
-  if (G_LIKELY (block != NULL))
-    return block;
-
-  magazine = magazine_of (self);
-  if (!magazine_refill (self, magazine, size, error))
-    return NULL;
-
-  return magazine_pop (self, magazine, size);
+  if (G_UNLIKELY (block == NULL))
+    block = magazine_allocate_slow (self, magazine, size, error);
+  magazine_leave (magazine);
+  return block;
 }
 
 gboolean
@@ -411,46 +621,31 @@ nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
 {
   PoolMagazine *magazine;
   Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
+  guint limit;
 
   if (slab == NULL)
     return FALSE;
 
-  magazine = magazine_of (self);
-  if (G_UNLIKELY (magazine->n == self->magazine_size))
-    magazine_flush (self, magazine);
+  magazine = magazine_open (self);
+  limit = magazine_limit (self);
+  if (G_UNLIKELY (magazine->n >= limit))
+    {
+      magazine_flush (self, magazine, limit);
+      /* Caching nothing: the block is shared at once. */
+      if (limit < 2)
+        {
+          PoolEntry entry = { ptr, slab };
+
+          count_one (&magazine->given);
+          nebula_pool_give_shared (self, &entry);
+          magazine_leave (magazine);
+          return TRUE;
+        }
+    }
 
   magazine_push (magazine, ptr, slab);
+  magazine_leave (magazine);
   return TRUE;
-}
-
-/* A free of a block of the pool's layout, not NULL: DECLINED when the
- * calling thread's magazine is full (the exported path flushes it),
- * FAILED with @error set for a bad pointer (nothing changed), DONE once
- * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
-NebulaDirectResult
-nebula_pool_magazine_give (NebulaPoolAllocator  *self,
-                           gpointer              ptr,
-                           gsize                 size,
-                           GError              **error)
-{
-  PoolMagazine *magazine = magazine_of (self);
-  Slab *slab;
-
-  if (G_UNLIKELY (magazine->n == self->magazine_size))
-    return NEBULA_DIRECT_DECLINED;
-
-  slab = nebula_pool_mark_freed (self, ptr, size, error);
-  if (slab == NULL)
-    return NEBULA_DIRECT_FAILED;
-
-  magazine_push (magazine, ptr, slab);
-  return NEBULA_DIRECT_DONE;
-}
-
-gboolean
-nebula_pool_magazines_enabled (NebulaPoolAllocator *self)
-{
-  return self->magazine_size != 0;
 }
 
 /* The wrappers' direct path (nebula-allocator-core-private.h): the calling
@@ -468,6 +663,71 @@ direct_layout_ok (NebulaPoolAllocator *self,
                                                  self->block_alignment);
 }
 
+/* nebula_pool_magazine_take() and _give(), inline in the direct paths. */
+static inline gpointer
+magazine_take (NebulaPoolAllocator *self,
+               gsize                size)
+{
+  PoolMagazine *magazine = magazine_open (self);
+  gpointer block = magazine_pop (self, magazine, size);
+
+  magazine_leave (magazine);
+  return block;
+}
+
+static inline NebulaDirectResult
+magazine_give (NebulaPoolAllocator  *self,
+               gpointer              ptr,
+               gsize                 size,
+               GError              **error)
+{
+  PoolMagazine *magazine = magazine_open (self);
+  Slab *slab = NULL;
+
+  if (G_LIKELY (magazine->n < magazine_limit (self)))
+    {
+      slab = nebula_pool_mark_freed (self, ptr, size, error);
+      if (slab != NULL)
+        magazine_push (magazine, ptr, slab);
+      magazine_leave (magazine);
+      return slab != NULL ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_FAILED;
+    }
+
+  magazine_leave (magazine);
+  return NEBULA_DIRECT_DECLINED;
+}
+
+/* A request already checked against the pool's block, as a
+ * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
+ * cached block, or NULL when its magazine is empty (the exported path
+ * refills it, which may grow the pool and fail). No statistics: the
+ * caller keeps them. */
+gpointer
+nebula_pool_magazine_take (NebulaPoolAllocator *self,
+                           gsize                size)
+{
+  return magazine_take (self, size);
+}
+
+/* A free of a block of the pool's layout, not NULL: DECLINED when the
+ * calling thread's magazine is full (the exported path flushes it),
+ * FAILED with @error set for a bad pointer (nothing changed), DONE once
+ * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
+NebulaDirectResult
+nebula_pool_magazine_give (NebulaPoolAllocator  *self,
+                           gpointer              ptr,
+                           gsize                 size,
+                           GError              **error)
+{
+  return magazine_give (self, ptr, size, error);
+}
+
+gboolean
+nebula_pool_magazines_enabled (NebulaPoolAllocator *self)
+{
+  return self->magazine_size != 0;
+}
+
 static gpointer
 magazine_direct_alloc (gpointer allocator,
                        gsize    size,
@@ -479,7 +739,7 @@ magazine_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  block = nebula_pool_magazine_take (self, size);
+  block = magazine_take (self, size);
   if (G_LIKELY (block != NULL))
     nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
@@ -498,7 +758,7 @@ magazine_direct_dealloc (gpointer   allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
 
-  result = nebula_pool_magazine_give (self, ptr, size, error);
+  result = magazine_give (self, ptr, size, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     nebula_stats_counters_record_deallocation (&self->stats, size);
   return result;
@@ -526,12 +786,15 @@ shared_direct_alloc (gpointer allocator,
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  magazine = magazine_of (self);
-  if (!nebula_pool_take_one_shared (self, &entry))
-    return NULL;
+  magazine = magazine_find (self);
+  do
+    {
+      if (!nebula_pool_take_one_shared (self, &entry))
+        return NULL;
+    }
+  while ((block = nebula_pool_hand_out (self, &entry, size)) == NULL);
 
   count_one (&magazine->taken);
-  block = nebula_pool_hand_out (self, &entry, size);
   nebula_stats_counters_record_allocation (&self->stats, size);
   return block;
 }
@@ -554,7 +817,7 @@ shared_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_FAILED;
 
   /* Before the push, so that the count never exceeds the blocks out. */
-  count_one (&magazine_of (self)->given);
+  count_one (&magazine_find (self)->given);
   nebula_pool_give_shared (self, &entry);
   nebula_stats_counters_record_deallocation (&self->stats, size);
   return NEBULA_DIRECT_DONE;
@@ -585,14 +848,19 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
 {
   gsize size = 0;
 
+  static GOnce fence_once = G_ONCE_INIT;
+
   if (self->magazine_size_property >= 0)
     size = (gsize) self->magazine_size_property;
-  else if (self->max_blocks >= MAGAZINE_MIN_BLOCKS)
-    size = MIN (self->max_blocks / 64, MAGAZINE_AUTO_MAX);
+  else
+    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2, MAGAZINE_AUTO_MAX);
+  if (self->config.thread_safe)
+    g_once (&fence_once, magazines_init_fence, NULL);
 
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
+  self->magazine_limit = self->magazine_size;
   self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }
@@ -642,6 +910,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     }
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->magazine_limit, self->magazine_size, __ATOMIC_RELAXED);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();
@@ -669,8 +938,12 @@ nebula_pool_magazines_flush (NebulaPoolAllocator *self)
       PoolMagazine *magazine = g_ptr_array_index (magazines, i);
 
       if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == self)
-        magazine_catch_up (self, magazine,
-                           __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+        {
+          magazine_enter (magazine);
+          magazine_catch_up (self, magazine,
+                             __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+          magazine_leave (magazine);
+        }
     }
 
   lock_depot (self);
@@ -700,16 +973,25 @@ nebula_pool_magazines_finalize (NebulaPoolAllocator *self)
   g_clear_pointer (&self->depot, g_free);
 }
 
-/* The depot's blocks in @slab, for the report. */
+/* The free blocks in @slab that the depot and the calling thread's
+ * magazine hold, for the report (other threads' magazines are theirs to
+ * read). */
 gsize
-nebula_pool_magazines_depot_blocks (NebulaPoolAllocator *self,
-                                    Slab                *slab)
+nebula_pool_magazines_cached_blocks (NebulaPoolAllocator *self,
+                                     Slab                *slab)
 {
+  PoolMagazine *magazine = magazine_find (self);
   gsize n = 0;
 
   lock_depot (self);
   for (gsize i = 0; i < self->depot_len; i++)
     n += self->depot[i].slab == slab;
   unlock_depot (self);
+
+  magazine_enter (magazine);
+  if (magazine->resets == __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE))
+    for (guint i = 0; i < magazine->n; i++)
+      n += magazine->entries[i].slab == slab;
+  magazine_leave (magazine);
   return n;
 }

@@ -58,7 +58,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
 {
   gboolean thread_safe = self->config.thread_safe;
   gsize n_links = thread_safe ? n_blocks : 0;
-  gsize n_states = self->check_frees ? n_blocks : 0;
+  /* Thread-safe, the listed flags follow the states. */
+  gsize n_states = self->check_frees ? (thread_safe ? 2 : 1) * n_blocks : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
   GError *local_error = NULL;
@@ -97,6 +98,7 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   slab->n_blocks = n_blocks;
   slab->links = n_links > 0 ? (guint32 *) (gpointer) (slab + 1) : NULL;
   slab->states = n_states > 0 ? (guint8 *) ((guint32 *) (gpointer) (slab + 1) + n_links) : NULL;
+  slab->listed = n_states > 0 && thread_safe ? slab->states + n_blocks : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
    * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
@@ -143,6 +145,15 @@ slab_revive (NebulaPoolAllocator  *self,
     {
       refused (self, slab->n_blocks, error);
       return FALSE;
+    }
+
+  /* Its blocks were on the shared list when it was retired: they start
+   * again as never handed out, not listed. Atomic, as the report reads the
+   * states. */
+  for (gsize i = 0; slab->listed != NULL && i < slab->n_blocks; i++)
+    {
+      __atomic_store_n (&slab->states[i], 0, __ATOMIC_RELAXED);
+      __atomic_store_n (&slab->listed[i], 0, __ATOMIC_RELAXED);
     }
 
   NEBULA_MEMPOOL_CREATE (slab, data, bytes);
@@ -458,10 +469,11 @@ nebula_pool_report (NebulaAllocator *allocator,
                                      : fresh - MIN (listed[i], fresh);
       GVariantDict dict;
 
-      /* Without check-frees, blocks are free when listed or in the depot;
-       * those cached in threads' magazines count as used here. */
+      /* Without check-frees, blocks are free when listed, in the depot or
+       * in the calling thread's magazine; those cached in other threads'
+       * magazines count as used here. */
       if (!self->check_frees && self->magazine_size != 0)
-        used -= MIN (used, nebula_pool_magazines_depot_blocks (self, slab));
+        used -= MIN (used, nebula_pool_magazines_cached_blocks (self, slab));
 
       used = MIN (used, slab->n_blocks);
       g_variant_dict_init (&dict, NULL);

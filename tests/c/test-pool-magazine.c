@@ -53,9 +53,12 @@ bytes_used (NebulaPoolAllocator *pool)
   return nebula_allocator_get_bytes_used (NEBULA_ALLOCATOR (pool));
 }
 
-/* A small pool shares every block exactly: no magazines. */
+/* A small pool has magazines too (an eighth of its blocks, at least 2),
+ * and one thread still gets every block: the last ones come back from its
+ * own magazine and the depot, then EXHAUSTED. (Before 0.1's issue 14
+ * pass, pools below 256 blocks had none.) */
 static void
-test_small_pool_has_no_magazines (void)
+test_small_pool_has_magazines (void)
 {
   g_autoptr(GError) error = NULL;
   g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
@@ -65,16 +68,124 @@ test_small_pool_has_no_magazines (void)
   gpointer blocks[4];
 
   g_assert_no_error (error);
-  g_assert_cmpuint (pool->magazine_size, ==, 0);
-  for (guint i = 0; i < 4; i++)
+  g_assert_cmpuint (pool->magazine_size, ==, 2);
+  for (guint round = 0; round < 2; round++)
     {
-      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error);
-      g_assert_no_error (error);
+      for (guint i = 0; i < 4; i++)
+        {
+          blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error);
+          g_assert_no_error (error);
+        }
+      g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
+      g_clear_error (&error);
+      for (guint i = 0; i < 4; i++)
+        g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 16, 8,
+                                                    NULL));
     }
-  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error));
+}
+
+#define SMALL_BLOCKS 16
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;
+  guint                holding;   /* atomic: its magazine holds free blocks */
+  guint                release;   /* atomic: it may exit */
+} Holder;
+
+/* Takes every block of the pool, frees them all (its magazine keeps
+ * some, the depot others) and stays alive until released. */
+static gpointer
+hold_cached_thread (gpointer data)
+{
+  Holder *holder = data;
+  gpointer blocks[SMALL_BLOCKS];
+
+  for (guint i = 0; i < SMALL_BLOCKS; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (holder->pool), BLOCK_SIZE, 8, NULL);
+      g_assert_nonnull (blocks[i]);
+    }
+  for (guint i = 0; i < SMALL_BLOCKS; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (holder->pool), blocks[i],
+                                                BLOCK_SIZE, 8, NULL));
+
+  __atomic_store_n (&holder->holding, 1, __ATOMIC_RELEASE);
+  while (!__atomic_load_n (&holder->release, __ATOMIC_ACQUIRE))
+    g_thread_yield ();
+
+  /* Its magazine was emptied by the other thread: it still works. */
+  blocks[0] = nebula_allocator_allocate (NEBULA_ALLOCATOR (holder->pool), BLOCK_SIZE, 8, NULL);
+  g_assert_nonnull (blocks[0]);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (holder->pool), blocks[0],
+                                              BLOCK_SIZE, 8, NULL));
+  return NULL;
+}
+
+/* A small pool runs out while another thread (alive, idle) caches free
+ * blocks in its magazine: the allocation reclaims them, so every block of
+ * the pool is handed out before EXHAUSTED, with exact counts. */
+static void
+check_exhaustion_reclaims (gint     magazine_size,
+                           gboolean check_frees)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) BLOCK_SIZE,
+                                                        "block-count", (guint64) SMALL_BLOCKS,
+                                                        "thread-safe", TRUE,
+                                                        "check-frees", check_frees,
+                                                        "magazine-size", magazine_size,
+                                                        NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  g_autoptr(GHashTable) seen = g_hash_table_new (NULL, NULL);
+  Holder holder = { pool, 0, 0 };
+  gpointer blocks[SMALL_BLOCKS];
+  GThread *thread;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, >, 0);
+  thread = g_thread_new ("holder", hold_cached_thread, &holder);
+  while (!__atomic_load_n (&holder.holding, __ATOMIC_ACQUIRE))
+    g_thread_yield ();
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  for (guint i = 0; i < SMALL_BLOCKS; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+      g_assert_no_error (error);
+      g_assert_false (g_hash_table_contains (seen, blocks[i]));
+      g_hash_table_add (seen, blocks[i]);
+    }
+  g_assert_cmpuint (bytes_used (pool), ==, SMALL_BLOCKS * BLOCK_SIZE);
+  /* The reclaim halved what a magazine may keep from now on. */
+  g_assert_cmpuint (pool->magazine_limit, <=, pool->magazine_size / 2);
+  g_assert_null (nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error));
   g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_EXHAUSTED);
-  for (guint i = 0; i < 4; i++)
-    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], 16, 8, NULL));
+  g_clear_error (&error);
+
+  for (guint i = 0; i < SMALL_BLOCKS; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i], BLOCK_SIZE, 8,
+                                                NULL));
+  __atomic_store_n (&holder.release, 1, __ATOMIC_RELEASE);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (stats->allocations, ==, 2 * SMALL_BLOCKS + 1);
+  g_assert_cmpuint (stats->deallocations, ==, 2 * SMALL_BLOCKS + 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+static void
+test_exhaustion_reclaims (void)
+{
+  check_exhaustion_reclaims (-1, TRUE);
+  check_exhaustion_reclaims (-1, FALSE);
+  /* Magazines as large as the pool: all of it cached by the idle thread. */
+  check_exhaustion_reclaims (SMALL_BLOCKS, TRUE);
+  check_exhaustion_reclaims (SMALL_BLOCKS, FALSE);
 }
 
 typedef struct
@@ -566,7 +677,8 @@ main (int   argc,
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/pool/magazine/small-pool", test_small_pool_has_no_magazines);
+  g_test_add_func ("/pool/magazine/small-pool", test_small_pool_has_magazines);
+  g_test_add_func ("/pool/magazine/exhaustion-reclaims", test_exhaustion_reclaims);
   g_test_add_func ("/pool/magazine/cross-thread-frees", test_cross_thread_frees);
   g_test_add_func ("/pool/magazine/double-free-across-threads", test_double_free_across_threads);
   g_test_add_func ("/pool/magazine/thread-exit", test_thread_exit_returns_blocks);

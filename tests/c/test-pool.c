@@ -1127,8 +1127,29 @@ racer_thread_cb (gpointer data)
   return NULL;
 }
 
-/* Two threads free the same block at the same time: exactly one wins, and
- * the block is never handed out twice. */
+/* The copies of racing double frees the pool caught and dropped (each logs
+ * a warning, not fatal in that test); any other warning fails the test. */
+static guint copies_dropped;
+
+static void
+count_dropped_copy (const char     *log_domain,
+                    GLogLevelFlags  log_level,
+                    const char     *message,
+                    gpointer        user_data)
+{
+  if (strstr (message, "was freed twice at the same time by two threads") == NULL)
+    g_error ("unexpected warning: %s", message);
+  __atomic_fetch_add (&copies_dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* Two threads free the same block at the same time. Check-frees marks a
+ * free with a load and a store (no read-modify-write), so either one free
+ * is DOUBLE_FREE, or both succeed and the pool later catches the second
+ * copy of the block (when it would be handed out or listed a second time:
+ * at the latest when the racing threads exit) and drops it with a warning.
+ * Every race is reported one way or the other, the counts stay exact, and
+ * no block is handed out twice. (Before issue 14's last pass exactly one
+ * free won each race: an atomic exchange on every free.) */
 static void
 test_pool_threads_double_free_race (void)
 {
@@ -1142,9 +1163,14 @@ test_pool_threads_double_free_race (void)
   RaceState state = { .alloc = NEBULA_ALLOCATOR (pool) };
   GThread *threads[2];
   const guint n_races = 200;
+  GLogLevelFlags always_fatal;
+  guint handler;
   gpointer p;
 
   g_assert_no_error (error);
+  copies_dropped = 0;
+  always_fatal = g_log_set_always_fatal (G_LOG_FATAL_MASK | G_LOG_LEVEL_CRITICAL);
+  handler = g_log_set_handler ("Nebula", G_LOG_LEVEL_WARNING, count_dropped_copy, NULL);
   for (guint i = 0; i < 2; i++)
     threads[i] = g_thread_new ("racer", racer_thread_cb, &state);
 
@@ -1163,10 +1189,8 @@ test_pool_threads_double_free_race (void)
   __atomic_store_n (&state.done, TRUE, __ATOMIC_RELEASE);
   for (guint i = 0; i < 2; i++)
     g_thread_join (threads[i]);
-
-  g_assert_cmpuint (state.successes, ==, n_races);
-  g_assert_cmpuint (state.double_frees, ==, n_races);
-  g_assert_cmpuint (nebula_allocator_get_bytes_used (state.alloc), ==, 0);
+  g_assert_cmpuint (state.successes + state.double_frees, ==, 2 * n_races);
+  g_assert_cmpuint (state.successes, >=, n_races);
 
   while ((p = nebula_allocator_allocate (state.alloc, 16, 8, &error)) != NULL)
     {
@@ -1174,6 +1198,13 @@ test_pool_threads_double_free_race (void)
       g_hash_table_add (seen, p);
     }
   g_assert_cmpuint (g_hash_table_size (seen), ==, 8);
+
+  /* Taking every block met every copy left: each race was reported. */
+  g_log_remove_handler ("Nebula", handler);
+  g_log_set_always_fatal (always_fatal);
+  g_assert_cmpuint (state.double_frees + __atomic_load_n (&copies_dropped, __ATOMIC_RELAXED), ==,
+                    n_races);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (state.alloc), ==, 8 * 16);
 }
 
 /* NEBULA_DEFINE_FIXED_POOL */
