@@ -91,6 +91,17 @@ def main():
                              % (re.escape(goal), re.escape(limit)), result.stdout, re.M),
                    f'no target line for {goal}: {result.stdout}')
 
+    # With two threads the pool row is one thread-safe pool the threads
+    # share: the one-thread goals are not measured there, the larson goals
+    # (one and two threads) are.
+    result = run(bench, '--quick', '--no-simd', '-t', '2', '-a', 'pool,pool-ts,multipool,malloc',
+                 '-w', 'fixed-64,larson')
+    expect(result.returncode == 0, f'two-thread run: exit {result.returncode}: {result.stderr}')
+    expect('one thread (fixed-64)' not in result.stdout and 'pool interface' not in result.stdout,
+           f'one-thread goals read in a two-thread run: {result.stdout}')
+    expect(re.search(r'^  malloc / multipool, speed-up \(larson\)\s+\d+\.\d\d', result.stdout, re.M),
+           f'no larson goal in the two-thread run: {result.stdout}')
+
     # producer-consumer pairs the threads: only when named, an even
     # --threads, and n/a where a block cannot be freed on another thread.
     result = run(bench, '--quick', '-t', '2', '-a', 'bump,pool-ts,floor-inline,malloc',
