@@ -98,9 +98,19 @@ typedef struct
   gboolean    at_most;    /* measured must be <= limit, else >= */
 } Goal;
 
-/* Every goal but the producer/consumer one is about one thread: in a run
- * with more threads the rows are shared, thread-safe allocators (see
- * `--threads`), so those goals are not measured there. */
+static const struct
+{
+  const char *peer;
+  const char *text;
+} two_thread_peers[] = {
+  { "malloc", "thread-safe pool / malloc, two threads (fixed-64)" },
+  { "jemalloc", "thread-safe pool / jemalloc, two threads (fixed-64)" },
+  { "mimalloc", "thread-safe pool / mimalloc, two threads (fixed-64)" },
+};
+
+/* The goals before n_single are about one thread: in a run with more
+ * threads the rows are shared, thread-safe allocators (see `--threads`), so
+ * they are not measured there; the two-thread goals only with two. */
 static guint
 collect_goals (Goal *goals,
                int   threads)
@@ -153,6 +163,14 @@ collect_goals (Goal *goals,
   goals[n++] = (Goal) { "malloc / thread-safe pool, speed-up (producer-consumer)",
                         1.0 / ratio ("pool-ts", "malloc", NEBULA_BENCH_PRODUCER_CONSUMER), 1.0,
                         FALSE };
+  /* Two threads on one thread-safe pool, each with its own blocks, against
+   * the mallocs' per-thread caches (issue 14). */
+  for (guint p = 0; p < G_N_ELEMENTS (two_thread_peers); p++)
+    goals[n++] = (Goal) { two_thread_peers[p].text,
+                          threads == 2 ? ratio ("pool-ts", two_thread_peers[p].peer,
+                                                NEBULA_BENCH_FIXED_64)
+                                       : NAN,
+                          1.0, TRUE };
   goals[n++] = (Goal) { "malloc / multipool, speed-up (larson)",
                         1.0 / ratio ("multipool", "malloc", NEBULA_BENCH_LARSON), 1.0, FALSE };
   goals[n++] = (Goal) { "multipool / mimalloc (larson)",

@@ -93,7 +93,7 @@ def main():
 
     # With two threads the pool row is one thread-safe pool the threads
     # share: the one-thread goals are not measured there, the larson goals
-    # (one and two threads) are.
+    # (one and two threads) and the two-thread pool goals are.
     result = run(bench, '--quick', '--no-simd', '-t', '2', '-a', 'pool,pool-ts,multipool,malloc',
                  '-w', 'fixed-64,larson')
     expect(result.returncode == 0, f'two-thread run: exit {result.returncode}: {result.stderr}')
@@ -101,6 +101,11 @@ def main():
            f'one-thread goals read in a two-thread run: {result.stdout}')
     expect(re.search(r'^  malloc / multipool, speed-up \(larson\)\s+\d+\.\d\d', result.stdout, re.M),
            f'no larson goal in the two-thread run: {result.stdout}')
+    expect(re.search(r'^  thread-safe pool / malloc, two threads \(fixed-64\)\s+\d+\.\d\d', result.stdout,
+                     re.M), f'no two-thread pool goal in the two-thread run: {result.stdout}')
+    result = run(bench, '--quick', '--no-simd', '-a', 'pool-ts,malloc', '-w', 'fixed-64')
+    expect('two threads (fixed-64)' not in result.stdout,
+           f'a two-thread goal read in a one-thread run: {result.stdout}')
 
     # producer-consumer pairs the threads: only when named, an even
     # --threads, and n/a where a block cannot be freed on another thread.
