@@ -11,6 +11,7 @@
 #include <nebula.h>
 
 #include "nebula-cache-ghost-private.h"
+#include "nebula-cache-lock-private.h"
 
 typedef struct
 {
@@ -499,6 +500,49 @@ test_lock_free_hits_threads (void)
         }
 }
 
+/* The shard lock excludes: threads add to a plain counter under it, some
+ * holding it long (a waiter then sleeps), the others briefly (a waiter
+ * spins, or sleeps when it loses the lock it saw free). */
+#define LOCK_THREADS 4
+#define LOCK_ROUNDS 20000
+
+typedef struct
+{
+  NebulaCacheLock lock;
+  guint64         counter;
+} LockedCounter;
+
+static gpointer
+lock_adder (gpointer data)
+{
+  LockedCounter *shared = data;
+
+  for (guint i = 0; i < LOCK_ROUNDS; i++)
+    {
+      nebula_cache_lock_acquire (&shared->lock);
+      shared->counter++;
+      if (i % 2000 == 0)
+        g_usleep (200);
+      nebula_cache_lock_release (&shared->lock);
+    }
+  return NULL;
+}
+
+static void
+test_shard_lock_excludes (void)
+{
+  LockedCounter shared = { 0, 0 };
+  GThread *threads[LOCK_THREADS];
+
+  for (guint t = 0; t < LOCK_THREADS; t++)
+    threads[t] = g_thread_new ("lock", lock_adder, &shared);
+  for (guint t = 0; t < LOCK_THREADS; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpuint (shared.counter, ==, (guint64) LOCK_THREADS * LOCK_ROUNDS);
+  /* Released by its last holder, no sleeper left marked. */
+  g_assert_cmpuint (shared.lock, ==, 0);
+}
+
 /* With one thread, hits that skip the lock keep the exact LRU order: more
  * hits than a stripe holds, then a store that evicts. */
 static void
@@ -870,6 +914,7 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
+  g_test_add_func ("/nebula/compute-cache/shards/lock-excludes", test_shard_lock_excludes);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
                    test_lock_free_hits_several_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-misses/counted", test_lock_free_misses_counted);
