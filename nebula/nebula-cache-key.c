@@ -161,6 +161,10 @@ fixed_bits (GVariant *variant,
   switch (type)
     {
     case 'b':
+      /* Any byte but 0 is true: g_variant_get_boolean() and
+       * g_variant_print() read it so, and g_variant_equal() compares a
+       * variant made from untrusted data by its printed text. */
+      return data[0] != 0;
     case 'y':
       return data[0];
     case 'n':
@@ -207,17 +211,7 @@ nebula_cache_key_from_bits (char    type,
   switch (type)
     {
     case 'b':
-      if (bits <= 1)
-        return g_variant_new_boolean (bits != 0);
-      else
-        {
-          /* Untrusted data with another byte: keep the byte, which is what
-           * the key was compared by. */
-          guint8 byte = (guint8) bits;
-          g_autoptr(GBytes) bytes = g_bytes_new (&byte, 1);
-
-          return g_variant_new_from_bytes (G_VARIANT_TYPE_BOOLEAN, bytes, FALSE);
-        }
+      return g_variant_new_boolean (bits != 0);
     case 'y':
       return g_variant_new_byte ((guint8) bits);
     case 'n':

@@ -14,8 +14,10 @@
 # include <unistd.h>
 #endif
 
-/* About as long as a holder keeps the lock: a few microseconds. */
-#define SPINS 50
+/* About as long as a holder keeps the lock (a few microseconds), in
+ * pauses: the spin's budget, spent in rounds of 1, 2, 4 .. MAX_BACKOFF. */
+#define SPINS 64
+#define MAX_BACKOFF 16
 
 static inline void
 relax (void)
@@ -46,20 +48,42 @@ nebula_cache_lock_wake (NebulaCacheLock *lock)
 #endif
 }
 
-/* Spins on a plain load, then marks the lock as having a sleeper and
- * sleeps until it is released. */
+/* Waits for *@lock to read 0 with plain loads only, pausing 1, 2, 4 ..
+ * MAX_BACKOFF times between them, for at most SPINS pauses in all. TRUE if
+ * it read 0. A load that keeps the line shared costs the holder nothing
+ * until it writes; a compare-and-swap would take the line from it. */
+static gboolean
+watch (NebulaCacheLock *lock)
+{
+  guint backoff = 1;
+
+  for (guint spent = 0; spent < SPINS;)
+    {
+      for (guint i = 0; i < backoff; i++)
+        relax ();
+      spent += backoff;
+      backoff = MIN (backoff * 2, MAX_BACKOFF);
+      if (__atomic_load_n (lock, __ATOMIC_RELAXED) == 0)
+        return TRUE;
+    }
+  return FALSE;
+}
+
+/* Spins while the lock is held only now and then, and sleeps as soon as
+ * it is fought over: when a sleeper is already marked (state 2) or when
+ * the lock, seen free, went to another thread first. Then one thread runs
+ * while the other sleeps; two threads spinning on one shard would keep its
+ * lines (the lock word shares one with the sequence every lookup reads)
+ * moving between cores on every operation, slower than one thread alone. */
 G_NO_INLINE void
 nebula_cache_lock_contended (NebulaCacheLock *lock)
 {
-  for (guint spins = 0; spins < SPINS; spins++)
-    {
-      guint expected = 0;
+  guint expected = 0;
 
-      relax ();
-      if (__atomic_load_n (lock, __ATOMIC_RELAXED) == 0 &&
-          __atomic_compare_exchange_n (lock, &expected, 1, FALSE, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
-        return;
-    }
+  /* Lost after seeing it free: another thread wants it as often as this one. */
+  if (__atomic_load_n (lock, __ATOMIC_RELAXED) != 2 && watch (lock) &&
+      __atomic_compare_exchange_n (lock, &expected, 1, FALSE, __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+    return;
   while (__atomic_exchange_n (lock, 2, __ATOMIC_ACQUIRE) != 0)
     sleep_on (lock);
 }

@@ -28,6 +28,12 @@
  * thread); the mixed_* functions run it with sizes of 8 to 999 bytes on a
  * multi-pool, thread-safe (its default) and not.
  *
+ * The cache_hit_* functions look up N times, in turn, CACHE_KEYS keys all
+ * held by an LRU compute cache (default shards): cache_hit_int through
+ * get_or_compute_int(), cache_hit_variant through get_or_compute() with
+ * int64 GVariant keys built once and one GObject value (each hit's new
+ * reference dropped). Ir / N is one hit plus the loop.
+ *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
@@ -316,6 +322,92 @@ DEFINE_REQUESTS (requests_stack_frame, NebulaStackAllocator, NebulaStackFrame,
                  nebula_stack_allocator_alloc (self, size, 8, NULL),
                  nebula_stack_frame_free (scope))
 
+/* Compute-cache hits (both computes run only while filling). */
+#define CACHE_KEYS 1000
+
+typedef struct
+{
+  NebulaComputeCache *ints;
+  NebulaComputeCache *variants;
+  GVariant           *keys[CACHE_KEYS];
+  GObject            *value;
+} CacheHits;
+
+static gpointer
+cache_int_identity (gint64    key,
+                    gpointer  user_data,
+                    GError  **error)
+{
+  return GSIZE_TO_POINTER ((gsize) key + 1);
+}
+
+static GObject *
+cache_shared_value (GVariant  *key,
+                    gpointer   user_data,
+                    GError   **error)
+{
+  return g_object_ref (user_data);
+}
+
+static G_NO_INLINE guint64
+cache_hit_int (gpointer data)
+{
+  CacheHits *hits = data;
+  guint64 sum = 0;
+
+  for (guint i = 0; i < N; i++)
+    sum += GPOINTER_TO_SIZE (nebula_compute_cache_get_or_compute_int (hits->ints, i % CACHE_KEYS,
+                                                                      cache_int_identity,
+                                                                      NULL, NULL));
+  return sum;
+}
+
+static G_NO_INLINE guint64
+cache_hit_variant (gpointer data)
+{
+  CacheHits *hits = data;
+  guint64 sum = 0;
+
+  for (guint i = 0; i < N; i++)
+    {
+      GObject *value = nebula_compute_cache_get_or_compute (hits->variants,
+                                                            hits->keys[i % CACHE_KEYS],
+                                                            cache_shared_value, hits->value,
+                                                            NULL);
+
+      sum += GPOINTER_TO_SIZE (value);
+      g_object_unref (value);
+    }
+  return sum;
+}
+
+static void
+cache_hits_init (CacheHits *hits)
+{
+  hits->ints = nebula_compute_cache_new_for_ints (NULL, "max-entries", 2 * CACHE_KEYS, NULL);
+  hits->variants = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 2 * CACHE_KEYS);
+  hits->value = g_object_new (G_TYPE_OBJECT, NULL);
+  for (guint k = 0; k < CACHE_KEYS; k++)
+    {
+      g_autoptr(GObject) value = NULL;
+
+      hits->keys[k] = g_variant_ref_sink (g_variant_new_int64 (k));
+      nebula_compute_cache_get_or_compute_int (hits->ints, k, cache_int_identity, NULL, NULL);
+      value = nebula_compute_cache_get_or_compute (hits->variants, hits->keys[k],
+                                                   cache_shared_value, hits->value, NULL);
+    }
+}
+
+static void
+cache_hits_clear (CacheHits *hits)
+{
+  for (guint k = 0; k < CACHE_KEYS; k++)
+    g_variant_unref (hits->keys[k]);
+  g_object_unref (hits->ints);
+  g_object_unref (hits->variants);
+  g_object_unref (hits->value);
+}
+
 typedef guint64 (*LoopFunc) (gpointer data);
 
 /* 0: run each loop once (for callgrind); else how many times to time it. */
@@ -444,6 +536,15 @@ main (int   argc,
     sum += RUN (requests_bump_scope, bump);
     sum += RUN (requests_stack_frame, stack);
     g_free (blocks);
+  }
+
+  {
+    CacheHits hits;
+
+    cache_hits_init (&hits);
+    sum += RUN (cache_hit_int, &hits);
+    sum += RUN (cache_hit_variant, &hits);
+    cache_hits_clear (&hits);
   }
 
   g_free (buffer);

@@ -6,11 +6,14 @@
 
 #include "config.h"
 
+#include <math.h>
 #include <string.h>
 
 #include <nebula.h>
 
 #include "nebula-cache-ghost-private.h"
+#include "nebula-cache-key-private.h"
+#include "nebula-cache-lock-private.h"
 
 typedef struct
 {
@@ -499,6 +502,49 @@ test_lock_free_hits_threads (void)
         }
 }
 
+/* The shard lock excludes: threads add to a plain counter under it, some
+ * holding it long (a waiter then sleeps), the others briefly (a waiter
+ * spins, or sleeps when it loses the lock it saw free). */
+#define LOCK_THREADS 4
+#define LOCK_ROUNDS 20000
+
+typedef struct
+{
+  NebulaCacheLock lock;
+  guint64         counter;
+} LockedCounter;
+
+static gpointer
+lock_adder (gpointer data)
+{
+  LockedCounter *shared = data;
+
+  for (guint i = 0; i < LOCK_ROUNDS; i++)
+    {
+      nebula_cache_lock_acquire (&shared->lock);
+      shared->counter++;
+      if (i % 2000 == 0)
+        g_usleep (200);
+      nebula_cache_lock_release (&shared->lock);
+    }
+  return NULL;
+}
+
+static void
+test_shard_lock_excludes (void)
+{
+  LockedCounter shared = { 0, 0 };
+  GThread *threads[LOCK_THREADS];
+
+  for (guint t = 0; t < LOCK_THREADS; t++)
+    threads[t] = g_thread_new ("lock", lock_adder, &shared);
+  for (guint t = 0; t < LOCK_THREADS; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpuint (shared.counter, ==, (guint64) LOCK_THREADS * LOCK_ROUNDS);
+  /* Released by its last holder, no sleeper left marked. */
+  g_assert_cmpuint (shared.lock, ==, 0);
+}
+
 /* With one thread, hits that skip the lock keep the exact LRU order: more
  * hits than a stripe holds, then a store that evicts. */
 static void
@@ -686,21 +732,196 @@ removed_key_cb (NebulaComputeCache *cache,
   g_ptr_array_add (removed, g_variant_ref (key));
 }
 
+/* The keys' hash and equality against g_variant_equal(): every basic type,
+ * values that differ in one bit, equal values made from data, and tuples.
+ * Equal keys must hash alike, through the probe too. */
+static void
+test_variant_hash_equal (void)
+{
+  const guint8 seven[8] = { 7, 0, 0, 0, 0, 0, 0, 0 };
+  double nan_bits = NAN;
+  GPtrArray *keys = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+  GVariant *key;
+
+#define ADD(expr) g_ptr_array_add (keys, g_variant_ref_sink (expr))
+  ADD (g_variant_new_boolean (TRUE));
+  ADD (g_variant_new_boolean (FALSE));
+  ADD (g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, seven, 1, FALSE, NULL, NULL));
+  ADD (g_variant_new_byte (7));
+  ADD (g_variant_new_byte (255));
+  ADD (g_variant_new_int16 (-7));
+  ADD (g_variant_new_int16 (7));
+  ADD (g_variant_new_uint16 (7));
+  ADD (g_variant_new_uint16 (65535));
+  ADD (g_variant_new_int32 (-7));
+  ADD (g_variant_new_int32 (7));
+  ADD (g_variant_new_uint32 (7));
+  ADD (g_variant_new_uint32 (G_MAXUINT32));
+  ADD (g_variant_new_int64 (7));
+  ADD (g_variant_new_int64 (-7));
+  ADD (g_variant_new_from_data (G_VARIANT_TYPE_INT64, seven, 8, FALSE, NULL, NULL));
+  ADD (g_variant_new_uint64 (7));
+  ADD (g_variant_new_uint64 (G_MAXUINT64));
+  ADD (g_variant_new_handle (7));
+  ADD (g_variant_new_handle (-1));
+  ADD (g_variant_new_double (7.0));
+  ADD (g_variant_new_double (0.0));
+  ADD (g_variant_new_double (-0.0));
+  ADD (g_variant_new_double (nan_bits));
+  ADD (g_variant_new_double (nan_bits));
+  ADD (g_variant_new_string (""));
+  ADD (g_variant_new_string ("7"));
+  ADD (g_variant_new_string ("/a"));
+  ADD (g_variant_new_take_string (g_strdup ("/a")));
+  ADD (g_variant_new_object_path ("/a"));
+  ADD (g_variant_new_signature ("as"));
+  ADD (g_variant_new_signature ("ai"));
+  ADD (g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (1)));
+  ADD (g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (1)));
+  ADD (g_variant_new ("(sx)", "a", G_GINT64_CONSTANT (2)));
+  ADD (g_variant_new ("(xs)", G_GINT64_CONSTANT (1), "a"));
+  ADD (g_variant_new ("(bdu)", TRUE, 0.5, 7));
+  ADD (g_variant_new ("(bdu)", TRUE, 0.5, 8));
+  ADD (g_variant_new ("()"));
+#undef ADD
+
+  for (guint i = 0; i < keys->len; i++)
+    for (guint j = 0; j < keys->len; j++)
+      {
+        GVariant *a = keys->pdata[i];
+        GVariant *b = keys->pdata[j];
+        gboolean equal = g_variant_equal (a, b);
+
+        g_assert_true (nebula_cache_check_key (a, NULL));
+        g_assert_cmpint (nebula_cache_key_equal (a, b), ==, equal);
+        if (equal)
+          {
+            NebulaCacheVariantProbe one, two;
+
+            g_assert_cmpuint (nebula_cache_key_hash (a), ==, nebula_cache_key_hash (b));
+            g_assert_true (nebula_cache_variant_probe_init (&one, a, NULL));
+            g_assert_true (nebula_cache_variant_probe_init (&two, b, NULL));
+            g_assert_cmpuint (one.hash, ==, two.hash);
+            g_assert_cmpint (one.type, ==, two.type);
+            g_assert_cmpuint (one.bits, ==, two.bits);
+          }
+      }
+
+  /* In a cache: a boolean made from a byte other than 0 and 1 is TRUE's
+   * key (g_variant_equal() says so), and a removal announces TRUE. */
+  {
+    g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 10);
+    g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
+    g_autoptr(GObject) first = NULL;
+    g_autoptr(GObject) second = NULL;
+    g_autoptr(GVariant) odd_true = NULL;
+
+    odd_true = g_variant_ref_sink (g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, seven, 1, FALSE,
+                                                            NULL, NULL));
+    g_signal_connect (cache, "entry-removed", G_CALLBACK (removed_key_cb), removed);
+    counts = (Counts) { 0 };
+    first = nebula_compute_cache_get_or_compute (cache, odd_true, object_cb, NULL, NULL);
+    second = nebula_compute_cache_get_or_compute (cache, g_variant_new_boolean (TRUE), object_cb,
+                                                  NULL, NULL);
+    g_assert_true (first == second);
+    g_assert_cmpuint (counts.computed, ==, 1);
+    g_assert_true (nebula_compute_cache_invalidate (cache, g_variant_new_boolean (TRUE)));
+    g_assert_cmpuint (removed->len, ==, 1);
+    g_assert_true (g_variant_equal (removed->pdata[0], odd_true));
+    g_assert_true (g_variant_get_boolean (removed->pdata[0]));
+  }
+
+  /* Containers other than tuples of basic types are refused. */
+  key = g_variant_ref_sink (g_variant_new ("(sv)", "a", g_variant_new_int32 (1)));
+  g_assert_false (nebula_cache_check_key (key, NULL));
+  g_variant_unref (key);
+  key = g_variant_ref_sink (g_variant_new_strv (NULL, 0));
+  g_assert_false (nebula_cache_check_key (key, NULL));
+  g_variant_unref (key);
+
+  g_ptr_array_unref (keys);
+}
+
+/* A hit returns the stored value with a new reference, from any thread:
+ * each caller's unref leaves the cache's own. */
+#define REF_THREADS 3
+#define REF_HITS 20000
+
+static GObject *
+given_value_cb (GVariant  *key,
+                gpointer   user_data,
+                GError   **error)
+{
+  return g_object_ref (user_data);
+}
+
+static gpointer
+ref_hitter (gpointer data)
+{
+  NebulaComputeCache *cache = data;
+
+  for (guint i = 0; i < REF_HITS; i++)
+    {
+      g_autoptr(GVariant) key = g_variant_ref_sink (g_variant_new_int64 (i % 4));
+      GObject *value = nebula_compute_cache_get_or_compute (cache, key, object_cb, NULL, NULL);
+
+      g_assert_nonnull (value);
+      g_object_unref (value);
+    }
+  return NULL;
+}
+
+static void
+test_variant_hit_reference (void)
+{
+  g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 10);
+  g_autoptr(GObject) stored = g_object_new (G_TYPE_OBJECT, NULL);
+  g_autoptr(GVariant) key = g_variant_ref_sink (g_variant_new_int64 (0));
+  GThread *threads[REF_THREADS];
+  GObject *value;
+
+  /* Ours, the cache's, the caller's. */
+  value = nebula_compute_cache_get_or_compute (cache, key, given_value_cb, stored, NULL);
+  g_assert_true (value == stored);
+  g_assert_cmpuint (stored->ref_count, ==, 3);
+  g_object_unref (value);
+  g_assert_cmpuint (stored->ref_count, ==, 2);
+
+  /* A hit: the same object, one more reference, nothing computed. */
+  value = nebula_compute_cache_get_or_compute (cache, key, object_cb, NULL, NULL);
+  g_assert_true (value == stored);
+  g_assert_cmpuint (stored->ref_count, ==, 3);
+  g_object_unref (value);
+  value = nebula_compute_cache_get (cache, key, NULL);
+  g_assert_true (value == stored);
+  g_assert_cmpuint (stored->ref_count, ==, 3);
+  g_object_unref (value);
+
+  /* Threads hitting it (and three other keys) at once. */
+  for (guint t = 0; t < REF_THREADS; t++)
+    threads[t] = g_thread_new ("hits", ref_hitter, cache);
+  for (guint t = 0; t < REF_THREADS; t++)
+    g_thread_join (threads[t]);
+  g_assert_cmpuint (stored->ref_count, ==, 2);
+
+  /* Invalidated: only ours is left. */
+  g_assert_true (nebula_compute_cache_invalidate (cache, key));
+  g_assert_cmpuint (stored->ref_count, ==, 1);
+}
+
 static void
 test_variant_removed_keys (void)
 {
   g_autoptr(NebulaComputeCache) cache = nebula_compute_cache_new (NEBULA_EVICTION_POLICY_LRU, 100);
   g_autoptr(GPtrArray) removed = g_ptr_array_new_with_free_func ((GDestroyNotify) g_variant_unref);
-  const guint8 two = 2;   /* a boolean's byte other than 0 and 1, from untrusted data */
   guint64 nan_bits = G_GUINT64_CONSTANT (0x7ff8000000000123);
   double nan;
-  GVariant *keys[17];
+  GVariant *keys[16];
   guint n = 0;
 
   memcpy (&nan, &nan_bits, sizeof nan);
   keys[n++] = g_variant_new_boolean (FALSE);
   keys[n++] = g_variant_new_boolean (TRUE);
-  keys[n++] = g_variant_new_from_data (G_VARIANT_TYPE_BOOLEAN, &two, 1, FALSE, NULL, NULL);
   keys[n++] = g_variant_new_byte (255);
   keys[n++] = g_variant_new_int16 (-7);
   keys[n++] = g_variant_new_uint16 (65535);
@@ -870,11 +1091,14 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
+  g_test_add_func ("/nebula/compute-cache/shards/lock-excludes", test_shard_lock_excludes);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
                    test_lock_free_hits_several_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-misses/counted", test_lock_free_misses_counted);
   g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
   g_test_add_func ("/nebula/compute-cache/variant/removed-keys", test_variant_removed_keys);
+  g_test_add_func ("/nebula/compute-cache/variant/hash-equal", test_variant_hash_equal);
+  g_test_add_func ("/nebula/compute-cache/variant/hit-reference", test_variant_hit_reference);
   g_test_add_func ("/nebula/compute-cache/time-loads", test_time_loads);
   g_test_add_func ("/nebula/compute-cache/ghost/model", test_ghost_model);
 
