@@ -86,6 +86,7 @@ struct _NebulaStackAllocator
   NebulaStackFast        fast;
   gboolean               short_path;    /* no fill, no tool: the short path applies */
   gboolean               tools_watching; /* ASan or Valgrind: no inline path */
+  gboolean               check_low;     /* the DEBUG preset: low-end check words */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -286,22 +287,25 @@ effective_alignment (gsize alignment)
  * of the chunk whose data starts at @data and of the block ending at
  * @end, is intact and describes where the low end stood before @block
  * (in the same chunk) and the block below it. Every value is checked
- * before it is believed. The unsigned difference folds both bounds of the
- * low end's old position into one comparison. */
+ * before it is believed. Low-end headers carry a check word only with the
+ * DEBUG preset (@self's check_low), where the inline path, which neither
+ * writes nor reads one, is closed; elsewhere a header is believed when
+ * its values lie where they can. The unsigned difference folds both
+ * bounds of the low end's old position into one comparison. */
 static inline gboolean
-low_header_ok (guintptr           cookie,
-               const guint8      *data,
-               const guint8      *block,
-               const guint8      *end,
-               const BlockHeader *copy)
+low_header_ok (const NebulaStackAllocator *self,
+               const guint8               *data,
+               const guint8               *block,
+               const guint8               *end,
+               const BlockHeader          *copy)
 {
   guintptr header = (guintptr) block - HEADER_SIZE;
   guintptr base = (guintptr) data;
   guintptr p = (guintptr) copy->prev;
   guintptr e = copy->word;
 
-  if (copy->check != _nebula_stack_header_check (cookie, (const BlockHeader *) header,
-                                                 copy->prev, e) ||
+  if ((self->check_low &&
+       copy->check != header_check (self, (const BlockHeader *) header, copy->prev, e)) ||
       end <= block || e - base > header - base)
     return FALSE;
   if (p == 0)
@@ -322,7 +326,7 @@ read_low_header (NebulaStackAllocator  *self,
 {
   BlockHeader copy = load_header (block);
 
-  if (!low_header_ok (self->fast.cookie, chunk->data, block, end, &copy))
+  if (!low_header_ok (self, chunk->data, block, end, &copy))
     {
       nebula_stack_allocator_set_corruption (self, block, error);
       return FALSE;

@@ -651,7 +651,12 @@ nebula_stack_allocator_init_once (gpointer data)
    * The vfunc's short path is closed to the tools as well. */
   self->tools_watching = nebula_memory_tools_watching ();
   self->short_path = config->alloc_fill < 0 && !self->tools_watching;
-  if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
+  /* The DEBUG preset checks every low-end header with its check word,
+   * which the inline push does not write: its inline path stays closed
+   * even without fills. */
+  self->check_low = config->preset == NEBULA_PRESET_DEBUG;
+  if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching &&
+      !self->check_low)
     self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
 }
 
