@@ -921,7 +921,8 @@ check_stack_corruption (NebulaPreset preset)
         default:
           {
             gpointer wild = GSIZE_TO_POINTER (0x10);
-            memcpy (damaged, &wild, sizeof wild);
+            /* The block below: after the check word. */
+            memcpy (damaged + sizeof (guintptr), &wild, sizeof wild);
           }
           break;
         }
@@ -978,11 +979,13 @@ test_stack_corruption (void)
   check_stack_corruption (NEBULA_PRESET_DEBUG);
 }
 
-/* Damage that leaves a low-end header's values where they could be: the
- * block's old cursor moved 8 bytes down, still above the block below it.
- * The DEBUG preset's check word catches it. The other presets carry no
- * check word on the low end (it cost the inline path a third of its
- * instructions): the pop believes the header, and the stack stays usable
+/* A low-end header's check word is a hash of its fields with the DEBUG
+ * preset, and with the others a canary (the header's address) that comes
+ * first, right after the block below. An overrun of that block by one
+ * byte is CORRUPTION in every preset. Damage that spares the canary and
+ * leaves the pointers where they could be (the block's old cursor moved 8
+ * bytes down, still above the block below it) is caught by the DEBUG
+ * preset only: the others believe the header, and the stack stays usable
  * (the next pop sees the wrong size, a release rewinds). */
 static void
 check_stack_plausible_damage (NebulaPreset preset)
@@ -1005,11 +1008,20 @@ check_stack_plausible_damage (NebulaPreset preset)
   before = used (stack);
 
   test_stack_read_header (c, saved);
+  g_assert_true (c - HEADER == b + 64);
   memcpy (damaged, saved, HEADER);
-  memcpy (&end, damaged + sizeof (gpointer), sizeof end);
+  damaged[0] ^= 0x01;
+  test_stack_write_header (c, damaged);
+  g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+
+  memcpy (damaged, saved, HEADER);
+  memcpy (&end, damaged + 2 * sizeof (guintptr), sizeof end);
   g_assert_true (end == (guintptr) b + 64);
   end -= 8;
-  memcpy (damaged + sizeof (gpointer), &end, sizeof end);
+  memcpy (damaged + 2 * sizeof (guintptr), &end, sizeof end);
   test_stack_write_header (c, damaged);
 
   if (preset == NEBULA_PRESET_DEBUG)
