@@ -23,11 +23,14 @@
  * [method@StackAllocator.release_to_marker]) or with a frame:
  * `g_autoptr (NebulaStackFrame)` in C, `with stack.frame():` in Python.
  *
- * Each block carries a 24-byte header just below it (the block beneath it,
- * where the stack stood before it, and a check word), so blocks are aligned
- * to at least 8 bytes. Headers live in memory the caller can overwrite:
- * they are validated before use, and a damaged one gives
- * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Releasing a
+ * Each block carries a 24-byte header just below it (a check word, the
+ * block beneath it and where the stack stood before it), so blocks are
+ * aligned to at least 8 bytes. Headers live in memory the caller can
+ * overwrite: they are validated before use, and a damaged one gives
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Outside the
+ * %NEBULA_PRESET_DEBUG preset the check word of a low-end header is a
+ * canary against overruns of the block below, and a damage that spares it
+ * and leaves the header's pointers inside the chunk is not detected. Releasing a
  * frame reads none of its headers, except with the DEBUG preset and on a
  * double-ended stack (see [method@StackAllocator.release_to_marker]).
  *

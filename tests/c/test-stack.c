@@ -884,6 +884,19 @@ test_stack_single_ended_high (void)
   g_assert_cmpuint (stats->failed_allocations, ==, 1);
 }
 
+/* A 4096-byte stack with @preset. */
+static NebulaStackAllocator *
+new_with_preset (NebulaPreset preset)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaStackAllocator *stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                "capacity", (guint64) 4096,
+                                                "preset", preset, NULL);
+
+  g_assert_no_error (error);
+  return stack;
+}
+
 /* A damaged header stops the pop, the resize and (in the DEBUG preset,
  * whose release walks and checks every header; the default's rewinds
  * without reading them, test-stack-frame.c) the release that reaches it. */
@@ -891,9 +904,7 @@ static void
 check_stack_corruption (NebulaPreset preset)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL,
-                                                          &error, "capacity", (guint64) 4096,
-                                                          "preset", preset, NULL);
+  g_autoptr(NebulaStackAllocator) stack = new_with_preset (preset);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
   g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
   gboolean walks = preset == NEBULA_PRESET_DEBUG;
@@ -991,9 +1002,7 @@ static void
 check_stack_plausible_damage (NebulaPreset preset)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL,
-                                                          &error, "capacity", (guint64) 4096,
-                                                          "preset", preset, NULL);
+  g_autoptr(NebulaStackAllocator) stack = new_with_preset (preset);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
   g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
   guint8 saved[HEADER], damaged[HEADER];
