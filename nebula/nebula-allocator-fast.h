@@ -545,13 +545,19 @@ typedef struct
  *
  * Stored just below every block. A low-end block records the block below
  * it and where the low end stood before it (@word); a high-end block
- * records its size in @word. @check makes a damaged header detectable.
+ * records its size in @word. @check makes a damaged header detectable: on
+ * the high end, and on the low end with the DEBUG preset (where the inline
+ * path is closed), a hash of the header (_nebula_stack_header_check());
+ * on the low end otherwise the header's own address
+ * (_nebula_stack_low_canary()), which is cheap and comes first, right
+ * after the block below, so that an overrun of that block reaches it
+ * before the two pointers.
  */
 typedef struct
 {
+  guintptr  check;
   guint8   *prev;
   guintptr  word;
-  guintptr  check;
 } NebulaStackBlockHeader;
 
 #define _NEBULA_STACK_FAST(self) ((NebulaStackFast *) _NEBULA_CORE_FAST (self))
@@ -572,6 +578,14 @@ _nebula_stack_header_check (guintptr                      cookie,
                             guintptr                      word)
 {
   return ((guintptr) prev * 0x9E3779B1u) ^ (guintptr) header ^ (word << 7) ^ cookie;
+}
+
+/* The check word of a low-end header outside the DEBUG preset: a canary
+ * against overruns of the block below, not a hash of the fields. */
+static inline guintptr
+_nebula_stack_low_canary (const NebulaStackBlockHeader *header)
+{
+  return (guintptr) header;
 }
 
 /* Pushes a block of @size bytes on the low end into @out, or returns
@@ -602,10 +616,12 @@ _nebula_stack_fast_push (NebulaStackFast *fast,
   if (G_UNLIKELY (start + size > (guintptr) fast->limit))
     return FALSE;
 
+  /* The canary: the inline path is closed where low-end headers carry
+   * the hash (the DEBUG preset). */
   header = (NebulaStackBlockHeader *) (start - sizeof (NebulaStackBlockHeader));
+  header->check = _nebula_stack_low_canary (header);
   header->prev = last;
   header->word = (guintptr) cursor;
-  header->check = _nebula_stack_header_check (fast->cookie, header, last, (guintptr) cursor);
   fast->last = (guint8 *) start;
   fast->cursor = (guint8 *) start + size;
   *out = (gpointer) start;
@@ -613,10 +629,15 @@ _nebula_stack_fast_push (NebulaStackFast *fast,
 }
 
 /* Pops the low end's top block when @ptr is that block, @size its size,
- * its header intact and the block below it in the same chunk (or none, in
- * the first chunk); FALSE sends everything else (other blocks, wrong
+ * its header plausible and the block below it in the same chunk (or none,
+ * in the first chunk); FALSE sends everything else (other blocks, wrong
  * sizes, damaged headers, the bottom of a later chunk) to the exported
- * path, which says what is wrong. */
+ * path, which says what is wrong. The header's check word is the canary:
+ * the two pointers are believed when where the low end stood before the
+ * block lies between @base and the header, and the block below it is
+ * aligned and lies above @base and below that position. Whatever the
+ * header holds, the cursor and the top block it leaves stay inside the
+ * chunk. */
 static inline gboolean
 _nebula_stack_fast_pop (NebulaStackFast *fast,
                         gpointer         ptr,
@@ -639,8 +660,7 @@ _nebula_stack_fast_pop (NebulaStackFast *fast,
                                                           sizeof (NebulaStackBlockHeader));
   prev = (guintptr) header->prev;
   end = header->word;
-  if (G_UNLIKELY (header->check != _nebula_stack_header_check (fast->cookie, header,
-                                                               header->prev, end) ||
+  if (G_UNLIKELY (header->check != _nebula_stack_low_canary (header) ||
                   end < (guintptr) fast->base || end > (guintptr) header))
     return FALSE;
 

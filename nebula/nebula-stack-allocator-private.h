@@ -86,6 +86,7 @@ struct _NebulaStackAllocator
   NebulaStackFast        fast;
   gboolean               short_path;    /* no fill, no tool: the short path applies */
   gboolean               tools_watching; /* ASan or Valgrind: no inline path */
+  gboolean               check_low;     /* the DEBUG preset: low-end headers hashed */
 
   guint8                *high_last;     /* the high end's top block, or NULL */
   Chunk                 *current;
@@ -225,6 +226,21 @@ header_check (const NebulaStackAllocator *self,
   return _nebula_stack_header_check (self->fast.cookie, header, prev, word);
 }
 
+/* The check word of a header on the low end (@low) or the high end: the
+ * hash, except on the low end outside the DEBUG preset, where it is the
+ * canary the inline push writes (nebula-allocator-fast.h). */
+static inline guintptr
+end_check (const NebulaStackAllocator *self,
+           const BlockHeader          *header,
+           const guint8               *prev,
+           guintptr                    word,
+           gboolean                    low)
+{
+  if (low && !self->check_low)
+    return _nebula_stack_low_canary (header);
+  return header_check (self, header, prev, word);
+}
+
 /* Headers are poisoned to the user while the memory tools watch: the
  * allocator opens one for its own write or read and closes it again.
  * store_header() is the bare write, for the short path that runs only
@@ -233,23 +249,25 @@ static inline void
 store_header (NebulaStackAllocator *self,
               guint8               *block,
               guint8               *prev,
-              guintptr              word)
+              guintptr              word,
+              gboolean              low)
 {
   BlockHeader *header = (BlockHeader *) (gpointer) (block - HEADER_SIZE);
 
+  header->check = end_check (self, header, prev, word, low);
   header->prev = prev;
   header->word = word;
-  header->check = header_check (self, header, prev, word);
 }
 
 static inline void
 write_header (NebulaStackAllocator *self,
               guint8               *block,
               guint8               *prev,
-              guintptr              word)
+              guintptr              word,
+              gboolean              low)
 {
   NEBULA_MEM_OPEN (block - HEADER_SIZE, HEADER_SIZE);
-  store_header (self, block, prev, word);
+  store_header (self, block, prev, word, low);
   NEBULA_MEM_CLOSE (block - HEADER_SIZE, HEADER_SIZE);
 }
 
@@ -286,22 +304,24 @@ effective_alignment (gsize alignment)
  * of the chunk whose data starts at @data and of the block ending at
  * @end, is intact and describes where the low end stood before @block
  * (in the same chunk) and the block below it. Every value is checked
- * before it is believed. The unsigned difference folds both bounds of the
- * low end's old position into one comparison. */
+ * before it is believed. The check word is the hash with the DEBUG
+ * preset (@self's check_low), where the inline path is closed, and the
+ * canary elsewhere, which leaves the two pointers to the range tests. The
+ * unsigned difference folds both bounds of the low end's old position
+ * into one comparison. */
 static inline gboolean
-low_header_ok (guintptr           cookie,
-               const guint8      *data,
-               const guint8      *block,
-               const guint8      *end,
-               const BlockHeader *copy)
+low_header_ok (const NebulaStackAllocator *self,
+               const guint8               *data,
+               const guint8               *block,
+               const guint8               *end,
+               const BlockHeader          *copy)
 {
   guintptr header = (guintptr) block - HEADER_SIZE;
   guintptr base = (guintptr) data;
   guintptr p = (guintptr) copy->prev;
   guintptr e = copy->word;
 
-  if (copy->check != _nebula_stack_header_check (cookie, (const BlockHeader *) header,
-                                                 copy->prev, e) ||
+  if (copy->check != end_check (self, (const BlockHeader *) header, copy->prev, e, TRUE) ||
       end <= block || e - base > header - base)
     return FALSE;
   if (p == 0)
@@ -322,7 +342,7 @@ read_low_header (NebulaStackAllocator  *self,
 {
   BlockHeader copy = load_header (block);
 
-  if (!low_header_ok (self->fast.cookie, chunk->data, block, end, &copy))
+  if (!low_header_ok (self, chunk->data, block, end, &copy))
     {
       nebula_stack_allocator_set_corruption (self, block, error);
       return FALSE;

@@ -23,11 +23,14 @@
  * [method@StackAllocator.release_to_marker]) or with a frame:
  * `g_autoptr (NebulaStackFrame)` in C, `with stack.frame():` in Python.
  *
- * Each block carries a 24-byte header just below it (the block beneath it,
- * where the stack stood before it, and a check word), so blocks are aligned
- * to at least 8 bytes. Headers live in memory the caller can overwrite:
- * they are validated before use, and a damaged one gives
- * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Releasing a
+ * Each block carries a 24-byte header just below it (a check word, the
+ * block beneath it and where the stack stood before it), so blocks are
+ * aligned to at least 8 bytes. Headers live in memory the caller can
+ * overwrite: they are validated before use, and a damaged one gives
+ * %NEBULA_ALLOCATOR_ERROR_CORRUPTION instead of a crash. Outside the
+ * %NEBULA_PRESET_DEBUG preset the check word of a low-end header is a
+ * canary against overruns of the block below, and a damage that spares it
+ * and leaves the header's pointers inside the chunk is not detected. Releasing a
  * frame reads none of its headers, except with the DEBUG preset and on a
  * double-ended stack (see [method@StackAllocator.release_to_marker]).
  *
@@ -86,9 +89,9 @@ NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, cookie, 5);
 NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, max_fast_size, 6);
 NEBULA_ASSERT_FAST_FIELD (NebulaStackFast, stats, 7);
 G_STATIC_ASSERT (sizeof (NebulaStackFast) == 8 * sizeof (gpointer));
-NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, prev, 0);
-NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, word, 1);
-NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, check, 2);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, check, 0);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, prev, 1);
+NEBULA_ASSERT_FAST_FIELD (NebulaStackBlockHeader, word, 2);
 G_STATIC_ASSERT (sizeof (NebulaStackBlockHeader) == 3 * sizeof (gpointer));
 
 G_NO_INLINE void
@@ -138,7 +141,7 @@ push_block (NebulaStackAllocator *self,
             guint8               *block,
             gsize                 size)
 {
-  store_header (self, block, self->fast.last, (guintptr) self->fast.cursor);
+  store_header (self, block, self->fast.last, (guintptr) self->fast.cursor, TRUE);
   self->fast.last = block;
   self->fast.cursor = block + size;
 }
@@ -500,7 +503,7 @@ reallocate_low_top (NebulaStackAllocator  *self,
         {
           move_open (ptr, old_size, (guint8 *) start, new_size);
           memmove ((gpointer) start, ptr, MIN (old_size, new_size));
-          write_header (self, (guint8 *) start, prev, (guintptr) prev_end);
+          write_header (self, (guint8 *) start, prev, (guintptr) prev_end, TRUE);
           move_close (LOW_POOL (self->current), ptr, old_size, (guint8 *) start, new_size);
           self->fast.last = (guint8 *) start;
           self->fast.cursor = (guint8 *) start + new_size;
@@ -651,7 +654,12 @@ nebula_stack_allocator_init_once (gpointer data)
    * The vfunc's short path is closed to the tools as well. */
   self->tools_watching = nebula_memory_tools_watching ();
   self->short_path = config->alloc_fill < 0 && !self->tools_watching;
-  if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching)
+  /* The DEBUG preset gives low-end headers the hash as their check word,
+   * the others the canary that the inline push writes: its inline path
+   * stays closed even without fills. */
+  self->check_low = config->preset == NEBULA_PRESET_DEBUG;
+  if (config->alloc_fill < 0 && config->free_fill < 0 && !self->tools_watching &&
+      !self->check_low)
     self->fast.max_fast_size = NEBULA_MAX_FAST_SIZE;
 }
 

@@ -46,7 +46,7 @@ allocate_high (NebulaStackAllocator  *self,
       nebula_stack_chunk_set_exhausted (self, size, alignment, TRUE, error);
       return NULL;
     }
-  write_header (self, (guint8 *) block, self->high_last, size);
+  write_header (self, (guint8 *) block, self->high_last, size, FALSE);
   self->high_last = (guint8 *) block;
   self->fast.limit = (guint8 *) block - HEADER_SIZE;
   NEBULA_MEMPOOL_ALLOC (HIGH_POOL (self->current), (gpointer) block, size);
@@ -102,7 +102,7 @@ nebula_stack_high_reallocate_top (NebulaStackAllocator  *self,
   if (new_size <= old_size && ((guintptr) ptr & mask) == 0)
     {
       fill (self->config.free_fill, ptr + new_size, old_size - new_size);
-      write_header (self, ptr, prev, new_size);
+      write_header (self, ptr, prev, new_size, FALSE);
       NEBULA_MEMPOOL_RESIZE (HIGH_POOL (self->current), ptr, old_size, new_size);
       return ptr;
     }
@@ -118,7 +118,7 @@ nebula_stack_high_reallocate_top (NebulaStackAllocator  *self,
     }
   move_open (ptr, old_size, (guint8 *) block, new_size);
   memmove ((gpointer) block, ptr, MIN (old_size, new_size));
-  write_header (self, (guint8 *) block, prev, new_size);
+  write_header (self, (guint8 *) block, prev, new_size, FALSE);
   move_close (HIGH_POOL (self->current), ptr, old_size, (guint8 *) block, new_size);
   self->high_last = (guint8 *) block;
   self->fast.limit = (guint8 *) block - HEADER_SIZE;

@@ -322,7 +322,6 @@ low_run (NebulaStackAllocator     *self,
          GError                  **error)
 {
   const guint8 *data = state->chunk->data;
-  guintptr cookie = self->fast.cookie;
   gboolean bare = !self->tools_watching;
   guintptr stop, floor;
   guint8 *last = state->last, *cursor = state->cursor;
@@ -339,7 +338,7 @@ low_run (NebulaStackAllocator     *self,
       BlockHeader copy = bare ? *(const BlockHeader *) (gconstpointer) (last - HEADER_SIZE)
                               : load_header (last);
 
-      if (G_UNLIKELY (!low_header_ok (cookie, data, last, cursor, &copy)))
+      if (G_UNLIKELY (!low_header_ok (self, data, last, cursor, &copy)))
         {
           nebula_stack_allocator_set_corruption (self, last, error);
           ok = FALSE;

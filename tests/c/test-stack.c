@@ -884,6 +884,19 @@ test_stack_single_ended_high (void)
   g_assert_cmpuint (stats->failed_allocations, ==, 1);
 }
 
+/* A 4096-byte stack with @preset. */
+static NebulaStackAllocator *
+new_with_preset (NebulaPreset preset)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaStackAllocator *stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL, &error,
+                                                "capacity", (guint64) 4096,
+                                                "preset", preset, NULL);
+
+  g_assert_no_error (error);
+  return stack;
+}
+
 /* A damaged header stops the pop, the resize and (in the DEBUG preset,
  * whose release walks and checks every header; the default's rewinds
  * without reading them, test-stack-frame.c) the release that reaches it. */
@@ -891,9 +904,7 @@ static void
 check_stack_corruption (NebulaPreset preset)
 {
   g_autoptr(GError) error = NULL;
-  g_autoptr(NebulaStackAllocator) stack = g_initable_new (NEBULA_TYPE_STACK_ALLOCATOR, NULL,
-                                                          &error, "capacity", (guint64) 4096,
-                                                          "preset", preset, NULL);
+  g_autoptr(NebulaStackAllocator) stack = new_with_preset (preset);
   NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
   g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
   gboolean walks = preset == NEBULA_PRESET_DEBUG;
@@ -921,7 +932,8 @@ check_stack_corruption (NebulaPreset preset)
         default:
           {
             gpointer wild = GSIZE_TO_POINTER (0x10);
-            memcpy (damaged, &wild, sizeof wild);
+            /* The block below: after the check word. */
+            memcpy (damaged + sizeof (guintptr), &wild, sizeof wild);
           }
           break;
         }
@@ -976,6 +988,81 @@ test_stack_corruption (void)
 {
   check_stack_corruption (NEBULA_PRESET_DEFAULT);
   check_stack_corruption (NEBULA_PRESET_DEBUG);
+}
+
+/* A low-end header's check word is a hash of its fields with the DEBUG
+ * preset, and with the others a canary (the header's address) that comes
+ * first, right after the block below. An overrun of that block by one
+ * byte is CORRUPTION in every preset. Damage that spares the canary and
+ * leaves the pointers where they could be (the block's old cursor moved 8
+ * bytes down, still above the block below it) is caught by the DEBUG
+ * preset only: the others believe the header, and the stack stays usable
+ * (the next pop sees the wrong size, a release rewinds). */
+static void
+check_stack_plausible_damage (NebulaPreset preset)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaStackAllocator) stack = new_with_preset (preset);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (stack);
+  g_autoptr(NebulaStackMarker) bottom = nebula_stack_allocator_mark (stack);
+  guint8 saved[HEADER], damaged[HEADER];
+  guintptr end;
+  guint8 *b, *c;
+  guint64 before;
+
+  g_assert_nonnull (nebula_allocator_allocate (alloc, 64, 8, &error));
+  b = nebula_allocator_allocate (alloc, 64, 8, &error);
+  c = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+  before = used (stack);
+
+  test_stack_read_header (c, saved);
+  g_assert_true (c - HEADER == b + 64);
+  memcpy (damaged, saved, HEADER);
+  damaged[0] ^= 0x01;
+  test_stack_write_header (c, damaged);
+  g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+  g_clear_error (&error);
+  g_assert_cmpuint (used (stack), ==, before);
+
+  memcpy (damaged, saved, HEADER);
+  memcpy (&end, damaged + 2 * sizeof (guintptr), sizeof end);
+  g_assert_true (end == (guintptr) b + 64);
+  end -= 8;
+  memcpy (damaged + 2 * sizeof (guintptr), &end, sizeof end);
+  test_stack_write_header (c, damaged);
+
+  if (preset == NEBULA_PRESET_DEBUG)
+    {
+      g_assert_false (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_CORRUPTION);
+      g_clear_error (&error);
+      g_assert_cmpuint (used (stack), ==, before);
+      test_stack_write_header (c, saved);
+      g_assert_true (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+    }
+  else
+    {
+      g_assert_true (nebula_allocator_deallocate (alloc, c, 64, 8, &error));
+      g_assert_cmpuint (used (stack), ==, before - 64 - HEADER - 8);
+      g_assert_false (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+    }
+  g_assert_no_error (error);
+
+  g_assert_true (nebula_stack_allocator_release_to_marker (stack, bottom, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (used (stack), ==, 0);
+}
+
+static void
+test_stack_plausible_damage (void)
+{
+  check_stack_plausible_damage (NEBULA_PRESET_DEFAULT);
+  check_stack_plausible_damage (NEBULA_PRESET_PERFORMANCE);
+  check_stack_plausible_damage (NEBULA_PRESET_DEBUG);
 }
 
 static void
@@ -1735,6 +1822,7 @@ main (int   argc,
   g_test_add_func ("/nebula/stack/single-ended-high", test_stack_single_ended_high);
   g_test_add_func ("/nebula/stack/corruption/low", test_stack_corruption);
   g_test_add_func ("/nebula/stack/corruption/high", test_stack_corruption_high);
+  g_test_add_func ("/nebula/stack/corruption/plausible", test_stack_plausible_damage);
   g_test_add_func ("/nebula/stack/reset", test_stack_reset);
   g_test_add_func ("/nebula/stack/fills", test_stack_fills);
   g_test_add_func ("/nebula/stack/presets", test_stack_presets);
