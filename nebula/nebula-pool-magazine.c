@@ -38,6 +38,11 @@
  * out of blocks reclaims the other magazines' blocks and the depot's
  * (magazines_reclaim(), the handshake above owners_fence); each reclaim
  * that found blocks halves magazine_limit, down to 0 (exact sharing).
+ * The limit recovers: every MAGAZINE_QUIET_REFILLS refills that needed
+ * no reclaim double it again, up to magazine_size (limit_recover()), so a
+ * pool that was full once does not share every block exactly for good,
+ * and one that lives at the edge reclaims at most once per that many
+ * refills.
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -71,8 +76,17 @@
  * (shared_direct_alloc() below) takes and gives blocks on the shared list
  * and counts them there, so that no shared counter is written. */
 
-#define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
-#define MAGAZINE_SHARE      8     /* a magazine holds up to 1/8 of the blocks */
+/* The size chosen from the pool's: up to 1/8 of its blocks, and at most
+ * 32, or for small blocks as many as 16 KiB hold, up to 128. A batch of
+ * a magazine of 128 is 64 blocks, a cache line of check-frees states
+ * (nebula-pool-slab.c): two threads that each keep their working set in
+ * their magazine (as each of nebula-bench's fixed-64 threads does) then
+ * write no line of states that the other writes. */
+#define MAGAZINE_AUTO_MAX     32
+#define MAGAZINE_SMALL_MAX    128
+#define MAGAZINE_SMALL_BYTES  (16 * 1024)
+#define MAGAZINE_SHARE        8
+#define MAGAZINE_QUIET_REFILLS 16
 
 typedef struct
 {
@@ -451,9 +465,13 @@ magazines_reclaim (NebulaPoolAllocator *self)
       __atomic_store_n (&magazine->reclaim, magazine->reclaim & ~RECLAIMING, __ATOMIC_RELEASE);
     }
   /* Magazines that kept blocks another thread needed: from now on they
-   * keep half as many, down to none (every block shared exactly). */
+   * keep half as many, down to none (every block shared exactly), until
+   * quiet refills raise the limit again. */
   if (n > 0)
-    __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
+    {
+      __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
+      __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
+    }
   unlock_magazines ();
 
   lock_depot (self);
@@ -463,6 +481,24 @@ magazines_reclaim (NebulaPoolAllocator *self)
   __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
   unlock_depot (self);
   return n;
+}
+
+/* A refill found blocks without a reclaim: a limit that reclaims lowered
+ * doubles after MAGAZINE_QUIET_REFILLS of them, up to magazine_size. */
+static void
+limit_recover (NebulaPoolAllocator *self)
+{
+  guint limit = __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
+
+  if (G_LIKELY (limit >= self->magazine_size) ||
+      __atomic_add_fetch (&self->magazine_quiet, 1, __ATOMIC_RELAXED) < MAGAZINE_QUIET_REFILLS)
+    return;
+
+  __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
+  /* A reclaim meanwhile wins: its lower limit stays. */
+  __atomic_compare_exchange_n (&self->magazine_limit, &limit,
+                               MIN (MAX (2 * limit, 2), self->magazine_size),
+                               FALSE, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* Up to @max blocks for an empty magazine, outside it: the depot's, else
@@ -476,6 +512,7 @@ magazine_gather (NebulaPoolAllocator  *self,
                  GError              **error)
 {
   guint n = depot_take (self, entries, max);
+  gboolean reclaimed = FALSE;
 
   while (n == 0)
     {
@@ -490,7 +527,10 @@ magazine_gather (NebulaPoolAllocator  *self,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return 0;
         }
+      reclaimed |= n == 0;
     }
+  if (!reclaimed)
+    limit_recover (self);
   return n;
 }
 
@@ -853,7 +893,9 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
   if (self->magazine_size_property >= 0)
     size = (gsize) self->magazine_size_property;
   else
-    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2, MAGAZINE_AUTO_MAX);
+    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2,
+                  CLAMP (MAGAZINE_SMALL_BYTES / self->block_size, MAGAZINE_AUTO_MAX,
+                         MAGAZINE_SMALL_MAX));
   if (self->config.thread_safe)
     g_once (&fence_once, magazines_init_fence, NULL);
 
@@ -911,6 +953,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
   __atomic_store_n (&self->magazine_limit, self->magazine_size, __ATOMIC_RELAXED);
+  __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();
