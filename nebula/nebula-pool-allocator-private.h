@@ -519,6 +519,12 @@ void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_cached_blocks  (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
 
+/* nebula-pool-magazine-limit.c: the magazines' size and limit. */
+gsize     nebula_pool_magazine_auto_size       (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_lower     (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_recover   (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_restore   (NebulaPoolAllocator  *self);
+
 /* nebula-pool-direct.c: the direct path of a single-threaded pool. */
 const NebulaCoreDirect *nebula_pool_single_direct (void);
 

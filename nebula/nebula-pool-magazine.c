@@ -37,12 +37,9 @@
  * Exhaustion: before a pool reports EXHAUSTED, the thread that found it
  * out of blocks reclaims the other magazines' blocks and the depot's
  * (magazines_reclaim(), the handshake above owners_fence); each reclaim
- * that found blocks halves magazine_limit, down to 0 (exact sharing).
- * The limit recovers: every MAGAZINE_QUIET_REFILLS refills that needed
- * no reclaim double it again, up to magazine_size (limit_recover()), so a
- * pool that was full once does not share every block exactly for good,
- * and one that lives at the edge reclaims at most once per that many
- * refills.
+ * that found blocks halves magazine_limit, down to 0 (exact sharing),
+ * and quiet refills raise it again (nebula-pool-magazine-limit.c, which
+ * also chooses the magazines' size).
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -76,17 +73,6 @@
  * (shared_direct_alloc() below) takes and gives blocks on the shared list
  * and counts them there, so that no shared counter is written. */
 
-/* The size chosen from the pool's: up to 1/8 of its blocks, and at most
- * 32, or for small blocks as many as 16 KiB hold, up to 128. A batch of
- * a magazine of 128 is 64 blocks, a cache line of check-frees states
- * (nebula-pool-slab.c): two threads that each keep their working set in
- * their magazine (as each of nebula-bench's fixed-64 threads does) then
- * write no line of states that the other writes. */
-#define MAGAZINE_AUTO_MAX     32
-#define MAGAZINE_SMALL_MAX    128
-#define MAGAZINE_SMALL_BYTES  (16 * 1024)
-#define MAGAZINE_SHARE        8
-#define MAGAZINE_QUIET_REFILLS 16
 
 typedef struct
 {
@@ -468,10 +454,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
    * keep half as many, down to none (every block shared exactly), until
    * quiet refills raise the limit again. */
   if (n > 0)
-    {
-      __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
-      __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
-    }
+    nebula_pool_magazine_limit_lower (self);
   unlock_magazines ();
 
   lock_depot (self);
@@ -481,24 +464,6 @@ magazines_reclaim (NebulaPoolAllocator *self)
   __atomic_store_n (&self->depot_len, 0, __ATOMIC_RELAXED);
   unlock_depot (self);
   return n;
-}
-
-/* A refill found blocks without a reclaim: a limit that reclaims lowered
- * doubles after MAGAZINE_QUIET_REFILLS of them, up to magazine_size. */
-static void
-limit_recover (NebulaPoolAllocator *self)
-{
-  guint limit = __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
-
-  if (G_LIKELY (limit >= self->magazine_size) ||
-      __atomic_add_fetch (&self->magazine_quiet, 1, __ATOMIC_RELAXED) < MAGAZINE_QUIET_REFILLS)
-    return;
-
-  __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
-  /* A reclaim meanwhile wins: its lower limit stays. */
-  __atomic_compare_exchange_n (&self->magazine_limit, &limit,
-                               MIN (MAX (2 * limit, 2), self->magazine_size),
-                               FALSE, __ATOMIC_RELAXED, __ATOMIC_RELAXED);
 }
 
 /* Up to @max blocks for an empty magazine, outside it: the depot's, else
@@ -530,7 +495,7 @@ magazine_gather (NebulaPoolAllocator  *self,
       reclaimed |= n == 0;
     }
   if (!reclaimed)
-    limit_recover (self);
+    nebula_pool_magazine_limit_recover (self);
   return n;
 }
 
@@ -886,23 +851,17 @@ nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 void
 nebula_pool_magazines_init (NebulaPoolAllocator *self)
 {
-  gsize size = 0;
-
   static GOnce fence_once = G_ONCE_INIT;
+  gsize size = self->magazine_size_property >= 0 ? (gsize) self->magazine_size_property
+                                                 : nebula_pool_magazine_auto_size (self);
 
-  if (self->magazine_size_property >= 0)
-    size = (gsize) self->magazine_size_property;
-  else
-    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2,
-                  CLAMP (MAGAZINE_SMALL_BYTES / self->block_size, MAGAZINE_AUTO_MAX,
-                         MAGAZINE_SMALL_MAX));
   if (self->config.thread_safe)
     g_once (&fence_once, magazines_init_fence, NULL);
 
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
-  self->magazine_limit = self->magazine_size;
+  nebula_pool_magazine_limit_restore (self);
   self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }
@@ -952,8 +911,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     }
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
-  __atomic_store_n (&self->magazine_limit, self->magazine_size, __ATOMIC_RELAXED);
-  __atomic_store_n (&self->magazine_quiet, 0, __ATOMIC_RELAXED);
+  nebula_pool_magazine_limit_restore (self);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();
