@@ -457,7 +457,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
         }
       NEBULA_MEMPOOL_TRIM (slab, slab->data, 0, slab->n_blocks * self->block_size);
       if (slab->states != NULL)
-        memset (slab->states, 0, slab->n_blocks);
+        memset (slab->states, 0, slab->n_blocks << self->state_shift);
       if (slab->listed != NULL)
         memset (slab->listed, 0, slab->n_blocks);
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);

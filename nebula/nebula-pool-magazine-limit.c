@@ -31,6 +31,22 @@
 #define MAGAZINE_SHARE         8
 #define MAGAZINE_QUIET_REFILLS 16
 
+/* Thread-safe with check-frees: the states of a batch of fresh blocks
+ * (half a magazine) fill a cache line, up to 4 bytes per block (a batch
+ * of 16, a magazine of 32), so that two threads' batches share no line.
+ * At initialization, once the magazines' size is known. */
+guint
+nebula_pool_magazine_state_shift (NebulaPoolAllocator *self)
+{
+  guint shift = 0;
+
+  if (!self->config.thread_safe || !self->check_frees || self->magazine_size < 2)
+    return 0;
+  while (shift < 2 && ((gsize) self->magazine_size / 2 << shift) < 64)
+    shift++;
+  return shift;
+}
+
 /* The size of -1 (chosen from the pool's) at initialization. */
 gsize
 nebula_pool_magazine_auto_size (NebulaPoolAllocator *self)

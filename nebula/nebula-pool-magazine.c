@@ -862,6 +862,7 @@ nebula_pool_magazines_init (NebulaPoolAllocator *self)
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
   nebula_pool_magazine_limit_restore (self);
+  self->state_shift = nebula_pool_magazine_state_shift (self);
   self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }

@@ -67,8 +67,10 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
 {
   gboolean thread_safe = self->config.thread_safe;
   gsize n_links = thread_safe ? n_blocks : 0;
-  /* Thread-safe, the listed flags follow the states. */
-  gsize n_states = self->check_frees ? (thread_safe ? 2 : 1) * n_blocks : 0;
+  /* Thread-safe, the listed flags follow the states (spaced by
+   * state_shift). */
+  gsize n_states = self->check_frees
+    ? (thread_safe ? (n_blocks << self->state_shift) + n_blocks : n_blocks) : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
   GError *local_error = NULL;
@@ -111,7 +113,8 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   slab->states = n_states > 0 ? (guint8 *) ((guint32 *) (gpointer) (slab + 1) + n_links) : NULL;
   if (slab->states != NULL && thread_safe)
     slab->states += (POOL_CACHE_LINE - (guintptr) slab->states % POOL_CACHE_LINE) % POOL_CACHE_LINE;
-  slab->listed = n_states > 0 && thread_safe ? slab->states + n_blocks : NULL;
+  slab->listed = n_states > 0 && thread_safe ? slab->states + (n_blocks << self->state_shift)
+                                             : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
    * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
@@ -165,7 +168,7 @@ slab_revive (NebulaPoolAllocator  *self,
    * states. */
   for (gsize i = 0; slab->listed != NULL && i < slab->n_blocks; i++)
     {
-      __atomic_store_n (&slab->states[i], 0, __ATOMIC_RELAXED);
+      __atomic_store_n (block_state (self, slab, i), 0, __ATOMIC_RELAXED);
       __atomic_store_n (&slab->listed[i], 0, __ATOMIC_RELAXED);
     }
 
@@ -442,7 +445,7 @@ nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
   gsize count = 0;
 
   for (gsize i = 0; i < slab->n_blocks; i++)
-    count += __atomic_load_n (&slab->states[i], __ATOMIC_RELAXED) == POOL_BLOCK_OUT;
+    count += __atomic_load_n (block_state (self, slab, i), __ATOMIC_RELAXED) == POOL_BLOCK_OUT;
   return count;
 }
 
