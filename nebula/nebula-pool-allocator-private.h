@@ -113,9 +113,14 @@ struct _NebulaPoolAllocator
    * (nebula-pool-magazine.c). */
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
   guint                  magazine_limit;       /* atomic; blocks a magazine may keep (halved by each reclaim) */
+  guint                  magazine_quiet;       /* atomic; refills without a reclaim since the limit fell */
   guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
   guint                  magazine_resets;      /* atomic; each reset changes it */
   guint                  magazine_slot;        /* its slot in each thread's recent magazines */
+  /* Thread-safe with check-frees: log2 of the bytes between two blocks'
+   * states, so that a magazine's batch of fresh blocks fills a cache line
+   * of states (nebula-pool-magazine-limit.c); 0 otherwise. */
+  guint                  state_shift;
   GPtrArray             *magazines;            /* under the process-wide magazine lock */
   GMutex                 depot_lock;
   PoolEntry             *depot;                /* full batches, under depot_lock */
@@ -322,13 +327,22 @@ entry_index (NebulaPoolAllocator *self,
   return (offset >> self->block_odd_shift) * self->block_odd_inverse;
 }
 
+/* The check-frees state of block @index of @slab. */
+static inline guint8 *
+block_state (NebulaPoolAllocator *self,
+             Slab                *slab,
+             gsize                index)
+{
+  return &slab->states[index << self->state_shift];
+}
+
 /* Whether block @index of @slab is handed out (check-frees only). */
 static inline gboolean
 block_is_out (NebulaPoolAllocator *self,
               Slab                *slab,
               gsize                index)
 {
-  return __atomic_load_n (&slab->states[index], __ATOMIC_ACQUIRE) == POOL_BLOCK_OUT;
+  return __atomic_load_n (block_state (self, slab, index), __ATOMIC_ACQUIRE) == POOL_BLOCK_OUT;
 }
 
 static inline gsize
@@ -517,6 +531,13 @@ void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_cached_blocks  (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+
+/* nebula-pool-magazine-limit.c: the magazines' size and limit. */
+gsize     nebula_pool_magazine_auto_size       (NebulaPoolAllocator  *self);
+guint     nebula_pool_magazine_state_shift     (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_lower     (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_recover   (NebulaPoolAllocator  *self);
+void      nebula_pool_magazine_limit_restore   (NebulaPoolAllocator  *self);
 
 /* nebula-pool-direct.c: the direct path of a single-threaded pool. */
 const NebulaCoreDirect *nebula_pool_single_direct (void);

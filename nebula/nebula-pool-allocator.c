@@ -457,7 +457,7 @@ nebula_pool_allocator_reset (NebulaAllocator *allocator)
         }
       NEBULA_MEMPOOL_TRIM (slab, slab->data, 0, slab->n_blocks * self->block_size);
       if (slab->states != NULL)
-        memset (slab->states, 0, slab->n_blocks);
+        memset (slab->states, 0, slab->n_blocks << self->state_shift);
       if (slab->listed != NULL)
         memset (slab->listed, 0, slab->n_blocks);
       __atomic_store_n (&slab->fresh, 0, __ATOMIC_RELAXED);
@@ -853,13 +853,16 @@ nebula_pool_allocator_class_init (NebulaPoolAllocatorClass *klass)
    *
    * How many free blocks each thread keeps for itself in a thread-safe
    * pool, so that its allocations and frees touch nothing shared: 0 for
-   * none, up to 256; -1 (the default) chooses 1/8 of max-block-count, from
-   * 2 to 32. A thread that finds the pool out of blocks takes back the
+   * none, up to 256; -1 (the default) chooses 1/8 of max-block-count, at
+   * least 2 and at most what 16 KiB of blocks hold, a cap kept between 32
+   * and 128 (128 for blocks of 128 bytes or less, 32 for 512 bytes or
+   * more). A thread that finds the pool out of blocks takes back the
    * free blocks the other threads keep before it reports
    * %NEBULA_ALLOCATOR_ERROR_EXHAUSTED, so the pool never refuses a request
    * while a block is free; that takes a process-wide lock and, on Linux,
    * a membarrier() system call, so a pool that runs out often is faster
-   * with smaller magazines. Ignored without thread-safe. After
+   * with smaller magazines. Each such reclaim halves what the magazines
+   * may keep, and 16 refills without one double it again. Ignored without thread-safe. After
    * initialization it reads back the size in use.
    *
    * Since: 0.1

@@ -151,7 +151,7 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
 {
   if (self->check_frees)
     {
-      guint8 *state = &entry->slab->states[entry_index (self, entry->slab, entry->block)];
+      guint8 *state = block_state (self, entry->slab, entry_index (self, entry->slab, entry->block));
 
       if (G_UNLIKELY (__atomic_load_n (state, __ATOMIC_ACQUIRE) != 0))
         {
@@ -190,7 +190,8 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
     return NULL;
 
   if (self->check_frees &&
-      G_UNLIKELY (__atomic_load_n (&slab->states[local], __ATOMIC_ACQUIRE) != POOL_BLOCK_OUT))
+      G_UNLIKELY (__atomic_load_n (block_state (self, slab, local), __ATOMIC_ACQUIRE) !=
+                  POOL_BLOCK_OUT))
     {
       nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
                                    "is not allocated: it was already freed (double free)",
@@ -202,7 +203,7 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
     memset (ptr, self->config.free_fill, self->block_size);
   tools_take_back (self, ptr);
   if (self->check_frees)
-    __atomic_store_n (&slab->states[local], 0, __ATOMIC_RELEASE);
+    __atomic_store_n (block_state (self, slab, local), 0, __ATOMIC_RELEASE);
   return slab;
 }
 

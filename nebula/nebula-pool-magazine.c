@@ -37,7 +37,9 @@
  * Exhaustion: before a pool reports EXHAUSTED, the thread that found it
  * out of blocks reclaims the other magazines' blocks and the depot's
  * (magazines_reclaim(), the handshake above owners_fence); each reclaim
- * that found blocks halves magazine_limit, down to 0 (exact sharing).
+ * that found blocks halves magazine_limit, down to 0 (exact sharing),
+ * and quiet refills raise it again (nebula-pool-magazine-limit.c, which
+ * also chooses the magazines' size).
  *
  * Lifetimes. A magazine belongs to its thread (a GPrivate table); the pool
  * lists its magazines so that it can count the blocks in use and drop the
@@ -71,8 +73,6 @@
  * (shared_direct_alloc() below) takes and gives blocks on the shared list
  * and counts them there, so that no shared counter is written. */
 
-#define MAGAZINE_AUTO_MAX   32    /* the largest chosen from the pool's size */
-#define MAGAZINE_SHARE      8     /* a magazine holds up to 1/8 of the blocks */
 
 typedef struct
 {
@@ -451,9 +451,10 @@ magazines_reclaim (NebulaPoolAllocator *self)
       __atomic_store_n (&magazine->reclaim, magazine->reclaim & ~RECLAIMING, __ATOMIC_RELEASE);
     }
   /* Magazines that kept blocks another thread needed: from now on they
-   * keep half as many, down to none (every block shared exactly). */
+   * keep half as many, down to none (every block shared exactly), until
+   * quiet refills raise the limit again. */
   if (n > 0)
-    __atomic_store_n (&self->magazine_limit, self->magazine_limit / 2, __ATOMIC_RELAXED);
+    nebula_pool_magazine_limit_lower (self);
   unlock_magazines ();
 
   lock_depot (self);
@@ -476,6 +477,7 @@ magazine_gather (NebulaPoolAllocator  *self,
                  GError              **error)
 {
   guint n = depot_take (self, entries, max);
+  gboolean reclaimed = FALSE;
 
   while (n == 0)
     {
@@ -490,7 +492,10 @@ magazine_gather (NebulaPoolAllocator  *self,
           g_propagate_error (error, g_steal_pointer (&local_error));
           return 0;
         }
+      reclaimed |= n == 0;
     }
+  if (!reclaimed)
+    nebula_pool_magazine_limit_recover (self);
   return n;
 }
 
@@ -846,21 +851,18 @@ nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 void
 nebula_pool_magazines_init (NebulaPoolAllocator *self)
 {
-  gsize size = 0;
-
   static GOnce fence_once = G_ONCE_INIT;
+  gsize size = self->magazine_size_property >= 0 ? (gsize) self->magazine_size_property
+                                                 : nebula_pool_magazine_auto_size (self);
 
-  if (self->magazine_size_property >= 0)
-    size = (gsize) self->magazine_size_property;
-  else
-    size = CLAMP (self->max_blocks / MAGAZINE_SHARE, 2, MAGAZINE_AUTO_MAX);
   if (self->config.thread_safe)
     g_once (&fence_once, magazines_init_fence, NULL);
 
   /* Refills and flushes move half a magazine: at least one block. */
   self->magazine_size = self->config.thread_safe && size >= 2 ? (guint) size & ~1u : 0;
   self->magazine_size_property = (gint) self->magazine_size;
-  self->magazine_limit = self->magazine_size;
+  nebula_pool_magazine_limit_restore (self);
+  self->state_shift = nebula_pool_magazine_state_shift (self);
   self->magazine_slot = (guint) g_atomic_int_add (&next_magazine_slot, 1) % RECENT_MAGAZINES;
   self->magazines = g_ptr_array_new ();
 }
@@ -910,7 +912,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
     }
   /* The shared counter cancels what the magazines count. */
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
-  __atomic_store_n (&self->magazine_limit, self->magazine_size, __ATOMIC_RELAXED);
+  nebula_pool_magazine_limit_restore (self);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
   __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
   unlock_magazines ();

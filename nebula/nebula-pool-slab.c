@@ -22,10 +22,19 @@
 static gsize no_fresh_blocks;
 static guint8 no_block_state;
 
+/* A thread-safe pool's threads use blocks side by side: its blocks start
+ * on a cache line, so that a block of 64 bytes (or any multiple) shares
+ * no line with its neighbours, and so do its check-frees states (a line
+ * of states covers 64 blocks, the batch a magazine of 128 takes: see
+ * nebula-pool-magazine.c). */
+#define POOL_CACHE_LINE 64
+
 static inline gsize
 slab_alignment (NebulaPoolAllocator *self)
 {
-  return MAX (self->block_alignment, sizeof (gpointer));
+  gsize alignment = MAX (self->block_alignment, sizeof (gpointer));
+
+  return self->config.thread_safe ? MAX (alignment, POOL_CACHE_LINE) : alignment;
 }
 
 /* The system refused the memory for @n_blocks blocks, which the budget was
@@ -58,8 +67,10 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
 {
   gboolean thread_safe = self->config.thread_safe;
   gsize n_links = thread_safe ? n_blocks : 0;
-  /* Thread-safe, the listed flags follow the states. */
-  gsize n_states = self->check_frees ? (thread_safe ? 2 : 1) * n_blocks : 0;
+  /* Thread-safe, the listed flags follow the states (spaced by
+   * state_shift). */
+  gsize n_states = self->check_frees
+    ? (thread_safe ? (n_blocks << self->state_shift) + n_blocks : n_blocks) : 0;
   gsize bytes = n_blocks * self->block_size;   /* checked at init */
   gpointer data = NULL;
   GError *local_error = NULL;
@@ -68,7 +79,9 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   if (!nebula_budget_account_charge (&self->config.account, bytes, error))
     return NULL;
 
-  slab = g_try_malloc0 (sizeof (Slab) + n_links * sizeof (guint32) + n_states);
+  /* Thread-safe: room to start the states on a cache line. */
+  slab = g_try_malloc0 (sizeof (Slab) + n_links * sizeof (guint32) + n_states +
+                        (thread_safe ? POOL_CACHE_LINE - 1 : 0));
   if (slab != NULL)
     {
       if (self->child_link != NULL)
@@ -98,7 +111,10 @@ nebula_pool_slab_new (NebulaPoolAllocator  *self,
   slab->n_blocks = n_blocks;
   slab->links = n_links > 0 ? (guint32 *) (gpointer) (slab + 1) : NULL;
   slab->states = n_states > 0 ? (guint8 *) ((guint32 *) (gpointer) (slab + 1) + n_links) : NULL;
-  slab->listed = n_states > 0 && thread_safe ? slab->states + n_blocks : NULL;
+  if (slab->states != NULL && thread_safe)
+    slab->states += (POOL_CACHE_LINE - (guintptr) slab->states % POOL_CACHE_LINE) % POOL_CACHE_LINE;
+  slab->listed = n_states > 0 && thread_safe ? slab->states + (n_blocks << self->state_shift)
+                                             : NULL;
 
   /* No block is handed out yet: the whole slab is off limits for the
    * memory tools. Valgrind's pool is anchored at the bookkeeping, not the
@@ -152,7 +168,7 @@ slab_revive (NebulaPoolAllocator  *self,
    * states. */
   for (gsize i = 0; slab->listed != NULL && i < slab->n_blocks; i++)
     {
-      __atomic_store_n (&slab->states[i], 0, __ATOMIC_RELAXED);
+      __atomic_store_n (block_state (self, slab, i), 0, __ATOMIC_RELAXED);
       __atomic_store_n (&slab->listed[i], 0, __ATOMIC_RELAXED);
     }
 
@@ -429,7 +445,7 @@ nebula_pool_count_allocated_blocks (NebulaPoolAllocator *self,
   gsize count = 0;
 
   for (gsize i = 0; i < slab->n_blocks; i++)
-    count += __atomic_load_n (&slab->states[i], __ATOMIC_RELAXED) == POOL_BLOCK_OUT;
+    count += __atomic_load_n (block_state (self, slab, i), __ATOMIC_RELAXED) == POOL_BLOCK_OUT;
   return count;
 }
 

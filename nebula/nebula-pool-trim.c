@@ -81,7 +81,7 @@ count_free_list (NebulaPoolAllocator *self,
 
       index = block_index (self, slab, block, &at_start);
       if (!at_start || index >= slab->fresh ||
-          (self->check_frees && slab->states[index] == POOL_BLOCK_OUT))
+          (self->check_frees && *block_state (self, slab, index) == POOL_BLOCK_OUT))
         return FALSE;
 
       listed[i]++;

@@ -125,7 +125,8 @@ hold_cached_thread (gpointer data)
 
 /* A small pool runs out while another thread (alive, idle) caches free
  * blocks in its magazine: the allocation reclaims them, so every block of
- * the pool is handed out before EXHAUSTED, with exact counts. */
+ * the pool is handed out before EXHAUSTED, with exact counts; once blocks
+ * are free again, the magazines' limit recovers. */
 static void
 check_exhaustion_reclaims (gint     magazine_size,
                            gboolean check_frees)
@@ -176,6 +177,23 @@ check_exhaustion_reclaims (gint     magazine_size,
   g_assert_cmpuint (stats->allocations, ==, 2 * SMALL_BLOCKS + 1);
   g_assert_cmpuint (stats->deallocations, ==, 2 * SMALL_BLOCKS + 1);
   g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+
+  /* The pool was full once, not for good: refills that need no reclaim
+   * give the magazines their size back (before, the limit stayed low
+   * until a reset, and at 0 every call took the shared list). */
+  for (guint round = 0; round < 64 && pool->magazine_limit < pool->magazine_size; round++)
+    {
+      for (guint i = 0; i < SMALL_BLOCKS; i++)
+        {
+          blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), BLOCK_SIZE, 8, &error);
+          g_assert_no_error (error);
+        }
+      for (guint i = 0; i < SMALL_BLOCKS; i++)
+        g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks[i],
+                                                    BLOCK_SIZE, 8, NULL));
+    }
+  g_assert_cmpuint (pool->magazine_limit, ==, pool->magazine_size);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
 }
 
 static void
@@ -614,6 +632,65 @@ check_odd_stride (gboolean thread_safe)
 
 /* block_start_index() against a division, for every stride a multi-pool
  * class or a small pool may have, and every offset in a few blocks. */
+#define WIDE_BLOCKS 64
+
+static gpointer
+wide_states_thread (gpointer data)
+{
+  NebulaAllocator *pool = data;
+  gpointer blocks[WIDE_BLOCKS];
+
+  for (guint i = 0; i < WIDE_BLOCKS; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (pool, 1024, 8, NULL);
+      g_assert_nonnull (blocks[i]);
+    }
+  for (guint i = 0; i < WIDE_BLOCKS; i++)
+    {
+      g_autoptr(GError) error = NULL;
+
+      g_assert_true (nebula_allocator_deallocate (pool, blocks[i], 1024, 8, NULL));
+      g_assert_false (nebula_allocator_deallocate (pool, blocks[i], 1024, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+    }
+  return NULL;
+}
+
+/* Blocks of 1 KiB get magazines of 32, which take fresh blocks 16 at a
+ * time: their check-frees states are 4 bytes apart, so that a batch
+ * fills a cache line of states. Double frees on two threads at once are
+ * still reported, and the counts stay exact. (64-byte blocks, whose
+ * magazines of 128 take 64, keep one byte per block.) */
+static void
+test_wide_states (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 1024,
+                                                        "block-count", (guint64) 256,
+                                                        "thread-safe", TRUE, NULL);
+  g_autoptr(NebulaPoolAllocator) small = new_pool (TRUE);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  GThread *thread;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, ==, 32);
+  g_assert_cmpuint (pool->state_shift, ==, 2);
+  g_assert_cmpuint (small->state_shift, ==, 0);
+
+  thread = g_thread_new ("wide", wide_states_thread, pool);
+  wide_states_thread (pool);
+  g_thread_join (thread);
+
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (stats->allocations, ==, 2 * WIDE_BLOCKS);
+  g_assert_cmpuint (stats->deallocations, ==, 2 * WIDE_BLOCKS);
+  nebula_allocator_reset (NEBULA_ALLOCATOR (pool));
+  wide_states_thread (pool);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+}
+
 static void
 test_block_start_index (void)
 {
@@ -685,6 +762,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/reset", test_reset_voids_magazines);
   g_test_add_func ("/pool/magazine/finalize", test_finalize_with_live_magazines);
   g_test_add_func ("/pool/magazine/direct-path", test_direct_path);
+  g_test_add_func ("/pool/magazine/wide-states", test_wide_states);
   g_test_add_func ("/pool/odd-stride/block-start-index", test_block_start_index);
   g_test_add_func ("/pool/odd-stride/thread-safe", test_odd_stride_shared);
   g_test_add_func ("/pool/odd-stride/single-threaded", test_odd_stride_single);

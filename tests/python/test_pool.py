@@ -258,11 +258,15 @@ class PoolTest(NebulaErrorMixin, unittest.TestCase):
         self.assertEqual(stats.bytes_in_use, 0)
 
     def test_magazines_across_threads(self):
-        # 1024 blocks: each thread keeps a magazine of 32 free blocks (an
-        # eighth of the pool, at most 32).
+        # 1024 blocks: each thread keeps a magazine of up to an eighth of
+        # the pool, at most what 16 KiB of blocks hold (kept between 32
+        # and 128): 128 blocks of 32 bytes, 32 of 1 KiB.
         pool = Nebula.PoolAllocator(block_size=32, thread_safe=True)
         pool.init(None)
-        self.assertEqual(pool.props.magazine_size, 32)
+        self.assertEqual(pool.props.magazine_size, 128)
+        large = Nebula.PoolAllocator(block_size=1024, thread_safe=True)
+        large.init(None)
+        self.assertEqual(large.props.magazine_size, 32)
         asked = Nebula.PoolAllocator(block_size=32, block_count=64, thread_safe=True,
                                      magazine_size=8)
         asked.init(None)
