@@ -52,8 +52,9 @@ typedef struct
    * where failed attempts may push it past n_blocks. */
   gsize    fresh;
   guint32 *links;       /* thread-safe: next free block as index + 1, 0 ends */
-  /* With check-frees, a byte per block (so that marking it needs no atomic
-   * read-modify-write): POOL_BLOCK_OUT while block i is handed out, else 0;
+  /* With check-frees, a byte per block (a byte, not a bit, so that a
+   * thread-safe free marks it with a compare-and-swap that touches no
+   * other block's state): POOL_BLOCK_OUT while block i is handed out, else 0;
    * single-threaded, POOL_BLOCK_LISTED while it is on the free list (0
    * then means never handed out since the last reset). Atomic in
    * thread-safe mode. */

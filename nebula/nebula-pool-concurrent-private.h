@@ -48,20 +48,18 @@ push_concurrent (NebulaPoolAllocator *self,
 
 /* Check-frees in a thread-safe pool. A block's state byte is
  * POOL_BLOCK_OUT while it is handed out, else 0; its listed flag is 1
- * while it is on the shared free list. The paths of a magazine mark the
- * state with a load and a store, no read-modify-write: a free that is
- * ordered after another free of the same block (by happens-before: a
- * join, a lock, an atomic flag, every double free a program can stage on
- * purpose) finds 0 and is DOUBLE_FREE. Two frees that race (no order
- * between them) may both find OUT and both succeed: the block is then in
- * two magazines. The second copy is caught when it would be handed out
- * while the first is out (its state is OUT), or pushed onto the shared
- * list while the first is on it (the push sets the listed flag with a
- * compare-and-swap, which fails): the shared list never holds a block
- * twice, whatever the timing. A caught copy is dropped and counts as in
- * use again (the second free had counted it back), so the in-use count
- * stays exact. Left open: two copies handed out at the same instant by
- * two threads both find 0, and both callers get the block. */
+ * while it is on the shared free list. A hand-out from a magazine marks
+ * the state with a load and a store (the magazine's owner is the only
+ * thread that can hand the block out); a free marks it with one
+ * compare-and-swap from OUT to 0, so of two frees of a block, ordered or
+ * racing, exactly one succeeds and the other is DOUBLE_FREE. (A load and
+ * a store there, tried in issue 14's third pass, let a free that loaded
+ * OUT store 0 after the block had been freed and handed out again: one
+ * block handed to two callers.) The hand-out's check of the state and
+ * the push's compare-and-swap of the listed flag stay as defences: a
+ * block found handed out, or already listed, is a copy that is dropped
+ * (and counted in use again), so the shared list never holds a block
+ * twice. */
 
 /* A copy of a free block that a racing double free left (see above):
  * dropped, and counted in use again. */
@@ -169,9 +167,8 @@ nebula_pool_hand_out (NebulaPoolAllocator *self,
 /* Checks that @ptr is a block of the pool that is handed out, and marks it
  * free. The common case inline (a block start in a slab); anything else
  * asks nebula_pool_locate_block(), which says what is wrong. With
- * check-frees the mark is an acquire load and a release store of the
- * block's state byte: a free ordered after another free of the block is
- * DOUBLE_FREE; two that race are caught later (above). */
+ * check-frees the mark is a compare-and-swap of the block's state byte
+ * (above): of two frees, exactly one succeeds. */
 static inline Slab *
 nebula_pool_mark_freed (NebulaPoolAllocator  *self,
                         gpointer              ptr,
@@ -189,21 +186,26 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
       !nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
     return NULL;
 
-  if (self->check_frees &&
-      G_UNLIKELY (__atomic_load_n (block_state (self, slab, local), __ATOMIC_ACQUIRE) !=
-                  POOL_BLOCK_OUT))
+  if (self->check_frees)
     {
-      nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                   "is not allocated: it was already freed (double free)",
-                                   error);
-      return NULL;
+      guint8 out = POOL_BLOCK_OUT;
+
+      /* One compare-and-swap: of two frees of the block, ordered or not,
+       * exactly one finds it handed out. */
+      if (G_UNLIKELY (!__atomic_compare_exchange_n (block_state (self, slab, local), &out, 0,
+                                                    FALSE, __ATOMIC_ACQ_REL,
+                                                    __ATOMIC_ACQUIRE)))
+        {
+          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                       "is not allocated: it was already freed (double free)",
+                                       error);
+          return NULL;
+        }
     }
 
   if (G_UNLIKELY (self->config.free_fill >= 0))
     memset (ptr, self->config.free_fill, self->block_size);
   tools_take_back (self, ptr);
-  if (self->check_frees)
-    __atomic_store_n (block_state (self, slab, local), 0, __ATOMIC_RELEASE);
   return slab;
 }
 

@@ -468,7 +468,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
 
 /* Up to @max blocks for an empty magazine, outside it: the depot's, else
  * the shared list's or the fresh tail's, growing the pool if need be, and
- * reclaiming cached blocks before EXHAUSTED (0, @error set). */
+ * reclaiming cached blocks before any error (0, @error set). */
 static guint
 magazine_gather (NebulaPoolAllocator  *self,
                  gsize                 size,
@@ -483,11 +483,11 @@ magazine_gather (NebulaPoolAllocator  *self,
     {
       g_autoptr(GError) local_error = NULL;
 
+      /* Whatever refused the block (EXHAUSTED, or a growth that the
+       * budget or the system refused), blocks cached by other threads
+       * are taken back before the caller hears it. */
       n = nebula_pool_take_shared (self, size, entries, max, &local_error);
-      if (n == 0 &&
-          (!g_error_matches (local_error, NEBULA_ALLOCATOR_ERROR,
-                             NEBULA_ALLOCATOR_ERROR_EXHAUSTED) ||
-           magazines_reclaim (self) == 0))
+      if (n == 0 && magazines_reclaim (self) == 0)
         {
           g_propagate_error (error, g_steal_pointer (&local_error));
           return 0;
