@@ -322,6 +322,71 @@ gboolean nebula_allocator_deallocate_direct (gpointer          self,
                                              gsize             alignment,
                                              GError          **error);
 
+/* The end of a whole-request entry point built on a direct path's alloc
+ * or dealloc (a kind's alloc_all and dealloc_all, or the generic pair
+ * above): what the direct step served is the answer, what it declined
+ * takes the full path, as a tail call. Inline, so that a kind's alloc_all
+ * holds its direct step and this in one frame. */
+G_ALWAYS_INLINE static inline gpointer
+nebula_allocator_core_alloc_finish (gpointer   self,
+                                    gpointer   ptr,
+                                    gsize      size,
+                                    gsize      alignment,
+                                    GError   **error)
+{
+  if (G_LIKELY (ptr != NULL))
+    return ptr;
+  return nebula_allocator_allocate_slow (self, size, alignment, error);
+}
+
+G_ALWAYS_INLINE static inline gboolean
+nebula_allocator_core_dealloc_finish (gpointer            self,
+                                      NebulaDirectResult  result,
+                                      gpointer            ptr,
+                                      gsize               size,
+                                      gsize               alignment,
+                                      GError            **error)
+{
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    return TRUE;
+  if (result == NEBULA_DIRECT_FAILED)
+    return FALSE;
+  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+}
+
+/* Defines a kind's direct path, the NebulaCoreDirect @name##_direct, from
+ * two always-inline bodies with the signatures of its alloc and dealloc:
+ * @name##_direct_alloc and _dealloc for other callers, and the whole
+ * request, @name##_alloc_all and _dealloc_all, where the dispatch jumps:
+ * the body and the end above in one frame, one call level and a reload
+ * of the table fewer than nebula_allocator_allocate_direct() and
+ * _deallocate_direct(). */
+#define NEBULA_CORE_DIRECT_DEFINE(name, alloc_body, dealloc_body)                          \
+  static gpointer name##_direct_alloc (gpointer self, gsize size, gsize alignment)          \
+  {                                                                                         \
+    return alloc_body (self, size, alignment);                                              \
+  }                                                                                         \
+  static NebulaDirectResult name##_direct_dealloc (gpointer self, gpointer ptr, gsize size, \
+                                                   gsize alignment, GError **error)         \
+  {                                                                                         \
+    return dealloc_body (self, ptr, size, alignment, error);                                \
+  }                                                                                         \
+  static gpointer name##_alloc_all (gpointer self, gsize size, gsize alignment,             \
+                                    GError **error)                                         \
+  {                                                                                         \
+    return nebula_allocator_core_alloc_finish (self, alloc_body (self, size, alignment),     \
+                                               size, alignment, error);                     \
+  }                                                                                         \
+  static gboolean name##_dealloc_all (gpointer self, gpointer ptr, gsize size,              \
+                                      gsize alignment, GError **error)                      \
+  {                                                                                         \
+    return nebula_allocator_core_dealloc_finish (                                           \
+      self, dealloc_body (self, ptr, size, alignment, error), ptr, size, alignment, error); \
+  }                                                                                         \
+  static const NebulaCoreDirect name##_direct = {                                           \
+    name##_direct_alloc, name##_direct_dealloc, name##_alloc_all, name##_dealloc_all,       \
+  }
+
 /* Published with release stores: a thread-safe allocator may meet its
  * first calls on several threads, whose wrappers read it at once. %NULL
  * (what nebula_allocator_core_init() sets) sends everything the inline

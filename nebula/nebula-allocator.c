@@ -519,10 +519,7 @@ nebula_allocator_allocate_direct (gpointer   self,
   const NebulaCoreDirect *direct = nebula_allocator_core_get_direct (self);
   gpointer ptr = direct->alloc (self, size, alignment);
 
-  if (G_LIKELY (ptr != NULL))
-    return ptr;
-
-  return nebula_allocator_allocate_slow (self, size, alignment, error);
+  return nebula_allocator_core_alloc_finish (self, ptr, size, alignment, error);
 }
 
 /**
@@ -708,12 +705,7 @@ nebula_allocator_deallocate_direct (gpointer   self,
   const NebulaCoreDirect *direct = nebula_allocator_core_get_direct (self);
   NebulaDirectResult result = direct->dealloc (self, ptr, size, alignment, error);
 
-  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    return TRUE;
-  if (result == NEBULA_DIRECT_FAILED)
-    return FALSE;
-
-  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+  return nebula_allocator_core_dealloc_finish (self, result, ptr, size, alignment, error);
 }
 
 /* The stack's inline pop (nebula_allocator_core_try_dealloc_kind() says

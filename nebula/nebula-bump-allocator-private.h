@@ -173,12 +173,9 @@ struct _BumpThread
   guint8              *last;        /* the newest block, for the top-block free */
   gboolean             dead;        /* its thread exited: the allocator owns it */
 
-  /* The thread's statistics shard of the allocator, kept while the
-   * thread holds the statistics slot @shard_slot (nebula-stats-private.h:
-   * a thread that gave its slot back, at exit, gets 0 or another slot,
-   * and the comparison sends it to the lookup); G_MAXUINT: none kept. */
-  NebulaStatsShard    *shard;
-  guint                shard_slot;
+  /* The thread's statistics shard of the allocator
+   * (nebula-stats-private.h). */
+  NebulaStatsShardCache shard;
 };
 
 /* The record the calling thread used last: an allocator used in a loop
@@ -369,11 +366,6 @@ block_span (NebulaBumpAllocator *self,
  * because direct_max_size is 0 in every other, and only a thread that
  * has a record for it. */
 
-void nebula_bump_thread_count_slow (NebulaBumpAllocator *self,
-                                    BumpThread          *thread,
-                                    gsize                allocated,
-                                    gsize                freed);
-
 /* The statistics of one allocation (@allocated bytes) or one free
  * (@freed bytes) by the calling thread, which owns @thread. */
 G_ALWAYS_INLINE static inline void
@@ -382,19 +374,7 @@ nebula_bump_thread_count (NebulaBumpAllocator *self,
                           gsize                allocated,
                           gsize                freed)
 {
-  if (!self->stats.enabled)
-    return;
-
-  if (G_UNLIKELY (thread->shard_slot != nebula_stats_thread_slot))
-    {
-      nebula_bump_thread_count_slow (self, thread, allocated, freed);
-      return;
-    }
-
-  if (allocated != 0)
-    nebula_stats_shard_add (thread->shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (thread->shard, 0, 1, 0, 0, freed);
+  nebula_stats_shard_cache_record (&self->stats, &thread->shard, allocated, freed);
 }
 
 /* The calling thread's record for @self if it is the last one it used,

@@ -168,7 +168,7 @@ thread_lookup (NebulaBumpAllocator *self)
     return nebula_bump_last_thread;
 
   thread = g_new0 (BumpThread, 1);
-  thread->shard_slot = G_MAXUINT;
+  nebula_stats_shard_cache_init (&thread->shard);
   __atomic_store_n (&thread->bump, self, __ATOMIC_RELAXED);
 
   nebula_mutex_lock (&threads_lock);
@@ -464,31 +464,6 @@ nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
   __atomic_fetch_add (&self->slice_generation, 1, __ATOMIC_RELEASE);
   free_dead_locked (self);
   nebula_mutex_unlock (&threads_lock);
-}
-
-/* The thread's shard is not kept, or was kept under a slot the thread
- * has given back: find it (and keep it), or count in the overflow shard. */
-void
-nebula_bump_thread_count_slow (NebulaBumpAllocator *self,
-                               BumpThread          *thread,
-                               gsize                allocated,
-                               gsize                freed)
-{
-  NebulaStatsShard *shard = nebula_stats_counters_shard (&self->stats);
-
-  if (shard == NULL)
-    {
-      thread->shard_slot = G_MAXUINT;
-      if (allocated != 0)
-        nebula_stats_counters_record_allocation (&self->stats, allocated);
-      else
-        nebula_stats_counters_record_deallocation (&self->stats, freed);
-      return;
-    }
-
-  thread->shard = shard;
-  thread->shard_slot = nebula_stats_thread_slot;
-  nebula_bump_thread_count (self, thread, allocated, freed);
 }
 
 /* The wrappers' direct path (nebula-allocator-core-private.h), published

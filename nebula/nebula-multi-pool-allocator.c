@@ -363,10 +363,10 @@ direct_layout_ok (NebulaMultiPoolAllocator *self,
                                                  NEBULA_MULTI_POOL_SMALL_STEP);
 }
 
-static gpointer
-multi_pool_direct_alloc (gpointer allocator,
-                         gsize    size,
-                         gsize    alignment)
+G_ALWAYS_INLINE static inline gpointer
+multi_pool_direct_alloc_inline (gpointer allocator,
+                                gsize    size,
+                                gsize    alignment)
 {
   NebulaMultiPoolAllocator *self = allocator;
   const NebulaCoreDirect *direct;
@@ -396,12 +396,12 @@ multi_pool_direct_alloc (gpointer allocator,
   return ptr;
 }
 
-static NebulaDirectResult
-multi_pool_direct_dealloc (gpointer   allocator,
-                           gpointer   ptr,
-                           gsize      size,
-                           gsize      alignment,
-                           GError   **error)
+G_ALWAYS_INLINE static inline NebulaDirectResult
+multi_pool_direct_dealloc_inline (gpointer   allocator,
+                                  gpointer   ptr,
+                                  gsize      size,
+                                  gsize      alignment,
+                                  GError   **error)
 {
   NebulaMultiPoolAllocator *self = allocator;
   const NebulaCoreDirect *direct;
@@ -436,10 +436,7 @@ multi_pool_direct_dealloc (gpointer   allocator,
   return result;
 }
 
-static const NebulaCoreDirect multi_pool_direct = {
-  multi_pool_direct_alloc,
-  multi_pool_direct_dealloc,
-};
+NEBULA_CORE_DIRECT_DEFINE (multi_pool, multi_pool_direct_alloc_inline, multi_pool_direct_dealloc_inline);
 
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)

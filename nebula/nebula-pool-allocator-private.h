@@ -526,12 +526,17 @@ NebulaDirectResult nebula_pool_magazine_give   (NebulaPoolAllocator  *self,
                                                 gpointer              ptr,
                                                 gsize                 size,
                                                 GError              **error);
-gboolean  nebula_pool_magazines_enabled        (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);
 gsize     nebula_pool_magazines_cached_blocks  (NebulaPoolAllocator  *self,
                                                 Slab                 *slab);
+
+static inline gboolean
+nebula_pool_magazines_enabled (NebulaPoolAllocator *self)
+{
+  return self->magazine_size != 0;
+}
 
 /* nebula-pool-magazine-limit.c: the magazines' size and limit. */
 gsize     nebula_pool_magazine_auto_size       (NebulaPoolAllocator  *self);

@@ -70,8 +70,9 @@
  *
  * A thread-safe pool without magazines (magazine_size 0) still gives each
  * thread a record, a magazine that caches nothing: its direct path
- * (shared_direct_alloc() below) takes and gives blocks on the shared list
- * and counts them there, so that no shared counter is written. */
+ * (shared_direct_alloc_inline() below) takes and gives blocks on the
+ * shared list and counts them there, so that no shared counter is
+ * written. */
 
 
 typedef struct
@@ -83,6 +84,7 @@ typedef struct
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
+  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool */
   guint                n;           /* blocks in @entries */
   PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;
@@ -350,6 +352,7 @@ magazine_lookup (NebulaPoolAllocator *self)
 
   magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
   magazine->reclaim = owners_fence ? OWNER_FENCES : 0;
+  nebula_stats_shard_cache_init (&magazine->shard);
   magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
@@ -668,12 +671,13 @@ direct_layout_ok (NebulaPoolAllocator *self,
                                                  self->block_alignment);
 }
 
-/* nebula_pool_magazine_take() and _give(), inline in the direct paths. */
+/* nebula_pool_magazine_take() and _give(), inline in the direct paths,
+ * on the magazine magazine_open() gave. */
 static inline gpointer
 magazine_take (NebulaPoolAllocator *self,
+               PoolMagazine        *magazine,
                gsize                size)
 {
-  PoolMagazine *magazine = magazine_open (self);
   gpointer block = magazine_pop (self, magazine, size);
 
   magazine_leave (magazine);
@@ -682,11 +686,11 @@ magazine_take (NebulaPoolAllocator *self,
 
 static inline NebulaDirectResult
 magazine_give (NebulaPoolAllocator  *self,
+               PoolMagazine         *magazine,
                gpointer              ptr,
                gsize                 size,
                GError              **error)
 {
-  PoolMagazine *magazine = magazine_open (self);
   Slab *slab = NULL;
 
   if (G_LIKELY (magazine->n < magazine_limit (self)))
@@ -711,7 +715,7 @@ gpointer
 nebula_pool_magazine_take (NebulaPoolAllocator *self,
                            gsize                size)
 {
-  return magazine_take (self, size);
+  return magazine_take (self, magazine_open (self), size);
 }
 
 /* A free of a block of the pool's layout, not NULL: DECLINED when the
@@ -724,64 +728,60 @@ nebula_pool_magazine_give (NebulaPoolAllocator  *self,
                            gsize                 size,
                            GError              **error)
 {
-  return magazine_give (self, ptr, size, error);
+  return magazine_give (self, magazine_open (self), ptr, size, error);
 }
 
-gboolean
-nebula_pool_magazines_enabled (NebulaPoolAllocator *self)
-{
-  return self->magazine_size != 0;
-}
-
-static gpointer
-magazine_direct_alloc (gpointer allocator,
-                       gsize    size,
-                       gsize    alignment)
+/* The bodies of the direct path (NEBULA_CORE_DIRECT_DEFINE()). */
+G_ALWAYS_INLINE static inline gpointer
+magazine_direct_alloc_inline (gpointer allocator,
+                              gsize    size,
+                              gsize    alignment)
 {
   NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
   gpointer block;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
     return NULL;
 
-  block = magazine_take (self, size);
+  magazine = magazine_open (self);
+  block = magazine_take (self, magazine, size);
   if (G_LIKELY (block != NULL))
-    nebula_stats_counters_record_allocation (&self->stats, size);
+    nebula_stats_shard_cache_record (&self->stats, &magazine->shard, size, 0);
   return block;
 }
 
-static NebulaDirectResult
-magazine_direct_dealloc (gpointer   allocator,
-                         gpointer   ptr,
-                         gsize      size,
-                         gsize      alignment,
-                         GError   **error)
+G_ALWAYS_INLINE static inline NebulaDirectResult
+magazine_direct_dealloc_inline (gpointer   allocator,
+                                gpointer   ptr,
+                                gsize      size,
+                                gsize      alignment,
+                                GError   **error)
 {
   NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
   NebulaDirectResult result;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
 
-  result = magazine_give (self, ptr, size, error);
+  magazine = magazine_open (self);
+  result = magazine_give (self, magazine, ptr, size, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    nebula_stats_counters_record_deallocation (&self->stats, size);
+    nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
   return result;
 }
 
-static const NebulaCoreDirect magazine_direct = {
-  magazine_direct_alloc,
-  magazine_direct_dealloc,
-};
+NEBULA_CORE_DIRECT_DEFINE (magazine, magazine_direct_alloc_inline, magazine_direct_dealloc_inline);
 
 /* The direct path of a thread-safe pool without magazines: the shared
  * list's steps, without growth (the vfunc grows the pool or says that it
  * cannot). The thread's record (a magazine that caches nothing) counts
  * the blocks taken and given back, so that no shared counter is written. */
-static gpointer
-shared_direct_alloc (gpointer allocator,
-                     gsize    size,
-                     gsize    alignment)
+G_ALWAYS_INLINE static inline gpointer
+shared_direct_alloc_inline (gpointer allocator,
+                            gsize    size,
+                            gsize    alignment)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -800,19 +800,20 @@ shared_direct_alloc (gpointer allocator,
   while ((block = nebula_pool_hand_out (self, &entry, size)) == NULL);
 
   count_one (&magazine->taken);
-  nebula_stats_counters_record_allocation (&self->stats, size);
+  nebula_stats_shard_cache_record (&self->stats, &magazine->shard, size, 0);
   return block;
 }
 
-static NebulaDirectResult
-shared_direct_dealloc (gpointer   allocator,
-                       gpointer   ptr,
-                       gsize      size,
-                       gsize      alignment,
-                       GError   **error)
+G_ALWAYS_INLINE static inline NebulaDirectResult
+shared_direct_dealloc_inline (gpointer   allocator,
+                              gpointer   ptr,
+                              gsize      size,
+                              gsize      alignment,
+                              GError   **error)
 {
   NebulaPoolAllocator *self = allocator;
   PoolEntry entry = { ptr, NULL };
+  PoolMagazine *magazine;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
     return NEBULA_DIRECT_DECLINED;
@@ -822,16 +823,14 @@ shared_direct_dealloc (gpointer   allocator,
     return NEBULA_DIRECT_FAILED;
 
   /* Before the push, so that the count never exceeds the blocks out. */
-  count_one (&magazine_find (self)->given);
+  magazine = magazine_find (self);
+  count_one (&magazine->given);
   nebula_pool_give_shared (self, &entry);
-  nebula_stats_counters_record_deallocation (&self->stats, size);
+  nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
   return NEBULA_DIRECT_DONE;
 }
 
-static const NebulaCoreDirect shared_direct = {
-  shared_direct_alloc,
-  shared_direct_dealloc,
-};
+NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dealloc_inline);
 
 /* At the end of a successful initialization: the pool's direct path, its
  * magazines' or, without, the shared list's, or a single-threaded pool's

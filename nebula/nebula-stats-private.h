@@ -207,6 +207,58 @@ nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
   nebula_stats_shard_add (shard, allocations, deallocations, reallocations, bytes_in, bytes_out);
 }
 
+/* A thread's statistics shard of one allocator, kept by a record only
+ * that thread uses (a thread-safe bump's record of a thread, a
+ * thread-safe pool's magazine): the lookup of nebula_stats_counters_shard()
+ * once, then one comparison per request. @slot is the statistics slot
+ * (nebula_stats_thread_slot) the shard was found under: a thread that gave
+ * its slot back, at exit, gets 0 or another slot, and the comparison
+ * sends it to the lookup; G_MAXUINT (what
+ * nebula_stats_shard_cache_init() sets, and the value for a thread
+ * beyond the last slot): none kept. The shard of a slot is the same
+ * while the counters live, so the cache never needs clearing. */
+typedef struct
+{
+  NebulaStatsShard *shard;
+  guint             slot;
+} NebulaStatsShardCache;
+
+static inline void
+nebula_stats_shard_cache_init (NebulaStatsShardCache *cache)
+{
+  cache->shard = NULL;
+  cache->slot = G_MAXUINT;
+}
+
+void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
+                                           NebulaStatsShardCache *cache,
+                                           gsize                  allocated,
+                                           gsize                  freed);
+
+/* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
+ * free of @freed bytes (not 0) by the thread that owns @cache, counted as
+ * nebula_stats_counters_record_allocation() and _deallocation() would. */
+G_ALWAYS_INLINE static inline void
+nebula_stats_shard_cache_record (NebulaStatsCounters   *counters,
+                                 NebulaStatsShardCache *cache,
+                                 gsize                  allocated,
+                                 gsize                  freed)
+{
+  if (!counters->enabled)
+    return;
+
+  if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
+    {
+      nebula_stats_shard_cache_record_slow (counters, cache, allocated, freed);
+      return;
+    }
+
+  if (allocated != 0)
+    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+}
+
 /* Plain mode: bytes_in_use is derived from the balance (see
  * _nebula_fast_stats_balance()), and nebula_stats_counters_plain_free()
  * settles the peak before taking bytes off it (_nebula_fast_stats_take()). */

@@ -393,6 +393,32 @@ nebula_stats_counters_init (NebulaStatsCounters *counters,
   counters->thread_safe = !!thread_safe;
 }
 
+/* The cache keeps no shard, or one found under a slot the thread has
+ * given back: find it (and keep it), or count in the overflow shard (a
+ * thread beyond the last slot, or counters that are not thread-safe). */
+void
+nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
+                                      NebulaStatsShardCache *cache,
+                                      gsize                  allocated,
+                                      gsize                  freed)
+{
+  NebulaStatsShard *shard = counters->thread_safe ? nebula_stats_counters_shard (counters) : NULL;
+
+  if (shard == NULL)
+    {
+      nebula_stats_shard_cache_init (cache);
+      if (allocated != 0)
+        nebula_stats_counters_record_allocation (counters, allocated);
+      else
+        nebula_stats_counters_record_deallocation (counters, freed);
+      return;
+    }
+
+  cache->shard = shard;
+  cache->slot = nebula_stats_thread_slot;
+  nebula_stats_shard_cache_record (counters, cache, allocated, freed);
+}
+
 void
 nebula_stats_counters_clear (NebulaStatsCounters *counters)
 {

@@ -731,6 +731,93 @@ test_odd_stride_single (void)
 }
 
 /* The tests above on a pool without magazines. */
+/* The statistics of the direct path are counted in each thread's shard,
+ * which its magazine keeps (NebulaStatsShardCache): still exact when
+ * threads come and go one after another (a new thread may take the
+ * statistics slot an exited one gave back, with its magazine's cache
+ * found again), when a thread uses two pools in turn (each magazine keeps
+ * its own pool's shard), and when the blocks a thread leaves live are
+ * freed by another thread. */
+typedef struct
+{
+  NebulaAllocator *pools[2];
+  gpointer         kept[2][16];
+  guint            round;
+} ShardRound;
+
+static gpointer
+shard_round_thread (gpointer data)
+{
+  ShardRound *work = data;
+
+  for (guint i = 0; i < 100 + work->round; i++)
+    {
+      for (guint p = 0; p < 2; p++)
+        {
+          gsize size = 1 + (i + p) % BLOCK_SIZE;
+          gpointer block = nebula_allocator_allocate (work->pools[p], size, 8, NULL);
+
+          g_assert_nonnull (block);
+          g_assert_true (nebula_allocator_deallocate (work->pools[p], block, size, 8, NULL));
+        }
+    }
+  for (guint p = 0; p < 2; p++)
+    for (guint k = 0; k < G_N_ELEMENTS (work->kept[p]); k++)
+      work->kept[p][k] = nebula_allocator_allocate (work->pools[p], BLOCK_SIZE, 8, NULL);
+  return NULL;
+}
+
+static guint64
+expected_bytes (guint n_round)
+{
+  guint64 bytes = 0;
+
+  for (guint i = 0; i < 100 + n_round; i++)
+    bytes += 1 + i % BLOCK_SIZE;
+  return bytes;
+}
+
+static void
+test_stats_shard_cache (void)
+{
+  g_autoptr(NebulaPoolAllocator) first = new_pool (TRUE);
+  g_autoptr(NebulaPoolAllocator) second = new_pool (FALSE);
+  ShardRound work = { { NEBULA_ALLOCATOR (first), NEBULA_ALLOCATOR (second) } };
+  guint64 allocations = 0, bytes = 0, bytes_second = 0;
+
+  for (work.round = 0; work.round < 6; work.round++)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      g_autoptr(NebulaAllocatorStats) stats_second = NULL;
+
+      g_thread_join (g_thread_new ("shard-round", shard_round_thread, &work));
+      allocations += 100 + work.round + 16;
+      /* Pool 1 sees sizes 1 + i % 64, pool 2 sizes 1 + (i + 1) % 64. */
+      bytes += expected_bytes (work.round);
+      bytes_second += expected_bytes (work.round + 1) - 1;
+
+      /* Live blocks of an exited thread, freed here. */
+      for (guint p = 0; p < 2; p++)
+        for (guint k = 0; k < G_N_ELEMENTS (work.kept[p]); k++)
+          g_assert_true (nebula_allocator_deallocate (work.pools[p], work.kept[p][k],
+                                                      BLOCK_SIZE, 8, NULL));
+
+      stats = nebula_allocator_get_stats (work.pools[0]);
+      stats_second = nebula_allocator_get_stats (work.pools[1]);
+      g_assert_cmpuint (stats->allocations, ==, allocations);
+      g_assert_cmpuint (stats->deallocations, ==, allocations);
+      g_assert_cmpuint (stats->total_bytes_allocated, ==, bytes + (work.round + 1) * 16 * BLOCK_SIZE);
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      g_assert_cmpuint (stats_second->allocations, ==, allocations);
+      g_assert_cmpuint (stats_second->deallocations, ==, allocations);
+      g_assert_cmpuint (stats_second->total_bytes_allocated, ==,
+                        bytes_second + (work.round + 1) * 16 * BLOCK_SIZE);
+      g_assert_cmpuint (stats_second->bytes_in_use, ==, 0);
+    }
+  g_assert_cmpuint (bytes_used (first), ==, 0);
+  g_assert_cmpuint (bytes_used (second), ==, 0);
+}
+
 static void
 run_without_magazines (gconstpointer data)
 {
@@ -763,6 +850,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/finalize", test_finalize_with_live_magazines);
   g_test_add_func ("/pool/magazine/direct-path", test_direct_path);
   g_test_add_func ("/pool/magazine/wide-states", test_wide_states);
+  g_test_add_func ("/pool/magazine/stats-shard-cache", test_stats_shard_cache);
   g_test_add_func ("/pool/odd-stride/block-start-index", test_block_start_index);
   g_test_add_func ("/pool/odd-stride/thread-safe", test_odd_stride_shared);
   g_test_add_func ("/pool/odd-stride/single-threaded", test_odd_stride_single);
@@ -772,6 +860,7 @@ main (int   argc,
   add_shared ("/pool/shared/reset", test_reset_voids_magazines);
   add_shared ("/pool/shared/finalize", test_finalize_with_live_magazines);
   add_shared ("/pool/shared/direct-path", test_direct_path);
+  add_shared ("/pool/shared/stats-shard-cache", test_stats_shard_cache);
 
   return g_test_run ();
 }
