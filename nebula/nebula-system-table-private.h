@@ -256,15 +256,17 @@ nebula_system_table_take_locked (NebulaSystemShard *shard,
   return NEBULA_SYSTEM_TABLE_TAKEN;
 }
 
-/* FALSE only when the table could not grow (out of memory). */
+/* FALSE only when the table could not grow (out of memory). @thread_safe
+ * must be the table's: the System allocator's direct path passes it as a
+ * constant, one path per mode; nebula_system_table_insert() reads it. */
 static inline gboolean
-nebula_system_table_insert (NebulaSystemTable *table,
+nebula_system_table_insert_as (NebulaSystemTable *table,
                             gpointer           ptr,
-                            gsize              size)
+                            gsize              size,
+                            gboolean           thread_safe)
 {
   guint64 hash = nebula_system_table_hash (ptr);
   NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
-  gboolean thread_safe = table->thread_safe;
 
   if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
     return nebula_system_table_insert_slow (table, shard, ptr, size, hash, FALSE);
@@ -277,16 +279,17 @@ nebula_system_table_insert (NebulaSystemTable *table,
 }
 
 /* Removes @ptr if it is live with @size; *@found_size (may be %NULL) gets
- * the size it was recorded with when the result is WRONG_SIZE. */
+ * the size it was recorded with when the result is WRONG_SIZE.
+ * @thread_safe: the table's, as for nebula_system_table_insert_as(). */
 static inline NebulaSystemTableResult
-nebula_system_table_take (NebulaSystemTable *table,
+nebula_system_table_take_as (NebulaSystemTable *table,
                           gpointer           ptr,
                           gsize              size,
+                          gboolean           thread_safe,
                           gsize             *found_size)
 {
   guint64 hash = nebula_system_table_hash (ptr);
   NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
-  gboolean thread_safe = table->thread_safe;
   NebulaSystemTableResult result;
 
   if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
@@ -295,6 +298,23 @@ nebula_system_table_take (NebulaSystemTable *table,
   result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
   nebula_system_table_unlock (thread_safe, shard);
   return result;
+}
+
+static inline gboolean
+nebula_system_table_insert (NebulaSystemTable *table,
+                            gpointer           ptr,
+                            gsize              size)
+{
+  return nebula_system_table_insert_as (table, ptr, size, table->thread_safe);
+}
+
+static inline NebulaSystemTableResult
+nebula_system_table_take (NebulaSystemTable *table,
+                          gpointer           ptr,
+                          gsize              size,
+                          gsize             *found_size)
+{
+  return nebula_system_table_take_as (table, ptr, size, table->thread_safe, found_size);
 }
 
 G_END_DECLS
