@@ -292,25 +292,35 @@ void nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
 /* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
  * free of @freed bytes (not 0) into thread-safe, enabled @counters whose
  * key is @key, counted as nebula_stats_counters_record_allocation() and
- * _deallocation() would. */
+ * _deallocation() would, if the thread's cache holds their shard; FALSE,
+ * with nothing counted, if not (a caller that keeps no value across the
+ * call then ends in nebula_stats_thread_cache_record()). */
+G_ALWAYS_INLINE static inline gboolean
+nebula_stats_thread_cache_try_record (guint64 key,
+                                      gsize   allocated,
+                                      gsize   freed)
+{
+  NebulaStatsThreadCache *cache = &nebula_stats_thread_cache;
+
+  if (G_UNLIKELY (cache->key != key))
+    return FALSE;
+
+  if (allocated != 0)
+    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  return TRUE;
+}
+
+/* The same, finding the shard when the cache holds another. */
 G_ALWAYS_INLINE static inline void
 nebula_stats_thread_cache_record (NebulaStatsCounters *counters,
                                   guint64              key,
                                   gsize                allocated,
                                   gsize                freed)
 {
-  NebulaStatsThreadCache *cache = &nebula_stats_thread_cache;
-
-  if (G_UNLIKELY (cache->key != key))
-    {
-      nebula_stats_thread_cache_record_slow (counters, key, allocated, freed);
-      return;
-    }
-
-  if (allocated != 0)
-    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  if (G_UNLIKELY (!nebula_stats_thread_cache_try_record (key, allocated, freed)))
+    nebula_stats_thread_cache_record_slow (counters, key, allocated, freed);
 }
 
 /* Plain mode: bytes_in_use is derived from the balance (see

@@ -451,7 +451,7 @@ nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
 
   nebula_stats_thread_cache.key = key;
   nebula_stats_thread_cache.shard = shard;
-  nebula_stats_thread_cache_record (counters, key, allocated, freed);
+  nebula_stats_thread_cache_try_record (key, allocated, freed);
 }
 
 void

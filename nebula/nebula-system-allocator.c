@@ -495,30 +495,108 @@ direct_layout_ok (gsize size,
 /* What the direct path counts, for each mode it is built for: nothing
  * (@stats FALSE), the plain counters (@thread_safe FALSE) or the calling
  * thread's shard, which the thread keeps in its cache between requests
- * (nebula_stats_thread_cache_record(): one comparison instead of the
+ * (nebula_stats_thread_cache_try_record(): one comparison instead of the
  * lookup). Counted as nebula_stats_counters_record_allocation() and
- * _deallocation() count; the direct path never sees size 0. */
-G_ALWAYS_INLINE static inline void
-direct_record (NebulaSystemAllocator *self,
-               gboolean               thread_safe,
-               gboolean               stats,
-               gsize                  allocated,
-               gsize                  freed)
+ * _deallocation() count; the direct path never sees size 0. FALSE, with
+ * nothing counted, when the thread's cache holds another allocator's
+ * shard: record_request() then counts. */
+G_ALWAYS_INLINE static inline gboolean
+direct_try_record (NebulaSystemAllocator *self,
+                   gboolean               thread_safe,
+                   gboolean               stats,
+                   gsize                  allocated,
+                   gsize                  freed)
 {
   if (!stats)
-    return;
+    return TRUE;
   if (thread_safe)
-    nebula_stats_thread_cache_record (&self->stats, self->stats_key, allocated, freed);
-  else if (allocated != 0)
+    return nebula_stats_thread_cache_try_record (self->stats_key, allocated, freed);
+  if (allocated != 0)
     _nebula_fast_stats_count_alloc (&self->stats.plain, allocated);
   else
     _nebula_fast_stats_count_free (&self->stats.plain, freed);
+  return TRUE;
+}
+
+/* Counts a request of the direct path in any mode, finding the thread's
+ * shard if it must. */
+static void
+record_request (NebulaSystemAllocator *self,
+                gsize                  allocated,
+                gsize                  freed)
+{
+  if (self->stats.enabled && self->stats.thread_safe)
+    nebula_stats_thread_cache_record (&self->stats, self->stats_key, allocated, freed);
+  else
+    direct_try_record (self, FALSE, self->stats.enabled, allocated, freed);
+}
+
+/* The rare ends of the direct path, out of line and each the last call of
+ * the path that reaches it, so that the common path keeps nothing across
+ * malloc() but @self and @size, and nothing across free(). */
+
+/* After malloc(): the table's lock was taken or its shard full. %NULL (the
+ * block freed) when the table could not grow: the exported path then
+ * serves the request or says what is wrong. */
+static G_NO_INLINE gpointer
+direct_alloc_insert (NebulaSystemAllocator *self,
+                     gpointer               ptr,
+                     gsize                  size)
+{
+  if (G_UNLIKELY (!nebula_system_table_insert (self->live, ptr, size)))
+    {
+      free (ptr);
+      return NULL;
+    }
+  record_request (self, size, 0);
+  return ptr;
+}
+
+/* After malloc() (and the table): the thread's statistics cache held
+ * another allocator's shard. */
+static G_NO_INLINE gpointer
+direct_alloc_record (NebulaSystemAllocator *self,
+                     gpointer               ptr,
+                     gsize                  size)
+{
+  record_request (self, size, 0);
+  return ptr;
+}
+
+/* A free whose statistics the thread's cache could not take: count, then
+ * free. TRUE. */
+static G_NO_INLINE gboolean
+direct_free_counted (NebulaSystemAllocator *self,
+                     gpointer               ptr,
+                     gsize                  size)
+{
+  record_request (self, 0, size);
+  free (ptr);
+  return TRUE;
+}
+
+/* A checked free whose uncontended take did not end it (@result): wait
+ * for the lock if it was taken, report a bad pointer or size, or count
+ * and free. */
+static G_NO_INLINE gboolean
+direct_dealloc_rest (NebulaSystemAllocator    *self,
+                     NebulaSystemTableResult   result,
+                     gpointer                  ptr,
+                     gsize                     size,
+                     GError                  **error)
+{
+  if (result == NEBULA_SYSTEM_TABLE_BUSY)
+    result = nebula_system_table_take_contended (self->live, ptr, size, NULL);
+  if (!check_result (self, result, ptr, size, error))
+    return FALSE;
+  return direct_free_counted (self, ptr, size);
 }
 
 /* @checked (the table of live blocks), @thread_safe and @stats
  * (track-stats) are constants in each instance of the path below, one per
  * mode, so that each carries only the code, tests and registers its mode
- * needs. */
+ * needs. %NULL: declined (a layout malloc() does not serve as is, a
+ * refusal, a table that could not grow). */
 G_ALWAYS_INLINE static inline gpointer
 direct_alloc (NebulaSystemAllocator *self,
               gsize                  size,
@@ -535,18 +613,15 @@ direct_alloc (NebulaSystemAllocator *self,
   ptr = malloc (size);
   if (G_UNLIKELY (ptr == NULL))
     return NULL;
-  if (checked && G_UNLIKELY (!nebula_system_table_insert_as (self->live, ptr, size, thread_safe)))
-    {
-      free (ptr);
-      return NULL;
-    }
-
-  direct_record (self, thread_safe, stats, size, 0);
+  if (checked && G_UNLIKELY (!nebula_system_table_try_insert (self->live, ptr, size, thread_safe)))
+    return direct_alloc_insert (self, ptr, size);
+  if (G_UNLIKELY (!direct_try_record (self, thread_safe, stats, size, 0)))
+    return direct_alloc_record (self, ptr, size);
   return ptr;
 }
 
 /* The free is counted before free() runs: then nothing is live across
- * the call but the return value. */
+ * the call. Declines a layout the direct path does not serve, and %NULL. */
 G_ALWAYS_INLINE static inline NebulaDirectResult
 direct_dealloc (NebulaSystemAllocator  *self,
                 gpointer                ptr,
@@ -561,51 +636,82 @@ direct_dealloc (NebulaSystemAllocator  *self,
     return NEBULA_DIRECT_DECLINED;
   if (checked)
     {
-      NebulaSystemTableResult result = nebula_system_table_take_as (self->live, ptr, size,
-                                                                    thread_safe, NULL);
+      NebulaSystemTableResult result = nebula_system_table_try_take (self->live, ptr, size,
+                                                                     thread_safe, NULL);
 
-      if (!check_result (self, result, ptr, size, error))
-        return NEBULA_DIRECT_FAILED;
+      if (G_UNLIKELY (result != NEBULA_SYSTEM_TABLE_TAKEN))
+        return direct_dealloc_rest (self, result, ptr, size, error) ? NEBULA_DIRECT_DONE
+                                                                    : NEBULA_DIRECT_FAILED;
     }
+  if (G_UNLIKELY (!direct_try_record (self, thread_safe, stats, 0, size)))
+    return direct_free_counted (self, ptr, size) ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_FAILED;
 
-  direct_record (self, thread_safe, stats, 0, size);
   free (ptr);
   return NEBULA_DIRECT_DONE;
 }
 
-/* One direct path per mode, each a NebulaCoreDirect @name##_direct
- * (nebula-allocator-core-private.h): its alloc and dealloc, and the whole
- * request, which the dispatch jumps to and which passes what they decline
- * to the exported path. */
-#define DEFINE_SYSTEM_DIRECT(name, checked, thread_safe, stats)                            \
-  G_ALWAYS_INLINE static inline gpointer                                                   \
-  name##_alloc_body (gpointer self,                                                        \
-                     gsize    size,                                                        \
-                     gsize    alignment)                                                   \
-  {                                                                                        \
-    return direct_alloc (self, size, alignment, checked, thread_safe, stats);              \
-  }                                                                                        \
-                                                                                           \
-  G_ALWAYS_INLINE static inline NebulaDirectResult                                         \
-  name##_dealloc_body (gpointer   self,                                                    \
-                       gpointer   ptr,                                                     \
-                       gsize      size,                                                    \
-                       gsize      alignment,                                               \
-                       GError   **error)                                                   \
-  {                                                                                        \
-    return direct_dealloc (self, ptr, size, alignment, checked, thread_safe, stats, error); \
-  }                                                                                        \
-                                                                                           \
-  NEBULA_CORE_DIRECT_DEFINE (name, name##_alloc_body, name##_dealloc_body);
+/* One direct path per mode, each a NebulaCoreDirect @name: its alloc and
+ * dealloc, and the whole request (see nebula_allocator_core_alloc_finish()
+ * and _dealloc_finish()), which the dispatch jumps to. @alignment and
+ * @error are needed after malloc() only to pass a declined request on:
+ * volatile copies keep them in the frame instead of two more saved
+ * registers (four instructions per allocation). */
+#define DEFINE_SYSTEM_DIRECT(name, checked, thread_safe, stats)                               \
+  static gpointer                                                                            \
+  name##_alloc (gpointer self,                                                               \
+                gsize    size,                                                               \
+                gsize    alignment)                                                          \
+  {                                                                                          \
+    return direct_alloc (self, size, alignment, checked, thread_safe, stats);                \
+  }                                                                                          \
+                                                                                             \
+  static NebulaDirectResult                                                                  \
+  name##_dealloc (gpointer   self,                                                           \
+                  gpointer   ptr,                                                            \
+                  gsize      size,                                                           \
+                  gsize      alignment,                                                      \
+                  GError   **error)                                                          \
+  {                                                                                          \
+    return direct_dealloc (self, ptr, size, alignment, checked, thread_safe, stats, error);   \
+  }                                                                                          \
+                                                                                             \
+  static gpointer                                                                            \
+  name##_alloc_all (gpointer   self,                                                         \
+                    gsize      size,                                                         \
+                    gsize      alignment,                                                    \
+                    GError   **error)                                                        \
+  {                                                                                          \
+    volatile gsize kept_alignment = alignment;                                               \
+    GError **volatile kept_error = error;                                                    \
+    gpointer ptr = direct_alloc (self, size, alignment, checked, thread_safe, stats);         \
+                                                                                             \
+    return nebula_allocator_core_alloc_finish (self, ptr, size, kept_alignment, kept_error); \
+  }                                                                                          \
+                                                                                             \
+  static gboolean                                                                            \
+  name##_dealloc_all (gpointer   self,                                                       \
+                      gpointer   ptr,                                                        \
+                      gsize      size,                                                       \
+                      gsize      alignment,                                                  \
+                      GError   **error)                                                      \
+  {                                                                                          \
+    return nebula_allocator_core_dealloc_finish (                                            \
+      self, direct_dealloc (self, ptr, size, alignment, checked, thread_safe, stats, error),  \
+      ptr, size, alignment, error);                                                          \
+  }                                                                                          \
+                                                                                             \
+  static const NebulaCoreDirect name = {                                                     \
+    name##_alloc, name##_dealloc, name##_alloc_all, name##_dealloc_all,                      \
+  };
 
-DEFINE_SYSTEM_DIRECT (checked_shared_stats, TRUE, TRUE, TRUE)
-DEFINE_SYSTEM_DIRECT (checked_shared, TRUE, TRUE, FALSE)
-DEFINE_SYSTEM_DIRECT (checked_plain_stats, TRUE, FALSE, TRUE)
-DEFINE_SYSTEM_DIRECT (checked_plain, TRUE, FALSE, FALSE)
-DEFINE_SYSTEM_DIRECT (unchecked_shared_stats, FALSE, TRUE, TRUE)
-DEFINE_SYSTEM_DIRECT (unchecked_shared, FALSE, TRUE, FALSE)
-DEFINE_SYSTEM_DIRECT (unchecked_plain_stats, FALSE, FALSE, TRUE)
-DEFINE_SYSTEM_DIRECT (unchecked_plain, FALSE, FALSE, FALSE)
+DEFINE_SYSTEM_DIRECT (checked_shared_stats_direct, TRUE, TRUE, TRUE)
+DEFINE_SYSTEM_DIRECT (checked_shared_direct, TRUE, TRUE, FALSE)
+DEFINE_SYSTEM_DIRECT (checked_plain_stats_direct, TRUE, FALSE, TRUE)
+DEFINE_SYSTEM_DIRECT (checked_plain_direct, TRUE, FALSE, FALSE)
+DEFINE_SYSTEM_DIRECT (unchecked_shared_stats_direct, FALSE, TRUE, TRUE)
+DEFINE_SYSTEM_DIRECT (unchecked_shared_direct, FALSE, TRUE, FALSE)
+DEFINE_SYSTEM_DIRECT (unchecked_plain_stats_direct, FALSE, FALSE, TRUE)
+DEFINE_SYSTEM_DIRECT (unchecked_plain_direct, FALSE, FALSE, FALSE)
 
 /* Indexed by check-frees, thread-safe, track-stats. */
 static const NebulaCoreDirect *const system_directs[2][2][2] = {
