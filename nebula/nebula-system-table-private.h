@@ -51,7 +51,9 @@ void                     nebula_system_table_foreach    (NebulaSystemTable     *
                                                          gpointer               user_data,
                                                          gboolean               clear);
 
-/* Totals, each shard read under its lock: blocks and bytes. */
+/* Totals, each shard read under its lock: blocks and bytes. The bytes
+ * are summed over the entries (a shard keeps no byte count: one counter
+ * fewer to update per call, issue 18), so a read walks the table. */
 void                     nebula_system_table_totals     (NebulaSystemTable     *table,
                                                          guint64               *n_blocks,
                                                          guint64               *n_bytes);
@@ -78,7 +80,6 @@ typedef union
     gsize              n_entries;
     gsize              limit;     /* grow at this many entries: half the
                                      capacity, 0 before the first insert */
-    guint64            n_bytes;
     NebulaSystemEntry *entries;
   } s;
   guint8 padding[64];             /* one cache line each: threads on
@@ -180,16 +181,9 @@ nebula_system_table_put_locked (NebulaSystemShard *shard,
 {
   NebulaSystemEntry *entry = &shard->s.entries[nebula_system_table_find_slot (shard, ptr, hash)];
 
-  /* The counters first: the entry's stores could alias them. */
+  /* The count first: the entry's stores could alias it. */
   if (entry->ptr == NULL)
-    {
-      shard->s.n_entries++;
-      shard->s.n_bytes += size;
-    }
-  else
-    {
-      shard->s.n_bytes += size - entry->size;
-    }
+    shard->s.n_entries++;
   entry->ptr = ptr;
   entry->size = size;
 }
@@ -206,7 +200,6 @@ nebula_system_table_remove_at (NebulaSystemShard *shard,
   gsize j = i;
 
   shard->s.n_entries--;
-  shard->s.n_bytes -= entries[i].size;
 
   for (;;)
     {

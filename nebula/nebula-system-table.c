@@ -206,7 +206,6 @@ nebula_system_table_foreach (NebulaSystemTable     *table,
             {
               memset (shard->s.entries, 0, (shard->s.mask + 1) * sizeof (NebulaSystemEntry));
               shard->s.n_entries = 0;
-              shard->s.n_bytes = 0;
             }
         }
       nebula_system_table_unlock (table->thread_safe, shard);
@@ -226,7 +225,8 @@ nebula_system_table_totals (NebulaSystemTable *table,
 
       shard_lock (table, shard);
       blocks += shard->s.n_entries;
-      bytes += shard->s.n_bytes;
+      for (gsize i = 0; shard->s.entries != NULL && i <= shard->s.mask; i++)
+        bytes += shard->s.entries[i].size;
       nebula_system_table_unlock (table->thread_safe, shard);
     }
 
