@@ -56,10 +56,12 @@
  *
  * - An allocator is finalized while other threads still hold slots: the
  *   table, pages and shards belong to the allocator and go with it. Threads
- *   keep nothing that points into a table (only a slot number), so there is
- *   nothing to leak and nothing left dangling; a thread that exits later
- *   only touches the bitmap. Thread exit and finalize therefore never race
- *   on shared memory.
+ *   keep a slot number and, in nebula_stats_thread_cache, at most one
+ *   shard pointer under a key that no other counters ever get, so a
+ *   shard freed with its allocator is never reached again: there is
+ *   nothing to leak and nothing used dangling; a thread that exits later
+ *   only touches the bitmap and its own cache. Thread exit and finalize
+ *   therefore never race on shared memory.
  *
  * - More than MAX_SLOTS threads alive at once: the extra threads share one
  *   overflow shard per table, under a mutex. Correct, only slower.
