@@ -259,6 +259,70 @@ nebula_stats_shard_cache_record (NebulaStatsCounters   *counters,
     nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
 }
 
+/* The calling thread's shard of the thread-safe counters it last recorded
+ * into through nebula_stats_thread_cache_record(): for an allocator that
+ * keeps no record of a thread to hold a NebulaStatsShardCache in (the
+ * System allocator, issue 18), one comparison per request instead of the
+ * lookup of nebula_stats_counters_shard(). One entry per thread, so a
+ * thread that alternates between two such allocators looks up its shard
+ * each time (correct, only slower). @key: what
+ * nebula_stats_cache_key_new() gave the counters, 0 for none. Keys are
+ * never reused, so the shard of counters cleared since is never touched
+ * again; the slot's release at thread exit (nebula-stats.c) empties the
+ * cache, so a shard found under a slot given back is not used either. */
+typedef struct
+{
+  guint64           key;
+  NebulaStatsShard *shard;
+} NebulaStatsThreadCache;
+
+extern __thread NebulaStatsThreadCache nebula_stats_thread_cache
+  __attribute__ ((tls_model ("initial-exec")));
+
+/* A key no other counters ever had, never 0: a caller takes one after
+ * each nebula_stats_counters_init() of its counters (the shard table
+ * goes with nebula_stats_counters_clear(), which init calls). */
+guint64 nebula_stats_cache_key_new (void);
+
+void nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
+                                            guint64              key,
+                                            gsize                allocated,
+                                            gsize                freed);
+
+/* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
+ * free of @freed bytes (not 0) into thread-safe, enabled @counters whose
+ * key is @key, counted as nebula_stats_counters_record_allocation() and
+ * _deallocation() would, if the thread's cache holds their shard; FALSE,
+ * with nothing counted, if not (a caller that keeps no value across the
+ * call then ends in nebula_stats_thread_cache_record()). */
+G_ALWAYS_INLINE static inline gboolean
+nebula_stats_thread_cache_try_record (guint64 key,
+                                      gsize   allocated,
+                                      gsize   freed)
+{
+  NebulaStatsThreadCache *cache = &nebula_stats_thread_cache;
+
+  if (G_UNLIKELY (cache->key != key))
+    return FALSE;
+
+  if (allocated != 0)
+    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  return TRUE;
+}
+
+/* The same, finding the shard when the cache holds another. */
+G_ALWAYS_INLINE static inline void
+nebula_stats_thread_cache_record (NebulaStatsCounters *counters,
+                                  guint64              key,
+                                  gsize                allocated,
+                                  gsize                freed)
+{
+  if (G_UNLIKELY (!nebula_stats_thread_cache_try_record (key, allocated, freed)))
+    nebula_stats_thread_cache_record_slow (counters, key, allocated, freed);
+}
+
 /* Plain mode: bytes_in_use is derived from the balance (see
  * _nebula_fast_stats_balance()), and nebula_stats_counters_plain_free()
  * settles the peak before taking bytes off it (_nebula_fast_stats_take()). */

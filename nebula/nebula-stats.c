@@ -56,10 +56,12 @@
  *
  * - An allocator is finalized while other threads still hold slots: the
  *   table, pages and shards belong to the allocator and go with it. Threads
- *   keep nothing that points into a table (only a slot number), so there is
- *   nothing to leak and nothing left dangling; a thread that exits later
- *   only touches the bitmap. Thread exit and finalize therefore never race
- *   on shared memory.
+ *   keep a slot number and, in nebula_stats_thread_cache, at most one
+ *   shard pointer under a key that no other counters ever get, so a
+ *   shard freed with its allocator is never reached again: there is
+ *   nothing to leak and nothing used dangling; a thread that exits later
+ *   only touches the bitmap and its own cache. Thread exit and finalize
+ *   therefore never race on shared memory.
  *
  * - More than MAX_SLOTS threads alive at once: the extra threads share one
  *   overflow shard per table, under a mutex. Correct, only slower.
@@ -117,6 +119,8 @@ G_STATIC_ASSERT (sizeof (NebulaStatsPlain) == 9 * sizeof (guint64));
 /* initial-exec: one instruction to reach it, even in the shared library. */
 __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
 
+__thread NebulaStatsThreadCache nebula_stats_thread_cache __attribute__ ((tls_model ("initial-exec")));
+
 /* Bit n set: slot n + 1 is held by a live thread. Claimed and released
  * with atomics: the release of the old owner happens before the claim of
  * the next one, so its last shard writes are visible to the new owner. */
@@ -130,8 +134,10 @@ release_slot (gpointer data)
   __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
                       __ATOMIC_RELEASE);
 
-  /* A destructor that records after this one claims a fresh slot. */
+  /* A destructor that records after this one claims a fresh slot, and
+   * finds its shard again. */
   nebula_stats_thread_slot = 0;
+  nebula_stats_thread_cache.key = 0;
 }
 
 static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);
@@ -417,6 +423,37 @@ nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
   cache->shard = shard;
   cache->slot = nebula_stats_thread_slot;
   nebula_stats_shard_cache_record (counters, cache, allocated, freed);
+}
+
+guint64
+nebula_stats_cache_key_new (void)
+{
+  static guint64 last_key;
+
+  return __atomic_add_fetch (&last_key, 1, __ATOMIC_RELAXED);
+}
+
+/* The thread's cache holds another allocator's shard, or none: find this
+ * one (and keep it), or count in the overflow shard (a thread beyond the
+ * last slot, whose requests all go there). */
+void
+nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
+                                       guint64              key,
+                                       gsize                allocated,
+                                       gsize                freed)
+{
+  NebulaStatsShard *shard = nebula_stats_counters_shard (counters);
+
+  if (shard == NULL)
+    {
+      nebula_stats_counters_record_overflow (counters, allocated != 0, allocated == 0, 0,
+                                             allocated, freed);
+      return;
+    }
+
+  nebula_stats_thread_cache.key = key;
+  nebula_stats_thread_cache.shard = shard;
+  nebula_stats_thread_cache_try_record (key, allocated, freed);
 }
 
 void

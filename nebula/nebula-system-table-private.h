@@ -22,6 +22,8 @@ typedef enum
   NEBULA_SYSTEM_TABLE_TAKEN,       /* it was live with that size: now gone */
   NEBULA_SYSTEM_TABLE_ABSENT,      /* not a live block (foreign or freed) */
   NEBULA_SYSTEM_TABLE_WRONG_SIZE,  /* live, with another size: kept */
+  NEBULA_SYSTEM_TABLE_BUSY,        /* only nebula_system_table_try_take():
+                                    * the lock was taken, nothing done */
 } NebulaSystemTableResult;
 
 typedef void (*NebulaSystemTableFunc) (gpointer ptr,
@@ -49,7 +51,9 @@ void                     nebula_system_table_foreach    (NebulaSystemTable     *
                                                          gpointer               user_data,
                                                          gboolean               clear);
 
-/* Totals, each shard read under its lock: blocks and bytes. */
+/* Totals, each shard read under its lock: blocks and bytes. The bytes
+ * are summed over the entries (a shard keeps no byte count: one counter
+ * fewer to update per call, issue 18), so a read walks the table. */
 void                     nebula_system_table_totals     (NebulaSystemTable     *table,
                                                          guint64               *n_blocks,
                                                          guint64               *n_bytes);
@@ -74,7 +78,8 @@ typedef union
     gint               lock;
     gsize              mask;      /* capacity - 1, or 0 before the first insert */
     gsize              n_entries;
-    guint64            n_bytes;
+    gsize              limit;     /* grow at this many entries: half the
+                                     capacity, 0 before the first insert */
     NebulaSystemEntry *entries;
   } s;
   guint8 padding[64];             /* one cache line each: threads on
@@ -88,20 +93,15 @@ struct _NebulaSystemTable
 };
 
 /* Out of line (nebula-system-table.c): waiting for a taken lock; an insert
- * that found the lock taken (@locked FALSE) or the shard full; a take
- * that found the lock taken. */
+ * or a take that the uncontended paths below left (the lock taken, or the
+ * shard full): the whole request, waiting for the lock. */
 void                     nebula_system_table_lock_contended (NebulaSystemShard *shard);
 gboolean                 nebula_system_table_insert_slow    (NebulaSystemTable *table,
-                                                             NebulaSystemShard *shard,
                                                              gpointer           ptr,
-                                                             gsize              size,
-                                                             guint64            hash,
-                                                             gboolean           locked);
+                                                             gsize              size);
 NebulaSystemTableResult  nebula_system_table_take_contended (NebulaSystemTable *table,
-                                                             NebulaSystemShard *shard,
                                                              gpointer           ptr,
                                                              gsize              size,
-                                                             guint64            hash,
                                                              gsize             *found_size);
 
 static inline guint64
@@ -169,7 +169,7 @@ nebula_system_table_find_slot (const NebulaSystemShard *shard,
 static inline gboolean
 nebula_system_table_needs_growth (const NebulaSystemShard *shard)
 {
-  return shard->s.entries == NULL || (shard->s.n_entries + 1) * 2 > shard->s.mask + 1;
+  return shard->s.n_entries >= shard->s.limit;
 }
 
 /* Records @ptr in a locked shard with room for it. */
@@ -181,16 +181,9 @@ nebula_system_table_put_locked (NebulaSystemShard *shard,
 {
   NebulaSystemEntry *entry = &shard->s.entries[nebula_system_table_find_slot (shard, ptr, hash)];
 
-  /* The counters first: the entry's stores could alias them. */
+  /* The count first: the entry's stores could alias it. */
   if (entry->ptr == NULL)
-    {
-      shard->s.n_entries++;
-      shard->s.n_bytes += size;
-    }
-  else
-    {
-      shard->s.n_bytes += size - entry->size;
-    }
+    shard->s.n_entries++;
   entry->ptr = ptr;
   entry->size = size;
 }
@@ -207,7 +200,6 @@ nebula_system_table_remove_at (NebulaSystemShard *shard,
   gsize j = i;
 
   shard->s.n_entries--;
-  shard->s.n_bytes -= entries[i].size;
 
   for (;;)
     {
@@ -256,45 +248,80 @@ nebula_system_table_take_locked (NebulaSystemShard *shard,
   return NEBULA_SYSTEM_TABLE_TAKEN;
 }
 
-/* FALSE only when the table could not grow (out of memory). */
+/* The uncontended insert: FALSE, with nothing done, when the shard's lock
+ * is taken or the shard must grow (nebula_system_table_insert_slow() then
+ * does it all). @thread_safe must be the table's: the System allocator's
+ * direct path passes it as a constant, one path per mode. */
 static inline gboolean
-nebula_system_table_insert (NebulaSystemTable *table,
-                            gpointer           ptr,
-                            gsize              size)
+nebula_system_table_try_insert (NebulaSystemTable *table,
+                                gpointer           ptr,
+                                gsize              size,
+                                gboolean           thread_safe)
 {
   guint64 hash = nebula_system_table_hash (ptr);
   NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
-  gboolean thread_safe = table->thread_safe;
 
   if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
-    return nebula_system_table_insert_slow (table, shard, ptr, size, hash, FALSE);
+    return FALSE;
   if (G_UNLIKELY (nebula_system_table_needs_growth (shard)))
-    return nebula_system_table_insert_slow (table, shard, ptr, size, hash, TRUE);
+    {
+      nebula_system_table_unlock (thread_safe, shard);
+      return FALSE;
+    }
 
   nebula_system_table_put_locked (shard, ptr, size, hash);
   nebula_system_table_unlock (thread_safe, shard);
   return TRUE;
 }
 
-/* Removes @ptr if it is live with @size; *@found_size (may be %NULL) gets
- * the size it was recorded with when the result is WRONG_SIZE. */
+/* The uncontended take: removes @ptr if it is live with @size; BUSY, with
+ * nothing done, when the shard's lock is taken
+ * (nebula_system_table_take_contended() then waits for it). *@found_size
+ * (may be %NULL) gets the size @ptr was recorded with when the result is
+ * WRONG_SIZE. @thread_safe: the table's, as for an insert. */
+static inline NebulaSystemTableResult
+nebula_system_table_try_take (NebulaSystemTable *table,
+                              gpointer           ptr,
+                              gsize              size,
+                              gboolean           thread_safe,
+                              gsize             *found_size)
+{
+  guint64 hash = nebula_system_table_hash (ptr);
+  NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
+  NebulaSystemTableResult result;
+
+  if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
+    return NEBULA_SYSTEM_TABLE_BUSY;
+
+  result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
+  nebula_system_table_unlock (thread_safe, shard);
+  return result;
+}
+
+/* FALSE only when the table could not grow (out of memory). */
+static inline gboolean
+nebula_system_table_insert (NebulaSystemTable *table,
+                            gpointer           ptr,
+                            gsize              size)
+{
+  if (G_LIKELY (nebula_system_table_try_insert (table, ptr, size, table->thread_safe)))
+    return TRUE;
+  return nebula_system_table_insert_slow (table, ptr, size);
+}
+
+/* As nebula_system_table_try_take(), waiting for a taken lock: never BUSY. */
 static inline NebulaSystemTableResult
 nebula_system_table_take (NebulaSystemTable *table,
                           gpointer           ptr,
                           gsize              size,
                           gsize             *found_size)
 {
-  guint64 hash = nebula_system_table_hash (ptr);
-  NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
-  gboolean thread_safe = table->thread_safe;
-  NebulaSystemTableResult result;
+  NebulaSystemTableResult result = nebula_system_table_try_take (table, ptr, size,
+                                                                 table->thread_safe, found_size);
 
-  if (G_UNLIKELY (!nebula_system_table_try_lock (thread_safe, shard)))
-    return nebula_system_table_take_contended (table, shard, ptr, size, hash, found_size);
-
-  result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
-  nebula_system_table_unlock (thread_safe, shard);
-  return result;
+  if (G_LIKELY (result != NEBULA_SYSTEM_TABLE_BUSY))
+    return result;
+  return nebula_system_table_take_contended (table, ptr, size, found_size);
 }
 
 G_END_DECLS

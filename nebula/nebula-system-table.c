@@ -87,6 +87,7 @@ grow (NebulaSystemShard *shard)
 
   shard->s.entries = entries;
   shard->s.mask = capacity - 1;
+  shard->s.limit = capacity / 2;
   for (gsize i = 0; i < old_capacity; i++)
     if (old[i].ptr != NULL)
       {
@@ -98,21 +99,18 @@ grow (NebulaSystemShard *shard)
   return TRUE;
 }
 
-/* An insert that found the lock taken (@locked FALSE) or the shard full:
- * out of line, so that the common insert (inline in the header) runs
- * without a call. */
+/* An insert that found the lock taken or the shard full: out of line, so
+ * that the common insert (inline in the header) runs without a call. */
 G_NO_INLINE gboolean
 nebula_system_table_insert_slow (NebulaSystemTable *table,
-                                 NebulaSystemShard *shard,
                                  gpointer           ptr,
-                                 gsize              size,
-                                 guint64            hash,
-                                 gboolean           locked)
+                                 gsize              size)
 {
+  guint64 hash = nebula_system_table_hash (ptr);
+  NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
   gboolean ok = TRUE;
 
-  if (!locked)
-    nebula_system_table_lock_contended (shard);
+  shard_lock (table, shard);
   if (nebula_system_table_needs_growth (shard))
     ok = grow (shard);
   if (ok)
@@ -124,15 +122,15 @@ nebula_system_table_insert_slow (NebulaSystemTable *table,
 /* A take that found the lock taken. */
 G_NO_INLINE NebulaSystemTableResult
 nebula_system_table_take_contended (NebulaSystemTable *table,
-                                    NebulaSystemShard *shard,
                                     gpointer           ptr,
                                     gsize              size,
-                                    guint64            hash,
                                     gsize             *found_size)
 {
+  guint64 hash = nebula_system_table_hash (ptr);
+  NebulaSystemShard *shard = nebula_system_table_shard (table, hash);
   NebulaSystemTableResult result;
 
-  nebula_system_table_lock_contended (shard);
+  shard_lock (table, shard);
   result = nebula_system_table_take_locked (shard, ptr, size, hash, found_size);
   nebula_system_table_unlock (table->thread_safe, shard);
   return result;
@@ -208,7 +206,6 @@ nebula_system_table_foreach (NebulaSystemTable     *table,
             {
               memset (shard->s.entries, 0, (shard->s.mask + 1) * sizeof (NebulaSystemEntry));
               shard->s.n_entries = 0;
-              shard->s.n_bytes = 0;
             }
         }
       nebula_system_table_unlock (table->thread_safe, shard);
@@ -228,7 +225,8 @@ nebula_system_table_totals (NebulaSystemTable *table,
 
       shard_lock (table, shard);
       blocks += shard->s.n_entries;
-      bytes += shard->s.n_bytes;
+      for (gsize i = 0; shard->s.entries != NULL && i <= shard->s.mask; i++)
+        bytes += shard->s.entries[i].size;
       nebula_system_table_unlock (table->thread_safe, shard);
     }
 

@@ -193,6 +193,12 @@ __attribute__ ((noipa))
 DEFINE_CHURN (churn_system_unchecked_interface, NebulaAllocator,
               nebula_allocator_allocate (self, 64, 8, NULL),
               nebula_allocator_deallocate (self, p, 64, 8, NULL))
+/* The System allocator with check-frees, thread-safe off: the table
+ * without its lock, plain counters (nebula-bench's system-st). */
+__attribute__ ((noipa))
+DEFINE_CHURN (churn_system_st_interface, NebulaAllocator,
+              nebula_allocator_allocate (self, 64, 8, NULL),
+              nebula_allocator_deallocate (self, p, 64, 8, NULL))
 /* A thread-safe pool (one thread): its magazines' direct path. */
 __attribute__ ((noipa))
 DEFINE_CHURN (churn_pool_ts_interface, NebulaAllocator,
@@ -498,6 +504,7 @@ main (int   argc,
       g_autoptr(NebulaPoolAllocator) perf = NULL;
       g_autoptr(NebulaSystemAllocator) system = NULL;
       g_autoptr(NebulaSystemAllocator) unchecked = NULL;
+      g_autoptr(NebulaSystemAllocator) system_st = NULL;
 
       perf = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "block-size", (guint64) 64,
                              "block-count", (guint64) LIVE, "preset", NEBULA_PRESET_PERFORMANCE,
@@ -506,10 +513,13 @@ main (int   argc,
                                NULL);
       unchecked = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
                                   "track-stats", stats, "check-frees", FALSE, NULL);
+      system_st = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                  "track-stats", stats, "thread-safe", FALSE, NULL);
       sum += RUN (churn_pool_perf_inline, perf);
       sum += RUN (churn_pool_perf_interface, perf);
       sum += RUN (churn_system_interface, system);
       sum += RUN (churn_system_unchecked_interface, unchecked);
+      sum += RUN (churn_system_st_interface, system_st);
       sum += RUN (churn_malloc, NULL);
       sum += RUN (churn_malloc_call, NULL);
     }

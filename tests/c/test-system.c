@@ -99,6 +99,138 @@ test_system_unchecked (void)
   g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (sys), p, 64, 8, &error));
 }
 
+/* Every mode the direct path is built for (check-frees, thread-safe,
+ * track-stats): the same requests give the same statistics, and with
+ * check-frees the same errors. */
+static void
+test_system_modes (void)
+{
+  for (guint mode = 0; mode < 8; mode++)
+    {
+      gboolean checked = (mode & 4) != 0, thread_safe = (mode & 2) != 0, track = (mode & 1) != 0;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaSystemAllocator) sys = NULL;
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      NebulaAllocator *alloc;
+      gpointer blocks[5];
+
+      sys = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                            "check-frees", checked, "thread-safe", thread_safe,
+                            "track-stats", track, NULL);
+      g_assert_no_error (error);
+      alloc = NEBULA_ALLOCATOR (sys);
+
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        {
+          blocks[i] = nebula_allocator_allocate (alloc, 10 * (i + 1), 8, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (blocks[i]);
+        }
+      for (guint i = 0; i < 3; i++)
+        g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 10 * (i + 1), 8, &error));
+
+      if (checked)
+        {
+          g_assert_false (nebula_allocator_deallocate (alloc, blocks[0], 10, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+          g_assert_nonnull (strstr (error->message, "already freed"));
+          g_clear_error (&error);
+          g_assert_false (nebula_allocator_deallocate (alloc, blocks[3], 41, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+          g_assert_nonnull (strstr (error->message, "allocated with 40 bytes but freed with 41"));
+          g_clear_error (&error);
+        }
+
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->allocations, ==, track ? 5 : 0);
+      g_assert_cmpuint (stats->deallocations, ==, track ? 3 : 0);
+      g_assert_cmpuint (stats->total_bytes_allocated, ==, track ? 150 : 0);
+      g_assert_cmpuint (stats->bytes_in_use, ==, track ? 90 : 0);
+      g_assert_cmpuint (stats->peak_bytes_in_use, ==, track ? 150 : 0);
+
+      for (guint i = 3; i < G_N_ELEMENTS (blocks); i++)
+        g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 10 * (i + 1), 8, &error));
+      g_assert_no_error (error);
+    }
+}
+
+/* A thread keeps the statistics shard of the last thread-safe System
+ * allocator it used: allocators used in turn, one finalized and another
+ * made (perhaps at the same address), each counts exactly its own
+ * requests. */
+static void
+count_requests (NebulaAllocator *alloc,
+                guint            n,
+                gsize            size)
+{
+  for (guint i = 0; i < n; i++)
+    {
+      gpointer p = nebula_allocator_allocate (alloc, size, 8, NULL);
+
+      g_assert_nonnull (p);
+      g_assert_true (nebula_allocator_deallocate (alloc, p, size, 8, NULL));
+    }
+}
+
+static void
+assert_counted (NebulaAllocator *alloc,
+                guint            n,
+                gsize            size)
+{
+  g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (alloc);
+
+  g_assert_cmpuint (stats->allocations, ==, n);
+  g_assert_cmpuint (stats->deallocations, ==, n);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, n * size);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats->peak_bytes_in_use, ==, n > 0 ? size : 0);
+}
+
+static gpointer
+count_thread (gpointer data)
+{
+  count_requests (data, 100, 48);
+  return NULL;
+}
+
+static void
+test_system_stats_cache (void)
+{
+  g_autoptr(NebulaSystemAllocator) a = nebula_system_allocator_new (NULL);
+  g_autoptr(NebulaSystemAllocator) b = nebula_system_allocator_new (NULL);
+
+  for (guint round = 0; round < 10; round++)
+    {
+      count_requests (NEBULA_ALLOCATOR (a), 3, 16);
+      count_requests (NEBULA_ALLOCATOR (b), 2, 32);
+    }
+  assert_counted (NEBULA_ALLOCATOR (a), 30, 16);
+  assert_counted (NEBULA_ALLOCATOR (b), 20, 32);
+
+  for (guint round = 0; round < 10; round++)
+    {
+      g_autoptr(NebulaSystemAllocator) c = nebula_system_allocator_new (NULL);
+
+      assert_counted (NEBULA_ALLOCATOR (c), 0, 0);
+      count_requests (NEBULA_ALLOCATOR (c), round + 1, 24);
+      assert_counted (NEBULA_ALLOCATOR (c), round + 1, 24);
+    }
+
+  /* Threads that exit give their slot back: the next takes it, and its
+   * shard, and the counts add up. */
+  for (guint round = 0; round < 4; round++)
+    g_thread_join (g_thread_new ("count", count_thread, a));
+  count_requests (NEBULA_ALLOCATOR (a), 1, 16);
+  {
+    g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (a));
+
+    g_assert_cmpuint (stats->allocations, ==, 30 + 400 + 1);
+    g_assert_cmpuint (stats->deallocations, ==, 30 + 400 + 1);
+    g_assert_cmpuint (stats->total_bytes_allocated, ==, 30 * 16 + 400 * 48 + 16);
+    g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  }
+}
+
 /* A request the system cannot serve (4 EiB, more than any address space)
  * is OUT_OF_MEMORY with the size in the message, and the allocator stays
  * usable. The sanitizers' allocators abort on such a request unless told
@@ -596,6 +728,8 @@ main (int   argc,
   g_test_add_func ("/nebula/system/basic", test_system_basic);
   g_test_add_func ("/nebula/system/bad-frees", test_system_bad_frees);
   g_test_add_func ("/nebula/system/unchecked", test_system_unchecked);
+  g_test_add_func ("/nebula/system/modes", test_system_modes);
+  g_test_add_func ("/nebula/system/stats-cache", test_system_stats_cache);
   g_test_add_func ("/nebula/system/out-of-memory", test_system_out_of_memory);
   g_test_add_func ("/nebula/system/table", test_system_table);
   g_test_add_func ("/nebula/system/table-contended", test_system_table_contended);
