@@ -48,6 +48,11 @@ nebula_cache_is_string_type (char type)
   return type == 's' || type == 'o' || type == 'g';
 }
 
+/* The value of C type @ctype at @data (unaligned) as 64 bits, a signed
+ * type's sign extended. */
+#define NEBULA_CACHE_LOAD_BITS(ctype, data) \
+  ({ ctype loaded_; memcpy (&loaded_, (data), sizeof loaded_); (guint64) (gint64) loaded_; })
+
 /* The bits of a fixed-size basic value of @type from its bytes @data (as
  * g_variant_get_data() gives them), signed types extended, without a typed
  * getter's type checks. GVariant gives no data (NULL) for fixed-size data
@@ -57,8 +62,6 @@ static inline guint64
 nebula_cache_fixed_bits (const guint8 *data,
                          char          type)
 {
-  guint64 bits = 0;
-
   if (data == NULL)
     return 0;
 
@@ -72,37 +75,16 @@ nebula_cache_fixed_bits (const guint8 *data,
     case 'y':
       return data[0];
     case 'n':
-      {
-        gint16 value;
-
-        memcpy (&value, data, sizeof value);
-        return (guint64) (gint64) value;
-      }
+      return NEBULA_CACHE_LOAD_BITS (gint16, data);
     case 'q':
-      {
-        guint16 value;
-
-        memcpy (&value, data, sizeof value);
-        return value;
-      }
+      return NEBULA_CACHE_LOAD_BITS (guint16, data);
     case 'i':
     case 'h':
-      {
-        gint32 value;
-
-        memcpy (&value, data, sizeof value);
-        return (guint64) (gint64) value;
-      }
+      return NEBULA_CACHE_LOAD_BITS (gint32, data);
     case 'u':
-      {
-        guint32 value;
-
-        memcpy (&value, data, sizeof value);
-        return value;
-      }
+      return NEBULA_CACHE_LOAD_BITS (guint32, data);
     default:
-      memcpy (&bits, data, sizeof bits);
-      return bits;
+      return NEBULA_CACHE_LOAD_BITS (guint64, data);
     }
 }
 
