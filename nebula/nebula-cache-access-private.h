@@ -5,6 +5,7 @@
 
 #pragma once
 
+#include "nebula-cache-key-private.h"
 #include "nebula-cache-shard-private.h"
 
 G_BEGIN_DECLS
@@ -23,6 +24,16 @@ gpointer  nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
                                               GCallback            func,
                                               gpointer             user_data,
                                               GError             **error);
+
+/* nebula_compute_cache_get_or_compute() once its arguments are checked:
+ * takes @key apart (consuming it if floating), then the above without the
+ * dispatch on the kind of key (a cache of GVariant keys is never
+ * lock-free). A new reference, or NULL with @error set. */
+gpointer  nebula_cache_access_get_or_compute_variant (NebulaComputeCache  *self,
+                                                      GVariant            *key,
+                                                      NebulaComputeFunc    func,
+                                                      gpointer             user_data,
+                                                      GError             **error);
 
 /* Takes @value, and @owned if not NULL. */
 gboolean  nebula_cache_access_insert         (NebulaComputeCache  *self,

@@ -21,11 +21,13 @@
 #include "nebula-error-private.h"
 #include "nebula-sanitizer-private.h"
 
+/* @keys, here and below, is self->keys, or the constant of the GVariant
+ * entry point (the switches on it then fold away). */
 static inline gpointer
-ref_value (NebulaComputeCache *self,
-           gpointer            value)
+ref_value (NebulaCacheKeys keys,
+           gpointer        value)
 {
-  return self->keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
+  return keys == NEBULA_CACHE_KEYS_VARIANT ? g_object_ref (value) : value;
 }
 
 /* Integer keys on a cache whose hits may skip the lock. */
@@ -41,9 +43,10 @@ lock_free_hits (NebulaComputeCache *self)
 
 static inline guint
 key_hash (NebulaComputeCache *self,
+          NebulaCacheKeys     keys,
           gconstpointer       probe)
 {
-  switch (self->keys)
+  switch (keys)
     {
     case NEBULA_CACHE_KEYS_INT:
       return nebula_cache_int_hash (*(const gint64 *) probe);
@@ -180,7 +183,7 @@ compute_and_store (NebulaComputeCache  *self,
   if (entry != NULL)
     {
       /* Another thread stored a value while this one computed: keep it. */
-      result = ref_value (self, entry->value);
+      result = ref_value (self->keys, entry->value);
       nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, owned, value);
     }
@@ -192,7 +195,7 @@ compute_and_store (NebulaComputeCache  *self,
       if (nebula_cache_entry_store (shard, probe, hash, key, value, weight, time, TRUE, &graveyard,
                                     error))
         {
-          result = ref_value (self, value);
+          result = ref_value (self->keys, value);
           nebula_compute_cache_unlock (self, shard);
         }
       else
@@ -208,17 +211,17 @@ compute_and_store (NebulaComputeCache  *self,
 }
 
 /* get-or-compute with the shard's lock: a hit takes it once, a miss twice
- * (to look, and to store). Every cache but a lock-free one reaches it by a
- * jump from the entry point below, with the caller's arguments. */
-static G_NO_INLINE gpointer
-get_or_compute_unseen (NebulaComputeCache  *self,
+ * (to look, and to store). */
+G_ALWAYS_INLINE static inline gpointer
+get_or_compute_locked (NebulaComputeCache  *self,
+                       NebulaCacheKeys      keys,
                        gconstpointer        probe,
                        gpointer             owned,
                        GCallback            func,
                        gpointer             user_data,
                        GError             **error)
 {
-  guint hash = key_hash (self, probe);
+  guint hash = key_hash (self, keys, probe);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   Graveyard graveyard;
   gpointer result = NULL;
@@ -230,13 +233,13 @@ get_or_compute_unseen (NebulaComputeCache  *self,
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
-  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  entry = nebula_cache_find_live_keys (shard, keys, probe, hash, time, &graveyard);
   shard->stats.requests++;
   if (entry != NULL)
     {
       shard->stats.hits++;
       nebula_cache_entry_touch (shard, entry, time);
-      result = ref_value (self, entry->value);
+      result = ref_value (keys, entry->value);
     }
   else
     shard->stats.misses++;
@@ -249,6 +252,19 @@ get_or_compute_unseen (NebulaComputeCache  *self,
       return result;
     }
   return compute_and_store (self, shard, probe, hash, owned, func, user_data, error);
+}
+
+/* Every cache but a lock-free one reaches this by a jump from the entry
+ * point below, with the caller's arguments. */
+static G_NO_INLINE gpointer
+get_or_compute_unseen (NebulaComputeCache  *self,
+                       gconstpointer        probe,
+                       gpointer             owned,
+                       GCallback            func,
+                       gpointer             user_data,
+                       GError             **error)
+{
+  return get_or_compute_locked (self, self->keys, probe, owned, func, user_data, error);
 }
 
 /* Integer keys (nothing owned): a hit without the lock; a miss the
@@ -294,6 +310,22 @@ nebula_cache_access_get_or_compute (NebulaComputeCache  *self,
   return get_or_compute_unseen (self, probe, owned, func, user_data, error);
 }
 
+gpointer
+nebula_cache_access_get_or_compute_variant (NebulaComputeCache  *self,
+                                            GVariant            *key,
+                                            NebulaComputeFunc    func,
+                                            gpointer             user_data,
+                                            GError             **error)
+{
+  NebulaCacheVariantProbe probe;
+
+  if (!nebula_cache_variant_probe_init (&probe, key, error))
+    return NULL;
+  return get_or_compute_locked (self, NEBULA_CACHE_KEYS_VARIANT, &probe,
+                                nebula_cache_take_floating_key (key), G_CALLBACK (func), user_data,
+                                error);
+}
+
 gboolean
 nebula_cache_access_insert (NebulaComputeCache  *self,
         gconstpointer        probe,
@@ -302,7 +334,7 @@ nebula_cache_access_insert (NebulaComputeCache  *self,
         GError             **error)
 {
   Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
+  guint hash = key_hash (self, self->keys, probe);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   guint64 weight = nebula_cache_weigh (self, user_key (self, probe), value);
   gpointer key;
@@ -332,7 +364,7 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
         gint64             *written_at)
 {
   Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
+  guint hash = key_hash (self, self->keys, probe);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   gpointer result = NULL;
   Entry *entry;
@@ -360,7 +392,7 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
       if (count)
         shard->stats.hits++;
       nebula_cache_entry_touch (shard, entry, time);
-      result = ref_value (self, entry->value);
+      result = ref_value (self->keys, entry->value);
       if (written_at != NULL)
         *written_at = entry->written_at;
     }
@@ -377,7 +409,7 @@ nebula_cache_access_invalidate (NebulaComputeCache *self,
             gconstpointer       probe)
 {
   Graveyard graveyard = GRAVEYARD_INIT;
-  guint hash = key_hash (self, probe);
+  guint hash = key_hash (self, self->keys, probe);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
   Entry *entry;
   gboolean removed = FALSE;

@@ -25,7 +25,21 @@ Entry  *nebula_cache_find_live_expiring (NebulaCacheShard   *shard,
                                          Graveyard          *graveyard);
 
 /* Finds the live entry of @key; an expired one is removed on the way. A
- * cache without expiry only looks its table up. */
+ * cache without expiry only looks its table up. @keys is shard->keys, or
+ * the constant of a caller that knows it. */
+static inline Entry *
+nebula_cache_find_live_keys (NebulaCacheShard *shard,
+                             NebulaCacheKeys   keys,
+                             gconstpointer     key,
+                             guint             hash,
+                             gint64            time,
+                             Graveyard        *graveyard)
+{
+  if (shard->time_to_live == 0 && shard->time_to_idle == 0)
+    return nebula_cache_table_lookup_keys (shard, keys, key, hash);
+  return nebula_cache_find_live_expiring (shard, key, hash, time, graveyard);
+}
+
 static inline Entry *
 nebula_cache_find_live (NebulaCacheShard *shard,
                         gconstpointer     key,
@@ -33,9 +47,7 @@ nebula_cache_find_live (NebulaCacheShard *shard,
                         gint64            time,
                         Graveyard        *graveyard)
 {
-  if (shard->time_to_live == 0 && shard->time_to_idle == 0)
-    return nebula_cache_table_lookup (shard, key, hash);
-  return nebula_cache_find_live_expiring (shard, key, hash, time, graveyard);
+  return nebula_cache_find_live_keys (shard, shard->keys, key, hash, time, graveyard);
 }
 
 G_END_DECLS

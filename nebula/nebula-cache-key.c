@@ -142,66 +142,6 @@ nebula_cache_check_key (GVariant  *key,
   return FALSE;
 }
 
-/* The bits of a fixed basic value from its bytes, signed types extended,
- * without a typed getter's type checks. Data of the wrong size reads as 0,
- * as the typed getters read it. */
-static guint64
-fixed_bits (GVariant *variant,
-            char      type)
-{
-  const guint8 *data;
-  guint64 bits = 0;
-
-  /* GVariant gives no data (NULL) for fixed-size data of the wrong size;
-   * data, when there is some, has the size of @type. */
-  data = g_variant_get_data (variant);
-  if (data == NULL)
-    return 0;
-
-  switch (type)
-    {
-    case 'b':
-      /* Any byte but 0 is true: g_variant_get_boolean() and
-       * g_variant_print() read it so, and g_variant_equal() compares a
-       * variant made from untrusted data by its printed text. */
-      return data[0] != 0;
-    case 'y':
-      return data[0];
-    case 'n':
-      {
-        gint16 value;
-
-        memcpy (&value, data, sizeof value);
-        return (guint64) (gint64) value;
-      }
-    case 'q':
-      {
-        guint16 value;
-
-        memcpy (&value, data, sizeof value);
-        return value;
-      }
-    case 'i':
-    case 'h':
-      {
-        gint32 value;
-
-        memcpy (&value, data, sizeof value);
-        return (guint64) (gint64) value;
-      }
-    case 'u':
-      {
-        guint32 value;
-
-        memcpy (&value, data, sizeof value);
-        return value;
-      }
-    default:
-      memcpy (&bits, data, sizeof bits);
-      return bits;
-    }
-}
-
 GVariant *
 nebula_cache_key_from_bits (char    type,
                             guint64 bits)
@@ -236,49 +176,15 @@ nebula_cache_key_from_bits (char    type,
 }
 
 gboolean
-nebula_cache_variant_probe_init (NebulaCacheVariantProbe  *probe,
-                                 GVariant                 *key,
-                                 GError                  **error)
+nebula_cache_variant_probe_init_slow (NebulaCacheVariantProbe  *probe,
+                                      GVariant                 *key,
+                                      GError                  **error)
 {
-  const char *type;
-
-  if (key == NULL)
-    return nebula_cache_check_key (key, error);
-
-  type = g_variant_get_type_string (key);
+  if (!nebula_cache_check_key (key, error))
+    return FALSE;
   probe->variant = key;
   probe->string = NULL;
   probe->bits = 0;
-  if (type[1] == '\0')
-    switch (type[0])
-      {
-      case 's':
-      case 'o':
-      case 'g':
-        probe->type = type[0];
-        probe->string = g_variant_get_string (key, NULL);
-        probe->hash = g_str_hash (probe->string);
-        return TRUE;
-      case 'b':
-      case 'y':
-      case 'n':
-      case 'q':
-      case 'i':
-      case 'u':
-      case 'x':
-      case 't':
-      case 'h':
-      case 'd':
-        probe->type = type[0];
-        probe->bits = fixed_bits (key, type[0]);
-        probe->hash = nebula_cache_int_hash ((gint64) probe->bits);
-        return TRUE;
-      default:
-        break;
-      }
-
-  if (!nebula_cache_check_key (key, error))
-    return FALSE;
   probe->type = '(';
   probe->hash = nebula_cache_key_hash (key);
   return TRUE;

@@ -30,14 +30,17 @@ nebula_cache_table_index (const Table *table,
   return nebula_cache_bucket_of (hash, table->bits);
 }
 
-/* @key is what the kind's API takes: a GVariant, the caller's pointer, a
- * string, or a pointer to a gint64. */
+/* @key is what the kind's API takes: a NebulaCacheVariantProbe, the
+ * caller's pointer, a string, or a pointer to a gint64. @keys is
+ * shard->keys, or the constant of a caller that knows it (the switch then
+ * folds away). */
 static inline gboolean
 nebula_cache_table_matches (const NebulaCacheShard *shard,
+                            NebulaCacheKeys         keys,
                             const Entry            *entry,
                             gconstpointer           key)
 {
-  switch (shard->keys)
+  switch (keys)
     {
     case NEBULA_CACHE_KEYS_INT:
       return entry->int_key == *(const gint64 *) key;
@@ -81,16 +84,25 @@ nebula_cache_table_set_key (const NebulaCacheShard *shard,
 }
 
 static inline Entry *
-nebula_cache_table_lookup (const NebulaCacheShard *shard,
-                           gconstpointer           key,
-                           guint                   hash)
+nebula_cache_table_lookup_keys (const NebulaCacheShard *shard,
+                                NebulaCacheKeys         keys,
+                                gconstpointer           key,
+                                guint                   hash)
 {
   Entry *entry = shard->table.buckets[nebula_cache_table_index (&shard->table, hash)];
 
   for (; entry != NULL; entry = entry->chain)
-    if (entry->hash == hash && nebula_cache_table_matches (shard, entry, key))
+    if (entry->hash == hash && nebula_cache_table_matches (shard, keys, entry, key))
       return entry;
   return NULL;
+}
+
+static inline Entry *
+nebula_cache_table_lookup (const NebulaCacheShard *shard,
+                           gconstpointer           key,
+                           guint                   hash)
+{
+  return nebula_cache_table_lookup_keys (shard, shard->keys, key, hash);
 }
 
 G_END_DECLS

@@ -127,14 +127,6 @@ nebula_compute_cache_now (NebulaComputeCache *self)
   return result;
 }
 
-/* A GVariant key as the API takes it: a floating one is consumed (the call
- * owns it), a held one is only referenced if stored. */
-static inline GVariant *
-take_floating_key (GVariant *key)
-{
-  return g_variant_is_floating (key) ? g_variant_ref_sink (key) : NULL;
-}
-
 void
 nebula_compute_cache_set_keys (NebulaComputeCache *self,
                                NebulaCacheKeys     keys,
@@ -198,18 +190,13 @@ nebula_compute_cache_get_or_compute (NebulaComputeCache  *self,
                                      gpointer             user_data,
                                      GError             **error)
 {
-  NebulaCacheVariantProbe probe;
-
   g_return_val_if_fail (NEBULA_IS_COMPUTE_CACHE (self), NULL);
   g_return_val_if_fail (self->keys == NEBULA_CACHE_KEYS_VARIANT, NULL);
   g_return_val_if_fail (func != NULL, NULL);
   g_return_val_if_fail (error == NULL || *error == NULL, NULL);
 
-  if (!nebula_cache_variant_probe_init (&probe, key, error))
-    return NULL;
-
-  return nebula_cache_access_get_or_compute (self, &probe, take_floating_key (key), G_CALLBACK (func),
-                                             user_data, error);
+  /* A jump: the key is taken apart in the frame of the function that uses it. */
+  return nebula_cache_access_get_or_compute_variant (self, key, func, user_data, error);
 }
 
 /**
@@ -237,7 +224,7 @@ nebula_compute_cache_get (NebulaComputeCache  *self,
   if (!nebula_cache_variant_probe_init (&probe, key, error))
     return NULL;
 
-  owned = take_floating_key (key);
+  owned = nebula_cache_take_floating_key (key);
   return nebula_cache_access_lookup (self, &probe, TRUE, NULL);
 }
 
@@ -282,7 +269,7 @@ nebula_compute_cache_insert (NebulaComputeCache  *self,
   if (!nebula_cache_variant_probe_init (&probe, key, error))
     return FALSE;
 
-  return nebula_cache_access_insert (self, &probe, take_floating_key (key), g_object_ref (value), error);
+  return nebula_cache_access_insert (self, &probe, nebula_cache_take_floating_key (key), g_object_ref (value), error);
 }
 
 /**
@@ -307,7 +294,7 @@ nebula_compute_cache_invalidate (NebulaComputeCache *self,
   if (!nebula_cache_variant_probe_init (&probe, key, NULL))
     return FALSE;
 
-  owned = take_floating_key (key);
+  owned = nebula_cache_take_floating_key (key);
   return nebula_cache_access_invalidate (self, &probe);
 }
 

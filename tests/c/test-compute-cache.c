@@ -162,6 +162,7 @@ test_invalid_key (void)
   g_autoptr(GError) error = NULL;
   g_autoptr(GObject) value = NULL;
   g_autoptr(GVariant) array = g_variant_ref_sink (g_variant_new_parsed ("[<1>, <'a'>]"));
+  g_autoptr(GVariant) boxed = g_variant_ref_sink (g_variant_new_variant (g_variant_new_int32 (1)));
   Computer computer = { 0 };
 
   value = nebula_compute_cache_get_or_compute (cache, NULL, compute_square_cb, &computer, &error);
@@ -174,6 +175,14 @@ test_invalid_key (void)
   g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY);
   g_assert_nonnull (strstr (error->message, "'av'"));
   g_assert_false (nebula_error_is_retryable (error));
+  g_clear_error (&error);
+
+  /* A one-character type that is not basic: the probe's inline part
+   * leaves it to the full check. */
+  value = nebula_compute_cache_get_or_compute (cache, boxed, compute_square_cb, &computer, &error);
+  g_assert_null (value);
+  g_assert_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_INVALID_KEY);
+  g_assert_nonnull (strstr (error->message, "'v'"));
   g_clear_error (&error);
 
   g_assert_false (insert_int (cache, array, 0, &error));
