@@ -32,9 +32,10 @@
  * the owner moves, is a relaxed atomic that readers may load at any time.
  * Lock order: the grow lock, then threads_lock.
  *
- * The slice generation: a reset, a checkpoint and a restore increment it;
- * a slice taken in an earlier generation is void, and its thread takes a
- * new one at its next allocation. A reset and a restore need every other
+ * The slice generation: a reset, a checkpoint and a restore increment it
+ * and clear every record's limit (what the inline step tests); a slice
+ * taken in an earlier generation is void, and its thread takes a new one
+ * at its next allocation. A reset and a restore need every other
  * thread to be done allocating (the quiescence rule, docs/allocators.md);
  * a checkpoint does not: a block another thread allocates while it is
  * taken counts as before it. The void slice's unused end stays counted as
