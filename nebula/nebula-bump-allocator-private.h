@@ -169,7 +169,8 @@ struct _BumpThread
   Chunk               *chunk;       /* the chunk of the slice, or NULL for none */
   guint8              *base;
   guint8              *cursor;      /* atomic (relaxed): only the owner writes it */
-  guint8              *limit;
+  guint8              *limit;       /* atomic (relaxed): the owner sets it under the
+                                     * threads lock, an invalidation voids it (NULL) */
   guint8              *last;        /* the newest block, for the top-block free */
   gboolean             dead;        /* its thread exited: the allocator owns it */
 
@@ -390,7 +391,10 @@ nebula_bump_thread_last (NebulaBumpAllocator *self)
 }
 
 /* The record first: a thread has one only after the allocator's
- * initialization, which wrote direct_max_size, happened before on it. */
+ * initialization, which wrote direct_max_size, happened before on it. A
+ * slice of an earlier generation has no limit (NULL: end is at least 1),
+ * which nebula_bump_thread_invalidate() stores, so the limit test alone
+ * stands for the generation's. */
 static inline gboolean
 nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
                               gsize                size,
@@ -401,20 +405,20 @@ nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
   guintptr start, end;
 
   if (G_UNLIKELY (thread == NULL ||
-                  !nebula_allocator_core_direct_layout_ok (size, alignment, self->direct_max_size,
-                                                          NEBULA_MAX_FAST_SIZE) ||
-                  thread->generation != __atomic_load_n (&self->slice_generation,
-                                                         __ATOMIC_ACQUIRE)))
+                  _nebula_fast_layout_refused (size, alignment, self->direct_max_size)))
     return FALSE;
 
-  /* No slice: limit is NULL, and end is at least 1. */
   end = _nebula_bump_span (__atomic_load_n (&thread->cursor, __ATOMIC_RELAXED),
                            self->min_alloc_size - 1, size, alignment, &start);
-  if (G_UNLIKELY (end > (guintptr) thread->limit))
+  if (G_UNLIKELY (end > (guintptr) __atomic_load_n (&thread->limit, __ATOMIC_RELAXED)))
     return FALSE;
 
   thread->last = (guint8 *) start;
   __atomic_store_n (&thread->cursor, (guint8 *) end, __ATOMIC_RELAXED);
+  /* The layout test refused 0: the statistics' test of which count to
+   * add folds away. */
+  if (size == 0)
+    __builtin_unreachable ();
   nebula_bump_thread_count (self, thread, size, 0);
   *out = (gpointer) start;
   return TRUE;

@@ -32,9 +32,10 @@
  * the owner moves, is a relaxed atomic that readers may load at any time.
  * Lock order: the grow lock, then threads_lock.
  *
- * The slice generation: a reset, a checkpoint and a restore increment it;
- * a slice taken in an earlier generation is void, and its thread takes a
- * new one at its next allocation. A reset and a restore need every other
+ * The slice generation: a reset, a checkpoint and a restore increment it
+ * and clear every record's limit (what the inline step tests); a slice
+ * taken in an earlier generation is void, and its thread takes a new one
+ * at its next allocation. A reset and a restore need every other
  * thread to be done allocating (the quiescence rule, docs/allocators.md);
  * a checkpoint does not: a block another thread allocates while it is
  * taken counts as before it. The void slice's unused end stays counted as
@@ -62,6 +63,21 @@ store_cursor (BumpThread *thread,
               guint8     *cursor)
 {
   __atomic_store_n (&thread->cursor, cursor, __ATOMIC_RELAXED);
+}
+
+/* The limit: the owner loads it without the lock, so every store is
+ * atomic too (an invalidation voids another thread's slice). */
+static inline guint8 *
+load_limit (const BumpThread *thread)
+{
+  return __atomic_load_n (&thread->limit, __ATOMIC_RELAXED);
+}
+
+static inline void
+store_limit (BumpThread *thread,
+             guint8     *limit)
+{
+  __atomic_store_n (&thread->limit, limit, __ATOMIC_RELAXED);
 }
 
 static inline guint
@@ -100,7 +116,7 @@ give_back_locked (NebulaBumpAllocator *self,
                                     FALSE, __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
     return FALSE;
 
-  thread->limit = cursor;
+  store_limit (thread, cursor);
   return TRUE;
 }
 
@@ -192,19 +208,80 @@ thread_of (NebulaBumpAllocator *self)
   return thread;
 }
 
-/* How much a thread takes at once from a chunk: a sixteenth of it, from
- * 256 bytes to 32 KiB, so that a small chunk still serves several threads
- * and a large one is not left to a few. */
+/* How much a thread takes at once from a chunk: an eighth of it, from
+ * 256 bytes to 64 KiB, so that a small chunk still serves several threads
+ * and a large one is not left to a few. (A sixteenth up to 32 KiB took a
+ * new slice twice as often: HACKING.md, "Thread-safe bump".) */
 static inline gsize
 slice_size (const Chunk *chunk)
 {
-  return CLAMP (chunk->size / 16, 256, 32 * 1024);
+  return CLAMP (chunk->size / 8, 256, 64 * 1024);
 }
 
-/* A new slice that holds a block of @rounded bytes at @alignment (what
- * block_span() adds included): the old one's end goes back first, then
- * a part of the current chunk, which grows under the grow lock when it
- * is full. */
+/* A new slice of the current chunk that holds a block of @rounded bytes
+ * at @alignment (what block_span() adds included), after the old slice's
+ * end went back; FALSE when the current chunk cannot hold it (it must
+ * grow). A slice taken in @generation that an invalidation voided
+ * meanwhile is recorded void (no limit): the next attempt takes another.
+ * One hold of threads_lock: the compare-and-swap loop never waits. */
+static gboolean
+take_slice (NebulaBumpAllocator *self,
+            BumpThread          *thread,
+            Chunk               *chunk,
+            gsize                rounded,
+            gsize                alignment,
+            guint                generation)
+{
+  gboolean taken = FALSE;
+  gsize used;
+
+  nebula_mutex_lock (&threads_lock);
+  give_back_locked (self, thread);
+
+  used = chunk != NULL ? __atomic_load_n (&chunk->used, __ATOMIC_RELAXED) : 0;
+  while (chunk != NULL && !taken)
+    {
+      guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
+      gsize offset = start - (guintptr) chunk->data;
+      gsize need, take;
+
+      if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
+        break;
+
+      need = offset - used + block_span (self, rounded, chunk->size - offset);
+      take = MIN (MAX (need, slice_size (chunk)), chunk->size - used);
+      if (!__atomic_compare_exchange_n (&chunk->used, &used, used + take, TRUE,
+                                        __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
+        continue;
+
+      thread->chunk = chunk;
+      thread->generation = generation;
+      thread->base = chunk->data + used;
+      thread->last = NULL;
+      store_cursor (thread, thread->base);
+      store_limit (thread, generation == slice_generation (self) ? thread->base + take : NULL);
+      taken = TRUE;
+    }
+  nebula_mutex_unlock (&threads_lock);
+
+  return taken;
+}
+
+/* take_slice() from the chunk that is current now. */
+static gboolean
+take_current_slice (NebulaBumpAllocator *self,
+                    BumpThread          *thread,
+                    gsize                rounded,
+                    gsize                alignment)
+{
+  guint generation = slice_generation (self);
+
+  return take_slice (self, thread, __atomic_load_n (&self->current, __ATOMIC_ACQUIRE), rounded,
+                     alignment, generation);
+}
+
+/* A new slice that holds the block: from the current chunk, which grows
+ * under the grow lock when it is full. */
 static gboolean
 refill (NebulaBumpAllocator  *self,
         BumpThread           *thread,
@@ -212,42 +289,12 @@ refill (NebulaBumpAllocator  *self,
         gsize                 alignment,
         GError              **error)
 {
-  guint generation = slice_generation (self);
-
-  nebula_mutex_lock (&threads_lock);
-  give_back_locked (self, thread);
-  nebula_mutex_unlock (&threads_lock);
-
   for (;;)
     {
       Chunk *chunk = __atomic_load_n (&self->current, __ATOMIC_ACQUIRE);
-      gsize used = chunk != NULL ? __atomic_load_n (&chunk->used, __ATOMIC_RELAXED) : 0;
 
-      while (chunk != NULL)
-        {
-          guintptr start = ((guintptr) chunk->data + used + alignment - 1) & ~(guintptr) (alignment - 1);
-          gsize offset = start - (guintptr) chunk->data;
-          gsize need, take;
-
-          if (start > (guintptr) chunk->data + chunk->size || rounded > chunk->size - offset)
-            break;
-
-          need = offset - used + block_span (self, rounded, chunk->size - offset);
-          take = MIN (MAX (need, slice_size (chunk)), chunk->size - used);
-          if (__atomic_compare_exchange_n (&chunk->used, &used, used + take, TRUE,
-                                           __ATOMIC_ACQ_REL, __ATOMIC_RELAXED))
-            {
-              nebula_mutex_lock (&threads_lock);
-              thread->chunk = chunk;
-              thread->generation = generation;
-              thread->base = chunk->data + used;
-              thread->limit = thread->base + take;
-              thread->last = NULL;
-              store_cursor (thread, thread->base);
-              nebula_mutex_unlock (&threads_lock);
-              return TRUE;
-            }
-        }
+      if (take_current_slice (self, thread, rounded, alignment))
+        return TRUE;
 
       /* A charge to the budget may emit: not under our lock. */
       nebula_memory_budget_hold_signals ();
@@ -277,15 +324,17 @@ nebula_bump_thread_allocate (NebulaBumpAllocator  *self,
 
   for (;;)
     {
-      if (slice_valid (self, thread))
+      guint8 *limit = load_limit (thread);
+
+      if (limit != NULL && slice_valid (self, thread))
         {
           guintptr start = ((guintptr) load_cursor (thread) + alignment - 1) & ~(guintptr) (alignment - 1);
 
-          if (start <= (guintptr) thread->limit && (guintptr) thread->limit - start >= rounded)
+          if (start <= (guintptr) limit && (guintptr) limit - start >= rounded)
             {
               thread->last = GSIZE_TO_POINTER (start);
               store_cursor (thread, (guint8 *) start +
-                                    block_span (self, rounded, (guintptr) thread->limit - start));
+                                    block_span (self, rounded, (guintptr) limit - start));
               nebula_bump_hand_out (self, thread->chunk, thread->last, size);
               return thread->last;
             }
@@ -304,12 +353,13 @@ own_top_room (NebulaBumpAllocator *self,
               gpointer             ptr,
               gsize                rounded)
 {
+  guint8 *limit = load_limit (thread);
   gsize room;
 
-  if (!slice_valid (self, thread) || (guint8 *) ptr != thread->last)
+  if (limit == NULL || !slice_valid (self, thread) || (guint8 *) ptr != thread->last)
     return 0;
 
-  room = thread->limit - (guint8 *) ptr;
+  room = limit - (guint8 *) ptr;
   if (rounded > room || load_cursor (thread) != (guint8 *) ptr + block_span (self, rounded, room))
     return 0;
 
@@ -456,13 +506,18 @@ free_dead_locked (NebulaBumpAllocator *self)
 
 /* Every slice taken so far is void: a reset, a restore or a checkpoint
  * moved the position. Under the lock, so that a thread exiting meanwhile
- * gives its slice back before or not at all. */
+ * gives its slice back before or not at all. The records' limits go too:
+ * the inline step tests only the limit (a checkpoint may void a slice
+ * while its owner allocates from it: the owner's block then counts as
+ * before the checkpoint, as with the generation alone). */
 void
 nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
 {
   nebula_mutex_lock (&threads_lock);
   __atomic_fetch_add (&self->slice_generation, 1, __ATOMIC_RELEASE);
   free_dead_locked (self);
+  for (guint i = 0; i < self->threads->len; i++)
+    store_limit (g_ptr_array_index (self->threads, i), NULL);
   nebula_mutex_unlock (&threads_lock);
 }
 
@@ -487,23 +542,29 @@ thread_direct_alloc (gpointer allocator,
 }
 
 /* What the inline step declined: the first request of the thread, or the
- * first after it used another allocator, finds its record and tries
- * again; the rest takes the exported path. */
+ * first after it used another allocator, finds its record; a request its
+ * slice cannot hold takes a new slice of the current chunk (which can
+ * neither fail nor charge a budget), and tries again. The rest (a layout
+ * the step refuses, a chunk to grow) takes the exported path. */
 static G_NO_INLINE gpointer
 thread_alloc_declined (gpointer   allocator,
                        gsize      size,
                        gsize      alignment,
                        GError   **error)
 {
+  NebulaBumpAllocator *self = allocator;
+  BumpThread *thread = nebula_bump_thread_last (self);
   gpointer ptr;
 
-  if (nebula_bump_thread_last (allocator) == NULL)
-    {
-      thread_lookup (allocator);
-      if (nebula_bump_thread_try_alloc (allocator, size, alignment, &ptr))
-        return ptr;
-    }
-  return nebula_allocator_allocate_slow (allocator, size, alignment, error);
+  if (thread == NULL)
+    thread = thread_lookup (self);
+
+  if (!_nebula_fast_layout_refused (size, alignment, self->direct_max_size) &&
+      (nebula_bump_thread_try_alloc (self, size, alignment, &ptr) ||
+       (take_current_slice (self, thread, round_size (self, size), alignment) &&
+        nebula_bump_thread_try_alloc (self, size, alignment, &ptr))))
+    return ptr;
+  return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
 static gpointer

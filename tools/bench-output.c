@@ -171,6 +171,11 @@ collect_goals (Goal *goals,
                                                 NEBULA_BENCH_FIXED_64)
                                        : NAN,
                           1.0, TRUE };
+  /* Two threads on one thread-safe bump against a plain bump per thread,
+   * each holding a round (issue 14). */
+  goals[n++] = (Goal) { "thread-safe bump / bump, two threads (geometric mean)",
+                        threads == 2 ? geomean_ratio ("bump-shared", "bump-own") : NAN, 1.3,
+                        TRUE };
   goals[n++] = (Goal) { "malloc / multipool, speed-up (larson)",
                         1.0 / ratio ("multipool", "malloc", NEBULA_BENCH_LARSON), 1.0, FALSE };
   goals[n++] = (Goal) { "multipool / mimalloc (larson)",

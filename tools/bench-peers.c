@@ -465,6 +465,114 @@ malloc_call_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
 
 DEFINE_PASS (malloc_call_pass, individual, malloc_call_alloc, malloc_call_free, nothing_to_reset)
 
+/* ------------------------------------------------------------------ */
+/* Bump allocators and threads, for "thread-safe bump / bump, two        */
+/* threads": every thread streams its allocations into a plain bump      */
+/* allocator of its own (bump-own), or all of them into one thread-safe  */
+/* bump allocator (bump-shared), through nebula_allocator_allocate(),    */
+/* skipping the frees. Both hold a whole round (no reset at batch ends,  */
+/* which a shared allocator cannot take while other threads allocate)    */
+/* and are reset between the timed rounds, every thread idle             */
+/* (round_reset in the Target).                                          */
+
+G_LOCK_DEFINE_STATIC (shared_bump);
+static NebulaBumpAllocator *shared_bump;
+static guint shared_bump_users;
+
+/* Room for @n_threads threads' rounds, a quarter more for the slice ends
+ * the threads leave behind each other. */
+static NebulaBumpAllocator *
+round_bump_new (Worker    *worker,
+                guint      n_threads,
+                gboolean   thread_safe,
+                char     **why)
+{
+  g_autoptr(GError) error = NULL;
+  guint64 round = (guint64) worker->trace.max_batch_bytes * worker->trace.n_batches * worker->passes;
+  guint64 capacity = 64 * 1024;
+  NebulaBumpAllocator *bump;
+
+  while (capacity < round * n_threads + round * n_threads / 4)
+    capacity *= 2;
+  bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error, "capacity", capacity,
+                         "thread-safe", thread_safe, NULL);
+  if (bump == NULL)
+    *why = g_strdup (error->message);
+  return bump;
+}
+
+static gboolean
+bump_own_setup (Worker  *worker,
+                char   **why)
+{
+  worker->context = round_bump_new (worker, 1, FALSE, why);
+  return worker->context != NULL;
+}
+
+static void
+bump_own_teardown (Worker *worker)
+{
+  g_clear_object ((NebulaBumpAllocator **) &worker->context);
+}
+
+/* Each thread resets its own. */
+static void
+bump_own_round_reset (Worker *worker)
+{
+  nebula_allocator_reset (worker->context);
+}
+
+/* The first thread to set up creates the shared allocator. */
+static gboolean
+bump_shared_setup (Worker  *worker,
+                   char   **why)
+{
+  guint n_threads = worker->barrier != NULL ? worker->barrier->n_threads : 1;
+
+  G_LOCK (shared_bump);
+  if (shared_bump == NULL)
+    shared_bump = round_bump_new (worker, n_threads, TRUE, why);
+  if (shared_bump != NULL)
+    shared_bump_users++;
+  worker->context = shared_bump;
+  G_UNLOCK (shared_bump);
+  return worker->context != NULL;
+}
+
+static void
+bump_shared_teardown (Worker *worker)
+{
+  G_LOCK (shared_bump);
+  if (worker->context != NULL && --shared_bump_users == 0)
+    g_clear_object (&shared_bump);
+  worker->context = NULL;
+  G_UNLOCK (shared_bump);
+}
+
+/* The first thread resets for all: the others wait at the barrier. */
+static void
+bump_shared_round_reset (Worker *worker)
+{
+  if (worker->index == 0)
+    nebula_allocator_reset (worker->context);
+}
+
+static inline gpointer
+bump_round_alloc (gpointer data, gsize size, gsize alignment)
+{
+  return nebula_allocator_allocate (data, size, alignment, NULL);
+}
+
+/* Allocation only: the round's reset releases every block, as it would
+ * the frees (of which a bump allocator takes back only the newest block). */
+static inline gboolean
+bump_round_free (gpointer data, gpointer ptr, gsize size, gsize alignment)
+{
+  return TRUE;
+}
+
+DEFINE_PASS (bump_round_pass, arena, bump_round_alloc, bump_round_free, nothing_to_reset)
+
 static inline gpointer
 gslice_alloc (gpointer data, gsize size, gsize alignment)
 {
@@ -927,6 +1035,14 @@ Target nebula_bench_targets[] = {
     .nebula_type = "system", .nebula_unchecked = TRUE },
   { "system-st", KIND_NEBULA, "NebulaSystemAllocator, check-frees on, thread-safe off (no lock on its table)",
     .nebula_type = "system", .nebula_single_thread = TRUE },
+  { "bump-own", KIND_PEER, "a NebulaBumpAllocator per thread (thread-safe off), "
+    "nebula_allocator_allocate(), allocations only, reset per round",
+    bump_own_setup, bump_own_teardown, bump_round_pass, FALSE,
+    .round_reset = bump_own_round_reset },
+  { "bump-shared", KIND_PEER, "one thread-safe NebulaBumpAllocator all threads share, "
+    "nebula_allocator_allocate(), allocations only, reset per round",
+    bump_shared_setup, bump_shared_teardown, bump_round_pass, FALSE,
+    .round_reset = bump_shared_round_reset },
   { "malloc", KIND_PEER, "glibc malloc/free",
     no_setup, no_teardown, malloc_pass, FALSE, .cross_thread_frees = TRUE },
   { "gslice", KIND_PEER, "GSlice g_slice_alloc/g_slice_free1 (GLib " G_STRINGIFY (GLIB_MAJOR_VERSION) "."

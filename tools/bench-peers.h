@@ -55,6 +55,7 @@ typedef struct
 typedef gboolean (*SetupFunc)    (Worker *worker, char **why);
 typedef void     (*TeardownFunc) (Worker *worker);
 typedef gboolean (*PassFunc)     (Worker *worker);
+typedef void     (*RoundFunc)    (Worker *worker);
 
 struct _Target
 {
@@ -67,6 +68,8 @@ struct _Target
   PassFunc      pass;
   gboolean      shared_needs_thread_safety;
   gboolean      cross_thread_frees;  /* a block may be freed on another thread */
+  RoundFunc     round_reset;   /* or NULL: run by every thread before each timed
+                                * round, when no thread runs a pass */
   /* Nebula: the short type name and whether to use the inline path */
   const char   *nebula_type;
   gboolean      nebula_inline;

@@ -28,6 +28,21 @@ thread_seed (guint64 seed,
 /* ------------------------------------------------------------------ */
 /* Running floors and peers                                            */
 
+/* Before a timed round, the target's round_reset while no thread runs a
+ * pass: after the previous round's closing barrier, or (before the first)
+ * once every thread is done warming up. */
+static gboolean
+round_reset (Worker   *worker,
+             gboolean  first)
+{
+  if (worker->target->round_reset == NULL)
+    return TRUE;
+  if (first && worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
+    return FALSE;
+  worker->target->round_reset (worker);
+  return TRUE;
+}
+
 static gpointer
 worker_run (gpointer data)
 {
@@ -44,6 +59,8 @@ worker_run (gpointer data)
     {
       guint64 start;
 
+      if (!round_reset (worker, round == 0))
+        goto failed_torn;
       if (worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
         goto failed_torn;
       start = nebula_bench_now_ns (worker->barrier == NULL);

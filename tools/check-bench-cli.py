@@ -107,6 +107,24 @@ def main():
     expect('two threads (fixed-64)' not in result.stdout,
            f'a two-thread goal read in a one-thread run: {result.stdout}')
 
+    # The two-thread bump goal: one thread-safe bump the threads share
+    # against a plain bump per thread, both reset once per round (also with
+    # three threads, whose rounds reset the same way).
+    result = run(bench, '--quick', '--no-simd', '-t', '2', '-a', 'bump-own,bump-shared',
+                 '-w', 'fixed-64,small-mixed')
+    expect(result.returncode == 0, f'two-thread bump run: exit {result.returncode}: {result.stderr}')
+    for row in ('bump-own', 'bump-shared'):
+        expect(re.search(r'^%s\s+\d+\.\d+\s+\d+\.\d+' % row, result.stdout, re.M),
+               f'no {row} figures: {result.stdout}')
+    expect(re.search(r'^  thread-safe bump / bump, two threads \(geometric mean\)\s+\d+\.\d\d  '
+                     r'\(<= 1\.30\)', result.stdout, re.M),
+           f'no two-thread bump goal in the two-thread run: {result.stdout}')
+    result = run(bench, '--quick', '--no-simd', '-t', '3', '-a', 'bump-own,bump-shared',
+                 '-w', 'fixed-64')
+    expect(result.returncode == 0 and re.search(r'^bump-shared\s+\d+\.\d+', result.stdout, re.M)
+           and 'thread-safe bump / bump' not in result.stdout,
+           f'three-thread bump run: {result.stdout} {result.stderr}')
+
     # producer-consumer pairs the threads: only when named, an even
     # --threads, and n/a where a block cannot be freed on another thread.
     result = run(bench, '--quick', '-t', '2', '-a', 'bump,pool-ts,floor-inline,malloc',

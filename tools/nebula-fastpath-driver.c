@@ -15,7 +15,9 @@
  * cost of one allocation plus the loop around it (run_floor_inline has
  * the loop and a trivial bump, so the difference is the allocator's).
  * run_bump_ts_interface runs run_bump_interface's loop on a thread-safe
- * bump allocator (one thread).
+ * bump allocator (one thread); run_bump_own_two_threads and
+ * run_bump_shared_two_threads run it on two threads (see
+ * DEFINE_TWO_THREAD below: count two_own_thread and two_shared_thread).
  *
  * The churn_* functions keep 64 live 64-byte blocks and N times free one
  * (in a scattered order) and allocate its replacement, a pool's workload
@@ -40,6 +42,7 @@
 #include "config.h"
 
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include <nebula.h>
@@ -128,6 +131,130 @@ run_bump_inline (gpointer data)
 
 DEFINE_RUN_INTERFACE (run_bump_interface)
 DEFINE_RUN_INTERFACE (run_bump_ts_interface)
+
+/* Two threads, each allocating N / 2 times through the interface (64
+ * bytes, alignment 8), with a reset per round of ROUND_ALLOCS allocations
+ * per thread while both wait: two_own_thread on a plain bump allocator of
+ * its own, two_shared_thread on one thread-safe bump allocator the two
+ * share (thread 0 resets it). Ir of two_x_thread (both calls) / N is one
+ * allocation of one thread plus the loop and a share of the round's
+ * reset and barrier. */
+#define ROUND_ALLOCS 16384
+
+typedef struct
+{
+  NebulaAllocator *bump[2];     /* the same one twice when shared */
+  gboolean         shared;
+  GMutex           lock;
+  GCond            cond;
+  guint            waiting;
+  guint            generation;
+} TwoThreads;
+
+static void
+two_wait (TwoThreads *two)
+{
+  guint generation;
+
+  g_mutex_lock (&two->lock);
+  generation = two->generation;
+  if (++two->waiting == 2)
+    {
+      two->waiting = 0;
+      two->generation++;
+      g_cond_broadcast (&two->cond);
+    }
+  while (generation == two->generation)
+    g_cond_wait (&two->cond, &two->lock);
+  g_mutex_unlock (&two->lock);
+}
+
+#define DEFINE_TWO_THREAD(name)                                                   \
+  __attribute__ ((noipa)) static G_NO_INLINE guint64                              \
+  name (TwoThreads *two,                                                          \
+        guint       index)                                                        \
+  {                                                                               \
+    NebulaAllocator *bump = two->bump[index];                                     \
+    guint64 sum = 0;                                                              \
+                                                                                  \
+    for (guint i = 0; i < N / 2; i++)                                             \
+      {                                                                           \
+        guint8 *p = nebula_allocator_allocate (bump, 64, 8, NULL);                \
+                                                                                  \
+        *p = (guint8) i;                                                          \
+        sum += GPOINTER_TO_SIZE (p);                                              \
+        if (i % ROUND_ALLOCS == ROUND_ALLOCS - 1)                                 \
+          {                                                                       \
+            two_wait (two);                                                       \
+            if (index == 0 || !two->shared)                                       \
+              nebula_allocator_reset (bump);                                      \
+            two_wait (two);                                                       \
+          }                                                                       \
+      }                                                                           \
+    return sum;                                                                   \
+  }
+
+DEFINE_TWO_THREAD (two_own_thread)
+DEFINE_TWO_THREAD (two_shared_thread)
+
+static gpointer
+two_second_thread (gpointer data)
+{
+  TwoThreads *two = data;
+  guint64 sum = two->shared ? two_shared_thread (two, 1) : two_own_thread (two, 1);
+
+  return GSIZE_TO_POINTER ((gsize) sum);
+}
+
+static guint64
+run_two_threads (TwoThreads *two)
+{
+  GThread *second = g_thread_new ("two-threads", two_second_thread, two);
+  guint64 sum = two->shared ? two_shared_thread (two, 0) : two_own_thread (two, 0);
+
+  return sum + GPOINTER_TO_SIZE (g_thread_join (second));
+}
+
+static guint64
+run_bump_own_two_threads (gpointer data)
+{
+  return run_two_threads (data);
+}
+
+static guint64
+run_bump_shared_two_threads (gpointer data)
+{
+  return run_two_threads (data);
+}
+
+/* Room for a round of each thread's (a quarter more when shared, for the
+ * slice ends the threads leave behind each other). */
+static void
+two_threads_init (TwoThreads *two,
+                  gboolean    shared,
+                  gboolean    stats)
+{
+  guint64 round = (guint64) ROUND_ALLOCS * 64;
+
+  memset (two, 0, sizeof *two);
+  g_mutex_init (&two->lock);
+  g_cond_init (&two->cond);
+  two->shared = shared;
+  for (guint t = 0; t < 2; t++)
+    two->bump[t] = t == 1 && shared
+      ? g_object_ref (two->bump[0])
+      : g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, NULL, "thread-safe", shared,
+                        "track-stats", stats, "capacity", shared ? 4 * round : 2 * round, NULL);
+}
+
+static void
+two_threads_clear (TwoThreads *two)
+{
+  g_object_unref (two->bump[0]);
+  g_object_unref (two->bump[1]);
+  g_mutex_clear (&two->lock);
+  g_cond_clear (&two->cond);
+}
 
 #define LIVE 64
 
@@ -482,6 +609,16 @@ main (int   argc,
                                                             "track-stats", stats, NULL);
 
     sum += RUN (run_bump_ts_interface, shared);
+  }
+  {
+    TwoThreads own, shared;
+
+    two_threads_init (&own, FALSE, stats);
+    two_threads_init (&shared, TRUE, stats);
+    sum += RUN (run_bump_own_two_threads, &own);
+    sum += RUN (run_bump_shared_two_threads, &shared);
+    two_threads_clear (&own);
+    two_threads_clear (&shared);
   }
 
   {

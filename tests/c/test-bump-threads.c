@@ -328,6 +328,39 @@ test_reset_voids_slices (void)
   g_thread_join (thread);
 }
 
+/* A checkpoint while another thread holds a slice voids it (the thread's
+ * allocations test only its slice's limit, which the checkpoint clears):
+ * the thread's next block lies above the checkpoint, and a restore
+ * releases it. The thread's first block, in the voided slice, stays. */
+static void
+test_checkpoint_voids_held_slice (void)
+{
+  g_autoptr(NebulaBumpAllocator) bump = new_shared_bump (NEBULA_PRESET_DEFAULT, NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaBumpCheckpoint) checkpoint = NULL;
+  g_autoptr(GError) error = NULL;
+  Survivor s = { alloc };
+  GThread *thread;
+  guint64 used;
+
+  thread = g_thread_new ("survivor", survivor_thread, &s);
+  wait_for (&s.step, 1);
+  checkpoint = nebula_bump_allocator_checkpoint (bump);
+  used = nebula_allocator_get_bytes_used (alloc);
+  g_atomic_int_set (&s.step, 2);
+  wait_for (&s.step, 3);
+  g_thread_join (thread);
+
+  /* Not in the rest of the first slice, which the checkpoint counts. */
+  g_assert_true (s.second != s.first + test_bump_span (64));
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), >, used);
+  g_assert_true (nebula_bump_allocator_restore (bump, checkpoint, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, used);
+  for (guint i = 0; i < 64; i++)
+    g_assert_cmpuint (s.first[i], ==, 0x11);
+}
+
 typedef struct {
   NebulaAllocator *alloc;
   guint            n;
@@ -600,6 +633,8 @@ main (int   argc,
                         GINT_TO_POINTER (TRUE), test_exit_slice_not_on_top);
   g_test_add_func ("/nebula/bump-threads/reset-voids-slices", test_reset_voids_slices);
   g_test_add_func ("/nebula/bump-threads/checkpoint", test_checkpoint_across_threads);
+  g_test_add_func ("/nebula/bump-threads/checkpoint-voids-held-slice",
+                   test_checkpoint_voids_held_slice);
   g_test_add_func ("/nebula/bump-threads/budget-charged-once", test_budget_charged_once);
   g_test_add_func ("/nebula/bump-threads/exhausted", test_exhausted_shared);
   g_test_add_func ("/nebula/bump-threads/debug-detects-reset-while-allocating",
