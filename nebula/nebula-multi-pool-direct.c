@@ -354,6 +354,16 @@ multi_pool_st_dealloc_all (gpointer   allocator,
   return multi_pool_dealloc_all (self, ptr, size, alignment, error);
 }
 
+/* The arguments only a refill or a refused free needs after the class's
+ * call: kept in the frame by plain stores (volatile: not in registers the
+ * frame would have to save and restore on every request). */
+typedef struct
+{
+  gpointer volatile  ptr;
+  volatile gsize     alignment;
+  GError **volatile  error;
+} ColdArgs;
+
 /* A class with magazines: one call, across which the frame keeps the
  * four or five arguments a refill or a refused free needs. @counted: the
  * multi-pool keeps statistics (per thread, as it is thread-safe). */
@@ -365,6 +375,7 @@ ts_alloc_all (NebulaMultiPoolAllocator  *self,
               gboolean                   counted)
 {
   NebulaAllocator *pool;
+  ColdArgs cold;
   guint index;
   gpointer ptr;
 
@@ -372,9 +383,11 @@ ts_alloc_all (NebulaMultiPoolAllocator  *self,
                   (pool = direct_class (self, size, &index)) == NULL || !self->cached[index]))
     return multi_pool_alloc_all (self, size, alignment, error);
 
+  cold.alignment = alignment;
+  cold.error = error;
   ptr = nebula_pool_magazine_take ((NebulaPoolAllocator *) pool, size);
   if (G_UNLIKELY (ptr == NULL))
-    return nebula_allocator_allocate_slow (self, size, alignment, error);
+    return nebula_allocator_allocate_slow (self, size, cold.alignment, cold.error);
 
   if (counted)
     multi_pool_record_shared (self, size, 0);
@@ -391,12 +404,16 @@ ts_dealloc_all (NebulaMultiPoolAllocator  *self,
 {
   NebulaDirectResult result;
   NebulaAllocator *pool;
+  ColdArgs cold;
   guint index;
 
   if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL ||
                   (pool = direct_class (self, size, &index)) == NULL || !self->cached[index]))
     return multi_pool_dealloc_all (self, ptr, size, alignment, error);
 
+  cold.ptr = ptr;
+  cold.alignment = alignment;
+  cold.error = error;
   result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     {
@@ -407,10 +424,10 @@ ts_dealloc_all (NebulaMultiPoolAllocator  *self,
   if (result == NEBULA_DIRECT_FAILED)
     {
       direct_dealloc_failed (self, result, (guint) nebula_multi_pool_class_of_size (size), size,
-                             error);
+                             cold.error);
       return FALSE;
     }
-  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+  return nebula_allocator_deallocate_slow (self, cold.ptr, size, cold.alignment, cold.error);
 }
 
 static gpointer
