@@ -47,6 +47,9 @@ struct _NebulaMultiPoolAllocator
   gboolean               check_frees;
 
   /* after initialization */
+  /* Unique among the multi-pools of the process (never reused, unlike an
+   * address): what a thread's statistics record is keyed by. */
+  guint64                serial;
   guint                  n_classes;
   gsize                  largest_request;    /* max-block-size */
   /* Each class's pool, made on the first request of its size; read with
@@ -120,6 +123,17 @@ nebula_multi_pool_peek_class (NebulaMultiPoolAllocator *self,
 {
   return __atomic_load_n (&self->pools[index], __ATOMIC_ACQUIRE);
 }
+
+/* The direct path (nebula-multi-pool-direct.c): the table for @self's
+ * configuration, and the serial of a new multi-pool. */
+const NebulaCoreDirect *nebula_multi_pool_direct_table (NebulaMultiPoolAllocator *self);
+guint64                 nebula_multi_pool_next_serial  (void);
+
+/* A class pool's refusal of a free, explained (nebula-multi-pool-allocator.c). */
+void nebula_multi_pool_explain_class_error (NebulaMultiPoolAllocator  *self,
+                                            GError                   **error,
+                                            gsize                      size,
+                                            gsize                      block_size);
 
 void     nebula_multi_pool_reset_classes   (NebulaMultiPoolAllocator  *self);
 guint64  nebula_multi_pool_trim_classes    (NebulaAllocator           *allocator,

@@ -68,7 +68,7 @@ G_DEFINE_FINAL_TYPE_WITH_CODE (NebulaMultiPoolAllocator, nebula_multi_pool_alloc
                                G_IMPLEMENT_INTERFACE (NEBULA_TYPE_ALLOCATOR, allocator_iface_init)
                                G_IMPLEMENT_INTERFACE (G_TYPE_INITABLE, initable_iface_init))
 
-static const NebulaCoreDirect multi_pool_direct;
+
 
 static const char *
 multi_pool_label (void)
@@ -100,10 +100,11 @@ multi_pool_init_once (gpointer data)
   if (config->init.error != NULL)
     return;
 
+  self->serial = nebula_multi_pool_next_serial ();
   self->largest_request = (gsize) self->max_block_size;
   self->n_classes = nebula_multi_pool_n_classes_for (self->max_block_size);
   g_assert (self->n_classes <= NEBULA_MULTI_POOL_MAX_CLASSES);
-  nebula_allocator_core_set_direct (self, &multi_pool_direct);
+  nebula_allocator_core_set_direct (self, nebula_multi_pool_direct_table (self));
 }
 
 gboolean
@@ -225,8 +226,8 @@ nebula_multi_pool_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 /* A class pool's refusal of a free says what the pool saw; add what the
  * multi-pool knows: the size given picked that class. The error is made
  * anew so that its suggestion is the multi-pool's. */
-static void
-explain_class_error (NebulaMultiPoolAllocator  *self,
+void
+nebula_multi_pool_explain_class_error (NebulaMultiPoolAllocator  *self,
                      GError                   **error,
                      gsize                      size,
                      gsize                      block_size)
@@ -271,7 +272,7 @@ nebula_multi_pool_allocator_deallocate (NebulaAllocator  *allocator,
   if (G_LIKELY (nebula_allocator_deallocate (pool, ptr, size, alignment, error)))
     return TRUE;
 
-  explain_class_error (self, error, size,
+  nebula_multi_pool_explain_class_error (self, error, size,
                        nebula_multi_pool_class_size (nebula_multi_pool_class_for (self, size,
                                                                                   alignment)));
   return FALSE;
@@ -301,7 +302,7 @@ nebula_multi_pool_allocator_reallocate (NebulaAllocator  *allocator,
     return NULL;
   if (nebula_allocator_reallocate (old_pool, ptr, old_size, old_size, alignment, error) == NULL)
     {
-      explain_class_error (self, error, old_size,
+      nebula_multi_pool_explain_class_error (self, error, old_size,
                            nebula_multi_pool_class_size (nebula_multi_pool_class_for (self, old_size,
                                                                                       alignment)));
       return NULL;
@@ -343,100 +344,6 @@ nebula_multi_pool_allocator_contains (NebulaAllocator *allocator,
 
   return nebula_multi_pool_ensure (self, NULL) && nebula_multi_pool_owns (allocator, ptr);
 }
-
-/* The direct path (nebula-allocator-core-private.h): what
- * nebula_allocator_allocate() and _deallocate() run once the configuration
- * is valid. A request of a class already made goes straight to its pool's
- * own fast path: a single-threaded pool's inline path, then its direct
- * path (a block of an older slab); a thread-safe pool's magazine steps,
- * called here without the pool's dispatch, layout check or statistics
- * (the layout checked here is within every class's); a thread-safe pool
- * without magazines, its direct path. Whatever those decline (a class not
- * made yet, a refill, a larger alignment, a fill, a bad free) takes the
- * exported path above, which serves it or says what is wrong. */
-static inline gboolean
-direct_layout_ok (NebulaMultiPoolAllocator *self,
-                  gsize                     size,
-                  gsize                     alignment)
-{
-  return nebula_allocator_core_direct_layout_ok (size, alignment, self->largest_request,
-                                                 NEBULA_MULTI_POOL_SMALL_STEP);
-}
-
-G_ALWAYS_INLINE static inline gpointer
-multi_pool_direct_alloc_inline (gpointer allocator,
-                                gsize    size,
-                                gsize    alignment)
-{
-  NebulaMultiPoolAllocator *self = allocator;
-  const NebulaCoreDirect *direct;
-  NebulaAllocator *pool;
-  guint index;
-  gpointer ptr;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
-    return NULL;
-
-  index = (guint) nebula_multi_pool_class_of_size (size);
-  pool = nebula_multi_pool_peek_class (self, index);
-  if (G_UNLIKELY (pool == NULL))
-    return NULL;
-
-  /* A single-threaded class's inline path first (a thread-safe one has
-   * none). */
-  direct = self->directs[index];
-  if (G_LIKELY (self->cached[index]))
-    ptr = nebula_pool_magazine_take ((NebulaPoolAllocator *) pool, size);
-  else if (self->config.thread_safe || !_nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size,
-                                                                 alignment, &ptr))
-    ptr = direct != NULL ? direct->alloc (pool, size, alignment) : NULL;
-
-  if (G_LIKELY (ptr != NULL))
-    nebula_stats_counters_record_allocation (&self->stats, size);
-  return ptr;
-}
-
-G_ALWAYS_INLINE static inline NebulaDirectResult
-multi_pool_direct_dealloc_inline (gpointer   allocator,
-                                  gpointer   ptr,
-                                  gsize      size,
-                                  gsize      alignment,
-                                  GError   **error)
-{
-  NebulaMultiPoolAllocator *self = allocator;
-  const NebulaCoreDirect *direct;
-  NebulaDirectResult result;
-  NebulaAllocator *pool;
-  guint index;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
-    return NEBULA_DIRECT_DECLINED;
-
-  index = (guint) nebula_multi_pool_class_of_size (size);
-  pool = nebula_multi_pool_peek_class (self, index);
-  if (G_UNLIKELY (pool == NULL))
-    return NEBULA_DIRECT_DECLINED;
-
-  direct = self->directs[index];
-  if (G_LIKELY (self->cached[index]))
-    result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
-  else if (!self->config.thread_safe &&
-           _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment))
-    result = NEBULA_DIRECT_DONE;
-  else if (direct != NULL)
-    result = direct->dealloc (pool, ptr, size, alignment, error);
-  else
-    result = NEBULA_DIRECT_DECLINED;
-
-  if (G_UNLIKELY (result == NEBULA_DIRECT_FAILED))
-    explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
-
-  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    nebula_stats_counters_record_deallocation (&self->stats, size);
-  return result;
-}
-
-NEBULA_CORE_DIRECT_DEFINE (multi_pool, multi_pool_direct_alloc_inline, multi_pool_direct_dealloc_inline);
 
 static void
 allocator_iface_init (NebulaAllocatorInterface *iface)

@@ -436,6 +436,94 @@ test_multi_pool_reset_and_trim (void)
   }
 }
 
+/* Allocates and frees @n blocks of 8 to 999 bytes on @a and @b in turn
+ * (a thread's statistics record follows the multi-pool it used last) and
+ * checks each one's counts. */
+static void
+churn_two (NebulaAllocator *a,
+           NebulaAllocator *b,
+           guint            n)
+{
+  NebulaAllocator *pools[2] = { a, b };
+  guint64 total[2] = { 0, 0 };
+  NebulaAllocatorStats *before[2];
+
+  for (guint k = 0; k < 2; k++)
+    before[k] = nebula_allocator_get_stats (pools[k]);
+  for (guint i = 0; i < n; i++)
+    {
+      for (guint k = 0; k < 2; k++)
+        {
+          GError *error = NULL;
+          gsize size = 8 + (i * 7919 + k * 31) % 992;
+          gpointer p = nebula_allocator_allocate (pools[k], size, 8, &error);
+
+          g_assert_no_error (error);
+          /* The other one in between: the record changes owner twice. */
+          g_assert_true (nebula_allocator_deallocate (pools[k], p, size, 8, &error));
+          g_assert_no_error (error);
+          total[k] += size;
+        }
+    }
+
+  for (guint k = 0; k < 2; k++)
+    {
+      g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (pools[k]);
+
+      g_assert_cmpuint (stats->allocations - before[k]->allocations, ==, n);
+      g_assert_cmpuint (stats->deallocations - before[k]->deallocations, ==, n);
+      g_assert_cmpuint (stats->total_bytes_allocated - before[k]->total_bytes_allocated, ==,
+                        total[k]);
+      g_assert_cmpuint (stats->total_bytes_freed - before[k]->total_bytes_freed, ==, total[k]);
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      nebula_allocator_stats_free (before[k]);
+    }
+}
+
+/* Two thread-safe multi-pools used in turn by one thread count exactly;
+ * so does one made after another was finalized (often at the same
+ * address), which must not inherit the thread's record of the old one;
+ * a single-threaded one and one without statistics take their own
+ * paths. */
+static void
+test_multi_pool_stats_two (void)
+{
+  g_autoptr(GError) error = NULL;
+  NebulaAllocator *a = new_multi_pool (&error, NULL, NULL);
+  g_autoptr(NebulaAllocator) b = new_multi_pool (&error, NULL, NULL);
+  g_autoptr(NebulaAllocator) c = NULL;
+  g_autoptr(NebulaAllocator) single = NULL;
+  g_autoptr(NebulaAllocator) quiet = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer p;
+
+  g_assert_no_error (error);
+  churn_two (a, b, 500);
+
+  /* The thread's record is a's: c must count in its own counters. */
+  p = nebula_allocator_allocate (a, 100, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (a, p, 100, 8, &error));
+  g_object_unref (a);
+  c = new_multi_pool (&error, NULL, NULL);
+  g_assert_no_error (error);
+  churn_two (c, b, 300);
+
+  single = new_multi_pool (&error, "thread-safe", FALSE, NULL);
+  g_assert_no_error (error);
+  churn_two (single, c, 200);
+
+  quiet = new_multi_pool (&error, "track-stats", FALSE, NULL);
+  g_assert_no_error (error);
+  p = nebula_allocator_allocate (quiet, 300, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (quiet, p, 300, 8, &error));
+  g_assert_no_error (error);
+  stats = nebula_allocator_get_stats (quiet);
+  g_assert_cmpuint (stats->allocations, ==, 0);
+  g_assert_cmpuint (stats->total_bytes_allocated, ==, 0);
+}
+
 static void
 test_multi_pool_stats_exact (void)
 {
@@ -811,6 +899,7 @@ main (int   argc,
   g_test_add_func ("/nebula/multi-pool/reallocate", test_multi_pool_reallocate);
   g_test_add_func ("/nebula/multi-pool/reset-and-trim", test_multi_pool_reset_and_trim);
   g_test_add_func ("/nebula/multi-pool/stats-exact", test_multi_pool_stats_exact);
+  g_test_add_func ("/nebula/multi-pool/stats-two", test_multi_pool_stats_two);
   g_test_add_func ("/nebula/multi-pool/config", test_multi_pool_config);
   g_test_add_func ("/nebula/multi-pool/budget", test_multi_pool_budget);
   g_test_add_func ("/nebula/multi-pool/threads", test_multi_pool_threads);

@@ -1,0 +1,494 @@
+/* nebula-multi-pool-direct.c
+ *
+ * The direct path of a NebulaMultiPoolAllocator (nebula-allocator-core-
+ * private.h): what nebula_allocator_allocate() and _deallocate() run once
+ * the configuration is valid, one table of entries per kind of class, and
+ * the statistics those entries keep (a thread's record of the multi-pool
+ * it used last).
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#include "config.h"
+
+#include "nebula-multi-pool-allocator-private.h"
+#include "nebula-pool-allocator-private.h"
+
+/* The last serial handed out (NebulaMultiPoolAllocator.serial). */
+static guint64 multi_pool_serials;
+
+guint64
+nebula_multi_pool_next_serial (void)
+{
+  return __atomic_add_fetch (&multi_pool_serials, 1, __ATOMIC_RELAXED);
+}
+
+/* The direct path (nebula-allocator-core-private.h): what
+ * nebula_allocator_allocate() and _deallocate() run once the configuration
+ * is valid. A request of a class already made goes straight to its pool's
+ * own fast path: a single-threaded pool's inline path, then its direct
+ * path (a block of an older slab); a thread-safe pool's magazine steps,
+ * called here without the pool's dispatch, layout check or statistics
+ * (the layout checked here is within every class's); a thread-safe pool
+ * without magazines, its direct path. Whatever those decline (a class not
+ * made yet, a refill, a larger alignment, a fill, a bad free) takes the
+ * exported path (nebula-multi-pool-allocator.c), which serves it or says
+ * what is wrong. */
+static inline gboolean
+direct_layout_ok (NebulaMultiPoolAllocator *self,
+                  gsize                     size,
+                  gsize                     alignment)
+{
+  return nebula_allocator_core_direct_layout_ok (size, alignment, self->largest_request,
+                                                 NEBULA_MULTI_POOL_SMALL_STEP);
+}
+
+/* The statistics of the direct path. A thread-safe multi-pool's go to the
+ * calling thread's shard of its counters; the thread keeps the shard of
+ * the multi-pool it used last (keyed by its serial, which no other
+ * multi-pool ever has, so a finalized one's never matches), so a request
+ * makes one comparison where nebula_stats_counters_shard() makes its
+ * table and page lookups. A thread going back and forth between two
+ * multi-pools looks its shard up again at each change, and counts
+ * exactly all the same. Initial-exec TLS of three words: a library loaded
+ * with dlopen() takes it from glibc's static TLS surplus, as it does the
+ * statistics slot and the magazine slots. */
+typedef struct
+{
+  guint64               owner;   /* the serial of the multi-pool, 0: none */
+  NebulaStatsShardCache cache;
+} MultiPoolThreadStats;
+
+static __thread MultiPoolThreadStats thread_stats __attribute__ ((tls_model ("initial-exec")));
+
+/* The record of one allocation of @allocated bytes or, with @allocated 0,
+ * one free of @freed bytes (both at least 1: the layout check refused size
+ * 0) by a multi-pool whose counters are plain (single-threaded) or off:
+ * the inline paths' own additions. */
+G_ALWAYS_INLINE static inline void
+multi_pool_record_plain (NebulaMultiPoolAllocator *self,
+                         gsize                     allocated,
+                         gsize                     freed)
+{
+  if (!self->stats.enabled)
+    return;
+
+  if (allocated != 0)
+    _nebula_fast_stats_count_alloc (&self->stats.plain, allocated);
+  else
+    _nebula_fast_stats_count_free (&self->stats.plain, freed);
+}
+
+/* The thread's record is another multi-pool's, or its statistics slot
+ * changed, or @self keeps no per-thread statistics: the record is made
+ * @self's if it has per-thread statistics, and the request counted. */
+static G_NO_INLINE void
+multi_pool_record_slow (NebulaMultiPoolAllocator *self,
+                        gsize                     allocated,
+                        gsize                     freed)
+{
+  MultiPoolThreadStats *mine = &thread_stats;
+
+  if (!self->stats.enabled || !self->stats.thread_safe)
+    {
+      multi_pool_record_plain (self, allocated, freed);
+      return;
+    }
+
+  if (mine->owner != self->serial)
+    {
+      mine->owner = self->serial;
+      nebula_stats_shard_cache_init (&mine->cache);
+    }
+  nebula_stats_shard_cache_record_slow (&self->stats, &mine->cache, allocated, freed);
+}
+
+/* The same for a multi-pool that counts per thread (thread-safe, with
+ * statistics): the thread's record holds @self's shard only then, so one
+ * comparison of the owner and one of the slot stand for the tests of
+ * nebula_stats_shard_cache_record() and the lookup. */
+G_ALWAYS_INLINE static inline void
+multi_pool_record_shared (NebulaMultiPoolAllocator *self,
+                          gsize                     allocated,
+                          gsize                     freed)
+{
+  MultiPoolThreadStats *mine = &thread_stats;
+
+  if (G_UNLIKELY (mine->owner != self->serial || mine->cache.slot != nebula_stats_thread_slot))
+    {
+      multi_pool_record_slow (self, allocated, freed);
+      return;
+    }
+
+  if (allocated != 0)
+    nebula_stats_shard_add (mine->cache.shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (mine->cache.shard, 0, 1, 0, 0, freed);
+}
+
+/* Either. */
+G_ALWAYS_INLINE static inline void
+multi_pool_record (NebulaMultiPoolAllocator *self,
+                   gsize                     allocated,
+                   gsize                     freed)
+{
+  if (self->stats.enabled && self->stats.thread_safe)
+    multi_pool_record_shared (self, allocated, freed);
+  else
+    multi_pool_record_plain (self, allocated, freed);
+}
+
+/* The class pool serving a request of the direct path's layout, or NULL
+ * when its class was not made yet. */
+G_ALWAYS_INLINE static inline NebulaAllocator *
+direct_class (NebulaMultiPoolAllocator *self,
+              gsize                     size,
+              guint                    *index)
+{
+  *index = (guint) nebula_multi_pool_class_of_size (size);
+  return nebula_multi_pool_peek_class (self, *index);
+}
+
+/* A class without magazines: a single-threaded pool's inline path, then
+ * its direct path (a block of an older slab); a thread-safe pool's
+ * shared list. */
+G_ALWAYS_INLINE static inline gpointer
+class_direct_alloc (NebulaMultiPoolAllocator *self,
+                    NebulaAllocator          *pool,
+                    guint                     index,
+                    gsize                     size,
+                    gsize                     alignment)
+{
+  const NebulaCoreDirect *direct = self->directs[index];
+  gpointer ptr;
+
+  if (!self->config.thread_safe && _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size,
+                                                           alignment, &ptr))
+    return ptr;
+  return direct != NULL ? direct->alloc (pool, size, alignment) : NULL;
+}
+
+G_ALWAYS_INLINE static inline NebulaDirectResult
+class_direct_dealloc (NebulaMultiPoolAllocator  *self,
+                      NebulaAllocator           *pool,
+                      guint                      index,
+                      gpointer                   ptr,
+                      gsize                      size,
+                      gsize                      alignment,
+                      GError                   **error)
+{
+  const NebulaCoreDirect *direct = self->directs[index];
+
+  if (!self->config.thread_safe &&
+      _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment))
+    return NEBULA_DIRECT_DONE;
+  return direct != NULL ? direct->dealloc (pool, ptr, size, alignment, error)
+                        : NEBULA_DIRECT_DECLINED;
+}
+
+G_ALWAYS_INLINE static inline gpointer
+multi_pool_direct_alloc_inline (gpointer allocator,
+                                gsize    size,
+                                gsize    alignment)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  NebulaAllocator *pool;
+  guint index;
+  gpointer ptr;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
+    return NULL;
+
+  pool = direct_class (self, size, &index);
+  if (G_UNLIKELY (pool == NULL))
+    return NULL;
+
+  if (G_LIKELY (self->cached[index]))
+    ptr = nebula_pool_magazine_take ((NebulaPoolAllocator *) pool, size);
+  else
+    ptr = class_direct_alloc (self, pool, index, size, alignment);
+
+  if (G_LIKELY (ptr != NULL))
+    multi_pool_record (self, size, 0);
+  return ptr;
+}
+
+/* A class pool refused a free (@result FAILED): its error, explained. */
+static G_NO_INLINE NebulaDirectResult
+direct_dealloc_failed (NebulaMultiPoolAllocator  *self,
+                       NebulaDirectResult         result,
+                       guint                      index,
+                       gsize                      size,
+                       GError                   **error)
+{
+  nebula_multi_pool_explain_class_error (self, error, size, nebula_multi_pool_class_size (index));
+  return result;
+}
+
+G_ALWAYS_INLINE static inline NebulaDirectResult
+multi_pool_direct_dealloc_inline (gpointer   allocator,
+                                  gpointer   ptr,
+                                  gsize      size,
+                                  gsize      alignment,
+                                  GError   **error)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  NebulaDirectResult result;
+  NebulaAllocator *pool;
+  guint index;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  pool = direct_class (self, size, &index);
+  if (G_UNLIKELY (pool == NULL))
+    return NEBULA_DIRECT_DECLINED;
+
+  if (G_LIKELY (self->cached[index]))
+    result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
+  else
+    result = class_direct_dealloc (self, pool, index, ptr, size, alignment, error);
+
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    multi_pool_record (self, 0, size);
+  else if (result == NEBULA_DIRECT_FAILED)
+    return direct_dealloc_failed (self, result, index, size, error);
+  return result;
+}
+
+/* The direct path's entries (as NEBULA_CORE_DIRECT_DEFINE() makes them,
+ * which would also make a table this kind does not use: it has one per
+ * kind of class, below). */
+static gpointer
+multi_pool_direct_alloc (gpointer self,
+                         gsize    size,
+                         gsize    alignment)
+{
+  return multi_pool_direct_alloc_inline (self, size, alignment);
+}
+
+static NebulaDirectResult
+multi_pool_direct_dealloc (gpointer   self,
+                           gpointer   ptr,
+                           gsize      size,
+                           gsize      alignment,
+                           GError   **error)
+{
+  return multi_pool_direct_dealloc_inline (self, ptr, size, alignment, error);
+}
+
+/* Every request the entries below do not serve themselves: the general
+ * body, then the exported path for what it declines. */
+static G_NO_INLINE gpointer
+multi_pool_alloc_all (gpointer   self,
+                      gsize      size,
+                      gsize      alignment,
+                      GError   **error)
+{
+  return nebula_allocator_core_alloc_finish (self, multi_pool_direct_alloc_inline (self, size,
+                                                                                  alignment),
+                                             size, alignment, error);
+}
+
+static G_NO_INLINE gboolean
+multi_pool_dealloc_all (gpointer   self,
+                        gpointer   ptr,
+                        gsize      size,
+                        gsize      alignment,
+                        GError   **error)
+{
+  return nebula_allocator_core_dealloc_finish (self,
+                                               multi_pool_direct_dealloc_inline (self, ptr, size,
+                                                                                 alignment, error),
+                                               ptr, size, alignment, error);
+}
+
+/* What the wrappers jump to, one per kind of class: the common case of
+ * each with nothing else in the frame, then the general body above
+ * (multi_pool_alloc_all(), _dealloc_all()) for the rest. A single-threaded
+ * class's inline path makes no call, so the common case keeps no register
+ * of the caller's and ends in a tail call when it declines; a class with
+ * magazines makes one call, across which it keeps the four or five
+ * arguments a refill or a refused free needs. */
+static gpointer
+multi_pool_st_alloc_all (gpointer   allocator,
+                         gsize      size,
+                         gsize      alignment,
+                         GError   **error)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  NebulaAllocator *pool;
+  guint index;
+  gpointer ptr;
+
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) &&
+                (pool = direct_class (self, size, &index)) != NULL &&
+                _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size, alignment, &ptr)))
+    {
+      multi_pool_record_plain (self, size, 0);
+      return ptr;
+    }
+
+  return multi_pool_alloc_all (self, size, alignment, error);
+}
+
+static gboolean
+multi_pool_st_dealloc_all (gpointer   allocator,
+                           gpointer   ptr,
+                           gsize      size,
+                           gsize      alignment,
+                           GError   **error)
+{
+  NebulaMultiPoolAllocator *self = allocator;
+  NebulaAllocator *pool;
+  guint index;
+
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
+                (pool = direct_class (self, size, &index)) != NULL &&
+                _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment)))
+    {
+      multi_pool_record_plain (self, 0, size);
+      return TRUE;
+    }
+
+  return multi_pool_dealloc_all (self, ptr, size, alignment, error);
+}
+
+/* The arguments only a refill or a refused free needs after the class's
+ * call: kept in the frame by plain stores (volatile: not in registers the
+ * frame would have to save and restore on every request). */
+typedef struct
+{
+  gpointer volatile  ptr;
+  volatile gsize     alignment;
+  GError **volatile  error;
+} ColdArgs;
+
+/* A class with magazines: one call, across which the frame keeps the
+ * four or five arguments a refill or a refused free needs. @counted: the
+ * multi-pool keeps statistics (per thread, as it is thread-safe). */
+G_ALWAYS_INLINE static inline gpointer
+ts_alloc_all (NebulaMultiPoolAllocator  *self,
+              gsize                      size,
+              gsize                      alignment,
+              GError                   **error,
+              gboolean                   counted)
+{
+  NebulaAllocator *pool;
+  ColdArgs cold;
+  guint index;
+  gpointer ptr;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) ||
+                  (pool = direct_class (self, size, &index)) == NULL || !self->cached[index]))
+    return multi_pool_alloc_all (self, size, alignment, error);
+
+  cold.alignment = alignment;
+  cold.error = error;
+  ptr = nebula_pool_magazine_take ((NebulaPoolAllocator *) pool, size);
+  if (G_UNLIKELY (ptr == NULL))
+    return nebula_allocator_allocate_slow (self, size, cold.alignment, cold.error);
+
+  if (counted)
+    multi_pool_record_shared (self, size, 0);
+  return ptr;
+}
+
+G_ALWAYS_INLINE static inline gboolean
+ts_dealloc_all (NebulaMultiPoolAllocator  *self,
+                gpointer                   ptr,
+                gsize                      size,
+                gsize                      alignment,
+                GError                   **error,
+                gboolean                   counted)
+{
+  NebulaDirectResult result;
+  NebulaAllocator *pool;
+  ColdArgs cold;
+  guint index;
+
+  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL ||
+                  (pool = direct_class (self, size, &index)) == NULL || !self->cached[index]))
+    return multi_pool_dealloc_all (self, ptr, size, alignment, error);
+
+  cold.ptr = ptr;
+  cold.alignment = alignment;
+  cold.error = error;
+  result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
+  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+    {
+      if (counted)
+        multi_pool_record_shared (self, 0, size);
+      return TRUE;
+    }
+  if (result == NEBULA_DIRECT_FAILED)
+    {
+      direct_dealloc_failed (self, result, (guint) nebula_multi_pool_class_of_size (size), size,
+                             cold.error);
+      return FALSE;
+    }
+  return nebula_allocator_deallocate_slow (self, cold.ptr, size, cold.alignment, cold.error);
+}
+
+static gpointer
+multi_pool_ts_alloc_all (gpointer   self,
+                         gsize      size,
+                         gsize      alignment,
+                         GError   **error)
+{
+  return ts_alloc_all (self, size, alignment, error, TRUE);
+}
+
+static gboolean
+multi_pool_ts_dealloc_all (gpointer   self,
+                           gpointer   ptr,
+                           gsize      size,
+                           gsize      alignment,
+                           GError   **error)
+{
+  return ts_dealloc_all (self, ptr, size, alignment, error, TRUE);
+}
+
+static gpointer
+multi_pool_ts_uncounted_alloc_all (gpointer   self,
+                                   gsize      size,
+                                   gsize      alignment,
+                                   GError   **error)
+{
+  return ts_alloc_all (self, size, alignment, error, FALSE);
+}
+
+static gboolean
+multi_pool_ts_uncounted_dealloc_all (gpointer   self,
+                                     gpointer   ptr,
+                                     gsize      size,
+                                     gsize      alignment,
+                                     GError   **error)
+{
+  return ts_dealloc_all (self, ptr, size, alignment, error, FALSE);
+}
+
+/* The tables, one per kind of class and, for thread-safe classes, with
+ * statistics or not (nebula_multi_pool_direct_table()). */
+static const NebulaCoreDirect multi_pool_st_direct = {
+  multi_pool_direct_alloc, multi_pool_direct_dealloc, multi_pool_st_alloc_all,
+  multi_pool_st_dealloc_all,
+};
+
+static const NebulaCoreDirect multi_pool_ts_direct = {
+  multi_pool_direct_alloc, multi_pool_direct_dealloc, multi_pool_ts_alloc_all,
+  multi_pool_ts_dealloc_all,
+};
+
+static const NebulaCoreDirect multi_pool_ts_uncounted_direct = {
+  multi_pool_direct_alloc, multi_pool_direct_dealloc, multi_pool_ts_uncounted_alloc_all,
+  multi_pool_ts_uncounted_dealloc_all,
+};
+
+const NebulaCoreDirect *
+nebula_multi_pool_direct_table (NebulaMultiPoolAllocator *self)
+{
+  if (!self->config.thread_safe)
+    return &multi_pool_st_direct;
+  return self->stats.enabled ? &multi_pool_ts_direct : &multi_pool_ts_uncounted_direct;
+}
