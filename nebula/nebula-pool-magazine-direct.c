@@ -258,13 +258,147 @@ shared_direct_dealloc_inline (gpointer   allocator,
 
 NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dealloc_inline);
 
+/* The lean entry points: the wrappers' whole requests on a pool with
+ * magazines whose blocks need no preparation (no alloc-fill or free-fill,
+ * no memory tool watching), where nearly every request is the calling
+ * thread's magazine and nothing else. Each serves the request from the
+ * magazine or passes it, unchanged, to the full path
+ * (nebula_allocator_allocate_slow() and _deallocate_slow(): the vfuncs,
+ * which look the magazine up, wait, catch up, refill, flush and explain)
+ * with a tail call: a magazine that is not in the pool's slot, a reclaim
+ * under way or an owner that fences itself, a reset or flush to catch up
+ * with, an empty or full magazine, a copy a racing double free left, a
+ * pointer that is no block start of the pool. Only a block already free
+ * is refused here: its failed mark changed nothing, and a second one
+ * could succeed (the block handed out again meanwhile). With every other
+ * call in a tail position or off the common path, the common path keeps
+ * no frame. */
+
+/* The calling thread's magazine for @self, entered, or NULL (nothing
+ * done): it is not in the pool's slot, or magazine_try_enter() refused,
+ * or a reset or flush came since it was filled. */
+G_ALWAYS_INLINE static inline PoolMagazine *
+lean_open (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = recent_get (self);
+
+  if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
+    return NULL;
+  if (G_UNLIKELY (!magazine_try_enter (magazine) ||
+                  magazine->generation != __atomic_load_n (&self->magazine_generation,
+                                                           __ATOMIC_ACQUIRE)))
+    {
+      magazine_leave (magazine);
+      return NULL;
+    }
+  return magazine;
+}
+
+/* The statistics of a request served, when the thread's shard is not the
+ * one its magazine keeps: the request's result, for a tail call. */
+static G_NO_INLINE gpointer
+lean_record_allocation_slow (NebulaPoolAllocator *self,
+                             PoolMagazine        *magazine,
+                             gsize                size,
+                             gpointer             block)
+{
+  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, size, 0);
+  return block;
+}
+
+static G_NO_INLINE gboolean
+lean_record_free_slow (NebulaPoolAllocator *self,
+                       PoolMagazine        *magazine,
+                       gsize                size)
+{
+  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, 0, size);
+  return TRUE;
+}
+
+static gpointer
+lean_alloc_all (gpointer   allocator,
+                gsize      size,
+                gsize      alignment,
+                GError   **error)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
+
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) && (magazine = lean_open (self)) != NULL))
+    {
+      PoolEntry *entry = &magazine->entries[magazine->n - 1];
+
+      if (G_LIKELY (magazine->n > 0 && (!self->check_frees || nebula_pool_claim (self, entry))))
+        {
+          gpointer block = entry->block;
+
+          magazine->n--;
+          count_one (&magazine->taken);
+          magazine_leave (magazine);
+          if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
+                                                                size, 0)))
+            return lean_record_allocation_slow (self, magazine, size, block);
+          return block;
+        }
+      magazine_leave (magazine);
+    }
+  return nebula_allocator_allocate_slow (self, size, alignment, error);
+}
+
+static gboolean
+lean_dealloc_all (gpointer   allocator,
+                  gpointer   ptr,
+                  gsize      size,
+                  gsize      alignment,
+                  GError   **error)
+{
+  NebulaPoolAllocator *self = allocator;
+  PoolMagazine *magazine;
+  Slab *slab;
+  gsize local;
+
+  /* The block's slab first: fewer values live at once. (NULL is never a
+   * block start of a live slab, but could be one of a header that a trim
+   * retired meanwhile, with no data.) */
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
+                (slab = nebula_pool_find_block (self, ptr, &local)) != NULL &&
+                (magazine = lean_open (self)) != NULL))
+    {
+      if (G_LIKELY (magazine->n < magazine_limit (self)))
+        {
+          if (self->check_frees && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
+            {
+              magazine_leave (magazine);
+              return nebula_pool_report_double_free (self, ptr, size, error);
+            }
+          magazine_push (magazine, ptr, slab);
+          magazine_leave (magazine);
+          if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
+                                                                0, size)))
+            return lean_record_free_slow (self, magazine, size);
+          return TRUE;
+        }
+      magazine_leave (magazine);
+    }
+  return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
+}
+
+/* The lean path: the magazines' own direct steps for other callers, the
+ * lean entry points for the wrappers. */
+static const NebulaCoreDirect lean_direct = {
+  magazine_direct_alloc, magazine_direct_dealloc, lean_alloc_all, lean_dealloc_all,
+};
+
 /* At the end of a successful initialization: the pool's direct path, its
- * magazines' or, without, the shared list's, or a single-threaded pool's
- * (nebula-pool-direct.c). */
+ * magazines' (lean when its blocks need no preparation) or, without, the
+ * shared list's, or a single-threaded pool's (nebula-pool-direct.c). */
 void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
-  if (self->magazine_size != 0)
+  if (self->magazine_size != 0 && self->config.alloc_fill < 0 && self->config.free_fill < 0 &&
+      !self->tools_watching)
+    nebula_allocator_core_set_direct (self, &lean_direct);
+  else if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
   else if (self->config.thread_safe)
     nebula_allocator_core_set_direct (self, &shared_direct);

@@ -35,11 +35,13 @@ typedef struct
  * size classes used in turn (two that share a slot take turns through
  * nebula_pool_magazine_lookup()). A slot may hold another pool's
  * magazine, never a freed one: nebula_pool_magazine_lookup() clears them
- * all before it frees an orphaned magazine. The slots are a heap array made by the thread's first
- * lookup and freed at its exit: the initial-exec TLS is one pointer (a
- * library loaded with dlopen(), as from Python or gjs, takes it from
- * glibc's small static TLS surplus), and there are enough slots for the
- * classes of several multi-pools. */
+ * all before it frees an orphaned magazine; an empty slot holds a
+ * magazine of no pool, never NULL. The slots are a heap array made by the
+ * thread's first lookup and freed at its exit (before, a static array of
+ * empty slots): the initial-exec TLS is one pointer (a library loaded
+ * with dlopen(), as from Python or gjs, takes it from glibc's small
+ * static TLS surplus), and there are enough slots for the classes of
+ * several multi-pools. */
 #define RECENT_MAGAZINES 256
 extern __thread PoolMagazine **nebula_pool_recent_magazines __attribute__ ((tls_model ("initial-exec")));
 
@@ -57,12 +59,12 @@ void          nebula_pool_magazine_overflow      (NebulaPoolAllocator  *self,
                                                   PoolMagazine         *magazine,
                                                   guint                 limit);
 
+/* The magazine in @self's slot: the thread's for @self, another pool's,
+ * or an empty slot's (of no pool). */
 static inline PoolMagazine *
 recent_get (NebulaPoolAllocator *self)
 {
-  PoolMagazine **slots = nebula_pool_recent_magazines;
-
-  return G_LIKELY (slots != NULL) ? slots[self->magazine_slot] : NULL;
+  return nebula_pool_recent_magazines[self->magazine_slot];
 }
 
 static inline void
@@ -72,13 +74,22 @@ count_one (gsize *counter)
 }
 
 /* Between magazine_enter() and magazine_leave() the owner alone uses the
- * magazine's blocks, and waits for no lock a reclaiming thread holds. */
-static inline void
-magazine_enter (PoolMagazine *magazine)
+ * magazine's blocks, and waits for no lock a reclaiming thread holds.
+ * magazine_try_enter() is the same without the wait: FALSE when a reclaim
+ * is under way or the owner fences itself (then magazine_leave() before
+ * anything else). */
+static inline gboolean
+magazine_try_enter (PoolMagazine *magazine)
 {
   __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
   __atomic_signal_fence (__ATOMIC_SEQ_CST);
-  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) != 0))
+  return G_LIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) == 0);
+}
+
+static inline void
+magazine_enter (PoolMagazine *magazine)
+{
+  if (G_UNLIKELY (!magazine_try_enter (magazine)))
     nebula_pool_magazine_wait (magazine);
 }
 
@@ -94,7 +105,7 @@ magazine_find (NebulaPoolAllocator *self)
 {
   PoolMagazine *magazine = recent_get (self);
 
-  if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
+  if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
     magazine = nebula_pool_magazine_lookup (self);
   return magazine;
 }

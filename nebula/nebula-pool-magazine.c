@@ -125,8 +125,17 @@ static void thread_magazines_free (gpointer data);
 /* The calling thread's magazines, one per pool it used (a GPtrArray). */
 static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
 
+/* What an empty slot holds: a magazine of no pool, so that the one
+ * comparison of magazine_find() sends the thread to the lookup. Never
+ * written, as is no_slots. */
+static PoolMagazine no_magazine;
+
+/* A thread's slots until its first lookup. */
+static PoolMagazine *no_slots[RECENT_MAGAZINES] = { [0 ... RECENT_MAGAZINES - 1] = &no_magazine };
+
 /* The slots of the magazines the thread used last (see the header). */
-__thread PoolMagazine **nebula_pool_recent_magazines __attribute__ ((tls_model ("initial-exec")));
+__thread PoolMagazine **nebula_pool_recent_magazines
+  __attribute__ ((tls_model ("initial-exec"))) = no_slots;
 
 static gint next_magazine_slot;
 
@@ -141,8 +150,9 @@ recent_set (NebulaPoolAllocator *self,
 static void
 recent_clear (void)
 {
-  if (nebula_pool_recent_magazines != NULL)
-    memset (nebula_pool_recent_magazines, 0, RECENT_MAGAZINES * sizeof (PoolMagazine *));
+  if (nebula_pool_recent_magazines != no_slots)
+    for (guint i = 0; i < RECENT_MAGAZINES; i++)
+      nebula_pool_recent_magazines[i] = &no_magazine;
 }
 
 /* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
@@ -257,7 +267,9 @@ thread_magazines_free (gpointer data)
     }
   unlock_magazines ();
 
-  g_clear_pointer (&nebula_pool_recent_magazines, g_free);
+  if (nebula_pool_recent_magazines != no_slots)
+    g_free (nebula_pool_recent_magazines);
+  nebula_pool_recent_magazines = no_slots;
   g_ptr_array_free (magazines, TRUE);
 }
 
@@ -272,8 +284,11 @@ nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
       magazines = g_ptr_array_new_with_free_func (g_free);
       g_private_set (&thread_magazines, magazines);
     }
-  if (nebula_pool_recent_magazines == NULL)
-    nebula_pool_recent_magazines = g_new0 (PoolMagazine *, RECENT_MAGAZINES);
+  if (nebula_pool_recent_magazines == no_slots)
+    {
+      nebula_pool_recent_magazines = g_new (PoolMagazine *, RECENT_MAGAZINES);
+      recent_clear ();
+    }
 
   for (guint i = magazines->len; i-- > 0;)
     {
