@@ -315,24 +315,27 @@ lean_record_free_slow (NebulaPoolAllocator *self,
   return TRUE;
 }
 
-static gpointer
-lean_alloc_all (gpointer   allocator,
-                gsize      size,
-                gsize      alignment,
-                GError   **error)
+/* The bodies of the lean entry points, made for each value of
+ * check-frees (@checked, a constant) so that neither tests it. */
+G_ALWAYS_INLINE static inline gpointer
+lean_alloc (gpointer   allocator,
+            gsize      size,
+            gsize      alignment,
+            GError   **error,
+            gboolean   checked)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
 
   if (G_LIKELY (direct_layout_ok (self, size, alignment) && (magazine = lean_open (self)) != NULL))
     {
-      PoolEntry *entry = &magazine->entries[magazine->n - 1];
+      guint n = magazine->n;
 
-      if (G_LIKELY (magazine->n > 0 && (!self->check_frees || nebula_pool_claim (self, entry))))
+      if (G_LIKELY (n > 0 && (!checked || nebula_pool_claim (self, &magazine->entries[n - 1]))))
         {
-          gpointer block = entry->block;
+          gpointer block = magazine->entries[n - 1].block;
 
-          magazine->n--;
+          magazine->n = n - 1;
           count_one (&magazine->taken);
           magazine_leave (magazine);
           if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
@@ -345,12 +348,13 @@ lean_alloc_all (gpointer   allocator,
   return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
-static gboolean
-lean_dealloc_all (gpointer   allocator,
-                  gpointer   ptr,
-                  gsize      size,
-                  gsize      alignment,
-                  GError   **error)
+G_ALWAYS_INLINE static inline gboolean
+lean_dealloc (gpointer   allocator,
+              gpointer   ptr,
+              gsize      size,
+              gsize      alignment,
+              GError   **error,
+              gboolean   checked)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -366,7 +370,7 @@ lean_dealloc_all (gpointer   allocator,
     {
       if (G_LIKELY (magazine->n < magazine_limit (self)))
         {
-          if (self->check_frees && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
+          if (checked && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
             {
               magazine_leave (magazine);
               return nebula_pool_report_double_free (self, ptr, size, error);
@@ -383,11 +387,25 @@ lean_dealloc_all (gpointer   allocator,
   return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
 }
 
-/* The lean path: the magazines' own direct steps for other callers, the
- * lean entry points for the wrappers. */
-static const NebulaCoreDirect lean_direct = {
-  magazine_direct_alloc, magazine_direct_dealloc, lean_alloc_all, lean_dealloc_all,
-};
+/* A lean direct path: the magazines' own direct steps for other callers,
+ * the lean entry points for the wrappers. */
+#define LEAN_DIRECT_DEFINE(name, checked)                                                   \
+  static gpointer name##_alloc_all (gpointer self, gsize size, gsize alignment,             \
+                                    GError **error)                                         \
+  {                                                                                         \
+    return lean_alloc (self, size, alignment, error, checked);                              \
+  }                                                                                         \
+  static gboolean name##_dealloc_all (gpointer self, gpointer ptr, gsize size,              \
+                                      gsize alignment, GError **error)                      \
+  {                                                                                         \
+    return lean_dealloc (self, ptr, size, alignment, error, checked);                       \
+  }                                                                                         \
+  static const NebulaCoreDirect name##_direct = {                                           \
+    magazine_direct_alloc, magazine_direct_dealloc, name##_alloc_all, name##_dealloc_all,   \
+  }
+
+LEAN_DIRECT_DEFINE (lean_checked, TRUE);
+LEAN_DIRECT_DEFINE (lean_unchecked, FALSE);
 
 /* At the end of a successful initialization: the pool's direct path, its
  * magazines' (lean when its blocks need no preparation) or, without, the
@@ -397,7 +415,8 @@ nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
   if (self->magazine_size != 0 && self->config.alloc_fill < 0 && self->config.free_fill < 0 &&
       !self->tools_watching)
-    nebula_allocator_core_set_direct (self, &lean_direct);
+    nebula_allocator_core_set_direct (self, self->check_frees ? &lean_checked_direct
+                                                              : &lean_unchecked_direct);
   else if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
   else if (self->config.thread_safe)
