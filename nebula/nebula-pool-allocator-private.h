@@ -306,7 +306,8 @@ find_block_start (NebulaPoolAllocator *self,
   for (guint i = n_slabs; i-- > 0;)
     {
       Slab *slab = self->slabs[i];
-      gsize index = _nebula_pool_offset_index ((gsize) ((const guint8 *) ptr - slab_data (slab)),
+      /* As integers: @ptr may lie in no slab at all. */
+      gsize index = _nebula_pool_offset_index ((guintptr) ptr - (guintptr) slab_data (slab),
                                                self->block_odd_shift, self->block_odd_inverse);
 
       if (index < slab->n_blocks)
