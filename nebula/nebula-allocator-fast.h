@@ -235,7 +235,10 @@ _nebula_bump_fast_dealloc (NebulaBumpFast *fast,
  * first handed out after a reset.
  * @max_fast_size is the block size, the stride of the slab, or 0 whenever
  * every request must take the exported path (uninitialized, thread-safe,
- * or filling memory). @alignment_mask is ~(block alignment - 1). The
+ * or filling memory). @alignment_mask is ~(block alignment - 1), or all
+ * ones until a single-threaded pool's initialization sets it (a
+ * thread-safe pool keeps it), so that the first test declines every
+ * alignment but 1 there and the wrappers go on to the direct path. The
  * stride is an odd number shifted left by @block_shift; @block_inverse is
  * that odd number's inverse modulo 2^64 (1 for a power of two), so that
  * the index of a block needs no division (_nebula_pool_fast_index()).
@@ -300,9 +303,9 @@ _nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
   return size - 1 < fast->max_fast_size && _nebula_pool_fast_alignment_ok (fast, alignment);
 }
 
-/* The index in the current slab of the block at @block, for a pool that
- * checks frees, with no division whatever the stride (odd << @block_shift).
- * The offset is rotated rather than shifted: when its low bits are not 0,
+/* The index of the block at @offset bytes from the start of a slab whose
+ * stride is odd << @shift (@inverse: the odd part's inverse modulo 2^64),
+ * with no division whatever the stride. The offset is rotated rather than shifted: when its low bits are not 0,
  * they land on top. The product with the odd part's inverse (modulo 2^64)
  * is the quotient exactly when the rotated offset is a multiple of the
  * odd part; any other value maps to a number above G_MAXSIZE / odd, as the
@@ -310,14 +313,20 @@ _nebula_pool_fast_layout_ok (const NebulaPoolFast *fast,
  * (below it, the offset wraps) and one off the low bits all give an index
  * larger than any block count, and one comparison refuses them all. */
 static inline gsize
+_nebula_pool_offset_index (gsize offset,
+                           guint shift,
+                           gsize inverse)
+{
+  return ((offset >> shift) | (offset << ((0u - shift) & (_NEBULA_POOL_WORD_BITS - 1)))) * inverse;
+}
+
+/* The same in the current slab, for a pool that checks frees. */
+static inline gsize
 _nebula_pool_fast_index (const NebulaPoolFast *fast,
                          gconstpointer         block)
 {
-  gsize offset = (gsize) ((guintptr) block - (guintptr) fast->base);
-  guint shift = fast->block_shift;
-
-  return ((offset >> shift) | (offset << ((0u - shift) & (_NEBULA_POOL_WORD_BITS - 1)))) *
-         fast->block_inverse;
+  return _nebula_pool_offset_index ((gsize) ((guintptr) block - (guintptr) fast->base),
+                                    fast->block_shift, fast->block_inverse);
 }
 
 /* The next never-used block of the current slab, marked allocated when

@@ -287,6 +287,39 @@ block_start_index (NebulaPoolAllocator *self,
          *index <= self->block_odd_limit;
 }
 
+/* The slab of a thread-safe pool among the first @n_slabs in which @ptr
+ * is the start of a block, and that block's index in it (*@local), or
+ * NULL: per slab, the offset rotated right by block_odd_shift times the
+ * odd part's inverse (_nebula_pool_fast_index() in
+ * nebula-allocator-fast.h says why) is below its block count exactly when
+ * @ptr is a block start of that slab, so one comparison does the work of
+ * the range check and block_start_index(). NULL does not tell why
+ * (foreign, inside a block): nebula_pool_locate_block() does. The index
+ * is always within the slab's states, even for a header that a trim
+ * retired meanwhile (its data read as NULL). */
+static inline Slab *
+find_block_start (NebulaPoolAllocator *self,
+                  guint                n_slabs,
+                  gconstpointer        ptr,
+                  gsize               *local)
+{
+  for (guint i = n_slabs; i-- > 0;)
+    {
+      Slab *slab = self->slabs[i];
+      /* As integers: @ptr may lie in no slab at all. */
+      gsize index = _nebula_pool_offset_index ((guintptr) ptr - (guintptr) slab_data (slab),
+                                               self->block_odd_shift, self->block_odd_inverse);
+
+      if (index < slab->n_blocks)
+        {
+          *local = index;
+          return slab;
+        }
+    }
+
+  return NULL;
+}
+
 static inline gsize
 block_index (NebulaPoolAllocator *self,
              Slab                *slab,
@@ -560,6 +593,10 @@ gboolean  nebula_pool_locate_block             (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 Slab                **slab_out,
                                                 gsize                *index_out,
+                                                GError              **error);
+gboolean  nebula_pool_report_double_free       (NebulaPoolAllocator  *self,
+                                                gconstpointer         ptr,
+                                                gsize                 size,
                                                 GError              **error);
 
 G_END_DECLS

@@ -302,6 +302,25 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
   return TRUE;
 }
 
+/* A free of @ptr that the pool's marks refused: DOUBLE_FREE if @ptr is
+ * the start of one of its blocks, else what nebula_pool_locate_block()
+ * says (a thread-safe pool's inline check may also refuse a pointer that
+ * a trim made foreign). Always FALSE, so that a free can end with it. */
+gboolean
+nebula_pool_report_double_free (NebulaPoolAllocator  *self,
+                                gconstpointer         ptr,
+                                gsize                 size,
+                                GError              **error)
+{
+  Slab *slab;
+  gsize index;
+
+  if (nebula_pool_locate_block (self, ptr, size, &slab, &index, error))
+    nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
+                                 "is not allocated: it was already freed (double free)", error);
+  return FALSE;
+}
+
 static G_NO_INLINE gboolean
 deallocate_slow (NebulaPoolAllocator  *self,
                  gpointer              ptr,
@@ -324,15 +343,7 @@ deallocate_slow (NebulaPoolAllocator  *self,
     return nebula_pool_deallocate_concurrent (self, ptr, size, error);
 
   if (self->check_frees && !mark_block_free (self, ptr))
-    {
-      Slab *slab;
-      gsize index;
-
-      if (nebula_pool_locate_block (self, ptr, size, &slab, &index, error))
-        nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                     "is not allocated: it was already freed (double free)", error);
-      return FALSE;
-    }
+    return nebula_pool_report_double_free (self, ptr, size, error);
 
   if (self->config.free_fill >= 0)
     memset (ptr, self->config.free_fill, self->block_size);
@@ -906,6 +917,9 @@ static void
 nebula_pool_allocator_init (NebulaPoolAllocator *self)
 {
   nebula_allocator_core_init (self, NEBULA_ALLOCATOR_KIND_POOL, &self->stats, &self->config, FALSE);
+  /* The inline paths closed at their first test (nebula-allocator-fast.h):
+   * a thread-safe pool never opens them. */
+  self->fast.alignment_mask = G_MAXSIZE;
   g_mutex_init (&self->grow_lock);
   g_mutex_init (&self->depot_lock);
   self->block_size_property = DEFAULT_BLOCK_SIZE;

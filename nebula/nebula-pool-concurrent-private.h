@@ -139,29 +139,61 @@ nebula_pool_take_one_shared (NebulaPoolAllocator *self,
   return pop_one_concurrent (self, entry) || nebula_pool_take_fresh_one (self, entry);
 }
 
+/* Check-frees: marks the free block @entry holds handed out (its taker
+ * alone has it), FALSE if it is a copy a racing double free left (its
+ * state is not 0: the other copy is out). */
+static inline gboolean
+nebula_pool_claim (NebulaPoolAllocator *self,
+                   PoolEntry           *entry)
+{
+  guint8 *state = block_state (self, entry->slab, entry_index (self, entry->slab, entry->block));
+
+  if (G_UNLIKELY (__atomic_load_n (state, __ATOMIC_ACQUIRE) != 0))
+    return FALSE;
+  __atomic_store_n (state, POOL_BLOCK_OUT, __ATOMIC_RELAXED);
+  return TRUE;
+}
+
 /* Marks a free block handed out, and prepares it for the caller; NULL if
- * the block is a copy a racing double free left (its state is not 0: the
- * other copy is out), which is dropped. */
+ * the block is a copy, which is dropped. */
 static inline gpointer
 nebula_pool_hand_out (NebulaPoolAllocator *self,
                       PoolEntry           *entry,
                       gsize                size)
 {
-  if (self->check_frees)
+  if (self->check_frees && G_UNLIKELY (!nebula_pool_claim (self, entry)))
     {
-      guint8 *state = block_state (self, entry->slab, entry_index (self, entry->slab, entry->block));
-
-      if (G_UNLIKELY (__atomic_load_n (state, __ATOMIC_ACQUIRE) != 0))
-        {
-          nebula_pool_drop_copy (self, entry);
-          return NULL;
-        }
-      __atomic_store_n (state, POOL_BLOCK_OUT, __ATOMIC_RELAXED);
+      nebula_pool_drop_copy (self, entry);
+      return NULL;
     }
 
   tools_hand_out (self, entry->block);
   fill_block (self, entry->block, size);
   return entry->block;
+}
+
+/* Check-frees: marks block @local of @slab free, FALSE if it was not
+ * handed out. One compare-and-swap: of two frees of the block, ordered or
+ * not, exactly one finds it handed out. */
+static inline gboolean
+nebula_pool_mark_state_free (NebulaPoolAllocator *self,
+                             Slab                *slab,
+                             gsize                local)
+{
+  guint8 out = POOL_BLOCK_OUT;
+
+  return __atomic_compare_exchange_n (block_state (self, slab, local), &out, 0, FALSE,
+                                      __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+}
+
+/* The slab of @ptr, a block start of the pool, or NULL: find_block_start()
+ * on the slabs published (acquire, in a thread-safe pool). */
+static inline Slab *
+nebula_pool_find_block (NebulaPoolAllocator *self,
+                        gconstpointer        ptr,
+                        gsize               *local)
+{
+  return find_block_start (self, __atomic_load_n (&self->n_slabs, __ATOMIC_ACQUIRE), ptr, local);
 }
 
 /* Checks that @ptr is a block of the pool that is handed out, and marks it
@@ -175,32 +207,17 @@ nebula_pool_mark_freed (NebulaPoolAllocator  *self,
                         gsize                 size,
                         GError              **error)
 {
-  guint8 *data;
-  Slab *slab = find_slab_at (self, n_slabs_of (self), ptr, &data);
-  gboolean at_start = FALSE;
   gsize local = 0;
+  Slab *slab = nebula_pool_find_block (self, ptr, &local);
 
-  if (G_LIKELY (slab != NULL))
-    at_start = block_start_index (self, data, ptr, &local);
-  if (G_UNLIKELY (!at_start) &&
+  if (G_UNLIKELY (slab == NULL) &&
       !nebula_pool_locate_block (self, ptr, size, &slab, &local, error))
     return NULL;
 
-  if (self->check_frees)
+  if (self->check_frees && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
     {
-      guint8 out = POOL_BLOCK_OUT;
-
-      /* One compare-and-swap: of two frees of the block, ordered or not,
-       * exactly one finds it handed out. */
-      if (G_UNLIKELY (!__atomic_compare_exchange_n (block_state (self, slab, local), &out, 0,
-                                                    FALSE, __ATOMIC_ACQ_REL,
-                                                    __ATOMIC_ACQUIRE)))
-        {
-          nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                       "is not allocated: it was already freed (double free)",
-                                       error);
-          return NULL;
-        }
+      nebula_pool_report_double_free (self, ptr, size, error);
+      return NULL;
     }
 
   if (G_UNLIKELY (self->config.free_fill >= 0))

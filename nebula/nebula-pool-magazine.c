@@ -5,7 +5,7 @@
 
 #include "config.h"
 
-#include "nebula-pool-concurrent-private.h"
+#include "nebula-pool-magazine-private.h"
 
 #ifdef __linux__
 #include <linux/membarrier.h>
@@ -70,24 +70,14 @@
  *
  * A thread-safe pool without magazines (magazine_size 0) still gives each
  * thread a record, a magazine that caches nothing: its direct path
- * (shared_direct_alloc_inline() below) takes and gives blocks on the
- * shared list and counts them there, so that no shared counter is
- * written. */
-
-
-typedef struct
-{
-  NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
-  guint                busy;        /* atomic; its thread is using @n and @entries */
-  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES */
-  guint                generation;  /* the pool's generation it last saw */
-  guint                resets;      /* the pool's resets its blocks belong to */
-  gsize                taken;       /* blocks this thread took; atomic, one writer */
-  gsize                given;       /* blocks this thread gave back; atomic, one writer */
-  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool */
-  guint                n;           /* blocks in @entries */
-  PoolEntry            entries[];   /* the pool's magazine_size */
-} PoolMagazine;
+ * (shared_direct_alloc_inline() in nebula-pool-magazine-direct.c) takes
+ * and gives blocks on the shared list and counts them there, so that no
+ * shared counter is written.
+ *
+ * The requests themselves (the vfuncs' paths, the direct paths, the
+ * multi-pool's take and give) are in nebula-pool-magazine-direct.c; the
+ * magazine and the steps every request takes, in
+ * nebula-pool-magazine-private.h. */
 
 /* The process-wide lock of the rare events. GMutex is built from atomics
  * in an uninstrumented GLib: ThreadSanitizer is told what it orders, as
@@ -135,49 +125,34 @@ static void thread_magazines_free (gpointer data);
 /* The calling thread's magazines, one per pool it used (a GPtrArray). */
 static GPrivate thread_magazines = G_PRIVATE_INIT (thread_magazines_free);
 
-/* The magazines the thread used last, one slot per pool (pools take the
- * slots in turn as they are made): a pool used in a loop finds its own
- * with one comparison, and so do the pools of a NebulaMultiPoolAllocator's
- * size classes used in turn (two that share a slot take turns through
- * magazine_lookup()). A slot may hold another pool's magazine, never a
- * freed one: magazine_lookup() clears them all before it frees an
- * orphaned magazine. The slots are a heap array made by the thread's first
- * lookup and freed at its exit: the initial-exec TLS is one pointer (a
- * library loaded with dlopen(), as from Python or gjs, takes it from
- * glibc's small static TLS surplus), and there are enough slots for the
- * classes of several multi-pools. */
-#define RECENT_MAGAZINES 256
-static __thread PoolMagazine **recent_magazines __attribute__ ((tls_model ("initial-exec")));
+/* What an empty slot holds: a magazine of no pool, so that the one
+ * comparison of magazine_find() sends the thread to the lookup. Never
+ * written, as is no_slots. */
+static PoolMagazine no_magazine;
+
+/* A thread's slots until its first lookup. */
+static PoolMagazine *no_slots[RECENT_MAGAZINES] = { [0 ... RECENT_MAGAZINES - 1] = &no_magazine };
+
+/* The slots of the magazines the thread used last (see the header). */
+__thread PoolMagazine **nebula_pool_recent_magazines
+  __attribute__ ((tls_model ("initial-exec"))) = no_slots;
 
 static gint next_magazine_slot;
 
-static inline PoolMagazine *
-recent_get (NebulaPoolAllocator *self)
-{
-  PoolMagazine **slots = recent_magazines;
-
-  return G_LIKELY (slots != NULL) ? slots[self->magazine_slot] : NULL;
-}
-
-/* After magazine_lookup() made the slots. */
+/* After nebula_pool_magazine_lookup() made the slots. */
 static inline void
 recent_set (NebulaPoolAllocator *self,
             PoolMagazine        *magazine)
 {
-  recent_magazines[self->magazine_slot] = magazine;
+  nebula_pool_recent_magazines[self->magazine_slot] = magazine;
 }
 
 static void
 recent_clear (void)
 {
-  if (recent_magazines != NULL)
-    memset (recent_magazines, 0, RECENT_MAGAZINES * sizeof (PoolMagazine *));
-}
-
-static inline void
-count_one (gsize *counter)
-{
-  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+  if (nebula_pool_recent_magazines != no_slots)
+    for (guint i = 0; i < RECENT_MAGAZINES; i++)
+      nebula_pool_recent_magazines[i] = &no_magazine;
 }
 
 /* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
@@ -193,7 +168,7 @@ count_one (gsize *counter)
  * reclaiming thread, or the owner's load sees reclaim and it waits.
  * Where membarrier() is missing or refused, owners fence themselves: their
  * magazines' reclaim word carries OWNER_FENCES, so that the one test of
- * the fast path sends them to magazine_wait(). */
+ * the fast path sends them to nebula_pool_magazine_wait(). */
 static gboolean owners_fence;
 
 /* ThreadSanitizer does not model fences: there a sequentially consistent
@@ -236,8 +211,8 @@ magazines_fence_all (void)
 
 /* The reclaim word is not 0: with OWNER_FENCES, fence and read it again;
  * with RECLAIMING, wait until the other thread is done. */
-static G_NO_INLINE void
-magazine_wait (PoolMagazine *magazine)
+void
+nebula_pool_magazine_wait (PoolMagazine *magazine)
 {
   for (;;)
     {
@@ -252,23 +227,6 @@ magazine_wait (PoolMagazine *magazine)
       __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
       __atomic_signal_fence (__ATOMIC_SEQ_CST);
     }
-}
-
-/* Between magazine_enter() and magazine_leave() the owner alone uses the
- * magazine's blocks, and waits for no lock a reclaiming thread holds. */
-static inline void
-magazine_enter (PoolMagazine *magazine)
-{
-  __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
-  __atomic_signal_fence (__ATOMIC_SEQ_CST);
-  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) != 0))
-    magazine_wait (magazine);
-}
-
-static inline void
-magazine_leave (PoolMagazine *magazine)
-{
-  __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
 }
 
 /* Gives every block of @magazine back to the shared free list, unless a
@@ -309,12 +267,14 @@ thread_magazines_free (gpointer data)
     }
   unlock_magazines ();
 
-  g_clear_pointer (&recent_magazines, g_free);
+  if (nebula_pool_recent_magazines != no_slots)
+    g_free (nebula_pool_recent_magazines);
+  nebula_pool_recent_magazines = no_slots;
   g_ptr_array_free (magazines, TRUE);
 }
 
-static G_NO_INLINE PoolMagazine *
-magazine_lookup (NebulaPoolAllocator *self)
+PoolMagazine *
+nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
 {
   GPtrArray *magazines = g_private_get (&thread_magazines);
   PoolMagazine *magazine, *found = NULL;
@@ -324,8 +284,11 @@ magazine_lookup (NebulaPoolAllocator *self)
       magazines = g_ptr_array_new_with_free_func (g_free);
       g_private_set (&thread_magazines, magazines);
     }
-  if (recent_magazines == NULL)
-    recent_magazines = g_new0 (PoolMagazine *, RECENT_MAGAZINES);
+  if (nebula_pool_recent_magazines == no_slots)
+    {
+      nebula_pool_recent_magazines = g_new (PoolMagazine *, RECENT_MAGAZINES);
+      recent_clear ();
+    }
 
   for (guint i = magazines->len; i-- > 0;)
     {
@@ -368,41 +331,14 @@ magazine_lookup (NebulaPoolAllocator *self)
 
 /* A reset or a flush request came since @magazine last looked: its blocks
  * are dropped or go back to the shared list. */
-static G_NO_INLINE void
-magazine_catch_up (NebulaPoolAllocator *self,
-                   PoolMagazine        *magazine,
-                   guint                generation)
+void
+nebula_pool_magazine_catch_up (NebulaPoolAllocator *self,
+                               PoolMagazine        *magazine,
+                               guint                generation)
 {
   magazine_return_blocks (self, magazine);
   magazine->generation = generation;
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
-}
-
-/* The calling thread's record for @self. */
-static inline PoolMagazine *
-magazine_find (NebulaPoolAllocator *self)
-{
-  PoolMagazine *magazine = recent_get (self);
-
-  if (G_UNLIKELY (magazine == NULL || __atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
-    magazine = magazine_lookup (self);
-  return magazine;
-}
-
-/* The calling thread's magazine for @self, entered (magazine_leave() when
- * done), emptied if a reset or a flush request came since it was filled. */
-static inline PoolMagazine *
-magazine_open (NebulaPoolAllocator *self)
-{
-  PoolMagazine *magazine = magazine_find (self);
-  guint generation;
-
-  magazine_enter (magazine);
-  generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
-  if (G_UNLIKELY (magazine->generation != generation))
-    magazine_catch_up (self, magazine, generation);
-
-  return magazine;
 }
 
 /* Up to @max blocks from the depot, under its lock. */
@@ -502,34 +438,14 @@ magazine_gather (NebulaPoolAllocator  *self,
   return n;
 }
 
-/* Hands out the magazine's newest block, skipping copies a racing double
- * free left: NULL once it is empty. */
-static inline gpointer
-magazine_pop (NebulaPoolAllocator *self,
-              PoolMagazine        *magazine,
-              gsize                size)
-{
-  while (magazine->n > 0)
-    {
-      gpointer block = nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
-
-      if (G_LIKELY (block != NULL))
-        {
-          count_one (&magazine->taken);
-          return block;
-        }
-    }
-  return NULL;
-}
-
 /* The magazine (entered) is empty: a batch gathered with the magazine
  * left (growth runs budget handlers; a reclaim waits for other threads),
  * then one block handed out. */
-static G_NO_INLINE gpointer
-magazine_allocate_slow (NebulaPoolAllocator  *self,
-                        PoolMagazine         *magazine,
-                        gsize                 size,
-                        GError              **error)
+gpointer
+nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
+                                    PoolMagazine         *magazine,
+                                    gsize                 size,
+                                    GError              **error)
 {
   PoolEntry batch[128];
   gpointer block = NULL;
@@ -560,10 +476,10 @@ magazine_allocate_slow (NebulaPoolAllocator  *self,
 
 /* A full magazine (@limit blocks or more) keeps half of @limit and gives
  * the others to the depot; below 2, all of them to the shared list. */
-static G_NO_INLINE void
-magazine_flush (NebulaPoolAllocator *self,
-                PoolMagazine        *magazine,
-                guint                limit)
+void
+nebula_pool_magazine_overflow (NebulaPoolAllocator *self,
+                               PoolMagazine        *magazine,
+                               guint                limit)
 {
   guint keep = limit >= 2 ? limit / 2 : 0;
   guint batch = magazine->n - keep;
@@ -585,265 +501,6 @@ magazine_flush (NebulaPoolAllocator *self,
   memcpy (self->depot + self->depot_len, magazine->entries + keep, batch * sizeof (PoolEntry));
   __atomic_store_n (&self->depot_len, self->depot_len + batch, __ATOMIC_RELAXED);
   unlock_depot (self);
-}
-
-/* The blocks a magazine may keep now. */
-static inline guint
-magazine_limit (NebulaPoolAllocator *self)
-{
-  return __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
-}
-
-/* Caches a freed block (there is room). */
-static inline void
-magazine_push (PoolMagazine *magazine,
-               gpointer      ptr,
-               Slab         *slab)
-{
-  PoolEntry *entry = &magazine->entries[magazine->n++];
-
-  entry->block = ptr;
-  entry->slab = slab;
-  count_one (&magazine->given);
-}
-
-gpointer
-nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
-                               gsize                 size,
-                               GError              **error)
-{
-  PoolMagazine *magazine = magazine_open (self);
-  gpointer block = magazine_pop (self, magazine, size);
-
-  if (G_UNLIKELY (block == NULL))
-    block = magazine_allocate_slow (self, magazine, size, error);
-  magazine_leave (magazine);
-  return block;
-}
-
-gboolean
-nebula_pool_magazine_deallocate (NebulaPoolAllocator  *self,
-                                 gpointer              ptr,
-                                 gsize                 size,
-                                 GError              **error)
-{
-  PoolMagazine *magazine;
-  Slab *slab = nebula_pool_mark_freed (self, ptr, size, error);
-  guint limit;
-
-  if (slab == NULL)
-    return FALSE;
-
-  magazine = magazine_open (self);
-  limit = magazine_limit (self);
-  if (G_UNLIKELY (magazine->n >= limit))
-    {
-      magazine_flush (self, magazine, limit);
-      /* Caching nothing: the block is shared at once. */
-      if (limit < 2)
-        {
-          PoolEntry entry = { ptr, slab };
-
-          count_one (&magazine->given);
-          nebula_pool_give_shared (self, &entry);
-          magazine_leave (magazine);
-          return TRUE;
-        }
-    }
-
-  magazine_push (magazine, ptr, slab);
-  magazine_leave (magazine);
-  return TRUE;
-}
-
-/* The wrappers' direct path (nebula-allocator-core-private.h): the calling
- * thread's magazine, with the statistics the exported path would count,
- * and without the lookups and checks of the full dispatch. An empty
- * magazine on allocation and a full one on a free decline before anything
- * happens: the vfunc refills or flushes (which may grow the pool, charge a
- * budget, fail) with an error to report. */
-static inline gboolean
-direct_layout_ok (NebulaPoolAllocator *self,
-                  gsize                size,
-                  gsize                alignment)
-{
-  return nebula_allocator_core_direct_layout_ok (size, alignment, self->block_size,
-                                                 self->block_alignment);
-}
-
-/* nebula_pool_magazine_take() and _give(), inline in the direct paths,
- * on the magazine magazine_open() gave. */
-static inline gpointer
-magazine_take (NebulaPoolAllocator *self,
-               PoolMagazine        *magazine,
-               gsize                size)
-{
-  gpointer block = magazine_pop (self, magazine, size);
-
-  magazine_leave (magazine);
-  return block;
-}
-
-static inline NebulaDirectResult
-magazine_give (NebulaPoolAllocator  *self,
-               PoolMagazine         *magazine,
-               gpointer              ptr,
-               gsize                 size,
-               GError              **error)
-{
-  Slab *slab = NULL;
-
-  if (G_LIKELY (magazine->n < magazine_limit (self)))
-    {
-      slab = nebula_pool_mark_freed (self, ptr, size, error);
-      if (slab != NULL)
-        magazine_push (magazine, ptr, slab);
-      magazine_leave (magazine);
-      return slab != NULL ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_FAILED;
-    }
-
-  magazine_leave (magazine);
-  return NEBULA_DIRECT_DECLINED;
-}
-
-/* A request already checked against the pool's block, as a
- * NebulaMultiPoolAllocator's class gets it: the calling thread's newest
- * cached block, or NULL when its magazine is empty (the exported path
- * refills it, which may grow the pool and fail). No statistics: the
- * caller keeps them. */
-gpointer
-nebula_pool_magazine_take (NebulaPoolAllocator *self,
-                           gsize                size)
-{
-  return magazine_take (self, magazine_open (self), size);
-}
-
-/* A free of a block of the pool's layout, not NULL: DECLINED when the
- * calling thread's magazine is full (the exported path flushes it),
- * FAILED with @error set for a bad pointer (nothing changed), DONE once
- * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
-NebulaDirectResult
-nebula_pool_magazine_give (NebulaPoolAllocator  *self,
-                           gpointer              ptr,
-                           gsize                 size,
-                           GError              **error)
-{
-  return magazine_give (self, magazine_open (self), ptr, size, error);
-}
-
-/* The bodies of the direct path (NEBULA_CORE_DIRECT_DEFINE()). */
-G_ALWAYS_INLINE static inline gpointer
-magazine_direct_alloc_inline (gpointer allocator,
-                              gsize    size,
-                              gsize    alignment)
-{
-  NebulaPoolAllocator *self = allocator;
-  PoolMagazine *magazine;
-  gpointer block;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
-    return NULL;
-
-  magazine = magazine_open (self);
-  block = magazine_take (self, magazine, size);
-  if (G_LIKELY (block != NULL))
-    nebula_stats_shard_cache_record (&self->stats, &magazine->shard, size, 0);
-  return block;
-}
-
-G_ALWAYS_INLINE static inline NebulaDirectResult
-magazine_direct_dealloc_inline (gpointer   allocator,
-                                gpointer   ptr,
-                                gsize      size,
-                                gsize      alignment,
-                                GError   **error)
-{
-  NebulaPoolAllocator *self = allocator;
-  PoolMagazine *magazine;
-  NebulaDirectResult result;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
-    return NEBULA_DIRECT_DECLINED;
-
-  magazine = magazine_open (self);
-  result = magazine_give (self, magazine, ptr, size, error);
-  if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
-  return result;
-}
-
-NEBULA_CORE_DIRECT_DEFINE (magazine, magazine_direct_alloc_inline, magazine_direct_dealloc_inline);
-
-/* The direct path of a thread-safe pool without magazines: the shared
- * list's steps, without growth (the vfunc grows the pool or says that it
- * cannot). The thread's record (a magazine that caches nothing) counts
- * the blocks taken and given back, so that no shared counter is written. */
-G_ALWAYS_INLINE static inline gpointer
-shared_direct_alloc_inline (gpointer allocator,
-                            gsize    size,
-                            gsize    alignment)
-{
-  NebulaPoolAllocator *self = allocator;
-  PoolMagazine *magazine;
-  PoolEntry entry;
-  gpointer block;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment)))
-    return NULL;
-
-  magazine = magazine_find (self);
-  do
-    {
-      if (!nebula_pool_take_one_shared (self, &entry))
-        return NULL;
-    }
-  while ((block = nebula_pool_hand_out (self, &entry, size)) == NULL);
-
-  count_one (&magazine->taken);
-  nebula_stats_shard_cache_record (&self->stats, &magazine->shard, size, 0);
-  return block;
-}
-
-G_ALWAYS_INLINE static inline NebulaDirectResult
-shared_direct_dealloc_inline (gpointer   allocator,
-                              gpointer   ptr,
-                              gsize      size,
-                              gsize      alignment,
-                              GError   **error)
-{
-  NebulaPoolAllocator *self = allocator;
-  PoolEntry entry = { ptr, NULL };
-  PoolMagazine *magazine;
-
-  if (G_UNLIKELY (!direct_layout_ok (self, size, alignment) || ptr == NULL))
-    return NEBULA_DIRECT_DECLINED;
-
-  entry.slab = nebula_pool_mark_freed (self, ptr, size, error);
-  if (entry.slab == NULL)
-    return NEBULA_DIRECT_FAILED;
-
-  /* Before the push, so that the count never exceeds the blocks out. */
-  magazine = magazine_find (self);
-  count_one (&magazine->given);
-  nebula_pool_give_shared (self, &entry);
-  nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
-  return NEBULA_DIRECT_DONE;
-}
-
-NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dealloc_inline);
-
-/* At the end of a successful initialization: the pool's direct path, its
- * magazines' or, without, the shared list's, or a single-threaded pool's
- * (nebula-pool-direct.c). */
-void
-nebula_pool_magazines_publish (NebulaPoolAllocator *self)
-{
-  if (self->magazine_size != 0)
-    nebula_allocator_core_set_direct (self, &magazine_direct);
-  else if (self->config.thread_safe)
-    nebula_allocator_core_set_direct (self, &shared_direct);
-  else
-    nebula_allocator_core_set_direct (self, nebula_pool_single_direct ());
 }
 
 /* At initialization: a thread-safe pool large enough gets magazines. */
@@ -941,8 +598,8 @@ nebula_pool_magazines_flush (NebulaPoolAllocator *self)
       if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == self)
         {
           magazine_enter (magazine);
-          magazine_catch_up (self, magazine,
-                             __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+          nebula_pool_magazine_catch_up (self, magazine,
+                                         __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
           magazine_leave (magazine);
         }
     }

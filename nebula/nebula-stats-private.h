@@ -237,26 +237,38 @@ void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
 
 /* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
  * free of @freed bytes (not 0) by the thread that owns @cache, counted as
- * nebula_stats_counters_record_allocation() and _deallocation() would. */
+ * nebula_stats_counters_record_allocation() and _deallocation() would,
+ * unless the shard @cache keeps is not the thread's: then FALSE, nothing
+ * counted, and the caller calls nebula_stats_shard_cache_record_slow()
+ * (where it likes: a path that keeps no frame, as a tail call). */
+G_ALWAYS_INLINE static inline gboolean
+nebula_stats_shard_cache_try_record (NebulaStatsCounters   *counters,
+                                     NebulaStatsShardCache *cache,
+                                     gsize                  allocated,
+                                     gsize                  freed)
+{
+  if (!counters->enabled)
+    return TRUE;
+
+  if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
+    return FALSE;
+
+  if (allocated != 0)
+    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  return TRUE;
+}
+
+/* The same, the slow path included. */
 G_ALWAYS_INLINE static inline void
 nebula_stats_shard_cache_record (NebulaStatsCounters   *counters,
                                  NebulaStatsShardCache *cache,
                                  gsize                  allocated,
                                  gsize                  freed)
 {
-  if (!counters->enabled)
-    return;
-
-  if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
-    {
-      nebula_stats_shard_cache_record_slow (counters, cache, allocated, freed);
-      return;
-    }
-
-  if (allocated != 0)
-    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (counters, cache, allocated, freed)))
+    nebula_stats_shard_cache_record_slow (counters, cache, allocated, freed);
 }
 
 /* The calling thread's shard of the thread-safe counters it last recorded

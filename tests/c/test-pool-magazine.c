@@ -730,6 +730,168 @@ test_odd_stride_single (void)
   check_odd_stride (FALSE);
 }
 
+/* Whether @ptr lies in one of @pool's slabs (a pointer just outside one
+ * slab may lie in another). */
+static gboolean
+lies_in_pool (NebulaPoolAllocator *pool,
+              const guint8        *ptr)
+{
+  for (guint i = 0; i < pool->n_slabs; i++)
+    if (ptr >= pool->slabs[i]->data && ptr < pool->slabs[i]->end)
+      return TRUE;
+  return FALSE;
+}
+
+static void
+assert_refused (NebulaPoolAllocator *pool,
+                gpointer             ptr,
+                gint                 code)
+{
+  g_autoptr(GError) error = NULL;
+
+  g_assert_false (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), ptr, 8, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, code);
+}
+
+/* The lean entry points of a pool with magazines (nebula-pool-magazine-
+ * direct.c): on a pool that grew to several slabs, with a stride that is
+ * not a power of two, blocks of every slab come back through the
+ * wrappers; pointers just outside each slab, into a block, on the stack,
+ * NULL, and into a slab that a trim gave back are refused with the full
+ * path's errors, with check-frees and without; the pool stays usable and
+ * its counts exact. */
+static void
+check_lean_path (gboolean check_frees)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) 48,
+                                                        "block-alignment", (guint64) 16,
+                                                        "block-count", (guint64) 64,
+                                                        "max-block-count", (guint64) 1024,
+                                                        "thread-safe", TRUE,
+                                                        "check-frees", check_frees,
+                                                        NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  const guint n = 400;
+  g_autofree guint8 **blocks = g_new0 (guint8 *, n);
+  guint8 on_stack[64];
+  guint8 *last_slab_block;
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, >, 0);
+  for (guint i = 0; i < n; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (alloc, 1 + i % 48, 16, &error);
+      g_assert_no_error (error);
+      memset (blocks[i], (int) i, 1 + i % 48);
+    }
+  g_assert_cmpuint (pool->n_slabs, >=, 3);
+
+  for (guint s = 0; s < pool->n_slabs; s++)
+    {
+      guint8 *data = pool->slabs[s]->data;
+      guint8 *end = pool->slabs[s]->end;
+      guint8 *outside[] = { data - 48, data - 16, end, end + 48 };
+
+      for (guint k = 0; k < G_N_ELEMENTS (outside); k++)
+        if (!lies_in_pool (pool, outside[k]))
+          assert_refused (pool, outside[k], NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      assert_refused (pool, data + 16, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+      assert_refused (pool, end - 32, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+    }
+  assert_refused (pool, on_stack, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_false (nebula_allocator_deallocate (alloc, NULL, 8, 8, &error));
+  g_assert_nonnull (error);
+  g_clear_error (&error);
+
+  /* Every slab's blocks, in an order that mixes them. */
+  for (guint i = 0; i < n; i++)
+    {
+      guint k = (i * 7) % n;
+
+      g_assert_cmpuint (blocks[k][0], ==, (guint8) k);
+      g_assert_true (nebula_allocator_deallocate (alloc, blocks[k], 1 + k % 48, 16, &error));
+      g_assert_no_error (error);
+    }
+  if (check_frees)
+    {
+      assert_refused (pool, blocks[0], NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+      assert_refused (pool, blocks[n - 1], NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+    }
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, n);
+  g_assert_cmpuint (stats->deallocations, ==, n);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  /* A block of the newest slab, which the trim gives back: foreign then. */
+  last_slab_block = pool->slabs[pool->n_slabs - 1]->data;
+  g_assert_cmpuint (nebula_allocator_trim (alloc, &error), >, 0);
+  g_assert_no_error (error);
+  if (!lies_in_pool (pool, last_slab_block))
+    assert_refused (pool, last_slab_block, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+
+  for (guint i = 0; i < n; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (alloc, 48, 16, &error);
+      g_assert_no_error (error);
+    }
+  for (guint i = 0; i < n; i++)
+    g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 48, 16, &error));
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+}
+
+static void
+test_lean_path_checked (void)
+{
+  check_lean_path (TRUE);
+}
+
+static void
+test_lean_path_unchecked (void)
+{
+  check_lean_path (FALSE);
+}
+
+/* A pool whose blocks are filled takes the full direct path (the lean
+ * one prepares nothing): each block handed out, fresh or cached, is
+ * filled. */
+static void
+test_filled_blocks (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) BLOCK_SIZE,
+                                                        "block-count", (guint64) 256,
+                                                        "thread-safe", TRUE,
+                                                        "alloc-fill", 0xab,
+                                                        NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, >, 0);
+  for (guint round = 0; round < 3; round++)
+    {
+      guint8 *blocks[100];
+
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        {
+          blocks[i] = nebula_allocator_allocate (alloc, BLOCK_SIZE, 8, &error);
+          g_assert_no_error (error);
+          for (guint b = 0; b < BLOCK_SIZE; b++)
+            g_assert_cmpuint (blocks[i][b], ==, 0xab);
+        }
+      for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+        {
+          memset (blocks[i], 0, BLOCK_SIZE);
+          g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], BLOCK_SIZE, 8, &error));
+        }
+    }
+}
+
 /* The tests above on a pool without magazines. */
 /* The statistics of the direct path are counted in each thread's shard,
  * which its magazine keeps (NebulaStatsShardCache): still exact when
@@ -854,6 +1016,9 @@ main (int   argc,
   g_test_add_func ("/pool/odd-stride/block-start-index", test_block_start_index);
   g_test_add_func ("/pool/odd-stride/thread-safe", test_odd_stride_shared);
   g_test_add_func ("/pool/odd-stride/single-threaded", test_odd_stride_single);
+  g_test_add_func ("/pool/magazine/lean-path/checked", test_lean_path_checked);
+  g_test_add_func ("/pool/magazine/lean-path/unchecked", test_lean_path_unchecked);
+  g_test_add_func ("/pool/magazine/filled-blocks", test_filled_blocks);
   add_shared ("/pool/shared/cross-thread-frees", test_cross_thread_frees);
   add_shared ("/pool/shared/double-free-across-threads", test_double_free_across_threads);
   add_shared ("/pool/shared/thread-exit", test_thread_exit_returns_blocks);

@@ -1,0 +1,149 @@
+/* nebula-pool-magazine-private.h
+ *
+ * SPDX-License-Identifier: LGPL-2.1-or-later
+ */
+
+#pragma once
+
+#include "nebula-pool-concurrent-private.h"
+
+G_BEGIN_DECLS
+
+/* A thread's magazine for one pool, shared by the two files of the
+ * magazines: nebula-pool-magazine.c (their lifetime, the depot, refills,
+ * flushes, reclaims; the design is explained there) and
+ * nebula-pool-magazine-direct.c (the requests). The steps every request
+ * takes stay inline here. */
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
+  guint                busy;        /* atomic; its thread is using @n and @entries */
+  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES */
+  guint                generation;  /* the pool's generation it last saw */
+  guint                resets;      /* the pool's resets its blocks belong to */
+  gsize                taken;       /* blocks this thread took; atomic, one writer */
+  gsize                given;       /* blocks this thread gave back; atomic, one writer */
+  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool */
+  guint                n;           /* blocks in @entries */
+  PoolEntry            entries[];   /* the pool's magazine_size */
+} PoolMagazine;
+
+/* The magazines the thread used last, one slot per pool (pools take the
+ * slots in turn as they are made): a pool used in a loop finds its own
+ * with one comparison, and so do the pools of a NebulaMultiPoolAllocator's
+ * size classes used in turn (two that share a slot take turns through
+ * nebula_pool_magazine_lookup()). A slot may hold another pool's
+ * magazine, never a freed one: nebula_pool_magazine_lookup() clears them
+ * all before it frees an orphaned magazine; an empty slot holds a
+ * magazine of no pool, never NULL. The slots are a heap array made by the
+ * thread's first lookup and freed at its exit (before, a static array of
+ * empty slots): the initial-exec TLS is one pointer (a library loaded
+ * with dlopen(), as from Python or gjs, takes it from glibc's small
+ * static TLS surplus), and there are enough slots for the classes of
+ * several multi-pools. */
+#define RECENT_MAGAZINES 256
+extern __thread PoolMagazine **nebula_pool_recent_magazines __attribute__ ((tls_model ("initial-exec")));
+
+/* nebula-pool-magazine.c */
+PoolMagazine *nebula_pool_magazine_lookup        (NebulaPoolAllocator  *self);
+void          nebula_pool_magazine_wait          (PoolMagazine         *magazine);
+void          nebula_pool_magazine_catch_up      (NebulaPoolAllocator  *self,
+                                                  PoolMagazine         *magazine,
+                                                  guint                 generation);
+gpointer      nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
+                                                  PoolMagazine         *magazine,
+                                                  gsize                 size,
+                                                  GError              **error);
+void          nebula_pool_magazine_overflow      (NebulaPoolAllocator  *self,
+                                                  PoolMagazine         *magazine,
+                                                  guint                 limit);
+
+/* The magazine in @self's slot: the thread's for @self, another pool's,
+ * or an empty slot's (of no pool). */
+static inline PoolMagazine *
+recent_get (NebulaPoolAllocator *self)
+{
+  return nebula_pool_recent_magazines[self->magazine_slot];
+}
+
+static inline void
+count_one (gsize *counter)
+{
+  __atomic_store_n (counter, __atomic_load_n (counter, __ATOMIC_RELAXED) + 1, __ATOMIC_RELAXED);
+}
+
+/* Between magazine_enter() and magazine_leave() the owner alone uses the
+ * magazine's blocks, and waits for no lock a reclaiming thread holds.
+ * magazine_try_enter() is the same without the wait: FALSE when a reclaim
+ * is under way or the owner fences itself (then magazine_leave() before
+ * anything else). */
+static inline gboolean
+magazine_try_enter (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 1, __ATOMIC_RELAXED);
+  __atomic_signal_fence (__ATOMIC_SEQ_CST);
+  return G_LIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) == 0);
+}
+
+static inline void
+magazine_enter (PoolMagazine *magazine)
+{
+  if (G_UNLIKELY (!magazine_try_enter (magazine)))
+    nebula_pool_magazine_wait (magazine);
+}
+
+static inline void
+magazine_leave (PoolMagazine *magazine)
+{
+  __atomic_store_n (&magazine->busy, 0, __ATOMIC_RELEASE);
+}
+
+/* The calling thread's record for @self. */
+static inline PoolMagazine *
+magazine_find (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = recent_get (self);
+
+  if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
+    magazine = nebula_pool_magazine_lookup (self);
+  return magazine;
+}
+
+/* The calling thread's magazine for @self, entered (magazine_leave() when
+ * done), emptied if a reset or a flush request came since it was filled. */
+static inline PoolMagazine *
+magazine_open (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = magazine_find (self);
+  guint generation;
+
+  magazine_enter (magazine);
+  generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
+  if (G_UNLIKELY (magazine->generation != generation))
+    nebula_pool_magazine_catch_up (self, magazine, generation);
+
+  return magazine;
+}
+
+/* Hands out the magazine's newest block, skipping copies a racing double
+ * free left: NULL once it is empty. */
+static inline gpointer
+magazine_pop (NebulaPoolAllocator *self,
+              PoolMagazine        *magazine,
+              gsize                size)
+{
+  while (magazine->n > 0)
+    {
+      gpointer block = nebula_pool_hand_out (self, &magazine->entries[--magazine->n], size);
+
+      if (G_LIKELY (block != NULL))
+        {
+          count_one (&magazine->taken);
+          return block;
+        }
+    }
+  return NULL;
+}
+
+G_END_DECLS
