@@ -78,7 +78,10 @@ entry_new (NebulaCacheShard *shard)
   entry->key = NULL;
   entry->weight = 0;
   entry->written_at = entry->accessed_at = 0;
-  memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
+  /* A lock-free hit may still mark this entry: its byte is written atomically. */
+  memset (&entry->policy_link, 0, G_STRUCT_OFFSET (Entry, referenced) - G_STRUCT_OFFSET (Entry, policy_link));
+  __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
+  memset (&entry->write_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, write_link));
   return entry;
 }
 

@@ -67,24 +67,6 @@ nebula_cache_hits_stripe (NebulaComputeCache *self,
   return &shard->stripes[slot & self->stripe_mask];
 }
 
-/* LRU once several threads have hit the cache: whether @entry went to the
- * tail within the shard's last lru_window moves (a quarter of its
- * entries), so that moving it again would change little in which entry is
- * evicted next. Such a hit is counted but neither buffered nor applied: a
- * hot entry's lines, and the tail's, stop moving between the cores of the
- * threads that hit it. With one thread (several_threads stays FALSE) every
- * hit moves its entry and the order is exact. */
-static inline gboolean
-nebula_cache_hits_recent_enough (NebulaComputeCache *self,
-                                 NebulaCacheShard   *shard,
-                                 Entry              *entry)
-{
-  return shard->policy == NEBULA_EVICTION_POLICY_LRU &&
-         __atomic_load_n (&self->several_threads, __ATOMIC_RELAXED) &&
-         (guint16) (__atomic_load_n (&shard->moves, __ATOMIC_RELAXED) -
-                    __atomic_load_n (&entry->moved_at, __ATOMIC_RELAXED)) < shard->lru_window;
-}
-
 /* LRU once several threads hit the cache: a lock holder applies only its
  * own stripe's hits, so that a stripe's lines are written by its thread
  * alone; the others wait for their thread's next lock (or full stripe). */
@@ -107,8 +89,13 @@ nebula_cache_hits_record (NebulaComputeCache *self,
   __atomic_fetch_add (&stripe->hits, 1, __ATOMIC_RELAXED);
   if (shard->policy == NEBULA_EVICTION_POLICY_FIFO || shard->policy == NEBULA_EVICTION_POLICY_TTL)
     return;                       /* a hit changes nothing in their order */
-  if (nebula_cache_hits_recent_enough (self, shard, entry))
-    return;
+  /* LRU with several threads: CLOCK, a mark on the entry, nothing buffered. */
+  if (shard->policy == NEBULA_EVICTION_POLICY_LRU &&
+      __atomic_load_n (&shard->second_chance, __ATOMIC_RELAXED))
+    {
+      nebula_cache_lru_mark (entry);
+      return;
+    }
   n = __atomic_load_n (&stripe->n, __ATOMIC_RELAXED);
   if (G_LIKELY (n < NEBULA_CACHE_STRIPE_SLOTS))
     {

@@ -195,17 +195,34 @@ s3_evict_main (NebulaCacheShard   *shard)
 
 /* Policy dispatch */
 
-/* LRU: @entry goes to the tail; the shard counts the moves and the entry
- * keeps the count, both read without the lock by
- * nebula_cache_hits_recent_enough(). */
-static inline void
-lru_stamp (NebulaCacheShard *shard,
-           Entry            *entry)
+/* LRU once several threads hit the shard (NebulaCacheShard.second_chance):
+ * CLOCK on the same list. A hit marks its entry referenced, only when it
+ * is not yet (nebula_cache_lru_mark()), and moves nothing; the eviction
+ * takes the head, giving each referenced entry it meets a second chance:
+ * unmarked, to the tail. A hot entry's lines are then written about once
+ * per trip round the list, not at every hit, and a hit writes nothing
+ * without the lock but that one byte, once. With one thread the flag stays
+ * clear and every hit moves its entry: exact LRU. */
+static inline gboolean
+lru_second_chance (NebulaCacheShard *shard)
 {
-  guint moves = shard->moves + 1;
+  return __atomic_load_n (&shard->second_chance, __ATOMIC_RELAXED);
+}
 
-  __atomic_store_n (&shard->moves, moves, __ATOMIC_RELAXED);
-  __atomic_store_n (&entry->moved_at, (guint16) moves, __ATOMIC_RELAXED);
+static void
+lru_give_second_chances (NebulaCacheShard *shard)
+{
+  /* Hits mark entries without the lock meanwhile: one trip round at most. */
+  for (guint chances = shard->policy_queue.length; chances > 0; chances--)
+    {
+      Link *link = nebula_cache_queue_head (&shard->policy_queue);
+      Entry *entry = ENTRY_OF (link, policy_link);
+
+      if (!__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED))
+        break;
+      __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
+      nebula_cache_queue_move_to_tail (&shard->policy_queue, link);
+    }
 }
 
 void
@@ -221,9 +238,6 @@ nebula_cache_policy_add (NebulaCacheShard   *shard,
       s3_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
-      lru_stamp (shard, entry);
-      nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
-      break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
@@ -239,8 +253,10 @@ nebula_cache_policy_touch (NebulaCacheShard   *shard,
   switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LRU:
-      lru_stamp (shard, entry);
-      nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
+      if (lru_second_chance (shard))
+        nebula_cache_lru_mark (entry);
+      else
+        nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
       break;
     case NEBULA_EVICTION_POLICY_LFU:
       lfu_touch (shard, entry);
@@ -319,6 +335,11 @@ nebula_cache_policy_evict (NebulaCacheShard   *shard)
       link = nebula_cache_queue_head (&shard->policy_queue);
       if (link == NULL)
         return NULL;
+      if (shard->policy == NEBULA_EVICTION_POLICY_LRU && lru_second_chance (shard))
+        {
+          lru_give_second_chances (shard);
+          link = nebula_cache_queue_head (&shard->policy_queue);
+        }
       nebula_cache_queue_unlink (&shard->policy_queue, link, ENTRY_OF (link, policy_link)->weight);
       return ENTRY_OF (link, policy_link);
     }

@@ -58,7 +58,7 @@ struct _Entry
   FrequencyBucket *bucket;        /* LFU */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
-  guint16          moved_at;      /* LRU: the shard's moves when it last went to the tail */
+  guint8           referenced;    /* LRU with several threads: hit since the hand passed */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
 };
@@ -105,6 +105,17 @@ nebula_cache_bucket_of (guint hash,
  * x86; atomic for ThreadSanitizer. */
 #define NEBULA_CACHE_PUBLISH(field, value) \
   __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
+
+/* LRU with several threads (nebula-cache-policy.c, CLOCK on the LRU list):
+ * a hit marks its entry, writing the byte only when it is clear, so that a
+ * hot entry's line is written once per trip of the hand, not at every hit.
+ * Atomic: lock-free hits mark entries while the lock holder clears them. */
+static inline void
+nebula_cache_lru_mark (Entry *entry)
+{
+  if (!__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED))
+    __atomic_store_n (&entry->referenced, 1, __ATOMIC_RELAXED);
+}
 
 /* Hits recorded without the shard's lock: one stripe per thread (threads
  * share one when there are more threads than stripes), two cache lines,
@@ -158,7 +169,7 @@ typedef struct
   guint                     seq;             /* odd while the lock holder writes */
   NebulaEvictionPolicy      policy;
   guint                     pending;         /* stripes with hits waiting, a bit each */
-  guint                     moves;           /* LRU: entries sent to the tail, mod 2^32 */
+  guint                     second_chance;   /* LRU with several threads: CLOCK (atomic) */
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
 
@@ -166,8 +177,6 @@ typedef struct
   NebulaCacheKeys           keys;
   GEqualFunc                equal_func;      /* pointer keys */
   guint                     max_entries;     /* this shard's share */
-  guint                     lru_window;      /* LRU with several threads: moves an entry
-                                              * stays "recent enough" (nebula-cache-hits-private.h) */
   guint64                   max_weight;      /* this shard's share */
   guint64                   total_max_weight; /* the cache's, for messages */
   guint                     n_shards;

@@ -505,8 +505,6 @@ shard_init (NebulaComputeCache *self,
   nebula_cache_table_init (&shard->table);
   shard->policy = self->policy;
   shard->max_entries = (guint) share_of (self->max_entries, self->n_shards, index);
-  /* Entry.moved_at keeps 16 bits of the move count. */
-  shard->lru_window = MIN (shard->max_entries / 4, G_MAXINT16);
   shard->max_weight = share_of (self->max_weight, self->n_shards, index);
   shard->total_max_weight = self->max_weight;
   shard->n_shards = self->n_shards;

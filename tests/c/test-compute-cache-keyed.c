@@ -574,15 +574,23 @@ test_lock_free_hits_order (void)
   g_assert_cmpuint (stats->requests, ==, 39 + 39 + 2);
 }
 
-/* Once a second thread's hits have been applied, LRU is approximate: a hit
- * on an entry that went to the tail within the shard's last max-entries / 4
- * moves leaves it where it is (docs/caches.md, "Several threads"). Here the
- * window is 10 moves; the test above shows the exact order of one thread. */
+/* Once a second thread's hits have been applied, LRU is CLOCK on the same
+ * list (docs/caches.md, "Threads and shards"): a hit marks its entry and
+ * moves nothing; an eviction sends each marked entry it meets from the
+ * head to the tail, unmarked, and evicts the first unmarked one. The test
+ * above shows the exact order of one thread. */
 static gpointer
 hit_key_one (gpointer data)
 {
   g_assert_true (nebula_compute_cache_get_int (data, 1) == GSIZE_TO_POINTER (1));
   return NULL;
+}
+
+static void
+insert_key (NebulaComputeCache *cache,
+            gint64              key)
+{
+  g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
 }
 
 static void
@@ -592,30 +600,35 @@ test_lock_free_hits_several_threads (void)
   g_autoptr(NebulaCacheStats) stats = NULL;
 
   cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
-                                             "max-entries", 40, "shards", 1, NULL);
-  for (gint64 key = 1; key <= 40; key++)
-    g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
-  /* Another thread hits key 1; the next store applies that hit (key 1 had
-   * not moved for 39 moves: it goes to the tail) and evicts key 2. From
-   * the head: 3 .. 40, 1, 41. */
+                                             "max-entries", 4, "shards", 1, NULL);
+  for (gint64 key = 1; key <= 4; key++)
+    insert_key (cache, key);
+  /* Another thread hits key 1; the next store applies that hit, which now
+   * marks key 1, and makes room: key 1 gets its second chance (to the
+   * tail, unmarked), key 2 goes. From the head: 3, 4, 1, 5. */
   g_thread_join (g_thread_new ("second", hit_key_one, cache));
-  g_assert_true (nebula_compute_cache_insert_int (cache, 41, GSIZE_TO_POINTER (41), NULL));
+  insert_key (cache, 5);
   g_assert_null (nebula_compute_cache_get_int (cache, 2));
 
-  /* Key 40 went to the tail 2 moves ago: its hit is counted, not applied.
-   * Keys 3 .. 39 are older: they move. Exact LRU would now evict key 1;
-   * the approximation evicts key 40. */
-  g_assert_true (nebula_compute_cache_get_int (cache, 40) == GSIZE_TO_POINTER (40));
-  for (gint64 key = 3; key <= 39; key++)
-    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
-  g_assert_true (nebula_compute_cache_insert_int (cache, 42, GSIZE_TO_POINTER (42), NULL));
-  g_assert_null (nebula_compute_cache_get_int (cache, 40));
-  g_assert_nonnull (nebula_compute_cache_get_int (cache, 1));
+  /* Hits on 4, then 3: both marked, neither moved. Key 6 passes over 3
+   * and 4 (to the tail in list order: 3 before 4) and evicts 1, as exact
+   * LRU would; key 7 evicts 5, as LRU would. But LRU, which moved 4 then 3
+   * at their hits, would now evict 4; CLOCK evicts 3. */
+  g_assert_true (nebula_compute_cache_get_int (cache, 4) == GSIZE_TO_POINTER (4));
+  g_assert_true (nebula_compute_cache_get_int (cache, 3) == GSIZE_TO_POINTER (3));
+  insert_key (cache, 6);
+  g_assert_null (nebula_compute_cache_get_int (cache, 1));
+  insert_key (cache, 7);
+  g_assert_null (nebula_compute_cache_get_int (cache, 5));
+  insert_key (cache, 8);
+  g_assert_null (nebula_compute_cache_get_int (cache, 3));
+  g_assert_true (nebula_compute_cache_get_int (cache, 4) == GSIZE_TO_POINTER (4));
 
   stats = nebula_compute_cache_get_stats (cache);
-  g_assert_cmpuint (stats->hits, ==, 1 + 1 + 37 + 1);
-  g_assert_cmpuint (stats->misses, ==, 2);
+  g_assert_cmpuint (stats->hits, ==, 1 + 2 + 1);
+  g_assert_cmpuint (stats->misses, ==, 4);
   g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+  g_assert_cmpuint (stats->evictions, ==, 4);
 }
 
 /* A miss that the lock-free read proved takes the lock once, to store; its
