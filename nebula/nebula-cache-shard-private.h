@@ -31,7 +31,7 @@ typedef enum
 
 /* Bytes before a shard's statistics: puts their insertions .. load_time_us
  * on one cache line (asserted below). */
-#define NEBULA_CACHE_STATS_PADDING 40
+#define NEBULA_CACHE_STATS_PADDING 48
 
 typedef struct _FrequencyBucket FrequencyBucket;
 typedef struct _Entry Entry;
@@ -51,7 +51,12 @@ struct _Entry
   gpointer         value;
   guint64          weight;
   gint64           written_at;
-  gint64           accessed_at;   /* written by a hit with time-to-idle only */
+  union
+  {
+    gint64         accessed_at;   /* time-to-idle only: written by a hit */
+    guint          version;       /* lock-free hits (never with time-to-idle): odd
+                                   * while the entry is rewritten for another key */
+  };
 
   /* What a hit's recency update writes. */
   Link             policy_link;   /* the policy's queue or LFU bucket */
@@ -84,7 +89,7 @@ typedef struct
 {
   Entry **buckets;
   guint   bits;                   /* 1 << bits buckets */
-  guint   size;
+  guint   resizes;                /* odd while it grows (lock-free readers) */
   GSList *retired;                /* outgrown buckets kept for optimistic readers */
   gboolean keep_retired;
 } Table;
@@ -100,9 +105,10 @@ nebula_cache_bucket_of (guint hash,
 }
 
 /* The fields a lock-free hit reads (nebula-cache-hits-private.h), written
- * with the shard's lock held and its sequence odd: release stores, so that
- * a reader that sees one of them sees the odd sequence too. Plain moves on
- * x86; atomic for ThreadSanitizer. */
+ * with the shard's lock held, inside the odd version of their entry (or
+ * count of resizes of their table): release stores, so that a reader that
+ * sees one of them sees the odd count too. Plain moves on x86; atomic for
+ * ThreadSanitizer. */
 #define NEBULA_CACHE_PUBLISH(field, value) \
   __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
 
@@ -163,34 +169,36 @@ typedef struct
  * are copied from the cache so that the policy code reads one struct. */
 typedef struct
 {
-  /* The first cache line (shards are 64-byte aligned): the lock and what a
-   * lock-free hit reads. */
-  NebulaCacheLock           lock;
-  guint                     seq;             /* odd while the lock holder writes */
+  /* The first cache line (shards are 64-byte aligned): what a lock-free
+   * hit reads, written only when the table grows (and second_chance once).
+   * Nothing a miss writes is here, so that a hit on one core does not lose
+   * this line whenever another core stores in the shard. */
   NebulaEvictionPolicy      policy;
-  guint                     pending;         /* stripes with hits waiting, a bit each */
   guint                     second_chance;   /* LRU with several threads: CLOCK (atomic) */
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
-
-  /* The second line: settings, read only. */
   NebulaCacheKeys           keys;
-  GEqualFunc                equal_func;      /* pointer keys */
   guint                     max_entries;     /* this shard's share */
-  guint64                   max_weight;      /* this shard's share */
-  guint64                   total_max_weight; /* the cache's, for messages */
   guint                     n_shards;
   guint                     promotion_threshold; /* S3-FIFO, 1..3 */
-  guint64                   time_to_live;
-  guint64                   time_to_idle;
 
-  /* The third line: what every store and eviction of LRU, FIFO and TTL
-   * writes besides the first line, the table and the entries, so that a
-   * miss moves as few of the shard's lines between cores as it can. */
+  /* The second line: the lock, and what every store and eviction of LRU,
+   * FIFO and TTL writes besides the table and the entries, so that a miss
+   * moves as few of the shard's lines between cores as it can. */
+  NebulaCacheLock           lock;
+  guint                     pending;         /* stripes with hits waiting, a bit each */
+  guint                     n_entries;       /* in the table */
+  guint                     n_free;
   guint64                   weight;
   Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
   Entry                    *free_entries;    /* recycled, linked by chain */
-  guint                     n_free;
+
+  /* Settings, read only, and the rest. */
+  GEqualFunc                equal_func;      /* pointer keys */
+  guint64                   max_weight;      /* this shard's share */
+  guint64                   total_max_weight; /* the cache's, for messages */
+  guint64                   time_to_live;
+  guint64                   time_to_idle;
   guint                     slab_left;
   guint8                   *slab_next;
 
@@ -209,9 +217,9 @@ typedef struct
    * keeps the statistics at the end of one off the next one's lock. */
 } __attribute__ ((aligned (64))) NebulaCacheShard;
 
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, table) + sizeof (Table) <= 64);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, weight) == 128);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, slab_next) + sizeof (gpointer) <= 192);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, promotion_threshold) + sizeof (guint) <= 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, lock) == 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, free_entries) + sizeof (gpointer) <= 128);
 G_STATIC_ASSERT ((G_STRUCT_OFFSET (NebulaCacheShard, stats) +
                   G_STRUCT_OFFSET (NebulaCacheStats, insertions)) % 64 == 0);
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) + sizeof (guint64) -
@@ -295,9 +303,8 @@ void nebula_cache_hits_drain (NebulaComputeCache *self,
                               NebulaCacheShard   *shard);
 
 /* A shard's lock, unless the cache was made with thread-safe FALSE. The
- * holder makes the shard's sequence odd (lock-free readers then retry or
- * take the lock), and applies the hits that wait, so that whatever it
- * decides (an eviction above all) sees the order of every hit before. */
+ * holder applies the hits that wait, so that whatever it decides (an
+ * eviction above all) sees the order of every hit before. */
 static inline void
 nebula_compute_cache_lock (NebulaComputeCache *self,
                            NebulaCacheShard   *shard)
@@ -305,7 +312,6 @@ nebula_compute_cache_lock (NebulaComputeCache *self,
   if (self->thread_safe)
     {
       nebula_cache_lock_acquire (&shard->lock);
-      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
       if (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) != 0)
         nebula_cache_hits_drain (self, shard);
     }
@@ -316,10 +322,7 @@ nebula_compute_cache_unlock (NebulaComputeCache *self,
                              NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    {
-      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELEASE);
-      nebula_cache_lock_release (&shard->lock);
-    }
+    nebula_cache_lock_release (&shard->lock);
 }
 
 /* Locks and unlocks every shard, in order: for settings read under the

@@ -357,7 +357,7 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
   for (guint i = 0; i < self->n_shards; i++)
     {
       nebula_compute_cache_lock (self, &self->shards[i]);
-      n += self->shards[i].table.size;
+      n += self->shards[i].n_entries;
       nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return n;
