@@ -83,10 +83,12 @@ entry_new (NebulaCacheShard *shard)
   entry->key = NULL;
   entry->weight = 0;
   entry->written_at = 0;
-  /* A lock-free hit may still mark this entry: its byte is written atomically. */
-  memset (&entry->policy_link, 0, G_STRUCT_OFFSET (Entry, referenced) - G_STRUCT_OFFSET (Entry, policy_link));
+  /* A lock-free hit may still mark this entry: atomic. */
   __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
-  memset (&entry->write_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, write_link));
+  /* LRU as CLOCK uses nothing in the second line: leave it alone, so that a
+   * miss writes one line of its entry. */
+  if (shard->ring == NULL)
+    memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
   return entry;
 }
 

@@ -196,13 +196,16 @@ s3_evict_main (NebulaCacheShard   *shard)
 /* Policy dispatch */
 
 /* LRU once several threads hit the shard (NebulaCacheShard.second_chance):
- * CLOCK on the same list. A hit marks its entry referenced, only when it
- * is not yet (nebula_cache_lru_mark()), and moves nothing; the eviction
- * takes the head, giving each referenced entry it meets a second chance:
- * unmarked, to the tail. A hot entry's lines are then written about once
- * per trip round the list, not at every hit, and a hit writes nothing
- * without the lock but that one byte, once. With one thread the flag stays
- * clear and every hit moves its entry: exact LRU. */
+ * CLOCK. A hit marks its entry referenced, only when it is not yet
+ * (nebula_cache_lru_mark()), and moves nothing. Entries sit in a ring of
+ * slots; to make room the hand sweeps it, unmarking each referenced entry
+ * it passes (its second chance) and evicting the first unmarked one, whose
+ * slot the new entry then takes: behind the hand, the newest place. No
+ * list links are written at all: a miss writes its victim, the hand, and
+ * the marks it clears, which a hot entry gets back once per trip of the
+ * hand rather than at every hit. The ring starts in the order of the LRU
+ * list, least recent first, under the hand. With one thread the flag stays
+ * clear and every hit moves its entry on the list: exact LRU. */
 static inline gboolean
 lru_second_chance (NebulaCacheShard *shard)
 {
@@ -210,19 +213,125 @@ lru_second_chance (NebulaCacheShard *shard)
 }
 
 static void
-lru_give_second_chances (NebulaCacheShard *shard)
+clock_reserve (NebulaCacheShard *shard,
+               guint             capacity)
 {
-  /* Hits mark entries without the lock meanwhile: one trip round at most. */
-  for (guint chances = shard->policy_queue.length; chances > 0; chances--)
-    {
-      Link *link = nebula_cache_queue_head (&shard->policy_queue);
-      Entry *entry = ENTRY_OF (link, policy_link);
+  if (capacity <= shard->clock.capacity)
+    return;
+  capacity = MAX (capacity, 2 * shard->clock.capacity);
+  shard->ring = g_renew (Entry *, shard->ring, capacity);
+  shard->holes = g_renew (guint, shard->holes, capacity);
+  shard->clock.capacity = capacity;
+}
 
-      if (!__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED))
-        break;
-      __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
-      nebula_cache_queue_move_to_tail (&shard->policy_queue, link);
+/* The LRU list becomes the ring, least recent under the hand. */
+static void
+clock_start (NebulaCacheShard *shard)
+{
+  Link *link = shard->policy_queue.sentinel.next;
+  guint length = shard->policy_queue.length;
+  guint capacity = MAX (MAX (length, shard->max_entries), 16);
+
+  shard->ring = g_new (Entry *, capacity);
+  shard->holes = g_new (guint, capacity);
+  for (guint i = 0; i < length; i++, link = link->next)
+    {
+      shard->ring[i] = ENTRY_OF (link, policy_link);
+      shard->ring[i]->slot = i;
     }
+  /* In place of the queue, which is not used from now on. */
+  shard->clock = (NebulaCacheClock) { .hand = 0, .length = length, .n_holes = 0, .capacity = capacity,
+                                      .vacant = G_MAXUINT };
+}
+
+/* With the lock held: whether LRU runs as CLOCK, starting it if need be. */
+static inline gboolean
+lru_clock (NebulaCacheShard *shard)
+{
+  if (G_LIKELY (shard->ring != NULL))
+    return TRUE;
+  if (!lru_second_chance (shard))
+    return FALSE;
+  clock_start (shard);
+  return TRUE;
+}
+
+static void
+clock_add (NebulaCacheShard *shard,
+           Entry            *entry)
+{
+  NebulaCacheClock *clock = &shard->clock;
+  guint slot = clock->vacant;
+
+  clock->vacant = G_MAXUINT;
+  if (slot != G_MAXUINT)
+    {
+      /* Most often the victim's own entry, recycled: nothing to write. */
+      if (shard->ring[slot] == entry && entry->slot == slot)
+        return;
+    }
+  else if (clock->n_holes > 0)
+    slot = shard->holes[--clock->n_holes];
+  else
+    {
+      clock_reserve (shard, clock->length + 1);
+      slot = clock->length++;
+    }
+  shard->ring[slot] = entry;
+  entry->slot = slot;
+}
+
+static void
+clock_make_hole (NebulaCacheShard *shard,
+                 guint             slot)
+{
+  shard->ring[slot] = NULL;
+  shard->holes[shard->clock.n_holes++] = slot;
+}
+
+static void
+clock_remove (NebulaCacheShard *shard,
+              Entry            *entry)
+{
+  clock_make_hole (shard, entry->slot);
+}
+
+static Entry *
+clock_evict (NebulaCacheShard *shard)
+{
+  NebulaCacheClock *clock = &shard->clock;
+
+  if (clock->length == clock->n_holes + (clock->vacant != G_MAXUINT ? 1 : 0))
+    return NULL;
+  /* Hits mark entries without the lock meanwhile: after two trips round,
+   * the next entry goes whatever its mark. */
+  for (guint steps = 0;; steps++)
+    {
+      guint slot = clock->hand;
+      Entry *entry = shard->ring[slot];
+
+      clock->hand = slot + 1 == clock->length ? 0 : slot + 1;
+      if (entry == NULL || slot == clock->vacant)
+        continue;
+      if (__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED) && steps < 2 * clock->length)
+        {
+          __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
+          continue;
+        }
+      /* Left for the entry stored next (clock_add()); an earlier victim's
+       * slot that no entry took (a trim evicts several) becomes a hole. */
+      if (clock->vacant != G_MAXUINT)
+        clock_make_hole (shard, clock->vacant);
+      clock->vacant = slot;
+      return entry;
+    }
+}
+
+void
+nebula_cache_policy_clear (NebulaCacheShard *shard)
+{
+  g_clear_pointer (&shard->ring, g_free);
+  g_clear_pointer (&shard->holes, g_free);
 }
 
 void
@@ -238,6 +347,11 @@ nebula_cache_policy_add (NebulaCacheShard   *shard,
       s3_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
+      if (lru_clock (shard))
+        clock_add (shard, entry);
+      else
+        nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
+      break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
@@ -253,7 +367,7 @@ nebula_cache_policy_touch (NebulaCacheShard   *shard,
   switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LRU:
-      if (lru_second_chance (shard))
+      if (lru_clock (shard))
         nebula_cache_lru_mark (entry);
       else
         nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
@@ -287,6 +401,11 @@ nebula_cache_policy_remove (NebulaCacheShard   *shard,
       nebula_cache_queue_unlink (s3_queue_of (shard, entry), &entry->policy_link, entry->weight);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
+      if (lru_clock (shard))
+        clock_remove (shard, entry);
+      else
+        nebula_cache_queue_unlink (&shard->policy_queue, &entry->policy_link, entry->weight);
+      break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
@@ -329,17 +448,15 @@ nebula_cache_policy_evict (NebulaCacheShard   *shard)
         return entry;
       }
     case NEBULA_EVICTION_POLICY_LRU:
+      if (lru_clock (shard))
+        return clock_evict (shard);
+      G_GNUC_FALLTHROUGH;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
       link = nebula_cache_queue_head (&shard->policy_queue);
       if (link == NULL)
         return NULL;
-      if (shard->policy == NEBULA_EVICTION_POLICY_LRU && lru_second_chance (shard))
-        {
-          lru_give_second_chances (shard);
-          link = nebula_cache_queue_head (&shard->policy_queue);
-        }
       nebula_cache_queue_unlink (&shard->policy_queue, link, ENTRY_OF (link, policy_link)->weight);
       return ENTRY_OF (link, policy_link);
     }

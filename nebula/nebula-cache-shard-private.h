@@ -31,7 +31,7 @@ typedef enum
 
 /* Bytes before a shard's statistics: puts their insertions .. load_time_us
  * on one cache line (asserted below). */
-#define NEBULA_CACHE_STATS_PADDING 48
+#define NEBULA_CACHE_STATS_PADDING 32
 
 typedef struct _FrequencyBucket FrequencyBucket;
 typedef struct _Entry Entry;
@@ -46,6 +46,7 @@ struct _Entry
   guint            hash;          /* the table, S3-FIFO ghost */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
   guint8           live;          /* in the table (a buffered hit checks it) */
+  guint8           referenced;    /* LRU with several threads: hit since the hand passed */
   gpointer         key;           /* NULL for integer keys */
   gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   gpointer         value;
@@ -54,8 +55,11 @@ struct _Entry
   union
   {
     gint64         accessed_at;   /* time-to-idle only: written by a hit */
-    guint          version;       /* lock-free hits (never with time-to-idle): odd
-                                   * while the entry is rewritten for another key */
+    struct                        /* lock-free hits, never with time-to-idle */
+    {
+      guint        version;       /* odd while the entry is rewritten for another key */
+      guint        slot;          /* LRU with several threads: its place in the ring */
+    };
   };
 
   /* What a hit's recency update writes. */
@@ -63,7 +67,6 @@ struct _Entry
   FrequencyBucket *bucket;        /* LFU */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
-  guint8           referenced;    /* LRU with several threads: hit since the hand passed */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
 };
@@ -112,9 +115,9 @@ nebula_cache_bucket_of (guint hash,
 #define NEBULA_CACHE_PUBLISH(field, value) \
   __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
 
-/* LRU with several threads (nebula-cache-policy.c, CLOCK on the LRU list):
- * a hit marks its entry, writing the byte only when it is clear, so that a
- * hot entry's line is written once per trip of the hand, not at every hit.
+/* LRU with several threads (nebula-cache-policy.c, CLOCK): a hit marks its
+ * entry, writing the byte only when it is clear, so that a hot entry's line
+ * is written once per trip of the hand, not at every hit.
  * Atomic: lock-free hits mark entries while the lock holder clears them. */
 static inline void
 nebula_cache_lru_mark (Entry *entry)
@@ -140,6 +143,19 @@ typedef struct
 } NebulaCacheHitStripe;
 
 G_STATIC_ASSERT (sizeof (NebulaCacheHitStripe) == 128);
+
+/* LRU once several threads hit the shard: CLOCK on a ring of slots
+ * (nebula-cache-policy.c), kept in place of the shard's LRU queue. */
+typedef struct
+{
+  guint hand;                     /* the slot the hand looks at next */
+  guint length;                   /* slots in use, holes included */
+  guint n_holes;                  /* empty slots, listed in NebulaCacheShard.holes */
+  guint capacity;                 /* slots allocated */
+  guint vacant;                   /* the last victim's slot, for the next entry; or
+                                   * G_MAXUINT. It still names the victim, which the
+                                   * free list gives back as that entry: not rewritten */
+} NebulaCacheClock;
 
 /* An entry that left, waiting for the lock to be released to be announced
  * and freed; the Entry itself is recycled at once. */
@@ -190,7 +206,11 @@ typedef struct
   guint                     n_entries;       /* in the table */
   guint                     n_free;
   guint64                   weight;
-  Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
+  union
+  {
+    Queue                   policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
+    NebulaCacheClock        clock;           /* LRU with several threads, once ring is set */
+  };
   Entry                    *free_entries;    /* recycled, linked by chain */
 
   /* Settings, read only, and the rest. */
@@ -201,6 +221,8 @@ typedef struct
   guint64                   time_to_idle;
   guint                     slab_left;
   guint8                   *slab_next;
+  Entry                   **ring;            /* LRU with several threads: CLOCK's slots */
+  guint                    *holes;           /* its slots left empty by removals */
 
   Queue                     main_queue;      /* S3-FIFO main */
   Queue                     buckets;         /* LFU */

@@ -12,6 +12,7 @@
 #include "nebula-cache-removal-private.h"
 #include "nebula-cache-table-private.h"
 #include "nebula-compute-cache-private.h"
+#include "nebula-cache-policy-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
 #include "nebula-sanitizer-private.h"
@@ -537,6 +538,7 @@ shard_clear (NebulaComputeCache *self,
         }
     }
   nebula_cache_table_clear (&shard->table);
+  nebula_cache_policy_clear (shard);
   while (shard->free_entries != NULL)
     {
       Entry *next = shard->free_entries->chain;

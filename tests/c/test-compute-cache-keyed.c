@@ -574,11 +574,12 @@ test_lock_free_hits_order (void)
   g_assert_cmpuint (stats->requests, ==, 39 + 39 + 2);
 }
 
-/* Once a second thread's hits have been applied, LRU is CLOCK on the same
- * list (docs/caches.md, "Threads and shards"): a hit marks its entry and
- * moves nothing; an eviction sends each marked entry it meets from the
- * head to the tail, unmarked, and evicts the first unmarked one. The test
- * above shows the exact order of one thread. */
+/* Once a second thread's hits have been applied, LRU is CLOCK (docs/caches.md,
+ * "Threads and shards"): the entries, in LRU order, become a ring under a
+ * hand; a hit marks its entry and moves nothing; to make room the hand
+ * unmarks each marked entry it passes and evicts the first unmarked one,
+ * whose slot the new entry takes. The test above shows the exact order of
+ * one thread. */
 static gpointer
 hit_key_one (gpointer data)
 {
@@ -604,16 +605,17 @@ test_lock_free_hits_several_threads (void)
   for (gint64 key = 1; key <= 4; key++)
     insert_key (cache, key);
   /* Another thread hits key 1; the next store applies that hit, which now
-   * marks key 1, and makes room: key 1 gets its second chance (to the
-   * tail, unmarked), key 2 goes. From the head: 3, 4, 1, 5. */
+   * marks key 1, and makes room: the ring is 1, 2, 3, 4 from the hand; key
+   * 1 gets its second chance (unmarked), key 2 goes and key 5 takes its
+   * slot. Ring: 1, 5, 3, 4, the hand at 3. */
   g_thread_join (g_thread_new ("second", hit_key_one, cache));
   insert_key (cache, 5);
   g_assert_null (nebula_compute_cache_get_int (cache, 2));
 
   /* Hits on 4, then 3: both marked, neither moved. Key 6 passes over 3
-   * and 4 (to the tail in list order: 3 before 4) and evicts 1, as exact
-   * LRU would; key 7 evicts 5, as LRU would. But LRU, which moved 4 then 3
-   * at their hits, would now evict 4; CLOCK evicts 3. */
+   * and 4 (unmarking them) and evicts 1, as exact LRU would; key 7 evicts
+   * 5, as LRU would. Then LRU, which moved 4 then 3 at their hits, would
+   * evict 4; CLOCK, whose hand reaches 3 first, evicts 3. */
   g_assert_true (nebula_compute_cache_get_int (cache, 4) == GSIZE_TO_POINTER (4));
   g_assert_true (nebula_compute_cache_get_int (cache, 3) == GSIZE_TO_POINTER (3));
   insert_key (cache, 6);
