@@ -167,14 +167,15 @@ nebula_cache_hits_find_int (NebulaComputeCache *self,
         value = NEBULA_CACHE_READ (entry->value);
       next = NEBULA_CACHE_READ (entry->chain);
       /* Acquire loads above: these two cannot be read before them. */
-      if (!NEBULA_CACHE_READ (entry->live) || NEBULA_CACHE_READ (entry->version) != version ||
-          nebula_cache_bucket_of (entry_hash, bits) != index)
+      if (!NEBULA_CACHE_READ (entry->live) || NEBULA_CACHE_READ (entry->version) != version)
         return NULL;
       if (value != NULL)
         {
           nebula_cache_hits_record (self, shard, entry);
           return value;
         }
+      if (nebula_cache_bucket_of (entry_hash, bits) != index)
+        return NULL;
       entry = next;
     }
   if (NEBULA_CACHE_READ (shard->table.resizes) == resizes)
