@@ -29,7 +29,9 @@ G_BEGIN_DECLS
  *   lost or reordered, so every policy keeps its exact order; with several
  *   a stripe two threads share may lose or repeat one (an approximation of
  *   the order, never a corruption: a buffered entry that has left is
- *   skipped, and entries are not freed before the cache is).
+ *   skipped, and entries are not freed before the cache is). Once several
+ *   threads hit an LRU shard it runs as CLOCK (nebula-cache-policy.c): a
+ *   hit marks its entry and buffers nothing.
  *
  * Nothing here frees memory: outgrown buckets and left entries stay until
  * the cache is finalized, so a reader reads nothing freed. */
