@@ -270,12 +270,18 @@ clock_add (NebulaCacheShard *shard,
       if (shard->ring[slot] == entry && entry->slot == slot)
         return;
     }
-  else if (clock->n_holes > 0)
-    slot = shard->holes[--clock->n_holes];
   else
     {
-      clock_reserve (shard, clock->length + 1);
-      slot = clock->length++;
+      if (clock->n_holes > 0)
+        slot = shard->holes[--clock->n_holes];
+      else
+        {
+          clock_reserve (shard, clock->length + 1);
+          slot = clock->length++;
+        }
+      /* Not behind the hand but anywhere, maybe just ahead of it: marked,
+       * so that it is not the next to go. */
+      __atomic_store_n (&entry->referenced, 1, __ATOMIC_RELAXED);
     }
   shard->ring[slot] = entry;
   entry->slot = slot;

@@ -633,6 +633,41 @@ test_lock_free_hits_several_threads (void)
   g_assert_cmpuint (stats->evictions, ==, 4);
 }
 
+/* CLOCK's holes: an invalidated entry leaves its slot empty, and the next
+ * entry stored takes it, marked (it may lie just ahead of the hand). */
+static void
+test_lock_free_hits_clock_holes (void)
+{
+  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                             "max-entries", 4, "shards", 1, NULL);
+  for (gint64 key = 1; key <= 4; key++)
+    insert_key (cache, key);
+  /* As in the test above: ring 1, 5, 3, 4, the hand at 3, nothing marked. */
+  g_thread_join (g_thread_new ("second", hit_key_one, cache));
+  insert_key (cache, 5);
+  g_assert_null (nebula_compute_cache_get_int (cache, 2));
+
+  /* 3 leaves a hole under the hand; 6 fills it, marked, without evicting. */
+  g_assert_true (nebula_compute_cache_invalidate_int (cache, 3));
+  insert_key (cache, 6);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 4);
+  /* 7: the hand unmarks 6 and evicts 4; 8: the hand evicts 1. */
+  insert_key (cache, 7);
+  g_assert_null (nebula_compute_cache_get_int (cache, 4));
+  insert_key (cache, 8);
+  g_assert_null (nebula_compute_cache_get_int (cache, 1));
+  for (gint64 key = 5; key <= 8; key++)
+    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
+
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->evictions, ==, 3);
+  g_assert_cmpuint (stats->invalidations, ==, 1);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 4);
+}
+
 /* A miss that the lock-free read proved takes the lock once, to store; its
  * request is counted all the same. */
 static void
@@ -1106,6 +1141,7 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/clock-holes", test_lock_free_hits_clock_holes);
   g_test_add_func ("/nebula/compute-cache/shards/lock-excludes", test_shard_lock_excludes);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
                    test_lock_free_hits_several_threads);
