@@ -594,11 +594,12 @@ insert_key (NebulaComputeCache *cache,
   g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
 }
 
-static void
-test_lock_free_hits_several_threads (void)
+/* An LRU cache of 4 entries, 1 shard, turned to CLOCK: ring 1, 5, 3, 4,
+ * the hand at 3, nothing marked. */
+static NebulaComputeCache *
+clock_cache_new (void)
 {
-  g_autoptr(NebulaComputeCache) cache = NULL;
-  g_autoptr(NebulaCacheStats) stats = NULL;
+  NebulaComputeCache *cache;
 
   cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
                                              "max-entries", 4, "shards", 1, NULL);
@@ -607,10 +608,18 @@ test_lock_free_hits_several_threads (void)
   /* Another thread hits key 1; the next store applies that hit, which now
    * marks key 1, and makes room: the ring is 1, 2, 3, 4 from the hand; key
    * 1 gets its second chance (unmarked), key 2 goes and key 5 takes its
-   * slot. Ring: 1, 5, 3, 4, the hand at 3. */
+   * slot. */
   g_thread_join (g_thread_new ("second", hit_key_one, cache));
   insert_key (cache, 5);
   g_assert_null (nebula_compute_cache_get_int (cache, 2));
+  return cache;
+}
+
+static void
+test_lock_free_hits_several_threads (void)
+{
+  g_autoptr(NebulaComputeCache) cache = clock_cache_new ();
+  g_autoptr(NebulaCacheStats) stats = NULL;
 
   /* Hits on 4, then 3: both marked, neither moved. Key 6 passes over 3
    * and 4 (unmarking them) and evicts 1, as exact LRU would; key 7 evicts
@@ -638,17 +647,8 @@ test_lock_free_hits_several_threads (void)
 static void
 test_lock_free_hits_clock_holes (void)
 {
-  g_autoptr(NebulaComputeCache) cache = NULL;
+  g_autoptr(NebulaComputeCache) cache = clock_cache_new ();
   g_autoptr(NebulaCacheStats) stats = NULL;
-
-  cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
-                                             "max-entries", 4, "shards", 1, NULL);
-  for (gint64 key = 1; key <= 4; key++)
-    insert_key (cache, key);
-  /* As in the test above: ring 1, 5, 3, 4, the hand at 3, nothing marked. */
-  g_thread_join (g_thread_new ("second", hit_key_one, cache));
-  insert_key (cache, 5);
-  g_assert_null (nebula_compute_cache_get_int (cache, 2));
 
   /* 3 leaves a hole under the hand; 6 fills it, marked, without evicting. */
   g_assert_true (nebula_compute_cache_invalidate_int (cache, 3));
