@@ -280,13 +280,13 @@ get_or_compute_lock_free (NebulaComputeCache  *self,
   gint64 key = *(const gint64 *) probe;
   guint hash = nebula_cache_int_hash (key);
   NebulaCacheShard *shard = nebula_compute_cache_shard_of (self, hash);
-  guint absent_at = 1;
+  gboolean absent = FALSE;
   gpointer result;
 
-  result = nebula_cache_hits_find_int (self, shard, key, hash, &absent_at);
+  result = nebula_cache_hits_find_int (self, shard, key, hash, &absent);
   if (result != NULL)
     return result;
-  if ((absent_at & 1) == 0)
+  if (absent)
     {
       nebula_cache_hits_record_miss (self, shard);
       return compute_and_store (self, shard, probe, hash, NULL, func, user_data, error);
@@ -370,21 +370,23 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
   Entry *entry;
   gint64 time;
 
-  guint absent_at = 1;
+  gboolean absent = FALSE;
 
   if (count && written_at == NULL && lock_free_hits (self))
     {
-      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash, &absent_at);
+      result = nebula_cache_hits_find_int (self, shard, *(const gint64 *) probe, hash, &absent);
       if (result != NULL)
         return result;
+      if (absent)
+        {
+          nebula_cache_hits_record_miss (self, shard);
+          return NULL;
+        }
     }
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
-  if (nebula_cache_hits_still_absent (shard, absent_at))
-    entry = NULL;
-  else
-    entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
+  entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (count)
     shard->stats.requests++;
   if (entry != NULL)

@@ -68,17 +68,27 @@ entry_new (NebulaCacheShard *shard)
     return entry_alloc (shard);
   shard->free_entries = entry->chain;
   shard->n_free--;
-  /* What a lock-free reader reads is written atomically, the rest plainly. */
+  /* What a lock-free reader reads is written atomically, the rest plainly;
+   * the odd version tells a reader still there that the entry is being
+   * rewritten (made even again by nebula_cache_entry_store()). */
+  if (shard->stripes != NULL)
+    __atomic_store_n (&entry->version, entry->version + 1, __ATOMIC_RELAXED);
+  else
+    entry->accessed_at = 0;
   NEBULA_CACHE_PUBLISH (entry->chain, NULL);
   NEBULA_CACHE_PUBLISH (entry->hash, 0);
   NEBULA_CACHE_PUBLISH (entry->int_key, 0);
   NEBULA_CACHE_PUBLISH (entry->value, NULL);
   entry->key_type = 0;
-  entry->live = 0;
   entry->key = NULL;
   entry->weight = 0;
-  entry->written_at = entry->accessed_at = 0;
-  memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
+  entry->written_at = 0;
+  /* A lock-free hit may still mark this entry: atomic. */
+  __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
+  /* LRU as CLOCK uses nothing in the second line: leave it alone, so that a
+   * miss writes one line of its entry. */
+  if (shard->ring == NULL)
+    memset (&entry->policy_link, 0, sizeof *entry - G_STRUCT_OFFSET (Entry, policy_link));
   return entry;
 }
 
@@ -105,8 +115,11 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
                          NebulaRemovalCause  cause,
                          Graveyard          *graveyard)
 {
+  /* Not live before it leaves its chain: a lock-free reader that reads the
+   * chain it no longer has then reads this too, and gives up. */
+  NEBULA_CACHE_PUBLISH (entry->live, 0);
   nebula_cache_table_remove (&shard->table, entry);
-  entry->live = 0;
+  shard->n_entries--;
   if (shard->time_to_live > 0)
     nebula_cache_queue_unlink (&shard->write_queue, &entry->write_link, 0);
   if (shard->time_to_idle > 0)
@@ -166,7 +179,7 @@ over_bound (NebulaCacheShard   *shard,
             guint64             extra_weight)
 {
   return (shard->max_entries > 0 &&
-          shard->table.size + extra_entries > shard->max_entries) ||
+          shard->n_entries + extra_entries > shard->max_entries) ||
          (shard->max_weight > 0 &&
           (shard->weight > shard->max_weight || extra_weight > shard->max_weight - shard->weight));
 }
@@ -242,10 +255,16 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
   nebula_cache_table_set_key (shard, entry, probe);
   NEBULA_CACHE_PUBLISH (entry->value, value);
   entry->weight = weight;
-  entry->written_at = entry->accessed_at = time;
+  entry->written_at = time;
+  if (shard->stripes == NULL)
+    entry->accessed_at = time;
   NEBULA_CACHE_PUBLISH (entry->hash, hash);
-  entry->live = 1;
-  nebula_cache_table_insert (&shard->table, entry);
+  NEBULA_CACHE_PUBLISH (entry->live, 1);
+  /* Even again before a reader can reach it from the table. */
+  if (shard->stripes != NULL && (entry->version & 1) != 0)
+    NEBULA_CACHE_PUBLISH (entry->version, entry->version + 1);
+  nebula_cache_table_insert (&shard->table, entry, shard->n_entries);
+  shard->n_entries++;
   shard->weight += weight;
   if (shard->time_to_live > 0)
     nebula_cache_queue_push_tail (&shard->write_queue, &entry->write_link, 0);

@@ -17,10 +17,11 @@ G_BEGIN_DECLS
  * the cores of every thread that hits the same shard. Here a hit writes
  * only its thread's stripe of the shard:
  *
- * - the lookup is optimistic: the shard's sequence is even and unchanged
- *   around it (the lock holder makes it odd while it writes, and publishes
- *   what a reader reads with release stores), else the caller takes the
- *   lock and looks again;
+ * - the lookup is optimistic: each entry of the chain is read between two
+ *   loads of its version, which the lock holder makes odd while it
+ *   rewrites the entry for another key (and publishes what a reader reads
+ *   with release stores); anything unsure, and the caller takes the lock
+ *   and looks again (nebula_cache_hits_find_int());
  * - the hit is counted in the stripe (get_stats() sums the stripes);
  * - the recency update (LRU, LFU, S3-FIFO) waits in the stripe, applied in
  *   order by the next holder of the shard's lock before anything else, or
@@ -28,7 +29,9 @@ G_BEGIN_DECLS
  *   lost or reordered, so every policy keeps its exact order; with several
  *   a stripe two threads share may lose or repeat one (an approximation of
  *   the order, never a corruption: a buffered entry that has left is
- *   skipped, and entries are not freed before the cache is).
+ *   skipped, and entries are not freed before the cache is). Once several
+ *   threads hit an LRU shard it runs as CLOCK (nebula-cache-policy.c): a
+ *   hit marks its entry and buffers nothing.
  *
  * Nothing here frees memory: outgrown buckets and left entries stay until
  * the cache is finalized, so a reader reads nothing freed. */
@@ -67,24 +70,6 @@ nebula_cache_hits_stripe (NebulaComputeCache *self,
   return &shard->stripes[slot & self->stripe_mask];
 }
 
-/* LRU once several threads have hit the cache: whether @entry went to the
- * tail within the shard's last lru_window moves (a quarter of its
- * entries), so that moving it again would change little in which entry is
- * evicted next. Such a hit is counted but neither buffered nor applied: a
- * hot entry's lines, and the tail's, stop moving between the cores of the
- * threads that hit it. With one thread (several_threads stays FALSE) every
- * hit moves its entry and the order is exact. */
-static inline gboolean
-nebula_cache_hits_recent_enough (NebulaComputeCache *self,
-                                 NebulaCacheShard   *shard,
-                                 Entry              *entry)
-{
-  return shard->policy == NEBULA_EVICTION_POLICY_LRU &&
-         __atomic_load_n (&self->several_threads, __ATOMIC_RELAXED) &&
-         (guint16) (__atomic_load_n (&shard->moves, __ATOMIC_RELAXED) -
-                    __atomic_load_n (&entry->moved_at, __ATOMIC_RELAXED)) < shard->lru_window;
-}
-
 /* LRU once several threads hit the cache: a lock holder applies only its
  * own stripe's hits, so that a stripe's lines are written by its thread
  * alone; the others wait for their thread's next lock (or full stripe). */
@@ -107,8 +92,13 @@ nebula_cache_hits_record (NebulaComputeCache *self,
   __atomic_fetch_add (&stripe->hits, 1, __ATOMIC_RELAXED);
   if (shard->policy == NEBULA_EVICTION_POLICY_FIFO || shard->policy == NEBULA_EVICTION_POLICY_TTL)
     return;                       /* a hit changes nothing in their order */
-  if (nebula_cache_hits_recent_enough (self, shard, entry))
-    return;
+  /* LRU with several threads: CLOCK, a mark on the entry, nothing buffered. */
+  if (shard->policy == NEBULA_EVICTION_POLICY_LRU &&
+      __atomic_load_n (&shard->second_chance, __ATOMIC_RELAXED))
+    {
+      nebula_cache_lru_mark (entry);
+      return;
+    }
   n = __atomic_load_n (&stripe->n, __ATOMIC_RELAXED);
   if (G_LIKELY (n < NEBULA_CACHE_STRIPE_SLOTS))
     {
@@ -132,49 +122,67 @@ nebula_cache_hits_record (NebulaComputeCache *self,
 }
 
 /* The value of @key's live entry, its hit counted and its touch recorded;
- * or NULL, and nothing done: the caller takes the lock. If the shard had
- * no entry for @key at sequence S, sets *@absent_at to S (even); else
- * leaves it alone (the caller sets it odd). With the lock taken, the
- * shard's sequence before the taker's increment still S means still no
- * entry: nebula_cache_hits_still_absent(). */
+ * or NULL, and nothing done: the caller takes the lock. Sets *@absent when
+ * the walk proved that the shard had no entry for @key at some moment of
+ * it. Nothing here reads what a miss writes in the shard (its lock, counts
+ * or queues): only the table's first line, its bucket and the entries of
+ * the chain, each read between two loads of its version:
+ *
+ * - an entry whose version is odd, or changed, or that is not live, was
+ *   being rewritten or removed: give up (the locked path looks again);
+ * - an entry whose hash belongs to another bucket was recycled into
+ *   another chain since its predecessor pointed to it: give up. One
+ *   recycled into this bucket went to its head, and the walk goes on from
+ *   there over everything the bucket then held;
+ * - a table that grew during the walk (its count of resizes odd or
+ *   changed) proves nothing. */
 static inline gpointer
 nebula_cache_hits_find_int (NebulaComputeCache *self,
                             NebulaCacheShard   *shard,
                             gint64              key,
                             guint               hash,
-                            guint              *absent_at)
+                            gboolean           *absent)
 {
-  guint seq = NEBULA_CACHE_READ (shard->seq);
+  guint resizes = NEBULA_CACHE_READ (shard->table.resizes);
   guint bits;
+  guint index;
   Entry **buckets;
   Entry *entry;
-  gpointer value = NULL;
 
-  if (seq & 1)
+  if (resizes & 1)
     return NULL;
   bits = NEBULA_CACHE_READ (shard->table.bits);
   buckets = NEBULA_CACHE_READ (shard->table.buckets);
-  entry = NEBULA_CACHE_READ (buckets[nebula_cache_bucket_of (hash, bits)]);
-  for (guint steps = 0; entry != NULL && steps < NEBULA_CACHE_MAX_WALK; steps++)
+  index = nebula_cache_bucket_of (hash, bits);
+  entry = NEBULA_CACHE_READ (buckets[index]);
+  for (guint steps = 0; entry != NULL; steps++)
     {
-      if (NEBULA_CACHE_READ (entry->hash) == hash && NEBULA_CACHE_READ (entry->int_key) == key)
+      guint version = NEBULA_CACHE_READ (entry->version);
+      guint entry_hash;
+      gpointer value = NULL;
+      Entry *next;
+
+      if ((version & 1) != 0 || steps == NEBULA_CACHE_MAX_WALK)
+        return NULL;
+      entry_hash = NEBULA_CACHE_READ (entry->hash);
+      if (entry_hash == hash && NEBULA_CACHE_READ (entry->int_key) == key)
+        value = NEBULA_CACHE_READ (entry->value);
+      next = NEBULA_CACHE_READ (entry->chain);
+      /* Acquire loads above: these two cannot be read before them. */
+      if (!NEBULA_CACHE_READ (entry->live) || NEBULA_CACHE_READ (entry->version) != version)
+        return NULL;
+      if (value != NULL)
         {
-          value = NEBULA_CACHE_READ (entry->value);
-          break;
+          nebula_cache_hits_record (self, shard, entry);
+          return value;
         }
-      entry = NEBULA_CACHE_READ (entry->chain);
+      if (nebula_cache_bucket_of (entry_hash, bits) != index)
+        return NULL;
+      entry = next;
     }
-  /* Acquire loads above: this one cannot be read before them. */
-  if (NEBULA_CACHE_READ (shard->seq) != seq)
-    return NULL;
-  if (value == NULL)
-    {
-      if (entry == NULL)
-        *absent_at = seq;
-      return NULL;
-    }
-  nebula_cache_hits_record (self, shard, entry);
-  return value;
+  if (NEBULA_CACHE_READ (shard->table.resizes) == resizes)
+    *absent = TRUE;
+  return NULL;
 }
 
 /* A miss that nebula_cache_hits_find_int() proved (the shard had no entry
@@ -185,16 +193,6 @@ nebula_cache_hits_record_miss (NebulaComputeCache *self,
                                NebulaCacheShard   *shard)
 {
   __atomic_fetch_add (&nebula_cache_hits_stripe (self, shard)->misses, 1, __ATOMIC_RELAXED);
-}
-
-/* With @shard locked: whether the table is as it was when
- * nebula_cache_hits_find_int() found no entry (its lock taker made the
- * sequence odd once since; a drain changes no entry's presence). */
-static inline gboolean
-nebula_cache_hits_still_absent (NebulaCacheShard *shard,
-                                guint             absent_at)
-{
-  return shard->seq - 1 == absent_at;
 }
 
 G_END_DECLS

@@ -51,7 +51,7 @@ drain_stripe (NebulaComputeCache   *self,
       Entry *entry = __atomic_load_n (&stripe->pending[i], __ATOMIC_RELAXED);
 
       /* Another thread's drain may have moved it since it was buffered. */
-      if (entry != NULL && entry->live && !nebula_cache_hits_recent_enough (self, shard, entry))
+      if (entry != NULL && entry->live)
         nebula_cache_entry_touch (shard, entry, time);
     }
   __atomic_store_n (&stripe->n, 0, __ATOMIC_RELAXED);
@@ -73,9 +73,20 @@ nebula_cache_hits_overflow (NebulaComputeCache   *self,
   time = nebula_compute_cache_entry_time (self);
   if (__atomic_load_n (&stripe->n, __ATOMIC_RELAXED) != 0)
     drain_stripe (self, shard, stripe, time);
-  if (entry->live && !nebula_cache_hits_recent_enough (self, shard, entry))
+  if (entry->live)
     nebula_cache_entry_touch (shard, entry, time);
   nebula_compute_cache_unlock (self, shard);
+}
+
+/* From now on LRU hits mark their entries (CLOCK) and each lock holder
+ * applies only its own stripe: the flags are read by hits without the lock
+ * and by every shard's lock holder, and only ever set. */
+static void
+several_threads (NebulaComputeCache *self)
+{
+  __atomic_store_n (&self->several_threads, TRUE, __ATOMIC_RELAXED);
+  for (guint i = 0; i < self->n_shards; i++)
+    __atomic_store_n (&self->shards[i].second_chance, TRUE, __ATOMIC_RELAXED);
 }
 
 void
@@ -99,9 +110,9 @@ nebula_cache_hits_drain (NebulaComputeCache *self,
   pending = __atomic_exchange_n (&shard->pending, 0, __ATOMIC_ACQUIRE);
 
   /* Hits of a stripe that is not this thread's: several threads use the
-   * cache, and LRU becomes approximate (nebula_cache_hits_recent_enough()). */
+   * cache, and its LRU shards turn to CLOCK (nebula-cache-policy.c). */
   if ((pending & ~own) != 0 && !__atomic_load_n (&self->several_threads, __ATOMIC_RELAXED))
-    __atomic_store_n (&self->several_threads, TRUE, __ATOMIC_RELAXED);
+    several_threads (self);
   for (guint s = 0; pending != 0; s++, pending >>= 1)
     if (pending & 1)
       drain_stripe (self, shard, &shard->stripes[s], time);

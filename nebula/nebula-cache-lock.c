@@ -73,7 +73,7 @@ watch (NebulaCacheLock *lock)
  * it is fought over: when a sleeper is already marked (state 2) or when
  * the lock, seen free, went to another thread first. Then one thread runs
  * while the other sleeps; two threads spinning on one shard would keep its
- * lines (the lock word shares one with the sequence every lookup reads)
+ * lines (the lock word shares one with the shard's queue and counts)
  * moving between cores on every operation, slower than one thread alone. */
 G_NO_INLINE void
 nebula_cache_lock_contended (NebulaCacheLock *lock)

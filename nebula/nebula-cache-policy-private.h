@@ -29,4 +29,7 @@ void    nebula_cache_policy_remove (NebulaCacheShard   *shard,
  * when the cache is empty. */
 Entry  *nebula_cache_policy_evict  (NebulaCacheShard   *shard);
 
+/* Frees what the policy allocated for the shard (LRU's ring of slots). */
+void    nebula_cache_policy_clear  (NebulaCacheShard   *shard);
+
 G_END_DECLS

@@ -195,17 +195,149 @@ s3_evict_main (NebulaCacheShard   *shard)
 
 /* Policy dispatch */
 
-/* LRU: @entry goes to the tail; the shard counts the moves and the entry
- * keeps the count, both read without the lock by
- * nebula_cache_hits_recent_enough(). */
-static inline void
-lru_stamp (NebulaCacheShard *shard,
+/* LRU once several threads hit the shard (NebulaCacheShard.second_chance):
+ * CLOCK. A hit marks its entry referenced, only when it is not yet
+ * (nebula_cache_lru_mark()), and moves nothing. Entries sit in a ring of
+ * slots; to make room the hand sweeps it, unmarking each referenced entry
+ * it passes (its second chance) and evicting the first unmarked one, whose
+ * slot the new entry then takes: behind the hand, the newest place. No
+ * list links are written at all: a miss writes its victim, the hand, and
+ * the marks it clears, which a hot entry gets back once per trip of the
+ * hand rather than at every hit. The ring starts in the order of the LRU
+ * list, least recent first, under the hand. With one thread the flag stays
+ * clear and every hit moves its entry on the list: exact LRU. */
+static inline gboolean
+lru_second_chance (NebulaCacheShard *shard)
+{
+  return __atomic_load_n (&shard->second_chance, __ATOMIC_RELAXED);
+}
+
+static void
+clock_reserve (NebulaCacheShard *shard,
+               guint             capacity)
+{
+  if (capacity <= shard->clock.capacity)
+    return;
+  capacity = MAX (capacity, 2 * shard->clock.capacity);
+  shard->ring = g_renew (Entry *, shard->ring, capacity);
+  shard->holes = g_renew (guint, shard->holes, capacity);
+  shard->clock.capacity = capacity;
+}
+
+/* The LRU list becomes the ring, least recent under the hand. */
+static void
+clock_start (NebulaCacheShard *shard)
+{
+  Link *link = shard->policy_queue.sentinel.next;
+  guint length = shard->policy_queue.length;
+  guint capacity = MAX (MAX (length, shard->max_entries), 16);
+
+  shard->ring = g_new (Entry *, capacity);
+  shard->holes = g_new (guint, capacity);
+  for (guint i = 0; i < length; i++, link = link->next)
+    {
+      shard->ring[i] = ENTRY_OF (link, policy_link);
+      shard->ring[i]->slot = i;
+    }
+  /* In place of the queue, which is not used from now on. */
+  shard->clock = (NebulaCacheClock) { .hand = 0, .length = length, .n_holes = 0, .capacity = capacity,
+                                      .vacant = G_MAXUINT };
+}
+
+/* With the lock held: whether LRU runs as CLOCK, starting it if need be. */
+static inline gboolean
+lru_clock (NebulaCacheShard *shard)
+{
+  if (G_LIKELY (shard->ring != NULL))
+    return TRUE;
+  if (!lru_second_chance (shard))
+    return FALSE;
+  clock_start (shard);
+  return TRUE;
+}
+
+static void
+clock_add (NebulaCacheShard *shard,
            Entry            *entry)
 {
-  guint moves = shard->moves + 1;
+  NebulaCacheClock *clock = &shard->clock;
+  guint slot = clock->vacant;
 
-  __atomic_store_n (&shard->moves, moves, __ATOMIC_RELAXED);
-  __atomic_store_n (&entry->moved_at, (guint16) moves, __ATOMIC_RELAXED);
+  clock->vacant = G_MAXUINT;
+  if (slot != G_MAXUINT)
+    {
+      /* Most often the victim's own entry, recycled: nothing to write. */
+      if (shard->ring[slot] == entry && entry->slot == slot)
+        return;
+    }
+  else
+    {
+      if (clock->n_holes > 0)
+        slot = shard->holes[--clock->n_holes];
+      else
+        {
+          clock_reserve (shard, clock->length + 1);
+          slot = clock->length++;
+        }
+      /* Not behind the hand but anywhere, maybe just ahead of it: marked,
+       * so that it is not the next to go. */
+      __atomic_store_n (&entry->referenced, 1, __ATOMIC_RELAXED);
+    }
+  shard->ring[slot] = entry;
+  entry->slot = slot;
+}
+
+static void
+clock_make_hole (NebulaCacheShard *shard,
+                 guint             slot)
+{
+  shard->ring[slot] = NULL;
+  shard->holes[shard->clock.n_holes++] = slot;
+}
+
+static void
+clock_remove (NebulaCacheShard *shard,
+              Entry            *entry)
+{
+  clock_make_hole (shard, entry->slot);
+}
+
+static Entry *
+clock_evict (NebulaCacheShard *shard)
+{
+  NebulaCacheClock *clock = &shard->clock;
+
+  if (clock->length == clock->n_holes + (clock->vacant != G_MAXUINT ? 1 : 0))
+    return NULL;
+  /* Hits mark entries without the lock meanwhile: after two trips round,
+   * the next entry goes whatever its mark. */
+  for (guint steps = 0;; steps++)
+    {
+      guint slot = clock->hand;
+      Entry *entry = shard->ring[slot];
+
+      clock->hand = slot + 1 == clock->length ? 0 : slot + 1;
+      if (entry == NULL || slot == clock->vacant)
+        continue;
+      if (__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED) && steps < 2 * clock->length)
+        {
+          __atomic_store_n (&entry->referenced, 0, __ATOMIC_RELAXED);
+          continue;
+        }
+      /* Left for the entry stored next (clock_add()); an earlier victim's
+       * slot that no entry took (a trim evicts several) becomes a hole. */
+      if (clock->vacant != G_MAXUINT)
+        clock_make_hole (shard, clock->vacant);
+      clock->vacant = slot;
+      return entry;
+    }
+}
+
+void
+nebula_cache_policy_clear (NebulaCacheShard *shard)
+{
+  g_clear_pointer (&shard->ring, g_free);
+  g_clear_pointer (&shard->holes, g_free);
 }
 
 void
@@ -221,8 +353,10 @@ nebula_cache_policy_add (NebulaCacheShard   *shard,
       s3_add (shard, entry);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
-      lru_stamp (shard, entry);
-      nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
+      if (lru_clock (shard))
+        clock_add (shard, entry);
+      else
+        nebula_cache_queue_push_tail (&shard->policy_queue, &entry->policy_link, entry->weight);
       break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
@@ -239,8 +373,10 @@ nebula_cache_policy_touch (NebulaCacheShard   *shard,
   switch (shard->policy)
     {
     case NEBULA_EVICTION_POLICY_LRU:
-      lru_stamp (shard, entry);
-      nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
+      if (lru_clock (shard))
+        nebula_cache_lru_mark (entry);
+      else
+        nebula_cache_queue_move_to_tail (&shard->policy_queue, &entry->policy_link);
       break;
     case NEBULA_EVICTION_POLICY_LFU:
       lfu_touch (shard, entry);
@@ -271,6 +407,11 @@ nebula_cache_policy_remove (NebulaCacheShard   *shard,
       nebula_cache_queue_unlink (s3_queue_of (shard, entry), &entry->policy_link, entry->weight);
       break;
     case NEBULA_EVICTION_POLICY_LRU:
+      if (lru_clock (shard))
+        clock_remove (shard, entry);
+      else
+        nebula_cache_queue_unlink (&shard->policy_queue, &entry->policy_link, entry->weight);
+      break;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:
@@ -313,6 +454,9 @@ nebula_cache_policy_evict (NebulaCacheShard   *shard)
         return entry;
       }
     case NEBULA_EVICTION_POLICY_LRU:
+      if (lru_clock (shard))
+        return clock_evict (shard);
+      G_GNUC_FALLTHROUGH;
     case NEBULA_EVICTION_POLICY_FIFO:
     case NEBULA_EVICTION_POLICY_TTL:
     default:

@@ -29,7 +29,7 @@ above_low_water (NebulaCacheShard *shard,
                  guint             entries_low,
                  guint64           weight_low)
 {
-  if (shard->table.size > entries_low)
+  if (shard->n_entries > entries_low)
     return TRUE;
   return shard->max_weight > 0 && shard->weight > weight_low;
 }
@@ -81,7 +81,7 @@ nebula_compute_cache_handle_memory_pressure (NebulaComputeCache         *self,
       guint before;
 
       nebula_compute_cache_lock (self, shard);
-      before = shard->table.size;
+      before = shard->n_entries;
 
       if (shard->time_to_live > 0 || shard->time_to_idle > 0)
         nebula_cache_expire (shard, time, &graveyard);
@@ -102,7 +102,7 @@ nebula_compute_cache_handle_memory_pressure (NebulaComputeCache         *self,
             }
         }
 
-      removed += before - shard->table.size;
+      removed += before - shard->n_entries;
       nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_flush (self, &graveyard);
     }

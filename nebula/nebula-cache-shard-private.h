@@ -31,7 +31,7 @@ typedef enum
 
 /* Bytes before a shard's statistics: puts their insertions .. load_time_us
  * on one cache line (asserted below). */
-#define NEBULA_CACHE_STATS_PADDING 40
+#define NEBULA_CACHE_STATS_PADDING 32
 
 typedef struct _FrequencyBucket FrequencyBucket;
 typedef struct _Entry Entry;
@@ -46,19 +46,27 @@ struct _Entry
   guint            hash;          /* the table, S3-FIFO ghost */
   char             key_type;      /* GVariant keys: NebulaCacheVariantProbe.type */
   guint8           live;          /* in the table (a buffered hit checks it) */
+  guint8           referenced;    /* LRU with several threads: hit since the hand passed */
   gpointer         key;           /* NULL for integer keys */
   gint64           int_key;       /* integer keys; a GVariant key's bits or string */
   gpointer         value;
   guint64          weight;
   gint64           written_at;
-  gint64           accessed_at;   /* written by a hit with time-to-idle only */
+  union
+  {
+    gint64         accessed_at;   /* time-to-idle only: written by a hit */
+    struct                        /* lock-free hits, never with time-to-idle */
+    {
+      guint        version;       /* odd while the entry is rewritten for another key */
+      guint        slot;          /* LRU with several threads: its place in the ring */
+    };
+  };
 
   /* What a hit's recency update writes. */
   Link             policy_link;   /* the policy's queue or LFU bucket */
   FrequencyBucket *bucket;        /* LFU */
   guint8           frequency;     /* S3-FIFO, 0..3 */
   guint8           in_main;       /* S3-FIFO */
-  guint16          moved_at;      /* LRU: the shard's moves when it last went to the tail */
   Link             write_link;    /* write order, with time-to-live */
   Link             access_link;   /* access order, with time-to-idle */
 };
@@ -84,7 +92,7 @@ typedef struct
 {
   Entry **buckets;
   guint   bits;                   /* 1 << bits buckets */
-  guint   size;
+  guint   resizes;                /* odd while it grows (lock-free readers) */
   GSList *retired;                /* outgrown buckets kept for optimistic readers */
   gboolean keep_retired;
 } Table;
@@ -100,11 +108,23 @@ nebula_cache_bucket_of (guint hash,
 }
 
 /* The fields a lock-free hit reads (nebula-cache-hits-private.h), written
- * with the shard's lock held and its sequence odd: release stores, so that
- * a reader that sees one of them sees the odd sequence too. Plain moves on
- * x86; atomic for ThreadSanitizer. */
+ * with the shard's lock held, inside the odd version of their entry (or
+ * count of resizes of their table): release stores, so that a reader that
+ * sees one of them sees the odd count too. Plain moves on x86; atomic for
+ * ThreadSanitizer. */
 #define NEBULA_CACHE_PUBLISH(field, value) \
   __atomic_store_n (&(field), (value), __ATOMIC_RELEASE)
+
+/* LRU with several threads (nebula-cache-policy.c, CLOCK): a hit marks its
+ * entry, writing the byte only when it is clear, so that a hot entry's line
+ * is written once per trip of the hand, not at every hit.
+ * Atomic: lock-free hits mark entries while the lock holder clears them. */
+static inline void
+nebula_cache_lru_mark (Entry *entry)
+{
+  if (!__atomic_load_n (&entry->referenced, __ATOMIC_RELAXED))
+    __atomic_store_n (&entry->referenced, 1, __ATOMIC_RELAXED);
+}
 
 /* Hits recorded without the shard's lock: one stripe per thread (threads
  * share one when there are more threads than stripes), two cache lines,
@@ -123,6 +143,19 @@ typedef struct
 } NebulaCacheHitStripe;
 
 G_STATIC_ASSERT (sizeof (NebulaCacheHitStripe) == 128);
+
+/* LRU once several threads hit the shard: CLOCK on a ring of slots
+ * (nebula-cache-policy.c), kept in place of the shard's LRU queue. */
+typedef struct
+{
+  guint hand;                     /* the slot the hand looks at next */
+  guint length;                   /* slots in use, holes included */
+  guint n_holes;                  /* empty slots, listed in NebulaCacheShard.holes */
+  guint capacity;                 /* slots allocated */
+  guint vacant;                   /* the last victim's slot, for the next entry; or
+                                   * G_MAXUINT. It still names the victim, which the
+                                   * free list gives back as that entry: not rewritten */
+} NebulaCacheClock;
 
 /* An entry that left, waiting for the lock to be released to be announced
  * and freed; the Entry itself is recycled at once. */
@@ -152,38 +185,44 @@ typedef struct
  * are copied from the cache so that the policy code reads one struct. */
 typedef struct
 {
-  /* The first cache line (shards are 64-byte aligned): the lock and what a
-   * lock-free hit reads. */
-  NebulaCacheLock           lock;
-  guint                     seq;             /* odd while the lock holder writes */
+  /* The first cache line (shards are 64-byte aligned): what a lock-free
+   * hit reads, written only when the table grows (and second_chance once).
+   * Nothing a miss writes is here, so that a hit on one core does not lose
+   * this line whenever another core stores in the shard. */
   NebulaEvictionPolicy      policy;
-  guint                     pending;         /* stripes with hits waiting, a bit each */
-  guint                     moves;           /* LRU: entries sent to the tail, mod 2^32 */
+  guint                     second_chance;   /* LRU with several threads: CLOCK (atomic) */
   NebulaCacheHitStripe     *stripes;         /* lock-free hits; NULL without them */
   Table                     table;
-
-  /* The second line: settings, read only. */
   NebulaCacheKeys           keys;
-  GEqualFunc                equal_func;      /* pointer keys */
   guint                     max_entries;     /* this shard's share */
-  guint                     lru_window;      /* LRU with several threads: moves an entry
-                                              * stays "recent enough" (nebula-cache-hits-private.h) */
-  guint64                   max_weight;      /* this shard's share */
-  guint64                   total_max_weight; /* the cache's, for messages */
   guint                     n_shards;
   guint                     promotion_threshold; /* S3-FIFO, 1..3 */
+
+  /* The second line: the lock, and what every store and eviction of LRU,
+   * FIFO and TTL writes besides the table and the entries, so that a miss
+   * moves as few of the shard's lines between cores as it can. */
+  NebulaCacheLock           lock;
+  guint                     pending;         /* stripes with hits waiting, a bit each */
+  guint                     n_entries;       /* in the table */
+  guint                     n_free;
+  guint64                   weight;
+  union
+  {
+    Queue                   policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
+    NebulaCacheClock        clock;           /* LRU with several threads, once ring is set */
+  };
+  Entry                    *free_entries;    /* recycled, linked by chain */
+
+  /* Settings, read only, and the rest. */
+  GEqualFunc                equal_func;      /* pointer keys */
+  guint64                   max_weight;      /* this shard's share */
+  guint64                   total_max_weight; /* the cache's, for messages */
   guint64                   time_to_live;
   guint64                   time_to_idle;
-
-  /* The third line: what every store and eviction of LRU, FIFO and TTL
-   * writes besides the first line, the table and the entries, so that a
-   * miss moves as few of the shard's lines between cores as it can. */
-  guint64                   weight;
-  Queue                     policy_queue;    /* LRU, FIFO, TTL; S3-FIFO small */
-  Entry                    *free_entries;    /* recycled, linked by chain */
-  guint                     n_free;
   guint                     slab_left;
   guint8                   *slab_next;
+  Entry                   **ring;            /* LRU with several threads: CLOCK's slots */
+  guint                    *holes;           /* its slots left empty by removals */
 
   Queue                     main_queue;      /* S3-FIFO main */
   Queue                     buckets;         /* LFU */
@@ -200,9 +239,9 @@ typedef struct
    * keeps the statistics at the end of one off the next one's lock. */
 } __attribute__ ((aligned (64))) NebulaCacheShard;
 
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, table) + sizeof (Table) <= 64);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, weight) == 128);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, slab_next) + sizeof (gpointer) <= 192);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, promotion_threshold) + sizeof (guint) <= 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, lock) == 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, free_entries) + sizeof (gpointer) <= 128);
 G_STATIC_ASSERT ((G_STRUCT_OFFSET (NebulaCacheShard, stats) +
                   G_STRUCT_OFFSET (NebulaCacheStats, insertions)) % 64 == 0);
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) + sizeof (guint64) -
@@ -286,9 +325,8 @@ void nebula_cache_hits_drain (NebulaComputeCache *self,
                               NebulaCacheShard   *shard);
 
 /* A shard's lock, unless the cache was made with thread-safe FALSE. The
- * holder makes the shard's sequence odd (lock-free readers then retry or
- * take the lock), and applies the hits that wait, so that whatever it
- * decides (an eviction above all) sees the order of every hit before. */
+ * holder applies the hits that wait, so that whatever it decides (an
+ * eviction above all) sees the order of every hit before. */
 static inline void
 nebula_compute_cache_lock (NebulaComputeCache *self,
                            NebulaCacheShard   *shard)
@@ -296,7 +334,6 @@ nebula_compute_cache_lock (NebulaComputeCache *self,
   if (self->thread_safe)
     {
       nebula_cache_lock_acquire (&shard->lock);
-      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELAXED);
       if (__atomic_load_n (&shard->pending, __ATOMIC_RELAXED) != 0)
         nebula_cache_hits_drain (self, shard);
     }
@@ -307,10 +344,7 @@ nebula_compute_cache_unlock (NebulaComputeCache *self,
                              NebulaCacheShard   *shard)
 {
   if (self->thread_safe)
-    {
-      __atomic_store_n (&shard->seq, shard->seq + 1, __ATOMIC_RELEASE);
-      nebula_cache_lock_release (&shard->lock);
-    }
+    nebula_cache_lock_release (&shard->lock);
 }
 
 /* Locks and unlocks every shard, in order: for settings read under the

@@ -19,7 +19,8 @@ G_BEGIN_DECLS
 void      nebula_cache_table_init   (Table             *table);
 void      nebula_cache_table_clear  (Table             *table);
 void      nebula_cache_table_insert (Table             *table,
-                                     Entry             *entry);
+                                     Entry             *entry,
+                                     guint              n_entries);
 void      nebula_cache_table_remove (Table             *table,
                                      Entry             *entry);
 

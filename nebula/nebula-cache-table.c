@@ -17,7 +17,7 @@ void
 nebula_cache_table_init (Table *table)
 {
   table->bits = MIN_BITS;
-  table->size = 0;
+  table->resizes = 0;
   table->buckets = g_new0 (Entry *, 1u << MIN_BITS);
 }
 
@@ -26,7 +26,6 @@ nebula_cache_table_clear (Table *table)
 {
   g_clear_pointer (&table->buckets, g_free);
   g_slist_free_full (g_steal_pointer (&table->retired), g_free);
-  table->size = 0;
 }
 
 /* Doubles the buckets once there are as many entries as buckets: chains
@@ -41,7 +40,8 @@ grow (Table *table)
 
   /* Relinks every entry into the new buckets before they are published:
    * a lock-free reader still in the old chains may stray into another
-   * chain, which its bounded walk and the sequence check catch. */
+   * chain, which its bounded walk and the odd count of resizes catch. */
+  __atomic_store_n (&table->resizes, table->resizes + 1, __ATOMIC_RELAXED);
   for (guint i = 0; i < old_n; i++)
     {
       Entry *entry = old[i];
@@ -61,24 +61,26 @@ grow (Table *table)
    * its bounds. The old array stays readable as long as the table. */
   NEBULA_CACHE_PUBLISH (table->buckets, buckets);
   NEBULA_CACHE_PUBLISH (table->bits, new_bits);
+  NEBULA_CACHE_PUBLISH (table->resizes, table->resizes + 1);
   if (table->keep_retired)
     table->retired = g_slist_prepend (table->retired, old);
   else
     g_free (old);
 }
 
+/* @n_entries: how many the table holds before @entry. */
 void
 nebula_cache_table_insert (Table *table,
-                           Entry *entry)
+                           Entry *entry,
+                           guint  n_entries)
 {
   guint index;
 
-  if (table->size >= (1u << table->bits) && table->bits < 31)
+  if (n_entries >= (1u << table->bits) && table->bits < 31)
     grow (table);
   index = nebula_cache_table_index (table, entry->hash);
   NEBULA_CACHE_PUBLISH (entry->chain, table->buckets[index]);
   NEBULA_CACHE_PUBLISH (table->buckets[index], entry);
-  table->size++;
 }
 
 void
@@ -91,5 +93,4 @@ nebula_cache_table_remove (Table *table,
     slot = &(*slot)->chain;
   NEBULA_CACHE_PUBLISH (*slot, entry->chain);
   NEBULA_CACHE_PUBLISH (entry->chain, NULL);
-  table->size--;
 }

@@ -12,6 +12,7 @@
 #include "nebula-cache-removal-private.h"
 #include "nebula-cache-table-private.h"
 #include "nebula-compute-cache-private.h"
+#include "nebula-cache-policy-private.h"
 #include "nebula-enums.h"
 #include "nebula-error-private.h"
 #include "nebula-sanitizer-private.h"
@@ -344,7 +345,7 @@ nebula_compute_cache_get_n_entries (NebulaComputeCache *self)
   for (guint i = 0; i < self->n_shards; i++)
     {
       nebula_compute_cache_lock (self, &self->shards[i]);
-      n += self->shards[i].table.size;
+      n += self->shards[i].n_entries;
       nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return n;
@@ -492,8 +493,6 @@ shard_init (NebulaComputeCache *self,
   nebula_cache_table_init (&shard->table);
   shard->policy = self->policy;
   shard->max_entries = (guint) share_of (self->max_entries, self->n_shards, index);
-  /* Entry.moved_at keeps 16 bits of the move count. */
-  shard->lru_window = MIN (shard->max_entries / 4, G_MAXINT16);
   shard->max_weight = share_of (self->max_weight, self->n_shards, index);
   shard->total_max_weight = self->max_weight;
   shard->n_shards = self->n_shards;
@@ -526,6 +525,7 @@ shard_clear (NebulaComputeCache *self,
         }
     }
   nebula_cache_table_clear (&shard->table);
+  nebula_cache_policy_clear (shard);
   while (shard->free_entries != NULL)
     {
       Entry *next = shard->free_entries->chain;

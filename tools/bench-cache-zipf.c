@@ -19,7 +19,8 @@
  * The baselines' hit counts must equal the LRU rows', which checks both.
  *
  * Then threads: the integer LRU replayed by one thread and by two threads
- * at once on one cache (each thread the whole trace, from its own offset),
+ * (nebula-bench --cache -t N: N threads) at once on one cache (each thread
+ * the whole trace, from its own offset),
  * with one shard, with the default of the `shards` property's 0 (two per
  * processor) and with 64; wall-clock lookups per second, best round, and
  * lookups per second of the CPU time the threads got, with the wall and CPU
@@ -115,14 +116,18 @@ typedef struct
   double   best_wall_cpu_ns;          /* CPU time of the round with the best wall clock */
 } ThreadRow;
 
+/* The rows of several threads use `threads_compared` of them (2 unless
+ * nebula-bench --cache -t N asked for another count). */
 static ThreadRow thread_rows[] = {
   { 1, 1 },
-  { 1, 2 },
+  { 1, 0 },
   { 0, 1 },
-  { 0, 2 },
+  { 0, 0 },
   { 64, 1 },
-  { 64, 2 },
+  { 64, 0 },
 };
+
+static guint threads_compared = 2;
 
 static gboolean zipf_ran;
 static guint zipf_keys;
@@ -580,8 +585,8 @@ thread_run_round (ThreadRow   *row,
 {
   g_autoptr(NebulaComputeCache) cache = zipf_cache_new (ZIPF_INT, NEBULA_EVICTION_POLICY_LRU,
                                                         zipf_keys / 10, row->shards);
-  ThreadWork work[2];
-  GThread *threads[2];
+  g_autofree ThreadWork *work = g_new0 (ThreadWork, row->threads);
+  g_autofree GThread **threads = g_new0 (GThread *, row->threads);
   guint64 cpu_start;
   double cpu_ns;
   gint64 start;
@@ -592,7 +597,7 @@ thread_run_round (ThreadRow   *row,
   start = g_get_monotonic_time ();
   for (guint t = 0; t < row->threads; t++)
     {
-      work[t] = (ThreadWork) { cache, trace, t * (zipf_requests / 2), FALSE };
+      work[t] = (ThreadWork) { cache, trace, t * (zipf_requests / row->threads), FALSE };
       threads[t] = g_thread_new ("bench-cache-zipf", thread_replay, &work[t]);
     }
   for (guint t = 0; t < row->threads; t++)
@@ -613,6 +618,12 @@ thread_run_round (ThreadRow   *row,
     }
   row->best_cpu_ns = MIN (row->best_cpu_ns, cpu_ns);
   return TRUE;
+}
+
+void
+nebula_bench_cache_zipf_set_threads (guint threads)
+{
+  threads_compared = threads;
 }
 
 gboolean
@@ -675,6 +686,8 @@ nebula_bench_cache_zipf_run (gboolean quick,
 
   for (guint i = 0; i < G_N_ELEMENTS (thread_rows); i++)
     {
+      if (thread_rows[i].threads != 1)
+        thread_rows[i].threads = threads_compared;
       thread_rows[i].ran = TRUE;
       thread_rows[i].best_ns = thread_rows[i].best_cpu_ns = G_MAXDOUBLE;
     }

@@ -39,6 +39,9 @@ void     nebula_bench_cache_zipf_print_csv    (void);
 /* Reads @path (one key per line), to be replayed instead of the Zipf
  * trace; FALSE with @error if it cannot be read or has fewer than 10
  * distinct keys. */
+/* The thread count of the rows that compare several threads with one
+ * (default 2). */
+void     nebula_bench_cache_zipf_set_threads  (guint        threads);
 gboolean nebula_bench_cache_zipf_set_trace    (const char  *path,
                                                GError     **error);
 

@@ -174,7 +174,7 @@ main (int   argc,
     { "format", 'f', 0, G_OPTION_ARG_CALLBACK, parse_format_cb, "Output format: table (default), json or csv", "FORMAT" },
     { "plot", 'p', 0, G_OPTION_ARG_FILENAME, &opt_plot, "Also write a bar chart to FILE.svg", "FILE.svg" },
     { "quick", 'q', 0, G_OPTION_ARG_NONE, &opt_quick, "A smoke run of a few seconds", NULL },
-    { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "Threads sharing each allocator (default 1)", "N" },
+    { "threads", 't', 0, G_OPTION_ARG_INT, &opt_threads, "Threads sharing each allocator (default 1); with --cache, the threads its thread rows compare with one (default 2)", "N" },
     { "iterations", 'n', 0, G_OPTION_ARG_INT64, &opt_iterations, "Operations per round and thread", "N" },
     { "rounds", 'r', 0, G_OPTION_ARG_INT, &opt_rounds, "Timed rounds (default 15)", "N" },
     { "seed", 's', 0, G_OPTION_ARG_INT64, &opt_seed, "Seed of the request sequences (default 42)", "N" },
@@ -232,9 +232,12 @@ main (int   argc,
   report.threads = opt_threads;
   report.seed = opt_seed;
   progress_enabled = isatty (STDERR_FILENO);
-  /* --cache: no allocator comparison (as with --simd), no copy/fill. */
+  /* --cache: no allocator comparison (as with --simd), no copy/fill; -t N
+   * sets the threads its thread rows compare with one (2 by default). */
   if (opt_cache_only)
     opt_simd_only = opt_no_simd = TRUE;
+  if (opt_threads > 1)
+    nebula_bench_cache_zipf_set_threads ((guint) opt_threads);
   report.simd_only = opt_simd_only;
 
   /* producer-consumer pairs the threads, unlike every other workload, so

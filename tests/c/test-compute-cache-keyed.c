@@ -574,10 +574,12 @@ test_lock_free_hits_order (void)
   g_assert_cmpuint (stats->requests, ==, 39 + 39 + 2);
 }
 
-/* Once a second thread's hits have been applied, LRU is approximate: a hit
- * on an entry that went to the tail within the shard's last max-entries / 4
- * moves leaves it where it is (docs/caches.md, "Several threads"). Here the
- * window is 10 moves; the test above shows the exact order of one thread. */
+/* Once a second thread's hits have been applied, LRU is CLOCK (docs/caches.md,
+ * "Threads and shards"): the entries, in LRU order, become a ring under a
+ * hand; a hit marks its entry and moves nothing; to make room the hand
+ * unmarks each marked entry it passes and evicts the first unmarked one,
+ * whose slot the new entry takes. The test above shows the exact order of
+ * one thread. */
 static gpointer
 hit_key_one (gpointer data)
 {
@@ -586,36 +588,84 @@ hit_key_one (gpointer data)
 }
 
 static void
-test_lock_free_hits_several_threads (void)
+insert_key (NebulaComputeCache *cache,
+            gint64              key)
 {
-  g_autoptr(NebulaComputeCache) cache = NULL;
-  g_autoptr(NebulaCacheStats) stats = NULL;
+  g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
+}
+
+/* An LRU cache of 4 entries, 1 shard, turned to CLOCK: ring 1, 5, 3, 4,
+ * the hand at 3, nothing marked. */
+static NebulaComputeCache *
+clock_cache_new (void)
+{
+  NebulaComputeCache *cache;
 
   cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
-                                             "max-entries", 40, "shards", 1, NULL);
-  for (gint64 key = 1; key <= 40; key++)
-    g_assert_true (nebula_compute_cache_insert_int (cache, key, GSIZE_TO_POINTER ((gsize) key), NULL));
-  /* Another thread hits key 1; the next store applies that hit (key 1 had
-   * not moved for 39 moves: it goes to the tail) and evicts key 2. From
-   * the head: 3 .. 40, 1, 41. */
+                                             "max-entries", 4, "shards", 1, NULL);
+  for (gint64 key = 1; key <= 4; key++)
+    insert_key (cache, key);
+  /* Another thread hits key 1; the next store applies that hit, which now
+   * marks key 1, and makes room: the ring is 1, 2, 3, 4 from the hand; key
+   * 1 gets its second chance (unmarked), key 2 goes and key 5 takes its
+   * slot. */
   g_thread_join (g_thread_new ("second", hit_key_one, cache));
-  g_assert_true (nebula_compute_cache_insert_int (cache, 41, GSIZE_TO_POINTER (41), NULL));
+  insert_key (cache, 5);
   g_assert_null (nebula_compute_cache_get_int (cache, 2));
+  return cache;
+}
 
-  /* Key 40 went to the tail 2 moves ago: its hit is counted, not applied.
-   * Keys 3 .. 39 are older: they move. Exact LRU would now evict key 1;
-   * the approximation evicts key 40. */
-  g_assert_true (nebula_compute_cache_get_int (cache, 40) == GSIZE_TO_POINTER (40));
-  for (gint64 key = 3; key <= 39; key++)
-    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
-  g_assert_true (nebula_compute_cache_insert_int (cache, 42, GSIZE_TO_POINTER (42), NULL));
-  g_assert_null (nebula_compute_cache_get_int (cache, 40));
-  g_assert_nonnull (nebula_compute_cache_get_int (cache, 1));
+static void
+test_lock_free_hits_several_threads (void)
+{
+  g_autoptr(NebulaComputeCache) cache = clock_cache_new ();
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  /* Hits on 4, then 3: both marked, neither moved. Key 6 passes over 3
+   * and 4 (unmarking them) and evicts 1, as exact LRU would; key 7 evicts
+   * 5, as LRU would. Then LRU, which moved 4 then 3 at their hits, would
+   * evict 4; CLOCK, whose hand reaches 3 first, evicts 3. */
+  g_assert_true (nebula_compute_cache_get_int (cache, 4) == GSIZE_TO_POINTER (4));
+  g_assert_true (nebula_compute_cache_get_int (cache, 3) == GSIZE_TO_POINTER (3));
+  insert_key (cache, 6);
+  g_assert_null (nebula_compute_cache_get_int (cache, 1));
+  insert_key (cache, 7);
+  g_assert_null (nebula_compute_cache_get_int (cache, 5));
+  insert_key (cache, 8);
+  g_assert_null (nebula_compute_cache_get_int (cache, 3));
+  g_assert_true (nebula_compute_cache_get_int (cache, 4) == GSIZE_TO_POINTER (4));
 
   stats = nebula_compute_cache_get_stats (cache);
-  g_assert_cmpuint (stats->hits, ==, 1 + 1 + 37 + 1);
-  g_assert_cmpuint (stats->misses, ==, 2);
+  g_assert_cmpuint (stats->hits, ==, 1 + 2 + 1);
+  g_assert_cmpuint (stats->misses, ==, 4);
   g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+  g_assert_cmpuint (stats->evictions, ==, 4);
+}
+
+/* CLOCK's holes: an invalidated entry leaves its slot empty, and the next
+ * entry stored takes it, marked (it may lie just ahead of the hand). */
+static void
+test_lock_free_hits_clock_holes (void)
+{
+  g_autoptr(NebulaComputeCache) cache = clock_cache_new ();
+  g_autoptr(NebulaCacheStats) stats = NULL;
+
+  /* 3 leaves a hole under the hand; 6 fills it, marked, without evicting. */
+  g_assert_true (nebula_compute_cache_invalidate_int (cache, 3));
+  insert_key (cache, 6);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 4);
+  /* 7: the hand unmarks 6 and evicts 4; 8: the hand evicts 1. */
+  insert_key (cache, 7);
+  g_assert_null (nebula_compute_cache_get_int (cache, 4));
+  insert_key (cache, 8);
+  g_assert_null (nebula_compute_cache_get_int (cache, 1));
+  for (gint64 key = 5; key <= 8; key++)
+    g_assert_true (nebula_compute_cache_get_int (cache, key) == GSIZE_TO_POINTER ((gsize) key));
+
+  stats = nebula_compute_cache_get_stats (cache);
+  g_assert_cmpuint (stats->evictions, ==, 3);
+  g_assert_cmpuint (stats->invalidations, ==, 1);
+  g_assert_cmpuint (nebula_compute_cache_get_n_entries (cache), ==, 4);
 }
 
 /* A miss that the lock-free read proved takes the lock once, to store; its
@@ -1091,6 +1141,7 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/shards/threads", test_shards_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/threads", test_lock_free_hits_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/order", test_lock_free_hits_order);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/clock-holes", test_lock_free_hits_clock_holes);
   g_test_add_func ("/nebula/compute-cache/shards/lock-excludes", test_shard_lock_excludes);
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
                    test_lock_free_hits_several_threads);
