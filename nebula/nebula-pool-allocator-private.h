@@ -127,6 +127,9 @@ struct _NebulaPoolAllocator
   PoolEntry             *depot;                /* full batches, under depot_lock */
   gsize                  depot_len;
   gsize                  depot_cap;
+  /* atomic; threads taking a batch for their magazine, from before they
+   * look until the batch is in the magazine (where a reclaim finds it) */
+  guint                  magazine_gatherers;
 
   Slab                  *slabs[MAX_SLABS];
   guint                  n_slabs;       /* release-published in thread-safe mode */

@@ -407,7 +407,20 @@ magazines_reclaim (NebulaPoolAllocator *self)
 
 /* Up to @max blocks for an empty magazine, outside it: the depot's, else
  * the shared list's or the fresh tail's, growing the pool if need be, and
- * reclaiming cached blocks before any error (0, @error set). */
+ * reclaiming cached blocks before any error (0, @error set).
+ *
+ * A block may be on its way while nothing caches it: in another thread's
+ * batch between the shared list and its magazine, or given back to the
+ * shared list while the reclaim waited for its thread. So the caller
+ * counts itself in magazine_gatherers from before it looks until its batch
+ * is in its magazine (nebula_pool_magazine_allocate_slow()), but not while
+ * it reclaims; a reclaim that found nothing is followed by another look,
+ * and the error is reported only once a look after an empty reclaim found
+ * nothing while no other thread held a batch. (A thread that holds one
+ * puts it in its magazine within a few instructions; the wait is
+ * bounded all the same.) */
+#define GATHER_WAITS 64
+
 static guint
 magazine_gather (NebulaPoolAllocator  *self,
                  gsize                 size,
@@ -417,6 +430,8 @@ magazine_gather (NebulaPoolAllocator  *self,
 {
   guint n = depot_take (self, entries, max);
   gboolean reclaimed = FALSE;
+  gboolean settled = FALSE;
+  guint waits = 0;
 
   while (n == 0)
     {
@@ -426,12 +441,26 @@ magazine_gather (NebulaPoolAllocator  *self,
        * budget or the system refused), blocks cached by other threads
        * are taken back before the caller hears it. */
       n = nebula_pool_take_shared (self, size, entries, max, &local_error);
-      if (n == 0 && magazines_reclaim (self) == 0)
+      if (n > 0)
+        break;
+      if (settled)
         {
+          __atomic_fetch_sub (&self->magazine_gatherers, 1, __ATOMIC_RELEASE);
           g_propagate_error (error, g_steal_pointer (&local_error));
           return 0;
         }
-      reclaimed |= n == 0;
+
+      __atomic_fetch_sub (&self->magazine_gatherers, 1, __ATOMIC_RELEASE);
+      if (magazines_reclaim (self) == 0)
+        {
+          settled = __atomic_load_n (&self->magazine_gatherers, __ATOMIC_ACQUIRE) == 0 ||
+                    waits++ >= GATHER_WAITS;
+          if (!settled)
+            g_thread_yield ();
+        }
+      reclaimed = TRUE;
+      __atomic_fetch_add (&self->magazine_gatherers, 1, __ATOMIC_ACQUIRE);
+      n = depot_take (self, entries, max);
     }
   if (!reclaimed)
     nebula_pool_magazine_limit_recover (self);
@@ -455,6 +484,7 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
       guint n, room;
 
       magazine_leave (magazine);
+      __atomic_fetch_add (&self->magazine_gatherers, 1, __ATOMIC_ACQUIRE);
       n = magazine_gather (self, size, batch,
                            MAX (__atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED) / 2, 1),
                            error);
@@ -468,6 +498,7 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
       magazine->n += room;
       for (guint i = room; i < n; i++)
         nebula_pool_give_shared (self, &batch[i]);
+      __atomic_fetch_sub (&self->magazine_gatherers, 1, __ATOMIC_RELEASE);
 
       block = magazine_pop (self, magazine, size);
     }
