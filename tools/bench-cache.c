@@ -607,20 +607,23 @@ nebula_bench_cache_print_table (void)
           " lookups per round\nand thread, best of %u rounds (one thread on its CPU clock, two on the "
           "wall clock;\nns per lookup of all threads together; medians are in --format json/csv)\n",
           HIT_KEYS, run_ops, run_rounds);
-  printf ("  %-18s %-8s %7s %9s %9s %9s\n", "keys", "policy", "threads", "ns/hit", "median", "Mhits/s");
+  printf ("  %-18s %-8s %7s %9s %9s %9s %8s\n", "keys", "policy", "threads", "ns/hit", "median", "Mhits/s",
+          "at once");
   for (guint i = 0; i < G_N_ELEMENTS (hit_rows); i++)
     {
       const HitRow *row = &hit_rows[i];
 
       printf ("  %-18s %-8s %7u ", row->name, policy_name (row), row->threads);
       if (row->result.ran)
-        printf ("%9.1f %9.1f %9.2f\n", row->result.min, row->result.median, 1e3 / row->result.min);
+        printf ("%9.1f %9.1f %9.2f %8.2f\n", row->result.min, row->result.median, 1e3 / row->result.min,
+                row->result.at_once);
       else
         printf ("failed: %s\n", row->result.error);
     }
   printf ("(variant: int64 GVariant keys built once, GObject values; variant-new-key: a key\n"
           " built per request; pointer: nebula_compute_cache_new_full() with g_direct_hash;\n"
-          " ghashtable+mutex: the floor, a GHashTable lookup under a GMutex)\n");
+          " ghashtable+mutex: the floor, a GHashTable lookup under a GMutex; at once: the\n"
+          " threads' CPU time over the fastest round's wall time, 2 when two ran side by side)\n");
   nebula_bench_cache_zipf_print_table ();
 
   printf ("\nsingle flight: N requests for one key on a NebulaAsyncComputeCache, the\n"
@@ -691,8 +694,9 @@ nebula_bench_cache_append_json (GString *out)
       json_result (out, &row->result);
       if (row->result.ran)
         g_string_append_printf (out, "\"ns_per_hit_min\": %.2f, \"ns_per_hit_median\": %.2f, "
-                                "\"hits_per_s\": %.0f }",
-                                row->result.min, row->result.median, 1e9 / row->result.min);
+                                "\"hits_per_s\": %.0f, \"threads_at_once\": %.2f }",
+                                row->result.min, row->result.median, 1e9 / row->result.min,
+                                row->result.at_once);
     }
   g_string_append (out, "\n    ],\n    \"single_flight\": [");
   for (guint i = 0; i < G_N_ELEMENTS (flight_rows); i++)
