@@ -32,15 +32,24 @@ nebula_bench_clock_clear (NebulaBenchClock *clock)
   g_clear_pointer (&clock->marks, g_free);
 }
 
-/* With one thread, its CPU time (time spent descheduled on a busy machine
- * does not count); with several, the wall clock (their throughput), and
- * their CPU time besides, to tell how many ran at once. */
 static inline NebulaBenchMark *
 clock_mark (NebulaBenchClock *clock,
             guint             thread,
             guint             round)
 {
   return &clock->marks[(gsize) thread * clock->rounds + round];
+}
+
+/* With one thread, its CPU time (time spent descheduled on a busy machine
+ * does not count); with several, the wall clock (their throughput), and
+ * their CPU time besides, to tell how many ran at once. */
+static inline void
+clock_read (NebulaBenchClock *clock,
+            guint64          *time,
+            guint64          *cpu)
+{
+  *cpu = nebula_bench_now_ns (TRUE);
+  *time = clock->n_threads == 1 ? *cpu : nebula_bench_now_ns (FALSE);
 }
 
 void
@@ -50,8 +59,7 @@ nebula_bench_clock_start (NebulaBenchClock *clock,
 {
   NebulaBenchMark *mark = clock_mark (clock, thread, round);
 
-  mark->cpu_start = nebula_bench_now_ns (TRUE);
-  mark->start = clock->n_threads == 1 ? mark->cpu_start : nebula_bench_now_ns (FALSE);
+  clock_read (clock, &mark->start, &mark->cpu_start);
 }
 
 void
@@ -61,8 +69,7 @@ nebula_bench_clock_stop (NebulaBenchClock *clock,
 {
   NebulaBenchMark *mark = clock_mark (clock, thread, round);
 
-  mark->cpu_stop = nebula_bench_now_ns (TRUE);
-  mark->stop = clock->n_threads == 1 ? mark->cpu_stop : nebula_bench_now_ns (FALSE);
+  clock_read (clock, &mark->stop, &mark->cpu_stop);
 }
 
 /* A round lasts from the first thread's start to the last thread's stop.
