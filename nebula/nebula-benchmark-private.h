@@ -288,4 +288,57 @@ void     nebula_bench_summarize     (double             *values,
                                      double             *min,
                                      double             *median);
 
+/* The timed rounds (nebula-benchmark-clock.c). Each thread marks the
+ * start and the stop of its pass in every round; a round lasts from the
+ * first start to the last stop, so that it reads the same whichever
+ * thread left the barrier first. With one thread the marks are its CPU
+ * time; with several, wall time, and the threads' CPU time summed over a
+ * round's wall time says how many of them ran at once (2.0 for two
+ * threads on two free cores, 1.0 for two that took turns on one). */
+typedef struct
+{
+  guint64 start;
+  guint64 stop;
+  guint64 cpu_start;
+  guint64 cpu_stop;
+} NebulaBenchMark;
+
+typedef struct
+{
+  guint            n_threads;
+  guint            rounds;
+  NebulaBenchMark *marks;   /* per thread, then per round */
+} NebulaBenchClock;
+
+void     nebula_bench_clock_init      (NebulaBenchClock   *clock,
+                                       guint               n_threads,
+                                       guint               rounds);
+void     nebula_bench_clock_clear     (NebulaBenchClock   *clock);
+void     nebula_bench_clock_start     (NebulaBenchClock   *clock,
+                                       guint               thread,
+                                       guint               round);
+void     nebula_bench_clock_stop      (NebulaBenchClock   *clock,
+                                       guint               thread,
+                                       guint               round);
+/* Minimum and median time per operation of the rounds, @ops operations
+ * per round, and in @at_once how many threads ran at once in the
+ * fastest round. */
+void     nebula_bench_clock_summarize (NebulaBenchClock   *clock,
+                                       guint64             ops,
+                                       double             *min,
+                                       double             *median,
+                                       double             *at_once);
+
+/* Runs @func on each of @n_threads workers (an array of @worker_size
+ * bytes each) and returns when all are done. One runs on the calling
+ * thread. Several each get a new thread, pinned to a CPU of its own
+ * when the calling thread may use that many: left to the scheduler,
+ * two threads started on a busy two-core machine often shared one core
+ * for a whole run and took turns, which read as twice the time per
+ * operation, or as half when only one thread's turn was timed. */
+void     nebula_bench_run_threads     (guint               n_threads,
+                                       GThreadFunc         func,
+                                       gpointer            workers,
+                                       gsize               worker_size);
+
 G_END_DECLS

@@ -52,6 +52,12 @@
  * [class@SystemAllocator] frees every block too, as malloc would, whatever
  * the number of threads.
  *
+ * Several threads run on threads of their own (the calling thread waits),
+ * each pinned to a CPU of its own when the process may use as many, so
+ * that they run at once rather than take turns on one core. A round lasts
+ * from the first thread's start to the last one's end;
+ * [struct@BenchmarkResult]'s threads_at_once says how many ran at once.
+ *
  * %NEBULA_WORKLOAD_PRODUCER_CONSUMER pairs the threads instead: each
  * block is allocated by one thread of a pair and freed by the other.
  *
@@ -134,7 +140,7 @@ typedef struct
   guint64              batches;      /* producer/consumer: per pass */
   gboolean             sampling;     /* warm-up: record the peak */
   guint64              peak;
-  double              *round_ns;     /* filled by thread 0 */
+  NebulaBenchClock    *clock;        /* every thread marks its passes */
   GError              *error;
   gboolean             failed;
 } Worker;
@@ -288,7 +294,7 @@ worker_sync (Worker *worker,
   return nebula_bench_barrier_wait (worker->barrier);
 }
 
-/* The warm-up round, then the timed rounds. Thread 0 keeps the time. */
+/* The warm-up round, then the timed rounds. */
 static gpointer
 worker_run (gpointer data)
 {
@@ -301,16 +307,13 @@ worker_run (gpointer data)
 
   for (guint round = 0; round < worker->rounds; round++)
     {
-      guint64 start;
-
       if (!worker_sync (worker, FALSE))
         goto failed;
-      start = nebula_bench_now_ns (worker->barrier == NULL);
-      if (!worker_pass (worker) || !worker_sync (worker, FALSE))
+      nebula_bench_clock_start (worker->clock, worker->index, round);
+      if (!worker_pass (worker))
         goto failed;
-      if (worker->index == 0)
-        worker->round_ns[round] = (double) (nebula_bench_now_ns (worker->barrier == NULL) - start);
-      if (!worker_sync (worker, TRUE))
+      nebula_bench_clock_stop (worker->clock, worker->index, round);
+      if (!worker_sync (worker, FALSE) || !worker_sync (worker, TRUE))
         goto failed;
     }
 
@@ -349,9 +352,8 @@ nebula_benchmark_run (NebulaBenchmark  *self,
 {
   NebulaBenchmarkResult *result = NULL;
   NebulaBenchBarrier barrier;
+  NebulaBenchClock clock;
   g_autofree Worker *workers = NULL;
-  g_autofree double *round_ns = NULL;
-  g_autofree GThread **threads = NULL;
   NebulaBenchHandoff *handoffs = NULL;
   gboolean pairs = self->workload == NEBULA_WORKLOAD_PRODUCER_CONSUMER;
   InlinePath inline_path = INLINE_PATH_NONE;
@@ -400,8 +402,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
     inline_path = INLINE_PATH_STACK;
 
   workers = g_new0 (Worker, self->threads);
-  round_ns = g_new0 (double, self->rounds);
-  threads = g_new0 (GThread *, self->threads);
+  nebula_bench_clock_init (&clock, self->threads, self->rounds);
   nebula_bench_barrier_init (&barrier, self->threads);
   if (pairs)
     {
@@ -432,7 +433,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
        * frees nothing, the multi-pool's resets every class). */
       worker->one_by_one = NEBULA_IS_SYSTEM_ALLOCATOR (allocator) ||
                            NEBULA_IS_MULTI_POOL_ALLOCATOR (allocator);
-      worker->round_ns = round_ns;
+      worker->clock = &clock;
       if (pairs)
         {
           /* Even threads produce, odd ones consume what their pair made. */
@@ -445,11 +446,7 @@ nebula_benchmark_run (NebulaBenchmark  *self,
         ops += worker->passes * worker->trace.ops;
     }
 
-  for (guint i = 1; i < self->threads; i++)
-    threads[i] = g_thread_new ("nebula-benchmark", worker_run, &workers[i]);
-  worker_run (&workers[0]);
-  for (guint i = 1; i < self->threads; i++)
-    g_thread_join (threads[i]);
+  nebula_bench_run_threads (self->threads, worker_run, workers, sizeof (Worker));
 
   for (guint i = 0; i < self->threads; i++)
     {
@@ -469,9 +466,8 @@ nebula_benchmark_run (NebulaBenchmark  *self,
   result->rounds = self->rounds;
   result->ops = ops;
   result->peak_bytes = workers[0].peak;
-  for (guint r = 0; r < self->rounds; r++)
-    round_ns[r] /= (double) ops;
-  nebula_bench_summarize (round_ns, self->rounds, &result->ns_per_op_min, &result->ns_per_op_median);
+  nebula_bench_clock_summarize (&clock, ops, &result->ns_per_op_min, &result->ns_per_op_median,
+                                &result->threads_at_once);
 
 out:
   if (result == NULL && error != NULL && *error == NULL)
@@ -479,6 +475,7 @@ out:
                          "The benchmark failed without a reason");
   for (guint i = 0; i < self->threads; i++)
     nebula_bench_trace_clear (&workers[i].trace);
+  nebula_bench_clock_clear (&clock);
   g_aligned_free (handoffs);
 
   /* Leave the allocator empty, as it was given (or emptier). */

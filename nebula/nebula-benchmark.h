@@ -83,7 +83,7 @@ typedef enum
 /**
  * NebulaBenchmarkResult:
  * @workload: the workload that ran
- * @threads: how many threads ran it at once
+ * @threads: how many threads ran it
  * @rounds: how many timed rounds ran
  * @ops: operations per round, all threads together
  * @ns_per_op_min: nanoseconds per operation in the fastest round
@@ -91,6 +91,10 @@ typedef enum
  * @peak_bytes: the largest #NebulaAllocator:bytes-used seen before a
  *   reset during the warm-up round (padding and memory a bump allocator
  *   cannot reuse included)
+ * @threads_at_once: how many threads ran at once in the fastest round:
+ *   their CPU time over the round's wall time (1.0 with one thread; near
+ *   1.0 with two means they took turns on one core, and the time per
+ *   operation is not the throughput of two)
  *
  * What [method@Benchmark.run] measured. With several threads, the time per
  * operation is wall time divided by the operations of all threads.
@@ -106,6 +110,7 @@ struct _NebulaBenchmarkResult
   double         ns_per_op_min;
   double         ns_per_op_median;
   guint64        peak_bytes;
+  double         threads_at_once;
 };
 
 #define NEBULA_TYPE_BENCHMARK        (nebula_benchmark_get_type ())

@@ -11,6 +11,7 @@
 #include "nebula-allocator-private.h"
 #include "nebula-allocator-report-private.h"
 #include "nebula-allocator-script-private.h"
+#include "nebula-cache-lock-private.h"
 #include "nebula-child-private.h"
 #include "nebula-pool-allocator.h"
 #include "nebula-sanitizer-private.h"
@@ -123,7 +124,10 @@ struct _NebulaPoolAllocator
    * of states (nebula-pool-magazine-limit.c); 0 otherwise. */
   guint                  state_shift;
   GPtrArray             *magazines;            /* under the process-wide magazine lock */
-  GMutex                 depot_lock;
+  /* Spins a while before it sleeps: two threads refilling at once, as
+   * on `small-mixed`, put each other to sleep on a GMutex (HACKING.md,
+   * "Two threads on one pool: the bimodal rows were the clock"). */
+  NebulaCacheLock        depot_lock;
   PoolEntry             *depot;                /* full batches, under depot_lock */
   gsize                  depot_len;
   gsize                  depot_cap;

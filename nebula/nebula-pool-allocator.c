@@ -599,7 +599,6 @@ nebula_pool_allocator_finalize (GObject *object)
   nebula_pool_release_slabs (self);
   g_clear_pointer (&self->child_link, nebula_child_link_free);
   g_mutex_clear (&self->grow_lock);
-  g_mutex_clear (&self->depot_lock);
   nebula_allocator_config_clear (&self->config);
 
   G_OBJECT_CLASS (nebula_pool_allocator_parent_class)->finalize (object);
@@ -921,7 +920,6 @@ nebula_pool_allocator_init (NebulaPoolAllocator *self)
    * a thread-safe pool never opens them. */
   self->fast.alignment_mask = G_MAXSIZE;
   g_mutex_init (&self->grow_lock);
-  g_mutex_init (&self->depot_lock);
   self->block_size_property = DEFAULT_BLOCK_SIZE;
   self->block_alignment_property = DEFAULT_BLOCK_ALIGNMENT;
   self->block_count = DEFAULT_BLOCK_COUNT;

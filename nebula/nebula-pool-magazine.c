@@ -105,7 +105,7 @@ unlock_magazines (void)
 static void
 lock_depot (NebulaPoolAllocator *self)
 {
-  g_mutex_lock (&self->depot_lock);
+  nebula_cache_lock_acquire (&self->depot_lock);
 #if NEBULA_TSAN
   __tsan_acquire (&self->depot_lock);
 #endif
@@ -117,7 +117,7 @@ unlock_depot (NebulaPoolAllocator *self)
 #if NEBULA_TSAN
   __tsan_release (&self->depot_lock);
 #endif
-  g_mutex_unlock (&self->depot_lock);
+  nebula_cache_lock_release (&self->depot_lock);
 }
 
 static void thread_magazines_free (gpointer data);

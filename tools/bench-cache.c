@@ -52,6 +52,7 @@ typedef struct
   char     *error;         /* why it did not run or failed its check */
   double    min;           /* hits: ns per lookup; flights: ns per round */
   double    median;
+  double    at_once;       /* hits: threads that ran at once in the fastest round */
   guint64   ops;           /* per round, all threads together */
 } Result;
 
@@ -100,7 +101,7 @@ typedef struct
   guint64              ops;
   guint                rounds;
   NebulaBenchBarrier   barrier;
-  double              *round_ns;
+  NebulaBenchClock     clock;
 } HitShared;
 
 typedef struct
@@ -208,17 +209,14 @@ hit_worker_run (gpointer data)
 
   for (guint round = 0; round < shared->rounds; round++)
     {
-      guint64 start;
-
       if (together && !nebula_bench_barrier_wait (&shared->barrier))
         return NULL;
-      start = nebula_bench_now_ns (!together);
+      nebula_bench_clock_start (&shared->clock, worker->index, round);
       if (!hit_pass (worker))
         goto failed;
+      nebula_bench_clock_stop (&shared->clock, worker->index, round);
       if (together && !nebula_bench_barrier_wait (&shared->barrier))
         return NULL;
-      if (worker->index == 0)
-        shared->round_ns[round] = (double) (nebula_bench_now_ns (!together) - start);
     }
   return NULL;
 
@@ -293,14 +291,12 @@ run_hits (HitRow  *row,
 {
   HitShared *shared = g_new0 (HitShared, 1);
   g_autofree HitWorker *workers = g_new0 (HitWorker, row->threads);
-  g_autofree GThread **threads = g_new0 (GThread *, row->threads);
-  g_autofree double *round_ns = g_new0 (double, rounds);
   Result *result = &row->result;
 
   shared->row = row;
   shared->ops = ops;
   shared->rounds = rounds;
-  shared->round_ns = round_ns;
+  nebula_bench_clock_init (&shared->clock, row->threads, rounds);
   nebula_bench_barrier_init (&shared->barrier, row->threads);
   hit_shared_fill (shared);
 
@@ -309,11 +305,7 @@ run_hits (HitRow  *row,
       workers[i].shared = shared;
       workers[i].index = i;
     }
-  for (guint i = 1; i < row->threads; i++)
-    threads[i] = g_thread_new ("nebula-bench-cache", hit_worker_run, &workers[i]);
-  hit_worker_run (&workers[0]);
-  for (guint i = 1; i < row->threads; i++)
-    g_thread_join (threads[i]);
+  nebula_bench_run_threads (row->threads, hit_worker_run, workers, sizeof (HitWorker));
 
   for (guint i = 0; i < row->threads; i++)
     {
@@ -332,17 +324,16 @@ run_hits (HitRow  *row,
                                          " misses, expected %" G_GUINT64_FORMAT " hits",
                                          stats->hits, stats->misses, expected);
     }
+  if (result->error == NULL)
+    {
+      result->ops = ops * row->threads;
+      nebula_bench_clock_summarize (&shared->clock, result->ops, &result->min, &result->median,
+                                    &result->at_once);
+      result->ran = TRUE;
+    }
+  nebula_bench_clock_clear (&shared->clock);
   hit_shared_clear (shared);
   g_free (shared);
-
-  if (result->error != NULL)
-    return;
-
-  result->ops = ops * row->threads;
-  for (guint r = 0; r < rounds; r++)
-    round_ns[r] /= (double) result->ops;
-  nebula_bench_summarize (round_ns, rounds, &result->min, &result->median);
-  result->ran = TRUE;
 }
 
 /* 2. Single flight */
@@ -616,20 +607,23 @@ nebula_bench_cache_print_table (void)
           " lookups per round\nand thread, best of %u rounds (one thread on its CPU clock, two on the "
           "wall clock;\nns per lookup of all threads together; medians are in --format json/csv)\n",
           HIT_KEYS, run_ops, run_rounds);
-  printf ("  %-18s %-8s %7s %9s %9s %9s\n", "keys", "policy", "threads", "ns/hit", "median", "Mhits/s");
+  printf ("  %-18s %-8s %7s %9s %9s %9s %8s\n", "keys", "policy", "threads", "ns/hit", "median", "Mhits/s",
+          "at once");
   for (guint i = 0; i < G_N_ELEMENTS (hit_rows); i++)
     {
       const HitRow *row = &hit_rows[i];
 
       printf ("  %-18s %-8s %7u ", row->name, policy_name (row), row->threads);
       if (row->result.ran)
-        printf ("%9.1f %9.1f %9.2f\n", row->result.min, row->result.median, 1e3 / row->result.min);
+        printf ("%9.1f %9.1f %9.2f %8.2f\n", row->result.min, row->result.median, 1e3 / row->result.min,
+                row->result.at_once);
       else
         printf ("failed: %s\n", row->result.error);
     }
   printf ("(variant: int64 GVariant keys built once, GObject values; variant-new-key: a key\n"
           " built per request; pointer: nebula_compute_cache_new_full() with g_direct_hash;\n"
-          " ghashtable+mutex: the floor, a GHashTable lookup under a GMutex)\n");
+          " ghashtable+mutex: the floor, a GHashTable lookup under a GMutex; at once: the\n"
+          " threads' CPU time over the fastest round's wall time, 2 when two ran side by side)\n");
   nebula_bench_cache_zipf_print_table ();
 
   printf ("\nsingle flight: N requests for one key on a NebulaAsyncComputeCache, the\n"
@@ -700,8 +694,9 @@ nebula_bench_cache_append_json (GString *out)
       json_result (out, &row->result);
       if (row->result.ran)
         g_string_append_printf (out, "\"ns_per_hit_min\": %.2f, \"ns_per_hit_median\": %.2f, "
-                                "\"hits_per_s\": %.0f }",
-                                row->result.min, row->result.median, 1e9 / row->result.min);
+                                "\"hits_per_s\": %.0f, \"threads_at_once\": %.2f }",
+                                row->result.min, row->result.median, 1e9 / row->result.min,
+                                row->result.at_once);
     }
   g_string_append (out, "\n    ],\n    \"single_flight\": [");
   for (guint i = 0; i < G_N_ELEMENTS (flight_rows); i++)

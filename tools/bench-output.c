@@ -244,6 +244,40 @@ print_goals (const Goal *goals,
   printf ("\n");
 }
 
+/* With several threads: whether they ran at once (their CPU time over
+ * the wall time of each cell's fastest round), and the cells where they
+ * did not: threads that took turns on one core, were descheduled on a
+ * busy machine or slept on a lock. */
+static void
+print_threads_at_once (const BenchReport *report)
+{
+  double low = G_MAXDOUBLE, high = 0;
+  g_autoptr(GString) turns = g_string_new (NULL);
+
+  for (guint t = 0; t < nebula_bench_n_targets; t++)
+    for (guint w = 0; w < N_WORKLOADS; w++)
+      {
+        const Target *target = &nebula_bench_targets[t];
+        const Cell *cell = &target->cells[w];
+
+        if (!report->workload_selected[w] || !target->selected || !cell->ran)
+          continue;
+        low = MIN (low, cell->at_once);
+        high = MAX (high, cell->at_once);
+        if (cell->at_once < 0.8 * report->threads)
+          g_string_append_printf (turns, "\n  %s on %s: %.2f", target->name,
+                                  nebula_bench_workload_name (w), cell->at_once);
+      }
+  if (high == 0)
+    return;
+  printf ("threads at once in each fastest round (CPU time over wall time; %d is all): %.2f to %.2f\n",
+          report->threads, low, high);
+  if (turns->len > 0)
+    printf ("WARNING: not all threads were running in these (a busy machine, or a thread asleep "
+            "on a lock):%s\n", turns->str);
+  printf ("\n");
+}
+
 static void
 print_speedups (const BenchReport *report)
 {
@@ -389,6 +423,8 @@ nebula_bench_print_table (const BenchReport *report)
         }
       printf ("(x floor, x malloc: geometric mean over the workloads of ns/op divided by\n"
               " floor-inline's and malloc's; below 1 is faster than malloc)\n\n");
+      if (report->threads > 1)
+        print_threads_at_once (report);
 
       if (!nebula_bench_find_target ("malloc")->selected)
         printf ("(no speed-ups over malloc: add malloc to --allocator to see them)\n\n");
@@ -538,6 +574,8 @@ nebula_bench_print_json (const BenchReport *report)
         json_number (out, cell->ns_min);
         g_string_append (out, ", \"ns_per_op_median\": ");
         json_number (out, cell->ns_median);
+        g_string_append (out, ", \"threads_at_once\": ");
+        json_number (out, cell->at_once);
         g_string_append_printf (out, ", \"peak_bytes\": %" G_GUINT64_FORMAT ", \"x_floor\": ", cell->peak_bytes);
         json_number (out, ratio (target->name, "floor-inline", w));
         g_string_append (out, ", \"x_malloc\": ");

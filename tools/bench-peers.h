@@ -25,6 +25,7 @@ typedef struct
   char     *error;         /* why it did not run, or NULL */
   double    ns_min;
   double    ns_median;
+  double    at_once;       /* threads that ran at once in the fastest round */
   guint64   ops;
   guint64   peak_bytes;    /* 0: not known */
 } Cell;
@@ -45,7 +46,7 @@ typedef struct
   NebulaBenchHandoff  *handoff;      /* producer/consumer: the pair's ring */
   gboolean             consumer;     /* producer/consumer: this side frees */
   guint64              batches;      /* producer/consumer: per pass */
-  double              *round_ns;
+  NebulaBenchClock    *clock;
   const Target        *target;
   gpointer             context;
   gboolean             failed;

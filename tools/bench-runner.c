@@ -57,19 +57,16 @@ worker_run (gpointer data)
 
   for (guint round = 0; round < worker->rounds; round++)
     {
-      guint64 start;
-
       if (!round_reset (worker, round == 0))
         goto failed_torn;
       if (worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
         goto failed_torn;
-      start = nebula_bench_now_ns (worker->barrier == NULL);
+      nebula_bench_clock_start (worker->clock, worker->index, round);
       if (!worker->target->pass (worker))
         goto failed_torn;
+      nebula_bench_clock_stop (worker->clock, worker->index, round);
       if (worker->barrier != NULL && !nebula_bench_barrier_wait (worker->barrier))
         goto failed_torn;
-      if (worker->index == 0)
-        worker->round_ns[round] = (double) (nebula_bench_now_ns (worker->barrier == NULL) - start);
     }
 
   worker->target->teardown (worker);
@@ -96,11 +93,10 @@ run_direct (Target              *target,
             Cell                *cell)
 {
   g_autofree Worker *workers = g_new0 (Worker, n_threads);
-  g_autofree GThread **threads = g_new0 (GThread *, n_threads);
-  g_autofree double *round_ns = g_new0 (double, rounds);
   NebulaBenchHandoff *handoffs = NULL;
   gboolean pairs = workload == NEBULA_BENCH_PRODUCER_CONSUMER;
   NebulaBenchBarrier barrier;
+  NebulaBenchClock clock;
   gboolean failed = FALSE;
   guint64 ops = 0;
 
@@ -112,6 +108,7 @@ run_direct (Target              *target,
     }
 
   nebula_bench_barrier_init (&barrier, n_threads);
+  nebula_bench_clock_init (&clock, n_threads, rounds);
   if (pairs)
     {
       handoffs = g_aligned_alloc (n_threads / 2, sizeof (NebulaBenchHandoff),
@@ -130,7 +127,7 @@ run_direct (Target              *target,
       worker->index = i;
       worker->rounds = rounds;
       worker->barrier = n_threads > 1 ? &barrier : NULL;
-      worker->round_ns = round_ns;
+      worker->clock = &clock;
       worker->target = target;
       if (pairs)
         {
@@ -144,11 +141,7 @@ run_direct (Target              *target,
         ops += worker->passes * worker->trace.ops;
     }
 
-  for (guint i = 1; i < n_threads; i++)
-    threads[i] = g_thread_new ("nebula-bench", worker_run, &workers[i]);
-  worker_run (&workers[0]);
-  for (guint i = 1; i < n_threads; i++)
-    g_thread_join (threads[i]);
+  nebula_bench_run_threads (n_threads, worker_run, workers, sizeof (Worker));
 
   for (guint i = 0; i < n_threads; i++)
     {
@@ -164,12 +157,12 @@ run_direct (Target              *target,
     {
       if (cell->error == NULL)
         cell->error = g_strdup ("an allocation failed");
+      nebula_bench_clock_clear (&clock);
       return;
     }
 
-  for (guint r = 0; r < rounds; r++)
-    round_ns[r] /= (double) ops;
-  nebula_bench_summarize (round_ns, rounds, &cell->ns_min, &cell->ns_median);
+  nebula_bench_clock_summarize (&clock, ops, &cell->ns_min, &cell->ns_median, &cell->at_once);
+  nebula_bench_clock_clear (&clock);
   cell->ops = ops;
   cell->ran = TRUE;
 }
@@ -382,6 +375,7 @@ run_nebula (Target              *target,
   cell->ran = TRUE;
   cell->ns_min = result->ns_per_op_min;
   cell->ns_median = result->ns_per_op_median;
+  cell->at_once = result->threads_at_once;
   cell->ops = result->ops;
   cell->peak_bytes = result->peak_bytes;
 }

@@ -3,9 +3,12 @@
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
 
+#define _GNU_SOURCE 1
+
 #include "config.h"
 
 #include <math.h>
+#include <sched.h>
 #include <string.h>
 
 #include <nebula.h>
@@ -33,6 +36,7 @@ check_result (const NebulaBenchmarkResult *result,
   g_assert_cmpuint (result->ops, >=, 3000);
   g_assert_cmpfloat (result->ns_per_op_min, >, 0);
   g_assert_cmpfloat (result->ns_per_op_median, >=, result->ns_per_op_min);
+  g_assert_cmpfloat (result->threads_at_once, ==, 1.0);
 }
 
 static void
@@ -151,6 +155,8 @@ test_benchmark_threads (void)
   g_assert_no_error (error);
   g_assert_cmpuint (result->threads, ==, 3);
   g_assert_cmpuint (result->ops, >=, 3 * 3000);
+  g_assert_cmpfloat (result->threads_at_once, >, 0);
+  g_assert_cmpfloat (result->threads_at_once, <=, 3);
   g_clear_pointer (&result, nebula_benchmark_result_free);
 
   shared = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
@@ -160,6 +166,104 @@ test_benchmark_threads (void)
   result = nebula_benchmark_run (bench, NEBULA_ALLOCATOR (shared), &error);
   g_assert_no_error (error);
   g_assert_cmpfloat (result->ns_per_op_min, >, 0);
+}
+
+static void
+set_mark (NebulaBenchClock *clock,
+          guint             thread,
+          guint             round,
+          guint64           start,
+          guint64           stop)
+{
+  NebulaBenchMark *mark = &clock->marks[thread * clock->rounds + round];
+
+  mark->start = mark->cpu_start = start;
+  mark->stop = mark->cpu_stop = stop;
+}
+
+/* A round of several threads lasts from the first start to the last
+ * stop, whichever thread keeps it; the threads' CPU time over it says how
+ * many ran at once. */
+static void
+test_benchmark_clock (void)
+{
+  NebulaBenchClock clock;
+  double min, median, at_once;
+
+  nebula_bench_clock_init (&clock, 2, 3);
+  /* Round 0: the two threads took turns on one core, thread 1 first
+   * (timed from thread 0's start alone, this read half). */
+  set_mark (&clock, 1, 0, 1000, 2000);
+  set_mark (&clock, 0, 0, 2000, 3000);
+  /* Round 1: both at once. */
+  set_mark (&clock, 0, 1, 5000, 6000);
+  set_mark (&clock, 1, 1, 5100, 6100);
+  /* Round 2: thread 0 first, then thread 1. */
+  set_mark (&clock, 0, 2, 7000, 8000);
+  set_mark (&clock, 1, 2, 8000, 9000);
+
+  nebula_bench_clock_summarize (&clock, 100, &min, &median, &at_once);
+  g_assert_cmpfloat_with_epsilon (min, 11.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (median, 20.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (at_once, 2000.0 / 1100.0, 1e-9);
+
+  /* A round that took turns: one thread's worth at once. */
+  set_mark (&clock, 1, 1, 6000, 7000);
+  nebula_bench_clock_summarize (&clock, 100, &min, &median, &at_once);
+  g_assert_cmpfloat_with_epsilon (min, 20.0, 1e-9);
+  g_assert_cmpfloat_with_epsilon (at_once, 1.0, 1e-9);
+  nebula_bench_clock_clear (&clock);
+}
+
+typedef struct
+{
+  GThread *thread;
+  int      cpu;
+  guint    calls;
+} ThreadProbe;
+
+static gpointer
+probe_thread (gpointer data)
+{
+  ThreadProbe *probe = data;
+
+  probe->thread = g_thread_self ();
+#ifdef __linux__
+  probe->cpu = sched_getcpu ();
+#endif
+  probe->calls++;
+  return NULL;
+}
+
+/* One worker runs on the calling thread; several each on a new thread,
+ * on CPUs of their own when the process may use as many. */
+static void
+test_benchmark_run_threads (void)
+{
+  ThreadProbe probes[2] = { { 0 } };
+
+  nebula_bench_run_threads (1, probe_thread, probes, sizeof (ThreadProbe));
+  g_assert_true (probes[0].thread == g_thread_self ());
+  g_assert_cmpuint (probes[0].calls, ==, 1);
+
+  memset (probes, 0, sizeof probes);
+  nebula_bench_run_threads (2, probe_thread, probes, sizeof (ThreadProbe));
+  for (guint i = 0; i < 2; i++)
+    {
+      g_assert_cmpuint (probes[i].calls, ==, 1);
+      g_assert_true (probes[i].thread != g_thread_self ());
+    }
+  g_assert_true (probes[0].thread != probes[1].thread);
+#ifdef __linux__
+  {
+    cpu_set_t set;
+
+    if (sched_getaffinity (0, sizeof set, &set) == 0 && CPU_COUNT (&set) >= 2)
+      g_assert_cmpint (probes[0].cpu, !=, probes[1].cpu);
+    else
+      g_test_message ("one usable CPU: the threads are not pinned");
+  }
+#endif
 }
 
 /* An allocator too small for a batch: the allocator's own error, and the
@@ -478,6 +582,8 @@ main (int   argc,
   g_test_add_func ("/nebula/benchmark/trace", test_benchmark_same_seed_same_trace);
   g_test_add_func ("/nebula/benchmark/request-arena", test_benchmark_request_arena_trace);
   g_test_add_func ("/nebula/benchmark/threads", test_benchmark_threads);
+  g_test_add_func ("/nebula/benchmark/clock", test_benchmark_clock);
+  g_test_add_func ("/nebula/benchmark/run-threads", test_benchmark_run_threads);
   g_test_add_func ("/nebula/benchmark/allocator-error", test_benchmark_allocator_error);
   g_test_add_func ("/nebula/benchmark/producer-consumer/handoff", test_benchmark_handoff_frees_once);
   g_test_add_func ("/nebula/benchmark/producer-consumer", test_benchmark_producer_consumer);

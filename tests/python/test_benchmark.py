@@ -67,6 +67,9 @@ class BenchmarkTest(unittest.TestCase):
         result = bench.run(Nebula.SystemAllocator())
         self.assertEqual(result.threads, 2)
         self.assertGreaterEqual(result.ops, 2 * 5000)
+        # Their CPU time over the fastest round's wall time.
+        self.assertGreater(result.threads_at_once, 0)
+        self.assertLessEqual(result.threads_at_once, 2)
 
     def test_producer_consumer(self):
         # Threads in pairs: every block is freed on another thread.
