@@ -78,7 +78,9 @@ nebula_bump_allocator_checkpoint (NebulaBumpAllocator *self)
   checkpoint->generation = self->generation;
   checkpoint->cleanup_mark = nebula_cleanup_mark (self);
 
-  if (nebula_bump_ensure_ready (self, NULL) && self->current != NULL)
+  /* Other threads may add a chunk meanwhile (an atomic store). */
+  if (nebula_bump_ensure_ready (self, NULL) &&
+      __atomic_load_n (&self->current, __ATOMIC_ACQUIRE) != NULL)
     {
       NebulaAllocatorStats stats;
       gboolean atomic = self->config.thread_safe;

@@ -10,9 +10,14 @@
 /* Call-site context: a per-thread stack of names.
  *
  * NEBULA_ALLOC_CONTEXT() runs a push and a pop around every scope that uses
- * it, so both must cost next to nothing: the stack is a fixed array in
- * thread-local storage (no allocation, no lock, nothing to free when the
- * thread exits), and the C macro pushes its string literal as it is.
+ * it, so both must cost next to nothing: the depth is a thread-local
+ * counter and the names a fixed array that each thread allocates once, at
+ * its first push (no lock; the array is freed when the thread exits). The
+ * array is not thread-local storage itself: the library's thread-local
+ * variables are in its static TLS block, which a library loaded with
+ * dlopen() (by Python or gjs) takes from glibc's small static reserve, so
+ * they are kept to a few words. The C macro pushes its string literal as
+ * it is.
  * nebula_context_push(), for bindings, interns the name first, since their
  * strings are temporary. Scopes nested deeper than MAX_DEPTH are counted
  * but not named ("a > b > ... > ...").
@@ -26,13 +31,37 @@
 
 #if NEBULA_ENABLE_ERROR_CONTEXT
 static __thread guint context_depth;
-static __thread const char *context_names[MAX_DEPTH];
+static __thread const char **context_names;
+
+/* At the thread's exit (which may run again if a later destructor
+ * pushes). */
+static void
+context_names_free (gpointer names)
+{
+  if (context_names == names)
+    context_names = NULL;
+  g_free (names);
+}
+
+static GPrivate context_names_private = G_PRIVATE_INIT (context_names_free);
+
+static G_NO_INLINE const char **
+context_names_new (void)
+{
+  context_names = g_new0 (const char *, MAX_DEPTH);
+  g_private_set (&context_names_private, context_names);
+  return context_names;
+}
 
 static inline void
 push_name (const char *name)
 {
+  const char **names = context_names;
+
+  if (G_UNLIKELY (names == NULL))
+    names = context_names_new ();
   if (context_depth < MAX_DEPTH)
-    context_names[context_depth] = name;
+    names[context_depth] = name;
   context_depth++;
 }
 #endif
@@ -107,9 +136,11 @@ nebula_context_get_path (void)
   path = g_string_new (NULL);
   for (guint i = 0; i < context_depth; i++)
     {
+      const char *name = i < MAX_DEPTH && context_names != NULL ? context_names[i] : NULL;
+
       if (i > 0)
         g_string_append (path, " > ");
-      g_string_append (path, i < MAX_DEPTH ? context_names[i] : "...");
+      g_string_append (path, name != NULL ? name : "...");
       if (i >= MAX_DEPTH)
         break;
     }

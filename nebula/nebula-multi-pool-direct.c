@@ -51,8 +51,9 @@ direct_layout_ok (NebulaMultiPoolAllocator *self,
  * table and page lookups. A thread going back and forth between two
  * multi-pools looks its shard up again at each change, and counts
  * exactly all the same. Initial-exec TLS of three words: a library loaded
- * with dlopen() takes it from glibc's static TLS surplus, as it does the
- * statistics slot and the magazine slots. */
+ * with dlopen() takes its whole TLS block (every thread-local variable of
+ * the library, 100 bytes in all) from glibc's static TLS surplus, so
+ * the library keeps to a few words and puts arrays on the heap. */
 typedef struct
 {
   guint64               owner;   /* the serial of the multi-pool, 0: none */
