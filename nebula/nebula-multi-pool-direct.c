@@ -597,7 +597,8 @@ MULTI_POOL_LEAN_DEFINE (multi_pool_lean_checked, FALSE, TRUE);
 MULTI_POOL_LEAN_DEFINE (multi_pool_lean, FALSE, FALSE);
 
 /* The tables, one per kind of class and, for thread-safe classes, with
- * statistics or not (nebula_multi_pool_direct_table()). */
+ * statistics or not (nebula_multi_pool_direct_table()): the lean ones
+ * above when the classes' blocks need no fill, these with a fill. */
 static const NebulaCoreDirect multi_pool_st_direct = {
   multi_pool_direct_alloc, multi_pool_direct_dealloc, multi_pool_st_alloc_all,
   multi_pool_st_dealloc_all,
@@ -613,6 +614,8 @@ static const NebulaCoreDirect multi_pool_ts_uncounted_direct = {
   multi_pool_ts_uncounted_dealloc_all,
 };
 
+/* A class whose pool's magazines are not lean (a memory tool watching
+ * it) takes the general body from the lean entries. */
 const NebulaCoreDirect *
 nebula_multi_pool_direct_table (NebulaMultiPoolAllocator *self)
 {
