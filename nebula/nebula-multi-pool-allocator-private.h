@@ -65,6 +65,11 @@ struct _NebulaMultiPoolAllocator
    * no second dispatch, layout check or statistics. Written before the
    * pool is published. */
   gboolean               cached[NEBULA_MULTI_POOL_MAX_CLASSES];
+  /* Whether each class pool's magazines take the lean steps
+   * (nebula_pool_magazines_lean(), with the multi-pool's check-frees),
+   * which the lean entries (nebula-multi-pool-direct.c) inline. Written
+   * before the pool is published. */
+  gboolean               lean[NEBULA_MULTI_POOL_MAX_CLASSES];
   GMutex                 classes_lock;
 };
 

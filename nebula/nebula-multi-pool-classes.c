@@ -137,6 +137,8 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
     {
       self->directs[index] = nebula_allocator_core_direct (pool);
       self->cached[index] = nebula_pool_magazines_enabled ((NebulaPoolAllocator *) pool);
+      self->lean[index] = nebula_pool_magazines_lean ((NebulaPoolAllocator *) pool) &&
+                          ((NebulaPoolAllocator *) pool)->check_frees == self->check_frees;
       __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
       published = g_steal_pointer (&pool);
     }

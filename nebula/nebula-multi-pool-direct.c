@@ -13,6 +13,7 @@
 
 #include "nebula-multi-pool-allocator-private.h"
 #include "nebula-pool-allocator-private.h"
+#include "nebula-pool-magazine-private.h"
 
 /* The last serial handed out (NebulaMultiPoolAllocator.serial). */
 static guint64 multi_pool_serials;
@@ -107,24 +108,33 @@ multi_pool_record_slow (NebulaMultiPoolAllocator *self,
 /* The same for a multi-pool that counts per thread (thread-safe, with
  * statistics): the thread's record holds @self's shard only then, so one
  * comparison of the owner and one of the slot stand for the tests of
- * nebula_stats_shard_cache_record() and the lookup. */
-G_ALWAYS_INLINE static inline void
-multi_pool_record_shared (NebulaMultiPoolAllocator *self,
-                          gsize                     allocated,
-                          gsize                     freed)
+ * nebula_stats_shard_cache_record() and the lookup. FALSE, nothing
+ * counted, when the record is not @self's shard of the thread: then
+ * multi_pool_record_slow() (where the caller likes: a tail call). */
+G_ALWAYS_INLINE static inline gboolean
+multi_pool_try_record_shared (NebulaMultiPoolAllocator *self,
+                              gsize                     allocated,
+                              gsize                     freed)
 {
   MultiPoolThreadStats *mine = &thread_stats;
 
   if (G_UNLIKELY (mine->owner != self->serial || mine->cache.slot != nebula_stats_thread_slot))
-    {
-      multi_pool_record_slow (self, allocated, freed);
-      return;
-    }
+    return FALSE;
 
   if (allocated != 0)
     nebula_stats_shard_add (mine->cache.shard, 1, 0, 0, allocated, 0);
   else
     nebula_stats_shard_add (mine->cache.shard, 0, 1, 0, 0, freed);
+  return TRUE;
+}
+
+G_ALWAYS_INLINE static inline void
+multi_pool_record_shared (NebulaMultiPoolAllocator *self,
+                          gsize                     allocated,
+                          gsize                     freed)
+{
+  if (G_UNLIKELY (!multi_pool_try_record_shared (self, allocated, freed)))
+    multi_pool_record_slow (self, allocated, freed);
 }
 
 /* Either. */
@@ -469,8 +479,127 @@ multi_pool_ts_uncounted_dealloc_all (gpointer   self,
   return ts_dealloc_all (self, ptr, size, alignment, error, FALSE);
 }
 
+/* A class whose magazines take the lean steps (nebula-pool-magazine-
+ * private.h), inlined: the common case makes no call and keeps no frame,
+ * and every other case leaves by a tail call, to the general body
+ * (multi_pool_alloc_all(), _dealloc_all(): the class pool's own magazine
+ * steps, which look the magazine up, wait, catch up, then the exported
+ * path) for whatever the steps pass on, or to the statistics' slow record
+ * or the report of a double free. @counted: the multi-pool keeps
+ * statistics (per thread); @checked: check-frees (its class pools'), so
+ * that neither is tested. */
+static G_NO_INLINE gpointer
+lean_record_allocation_slow (NebulaMultiPoolAllocator *self,
+                             gsize                     size,
+                             gpointer                  block)
+{
+  multi_pool_record_slow (self, size, 0);
+  return block;
+}
+
+static G_NO_INLINE gboolean
+lean_record_free_slow (NebulaMultiPoolAllocator *self,
+                       gsize                     size)
+{
+  multi_pool_record_slow (self, 0, size);
+  return TRUE;
+}
+
+/* A block already free (its failed mark changed nothing), as
+ * ts_dealloc_all() reports it. */
+static G_NO_INLINE gboolean
+lean_report_double_free (NebulaMultiPoolAllocator  *self,
+                         NebulaAllocator           *pool,
+                         gpointer                   ptr,
+                         gsize                      size,
+                         GError                   **error)
+{
+  nebula_pool_report_double_free ((NebulaPoolAllocator *) pool, ptr, size, error);
+  direct_dealloc_failed (self, NEBULA_DIRECT_FAILED, (guint) nebula_multi_pool_class_of_size (size),
+                         size, error);
+  return FALSE;
+}
+
+G_ALWAYS_INLINE static inline gpointer
+lean_alloc_all (NebulaMultiPoolAllocator  *self,
+                gsize                      size,
+                gsize                      alignment,
+                GError                   **error,
+                gboolean                   counted,
+                gboolean                   checked)
+{
+  NebulaPoolAllocator *pool;
+  PoolMagazine *magazine;
+  guint index;
+  gpointer block;
+
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) &&
+                (pool = (NebulaPoolAllocator *) direct_class (self, size, &index)) != NULL &&
+                self->lean[index] && (magazine = magazine_lean_open (pool)) != NULL &&
+                magazine_lean_take (pool, magazine, &block, checked)))
+    {
+      if (counted && G_UNLIKELY (!multi_pool_try_record_shared (self, size, 0)))
+        return lean_record_allocation_slow (self, size, block);
+      return block;
+    }
+  return multi_pool_alloc_all (self, size, alignment, error);
+}
+
+G_ALWAYS_INLINE static inline gboolean
+lean_dealloc_all (NebulaMultiPoolAllocator  *self,
+                  gpointer                   ptr,
+                  gsize                      size,
+                  gsize                      alignment,
+                  GError                   **error,
+                  gboolean                   counted,
+                  gboolean                   checked)
+{
+  NebulaAllocator *pool;
+  gboolean refused = FALSE;
+  guint index;
+
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
+                (pool = direct_class (self, size, &index)) != NULL && self->lean[index]))
+    {
+      if (G_LIKELY (magazine_lean_give ((NebulaPoolAllocator *) pool, ptr, &refused, checked) !=
+                    NULL))
+        {
+          if (counted && G_UNLIKELY (!multi_pool_try_record_shared (self, 0, size)))
+            return lean_record_free_slow (self, size);
+          return TRUE;
+        }
+      if (G_UNLIKELY (refused))
+        return lean_report_double_free (self, pool, ptr, size, error);
+    }
+  return multi_pool_dealloc_all (self, ptr, size, alignment, error);
+}
+
+/* The lean entries and their table for each value of @counted and
+ * @checked. */
+#define MULTI_POOL_LEAN_DEFINE(name, counted, checked)                                      \
+  static gpointer name##_alloc_all (gpointer self, gsize size, gsize alignment,             \
+                                    GError **error)                                         \
+  {                                                                                         \
+    return lean_alloc_all (self, size, alignment, error, counted, checked);                 \
+  }                                                                                         \
+  static gboolean name##_dealloc_all (gpointer self, gpointer ptr, gsize size,              \
+                                      gsize alignment, GError **error)                      \
+  {                                                                                         \
+    return lean_dealloc_all (self, ptr, size, alignment, error, counted, checked);          \
+  }                                                                                         \
+  static const NebulaCoreDirect name##_direct = {                                           \
+    multi_pool_direct_alloc, multi_pool_direct_dealloc, name##_alloc_all,                   \
+    name##_dealloc_all,                                                                     \
+  }
+
+MULTI_POOL_LEAN_DEFINE (multi_pool_lean_counted_checked, TRUE, TRUE);
+MULTI_POOL_LEAN_DEFINE (multi_pool_lean_counted, TRUE, FALSE);
+MULTI_POOL_LEAN_DEFINE (multi_pool_lean_checked, FALSE, TRUE);
+MULTI_POOL_LEAN_DEFINE (multi_pool_lean, FALSE, FALSE);
+
 /* The tables, one per kind of class and, for thread-safe classes, with
- * statistics or not (nebula_multi_pool_direct_table()). */
+ * statistics or not (nebula_multi_pool_direct_table()): the lean ones
+ * above when the classes' blocks need no fill, these with a fill. */
 static const NebulaCoreDirect multi_pool_st_direct = {
   multi_pool_direct_alloc, multi_pool_direct_dealloc, multi_pool_st_alloc_all,
   multi_pool_st_dealloc_all,
@@ -486,10 +615,19 @@ static const NebulaCoreDirect multi_pool_ts_uncounted_direct = {
   multi_pool_ts_uncounted_dealloc_all,
 };
 
+/* A class whose pool's magazines are not lean (a memory tool watching
+ * it) takes the general body from the lean entries. */
 const NebulaCoreDirect *
 nebula_multi_pool_direct_table (NebulaMultiPoolAllocator *self)
 {
+  gboolean lean = self->config.alloc_fill < 0 && self->config.free_fill < 0;
+
   if (!self->config.thread_safe)
     return &multi_pool_st_direct;
+  if (lean && self->stats.enabled)
+    return self->check_frees ? &multi_pool_lean_counted_checked_direct
+                             : &multi_pool_lean_counted_direct;
+  if (lean)
+    return self->check_frees ? &multi_pool_lean_checked_direct : &multi_pool_lean_direct;
   return self->stats.enabled ? &multi_pool_ts_direct : &multi_pool_ts_uncounted_direct;
 }

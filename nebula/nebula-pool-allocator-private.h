@@ -553,6 +553,7 @@ gboolean  nebula_pool_take_fresh_one           (NebulaPoolAllocator  *self,
  * thread-safe pool with a magazine size. */
 void      nebula_pool_magazines_init           (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_publish        (NebulaPoolAllocator  *self);
+gboolean  nebula_pool_magazines_lean           (NebulaPoolAllocator  *self);
 gpointer  nebula_pool_magazine_allocate        (NebulaPoolAllocator  *self,
                                                 gsize                 size,
                                                 GError              **error);

@@ -13,26 +13,6 @@
  * NebulaMultiPoolAllocator's classes. What the magazines are, their
  * refills and flushes: nebula-pool-magazine.c. */
 
-/* The blocks a magazine may keep now. */
-static inline guint
-magazine_limit (NebulaPoolAllocator *self)
-{
-  return __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
-}
-
-/* Caches a freed block (there is room). */
-static inline void
-magazine_push (PoolMagazine *magazine,
-               gpointer      ptr,
-               Slab         *slab)
-{
-  PoolEntry *entry = &magazine->entries[magazine->n++];
-
-  entry->block = ptr;
-  entry->slab = slab;
-  count_one (&magazine->given);
-}
-
 gpointer
 nebula_pool_magazine_allocate (NebulaPoolAllocator  *self,
                                gsize                 size,
@@ -274,26 +254,6 @@ NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dea
  * call in a tail position or off the common path, the common path keeps
  * no frame. */
 
-/* The calling thread's magazine for @self, entered, or NULL (nothing
- * done): it is not in the pool's slot, or magazine_try_enter() refused,
- * or a reset or flush came since it was filled. */
-G_ALWAYS_INLINE static inline PoolMagazine *
-lean_open (NebulaPoolAllocator *self)
-{
-  PoolMagazine *magazine = recent_get (self);
-
-  if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
-    return NULL;
-  if (G_UNLIKELY (!magazine_try_enter (magazine) ||
-                  magazine->generation != __atomic_load_n (&self->magazine_generation,
-                                                           __ATOMIC_ACQUIRE)))
-    {
-      magazine_leave (magazine);
-      return NULL;
-    }
-  return magazine;
-}
-
 /* The statistics of a request served, when the thread's shard is not the
  * one its magazine keeps: the request's result, for a tail call. */
 static G_NO_INLINE gpointer
@@ -326,24 +286,16 @@ lean_alloc (gpointer   allocator,
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
+  gpointer block;
 
-  if (G_LIKELY (direct_layout_ok (self, size, alignment) && (magazine = lean_open (self)) != NULL))
+  if (G_LIKELY (direct_layout_ok (self, size, alignment) &&
+                (magazine = magazine_lean_open (self)) != NULL &&
+                magazine_lean_take (self, magazine, &block, checked)))
     {
-      guint n = magazine->n;
-
-      if (G_LIKELY (n > 0 && (!checked || nebula_pool_claim (self, &magazine->entries[n - 1]))))
-        {
-          gpointer block = magazine->entries[n - 1].block;
-
-          magazine->n = n - 1;
-          count_one (&magazine->taken);
-          magazine_leave (magazine);
-          if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
-                                                                size, 0)))
-            return lean_record_allocation_slow (self, magazine, size, block);
-          return block;
-        }
-      magazine_leave (magazine);
+      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
+                                                            size, 0)))
+        return lean_record_allocation_slow (self, magazine, size, block);
+      return block;
     }
   return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
@@ -358,32 +310,18 @@ lean_dealloc (gpointer   allocator,
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
-  Slab *slab;
-  gsize local;
+  gboolean refused = FALSE;
 
-  /* The block's slab first: fewer values live at once. (NULL is never a
-   * block start of a live slab, but could be one of a header that a trim
-   * retired meanwhile, with no data.) */
   if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
-                (slab = nebula_pool_find_block (self, ptr, &local)) != NULL &&
-                (magazine = lean_open (self)) != NULL))
+                (magazine = magazine_lean_give (self, ptr, &refused, checked)) != NULL))
     {
-      if (G_LIKELY (magazine->n < magazine_limit (self)))
-        {
-          if (checked && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
-            {
-              magazine_leave (magazine);
-              return nebula_pool_report_double_free (self, ptr, size, error);
-            }
-          magazine_push (magazine, ptr, slab);
-          magazine_leave (magazine);
-          if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
-                                                                0, size)))
-            return lean_record_free_slow (self, magazine, size);
-          return TRUE;
-        }
-      magazine_leave (magazine);
+      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard, 0,
+                                                            size)))
+        return lean_record_free_slow (self, magazine, size);
+      return TRUE;
     }
+  if (G_UNLIKELY (refused))
+    return nebula_pool_report_double_free (self, ptr, size, error);
   return nebula_allocator_deallocate_slow (self, ptr, size, alignment, error);
 }
 
@@ -407,14 +345,22 @@ lean_dealloc (gpointer   allocator,
 LEAN_DIRECT_DEFINE (lean_checked, TRUE);
 LEAN_DIRECT_DEFINE (lean_unchecked, FALSE);
 
+/* Whether @self's magazines take the lean steps (its blocks need no
+ * preparation: no alloc-fill or free-fill, no memory tool watching). */
+gboolean
+nebula_pool_magazines_lean (NebulaPoolAllocator *self)
+{
+  return self->magazine_size != 0 && self->config.alloc_fill < 0 && self->config.free_fill < 0 &&
+         !self->tools_watching;
+}
+
 /* At the end of a successful initialization: the pool's direct path, its
  * magazines' (lean when its blocks need no preparation) or, without, the
  * shared list's, or a single-threaded pool's (nebula-pool-direct.c). */
 void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
-  if (self->magazine_size != 0 && self->config.alloc_fill < 0 && self->config.free_fill < 0 &&
-      !self->tools_watching)
+  if (nebula_pool_magazines_lean (self))
     nebula_allocator_core_set_direct (self, self->check_frees ? &lean_checked_direct
                                                               : &lean_unchecked_direct);
   else if (self->magazine_size != 0)

@@ -146,4 +146,118 @@ magazine_pop (NebulaPoolAllocator *self,
   return NULL;
 }
 
+/* The lean steps: a request served from the calling thread's magazine
+ * and nothing else, or passed on unchanged (the caller's full path looks
+ * the magazine up, waits, catches up, refills, flushes and explains).
+ * The pool's own lean entry points (nebula-pool-magazine-direct.c) and a
+ * NebulaMultiPoolAllocator's (its class pools', nebula-multi-pool-
+ * direct.c) are made of them, so that neither makes a call on its common
+ * path. */
+
+/* The calling thread's magazine for @self, entered, or NULL (nothing
+ * done): it is not in the pool's slot, or magazine_try_enter() refused,
+ * or a reset or flush came since it was filled. */
+G_ALWAYS_INLINE static inline PoolMagazine *
+magazine_lean_open (NebulaPoolAllocator *self)
+{
+  PoolMagazine *magazine = recent_get (self);
+
+  if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
+    return NULL;
+  if (G_UNLIKELY (!magazine_try_enter (magazine) ||
+                  magazine->generation != __atomic_load_n (&self->magazine_generation,
+                                                           __ATOMIC_ACQUIRE)))
+    {
+      magazine_leave (magazine);
+      return NULL;
+    }
+  return magazine;
+}
+
+/* Takes the newest block of @magazine (entered by magazine_lean_open())
+ * into *@block: FALSE (nothing taken) when it is empty or, with @checked
+ * (a constant), its newest entry is a copy a racing double free left;
+ * left either way. */
+G_ALWAYS_INLINE static inline gboolean
+magazine_lean_take (NebulaPoolAllocator *self,
+                    PoolMagazine        *magazine,
+                    gpointer            *block,
+                    gboolean             checked)
+{
+  guint n = magazine->n;
+
+  if (G_LIKELY (n > 0 && (!checked || nebula_pool_claim (self, &magazine->entries[n - 1]))))
+    {
+      *block = magazine->entries[n - 1].block;
+      magazine->n = n - 1;
+      count_one (&magazine->taken);
+      magazine_leave (magazine);
+      return TRUE;
+    }
+  magazine_leave (magazine);
+  return FALSE;
+}
+
+/* The blocks a magazine may keep now. */
+static inline guint
+magazine_limit (NebulaPoolAllocator *self)
+{
+  return __atomic_load_n (&self->magazine_limit, __ATOMIC_RELAXED);
+}
+
+/* Caches a freed block (there is room). */
+static inline void
+magazine_push (PoolMagazine *magazine,
+               gpointer      ptr,
+               Slab         *slab)
+{
+  PoolEntry *entry = &magazine->entries[magazine->n++];
+
+  entry->block = ptr;
+  entry->slab = slab;
+  count_one (&magazine->given);
+}
+
+/* A free of @ptr (not NULL, of the pool's layout) into the calling
+ * thread's magazine: the magazine (entered and left here; its shard is
+ * the thread's) once the block is cached, or NULL with nothing changed,
+ * *@refused set to TRUE when, with @checked (a constant), the block was
+ * already free (the caller reports it: a second mark could succeed once
+ * the block is handed out again), left as it was (the caller's FALSE)
+ * when the request is passed on (not
+ * a block start of the pool, no magazine of the thread in the pool's
+ * slot, a reclaim, a catch-up, a full magazine). The block's slab is
+ * found first: fewer values live at once. (NULL is never a block start
+ * of a live slab, but could be one of a header that a trim retired
+ * meanwhile, with no data.) */
+G_ALWAYS_INLINE static inline PoolMagazine *
+magazine_lean_give (NebulaPoolAllocator *self,
+                    gpointer             ptr,
+                    gboolean            *refused,
+                    gboolean             checked)
+{
+  PoolMagazine *magazine;
+  Slab *slab;
+  gsize local;
+
+  if (G_LIKELY ((slab = nebula_pool_find_block (self, ptr, &local)) != NULL &&
+                (magazine = magazine_lean_open (self)) != NULL))
+    {
+      if (G_LIKELY (magazine->n < magazine_limit (self)))
+        {
+          if (checked && G_UNLIKELY (!nebula_pool_mark_state_free (self, slab, local)))
+            {
+              magazine_leave (magazine);
+              *refused = TRUE;
+              return NULL;
+            }
+          magazine_push (magazine, ptr, slab);
+          magazine_leave (magazine);
+          return magazine;
+        }
+      magazine_leave (magazine);
+    }
+  return NULL;
+}
+
 G_END_DECLS

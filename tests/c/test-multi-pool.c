@@ -884,6 +884,64 @@ test_multi_pool_larson (void)
   g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 0);
 }
 
+/* The thread-safe entries of each kind (statistics or not, check-frees
+ * or not: the class pools' magazine steps inlined in them): blocks of
+ * every size freed and taken again from the thread's magazines, through
+ * a reset (the magazines catch up on the general path), with exact
+ * counts; with check-frees, a double free refused with the class named,
+ * changing nothing. */
+static void
+test_multi_pool_lean_entries (void)
+{
+  for (guint kind = 0; kind < 4; kind++)
+    {
+      gboolean counted = (kind & 1) != 0, checked = (kind & 2) != 0;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaAllocator) alloc = new_multi_pool (&error, "thread-safe", TRUE,
+                                                         "track-stats", counted,
+                                                         "check-frees", checked, NULL);
+      guint8 *blocks[64];
+      guint64 bytes = 0;
+
+      g_assert_no_error (error);
+      for (guint round = 0; round < 4; round++)
+        {
+          if (round == 2)
+            nebula_allocator_reset (alloc);
+          for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+            {
+              blocks[i] = nebula_allocator_allocate (alloc, 8 + i * 15, 8, &error);
+              g_assert_no_error (error);
+              memset (blocks[i], (int) i, 8 + i * 15);
+              bytes += 8 + i * 15;
+            }
+          for (guint i = 0; i < G_N_ELEMENTS (blocks); i++)
+            {
+              g_assert_cmpuint (blocks[i][7 + i * 15], ==, i);
+              g_assert_true (nebula_allocator_deallocate (alloc, blocks[i], 8 + i * 15, 8, &error));
+              g_assert_no_error (error);
+            }
+        }
+
+      if (checked)
+        {
+          g_assert_false (nebula_allocator_deallocate (alloc, blocks[3], 8 + 3 * 15, 8, &error));
+          g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+          g_assert_nonnull (strstr (error->message, "64-byte class"));
+          g_clear_error (&error);
+        }
+
+      {
+        g_autoptr(NebulaAllocatorStats) stats = nebula_allocator_get_stats (alloc);
+
+        g_assert_cmpuint (stats->allocations, ==, counted ? 4 * G_N_ELEMENTS (blocks) : 0);
+        g_assert_cmpuint (stats->deallocations, ==, counted ? 4 * G_N_ELEMENTS (blocks) : 0);
+        g_assert_cmpuint (stats->total_bytes_allocated, ==, counted ? bytes : 0);
+        g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+      }
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -902,6 +960,7 @@ main (int   argc,
   g_test_add_func ("/nebula/multi-pool/stats-two", test_multi_pool_stats_two);
   g_test_add_func ("/nebula/multi-pool/config", test_multi_pool_config);
   g_test_add_func ("/nebula/multi-pool/budget", test_multi_pool_budget);
+  g_test_add_func ("/nebula/multi-pool/lean-entries", test_multi_pool_lean_entries);
   g_test_add_func ("/nebula/multi-pool/threads", test_multi_pool_threads);
   g_test_add_func ("/nebula/multi-pool/threads/double-free", test_multi_pool_threads_double_free);
   g_test_add_func ("/nebula/multi-pool/threads/larson", test_multi_pool_larson);
