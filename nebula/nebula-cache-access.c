@@ -149,6 +149,7 @@ compute_and_store (NebulaComputeCache  *self,
   /* Only what the graveyard's functions read first: not its 128 bytes. */
   graveyard.n = 0;
   graveyard.more = NULL;
+  graveyard.counts = NULL;
 
   nebula_sysprof_cache_event (self, "cache-miss",
                               self->keys == NEBULA_CACHE_KEYS_VARIANT
@@ -167,6 +168,7 @@ compute_and_store (NebulaComputeCache  *self,
 
   nebula_compute_cache_lock (self, shard);
   counts = nebula_cache_counts_of (shard);
+  graveyard.counts = counts;
   counts->load_time_us += finished - started;
   if (value == NULL)
     {
@@ -232,6 +234,7 @@ get_or_compute_locked (NebulaComputeCache  *self,
 
   graveyard.n = 0;
   graveyard.more = NULL;
+  graveyard.counts = NULL;
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);

@@ -128,7 +128,7 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
     nebula_cache_queue_unlink (&shard->access_queue, &entry->access_link, 0);
   shard->weight -= entry->weight;
 
-  counts = nebula_cache_counts_of (shard);
+  counts = nebula_cache_counts_for (shard, graveyard);
   switch (cause)
     {
     case NEBULA_REMOVAL_CAUSE_EXPLICIT:
@@ -274,6 +274,6 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
   if (shard->time_to_idle > 0)
     nebula_cache_queue_push_tail (&shard->access_queue, &entry->access_link, 0);
   nebula_cache_policy_add (shard, entry);
-  nebula_cache_counts_of (shard)->insertions++;
+  nebula_cache_counts_for (shard, graveyard)->insertions++;
   return TRUE;
 }

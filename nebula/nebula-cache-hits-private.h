@@ -38,6 +38,7 @@ G_BEGIN_DECLS
  * Nothing here frees memory: outgrown buckets and left entries stay until
  * the cache is finalized, so a reader reads nothing freed. */
 
+guint    nebula_cache_hits_claim_stripe (void);
 void     nebula_cache_hits_overflow     (NebulaComputeCache   *self,
                                          NebulaCacheShard     *shard,
                                          Entry                *entry,

@@ -171,8 +171,6 @@ G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) -
  * (nebula-cache-hits.c). */
 extern __thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
 
-guint nebula_cache_hits_claim_stripe (void);
-
 /* LRU once several threads hit the shard: CLOCK on a ring of slots
  * (nebula-cache-policy.c), kept in place of the shard's LRU queue. */
 typedef struct
@@ -202,9 +200,12 @@ typedef struct
 
 typedef struct
 {
-  guint    n;
-  Removal  first[4];              /* most operations remove at most one */
-  GArray  *more;
+  guint              n;
+  Removal            first[4];    /* most operations remove at most one */
+  GArray            *more;
+  NebulaCacheCounts *counts;      /* where a miss counts what it stores and
+                                   * evicts, found once with the lock held;
+                                   * NULL: nebula_cache_counts_of() */
 } Graveyard;
 
 #define GRAVEYARD_INIT { 0, }
@@ -264,13 +265,13 @@ typedef struct
   guint64                   requests;
   guint64                   hits;
   guint64                   misses;
-  /* Lock-free hits: every thread's stripe of counts, and stripes - 1;
-   * NULL, and misses count in counts below. Set before the cache is
+  /* Lock-free hits: this shard's stripes of counts, one per thread, and
+   * stripes - 1; otherwise &counts below and 0. Set before the cache is
    * shared, read only after. */
   guint8                   *count_stripes;
   guint                     stripe_mask;
 
-  /* What a miss counts, on a line of its own (unless count_stripes). */
+  /* What a miss counts, on a line of its own (unless in count_stripes). */
   NebulaCacheCounts         counts __attribute__ ((aligned (64)));
 
   /* Shards sit side by side in one 64-byte aligned array; the alignment
@@ -356,19 +357,25 @@ nebula_compute_cache_entry_time (NebulaComputeCache *self)
 }
 
 /* Where the calling thread counts what its miss in @shard stored, loaded
- * and removed; the lock of @shard is held. */
+ * and removed; the lock of @shard is held. No branch: without stripes
+ * count_stripes is &counts and stripe_mask 0. A thread that has not
+ * claimed a stripe yet (it has done no lock-free lookup) counts in the
+ * first one. */
 static inline NebulaCacheCounts *
 nebula_cache_counts_of (NebulaCacheShard *shard)
 {
-  guint slot;
+  guint stripe = nebula_cache_thread_stripe & shard->stripe_mask;
 
-  if (shard->count_stripes == NULL)
-    return &shard->counts;
-  slot = nebula_cache_thread_stripe;
-  if (G_UNLIKELY (slot == 0))
-    slot = nebula_cache_hits_claim_stripe ();
   return (NebulaCacheCounts *) (gpointer)
-    (shard->count_stripes + (gsize) (slot & shard->stripe_mask) * NEBULA_CACHE_COUNTS_STRIDE);
+    (shard->count_stripes + (gsize) stripe * NEBULA_CACHE_COUNTS_STRIDE);
+}
+
+/* The counts of an operation on @shard that removes into @graveyard. */
+static inline NebulaCacheCounts *
+nebula_cache_counts_for (NebulaCacheShard *shard,
+                         Graveyard        *graveyard)
+{
+  return graveyard->counts != NULL ? graveyard->counts : nebula_cache_counts_of (shard);
 }
 
 /* Applies the hits waiting in @shard's stripes (nebula-cache-hits.c). */

@@ -494,6 +494,7 @@ shard_init (NebulaComputeCache *self,
   shard->time_to_live = self->time_to_live;
   shard->time_to_idle = self->time_to_idle;
   shard->promotion_threshold = self->promotion_threshold;
+  shard->count_stripes = (guint8 *) &shard->counts;
   nebula_cache_queue_init (&shard->policy_queue);
   nebula_cache_queue_init (&shard->main_queue);
   nebula_cache_queue_init (&shard->buckets);
