@@ -139,6 +139,7 @@ compute_and_store (NebulaComputeCache  *self,
   gpointer result = NULL;
   gpointer key = NULL;
   gpointer unkept = NULL;
+  NebulaCacheCounts *counts;
   Entry *entry;
   gint64 started;
   gint64 finished;
@@ -148,6 +149,7 @@ compute_and_store (NebulaComputeCache  *self,
   /* Only what the graveyard's functions read first: not its 128 bytes. */
   graveyard.n = 0;
   graveyard.more = NULL;
+  graveyard.counts = NULL;
 
   nebula_sysprof_cache_event (self, "cache-miss",
                               self->keys == NEBULA_CACHE_KEYS_VARIANT
@@ -165,10 +167,12 @@ compute_and_store (NebulaComputeCache  *self,
     weight = nebula_cache_weigh (self, user_key (self, probe), value);
 
   nebula_compute_cache_lock (self, shard);
-  shard->stats.load_time_us += finished - started;
+  counts = nebula_cache_counts_of (shard);
+  graveyard.counts = counts;
+  counts->load_time_us += finished - started;
   if (value == NULL)
     {
-      shard->stats.loads_failed++;
+      counts->loads_failed++;
       nebula_compute_cache_unlock (self, shard);
       nebula_cache_removal_free_data (self, owned, NULL);
       if (local_error == NULL)
@@ -177,7 +181,7 @@ compute_and_store (NebulaComputeCache  *self,
       g_propagate_error (error, local_error);
       return NULL;
     }
-  shard->stats.loads_ok++;
+  counts->loads_ok++;
   time = nebula_compute_cache_entry_time (self);
   entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (entry != NULL)
@@ -230,19 +234,20 @@ get_or_compute_locked (NebulaComputeCache  *self,
 
   graveyard.n = 0;
   graveyard.more = NULL;
+  graveyard.counts = NULL;
 
   nebula_compute_cache_lock (self, shard);
   time = nebula_compute_cache_entry_time (self);
   entry = nebula_cache_find_live_keys (shard, keys, probe, hash, time, &graveyard);
-  shard->stats.requests++;
+  shard->requests++;
   if (entry != NULL)
     {
-      shard->stats.hits++;
+      shard->hits++;
       nebula_cache_entry_touch (shard, entry, time);
       result = ref_value (keys, entry->value);
     }
   else
-    shard->stats.misses++;
+    shard->misses++;
   nebula_compute_cache_unlock (self, shard);
   nebula_cache_removal_flush (self, &graveyard);
 
@@ -388,18 +393,18 @@ nebula_cache_access_lookup (NebulaComputeCache *self,
   time = nebula_compute_cache_entry_time (self);
   entry = nebula_cache_find_live (shard, probe, hash, time, &graveyard);
   if (count)
-    shard->stats.requests++;
+    shard->requests++;
   if (entry != NULL)
     {
       if (count)
-        shard->stats.hits++;
+        shard->hits++;
       nebula_cache_entry_touch (shard, entry, time);
       result = ref_value (self->keys, entry->value);
       if (written_at != NULL)
         *written_at = entry->written_at;
     }
   else if (count)
-    shard->stats.misses++;
+    shard->misses++;
   nebula_compute_cache_unlock (self, shard);
 
   nebula_cache_removal_flush (self, &graveyard);

@@ -115,6 +115,8 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
                          NebulaRemovalCause  cause,
                          Graveyard          *graveyard)
 {
+  NebulaCacheCounts *counts;
+
   /* Not live before it leaves its chain: a lock-free reader that reads the
    * chain it no longer has then reads this too, and gives up. */
   NEBULA_CACHE_PUBLISH (entry->live, 0);
@@ -126,20 +128,21 @@ nebula_cache_entry_bury (NebulaCacheShard   *shard,
     nebula_cache_queue_unlink (&shard->access_queue, &entry->access_link, 0);
   shard->weight -= entry->weight;
 
+  counts = nebula_cache_counts_for (shard, graveyard);
   switch (cause)
     {
     case NEBULA_REMOVAL_CAUSE_EXPLICIT:
-      shard->stats.invalidations++;
+      counts->invalidations++;
       break;
     case NEBULA_REMOVAL_CAUSE_REPLACED:
-      shard->stats.replacements++;
+      counts->replacements++;
       break;
     case NEBULA_REMOVAL_CAUSE_SIZE:
-      shard->stats.evictions++;
+      counts->evictions++;
       break;
     case NEBULA_REMOVAL_CAUSE_EXPIRED:
     default:
-      shard->stats.expirations++;
+      counts->expirations++;
       break;
     }
 
@@ -271,6 +274,6 @@ nebula_cache_entry_store (NebulaCacheShard    *shard,
   if (shard->time_to_idle > 0)
     nebula_cache_queue_push_tail (&shard->access_queue, &entry->access_link, 0);
   nebula_cache_policy_add (shard, entry);
-  shard->stats.insertions++;
+  nebula_cache_counts_for (shard, graveyard)->insertions++;
   return TRUE;
 }

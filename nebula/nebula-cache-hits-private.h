@@ -22,7 +22,9 @@ G_BEGIN_DECLS
  *   rewrites the entry for another key (and publishes what a reader reads
  *   with release stores); anything unsure, and the caller takes the lock
  *   and looks again (nebula_cache_hits_find_int());
- * - the hit is counted in the stripe (get_stats() sums the stripes);
+ * - the hit is counted in the stripe (get_stats() sums the stripes), and
+ *   so is a miss, with what it then stores, loads and evicts
+ *   (NebulaCacheCounts, under the lock: nebula_cache_counts_of());
  * - the recency update (LRU, LFU, S3-FIFO) waits in the stripe, applied in
  *   order by the next holder of the shard's lock before anything else, or
  *   by this thread when its stripe is full. With one thread no update is
@@ -36,9 +38,6 @@ G_BEGIN_DECLS
  * Nothing here frees memory: outgrown buckets and left entries stay until
  * the cache is finalized, so a reader reads nothing freed. */
 
-/* The calling thread's stripe + 1, 0 before its first hit. */
-extern __thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
-
 guint    nebula_cache_hits_claim_stripe (void);
 void     nebula_cache_hits_overflow     (NebulaComputeCache   *self,
                                          NebulaCacheShard     *shard,
@@ -48,8 +47,7 @@ void     nebula_cache_hits_enable       (NebulaComputeCache *self);
 void     nebula_cache_hits_disable      (NebulaComputeCache *self);
 void     nebula_cache_hits_count        (NebulaComputeCache *self,
                                          NebulaCacheShard   *shard,
-                                         guint64            *hits,
-                                         guint64            *misses);
+                                         NebulaCacheStats   *stats);
 void     nebula_cache_hits_free         (NebulaComputeCache *self);
 
 #define NEBULA_CACHE_READ(field) __atomic_load_n (&(field), __ATOMIC_ACQUIRE)

@@ -133,7 +133,9 @@ nebula_cache_hits_enable (NebulaComputeCache *self)
 
   while (n_stripes < 2 * g_get_num_processors () && n_stripes < MAX_STRIPES)
     n_stripes *= 2;
-  size = (gsize) self->n_shards * n_stripes * sizeof (NebulaCacheHitStripe);
+  /* Each shard's hit stripes, then every shard's counts. */
+  size = (gsize) self->n_shards * n_stripes *
+         (sizeof (NebulaCacheHitStripe) + NEBULA_CACHE_COUNTS_STRIDE);
   /* 128-byte aligned: the adjacent-line prefetcher fetches lines in
    * pairs, and a pair must not hold two threads' stripes. */
   self->stripes_memory = g_malloc0 (size + 127);
@@ -143,6 +145,10 @@ nebula_cache_hits_enable (NebulaComputeCache *self)
     {
       self->shards[i].stripes = (NebulaCacheHitStripe *) (gpointer)
         (aligned + (gsize) i * n_stripes * sizeof (NebulaCacheHitStripe));
+      self->shards[i].count_stripes = aligned +
+        ((gsize) self->n_shards * sizeof (NebulaCacheHitStripe) + (gsize) i * NEBULA_CACHE_COUNTS_STRIDE) *
+        n_stripes;
+      self->shards[i].stripe_mask = n_stripes - 1;
       self->shards[i].table.keep_retired = TRUE;
     }
   __atomic_store_n (&self->lock_free_hits, TRUE, __ATOMIC_RELAXED);
@@ -156,20 +162,45 @@ nebula_cache_hits_disable (NebulaComputeCache *self)
   __atomic_store_n (&self->lock_free_hits, FALSE, __ATOMIC_RELAXED);
 }
 
-/* The hits and misses counted in @shard's stripes. */
+static void
+add_counts (NebulaCacheStats        *stats,
+            const NebulaCacheCounts *counts)
+{
+  stats->insertions += counts->insertions;
+  stats->evictions += counts->evictions;
+  stats->expirations += counts->expirations;
+  stats->invalidations += counts->invalidations;
+  stats->replacements += counts->replacements;
+  stats->loads_ok += counts->loads_ok;
+  stats->loads_failed += counts->loads_failed;
+  stats->load_time_us += counts->load_time_us;
+}
+
+/* Adds @shard's counts to @stats, with its lock held: what was counted
+ * under the lock (in the shard, or in every thread's stripe of it) is
+ * exact; the hits and misses counted without it are those whose relaxed
+ * increments this thread has seen. */
 void
 nebula_cache_hits_count (NebulaComputeCache *self,
                          NebulaCacheShard   *shard,
-                         guint64            *hits,
-                         guint64            *misses)
+                         NebulaCacheStats   *stats)
 {
-  *hits = *misses = 0;
+  stats->requests += shard->requests;
+  stats->hits += shard->hits;
+  stats->misses += shard->misses;
+  add_counts (stats, &shard->counts);
   if (shard->stripes == NULL)
     return;
   for (guint s = 0; s <= self->stripe_mask; s++)
     {
-      *hits += __atomic_load_n (&shard->stripes[s].hits, __ATOMIC_RELAXED);
-      *misses += __atomic_load_n (&shard->stripes[s].misses, __ATOMIC_RELAXED);
+      guint64 hits = __atomic_load_n (&shard->stripes[s].hits, __ATOMIC_RELAXED);
+      guint64 misses = __atomic_load_n (&shard->stripes[s].misses, __ATOMIC_RELAXED);
+
+      stats->requests += hits + misses;
+      stats->hits += hits;
+      stats->misses += misses;
+      add_counts (stats, (const NebulaCacheCounts *) (gconstpointer)
+                  (shard->count_stripes + (gsize) s * NEBULA_CACHE_COUNTS_STRIDE));
     }
 }
 

@@ -29,10 +29,6 @@ typedef enum
   NEBULA_CACHE_KEYS_INT,         /* a gint64 kept in the entry */
 } NebulaCacheKeys;
 
-/* Bytes before a shard's statistics: puts their insertions .. load_time_us
- * on one cache line (asserted below). */
-#define NEBULA_CACHE_STATS_PADDING 32
-
 typedef struct _FrequencyBucket FrequencyBucket;
 typedef struct _Entry Entry;
 
@@ -144,6 +140,37 @@ typedef struct
 
 G_STATIC_ASSERT (sizeof (NebulaCacheHitStripe) == 128);
 
+/* What a miss counts besides the lookup itself: the fields of
+ * NebulaCacheStats from insertions to load_time_us, in its order, on one
+ * cache line. A shard with lock-free hits keeps one per thread's stripe
+ * (NebulaCacheShard.count_stripes), so that a miss writes its thread's
+ * line instead of one the other threads' misses write; each is written
+ * with the shard's lock held, like the shard's own. */
+typedef struct
+{
+  guint64  insertions;
+  guint64  evictions;
+  guint64  expirations;
+  guint64  invalidations;
+  guint64  replacements;
+  guint64  loads_ok;
+  guint64  loads_failed;
+  guint64  load_time_us;
+} NebulaCacheCounts;
+
+G_STATIC_ASSERT (sizeof (NebulaCacheCounts) == 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) -
+                 G_STRUCT_OFFSET (NebulaCacheStats, insertions) ==
+                 G_STRUCT_OFFSET (NebulaCacheCounts, load_time_us));
+
+/* A thread's counts sit 128 bytes apart: the adjacent-line prefetcher
+ * fetches lines in pairs, and a pair must not hold two threads' counts. */
+#define NEBULA_CACHE_COUNTS_STRIDE 128
+
+/* The calling thread's stripe + 1, 0 before it first needs one
+ * (nebula-cache-hits.c). */
+extern __thread guint nebula_cache_thread_stripe __attribute__ ((tls_model ("initial-exec")));
+
 /* LRU once several threads hit the shard: CLOCK on a ring of slots
  * (nebula-cache-policy.c), kept in place of the shard's LRU queue. */
 typedef struct
@@ -173,9 +200,12 @@ typedef struct
 
 typedef struct
 {
-  guint    n;
-  Removal  first[4];              /* most operations remove at most one */
-  GArray  *more;
+  guint              n;
+  Removal            first[4];    /* most operations remove at most one */
+  GArray            *more;
+  NebulaCacheCounts *counts;      /* where a miss counts what it stores and
+                                   * evicts, found once with the lock held;
+                                   * NULL: nebula_cache_counts_of() */
 } Graveyard;
 
 #define GRAVEYARD_INIT { 0, }
@@ -231,9 +261,18 @@ typedef struct
   Ghost                     ghost;           /* S3-FIFO: key hashes */
   GSList                   *slabs;           /* lock-free hits: where entries live */
 
-  /* The counters a miss writes (insertions .. load_time_us) share a line. */
-  guint8                    stats_padding[NEBULA_CACHE_STATS_PADDING];
-  NebulaCacheStats          stats;
+  /* Lookups counted under the lock (lock-free ones count in the stripes). */
+  guint64                   requests;
+  guint64                   hits;
+  guint64                   misses;
+  /* Lock-free hits: this shard's stripes of counts, one per thread, and
+   * stripes - 1; otherwise &counts below and 0. Set before the cache is
+   * shared, read only after. */
+  guint8                   *count_stripes;
+  guint                     stripe_mask;
+
+  /* What a miss counts, on a line of its own (unless in count_stripes). */
+  NebulaCacheCounts         counts __attribute__ ((aligned (64)));
 
   /* Shards sit side by side in one 64-byte aligned array; the alignment
    * keeps the statistics at the end of one off the next one's lock. */
@@ -242,10 +281,7 @@ typedef struct
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, promotion_threshold) + sizeof (guint) <= 64);
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, lock) == 64);
 G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, free_entries) + sizeof (gpointer) <= 128);
-G_STATIC_ASSERT ((G_STRUCT_OFFSET (NebulaCacheShard, stats) +
-                  G_STRUCT_OFFSET (NebulaCacheStats, insertions)) % 64 == 0);
-G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheStats, load_time_us) + sizeof (guint64) -
-                 G_STRUCT_OFFSET (NebulaCacheStats, insertions) <= 64);
+G_STATIC_ASSERT (G_STRUCT_OFFSET (NebulaCacheShard, counts) % 64 == 0);
 G_STATIC_ASSERT (sizeof (NebulaCacheShard) % 64 == 0);
 
 struct _NebulaComputeCache
@@ -318,6 +354,28 @@ static inline gint64
 nebula_compute_cache_entry_time (NebulaComputeCache *self)
 {
   return self->uses_time ? nebula_compute_cache_clock_now (self) : 0;
+}
+
+/* Where the calling thread counts what its miss in @shard stored, loaded
+ * and removed; the lock of @shard is held. No branch: without stripes
+ * count_stripes is &counts and stripe_mask 0. A thread that has not
+ * claimed a stripe yet (it has done no lock-free lookup) counts in the
+ * first one. */
+static inline NebulaCacheCounts *
+nebula_cache_counts_of (NebulaCacheShard *shard)
+{
+  guint stripe = nebula_cache_thread_stripe & shard->stripe_mask;
+
+  return (NebulaCacheCounts *) (gpointer)
+    (shard->count_stripes + (gsize) stripe * NEBULA_CACHE_COUNTS_STRIDE);
+}
+
+/* The counts of an operation on @shard that removes into @graveyard. */
+static inline NebulaCacheCounts *
+nebula_cache_counts_for (NebulaCacheShard *shard,
+                         Graveyard        *graveyard)
+{
+  return graveyard->counts != NULL ? graveyard->counts : nebula_cache_counts_of (shard);
 }
 
 /* Applies the hits waiting in @shard's stripes (nebula-cache-hits.c). */

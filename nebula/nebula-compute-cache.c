@@ -382,6 +382,15 @@ nebula_compute_cache_get_weight (NebulaComputeCache *self)
  * A snapshot of the counters, summed over the shards. `requests` is
  * always `hits + misses`.
  *
+ * Read once the threads that use the cache are done, every counter is
+ * exact. Read while they run, each shard is read in turn under its lock:
+ * the counters of one shard are then those of one moment, with the
+ * possible exception of lookups answered without the lock (hits and
+ * proved misses of a thread-safe integer-keyed cache whose entries do not
+ * expire) that were being counted at that moment, and the
+ * shards are read at different moments; a request may be counted as a
+ * miss before its computation is counted in `loads_ok`.
+ *
  * Returns: (transfer full): the counters
  */
 NebulaCacheStats *
@@ -394,22 +403,8 @@ nebula_compute_cache_get_stats (NebulaComputeCache *self)
   stats = g_new0 (NebulaCacheStats, 1);
   for (guint i = 0; i < self->n_shards; i++)
     {
-      const NebulaCacheStats *part = &self->shards[i].stats;
-      guint64 *sum = (guint64 *) stats;
-      const guint64 *add = (const guint64 *) part;
-
-      /* Every field is a guint64 counter. */
-      G_STATIC_ASSERT (sizeof (NebulaCacheStats) % sizeof (guint64) == 0);
-      guint64 lock_free_hits;
-      guint64 lock_free_misses;
-
       nebula_compute_cache_lock (self, &self->shards[i]);
-      for (gsize f = 0; f < sizeof (NebulaCacheStats) / sizeof (guint64); f++)
-        sum[f] += add[f];
-      nebula_cache_hits_count (self, &self->shards[i], &lock_free_hits, &lock_free_misses);
-      stats->requests += lock_free_hits + lock_free_misses;
-      stats->hits += lock_free_hits;
-      stats->misses += lock_free_misses;
+      nebula_cache_hits_count (self, &self->shards[i], stats);
       nebula_compute_cache_unlock (self, &self->shards[i]);
     }
   return stats;
@@ -499,6 +494,7 @@ shard_init (NebulaComputeCache *self,
   shard->time_to_live = self->time_to_live;
   shard->time_to_idle = self->time_to_idle;
   shard->promotion_threshold = self->promotion_threshold;
+  shard->count_stripes = (guint8 *) &shard->counts;
   nebula_cache_queue_init (&shard->policy_queue);
   nebula_cache_queue_init (&shard->main_queue);
   nebula_cache_queue_init (&shard->buckets);

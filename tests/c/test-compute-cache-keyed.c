@@ -696,6 +696,114 @@ test_lock_free_misses_counted (void)
   g_assert_cmpuint (stats->insertions, ==, 6);
 }
 
+/* A miss's loads, stores and removals, counted in the thread's stripe of
+ * a shard with lock-free hits (more threads than stripes, so that some
+ * share one), add up exactly once the threads are done: every miss
+ * computed, every computation counted, every entry stored is in the cache
+ * or was counted leaving it. Runs under TSan. */
+#define STATS_THREADS 6
+
+typedef struct
+{
+  NebulaComputeCache *cache;
+  guint               seed;
+  guint64             requests;
+  guint64             failed;
+  guint64             invalidated;
+} StatsWork;
+
+static gpointer
+int_sevens_fail_cb (gint64    key,
+                  gpointer  user_data,
+                  GError  **error)
+{
+  if (key % 7 == 0)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_FAILED, "seven");
+      return NULL;
+    }
+  return GSIZE_TO_POINTER ((gsize) key);
+}
+
+static gpointer
+stats_worker (gpointer data)
+{
+  StatsWork *work = data;
+  g_autoptr(GRand) rand = g_rand_new_with_seed (work->seed);
+
+  for (guint i = 0; i < THREAD_OPS; i++)
+    {
+      gint64 key = 1 + (gint64) (600 * g_rand_double (rand) * g_rand_double (rand));
+
+      if (i % 50 == 0)
+        work->invalidated += nebula_compute_cache_invalidate_int (work->cache, key);
+      else if (i % 50 == 1 && key % 7 != 0)
+        nebula_compute_cache_insert_int (work->cache, key, GSIZE_TO_POINTER ((gsize) key), NULL);
+      else
+        {
+          g_autoptr(GError) error = NULL;
+          gpointer value = nebula_compute_cache_get_or_compute_int (work->cache, key, int_sevens_fail_cb,
+                                                                    NULL, &error);
+
+          work->requests++;
+          if (value == NULL)
+            {
+              g_assert_error (error, G_IO_ERROR, G_IO_ERROR_FAILED);
+              work->failed++;
+            }
+          else
+            g_assert_true (value == GSIZE_TO_POINTER ((gsize) key));
+        }
+    }
+  return NULL;
+}
+
+static void
+test_lock_free_stats_threads (void)
+{
+  const guint shards[] = { 1, 4, 64 };
+
+  for (guint s = 0; s < G_N_ELEMENTS (shards); s++)
+    {
+      g_autoptr(NebulaComputeCache) cache = NULL;
+      g_autoptr(NebulaCacheStats) stats = NULL;
+      StatsWork work[STATS_THREADS];
+      GThread *threads[STATS_THREADS];
+      guint64 requests = 0;
+      guint64 failed = 0;
+      guint64 invalidated = 0;
+      guint64 left;
+
+      cache = nebula_compute_cache_new_for_ints (NULL, "policy", NEBULA_EVICTION_POLICY_LRU,
+                                                 "max-entries", 128, "shards", shards[s],
+                                                 "time-loads", FALSE, NULL);
+      for (guint t = 0; t < STATS_THREADS; t++)
+        {
+          work[t] = (StatsWork) { cache, 200 + t, 0, 0, 0 };
+          threads[t] = g_thread_new ("stats", stats_worker, &work[t]);
+        }
+      for (guint t = 0; t < STATS_THREADS; t++)
+        {
+          g_thread_join (threads[t]);
+          requests += work[t].requests;
+          failed += work[t].failed;
+          invalidated += work[t].invalidated;
+        }
+
+      stats = nebula_compute_cache_get_stats (cache);
+      g_assert_cmpuint (stats->requests, ==, stats->hits + stats->misses);
+      g_assert_cmpuint (stats->requests, ==, requests);
+      g_assert_cmpuint (stats->misses, ==, stats->loads_ok + stats->loads_failed);
+      g_assert_cmpuint (stats->loads_failed, ==, failed);
+      g_assert_cmpuint (stats->invalidations, ==, invalidated);
+      g_assert_cmpuint (stats->evictions, >, 0);
+      g_assert_cmpuint (stats->load_time_us, ==, 0);
+      g_assert_cmpuint (stats->expirations, ==, 0);
+      left = stats->evictions + stats->invalidations + stats->replacements;
+      g_assert_cmpuint (stats->insertions, ==, left + nebula_compute_cache_get_n_entries (cache));
+    }
+}
+
 /* GVariant keys */
 
 static GObject *
@@ -1146,6 +1254,7 @@ main (int    argc,
   g_test_add_func ("/nebula/compute-cache/lock-free-hits/several-threads",
                    test_lock_free_hits_several_threads);
   g_test_add_func ("/nebula/compute-cache/lock-free-misses/counted", test_lock_free_misses_counted);
+  g_test_add_func ("/nebula/compute-cache/lock-free-hits/stats-threads", test_lock_free_stats_threads);
   g_test_add_func ("/nebula/compute-cache/variant/keys-by-value", test_variant_keys_by_value);
   g_test_add_func ("/nebula/compute-cache/variant/removed-keys", test_variant_removed_keys);
   g_test_add_func ("/nebula/compute-cache/variant/hash-equal", test_variant_hash_equal);
