@@ -121,10 +121,7 @@ multi_pool_try_record_shared (NebulaMultiPoolAllocator *self,
   if (G_UNLIKELY (mine->owner != self->serial || mine->cache.slot != nebula_stats_thread_slot))
     return FALSE;
 
-  if (allocated != 0)
-    nebula_stats_shard_add (mine->cache.shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (mine->cache.shard, 0, 1, 0, 0, freed);
+  nebula_stats_shard_add_one (mine->cache.shard, allocated, freed);
   return TRUE;
 }
 

@@ -187,6 +187,19 @@ nebula_stats_shard_add (NebulaStatsShard *shard,
 #undef NEBULA_STATS_LOAD
 }
 
+/* One allocation of @allocated bytes, or (@allocated 0) one free of @freed
+ * bytes: what the shard caches below record. */
+G_ALWAYS_INLINE static inline void
+nebula_stats_shard_add_one (NebulaStatsShard *shard,
+                            gsize             allocated,
+                            gsize             freed)
+{
+  if (allocated != 0)
+    nebula_stats_shard_add (shard, 1, 0, 0, allocated, 0);
+  else
+    nebula_stats_shard_add (shard, 0, 1, 0, 0, freed);
+}
+
 G_ALWAYS_INLINE static inline void
 nebula_stats_counters_record_shared (NebulaStatsCounters *counters,
                                      guint64              allocations,
@@ -253,10 +266,7 @@ nebula_stats_shard_cache_try_record (NebulaStatsCounters   *counters,
   if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
     return FALSE;
 
-  if (allocated != 0)
-    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  nebula_stats_shard_add_one (cache->shard, allocated, freed);
   return TRUE;
 }
 
@@ -317,10 +327,7 @@ nebula_stats_thread_cache_try_record (guint64 key,
   if (G_UNLIKELY (cache->key != key))
     return FALSE;
 
-  if (allocated != 0)
-    nebula_stats_shard_add (cache->shard, 1, 0, 0, allocated, 0);
-  else
-    nebula_stats_shard_add (cache->shard, 0, 1, 0, 0, freed);
+  nebula_stats_shard_add_one (cache->shard, allocated, freed);
   return TRUE;
 }
 
