@@ -418,8 +418,51 @@ magazines_reclaim (NebulaPoolAllocator *self)
  * and the error is reported only once a look after an empty reclaim found
  * nothing while no other thread held a batch. (A thread that holds one
  * puts it in its magazine within a few instructions; the wait is
- * bounded all the same.) */
+ * bounded all the same.)
+ *
+ * A budget's handlers run on the gathering thread, while it is counted
+ * (growth, in nebula_pool_take_shared()); one that allocates from the same
+ * pool gathers again, nested. So each thread keeps its gathers on a list
+ * (their frames, on its stack), and a gather compares the count with the
+ * calling thread's own other gathers of the pool, not with 0. */
 #define GATHER_WAITS 64
+
+typedef struct GatherFrame GatherFrame;
+struct GatherFrame
+{
+  NebulaPoolAllocator *pool;
+  GatherFrame         *outer;
+};
+
+static GPrivate gather_frames;
+
+static void
+gather_frame_push (GatherFrame         *frame,
+                   NebulaPoolAllocator *self)
+{
+  frame->pool = self;
+  frame->outer = g_private_get (&gather_frames);
+  g_private_set (&gather_frames, frame);
+}
+
+static void
+gather_frame_pop (GatherFrame *frame)
+{
+  g_private_set (&gather_frames, frame->outer);
+}
+
+/* The gathers of @self the calling thread has under way outside its
+ * innermost one (they are counted: budget handlers run during growth). */
+static guint
+gather_frames_outer (NebulaPoolAllocator *self)
+{
+  GatherFrame *frame = g_private_get (&gather_frames);
+  guint n = 0;
+
+  for (frame = frame != NULL ? frame->outer : NULL; frame != NULL; frame = frame->outer)
+    n += frame->pool == self;
+  return n;
+}
 
 static guint
 magazine_gather (NebulaPoolAllocator  *self,
@@ -453,8 +496,8 @@ magazine_gather (NebulaPoolAllocator  *self,
       __atomic_fetch_sub (&self->magazine_gatherers, 1, __ATOMIC_RELEASE);
       if (magazines_reclaim (self) == 0)
         {
-          settled = __atomic_load_n (&self->magazine_gatherers, __ATOMIC_ACQUIRE) == 0 ||
-                    waits++ >= GATHER_WAITS;
+          settled = __atomic_load_n (&self->magazine_gatherers, __ATOMIC_ACQUIRE) ==
+                    gather_frames_outer (self) || waits++ >= GATHER_WAITS;
           if (!settled)
             g_thread_yield ();
         }
@@ -477,8 +520,10 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
                                     GError              **error)
 {
   PoolEntry batch[128];
+  GatherFrame frame;
   gpointer block = NULL;
 
+  gather_frame_push (&frame, self);
   while (block == NULL)
     {
       guint n, room;
@@ -502,6 +547,7 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
 
       block = magazine_pop (self, magazine, size);
     }
+  gather_frame_pop (&frame);
   return block;
 }
 

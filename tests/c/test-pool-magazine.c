@@ -997,6 +997,71 @@ add_shared (const char *path,
   g_test_add_data_func (path, (gconstpointer) test, run_without_magazines);
 }
 
+/* A budget's handler that allocates from the pool whose growth it was
+ * told about: the nested request gathers while the outer one is still
+ * counted as gathering, is refused by the budget like the outer one, and
+ * both leave the pool usable and its counts exact. */
+typedef struct
+{
+  NebulaAllocator *pool;
+  guint            calls;
+  gint             nested_code;
+} NestedRequest;
+
+static void
+allocate_in_handler_cb (NebulaMemoryBudget *budget,
+                        guint64             requested,
+                        gpointer            data)
+{
+  NestedRequest *nested = data;
+  g_autoptr(GError) error = NULL;
+
+  nested->calls++;
+  g_assert_null (nebula_allocator_allocate (nested->pool, 16, 8, &error));
+  nested->nested_code = error != NULL ? error->code : -1;
+}
+
+static void
+test_budget_handler_allocates (void)
+{
+  g_autoptr(NebulaMemoryBudget) budget = nebula_memory_budget_new ("nested", 4096);
+  g_autoptr(NebulaPoolAllocator) pool = NULL;
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NestedRequest nested = { 0 };
+  g_autoptr(GPtrArray) blocks = g_ptr_array_new ();
+  gpointer block;
+
+  pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                         "block-size", (guint64) 16, "block-count", (guint64) 64,
+                         "max-block-count", (guint64) 100000, "thread-safe", TRUE,
+                         "budget", budget, NULL);
+  g_assert_no_error (error);
+  nested.pool = NEBULA_ALLOCATOR (pool);
+  g_signal_connect (budget, "limit-reached", G_CALLBACK (allocate_in_handler_cb), &nested);
+
+  while ((block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error)) != NULL)
+    g_ptr_array_add (blocks, block);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_clear_error (&error);
+  g_assert_cmpuint (nested.calls, >=, 1);
+  g_assert_cmpint (nested.nested_code, ==, NEBULA_ALLOCATOR_ERROR_BUDGET_EXCEEDED);
+  g_assert_cmpuint (blocks->len, ==, 4096 / 16);
+
+  for (guint i = 0; i < blocks->len; i++)
+    g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), blocks->pdata[i],
+                                                16, 8, &error));
+  g_assert_no_error (error);
+  block = nebula_allocator_allocate (NEBULA_ALLOCATOR (pool), 16, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (NEBULA_ALLOCATOR (pool), block, 16, 8, &error));
+
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (stats->allocations, ==, blocks->len + 1);
+  g_assert_cmpuint (stats->deallocations, ==, blocks->len + 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -1019,6 +1084,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/lean-path/checked", test_lean_path_checked);
   g_test_add_func ("/pool/magazine/lean-path/unchecked", test_lean_path_unchecked);
   g_test_add_func ("/pool/magazine/filled-blocks", test_filled_blocks);
+  g_test_add_func ("/pool/magazine/budget-handler-allocates", test_budget_handler_allocates);
   add_shared ("/pool/shared/cross-thread-frees", test_cross_thread_frees);
   add_shared ("/pool/shared/double-free-across-threads", test_double_free_across_threads);
   add_shared ("/pool/shared/thread-exit", test_thread_exit_returns_blocks);
