@@ -37,8 +37,10 @@
  * With [property@PoolAllocator:check-frees] (the default) the pool keeps one
  * byte per block that says whether it is allocated, so freeing a pointer that
  * is not the start of one of its blocks gives
- * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER and freeing a block twice gives
- * %NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE; in both cases nothing changes. The
+ * %NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, as does freeing a block the pool
+ * has not handed out since it was created or last reset, and freeing a
+ * block twice gives %NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE; in every case
+ * nothing changes. The
  * states are also checked against the free list, so a write into a freed
  * block that damages the list is reported as
  * %NEBULA_ALLOCATOR_ERROR_CORRUPTION and repaired instead of handing out
@@ -302,10 +304,13 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
   return TRUE;
 }
 
-/* A free of @ptr that the pool's marks refused: DOUBLE_FREE if @ptr is
- * the start of one of its blocks, else what nebula_pool_locate_block()
- * says (a thread-safe pool's inline check may also refuse a pointer that
- * a trim made foreign). Always FALSE, so that a free can end with it. */
+/* A free of @ptr that the pool's marks refused: INVALID_POINTER if @ptr
+ * is the start of a block of the never-used tail (the pool has not handed
+ * it out since it was created or last reset: a pointer it did not give),
+ * DOUBLE_FREE if it is the start of another of its blocks, else what
+ * nebula_pool_locate_block() says (a thread-safe pool's inline check may
+ * also refuse a pointer that a trim made foreign). Always FALSE, so that a
+ * free can end with it. */
 gboolean
 nebula_pool_report_double_free (NebulaPoolAllocator  *self,
                                 gconstpointer         ptr,
@@ -315,7 +320,20 @@ nebula_pool_report_double_free (NebulaPoolAllocator  *self,
   Slab *slab;
   gsize index;
 
-  if (nebula_pool_locate_block (self, ptr, size, &slab, &index, error))
+  if (!nebula_pool_locate_block (self, ptr, size, &slab, &index, error))
+    return FALSE;
+
+  if (index >= fresh_count (self, slab))
+    {
+      g_autofree char *why = g_strdup_printf ("is block %" G_GSIZE_FORMAT ", which this pool "
+                                              "has not handed out since it was created or "
+                                              "last reset",
+                                              slab->first + index);
+
+      nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, ptr, size,
+                                   why, error);
+    }
+  else
     nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
                                  "is not allocated: it was already freed (double free)", error);
   return FALSE;

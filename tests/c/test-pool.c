@@ -348,6 +348,71 @@ test_pool_double_free (void)
   check_double_free (growing, 20);
 }
 
+/* A free of a block the pool has not handed out since it was created or
+ * last reset (the never-used tail; a pointer kept across a reset) is a
+ * pointer the pool did not give: INVALID_POINTER, not a double free, and
+ * nothing changes. @tail: a block of the tail, counted from the first
+ * block handed out; @block: its number in the message, or NULL. */
+static void
+check_never_handed_out (NebulaPoolAllocator *pool,
+                        guint                tail,
+                        const char          *block)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  guint8 *a, *b;
+
+  a = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+
+  g_assert_false (nebula_allocator_deallocate (alloc, a + (gsize) tail * 64, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  assert_message_contains (error, "which this pool has not handed out since it was created or last reset");
+  if (block != NULL)
+    assert_message_contains (error, block);
+  g_clear_error (&error);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+
+  /* A pointer kept across a reset. */
+  nebula_allocator_reset (alloc);
+  g_assert_false (nebula_allocator_deallocate (alloc, a, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  assert_message_contains (error, "which this pool has not handed out");
+  g_clear_error (&error);
+
+  /* Still usable: a block comes back, and frees once. */
+  b = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+  g_assert_true (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
+  g_assert_no_error (error);
+  g_assert_false (nebula_allocator_deallocate (alloc, b, 64, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_clear_error (&error);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->deallocations, ==, 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
+static void
+test_pool_never_handed_out (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = nebula_pool_allocator_new (64, 32, &error);
+  g_autoptr(NebulaPoolAllocator) concurrent = new_pool (&error,
+                                                        "block-size", (guint64) 64,
+                                                        "block-count", (guint64) 1024,
+                                                        "thread-safe", TRUE,
+                                                        NULL);
+
+  g_assert_no_error (error);
+  check_never_handed_out (pool, 31, "is block 31,");
+  /* Past what a thread's magazine takes in one refill (at most 128
+   * blocks), inside the slab. */
+  check_never_handed_out (concurrent, 512, NULL);
+}
+
 static void
 test_pool_reallocate (void)
 {
@@ -488,9 +553,11 @@ test_pool_reset (void)
   g_assert_cmpuint (nebula_pool_allocator_get_n_slabs (pool), ==, 2);
   g_assert_false (nebula_allocator_owns (alloc, kept));
 
-  /* A block from before the reset is not allocated any more. */
+  /* A block from before the reset is not allocated any more: the pool
+   * has not handed it out since the reset. */
   g_assert_false (nebula_allocator_deallocate (alloc, kept, 24, 8, &error));
-  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  assert_message_contains (error, "is block 15, which this pool has not handed out since");
   g_clear_error (&error);
 
   stats = nebula_allocator_get_stats (alloc);
@@ -1345,6 +1412,7 @@ main (int   argc,
   g_test_add_func ("/nebula/pool/invalid-layout", test_pool_invalid_layout);
   g_test_add_func ("/nebula/pool/invalid-pointer", test_pool_invalid_pointer);
   g_test_add_func ("/nebula/pool/double-free", test_pool_double_free);
+  g_test_add_func ("/nebula/pool/never-handed-out", test_pool_never_handed_out);
   g_test_add_func ("/nebula/pool/reallocate", test_pool_reallocate);
   g_test_add_func ("/nebula/pool/growth", test_pool_growth);
   g_test_add_func ("/nebula/pool/reset", test_pool_reset);
