@@ -402,7 +402,8 @@ nebula_bump_thread_last (NebulaBumpAllocator *self)
  * With @counted (a constant: the allocator's counters are enabled, which
  * its initialization decides for good), the statistics too, and the step
  * declines when the shard the record keeps is not the thread's slot's
- * (the caller's general path then looks it up); without, none.
+ * (the caller's general path then looks it up); without, none. @unit (a
+ * constant): min-alloc-size is 1, so sizes need no rounding.
  * direct_max_size is read before the record is found (the compiler then
  * keeps the arguments where a tail call to the declined path wants
  * them): a caller reached the step through the direct path, which the
@@ -416,6 +417,7 @@ nebula_bump_thread_try_bump (NebulaBumpAllocator *self,
                              gsize                size,
                              gsize                alignment,
                              gboolean             counted,
+                             gboolean             unit,
                              guintptr            *start_out)
 {
   BumpThread *thread;
@@ -430,7 +432,7 @@ nebula_bump_thread_try_bump (NebulaBumpAllocator *self,
     return NULL;
 
   end = _nebula_bump_span (__atomic_load_n (&thread->cursor, __ATOMIC_RELAXED),
-                           self->min_alloc_size - 1, size, alignment, &start);
+                           unit ? 0 : self->min_alloc_size - 1, size, alignment, &start);
   if (G_UNLIKELY (end > (guintptr) __atomic_load_n (&thread->limit, __ATOMIC_RELAXED)))
     return NULL;
 
@@ -455,7 +457,7 @@ nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
                               gpointer            *out)
 {
   guintptr start;
-  BumpThread *thread = nebula_bump_thread_try_bump (self, size, alignment, FALSE, &start);
+  BumpThread *thread = nebula_bump_thread_try_bump (self, size, alignment, FALSE, FALSE, &start);
 
   if (G_UNLIKELY (thread == NULL))
     return FALSE;

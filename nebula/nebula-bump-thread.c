@@ -535,8 +535,8 @@ nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
  * request the slice cannot hold, or the first of the thread after it used
  * another allocator, takes the exported path: the vfunc finds the record
  * and takes a new slice (which may grow the allocator, charge a budget,
- * fail). The dispatch jumps to thread_alloc_all_counted() or
- * thread_alloc_all_uncounted(), one call level fewer
+ * fail). The dispatch jumps to one of the thread_alloc_all_*() functions,
+ * one call level fewer
  * than thread_direct_alloc(), which other callers may use. */
 static gpointer
 thread_direct_alloc (gpointer allocator,
@@ -577,42 +577,39 @@ thread_alloc_declined (gpointer   allocator,
 }
 
 /* The dispatch's jump targets, one per configuration of the statistics
- * (decided at initialization, for good), so that the step tests neither
- * whether they are kept nor anything it does not use; everything else
- * (a shard to look up included) takes thread_alloc_declined(), a tail
- * call, so that the step needs no frame. */
+ * and of min-alloc-size (decided at initialization, for good), so that
+ * the step tests neither whether statistics are kept nor anything it does
+ * not use, and rounds no size when min-alloc-size is 1 (the default);
+ * everything else (a shard to look up included) takes
+ * thread_alloc_declined(), a tail call, so that the step needs no
+ * frame. */
 G_ALWAYS_INLINE static inline gpointer
 thread_alloc_all_inline (gpointer   allocator,
                          gsize      size,
                          gsize      alignment,
                          GError   **error,
-                         gboolean   counted)
+                         gboolean   counted,
+                         gboolean   unit)
 {
   guintptr start;
 
-  if (G_UNLIKELY (nebula_bump_thread_try_bump (allocator, size, alignment, counted, &start) ==
-                  NULL))
+  if (G_UNLIKELY (nebula_bump_thread_try_bump (allocator, size, alignment, counted, unit,
+                                               &start) == NULL))
     return thread_alloc_declined (allocator, size, alignment, error);
   return (gpointer) start;
 }
 
-static gpointer
-thread_alloc_all_counted (gpointer   allocator,
-                          gsize      size,
-                          gsize      alignment,
-                          GError   **error)
-{
-  return thread_alloc_all_inline (allocator, size, alignment, error, TRUE);
-}
+#define DEFINE_THREAD_ALLOC_ALL(name, counted, unit)                                     \
+  static gpointer                                                                      \
+  name (gpointer allocator, gsize size, gsize alignment, GError **error)               \
+  {                                                                                    \
+    return thread_alloc_all_inline (allocator, size, alignment, error, counted, unit); \
+  }
 
-static gpointer
-thread_alloc_all_uncounted (gpointer   allocator,
-                            gsize      size,
-                            gsize      alignment,
-                            GError   **error)
-{
-  return thread_alloc_all_inline (allocator, size, alignment, error, FALSE);
-}
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_counted, TRUE, FALSE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_counted_unit, TRUE, TRUE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_uncounted, FALSE, FALSE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_uncounted_unit, FALSE, TRUE)
 
 static NebulaDirectResult
 thread_direct_dealloc (gpointer   allocator,
@@ -660,18 +657,18 @@ thread_dealloc_all (gpointer   allocator,
   return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error);
 }
 
-static const NebulaCoreDirect thread_direct_counted = {
-  thread_direct_alloc,
-  thread_direct_dealloc,
-  thread_alloc_all_counted,
-  thread_dealloc_all,
-};
-
-static const NebulaCoreDirect thread_direct_uncounted = {
-  thread_direct_alloc,
-  thread_direct_dealloc,
-  thread_alloc_all_uncounted,
-  thread_dealloc_all,
+/* Indexed by [counted][unit]. */
+static const NebulaCoreDirect thread_directs[2][2] = {
+  {
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_uncounted, thread_dealloc_all },
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_uncounted_unit,
+      thread_dealloc_all },
+  },
+  {
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_counted, thread_dealloc_all },
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_counted_unit,
+      thread_dealloc_all },
+  },
 };
 
 /* The DEBUG preset checks the quiescence rule: every allocation of a
@@ -762,8 +759,8 @@ nebula_bump_thread_publish (NebulaBumpAllocator *self)
       self->direct_max_size = self->max_capacity > self->capacity
         ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
         : NEBULA_MAX_FAST_SIZE;
-      nebula_allocator_core_set_direct (self, self->stats.enabled ? &thread_direct_counted
-                                                                  : &thread_direct_uncounted);
+      nebula_allocator_core_set_direct (self, &thread_directs[self->stats.enabled != 0]
+                                                             [self->min_alloc_size == 1]);
     }
 }
 
