@@ -179,9 +179,18 @@ struct _BumpThread
   NebulaStatsShardCache shard;
 };
 
-/* The record the calling thread used last: an allocator used in a loop
- * finds its own with one comparison. */
-extern __thread BumpThread *nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
+/* The record the calling thread used last and the id of its allocator
+ * (NebulaBumpAllocator.id, never 0 and never reused): an allocator used
+ * in a loop finds its own with one comparison of the thread-local id,
+ * which a finalized allocator's successor at the same address cannot
+ * match. Zero (no record) until the thread's first lookup. */
+typedef struct
+{
+  guint64     id;
+  BumpThread *thread;
+} BumpLastThread;
+
+extern __thread BumpLastThread nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
 
 gpointer          nebula_bump_thread_allocate          (NebulaBumpAllocator  *self,
                                                         gsize                 size,
@@ -357,15 +366,15 @@ block_span (NebulaBumpAllocator *self,
 
 /* The inline per-thread steps of a thread-safe allocator: the calling
  * thread's record (the last one it used), its slice, the statistics in
- * its shard. They serve the direct path (nebula-bump-thread.c) and may
- * serve a dispatch that reaches a thread-safe bump allocator before its
- * vtable: FALSE (nothing done) sends the request on, to the exported
- * path, which takes a new slice, finds the record of another allocator,
- * or handles the layout. Any bump allocator may be passed: the step
- * serves only a thread-safe one whose direct path is published (no
- * fills, memory tools or DEBUG check: nebula_bump_thread_publish()),
- * because direct_max_size is 0 in every other, and only a thread that
- * has a record for it. */
+ * its shard. They serve the direct path (nebula-bump-thread.c), and a
+ * caller must have reached the allocator through it (the published
+ * direct path orders the initialization before the step's reads):
+ * FALSE (nothing done) sends the request on, to the exported path,
+ * which takes a new slice, finds the record of another allocator, or
+ * handles the layout. The step serves only a thread-safe allocator whose
+ * direct path is published (no fills, memory tools or DEBUG check:
+ * nebula_bump_thread_publish()), because direct_max_size is 0 in every
+ * other, and only a thread that has a record for it. */
 
 /* The statistics of one allocation (@allocated bytes) or one free
  * (@freed bytes) by the calling thread, which owns @thread. */
@@ -383,35 +392,49 @@ nebula_bump_thread_count (NebulaBumpAllocator *self,
 static inline BumpThread *
 nebula_bump_thread_last (NebulaBumpAllocator *self)
 {
-  BumpThread *thread = nebula_bump_last_thread;
-
-  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+  if (G_UNLIKELY (nebula_bump_last_thread.id != self->id))
     return NULL;
-  return thread;
+  return nebula_bump_last_thread.thread;
 }
 
-/* The record first: a thread has one only after the allocator's
- * initialization, which wrote direct_max_size, happened before on it. A
- * slice of an earlier generation has no limit (NULL: end is at least 1),
- * which nebula_bump_thread_invalidate() stores, so the limit test alone
- * stands for the generation's. */
-static inline gboolean
-nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
-                              gsize                size,
-                              gsize                alignment,
-                              gpointer            *out)
+/* The inline step in the calling thread's slice: the block's start in
+ * *@start_out and the thread's record returned, or %NULL (nothing done).
+ * With @counted (a constant: the allocator's counters are enabled, which
+ * its initialization decides for good), the statistics too, and the step
+ * declines when the shard the record keeps is not the thread's slot's
+ * (the caller's general path then looks it up); without, none. @unit (a
+ * constant): min-alloc-size is 1, so sizes need no rounding.
+ * direct_max_size is read before the record is found (the compiler then
+ * keeps the arguments where a tail call to the declined path wants
+ * them): a caller reached the step through the direct path, which the
+ * initialization publishes (a release store, the dispatch's acquire
+ * load) after it wrote direct_max_size. A slice of an earlier generation
+ * has no limit (NULL: end is at least 1), which
+ * nebula_bump_thread_invalidate() stores, so the limit test alone stands
+ * for the generation's. */
+G_ALWAYS_INLINE static inline BumpThread *
+nebula_bump_thread_try_bump (NebulaBumpAllocator *self,
+                             gsize                size,
+                             gsize                alignment,
+                             gboolean             counted,
+                             gboolean             unit,
+                             guintptr            *start_out)
 {
-  BumpThread *thread = nebula_bump_thread_last (self);
+  BumpThread *thread;
   guintptr start, end;
 
-  if (G_UNLIKELY (thread == NULL ||
-                  _nebula_fast_layout_refused (size, alignment, self->direct_max_size)))
-    return FALSE;
+  if (G_UNLIKELY (_nebula_fast_layout_refused (size, alignment, self->direct_max_size) ||
+                  nebula_bump_last_thread.id != self->id))
+    return NULL;
+
+  thread = nebula_bump_last_thread.thread;
+  if (counted && G_UNLIKELY (thread->shard.slot != nebula_stats_thread_slot))
+    return NULL;
 
   end = _nebula_bump_span (__atomic_load_n (&thread->cursor, __ATOMIC_RELAXED),
-                           self->min_alloc_size - 1, size, alignment, &start);
+                           unit ? 0 : self->min_alloc_size - 1, size, alignment, &start);
   if (G_UNLIKELY (end > (guintptr) __atomic_load_n (&thread->limit, __ATOMIC_RELAXED)))
-    return FALSE;
+    return NULL;
 
   thread->last = (guint8 *) start;
   __atomic_store_n (&thread->cursor, (guint8 *) end, __ATOMIC_RELAXED);
@@ -419,6 +442,26 @@ nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
    * add folds away. */
   if (size == 0)
     __builtin_unreachable ();
+  if (counted)
+    nebula_stats_shard_add_one (thread->shard.shard, size, 0);
+  *start_out = start;
+  return thread;
+}
+
+/* The whole inline step, the statistics included whatever the
+ * configuration. */
+static inline gboolean
+nebula_bump_thread_try_alloc (NebulaBumpAllocator *self,
+                              gsize                size,
+                              gsize                alignment,
+                              gpointer            *out)
+{
+  guintptr start;
+  BumpThread *thread = nebula_bump_thread_try_bump (self, size, alignment, FALSE, FALSE, &start);
+
+  if (G_UNLIKELY (thread == NULL))
+    return FALSE;
+
   nebula_bump_thread_count (self, thread, size, 0);
   *out = (gpointer) start;
   return TRUE;

@@ -50,7 +50,15 @@ static void thread_records_free (gpointer data);
  * used (a GPtrArray). */
 static GPrivate thread_records = G_PRIVATE_INIT (thread_records_free);
 
-__thread BumpThread *nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
+__thread BumpLastThread nebula_bump_last_thread __attribute__ ((tls_model ("initial-exec")));
+
+static inline void
+set_last_thread (NebulaBumpAllocator *self,
+                 BumpThread          *thread)
+{
+  nebula_bump_last_thread.id = self != NULL ? self->id : 0;
+  nebula_bump_last_thread.thread = thread;
+}
 
 static inline guint8 *
 load_cursor (const BumpThread *thread)
@@ -149,7 +157,7 @@ thread_records_free (gpointer data)
     }
   nebula_mutex_unlock (&threads_lock);
 
-  nebula_bump_last_thread = NULL;
+  set_last_thread (NULL, NULL);
   g_ptr_array_free (records, TRUE);
 }
 
@@ -165,7 +173,7 @@ thread_lookup (NebulaBumpAllocator *self)
       g_private_set (&thread_records, records);
     }
 
-  nebula_bump_last_thread = NULL;
+  set_last_thread (NULL, NULL);
   for (guint i = records->len; i-- > 0;)
     {
       NebulaBumpAllocator *bump;
@@ -178,10 +186,10 @@ thread_lookup (NebulaBumpAllocator *self)
       if (bump == NULL)
         g_ptr_array_remove_index_fast (records, i);
       else if (bump == self)
-        nebula_bump_last_thread = thread;
+        set_last_thread (self, thread);
     }
-  if (nebula_bump_last_thread != NULL)
-    return nebula_bump_last_thread;
+  if (nebula_bump_last_thread.thread != NULL)
+    return nebula_bump_last_thread.thread;
 
   thread = g_new0 (BumpThread, 1);
   nebula_stats_shard_cache_init (&thread->shard);
@@ -192,7 +200,7 @@ thread_lookup (NebulaBumpAllocator *self)
   nebula_mutex_unlock (&threads_lock);
 
   g_ptr_array_add (records, thread);
-  nebula_bump_last_thread = thread;
+  set_last_thread (self, thread);
   return thread;
 }
 
@@ -200,9 +208,9 @@ thread_lookup (NebulaBumpAllocator *self)
 static inline BumpThread *
 thread_of (NebulaBumpAllocator *self)
 {
-  BumpThread *thread = nebula_bump_last_thread;
+  BumpThread *thread = nebula_bump_thread_last (self);
 
-  if (G_UNLIKELY (thread == NULL || __atomic_load_n (&thread->bump, __ATOMIC_RELAXED) != self))
+  if (G_UNLIKELY (thread == NULL))
     thread = thread_lookup (self);
 
   return thread;
@@ -527,7 +535,8 @@ nebula_bump_thread_invalidate (NebulaBumpAllocator *self)
  * request the slice cannot hold, or the first of the thread after it used
  * another allocator, takes the exported path: the vfunc finds the record
  * and takes a new slice (which may grow the allocator, charge a budget,
- * fail). The dispatch jumps to thread_alloc_all(), one call level fewer
+ * fail). The dispatch jumps to one of the thread_alloc_all_*() functions,
+ * one call level fewer
  * than thread_direct_alloc(), which other callers may use. */
 static gpointer
 thread_direct_alloc (gpointer allocator,
@@ -567,18 +576,40 @@ thread_alloc_declined (gpointer   allocator,
   return nebula_allocator_allocate_slow (self, size, alignment, error);
 }
 
-static gpointer
-thread_alloc_all (gpointer   allocator,
-                  gsize      size,
-                  gsize      alignment,
-                  GError   **error)
+/* The dispatch's jump targets, one per configuration of the statistics
+ * and of min-alloc-size (decided at initialization, for good), so that
+ * the step tests neither whether statistics are kept nor anything it does
+ * not use, and rounds no size when min-alloc-size is 1 (the default);
+ * everything else (a shard to look up included) takes
+ * thread_alloc_declined(), a tail call, so that the step needs no
+ * frame. */
+G_ALWAYS_INLINE static inline gpointer
+thread_alloc_all_inline (gpointer   allocator,
+                         gsize      size,
+                         gsize      alignment,
+                         GError   **error,
+                         gboolean   counted,
+                         gboolean   unit)
 {
-  gpointer ptr;
+  guintptr start;
 
-  if (G_LIKELY (nebula_bump_thread_try_alloc (allocator, size, alignment, &ptr)))
-    return ptr;
-  return thread_alloc_declined (allocator, size, alignment, error);
+  if (G_UNLIKELY (nebula_bump_thread_try_bump (allocator, size, alignment, counted, unit,
+                                               &start) == NULL))
+    return thread_alloc_declined (allocator, size, alignment, error);
+  return (gpointer) start;
 }
+
+#define DEFINE_THREAD_ALLOC_ALL(name, counted, unit)                                     \
+  static gpointer                                                                      \
+  name (gpointer allocator, gsize size, gsize alignment, GError **error)               \
+  {                                                                                    \
+    return thread_alloc_all_inline (allocator, size, alignment, error, counted, unit); \
+  }
+
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_counted, TRUE, FALSE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_counted_unit, TRUE, TRUE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_uncounted, FALSE, FALSE)
+DEFINE_THREAD_ALLOC_ALL (thread_alloc_all_uncounted_unit, FALSE, TRUE)
 
 static NebulaDirectResult
 thread_direct_dealloc (gpointer   allocator,
@@ -626,11 +657,18 @@ thread_dealloc_all (gpointer   allocator,
   return nebula_allocator_deallocate_slow (allocator, ptr, size, alignment, error);
 }
 
-static const NebulaCoreDirect thread_direct = {
-  thread_direct_alloc,
-  thread_direct_dealloc,
-  thread_alloc_all,
-  thread_dealloc_all,
+/* Indexed by [counted][unit]. */
+static const NebulaCoreDirect thread_directs[2][2] = {
+  {
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_uncounted, thread_dealloc_all },
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_uncounted_unit,
+      thread_dealloc_all },
+  },
+  {
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_counted, thread_dealloc_all },
+    { thread_direct_alloc, thread_direct_dealloc, thread_alloc_all_counted_unit,
+      thread_dealloc_all },
+  },
 };
 
 /* The DEBUG preset checks the quiescence rule: every allocation of a
@@ -721,7 +759,8 @@ nebula_bump_thread_publish (NebulaBumpAllocator *self)
       self->direct_max_size = self->max_capacity > self->capacity
         ? MIN (self->large_threshold, NEBULA_MAX_FAST_SIZE)
         : NEBULA_MAX_FAST_SIZE;
-      nebula_allocator_core_set_direct (self, &thread_direct);
+      nebula_allocator_core_set_direct (self, &thread_directs[self->stats.enabled != 0]
+                                                             [self->min_alloc_size == 1]);
     }
 }
 

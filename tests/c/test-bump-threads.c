@@ -616,6 +616,70 @@ test_debug_reset_from_budget_signal (void)
   g_assert_no_error (error);
 }
 
+/* The direct path comes in four variants, one per configuration of the
+ * statistics and of min-alloc-size (nebula-bump-thread.c): each places
+ * a thread's blocks exactly where a single-threaded allocator of the same
+ * configuration places them (one thread alone packs its slices, three of
+ * them here), and counts exactly what the exported path would. (The
+ * memory tools close the direct path and end each slice with a shorter
+ * redzone: there only the statistics are compared.) */
+static void
+test_direct_variants (void)
+{
+  gboolean same_places = !nebula_memory_tools_watching ();
+
+  for (guint v = 0; v < 4; v++)
+    {
+      gboolean counted = (v & 1) != 0;
+      guint64 min_alloc = (v & 2) != 0 ? 8 : 1;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaBumpAllocator) shared = NULL;
+      g_autoptr(NebulaBumpAllocator) plain = NULL;
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      guint8 *a0, *b0;
+      guint64 bytes = 16;
+      guint32 state = 5 + v;
+
+      shared = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                               "capacity", (guint64) 1 << 20, "thread-safe", TRUE,
+                               "track-stats", counted, "min-alloc-size", min_alloc, NULL);
+      g_assert_no_error (error);
+      plain = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                              "capacity", (guint64) 1 << 20, "track-stats", counted,
+                              "min-alloc-size", min_alloc, NULL);
+      g_assert_no_error (error);
+      /* Chunks start 16-byte aligned: positions are compared from here. */
+      a0 = nebula_allocator_allocate (NEBULA_ALLOCATOR (shared), 16, 16, &error);
+      b0 = nebula_allocator_allocate (NEBULA_ALLOCATOR (plain), 16, 16, &error);
+      g_assert_no_error (error);
+
+      for (guint i = 0; i < 2000; i++)
+        {
+          gsize size = 1 + (state = state * 1103515245 + 12345) % 40;
+          gsize alignment = (gsize) 1 << ((state = state * 1103515245 + 12345) >> 16) % 6;
+          guint8 *a = nebula_allocator_allocate (NEBULA_ALLOCATOR (shared), size, alignment,
+                                                 &error);
+          guint8 *b = nebula_allocator_allocate (NEBULA_ALLOCATOR (plain), size, alignment,
+                                                 &error);
+
+          g_assert_no_error (error);
+          g_assert_nonnull (a);
+          g_assert_nonnull (b);
+          g_assert_cmpuint ((guintptr) a % alignment, ==, 0);
+          if (same_places)
+            g_assert_cmpuint (a - a0, ==, b - b0);
+          bytes += size;
+        }
+
+      stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (shared));
+      g_assert_cmpuint (stats->allocations, ==, counted ? 2001 : 0);
+      g_assert_cmpuint (stats->bytes_in_use, ==, counted ? bytes : 0);
+      /* The statistics, and bytes-used. */
+      if (same_places)
+        test_assert_stats_equal (shared, plain);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -643,6 +707,7 @@ main (int   argc,
                    test_failed_restore_keeps_top);
   g_test_add_func ("/nebula/bump-threads/debug-reset-from-budget-signal",
                    test_debug_reset_from_budget_signal);
+  g_test_add_func ("/nebula/bump-threads/direct-variants", test_direct_variants);
 
   return g_test_run ();
 }
