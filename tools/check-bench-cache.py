@@ -70,6 +70,11 @@ def main():
         found = {row['policy'] for row in zipf if row['keys'] == api}
         if found != policies:
             failures.append(f'json: zipf rows for {api}: {sorted(found)}')
+    # The GVariant API's other shapes and its bound, each against the int API.
+    for name in ('variant-read', 'variant-newkey', 'variant-nolock'):
+        found = [row for row in zipf if row['keys'] == name]
+        if len(found) != 1 or (found[0]['status'] == 'ok' and not found[0].get('ratio_to_int_api', 0) > 0):
+            failures.append(f'json: zipf row {name}: {found}')
     if not zipf or zipf[0]['keys'] != 'baseline-lru':
         failures.append('json: the zipf baseline row is missing or not first')
     for row in zipf:
