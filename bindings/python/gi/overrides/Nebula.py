@@ -429,7 +429,15 @@ def context(name):
         Nebula.context_pop()
 
 
-__all__.append('context')
+def context_pop():
+    """Pop the innermost name pushed with ``context_push()`` on this
+    thread; ``RuntimeError`` when there is none (C asserts)."""
+    if Nebula.HAS_ERROR_CONTEXT and Nebula.context_get_path() is None:
+        raise RuntimeError('context_pop() without a matching context_push() on this thread')
+    Nebula.context_pop()
+
+
+__all__ += ['context', 'context_pop']
 
 
 class MemoryBudget(Nebula.MemoryBudget):
@@ -660,3 +668,34 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
 _wrap_methods(AsyncComputeCache, Nebula.AsyncComputeCache)
 AsyncComputeCache = override(AsyncComputeCache)
 __all__.append('AsyncComputeCache')
+
+
+# Benchmark -----------------------------------------------------------------
+
+def _range_checked_setter(introspected, name):
+    """set_<name>() raising ValueError outside the property's range, which
+    the C setter asserts."""
+    method = getattr(introspected, 'set_' + name)
+    pspec = introspected.find_property(name)
+
+    @functools.wraps(method)
+    def set_value(self, value):
+        if not pspec.minimum <= value <= pspec.maximum:
+            raise ValueError(f'{name} must be from {pspec.minimum} to {pspec.maximum}, '
+                             f'not {value}')
+        return method(self, value)
+    return set_value
+
+
+class Benchmark(Nebula.Benchmark):
+    """Times a workload on an allocator; its setters raise ``ValueError``
+    for a value outside the property's range."""
+
+    set_iterations = _range_checked_setter(Nebula.Benchmark, 'iterations')
+    set_threads = _range_checked_setter(Nebula.Benchmark, 'threads')
+    set_rounds = _range_checked_setter(Nebula.Benchmark, 'rounds')
+
+
+_wrap_methods(Benchmark, Nebula.Benchmark)
+Benchmark = override(Benchmark)
+__all__.append('Benchmark')
