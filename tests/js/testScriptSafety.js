@@ -76,6 +76,31 @@ const children = {
         Nebula.withContext('outer', () => assertEqual(Nebula.context_get_path(), 'outer'));
         assertEqual(Nebula.context_get_path(), null);
     },
+    // free() or unref() of a boxed value was a double free (glibc abort)
+    // when gjs freed it again.
+    'boxed-free'() {
+        const system = new Nebula.SystemAllocator();
+        const bench = Nebula.Benchmark.new(Nebula.Workload.SMALL_MIXED);
+        bench.set_rounds(1);
+        bench.set_iterations(10);
+        const boxed = [
+            [system.get_stats(), 'free'],
+            [new Nebula.ComputeCache({max_entries: 1}).get_stats(), 'free'],
+            [bench.run(system), 'free'],
+            [new Nebula.StackAllocator({capacity: 64}).mark(), 'free'],
+            [new Nebula.BumpAllocator({capacity: 64}).checkpoint(), 'free'],
+            [Nebula.ArenaBuffer.new(system, 8), 'unref'],
+        ];
+        for (const [value, method] of boxed) {
+            assertThrows(() => value[method](),
+                e => assert(e.message.includes('a script must not free it'), e.message));
+        }
+        const buffer = boxed[boxed.length - 1][0];
+        buffer.append_string('still usable');
+        assertEqual(buffer.finish_string(), 'still usable');
+        boxed.length = 0;
+        System.gc();
+    },
 };
 
 function runChild(name, env = {}) {
@@ -102,6 +127,7 @@ if (args[0] === '--child') {
         runChild('performance-deallocate'));
     test('item 12: memory utilities refuse bad addresses and lengths', () =>
         runChild('memory-utilities'));
+    test('boxed free() and unref() throw', () => runChild('boxed-free'));
     test('asserted values throw, under fatal-criticals', () =>
         runChild('asserted-values', {G_DEBUG: 'fatal-criticals'}));
     await run();

@@ -262,8 +262,37 @@ def child_asserted_values_raise():
     assert Nebula.context_get_path() is None
 
 
+def child_boxed_free_raises():
+    # free() or unref() of a boxed value was a double free (glibc abort)
+    # when Python freed it again.
+    system = Nebula.SystemAllocator()
+    bench = Nebula.Benchmark(workload=Nebula.Workload.SMALL_MIXED, rounds=1, iterations=10)
+    boxed = [
+        (system.get_stats(), 'free'),
+        (Nebula.ComputeCache(max_entries=1).get_stats(), 'free'),
+        (bench.run(system), 'free'),
+        (Nebula.StackAllocator(capacity=64).mark(), 'free'),
+        (Nebula.BumpAllocator(capacity=64).checkpoint(), 'free'),
+        (Nebula.ArenaBuffer.new(system, 8), 'unref'),
+    ]
+    for value, method in boxed:
+        try:
+            getattr(value, method)()
+        except RuntimeError as error:
+            assert 'a script must not free it' in str(error), error
+        else:
+            raise AssertionError(f'{type(value).__name__}.{method}() did not raise')
+    buffer = boxed[-1][0]
+    buffer.append(b'still usable')
+    assert buffer.finish_bytes().get_data() == b'still usable'
+    del boxed, buffer
+    import gc
+    gc.collect()
+
+
 CHILDREN = {
     'asserted-values-raise': child_asserted_values_raise,
+    'boxed-free-raises': child_boxed_free_raises,
     'system-view-past-block': child_system_view_past_block,
     'growing-bump-view-across-chunks': child_growing_bump_view_across_chunks,
     'memory-utilities-bad-addresses': child_memory_utilities_bad_addresses,
@@ -283,6 +312,9 @@ class ScriptSafetyTest(unittest.TestCase):
 
     def test_asserted_values_raise_under_fatal_criticals(self):
         self.run_child('asserted-values-raise', env={'G_DEBUG': 'fatal-criticals'})
+
+    def test_boxed_free_raises(self):
+        self.run_child('boxed-free-raises')
 
     def test_item10_system_view_past_the_block(self):
         self.run_child('system-view-past-block')

@@ -386,6 +386,23 @@ function _init() {
     // that throws completes its request with the error (gjs only logs what
     // a callback throws, and the request would wait for the garbage
     // collector).
+    // The boxed types' free() and unref() give back the memory gjs still
+    // owns and frees again at garbage collection: the scripts' double free.
+    for (const name of Object.getOwnPropertyNames(Nebula)) {
+        const type = Nebula[name];
+        if (typeof type !== 'function' || !type.prototype ||
+            type.prototype instanceof GObject.Object || type.prototype instanceof GLib.Error)
+            continue;
+        for (const method of ['free', 'unref']) {
+            if (typeof type.prototype[method] !== 'function')
+                continue;
+            type.prototype[method] = function () {
+                throw new Error(`Nebula.${name} is freed by gjs when it is garbage-collected: ` +
+                    'a script must not free it (a double free)');
+            };
+        }
+    }
+
     // Nothing to pop is an exception, not an assertion.
     const contextPop = Nebula.context_pop;
     Nebula.context_pop = function () {

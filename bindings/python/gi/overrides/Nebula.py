@@ -27,6 +27,7 @@ import re
 
 from gi.repository import GLib
 
+from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 
@@ -150,6 +151,20 @@ def _init_on_construction(self, **kwargs):
         self.init(None)
     except GLib.Error as error:
         raise _carry_detail(error)
+
+
+def _freed_by_python(self, *args):
+    raise RuntimeError(f'Nebula.{type(self).__name__} is freed by Python when its last '
+                       'reference goes: a script must not free it (a double free)')
+
+
+# The boxed types' free() and unref() give back the memory PyGObject still
+# owns and frees again later: the scripts' double free.
+for _info in _gi.Repository.get_default().get_infos('Nebula'):
+    if isinstance(_info, _gi.StructInfo):
+        for _method in _info.get_methods():
+            if _method.get_name() in ('free', 'unref'):
+                setattr(getattr(Nebula, _info.get_name()), _method.get_name(), _freed_by_python)
 
 
 # --- Allocator and AllocatorStats: conveniences shared by every allocator.
