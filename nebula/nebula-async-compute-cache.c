@@ -342,7 +342,8 @@ fail:
  *   %NEBULA_CACHE_ERROR_INVALID_KEY, or %NEBULA_CACHE_ERROR_FAILED when
  *   the compute function returned something other than an object or an
  *   error, dropped its task, or the request would have waited for the
- *   computation that made it
+ *   computation that made it, or when @result is not an unfinished result
+ *   of this cache's nebula_async_compute_cache_get_or_compute_async()
  */
 GObject *
 nebula_async_compute_cache_get_or_compute_finish (NebulaAsyncComputeCache  *self,
@@ -351,9 +352,20 @@ nebula_async_compute_cache_get_or_compute_finish (NebulaAsyncComputeCache  *self
                                                   GError                  **error)
 {
   g_return_val_if_fail (NEBULA_IS_ASYNC_COMPUTE_CACHE (self), NULL);
-  g_return_val_if_fail (g_task_is_valid (result, self), NULL);
-  g_return_val_if_fail (g_task_get_source_tag (G_TASK (result)) ==
-                        nebula_async_compute_cache_get_or_compute_async, NULL);
+  g_return_val_if_fail (G_IS_ASYNC_RESULT (result), NULL);
+
+  /* A script passes whatever result it holds: refuse, don't assert. */
+  if (!g_task_is_valid (result, self) ||
+      g_task_get_source_tag (G_TASK (result)) != nebula_async_compute_cache_get_or_compute_async ||
+      g_object_get_data (G_OBJECT (result), "nebula-finished") != NULL)
+    {
+      nebula_set_error (error, NEBULA_CACHE_ERROR, NEBULA_CACHE_ERROR_FAILED, NULL,
+                        "The result passed to get_or_compute_finish() is not an unfinished "
+                        "result of this cache's get_or_compute_async(): finish each request "
+                        "once, on the cache that started it");
+      return NULL;
+    }
+  g_object_set_data (G_OBJECT (result), "nebula-finished", GINT_TO_POINTER (TRUE));
 
   if (outcome != NULL)
     *outcome = GPOINTER_TO_INT (g_task_get_task_data (G_TASK (result)));

@@ -56,13 +56,62 @@ const children = {
         assert(Nebula.memory_copy(block + 8, block, 8));
         assert(Nebula.secure_zero(block, 16));
     },
+    // Run with G_DEBUG=fatal-criticals: each was a C assertion, so a
+    // SIGTRAP. Found by the script probe (HACKING.md).
+    'asserted-values'() {
+        const bench = Nebula.Benchmark.new(Nebula.Workload.SMALL_MIXED);
+        for (const [name, value] of [['threads', 0], ['threads', 1000], ['rounds', 0],
+            ['iterations', 0], ['iterations', 2 ** 63]]) {
+            assertThrows(() => bench[`set_${name}`](value), e => {
+                assert(e instanceof RangeError, `not a RangeError: ${e}`);
+                assert(e.message.includes(`NebulaBenchmark:${name}`), e.message);
+            });
+        }
+        bench.set_threads(2);
+        assertEqual(bench.get_threads(), 2);
+        if (Nebula.HAS_ERROR_CONTEXT) {
+            assertThrows(() => Nebula.context_pop(),
+                e => assert(e.message.includes('without a matching context_push()'), e.message));
+        }
+        Nebula.withContext('outer', () => assertEqual(Nebula.context_get_path(), 'outer'));
+        assertEqual(Nebula.context_get_path(), null);
+    },
+    // free() or unref() of a boxed value was a double free (glibc abort)
+    // when gjs freed it again.
+    'boxed-free'() {
+        const system = new Nebula.SystemAllocator();
+        const bench = Nebula.Benchmark.new(Nebula.Workload.SMALL_MIXED);
+        bench.set_rounds(1);
+        bench.set_iterations(10);
+        const boxed = [
+            [system.get_stats(), 'free'],
+            [new Nebula.ComputeCache({max_entries: 1}).get_stats(), 'free'],
+            [bench.run(system), 'free'],
+            [new Nebula.StackAllocator({capacity: 64}).mark(), 'free'],
+            [new Nebula.BumpAllocator({capacity: 64}).checkpoint(), 'free'],
+            [Nebula.ArenaBuffer.new(system, 8), 'unref'],
+        ];
+        for (const [value, method] of boxed) {
+            assertThrows(() => value[method](),
+                e => assert(e.message.includes('a script must not free it'), e.message));
+        }
+        const buffer = boxed[boxed.length - 1][0];
+        buffer.append_string('still usable');
+        assertEqual(buffer.finish_string(), 'still usable');
+        boxed.length = 0;
+        System.gc();
+    },
 };
 
-function runChild(name) {
+function runChild(name, env = {}) {
     const file = GLib.filename_from_uri(import.meta.url)[0];
     const gjs = GLib.file_read_link('/proc/self/exe');
-    const proc = Gio.Subprocess.new([gjs, '-m', file, '--child', name],
-        Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE);
+    const launcher = new Gio.SubprocessLauncher({
+        flags: Gio.SubprocessFlags.STDOUT_PIPE | Gio.SubprocessFlags.STDERR_PIPE,
+    });
+    for (const [variable, value] of Object.entries(env))
+        launcher.setenv(variable, value, true);
+    const proc = launcher.spawnv([gjs, '-m', file, '--child', name]);
     const [, , stderr] = proc.communicate_utf8(null, null);
     assert(!proc.get_if_signaled(),
         `the child was killed by signal ${proc.get_if_signaled() ? proc.get_term_sig() : 0}: ${stderr}`);
@@ -78,5 +127,8 @@ if (args[0] === '--child') {
         runChild('performance-deallocate'));
     test('item 12: memory utilities refuse bad addresses and lengths', () =>
         runChild('memory-utilities'));
+    test('boxed free() and unref() throw', () => runChild('boxed-free'));
+    test('asserted values throw, under fatal-criticals', () =>
+        runChild('asserted-values', {G_DEBUG: 'fatal-criticals'}));
     await run();
 }

@@ -373,6 +373,34 @@ class AsyncMainLoopTest(unittest.TestCase):
         self.assertIn('dropped its task without returning it', error.message)
         self.assertEqual(cache.get_n_flights(), 0)
 
+    def test_finish_with_a_foreign_or_finished_result_raises(self):
+        # Each was a CRITICAL (fatal under G_DEBUG=fatal-criticals) and a
+        # None without an exception.
+        cache = Nebula.AsyncComputeCache()
+        other = Nebula.AsyncComputeCache()
+        results = []
+
+        def done(source, result):
+            results.append(result)
+            self.loop.quit()
+        cache.get_or_compute_async('k', lambda key, cancellable, task:
+                                   task.return_value(make_value(1)), None, done)
+        self.run_loop()
+        result = results[0]
+        foreign = Gio.Task.new(cache, None, None)
+        for name, source, bad in (('other cache', other, result),
+                                  ('task of another call', cache, foreign)):
+            with self.subTest(name):
+                with self.assertRaises(GLib.Error) as cm:
+                    source.get_or_compute_finish(bad)
+                self.assertEqual(cm.exception.code, int(E.FAILED))
+                self.assertIn('not an unfinished result', cm.exception.message)
+        value, outcome = cache.get_or_compute_finish(result)
+        self.assertEqual((value.number, outcome), (1, Outcome.COMPUTED))
+        with self.assertRaises(GLib.Error) as cm:
+            cache.get_or_compute_finish(result)
+        self.assertIn('finish each request once', cm.exception.message)
+
     def test_wrong_completions_are_failed(self):
         completions = {
             'boolean': lambda task: task.return_boolean(True),

@@ -235,7 +235,64 @@ def child_fuzz(seed, steps):
     print(f'fuzz seed {seed}: {total}')
 
 
+def child_asserted_values_raise():
+    # Run with G_DEBUG=fatal-criticals: each was a C assertion, so a
+    # SIGTRAP. Found by the script probe (HACKING.md).
+    bench = Nebula.Benchmark.new(Nebula.Workload.SMALL_MIXED)
+    for name, value in (('threads', 0), ('threads', 1000), ('rounds', 0),
+                        ('iterations', 0), ('iterations', 2**64 - 1)):
+        try:
+            getattr(bench, 'set_' + name)(value)
+        except ValueError as error:
+            assert f'{name} must be from 1 to' in str(error), error
+        else:
+            raise AssertionError(f'set_{name}({value}) did not raise')
+    assert (bench.get_threads(), bench.get_rounds()) != (0, 0)
+    bench.set_threads(2)
+    assert bench.get_threads() == 2
+    if Nebula.HAS_ERROR_CONTEXT:
+        try:
+            Nebula.context_pop()
+        except RuntimeError as error:
+            assert 'without a matching context_push()' in str(error), error
+        else:
+            raise AssertionError('context_pop() with nothing pushed did not raise')
+    Nebula.context_push('outer')
+    Nebula.context_pop()
+    assert Nebula.context_get_path() is None
+
+
+def child_boxed_free_raises():
+    # free() or unref() of a boxed value was a double free (glibc abort)
+    # when Python freed it again.
+    system = Nebula.SystemAllocator()
+    bench = Nebula.Benchmark(workload=Nebula.Workload.SMALL_MIXED, rounds=1, iterations=10)
+    boxed = [
+        (system.get_stats(), 'free'),
+        (Nebula.ComputeCache(max_entries=1).get_stats(), 'free'),
+        (bench.run(system), 'free'),
+        (Nebula.StackAllocator(capacity=64).mark(), 'free'),
+        (Nebula.BumpAllocator(capacity=64).checkpoint(), 'free'),
+        (Nebula.ArenaBuffer.new(system, 8), 'unref'),
+    ]
+    for value, method in boxed:
+        try:
+            getattr(value, method)()
+        except RuntimeError as error:
+            assert 'a script must not free it' in str(error), error
+        else:
+            raise AssertionError(f'{type(value).__name__}.{method}() did not raise')
+    buffer = boxed[-1][0]
+    buffer.append(b'still usable')
+    assert buffer.finish_bytes().get_data() == b'still usable'
+    del boxed, buffer
+    import gc
+    gc.collect()
+
+
 CHILDREN = {
+    'asserted-values-raise': child_asserted_values_raise,
+    'boxed-free-raises': child_boxed_free_raises,
     'system-view-past-block': child_system_view_past_block,
     'growing-bump-view-across-chunks': child_growing_bump_view_across_chunks,
     'memory-utilities-bad-addresses': child_memory_utilities_bad_addresses,
@@ -244,13 +301,20 @@ CHILDREN = {
 
 
 class ScriptSafetyTest(unittest.TestCase):
-    def run_child(self, *args, timeout=60):
+    def run_child(self, *args, timeout=60, env=None):
         result = subprocess.run([sys.executable, os.path.abspath(__file__), '--child', *args],
-                                capture_output=True, text=True, timeout=timeout)
+                                capture_output=True, text=True, timeout=timeout,
+                                env=None if env is None else {**os.environ, **env})
         self.assertGreaterEqual(result.returncode, 0,
                                 f'killed by signal {-result.returncode}\n{result.stderr}')
         self.assertEqual(result.returncode, 0, result.stderr)
         return result
+
+    def test_asserted_values_raise_under_fatal_criticals(self):
+        self.run_child('asserted-values-raise', env={'G_DEBUG': 'fatal-criticals'})
+
+    def test_boxed_free_raises(self):
+        self.run_child('boxed-free-raises')
 
     def test_item10_system_view_past_the_block(self):
         self.run_child('system-view-past-block')

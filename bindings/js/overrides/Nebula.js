@@ -323,6 +323,24 @@ function getOrCompute(cache, key, func, cancellable = null) {
     });
 }
 
+// What the C setter asserts, thrown as a RangeError: a value outside the
+// property's range.
+function rangeCheckedSetter(type, name) {
+    const setter = type.prototype[`set_${name}`];
+    const pspec = GObject.Object.find_property.call(type, name);
+    return function (value) {
+        const checked = new GObject.Value();
+        checked.init(pspec.value_type);
+        if (pspec.value_type === GObject.TYPE_UINT64)
+            checked.set_uint64(value);
+        else
+            checked.set_uint(value);
+        if (GObject.param_value_validate(pspec, checked))
+            throw new RangeError(`${name} ${value} is out of the range of ${type.$gtype.name}:${name}`);
+        return setter.call(this, value);
+    };
+}
+
 // Methods, for the same functions: bump.withScope(fn),
 // stack.withFrame(fn, options), allocator.view(address, size),
 // cache.getOrCompute(key, func).
@@ -368,6 +386,33 @@ function _init() {
     // that throws completes its request with the error (gjs only logs what
     // a callback throws, and the request would wait for the garbage
     // collector).
+    // The boxed types' free() and unref() give back the memory gjs still
+    // owns and frees again at garbage collection: the scripts' double free.
+    for (const name of Object.getOwnPropertyNames(Nebula)) {
+        const type = Nebula[name];
+        if (typeof type !== 'function' || !type.prototype ||
+            type.prototype instanceof GObject.Object || type.prototype instanceof GLib.Error)
+            continue;
+        for (const method of ['free', 'unref']) {
+            if (typeof type.prototype[method] !== 'function')
+                continue;
+            type.prototype[method] = function () {
+                throw new Error(`Nebula.${name} is freed by gjs when it is garbage-collected: ` +
+                    'a script must not free it (a double free)');
+            };
+        }
+    }
+
+    // Nothing to pop is an exception, not an assertion.
+    const contextPop = Nebula.context_pop;
+    Nebula.context_pop = function () {
+        if (Nebula.HAS_ERROR_CONTEXT && Nebula.context_get_path() === null)
+            throw new Error('context_pop() without a matching context_push() on this thread');
+        contextPop();
+    };
+    for (const name of ['iterations', 'threads', 'rounds'])
+        Nebula.Benchmark.prototype[`set_${name}`] = rangeCheckedSetter(Nebula.Benchmark, name);
+
     const getOrComputeAsync = Nebula.AsyncComputeCache.prototype.get_or_compute_async;
     Nebula.AsyncComputeCache.prototype.get_or_compute_async = function (key, func, ...rest) {
         return getOrComputeAsync.call(this, cacheKey(key),

@@ -27,6 +27,7 @@ import re
 
 from gi.repository import GLib
 
+from .. import _gi
 from ..module import get_introspection_module
 from ..overrides import override
 
@@ -150,6 +151,20 @@ def _init_on_construction(self, **kwargs):
         self.init(None)
     except GLib.Error as error:
         raise _carry_detail(error)
+
+
+def _freed_by_python(self, *args):
+    raise RuntimeError(f'Nebula.{type(self).__name__} is freed by Python when its last '
+                       'reference goes: a script must not free it (a double free)')
+
+
+# The boxed types' free() and unref() give back the memory PyGObject still
+# owns and frees again later: the scripts' double free.
+for _info in _gi.Repository.get_default().get_infos('Nebula'):
+    if isinstance(_info, _gi.StructInfo):
+        for _method in _info.get_methods():
+            if _method.get_name() in ('free', 'unref'):
+                setattr(getattr(Nebula, _info.get_name()), _method.get_name(), _freed_by_python)
 
 
 # --- Allocator and AllocatorStats: conveniences shared by every allocator.
@@ -429,7 +444,15 @@ def context(name):
         Nebula.context_pop()
 
 
-__all__.append('context')
+def context_pop():
+    """Pop the innermost name pushed with ``context_push()`` on this
+    thread; ``RuntimeError`` when there is none (C asserts)."""
+    if Nebula.HAS_ERROR_CONTEXT and Nebula.context_get_path() is None:
+        raise RuntimeError('context_pop() without a matching context_push() on this thread')
+    Nebula.context_pop()
+
+
+__all__ += ['context', 'context_pop']
 
 
 class MemoryBudget(Nebula.MemoryBudget):
@@ -660,3 +683,34 @@ class AsyncComputeCache(Nebula.AsyncComputeCache):
 _wrap_methods(AsyncComputeCache, Nebula.AsyncComputeCache)
 AsyncComputeCache = override(AsyncComputeCache)
 __all__.append('AsyncComputeCache')
+
+
+# Benchmark -----------------------------------------------------------------
+
+def _range_checked_setter(introspected, name):
+    """set_<name>() raising ValueError outside the property's range, which
+    the C setter asserts."""
+    method = getattr(introspected, 'set_' + name)
+    pspec = introspected.find_property(name)
+
+    @functools.wraps(method)
+    def set_value(self, value):
+        if not pspec.minimum <= value <= pspec.maximum:
+            raise ValueError(f'{name} must be from {pspec.minimum} to {pspec.maximum}, '
+                             f'not {value}')
+        return method(self, value)
+    return set_value
+
+
+class Benchmark(Nebula.Benchmark):
+    """Times a workload on an allocator; its setters raise ``ValueError``
+    for a value outside the property's range."""
+
+    set_iterations = _range_checked_setter(Nebula.Benchmark, 'iterations')
+    set_threads = _range_checked_setter(Nebula.Benchmark, 'threads')
+    set_rounds = _range_checked_setter(Nebula.Benchmark, 'rounds')
+
+
+_wrap_methods(Benchmark, Nebula.Benchmark)
+Benchmark = override(Benchmark)
+__all__.append('Benchmark')
