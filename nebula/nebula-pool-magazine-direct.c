@@ -275,14 +275,29 @@ lean_record_free_slow (NebulaPoolAllocator *self,
   return TRUE;
 }
 
+/* The statistics of a request served from @magazine: FALSE when the
+ * thread's shard is not the one it keeps. @counted (a constant): whether
+ * the pool keeps statistics, tested when the path is chosen. */
+G_ALWAYS_INLINE static inline gboolean
+lean_try_record (PoolMagazine *magazine,
+                 gsize         allocated,
+                 gsize         freed,
+                 gboolean      counted)
+{
+  return !counted ||
+         nebula_stats_shard_cache_try_record_enabled (&magazine->shard, allocated, freed);
+}
+
 /* The bodies of the lean entry points, made for each value of
- * check-frees (@checked, a constant) so that neither tests it. */
+ * check-frees (@checked) and of track-stats (@counted), constants, so
+ * that none tests them. */
 G_ALWAYS_INLINE static inline gpointer
 lean_alloc (gpointer   allocator,
             gsize      size,
             gsize      alignment,
             GError   **error,
-            gboolean   checked)
+            gboolean   checked,
+            gboolean   counted)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -292,8 +307,7 @@ lean_alloc (gpointer   allocator,
                 (magazine = magazine_lean_open (self)) != NULL &&
                 magazine_lean_take (self, magazine, &block, checked)))
     {
-      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
-                                                            size, 0)))
+      if (G_UNLIKELY (!lean_try_record (magazine, size, 0, counted)))
         return lean_record_allocation_slow (self, magazine, size, block);
       return block;
     }
@@ -306,7 +320,8 @@ lean_dealloc (gpointer   allocator,
               gsize      size,
               gsize      alignment,
               GError   **error,
-              gboolean   checked)
+              gboolean   checked,
+              gboolean   counted)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -315,8 +330,7 @@ lean_dealloc (gpointer   allocator,
   if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
                 (magazine = magazine_lean_give (self, ptr, &refused, checked)) != NULL))
     {
-      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard, 0,
-                                                            size)))
+      if (G_UNLIKELY (!lean_try_record (magazine, 0, size, counted)))
         return lean_record_free_slow (self, magazine, size);
       return TRUE;
     }
@@ -327,23 +341,37 @@ lean_dealloc (gpointer   allocator,
 
 /* A lean direct path: the magazines' own direct steps for other callers,
  * the lean entry points for the wrappers. */
-#define LEAN_DIRECT_DEFINE(name, checked)                                                   \
+#define LEAN_DIRECT_DEFINE(name, checked, counted)                                          \
   static gpointer name##_alloc_all (gpointer self, gsize size, gsize alignment,             \
                                     GError **error)                                         \
   {                                                                                         \
-    return lean_alloc (self, size, alignment, error, checked);                              \
+    return lean_alloc (self, size, alignment, error, checked, counted);                     \
   }                                                                                         \
   static gboolean name##_dealloc_all (gpointer self, gpointer ptr, gsize size,              \
                                       gsize alignment, GError **error)                      \
   {                                                                                         \
-    return lean_dealloc (self, ptr, size, alignment, error, checked);                       \
+    return lean_dealloc (self, ptr, size, alignment, error, checked, counted);              \
   }                                                                                         \
   static const NebulaCoreDirect name##_direct = {                                           \
     magazine_direct_alloc, magazine_direct_dealloc, name##_alloc_all, name##_dealloc_all,   \
   }
 
-LEAN_DIRECT_DEFINE (lean_checked, TRUE);
-LEAN_DIRECT_DEFINE (lean_unchecked, FALSE);
+LEAN_DIRECT_DEFINE (lean_checked, TRUE, TRUE);
+LEAN_DIRECT_DEFINE (lean_unchecked, FALSE, TRUE);
+LEAN_DIRECT_DEFINE (lean_checked_uncounted, TRUE, FALSE);
+LEAN_DIRECT_DEFINE (lean_unchecked_uncounted, FALSE, FALSE);
+
+/* The lean path for @self's check-frees and track-stats. */
+static const NebulaCoreDirect *
+lean_direct (NebulaPoolAllocator *self)
+{
+  static const NebulaCoreDirect *const paths[2][2] = {
+    { &lean_unchecked_uncounted_direct, &lean_unchecked_direct },
+    { &lean_checked_uncounted_direct, &lean_checked_direct },
+  };
+
+  return paths[!!self->check_frees][self->stats.enabled];
+}
 
 /* Whether @self's magazines take the lean steps (its blocks need no
  * preparation: no alloc-fill or free-fill, no memory tool watching). */
@@ -361,8 +389,7 @@ void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
   if (nebula_pool_magazines_lean (self))
-    nebula_allocator_core_set_direct (self, self->check_frees ? &lean_checked_direct
-                                                              : &lean_unchecked_direct);
+    nebula_allocator_core_set_direct (self, lean_direct (self));
   else if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
   else if (self->config.thread_safe)
