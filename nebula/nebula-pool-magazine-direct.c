@@ -254,38 +254,18 @@ NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dea
  * call in a tail position or off the common path, the common path keeps
  * no frame. */
 
-/* The statistics of a request served, when the thread's shard is not the
- * one its magazine keeps: the request's result, for a tail call. */
-static G_NO_INLINE gpointer
-lean_record_allocation_slow (NebulaPoolAllocator *self,
-                             PoolMagazine        *magazine,
-                             gsize                size,
-                             gpointer             block)
+/* The statistics of a request served from @magazine, the magazine in
+ * the pool's slot, whose shard is the thread's (recent_keep() in
+ * nebula-pool-magazine.c). @counted (a constant): whether the pool keeps
+ * statistics, tested when the path is chosen. */
+G_ALWAYS_INLINE static inline void
+lean_record (PoolMagazine *magazine,
+             gsize         allocated,
+             gsize         freed,
+             gboolean      counted)
 {
-  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, size, 0);
-  return block;
-}
-
-static G_NO_INLINE gboolean
-lean_record_free_slow (NebulaPoolAllocator *self,
-                       PoolMagazine        *magazine,
-                       gsize                size)
-{
-  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, 0, size);
-  return TRUE;
-}
-
-/* The statistics of a request served from @magazine: FALSE when the
- * thread's shard is not the one it keeps. @counted (a constant): whether
- * the pool keeps statistics, tested when the path is chosen. */
-G_ALWAYS_INLINE static inline gboolean
-lean_try_record (PoolMagazine *magazine,
-                 gsize         allocated,
-                 gsize         freed,
-                 gboolean      counted)
-{
-  return !counted ||
-         nebula_stats_shard_cache_try_record_enabled (&magazine->shard, allocated, freed);
+  if (counted)
+    nebula_stats_shard_add_one (magazine->shard.shard, allocated, freed);
 }
 
 /* The bodies of the lean entry points, made for each value of
@@ -307,8 +287,7 @@ lean_alloc (gpointer   allocator,
                 (magazine = magazine_lean_open (self)) != NULL &&
                 magazine_lean_take (self, magazine, &block, checked)))
     {
-      if (G_UNLIKELY (!lean_try_record (magazine, size, 0, counted)))
-        return lean_record_allocation_slow (self, magazine, size, block);
+      lean_record (magazine, size, 0, counted);
       return block;
     }
   return nebula_allocator_allocate_slow (self, size, alignment, error);
@@ -330,8 +309,7 @@ lean_dealloc (gpointer   allocator,
   if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
                 (magazine = magazine_lean_give (self, ptr, &refused, checked)) != NULL))
     {
-      if (G_UNLIKELY (!lean_try_record (magazine, 0, size, counted)))
-        return lean_record_free_slow (self, magazine, size);
+      lean_record (magazine, 0, size, counted);
       return TRUE;
     }
   if (G_UNLIKELY (refused))

@@ -157,6 +157,21 @@ recent_clear (void)
       nebula_pool_recent_magazines[i] = &no_magazine;
 }
 
+/* Puts @magazine in @self's slot with its statistics shard the thread's,
+ * so that the lean paths (nebula-pool-magazine-direct.c) record into it
+ * without comparing the thread's statistics slot with the one it was
+ * found under: the slot changes only when the thread gives it back, and
+ * then nebula-stats.c calls recent_clear() (set in magazines_init_fence()).
+ * A thread beyond the last statistics slot keeps nothing in the slot: its
+ * requests take the full path, which counts in the overflow shard. */
+static void
+recent_keep (NebulaPoolAllocator *self,
+             PoolMagazine        *magazine)
+{
+  if (!self->stats.enabled || nebula_stats_shard_cache_fill (&self->stats, &magazine->shard))
+    recent_set (self, magazine);
+}
+
 /* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
  * above) is Dekker's handshake: the owner stores busy, then loads
  * reclaim; the reclaiming thread stores reclaim, then loads busy. Each
@@ -194,6 +209,7 @@ full_fence (void)
 static gpointer
 magazines_init_fence (gpointer data)
 {
+  nebula_stats_set_slot_release_notify (recent_clear);
 #if defined(__linux__) && defined(SYS_membarrier)
   if (syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
     return GINT_TO_POINTER (1);
@@ -313,7 +329,7 @@ nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
     }
   if (found != NULL)
     {
-      recent_set (self, found);
+      recent_keep (self, found);
       return found;
     }
 
@@ -328,7 +344,7 @@ nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
   unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
-  recent_set (self, magazine);
+  recent_keep (self, magazine);
   return magazine;
 }
 

@@ -245,6 +245,20 @@ nebula_stats_shard_cache_init (NebulaStatsShardCache *cache)
   cache->slot = G_MAXUINT;
 }
 
+/* Makes @cache keep the calling thread's shard of @counters (enabled):
+ * FALSE, and none kept, for counters that are not thread-safe or a
+ * thread beyond the last slot. */
+gboolean nebula_stats_shard_cache_fill (NebulaStatsCounters   *counters,
+                                        NebulaStatsShardCache *cache);
+
+/* @notify runs in a thread that gives its statistics slot back (at its
+ * exit), after it did: from then on nebula_stats_thread_slot differs
+ * from the slot of every cache the thread filled. For a caller that
+ * records into caches it filled without comparing the slot each time (a
+ * thread-safe pool's lean path): it forgets them. One notify for the
+ * process, set once. */
+void nebula_stats_set_slot_release_notify (void (*notify) (void));
+
 void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
                                            NebulaStatsShardCache *cache,
                                            gsize                  allocated,
