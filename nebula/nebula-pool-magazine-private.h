@@ -23,7 +23,9 @@ typedef struct
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
-  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool */
+  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool; the
+                                     * thread's current one while the magazine is in
+                                     * the pool's slot (recent_keep()) */
   guint                n;           /* blocks in @entries */
   PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;

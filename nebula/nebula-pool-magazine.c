@@ -68,7 +68,12 @@
  * Statistics: each magazine counts the blocks its thread took and gave
  * back (single-writer atomic stores); the pool's in-use count is the shared
  * counter plus the sum of the magazines' differences. Budgets are charged
- * per slab, so the blocks cached per thread are charged once.
+ * per slab, so the blocks cached per thread are charged once. The
+ * statistics go to the thread's shard, which the magazine keeps; the
+ * lean paths trust it without comparing the thread's statistics slot,
+ * because a magazine is put in the pool's slot only with its shard
+ * current and every slot is cleared when the thread gives its
+ * statistics slot back (recent_keep()).
  *
  * A thread-safe pool without magazines (magazine_size 0) still gives each
  * thread a record, a magazine that caches nothing: its direct path
