@@ -134,6 +134,7 @@ static void
 release_slot (gpointer data)
 {
   guint slot = GPOINTER_TO_UINT (data) - 1;
+  void (*notify) (void);
 
   __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
                       __ATOMIC_RELEASE);
@@ -143,14 +144,16 @@ release_slot (gpointer data)
   nebula_stats_thread_slot = 0;
   nebula_stats_thread_cache.key = 0;
 
-  if (slot_release_notify != NULL)
-    slot_release_notify ();
+  /* Atomic: set by one thread while others may be exiting. */
+  notify = __atomic_load_n (&slot_release_notify, __ATOMIC_ACQUIRE);
+  if (notify != NULL)
+    notify ();
 }
 
 void
 nebula_stats_set_slot_release_notify (void (*notify) (void))
 {
-  slot_release_notify = notify;
+  __atomic_store_n (&slot_release_notify, notify, __ATOMIC_RELEASE);
 }
 
 static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);
