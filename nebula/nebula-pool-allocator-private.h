@@ -116,7 +116,6 @@ struct _NebulaPoolAllocator
   guint                  magazine_size;        /* 0: none, every call takes the shared list */
   guint                  magazine_limit;       /* atomic; blocks a magazine may keep (halved by each reclaim) */
   guint                  magazine_quiet;       /* atomic; refills without a reclaim since the limit fell */
-  guint                  magazine_generation;  /* atomic; each reset and flush request changes it */
   guint                  magazine_resets;      /* atomic; each reset changes it */
   guint                  magazine_slot;        /* its slot in each thread's recent magazines */
   /* Thread-safe with check-frees: log2 of the bytes between two blocks'

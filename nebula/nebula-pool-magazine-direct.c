@@ -254,35 +254,30 @@ NEBULA_CORE_DIRECT_DEFINE (shared, shared_direct_alloc_inline, shared_direct_dea
  * call in a tail position or off the common path, the common path keeps
  * no frame. */
 
-/* The statistics of a request served, when the thread's shard is not the
- * one its magazine keeps: the request's result, for a tail call. */
-static G_NO_INLINE gpointer
-lean_record_allocation_slow (NebulaPoolAllocator *self,
-                             PoolMagazine        *magazine,
-                             gsize                size,
-                             gpointer             block)
+/* The statistics of a request served from @magazine, the magazine in
+ * the pool's slot, whose shard is the thread's (recent_keep() in
+ * nebula-pool-magazine.c). @counted (a constant): whether the pool keeps
+ * statistics, tested when the path is chosen. */
+G_ALWAYS_INLINE static inline void
+lean_record (PoolMagazine *magazine,
+             gsize         allocated,
+             gsize         freed,
+             gboolean      counted)
 {
-  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, size, 0);
-  return block;
-}
-
-static G_NO_INLINE gboolean
-lean_record_free_slow (NebulaPoolAllocator *self,
-                       PoolMagazine        *magazine,
-                       gsize                size)
-{
-  nebula_stats_shard_cache_record_slow (&self->stats, &magazine->shard, 0, size);
-  return TRUE;
+  if (counted)
+    nebula_stats_shard_add_one (magazine->shard.shard, allocated, freed);
 }
 
 /* The bodies of the lean entry points, made for each value of
- * check-frees (@checked, a constant) so that neither tests it. */
+ * check-frees (@checked) and of track-stats (@counted), constants, so
+ * that none tests them. */
 G_ALWAYS_INLINE static inline gpointer
 lean_alloc (gpointer   allocator,
             gsize      size,
             gsize      alignment,
             GError   **error,
-            gboolean   checked)
+            gboolean   checked,
+            gboolean   counted)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -292,9 +287,7 @@ lean_alloc (gpointer   allocator,
                 (magazine = magazine_lean_open (self)) != NULL &&
                 magazine_lean_take (self, magazine, &block, checked)))
     {
-      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard,
-                                                            size, 0)))
-        return lean_record_allocation_slow (self, magazine, size, block);
+      lean_record (magazine, size, 0, counted);
       return block;
     }
   return nebula_allocator_allocate_slow (self, size, alignment, error);
@@ -306,7 +299,8 @@ lean_dealloc (gpointer   allocator,
               gsize      size,
               gsize      alignment,
               GError   **error,
-              gboolean   checked)
+              gboolean   checked,
+              gboolean   counted)
 {
   NebulaPoolAllocator *self = allocator;
   PoolMagazine *magazine;
@@ -315,9 +309,7 @@ lean_dealloc (gpointer   allocator,
   if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
                 (magazine = magazine_lean_give (self, ptr, &refused, checked)) != NULL))
     {
-      if (G_UNLIKELY (!nebula_stats_shard_cache_try_record (&self->stats, &magazine->shard, 0,
-                                                            size)))
-        return lean_record_free_slow (self, magazine, size);
+      lean_record (magazine, 0, size, counted);
       return TRUE;
     }
   if (G_UNLIKELY (refused))
@@ -327,23 +319,37 @@ lean_dealloc (gpointer   allocator,
 
 /* A lean direct path: the magazines' own direct steps for other callers,
  * the lean entry points for the wrappers. */
-#define LEAN_DIRECT_DEFINE(name, checked)                                                   \
+#define LEAN_DIRECT_DEFINE(name, checked, counted)                                          \
   static gpointer name##_alloc_all (gpointer self, gsize size, gsize alignment,             \
                                     GError **error)                                         \
   {                                                                                         \
-    return lean_alloc (self, size, alignment, error, checked);                              \
+    return lean_alloc (self, size, alignment, error, checked, counted);                     \
   }                                                                                         \
   static gboolean name##_dealloc_all (gpointer self, gpointer ptr, gsize size,              \
                                       gsize alignment, GError **error)                      \
   {                                                                                         \
-    return lean_dealloc (self, ptr, size, alignment, error, checked);                       \
+    return lean_dealloc (self, ptr, size, alignment, error, checked, counted);              \
   }                                                                                         \
   static const NebulaCoreDirect name##_direct = {                                           \
     magazine_direct_alloc, magazine_direct_dealloc, name##_alloc_all, name##_dealloc_all,   \
   }
 
-LEAN_DIRECT_DEFINE (lean_checked, TRUE);
-LEAN_DIRECT_DEFINE (lean_unchecked, FALSE);
+LEAN_DIRECT_DEFINE (lean_checked, TRUE, TRUE);
+LEAN_DIRECT_DEFINE (lean_unchecked, FALSE, TRUE);
+LEAN_DIRECT_DEFINE (lean_checked_uncounted, TRUE, FALSE);
+LEAN_DIRECT_DEFINE (lean_unchecked_uncounted, FALSE, FALSE);
+
+/* The lean path for @self's check-frees and track-stats. */
+static const NebulaCoreDirect *
+lean_direct (NebulaPoolAllocator *self)
+{
+  static const NebulaCoreDirect *const paths[2][2] = {
+    { &lean_unchecked_uncounted_direct, &lean_unchecked_direct },
+    { &lean_checked_uncounted_direct, &lean_checked_direct },
+  };
+
+  return paths[!!self->check_frees][self->stats.enabled];
+}
 
 /* Whether @self's magazines take the lean steps (its blocks need no
  * preparation: no alloc-fill or free-fill, no memory tool watching). */
@@ -361,8 +367,7 @@ void
 nebula_pool_magazines_publish (NebulaPoolAllocator *self)
 {
   if (nebula_pool_magazines_lean (self))
-    nebula_allocator_core_set_direct (self, self->check_frees ? &lean_checked_direct
-                                                              : &lean_unchecked_direct);
+    nebula_allocator_core_set_direct (self, lean_direct (self));
   else if (self->magazine_size != 0)
     nebula_allocator_core_set_direct (self, &magazine_direct);
   else if (self->config.thread_safe)

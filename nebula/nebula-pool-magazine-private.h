@@ -19,12 +19,13 @@ typedef struct
 {
   NebulaPoolAllocator *pool;        /* atomic; NULL once the pool is finalized */
   guint                busy;        /* atomic; its thread is using @n and @entries */
-  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES */
-  guint                generation;  /* the pool's generation it last saw */
+  guint                reclaim;     /* atomic; RECLAIMING, OWNER_FENCES, STALE */
   guint                resets;      /* the pool's resets its blocks belong to */
   gsize                taken;       /* blocks this thread took; atomic, one writer */
   gsize                given;       /* blocks this thread gave back; atomic, one writer */
-  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool */
+  NebulaStatsShardCache shard;      /* its thread's statistics shard of the pool; the
+                                     * thread's current one while the magazine is in
+                                     * the pool's slot (recent_keep()) */
   guint                n;           /* blocks in @entries */
   PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;
@@ -48,9 +49,8 @@ extern __thread PoolMagazine **nebula_pool_recent_magazines __attribute__ ((tls_
 /* nebula-pool-magazine.c */
 PoolMagazine *nebula_pool_magazine_lookup        (NebulaPoolAllocator  *self);
 void          nebula_pool_magazine_wait          (PoolMagazine         *magazine);
-void          nebula_pool_magazine_catch_up      (NebulaPoolAllocator  *self,
-                                                  PoolMagazine         *magazine,
-                                                  guint                 generation);
+void          nebula_pool_magazine_settle        (NebulaPoolAllocator  *self,
+                                                  PoolMagazine         *magazine);
 gpointer      nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
                                                   PoolMagazine         *magazine,
                                                   gsize                 size,
@@ -111,17 +111,16 @@ magazine_find (NebulaPoolAllocator *self)
 }
 
 /* The calling thread's magazine for @self, entered (magazine_leave() when
- * done), emptied if a reset or a flush request came since it was filled. */
+ * done), emptied if a reset or a flush request came since it was filled
+ * (they set STALE in its reclaim word, so the one test of
+ * magazine_try_enter() catches them too). */
 static inline PoolMagazine *
 magazine_open (NebulaPoolAllocator *self)
 {
   PoolMagazine *magazine = magazine_find (self);
-  guint generation;
 
-  magazine_enter (magazine);
-  generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
-  if (G_UNLIKELY (magazine->generation != generation))
-    nebula_pool_magazine_catch_up (self, magazine, generation);
+  if (G_UNLIKELY (!magazine_try_enter (magazine)))
+    nebula_pool_magazine_settle (self, magazine);
 
   return magazine;
 }
@@ -162,11 +161,13 @@ magazine_lean_open (NebulaPoolAllocator *self)
 {
   PoolMagazine *magazine = recent_get (self);
 
+  /* A slot never holds NULL: said, so that the callers' test of the
+   * result folds away. */
+  if (magazine == NULL)
+    __builtin_unreachable ();
   if (G_UNLIKELY (__atomic_load_n (&magazine->pool, __ATOMIC_RELAXED) != self))
     return NULL;
-  if (G_UNLIKELY (!magazine_try_enter (magazine) ||
-                  magazine->generation != __atomic_load_n (&self->magazine_generation,
-                                                           __ATOMIC_ACQUIRE)))
+  if (G_UNLIKELY (!magazine_try_enter (magazine)))
     {
       magazine_leave (magazine);
       return NULL;

@@ -49,24 +49,31 @@
  * magazines are orphaned: their pool pointer becomes NULL and the thread
  * frees them on its next lookup or at its exit) and the in-use count.
  *
- * A reset changes the pool's generation; a magazine filled in an earlier
- * generation is emptied by its thread on its next call (the reset made
+ * A reset sets STALE in every magazine's reclaim word (under the
+ * magazines lock, as a reclaim sets RECLAIMING); a magazine so marked is
+ * emptied by its thread on its next call (the reset made
  * every block free, and its blocks are back in the fresh tail). A reset,
  * like a finalize, needs every other thread to be done with the pool.
  *
  * A trim (nebula-pool-trim.c) can only give back a slab none of whose
  * blocks is cached, so it flushes first (nebula_pool_magazines_flush()):
  * the depot's blocks and the calling thread's magazine go back to the
- * shared list, and the generation changes as for a reset, but not the
- * count of resets: a thread that finds its magazine's generation old
- * gives its blocks back to the shared list on its next call on the pool
- * (a reset came: it drops them). The fast paths keep their one check. A
+ * shared list, and every magazine is marked STALE as for a reset, but the
+ * count of resets does not change: a thread that finds its magazine
+ * STALE gives its blocks back to the shared list on its next call on the
+ * pool (a reset came: it drops them). The fast paths keep their one
+ * check, of the reclaim word. A
  * thread that never calls the pool again keeps its blocks until it exits.
  *
  * Statistics: each magazine counts the blocks its thread took and gave
  * back (single-writer atomic stores); the pool's in-use count is the shared
  * counter plus the sum of the magazines' differences. Budgets are charged
- * per slab, so the blocks cached per thread are charged once.
+ * per slab, so the blocks cached per thread are charged once. The
+ * statistics go to the thread's shard, which the magazine keeps; the
+ * lean paths trust it without comparing the thread's statistics slot,
+ * because a magazine is put in the pool's slot only with its shard
+ * current and every slot is cleared when the thread gives its
+ * statistics slot back (recent_keep()).
  *
  * A thread-safe pool without magazines (magazine_size 0) still gives each
  * thread a record, a magazine that caches nothing: its direct path
@@ -155,6 +162,21 @@ recent_clear (void)
       nebula_pool_recent_magazines[i] = &no_magazine;
 }
 
+/* Puts @magazine in @self's slot with its statistics shard the thread's,
+ * so that the lean paths (nebula-pool-magazine-direct.c) record into it
+ * without comparing the thread's statistics slot with the one it was
+ * found under: the slot changes only when the thread gives it back, and
+ * then nebula-stats.c calls recent_clear() (set in magazines_init_fence()).
+ * A thread beyond the last statistics slot keeps nothing in the slot: its
+ * requests take the full path, which counts in the overflow shard. */
+static void
+recent_keep (NebulaPoolAllocator *self,
+             PoolMagazine        *magazine)
+{
+  if (!self->stats.enabled || nebula_stats_shard_cache_fill (&self->stats, &magazine->shard))
+    recent_set (self, magazine);
+}
+
 /* Reclaiming a magazine's blocks from another thread (see "Exhaustion"
  * above) is Dekker's handshake: the owner stores busy, then loads
  * reclaim; the reclaiming thread stores reclaim, then loads busy. Each
@@ -187,10 +209,12 @@ full_fence (void)
 
 #define RECLAIMING   1u   /* another thread is taking the magazine's blocks */
 #define OWNER_FENCES 2u   /* its thread fences (no membarrier()) */
+#define STALE        4u   /* a reset or flush request came: give the blocks back */
 
 static gpointer
 magazines_init_fence (gpointer data)
 {
+  nebula_stats_set_slot_release_notify (recent_clear);
 #if defined(__linux__) && defined(SYS_membarrier)
   if (syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
     return GINT_TO_POINTER (1);
@@ -210,7 +234,8 @@ magazines_fence_all (void)
 }
 
 /* The reclaim word is not 0: with OWNER_FENCES, fence and read it again;
- * with RECLAIMING, wait until the other thread is done. */
+ * with RECLAIMING, wait until the other thread is done. STALE is left for
+ * nebula_pool_magazine_settle(). */
 void
 nebula_pool_magazine_wait (PoolMagazine *magazine)
 {
@@ -309,14 +334,13 @@ nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
     }
   if (found != NULL)
     {
-      recent_set (self, found);
+      recent_keep (self, found);
       return found;
     }
 
   magazine = g_malloc0 (sizeof (PoolMagazine) + self->magazine_size * sizeof (PoolEntry));
   magazine->reclaim = owners_fence ? OWNER_FENCES : 0;
   nebula_stats_shard_cache_init (&magazine->shard);
-  magazine->generation = __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE);
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
   __atomic_store_n (&magazine->pool, self, __ATOMIC_RELAXED);
 
@@ -325,20 +349,47 @@ nebula_pool_magazine_lookup (NebulaPoolAllocator *self)
   unlock_magazines ();
 
   g_ptr_array_add (magazines, magazine);
-  recent_set (self, magazine);
+  recent_keep (self, magazine);
   return magazine;
 }
 
-/* A reset or a flush request came since @magazine last looked: its blocks
- * are dropped or go back to the shared list. */
-void
-nebula_pool_magazine_catch_up (NebulaPoolAllocator *self,
-                               PoolMagazine        *magazine,
-                               guint                generation)
+/* A reset or a flush request came since @magazine last looked (STALE):
+ * its blocks are dropped or go back to the shared list. The bit is
+ * cleared first, so that a request that comes meanwhile is seen on the
+ * next call; its clearing reads the reset's count (stored before the
+ * bit). */
+static void
+magazine_catch_up (NebulaPoolAllocator *self,
+                   PoolMagazine        *magazine)
 {
+  __atomic_fetch_and (&magazine->reclaim, ~STALE, __ATOMIC_ACQ_REL);
   magazine_return_blocks (self, magazine);
-  magazine->generation = generation;
   magazine->resets = __atomic_load_n (&self->magazine_resets, __ATOMIC_ACQUIRE);
+}
+
+/* magazine_try_enter() refused @magazine: waits out a reclaim, fences,
+ * catches up with a reset or a flush request. Entered on return. */
+void
+nebula_pool_magazine_settle (NebulaPoolAllocator *self,
+                             PoolMagazine        *magazine)
+{
+  nebula_pool_magazine_wait (magazine);
+  if (G_UNLIKELY (__atomic_load_n (&magazine->reclaim, __ATOMIC_ACQUIRE) & STALE))
+    magazine_catch_up (self, magazine);
+}
+
+/* Sets STALE in the reclaim word of each of @self's magazines: their
+ * threads give their blocks back on their next call. Under the magazines
+ * lock, as reclaims; read-modify-writes, as the owners clear it. */
+static void
+magazines_mark_stale (NebulaPoolAllocator *self)
+{
+  for (guint i = 0; i < self->magazines->len; i++)
+    {
+      PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
+
+      __atomic_fetch_or (&magazine->reclaim, STALE, __ATOMIC_RELEASE);
+    }
 }
 
 /* Up to @max blocks from the depot, under its lock. */
@@ -375,7 +426,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
     {
       PoolMagazine *magazine = g_ptr_array_index (self->magazines, i);
 
-      __atomic_store_n (&magazine->reclaim, magazine->reclaim | RECLAIMING, __ATOMIC_SEQ_CST);
+      __atomic_fetch_or (&magazine->reclaim, RECLAIMING, __ATOMIC_SEQ_CST);
     }
   magazines_fence_all ();
   for (guint i = 0; i < self->magazines->len; i++)
@@ -387,7 +438,7 @@ magazines_reclaim (NebulaPoolAllocator *self)
       if (magazine->resets == resets)
         n += magazine->n;
       magazine_return_blocks (self, magazine);
-      __atomic_store_n (&magazine->reclaim, magazine->reclaim & ~RECLAIMING, __ATOMIC_RELEASE);
+      __atomic_fetch_and (&magazine->reclaim, ~RECLAIMING, __ATOMIC_RELEASE);
     }
   /* Magazines that kept blocks another thread needed: from now on they
    * keep half as many, down to none (every block shared exactly), until
@@ -647,7 +698,7 @@ nebula_pool_magazines_reset (NebulaPoolAllocator *self)
   __atomic_store_n (&self->shared.n_in_use, (gsize) 0 - in_magazines, __ATOMIC_RELAXED);
   nebula_pool_magazine_limit_restore (self);
   __atomic_fetch_add (&self->magazine_resets, 1, __ATOMIC_RELEASE);
-  __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
+  magazines_mark_stale (self);
   unlock_magazines ();
 }
 
@@ -665,7 +716,9 @@ nebula_pool_magazines_flush (NebulaPoolAllocator *self)
 
   /* The request first: a block a thread caches after it will be given
    * back at the thread's next call. */
-  __atomic_fetch_add (&self->magazine_generation, 1, __ATOMIC_RELEASE);
+  lock_magazines ();
+  magazines_mark_stale (self);
+  unlock_magazines ();
 
   magazines = g_private_get (&thread_magazines);
   for (guint i = 0; magazines != NULL && i < magazines->len; i++)
@@ -675,8 +728,7 @@ nebula_pool_magazines_flush (NebulaPoolAllocator *self)
       if (__atomic_load_n (&magazine->pool, __ATOMIC_ACQUIRE) == self)
         {
           magazine_enter (magazine);
-          nebula_pool_magazine_catch_up (self, magazine,
-                                         __atomic_load_n (&self->magazine_generation, __ATOMIC_ACQUIRE));
+          magazine_catch_up (self, magazine);
           magazine_leave (magazine);
         }
     }

@@ -177,7 +177,9 @@ nebula_stats_shard_add (NebulaStatsShard *shard,
         NEBULA_STATS_SET (high, balance);
       NEBULA_STATS_SET (bytes_freed, freed + bytes_out);
       balance -= (gint64) bytes_out;
-      if (balance < NEBULA_STATS_LOAD (low))
+      /* low is never above 0 (a restart sets 0, and only lower values
+       * are stored): a balance of 0 or more needs no load of it. */
+      if (G_UNLIKELY (balance < 0) && balance < NEBULA_STATS_LOAD (low))
         NEBULA_STATS_SET (low, balance);
     }
   if (deallocations != 0)
@@ -243,17 +245,46 @@ nebula_stats_shard_cache_init (NebulaStatsShardCache *cache)
   cache->slot = G_MAXUINT;
 }
 
+/* Makes @cache keep the calling thread's shard of @counters (enabled):
+ * FALSE, and none kept, for counters that are not thread-safe or a
+ * thread beyond the last slot. */
+gboolean nebula_stats_shard_cache_fill (NebulaStatsCounters   *counters,
+                                        NebulaStatsShardCache *cache);
+
+/* @notify runs in a thread that gives its statistics slot back (at its
+ * exit), after it did: from then on nebula_stats_thread_slot differs
+ * from the slot of every cache the thread filled. For a caller that
+ * records into caches it filled without comparing the slot each time (a
+ * thread-safe pool's lean path): it forgets them. One notify for the
+ * process, set once. */
+void nebula_stats_set_slot_release_notify (void (*notify) (void));
+
 void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
                                            NebulaStatsShardCache *cache,
                                            gsize                  allocated,
                                            gsize                  freed);
 
 /* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
- * free of @freed bytes (not 0) by the thread that owns @cache, counted as
- * nebula_stats_counters_record_allocation() and _deallocation() would,
- * unless the shard @cache keeps is not the thread's: then FALSE, nothing
+ * free of @freed bytes (not 0) into enabled counters by the thread that
+ * owns @cache, counted as nebula_stats_counters_record_allocation() and
+ * _deallocation() would, unless the shard @cache keeps is not the thread's: then FALSE, nothing
  * counted, and the caller calls nebula_stats_shard_cache_record_slow()
  * (where it likes: a path that keeps no frame, as a tail call). */
+G_ALWAYS_INLINE static inline gboolean
+nebula_stats_shard_cache_try_record_enabled (NebulaStatsShardCache *cache,
+                                             gsize                  allocated,
+                                             gsize                  freed)
+{
+  if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
+    return FALSE;
+
+  nebula_stats_shard_add_one (cache->shard, allocated, freed);
+  return TRUE;
+}
+
+/* The same for counters that may be disabled (then TRUE, nothing
+ * counted). nebula_stats_shard_cache_try_record_enabled() is the same
+ * for a caller that knows they are enabled (a path chosen by it). */
 G_ALWAYS_INLINE static inline gboolean
 nebula_stats_shard_cache_try_record (NebulaStatsCounters   *counters,
                                      NebulaStatsShardCache *cache,
@@ -263,11 +294,7 @@ nebula_stats_shard_cache_try_record (NebulaStatsCounters   *counters,
   if (!counters->enabled)
     return TRUE;
 
-  if (G_UNLIKELY (cache->slot != nebula_stats_thread_slot))
-    return FALSE;
-
-  nebula_stats_shard_add_one (cache->shard, allocated, freed);
-  return TRUE;
+  return nebula_stats_shard_cache_try_record_enabled (cache, allocated, freed);
 }
 
 /* The same, the slow path included. */

@@ -126,10 +126,15 @@ __thread NebulaStatsThreadCache nebula_stats_thread_cache __attribute__ ((tls_mo
  * the next one, so its last shard writes are visible to the new owner. */
 static guint64 slot_bitmap[MAX_SLOTS / 64];
 
+/* Called by release_slot() once the slot is given back (see
+ * nebula_stats_set_slot_release_notify()). */
+static void (*slot_release_notify) (void);
+
 static void
 release_slot (gpointer data)
 {
   guint slot = GPOINTER_TO_UINT (data) - 1;
+  void (*notify) (void);
 
   __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
                       __ATOMIC_RELEASE);
@@ -138,6 +143,17 @@ release_slot (gpointer data)
    * finds its shard again. */
   nebula_stats_thread_slot = 0;
   nebula_stats_thread_cache.key = 0;
+
+  /* Atomic: set by one thread while others may be exiting. */
+  notify = __atomic_load_n (&slot_release_notify, __ATOMIC_ACQUIRE);
+  if (notify != NULL)
+    notify ();
+}
+
+void
+nebula_stats_set_slot_release_notify (void (*notify) (void))
+{
+  __atomic_store_n (&slot_release_notify, notify, __ATOMIC_RELEASE);
 }
 
 static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);
@@ -408,11 +424,8 @@ nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
                                       gsize                  allocated,
                                       gsize                  freed)
 {
-  NebulaStatsShard *shard = counters->thread_safe ? nebula_stats_counters_shard (counters) : NULL;
-
-  if (shard == NULL)
+  if (!nebula_stats_shard_cache_fill (counters, cache))
     {
-      nebula_stats_shard_cache_init (cache);
       if (allocated != 0)
         nebula_stats_counters_record_allocation (counters, allocated);
       else
@@ -420,9 +433,24 @@ nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
       return;
     }
 
+  nebula_stats_shard_cache_record (counters, cache, allocated, freed);
+}
+
+gboolean
+nebula_stats_shard_cache_fill (NebulaStatsCounters   *counters,
+                               NebulaStatsShardCache *cache)
+{
+  NebulaStatsShard *shard = counters->thread_safe ? nebula_stats_counters_shard (counters) : NULL;
+
+  if (shard == NULL)
+    {
+      nebula_stats_shard_cache_init (cache);
+      return FALSE;
+    }
+
   cache->shard = shard;
   cache->slot = nebula_stats_thread_slot;
-  nebula_stats_shard_cache_record (counters, cache, allocated, freed);
+  return TRUE;
 }
 
 guint64

@@ -982,6 +982,85 @@ test_stats_shard_cache (void)
   g_assert_cmpuint (bytes_used (second), ==, 0);
 }
 
+/* A thread's statistics slot goes back at its exit (a GPrivate
+ * destructor), and destructors that run after that one may still use a
+ * pool: here one whose key was made after the slot's and before the
+ * magazines' (glibc runs destructors in the order of their keys), so
+ * that its thread's magazine is still in the pool's slot, with the shard
+ * of the slot given back. The lean path records into that shard without
+ * comparing slots, so the slot's release must have sent the thread's
+ * requests to the full path: they claim a fresh slot (the thread that
+ * takes the old one next must not share its shard) and count once. In a
+ * subprocess: the order of the keys is the order of their first use. */
+static NebulaAllocator *late_pool;
+
+static void
+late_pool_destructor (gpointer data)
+{
+  gpointer block;
+
+  g_assert_cmpuint (nebula_stats_thread_slot, ==, 0);
+  block = nebula_allocator_allocate (late_pool, 24, 8, NULL);
+  g_assert_nonnull (block);
+  g_assert_cmpuint (nebula_stats_thread_slot, !=, 0);
+  g_assert_true (nebula_allocator_deallocate (late_pool, block, 24, 8, NULL));
+  for (guint i = 0; i < 3; i++)
+    g_assert_true (nebula_allocator_deallocate (late_pool,
+                                                nebula_allocator_allocate (late_pool, 40, 8, NULL),
+                                                40, 8, NULL));
+}
+
+static GPrivate late_pool_key = G_PRIVATE_INIT (late_pool_destructor);
+
+static gpointer
+late_pool_worker (gpointer data)
+{
+  g_private_set (&late_pool_key, GINT_TO_POINTER (1));
+  /* The first request puts the magazine in the pool's slot, the others
+   * take the lean path. */
+  for (guint i = 0; i < 8; i++)
+    g_assert_true (nebula_allocator_deallocate (late_pool,
+                                                nebula_allocator_allocate (late_pool, 8, 8, NULL),
+                                                8, 8, NULL));
+  return NULL;
+}
+
+static void
+test_stats_after_slot_released (void)
+{
+  if (g_test_subprocess ())
+    {
+      g_autoptr(NebulaAllocator) first = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                                         "thread-safe", TRUE, NULL);
+
+      /* The statistics slot's key first (a thread-safe System
+       * allocator's request: no magazine), then the test's, then the
+       * magazines' (the pool's first request, on the worker). */
+      nebula_allocator_deallocate (first, nebula_allocator_allocate (first, 8, 8, NULL), 8, 8,
+                                   NULL);
+      g_private_set (&late_pool_key, NULL);
+      late_pool = NEBULA_ALLOCATOR (new_pool (TRUE));
+
+      for (guint round = 1; round <= 3; round++)
+        {
+          g_autoptr(NebulaAllocatorStats) stats = NULL;
+
+          g_thread_join (g_thread_new ("late-pool", late_pool_worker, NULL));
+          stats = nebula_allocator_get_stats (late_pool);
+          g_assert_cmpuint (stats->allocations, ==, round * 12);
+          g_assert_cmpuint (stats->deallocations, ==, round * 12);
+          g_assert_cmpuint (stats->total_bytes_allocated, ==, round * (8 * 8 + 24 + 3 * 40));
+          g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+        }
+      g_assert_cmpuint (bytes_used (NEBULA_POOL_ALLOCATOR (late_pool)), ==, 0);
+      g_clear_object (&late_pool);
+      return;
+    }
+
+  g_test_trap_subprocess (NULL, 0, G_TEST_SUBPROCESS_DEFAULT);
+  g_test_trap_assert_passed ();
+}
+
 static void
 run_without_magazines (gconstpointer data)
 {
@@ -1080,6 +1159,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/direct-path", test_direct_path);
   g_test_add_func ("/pool/magazine/wide-states", test_wide_states);
   g_test_add_func ("/pool/magazine/stats-shard-cache", test_stats_shard_cache);
+  g_test_add_func ("/pool/magazine/stats-after-slot-released", test_stats_after_slot_released);
   g_test_add_func ("/pool/odd-stride/block-start-index", test_block_start_index);
   g_test_add_func ("/pool/odd-stride/thread-safe", test_odd_stride_shared);
   g_test_add_func ("/pool/odd-stride/single-threaded", test_odd_stride_single);
