@@ -19,6 +19,17 @@
 #include "nebula-system-allocator.h"
 #include "nebula-system-table-private.h"
 
+/* The direct paths call malloc() and free() through the GOT, not a PLT
+ * stub: one jump fewer per call (GCC on x86; a compiler without the
+ * attribute calls them as usual). Interposition is unchanged: the GOT
+ * entry is the one the PLT stub would jump through. */
+#if defined(__has_attribute)
+# if __has_attribute (noplt)
+extern void *malloc (size_t size) __attribute__ ((noplt));
+extern void free (void *ptr) __attribute__ ((noplt));
+# endif
+#endif
+
 /**
  * NebulaSystemAllocator:
  *
@@ -685,7 +696,9 @@ direct_dealloc (NebulaSystemAllocator  *self,
     GError **volatile kept_error = error;                                                    \
     gpointer ptr = direct_alloc (self, size, alignment, checked, thread_safe, stats);         \
                                                                                              \
-    return nebula_allocator_core_alloc_finish (self, ptr, size, kept_alignment, kept_error); \
+    if (G_LIKELY (ptr != NULL))                                                              \
+      return ptr;                                                                            \
+    return nebula_allocator_allocate_slow (self, size, kept_alignment, kept_error);          \
   }                                                                                          \
                                                                                              \
   static gboolean                                                                            \
