@@ -159,7 +159,8 @@ nebula_system_table_find_slot (const NebulaSystemShard *shard,
   gsize mask = shard->s.mask;
   gsize i = nebula_system_table_home (shard, hash);
 
-  while (entries[i].ptr != NULL && entries[i].ptr != ptr)
+  /* @ptr first: a free most often finds its block in its home slot. */
+  while (entries[i].ptr != ptr && entries[i].ptr != NULL)
     i = (i + 1) & mask;
   return i;
 }
@@ -188,36 +189,24 @@ nebula_system_table_put_locked (NebulaSystemShard *shard,
   entry->size = size;
 }
 
+void                     nebula_system_table_shift_back     (NebulaSystemShard *shard,
+                                                             gsize              i);
+
 /* Empties slot @i and moves back the entries after it that probed past
  * it, so that every entry stays reachable from its home slot (no
- * tombstones: probes stay short however blocks come and go). */
+ * tombstones: probes stay short however blocks come and go). An empty
+ * slot's size is never read. At most half full, the next slot is most
+ * often empty: the move is out of line (nebula_system_table_shift_back()),
+ * its loop's registers off the free's path. */
 static inline void
 nebula_system_table_remove_at (NebulaSystemShard *shard,
                                gsize              i)
 {
-  NebulaSystemEntry *entries = shard->s.entries;
-  gsize mask = shard->s.mask;
-  gsize j = i;
-
   shard->s.n_entries--;
-
-  for (;;)
-    {
-      gsize home;
-
-      j = (j + 1) & mask;
-      if (entries[j].ptr == NULL)
-        break;
-      home = nebula_system_table_home (shard, nebula_system_table_hash (entries[j].ptr));
-      /* Entry j may move to i unless its home lies in (i, j] cyclically. */
-      if (((j - home) & mask) >= ((j - i) & mask))
-        {
-          entries[i] = entries[j];
-          i = j;
-        }
-    }
-  entries[i].ptr = NULL;
-  entries[i].size = 0;
+  if (G_LIKELY (shard->s.entries[(i + 1) & shard->s.mask].ptr == NULL))
+    shard->s.entries[i].ptr = NULL;
+  else
+    nebula_system_table_shift_back (shard, i);
 }
 
 static inline NebulaSystemTableResult

@@ -164,6 +164,34 @@ nebula_system_table_lookup (NebulaSystemTable *table,
   return found;
 }
 
+/* nebula_system_table_remove_at()'s move, when the slot after @i is
+ * taken: entry j may move back to i unless its home lies in (i, j]
+ * cyclically. */
+void
+nebula_system_table_shift_back (NebulaSystemShard *shard,
+                                gsize              i)
+{
+  NebulaSystemEntry *entries = shard->s.entries;
+  gsize mask = shard->s.mask;
+  gsize j = i;
+
+  for (;;)
+    {
+      gsize home;
+
+      j = (j + 1) & mask;
+      if (entries[j].ptr == NULL)
+        break;
+      home = nebula_system_table_home (shard, nebula_system_table_hash (entries[j].ptr));
+      if (((j - home) & mask) >= ((j - i) & mask))
+        {
+          entries[i] = entries[j];
+          i = j;
+        }
+    }
+  entries[i].ptr = NULL;
+}
+
 gboolean
 nebula_system_table_move (NebulaSystemTable *table,
                           gpointer           old_ptr,
@@ -226,7 +254,8 @@ nebula_system_table_totals (NebulaSystemTable *table,
       shard_lock (table, shard);
       blocks += shard->s.n_entries;
       for (gsize i = 0; shard->s.entries != NULL && i <= shard->s.mask; i++)
-        bytes += shard->s.entries[i].size;
+        if (shard->s.entries[i].ptr != NULL)
+          bytes += shard->s.entries[i].size;
       nebula_system_table_unlock (table->thread_safe, shard);
     }
 

@@ -193,11 +193,16 @@ count_thread (gpointer data)
   return NULL;
 }
 
+/* With and without check-frees: the unchecked allocation finds the
+ * thread's shard before malloc() and counts after it. */
 static void
-test_system_stats_cache (void)
+test_system_stats_cache (gconstpointer data)
 {
-  g_autoptr(NebulaSystemAllocator) a = nebula_system_allocator_new (NULL);
-  g_autoptr(NebulaSystemAllocator) b = nebula_system_allocator_new (NULL);
+  gboolean check_frees = GPOINTER_TO_INT (data);
+  g_autoptr(NebulaSystemAllocator) a = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                                       "check-frees", check_frees, NULL);
+  g_autoptr(NebulaSystemAllocator) b = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, NULL,
+                                                       "check-frees", check_frees, NULL);
 
   for (guint round = 0; round < 10; round++)
     {
@@ -209,7 +214,9 @@ test_system_stats_cache (void)
 
   for (guint round = 0; round < 10; round++)
     {
-      g_autoptr(NebulaSystemAllocator) c = nebula_system_allocator_new (NULL);
+      g_autoptr(NebulaSystemAllocator) c = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL,
+                                                           NULL, "check-frees", check_frees,
+                                                           NULL);
 
       assert_counted (NEBULA_ALLOCATOR (c), 0, 0);
       count_requests (NEBULA_ALLOCATOR (c), round + 1, 24);
@@ -383,6 +390,40 @@ test_system_table (void)
 
   g_rand_free (rand);
   nebula_system_table_free (table);
+}
+
+/* A request malloc() refuses counts nothing, in every mode of the direct
+ * path (the unchecked ones find where to count before the call), and the
+ * allocator counts the next one exactly. */
+static void
+test_system_refused_uncounted (void)
+{
+  const gsize huge = (gsize) 1 << 62;
+
+  if (NEBULA_ASAN || NEBULA_TSAN)
+    {
+      g_test_skip ("a sanitizer allocator aborts on a 4 EiB request");
+      return;
+    }
+
+  for (guint mode = 0; mode < 4; mode++)
+    {
+      g_autoptr(NebulaSystemAllocator) sys = NULL;
+      g_autoptr(GError) error = NULL;
+      NebulaAllocator *alloc;
+
+      sys = g_initable_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL, &error,
+                            "check-frees", (mode & 1) != 0, "thread-safe", (mode & 2) != 0,
+                            NULL);
+      g_assert_no_error (error);
+      alloc = NEBULA_ALLOCATOR (sys);
+
+      g_assert_null (nebula_allocator_allocate (alloc, huge, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_OUT_OF_MEMORY);
+      assert_counted (alloc, 0, 0);
+      count_requests (alloc, 2, 40);
+      assert_counted (alloc, 2, 40);
+    }
 }
 
 /* The interface's System path is open only when nothing else has to
@@ -729,7 +770,11 @@ main (int   argc,
   g_test_add_func ("/nebula/system/bad-frees", test_system_bad_frees);
   g_test_add_func ("/nebula/system/unchecked", test_system_unchecked);
   g_test_add_func ("/nebula/system/modes", test_system_modes);
-  g_test_add_func ("/nebula/system/stats-cache", test_system_stats_cache);
+  g_test_add_data_func ("/nebula/system/stats-cache", GINT_TO_POINTER (TRUE),
+                        test_system_stats_cache);
+  g_test_add_data_func ("/nebula/system/stats-cache-unchecked", GINT_TO_POINTER (FALSE),
+                        test_system_stats_cache);
+  g_test_add_func ("/nebula/system/refused-uncounted", test_system_refused_uncounted);
   g_test_add_func ("/nebula/system/out-of-memory", test_system_out_of_memory);
   g_test_add_func ("/nebula/system/table", test_system_table);
   g_test_add_func ("/nebula/system/table-contended", test_system_table_contended);
