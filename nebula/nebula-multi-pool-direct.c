@@ -3,8 +3,8 @@
  * The direct path of a NebulaMultiPoolAllocator (nebula-allocator-core-
  * private.h): what nebula_allocator_allocate() and _deallocate() run once
  * the configuration is valid, one table of entries per kind of class, and
- * the statistics those entries keep (a thread's record of the multi-pool
- * it used last).
+ * the statistics those entries keep (through the thread's statistics
+ * cache).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */

@@ -437,8 +437,8 @@ test_multi_pool_reset_and_trim (void)
 }
 
 /* Allocates and frees @n blocks of 8 to 999 bytes on @a and @b in turn
- * (a thread's statistics record follows the multi-pool it used last) and
- * checks each one's counts. */
+ * (a thread's statistics cache follows the allocator it counted in
+ * last) and checks each one's counts. */
 static void
 churn_two (NebulaAllocator *a,
            NebulaAllocator *b,
@@ -459,7 +459,7 @@ churn_two (NebulaAllocator *a,
           gpointer p = nebula_allocator_allocate (pools[k], size, 8, &error);
 
           g_assert_no_error (error);
-          /* The other one in between: the record changes owner twice. */
+          /* The other one in between: the cache changes owner twice. */
           g_assert_true (nebula_allocator_deallocate (pools[k], p, size, 8, &error));
           g_assert_no_error (error);
           total[k] += size;
@@ -482,9 +482,9 @@ churn_two (NebulaAllocator *a,
 
 /* Two thread-safe multi-pools used in turn by one thread count exactly;
  * so does one made after another was finalized (often at the same
- * address), which must not inherit the thread's record of the old one;
- * a single-threaded one and one without statistics take their own
- * paths. */
+ * address), which must not inherit the thread's cache of the old one;
+ * so does one used in turn with a System allocator (the same cache); a
+ * single-threaded one and one without statistics take their own paths. */
 static void
 test_multi_pool_stats_two (void)
 {
