@@ -47,11 +47,14 @@ struct _NebulaMultiPoolAllocator
   gboolean               check_frees;
 
   /* after initialization */
-  /* Unique among the multi-pools of the process (never reused, unlike an
-   * address): what a thread's statistics record is keyed by. */
-  guint64                serial;
+  /* The key of the counters in the thread's statistics cache
+   * (nebula_stats_cache_key_new(): never another allocator's, unlike an
+   * address). */
+  guint64                stats_key;
   guint                  n_classes;
   gsize                  largest_request;    /* max-block-size */
+  /* The sizes step_pools[] covers: 1 to MIN (max-block-size, 1024). */
+  gsize                  step_limit;
   /* Each class's pool, made on the first request of its size; read with
    * an acquire load, written once under @classes_lock with a release
    * store. */
@@ -70,6 +73,15 @@ struct _NebulaMultiPoolAllocator
    * which the lean entries (nebula-multi-pool-direct.c) inline. Written
    * before the pool is published. */
   gboolean               lean[NEBULA_MULTI_POOL_MAX_CLASSES];
+  /* The class pool whose fast path the entries (nebula-multi-pool-
+   * direct.c) run themselves for a request of (size - 1) / 16 in each
+   * 16-byte step up to @step_limit: every class of a single-threaded
+   * multi-pool, a class with lean magazines (@lean) of a thread-safe one;
+   * NULL for any other class, and until the class is made. One load
+   * stands for the class table, @pools and @lean. Written with a release
+   * store under @classes_lock after @pools, read with an acquire load. */
+  NebulaAllocator       *step_pools[NEBULA_MULTI_POOL_DEFAULT_MAX_BLOCK /
+                                    NEBULA_MULTI_POOL_SMALL_STEP];
   GMutex                 classes_lock;
 };
 
@@ -130,9 +142,8 @@ nebula_multi_pool_peek_class (NebulaMultiPoolAllocator *self,
 }
 
 /* The direct path (nebula-multi-pool-direct.c): the table for @self's
- * configuration, and the serial of a new multi-pool. */
+ * configuration. */
 const NebulaCoreDirect *nebula_multi_pool_direct_table (NebulaMultiPoolAllocator *self);
-guint64                 nebula_multi_pool_next_serial  (void);
 
 /* A class pool's refusal of a free, explained (nebula-multi-pool-allocator.c). */
 void nebula_multi_pool_explain_class_error (NebulaMultiPoolAllocator  *self,

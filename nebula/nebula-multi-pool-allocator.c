@@ -100,8 +100,9 @@ multi_pool_init_once (gpointer data)
   if (config->init.error != NULL)
     return;
 
-  self->serial = nebula_multi_pool_next_serial ();
+  self->stats_key = nebula_stats_cache_key_new ();
   self->largest_request = (gsize) self->max_block_size;
+  self->step_limit = MIN (self->largest_request, NEBULA_MULTI_POOL_TABLE_LIMIT);
   self->n_classes = nebula_multi_pool_n_classes_for (self->max_block_size);
   g_assert (self->n_classes <= NEBULA_MULTI_POOL_MAX_CLASSES);
   nebula_allocator_core_set_direct (self, nebula_multi_pool_direct_table (self));

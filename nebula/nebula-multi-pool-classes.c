@@ -97,6 +97,18 @@ nebula_multi_pool_class_for (NebulaMultiPoolAllocator *self,
  * whose handler may allocate from this allocator; of two threads that
  * make the same class at once, the first to publish wins and the other
  * drops its pool. */
+/* Publishes @pool, the newly made class @index, in step_pools[] for the
+ * 16-byte steps of sizes it serves (none above step_limit). */
+static void
+publish_steps (NebulaMultiPoolAllocator *self,
+               guint                     index,
+               NebulaAllocator          *pool)
+{
+  for (gsize step = 0; step * NEBULA_MULTI_POOL_SMALL_STEP < self->step_limit; step++)
+    if ((guint) nebula_multi_pool_class_table[step] == index)
+      __atomic_store_n (&self->step_pools[step], pool, __ATOMIC_RELEASE);
+}
+
 NebulaAllocator *
 nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
                               guint                      index,
@@ -140,6 +152,8 @@ nebula_multi_pool_make_class (NebulaMultiPoolAllocator  *self,
       self->lean[index] = nebula_pool_magazines_lean ((NebulaPoolAllocator *) pool) &&
                           ((NebulaPoolAllocator *) pool)->check_frees == self->check_frees;
       __atomic_store_n (&self->pools[index], pool, __ATOMIC_RELEASE);
+      if (!config->thread_safe || self->lean[index])
+        publish_steps (self, index, pool);
       published = g_steal_pointer (&pool);
     }
   nebula_mutex_unlock (&self->classes_lock);
@@ -163,6 +177,7 @@ nebula_multi_pool_reset_classes (NebulaMultiPoolAllocator *self)
 void
 nebula_multi_pool_free_classes (NebulaMultiPoolAllocator *self)
 {
+  memset (self->step_pools, 0, sizeof self->step_pools);
   for (guint i = 0; i < G_N_ELEMENTS (self->pools); i++)
     g_clear_object (&self->pools[i]);
 }

@@ -3,8 +3,8 @@
  * The direct path of a NebulaMultiPoolAllocator (nebula-allocator-core-
  * private.h): what nebula_allocator_allocate() and _deallocate() run once
  * the configuration is valid, one table of entries per kind of class, and
- * the statistics those entries keep (a thread's record of the multi-pool
- * it used last).
+ * the statistics those entries keep (through the thread's statistics
+ * cache).
  *
  * SPDX-License-Identifier: LGPL-2.1-or-later
  */
@@ -14,15 +14,6 @@
 #include "nebula-multi-pool-allocator-private.h"
 #include "nebula-pool-allocator-private.h"
 #include "nebula-pool-magazine-private.h"
-
-/* The last serial handed out (NebulaMultiPoolAllocator.serial). */
-static guint64 multi_pool_serials;
-
-guint64
-nebula_multi_pool_next_serial (void)
-{
-  return __atomic_add_fetch (&multi_pool_serials, 1, __ATOMIC_RELAXED);
-}
 
 /* The direct path (nebula-allocator-core-private.h): what
  * nebula_allocator_allocate() and _deallocate() run once the configuration
@@ -45,23 +36,15 @@ direct_layout_ok (NebulaMultiPoolAllocator *self,
 }
 
 /* The statistics of the direct path. A thread-safe multi-pool's go to the
- * calling thread's shard of its counters; the thread keeps the shard of
- * the multi-pool it used last (keyed by its serial, which no other
- * multi-pool ever has, so a finalized one's never matches), so a request
- * makes one comparison where nebula_stats_counters_shard() makes its
- * table and page lookups. A thread going back and forth between two
- * multi-pools looks its shard up again at each change, and counts
- * exactly all the same. Initial-exec TLS of three words: a library loaded
- * with dlopen() takes its whole TLS block (every thread-local variable of
- * the library, 100 bytes in all) from glibc's static TLS surplus, so
- * the library keeps to a few words and puts arrays on the heap. */
-typedef struct
-{
-  guint64               owner;   /* the serial of the multi-pool, 0: none */
-  NebulaStatsShardCache cache;
-} MultiPoolThreadStats;
-
-static __thread MultiPoolThreadStats thread_stats __attribute__ ((tls_model ("initial-exec")));
+ * calling thread's shard of its counters, which the thread's statistics
+ * cache (nebula_stats_thread_cache_try_record(), as the System
+ * allocator's) keeps for the allocator the thread counted in last, keyed
+ * by @stats_key (never another allocator's, so a finalized one's never
+ * matches; the slot's release at thread exit empties the cache): a
+ * request makes one comparison where nebula_stats_counters_shard() makes
+ * its table and page lookups. A thread going back and forth between two
+ * such allocators looks its shard up again at each change, and counts
+ * exactly all the same. */
 
 /* The record of one allocation of @allocated bytes or, with @allocated 0,
  * one free of @freed bytes (both at least 1: the layout check refused size
@@ -81,48 +64,34 @@ multi_pool_record_plain (NebulaMultiPoolAllocator *self,
     _nebula_fast_stats_count_free (&self->stats.plain, freed);
 }
 
-/* The thread's record is another multi-pool's, or its statistics slot
- * changed, or @self keeps no per-thread statistics: the record is made
- * @self's if it has per-thread statistics, and the request counted. */
+/* The thread's cache holds another allocator's shard, or @self keeps no
+ * per-thread statistics: the request counted (and the cache made @self's
+ * if it counts per thread). */
 static G_NO_INLINE void
 multi_pool_record_slow (NebulaMultiPoolAllocator *self,
                         gsize                     allocated,
                         gsize                     freed)
 {
-  MultiPoolThreadStats *mine = &thread_stats;
-
   if (!self->stats.enabled || !self->stats.thread_safe)
     {
       multi_pool_record_plain (self, allocated, freed);
       return;
     }
 
-  if (mine->owner != self->serial)
-    {
-      mine->owner = self->serial;
-      nebula_stats_shard_cache_init (&mine->cache);
-    }
-  nebula_stats_shard_cache_record_slow (&self->stats, &mine->cache, allocated, freed);
+  nebula_stats_thread_cache_record_slow (&self->stats, self->stats_key, allocated, freed);
 }
 
 /* The same for a multi-pool that counts per thread (thread-safe, with
- * statistics): the thread's record holds @self's shard only then, so one
- * comparison of the owner and one of the slot stand for the tests of
- * nebula_stats_shard_cache_record() and the lookup. FALSE, nothing
- * counted, when the record is not @self's shard of the thread: then
- * multi_pool_record_slow() (where the caller likes: a tail call). */
+ * statistics): the thread's cache holds @self's key only then, so one
+ * comparison stands for the tests of nebula_stats_shard_cache_record()
+ * and the lookup. FALSE, nothing counted, when the cache is not @self's:
+ * then multi_pool_record_slow() (where the caller likes: a tail call). */
 G_ALWAYS_INLINE static inline gboolean
 multi_pool_try_record_shared (NebulaMultiPoolAllocator *self,
                               gsize                     allocated,
                               gsize                     freed)
 {
-  MultiPoolThreadStats *mine = &thread_stats;
-
-  if (G_UNLIKELY (mine->owner != self->serial || mine->cache.slot != nebula_stats_thread_slot))
-    return FALSE;
-
-  nebula_stats_shard_add_one (mine->cache.shard, allocated, freed);
-  return TRUE;
+  return nebula_stats_thread_cache_try_record (self->stats_key, allocated, freed);
 }
 
 G_ALWAYS_INLINE static inline void
@@ -155,6 +124,23 @@ direct_class (NebulaMultiPoolAllocator *self,
 {
   *index = (guint) nebula_multi_pool_class_of_size (size);
   return nebula_multi_pool_peek_class (self, *index);
+}
+
+/* The class pool of a request whose fast path the entries run
+ * themselves (step_pools[]), or NULL: a layout outside the steps (up to
+ * 1024 bytes, 16-byte aligned), a class not made yet, or one whose
+ * magazines are not lean. One range check and one load for the layout's
+ * size check, the class table, the class pool and the lean flag. */
+G_ALWAYS_INLINE static inline NebulaAllocator *
+step_class (NebulaMultiPoolAllocator *self,
+            gsize                     size,
+            gsize                     alignment)
+{
+  if (G_UNLIKELY (!nebula_allocator_core_direct_layout_ok (size, alignment, self->step_limit,
+                                                           NEBULA_MULTI_POOL_SMALL_STEP)))
+    return NULL;
+  return __atomic_load_n (&self->step_pools[(size - 1) / NEBULA_MULTI_POOL_SMALL_STEP],
+                          __ATOMIC_ACQUIRE);
 }
 
 /* A class without magazines: a single-threaded pool's inline path, then
@@ -326,11 +312,9 @@ multi_pool_st_alloc_all (gpointer   allocator,
 {
   NebulaMultiPoolAllocator *self = allocator;
   NebulaAllocator *pool;
-  guint index;
   gpointer ptr;
 
-  if (G_LIKELY (direct_layout_ok (self, size, alignment) &&
-                (pool = direct_class (self, size, &index)) != NULL &&
+  if (G_LIKELY ((pool = step_class (self, size, alignment)) != NULL &&
                 _nebula_pool_fast_alloc (_NEBULA_POOL_FAST (pool), size, alignment, &ptr)))
     {
       multi_pool_record_plain (self, size, 0);
@@ -349,10 +333,8 @@ multi_pool_st_dealloc_all (gpointer   allocator,
 {
   NebulaMultiPoolAllocator *self = allocator;
   NebulaAllocator *pool;
-  guint index;
 
-  if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
-                (pool = direct_class (self, size, &index)) != NULL &&
+  if (G_LIKELY (ptr != NULL && (pool = step_class (self, size, alignment)) != NULL &&
                 _nebula_pool_fast_dealloc (_NEBULA_POOL_FAST (pool), ptr, size, alignment)))
     {
       multi_pool_record_plain (self, 0, size);
@@ -527,12 +509,10 @@ lean_alloc_all (NebulaMultiPoolAllocator  *self,
 {
   NebulaPoolAllocator *pool;
   PoolMagazine *magazine;
-  guint index;
   gpointer block;
 
-  if (G_LIKELY (direct_layout_ok (self, size, alignment) &&
-                (pool = (NebulaPoolAllocator *) direct_class (self, size, &index)) != NULL &&
-                self->lean[index] && (magazine = magazine_lean_open (pool)) != NULL &&
+  if (G_LIKELY ((pool = (NebulaPoolAllocator *) step_class (self, size, alignment)) != NULL &&
+                (magazine = magazine_lean_open (pool)) != NULL &&
                 magazine_lean_take (pool, magazine, &block, checked)))
     {
       if (counted && G_UNLIKELY (!multi_pool_try_record_shared (self, size, 0)))
@@ -553,10 +533,8 @@ lean_dealloc_all (NebulaMultiPoolAllocator  *self,
 {
   NebulaAllocator *pool;
   gboolean refused = FALSE;
-  guint index;
 
-  if (G_LIKELY (direct_layout_ok (self, size, alignment) && ptr != NULL &&
-                (pool = direct_class (self, size, &index)) != NULL && self->lean[index]))
+  if (G_LIKELY (ptr != NULL && (pool = step_class (self, size, alignment)) != NULL))
     {
       if (G_LIKELY (magazine_lean_give ((NebulaPoolAllocator *) pool, ptr, &refused, checked) !=
                     NULL))

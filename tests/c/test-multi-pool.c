@@ -437,8 +437,8 @@ test_multi_pool_reset_and_trim (void)
 }
 
 /* Allocates and frees @n blocks of 8 to 999 bytes on @a and @b in turn
- * (a thread's statistics record follows the multi-pool it used last) and
- * checks each one's counts. */
+ * (a thread's statistics cache follows the allocator it counted in
+ * last) and checks each one's counts. */
 static void
 churn_two (NebulaAllocator *a,
            NebulaAllocator *b,
@@ -459,7 +459,7 @@ churn_two (NebulaAllocator *a,
           gpointer p = nebula_allocator_allocate (pools[k], size, 8, &error);
 
           g_assert_no_error (error);
-          /* The other one in between: the record changes owner twice. */
+          /* The other one in between: the cache changes owner twice. */
           g_assert_true (nebula_allocator_deallocate (pools[k], p, size, 8, &error));
           g_assert_no_error (error);
           total[k] += size;
@@ -482,9 +482,9 @@ churn_two (NebulaAllocator *a,
 
 /* Two thread-safe multi-pools used in turn by one thread count exactly;
  * so does one made after another was finalized (often at the same
- * address), which must not inherit the thread's record of the old one;
- * a single-threaded one and one without statistics take their own
- * paths. */
+ * address), which must not inherit the thread's cache of the old one;
+ * so does one used in turn with a System allocator (the same cache); a
+ * single-threaded one and one without statistics take their own paths. */
 static void
 test_multi_pool_stats_two (void)
 {
@@ -494,6 +494,7 @@ test_multi_pool_stats_two (void)
   g_autoptr(NebulaAllocator) c = NULL;
   g_autoptr(NebulaAllocator) single = NULL;
   g_autoptr(NebulaAllocator) quiet = NULL;
+  g_autoptr(NebulaAllocator) system = NULL;
   g_autoptr(NebulaAllocatorStats) stats = NULL;
   gpointer p;
 
@@ -512,6 +513,13 @@ test_multi_pool_stats_two (void)
   single = new_multi_pool (&error, "thread-safe", FALSE, NULL);
   g_assert_no_error (error);
   churn_two (single, c, 200);
+
+  /* A thread-safe System allocator keeps its thread's shard in the same
+   * per-thread statistics cache: each in turn counts in its own counters. */
+  system = g_object_new (NEBULA_TYPE_SYSTEM_ALLOCATOR, NULL);
+  g_assert_true (g_initable_init (G_INITABLE (system), NULL, &error));
+  g_assert_no_error (error);
+  churn_two (c, system, 200);
 
   quiet = new_multi_pool (&error, "track-stats", FALSE, NULL);
   g_assert_no_error (error);
@@ -942,6 +950,64 @@ test_multi_pool_lean_entries (void)
     }
 }
 
+/* The entries serve sizes up to MIN (max-block-size, 1024) from the
+ * steps of 16 bytes (step_pools[]): a max-block-size inside a step (1000:
+ * 993 to 1000 served, 1001 refused although its step is served) or above
+ * the steps (2048: 1025 and up through the general path), thread-safe and
+ * single-threaded, every size allocated, written, freed and counted, the
+ * size just above refused, a free of the wrong size refused. */
+static void
+test_multi_pool_step_limit (void)
+{
+  static const guint64 limits[] = { 1000, 2048, 16 };
+
+  for (guint kind = 0; kind < 2 * G_N_ELEMENTS (limits); kind++)
+    {
+      guint64 limit = limits[kind / 2];
+      gboolean thread_safe = (kind & 1) != 0;
+      g_autoptr(GError) error = NULL;
+      g_autoptr(NebulaAllocator) alloc = new_multi_pool (&error, "thread-safe", thread_safe,
+                                                         "max-block-size", limit, NULL);
+      g_autoptr(NebulaAllocatorStats) stats = NULL;
+      guint64 bytes = 0;
+      guint8 *p;
+
+      g_assert_no_error (error);
+      for (guint round = 0; round < 2; round++)
+        for (gsize size = 1; size <= limit; size++)
+          {
+            p = nebula_allocator_allocate (alloc, size, 16, &error);
+            g_assert_no_error (error);
+            g_assert_cmpuint (GPOINTER_TO_SIZE (p) % 16, ==, 0);
+            memset (p, 5, size);
+            g_assert_true (nebula_allocator_deallocate (alloc, p, size, 16, &error));
+            g_assert_no_error (error);
+            bytes += size;
+          }
+
+      p = nebula_allocator_allocate (alloc, limit + 1, 8, &error);
+      g_assert_null (p);
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_LAYOUT);
+      g_clear_error (&error);
+
+      /* A block of the last step freed with a size past max-block-size. */
+      p = nebula_allocator_allocate (alloc, limit, 8, &error);
+      g_assert_no_error (error);
+      g_assert_false (nebula_allocator_deallocate (alloc, p, limit + 1, 8, &error));
+      g_assert_nonnull (error);
+      g_clear_error (&error);
+      g_assert_true (nebula_allocator_deallocate (alloc, p, limit, 8, &error));
+      g_assert_no_error (error);
+      bytes += limit;
+
+      stats = nebula_allocator_get_stats (alloc);
+      g_assert_cmpuint (stats->allocations, ==, 2 * limit + 1);
+      g_assert_cmpuint (stats->deallocations, ==, 2 * limit + 1);
+      g_assert_cmpuint (stats->total_bytes_allocated, ==, bytes);
+      g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+    }
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -961,6 +1027,7 @@ main (int   argc,
   g_test_add_func ("/nebula/multi-pool/config", test_multi_pool_config);
   g_test_add_func ("/nebula/multi-pool/budget", test_multi_pool_budget);
   g_test_add_func ("/nebula/multi-pool/lean-entries", test_multi_pool_lean_entries);
+  g_test_add_func ("/nebula/multi-pool/step-limit", test_multi_pool_step_limit);
   g_test_add_func ("/nebula/multi-pool/threads", test_multi_pool_threads);
   g_test_add_func ("/nebula/multi-pool/threads/double-free", test_multi_pool_threads_double_free);
   g_test_add_func ("/nebula/multi-pool/threads/larson", test_multi_pool_larson);
