@@ -128,6 +128,17 @@ class PythonicTest(unittest.TestCase):
         gc.collect()
         self.assertEqual(bytes(view), b'survives')
 
+    def test_view_released_by_with(self):
+        # The way the docs say to drop a view before its block goes.
+        system = Nebula.SystemAllocator()
+        address = system.allocate(8)
+        with system.view(address, 8) as view:
+            view[:] = b'released'
+        self.assertEqual(read(address, 8), b'released')
+        system.deallocate(address, 8)
+        with self.assertRaisesRegex(ValueError, 'released memoryview'):
+            view[0] = 1
+
     def test_repr(self):
         bump = Nebula.BumpAllocator(capacity=4096, name='frames')
         bump.allocate(100)

@@ -279,8 +279,10 @@ class Allocator(Nebula.Allocator):
         carries the C check's; the check is
         ``check_span_address()`` (the C check, whatever the preset). A pool
         or system allocator without ``check_frees`` knows only the blocks
-        allocated from Python. The view keeps the allocator alive, but not
-        the block: do not use it after the block is freed, reset or rewound.
+        allocated from Python. The check runs here, not on each access: the
+        view keeps the allocator alive, but not the block, so drop or
+        release it before the block is freed, resized, reset or rewound
+        (``with alloc.view(address, size) as view:`` releases it).
         """
         if size < 0:
             raise ValueError(f'size must not be negative, not {size}')
