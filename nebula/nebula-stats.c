@@ -78,7 +78,16 @@
  * at its low, so the total was at least
  *     base + high_s + sum over r != s of low_r
  * and the reported peak is the largest of: that bound over all s, every
- * value a read or a reset has computed, and the current value. Hence:
+ * value a read or a reset has computed, and the current value. Only a
+ * read that saw every shard at one instant counts: shards read at
+ * different moments can add up to more than the allocator ever had (a
+ * block allocated in one shard and freed in another, the freeing shard
+ * read before the free and the allocating one after a new allocation),
+ * and so can the lows of the bound. A read therefore sums the shards
+ * twice; when the byte totals, which only grow, did not move in between,
+ * every shard held still at the moment between the two passes, and the
+ * figures are kept; otherwise it tries again, a few times, then reports
+ * its figures without keeping them as a peak. Hence:
  * peak_bytes_in_use of a thread-safe allocator is the highest bytes_in_use
  * that the allocator can prove it reached; it never exceeds the true peak,
  * it is exact when a single shard recorded since the last reset of the
@@ -98,6 +107,8 @@
 #define N_PAGES         NEBULA_STATS_N_PAGES
 #define MAX_SLOTS       (SHARDS_PER_PAGE * N_PAGES)
 #define OVERFLOW_SLOT   (MAX_SLOTS + 1)
+/* Passes a read makes looking for two that agree (nebula_stats_counters_read()). */
+#define READ_ATTEMPTS   4
 
 typedef NebulaStatsShard Shard;
 typedef NebulaStatsShardSlot ShardSlot;
@@ -528,8 +539,30 @@ nebula_stats_counters_read (NebulaStatsCounters  *counters,
     }
 
   summarize (counters, &summary);
-  /* A peak a read has seen is a peak that happened: keep it. */
-  fetch_max (&counters->plain.peak_bytes_in_use, summary.stats.peak_bytes_in_use);
+  for (guint attempt = 0; attempt < READ_ATTEMPTS; attempt++)
+    {
+      Summary again;
+
+      /* The byte totals only grow: a pass that finds them where the
+       * previous one did saw every shard at one instant, between the two.
+       * Its figures happened, and a peak they prove is kept. */
+      summarize (counters, &again);
+      if (again.stats.total_bytes_allocated == summary.stats.total_bytes_allocated &&
+          again.stats.total_bytes_freed == summary.stats.total_bytes_freed)
+        {
+          fetch_max (&counters->plain.peak_bytes_in_use, again.stats.peak_bytes_in_use);
+          *out = again.stats;
+          return;
+        }
+      summary = again;
+    }
+
+  /* Other threads kept recording: the shards were read at different
+   * moments and their sum, or the bound of their lows, may exceed any
+   * value the allocator had (a block allocated in one shard and freed in
+   * another, read in the wrong order). Report it, but prove no peak. */
+  summary.stats.peak_bytes_in_use = MAX (LOAD (counters->plain.peak_bytes_in_use),
+                                         summary.stats.bytes_in_use);
   *out = summary.stats;
 }
 

@@ -603,6 +603,89 @@ test_stats_peak_threads (void)
   g_assert_cmpuint (stats->bytes_in_use, ==, 0);
 }
 
+/* A block allocated in one thread and freed in another moves bytes from
+ * one shard to the other; a read that adds the shards up while that goes
+ * on may see the allocation and miss the free. Such a sum never happened
+ * and must not become the peak: here at most two blocks of 64 bytes are
+ * ever in use, and the peak stays at most 128 however the reads fall. */
+typedef struct
+{
+  NebulaAllocator *alloc;
+  gpointer         slot;
+  gint             ready;
+  gint             done;
+} HandOff;
+
+static gpointer
+hand_off_producer_cb (gpointer data)
+{
+  HandOff *hand = data;
+  guint rounds = nebula_running_on_valgrind () ? 2000 : 20000;
+
+  while (!g_atomic_int_get (&hand->ready))
+    g_thread_yield ();
+  for (guint i = 0; i < rounds; i++)
+    {
+      gpointer block;
+
+      while (g_atomic_pointer_get (&hand->slot) != NULL)
+        g_thread_yield ();
+      block = nebula_allocator_allocate (hand->alloc, 64, 8, NULL);
+      g_assert_nonnull (block);
+      g_atomic_pointer_set (&hand->slot, block);
+    }
+  g_atomic_int_set (&hand->done, 1);
+  return NULL;
+}
+
+static gpointer
+hand_off_consumer_cb (gpointer data)
+{
+  HandOff *hand = data;
+  gpointer first = nebula_allocator_allocate (hand->alloc, 64, 8, NULL);
+
+  /* Record before the producer does: this thread's shard is then the
+   * lower slot, which a read adds up first. */
+  g_assert_true (nebula_allocator_deallocate (hand->alloc, first, 64, 8, NULL));
+  g_atomic_int_set (&hand->ready, 1);
+  for (;;)
+    {
+      gpointer block = g_atomic_pointer_exchange (&hand->slot, NULL);
+
+      if (block != NULL)
+        g_assert_true (nebula_allocator_deallocate (hand->alloc, block, 64, 8, NULL));
+      else if (g_atomic_int_get (&hand->done))
+        return NULL;
+      else
+        g_thread_yield ();
+    }
+}
+
+static void
+test_stats_peak_racing_reads (void)
+{
+  g_autoptr(NebulaAllocator) alloc = new_shared_system ();
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  HandOff hand = { alloc, NULL, 0, 0 };
+  GThread *consumer = g_thread_new ("consumer", hand_off_consumer_cb, &hand);
+  GThread *producer = g_thread_new ("producer", hand_off_producer_cb, &hand);
+
+  while (!g_atomic_int_get (&hand.done))
+    {
+      g_autoptr(NebulaAllocatorStats) racing = nebula_allocator_get_stats (alloc);
+
+      g_assert_cmpuint (racing->peak_bytes_in_use, >=, racing->bytes_in_use);
+    }
+  g_thread_join (producer);
+  g_thread_join (consumer);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+  g_assert_cmpuint (stats->allocations, ==, stats->deallocations);
+  g_assert_cmpuint (stats->peak_bytes_in_use, >=, 64);
+  g_assert_cmpuint (stats->peak_bytes_in_use, <=, 128);
+}
+
 /* Failures are counted on every path, from every thread. */
 static gpointer
 fail_cb (gpointer data)
@@ -968,6 +1051,7 @@ main (int   argc,
   g_test_add_func ("/nebula/stats/zero-size-release", test_stats_zero_size_release);
   g_test_add_func ("/nebula/stats/peak/single-thread", test_stats_peak_single_thread);
   g_test_add_func ("/nebula/stats/peak/threads", test_stats_peak_threads);
+  g_test_add_func ("/nebula/stats/peak/racing-reads", test_stats_peak_racing_reads);
   g_test_add_func ("/nebula/stats/failures", test_stats_failures);
   g_test_add_func ("/nebula/stats/disabled", test_stats_disabled);
 
