@@ -226,7 +226,9 @@ nebula_multi_pool_allocator_allocate_zeroed (NebulaAllocator  *allocator,
 
 /* A class pool's refusal of a free says what the pool saw; add what the
  * multi-pool knows: the size given picked that class. The error is made
- * anew so that its suggestion is the multi-pool's. */
+ * anew so that its suggestion is the multi-pool's. A block of the class
+ * that the class pool has not handed out was freed with a size of that
+ * class: the hint about sizes is left out there. */
 void
 nebula_multi_pool_explain_class_error (NebulaMultiPoolAllocator  *self,
                      GError                   **error,
@@ -238,7 +240,8 @@ nebula_multi_pool_explain_class_error (NebulaMultiPoolAllocator  *self,
   NebulaErrorInfo info = { .requested = size };
 
   if (error == NULL || *error == NULL ||
-      !g_error_matches (*error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER))
+      !g_error_matches (*error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER) ||
+      strstr ((*error)->message, NEBULA_POOL_NOT_HANDED_OUT) != NULL)
     return;
 
   what = nebula_allocator_describe (NEBULA_ALLOCATOR (self));

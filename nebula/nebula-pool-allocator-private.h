@@ -601,6 +601,11 @@ gboolean  nebula_pool_locate_block             (NebulaPoolAllocator  *self,
                                                 Slab                **slab_out,
                                                 gsize                *index_out,
                                                 GError              **error);
+/* How nebula_pool_report_double_free() ends the message of a block the
+ * pool has not handed out (the multi-pool recognises it: the size given
+ * was right for the class). */
+#define NEBULA_POOL_NOT_HANDED_OUT "has not handed out since it was created or last reset"
+
 gboolean  nebula_pool_report_double_free       (NebulaPoolAllocator  *self,
                                                 gconstpointer         ptr,
                                                 gsize                 size,

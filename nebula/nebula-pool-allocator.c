@@ -309,14 +309,18 @@ nebula_pool_locate_block (NebulaPoolAllocator  *self,
  * it out since it was created or last reset: a pointer it did not give),
  * DOUBLE_FREE if it is the start of another of its blocks, else what
  * nebula_pool_locate_block() says (a thread-safe pool's inline check may
- * also refuse a pointer that a trim made foreign). Always FALSE, so that a
- * free can end with it. */
+ * also refuse a pointer that a trim made foreign). With magazines, a
+ * refill takes a whole batch from the tail, so a block that a thread's
+ * magazine or the depot holds is past the tail without having been handed
+ * out: the two cannot be told apart there, and the message says both.
+ * Always FALSE, so that a free can end with it. */
 gboolean
 nebula_pool_report_double_free (NebulaPoolAllocator  *self,
                                 gconstpointer         ptr,
                                 gsize                 size,
                                 GError              **error)
 {
+  g_autofree char *why = NULL;
   Slab *slab;
   gsize index;
 
@@ -325,17 +329,19 @@ nebula_pool_report_double_free (NebulaPoolAllocator  *self,
 
   if (index >= fresh_count (self, slab))
     {
-      g_autofree char *why = g_strdup_printf ("is block %" G_GSIZE_FORMAT ", which this pool "
-                                              "has not handed out since it was created or "
-                                              "last reset",
-                                              slab->first + index);
-
+      why = g_strdup_printf ("is block %" G_GSIZE_FORMAT ", which this pool "
+                             NEBULA_POOL_NOT_HANDED_OUT, slab->first + index);
       nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER, ptr, size,
                                    why, error);
     }
   else
     nebula_pool_set_bad_pointer (self, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE, ptr, size,
-                                 "is not allocated: it was already freed (double free)", error);
+                                 nebula_pool_magazines_enabled (self)
+                                 ? "is not allocated: it was already freed (double free), or "
+                                   "it is a block the threads' caches hold that this pool "
+                                   NEBULA_POOL_NOT_HANDED_OUT
+                                 : "is not allocated: it was already freed (double free)",
+                                 error);
   return FALSE;
 }
 

@@ -319,6 +319,15 @@ test_multi_pool_bad_frees (void)
   g_assert_nonnull (strstr (error->message, "48-byte class"));
   g_clear_error (&error);
 
+  /* The block after p, which the class has not handed out (a refill
+   * took its batch from the tail, and p, the batch's last block, was
+   * handed out first): the size was right, so no hint about sizes. */
+  g_assert_false (nebula_allocator_deallocate (alloc, (guint8 *) p + 48, 40, 8, &error));
+  g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_INVALID_POINTER);
+  g_assert_nonnull (strstr (error->message, "has not handed out since it was created or last reset"));
+  g_assert_null (strstr (error->message, "a block must be freed with the size"));
+  g_clear_error (&error);
+
   /* The right free, then a double one. */
   g_assert_true (nebula_allocator_deallocate (alloc, p, 40, 8, &error));
   g_assert_no_error (error);

@@ -395,6 +395,51 @@ check_never_handed_out (NebulaPoolAllocator *pool,
   g_assert_cmpuint (stats->bytes_in_use, ==, 0);
 }
 
+/* With magazines a refill takes a whole batch from the never-used tail:
+ * a block a thread's magazine holds was not handed out, but the pool
+ * cannot tell it from a freed one. The error is DOUBLE_FREE and says both. */
+static void
+test_pool_never_handed_out_cached (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = new_pool (&error,
+                                                  "block-size", (guint64) 64,
+                                                  "block-count", (guint64) 1024,
+                                                  "thread-safe", TRUE,
+                                                  NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (pool);
+  gpointer kept[8], again;
+  gint magazine_size = 0;
+
+  g_assert_no_error (error);
+  g_object_get (pool, "magazine-size", &magazine_size, NULL);
+  g_assert_cmpint (magazine_size, >=, (gint) G_N_ELEMENTS (kept));
+  for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      kept[i] = nebula_allocator_allocate (alloc, 64, 8, &error);
+      g_assert_no_error (error);
+    }
+
+  /* After a reset, one allocation refills the magazine from the tail,
+   * which takes the kept blocks' places in it again. */
+  nebula_allocator_reset (alloc);
+  again = nebula_allocator_allocate (alloc, 64, 8, &error);
+  g_assert_no_error (error);
+  for (guint i = 0; i < G_N_ELEMENTS (kept); i++)
+    {
+      if (kept[i] == again)
+        continue;
+      g_assert_false (nebula_allocator_deallocate (alloc, kept[i], 64, 8, &error));
+      g_assert_error (error, NEBULA_ALLOCATOR_ERROR, NEBULA_ALLOCATOR_ERROR_DOUBLE_FREE);
+      assert_message_contains (error, "already freed (double free), or it is a block the "
+                                      "threads' caches hold that this pool has not handed out");
+      g_clear_error (&error);
+    }
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc), ==, 64);
+  g_assert_true (nebula_allocator_deallocate (alloc, again, 64, 8, &error));
+  g_assert_no_error (error);
+}
+
 static void
 test_pool_never_handed_out (void)
 {
@@ -1413,6 +1458,7 @@ main (int   argc,
   g_test_add_func ("/nebula/pool/invalid-pointer", test_pool_invalid_pointer);
   g_test_add_func ("/nebula/pool/double-free", test_pool_double_free);
   g_test_add_func ("/nebula/pool/never-handed-out", test_pool_never_handed_out);
+  g_test_add_func ("/nebula/pool/never-handed-out/cached", test_pool_never_handed_out_cached);
   g_test_add_func ("/nebula/pool/reallocate", test_pool_reallocate);
   g_test_add_func ("/nebula/pool/growth", test_pool_growth);
   g_test_add_func ("/nebula/pool/reset", test_pool_reset);
