@@ -602,8 +602,8 @@ magazine_refill_from_depot (NebulaPoolAllocator *self,
                             PoolMagazine        *magazine)
 {
   guint limit = magazine_limit (self);
-  guint max = MIN (MAX (magazine_trip_again (magazine, TRIP_REFILL) ? limit : limit / 2, 1),
-                   self->magazine_size - magazine->n);
+  guint batch = magazine_trip_again (magazine, TRIP_REFILL) ? limit : limit / 2;
+  guint max = MIN (MAX (batch, 1), self->magazine_size - magazine->n);
   guint n = depot_take (self, magazine->entries + magazine->n, max);
 
   if (n == 0)
