@@ -27,6 +27,8 @@ typedef struct
                                      * thread's current one while the magazine is in
                                      * the pool's slot (recent_keep()) */
   guint                n;           /* blocks in @entries */
+  guint                trip;        /* its last trip to the depot: TRIP_REFILL,
+                                     * TRIP_FLUSH or 0; its thread's alone */
   PoolEntry            entries[];   /* the pool's magazine_size */
 } PoolMagazine;
 

@@ -23,8 +23,12 @@
  * compare-and-swap and the shared in-use counter are not involved. Only
  * when a magazine runs empty or full does the thread go to the shared
  * parts, a batch of half a magazine at a time: the depot (an array of free
- * blocks under a mutex: one lock per batch) first, then the shared free
- * list and the fresh tail (nebula-pool-concurrent.c), then growth. A block
+ * blocks under a lock: one lock per batch) first, then the shared free
+ * list and the fresh tail (nebula-pool-concurrent.c), then growth. A
+ * magazine whose trips to the depot go one way (a producer's refills, a
+ * consumer's flushes: blocks freed on another thread than the one that
+ * took them) moves a whole magazine per trip from its second trip that
+ * way on (see "Trips" below). A block
  * freed by another thread than the one that took it goes to the freeing
  * thread's magazine: blocks of one pool are interchangeable.
  *
@@ -561,9 +565,57 @@ magazine_gather (NebulaPoolAllocator  *self,
   return n;
 }
 
-/* The magazine (entered) is empty: a batch gathered with the magazine
- * left (growth runs budget handlers; a reclaim waits for other threads),
- * then one block handed out. */
+/* Trips. A magazine that goes to the depot the same way twice in a row
+ * moves a whole magazine (its limit) instead of half: a refill after a
+ * refill takes up to the limit from the depot, a flush after a flush
+ * keeps nothing. A magazine whose thread both allocates and frees keeps
+ * the half batches (a flush after a refill keeps half, so that freeing
+ * and allocating around the limit does not go to the depot on every
+ * call); one whose blocks are freed by another thread (producer/consumer)
+ * makes half as many trips, each one lock. Refills beyond the depot's
+ * (magazine_gather()) keep half a magazine: the fresh blocks' states are
+ * laid out for that batch (nebula_pool_magazine_state_shift()). */
+#define TRIP_REFILL 1u
+#define TRIP_FLUSH  2u
+
+/* Records a trip of @magazine in direction @trip: TRUE if its last trip
+ * went the same way (this one moves a whole magazine). */
+static gboolean
+magazine_trip_again (PoolMagazine *magazine,
+                     guint         trip)
+{
+  gboolean again = magazine->trip == trip;
+
+  magazine->trip = trip;
+  return again;
+}
+
+/* The common refill of an empty magazine (entered): a batch of the
+ * depot's blocks copied straight into it under the depot's lock. The
+ * blocks are in the depot or in the magazine at every moment (a reclaim
+ * waits for the magazine to be left, and the depot's lock waits for
+ * nothing), so the thread does not count itself among the gatherers,
+ * copies them once, and makes two atomic operations per batch, the
+ * lock's. FALSE (nothing taken) when the depot is empty. */
+static gboolean
+magazine_refill_from_depot (NebulaPoolAllocator *self,
+                            PoolMagazine        *magazine)
+{
+  guint limit = magazine_limit (self);
+  guint batch = magazine_trip_again (magazine, TRIP_REFILL) ? limit : limit / 2;
+  guint max = MIN (MAX (batch, 1), self->magazine_size - magazine->n);
+  guint n = depot_take (self, magazine->entries + magazine->n, max);
+
+  if (n == 0)
+    return FALSE;
+  magazine->n += n;
+  nebula_pool_magazine_limit_recover (self);
+  return TRUE;
+}
+
+/* The magazine (entered) is empty: the depot's blocks, else a batch
+ * gathered with the magazine left (growth runs budget handlers; a
+ * reclaim waits for other threads), then one block handed out. */
 gpointer
 nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
                                     PoolMagazine         *magazine,
@@ -573,6 +625,10 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
   PoolEntry batch[128];
   GatherFrame frame;
   gpointer block = NULL;
+
+  if (magazine_refill_from_depot (self, magazine) &&
+      (block = magazine_pop (self, magazine, size)) != NULL)
+    return block;
 
   gather_frame_push (&frame, self);
   while (block == NULL)
@@ -602,14 +658,15 @@ nebula_pool_magazine_allocate_slow (NebulaPoolAllocator  *self,
   return block;
 }
 
-/* A full magazine (@limit blocks or more) keeps half of @limit and gives
- * the others to the depot; below 2, all of them to the shared list. */
+/* A full magazine (@limit blocks or more) keeps half of @limit (none
+ * after a flush: see "Trips") and gives the others to the depot; below
+ * 2, all of them to the shared list. */
 void
 nebula_pool_magazine_overflow (NebulaPoolAllocator *self,
                                PoolMagazine        *magazine,
                                guint                limit)
 {
-  guint keep = limit >= 2 ? limit / 2 : 0;
+  guint keep = !magazine_trip_again (magazine, TRIP_FLUSH) && limit >= 2 ? limit / 2 : 0;
   guint batch = magazine->n - keep;
 
   magazine->n = keep;

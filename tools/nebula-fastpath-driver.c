@@ -26,6 +26,14 @@
  * one push plus one pop). The requests_* functions open a bump scope or a
  * stack frame, allocate 16 blocks of 16..128 bytes and close it, N / 16
  * times (Ir / N is one allocation plus a 16th of the scope or frame).
+ * prodcons_produce and prodcons_consume run on two threads over one
+ * thread-safe pool (the default configuration, 2048 blocks of 64 bytes,
+ * as nebula-bench's producer-consumer pool): the first allocates N / 2
+ * blocks and hands them over in batches of PRODCONS_BATCH through a ring
+ * of PRODCONS_DEPTH batches, the second frees them (see
+ * DEFINE_PRODCONS below). Under Valgrind the two take turns, so a side
+ * waits in prodcons_wait(): (Ir of both minus prodcons_wait's) / (N / 2)
+ * is one allocation on one thread plus one free on the other.
  * churn_pool_ts_interface runs the churn loop on a thread-safe pool (one
  * thread); the mixed_* functions run it with sizes of 8 to 999 bytes on a
  * multi-pool, thread-safe (its default) and not.
@@ -457,6 +465,93 @@ DEFINE_REQUESTS (requests_stack_frame, NebulaStackAllocator, NebulaStackFrame,
                  nebula_stack_allocator_alloc (self, size, 8, NULL),
                  nebula_stack_frame_free (scope))
 
+/* Producer/consumer: blocks allocated on one thread and freed on the
+ * other, handed over in batches through a ring (nebula-bench's
+ * producer-consumer, with a waiting function of its own to subtract). */
+#define PRODCONS_BATCH 64
+#define PRODCONS_DEPTH 8
+
+typedef struct
+{
+  NebulaAllocator *pool;
+  gpointer         ring[PRODCONS_DEPTH][PRODCONS_BATCH];
+  guint            head __attribute__ ((aligned (64)));
+  guint            tail __attribute__ ((aligned (64)));
+} ProdCons;
+
+static G_NO_INLINE void
+prodcons_wait (const guint *counter,
+               guint        value)
+{
+  while (__atomic_load_n (counter, __ATOMIC_ACQUIRE) == value)
+    g_thread_yield ();
+}
+
+static G_NO_INLINE guint64
+prodcons_produce (ProdCons *pc)
+{
+  guint64 sum = 0;
+
+  for (guint head = 0; head < N / 2 / PRODCONS_BATCH; head++)
+    {
+      gpointer *slot = pc->ring[head % PRODCONS_DEPTH];
+
+      if (head >= PRODCONS_DEPTH)
+        prodcons_wait (&pc->tail, head - PRODCONS_DEPTH);
+      for (guint i = 0; i < PRODCONS_BATCH; i++)
+        {
+          guint8 *p = nebula_allocator_allocate (pc->pool, 64, 8, NULL);
+
+          *p = (guint8) i;
+          sum += GPOINTER_TO_SIZE (p);
+          slot[i] = p;
+        }
+      __atomic_store_n (&pc->head, head + 1, __ATOMIC_RELEASE);
+    }
+  return sum;
+}
+
+static G_NO_INLINE guint64
+prodcons_consume (ProdCons *pc)
+{
+  guint64 sum = 0;
+
+  for (guint tail = 0; tail < N / 2 / PRODCONS_BATCH; tail++)
+    {
+      gpointer *slot = pc->ring[tail % PRODCONS_DEPTH];
+
+      prodcons_wait (&pc->head, tail);
+      for (guint i = 0; i < PRODCONS_BATCH; i++)
+        {
+          guint8 *p = slot[i];
+
+          sum += p[0];
+          nebula_allocator_deallocate (pc->pool, p, 64, 8, NULL);
+        }
+      __atomic_store_n (&pc->tail, tail + 1, __ATOMIC_RELEASE);
+    }
+  return sum;
+}
+
+static gpointer
+prodcons_consumer_thread (gpointer data)
+{
+  return GSIZE_TO_POINTER ((gsize) prodcons_consume (data));
+}
+
+static guint64
+run_pool_ts_producer_consumer (gpointer data)
+{
+  ProdCons *pc = data;
+  GThread *consumer;
+  guint64 sum;
+
+  pc->head = pc->tail = 0;
+  consumer = g_thread_new ("consumer", prodcons_consumer_thread, pc);
+  sum = prodcons_produce (pc);
+  return sum + GPOINTER_TO_SIZE (g_thread_join (consumer));
+}
+
 /* Compute-cache hits (both computes run only while filling). */
 #define CACHE_KEYS 1000
 
@@ -691,6 +786,16 @@ main (int   argc,
       sum += RUN (churn_pool_ts_interface, shared);
       sum += RUN (mixed_multipool_interface, multi);
       sum += RUN (mixed_multipool_st_interface, multi_st);
+      {
+        ProdCons *pc = g_aligned_alloc0 (1, sizeof (ProdCons), 64);
+
+        pc->pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL,
+                                   "block-size", (guint64) 64, "block-count", (guint64) 2048,
+                                   "thread-safe", TRUE, "track-stats", stats, NULL);
+        sum += RUN (run_pool_ts_producer_consumer, pc);
+        g_object_unref (pc->pool);
+        g_aligned_free (pc);
+      }
     }
     sum += RUN (frames_floor_inline, &frames);
     sum += RUN (frames_floor_call, &frames);

@@ -236,6 +236,82 @@ free_batch_thread (gpointer data)
   return NULL;
 }
 
+/* Producer/consumer: a magazine that goes to the depot the same way
+ * twice in a row moves a whole magazine. The consumer's first flush keeps
+ * half its magazine, the next ones keep nothing; a new thread's first
+ * refill from the depot takes half a magazine, the next one a whole one.
+ * Counts stay exact. */
+#define TRIPS_SIZE   32
+#define TRIPS_BLOCKS (3 * TRIPS_SIZE)
+
+typedef struct
+{
+  NebulaPoolAllocator *pool;
+  gsize                depot_after[2];   /* after 1 and TRIPS_SIZE / 2 + 1 blocks */
+  GError              *error;
+} Refills;
+
+static gpointer
+refill_twice_thread (gpointer data)
+{
+  Refills *refills = data;
+  gpointer blocks[TRIPS_SIZE / 2 + 1];
+
+  for (guint i = 0; i < G_N_ELEMENTS (blocks) && refills->error == NULL; i++)
+    {
+      blocks[i] = nebula_allocator_allocate (NEBULA_ALLOCATOR (refills->pool), BLOCK_SIZE, 8,
+                                             &refills->error);
+      if (i == 0 || i == TRIPS_SIZE / 2)
+        refills->depot_after[i != 0] = __atomic_load_n (&refills->pool->depot_len,
+                                                        __ATOMIC_RELAXED);
+    }
+  for (guint i = 0; i < G_N_ELEMENTS (blocks) && refills->error == NULL; i++)
+    nebula_allocator_deallocate (NEBULA_ALLOCATOR (refills->pool), blocks[i], BLOCK_SIZE, 8,
+                                 &refills->error);
+  return NULL;
+}
+
+static void
+test_one_way_trips (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaPoolAllocator) pool = g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, &error,
+                                                        "block-size", (guint64) BLOCK_SIZE,
+                                                        "block-count", (guint64) N_BLOCKS,
+                                                        "thread-safe", TRUE,
+                                                        "magazine-size", TRIPS_SIZE,
+                                                        NULL);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  gpointer blocks[TRIPS_BLOCKS];
+  Batch produce = { NULL, blocks, TRIPS_BLOCKS, NULL };
+  Batch consume = { NULL, blocks, TRIPS_BLOCKS, NULL };
+  Refills refills = { NULL, { 0, 0 }, NULL };
+
+  g_assert_no_error (error);
+  g_assert_cmpuint (pool->magazine_size, ==, TRIPS_SIZE);
+  produce.pool = consume.pool = refills.pool = pool;
+
+  g_thread_join (g_thread_new ("producer", allocate_batch_thread, &produce));
+  g_assert_no_error (produce.error);
+  g_thread_join (g_thread_new ("consumer", free_batch_thread, &consume));
+  g_assert_no_error (consume.error);
+  /* Flushes at the 33rd free (16 blocks), the 49th and the 81st (32
+   * each); the consumer's last 16 went back when it exited. */
+  g_assert_cmpuint (pool->depot_len, ==, TRIPS_SIZE / 2 + 2 * TRIPS_SIZE);
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+
+  g_thread_join (g_thread_new ("refills", refill_twice_thread, &refills));
+  g_assert_no_error (refills.error);
+  g_assert_cmpuint (refills.depot_after[0], ==, 2 * TRIPS_SIZE);
+  g_assert_cmpuint (refills.depot_after[1], ==, TRIPS_SIZE);
+
+  g_assert_cmpuint (bytes_used (pool), ==, 0);
+  stats = nebula_allocator_get_stats (NEBULA_ALLOCATOR (pool));
+  g_assert_cmpuint (stats->allocations, ==, TRIPS_BLOCKS + TRIPS_SIZE / 2 + 1);
+  g_assert_cmpuint (stats->deallocations, ==, TRIPS_BLOCKS + TRIPS_SIZE / 2 + 1);
+  g_assert_cmpuint (stats->bytes_in_use, ==, 0);
+}
+
 /* Blocks taken on one thread and freed on another come back: the pool
  * hands out no block twice and every block is reachable again. */
 static void
@@ -1152,6 +1228,7 @@ main (int   argc,
   g_test_add_func ("/pool/magazine/small-pool", test_small_pool_has_magazines);
   g_test_add_func ("/pool/magazine/exhaustion-reclaims", test_exhaustion_reclaims);
   g_test_add_func ("/pool/magazine/cross-thread-frees", test_cross_thread_frees);
+  g_test_add_func ("/pool/magazine/one-way-trips", test_one_way_trips);
   g_test_add_func ("/pool/magazine/double-free-across-threads", test_double_free_across_threads);
   g_test_add_func ("/pool/magazine/thread-exit", test_thread_exit_returns_blocks);
   g_test_add_func ("/pool/magazine/reset", test_reset_voids_magazines);
