@@ -40,10 +40,11 @@ direct_layout_ok (NebulaMultiPoolAllocator *self,
  * cache (nebula_stats_thread_cache_try_record(), as the System
  * allocator's) keeps for the allocator the thread counted in last, keyed
  * by @stats_key (never another allocator's, so a finalized one's never
- * matches; the slot's release at thread exit empties the cache): a
- * request makes one comparison where nebula_stats_counters_shard() makes
- * its table and page lookups. A thread going back and forth between two
- * such allocators looks its shard up again at each change, and counts
+ * matches; the slot's release at thread exit empties the cache), in the
+ * multi-pools' own entry (a System allocator in between does not evict
+ * it): a request makes one comparison where nebula_stats_counters_shard()
+ * makes its table and page lookups. A thread going back and forth between
+ * two multi-pools looks its shard up again at each change, and counts
  * exactly all the same. */
 
 /* The record of one allocation of @allocated bytes or, with @allocated 0,
@@ -78,7 +79,8 @@ multi_pool_record_slow (NebulaMultiPoolAllocator *self,
       return;
     }
 
-  nebula_stats_thread_cache_record_slow (&self->stats, self->stats_key, allocated, freed);
+  nebula_stats_thread_cache_record_slow (&self->stats, NEBULA_STATS_THREAD_CACHE_MULTI_POOL,
+                                         self->stats_key, allocated, freed);
 }
 
 /* The same for a multi-pool that counts per thread (thread-safe, with
@@ -91,7 +93,8 @@ multi_pool_try_record_shared (NebulaMultiPoolAllocator *self,
                               gsize                     allocated,
                               gsize                     freed)
 {
-  return nebula_stats_thread_cache_try_record (self->stats_key, allocated, freed);
+  return nebula_stats_thread_cache_try_record (NEBULA_STATS_THREAD_CACHE_MULTI_POOL, self->stats_key,
+                                               allocated, freed);
 }
 
 G_ALWAYS_INLINE static inline void

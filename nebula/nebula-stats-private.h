@@ -311,10 +311,12 @@ nebula_stats_shard_cache_record (NebulaStatsCounters   *counters,
 /* The calling thread's shard of the thread-safe counters it last recorded
  * into through nebula_stats_thread_cache_record(): for an allocator that
  * keeps no record of a thread to hold a NebulaStatsShardCache in (the
- * System allocator, issue 18), one comparison per request instead of the
- * lookup of nebula_stats_counters_shard(). One entry per thread, so a
- * thread that alternates between two such allocators looks up its shard
- * each time (correct, only slower). @key: what
+ * System allocator, issue 18, and the multi-pool), one comparison per
+ * request instead of the lookup of nebula_stats_counters_shard(). One
+ * entry per kind of allocator and thread (NebulaStatsThreadCacheKind), so
+ * that a thread alternating between a System allocator and a multi-pool
+ * keeps both; a thread that alternates between two allocators of one kind
+ * looks up its shard each time (correct, only slower). @key: what
  * nebula_stats_cache_key_new() gave the counters, 0 for none. Keys are
  * never reused, so the shard of counters cleared since is never touched
  * again; the slot's release at thread exit (nebula-stats.c) empties the
@@ -325,7 +327,15 @@ typedef struct
   NebulaStatsShard *shard;
 } NebulaStatsThreadCache;
 
-extern __thread NebulaStatsThreadCache nebula_stats_thread_cache
+/* Which entry of nebula_stats_thread_cache a kind of allocator uses. */
+typedef enum
+{
+  NEBULA_STATS_THREAD_CACHE_SYSTEM,
+  NEBULA_STATS_THREAD_CACHE_MULTI_POOL,
+  NEBULA_STATS_THREAD_CACHE_N_KINDS
+} NebulaStatsThreadCacheKind;
+
+extern __thread NebulaStatsThreadCache nebula_stats_thread_cache[NEBULA_STATS_THREAD_CACHE_N_KINDS]
   __attribute__ ((tls_model ("initial-exec")));
 
 /* A key no other counters ever had, never 0: a caller takes one after
@@ -333,10 +343,11 @@ extern __thread NebulaStatsThreadCache nebula_stats_thread_cache
  * goes with nebula_stats_counters_clear(), which init calls). */
 guint64 nebula_stats_cache_key_new (void);
 
-void nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
-                                            guint64              key,
-                                            gsize                allocated,
-                                            gsize                freed);
+void nebula_stats_thread_cache_record_slow (NebulaStatsCounters        *counters,
+                                            NebulaStatsThreadCacheKind  kind,
+                                            guint64                     key,
+                                            gsize                       allocated,
+                                            gsize                       freed);
 
 /* One allocation of @allocated bytes (not 0) or, with @allocated 0, one
  * free of @freed bytes (not 0) into thread-safe, enabled @counters whose
@@ -345,11 +356,12 @@ void nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
  * with nothing counted, if not (a caller that keeps no value across the
  * call then ends in nebula_stats_thread_cache_record()). */
 G_ALWAYS_INLINE static inline gboolean
-nebula_stats_thread_cache_try_record (guint64 key,
-                                      gsize   allocated,
-                                      gsize   freed)
+nebula_stats_thread_cache_try_record (NebulaStatsThreadCacheKind kind,
+                                      guint64                    key,
+                                      gsize                      allocated,
+                                      gsize                      freed)
 {
-  NebulaStatsThreadCache *cache = &nebula_stats_thread_cache;
+  NebulaStatsThreadCache *cache = &nebula_stats_thread_cache[kind];
 
   if (G_UNLIKELY (cache->key != key))
     return FALSE;
@@ -360,13 +372,14 @@ nebula_stats_thread_cache_try_record (guint64 key,
 
 /* The same, finding the shard when the cache holds another. */
 G_ALWAYS_INLINE static inline void
-nebula_stats_thread_cache_record (NebulaStatsCounters *counters,
-                                  guint64              key,
-                                  gsize                allocated,
-                                  gsize                freed)
+nebula_stats_thread_cache_record (NebulaStatsCounters        *counters,
+                                  NebulaStatsThreadCacheKind  kind,
+                                  guint64                     key,
+                                  gsize                       allocated,
+                                  gsize                       freed)
 {
-  if (G_UNLIKELY (!nebula_stats_thread_cache_try_record (key, allocated, freed)))
-    nebula_stats_thread_cache_record_slow (counters, key, allocated, freed);
+  if (G_UNLIKELY (!nebula_stats_thread_cache_try_record (kind, key, allocated, freed)))
+    nebula_stats_thread_cache_record_slow (counters, kind, key, allocated, freed);
 }
 
 /* Plain mode: bytes_in_use is derived from the balance (see

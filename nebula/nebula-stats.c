@@ -57,7 +57,8 @@
  * - An allocator is finalized while other threads still hold slots: the
  *   table, pages and shards belong to the allocator and go with it. Threads
  *   keep a slot number and, in nebula_stats_thread_cache, at most one
- *   shard pointer under a key that no other counters ever get, so a
+ *   shard pointer per kind of allocator under a key that no other
+ *   counters ever get, so a
  *   shard freed with its allocator is never reached again: there is
  *   nothing to leak and nothing used dangling; a thread that exits later
  *   only touches the bitmap and its own cache. Thread exit and finalize
@@ -130,7 +131,8 @@ G_STATIC_ASSERT (sizeof (NebulaStatsPlain) == 9 * sizeof (guint64));
 /* initial-exec: one instruction to reach it, even in the shared library. */
 __thread guint nebula_stats_thread_slot __attribute__ ((tls_model ("initial-exec")));
 
-__thread NebulaStatsThreadCache nebula_stats_thread_cache __attribute__ ((tls_model ("initial-exec")));
+__thread NebulaStatsThreadCache nebula_stats_thread_cache[NEBULA_STATS_THREAD_CACHE_N_KINDS]
+  __attribute__ ((tls_model ("initial-exec")));
 
 /* Bit n set: slot n + 1 is held by a live thread. Claimed and released
  * with atomics: the release of the old owner happens before the claim of
@@ -153,7 +155,8 @@ release_slot (gpointer data)
   /* A destructor that records after this one claims a fresh slot, and
    * finds its shard again. */
   nebula_stats_thread_slot = 0;
-  nebula_stats_thread_cache.key = 0;
+  for (guint kind = 0; kind < NEBULA_STATS_THREAD_CACHE_N_KINDS; kind++)
+    nebula_stats_thread_cache[kind].key = 0;
 
   /* Atomic: set by one thread while others may be exiting. */
   notify = __atomic_load_n (&slot_release_notify, __ATOMIC_ACQUIRE);
@@ -476,10 +479,11 @@ nebula_stats_cache_key_new (void)
  * one (and keep it), or count in the overflow shard (a thread beyond the
  * last slot, whose requests all go there). */
 void
-nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
-                                       guint64              key,
-                                       gsize                allocated,
-                                       gsize                freed)
+nebula_stats_thread_cache_record_slow (NebulaStatsCounters        *counters,
+                                       NebulaStatsThreadCacheKind  kind,
+                                       guint64                     key,
+                                       gsize                       allocated,
+                                       gsize                       freed)
 {
   NebulaStatsShard *shard = nebula_stats_counters_shard (counters);
 
@@ -490,9 +494,9 @@ nebula_stats_thread_cache_record_slow (NebulaStatsCounters *counters,
       return;
     }
 
-  nebula_stats_thread_cache.key = key;
-  nebula_stats_thread_cache.shard = shard;
-  nebula_stats_thread_cache_try_record (key, allocated, freed);
+  nebula_stats_thread_cache[kind].key = key;
+  nebula_stats_thread_cache[kind].shard = shard;
+  nebula_stats_thread_cache_try_record (kind, key, allocated, freed);
 }
 
 void

@@ -47,7 +47,8 @@ direct_try_record (NebulaSystemAllocator *self,
   if (!stats)
     return TRUE;
   if (thread_safe)
-    return nebula_stats_thread_cache_try_record (self->stats_key, allocated, freed);
+    return nebula_stats_thread_cache_try_record (NEBULA_STATS_THREAD_CACHE_SYSTEM, self->stats_key,
+                                                 allocated, freed);
   if (allocated != 0)
     _nebula_fast_stats_count_alloc (&self->stats.plain, allocated);
   else
@@ -63,7 +64,8 @@ record_request (NebulaSystemAllocator *self,
                 gsize                  freed)
 {
   if (self->stats.enabled && self->stats.thread_safe)
-    nebula_stats_thread_cache_record (&self->stats, self->stats_key, allocated, freed);
+    nebula_stats_thread_cache_record (&self->stats, NEBULA_STATS_THREAD_CACHE_SYSTEM,
+                                      self->stats_key, allocated, freed);
   else
     direct_try_record (self, FALSE, self->stats.enabled, allocated, freed);
 }
@@ -217,9 +219,11 @@ direct_alloc_unchecked_all (NebulaSystemAllocator  *self,
     return nebula_allocator_allocate_slow (self, size, alignment, error);
   if (stats && thread_safe)
     {
-      if (G_UNLIKELY (nebula_stats_thread_cache.key != self->stats_key))
+      NebulaStatsThreadCache *cache = &nebula_stats_thread_cache[NEBULA_STATS_THREAD_CACHE_SYSTEM];
+
+      if (G_UNLIKELY (cache->key != self->stats_key))
         return direct_alloc_uncached (self, size, alignment, error);
-      shard = nebula_stats_thread_cache.shard;
+      shard = cache->shard;
     }
 
   ptr = malloc (size);
