@@ -85,12 +85,15 @@ nebula_batch (gpointer context,
 {
   NebulaAllocator *alloc = context;
   char *last = NULL;
+  guint8 first;
 
   for (guint i = 0; i < BATCH; i++)
     last = copy ? nebula_allocator_strdup (alloc, copied, NULL)
                 : nebula_allocator_printf (alloc, NULL, FORMAT, FORMAT_ARGS (seed + i));
+  /* Read before the reset releases it. */
+  first = last != NULL ? (guint8) last[0] : 0;
   nebula_allocator_reset (alloc);
-  return last != NULL ? (guint8) last[0] : 0;
+  return first;
 }
 
 /* APR: a pool cleared after each batch ------------------------------- */
@@ -121,11 +124,13 @@ apr_batch (gpointer context,
 {
   apr_pool_t *pool = context;
   char *last = NULL;
+  guint8 first;
 
   for (guint i = 0; i < BATCH; i++)
     last = copy ? apr_pstrdup (pool, copied) : apr_psprintf (pool, FORMAT, FORMAT_ARGS (seed + i));
+  first = last != NULL ? (guint8) last[0] : 0;
   apr_pool_clear (pool);
-  return last != NULL ? (guint8) last[0] : 0;
+  return first;
 }
 #endif
 
@@ -151,12 +156,14 @@ talloc_batch (gpointer context,
               guint    seed)
 {
   char *last = NULL;
+  guint8 first;
 
   for (guint i = 0; i < BATCH; i++)
     last = copy ? talloc_strdup (context, copied)
                 : talloc_asprintf (context, FORMAT, FORMAT_ARGS (seed + i));
+  first = last != NULL ? (guint8) last[0] : 0;
   talloc_free_children (context);
-  return last != NULL ? (guint8) last[0] : 0;
+  return first;
 }
 #endif
 
