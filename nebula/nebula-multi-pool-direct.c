@@ -242,7 +242,20 @@ multi_pool_direct_dealloc_inline (gpointer   allocator,
     return NEBULA_DIRECT_DECLINED;
 
   if (G_LIKELY (self->cached[index]))
-    result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
+    {
+      PoolMagazine *magazine;
+
+      result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, &magazine,
+                                          error);
+      /* Counted before the magazine is left: until then no other thread
+       * can take the block. */
+      if (G_LIKELY (result == NEBULA_DIRECT_DONE))
+        {
+          multi_pool_record (self, 0, size);
+          magazine_leave (magazine);
+          return result;
+        }
+    }
   else
     result = class_direct_dealloc (self, pool, index, ptr, size, alignment, error);
 
@@ -396,6 +409,7 @@ ts_dealloc_all (NebulaMultiPoolAllocator  *self,
                 gboolean                   counted)
 {
   NebulaDirectResult result;
+  PoolMagazine *magazine;
   NebulaAllocator *pool;
   ColdArgs cold;
   guint index;
@@ -407,11 +421,13 @@ ts_dealloc_all (NebulaMultiPoolAllocator  *self,
   cold.ptr = ptr;
   cold.alignment = alignment;
   cold.error = error;
-  result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, error);
+  result = nebula_pool_magazine_give ((NebulaPoolAllocator *) pool, ptr, size, &magazine, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
     {
+      /* Counted before the magazine is left, as the direct path does. */
       if (counted)
         multi_pool_record_shared (self, 0, size);
+      magazine_leave (magazine);
       return TRUE;
     }
   if (result == NEBULA_DIRECT_FAILED)
@@ -481,9 +497,11 @@ lean_record_allocation_slow (NebulaMultiPoolAllocator *self,
 
 static G_NO_INLINE gboolean
 lean_record_free_slow (NebulaMultiPoolAllocator *self,
+                       PoolMagazine             *magazine,
                        gsize                     size)
 {
   multi_pool_record_slow (self, 0, size);
+  magazine_leave (magazine);
   return TRUE;
 }
 
@@ -535,15 +553,19 @@ lean_dealloc_all (NebulaMultiPoolAllocator  *self,
                   gboolean                   checked)
 {
   NebulaAllocator *pool;
+  PoolMagazine *magazine;
   gboolean refused = FALSE;
 
   if (G_LIKELY (ptr != NULL && (pool = step_class (self, size, alignment)) != NULL))
     {
-      if (G_LIKELY (magazine_lean_give ((NebulaPoolAllocator *) pool, ptr, &refused, checked) !=
-                    NULL))
+      magazine = magazine_lean_give ((NebulaPoolAllocator *) pool, ptr, &refused, checked);
+      if (G_LIKELY (magazine != NULL))
         {
+          /* Counted before the magazine is left: until then no other
+           * thread can take the block. */
           if (counted && G_UNLIKELY (!multi_pool_try_record_shared (self, 0, size)))
-            return lean_record_free_slow (self, size);
+            return lean_record_free_slow (self, magazine, size);
+          magazine_leave (magazine);
           return TRUE;
         }
       if (G_UNLIKELY (refused))

@@ -562,10 +562,6 @@ gboolean  nebula_pool_magazine_deallocate      (NebulaPoolAllocator  *self,
                                                 GError              **error);
 gpointer  nebula_pool_magazine_take            (NebulaPoolAllocator  *self,
                                                 gsize                 size);
-NebulaDirectResult nebula_pool_magazine_give   (NebulaPoolAllocator  *self,
-                                                gpointer              ptr,
-                                                gsize                 size,
-                                                GError              **error);
 void      nebula_pool_magazines_reset          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_flush          (NebulaPoolAllocator  *self);
 void      nebula_pool_magazines_finalize       (NebulaPoolAllocator  *self);

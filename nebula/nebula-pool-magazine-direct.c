@@ -78,7 +78,10 @@ direct_layout_ok (NebulaPoolAllocator *self,
 }
 
 /* nebula_pool_magazine_take() and _give(), inline in the direct paths,
- * on the magazine magazine_open() gave. */
+ * on the magazine magazine_open() gave. magazine_give() leaves it entered
+ * when it returns DONE: the caller counts the free, then
+ * magazine_leave(), so that no other thread can take the block (a
+ * reclaim waits for the owner to leave) before the free is counted. */
 static inline gpointer
 magazine_take (NebulaPoolAllocator *self,
                PoolMagazine        *magazine,
@@ -102,10 +105,13 @@ magazine_give (NebulaPoolAllocator  *self,
   if (G_LIKELY (magazine->n < magazine_limit (self)))
     {
       slab = nebula_pool_mark_freed (self, ptr, size, error);
-      if (slab != NULL)
-        magazine_push (magazine, ptr, slab);
-      magazine_leave (magazine);
-      return slab != NULL ? NEBULA_DIRECT_DONE : NEBULA_DIRECT_FAILED;
+      if (slab == NULL)
+        {
+          magazine_leave (magazine);
+          return NEBULA_DIRECT_FAILED;
+        }
+      magazine_push (magazine, ptr, slab);
+      return NEBULA_DIRECT_DONE;
     }
 
   magazine_leave (magazine);
@@ -127,14 +133,18 @@ nebula_pool_magazine_take (NebulaPoolAllocator *self,
 /* A free of a block of the pool's layout, not NULL: DECLINED when the
  * calling thread's magazine is full (the exported path flushes it),
  * FAILED with @error set for a bad pointer (nothing changed), DONE once
- * the block is cached. No statistics, as for nebula_pool_magazine_take(). */
+ * the block is cached, with the magazine (*@entered) still entered: the
+ * caller counts the free, then magazine_leave(). No statistics, as for
+ * nebula_pool_magazine_take(). */
 NebulaDirectResult
 nebula_pool_magazine_give (NebulaPoolAllocator  *self,
                            gpointer              ptr,
                            gsize                 size,
+                           PoolMagazine        **entered,
                            GError              **error)
 {
-  return magazine_give (self, magazine_open (self), ptr, size, error);
+  *entered = magazine_open (self);
+  return magazine_give (self, *entered, ptr, size, error);
 }
 
 /* The bodies of the direct path (NEBULA_CORE_DIRECT_DEFINE()). */
@@ -174,7 +184,10 @@ magazine_direct_dealloc_inline (gpointer   allocator,
   magazine = magazine_open (self);
   result = magazine_give (self, magazine, ptr, size, error);
   if (G_LIKELY (result == NEBULA_DIRECT_DONE))
-    nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
+    {
+      nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
+      magazine_leave (magazine);
+    }
   return result;
 }
 
@@ -228,11 +241,13 @@ shared_direct_dealloc_inline (gpointer   allocator,
   if (entry.slab == NULL)
     return NEBULA_DIRECT_FAILED;
 
-  /* Before the push, so that the count never exceeds the blocks out. */
+  /* Both before the push, so that neither the count nor the statistics
+   * ever exceed the blocks out: another thread may take the block as
+   * soon as it is on the shared list. */
   magazine = magazine_find (self);
   count_one (&magazine->given);
-  nebula_pool_give_shared (self, &entry);
   nebula_stats_shard_cache_record (&self->stats, &magazine->shard, 0, size);
+  nebula_pool_give_shared (self, &entry);
   return NEBULA_DIRECT_DONE;
 }
 
@@ -310,6 +325,7 @@ lean_dealloc (gpointer   allocator,
                 (magazine = magazine_lean_give (self, ptr, &refused, checked)) != NULL))
     {
       lean_record (magazine, 0, size, counted);
+      magazine_leave (magazine);
       return TRUE;
     }
   if (G_UNLIKELY (refused))

@@ -61,6 +61,13 @@ void          nebula_pool_magazine_overflow      (NebulaPoolAllocator  *self,
                                                   PoolMagazine         *magazine,
                                                   guint                 limit);
 
+/* nebula-pool-magazine-direct.c */
+NebulaDirectResult nebula_pool_magazine_give     (NebulaPoolAllocator  *self,
+                                                  gpointer              ptr,
+                                                  gsize                 size,
+                                                  PoolMagazine        **entered,
+                                                  GError              **error);
+
 /* The magazine in @self's slot: the thread's for @self, another pool's,
  * or an empty slot's (of no pool). */
 static inline PoolMagazine *
@@ -222,8 +229,11 @@ magazine_push (PoolMagazine *magazine,
 }
 
 /* A free of @ptr (not NULL, of the pool's layout) into the calling
- * thread's magazine: the magazine (entered and left here; its shard is
- * the thread's) once the block is cached, or NULL with nothing changed,
+ * thread's magazine: the magazine once the block is cached, still entered
+ * (its shard is the thread's): the caller counts the free, then
+ * magazine_leave(), so that the free is counted before any other thread
+ * can take the block (a reclaim waits for @busy; nothing else sees the
+ * magazine's blocks). Or NULL with nothing changed (the magazine left),
  * *@refused set to TRUE when, with @checked (a constant), the block was
  * already free (the caller reports it: a second mark could succeed once
  * the block is handed out again), left as it was (the caller's FALSE)
@@ -255,7 +265,6 @@ magazine_lean_give (NebulaPoolAllocator *self,
               return NULL;
             }
           magazine_push (magazine, ptr, slab);
-          magazine_leave (magazine);
           return magazine;
         }
       magazine_leave (magazine);
