@@ -388,7 +388,13 @@ nebula_bump_thread_count (NebulaBumpAllocator *self,
 }
 
 /* The calling thread's record for @self if it is the last one it used,
- * else %NULL. */
+ * else %NULL. When the allocator's counters are enabled, a record found
+ * here keeps the shard of the thread's current statistics slot: the pair
+ * nebula_bump_last_thread is set only then (thread_lookup() fills the
+ * record's shard first, and leaves the pair clear for a thread beyond the
+ * last slot), and it is cleared when the thread gives its slot back
+ * (nebula_stats_add_slot_release_notify()), so that the inline step
+ * counts into the shard without comparing slots. */
 static inline BumpThread *
 nebula_bump_thread_last (NebulaBumpAllocator *self)
 {
@@ -400,9 +406,9 @@ nebula_bump_thread_last (NebulaBumpAllocator *self)
 /* The inline step in the calling thread's slice: the block's start in
  * *@start_out and the thread's record returned, or %NULL (nothing done).
  * With @counted (a constant: the allocator's counters are enabled, which
- * its initialization decides for good), the statistics too, and the step
- * declines when the shard the record keeps is not the thread's slot's
- * (the caller's general path then looks it up); without, none. @unit (a
+ * its initialization decides for good), the statistics too, into the
+ * shard the record keeps (the thread's slot's: see
+ * nebula_bump_thread_last()); without, none. @unit (a
  * constant): min-alloc-size is 1, so sizes need no rounding.
  * direct_max_size is read before the record is found (the compiler then
  * keeps the arguments where a tail call to the declined path wants
@@ -428,8 +434,6 @@ nebula_bump_thread_try_bump (NebulaBumpAllocator *self,
     return NULL;
 
   thread = nebula_bump_last_thread.thread;
-  if (counted && G_UNLIKELY (thread->shard.slot != nebula_stats_thread_slot))
-    return NULL;
 
   end = _nebula_bump_span (__atomic_load_n (&thread->cursor, __ATOMIC_RELAXED),
                            unit ? 0 : self->min_alloc_size - 1, size, alignment, &start);

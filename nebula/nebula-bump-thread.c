@@ -161,11 +161,33 @@ thread_records_free (gpointer data)
   g_ptr_array_free (records, TRUE);
 }
 
+/* The pair's promise (nebula_bump_thread_last()): with counters, @thread
+ * keeps the shard of the thread's current statistics slot, else the pair
+ * stays clear (a thread beyond the last slot: every request then takes
+ * the general path, which counts into the overflow shard). */
+static void
+set_last_thread_counted (NebulaBumpAllocator *self,
+                         BumpThread          *thread)
+{
+  if (self->stats.enabled && thread->shard.slot != nebula_stats_thread_slot &&
+      !nebula_stats_shard_cache_fill (&self->stats, &thread->shard))
+    return;
+  set_last_thread (self, thread);
+}
+
+/* The thread gave its statistics slot back (at its exit): the shard the
+ * pair's record keeps is no longer the slot's. */
+static void
+slot_released (void)
+{
+  set_last_thread (NULL, NULL);
+}
+
 static G_NO_INLINE BumpThread *
 thread_lookup (NebulaBumpAllocator *self)
 {
   GPtrArray *records = g_private_get (&thread_records);
-  BumpThread *thread;
+  BumpThread *thread, *found = NULL;
 
   if (records == NULL)
     {
@@ -186,10 +208,13 @@ thread_lookup (NebulaBumpAllocator *self)
       if (bump == NULL)
         g_ptr_array_remove_index_fast (records, i);
       else if (bump == self)
-        set_last_thread (self, thread);
+        found = thread;
     }
-  if (nebula_bump_last_thread.thread != NULL)
-    return nebula_bump_last_thread.thread;
+  if (found != NULL)
+    {
+      set_last_thread_counted (self, found);
+      return found;
+    }
 
   thread = g_new0 (BumpThread, 1);
   nebula_stats_shard_cache_init (&thread->shard);
@@ -200,7 +225,7 @@ thread_lookup (NebulaBumpAllocator *self)
   nebula_mutex_unlock (&threads_lock);
 
   g_ptr_array_add (records, thread);
-  set_last_thread (self, thread);
+  set_last_thread_counted (self, thread);
   return thread;
 }
 
@@ -747,6 +772,7 @@ nebula_bump_thread_quiesce_end (NebulaBumpAllocator *self)
 void
 nebula_bump_thread_publish (NebulaBumpAllocator *self)
 {
+  nebula_stats_add_slot_release_notify (slot_released);
   self->threads = g_ptr_array_new ();
   self->check_quiescence = self->config.preset == NEBULA_PRESET_DEBUG;
 

@@ -255,9 +255,12 @@ gboolean nebula_stats_shard_cache_fill (NebulaStatsCounters   *counters,
  * exit), after it did: from then on nebula_stats_thread_slot differs
  * from the slot of every cache the thread filled. For a caller that
  * records into caches it filled without comparing the slot each time (a
- * thread-safe pool's lean path): it forgets them. One notify for the
- * process, set once. */
-void nebula_stats_set_slot_release_notify (void (*notify) (void));
+ * thread-safe pool's lean path, a thread-safe bump's inline step): it
+ * forgets them. A few listeners for the process (four), each added once;
+ * adding one again does nothing. */
+void nebula_stats_add_slot_release_notify (void (*notify) (void));
+/* The name the thread-safe pool's magazines call it by. */
+#define nebula_stats_set_slot_release_notify nebula_stats_add_slot_release_notify
 
 void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
                                            NebulaStatsShardCache *cache,

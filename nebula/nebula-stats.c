@@ -140,15 +140,15 @@ __thread NebulaStatsThreadCache nebula_stats_thread_cache[NEBULA_STATS_THREAD_CA
 static guint64 slot_bitmap[MAX_SLOTS / 64];
 
 /* Called by release_slot() once the slot is given back (see
- * nebula_stats_set_slot_release_notify()). */
-static void (*slot_release_notify) (void);
+ * nebula_stats_add_slot_release_notify()): a few listeners, each added
+ * once, in the order they were added; the unused entries are NULL. */
+#define N_RELEASE_NOTIFIES 4
+static void (*slot_release_notifies[N_RELEASE_NOTIFIES]) (void);
 
 static void
 release_slot (gpointer data)
 {
   guint slot = GPOINTER_TO_UINT (data) - 1;
-  void (*notify) (void);
-
   __atomic_fetch_and (&slot_bitmap[slot / 64], ~(G_GUINT64_CONSTANT (1) << (slot % 64)),
                       __ATOMIC_RELEASE);
 
@@ -158,16 +158,31 @@ release_slot (gpointer data)
   for (guint kind = 0; kind < NEBULA_STATS_THREAD_CACHE_N_KINDS; kind++)
     nebula_stats_thread_cache[kind].key = 0;
 
-  /* Atomic: set by one thread while others may be exiting. */
-  notify = __atomic_load_n (&slot_release_notify, __ATOMIC_ACQUIRE);
-  if (notify != NULL)
-    notify ();
+  /* Atomic: added by one thread while others may be exiting. */
+  for (guint i = 0; i < N_RELEASE_NOTIFIES; i++)
+    {
+      void (*notify) (void) = __atomic_load_n (&slot_release_notifies[i], __ATOMIC_ACQUIRE);
+
+      if (notify == NULL)
+        break;
+      notify ();
+    }
 }
 
 void
-nebula_stats_set_slot_release_notify (void (*notify) (void))
+nebula_stats_add_slot_release_notify (void (*notify) (void))
 {
-  __atomic_store_n (&slot_release_notify, notify, __ATOMIC_RELEASE);
+  for (guint i = 0; i < N_RELEASE_NOTIFIES; i++)
+    {
+      void (*expected) (void) = NULL;
+
+      if (__atomic_compare_exchange_n (&slot_release_notifies[i], &expected, notify, FALSE,
+                                       __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE) ||
+          expected == notify)
+        return;
+    }
+
+  g_assert_not_reached ();
 }
 
 static GPrivate slot_owner = G_PRIVATE_INIT (release_slot);

@@ -10,6 +10,7 @@
 #include <nebula.h>
 
 #include "nebula-allocator-private.h"
+#include "nebula-bump-allocator-private.h"
 #include "nebula-sanitizer-private.h"
 
 static NebulaAllocator *
@@ -411,8 +412,13 @@ test_stats_cached_shard_new_allocator (void)
  * their keys with glibc), so that it allocates while the thread's record
  * still keeps the shard of a slot the thread no longer holds. Its
  * requests must count, once, and the thread that takes the slot next
- * must not share a shard with it. In a subprocess: the order of the keys
- * is the order of their first use in the process. */
+ * must not share a shard with it. The slot's release told the bump
+ * allocator (nebula_stats_add_slot_release_notify()): the thread's
+ * last-record pair, which lets the inline step count into the record's
+ * shard without comparing slots, is clear by then, also when the
+ * thread-safe pool's magazines listen too (pool-first). In a subprocess:
+ * the order of the keys is the order of their first use in the
+ * process. */
 static NebulaAllocator *late_alloc;
 
 static void
@@ -420,6 +426,8 @@ late_destructor (gpointer data)
 {
   gpointer block;
 
+  g_assert_cmpuint (nebula_stats_thread_slot, ==, 0);
+  g_assert_cmpuint (nebula_bump_last_thread.id, ==, 0);
   for (guint i = 0; i < 4; i++)
     g_assert_nonnull (nebula_allocator_allocate (late_alloc, 24, 8, NULL));
   block = nebula_allocator_allocate (late_alloc, 40, 8, NULL);
@@ -439,13 +447,21 @@ late_worker_cb (gpointer data)
 }
 
 static void
-test_stats_record_after_slot_released (void)
+test_stats_record_after_slot_released (gconstpointer data)
 {
+  gboolean pool_first = GPOINTER_TO_INT (data);
+
   if (g_test_subprocess ())
     {
+      /* A thread-safe pool's initialization adds the magazines' listener
+       * first. */
+      g_autoptr(NebulaAllocator) pool = pool_first
+        ? g_initable_new (NEBULA_TYPE_POOL_ALLOCATOR, NULL, NULL, "thread-safe", TRUE, NULL)
+        : NULL;
       g_autoptr(NebulaAllocator) first = new_shared_system ();
       g_autoptr(NebulaAllocatorStats) stats = NULL;
 
+      g_assert_true (pool != NULL || !pool_first);
       /* The statistics slot's key first (a thread-safe allocator's first
        * request), then the test's, then the bump records' (the bump
        * allocator's first request, on the worker). */
@@ -1167,8 +1183,10 @@ main (int   argc,
                         test_stats_threads_exact);
   g_test_add_func ("/nebula/stats/threads/cached-shard-new-allocator",
                    test_stats_cached_shard_new_allocator);
-  g_test_add_func ("/nebula/stats/threads/record-after-slot-released",
-                   test_stats_record_after_slot_released);
+  g_test_add_data_func ("/nebula/stats/threads/record-after-slot-released",
+                        GINT_TO_POINTER (FALSE), test_stats_record_after_slot_released);
+  g_test_add_data_func ("/nebula/stats/threads/record-after-slot-released/pool-first",
+                        GINT_TO_POINTER (TRUE), test_stats_record_after_slot_released);
   g_test_add_func ("/nebula/stats/threads/exit", test_stats_thread_exit);
   g_test_add_func ("/nebula/stats/threads/two-allocators-one-thread",
                    test_stats_two_allocators_one_thread);
