@@ -218,7 +218,7 @@ full_fence (void)
 static gpointer
 magazines_init_fence (gpointer data)
 {
-  nebula_stats_set_slot_release_notify (recent_clear);
+  nebula_stats_add_slot_release_notify (recent_clear);
 #if defined(__linux__) && defined(SYS_membarrier)
   if (syscall (SYS_membarrier, MEMBARRIER_CMD_REGISTER_PRIVATE_EXPEDITED, 0, 0) == 0)
     return GINT_TO_POINTER (1);

@@ -259,8 +259,6 @@ gboolean nebula_stats_shard_cache_fill (NebulaStatsCounters   *counters,
  * forgets them. A few listeners for the process (four), each added once;
  * adding one again does nothing. */
 void nebula_stats_add_slot_release_notify (void (*notify) (void));
-/* The name the thread-safe pool's magazines call it by. */
-#define nebula_stats_set_slot_release_notify nebula_stats_add_slot_release_notify
 
 void nebula_stats_shard_cache_record_slow (NebulaStatsCounters   *counters,
                                            NebulaStatsShardCache *cache,
