@@ -591,7 +591,15 @@ thread_alloc_declined (gpointer   allocator,
   gpointer ptr;
 
   if (thread == NULL)
-    thread = thread_lookup (self);
+    {
+      thread = thread_lookup (self);
+      /* Still no pair: a thread beyond the last statistics slot, whose
+       * requests the step never serves (it would count into no shard).
+       * The exported path counts into the overflow shard; taking a slice
+       * here would only waste the one before it. */
+      if (nebula_bump_thread_last (self) != thread)
+        return nebula_allocator_allocate_slow (self, size, alignment, error);
+    }
 
   if (!_nebula_fast_layout_refused (size, alignment, self->direct_max_size) &&
       (nebula_bump_thread_try_alloc (self, size, alignment, &ptr) ||

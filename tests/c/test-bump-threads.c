@@ -6,6 +6,12 @@
 
 #include "config.h"
 
+#if HAVE_VALGRIND
+# include <valgrind.h>
+#else
+# define RUNNING_ON_VALGRIND 0
+#endif
+
 #include <string.h>
 
 #include <nebula.h>
@@ -680,6 +686,80 @@ test_direct_variants (void)
     }
 }
 
+/* More threads alive at once than the statistics have slots (1024): a
+ * thread beyond them takes the exported path, which bumps in its own
+ * slice like any other and counts into the overflow shard; it must not
+ * take a new slice for each request (review: bytes-used grew by five
+ * times what was asked). */
+#define N_HOLDERS 1100
+
+static gint holders_ready, holders_release;
+
+static gpointer
+hold_slot_cb (gpointer data)
+{
+  /* One counted request claims the thread a statistics slot. */
+  g_assert_nonnull (nebula_allocator_allocate (data, 8, 8, NULL));
+  g_atomic_int_inc (&holders_ready);
+  while (!g_atomic_int_get (&holders_release))
+    g_usleep (20000);
+  return NULL;
+}
+
+static gpointer
+allocate_many_cb (gpointer data)
+{
+  for (guint i = 0; i < 20000; i++)
+    g_assert_nonnull (nebula_allocator_allocate (data, 16, 8, NULL));
+  return NULL;
+}
+
+static void
+test_past_the_last_slot (void)
+{
+  g_autoptr(GError) error = NULL;
+  g_autoptr(NebulaBumpAllocator) bump = g_initable_new (NEBULA_TYPE_BUMP_ALLOCATOR, NULL, &error,
+                                                        "capacity", (guint64) 1 << 20,
+                                                        "max-capacity", (guint64) 1 << 30,
+                                                        "thread-safe", TRUE,
+                                                        NULL);
+  NebulaAllocator *alloc = NEBULA_ALLOCATOR (bump);
+  g_autoptr(NebulaAllocatorStats) stats = NULL;
+  GThread *holders[N_HOLDERS], *workers[2];
+  guint64 before;
+
+  g_assert_no_error (error);
+  if (RUNNING_ON_VALGRIND)
+    {
+      /* Valgrind runs at most 500 threads by default. */
+      g_test_skip ("more threads than Valgrind runs");
+      return;
+    }
+
+  g_atomic_int_set (&holders_ready, 0);
+  g_atomic_int_set (&holders_release, 0);
+  for (guint i = 0; i < N_HOLDERS; i++)
+    holders[i] = g_thread_new ("holder", hold_slot_cb, alloc);
+  while (g_atomic_int_get (&holders_ready) < N_HOLDERS)
+    g_usleep (1000);
+
+  /* Two of them, so that each takes slices between the other's. */
+  before = nebula_allocator_get_bytes_used (alloc);
+  workers[0] = g_thread_new ("past-the-slots", allocate_many_cb, alloc);
+  workers[1] = g_thread_new ("past-the-slots", allocate_many_cb, alloc);
+  g_thread_join (workers[0]);
+  g_thread_join (workers[1]);
+  g_assert_cmpuint (nebula_allocator_get_bytes_used (alloc) - before, ==, 2 * 20000 * 16);
+
+  g_atomic_int_set (&holders_release, 1);
+  for (guint i = 0; i < N_HOLDERS; i++)
+    g_thread_join (holders[i]);
+
+  stats = nebula_allocator_get_stats (alloc);
+  g_assert_cmpuint (stats->allocations, ==, N_HOLDERS + 2 * 20000);
+  g_assert_cmpuint (stats->bytes_in_use, ==, N_HOLDERS * 8 + 2 * 20000 * 16);
+}
+
 int
 main (int   argc,
       char *argv[])
@@ -708,6 +788,7 @@ main (int   argc,
   g_test_add_func ("/nebula/bump-threads/debug-reset-from-budget-signal",
                    test_debug_reset_from_budget_signal);
   g_test_add_func ("/nebula/bump-threads/direct-variants", test_direct_variants);
+  g_test_add_func ("/nebula/bump-threads/past-the-last-slot", test_past_the_last_slot);
 
   return g_test_run ();
 }
